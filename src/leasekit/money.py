@@ -1,0 +1,210 @@
+"""Exact money: ``Decimal`` amounts tied to an ISO 4217 currency.
+
+Floats are refused everywhere an amount or a rate enters, because a binary float cannot hold
+most decimal fractions (``0.1 + 0.2 != 0.3``) and a lender's books must agree to the cent.
+Amounts keep full precision through arithmetic; they are brought to the currency's minor unit
+only by :meth:`Money.quantize` with a named :class:`Rounding`, so every rounding in a
+calculation is a visible, documented step.
+"""
+
+from __future__ import annotations
+
+import decimal
+from decimal import Decimal
+from typing import Final, TypeAlias
+
+import attrs
+
+__all__ = [
+    "CEILING_TO_UNIT",
+    "CURRENCIES",
+    "HALF_EVEN",
+    "HALF_UP",
+    "ROUNDINGS",
+    "Currency",
+    "CurrencyMismatchError",
+    "DecimalLike",
+    "Money",
+    "Rounding",
+    "currency",
+    "to_decimal",
+]
+
+DecimalLike: TypeAlias = "Decimal | int | str"
+"""What the library accepts as an exact number. ``float`` is deliberately absent."""
+
+
+def to_decimal(value: object, name: str = "value") -> Decimal:
+    """Return *value* as a finite ``Decimal``, naming *name* in the error if it cannot be exact.
+
+    ``int`` and ``str`` are exact and accepted; ``float`` is rejected even when it looks
+    harmless, because by the time it arrives the damage (``0.049`` stored as
+    ``0.04899999999999999``) is already done.
+    """
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, bool):
+        raise TypeError(f"{name}: expected a Decimal, int or str amount, got bool {value!r}")
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        raise TypeError(
+            f"{name}: float {value!r} is not exact; pass Decimal({str(value)!r}) or the "
+            f"string {str(value)!r} instead"
+        )
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except decimal.InvalidOperation:
+            raise ValueError(f"{name}: {value!r} is not a decimal number") from None
+    else:
+        raise TypeError(
+            f"{name}: expected a Decimal, int or str amount, got {type(value).__name__}"
+        )
+    if not result.is_finite():
+        raise ValueError(f"{name}: {value!r} is not a finite number")
+    return result
+
+
+@attrs.frozen
+class Currency:
+    """An ISO 4217 currency and the number of digits after its decimal point."""
+
+    code: str
+    minor_unit: int
+
+    @property
+    def quantum(self) -> Decimal:
+        """The smallest amount the currency can express, e.g. ``Decimal('0.01')``."""
+        return Decimal(1).scaleb(-self.minor_unit)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+# Minor units from the ISO 4217 list maintained by SIX (table A.1, "Minor unit" column).
+_MINOR_UNITS: Final = {
+    "AED": 2, "AUD": 2, "BHD": 3, "BRL": 2, "CAD": 2, "CHF": 2, "CLP": 0, "CNY": 2, "CZK": 2,
+    "DKK": 2, "EUR": 2, "GBP": 2, "HKD": 2, "HUF": 2, "IDR": 2, "INR": 2, "ISK": 0, "JOD": 3,
+    "JPY": 0, "KRW": 0, "KWD": 3, "MXN": 2, "MYR": 2, "NOK": 2, "NZD": 2, "OMR": 3, "PHP": 2,
+    "PLN": 2, "RON": 2, "RUB": 2, "SAR": 2, "SEK": 2, "SGD": 2, "THB": 2, "TND": 3, "TRY": 2,
+    "TWD": 2, "USD": 2, "VND": 0, "ZAR": 2,
+}  # fmt: skip
+
+CURRENCIES: Final[dict[str, Currency]] = {
+    code: Currency(code, minor) for code, minor in _MINOR_UNITS.items()
+}
+
+
+def currency(code: str | Currency) -> Currency:
+    """Look up a currency by its ISO code; the error lists what is known."""
+    if isinstance(code, Currency):
+        return code
+    try:
+        return CURRENCIES[code.upper()]
+    except KeyError:
+        known = ", ".join(sorted(CURRENCIES))
+        raise ValueError(f"unknown currency {code!r}; known currencies: {known}") from None
+
+
+@attrs.frozen
+class Rounding:
+    """A named rule for bringing an amount to a currency's precision.
+
+    *mode* is one of the ``decimal.ROUND_*`` constants; *unit* says whether the result lands
+    on the currency's minor unit (cents) or on whole units (dollars).
+    """
+
+    name: str
+    mode: str
+    unit: str = attrs.field(default="minor", validator=attrs.validators.in_(("minor", "major")))
+
+    def quantum(self, cur: Currency) -> Decimal:
+        return cur.quantum if self.unit == "minor" else Decimal(1)
+
+    def apply(self, amount: Decimal, cur: Currency) -> Decimal:
+        """Round *amount* for *cur*; the single place where money loses precision."""
+        return amount.quantize(self.quantum(cur), rounding=self.mode)
+
+
+HALF_UP: Final = Rounding("half_up", decimal.ROUND_HALF_UP)
+"""Commercial rounding: 0.005 becomes 0.01. The default everywhere."""
+HALF_EVEN: Final = Rounding("half_even", decimal.ROUND_HALF_EVEN)
+"""Banker's rounding: ties go to the even cent, so ties do not drift upwards in sums."""
+CEILING_TO_UNIT: Final = Rounding("ceiling_to_unit", decimal.ROUND_CEILING, unit="major")
+"""Up to the next whole unit, as lenders who quote installments without cents do."""
+
+ROUNDINGS: Final[dict[str, Rounding]] = {r.name: r for r in (HALF_UP, HALF_EVEN, CEILING_TO_UNIT)}
+
+
+class CurrencyMismatchError(ValueError):
+    """Raised when amounts in different currencies meet in one operation."""
+
+
+def _amount(value: object) -> Decimal:
+    return to_decimal(value, "amount")
+
+
+@attrs.frozen(order=False)
+class Money:
+    """An exact amount in one currency.
+
+    >>> Money("10.005", "USD").quantize(HALF_UP)
+    Money(amount=Decimal('10.01'), currency=Currency(code='USD', minor_unit=2))
+    """
+
+    amount: Decimal = attrs.field(converter=_amount)
+    currency: Currency = attrs.field(converter=currency)
+
+    @classmethod
+    def zero(cls, cur: str | Currency) -> Money:
+        return cls(Decimal(0), cur)
+
+    def quantize(self, rounding: Rounding) -> Money:
+        return Money(rounding.apply(self.amount, self.currency), self.currency)
+
+    @property
+    def is_quantized(self) -> bool:
+        """True when the amount has no digits below the currency's minor unit."""
+        return self.amount == self.amount.quantize(self.currency.quantum, decimal.ROUND_DOWN)
+
+    def _check(self, other: object, op: str) -> Money:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot {op} Money and {type(other).__name__}")
+        if other.currency != self.currency:
+            raise CurrencyMismatchError(
+                f"cannot {op} {self.currency.code} and {other.currency.code}"
+            )
+        return other
+
+    def __add__(self, other: Money) -> Money:
+        return Money(self.amount + self._check(other, "add").amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        return Money(self.amount - self._check(other, "subtract").amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __mul__(self, factor: Decimal | int) -> Money:
+        return Money(self.amount * to_decimal(factor, "factor"), self.currency)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, divisor: Decimal | int) -> Money:
+        return Money(self.amount / to_decimal(divisor, "divisor"), self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        return self.amount < self._check(other, "compare").amount
+
+    def __le__(self, other: Money) -> bool:
+        return self.amount <= self._check(other, "compare").amount
+
+    def __gt__(self, other: Money) -> bool:
+        return self.amount > self._check(other, "compare").amount
+
+    def __ge__(self, other: Money) -> bool:
+        return self.amount >= self._check(other, "compare").amount
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency.code}"

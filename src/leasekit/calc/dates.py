@@ -21,6 +21,7 @@ __all__ = [
     "check_day_count",
     "days_30_360",
     "due_dates",
+    "is_regular_period",
     "months_per_period",
     "periods_per_year",
     "year_fraction",
@@ -69,6 +70,14 @@ def due_dates(first: date, count: int, frequency: str, day: int | None = None) -
     step = months_per_period(frequency)
     anchor = day or first.day
     return [first] + [add_months(first, k * step, anchor) for k in range(1, count)]
+
+
+def is_regular_period(start: date, end: date, months: int, anchor: int) -> bool:
+    """True when *start* and *end* are consecutive due dates of a calendar anchored on day
+    *anchor*: both on the anchor (or the month's end, where the month is shorter) and
+    *months* apart."""
+    on_anchor = start.day == min(anchor, calendar.monthrange(start.year, start.month)[1])
+    return on_anchor and add_months(start, months, anchor) == end
 
 
 def days_30_360(start: date, end: date) -> int:

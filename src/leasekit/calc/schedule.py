@@ -1,0 +1,552 @@
+"""Repayment schedules: annuity, equal principal, interest only and flat rate.
+
+Every method follows the same three steps, so the rounding rules are the same for all:
+
+1. **Calendar.** Due dates anchored on the first due date (month ends survive February) and,
+   for each row, the periodic rate of the period it pays for: ``annual_rate / periods per
+   year`` for a regular period under 30/360, the day-count fraction otherwise (odd first
+   periods, actual/365, actual/actual).
+2. **Installment.** Solved exactly from those periodic rates, then rounded once by the
+   convention's installment rounding.
+3. **Rows.** Each row's interest is the outstanding balance times the row's rate, rounded by
+   the convention's interest rounding; principal is the installment less interest; the final
+   row absorbs what rounding left over so that the balance ends exactly at the balloon.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Final, Literal, NamedTuple, TypeAlias
+
+import attrs
+
+from leasekit.calc.dates import (
+    check_day_count,
+    days_30_360,
+    due_dates,
+    is_regular_period,
+    months_per_period,
+    periods_per_year,
+    year_fraction,
+)
+from leasekit.calc.rounding import RoundingConvention, rounding_convention
+from leasekit import money
+from leasekit.errors import CalculationError
+from leasekit.money import Currency, DecimalLike, Money, to_decimal
+
+__all__ = [
+    "CALC_CONTEXT",
+    "METHODS",
+    "Method",
+    "Schedule",
+    "ScheduleRow",
+    "Terms",
+    "amortize",
+    "schedule",
+]
+
+Method: TypeAlias = Literal["annuity", "equal_principal", "interest_only", "flat"]
+METHODS: Final = ("annuity", "equal_principal", "interest_only", "flat")
+Grace: TypeAlias = Literal["interest_only", "capitalized"]
+BrokenPeriod: TypeAlias = Literal["amortize", "add_to_first"]
+
+CALC_CONTEXT: Final = decimal.Context(
+    prec=34,
+    rounding=decimal.ROUND_HALF_EVEN,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
+"""Working precision for every calculation: 34 digits (IEEE decimal128), independent of
+whatever context the caller has set. Results are exact until a named rounding is applied."""
+
+_ZERO: Final = Decimal(0)
+_ONE: Final = Decimal(1)
+
+
+class ScheduleRow(NamedTuple):
+    """One installment. A ``NamedTuple`` rather than an attrs class: a schedule builds
+    hundreds of them per call and a tuple is four times cheaper to create."""
+
+    number: int
+    due_date: date
+    payment: Decimal
+    principal: Decimal
+    interest: Decimal
+    balance: Decimal
+
+
+@attrs.frozen(kw_only=True)
+class Terms:
+    """Everything a schedule is built from, validated once.
+
+    Amounts are exact ``Decimal`` values in *currency*; *annual_rate* is a fraction
+    (``Decimal("0.049")`` for 4.9 %), a nominal rate for every method but ``flat``, where it is
+    the add-on rate charged on the original principal for each year of the term.
+    """
+
+    principal: Decimal
+    annual_rate: Decimal
+    periods: int
+    start_date: date
+    method: Method = "annuity"
+    balloon: Decimal = _ZERO
+    in_advance: bool = False
+    frequency: str = "monthly"
+    day_count: str = "30/360"
+    first_due_date: date | None = None
+    due_day: int | None = None
+    grace_periods: int = 0
+    grace: Grace = "interest_only"
+    broken_period: BrokenPeriod = "amortize"
+    currency: Currency = attrs.field(default="USD", converter=money.currency)
+    rounding: RoundingConvention = attrs.field(
+        default="standard", converter=rounding_convention
+    )
+
+    def __attrs_post_init__(self) -> None:
+        _validate(self)
+
+    @property
+    def periods_per_year(self) -> int:
+        return periods_per_year(self.frequency)
+
+    @property
+    def anchor_day(self) -> int:
+        """The day of the month every due date aims at (clamped in shorter months)."""
+        return self.due_day or (self.first_due_date or self.start_date).day
+
+
+def _validate(t: Terms) -> None:
+    """Reject terms that describe no sensible contract, naming the parameter at fault."""
+
+    def fail(message: str) -> None:
+        raise CalculationError(message)
+
+    if t.method not in METHODS:
+        fail(f"method: {t.method!r} is not one of {', '.join(METHODS)}")
+    months_per_period(t.frequency)
+    check_day_count(t.day_count)
+    if t.principal <= 0:
+        fail(f"principal: must be positive, got {t.principal}")
+    for name, amount in (("principal", t.principal), ("balloon", t.balloon)):
+        if not Money(amount, t.currency).is_quantized:
+            fail(f"{name}: {amount} has more decimal places than {t.currency.code} allows")
+    if t.annual_rate < 0:
+        fail(f"annual_rate: must not be negative, got {t.annual_rate}")
+    if t.periods < 1:
+        fail(f"periods: must be at least 1, got {t.periods}")
+    if not _ZERO <= t.balloon <= t.principal:
+        fail(f"balloon: must be between 0 and the principal {t.principal}, got {t.balloon}")
+    if not 0 <= t.grace_periods < t.periods:
+        fail(f"grace_periods: must be between 0 and periods - 1, got {t.grace_periods}")
+    if t.grace not in ("interest_only", "capitalized"):
+        fail(f"grace: {t.grace!r} is not one of interest_only, capitalized")
+    if t.broken_period not in ("amortize", "add_to_first"):
+        fail(f"broken_period: {t.broken_period!r} is not one of amortize, add_to_first")
+    if t.due_day is not None and not 1 <= t.due_day <= 31:
+        fail(f"due_day: must be between 1 and 31, got {t.due_day}")
+    if t.first_due_date is not None:
+        if t.in_advance:
+            fail("first_due_date: payments in advance fall due on the start date")
+        if t.first_due_date <= t.start_date:
+            fail(f"first_due_date: {t.first_due_date} is not after start_date {t.start_date}")
+    if t.method == "interest_only" and t.in_advance:
+        fail("in_advance: interest-only schedules pay interest in arrears")
+    if t.method == "flat" and t.grace_periods:
+        fail("grace_periods: a flat-rate schedule has no grace periods")
+
+
+@attrs.frozen(kw_only=True)
+class Schedule:
+    """A repayment schedule: its terms, the regular installment and one row per payment.
+
+    *payment* is the regular installment: the level payment for ``annuity`` and ``flat``, the
+    first (largest) amortizing payment for ``equal_principal``, and the interest payment of a
+    regular period for ``interest_only``. The balloon is not part of any row's payment: it is
+    due with the last row, and the last row's balance equals it.
+    """
+
+    terms: Terms
+    payment: Decimal
+    rows: tuple[ScheduleRow, ...]
+
+    @property
+    def currency(self) -> Currency:
+        return self.terms.currency
+
+    @property
+    def balloon(self) -> Decimal:
+        return self.terms.balloon
+
+    @property
+    def total_interest(self) -> Decimal:
+        return sum((row.interest for row in self.rows), _ZERO)
+
+    @property
+    def total_principal(self) -> Decimal:
+        return sum((row.principal for row in self.rows), _ZERO)
+
+    @property
+    def total_payments(self) -> Decimal:
+        """What the rows ask for, balloon excluded."""
+        return sum((row.payment for row in self.rows), _ZERO)
+
+    @property
+    def total_payable(self) -> Decimal:
+        """Everything the customer pays over the term, balloon included."""
+        return self.total_payments + self.balloon
+
+    @property
+    def maturity_date(self) -> date:
+        return self.rows[-1].due_date
+
+    def money(self, amount: Decimal) -> Money:
+        return Money(amount, self.currency)
+
+    def cash_flows(self) -> list[tuple[date, Decimal]]:
+        """The customer's payments by date, balloon added to the last, for APR and IRR."""
+        flows = [(row.due_date, row.payment) for row in self.rows]
+        last_date, last_amount = flows[-1]
+        flows[-1] = (last_date, last_amount + self.balloon)
+        return flows
+
+
+# -- calendar ------------------------------------------------------------------------------
+
+
+def payment_dates(t: Terms) -> list[date]:
+    """Due dates of every row: from the start date in advance, one period later in arrears."""
+    if t.in_advance:
+        return due_dates(t.start_date, t.periods, t.frequency, t.due_day)
+    if t.first_due_date is None:
+        return due_dates(t.start_date, t.periods + 1, t.frequency, t.due_day)[1:]
+    return due_dates(t.first_due_date, t.periods, t.frequency, t.due_day)
+
+
+def period_rate(t: Terms, start: date, end: date) -> Decimal:
+    """The periodic rate for the accrual period from *start* to *end*.
+
+    Under 30/360 a full regular period is exactly ``1 / periods per year``; only an irregular
+    (broken) period is measured in 30/360 days. The actual day counts measure every period.
+    """
+    if t.day_count == "30/360":
+        if is_regular_period(start, end, months_per_period(t.frequency), t.anchor_day):
+            return t.annual_rate / t.periods_per_year
+        return t.annual_rate * days_30_360(start, end) / 360
+    return t.annual_rate * year_fraction(start, end, t.day_count)
+
+
+def period_rates(t: Terms, dates: Sequence[date]) -> list[Decimal]:
+    """One periodic rate per row, for the period that row's interest pays for.
+
+    In advance the first payment falls on the start date and pays no interest.
+    """
+    if t.in_advance:
+        starts: list[date | None] = [None, *dates[:-1]]
+    else:
+        starts = [t.start_date, *dates[:-1]]
+    if t.day_count == "30/360" and t.first_due_date is None:
+        regular = t.annual_rate / t.periods_per_year
+        return [_ZERO if s is None else regular for s in starts]
+    return [_ZERO if s is None else period_rate(t, s, e) for s, e in zip(starts, dates)]
+
+
+# -- installments ----------------------------------------------------------------------------
+
+
+def level_payment(balance: Decimal, rates: Sequence[Decimal], balloon: Decimal) -> Decimal:
+    """The exact level payment that takes *balance* to *balloon* over rows with *rates*.
+
+    With ``b_k = b_(k-1) * (1 + r_k) - P``, the balance after the last row is linear in P:
+    ``balance * prod(1 + r) - P * sum over k of prod_(j>k)(1 + r_j)``. Setting it equal to the
+    balloon gives P for any mix of regular and broken periods.
+    """
+    growth = _ONE
+    annuity_factor = _ZERO
+    for rate in reversed(rates):
+        annuity_factor += growth
+        growth *= _ONE + rate
+    return (balance * growth - balloon) / annuity_factor
+
+
+def _row(
+    number: int, due: date, payment: Decimal, interest: Decimal, balance: Decimal
+) -> ScheduleRow:
+    principal = payment - interest
+    return ScheduleRow(number, due, payment, principal, interest, balance - principal)
+
+
+def _closing_row(
+    number: int,
+    due: date,
+    installment: Decimal,
+    interest: Decimal,
+    balance: Decimal,
+    balloon: Decimal,
+    conv: RoundingConvention,
+    *,
+    level: bool,
+) -> ScheduleRow:
+    """The last row: it repays the balance down to the balloon exactly."""
+    principal = balance - balloon
+    if level and conv.residue == "last_interest":
+        interest = installment - principal
+    return ScheduleRow(number, due, principal + interest, principal, interest, balloon)
+
+
+def _check_not_repaid_early(row: ScheduleRow, balloon: Decimal) -> None:
+    if row.balance < balloon:
+        raise CalculationError(
+            f"rounding: the rounded installment {row.payment} repays the loan by row "
+            f"{row.number}, before the last period: over this term the rounding difference "
+            "compounds faster than the loan amortizes"
+        )
+
+
+def _balance_rows(
+    balance: Decimal,
+    dates: Sequence[date],
+    rates: Sequence[Decimal],
+    balloon: Decimal,
+    cur: Currency,
+    conv: RoundingConvention,
+    first_number: int,
+    *,
+    payment_of: Callable[[Decimal], Decimal],
+    level: bool,
+    stop_when_repaid: bool,
+) -> list[ScheduleRow]:
+    """Rows whose interest accrues on the running balance.
+
+    *payment_of* turns a row's interest into its payment: a constant for annuities,
+    ``principal + interest`` for equal principal, ``interest`` for interest only. With
+    *stop_when_repaid* the rows end as soon as the balance reaches the balloon (a fixed
+    installment after a prepayment); otherwise reaching it early is a rounding error.
+    """
+    round_interest = conv.interest.apply
+    rows: list[ScheduleRow] = []
+    last = len(dates) - 1
+    for k, (due, rate) in enumerate(zip(dates, rates)):
+        interest = round_interest(balance * rate, cur)
+        payment = payment_of(interest)
+        repaid = stop_when_repaid and balance - (payment - interest) <= balloon
+        if k == last or repaid:
+            rows.append(
+                _closing_row(
+                    first_number + k, due, payment, interest, balance, balloon, conv,
+                    level=level and not repaid,
+                )
+            )
+            break
+        row = _row(first_number + k, due, payment, interest, balance)
+        _check_not_repaid_early(row, balloon)
+        rows.append(row)
+        balance = row.balance
+    return rows
+
+
+def _flat_rows(t: Terms, dates: Sequence[date]) -> tuple[Decimal, list[ScheduleRow]]:
+    """Add-on interest on the original principal for the whole term, spread evenly."""
+    cur, conv = t.currency, t.rounding
+    years = Decimal(t.periods) / t.periods_per_year
+    total_interest = conv.interest.apply(t.principal * t.annual_rate * years, cur)
+    installment = conv.installment.apply(
+        (t.principal - t.balloon + total_interest) / t.periods, cur
+    )
+    interest = conv.interest.apply(total_interest / t.periods, cur)
+    if interest * (t.periods - 1) > total_interest:
+        # Rounding up n - 1 times would leave the last row less than no interest.
+        interest = (total_interest / t.periods).quantize(cur.quantum, decimal.ROUND_DOWN)
+    rows: list[ScheduleRow] = []
+    balance = t.principal
+    for k, due in enumerate(dates[:-1], start=1):
+        row = _row(k, due, installment, interest, balance)
+        _check_not_repaid_early(row, t.balloon)
+        rows.append(row)
+        balance = row.balance
+    final_interest = total_interest - interest * (t.periods - 1)
+    rows.append(
+        _closing_row(
+            t.periods, dates[-1], installment, final_interest, balance, t.balloon, conv,
+            level=True,
+        )
+    )
+    return installment, rows
+
+
+def amortize(
+    method: Method,
+    balance: Decimal,
+    dates: Sequence[date],
+    rates: Sequence[Decimal],
+    *,
+    balloon: Decimal,
+    cur: Currency,
+    conv: RoundingConvention,
+    first_number: int = 1,
+    installment: Decimal | None = None,
+) -> tuple[Decimal, list[ScheduleRow]]:
+    """Rows that take *balance* to *balloon* on *dates*; returns (installment, rows).
+
+    A given *installment* (for ``equal_principal``, the principal per row) is kept instead of
+    solved for, and the rows stop as soon as it has repaid the balance: that is how a
+    prepayment shortens the term. Flat-rate rows do not depend on the balance and are not
+    built here.
+    """
+    fixed = installment is not None
+    if method == "annuity":
+        if installment is None:
+            installment = conv.installment.apply(level_payment(balance, rates, balloon), cur)
+        payment_of = _constant(installment)
+    elif method == "equal_principal":
+        if installment is None:
+            installment = conv.installment.apply((balance - balloon) / len(dates), cur)
+        payment_of = installment.__add__
+    elif method == "interest_only":
+        payment_of = _same
+    else:
+        raise CalculationError(f"method: {method!r} does not amortize on a balance")
+    rows = _balance_rows(
+        balance, dates, rates, balloon, cur, conv, first_number,
+        payment_of=payment_of, level=method == "annuity", stop_when_repaid=fixed,
+    )
+    regular = installment if method == "annuity" else rows[0].payment
+    assert regular is not None
+    return regular, rows
+
+
+def _constant(value: Decimal) -> Callable[[Decimal], Decimal]:
+    return lambda _interest: value
+
+
+def _same(interest: Decimal) -> Decimal:
+    return interest
+
+
+def _grace_rows(
+    t: Terms, dates: Sequence[date], rates: Sequence[Decimal]
+) -> tuple[Decimal, list[ScheduleRow]]:
+    """Grace periods: interest only, or nothing paid and interest added to the balance."""
+    rows: list[ScheduleRow] = []
+    balance = t.principal
+    for k, (due, rate) in enumerate(zip(dates, rates), start=1):
+        interest = t.rounding.interest.apply(balance * rate, t.currency)
+        payment = interest if t.grace == "interest_only" else _ZERO
+        row = _row(k, due, payment, interest, balance)
+        rows.append(row)
+        balance = row.balance
+    return balance, rows
+
+
+def _add_broken_period_interest(t: Terms, rows: list[ScheduleRow], actual_rate: Decimal) -> None:
+    """Charge the odd first period's extra interest on top of the first installment.
+
+    The installment was solved as if the first period were regular; the difference between
+    the broken period's interest and a regular period's is paid with row 1 and does not
+    change any balance.
+    """
+    first = rows[0]
+    extra = t.rounding.interest.apply(t.principal * actual_rate, t.currency) - first.interest
+    rows[0] = first._replace(payment=first.payment + extra, interest=first.interest + extra)
+
+
+def build(t: Terms) -> Schedule:
+    """Build the schedule for validated *t*."""
+    with decimal.localcontext(CALC_CONTEXT):
+        dates = payment_dates(t)
+        if t.method == "flat":
+            installment, rows = _flat_rows(t, dates)
+            return Schedule(terms=t, payment=installment, rows=tuple(rows))
+        rates = period_rates(t, dates)
+        actual_first = rates[0]
+        add_to_first = t.broken_period == "add_to_first" and not t.in_advance
+        if add_to_first:
+            rates[0] = t.annual_rate / t.periods_per_year
+        g = t.grace_periods
+        balance, grace_rows = _grace_rows(t, dates[:g], rates[:g])
+        installment, rows = amortize(
+            t.method, balance, dates[g:], rates[g:],
+            balloon=t.balloon, cur=t.currency, conv=t.rounding, first_number=g + 1,
+        )
+        rows = grace_rows + rows
+        if add_to_first:
+            _add_broken_period_interest(t, rows, actual_first)
+        return Schedule(terms=t, payment=installment, rows=tuple(rows))
+
+
+def amount_of(value: DecimalLike | Money, name: str, cur: Currency) -> Decimal:
+    """The amount of a ``Money`` or number argument, written to *cur*'s minor unit.
+
+    Only the exponent changes (``100000`` becomes ``100000.00``); an amount with more
+    digits than the currency has is refused by validation, never rounded here.
+    """
+    amount = value.amount if isinstance(value, Money) else to_decimal(value, name)
+    exact = amount.quantize(cur.quantum, rounding=decimal.ROUND_DOWN)
+    return exact if exact == amount else amount
+
+
+def currency_of(values: Iterable[object], requested: str | Currency | None) -> Currency:
+    """The currency of the ``Money`` arguments, else *requested*, else USD.
+
+    A requested currency that differs from a ``Money`` argument's is an error, not a
+    conversion: leasekit never converts between currencies.
+    """
+    found = {value.currency for value in values if isinstance(value, Money)}
+    if requested is not None:
+        found.add(money.currency(requested))
+    if len(found) > 1:
+        codes = ", ".join(sorted(c.code for c in found))
+        raise CalculationError(f"currency: amounts in more than one currency ({codes})")
+    return found.pop() if found else money.currency("USD")
+
+
+def schedule(
+    *,
+    principal: DecimalLike | Money,
+    annual_rate: DecimalLike,
+    periods: int,
+    start_date: date,
+    method: Method = "annuity",
+    balloon: DecimalLike | Money = _ZERO,
+    in_advance: bool = False,
+    frequency: str = "monthly",
+    day_count: str = "30/360",
+    first_due_date: date | None = None,
+    due_day: int | None = None,
+    grace_periods: int = 0,
+    grace: Grace = "interest_only",
+    broken_period: BrokenPeriod = "amortize",
+    currency: str | Currency | None = None,
+    rounding: str | RoundingConvention = "standard",
+) -> Schedule:
+    """Build a repayment schedule.
+
+    *principal* and *balloon* are ``Decimal``, ``int``, ``str`` or ``Money``; a ``Money``
+    principal sets the currency. *annual_rate* is a fraction. ``first_due_date`` makes the
+    first period broken (longer or shorter than the rest); ``broken_period`` says whether its
+    extra interest is spread over the installments (``"amortize"``) or paid with the first
+    one (``"add_to_first"``). ``grace_periods`` leading rows pay interest only or, with
+    ``grace="capitalized"``, nothing (the interest is added to the balance).
+    """
+    cur = currency_of((principal, balloon), currency)
+    terms = Terms(
+        principal=amount_of(principal, "principal", cur),
+        annual_rate=to_decimal(annual_rate, "annual_rate"),
+        periods=periods,
+        start_date=start_date,
+        method=method,
+        balloon=amount_of(balloon, "balloon", cur),
+        in_advance=in_advance,
+        frequency=frequency,
+        day_count=day_count,
+        first_due_date=first_due_date,
+        due_day=due_day,
+        grace_periods=grace_periods,
+        grace=grace,
+        broken_period=broken_period,
+        currency=cur,
+        rounding=rounding,
+    )
+    return build(terms)

@@ -1,0 +1,290 @@
+"""Ending or shortening a contract early, and charging for late payment.
+
+All three work on a :class:`~leasekit.calc.schedule.Schedule` and a date. They assume every
+row due before that date has been paid unless told otherwise (``paid_through``), because the
+calculator knows the plan, not the payments; the funds services pass what was really paid.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Final, Literal, TypeAlias
+
+import attrs
+
+from leasekit.calc.dates import days_30_360
+from leasekit.calc.schedule import (
+    CALC_CONTEXT,
+    Schedule,
+    ScheduleRow,
+    amortize,
+    period_rate,
+    period_rates,
+)
+from leasekit.errors import CalculationError
+from leasekit.money import HALF_UP, Currency, DecimalLike, Rounding, currency, to_decimal
+
+__all__ = [
+    "PenaltyLine",
+    "PenaltyQuote",
+    "Prepayment",
+    "SettlementFee",
+    "SettlementQuote",
+    "penalty_interest",
+    "prepay",
+    "settlement_quote",
+]
+
+PrepaymentMode: TypeAlias = Literal["reduce_payment", "shorten_term"]
+_ZERO: Final = Decimal(0)
+
+
+@attrs.frozen(kw_only=True)
+class SettlementFee:
+    """The early-settlement fee: a share of the outstanding principal plus a fixed amount,
+    optionally bounded. ``SettlementFee(rate=Decimal("0.02"), minimum=Decimal("200"))``."""
+
+    rate: Decimal = attrs.field(default=_ZERO, converter=lambda v: to_decimal(v, "fee rate"))
+    fixed: Decimal = attrs.field(default=_ZERO, converter=lambda v: to_decimal(v, "fee fixed"))
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+
+    def amount(self, outstanding: Decimal, cur: Currency, rounding: Rounding) -> Decimal:
+        fee = rounding.apply(outstanding * self.rate, cur) + self.fixed
+        if self.minimum is not None:
+            fee = max(fee, self.minimum)
+        if self.maximum is not None:
+            fee = min(fee, self.maximum)
+        return fee
+
+
+@attrs.frozen(kw_only=True)
+class SettlementQuote:
+    """What the customer pays to end the contract on *on*.
+
+    ``total = overdue + outstanding_principal + accrued_interest + fee - deposit``; a
+    negative total is a refund owed to the customer.
+    """
+
+    on: date
+    overdue: Decimal
+    outstanding_principal: Decimal
+    accrued_interest: Decimal
+    fee: Decimal
+    deposit: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return (
+            self.overdue
+            + self.outstanding_principal
+            + self.accrued_interest
+            + self.fee
+            - self.deposit
+        )
+
+
+def _rows_due(s: Schedule, on: date) -> int:
+    """How many rows fall due on or before *on*."""
+    return sum(1 for row in s.rows if row.due_date <= on)
+
+
+def _elapsed_share(s: Schedule, start: date, end: date, on: date) -> Decimal:
+    """The part of the accrual period from *start* to *end* that has passed by *on*.
+
+    Days are counted the way the schedule counts them, so under 30/360 a half month is half
+    a month's interest whatever the calendar month.
+    """
+    if s.terms.day_count == "30/360":
+        elapsed, length = days_30_360(start, on), days_30_360(start, end)
+    else:
+        elapsed, length = (on - start).days, (end - start).days
+    return Decimal(elapsed) / Decimal(length) if length else _ZERO
+
+
+def _accrued_interest(s: Schedule, due: int, on: date) -> Decimal:
+    """Interest earned since the last due date: the next row's interest, pro rata by days."""
+    if due >= len(s.rows):
+        return _ZERO
+    nxt = s.rows[due]
+    previous = s.rows[due - 1].due_date if due else s.terms.start_date
+    if nxt.interest == 0:
+        return _ZERO
+    share = _elapsed_share(s, previous, nxt.due_date, on)
+    return s.terms.rounding.interest.apply(nxt.interest * share, s.currency)
+
+
+def settlement_quote(
+    s: Schedule,
+    on: date,
+    *,
+    fee: SettlementFee | None = None,
+    deposit: DecimalLike = _ZERO,
+    paid_through: int | None = None,
+) -> SettlementQuote:
+    """Quote the early settlement of *s* on *on*.
+
+    Rows due on or before *on* are taken as paid, or, with ``paid_through=k``, rows after k
+    that are already due count as overdue. The outstanding principal includes the balloon;
+    the security *deposit* held is offset against the total.
+    """
+    if on < s.terms.start_date:
+        raise CalculationError(f"on: {on} is before the contract starts ({s.terms.start_date})")
+    due = _rows_due(s, on)
+    paid = due if paid_through is None else paid_through
+    if not 0 <= paid <= due:
+        raise CalculationError(f"paid_through: must be between 0 and {due} (rows due by {on})")
+    with decimal.localcontext(CALC_CONTEXT):
+        outstanding = s.rows[due - 1].balance if due else s.terms.principal
+        fee_policy = fee or SettlementFee()
+        return SettlementQuote(
+            on=on,
+            overdue=sum((row.payment for row in s.rows[paid:due]), _ZERO),
+            outstanding_principal=outstanding,
+            accrued_interest=_accrued_interest(s, due, on),
+            fee=fee_policy.amount(outstanding, s.currency, s.terms.rounding.interest),
+            deposit=to_decimal(deposit, "deposit"),
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Prepayment:
+    """A partial prepayment and the schedule that follows it.
+
+    *schedule* keeps the rows already due unchanged and replaces the rest; interest accrued
+    on the prepaid amount since the last due date is charged with the next installment
+    (*accrued_interest*), so the customer pays for the days the money was borrowed.
+    """
+
+    on: date
+    amount: Decimal
+    mode: PrepaymentMode
+    accrued_interest: Decimal
+    schedule: Schedule
+
+
+def _check_prepayment(s: Schedule, due: int, amount: Decimal, mode: str) -> Decimal:
+    if mode not in ("reduce_payment", "shorten_term"):
+        raise CalculationError(f"mode: {mode!r} is not one of reduce_payment, shorten_term")
+    if s.terms.method == "flat":
+        raise CalculationError(
+            "method: a flat-rate schedule charges interest on the original principal; "
+            "prepay it through an early settlement quote"
+        )
+    if s.terms.method == "interest_only" and mode == "shorten_term":
+        raise CalculationError("mode: an interest-only schedule has no term to shorten")
+    if due >= len(s.rows) - 1:
+        raise CalculationError("on: no installment remains after this date to re-plan")
+    balance = s.rows[due - 1].balance if due else s.terms.principal
+    if not 0 < amount < balance - s.balloon:
+        raise CalculationError(
+            f"amount: must be positive and below the outstanding principal less the balloon "
+            f"({balance - s.balloon}); a full repayment is an early settlement"
+        )
+    return balance
+
+
+def prepay(
+    s: Schedule, *, on: date, amount: DecimalLike, mode: PrepaymentMode = "reduce_payment"
+) -> Prepayment:
+    """Apply a partial prepayment of *amount* to principal on *on*.
+
+    ``reduce_payment`` keeps the maturity and lowers the installment; ``shorten_term`` keeps
+    the installment (or, for equal principal, the principal per row) and ends earlier.
+    """
+    paid = to_decimal(amount, "amount")
+    t = s.terms
+    due = _rows_due(s, on)
+    balance = _check_prepayment(s, due, paid, mode)
+    with decimal.localcontext(CALC_CONTEXT):
+        remaining = s.rows[due:]
+        dates = [row.due_date for row in remaining]
+        rates = period_rates(t, [row.due_date for row in s.rows])[due:]
+        previous = s.rows[due - 1].due_date if due else t.start_date
+        accrued = t.rounding.interest.apply(paid * period_rate(t, previous, on), t.currency)
+        fixed = None
+        if mode == "shorten_term":
+            fixed = s.payment if t.method == "annuity" else _first_principal(remaining)
+        installment, rows = _replan(s, balance - paid, dates, rates, fixed, due + 1)
+        if accrued:
+            first = rows[0]
+            rows[0] = first._replace(
+                payment=first.payment + accrued, interest=first.interest + accrued
+            )
+        new = attrs.evolve(s, payment=installment, rows=(*s.rows[:due], *rows))
+        return Prepayment(on=on, amount=paid, mode=mode, accrued_interest=accrued, schedule=new)
+
+
+def _first_principal(rows: Sequence[ScheduleRow]) -> Decimal:
+    return rows[0].principal
+
+
+def _replan(
+    s: Schedule,
+    balance: Decimal,
+    dates: Sequence[date],
+    rates: Sequence[Decimal],
+    fixed: Decimal | None,
+    first_number: int,
+) -> tuple[Decimal, list[ScheduleRow]]:
+    """Amortize *balance* over the remaining dates, keeping a *fixed* installment if given."""
+    t = s.terms
+    return amortize(
+        t.method, balance, dates, rates,
+        balloon=t.balloon, cur=t.currency, conv=t.rounding,
+        first_number=first_number, installment=fixed,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class PenaltyLine:
+    due_date: date
+    amount: Decimal
+    days: int
+    penalty: Decimal
+
+
+@attrs.frozen(kw_only=True)
+class PenaltyQuote:
+    as_of: date
+    lines: tuple[PenaltyLine, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.penalty for line in self.lines), _ZERO)
+
+
+def penalty_interest(
+    overdue: Sequence[tuple[date, DecimalLike]],
+    *,
+    as_of: date,
+    daily_rate: DecimalLike,
+    grace_days: int = 0,
+    currency_code: str | Currency = "USD",
+    rounding: Rounding = HALF_UP,
+) -> PenaltyQuote:
+    """Simple daily penalty interest on each overdue amount up to *as_of*.
+
+    A line within its *grace_days* costs nothing; past them, the penalty runs from the due
+    date (the grace is a waiver, not a deduction). Each line is rounded once.
+    """
+    rate = to_decimal(daily_rate, "daily_rate")
+    if rate < 0:
+        raise CalculationError(f"daily_rate: must not be negative, got {rate}")
+    if grace_days < 0:
+        raise CalculationError(f"grace_days: must not be negative, got {grace_days}")
+    cur = currency(currency_code)
+    lines = []
+    with decimal.localcontext(CALC_CONTEXT):
+        for index, (due, value) in enumerate(overdue):
+            amount = to_decimal(value, f"overdue[{index}]")
+            if amount < 0:
+                raise CalculationError(f"overdue[{index}]: amount must not be negative")
+            days = max((as_of - due).days, 0)
+            charged = days if days > grace_days else 0
+            penalty = rounding.apply(amount * rate * charged, cur)
+            lines.append(PenaltyLine(due_date=due, amount=amount, days=days, penalty=penalty))
+    return PenaltyQuote(as_of=as_of, lines=tuple(lines))

@@ -1,0 +1,203 @@
+"""The ``leasekit`` command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import click
+
+from leasekit import __version__, calc
+from leasekit.calc.dates import DAY_COUNTS, FREQUENCIES
+from leasekit.calc.plan import Fee, FinancingPlan
+from leasekit.errors import LeasekitError
+from leasekit.money import to_decimal
+
+
+@click.group()
+@click.version_option(__version__, prog_name="leasekit")
+def cli() -> None:
+    """leasekit: vehicle financing and leasing."""
+
+
+def _rate(ctx: click.Context, param: click.Parameter, value: str) -> Decimal:
+    """Rates are typed the way people say them: ``6.5%`` or ``0.065``."""
+    try:
+        text = value.strip()
+        if text.endswith("%"):
+            return to_decimal(text[:-1], param.name or "rate") / 100
+        return to_decimal(text, param.name or "rate")
+    except (TypeError, ValueError) as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _amount(ctx: click.Context, param: click.Parameter, value: str) -> Decimal:
+    try:
+        return to_decimal(value, param.name or "amount")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _share_or_amount(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An amount or a percentage of the price, checked here and resolved by the plan."""
+    text = value.strip()
+    _amount(ctx, param, text.removesuffix("%"))
+    return text
+
+
+def _fees(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[Fee]:
+    """``NAME=AMOUNT[:financed][:no-charge]``, e.g. ``gps=300:financed:no-charge``."""
+    fees = []
+    for spec in values:
+        name, sep, rest = spec.partition("=")
+        amount, *flags = rest.split(":")
+        unknown = set(flags) - {"financed", "no-charge"}
+        if not sep or not name or unknown:
+            raise click.BadParameter(
+                f"{spec!r}: expected NAME=AMOUNT[:financed][:no-charge]"
+            )
+        try:
+            fees.append(
+                Fee(
+                    name,
+                    amount,
+                    financed="financed" in flags,
+                    finance_charge="no-charge" not in flags,
+                )
+            )
+        except (TypeError, ValueError) as exc:
+            raise click.BadParameter(f"{spec!r}: {exc}") from None
+    return fees
+
+
+@cli.command()
+@click.option("--price", required=True, callback=_amount, help="Vehicle price.")
+@click.option("--rate", required=True, callback=_rate, help="Annual rate: 6.5% or 0.065.")
+@click.option("--term", required=True, type=click.IntRange(min=1), help="Number of payments.")
+@click.option("--down", default="0", callback=_share_or_amount, help="Amount or % of price.")
+@click.option("--residual", default="0", callback=_share_or_amount, help="Balloon/residual.")
+@click.option("--deposit", default="0", callback=_share_or_amount, help="Security deposit.")
+@click.option(
+    "--fee", "fees", multiple=True, callback=_fees,
+    help="NAME=AMOUNT[:financed][:no-charge]; repeatable.",
+)
+@click.option("--method", type=click.Choice(calc.METHODS), default="annuity", show_default=True)
+@click.option("--frequency", type=click.Choice(FREQUENCIES), default="monthly", show_default=True)
+@click.option("--day-count", type=click.Choice(DAY_COUNTS), default="30/360", show_default=True)
+@click.option("--in-advance/--in-arrears", default=False, help="Payments at period start.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="Contract date [today].")
+@click.option("--first-due", type=click.DateTime(["%Y-%m-%d"]), help="Broken first period.")
+@click.option("--grace", "grace_periods", type=click.IntRange(min=0), default=0)
+@click.option(
+    "--rounding", type=click.Choice(list(calc.CONVENTIONS)), default="standard", show_default=True
+)
+@click.option("--currency", default="USD", show_default=True)
+@click.option("--apr-convention", type=click.Choice(["us_actuarial", "eu"]), default="us_actuarial")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def quote(**options: Any) -> None:
+    """Price a vehicle deal and print its repayment plan."""
+    start = options["start"].date() if options["start"] else date.today()
+    first_due = options["first_due"].date() if options["first_due"] else None
+    try:
+        plan = calc.financing_plan(
+            vehicle_price=options["price"],
+            annual_rate=options["rate"],
+            periods=options["term"],
+            start_date=start,
+            down_payment=options["down"],
+            fees=options["fees"],
+            security_deposit=options["deposit"],
+            residual=options["residual"],
+            method=options["method"],
+            in_advance=options["in_advance"],
+            frequency=options["frequency"],
+            day_count=options["day_count"],
+            first_due_date=first_due,
+            grace_periods=options["grace_periods"],
+            rounding=options["rounding"],
+            currency_code=options["currency"],
+            apr_convention=options["apr_convention"],
+        )
+    except (LeasekitError, ValueError, TypeError) as exc:
+        raise click.UsageError(str(exc)) from None
+    if options["as_json"]:
+        click.echo(json.dumps(plan_document(plan), indent=2))
+    else:
+        print_plan(plan)
+
+
+def plan_document(plan: FinancingPlan) -> dict[str, Any]:
+    """The plan as JSON-ready data; amounts are strings so no float ever touches them."""
+    s = plan.schedule
+    return {
+        "currency": plan.currency.code,
+        "method": s.terms.method,
+        "vehicle_price": str(plan.vehicle_price),
+        "down_payment": str(plan.down_payment),
+        "fees": [
+            {"name": f.name, "amount": str(f.amount), "financed": f.financed,
+             "finance_charge": f.finance_charge}
+            for f in plan.fees
+        ],
+        "security_deposit": str(plan.security_deposit),
+        "principal": str(plan.principal),
+        "residual_value": str(plan.residual_value),
+        "payment": str(s.payment),
+        "amount_financed": str(plan.amount_financed),
+        "finance_charge": str(plan.finance_charge),
+        "total_of_payments": str(plan.total_of_payments),
+        "total_interest": str(s.total_interest),
+        "due_at_signing": str(plan.due_at_signing),
+        "final_payment": str(plan.final_payment),
+        "apr": str(plan.apr),
+        "rows": [
+            {
+                "number": row.number,
+                "due_date": row.due_date.isoformat(),
+                "payment": str(row.payment),
+                "principal": str(row.principal),
+                "interest": str(row.interest),
+                "balance": str(row.balance),
+            }
+            for row in s.rows
+        ],
+    }
+
+
+def print_plan(plan: FinancingPlan) -> None:
+    # rich is imported here so that `leasekit --help` stays fast.
+    from rich.console import Console
+    from rich.table import Table
+
+    s = plan.schedule
+    cur = plan.currency.code
+    summary = Table(title=f"Financing plan ({cur}, {s.terms.method})", show_header=False)
+    summary.add_column(style="bold")
+    summary.add_column(justify="right")
+    for label, value in (
+        ("Vehicle price", plan.vehicle_price),
+        ("Down payment", plan.down_payment),
+        ("Principal", plan.principal),
+        ("Residual value", plan.residual_value),
+        ("Installment", s.payment),
+        ("Amount financed", plan.amount_financed),
+        ("Finance charge", plan.finance_charge),
+        ("Total of payments", plan.total_of_payments),
+        ("Due at signing", plan.due_at_signing),
+        ("Final payment (after deposit)", plan.final_payment),
+    ):
+        summary.add_row(label, f"{value:,}")
+    summary.add_row("APR", f"{plan.apr.quantize(Decimal('0.01'))} %")
+    rows = Table(title="Repayment schedule")
+    for heading in ("#", "Due", "Payment", "Principal", "Interest", "Balance"):
+        rows.add_column(heading, justify="right")
+    for row in s.rows:
+        rows.add_row(
+            str(row.number), row.due_date.isoformat(), f"{row.payment:,}",
+            f"{row.principal:,}", f"{row.interest:,}", f"{row.balance:,}",
+        )
+    console = Console()
+    console.print(summary)
+    console.print(rows)

@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal as D
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leasekit import calc
+from leasekit.calc import SettlementFee
+from leasekit.errors import CalculationError
+
+
+def loan(**overrides):
+    args = {
+        "principal": D("12000"),
+        "annual_rate": D("0.06"),
+        "periods": 12,
+        "start_date": date(2024, 1, 15),
+    }
+    args.update(overrides)
+    return calc.schedule(**args)
+
+
+def assert_consistent(s, opening):
+    balance = opening
+    for row in s.rows:
+        assert row.payment == row.principal + row.interest
+        assert row.balance == balance - row.principal
+        balance = row.balance
+    assert balance == s.balloon
+
+
+# -- early settlement ----------------------------------------------------------------------
+
+
+def test_quote_on_a_due_date_has_no_accrued_interest():
+    s = loan()
+    q = calc.settlement_quote(s, s.rows[3].due_date)
+    assert q.outstanding_principal == s.rows[3].balance
+    assert q.accrued_interest == 0
+    assert q.total == s.rows[3].balance
+
+
+def test_quote_between_due_dates_accrues_the_next_rows_interest_pro_rata():
+    s = loan()
+    # 15 Apr → 1 May is 16 of the 30 days (30/360) to 15 May.
+    q = calc.settlement_quote(s, date(2024, 5, 1))
+    expected = (s.rows[3].interest * D(16) / D(30)).quantize(D("0.01"))
+    assert q.accrued_interest == expected
+    assert q.outstanding_principal == s.rows[2].balance
+
+
+def test_quote_fee_and_deposit():
+    s = loan()
+    fee = SettlementFee(rate=D("0.02"), fixed=D("50"), maximum=D("150"))
+    q = calc.settlement_quote(s, date(2024, 2, 15), fee=fee, deposit=D("500"))
+    # 2 % of 11,027.20 = 220.54 + 50 → capped at 150
+    assert q.fee == D("150")
+    assert q.total == q.outstanding_principal + q.accrued_interest + D("150") - D("500")
+    low = calc.settlement_quote(s, date(2024, 2, 15), fee=SettlementFee(minimum=D("75")))
+    assert low.fee == D("75")
+
+
+def test_quote_counts_unpaid_rows_as_overdue():
+    s = loan()
+    q = calc.settlement_quote(s, date(2024, 4, 20), paid_through=1)
+    assert q.overdue == s.rows[1].payment + s.rows[2].payment
+    assert q.outstanding_principal == s.rows[2].balance
+
+
+def test_deposit_larger_than_balance_is_a_refund():
+    s = loan(balloon=D("4000"))
+    q = calc.settlement_quote(s, s.maturity_date, deposit=D("5000"))
+    assert q.outstanding_principal == D("4000.00")
+    assert q.total == D("-1000.00")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"on": date(2024, 1, 1)}, "on: 2024-01-01 is before the contract starts"),
+        ({"on": date(2024, 3, 1), "paid_through": 3}, "paid_through: must be between 0 and 1"),
+        ({"on": date(2024, 3, 1), "deposit": 10.0}, "deposit: float"),
+    ],
+)
+def test_quote_rejects_bad_input(kwargs, message):
+    with pytest.raises((CalculationError, TypeError), match=message):
+        calc.settlement_quote(loan(), **kwargs)
+
+
+# -- partial prepayment --------------------------------------------------------------------
+
+
+def test_reduce_payment_keeps_maturity_and_charges_accrued_interest():
+    s = loan()
+    p = calc.prepay(s, on=date(2024, 5, 1), amount=D("3000"))
+    # 3,000 × 6 % × 16/360 = 8.00 for the sixteen days it was still borrowed.
+    assert p.accrued_interest == D("8.00")
+    new = p.schedule
+    assert new.rows[:3] == s.rows[:3]
+    assert len(new.rows) == 12
+    assert new.maturity_date == s.maturity_date
+    assert new.payment < s.payment
+    # A month's interest on the reduced balance, 6,066.99 × 0.5 % = 30.33, plus the 8.00.
+    assert new.rows[3].interest == D("38.33")
+    assert new.total_principal + D("3000") == D("12000")
+
+
+def test_shorten_term_keeps_the_installment():
+    s = loan()
+    p = calc.prepay(s, on=date(2024, 5, 15), amount=D("3000"), mode="shorten_term")
+    new = p.schedule
+    assert new.payment == s.payment
+    assert len(new.rows) < len(s.rows)
+    assert all(r.payment == s.payment for r in new.rows[4:-1])
+    assert new.rows[-1].payment <= s.payment
+    assert new.total_principal + D("3000") == D("12000")
+
+
+def test_equal_principal_shorten_term_keeps_principal_per_row():
+    s = loan(method="equal_principal")
+    p = calc.prepay(s, on=date(2024, 5, 15), amount=D("3000"), mode="shorten_term")
+    assert {r.principal for r in p.schedule.rows[:-1]} == {D("1000.00")}
+    assert len(p.schedule.rows) == 9
+
+
+@pytest.mark.parametrize(
+    ("schedule_args", "kwargs", "message"),
+    [
+        ({"method": "flat"}, {}, "flat-rate schedule"),
+        ({"method": "interest_only"}, {"mode": "shorten_term"}, "no term to shorten"),
+        ({}, {"amount": D("20000")}, "amount: must be positive and below"),
+        ({}, {"amount": D("0")}, "amount: must be positive"),
+        ({}, {"on": date(2025, 1, 1)}, "on: no installment remains"),
+        ({}, {"mode": "recast"}, "mode: 'recast' is not one of"),
+    ],
+)
+def test_prepay_rejects(schedule_args, kwargs, message):
+    args = {"on": date(2024, 5, 1), "amount": D("1000")} | kwargs
+    with pytest.raises(CalculationError, match=message):
+        calc.prepay(loan(**schedule_args), **args)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    method=st.sampled_from(["annuity", "equal_principal"]),
+    mode=st.sampled_from(["reduce_payment", "shorten_term"]),
+    days=st.integers(min_value=0, max_value=300),
+    share=st.integers(min_value=1, max_value=90),
+    day_count=st.sampled_from(["30/360", "actual/365", "actual/actual"]),
+)
+def test_prepayment_conserves_principal(method, mode, days, share, day_count):
+    s = loan(method=method, periods=12, day_count=day_count, balloon=D("1200"))
+    on = s.terms.start_date + timedelta(days=days)
+    due = sum(1 for r in s.rows if r.due_date <= on)
+    balance = s.rows[due - 1].balance if due else s.terms.principal
+    amount = ((balance - s.balloon) * share / 100).quantize(D("0.01"))
+    p = calc.prepay(s, on=on, amount=amount, mode=mode)
+    assert p.schedule.total_principal + amount == s.terms.principal - s.balloon
+    assert_consistent_after_prepayment(p.schedule, amount, due)
+    assert all(r.interest >= 0 for r in p.schedule.rows)
+
+
+def assert_consistent_after_prepayment(s, amount, due):
+    balance = s.terms.principal
+    for index, row in enumerate(s.rows):
+        if index == due:
+            balance -= amount
+        assert row.payment == row.principal + row.interest
+        assert row.balance == balance - row.principal
+        balance = row.balance
+    assert balance == s.balloon
+
+
+# -- penalty interest ----------------------------------------------------------------------
+
+
+def test_daily_penalty_on_each_overdue_amount():
+    q = calc.penalty_interest(
+        [(date(2024, 1, 1), D("1000")), (date(2024, 1, 21), D("500.50"))],
+        as_of=date(2024, 1, 31),
+        daily_rate=D("0.0005"),
+    )
+    assert [line.days for line in q.lines] == [30, 10]
+    # 1000 × 0.0005 × 30 = 15.00; 500.50 × 0.0005 × 10 = 2.5025 → 2.50
+    assert [line.penalty for line in q.lines] == [D("15.00"), D("2.50")]
+    assert q.total == D("17.50")
+
+
+def test_grace_days_waive_then_count_from_the_due_date():
+    items = [(date(2024, 1, 1), D("1000"))]
+    within = calc.penalty_interest(items, as_of=date(2024, 1, 4), daily_rate="0.001", grace_days=3)
+    after = calc.penalty_interest(items, as_of=date(2024, 1, 5), daily_rate="0.001", grace_days=3)
+    assert within.total == 0
+    assert after.total == D("4.00")
+
+
+def test_not_yet_due_costs_nothing():
+    q = calc.penalty_interest([(date(2024, 2, 1), D("100"))], as_of=date(2024, 1, 1),
+                              daily_rate="0.01")
+    assert q.lines[0].days == 0 and q.total == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"daily_rate": "-0.1"}, "daily_rate: must not be negative"),
+        ({"daily_rate": 0.001}, "daily_rate: float"),
+        ({"daily_rate": "0.001", "grace_days": -1}, "grace_days: must not be negative"),
+    ],
+)
+def test_penalty_rejects(kwargs, message):
+    with pytest.raises((CalculationError, TypeError), match=message):
+        calc.penalty_interest([(date(2024, 1, 1), D("1"))], as_of=date(2024, 2, 1), **kwargs)
+
+
+def test_penalty_names_the_bad_line():
+    with pytest.raises(CalculationError, match=r"overdue\[1\]: amount must not be negative"):
+        calc.penalty_interest(
+            [(date(2024, 1, 1), D("1")), (date(2024, 1, 2), D("-1"))],
+            as_of=date(2024, 2, 1), daily_rate="0.001",
+        )

@@ -55,9 +55,7 @@ def _fees(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
         amount, *flags = rest.split(":")
         unknown = set(flags) - {"financed", "no-charge"}
         if not sep or not name or unknown:
-            raise click.BadParameter(
-                f"{spec!r}: expected NAME=AMOUNT[:financed][:no-charge]"
-            )
+            raise click.BadParameter(f"{spec!r}: expected NAME=AMOUNT[:financed][:no-charge]")
         try:
             fees.append(
                 Fee(
@@ -80,7 +78,10 @@ def _fees(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
 @click.option("--residual", default="0", callback=_share_or_amount, help="Balloon/residual.")
 @click.option("--deposit", default="0", callback=_share_or_amount, help="Security deposit.")
 @click.option(
-    "--fee", "fees", multiple=True, callback=_fees,
+    "--fee",
+    "fees",
+    multiple=True,
+    callback=_fees,
     help="NAME=AMOUNT[:financed][:no-charge]; repeatable.",
 )
 @click.option("--method", type=click.Choice(calc.METHODS), default="annuity", show_default=True)
@@ -137,8 +138,12 @@ def plan_document(plan: FinancingPlan) -> dict[str, Any]:
         "vehicle_price": str(plan.vehicle_price),
         "down_payment": str(plan.down_payment),
         "fees": [
-            {"name": f.name, "amount": str(f.amount), "financed": f.financed,
-             "finance_charge": f.finance_charge}
+            {
+                "name": f.name,
+                "amount": str(f.amount),
+                "financed": f.financed,
+                "finance_charge": f.finance_charge,
+            }
             for f in plan.fees
         ],
         "security_deposit": str(plan.security_deposit),
@@ -195,8 +200,12 @@ def print_plan(plan: FinancingPlan) -> None:
         rows.add_column(heading, justify="right")
     for row in s.rows:
         rows.add_row(
-            str(row.number), row.due_date.isoformat(), f"{row.payment:,}",
-            f"{row.principal:,}", f"{row.interest:,}", f"{row.balance:,}",
+            str(row.number),
+            row.due_date.isoformat(),
+            f"{row.payment:,}",
+            f"{row.principal:,}",
+            f"{row.interest:,}",
+            f"{row.balance:,}",
         )
     console = Console()
     console.print(summary)

@@ -18,6 +18,7 @@ import attrs
 __all__ = [
     "CEILING_TO_UNIT",
     "CURRENCIES",
+    "DECIMAL_CONTEXT",
     "HALF_EVEN",
     "HALF_UP",
     "ROUNDINGS",
@@ -29,6 +30,15 @@ __all__ = [
     "currency",
     "to_decimal",
 ]
+
+DECIMAL_CONTEXT: Final = decimal.Context(
+    prec=34,
+    rounding=decimal.ROUND_HALF_EVEN,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
+"""The arithmetic every money calculation runs in: 34 significant digits (IEEE decimal128),
+whatever context the caller has set, and an error rather than a silent NaN or infinity.
+Amounts up to 10**31 keep every cent; results are exact until a named rounding is applied."""
 
 DecimalLike: TypeAlias = "Decimal | int | str"
 """What the library accepts as an exact number. ``float`` is deliberately absent."""
@@ -123,8 +133,16 @@ class Rounding:
         return cur.quantum if self.unit == "minor" else Decimal(1)
 
     def apply(self, amount: Decimal, cur: Currency) -> Decimal:
-        """Round *amount* for *cur*; the single place where money loses precision."""
-        return amount.quantize(self.quantum(cur), rounding=self.mode)
+        """Round *amount* for *cur*; the single place where money loses precision.
+
+        A zero result is always positive: ``-0.004`` rounds to ``0.00``, not to ``-0.00``,
+        which would print on a schedule or a statement as if something were owed.
+        """
+        try:
+            rounded = amount.quantize(self.quantum(cur), self.mode, DECIMAL_CONTEXT)
+        except decimal.InvalidOperation:
+            raise ValueError(f"amount: {amount} is too large to express in {cur.code}") from None
+        return rounded.copy_abs() if rounded.is_zero() else rounded
 
 
 HALF_UP: Final = Rounding("half_up", decimal.ROUND_HALF_UP)
@@ -132,7 +150,12 @@ HALF_UP: Final = Rounding("half_up", decimal.ROUND_HALF_UP)
 HALF_EVEN: Final = Rounding("half_even", decimal.ROUND_HALF_EVEN)
 """Banker's rounding: ties go to the even cent, so ties do not drift upwards in sums."""
 CEILING_TO_UNIT: Final = Rounding("ceiling_to_unit", decimal.ROUND_CEILING, unit="major")
-"""Up to the next whole unit, as lenders who quote installments without cents do."""
+"""Up to the next whole unit, as lenders who quote installments without cents do.
+
+Towards positive infinity, like ``decimal.ROUND_CEILING``: 10.01 becomes 11 but -10.50 becomes
+-10, so a negative amount (a credit to the customer) shrinks rather than grows. Round the
+absolute value and restore the sign where the size of a negative amount must go up instead.
+"""
 
 ROUNDINGS: Final[dict[str, Rounding]] = {r.name: r for r in (HALF_UP, HALF_EVEN, CEILING_TO_UNIT)}
 
@@ -178,21 +201,30 @@ class Money:
         return other
 
     def __add__(self, other: Money) -> Money:
-        return Money(self.amount + self._check(other, "add").amount, self.currency)
+        return Money(
+            DECIMAL_CONTEXT.add(self.amount, self._check(other, "add").amount), self.currency
+        )
 
     def __sub__(self, other: Money) -> Money:
-        return Money(self.amount - self._check(other, "subtract").amount, self.currency)
+        return Money(
+            DECIMAL_CONTEXT.subtract(self.amount, self._check(other, "subtract").amount),
+            self.currency,
+        )
 
     def __neg__(self) -> Money:
         return Money(-self.amount, self.currency)
 
     def __mul__(self, factor: Decimal | int) -> Money:
-        return Money(self.amount * to_decimal(factor, "factor"), self.currency)
+        return Money(
+            DECIMAL_CONTEXT.multiply(self.amount, to_decimal(factor, "factor")), self.currency
+        )
 
     __rmul__ = __mul__
 
     def __truediv__(self, divisor: Decimal | int) -> Money:
-        return Money(self.amount / to_decimal(divisor, "divisor"), self.currency)
+        return Money(
+            DECIMAL_CONTEXT.divide(self.amount, to_decimal(divisor, "divisor")), self.currency
+        )
 
     def __lt__(self, other: Money) -> bool:
         return self.amount < self._check(other, "compare").amount

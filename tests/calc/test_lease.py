@@ -13,12 +13,18 @@ def test_lease_payment_by_hand():
     # Depreciation (28,000 − 16,000) / 36 = 333.33; rent charge (28,000 + 16,000) × 0.0025 =
     # 110.00; base 443.33; 7 % use tax 31.03; monthly payment 474.36.
     lp = calc.lease_payment(
-        cap_cost=D("30000"), cap_cost_reduction=D("2000"), residual=D("16000"), term=36,
-        annual_rate=D("0.06"), tax_rate=D("0.07"),
+        cap_cost=D("30000"),
+        cap_cost_reduction=D("2000"),
+        residual=D("16000"),
+        term=36,
+        annual_rate=D("0.06"),
+        tax_rate=D("0.07"),
     )
     assert lp.money_factor == D("0.0025")
     assert (lp.depreciation, lp.rent_charge, lp.base_payment) == (
-        D("333.33"), D("110.00"), D("443.33"),
+        D("333.33"),
+        D("110.00"),
+        D("443.33"),
     )
     assert lp.tax == D("31.03")
     assert lp.payment == D("474.36")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from decimal import Decimal as D
 
@@ -164,8 +165,11 @@ def test_quarterly_rate_is_a_quarter_of_the_annual_rate():
 def test_long_broken_first_period_charges_its_days():
     # 15 Jan → 1 Mar is 46 days under 30/360 (ISDA bond basis): 12,000 × 6 % × 46/360 = 92.00
     s = make(
-        principal=D("12000"), annual_rate=D("0.06"), periods=3,
-        start_date=date(2024, 1, 15), first_due_date=date(2024, 3, 1),
+        principal=D("12000"),
+        annual_rate=D("0.06"),
+        periods=3,
+        start_date=date(2024, 1, 15),
+        first_due_date=date(2024, 3, 1),
     )
     assert s.rows[0].interest == D("92.00")
     assert s.rows[1].due_date == date(2024, 4, 1)
@@ -177,8 +181,11 @@ def test_long_broken_first_period_charges_its_days():
 def test_short_broken_first_period_added_to_first_payment():
     # 15 Jan → 1 Feb is 16 days: 12,000 × 6 % × 16/360 = 32.00 instead of a month's 60.00.
     s = make(
-        principal=D("12000"), annual_rate=D("0.06"), periods=3,
-        start_date=date(2024, 1, 15), first_due_date=date(2024, 2, 1),
+        principal=D("12000"),
+        annual_rate=D("0.06"),
+        periods=3,
+        start_date=date(2024, 1, 15),
+        first_due_date=date(2024, 2, 1),
         broken_period="add_to_first",
     )
     regular = make(principal=D("12000"), annual_rate=D("0.06"), periods=3)
@@ -190,8 +197,11 @@ def test_short_broken_first_period_added_to_first_payment():
 
 def test_actual_365_interest_follows_the_calendar():
     s = make(
-        principal=D("36500"), annual_rate=D("0.10"), periods=2,
-        start_date=date(2023, 1, 1), day_count="actual/365",
+        principal=D("36500"),
+        annual_rate=D("0.10"),
+        periods=2,
+        start_date=date(2023, 1, 1),
+        day_count="actual/365",
     )
     assert s.rows[0].interest == D("310.00")  # 31 days × 36500 × 10 % / 365
     assert_consistent(s)
@@ -199,14 +209,20 @@ def test_actual_365_interest_follows_the_calendar():
 
 def test_actual_actual_splits_days_across_years():
     s = make(
-        principal=D("100000"), annual_rate=D("0.10"), periods=1,
-        start_date=date(2023, 12, 1), day_count="actual/actual",
+        principal=D("100000"),
+        annual_rate=D("0.10"),
+        periods=1,
+        start_date=date(2023, 12, 1),
+        day_count="actual/actual",
     )
     # 31 days of 2023 / 365 only: 100000 × 10 % × 31/365 = 849.32
     assert s.rows[0].interest == D("849.32")
     s = make(
-        principal=D("100000"), annual_rate=D("0.10"), periods=1,
-        start_date=date(2023, 12, 15), day_count="actual/actual",
+        principal=D("100000"),
+        annual_rate=D("0.10"),
+        periods=1,
+        start_date=date(2023, 12, 15),
+        day_count="actual/actual",
     )
     # 17 days in 2023 (/365) and 14 days in 2024 (/366): 465.75… + 382.51… = 848.27
     assert s.rows[0].interest == D("848.27")
@@ -222,7 +238,10 @@ def test_interest_only_grace_then_amortize():
 
 def test_capitalized_grace_adds_interest_to_balance():
     s = make(
-        principal=D("12000"), annual_rate=D("0.06"), periods=12, grace_periods=2,
+        principal=D("12000"),
+        annual_rate=D("0.06"),
+        periods=12,
+        grace_periods=2,
         grace="capitalized",
     )
     assert s.rows[0].payment == 0
@@ -350,7 +369,7 @@ def test_principal_sums_exactly_to_financed_amount_less_balloon(t):
 def test_balances_never_increase_and_interest_never_negative(t):
     s = calc.schedule(**t)
     balances = [t["principal"]] + [r.balance for r in s.rows]
-    assert all(a >= b for a, b in zip(balances, balances[1:]))
+    assert all(a >= b for a, b in itertools.pairwise(balances))
     assert all(r.interest >= 0 for r in s.rows)
     assert all(r.payment >= 0 for r in s.rows)
 

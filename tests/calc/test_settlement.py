@@ -198,9 +198,11 @@ def test_grace_days_waive_then_count_from_the_due_date():
 
 
 def test_not_yet_due_costs_nothing():
-    q = calc.penalty_interest([(date(2024, 2, 1), D("100"))], as_of=date(2024, 1, 1),
-                              daily_rate="0.01")
-    assert q.lines[0].days == 0 and q.total == 0
+    q = calc.penalty_interest(
+        [(date(2024, 2, 1), D("100"))], as_of=date(2024, 1, 1), daily_rate="0.01"
+    )
+    assert q.lines[0].days == 0
+    assert q.total == 0
 
 
 @pytest.mark.parametrize(
@@ -220,5 +222,6 @@ def test_penalty_names_the_bad_line():
     with pytest.raises(CalculationError, match=r"overdue\[1\]: amount must not be negative"):
         calc.penalty_interest(
             [(date(2024, 1, 1), D("1")), (date(2024, 1, 2), D("-1"))],
-            as_of=date(2024, 2, 1), daily_rate="0.001",
+            as_of=date(2024, 2, 1),
+            daily_rate="0.001",
         )

@@ -67,6 +67,8 @@ def due_dates(first: date, count: int, frequency: str, day: int | None = None) -
     *day* defaults to ``first.day``; pass 31 to follow month ends from a first date such as
     28 February.
     """
+    if count < 1:
+        raise ValueError(f"count: must be at least 1, got {count}")
     step = months_per_period(frequency)
     anchor = day or first.day
     return [first] + [add_months(first, k * step, anchor) for k in range(1, count)]

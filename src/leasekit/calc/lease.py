@@ -15,9 +15,16 @@ from typing import Final
 
 import attrs
 
-from leasekit.calc.schedule import CALC_CONTEXT
 from leasekit.errors import CalculationError
-from leasekit.money import HALF_UP, Currency, DecimalLike, Rounding, currency, to_decimal
+from leasekit.money import (
+    DECIMAL_CONTEXT,
+    HALF_UP,
+    Currency,
+    DecimalLike,
+    Rounding,
+    currency,
+    to_decimal,
+)
 
 __all__ = ["LeasePayment", "lease_payment", "money_factor", "rate_from_money_factor"]
 
@@ -87,7 +94,9 @@ def lease_payment(
         else to_decimal(annual_rate, "annual_rate") / _MONEY_FACTOR_DIVISOR
     )
     cur = currency(currency_code)
-    net_cap = to_decimal(cap_cost, "cap_cost") - to_decimal(cap_cost_reduction, "cap_cost_reduction")
+    net_cap = to_decimal(cap_cost, "cap_cost") - to_decimal(
+        cap_cost_reduction, "cap_cost_reduction"
+    )
     rv = to_decimal(residual, "residual")
     tax = to_decimal(tax_rate, "tax_rate")
     if term < 1:
@@ -98,7 +107,7 @@ def lease_payment(
         raise CalculationError(
             f"residual: must be between 0 and the net capitalized cost {net_cap}, got {rv}"
         )
-    with decimal.localcontext(CALC_CONTEXT):
+    with decimal.localcontext(DECIMAL_CONTEXT):
         depreciation = rounding.apply((net_cap - rv) / term, cur)
         rent = rounding.apply((net_cap + rv) * factor, cur)
         base = depreciation + rent

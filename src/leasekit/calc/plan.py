@@ -18,7 +18,6 @@ import attrs
 
 from leasekit.calc.apr import apr as annual_percentage_rate
 from leasekit.calc.schedule import (
-    CALC_CONTEXT,
     BrokenPeriod,
     Grace,
     Method,
@@ -26,7 +25,7 @@ from leasekit.calc.schedule import (
     schedule,
 )
 from leasekit.errors import CalculationError
-from leasekit.money import HALF_UP, Currency, DecimalLike, currency, to_decimal
+from leasekit.money import DECIMAL_CONTEXT, HALF_UP, Currency, DecimalLike, currency, to_decimal
 
 __all__ = [
     "Fee",
@@ -71,7 +70,7 @@ def share_or_amount(value: DecimalLike, base: Decimal, name: str, cur: Currency)
     """An amount, or a percentage of *base* written ``"20%"``, rounded half-up to the cent."""
     if isinstance(value, str) and value.strip().endswith("%"):
         share = to_decimal(value.strip()[:-1], name) / 100
-        with decimal.localcontext(CALC_CONTEXT):
+        with decimal.localcontext(DECIMAL_CONTEXT):
             return HALF_UP.apply(base * share, cur)
     return to_decimal(value, name)
 

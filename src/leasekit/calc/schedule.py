@@ -23,6 +23,7 @@ from typing import Final, Literal, NamedTuple, TypeAlias
 
 import attrs
 
+from leasekit import money
 from leasekit.calc.dates import (
     check_day_count,
     days_30_360,
@@ -32,13 +33,11 @@ from leasekit.calc.dates import (
     periods_per_year,
     year_fraction,
 )
-from leasekit.calc.rounding import RoundingConvention, rounding_convention
-from leasekit import money
+from leasekit.calc.rounding import CONVENTIONS, RoundingConvention, rounding_convention
 from leasekit.errors import CalculationError
-from leasekit.money import Currency, DecimalLike, Money, to_decimal
+from leasekit.money import DECIMAL_CONTEXT, Currency, DecimalLike, Money, to_decimal
 
 __all__ = [
-    "CALC_CONTEXT",
     "METHODS",
     "Method",
     "Schedule",
@@ -52,14 +51,6 @@ Method: TypeAlias = Literal["annuity", "equal_principal", "interest_only", "flat
 METHODS: Final = ("annuity", "equal_principal", "interest_only", "flat")
 Grace: TypeAlias = Literal["interest_only", "capitalized"]
 BrokenPeriod: TypeAlias = Literal["amortize", "add_to_first"]
-
-CALC_CONTEXT: Final = decimal.Context(
-    prec=34,
-    rounding=decimal.ROUND_HALF_EVEN,
-    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
-)
-"""Working precision for every calculation: 34 digits (IEEE decimal128), independent of
-whatever context the caller has set. Results are exact until a named rounding is applied."""
 
 _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
@@ -100,9 +91,9 @@ class Terms:
     grace_periods: int = 0
     grace: Grace = "interest_only"
     broken_period: BrokenPeriod = "amortize"
-    currency: Currency = attrs.field(default="USD", converter=money.currency)
+    currency: Currency = attrs.field(default=money.CURRENCIES["USD"], converter=money.currency)
     rounding: RoundingConvention = attrs.field(
-        default="standard", converter=rounding_convention
+        default=CONVENTIONS["standard"], converter=rounding_convention
     )
 
     def __attrs_post_init__(self) -> None:
@@ -202,9 +193,6 @@ class Schedule:
     def maturity_date(self) -> date:
         return self.rows[-1].due_date
 
-    def money(self, amount: Decimal) -> Money:
-        return Money(amount, self.currency)
-
     def cash_flows(self) -> list[tuple[date, Decimal]]:
         """The customer's payments by date, balloon added to the last, for APR and IRR."""
         flows = [(row.due_date, row.payment) for row in self.rows]
@@ -247,10 +235,12 @@ def period_rates(t: Terms, dates: Sequence[date]) -> list[Decimal]:
         starts: list[date | None] = [None, *dates[:-1]]
     else:
         starts = [t.start_date, *dates[:-1]]
-    if t.day_count == "30/360" and t.first_due_date is None:
+    if t.day_count == "30/360" and t.first_due_date is None and t.due_day is None:
         regular = t.annual_rate / t.periods_per_year
         return [_ZERO if s is None else regular for s in starts]
-    return [_ZERO if s is None else period_rate(t, s, e) for s, e in zip(starts, dates)]
+    return [
+        _ZERO if s is None else period_rate(t, s, e) for s, e in zip(starts, dates, strict=True)
+    ]
 
 
 # -- installments ----------------------------------------------------------------------------
@@ -328,14 +318,20 @@ def _balance_rows(
     round_interest = conv.interest.apply
     rows: list[ScheduleRow] = []
     last = len(dates) - 1
-    for k, (due, rate) in enumerate(zip(dates, rates)):
+    for k, (due, rate) in enumerate(zip(dates, rates, strict=True)):
         interest = round_interest(balance * rate, cur)
         payment = payment_of(interest)
         repaid = stop_when_repaid and balance - (payment - interest) <= balloon
         if k == last or repaid:
             rows.append(
                 _closing_row(
-                    first_number + k, due, payment, interest, balance, balloon, conv,
+                    first_number + k,
+                    due,
+                    payment,
+                    interest,
+                    balance,
+                    balloon,
+                    conv,
                     level=level and not repaid,
                 )
             )
@@ -369,7 +365,13 @@ def _flat_rows(t: Terms, dates: Sequence[date]) -> tuple[Decimal, list[ScheduleR
     final_interest = total_interest - interest * (t.periods - 1)
     rows.append(
         _closing_row(
-            t.periods, dates[-1], installment, final_interest, balance, t.balloon, conv,
+            t.periods,
+            dates[-1],
+            installment,
+            final_interest,
+            balance,
+            t.balloon,
+            conv,
             level=True,
         )
     )
@@ -409,8 +411,16 @@ def amortize(
     else:
         raise CalculationError(f"method: {method!r} does not amortize on a balance")
     rows = _balance_rows(
-        balance, dates, rates, balloon, cur, conv, first_number,
-        payment_of=payment_of, level=method == "annuity", stop_when_repaid=fixed,
+        balance,
+        dates,
+        rates,
+        balloon,
+        cur,
+        conv,
+        first_number,
+        payment_of=payment_of,
+        level=method == "annuity",
+        stop_when_repaid=fixed,
     )
     regular = installment if method == "annuity" else rows[0].payment
     assert regular is not None
@@ -431,7 +441,7 @@ def _grace_rows(
     """Grace periods: interest only, or nothing paid and interest added to the balance."""
     rows: list[ScheduleRow] = []
     balance = t.principal
-    for k, (due, rate) in enumerate(zip(dates, rates), start=1):
+    for k, (due, rate) in enumerate(zip(dates, rates, strict=True), start=1):
         interest = t.rounding.interest.apply(balance * rate, t.currency)
         payment = interest if t.grace == "interest_only" else _ZERO
         row = _row(k, due, payment, interest, balance)
@@ -454,7 +464,7 @@ def _add_broken_period_interest(t: Terms, rows: list[ScheduleRow], actual_rate: 
 
 def build(t: Terms) -> Schedule:
     """Build the schedule for validated *t*."""
-    with decimal.localcontext(CALC_CONTEXT):
+    with decimal.localcontext(DECIMAL_CONTEXT):
         dates = payment_dates(t)
         if t.method == "flat":
             installment, rows = _flat_rows(t, dates)
@@ -467,8 +477,14 @@ def build(t: Terms) -> Schedule:
         g = t.grace_periods
         balance, grace_rows = _grace_rows(t, dates[:g], rates[:g])
         installment, rows = amortize(
-            t.method, balance, dates[g:], rates[g:],
-            balloon=t.balloon, cur=t.currency, conv=t.rounding, first_number=g + 1,
+            t.method,
+            balance,
+            dates[g:],
+            rates[g:],
+            balloon=t.balloon,
+            cur=t.currency,
+            conv=t.rounding,
+            first_number=g + 1,
         )
         rows = grace_rows + rows
         if add_to_first:

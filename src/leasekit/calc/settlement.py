@@ -17,7 +17,6 @@ import attrs
 
 from leasekit.calc.dates import days_30_360
 from leasekit.calc.schedule import (
-    CALC_CONTEXT,
     Schedule,
     ScheduleRow,
     amortize,
@@ -25,7 +24,15 @@ from leasekit.calc.schedule import (
     period_rates,
 )
 from leasekit.errors import CalculationError
-from leasekit.money import HALF_UP, Currency, DecimalLike, Rounding, currency, to_decimal
+from leasekit.money import (
+    DECIMAL_CONTEXT,
+    HALF_UP,
+    Currency,
+    DecimalLike,
+    Rounding,
+    currency,
+    to_decimal,
+)
 
 __all__ = [
     "PenaltyLine",
@@ -42,15 +49,23 @@ PrepaymentMode: TypeAlias = Literal["reduce_payment", "shorten_term"]
 _ZERO: Final = Decimal(0)
 
 
+def _fee_term(value: DecimalLike) -> Decimal:
+    return to_decimal(value, "fee")
+
+
+def _optional_fee_term(value: DecimalLike | None) -> Decimal | None:
+    return None if value is None else to_decimal(value, "fee")
+
+
 @attrs.frozen(kw_only=True)
 class SettlementFee:
     """The early-settlement fee: a share of the outstanding principal plus a fixed amount,
     optionally bounded. ``SettlementFee(rate=Decimal("0.02"), minimum=Decimal("200"))``."""
 
-    rate: Decimal = attrs.field(default=_ZERO, converter=lambda v: to_decimal(v, "fee rate"))
-    fixed: Decimal = attrs.field(default=_ZERO, converter=lambda v: to_decimal(v, "fee fixed"))
-    minimum: Decimal | None = None
-    maximum: Decimal | None = None
+    rate: Decimal = attrs.field(default=_ZERO, converter=_fee_term)
+    fixed: Decimal = attrs.field(default=_ZERO, converter=_fee_term)
+    minimum: Decimal | None = attrs.field(default=None, converter=_optional_fee_term)
+    maximum: Decimal | None = attrs.field(default=None, converter=_optional_fee_term)
 
     def amount(self, outstanding: Decimal, cur: Currency, rounding: Rounding) -> Decimal:
         fee = rounding.apply(outstanding * self.rate, cur) + self.fixed
@@ -137,7 +152,7 @@ def settlement_quote(
     paid = due if paid_through is None else paid_through
     if not 0 <= paid <= due:
         raise CalculationError(f"paid_through: must be between 0 and {due} (rows due by {on})")
-    with decimal.localcontext(CALC_CONTEXT):
+    with decimal.localcontext(DECIMAL_CONTEXT):
         outstanding = s.rows[due - 1].balance if due else s.terms.principal
         fee_policy = fee or SettlementFee()
         return SettlementQuote(
@@ -199,7 +214,7 @@ def prepay(
     t = s.terms
     due = _rows_due(s, on)
     balance = _check_prepayment(s, due, paid, mode)
-    with decimal.localcontext(CALC_CONTEXT):
+    with decimal.localcontext(DECIMAL_CONTEXT):
         remaining = s.rows[due:]
         dates = [row.due_date for row in remaining]
         rates = period_rates(t, [row.due_date for row in s.rows])[due:]
@@ -233,9 +248,15 @@ def _replan(
     """Amortize *balance* over the remaining dates, keeping a *fixed* installment if given."""
     t = s.terms
     return amortize(
-        t.method, balance, dates, rates,
-        balloon=t.balloon, cur=t.currency, conv=t.rounding,
-        first_number=first_number, installment=fixed,
+        t.method,
+        balance,
+        dates,
+        rates,
+        balloon=t.balloon,
+        cur=t.currency,
+        conv=t.rounding,
+        first_number=first_number,
+        installment=fixed,
     )
 
 
@@ -278,7 +299,7 @@ def penalty_interest(
         raise CalculationError(f"grace_days: must not be negative, got {grace_days}")
     cur = currency(currency_code)
     lines = []
-    with decimal.localcontext(CALC_CONTEXT):
+    with decimal.localcontext(DECIMAL_CONTEXT):
         for index, (due, value) in enumerate(overdue):
             amount = to_decimal(value, f"overdue[{index}]")
             if amount < 0:

@@ -277,13 +277,13 @@ class TestRounding:
     @pytest.mark.parametrize(
         ("amount", "expected"),
         [
-            ("10.00", "10"),
-            ("10.001", "11"),
-            ("10.50", "11"),
-            ("0.001", "1"),
-            ("-10.50", "-10"),
-            ("-10.99", "-10"),
-            ("-11", "-11"),
+            ("10.00", "10.00"),
+            ("10.001", "11.00"),
+            ("10.50", "11.00"),
+            ("0.001", "1.00"),
+            ("-10.50", "-10.00"),
+            ("-10.99", "-10.00"),
+            ("-11", "-11.00"),
         ],
     )
     def test_ceiling_to_unit_rounds_towards_positive_infinity(
@@ -331,7 +331,7 @@ class TestRounding:
             ("1.0005", HALF_EVEN, "1.000"),
             ("1.0015", HALF_EVEN, "1.002"),
             ("-1.0005", HALF_UP, "-1.001"),
-            ("1.0001", CEILING_TO_UNIT, "2"),
+            ("1.0001", CEILING_TO_UNIT, "2.000"),
         ],
     )
     def test_dinar_has_three_decimal_places(

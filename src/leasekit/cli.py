@@ -90,7 +90,21 @@ def _fees(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
 @click.option("--in-advance/--in-arrears", default=False, help="Payments at period start.")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="Contract date [today].")
 @click.option("--first-due", type=click.DateTime(["%Y-%m-%d"]), help="Broken first period.")
+@click.option("--due-day", type=click.IntRange(1, 31), help="Day of month payments fall due.")
+@click.option(
+    "--broken-period",
+    type=click.Choice(["amortize", "add_to_first"]),
+    default="amortize",
+    show_default=True,
+    help="Spread a broken first period's interest, or charge it with the first payment.",
+)
 @click.option("--grace", "grace_periods", type=click.IntRange(min=0), default=0)
+@click.option(
+    "--grace-type",
+    type=click.Choice(["interest_only", "capitalized"]),
+    default="interest_only",
+    show_default=True,
+)
 @click.option(
     "--rounding", type=click.Choice(list(calc.CONVENTIONS)), default="standard", show_default=True
 )
@@ -116,7 +130,10 @@ def quote(**options: Any) -> None:
             frequency=options["frequency"],
             day_count=options["day_count"],
             first_due_date=first_due,
+            due_day=options["due_day"],
+            broken_period=options["broken_period"],
             grace_periods=options["grace_periods"],
+            grace=options["grace_type"],
             rounding=options["rounding"],
             currency_code=options["currency"],
             apr_convention=options["apr_convention"],

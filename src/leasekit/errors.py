@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-__all__ = ["CalculationError", "LeasekitError", "NoRateError"]
+__all__ = [
+    "AmountError",
+    "CalculationError",
+    "CurrencyMismatchError",
+    "LeasekitError",
+    "NoRateError",
+]
 
 
 class LeasekitError(Exception):
     """Base of all leasekit errors."""
+
+
+class AmountError(LeasekitError, ValueError):
+    """A number that cannot be an exact amount: not a number, not finite, finer than the
+    currency's minor unit, too large, or in an unknown currency."""
+
+
+class CurrencyMismatchError(AmountError):
+    """Amounts in different currencies met in one operation; leasekit never converts."""
 
 
 class CalculationError(LeasekitError, ValueError):

@@ -15,6 +15,8 @@ from typing import Final, TypeAlias
 
 import attrs
 
+from leasekit.errors import AmountError, CurrencyMismatchError
+
 __all__ = [
     "CEILING_TO_UNIT",
     "CURRENCIES",
@@ -27,6 +29,7 @@ __all__ = [
     "DecimalLike",
     "Money",
     "Rounding",
+    "amount_in",
     "currency",
     "to_decimal",
 ]
@@ -66,13 +69,13 @@ def to_decimal(value: object, name: str = "value") -> Decimal:
         try:
             result = Decimal(value.strip())
         except decimal.InvalidOperation:
-            raise ValueError(f"{name}: {value!r} is not a decimal number") from None
+            raise AmountError(f"{name}: {value!r} is not a decimal number") from None
     else:
         raise TypeError(
             f"{name}: expected a Decimal, int or str amount, got {type(value).__name__}"
         )
     if not result.is_finite():
-        raise ValueError(f"{name}: {value!r} is not a finite number")
+        raise AmountError(f"{name}: {value!r} is not a finite number")
     return result
 
 
@@ -87,6 +90,11 @@ class Currency:
     def quantum(self) -> Decimal:
         """The smallest amount the currency can express, e.g. ``Decimal('0.01')``."""
         return Decimal(1).scaleb(-self.minor_unit)
+
+    @property
+    def zero(self) -> Decimal:
+        """Zero written with the currency's decimals, e.g. ``Decimal('0.00')``."""
+        return Decimal(0).scaleb(-self.minor_unit)
 
     def __str__(self) -> str:
         return self.code
@@ -114,7 +122,28 @@ def currency(code: str | Currency) -> Currency:
         return CURRENCIES[code.upper()]
     except KeyError:
         known = ", ".join(sorted(CURRENCIES))
-        raise ValueError(f"unknown currency {code!r}; known currencies: {known}") from None
+        raise AmountError(f"unknown currency {code!r}; known currencies: {known}") from None
+
+
+def amount_in(value: object, cur: Currency, name: str) -> Decimal:
+    """*value* as an exact amount of *cur*, written with the currency's decimals.
+
+    Only the exponent changes (``30000`` becomes ``30000.00``). An amount finer than the
+    currency's minor unit (``100.001`` dollars) is refused, never rounded: a price or a fee
+    that cannot be paid is an input error. ``Money`` values must already be in *cur*.
+    """
+    if isinstance(value, Money):
+        if value.currency != cur:
+            raise CurrencyMismatchError(f"{name}: {value.currency.code} given, {cur.code} expected")
+        value = value.amount
+    amount = to_decimal(value, name)
+    try:
+        exact = amount.quantize(cur.quantum, decimal.ROUND_DOWN, DECIMAL_CONTEXT)
+    except decimal.InvalidOperation:
+        raise AmountError(f"{name}: {amount} is too large to express in {cur.code}") from None
+    if exact != amount:
+        raise AmountError(f"{name}: {amount} has more decimal places than {cur.code} allows")
+    return exact.copy_abs() if exact.is_zero() else exact
 
 
 @attrs.frozen
@@ -140,8 +169,11 @@ class Rounding:
         """
         try:
             rounded = amount.quantize(self.quantum(cur), self.mode, DECIMAL_CONTEXT)
+            if self.unit == "major":
+                # Whole units, still written with the currency's decimals: 1696.00, not 1696.
+                rounded = rounded.quantize(cur.quantum, context=DECIMAL_CONTEXT)
         except decimal.InvalidOperation:
-            raise ValueError(f"amount: {amount} is too large to express in {cur.code}") from None
+            raise AmountError(f"amount: {amount} is too large to express in {cur.code}") from None
         return rounded.copy_abs() if rounded.is_zero() else rounded
 
 
@@ -158,10 +190,6 @@ absolute value and restore the sign where the size of a negative amount must go 
 """
 
 ROUNDINGS: Final[dict[str, Rounding]] = {r.name: r for r in (HALF_UP, HALF_EVEN, CEILING_TO_UNIT)}
-
-
-class CurrencyMismatchError(ValueError):
-    """Raised when amounts in different currencies meet in one operation."""
 
 
 def _amount(value: object) -> Decimal:

@@ -5,7 +5,7 @@ from decimal import Decimal as D
 import pytest
 
 from leasekit import calc
-from leasekit.errors import CalculationError
+from leasekit.errors import LeasekitError
 
 
 def test_lease_payment_by_hand():
@@ -28,7 +28,11 @@ def test_lease_payment_by_hand():
     )
     assert lp.tax == D("31.03")
     assert lp.payment == D("474.36")
-    assert lp.total_rent_charge == D("3960.00")
+    # Regulation M totals reconcile: 36 × 443.33 = 15,959.88 of base payments, of which
+    # 12,000.00 is depreciation and 3,959.88 rent charge (the monthly roundings land there).
+    assert lp.total_of_base_payments == D("15959.88")
+    assert lp.total_depreciation == D("12000.00")
+    assert lp.total_rent_charge == D("3959.88")
 
 
 def test_money_factor_round_trip():
@@ -46,9 +50,10 @@ def test_money_factor_round_trip():
         ({"annual_rate": "0.05", "residual": "40000"}, "residual: must be between"),
         ({"annual_rate": "0.05", "term": 0}, "term: must be at least 1"),
         ({"annual_rate": 0.05}, "annual_rate: float"),
+        ({"annual_rate": "0.05", "cap_cost": "30000.555"}, "cap_cost: 30000.555 has more"),
     ],
 )
 def test_lease_rejects(kwargs, message):
     args = {"cap_cost": "30000", "residual": "15000", "term": 36} | kwargs
-    with pytest.raises((CalculationError, TypeError), match=message):
+    with pytest.raises((LeasekitError, TypeError), match=message):
         calc.lease_payment(**args)

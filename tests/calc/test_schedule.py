@@ -250,6 +250,23 @@ def test_capitalized_grace_adds_interest_to_balance():
     assert_consistent(s)
 
 
+def test_capitalized_grace_row_pays_nothing_even_with_a_broken_first_period():
+    s = make(
+        principal=D("12000"),
+        annual_rate=D("0.06"),
+        periods=12,
+        grace_periods=1,
+        grace="capitalized",
+        start_date=date(2024, 1, 15),
+        first_due_date=date(2024, 2, 29),
+        broken_period="add_to_first",
+    )
+    # 15 Jan → 29 Feb is 44 days (30/360): 12,000 × 6 % × 44/360 = 88.00, all capitalized.
+    assert s.rows[0].payment == D("0.00")
+    assert s.rows[0].balance == D("12088.00")
+    assert_consistent(s)
+
+
 # -- rounding conventions ------------------------------------------------------------------
 
 

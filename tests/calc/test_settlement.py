@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from leasekit import calc
 from leasekit.calc import SettlementFee
-from leasekit.errors import CalculationError
+from leasekit.errors import CalculationError, LeasekitError
 
 
 def loan(**overrides):
@@ -63,6 +63,11 @@ def test_quote_fee_and_deposit():
     assert low.fee == D("75")
 
 
+def test_fee_refuses_floats_when_built():
+    with pytest.raises(TypeError, match="fee: float 200.0 is not exact"):
+        SettlementFee(minimum=200.0)
+
+
 def test_quote_counts_unpaid_rows_as_overdue():
     s = loan()
     q = calc.settlement_quote(s, date(2024, 4, 20), paid_through=1)
@@ -83,10 +88,12 @@ def test_deposit_larger_than_balance_is_a_refund():
         ({"on": date(2024, 1, 1)}, "on: 2024-01-01 is before the contract starts"),
         ({"on": date(2024, 3, 1), "paid_through": 3}, "paid_through: must be between 0 and 1"),
         ({"on": date(2024, 3, 1), "deposit": 10.0}, "deposit: float"),
+        ({"on": date(2024, 3, 1), "deposit": "10.001"}, "deposit: 10.001 has more decimal"),
+        ({"on": date(2024, 3, 1), "fee": SettlementFee(fixed="49.999")}, "fee.fixed: 49.999"),
     ],
 )
 def test_quote_rejects_bad_input(kwargs, message):
-    with pytest.raises((CalculationError, TypeError), match=message):
+    with pytest.raises((LeasekitError, TypeError), match=message):
         calc.settlement_quote(loan(), **kwargs)
 
 
@@ -105,7 +112,9 @@ def test_reduce_payment_keeps_maturity_and_charges_accrued_interest():
     assert new.payment < s.payment
     # A month's interest on the reduced balance, 6,066.99 × 0.5 % = 30.33, plus the 8.00.
     assert new.rows[3].interest == D("38.33")
-    assert new.total_principal + D("3000") == D("12000")
+    assert new.prepayments == ((date(2024, 5, 1), D("3000.00")),)
+    assert new.total_principal == D("12000.00")
+    assert (date(2024, 5, 1), D("3000.00")) in new.cash_flows()
 
 
 def test_shorten_term_keeps_the_installment():
@@ -116,7 +125,36 @@ def test_shorten_term_keeps_the_installment():
     assert len(new.rows) < len(s.rows)
     assert all(r.payment == s.payment for r in new.rows[4:-1])
     assert new.rows[-1].payment <= s.payment
-    assert new.total_principal + D("3000") == D("12000")
+    assert new.total_principal == D("12000.00")
+    assert new.terms.periods == len(new.rows)
+
+
+def test_second_prepayment_builds_on_the_first():
+    s = loan()
+    first = calc.prepay(s, on=date(2024, 5, 1), amount=D("3000")).schedule
+    second = calc.prepay(first, on=date(2024, 5, 10), amount=D("1000")).schedule
+    assert second.total_prepaid == D("4000.00")
+    assert second.total_principal == D("12000.00")
+    # Both prepayments fall before row 4, so row 4 starts from 9,066.99 − 4,000.
+    assert second.rows[3].balance == D("5066.99") - second.rows[3].principal
+    with pytest.raises(CalculationError, match="before the last prepayment"):
+        calc.prepay(second, on=date(2024, 5, 5), amount=D("100"))
+    quote = calc.settlement_quote(second, date(2024, 5, 12))
+    assert quote.outstanding_principal == D("5066.99")
+
+
+def test_prepayment_before_a_broken_first_due_date_keeps_add_to_first():
+    s = loan(first_due_date=date(2024, 3, 1), broken_period="add_to_first")
+    p = calc.prepay(s, on=date(2024, 2, 1), amount=D("1000"))
+    new = p.schedule
+    regular = calc.schedule(
+        principal=D("11000"), annual_rate=D("0.06"), periods=12, start_date=date(2024, 2, 1)
+    )
+    # The installment is solved on regular periods, as the original was.
+    assert new.payment == regular.payment
+    # Row 1: 46 days (30/360) of interest on 11,000 = 84.33, plus 1,000 × 6 % × 16/360 = 2.67.
+    assert new.rows[0].interest == D("84.33") + D("2.67")
+    assert new.total_principal == D("12000.00")
 
 
 def test_equal_principal_shorten_term_keeps_principal_per_row():
@@ -135,11 +173,14 @@ def test_equal_principal_shorten_term_keeps_principal_per_row():
         ({}, {"amount": D("0")}, "amount: must be positive"),
         ({}, {"on": date(2025, 1, 1)}, "on: no installment remains"),
         ({}, {"mode": "recast"}, "mode: 'recast' is not one of"),
+        ({}, {"on": date(2024, 1, 5)}, "on: 2024-01-05 is before the contract starts"),
+        ({}, {"amount": D("10.001")}, "amount: 10.001 has more decimal places"),
+        ({"grace_periods": 3}, {"on": date(2024, 3, 1)}, "falls in the grace period"),
     ],
 )
 def test_prepay_rejects(schedule_args, kwargs, message):
     args = {"on": date(2024, 5, 1), "amount": D("1000")} | kwargs
-    with pytest.raises(CalculationError, match=message):
+    with pytest.raises(LeasekitError, match=message):
         calc.prepay(loan(**schedule_args), **args)
 
 
@@ -158,7 +199,7 @@ def test_prepayment_conserves_principal(method, mode, days, share, day_count):
     balance = s.rows[due - 1].balance if due else s.terms.principal
     amount = ((balance - s.balloon) * share / 100).quantize(D("0.01"))
     p = calc.prepay(s, on=on, amount=amount, mode=mode)
-    assert p.schedule.total_principal + amount == s.terms.principal - s.balloon
+    assert p.schedule.total_principal == s.terms.principal - s.balloon
     assert_consistent_after_prepayment(p.schedule, amount, due)
     assert all(r.interest >= 0 for r in p.schedule.rows)
 

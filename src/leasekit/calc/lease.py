@@ -22,6 +22,7 @@ from leasekit.money import (
     Currency,
     DecimalLike,
     Rounding,
+    amount_in,
     currency,
     to_decimal,
 )
@@ -64,8 +65,16 @@ class LeasePayment:
         return self.base_payment * self.term
 
     @property
+    def total_depreciation(self) -> Decimal:
+        """Depreciation and amortized amounts over the term: net cap cost less residual."""
+        return self.net_cap_cost - self.residual
+
+    @property
     def total_rent_charge(self) -> Decimal:
-        return self.rent_charge * self.term
+        """The rent charge as Regulation M discloses it (12 CFR 1013.4(f)(3)): the total of
+        base payments less depreciation, so the three totals always reconcile and the
+        monthly roundings land here rather than disappear."""
+        return self.total_of_base_payments - self.total_depreciation
 
 
 def lease_payment(
@@ -94,10 +103,9 @@ def lease_payment(
         else to_decimal(annual_rate, "annual_rate") / _MONEY_FACTOR_DIVISOR
     )
     cur = currency(currency_code)
-    net_cap = to_decimal(cap_cost, "cap_cost") - to_decimal(
-        cap_cost_reduction, "cap_cost_reduction"
-    )
-    rv = to_decimal(residual, "residual")
+    reduction = amount_in(cap_cost_reduction, cur, "cap_cost_reduction")
+    net_cap = amount_in(cap_cost, cur, "cap_cost") - reduction
+    rv = amount_in(residual, cur, "residual")
     tax = to_decimal(tax_rate, "tax_rate")
     if term < 1:
         raise CalculationError(f"term: must be at least 1 month, got {term}")

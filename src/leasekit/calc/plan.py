@@ -25,7 +25,15 @@ from leasekit.calc.schedule import (
     schedule,
 )
 from leasekit.errors import CalculationError
-from leasekit.money import DECIMAL_CONTEXT, HALF_UP, Currency, DecimalLike, currency, to_decimal
+from leasekit.money import (
+    DECIMAL_CONTEXT,
+    HALF_UP,
+    Currency,
+    DecimalLike,
+    amount_in,
+    currency,
+    to_decimal,
+)
 
 __all__ = [
     "Fee",
@@ -67,12 +75,12 @@ def prepaid_finance_charges(fees: Sequence[Fee]) -> Decimal:
 
 
 def share_or_amount(value: DecimalLike, base: Decimal, name: str, cur: Currency) -> Decimal:
-    """An amount, or a percentage of *base* written ``"20%"``, rounded half-up to the cent."""
+    """An exact amount, or a percentage of *base* written ``"20%"`` rounded half-up."""
     if isinstance(value, str) and value.strip().endswith("%"):
         share = to_decimal(value.strip()[:-1], name) / 100
         with decimal.localcontext(DECIMAL_CONTEXT):
             return HALF_UP.apply(base * share, cur)
-    return to_decimal(value, name)
+    return amount_in(value, cur, name)
 
 
 @attrs.frozen(kw_only=True)
@@ -159,6 +167,7 @@ def financing_plan(
     frequency: str = "monthly",
     day_count: str = "30/360",
     first_due_date: date | None = None,
+    due_day: int | None = None,
     grace_periods: int = 0,
     grace: Grace = "interest_only",
     broken_period: BrokenPeriod = "amortize",
@@ -174,7 +183,7 @@ def financing_plan(
     security deposit is disregarded, as 12 CFR 1026.18(r) allows for a required deposit.
     """
     cur = currency(currency_code)
-    price = to_decimal(vehicle_price, "vehicle_price")
+    price = amount_in(vehicle_price, cur, "vehicle_price")
     if price <= 0:
         raise CalculationError(f"vehicle_price: must be positive, got {price}")
     down = share_or_amount(down_payment, price, "down_payment", cur)
@@ -184,7 +193,9 @@ def financing_plan(
         raise CalculationError(f"down_payment: must be at least 0 and below the price {price}")
     if deposit < 0:
         raise CalculationError(f"security_deposit: must not be negative, got {deposit}")
-    fee_list = tuple(fees)
+    fee_list = tuple(
+        attrs.evolve(f, amount=amount_in(f.amount, cur, f"fees[{f.name}]")) for f in fees
+    )
     financed_fees = sum((f.amount for f in fee_list if f.financed), _ZERO)
     plan_schedule = schedule(
         principal=price - down + financed_fees,
@@ -197,6 +208,7 @@ def financing_plan(
         frequency=frequency,
         day_count=day_count,
         first_due_date=first_due_date,
+        due_day=due_day,
         grace_periods=grace_periods,
         grace=grace,
         broken_period=broken_period,

@@ -42,7 +42,8 @@ CONVENTIONS: Final[dict[str, RoundingConvention]] = {
     for c in (
         # Installment and interest half-up to the cent; the last payment absorbs the residue.
         RoundingConvention("standard", installment=HALF_UP),
-        # Installments in whole currency units, rounded up; the last payment is smaller.
+        # Installments in whole currency units, rounded up; the last payment is smaller. For
+        # equal principal the part in whole units is the principal per row (interest varies).
         RoundingConvention("installment_up_to_unit", installment=CEILING_TO_UNIT),
         # Level payments whose total is exactly installment × n. The installment is rounded up
         # to the cent so the final row's interest can never turn negative.
@@ -58,6 +59,4 @@ def rounding_convention(value: str | RoundingConvention) -> RoundingConvention:
     try:
         return CONVENTIONS[value]
     except KeyError:
-        raise ValueError(
-            f"rounding: {value!r} is not one of {', '.join(CONVENTIONS)}"
-        ) from None
+        raise ValueError(f"rounding: {value!r} is not one of {', '.join(CONVENTIONS)}") from None

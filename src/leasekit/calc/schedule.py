@@ -153,15 +153,19 @@ def _validate(t: Terms) -> None:
 class Schedule:
     """A repayment schedule: its terms, the regular installment and one row per payment.
 
-    *payment* is the regular installment: the level payment for ``annuity`` and ``flat``, the
-    first (largest) amortizing payment for ``equal_principal``, and the interest payment of a
-    regular period for ``interest_only``. The balloon is not part of any row's payment: it is
-    due with the last row, and the last row's balance equals it.
+    *payment* is the installment the method solves for: the level payment for ``annuity``
+    and ``flat``; for ``equal_principal`` and ``interest_only`` the first amortizing row's
+    payment as planned (in advance that row carries no interest), before any broken-period
+    surcharge. The balloon is not part of any row's payment: it is due with the last row,
+    and the last row's balance equals it. *prepayments* lists the unscheduled principal
+    payments (date, amount) that :func:`~leasekit.calc.settlement.prepay` applied; the
+    totals and cash flows include them.
     """
 
     terms: Terms
     payment: Decimal
     rows: tuple[ScheduleRow, ...]
+    prepayments: tuple[tuple[date, Decimal], ...] = ()
 
     @property
     def currency(self) -> Currency:
@@ -173,16 +177,23 @@ class Schedule:
 
     @property
     def total_interest(self) -> Decimal:
-        return sum((row.interest for row in self.rows), _ZERO)
+        return sum((row.interest for row in self.rows), self.currency.zero)
+
+    @property
+    def total_prepaid(self) -> Decimal:
+        return sum((amount for _, amount in self.prepayments), self.currency.zero)
 
     @property
     def total_principal(self) -> Decimal:
-        return sum((row.principal for row in self.rows), _ZERO)
+        """Principal repaid by the rows and by prepayments: the principal less the balloon."""
+        rows = sum((row.principal for row in self.rows), self.currency.zero)
+        return rows + self.total_prepaid
 
     @property
     def total_payments(self) -> Decimal:
-        """What the rows ask for, balloon excluded."""
-        return sum((row.payment for row in self.rows), _ZERO)
+        """What the rows ask for plus any prepayments, balloon excluded."""
+        rows = sum((row.payment for row in self.rows), self.currency.zero)
+        return rows + self.total_prepaid
 
     @property
     def total_payable(self) -> Decimal:
@@ -194,11 +205,16 @@ class Schedule:
         return self.rows[-1].due_date
 
     def cash_flows(self) -> list[tuple[date, Decimal]]:
-        """The customer's payments by date, balloon added to the last, for APR and IRR."""
-        flows = [(row.due_date, row.payment) for row in self.rows]
-        last_date, last_amount = flows[-1]
-        flows[-1] = (last_date, last_amount + self.balloon)
-        return flows
+        """The customer's payments by date (rows, prepayments, the balloon with the last
+        row), one entry per date, for APR and IRR."""
+        flows: dict[date, Decimal] = {}
+        for when, amount in (
+            *((row.due_date, row.payment) for row in self.rows),
+            *self.prepayments,
+            (self.maturity_date, self.balloon),
+        ):
+            flows[when] = flows.get(when, self.currency.zero) + amount
+        return sorted(flows.items())
 
 
 # -- calendar ------------------------------------------------------------------------------
@@ -443,22 +459,41 @@ def _grace_rows(
     balance = t.principal
     for k, (due, rate) in enumerate(zip(dates, rates, strict=True), start=1):
         interest = t.rounding.interest.apply(balance * rate, t.currency)
-        payment = interest if t.grace == "interest_only" else _ZERO
+        payment = interest if t.grace == "interest_only" else t.currency.zero
         row = _row(k, due, payment, interest, balance)
         rows.append(row)
         balance = row.balance
     return balance, rows
 
 
-def _add_broken_period_interest(t: Terms, rows: list[ScheduleRow], actual_rate: Decimal) -> None:
-    """Charge the odd first period's extra interest on top of the first installment.
+def solving_rates(t: Terms, dates: Sequence[date]) -> tuple[list[Decimal], Decimal | None]:
+    """The periodic rates the installment is solved with, and the broken first period's own
+    rate when ``broken_period="add_to_first"`` charges it on top of the first installment.
+
+    Only a first row that pays interest can carry the surcharge: in advance the first row
+    pays none, and a capitalized grace row pays nothing at all (its interest, broken period
+    included, is added to the balance instead).
+    """
+    rates = period_rates(t, dates)
+    capitalized = t.grace_periods > 0 and t.grace == "capitalized"
+    if t.broken_period != "add_to_first" or t.in_advance or capitalized:
+        return rates, None
+    broken = rates[0]
+    rates[0] = t.annual_rate / t.periods_per_year
+    return rates, broken
+
+
+def add_broken_period_interest(
+    t: Terms, rows: list[ScheduleRow], opening: Decimal, broken_rate: Decimal
+) -> None:
+    """Charge the broken first period's extra interest on top of the first installment.
 
     The installment was solved as if the first period were regular; the difference between
-    the broken period's interest and a regular period's is paid with row 1 and does not
-    change any balance.
+    the broken period's interest on *opening* and the regular interest already in row 1 is
+    paid with row 1 and changes no balance.
     """
     first = rows[0]
-    extra = t.rounding.interest.apply(t.principal * actual_rate, t.currency) - first.interest
+    extra = t.rounding.interest.apply(opening * broken_rate, t.currency) - first.interest
     rows[0] = first._replace(payment=first.payment + extra, interest=first.interest + extra)
 
 
@@ -469,11 +504,7 @@ def build(t: Terms) -> Schedule:
         if t.method == "flat":
             installment, rows = _flat_rows(t, dates)
             return Schedule(terms=t, payment=installment, rows=tuple(rows))
-        rates = period_rates(t, dates)
-        actual_first = rates[0]
-        add_to_first = t.broken_period == "add_to_first" and not t.in_advance
-        if add_to_first:
-            rates[0] = t.annual_rate / t.periods_per_year
+        rates, broken_rate = solving_rates(t, dates)
         g = t.grace_periods
         balance, grace_rows = _grace_rows(t, dates[:g], rates[:g])
         installment, rows = amortize(
@@ -487,20 +518,9 @@ def build(t: Terms) -> Schedule:
             first_number=g + 1,
         )
         rows = grace_rows + rows
-        if add_to_first:
-            _add_broken_period_interest(t, rows, actual_first)
+        if broken_rate is not None:
+            add_broken_period_interest(t, rows, t.principal, broken_rate)
         return Schedule(terms=t, payment=installment, rows=tuple(rows))
-
-
-def amount_of(value: DecimalLike | Money, name: str, cur: Currency) -> Decimal:
-    """The amount of a ``Money`` or number argument, written to *cur*'s minor unit.
-
-    Only the exponent changes (``100000`` becomes ``100000.00``); an amount with more
-    digits than the currency has is refused by validation, never rounded here.
-    """
-    amount = value.amount if isinstance(value, Money) else to_decimal(value, name)
-    exact = amount.quantize(cur.quantum, rounding=decimal.ROUND_DOWN)
-    return exact if exact == amount else amount
 
 
 def currency_of(values: Iterable[object], requested: str | Currency | None) -> Currency:
@@ -548,12 +568,12 @@ def schedule(
     """
     cur = currency_of((principal, balloon), currency)
     terms = Terms(
-        principal=amount_of(principal, "principal", cur),
+        principal=money.amount_in(principal, cur, "principal"),
         annual_rate=to_decimal(annual_rate, "annual_rate"),
         periods=periods,
         start_date=start_date,
         method=method,
-        balloon=amount_of(balloon, "balloon", cur),
+        balloon=money.amount_in(balloon, cur, "balloon"),
         in_advance=in_advance,
         frequency=frequency,
         day_count=day_count,

@@ -18,10 +18,10 @@ import attrs
 from leasekit.calc.dates import days_30_360
 from leasekit.calc.schedule import (
     Schedule,
-    ScheduleRow,
+    add_broken_period_interest,
     amortize,
     period_rate,
-    period_rates,
+    solving_rates,
 )
 from leasekit.errors import CalculationError
 from leasekit.money import (
@@ -30,6 +30,7 @@ from leasekit.money import (
     Currency,
     DecimalLike,
     Rounding,
+    amount_in,
     currency,
     to_decimal,
 )
@@ -68,11 +69,12 @@ class SettlementFee:
     maximum: Decimal | None = attrs.field(default=None, converter=_optional_fee_term)
 
     def amount(self, outstanding: Decimal, cur: Currency, rounding: Rounding) -> Decimal:
-        fee = rounding.apply(outstanding * self.rate, cur) + self.fixed
+        """The fee on *outstanding*; the fixed part and the bounds must be exact in *cur*."""
+        fee = rounding.apply(outstanding * self.rate, cur) + amount_in(self.fixed, cur, "fee.fixed")
         if self.minimum is not None:
-            fee = max(fee, self.minimum)
+            fee = max(fee, amount_in(self.minimum, cur, "fee.minimum"))
         if self.maximum is not None:
-            fee = min(fee, self.maximum)
+            fee = min(fee, amount_in(self.maximum, cur, "fee.maximum"))
         return fee
 
 
@@ -107,6 +109,19 @@ def _rows_due(s: Schedule, on: date) -> int:
     return sum(1 for row in s.rows if row.due_date <= on)
 
 
+def _check_date(s: Schedule, on: date) -> None:
+    if on < s.terms.start_date:
+        raise CalculationError(f"on: {on} is before the contract starts ({s.terms.start_date})")
+
+
+def _balance_on(s: Schedule, due: int, on: date) -> Decimal:
+    """Principal outstanding on *on*: after the *due* rows and any prepayment since."""
+    after_rows = s.rows[due - 1].balance if due else s.terms.principal
+    since = s.rows[due - 1].due_date if due else s.terms.start_date
+    prepaid = sum((amount for when, amount in s.prepayments if since < when <= on), _ZERO)
+    return after_rows - prepaid
+
+
 def _elapsed_share(s: Schedule, start: date, end: date, on: date) -> Decimal:
     """The part of the accrual period from *start* to *end* that has passed by *on*.
 
@@ -123,11 +138,9 @@ def _elapsed_share(s: Schedule, start: date, end: date, on: date) -> Decimal:
 def _accrued_interest(s: Schedule, due: int, on: date) -> Decimal:
     """Interest earned since the last due date: the next row's interest, pro rata by days."""
     if due >= len(s.rows):
-        return _ZERO
+        return s.currency.zero
     nxt = s.rows[due]
     previous = s.rows[due - 1].due_date if due else s.terms.start_date
-    if nxt.interest == 0:
-        return _ZERO
     share = _elapsed_share(s, previous, nxt.due_date, on)
     return s.terms.rounding.interest.apply(nxt.interest * share, s.currency)
 
@@ -146,22 +159,21 @@ def settlement_quote(
     that are already due count as overdue. The outstanding principal includes the balloon;
     the security *deposit* held is offset against the total.
     """
-    if on < s.terms.start_date:
-        raise CalculationError(f"on: {on} is before the contract starts ({s.terms.start_date})")
+    _check_date(s, on)
     due = _rows_due(s, on)
     paid = due if paid_through is None else paid_through
     if not 0 <= paid <= due:
         raise CalculationError(f"paid_through: must be between 0 and {due} (rows due by {on})")
+    cur = s.currency
     with decimal.localcontext(DECIMAL_CONTEXT):
-        outstanding = s.rows[due - 1].balance if due else s.terms.principal
-        fee_policy = fee or SettlementFee()
+        outstanding = _balance_on(s, due, on)
         return SettlementQuote(
             on=on,
-            overdue=sum((row.payment for row in s.rows[paid:due]), _ZERO),
+            overdue=sum((row.payment for row in s.rows[paid:due]), cur.zero),
             outstanding_principal=outstanding,
             accrued_interest=_accrued_interest(s, due, on),
-            fee=fee_policy.amount(outstanding, s.currency, s.terms.rounding.interest),
-            deposit=to_decimal(deposit, "deposit"),
+            fee=(fee or SettlementFee()).amount(outstanding, cur, s.terms.rounding.interest),
+            deposit=amount_in(deposit, cur, "deposit"),
         )
 
 
@@ -169,8 +181,9 @@ def settlement_quote(
 class Prepayment:
     """A partial prepayment and the schedule that follows it.
 
-    *schedule* keeps the rows already due unchanged and replaces the rest; interest accrued
-    on the prepaid amount since the last due date is charged with the next installment
+    *schedule* keeps the rows already due unchanged, replaces the rest and records the
+    prepayment, so its totals and cash flows stay true; interest accrued on the prepaid
+    amount since the last due date is charged with the next installment
     (*accrued_interest*), so the customer pays for the days the money was borrowed.
     """
 
@@ -181,25 +194,33 @@ class Prepayment:
     schedule: Schedule
 
 
-def _check_prepayment(s: Schedule, due: int, amount: Decimal, mode: str) -> Decimal:
+def _check_prepayment(s: Schedule, due: int, on: date, amount: Decimal, mode: str) -> None:
+    t = s.terms
     if mode not in ("reduce_payment", "shorten_term"):
         raise CalculationError(f"mode: {mode!r} is not one of reduce_payment, shorten_term")
-    if s.terms.method == "flat":
+    if t.method == "flat":
         raise CalculationError(
             "method: a flat-rate schedule charges interest on the original principal; "
             "prepay it through an early settlement quote"
         )
-    if s.terms.method == "interest_only" and mode == "shorten_term":
+    if t.method == "interest_only" and mode == "shorten_term":
         raise CalculationError("mode: an interest-only schedule has no term to shorten")
+    _check_date(s, on)
+    if s.prepayments and on < s.prepayments[-1][0]:
+        raise CalculationError(f"on: {on} is before the last prepayment ({s.prepayments[-1][0]})")
+    if due < t.grace_periods:
+        raise CalculationError(
+            f"on: {on} falls in the grace period; prepayments apply from row "
+            f"{t.grace_periods}'s due date ({s.rows[t.grace_periods - 1].due_date})"
+        )
     if due >= len(s.rows) - 1:
         raise CalculationError("on: no installment remains after this date to re-plan")
-    balance = s.rows[due - 1].balance if due else s.terms.principal
-    if not 0 < amount < balance - s.balloon:
+    available = _balance_on(s, due, on) - s.balloon
+    if not 0 < amount < available:
         raise CalculationError(
             f"amount: must be positive and below the outstanding principal less the balloon "
-            f"({balance - s.balloon}); a full repayment is an early settlement"
+            f"({available}); a full repayment is an early settlement"
         )
-    return balance
 
 
 def prepay(
@@ -210,54 +231,42 @@ def prepay(
     ``reduce_payment`` keeps the maturity and lowers the installment; ``shorten_term`` keeps
     the installment (or, for equal principal, the principal per row) and ends earlier.
     """
-    paid = to_decimal(amount, "amount")
     t = s.terms
+    paid = amount_in(amount, t.currency, "amount")
     due = _rows_due(s, on)
-    balance = _check_prepayment(s, due, paid, mode)
+    _check_prepayment(s, due, on, paid, mode)
     with decimal.localcontext(DECIMAL_CONTEXT):
+        balance = _balance_on(s, due, on) - paid
         remaining = s.rows[due:]
-        dates = [row.due_date for row in remaining]
-        rates = period_rates(t, [row.due_date for row in s.rows])[due:]
+        rates, broken_rate = solving_rates(t, [row.due_date for row in s.rows])
         previous = s.rows[due - 1].due_date if due else t.start_date
         accrued = t.rounding.interest.apply(paid * period_rate(t, previous, on), t.currency)
         fixed = None
         if mode == "shorten_term":
-            fixed = s.payment if t.method == "annuity" else _first_principal(remaining)
-        installment, rows = _replan(s, balance - paid, dates, rates, fixed, due + 1)
-        if accrued:
-            first = rows[0]
-            rows[0] = first._replace(
-                payment=first.payment + accrued, interest=first.interest + accrued
-            )
-        new = attrs.evolve(s, payment=installment, rows=(*s.rows[:due], *rows))
+            fixed = s.payment if t.method == "annuity" else remaining[0].principal
+        installment, rows = amortize(
+            t.method,
+            balance,
+            [row.due_date for row in remaining],
+            rates[due:],
+            balloon=t.balloon,
+            cur=t.currency,
+            conv=t.rounding,
+            first_number=due + 1,
+            installment=fixed,
+        )
+        if due == 0 and broken_rate is not None:
+            add_broken_period_interest(t, rows, balance, broken_rate)
+        first = rows[0]
+        rows[0] = first._replace(payment=first.payment + accrued, interest=first.interest + accrued)
+        new = attrs.evolve(
+            s,
+            terms=attrs.evolve(t, periods=due + len(rows)),
+            payment=installment,
+            rows=(*s.rows[:due], *rows),
+            prepayments=(*s.prepayments, (on, paid)),
+        )
         return Prepayment(on=on, amount=paid, mode=mode, accrued_interest=accrued, schedule=new)
-
-
-def _first_principal(rows: Sequence[ScheduleRow]) -> Decimal:
-    return rows[0].principal
-
-
-def _replan(
-    s: Schedule,
-    balance: Decimal,
-    dates: Sequence[date],
-    rates: Sequence[Decimal],
-    fixed: Decimal | None,
-    first_number: int,
-) -> tuple[Decimal, list[ScheduleRow]]:
-    """Amortize *balance* over the remaining dates, keeping a *fixed* installment if given."""
-    t = s.terms
-    return amortize(
-        t.method,
-        balance,
-        dates,
-        rates,
-        balloon=t.balloon,
-        cur=t.currency,
-        conv=t.rounding,
-        first_number=first_number,
-        installment=fixed,
-    )
 
 
 @attrs.frozen(kw_only=True)
@@ -301,7 +310,7 @@ def penalty_interest(
     lines = []
     with decimal.localcontext(DECIMAL_CONTEXT):
         for index, (due, value) in enumerate(overdue):
-            amount = to_decimal(value, f"overdue[{index}]")
+            amount = amount_in(value, cur, f"overdue[{index}]")
             if amount < 0:
                 raise CalculationError(f"overdue[{index}]: amount must not be negative")
             days = max((as_of - due).days, 0)

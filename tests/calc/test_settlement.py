@@ -64,7 +64,7 @@ def test_quote_fee_and_deposit():
 
 
 def test_fee_refuses_floats_when_built():
-    with pytest.raises(TypeError, match="fee: float 200.0 is not exact"):
+    with pytest.raises(TypeError, match=r"fee: float 200\.0 is not exact"):
         SettlementFee(minimum=200.0)
 
 

@@ -10,8 +10,10 @@ calculation is a visible, documented step.
 from __future__ import annotations
 
 import decimal
+import functools
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Final, TypeAlias
+from typing import Final, ParamSpec, TypeAlias, TypeVar
 
 import attrs
 
@@ -31,6 +33,7 @@ __all__ = [
     "Rounding",
     "amount_in",
     "currency",
+    "exact",
     "to_decimal",
 ]
 
@@ -42,6 +45,25 @@ DECIMAL_CONTEXT: Final = decimal.Context(
 """The arithmetic every money calculation runs in: 34 significant digits (IEEE decimal128),
 whatever context the caller has set, and an error rather than a silent NaN or infinity.
 Amounts up to 10**31 keep every cent; results are exact until a named rounding is applied."""
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def exact(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run *func* in :data:`DECIMAL_CONTEXT`, so its result cannot depend on the caller's.
+
+    Every public calculation and every computed total is decorated: a caller that has set
+    ``getcontext().prec = 6`` for its own work still gets every cent.
+    """
+
+    @functools.wraps(func)
+    def in_decimal_context(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with decimal.localcontext(DECIMAL_CONTEXT):
+            return func(*args, **kwargs)
+
+    return in_decimal_context
+
 
 DecimalLike: TypeAlias = "Decimal | int | str"
 """What the library accepts as an exact number. ``float`` is deliberately absent."""
@@ -217,7 +239,8 @@ class Money:
     @property
     def is_quantized(self) -> bool:
         """True when the amount has no digits below the currency's minor unit."""
-        return self.amount == self.amount.quantize(self.currency.quantum, decimal.ROUND_DOWN)
+        exact = self.amount.quantize(self.currency.quantum, decimal.ROUND_DOWN, DECIMAL_CONTEXT)
+        return self.amount == exact
 
     def _check(self, other: object, op: str) -> Money:
         if not isinstance(other, Money):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import decimal
 import itertools
 from datetime import date
 from decimal import Decimal as D
@@ -9,8 +10,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from leasekit import calc
-from leasekit.errors import CalculationError
-from leasekit.money import Money
+from leasekit.calc.dates import year_fraction
+from leasekit.errors import CalculationError, CurrencyMismatchError
+from leasekit.money import DECIMAL_CONTEXT, Money
 
 START = date(2024, 1, 1)
 
@@ -306,7 +308,7 @@ def test_money_principal_sets_the_currency():
 
 
 def test_currency_mismatch_refused():
-    with pytest.raises(CalculationError, match="more than one currency"):
+    with pytest.raises(CurrencyMismatchError, match="more than one currency"):
         make(principal=Money("1000", "EUR"), currency="USD")
 
 
@@ -413,3 +415,22 @@ def test_annuity_payments_are_level_but_the_last(t):
     growth = (1 + i) ** len(s.rows)
     cent_a_row_grown = D(len(s.rows)) if i == 0 else (growth - 1) / i
     assert abs(s.rows[-1].payment - s.payment) <= D("0.01") * (cent_a_row_grown * growth + 1)
+
+
+@pytest.mark.parametrize("day_count", ["30/360", "actual/365", "actual/actual"])
+def test_results_do_not_depend_on_the_callers_decimal_context(day_count):
+    start, first_due = date(2023, 12, 15), date(2024, 2, 1)
+    expected_schedule = make(day_count=day_count, start_date=start, first_due_date=first_due)
+    expected_fraction = year_fraction(start, first_due, day_count)
+    with decimal.localcontext(decimal.Context(prec=5, rounding=decimal.ROUND_FLOOR)):
+        schedule = make(day_count=day_count, start_date=start, first_due_date=first_due)
+        fraction = year_fraction(start, first_due, day_count)
+    assert schedule == expected_schedule
+    assert fraction == expected_fraction
+
+
+def test_actual_actual_keeps_34_digits():
+    fraction = year_fraction(date(2023, 12, 15), date(2024, 1, 15), "actual/actual")
+    assert fraction == DECIMAL_CONTEXT.add(
+        DECIMAL_CONTEXT.divide(17, 365), DECIMAL_CONTEXT.divide(14, 366)
+    )

@@ -143,6 +143,30 @@ def test_second_prepayment_builds_on_the_first():
     assert quote.outstanding_principal == D("5066.99")
 
 
+def test_two_prepayments_in_one_period_both_carry_their_interest():
+    s = loan(principal=D("10000"), periods=6)
+    first = calc.prepay(s, on=date(2024, 3, 20), amount=D("3000"))
+    second = calc.prepay(first.schedule, on=date(2024, 3, 30), amount=D("1000"))
+    # 3,000 × 6 % × 5/360 = 2.50 and 1,000 × 6 % × 15/360 = 2.50, both owed with row 3.
+    assert (first.accrued_interest, second.accrued_interest) == (D("2.50"), D("2.50"))
+    reduced = s.rows[1].balance - D("4000")
+    on_balance = (reduced * D("0.005")).quantize(D("0.01"))
+    assert second.schedule.rows[2].interest == on_balance + D("5.00")
+
+
+def test_quote_after_a_prepayment_owes_its_carried_interest_in_full():
+    s = loan(principal=D("10000"), periods=6)
+    p = calc.prepay(s, on=date(2024, 3, 30), amount=D("3000")).schedule
+    assert s.rows[1].balance == D("6699.87")
+    q = calc.settlement_quote(p, date(2024, 3, 30))
+    # 15 of 30 days on 3,699.87 (9.25) plus the prepaid 3,000's 15 days (7.50): the same as
+    # 6,699.87 × 6 % × 15/360 = 16.75 had nothing been prepaid.
+    assert q.outstanding_principal == D("3699.87")
+    assert q.accrued_interest == D("16.75")
+    with pytest.raises(CalculationError, match="before the last prepayment"):
+        calc.settlement_quote(p, date(2024, 3, 25))
+
+
 def test_prepayment_before_a_broken_first_due_date_keeps_add_to_first():
     s = loan(first_due_date=date(2024, 3, 1), broken_period="add_to_first")
     p = calc.prepay(s, on=date(2024, 2, 1), amount=D("1000"))
@@ -236,6 +260,11 @@ def test_grace_days_waive_then_count_from_the_due_date():
     after = calc.penalty_interest(items, as_of=date(2024, 1, 5), daily_rate="0.001", grace_days=3)
     assert within.total == 0
     assert after.total == D("4.00")
+
+
+def test_no_overdue_lines_total_zero_in_the_currency():
+    q = calc.penalty_interest([], as_of=date(2024, 1, 1), daily_rate="0.001")
+    assert str(q.total) == "0.00"
 
 
 def test_not_yet_due_costs_nothing():

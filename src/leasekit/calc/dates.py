@@ -12,6 +12,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Final, Literal, TypeAlias
 
+from leasekit.money import exact
+
 __all__ = [
     "DAY_COUNTS",
     "FREQUENCIES",
@@ -104,11 +106,13 @@ def _actual_actual(start: date, end: date) -> Decimal:
     while cursor < end:
         year_end = date(cursor.year + 1, 1, 1)
         stop = min(end, year_end)
-        total += Decimal((stop - cursor).days) / (366 if calendar.isleap(cursor.year) else 365)
+        days_in_year = 366 if calendar.isleap(cursor.year) else 365
+        total += Decimal((stop - cursor).days) / days_in_year
         cursor = stop
     return total
 
 
+@exact
 def year_fraction(start: date, end: date, day_count: str) -> Decimal:
     """The part of a year between *start* and *end* under *day_count*."""
     check_day_count(day_count)

@@ -9,7 +9,6 @@ the average amount outstanding; a money factor is quoted as ``annual rate / 24``
 
 from __future__ import annotations
 
-import decimal
 from decimal import Decimal
 from typing import Final
 
@@ -17,13 +16,13 @@ import attrs
 
 from leasekit.errors import CalculationError
 from leasekit.money import (
-    DECIMAL_CONTEXT,
     HALF_UP,
     Currency,
     DecimalLike,
     Rounding,
     amount_in,
     currency,
+    exact,
     to_decimal,
 )
 
@@ -32,11 +31,13 @@ __all__ = ["LeasePayment", "lease_payment", "money_factor", "rate_from_money_fac
 _MONEY_FACTOR_DIVISOR: Final = Decimal(24)
 
 
+@exact
 def money_factor(annual_rate: DecimalLike) -> Decimal:
     """The money factor equivalent to *annual_rate* (a fraction): ``0.06`` → ``0.0025``."""
     return to_decimal(annual_rate, "annual_rate") / _MONEY_FACTOR_DIVISOR
 
 
+@exact
 def rate_from_money_factor(factor: DecimalLike) -> Decimal:
     """The annual rate (a fraction) a money factor stands for: ``0.0025`` → ``0.06``."""
     return to_decimal(factor, "money_factor") * _MONEY_FACTOR_DIVISOR
@@ -57,26 +58,31 @@ class LeasePayment:
     tax: Decimal
 
     @property
+    @exact
     def payment(self) -> Decimal:
         return self.base_payment + self.tax
 
     @property
+    @exact
     def total_of_base_payments(self) -> Decimal:
         return self.base_payment * self.term
 
     @property
+    @exact
     def total_depreciation(self) -> Decimal:
         """Depreciation and amortized amounts over the term: net cap cost less residual."""
         return self.net_cap_cost - self.residual
 
     @property
+    @exact
     def total_rent_charge(self) -> Decimal:
-        """The rent charge as Regulation M discloses it (12 CFR 1013.4(f)(3)): the total of
+        """The rent charge as Regulation M discloses it (12 CFR 1013.4(f)): the total of
         base payments less depreciation, so the three totals always reconcile and the
         monthly roundings land here rather than disappear."""
         return self.total_of_base_payments - self.total_depreciation
 
 
+@exact
 def lease_payment(
     *,
     cap_cost: DecimalLike,
@@ -115,18 +121,17 @@ def lease_payment(
         raise CalculationError(
             f"residual: must be between 0 and the net capitalized cost {net_cap}, got {rv}"
         )
-    with decimal.localcontext(DECIMAL_CONTEXT):
-        depreciation = rounding.apply((net_cap - rv) / term, cur)
-        rent = rounding.apply((net_cap + rv) * factor, cur)
-        base = depreciation + rent
-        return LeasePayment(
-            currency=cur,
-            term=term,
-            net_cap_cost=net_cap,
-            residual=rv,
-            money_factor=factor,
-            depreciation=depreciation,
-            rent_charge=rent,
-            base_payment=base,
-            tax=rounding.apply(base * tax, cur),
-        )
+    depreciation = rounding.apply((net_cap - rv) / term, cur)
+    rent = rounding.apply((net_cap + rv) * factor, cur)
+    base = depreciation + rent
+    return LeasePayment(
+        currency=cur,
+        term=term,
+        net_cap_cost=net_cap,
+        residual=rv,
+        money_factor=factor,
+        depreciation=depreciation,
+        rent_charge=rent,
+        base_payment=base,
+        tax=rounding.apply(base * tax, cur),
+    )

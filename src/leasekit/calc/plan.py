@@ -8,7 +8,6 @@ builds its schedule, and derives the disclosure totals in the vocabulary of US R
 
 from __future__ import annotations
 
-import decimal
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -26,12 +25,12 @@ from leasekit.calc.schedule import (
 )
 from leasekit.errors import CalculationError
 from leasekit.money import (
-    DECIMAL_CONTEXT,
     HALF_UP,
     Currency,
     DecimalLike,
     amount_in,
     currency,
+    exact,
     to_decimal,
 )
 
@@ -69,17 +68,17 @@ class Fee:
             raise CalculationError(f"fees[{self.name}]: amount must not be negative")
 
 
-def prepaid_finance_charges(fees: Sequence[Fee]) -> Decimal:
+def prepaid_finance_charges(fees: Sequence[Fee], cur: Currency) -> Decimal:
     """Fees that are a cost of credit, financed or paid in cash (Reg Z 1026.2(a)(23))."""
-    return sum((f.amount for f in fees if f.finance_charge), _ZERO)
+    return sum((f.amount for f in fees if f.finance_charge), cur.zero)
 
 
+@exact
 def share_or_amount(value: DecimalLike, base: Decimal, name: str, cur: Currency) -> Decimal:
     """An exact amount, or a percentage of *base* written ``"20%"`` rounded half-up."""
     if isinstance(value, str) and value.strip().endswith("%"):
         share = to_decimal(value.strip()[:-1], name) / 100
-        with decimal.localcontext(DECIMAL_CONTEXT):
-            return HALF_UP.apply(base * share, cur)
+        return HALF_UP.apply(base * share, cur)
     return amount_in(value, cur, name)
 
 
@@ -101,44 +100,53 @@ class FinancingPlan:
         return self.schedule.currency
 
     @property
+    @exact
     def principal(self) -> Decimal:
         """What the lender advances: price less down payment, plus the financed fees."""
         return self.schedule.terms.principal
 
     @property
+    @exact
     def residual_value(self) -> Decimal:
         return self.schedule.balloon
 
     @property
+    @exact
     def upfront_fees(self) -> Decimal:
-        return sum((f.amount for f in self.fees if not f.financed), _ZERO)
+        return sum((f.amount for f in self.fees if not f.financed), self.currency.zero)
 
     @property
+    @exact
     def prepaid_finance_charges(self) -> Decimal:
-        return prepaid_finance_charges(self.fees)
+        return prepaid_finance_charges(self.fees, self.currency)
 
     @property
+    @exact
     def amount_financed(self) -> Decimal:
         """Credit the customer really receives (Reg Z 1026.18(b))."""
         return self.principal - self.prepaid_finance_charges
 
     @property
+    @exact
     def total_of_payments(self) -> Decimal:
         """Every scheduled installment plus the residual (Reg Z 1026.18(h))."""
         return self.schedule.total_payable
 
     @property
+    @exact
     def finance_charge(self) -> Decimal:
         """The dollar cost of credit (Reg Z 1026.18(d))."""
         return self.total_of_payments - self.amount_financed
 
     @property
+    @exact
     def due_at_signing(self) -> Decimal:
         """Down payment, up-front fees, the deposit and, in advance, the first installment."""
         first = self.schedule.rows[0].payment if self.schedule.terms.in_advance else _ZERO
         return self.down_payment + self.upfront_fees + self.security_deposit + first
 
     @property
+    @exact
     def final_payment(self) -> Decimal:
         """The last installment plus the residual, less the deposit offset against them.
 
@@ -147,11 +155,13 @@ class FinancingPlan:
         return self.schedule.rows[-1].payment + self.residual_value - self.security_deposit
 
     @property
+    @exact
     def total_cost(self) -> Decimal:
         """Everything the customer pays for the vehicle and its credit, net of the deposit."""
         return self.down_payment + self.upfront_fees + self.total_of_payments
 
 
+@exact
 def financing_plan(
     *,
     vehicle_price: DecimalLike,
@@ -215,7 +225,7 @@ def financing_plan(
         currency=cur,
         rounding=rounding,
     )
-    amount_financed = plan_schedule.terms.principal - prepaid_finance_charges(fee_list)
+    amount_financed = plan_schedule.terms.principal - prepaid_finance_charges(fee_list, cur)
     if amount_financed <= 0:
         raise CalculationError("fees: finance charges leave no amount financed")
     rate = annual_percentage_rate(

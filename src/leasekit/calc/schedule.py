@@ -34,8 +34,8 @@ from leasekit.calc.dates import (
     year_fraction,
 )
 from leasekit.calc.rounding import CONVENTIONS, RoundingConvention, rounding_convention
-from leasekit.errors import CalculationError
-from leasekit.money import DECIMAL_CONTEXT, Currency, DecimalLike, Money, to_decimal
+from leasekit.errors import CalculationError, CurrencyMismatchError
+from leasekit.money import Currency, DecimalLike, Money, exact, to_decimal
 
 __all__ = [
     "METHODS",
@@ -172,30 +172,36 @@ class Schedule:
         return self.terms.currency
 
     @property
+    @exact
     def balloon(self) -> Decimal:
         return self.terms.balloon
 
     @property
+    @exact
     def total_interest(self) -> Decimal:
         return sum((row.interest for row in self.rows), self.currency.zero)
 
     @property
+    @exact
     def total_prepaid(self) -> Decimal:
         return sum((amount for _, amount in self.prepayments), self.currency.zero)
 
     @property
+    @exact
     def total_principal(self) -> Decimal:
         """Principal repaid by the rows and by prepayments: the principal less the balloon."""
         rows = sum((row.principal for row in self.rows), self.currency.zero)
         return rows + self.total_prepaid
 
     @property
+    @exact
     def total_payments(self) -> Decimal:
         """What the rows ask for plus any prepayments, balloon excluded."""
         rows = sum((row.payment for row in self.rows), self.currency.zero)
         return rows + self.total_prepaid
 
     @property
+    @exact
     def total_payable(self) -> Decimal:
         """Everything the customer pays over the term, balloon included."""
         return self.total_payments + self.balloon
@@ -204,6 +210,7 @@ class Schedule:
     def maturity_date(self) -> date:
         return self.rows[-1].due_date
 
+    @exact
     def cash_flows(self) -> list[tuple[date, Decimal]]:
         """The customer's payments by date (rows, prepayments, the balloon with the last
         row), one entry per date, for APR and IRR."""
@@ -497,30 +504,30 @@ def add_broken_period_interest(
     rows[0] = first._replace(payment=first.payment + extra, interest=first.interest + extra)
 
 
+@exact
 def build(t: Terms) -> Schedule:
     """Build the schedule for validated *t*."""
-    with decimal.localcontext(DECIMAL_CONTEXT):
-        dates = payment_dates(t)
-        if t.method == "flat":
-            installment, rows = _flat_rows(t, dates)
-            return Schedule(terms=t, payment=installment, rows=tuple(rows))
-        rates, broken_rate = solving_rates(t, dates)
-        g = t.grace_periods
-        balance, grace_rows = _grace_rows(t, dates[:g], rates[:g])
-        installment, rows = amortize(
-            t.method,
-            balance,
-            dates[g:],
-            rates[g:],
-            balloon=t.balloon,
-            cur=t.currency,
-            conv=t.rounding,
-            first_number=g + 1,
-        )
-        rows = grace_rows + rows
-        if broken_rate is not None:
-            add_broken_period_interest(t, rows, t.principal, broken_rate)
+    dates = payment_dates(t)
+    if t.method == "flat":
+        installment, rows = _flat_rows(t, dates)
         return Schedule(terms=t, payment=installment, rows=tuple(rows))
+    rates, broken_rate = solving_rates(t, dates)
+    g = t.grace_periods
+    balance, grace_rows = _grace_rows(t, dates[:g], rates[:g])
+    installment, rows = amortize(
+        t.method,
+        balance,
+        dates[g:],
+        rates[g:],
+        balloon=t.balloon,
+        cur=t.currency,
+        conv=t.rounding,
+        first_number=g + 1,
+    )
+    rows = grace_rows + rows
+    if broken_rate is not None:
+        add_broken_period_interest(t, rows, t.principal, broken_rate)
+    return Schedule(terms=t, payment=installment, rows=tuple(rows))
 
 
 def currency_of(values: Iterable[object], requested: str | Currency | None) -> Currency:
@@ -534,10 +541,11 @@ def currency_of(values: Iterable[object], requested: str | Currency | None) -> C
         found.add(money.currency(requested))
     if len(found) > 1:
         codes = ", ".join(sorted(c.code for c in found))
-        raise CalculationError(f"currency: amounts in more than one currency ({codes})")
+        raise CurrencyMismatchError(f"currency: amounts in more than one currency ({codes})")
     return found.pop() if found else money.currency("USD")
 
 
+@exact
 def schedule(
     *,
     principal: DecimalLike | Money,

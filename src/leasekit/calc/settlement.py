@@ -7,7 +7,6 @@ calculator knows the plan, not the payments; the funds services pass what was re
 
 from __future__ import annotations
 
-import decimal
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -25,13 +24,13 @@ from leasekit.calc.schedule import (
 )
 from leasekit.errors import CalculationError
 from leasekit.money import (
-    DECIMAL_CONTEXT,
     HALF_UP,
     Currency,
     DecimalLike,
     Rounding,
     amount_in,
     currency,
+    exact,
     to_decimal,
 )
 
@@ -94,6 +93,7 @@ class SettlementQuote:
     deposit: Decimal
 
     @property
+    @exact
     def total(self) -> Decimal:
         return (
             self.overdue
@@ -110,8 +110,33 @@ def _rows_due(s: Schedule, on: date) -> int:
 
 
 def _check_date(s: Schedule, on: date) -> None:
+    """A quote or a prepayment cannot go back before the start or behind a prepayment."""
     if on < s.terms.start_date:
         raise CalculationError(f"on: {on} is before the contract starts ({s.terms.start_date})")
+    if s.prepayments and on < s.prepayments[-1][0]:
+        raise CalculationError(f"on: {on} is before the last prepayment ({s.prepayments[-1][0]})")
+
+
+def _interest_on_prepaid(s: Schedule, since: date, when: date, amount: Decimal) -> Decimal:
+    """Interest a prepaid *amount* earned from the last due date *since* until it was paid."""
+    t = s.terms
+    return t.rounding.interest.apply(amount * period_rate(t, since, when), t.currency)
+
+
+def _carried_interest(s: Schedule, since: date, until: date) -> Decimal:
+    """Interest owed on amounts prepaid after the due date *since*, up to *until*.
+
+    The next installment charges it in one sum on top of the interest on the reduced
+    balance, so it is owed in full from the day of each prepayment, not pro rata.
+    """
+    return sum(
+        (
+            _interest_on_prepaid(s, since, when, amount)
+            for when, amount in s.prepayments
+            if since < when <= until
+        ),
+        s.currency.zero,
+    )
 
 
 def _balance_on(s: Schedule, due: int, on: date) -> Decimal:
@@ -136,15 +161,19 @@ def _elapsed_share(s: Schedule, start: date, end: date, on: date) -> Decimal:
 
 
 def _accrued_interest(s: Schedule, due: int, on: date) -> Decimal:
-    """Interest earned since the last due date: the next row's interest, pro rata by days."""
+    """Interest earned since the last due date: the next row's interest on the balance, pro
+    rata by days, plus in full what prepayments since then carry."""
     if due >= len(s.rows):
         return s.currency.zero
     nxt = s.rows[due]
     previous = s.rows[due - 1].due_date if due else s.terms.start_date
+    carried = _carried_interest(s, previous, nxt.due_date)
     share = _elapsed_share(s, previous, nxt.due_date, on)
-    return s.terms.rounding.interest.apply(nxt.interest * share, s.currency)
+    on_balance = s.terms.rounding.interest.apply((nxt.interest - carried) * share, s.currency)
+    return on_balance + carried
 
 
+@exact
 def settlement_quote(
     s: Schedule,
     on: date,
@@ -165,16 +194,15 @@ def settlement_quote(
     if not 0 <= paid <= due:
         raise CalculationError(f"paid_through: must be between 0 and {due} (rows due by {on})")
     cur = s.currency
-    with decimal.localcontext(DECIMAL_CONTEXT):
-        outstanding = _balance_on(s, due, on)
-        return SettlementQuote(
-            on=on,
-            overdue=sum((row.payment for row in s.rows[paid:due]), cur.zero),
-            outstanding_principal=outstanding,
-            accrued_interest=_accrued_interest(s, due, on),
-            fee=(fee or SettlementFee()).amount(outstanding, cur, s.terms.rounding.interest),
-            deposit=amount_in(deposit, cur, "deposit"),
-        )
+    outstanding = _balance_on(s, due, on)
+    return SettlementQuote(
+        on=on,
+        overdue=sum((row.payment for row in s.rows[paid:due]), cur.zero),
+        outstanding_principal=outstanding,
+        accrued_interest=_accrued_interest(s, due, on),
+        fee=(fee or SettlementFee()).amount(outstanding, cur, s.terms.rounding.interest),
+        deposit=amount_in(deposit, cur, "deposit"),
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -206,8 +234,6 @@ def _check_prepayment(s: Schedule, due: int, on: date, amount: Decimal, mode: st
     if t.method == "interest_only" and mode == "shorten_term":
         raise CalculationError("mode: an interest-only schedule has no term to shorten")
     _check_date(s, on)
-    if s.prepayments and on < s.prepayments[-1][0]:
-        raise CalculationError(f"on: {on} is before the last prepayment ({s.prepayments[-1][0]})")
     if due < t.grace_periods:
         raise CalculationError(
             f"on: {on} falls in the grace period; prepayments apply from row "
@@ -223,6 +249,7 @@ def _check_prepayment(s: Schedule, due: int, on: date, amount: Decimal, mode: st
         )
 
 
+@exact
 def prepay(
     s: Schedule, *, on: date, amount: DecimalLike, mode: PrepaymentMode = "reduce_payment"
 ) -> Prepayment:
@@ -235,38 +262,38 @@ def prepay(
     paid = amount_in(amount, t.currency, "amount")
     due = _rows_due(s, on)
     _check_prepayment(s, due, on, paid, mode)
-    with decimal.localcontext(DECIMAL_CONTEXT):
-        balance = _balance_on(s, due, on) - paid
-        remaining = s.rows[due:]
-        rates, broken_rate = solving_rates(t, [row.due_date for row in s.rows])
-        previous = s.rows[due - 1].due_date if due else t.start_date
-        accrued = t.rounding.interest.apply(paid * period_rate(t, previous, on), t.currency)
-        fixed = None
-        if mode == "shorten_term":
-            fixed = s.payment if t.method == "annuity" else remaining[0].principal
-        installment, rows = amortize(
-            t.method,
-            balance,
-            [row.due_date for row in remaining],
-            rates[due:],
-            balloon=t.balloon,
-            cur=t.currency,
-            conv=t.rounding,
-            first_number=due + 1,
-            installment=fixed,
-        )
-        if due == 0 and broken_rate is not None:
-            add_broken_period_interest(t, rows, balance, broken_rate)
-        first = rows[0]
-        rows[0] = first._replace(payment=first.payment + accrued, interest=first.interest + accrued)
-        new = attrs.evolve(
-            s,
-            terms=attrs.evolve(t, periods=due + len(rows)),
-            payment=installment,
-            rows=(*s.rows[:due], *rows),
-            prepayments=(*s.prepayments, (on, paid)),
-        )
-        return Prepayment(on=on, amount=paid, mode=mode, accrued_interest=accrued, schedule=new)
+    balance = _balance_on(s, due, on) - paid
+    remaining = s.rows[due:]
+    rates, broken_rate = solving_rates(t, [row.due_date for row in s.rows])
+    previous = s.rows[due - 1].due_date if due else t.start_date
+    accrued = _interest_on_prepaid(s, previous, on, paid)
+    carried = _carried_interest(s, previous, on) + accrued
+    fixed = None
+    if mode == "shorten_term":
+        fixed = s.payment if t.method == "annuity" else remaining[0].principal
+    installment, rows = amortize(
+        t.method,
+        balance,
+        [row.due_date for row in remaining],
+        rates[due:],
+        balloon=t.balloon,
+        cur=t.currency,
+        conv=t.rounding,
+        first_number=due + 1,
+        installment=fixed,
+    )
+    if due == 0 and broken_rate is not None:
+        add_broken_period_interest(t, rows, balance, broken_rate)
+    first = rows[0]
+    rows[0] = first._replace(payment=first.payment + carried, interest=first.interest + carried)
+    new = attrs.evolve(
+        s,
+        terms=attrs.evolve(t, periods=due + len(rows)),
+        payment=installment,
+        rows=(*s.rows[:due], *rows),
+        prepayments=(*s.prepayments, (on, paid)),
+    )
+    return Prepayment(on=on, amount=paid, mode=mode, accrued_interest=accrued, schedule=new)
 
 
 @attrs.frozen(kw_only=True)
@@ -280,13 +307,16 @@ class PenaltyLine:
 @attrs.frozen(kw_only=True)
 class PenaltyQuote:
     as_of: date
+    currency: Currency
     lines: tuple[PenaltyLine, ...]
 
     @property
+    @exact
     def total(self) -> Decimal:
-        return sum((line.penalty for line in self.lines), _ZERO)
+        return sum((line.penalty for line in self.lines), self.currency.zero)
 
 
+@exact
 def penalty_interest(
     overdue: Sequence[tuple[date, DecimalLike]],
     *,
@@ -308,13 +338,12 @@ def penalty_interest(
         raise CalculationError(f"grace_days: must not be negative, got {grace_days}")
     cur = currency(currency_code)
     lines = []
-    with decimal.localcontext(DECIMAL_CONTEXT):
-        for index, (due, value) in enumerate(overdue):
-            amount = amount_in(value, cur, f"overdue[{index}]")
-            if amount < 0:
-                raise CalculationError(f"overdue[{index}]: amount must not be negative")
-            days = max((as_of - due).days, 0)
-            charged = days if days > grace_days else 0
-            penalty = rounding.apply(amount * rate * charged, cur)
-            lines.append(PenaltyLine(due_date=due, amount=amount, days=days, penalty=penalty))
-    return PenaltyQuote(as_of=as_of, lines=tuple(lines))
+    for index, (due, value) in enumerate(overdue):
+        amount = amount_in(value, cur, f"overdue[{index}]")
+        if amount < 0:
+            raise CalculationError(f"overdue[{index}]: amount must not be negative")
+        days = max((as_of - due).days, 0)
+        charged = days if days > grace_days else 0
+        penalty = rounding.apply(amount * rate * charged, cur)
+        lines.append(PenaltyLine(due_date=due, amount=amount, days=days, penalty=penalty))
+    return PenaltyQuote(as_of=as_of, currency=cur, lines=tuple(lines))

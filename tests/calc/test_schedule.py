@@ -269,6 +269,34 @@ def test_capitalized_grace_row_pays_nothing_even_with_a_broken_first_period():
     assert_consistent(s)
 
 
+@pytest.mark.parametrize(
+    ("principal", "interest"),
+    [
+        # 150.72 × 6.25 % / 12 = 0.785 exactly, and 191,999.04 × 6.25 % / 12 = 999.995: exact
+        # half cents that half-up must round up. Dividing the rate first (0.0625 / 12 to 34
+        # digits) would land just below the tie and round them down.
+        (D("150.72"), D("0.79")),
+        (D("191999.04"), D("1000.00")),
+    ],
+)
+def test_half_cent_interest_ties_round_up(principal, interest):
+    s = make(principal=principal, annual_rate=D("0.0625"), periods=12, method="interest_only")
+    assert s.rows[0].interest == interest
+
+
+def test_half_cent_ties_in_a_broken_period_round_up():
+    # 7 days (30/360) of 6 % on 10,290.00: 10,290 × 0.06 × 7/360 = 12.005
+    s = make(
+        principal=D("10290"),
+        annual_rate=D("0.06"),
+        periods=2,
+        method="interest_only",
+        start_date=date(2024, 1, 24),
+        first_due_date=date(2024, 2, 1),
+    )
+    assert s.rows[0].interest == D("12.01")
+
+
 # -- rounding conventions ------------------------------------------------------------------
 
 
@@ -431,6 +459,5 @@ def test_results_do_not_depend_on_the_callers_decimal_context(day_count):
 
 def test_actual_actual_keeps_34_digits():
     fraction = year_fraction(date(2023, 12, 15), date(2024, 1, 15), "actual/actual")
-    assert fraction == DECIMAL_CONTEXT.add(
-        DECIMAL_CONTEXT.divide(17, 365), DECIMAL_CONTEXT.divide(14, 366)
-    )
+    # One division of exact integers: (17 × 366 + 14 × 365) / (365 × 366), correctly rounded.
+    assert fraction == DECIMAL_CONTEXT.divide(17 * 366 + 14 * 365, 365 * 366)

@@ -19,9 +19,11 @@ __all__ = [
     "FREQUENCIES",
     "DayCount",
     "Frequency",
+    "accrual_fraction",
     "add_months",
     "check_day_count",
     "days_30_360",
+    "days_in_month",
     "due_dates",
     "is_regular_period",
     "months_per_period",
@@ -55,12 +57,18 @@ def check_day_count(day_count: str) -> None:
         raise ValueError(f"day_count: {day_count!r} is not one of {', '.join(DAY_COUNTS)}")
 
 
+_MONTH_LENGTHS: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def days_in_month(year: int, month: int) -> int:
+    """The length of a month; a table lookup, as a schedule asks hundreds of times."""
+    return 29 if month == 2 and calendar.isleap(year) else _MONTH_LENGTHS[month - 1]
+
+
 def add_months(start: date, months: int, day: int | None = None) -> date:
     """Move *start* by *months*, landing on *day* (default: start's day) or the month's end."""
-    month_index = start.year * 12 + start.month - 1 + months
-    year, month = divmod(month_index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day or start.day, last))
+    year, month = divmod(start.year * 12 + start.month - 1 + months, 12)
+    return date(year, month + 1, min(day or start.day, days_in_month(year, month + 1)))
 
 
 def due_dates(first: date, count: int, frequency: str, day: int | None = None) -> list[date]:
@@ -80,7 +88,7 @@ def is_regular_period(start: date, end: date, months: int, anchor: int) -> bool:
     """True when *start* and *end* are consecutive due dates of a calendar anchored on day
     *anchor*: both on the anchor (or the month's end, where the month is shorter) and
     *months* apart."""
-    on_anchor = start.day == min(anchor, calendar.monthrange(start.year, start.month)[1])
+    on_anchor = start.day == min(anchor, days_in_month(start.year, start.month))
     return on_anchor and add_months(start, months, anchor) == end
 
 
@@ -97,27 +105,38 @@ def days_30_360(start: date, end: date) -> int:
     return 360 * (end.year - start.year) + 30 * (end.month - start.month) + (d2 - d1)
 
 
-def _actual_actual(start: date, end: date) -> Decimal:
-    """ISDA actual/actual: days in each calendar year over that year's length."""
+_LEAP_AND_COMMON: Final = 366 * 365
+"""A denominator for actual/actual: each year's days count 365 or 366 parts of it."""
+
+
+def accrual_fraction(start: date, end: date, day_count: str) -> tuple[int, int]:
+    """The part of a year between *start* and *end* as an exact fraction of integers.
+
+    Interest is ``balance * rate * numerator / denominator``, divided last: the quotient of
+    exact numbers is exact whenever the interest is a whole number of half cents, so a
+    half-up rounding never sees a tie that an earlier division had nudged below the half.
+    ISDA actual/actual counts each calendar year's days over that year's length.
+    """
+    check_day_count(day_count)
+    if day_count == "30/360":
+        return days_30_360(start, end), 360
+    if day_count == "actual/365":
+        return (end - start).days, 365
     if end < start:
-        return -_actual_actual(end, start)
-    total = Decimal(0)
+        days, parts = accrual_fraction(end, start, day_count)
+        return -days, parts
+    numerator = 0
     cursor = start
     while cursor < end:
-        year_end = date(cursor.year + 1, 1, 1)
-        stop = min(end, year_end)
-        days_in_year = 366 if calendar.isleap(cursor.year) else 365
-        total += Decimal((stop - cursor).days) / days_in_year
+        stop = min(end, date(cursor.year + 1, 1, 1))
+        year_length = 366 if calendar.isleap(cursor.year) else 365
+        numerator += (stop - cursor).days * (_LEAP_AND_COMMON // year_length)
         cursor = stop
-    return total
+    return numerator, _LEAP_AND_COMMON
 
 
 @exact
 def year_fraction(start: date, end: date, day_count: str) -> Decimal:
     """The part of a year between *start* and *end* under *day_count*."""
-    check_day_count(day_count)
-    if day_count == "30/360":
-        return Decimal(days_30_360(start, end)) / 360
-    if day_count == "actual/365":
-        return Decimal((end - start).days) / 365
-    return _actual_actual(start, end)
+    numerator, denominator = accrual_fraction(start, end, day_count)
+    return Decimal(numerator) / denominator

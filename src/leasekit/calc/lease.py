@@ -29,6 +29,7 @@ from leasekit.money import (
 __all__ = ["LeasePayment", "lease_payment", "money_factor", "rate_from_money_factor"]
 
 _MONEY_FACTOR_DIVISOR: Final = Decimal(24)
+_ONE: Final = Decimal(1)
 
 
 @exact
@@ -103,11 +104,13 @@ def lease_payment(
     """
     if (money_factor is None) == (annual_rate is None):
         raise CalculationError("money_factor: give exactly one of money_factor or annual_rate")
-    factor = (
-        to_decimal(money_factor, "money_factor")
+    # Rent is computed from the rate as given, divided last (see schedule.PeriodRate).
+    rate, divisor = (
+        (to_decimal(money_factor, "money_factor"), _ONE)
         if money_factor is not None
-        else to_decimal(annual_rate, "annual_rate") / _MONEY_FACTOR_DIVISOR
+        else (to_decimal(annual_rate, "annual_rate"), _MONEY_FACTOR_DIVISOR)
     )
+    factor = rate / divisor
     cur = currency(currency_code)
     reduction = amount_in(cap_cost_reduction, cur, "cap_cost_reduction")
     net_cap = amount_in(cap_cost, cur, "cap_cost") - reduction
@@ -122,7 +125,7 @@ def lease_payment(
             f"residual: must be between 0 and the net capitalized cost {net_cap}, got {rv}"
         )
     depreciation = rounding.apply((net_cap - rv) / term, cur)
-    rent = rounding.apply((net_cap + rv) * factor, cur)
+    rent = rounding.apply((net_cap + rv) * rate / divisor, cur)
     base = depreciation + rent
     return LeasePayment(
         currency=cur,

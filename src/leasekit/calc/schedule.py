@@ -25,13 +25,12 @@ import attrs
 
 from leasekit import money
 from leasekit.calc.dates import (
+    accrual_fraction,
     check_day_count,
-    days_30_360,
     due_dates,
     is_regular_period,
     months_per_period,
     periods_per_year,
-    year_fraction,
 )
 from leasekit.calc.rounding import CONVENTIONS, RoundingConvention, rounding_convention
 from leasekit.errors import CalculationError, CurrencyMismatchError
@@ -39,7 +38,9 @@ from leasekit.money import Currency, DecimalLike, Money, exact, to_decimal
 
 __all__ = [
     "METHODS",
+    "NO_INTEREST",
     "Method",
+    "PeriodRate",
     "Schedule",
     "ScheduleRow",
     "Terms",
@@ -66,6 +67,31 @@ class ScheduleRow(NamedTuple):
     principal: Decimal
     interest: Decimal
     balance: Decimal
+
+
+class PeriodRate(NamedTuple):
+    """The interest rate of one accrual period, kept as ``numerator / denominator``.
+
+    *numerator* is the annual rate times the period's length in the day count's units
+    (months or days) and *denominator* the number of those units in a year (12, 360, 365 or,
+    for actual/actual, 365 × 366). Interest is ``balance * numerator / denominator``:
+    dividing last keeps a whole number of half cents exact, so half-up rounding sees the tie.
+    Dividing first (``0.0625 / 12``) would round 150.72's exact 0.785 of interest to 0.78.
+    """
+
+    numerator: Decimal
+    denominator: int
+
+    def interest_on(self, balance: Decimal) -> Decimal:
+        return balance * self.numerator / self.denominator
+
+    @property
+    def value(self) -> Decimal:
+        return self.numerator / self.denominator
+
+
+NO_INTEREST: Final = PeriodRate(Decimal(0), 1)
+"""The rate of an empty period: the first payment in advance falls on the start date."""
 
 
 @attrs.frozen(kw_only=True)
@@ -236,20 +262,26 @@ def payment_dates(t: Terms) -> list[date]:
     return due_dates(t.first_due_date, t.periods, t.frequency, t.due_day)
 
 
-def period_rate(t: Terms, start: date, end: date) -> Decimal:
+def regular_rate(t: Terms) -> PeriodRate:
+    """A full regular period under 30/360: exactly its months over twelve."""
+    return PeriodRate(t.annual_rate * months_per_period(t.frequency), 12)
+
+
+def period_rate(t: Terms, start: date, end: date) -> PeriodRate:
     """The periodic rate for the accrual period from *start* to *end*.
 
     Under 30/360 a full regular period is exactly ``1 / periods per year``; only an irregular
     (broken) period is measured in 30/360 days. The actual day counts measure every period.
     """
-    if t.day_count == "30/360":
-        if is_regular_period(start, end, months_per_period(t.frequency), t.anchor_day):
-            return t.annual_rate / t.periods_per_year
-        return t.annual_rate * days_30_360(start, end) / 360
-    return t.annual_rate * year_fraction(start, end, t.day_count)
+    if t.day_count == "30/360" and is_regular_period(
+        start, end, months_per_period(t.frequency), t.anchor_day
+    ):
+        return regular_rate(t)
+    days, days_in_year = accrual_fraction(start, end, t.day_count)
+    return PeriodRate(t.annual_rate * days, days_in_year)
 
 
-def period_rates(t: Terms, dates: Sequence[date]) -> list[Decimal]:
+def period_rates(t: Terms, dates: Sequence[date]) -> list[PeriodRate]:
     """One periodic rate per row, for the period that row's interest pays for.
 
     In advance the first payment falls on the start date and pays no interest.
@@ -259,36 +291,39 @@ def period_rates(t: Terms, dates: Sequence[date]) -> list[Decimal]:
     else:
         starts = [t.start_date, *dates[:-1]]
     if t.day_count == "30/360" and t.first_due_date is None and t.due_day is None:
-        regular = t.annual_rate / t.periods_per_year
-        return [_ZERO if s is None else regular for s in starts]
+        regular = regular_rate(t)
+        return [NO_INTEREST if s is None else regular for s in starts]
     return [
-        _ZERO if s is None else period_rate(t, s, e) for s, e in zip(starts, dates, strict=True)
+        NO_INTEREST if s is None else period_rate(t, s, e)
+        for s, e in zip(starts, dates, strict=True)
     ]
 
 
 # -- installments ----------------------------------------------------------------------------
 
 
-def level_payment(balance: Decimal, rates: Sequence[Decimal], balloon: Decimal) -> Decimal:
+def level_payment(balance: Decimal, rates: Sequence[PeriodRate], balloon: Decimal) -> Decimal:
     """The exact level payment that takes *balance* to *balloon* over rows with *rates*.
 
     With ``b_k = b_(k-1) * (1 + r_k) - P``, the balance after the last row is linear in P:
     ``balance * prod(1 + r) - P * sum over k of prod_(j>k)(1 + r_j)``. Setting it equal to the
-    balloon gives P for any mix of regular and broken periods.
+    balloon gives P for any mix of regular and broken periods. When every period has the
+    same rate the product is ``(1 + r) ** n`` and the sum ``((1 + r) ** n - 1) / r``, the
+    textbook annuity, computed in a few operations instead of a loop over the rows.
     """
+    first = rates[0]
+    if all(rate == first for rate in rates):
+        r = first.value
+        if r == 0:
+            return (balance - balloon) / len(rates)
+        growth = (_ONE + r) ** len(rates)
+        return (balance * growth - balloon) * r / (growth - _ONE)
     growth = _ONE
     annuity_factor = _ZERO
     for rate in reversed(rates):
         annuity_factor += growth
-        growth *= _ONE + rate
+        growth *= _ONE + rate.value
     return (balance * growth - balloon) / annuity_factor
-
-
-def _row(
-    number: int, due: date, payment: Decimal, interest: Decimal, balance: Decimal
-) -> ScheduleRow:
-    principal = payment - interest
-    return ScheduleRow(number, due, payment, principal, interest, balance - principal)
 
 
 def _closing_row(
@@ -309,19 +344,18 @@ def _closing_row(
     return ScheduleRow(number, due, principal + interest, principal, interest, balloon)
 
 
-def _check_not_repaid_early(row: ScheduleRow, balloon: Decimal) -> None:
-    if row.balance < balloon:
-        raise CalculationError(
-            f"rounding: the rounded installment {row.payment} repays the loan by row "
-            f"{row.number}, before the last period: over this term the rounding difference "
-            "compounds faster than the loan amortizes"
-        )
+def _repaid_early(payment: Decimal, number: int) -> CalculationError:
+    return CalculationError(
+        f"rounding: the rounded installment {payment} repays the loan by row {number}, "
+        "before the last period: over this term the rounding difference compounds faster "
+        "than the loan amortizes"
+    )
 
 
 def _balance_rows(
     balance: Decimal,
     dates: Sequence[date],
-    rates: Sequence[Decimal],
+    rates: Sequence[PeriodRate],
     balloon: Decimal,
     cur: Currency,
     conv: RoundingConvention,
@@ -338,39 +372,33 @@ def _balance_rows(
     *stop_when_repaid* the rows end as soon as the balance reaches the balloon (a fixed
     installment after a prepayment); otherwise reaching it early is a rounding error.
     """
-    round_interest = conv.interest.apply
+    round_interest = conv.interest.quantizer(cur)
     rows: list[ScheduleRow] = []
     last = len(dates) - 1
     for k, (due, rate) in enumerate(zip(dates, rates, strict=True)):
-        interest = round_interest(balance * rate, cur)
+        interest = round_interest(balance * rate.numerator / rate.denominator)
         payment = payment_of(interest)
-        repaid = stop_when_repaid and balance - (payment - interest) <= balloon
+        principal = payment - interest
+        repaid = stop_when_repaid and balance - principal <= balloon
         if k == last or repaid:
-            rows.append(
-                _closing_row(
-                    first_number + k,
-                    due,
-                    payment,
-                    interest,
-                    balance,
-                    balloon,
-                    conv,
-                    level=level and not repaid,
-                )
+            level_row = level and not repaid
+            row = _closing_row(
+                first_number + k, due, payment, interest, balance, balloon, conv, level=level_row
             )
+            rows.append(row)
             break
-        row = _row(first_number + k, due, payment, interest, balance)
-        _check_not_repaid_early(row, balloon)
-        rows.append(row)
-        balance = row.balance
+        balance -= principal
+        if balance < balloon:
+            raise _repaid_early(payment, first_number + k)
+        rows.append(ScheduleRow(first_number + k, due, payment, principal, interest, balance))
     return rows
 
 
 def _flat_rows(t: Terms, dates: Sequence[date]) -> tuple[Decimal, list[ScheduleRow]]:
     """Add-on interest on the original principal for the whole term, spread evenly."""
     cur, conv = t.currency, t.rounding
-    years = Decimal(t.periods) / t.periods_per_year
-    total_interest = conv.interest.apply(t.principal * t.annual_rate * years, cur)
+    add_on = t.principal * t.annual_rate * t.periods / t.periods_per_year
+    total_interest = conv.interest.apply(add_on, cur)
     installment = conv.installment.apply(
         (t.principal - t.balloon + total_interest) / t.periods, cur
     )
@@ -380,11 +408,12 @@ def _flat_rows(t: Terms, dates: Sequence[date]) -> tuple[Decimal, list[ScheduleR
         interest = (total_interest / t.periods).quantize(cur.quantum, decimal.ROUND_DOWN)
     rows: list[ScheduleRow] = []
     balance = t.principal
+    principal = installment - interest
     for k, due in enumerate(dates[:-1], start=1):
-        row = _row(k, due, installment, interest, balance)
-        _check_not_repaid_early(row, t.balloon)
-        rows.append(row)
-        balance = row.balance
+        balance -= principal
+        if balance < t.balloon:
+            raise _repaid_early(installment, k)
+        rows.append(ScheduleRow(k, due, installment, principal, interest, balance))
     final_interest = total_interest - interest * (t.periods - 1)
     rows.append(
         _closing_row(
@@ -405,7 +434,7 @@ def amortize(
     method: Method,
     balance: Decimal,
     dates: Sequence[date],
-    rates: Sequence[Decimal],
+    rates: Sequence[PeriodRate],
     *,
     balloon: Decimal,
     cur: Currency,
@@ -459,21 +488,21 @@ def _same(interest: Decimal) -> Decimal:
 
 
 def _grace_rows(
-    t: Terms, dates: Sequence[date], rates: Sequence[Decimal]
+    t: Terms, dates: Sequence[date], rates: Sequence[PeriodRate]
 ) -> tuple[Decimal, list[ScheduleRow]]:
     """Grace periods: interest only, or nothing paid and interest added to the balance."""
     rows: list[ScheduleRow] = []
     balance = t.principal
     for k, (due, rate) in enumerate(zip(dates, rates, strict=True), start=1):
-        interest = t.rounding.interest.apply(balance * rate, t.currency)
+        interest = t.rounding.interest.apply(rate.interest_on(balance), t.currency)
         payment = interest if t.grace == "interest_only" else t.currency.zero
-        row = _row(k, due, payment, interest, balance)
-        rows.append(row)
-        balance = row.balance
+        principal = payment - interest
+        balance -= principal
+        rows.append(ScheduleRow(k, due, payment, principal, interest, balance))
     return balance, rows
 
 
-def solving_rates(t: Terms, dates: Sequence[date]) -> tuple[list[Decimal], Decimal | None]:
+def solving_rates(t: Terms, dates: Sequence[date]) -> tuple[list[PeriodRate], PeriodRate | None]:
     """The periodic rates the installment is solved with, and the broken first period's own
     rate when ``broken_period="add_to_first"`` charges it on top of the first installment.
 
@@ -486,12 +515,12 @@ def solving_rates(t: Terms, dates: Sequence[date]) -> tuple[list[Decimal], Decim
     if t.broken_period != "add_to_first" or t.in_advance or capitalized:
         return rates, None
     broken = rates[0]
-    rates[0] = t.annual_rate / t.periods_per_year
+    rates[0] = regular_rate(t)
     return rates, broken
 
 
 def add_broken_period_interest(
-    t: Terms, rows: list[ScheduleRow], opening: Decimal, broken_rate: Decimal
+    t: Terms, rows: list[ScheduleRow], opening: Decimal, broken_rate: PeriodRate
 ) -> None:
     """Charge the broken first period's extra interest on top of the first installment.
 
@@ -500,7 +529,8 @@ def add_broken_period_interest(
     paid with row 1 and changes no balance.
     """
     first = rows[0]
-    extra = t.rounding.interest.apply(opening * broken_rate, t.currency) - first.interest
+    broken_interest = t.rounding.interest.apply(broken_rate.interest_on(opening), t.currency)
+    extra = broken_interest - first.interest
     rows[0] = first._replace(payment=first.payment + extra, interest=first.interest + extra)
 
 

@@ -120,7 +120,7 @@ def _check_date(s: Schedule, on: date) -> None:
 def _interest_on_prepaid(s: Schedule, since: date, when: date, amount: Decimal) -> Decimal:
     """Interest a prepaid *amount* earned from the last due date *since* until it was paid."""
     t = s.terms
-    return t.rounding.interest.apply(amount * period_rate(t, since, when), t.currency)
+    return t.rounding.interest.apply(period_rate(t, since, when).interest_on(amount), t.currency)
 
 
 def _carried_interest(s: Schedule, since: date, until: date) -> Decimal:
@@ -147,17 +147,13 @@ def _balance_on(s: Schedule, due: int, on: date) -> Decimal:
     return after_rows - prepaid
 
 
-def _elapsed_share(s: Schedule, start: date, end: date, on: date) -> Decimal:
-    """The part of the accrual period from *start* to *end* that has passed by *on*.
-
-    Days are counted the way the schedule counts them, so under 30/360 a half month is half
-    a month's interest whatever the calendar month.
-    """
+def _elapsed_days(s: Schedule, start: date, end: date, on: date) -> tuple[int, int]:
+    """Days of the accrual period from *start* to *end* that have passed by *on*, and its
+    length, counted the way the schedule counts them: under 30/360 a half month is half a
+    month's interest whatever the calendar month."""
     if s.terms.day_count == "30/360":
-        elapsed, length = days_30_360(start, on), days_30_360(start, end)
-    else:
-        elapsed, length = (on - start).days, (end - start).days
-    return Decimal(elapsed) / Decimal(length) if length else _ZERO
+        return days_30_360(start, on), days_30_360(start, end)
+    return (on - start).days, (end - start).days
 
 
 def _accrued_interest(s: Schedule, due: int, on: date) -> Decimal:
@@ -168,8 +164,9 @@ def _accrued_interest(s: Schedule, due: int, on: date) -> Decimal:
     nxt = s.rows[due]
     previous = s.rows[due - 1].due_date if due else s.terms.start_date
     carried = _carried_interest(s, previous, nxt.due_date)
-    share = _elapsed_share(s, previous, nxt.due_date, on)
-    on_balance = s.terms.rounding.interest.apply((nxt.interest - carried) * share, s.currency)
+    elapsed, length = _elapsed_days(s, previous, nxt.due_date, on)
+    earned = (nxt.interest - carried) * elapsed / length if length else _ZERO
+    on_balance = s.terms.rounding.interest.apply(earned, s.currency)
     return on_balance + carried
 
 

@@ -36,7 +36,7 @@ import attrs
 
 from leasekit.calc.dates import add_months
 from leasekit.calc.rates import TimedFlow, powers_of, rate_of_return, rough_rate
-from leasekit.calc.solve import find_root, working_precision
+from leasekit.calc.solve import RateEquation, find_root, working_precision
 from leasekit.errors import CalculationError, NoRateError
 from leasekit.money import DecimalLike, to_decimal
 
@@ -57,7 +57,6 @@ _UNIT_KINDS: Final = ("day", "week", "semimonth", "month")
 _DAYS_PER_MONTH: Final = 30  # Appendix J (b)(5)(ii)-(iii): odd days count in 30-day months
 _DAYS_PER_SEMIMONTH: Final = 15
 _DAYS_PER_YEAR: Final = 365
-_REMEMBERED_RATES: Final = 4
 # The whole periods each EU time basis counts before the odd days: years, weeks or months.
 _PERIODS_PER_YEAR_BY_BASIS: Final = {"days": 1, "weeks": 52, "months": 12}
 
@@ -424,7 +423,7 @@ def _nearest_standard_interval(lengths: Sequence[int]) -> UnitPeriod:
         )
 
 
-class _GeneralEquation:
+class _GeneralEquation(RateEquation):
     """Appendix J (b)(8): ``sum(A / ((1 + f*i) * (1 + i)**t))`` over advances minus payments.
 
     Built from ``(signed amount, t, f)`` terms; amounts due at the same (t, f) are added
@@ -437,21 +436,7 @@ class _GeneralEquation:
             for amount, whole, fraction in terms:
                 grouped[whole, fraction] = grouped.get((whole, fraction), Decimal(0)) + amount
         self._groups = sorted(grouped.items())
-        self._recent: dict[Decimal, tuple[Decimal, Decimal]] = {}
-
-    def value(self, rate: Decimal) -> Decimal:
-        return self._evaluate(rate)[0]
-
-    def slope(self, rate: Decimal) -> Decimal:
-        return self._evaluate(rate)[1]
-
-    def _evaluate(self, rate: Decimal) -> tuple[Decimal, Decimal]:
-        """Value and slope at *rate*, kept for the few rates a solver revisits."""
-        if rate not in self._recent:
-            if len(self._recent) >= _REMEMBERED_RATES:
-                self._recent.clear()
-            self._recent[rate] = self._compute(rate)
-        return self._recent[rate]
+        super().__init__()
 
     def _compute(self, rate: Decimal) -> tuple[Decimal, Decimal]:
         discount = 1 / (1 + rate)

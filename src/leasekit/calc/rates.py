@@ -25,7 +25,7 @@ from typing import Final
 import attrs
 
 from leasekit.calc.dates import periods_per_year as _periods_per_year
-from leasekit.calc.solve import find_root, working_precision
+from leasekit.calc.solve import RateEquation, find_root, working_precision
 from leasekit.errors import CalculationError, NoRateError
 from leasekit.money import DecimalLike, to_decimal
 
@@ -47,7 +47,6 @@ BASES: Final = ("nominal", "effective")
 """How an annual rate built from a periodic rate *i* is quoted: ``i * m`` or ``(1+i)**m - 1``."""
 
 _DAYS_PER_YEAR: Final = 365
-_REMEMBERED_RATES: Final = 4
 _DEFAULT_GUESS: Final = "0.1"
 _LOWEST_GUESS: Final = Decimal("-0.5")
 _HIGHEST_GUESS: Final = Decimal(10)
@@ -279,7 +278,7 @@ def _annualise(periodic: Decimal, per_year: int, basis: str) -> Decimal:
         return (1 + periodic) ** per_year - 1
 
 
-class _DiscountedSum:
+class _DiscountedSum(RateEquation):
     """``sum(amount * (1 + X) ** -t)`` and its derivative, computed together once per *X*.
 
     Flows due at the same time are added up first. Whole periods and days are discounted by
@@ -299,7 +298,7 @@ class _DiscountedSum:
                 periods * period + Decimal(days) / year for (periods, days, year), _ in self._groups
             ]
         self._period = period
-        self._recent: dict[Decimal, tuple[Decimal, Decimal]] = {}
+        super().__init__()
 
     @property
     def simultaneous(self) -> bool:
@@ -310,20 +309,6 @@ class _DiscountedSum:
         return rough_rate(
             (amount, time) for (_, amount), time in zip(self._groups, self._times, strict=True)
         )
-
-    def value(self, rate: Decimal) -> Decimal:
-        return self._evaluate(rate)[0]
-
-    def slope(self, rate: Decimal) -> Decimal:
-        return self._evaluate(rate)[1]
-
-    def _evaluate(self, rate: Decimal) -> tuple[Decimal, Decimal]:
-        """Value and slope at *rate*, kept for the few rates a solver revisits."""
-        if rate not in self._recent:
-            if len(self._recent) >= _REMEMBERED_RATES:
-                self._recent.clear()
-            self._recent[rate] = self._compute(rate)
-        return self._recent[rate]
 
     def _compute(self, rate: Decimal) -> tuple[Decimal, Decimal]:
         growth = 1 + rate

@@ -22,6 +22,7 @@ decimal128 precision); the caller's decimal context is never changed.
 
 from __future__ import annotations
 
+import abc
 import decimal
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -30,7 +31,7 @@ from typing import Final
 
 from leasekit.errors import NoRateError
 
-__all__ = ["PRECISION", "TOLERANCE", "find_root", "working_precision"]
+__all__ = ["PRECISION", "TOLERANCE", "RateEquation", "find_root", "working_precision"]
 
 PRECISION: Final = 34
 """Significant digits used for every rate calculation."""
@@ -62,6 +63,36 @@ def working_precision() -> AbstractContextManager[decimal.Context]:
         traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
     )
     return decimal.localcontext(context)
+
+
+class RateEquation(abc.ABC):
+    """A discounted sum whose value and slope in the rate are computed together, once.
+
+    Newton's step asks for both at the same rate and bisection revisits the ends of its
+    bracket, so the last few evaluations are kept.
+    """
+
+    _REMEMBERED_RATES: Final = 4
+
+    def __init__(self) -> None:
+        self._recent: dict[Decimal, tuple[Decimal, Decimal]] = {}
+
+    def value(self, rate: Decimal) -> Decimal:
+        return self._evaluate(rate)[0]
+
+    def slope(self, rate: Decimal) -> Decimal:
+        return self._evaluate(rate)[1]
+
+    def _evaluate(self, rate: Decimal) -> tuple[Decimal, Decimal]:
+        if rate not in self._recent:
+            if len(self._recent) >= self._REMEMBERED_RATES:
+                self._recent.clear()
+            self._recent[rate] = self._compute(rate)
+        return self._recent[rate]
+
+    @abc.abstractmethod
+    def _compute(self, rate: Decimal) -> tuple[Decimal, Decimal]:
+        """The sum and its derivative at *rate*."""
 
 
 def find_root(

@@ -4,6 +4,8 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leasekit import calc
 from leasekit.calc import Fee
@@ -107,3 +109,39 @@ def test_bad_input_names_the_field(overrides, message):
 def test_negative_fee_refused():
     with pytest.raises(LeasekitError, match=r"fees\[x\]: amount must not be negative"):
         Fee("x", D("-1"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    principal=st.integers(min_value=10_000, max_value=2_000_000).map(D),
+    bp=st.integers(min_value=0, max_value=3000),
+    periods=st.integers(min_value=6, max_value=120),
+    balloon_share=st.integers(min_value=0, max_value=40),
+    in_advance=st.booleans(),
+    start=st.dates(min_value=date(2000, 1, 1), max_value=date(2040, 12, 31)),
+)
+def test_apr_of_a_generated_schedule_gives_back_its_rate(
+    principal, bp, periods, balloon_share, in_advance, start
+):
+    """Regulation Z's actuarial APR of a schedule's own cash flows is its nominal rate, up to
+    what rounding each installment to the cent moves it (well under a basis point here)."""
+    rate = D(bp) / 10000
+    s = calc.schedule(
+        principal=principal,
+        annual_rate=rate,
+        periods=periods,
+        start_date=start,
+        balloon=(principal * balloon_share / 100).quantize(D("0.01")),
+        in_advance=in_advance,
+    )
+    got = calc.apr(advances=[(start, principal)], payments=s.cash_flows()) / 100
+    assert abs(got - rate) < D("0.0001")
+    # Counted in whole months, as Regulation Z counts them, the EU APRC of the same flows is
+    # the effective rate of that nominal monthly rate.
+    eu = calc.apr(
+        advances=[(start, principal)],
+        payments=s.cash_flows(),
+        convention="eu",
+        time_basis="months",
+    )
+    assert abs(eu / 100 - calc.nominal_to_effective(got, 12)) < D("1e-20")

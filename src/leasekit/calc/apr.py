@@ -24,7 +24,6 @@ and 1/4 for irregular ones).
 
 from __future__ import annotations
 
-import calendar
 import decimal
 from collections import Counter
 from collections.abc import Sequence
@@ -34,11 +33,11 @@ from typing import Final
 
 import attrs
 
-from leasekit.calc.dates import add_months
+from leasekit.calc.dates import add_months, days_in_month
 from leasekit.calc.rates import TimedFlow, powers_of, rate_of_return, rough_rate
 from leasekit.calc.solve import RateEquation, find_root, working_precision
 from leasekit.errors import CalculationError, NoRateError
-from leasekit.money import DecimalLike, to_decimal
+from leasekit.money import DecimalLike, exact, to_decimal
 
 __all__ = [
     "APR_CONVENTIONS",
@@ -76,7 +75,9 @@ class UnitPeriod:
     def _check_count(self, attribute: attrs.Attribute[int], value: int) -> None:
         most = {"day": 1, "semimonth": 1, "week": 52, "month": 12}[self.kind]
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
-            raise ValueError(f"count: a {self.kind} unit-period takes 1 to {most}, got {value!r}")
+            raise CalculationError(
+                f"count: a {self.kind} unit-period takes 1 to {most}, got {value!r}"
+            )
 
     @property
     def per_year(self) -> Decimal:
@@ -165,7 +166,9 @@ def apr(
     to one decimal (:func:`round_aprc`).
     """
     if convention not in APR_CONVENTIONS:
-        raise ValueError(f"convention: {convention!r} is not one of {', '.join(APR_CONVENTIONS)}")
+        raise CalculationError(
+            f"convention: {convention!r} is not one of {', '.join(APR_CONVENTIONS)}"
+        )
     lent = _read_flows(advances, "advances")
     start = lent[0].when
     repaid = _read_flows(payments, "payments")
@@ -184,10 +187,11 @@ def apr(
     if convention == "eu":
         return _eu_aprc(lent, repaid, "days" if time_basis is None else time_basis)
     if time_basis is not None:
-        raise ValueError("time_basis: applies to convention='eu' only")
+        raise CalculationError("time_basis: applies to convention='eu' only")
     return _us_actuarial(lent, repaid, unit_period)
 
 
+@exact
 def round_aprc(aprc: Decimal, places: int = 1) -> Decimal:
     """Round an APRC (in percent) for disclosure as Annex I remark (d) of 2008/48/EC requires.
 
@@ -253,7 +257,7 @@ def unit_periods(
     if when < start:
         raise CalculationError(f"when: {when} is before the start {start}")
     if not 28 <= month_end_day <= 31:
-        raise ValueError(f"month_end_day: {month_end_day} is not a day between 28 and 31")
+        raise CalculationError(f"month_end_day: {month_end_day} is not a day between 28 and 31")
     with working_precision():
         return _count(chosen, start, when, _Calendar(month_end_day))
 
@@ -297,7 +301,7 @@ def _single_advance_single_payment(advance: _Flow, payment: _Flow, calendar_: _C
 
 def _eu_aprc(lent: list[_Flow], repaid: list[_Flow], time_basis: str) -> Decimal:
     if time_basis not in TIME_BASES:
-        raise ValueError(f"time_basis: {time_basis!r} is not one of {', '.join(TIME_BASES)}")
+        raise CalculationError(f"time_basis: {time_basis!r} is not one of {', '.join(TIME_BASES)}")
     start = lent[0].when
     calendar_ = _Calendar.of([flow.when for flow in (*lent, *repaid)])
     with working_precision():
@@ -345,7 +349,7 @@ class _Calendar:
 
     def back(self, when: date, months: int) -> date:
         """*when* moved back *months* whole months, keeping its place in the month."""
-        last = calendar.monthrange(when.year, when.month)[1]
+        last = days_in_month(when.year, when.month)
         anchor = max(when.day, self.month_end_day) if when.day == last else when.day
         return add_months(when, -months, anchor)
 
@@ -459,7 +463,7 @@ def _unit(unit_period: str | UnitPeriod) -> UnitPeriod:
         return UNIT_PERIODS[unit_period]
     except KeyError:
         names = ", ".join(UNIT_PERIODS)
-        raise ValueError(
+        raise CalculationError(
             f"unit_period: {unit_period!r} is not one of {names}, a UnitPeriod or None"
         ) from None
 

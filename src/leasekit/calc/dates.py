@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Final, Literal, TypeAlias
 
+from leasekit.errors import CalculationError
 from leasekit.money import exact
 
 __all__ = [
@@ -43,7 +44,7 @@ def months_per_period(frequency: str) -> int:
     try:
         return _MONTHS[frequency]
     except KeyError:
-        raise ValueError(
+        raise CalculationError(
             f"frequency: {frequency!r} is not one of {', '.join(FREQUENCIES)}"
         ) from None
 
@@ -54,7 +55,7 @@ def periods_per_year(frequency: str) -> int:
 
 def check_day_count(day_count: str) -> None:
     if day_count not in DAY_COUNTS:
-        raise ValueError(f"day_count: {day_count!r} is not one of {', '.join(DAY_COUNTS)}")
+        raise CalculationError(f"day_count: {day_count!r} is not one of {', '.join(DAY_COUNTS)}")
 
 
 _MONTH_LENGTHS: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -78,7 +79,7 @@ def due_dates(first: date, count: int, frequency: str, day: int | None = None) -
     28 February.
     """
     if count < 1:
-        raise ValueError(f"count: must be at least 1, got {count}")
+        raise CalculationError(f"count: must be at least 1, got {count}")
     step = months_per_period(frequency)
     anchor = day or first.day
     return [first] + [add_months(first, k * step, anchor) for k in range(1, count)]

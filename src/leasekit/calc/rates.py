@@ -87,7 +87,7 @@ def rate_of_return(
     """
     period_length = to_decimal(period, "period")
     if period_length <= 0:
-        raise ValueError(f"period: {period_length} must be positive")
+        raise CalculationError(f"period: {period_length} must be positive")
     return _solve(flows, period_length, guess, "flows")
 
 
@@ -364,13 +364,13 @@ def _positive_count(value: int, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name}: expected a whole number, got {type(value).__name__}")
     if value < 1:
-        raise ValueError(f"{name}: {value} must be at least 1")
+        raise CalculationError(f"{name}: {value} must be at least 1")
     return value
 
 
 def _check_basis(basis: str) -> None:
     if basis not in BASES:
-        raise ValueError(f"basis: {basis!r} is not one of {', '.join(BASES)}")
+        raise CalculationError(f"basis: {basis!r} is not one of {', '.join(BASES)}")
 
 
 def _check_periodic(rate: Decimal, name: str) -> None:

@@ -12,6 +12,7 @@ from typing import Final, Literal
 
 import attrs
 
+from leasekit.errors import CalculationError
 from leasekit.money import CEILING_TO_UNIT, HALF_UP, Rounding
 
 __all__ = ["CONVENTIONS", "RoundingConvention", "rounding_convention"]
@@ -59,4 +60,6 @@ def rounding_convention(value: str | RoundingConvention) -> RoundingConvention:
     try:
         return CONVENTIONS[value]
     except KeyError:
-        raise ValueError(f"rounding: {value!r} is not one of {', '.join(CONVENTIONS)}") from None
+        raise CalculationError(
+            f"rounding: {value!r} is not one of {', '.join(CONVENTIONS)}"
+        ) from None

@@ -29,7 +29,7 @@ from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Final
 
-from leasekit.errors import NoRateError
+from leasekit.errors import CalculationError, NoRateError
 
 __all__ = ["PRECISION", "TOLERANCE", "RateEquation", "find_root", "working_precision"]
 
@@ -112,9 +112,9 @@ def find_root(
     change in the range, which for a discounted sum means no rate balances the flows.
     """
     if not lower < guess <= upper:
-        raise ValueError(f"guess: {guess} is not inside ({lower}, {upper}]")
+        raise CalculationError(f"guess: {guess} is not inside ({lower}, {upper}]")
     if not tolerance > 0:
-        raise ValueError(f"tolerance: {tolerance} must be positive")
+        raise CalculationError(f"tolerance: {tolerance} must be positive")
     with working_precision():
         value = func(guess)
         if value.is_zero():

@@ -315,6 +315,23 @@ def test_level_total_makes_every_payment_equal():
     assert_consistent(s)
 
 
+def test_level_total_raises_the_installment_until_the_last_interest_is_whole():
+    # 1,000 at 0.24 % over 24 quarters: 41.98 (the solved installment rounded up) would leave
+    # the last row -0.01 of interest, as the rows' half-up interest roundings add up to more
+    # than the rounding up repays; 41.99 is the smallest level installment that works.
+    s = make(
+        principal=D("1000"),
+        annual_rate=D("0.0024"),
+        periods=24,
+        frequency="quarterly",
+        rounding="level_total",
+    )
+    assert s.payment == D("41.99")
+    assert {r.payment for r in s.rows} == {D("41.99")}
+    assert s.rows[-1].interest >= 0
+    assert_consistent(s)
+
+
 def test_whole_unit_installments_that_repay_early_are_refused():
     with pytest.raises(CalculationError, match="repays the loan by row"):
         make(principal=D("10"), annual_rate=D("0"), periods=12, rounding="installment_up_to_unit")

@@ -47,7 +47,8 @@ CONVENTIONS: Final[dict[str, RoundingConvention]] = {
         # equal principal the part in whole units is the principal per row (interest varies).
         RoundingConvention("installment_up_to_unit", installment=CEILING_TO_UNIT),
         # Level payments whose total is exactly installment × n. The installment is rounded up
-        # to the cent so the final row's interest can never turn negative.
+        # to the cent, and raised by a cent more while the final row's interest would be
+        # negative (the rows' own interest roundings can outweigh the rounding up).
         RoundingConvention("level_total", installment=_UP_TO_CENT, residue="last_interest"),
     )
 }

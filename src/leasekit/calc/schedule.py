@@ -450,6 +450,8 @@ def amortize(
     built here.
     """
     fixed = installment is not None
+    if method == "annuity" and not fixed and conv.residue == "last_interest":
+        return _level_total_rows(balance, dates, rates, balloon, cur, conv, first_number)
     if method == "annuity":
         if installment is None:
             installment = conv.installment.apply(level_payment(balance, rates, balloon), cur)
@@ -477,6 +479,42 @@ def amortize(
     regular = installment if method == "annuity" else rows[0].payment
     assert regular is not None
     return regular, rows
+
+
+def _level_total_rows(
+    balance: Decimal,
+    dates: Sequence[date],
+    rates: Sequence[PeriodRate],
+    balloon: Decimal,
+    cur: Currency,
+    conv: RoundingConvention,
+    first_number: int,
+) -> tuple[Decimal, list[ScheduleRow]]:
+    """Level payments whose total is installment × n: the smallest installment, from the
+    solved one up by a cent at a time, that leaves the last row no negative interest.
+
+    Rounding the installment up usually suffices, but at low rates the half-up roundings of
+    many rows' interest can outweigh it. Each cent more raises the last row's interest by
+    more than a cent, so the search ends within a step or two.
+    """
+    installment = conv.installment.apply(level_payment(balance, rates, balloon), cur)
+    for _ in dates:
+        rows = _balance_rows(
+            balance,
+            dates,
+            rates,
+            balloon,
+            cur,
+            conv,
+            first_number,
+            payment_of=_constant(installment),
+            level=True,
+            stop_when_repaid=False,
+        )
+        if rows[-1].interest >= 0:
+            return installment, rows
+        installment += cur.quantum
+    raise CalculationError("rounding: no level installment leaves the last row's interest whole")
 
 
 def _constant(value: Decimal) -> Callable[[Decimal], Decimal]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import decimal
 import itertools
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -389,10 +389,11 @@ rates = st.integers(min_value=0, max_value=3000).map(lambda bp: D(bp) / 10000)
 methods = st.sampled_from(calc.METHODS)
 day_counts = st.sampled_from(["30/360", "actual/365", "actual/actual"])
 starts = st.dates(min_value=date(2000, 1, 1), max_value=date(2040, 12, 31))
+calendars = st.sampled_from(["regular", "first_due_date", "due_day"])
 
 
 @st.composite
-def terms(draw, method=methods, day_count=day_counts):
+def terms(draw, method=methods, day_count=day_counts, calendars=calendars):
     principal = draw(cents)
     method = draw(method)
     frequency = draw(st.sampled_from(["monthly", "quarterly", "semiannual", "annual"]))
@@ -405,17 +406,32 @@ def terms(draw, method=methods, day_count=day_counts):
     # Below about n/200 a row, rounding each installment to the cent repays the loan before
     # its last row, which schedule() refuses (test_tiny_installments_are_refused).
     assume(principal - balloon >= 2 * periods)
+    start = draw(starts)
+    in_advance = method != "interest_only" and draw(st.booleans())
+    calendar = draw(calendars)
+    options = {}
+    if calendar == "first_due_date" and not in_advance:
+        # A broken first period from half a period to one and a half.
+        days = draw(st.integers(min_value=15, max_value=45 * 12 // per_year))
+        options["first_due_date"] = start + timedelta(days=days)
+        options["broken_period"] = draw(st.sampled_from(["amortize", "add_to_first"]))
+    elif calendar == "due_day":
+        options["due_day"] = draw(st.integers(min_value=1, max_value=31))
+    if method != "flat" and periods > 1:
+        options["grace_periods"] = draw(st.integers(min_value=0, max_value=min(3, periods - 1)))
+        options["grace"] = draw(st.sampled_from(["interest_only", "capitalized"]))
     return {
         "principal": principal,
         "annual_rate": draw(rates),
         "periods": periods,
-        "start_date": draw(starts),
+        "start_date": start,
         "method": method,
         "balloon": balloon,
-        "in_advance": method != "interest_only" and draw(st.booleans()),
+        "in_advance": in_advance,
         "frequency": frequency,
         "day_count": draw(day_count),
         "rounding": draw(st.sampled_from(["standard", "level_total"])),
+        **options,
     }
 
 
@@ -432,8 +448,15 @@ def test_principal_sums_exactly_to_financed_amount_less_balloon(t):
 @given(terms())
 def test_balances_never_increase_and_interest_never_negative(t):
     s = calc.schedule(**t)
+    # Capitalized grace rows add their interest to the balance on purpose, and a long broken
+    # first period spread over level installments can charge row 1 more interest than it
+    # pays; from then on the balance only falls.
+    capitalized = t.get("grace") == "capitalized" and t.get("grace_periods", 0)
+    # (In advance the broken period is the second row's: the first is paid at the start.)
+    broken = "first_due_date" in t or "due_day" in t
+    skip = max(t["grace_periods"] if capitalized else 0, 2 if broken else 0)
     balances = [t["principal"]] + [r.balance for r in s.rows]
-    assert all(a >= b for a, b in itertools.pairwise(balances))
+    assert all(a >= b for a, b in itertools.pairwise(balances[skip:]))
     assert all(r.interest >= 0 for r in s.rows)
     assert all(r.payment >= 0 for r in s.rows)
 
@@ -450,10 +473,11 @@ def test_every_amount_is_an_exact_decimal_in_cents(t):
 
 
 @settings(max_examples=200, deadline=None)
-@given(terms(method=st.just("annuity"), day_count=st.just("30/360")))
+@given(terms(method=st.just("annuity"), day_count=st.just("30/360"), calendars=st.just("regular")))
 def test_annuity_payments_are_level_but_the_last(t):
     s = calc.schedule(**t)
-    assert {r.payment for r in s.rows[:-1]} <= {s.payment}
+    # Grace rows pay interest only.
+    assert {r.payment for r in s.rows[t.get("grace_periods", 0) : -1]} <= {s.payment}
     # Each row's two roundings are off by at most half a cent each, and what they leave
     # compounds at the periodic rate until the last row: at most a cent a row, grown.
     i = t["annual_rate"] / s.terms.periods_per_year

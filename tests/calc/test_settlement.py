@@ -4,7 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from leasekit import calc
@@ -167,6 +167,17 @@ def test_quote_after_a_prepayment_owes_its_carried_interest_in_full():
         calc.settlement_quote(p, date(2024, 3, 25))
 
 
+@pytest.mark.parametrize("on", [date(2024, 1, 15), date(2024, 3, 15)])
+def test_a_prepayment_on_the_start_or_a_due_date_lowers_the_balance_that_day(on):
+    s = loan()
+    p = calc.prepay(s, on=on, amount=D("1000")).schedule
+    due = sum(1 for r in s.rows if r.due_date <= on)
+    before = s.rows[due - 1].balance if due else s.terms.principal
+    assert calc.settlement_quote(p, on).outstanding_principal == before - D("1000")
+    later = calc.prepay(p, on=on, amount=D("500")).schedule
+    assert calc.settlement_quote(later, on).outstanding_principal == before - D("1500")
+
+
 def test_prepayment_before_a_broken_first_due_date_keeps_add_to_first():
     s = loan(first_due_date=date(2024, 3, 1), broken_period="add_to_first")
     p = calc.prepay(s, on=date(2024, 2, 1), amount=D("1000"))
@@ -208,24 +219,41 @@ def test_prepay_rejects(schedule_args, kwargs, message):
         calc.prepay(loan(**schedule_args), **args)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     method=st.sampled_from(["annuity", "equal_principal"]),
     mode=st.sampled_from(["reduce_payment", "shorten_term"]),
     days=st.integers(min_value=0, max_value=300),
     share=st.integers(min_value=1, max_value=90),
     day_count=st.sampled_from(["30/360", "actual/365", "actual/actual"]),
+    first_due=st.sampled_from([None, date(2024, 2, 1), date(2024, 3, 1)]),
+    broken_period=st.sampled_from(["amortize", "add_to_first"]),
+    grace_periods=st.integers(min_value=0, max_value=2),
 )
-def test_prepayment_conserves_principal(method, mode, days, share, day_count):
-    s = loan(method=method, periods=12, day_count=day_count, balloon=D("1200"))
+def test_prepayment_conserves_principal(
+    method, mode, days, share, day_count, first_due, broken_period, grace_periods
+):
+    s = loan(
+        method=method,
+        periods=12,
+        day_count=day_count,
+        balloon=D("1200"),
+        first_due_date=first_due,
+        broken_period=broken_period,
+        grace_periods=grace_periods,
+    )
     on = s.terms.start_date + timedelta(days=days)
     due = sum(1 for r in s.rows if r.due_date <= on)
+    assume(due >= grace_periods)  # a prepayment inside the grace period is refused
     balance = s.rows[due - 1].balance if due else s.terms.principal
     amount = ((balance - s.balloon) * share / 100).quantize(D("0.01"))
     p = calc.prepay(s, on=on, amount=amount, mode=mode)
     assert p.schedule.total_principal == s.terms.principal - s.balloon
     assert_consistent_after_prepayment(p.schedule, amount, due)
     assert all(r.interest >= 0 for r in p.schedule.rows)
+    # Ending the contract right after costs what was left, not a cent more or less.
+    quote = calc.settlement_quote(p.schedule, on)
+    assert quote.outstanding_principal == balance - amount
 
 
 def assert_consistent_after_prepayment(s, amount, due):

@@ -133,17 +133,21 @@ def _carried_interest(s: Schedule, since: date, until: date) -> Decimal:
         (
             _interest_on_prepaid(s, since, when, amount)
             for when, amount in s.prepayments
-            if since < when <= until
+            if since <= when <= until
         ),
         s.currency.zero,
     )
 
 
 def _balance_on(s: Schedule, due: int, on: date) -> Decimal:
-    """Principal outstanding on *on*: after the *due* rows and any prepayment since."""
+    """Principal outstanding on *on*: after the *due* rows and any prepayment since.
+
+    A prepayment dated on a due date comes after that date's installment, so the bound at
+    *since* is inclusive (and on the start date there is no installment before it).
+    """
     after_rows = s.rows[due - 1].balance if due else s.terms.principal
     since = s.rows[due - 1].due_date if due else s.terms.start_date
-    prepaid = sum((amount for when, amount in s.prepayments if since < when <= on), _ZERO)
+    prepaid = sum((amount for when, amount in s.prepayments if since <= when <= on), _ZERO)
     return after_rows - prepaid
 
 

@@ -2,15 +2,16 @@
 
 Every method follows the same three steps, so the rounding rules are the same for all:
 
-1. **Calendar.** Due dates anchored on the first due date (month ends survive February) and,
-   for each row, the periodic rate of the period it pays for: ``annual_rate / periods per
-   year`` for a regular period under 30/360, the day-count fraction otherwise (odd first
-   periods, actual/365, actual/actual).
+1. **Calendar.** Due dates anchored on one day of the month (the start date's, the first due
+   date's or ``due_day``), so month ends survive February, and for each row the periodic
+   rate of the period it pays for (:class:`PeriodRate`): a regular period under 30/360 is
+   exactly its months over twelve; broken periods and the actual day counts are measured.
 2. **Installment.** Solved exactly from those periodic rates, then rounded once by the
    convention's installment rounding.
-3. **Rows.** Each row's interest is the outstanding balance times the row's rate, rounded by
-   the convention's interest rounding; principal is the installment less interest; the final
-   row absorbs what rounding left over so that the balance ends exactly at the balloon.
+3. **Rows.** Each row's interest is the outstanding balance times the row's rate, divided
+   last and rounded once by the convention's interest rounding; principal is the installment
+   less interest; the final row absorbs what rounding left over, so the balance ends exactly
+   at the balloon.
 """
 
 from __future__ import annotations

@@ -451,35 +451,36 @@ def amortize(
     built here.
     """
     fixed = installment is not None
-    if method == "annuity" and not fixed and conv.residue == "last_interest":
-        return _level_total_rows(balance, dates, rates, balloon, cur, conv, first_number)
+
+    def rows_paying(payment_of: Callable[[Decimal], Decimal], *, level: bool) -> list[ScheduleRow]:
+        return _balance_rows(
+            balance,
+            dates,
+            rates,
+            balloon,
+            cur,
+            conv,
+            first_number,
+            payment_of=payment_of,
+            level=level,
+            stop_when_repaid=fixed,
+        )
+
     if method == "annuity":
+        if installment is None and conv.residue == "last_interest":
+            return _level_total_rows(balance, dates, rates, balloon, cur, conv, first_number)
         if installment is None:
             installment = conv.installment.apply(level_payment(balance, rates, balloon), cur)
-        payment_of = _constant(installment)
-    elif method == "equal_principal":
+        return installment, rows_paying(_constant(installment), level=True)
+    if method == "equal_principal":
         if installment is None:
             installment = conv.installment.apply((balance - balloon) / len(dates), cur)
-        payment_of = installment.__add__
-    elif method == "interest_only":
-        payment_of = _same
-    else:
-        raise CalculationError(f"method: {method!r} does not amortize on a balance")
-    rows = _balance_rows(
-        balance,
-        dates,
-        rates,
-        balloon,
-        cur,
-        conv,
-        first_number,
-        payment_of=payment_of,
-        level=method == "annuity",
-        stop_when_repaid=fixed,
-    )
-    regular = installment if method == "annuity" else rows[0].payment
-    assert regular is not None
-    return regular, rows
+        rows = rows_paying(installment.__add__, level=False)
+        return rows[0].payment, rows
+    if method == "interest_only":
+        rows = rows_paying(_same, level=False)
+        return rows[0].payment, rows
+    raise CalculationError(f"method: {method!r} does not amortize on a balance")
 
 
 def _level_total_rows(

@@ -20,7 +20,7 @@ import decimal
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Final, Literal, NamedTuple, TypeAlias
+from typing import Final, Literal, NamedTuple, Protocol, TypeAlias
 
 import attrs
 
@@ -56,6 +56,8 @@ BrokenPeriod: TypeAlias = Literal["amortize", "add_to_first"]
 
 _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
+_LEVEL_TOTAL_STEPS: Final = 100
+"""More cents than the level_total search ever needs (it ends within a step or two)."""
 
 
 class ScheduleRow(NamedTuple):
@@ -148,9 +150,8 @@ def _validate(t: Terms) -> None:
     check_day_count(t.day_count)
     if t.principal <= 0:
         fail(f"principal: must be positive, got {t.principal}")
-    for name, amount in (("principal", t.principal), ("balloon", t.balloon)):
-        if not Money(amount, t.currency).is_quantized:
-            fail(f"{name}: {amount} has more decimal places than {t.currency.code} allows")
+    money.amount_in(t.principal, t.currency, "principal")
+    money.amount_in(t.balloon, t.currency, "balloon")
     if t.annual_rate < 0:
         fail(f"annual_rate: must not be negative, got {t.annual_rate}")
     if t.periods < 1:
@@ -467,10 +468,10 @@ def amortize(
         )
 
     if method == "annuity":
-        if installment is None and conv.residue == "last_interest":
-            return _level_total_rows(balance, dates, rates, balloon, cur, conv, first_number)
         if installment is None:
             installment = conv.installment.apply(level_payment(balance, rates, balloon), cur)
+            if conv.residue == "last_interest":
+                return _lowest_level_total(installment, cur.quantum, rows_paying)
         return installment, rows_paying(_constant(installment), level=True)
     if method == "equal_principal":
         if installment is None:
@@ -483,39 +484,29 @@ def amortize(
     raise CalculationError(f"method: {method!r} does not amortize on a balance")
 
 
-def _level_total_rows(
-    balance: Decimal,
-    dates: Sequence[date],
-    rates: Sequence[PeriodRate],
-    balloon: Decimal,
-    cur: Currency,
-    conv: RoundingConvention,
-    first_number: int,
+class _RowsPaying(Protocol):
+    """Rows of one schedule for a given way of turning interest into a payment."""
+
+    def __call__(
+        self, payment_of: Callable[[Decimal], Decimal], *, level: bool
+    ) -> list[ScheduleRow]: ...
+
+
+def _lowest_level_total(
+    installment: Decimal, step: Decimal, rows_paying: _RowsPaying
 ) -> tuple[Decimal, list[ScheduleRow]]:
     """Level payments whose total is installment × n: the smallest installment, from the
-    solved one up by a cent at a time, that leaves the last row no negative interest.
+    solved one up by *step* (a cent) at a time, that leaves the last row no negative interest.
 
     Rounding the installment up usually suffices, but at low rates the half-up roundings of
     many rows' interest can outweigh it. Each cent more raises the last row's interest by
     more than a cent, so the search ends within a step or two.
     """
-    installment = conv.installment.apply(level_payment(balance, rates, balloon), cur)
-    for _ in dates:
-        rows = _balance_rows(
-            balance,
-            dates,
-            rates,
-            balloon,
-            cur,
-            conv,
-            first_number,
-            payment_of=_constant(installment),
-            level=True,
-            stop_when_repaid=False,
-        )
+    for _ in range(_LEVEL_TOTAL_STEPS):
+        rows = rows_paying(_constant(installment), level=True)
         if rows[-1].interest >= 0:
             return installment, rows
-        installment += cur.quantum
+        installment += step
     raise CalculationError("rounding: no level installment leaves the last row's interest whole")
 
 

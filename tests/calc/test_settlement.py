@@ -52,6 +52,21 @@ def test_quote_between_due_dates_accrues_the_next_rows_interest_pro_rata():
     assert q.outstanding_principal == s.rows[2].balance
 
 
+def test_accrued_interest_follows_actual_actual_across_a_year_end():
+    s = loan(
+        principal=D("100000"),
+        annual_rate=D("0.10"),
+        periods=2,
+        start_date=date(2023, 12, 15),
+        day_count="actual/actual",
+    )
+    # Row 1 charges 17 days of 2023 over 365 and 14 of 2024 over 366 (848.27). By 31
+    # December 16 days of 2023 have passed: 100,000 × 10 % × 16/365 = 438.36, not 16/31 of
+    # the row (437.82).
+    assert s.rows[0].interest == D("848.27")
+    assert calc.settlement_quote(s, date(2023, 12, 31)).accrued_interest == D("438.36")
+
+
 def test_quote_fee_and_deposit():
     s = loan()
     fee = SettlementFee(rate=D("0.02"), fixed=D("50"), maximum=D("150"))

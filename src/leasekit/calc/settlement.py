@@ -14,7 +14,7 @@ from typing import Final, Literal, TypeAlias
 
 import attrs
 
-from leasekit.calc.dates import days_30_360
+from leasekit.calc.dates import accrual_fraction
 from leasekit.calc.schedule import (
     Schedule,
     add_broken_period_interest,
@@ -151,15 +151,6 @@ def _balance_on(s: Schedule, due: int, on: date) -> Decimal:
     return after_rows - prepaid
 
 
-def _elapsed_days(s: Schedule, start: date, end: date, on: date) -> tuple[int, int]:
-    """Days of the accrual period from *start* to *end* that have passed by *on*, and its
-    length, counted the way the schedule counts them: under 30/360 a half month is half a
-    month's interest whatever the calendar month."""
-    if s.terms.day_count == "30/360":
-        return days_30_360(start, on), days_30_360(start, end)
-    return (on - start).days, (end - start).days
-
-
 def _accrued_interest(s: Schedule, due: int, on: date) -> Decimal:
     """Interest earned since the last due date: the next row's interest on the balance, pro
     rata by days, plus in full what prepayments since then carry."""
@@ -168,7 +159,10 @@ def _accrued_interest(s: Schedule, due: int, on: date) -> Decimal:
     nxt = s.rows[due]
     previous = s.rows[due - 1].due_date if due else s.terms.start_date
     carried = _carried_interest(s, previous, nxt.due_date)
-    elapsed, length = _elapsed_days(s, previous, nxt.due_date, on)
+    # Elapsed over whole period, both in the schedule's day count (the denominators agree):
+    # under 30/360 half a month is half a month's interest whatever the calendar month.
+    elapsed, _ = accrual_fraction(previous, on, s.terms.day_count)
+    length, _ = accrual_fraction(previous, nxt.due_date, s.terms.day_count)
     earned = (nxt.interest - carried) * elapsed / length if length else _ZERO
     on_balance = s.terms.rounding.interest.apply(earned, s.currency)
     return on_balance + carried

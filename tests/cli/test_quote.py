@@ -38,8 +38,11 @@ def test_quote_json_is_exact_strings():
     assert total == D(doc["principal"]) - D(doc["residual_value"])
 
 
-def test_quote_accepts_plain_fractions_for_the_rate():
-    assert run("--rate", "0.065", "--json").exit_code == 0
+def test_quote_reads_a_plain_fraction_and_a_percentage_as_the_same_rate():
+    as_fraction = json.loads(run("--rate", "0.065", "--json").output)
+    as_percent = json.loads(run("--rate", "6.5%", "--json").output)
+    assert as_fraction == as_percent
+    assert as_fraction["payment"] == "546.33"
 
 
 def test_bad_input_is_a_usage_error_naming_the_option():

@@ -1,13 +1,37 @@
-"""The one error tree: every error leasekit raises on purpose is a ``LeasekitError``."""
+"""The one error tree: every error leasekit raises on purpose is a ``LeasekitError``.
+
+The edges translate these, never vendor or library exceptions: the server maps each branch to
+one HTTP status (``ValidationError`` 422, ``NotFoundError`` 404, ``DomainError`` 409 ...) and
+the CLI prints the message. Adapters translate their vendor's exceptions into ``AdapterError``
+with ``raise ... from exc`` so that the cause stays visible in logs.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import attrs
+
 __all__ = [
+    "AdapterError",
     "AmountError",
+    "AuthenticationError",
     "CalculationError",
+    "ConfigurationError",
+    "ConflictError",
     "CurrencyMismatchError",
+    "DomainError",
+    "DuplicateAdapterError",
+    "FieldError",
+    "IllegalTransitionError",
     "LeasekitError",
     "NoRateError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PluginError",
+    "PluginLoadError",
+    "UnknownAdapterError",
+    "ValidationError",
 ]
 
 
@@ -30,3 +54,121 @@ class CalculationError(LeasekitError, ValueError):
 
 class NoRateError(CalculationError):
     """No interest rate makes the cash flows balance (for example, payments below the advance)."""
+
+
+@attrs.frozen
+class FieldError:
+    """One field at fault: a dotted path into the input (``customer.id_number``, ``line 7``)
+    and what is wrong with it."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class ValidationError(LeasekitError, ValueError):
+    """Input that breaks a rule, with every field at fault named.
+
+    Raised before anything is changed, so a caller may correct the input and retry.
+    """
+
+    def __init__(self, errors: Iterable[FieldError]) -> None:
+        self.errors: tuple[FieldError, ...] = tuple(errors)
+        if not self.errors:
+            raise ValueError("a ValidationError needs at least one FieldError")
+        super().__init__("; ".join(map(str, self.errors)))
+
+    @classmethod
+    def single(cls, field: str, message: str) -> ValidationError:
+        return cls([FieldError(field, message)])
+
+    def prefixed(self, prefix: str) -> ValidationError:
+        """The same errors with their fields nested under *prefix* (``vehicle`` + ``vin``)."""
+        return ValidationError(FieldError(f"{prefix}.{e.field}", e.message) for e in self.errors)
+
+
+class DomainError(LeasekitError):
+    """A business rule refused an action on objects that exist and were well formed."""
+
+
+class IllegalTransitionError(DomainError):
+    """An action that the object's lifecycle does not allow from its current state."""
+
+    def __init__(self, machine: str, state: str, action: str, allowed: Iterable[str]) -> None:
+        self.machine = machine
+        self.state = state
+        self.action = action
+        self.allowed = tuple(sorted(allowed))
+        hint = ", ".join(self.allowed) or "none, the state is final"
+        super().__init__(
+            f"cannot {action} a {machine} in state {state!r} (allowed from there: {hint})"
+        )
+
+
+class PermissionDeniedError(DomainError):
+    """The actor's role may not perform this action."""
+
+    def __init__(self, machine: str, action: str, role: str) -> None:
+        self.machine = machine
+        self.action = action
+        self.role = role
+        super().__init__(f"role {role!r} may not {action} a {machine}")
+
+
+class NotFoundError(LeasekitError, LookupError):
+    """No such object, or one the actor may not see (the two are indistinguishable on purpose)."""
+
+    def __init__(self, kind: str, key: object) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"{kind} {key!r} not found")
+
+
+class ConflictError(LeasekitError):
+    """The object changed since it was read, or an idempotency key was reused for a
+    different request; re-read and retry."""
+
+
+class AuthenticationError(LeasekitError):
+    """No credentials, or credentials that match no active user."""
+
+
+class ConfigurationError(LeasekitError):
+    """Settings that cannot work: an unknown adapter id, a bad URL, a missing option."""
+
+
+class PluginError(LeasekitError):
+    """A plugin that cannot be loaded or registers something it may not."""
+
+
+class PluginLoadError(PluginError):
+    """An entry point that failed to import or register; names the distribution at fault."""
+
+    def __init__(self, distribution: str, entry_point: str, cause: BaseException) -> None:
+        self.distribution = distribution
+        self.entry_point = entry_point
+        super().__init__(
+            f"plugin {entry_point!r} from distribution {distribution!r} failed to load: "
+            f"{type(cause).__name__}: {cause}"
+        )
+
+
+class DuplicateAdapterError(PluginError):
+    """Two plugins registered the same adapter id for one kind."""
+
+
+class UnknownAdapterError(ConfigurationError):
+    """Settings chose an adapter id that no plugin registered; lists the ids available."""
+
+    def __init__(self, kind: str, adapter_id: str, available: Iterable[str]) -> None:
+        self.kind = kind
+        self.adapter_id = adapter_id
+        self.available = tuple(sorted(available))
+        choices = ", ".join(self.available) or "none are registered"
+        super().__init__(f"no {kind} adapter {adapter_id!r} (available: {choices})")
+
+
+class AdapterError(LeasekitError):
+    """An external party failed or answered nonsense; the adapter's vendor error is the cause."""

@@ -1,11 +1,17 @@
-"""The ``leasekit`` command line."""
+"""The ``leasekit`` command line.
+
+Commands import the server, the store and the plugins inside their bodies, so that
+``leasekit --help`` and ``leasekit quote`` start without loading a web framework or a
+database driver.
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +20,11 @@ from leasekit.calc.dates import DAY_COUNTS, FREQUENCIES
 from leasekit.calc.plan import Fee, FinancingPlan
 from leasekit.errors import LeasekitError
 from leasekit.money import to_decimal
+
+if TYPE_CHECKING:
+    from leasekit.demo import DemoCompany
+    from leasekit.runtime import Runtime
+    from leasekit.settings import Settings
 
 
 @click.group()
@@ -227,3 +238,191 @@ def print_plan(plan: FinancingPlan) -> None:
     console = Console()
     console.print(summary)
     console.print(rows)
+
+
+def _settings(**overrides: Any) -> Settings:
+    """Settings from the environment; bad ones stop the command with every problem listed."""
+    from leasekit.settings import load_settings
+
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except LeasekitError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    from leasekit.runtime import build_runtime
+
+    try:
+        return build_runtime(settings, migrate=migrate)
+    except LeasekitError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _serve(settings: Settings) -> None:
+    from aiohttp import web
+
+    from leasekit.server import create_app
+
+    host, port = settings.server.host, settings.server.port
+    web.run_app(
+        create_app(settings),
+        host=host,
+        port=port,
+        print=lambda _: click.echo(f"leasekit serving on http://{host}:{port} (Ctrl+C to stop)"),
+    )
+
+
+_host = click.option("--host", help="Address to listen on [LEASEKIT_SERVER__HOST].")
+_port = click.option(
+    "--port", type=click.IntRange(1, 65535), help="Port to listen on [LEASEKIT_SERVER__PORT]."
+)
+
+
+def _server_overrides(settings: Settings, host: str | None, port: int | None) -> Settings:
+    changes = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
+    return settings.model_copy(update={"server": settings.server.model_copy(update=changes)})
+
+
+@cli.command()
+@_host
+@_port
+def serve(host: str | None, port: int | None) -> None:
+    """Run the HTTP API on the configured database, applying migrations first."""
+    settings = _server_overrides(_settings(), host, port)
+    _runtime(settings).close()
+    _serve(settings)
+
+
+DEMO_MARKER = ".leasekit-demo"
+
+
+def _fresh_demo_dir(directory: Path) -> None:
+    """Empty *directory* for a new demo, refusing any folder a demo did not create."""
+    import shutil
+
+    if directory.exists():
+        if not (directory / DEMO_MARKER).is_file():
+            raise click.ClickException(
+                f"{directory} exists and is not a leasekit demo folder; choose another --dir"
+            )
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    (directory / DEMO_MARKER).write_text("Created by 'leasekit demo'; replaced on each run.\n")
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("leasekit-demo"),
+    show_default=True,
+    help="Folder for the demo database and documents; recreated on each run.",
+)
+@_host
+@_port
+@click.option("--no-serve", is_flag=True, help="Seed the demo company, print tokens and stop.")
+def demo(directory: Path, host: str | None, port: int | None, no_serve: bool) -> None:
+    """Seed a demo company on fake adapters, print a token per role, and serve it."""
+    from leasekit.demo import DEMO_ADAPTERS, seed_demo
+
+    _fresh_demo_dir(directory)
+    settings = _settings(
+        database_url=f"sqlite:///{directory / 'leasekit.db'}",
+        data_dir=directory,
+        adapters=DEMO_ADAPTERS,
+    )
+    settings = _server_overrides(settings, host, port)
+    runtime = _runtime(settings)
+    try:
+        company = seed_demo(runtime.services)
+    finally:
+        runtime.close()
+    _print_demo(company, f"http://{settings.server.host}:{settings.server.port}")
+    if not no_serve:
+        _serve(settings)
+
+
+def _print_demo(company: DemoCompany, base_url: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Demo users (tokens are shown once)")
+    for heading in ("user", "role", "partner", "token"):
+        table.add_column(heading)
+    names = {partner.id: partner.name for partner in company.partners}
+    for username, (user, token) in company.tokens.items():
+        table.add_row(username, user.role.value, names.get(user.partner_id, ""), token)
+    console = Console(width=200)
+    console.print(table)
+    officer_token = company.tokens["officer"][1]
+    console.print(
+        f"Try: curl -H 'Authorization: Bearer {officer_token}' {base_url}/applications",
+        soft_wrap=True,
+    )
+    console.print(f"API description: {base_url}/openapi.json; walkthrough: docs/walkthrough.md")
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to LEASEKIT_DATABASE_URL."""
+    from leasekit.store.database import create_engine, current_revision, upgrade
+
+    engine = create_engine(_settings().database_url.get_secret_value())
+    try:
+        upgrade(engine)
+        click.echo(f"database at revision {current_revision(engine)}")
+    finally:
+        engine.dispose()
+
+
+@cli.group()
+def audit() -> None:
+    """The hash-chained audit log."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit chain; exit 1 naming the first entry that was changed."""
+    from leasekit.store.audit import verify
+    from leasekit.store.database import create_engine
+
+    engine = create_engine(_settings().database_url.get_secret_value())
+    try:
+        report = verify(engine)
+    finally:
+        engine.dispose()
+    if not report.ok:
+        raise click.ClickException(
+            f"audit chain broken at entry {report.first_broken}: {report.reason} "
+            f"({report.checked} entries checked)"
+        )
+    click.echo(f"audit chain intact: {report.checked} entries")
+
+
+@cli.group()
+def users() -> None:
+    """Users and login tokens."""
+
+
+@users.command("create-admin")
+@click.argument("username")
+@click.option("--name", "display_name", default="Administrator", show_default=True)
+def users_create_admin(username: str, display_name: str) -> None:
+    """Create the first administrator of an empty installation and print its token."""
+    from leasekit.services.users import bootstrap_admin
+
+    runtime = _runtime(_settings())
+    try:
+        _, token = bootstrap_admin(runtime.services, username, display_name)
+    except LeasekitError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        runtime.close()
+    click.echo(token)

@@ -1,0 +1,177 @@
+"""The demo company: what ``leasekit demo`` seeds before it serves.
+
+Everything is created through the public services, as a real company's staff and dealers
+would create it, so the demo also proves that the lifecycles and permissions let a normal
+day's work happen. Identity numbers and VINs are made valid by computing their check digits,
+never by switching validation off.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+from stdnum.cn import ric, uscc
+
+from leasekit.domain.applications import Application, BusinessType
+from leasekit.domain.customers import CustomerKind
+from leasekit.domain.identity import Actor, Role, User
+from leasekit.domain.partners import Partner, PartnerRating
+from leasekit.domain.vehicles import VehicleCondition, vin_check_digit
+from leasekit.services import applications, customers, partners, users, vehicles
+from leasekit.services.context import ServiceContext
+
+__all__ = ["DEMO_ADAPTERS", "DemoCompany", "seed_demo"]
+
+DEMO_ADAPTERS = {
+    "credit_bureau": "fake",
+    "fraud_source": "fake",
+    "face_verifier": "fake",
+    "statement_parser": "fake",
+    "bank": "fake",
+    "signature_provider": "fake",
+    "ledger": "fake",
+    "document_store": "filesystem",
+    "approval_policy": "fake",
+    "rule_set": "fake",
+    "notifier": "fake",
+}
+"""Every external party on its deterministic fake; documents on the local filesystem."""
+
+STAFF = (
+    ("officer", "Li Na (credit officer)", Role.OFFICER),
+    ("manager", "Wang Fang (credit manager)", Role.MANAGER),
+    ("director", "Chen Jie (risk director)", Role.DIRECTOR),
+    ("finance", "Zhao Lei (finance)", Role.FINANCE),
+    ("supervisor", "Sun Min (post-loan supervisor)", Role.POST_LOAN_SUPERVISOR),
+    ("cfo", "Zhou Tao (finance director)", Role.FINANCE_DIRECTOR),
+)
+
+
+@attrs.frozen
+class DemoCompany:
+    """What was seeded: users with their tokens, partners and applications, for the banner."""
+
+    tokens: dict[str, tuple[User, str]]
+    partners: list[Partner]
+    applications: list[Application]
+
+
+def resident_id(body: str) -> str:
+    """A Chinese resident identity number with its check character computed."""
+    return body + ric.calc_check_digit(body + "0")
+
+
+def credit_code(body: str) -> str:
+    """A unified social credit code with its check character computed."""
+    return body + uscc.calc_check_digit(body)
+
+
+def vin(text: str) -> str:
+    """A 17-character VIN with position 9 set to its check digit."""
+    return text[:8] + vin_check_digit(text) + text[9:]
+
+
+def seed_demo(ctx: ServiceContext) -> DemoCompany:
+    """Create the demo company in an empty database."""
+    admin, admin_token = users.bootstrap_admin(ctx, "admin", "Demo administrator")
+    tokens = {"admin": (admin, admin_token)}
+    for username, name, role in STAFF:
+        tokens[username] = _user(ctx, admin.actor(), users.CreateUser(username, name, role))
+    staff = {name: user.actor() for name, (user, _) in tokens.items()}
+    sunrise = _active_partner(ctx, staff, "Sunrise Motors", "91440300MA5F0A1B2", "A")
+    harbour = _active_partner(ctx, staff, "Harbour Auto", "91310000MA1K3C4D5", "B")
+    prospect = partners.onboard_partner(
+        ctx,
+        staff["officer"],
+        partners.OnboardPartner("Lakeside Cars", credit_code("91110000MA00AB1C2"), Decimal(0)),
+    )
+    for partner, username in ((sunrise, "sunrise"), (harbour, "harbour")):
+        command = users.CreateUser(username, f"{partner.name} sales", Role.DEALER_USER, partner.id)
+        tokens[username] = _user(ctx, admin.actor(), command)
+    dealer = tokens["sunrise"][0].actor()
+    drafted = [
+        _application(
+            ctx,
+            dealer,
+            sunrise,
+            "Zhang Wei",
+            resident_id("11010519850712003"),
+            vin("LSVAU2180N2183294"),
+            "Volkswagen",
+            "Passat",
+        ),
+        _application(
+            ctx,
+            dealer,
+            sunrise,
+            "Liu Yang",
+            resident_id("44030419900101214"),
+            vin("LFV2A21K5A3049721"),
+            "Audi",
+            "A4L",
+        ),
+    ]
+    submitted = applications.transition_application(ctx, dealer, drafted[1].id, "submit")
+    return DemoCompany(tokens, [sunrise, harbour, prospect], [drafted[0], submitted])
+
+
+def _user(ctx: ServiceContext, admin: Actor, command: users.CreateUser) -> tuple[User, str]:
+    user = users.create_user(ctx, admin, command)
+    return user, users.issue_token(ctx, admin, user.id)
+
+
+def _active_partner(
+    ctx: ServiceContext, staff: dict[str, Actor], name: str, code: str, rating: str
+) -> Partner:
+    """A partner taken through onboarding: applied, reviewed by an officer, approved."""
+    partner = partners.onboard_partner(
+        ctx,
+        staff["officer"],
+        partners.OnboardPartner(
+            name, credit_code(code), Decimal("5000000.00"), rating=PartnerRating(rating)
+        ),
+    )
+    for action, actor in (
+        ("apply", "officer"),
+        ("start_review", "officer"),
+        ("approve", "manager"),
+    ):
+        partner = partners.transition_partner(ctx, staff[actor], partner.id, action)
+    return partner
+
+
+def _application(
+    ctx: ServiceContext,
+    dealer: Actor,
+    partner: Partner,
+    customer_name: str,
+    id_number: str,
+    vin_text: str,
+    make: str,
+    model: str,
+) -> Application:
+    """A dealer's draft: the customer and the car entered first, then the terms."""
+    customer = customers.register_customer(
+        ctx, dealer, customers.RegisterCustomer(CustomerKind.INDIVIDUAL, customer_name, id_number)
+    )
+    vehicle = vehicles.register_vehicle(
+        ctx,
+        dealer,
+        vehicles.RegisterVehicle(vin_text, make, model, 2025, VehicleCondition.NEW),
+    )
+    return applications.create_draft(
+        ctx,
+        dealer,
+        applications.DraftApplication(
+            partner_id=partner.id,
+            customer_id=customer.id,
+            vehicle_id=vehicle.id,
+            business_type=BusinessType.FINANCE_LEASE,
+            vehicle_price=Decimal("238000.00"),
+            down_payment=Decimal("47600.00"),
+            term_months=36,
+            annual_rate=Decimal("0.0599"),
+            residual_value=Decimal("23800.00"),
+        ),
+    )

@@ -1,0 +1,110 @@
+"""The composition root: settings in, a working leasekit out.
+
+Everything that is chosen by configuration is built here and nowhere else: the plugin manager
+and the adapters it registers, the database engine and its unit-of-work factory, the clock and
+the outbox relay. The reference server, the CLI and an integrator's own code all start from
+:func:`build_runtime`, so they run the same services on the same wiring.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from leasekit.domain.clock import Clock, SystemClock
+from leasekit.domain.identity import Actor
+from leasekit.money import currency
+from leasekit.plugins import PluginManager, as_hooks, create_plugin_manager, resolve_adapters
+from leasekit.services import users
+from leasekit.services.context import ServiceContext
+from leasekit.settings import Settings
+from leasekit.store.database import create_engine, upgrade
+from leasekit.store.outbox import OutboxRelay
+from leasekit.store.uow import unit_of_work_factory
+
+__all__ = ["Runtime", "build_runtime"]
+
+logger = logging.getLogger(__name__)
+
+
+@attrs.define
+class Runtime:
+    """One configured leasekit: what the server and the CLI hold while they run."""
+
+    settings: Settings
+    plugin_manager: PluginManager
+    engine: Engine
+    relay: OutboxRelay
+    services: ServiceContext
+
+    def authenticate(self, token: str) -> Actor:
+        return users.authenticate(self.services, token)
+
+    def check_database(self) -> None:
+        """Raise if the database cannot answer a trivial query (health checks)."""
+        with self.engine.connect() as connection:
+            connection.execute(sa.select(1))
+
+    def deliver_outbox(self) -> int:
+        """Deliver pending events to the notification hooks; return how many went out."""
+        return self.relay.deliver_pending()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_runtime(
+    settings: Settings,
+    plugin_manager: PluginManager | None = None,
+    *,
+    clock: Clock | None = None,
+    migrate: bool = True,
+) -> Runtime:
+    """Wire leasekit from *settings*; apply pending migrations first unless *migrate* is off.
+
+    *plugin_manager* defaults to one built from the settings' plugin switches. Unknown adapter
+    ids and unusable settings fail here, at start-up, rather than on first use.
+    """
+    pm = plugin_manager or create_plugin_manager(
+        load_entrypoints=not settings.disable_plugin_autoload,
+        blocked=settings.disabled_plugins,
+    )
+    clock = clock or SystemClock(settings.timezone, business_date=settings.business_date)
+    adapters = resolve_adapters(
+        pm,
+        settings.adapters.model_dump(),
+        settings.adapter_options,
+        Path(settings.data_dir),
+        clock,
+    )
+    engine = create_engine(settings.database_url.get_secret_value())
+    if migrate:
+        upgrade(engine)
+    relay = OutboxRelay(engine, as_hooks(pm).publish)
+    services = ServiceContext(
+        uow_factory=unit_of_work_factory(engine),
+        adapters=adapters,
+        clock=clock,
+        currency=currency(settings.currency),
+        max_upload_bytes=settings.server.max_upload_bytes,
+        after_commit=_delivery(relay),
+    )
+    return Runtime(settings, pm, engine, relay, services)
+
+
+def _delivery(relay: OutboxRelay) -> Callable[[], None]:
+    """Deliver right after each command; a failure is logged and retried on the next run,
+    never reported as a failure of the command that already committed."""
+
+    def deliver() -> None:
+        try:
+            relay.deliver_pending()
+        except Exception:
+            logger.exception("outbox delivery failed; events stay pending")
+
+    return deliver

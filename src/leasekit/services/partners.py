@@ -1,0 +1,92 @@
+"""Onboarding partners (dealers) and moving them through their lifecycle."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+
+from leasekit.domain.identity import Actor
+from leasekit.domain.partners import Partner, PartnerRating
+from leasekit.errors import NotFoundError, ValidationError
+from leasekit.money import Money
+from leasekit.services.context import ServiceContext, visible_or_not_found
+from leasekit.services.ports import UnitOfWork
+
+__all__ = [
+    "OnboardPartner",
+    "get_partner",
+    "list_partners",
+    "load_partner_reference",
+    "onboard_partner",
+    "transition_partner",
+]
+
+
+@attrs.frozen
+class OnboardPartner:
+    name: str
+    registration_number: str
+    credit_limit: Decimal
+    country: str = "CN"
+    rating: PartnerRating | None = None
+
+
+def onboard_partner(ctx: ServiceContext, actor: Actor, command: OnboardPartner) -> Partner:
+    """A new partner in state ``prospect``; one partner per company code."""
+    with ctx.unit_of_work() as uow:
+        partner = Partner.onboard(
+            name=command.name,
+            registration_number=command.registration_number,
+            credit_limit=Money(command.credit_limit, ctx.currency),
+            country=command.country,
+            rating=command.rating,
+            actor=actor,
+            at=ctx.clock.now(),
+        )
+        for existing in uow.partners.all():
+            if (existing.country, existing.registration_number) == (
+                partner.country,
+                partner.registration_number,
+            ):
+                raise ValidationError.single(
+                    "registration_number", f"already onboarded as partner {existing.id}"
+                )
+        uow.partners.add(partner)
+        uow.record(ctx.event(actor, "partner_onboarded", "partner", partner.id, {}))
+        uow.commit()
+    return partner
+
+
+def transition_partner(
+    ctx: ServiceContext, actor: Actor, partner_id: str, action: str, reason: str | None = None
+) -> Partner:
+    """Apply a lifecycle *action* (``submit``, ``approve``, ``suspend``, ``blacklist`` ...)."""
+    with ctx.unit_of_work() as uow:
+        partner = visible_or_not_found(actor, uow.partners.get(partner_id), "partner", partner_id)
+        at, business_date = ctx.moment()
+        event = partner.apply(action, actor, at=at, business_date=business_date, reason=reason)
+        uow.partners.update(partner)
+        uow.record(event)
+        uow.commit()
+    return partner
+
+
+def get_partner(ctx: ServiceContext, actor: Actor, partner_id: str) -> Partner:
+    with ctx.uow_factory() as uow:
+        partner = uow.partners.get(partner_id)
+    return visible_or_not_found(actor, partner, "partner", partner_id)
+
+
+def list_partners(ctx: ServiceContext, actor: Actor) -> list[Partner]:
+    with ctx.uow_factory() as uow:
+        partners = uow.partners.all()
+    return [p for p in partners if actor.partner_id is None or p.id == actor.partner_id]
+
+
+def load_partner_reference(uow: UnitOfWork, actor: Actor, partner_id: str) -> Partner:
+    """The partner a command names, as a field error if it does not exist for the actor."""
+    try:
+        return visible_or_not_found(actor, uow.partners.get(partner_id), "partner", partner_id)
+    except NotFoundError:
+        raise ValidationError.single("partner_id", f"no partner {partner_id!r}") from None

@@ -1,11 +1,12 @@
-"""The pure core stays pure.
+"""The core stays free of storage and web code.
 
-``leasekit.money``, ``leasekit.errors``, ``leasekit.calc`` and ``leasekit.domain`` must import
-only the standard library and attrs, so that a quote or a schedule can be computed by a script
-that installed nothing else and so that loading the calculator never drags in a database
-driver or a web framework. Two checks enforce it: importing the core in a fresh interpreter
-must not load any heavy library, and a static scan of the core's source finds imports that
-only run on some code paths.
+``leasekit.calc`` and ``leasekit.domain`` import only the standard library, attrs and small
+pure helpers (python-stdnum); ``leasekit.services`` may add the ports and the plugin facade.
+None of them may reach SQLAlchemy, aiohttp or pydantic, so that a quote can be computed by a
+script, and a use case run from any framework, without loading a database driver or a web
+server. Two checks enforce it: importing every module of these packages in a fresh
+interpreter must not load a forbidden library, and a static scan of their source finds
+imports that only run on some code paths.
 """
 
 from __future__ import annotations
@@ -21,25 +22,39 @@ import pytest
 import leasekit
 
 FORBIDDEN = ("sqlalchemy", "aiohttp", "pydantic", "pydantic_settings", "numpy", "psycopg")
-THIRD_PARTY_ALLOWED = frozenset({"attrs"})
-PURE_LEASEKIT = ("leasekit.money", "leasekit.errors", "leasekit.calc", "leasekit.domain")
-PURE_PACKAGES = ("calc", "domain")
+PURE_LEASEKIT = ("leasekit.money", "leasekit.errors", "leasekit.calc")
+ALLOWED: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
+    # package: (third-party top-level modules, leasekit modules) it may import
+    "calc": (frozenset({"attrs"}), PURE_LEASEKIT),
+    "domain": (frozenset({"attrs", "stdnum"}), (*PURE_LEASEKIT, "leasekit.domain")),
+    "services": (
+        frozenset({"attrs", "filetype"}),
+        (
+            *PURE_LEASEKIT,
+            "leasekit.domain",
+            "leasekit.services",
+            "leasekit.ports",
+            "leasekit.plugins",
+        ),
+    ),
+}
 
 PACKAGE_DIR = Path(leasekit.__file__).parent
 
 _PROBE = """
 import importlib, json, pkgutil, sys
-import leasekit, leasekit.money, leasekit.errors, leasekit.calc
-infos = pkgutil.walk_packages(leasekit.calc.__path__, "leasekit.calc.")
-found = sorted(info.name for info in infos)
+found = []
+for package in ("leasekit.calc", "leasekit.domain", "leasekit.services"):
+    module = importlib.import_module(package)
+    found += [info.name for info in pkgutil.walk_packages(module.__path__, package + ".")]
 for name in found:
     importlib.import_module(name)
-print(json.dumps({"calc_modules": found, "loaded": sorted(sys.modules)}))
+print(json.dumps({"core_modules": sorted(found), "loaded": sorted(sys.modules)}))
 """
 
 
 def _import_core_in_fresh_interpreter(cwd: Path) -> dict[str, list[str]]:
-    """Import the core in a new interpreter; return the calc modules found and sys.modules.
+    """Import the core in a new interpreter; return the modules found and sys.modules.
 
     A fresh process matters: in this one, pytest, hypothesis and psycopg are already loaded.
     """
@@ -62,17 +77,18 @@ def _is_forbidden(module: str) -> bool:
 
 def test_importing_the_core_loads_no_heavy_library(tmp_path: Path) -> None:
     probe = _import_core_in_fresh_interpreter(tmp_path)
-    assert probe["calc_modules"], (
-        "found no modules under leasekit.calc; discovery is broken, so this test proves nothing"
+    packages = {name.split(".")[1] for name in probe["core_modules"]}
+    assert packages == set(ALLOWED), (
+        f"found modules only in {packages}; discovery is broken, so this test proves too little"
     )
     loaded = sorted(name for name in probe["loaded"] if _is_forbidden(name))
-    assert loaded == [], f"importing {probe['calc_modules']} loaded {loaded}"
+    assert loaded == [], f"importing {probe['core_modules']} loaded {loaded}"
 
 
 def _core_sources() -> list[Path]:
     return sorted(
         path
-        for package in PURE_PACKAGES
+        for package in ALLOWED
         if (PACKAGE_DIR / package).is_dir()
         for path in (PACKAGE_DIR / package).rglob("*.py")
     )
@@ -92,11 +108,12 @@ def _resolve(node: ast.ImportFrom, package: str) -> str:
     return ".".join([*base, node.module] if node.module else base)
 
 
-def _is_allowed(module: str) -> bool:
+def _is_allowed(module: str, package: str) -> bool:
+    third_party, own = ALLOWED[package]
     top = module.partition(".")[0]
-    if top in sys.stdlib_module_names or top in THIRD_PARTY_ALLOWED:
+    if top in sys.stdlib_module_names or top in third_party:
         return True
-    return any(module == pure or module.startswith(f"{pure}.") for pure in PURE_LEASEKIT)
+    return any(module == allowed or module.startswith(f"{allowed}.") for allowed in own)
 
 
 def _imports(tree: ast.Module, package: str) -> list[tuple[int, str]]:
@@ -119,19 +136,19 @@ def _imports(tree: ast.Module, package: str) -> list[tuple[int, str]]:
 
 
 def test_static_scan_finds_the_core_sources() -> None:
-    assert any(path.parent.name == "calc" for path in _core_sources()), (
-        f"found no source files under {PACKAGE_DIR / 'calc'}; the static scan would prove nothing"
-    )
+    scanned = {path.relative_to(PACKAGE_DIR).parts[0] for path in _core_sources()}
+    assert scanned == set(ALLOWED), f"found sources only in {scanned}; the scan proves too little"
 
 
 @pytest.mark.parametrize(
     "path", _core_sources(), ids=lambda path: str(path.relative_to(PACKAGE_DIR))
 )
-def test_core_module_imports_only_stdlib_attrs_and_pure_leasekit(path: Path) -> None:
+def test_core_module_imports_only_what_its_layer_allows(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    layer = path.relative_to(PACKAGE_DIR).parts[0]
     offending = [
         f"line {line}: {module}"
         for line, module in _imports(tree, _package_of(path))
-        if not _is_allowed(module)
+        if not _is_allowed(module, layer)
     ]
     assert offending == [], f"{path.name} imports outside the pure core: {offending}"

@@ -93,6 +93,11 @@ class DomainError(LeasekitError):
     """A business rule refused an action on objects that exist and were well formed."""
 
 
+def _a(noun: str) -> str:
+    """*noun* with its indefinite article, for messages that name a kind of object."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 class IllegalTransitionError(DomainError):
     """An action that the object's lifecycle does not allow from its current state."""
 
@@ -103,7 +108,7 @@ class IllegalTransitionError(DomainError):
         self.allowed = tuple(sorted(allowed))
         hint = ", ".join(self.allowed) or "none, the state is final"
         super().__init__(
-            f"cannot {action} a {machine} in state {state!r} (allowed from there: {hint})"
+            f"cannot {action} {_a(machine)} in state {state!r} (allowed from there: {hint})"
         )
 
 
@@ -114,7 +119,7 @@ class PermissionDeniedError(DomainError):
         self.machine = machine
         self.action = action
         self.role = role
-        super().__init__(f"role {role!r} may not {action} a {machine}")
+        super().__init__(f"role {role!r} may not {action} {_a(machine)}")
 
 
 class NotFoundError(LeasekitError, LookupError):

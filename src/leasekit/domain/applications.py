@@ -1,0 +1,245 @@
+"""Financing applications: a customer, a vehicle and the terms a partner asks for.
+
+An application moves along :data:`~leasekit.domain.lifecycle.APPLICATION_LIFECYCLE` from a
+dealer's draft to a running contract. While it is a draft, or returned for more documents,
+its originator may revise it; afterwards its terms are what the reviewers approved.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Final
+
+import attrs
+
+from leasekit.domain.access import ensure_may_act, ensure_may_create, visible_to
+from leasekit.domain.clock import require_utc
+from leasekit.domain.customers import Customer
+from leasekit.domain.events import DomainEvent, StateChanged
+from leasekit.domain.identity import Actor, Role, new_id
+from leasekit.domain.lifecycle import APPLICATION_LIFECYCLE, ApplicationState, change_state
+from leasekit.domain.partners import Partner, PartnerCapability
+from leasekit.domain.validation import Checks, choice, money_amount
+from leasekit.domain.vehicles import Vehicle
+from leasekit.errors import (
+    FieldError,
+    IllegalTransitionError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from leasekit.money import Money
+
+__all__ = [
+    "REVISABLE_STATES",
+    "Application",
+    "ApplicationState",
+    "BusinessType",
+    "RequestedTerms",
+]
+
+MAX_TERM_MONTHS: Final = 120
+REVISABLE_STATES: Final = frozenset({ApplicationState.DRAFT, ApplicationState.RETURNED})
+"""States in which the originator may still change what is asked for."""
+_REVISERS: Final = frozenset({Role.DEALER_USER, Role.OFFICER})
+
+
+class BusinessType(StrEnum):
+    """How the vehicle is financed; decides the contract, the accounting and the schedule."""
+
+    LOAN = "loan"
+    """The customer buys and owns the vehicle; the lender holds a charge on it."""
+    FINANCE_LEASE = "finance_lease"
+    """The lessor buys the vehicle from the dealer and leases it; ownership passes at the end."""
+    SALE_LEASEBACK = "sale_leaseback"
+    """The customer sells a vehicle it owns to the lessor and leases it back (回租)."""
+    OPERATING_LEASE = "operating_lease"
+    """The lessor keeps the vehicle and its residual value risk; the customer returns it."""
+
+
+def _amount_errors(terms: RequestedTerms) -> list[FieldError]:
+    """Every amount in the price's currency and its decimals, and in sensible proportion."""
+    checks = Checks()
+    cur = terms.vehicle_price.currency
+    price = checks.run(lambda: money_amount(terms.vehicle_price, "vehicle_price"))
+    down = checks.run(lambda: money_amount(terms.down_payment, "down_payment", cur))
+    if price is not None and price.amount <= 0:
+        checks.add("vehicle_price", "must be positive")
+    if down is not None and down.amount < 0:
+        checks.add("down_payment", "must not be negative")
+    if price is not None and down is not None and down >= price:
+        checks.add("down_payment", "must be less than the vehicle price")
+    if terms.residual_value is not None:
+        value = terms.residual_value
+        residual = checks.run(lambda: money_amount(value, "residual_value", cur))
+        if residual is not None and residual.amount < 0:
+            checks.add("residual_value", "must not be negative")
+        financed = price - down if price is not None and down is not None else None
+        if residual is not None and financed is not None and residual >= financed:
+            checks.add("residual_value", "must be less than the amount financed")
+    return checks.errors
+
+
+def _term_errors(terms: RequestedTerms) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if isinstance(terms.term_months, bool) or not 1 <= terms.term_months <= MAX_TERM_MONTHS:
+        errors.append(FieldError("term_months", f"must be from 1 to {MAX_TERM_MONTHS} months"))
+    if not isinstance(terms.annual_rate, Decimal) or not terms.annual_rate.is_finite():
+        errors.append(FieldError("annual_rate", "must be an exact decimal, never a float"))
+    elif not 0 <= terms.annual_rate < 1:
+        errors.append(
+            FieldError("annual_rate", "must be a fraction from 0 to below 1 (0.0599 for 5.99%)")
+        )
+    return errors
+
+
+@attrs.frozen
+class RequestedTerms:
+    """What the partner asks for; amounts in one currency, the rate a yearly fraction."""
+
+    vehicle_price: Money
+    down_payment: Money
+    term_months: int
+    annual_rate: Decimal
+    """Nominal yearly rate as a fraction: ``Decimal("0.0599")`` is 5.99 %."""
+    residual_value: Money | None = None
+    """Balloon or guaranteed residual at the end; None when the term amortises fully."""
+
+    def __attrs_post_init__(self) -> None:
+        errors = _amount_errors(self) + _term_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def amount_financed(self) -> Money:
+        return self.vehicle_price - self.down_payment
+
+
+def _visible_or_error(actor: Actor, obj: object, field: str, kind: str) -> list[FieldError]:
+    """Linking to an object the actor cannot see reads as "no such object", as in services."""
+    return [] if visible_to(actor, obj) else [FieldError(field, f"no such {kind}")]
+
+
+def _link_errors(actor: Actor, customer: Customer, vehicle: Vehicle) -> list[FieldError]:
+    return _visible_or_error(actor, customer, "customer_id", "customer") + _visible_or_error(
+        actor, vehicle, "vehicle_id", "vehicle"
+    )
+
+
+@attrs.define
+class Application:
+    """A request to finance one vehicle for one customer, brought by one partner."""
+
+    id: str
+    partner_id: str
+    customer_id: str
+    vehicle_id: str
+    business_type: BusinessType = attrs.field(converter=BusinessType)
+    requested: RequestedTerms
+    state: ApplicationState = attrs.field(converter=ApplicationState)
+    created_by: str
+    """The user id of the originator, so the audit trail starts with a person."""
+    created_at: datetime
+    version: int = 0
+
+    @classmethod
+    def draft(
+        cls,
+        *,
+        partner: Partner,
+        customer: Customer,
+        vehicle: Vehicle,
+        business_type: BusinessType | str,
+        requested: RequestedTerms,
+        actor: Actor,
+        at: datetime,
+    ) -> Application:
+        """A new draft for *partner*, which must be allowed to bring business.
+
+        Dealer users draft only for their own partner and only with customers and vehicles
+        they can see.
+        """
+        ensure_may_create(actor, "application")
+        ensure_may_act(actor, partner, "application", "create")
+        partner.require(PartnerCapability.SUBMIT_APPLICATIONS)
+        checks = Checks()
+        kind = checks.run(lambda: choice(BusinessType, business_type, "business_type"))
+        checks.errors += _link_errors(actor, customer, vehicle)
+        if kind is None or checks.errors:
+            raise checks.error()
+        return cls(
+            id=new_id(),
+            partner_id=partner.id,
+            customer_id=customer.id,
+            vehicle_id=vehicle.id,
+            business_type=kind,
+            requested=requested,
+            state=ApplicationState.DRAFT,
+            created_by=actor.user_id,
+            created_at=require_utc(at),
+        )
+
+    def revise(
+        self,
+        *,
+        customer: Customer,
+        vehicle: Vehicle,
+        business_type: BusinessType | str,
+        requested: RequestedTerms,
+        actor: Actor,
+        at: datetime,
+        business_date: date,
+    ) -> DomainEvent:
+        """Replace what is asked for, allowed only in :data:`REVISABLE_STATES`."""
+        ensure_may_act(actor, self, APPLICATION_LIFECYCLE.name, "revise")
+        if self.state not in REVISABLE_STATES:
+            raise IllegalTransitionError(
+                APPLICATION_LIFECYCLE.name, str(self.state), "revise", self._actions()
+            )
+        if actor.role not in _REVISERS:
+            raise PermissionDeniedError(APPLICATION_LIFECYCLE.name, "revise", actor.role.value)
+        checks = Checks()
+        kind = checks.run(lambda: choice(BusinessType, business_type, "business_type"))
+        checks.errors += _link_errors(actor, customer, vehicle)
+        if kind is None or checks.errors:
+            raise checks.error()
+        self.customer_id, self.vehicle_id = customer.id, vehicle.id
+        self.business_type, self.requested = kind, requested
+        return DomainEvent.new(
+            "application_revised",
+            APPLICATION_LIFECYCLE.name,
+            self.id,
+            {"partner_id": self.partner_id, "state": str(self.state)},
+            occurred_at=at,
+            business_date=business_date,
+            actor_id=actor.user_id,
+        )
+
+    def _actions(self) -> tuple[str, ...]:
+        return APPLICATION_LIFECYCLE.actions_from(self.state)
+
+    def apply(
+        self,
+        action: str,
+        actor: Actor,
+        *,
+        at: datetime,
+        business_date: date,
+        reason: str | None = None,
+    ) -> StateChanged:
+        """Move the application along its lifecycle; dealers act only on their own."""
+        ensure_may_act(actor, self, APPLICATION_LIFECYCLE.name, action)
+        target, event = change_state(
+            APPLICATION_LIFECYCLE,
+            self.id,
+            self.state,
+            action,
+            actor,
+            at=at,
+            business_date=business_date,
+            reason=reason,
+            details={"partner_id": self.partner_id},
+        )
+        self.state = ApplicationState(target)
+        return event

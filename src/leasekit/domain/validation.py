@@ -1,0 +1,101 @@
+"""Shared input checks that gather every field error before raising.
+
+A dealer filling in a form wants to hear about all its mistakes at once, not one per submit,
+so named constructors run their checks through :class:`Checks` and raise a single
+``ValidationError`` listing each field at fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from enum import StrEnum
+from typing import Final, TypeVar
+
+from leasekit.errors import AmountError, FieldError, ValidationError
+from leasekit.money import Currency, Money, amount_in, currency
+
+__all__ = [
+    "Checks",
+    "choice",
+    "country_code",
+    "money_amount",
+    "non_negative",
+    "text",
+]
+
+_T = TypeVar("_T")
+_E = TypeVar("_E", bound=StrEnum)
+
+MAX_TEXT: Final = 200
+
+
+class Checks:
+    """Runs independent checks, keeps their results, and collects their errors."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def run(self, check: Callable[[], _T]) -> _T | None:
+        """The check's result, or None after recording its errors.
+
+        A None therefore always comes with at least one error, so callers test their results
+        for None and raise :meth:`error`.
+        """
+        try:
+            return check()
+        except ValidationError as exc:
+            self.errors.extend(exc.errors)
+            return None
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.append(FieldError(field, message))
+
+    def error(self) -> ValidationError:
+        """The collected errors as one exception; call only after a check failed."""
+        return ValidationError(self.errors)
+
+
+def text(value: str, field: str, max_length: int = MAX_TEXT) -> str:
+    """*value* with runs of blanks collapsed; blank or overlong text is refused."""
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        raise ValidationError.single(field, "must not be blank")
+    if len(cleaned) > max_length:
+        raise ValidationError.single(field, f"at most {max_length} characters")
+    return cleaned
+
+
+def country_code(country: str, field: str = "country") -> str:
+    """An ISO 3166-1 alpha-2 code in upper case."""
+    code = country.strip().upper()
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
+        raise ValidationError.single(field, f"{country!r} is not a two-letter country code")
+    return code
+
+
+def choice(enum: type[_E], value: str, field: str) -> _E:
+    """*value* as a member of *enum*; the error lists the allowed values."""
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(enum)
+        raise ValidationError.single(field, f"{value!r} is not one of {allowed}") from None
+
+
+def money_amount(value: Money, field: str, cur: Currency | str | None = None) -> Money:
+    """*value* checked to be expressible in its currency (or *cur*), written to its decimals.
+
+    Amount problems (a fraction of a cent, another currency) become field errors, so the
+    caller can point at the input box at fault.
+    """
+    target = value.currency if cur is None else currency(cur)
+    try:
+        return Money(amount_in(value, target, field), target)
+    except AmountError as exc:
+        raise ValidationError.single(field, str(exc).removeprefix(f"{field}: ")) from None
+
+
+def non_negative(value: Money, field: str) -> None:
+    if value.amount < Decimal(0):
+        raise ValidationError.single(field, "must not be negative")

@@ -1,0 +1,149 @@
+"""Vouchers: balanced journal entries, the unit in which the ledger records anything.
+
+Every voucher balances in every currency it touches: its debits equal its credits. That is
+checked whenever a voucher is built, including when it is read back from storage, because an
+unbalanced voucher in the books is corruption, not a state to tolerate. Vouchers are
+immutable; a mistake is corrected by a reversal, a mirror voucher that points at the original
+so that neither hides the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Final
+
+import attrs
+
+from leasekit.domain.access import ensure_may_create
+from leasekit.domain.clock import require_utc
+from leasekit.domain.identity import Actor, new_id
+from leasekit.domain.validation import Checks, money_amount, text
+from leasekit.errors import ValidationError
+from leasekit.money import DECIMAL_CONTEXT, Money
+
+__all__ = ["JournalLine", "Side", "Voucher", "check_balanced", "totals_by_currency"]
+
+MIN_LINES: Final = 2
+
+
+class Side(StrEnum):
+    DEBIT = "debit"
+    CREDIT = "credit"
+
+    @property
+    def opposite(self) -> Side:
+        return Side.CREDIT if self is Side.DEBIT else Side.DEBIT
+
+
+@attrs.frozen
+class JournalLine:
+    """One posting: an amount on one side of one account. Amounts are positive, to the
+    currency's minor unit; the side, not a sign, says which way the money moves."""
+
+    account: str
+    side: Side = attrs.field(converter=Side)
+    amount: Money
+    memo: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        checks = Checks()
+        checks.run(lambda: text(self.account, "account"))
+        valid = checks.run(lambda: money_amount(self.amount, "amount"))
+        if valid is not None and valid.amount <= 0:
+            checks.add("amount", "must be positive; the side gives the direction")
+        if checks.errors:
+            raise checks.error()
+
+    def mirrored(self) -> JournalLine:
+        return attrs.evolve(self, side=self.side.opposite)
+
+
+def totals_by_currency(lines: Iterable[JournalLine]) -> Mapping[str, tuple[Decimal, Decimal]]:
+    """Debit and credit totals per currency code, summed exactly."""
+    totals: dict[str, tuple[Decimal, Decimal]] = {}
+    for line in lines:
+        debit, credit = totals.get(line.amount.currency.code, (Decimal(0), Decimal(0)))
+        if line.side is Side.DEBIT:
+            debit = DECIMAL_CONTEXT.add(debit, line.amount.amount)
+        else:
+            credit = DECIMAL_CONTEXT.add(credit, line.amount.amount)
+        totals[line.amount.currency.code] = (debit, credit)
+    return totals
+
+
+def check_balanced(lines: Iterable[JournalLine]) -> None:
+    """Refuse lines that are too few or whose debits and credits differ in any currency."""
+    lines = tuple(lines)
+    if len(lines) < MIN_LINES:
+        raise ValidationError.single("lines", f"a voucher needs at least {MIN_LINES} lines")
+    checks = Checks()
+    for code, (debit, credit) in sorted(totals_by_currency(lines).items()):
+        if debit != credit:
+            checks.add("lines", f"{code} debits {debit} do not equal credits {credit}")
+    if checks.errors:
+        raise checks.error()
+
+
+def _lines(values: Iterable[JournalLine]) -> tuple[JournalLine, ...]:
+    return tuple(values)
+
+
+def _balanced(instance: Voucher, attribute: attrs.Attribute[object], value: object) -> None:
+    check_balanced(instance.lines)
+
+
+@attrs.frozen
+class Voucher:
+    """A balanced set of journal lines posted on one business date."""
+
+    id: str
+    business_date: date
+    description: str
+    lines: tuple[JournalLine, ...] = attrs.field(converter=_lines, validator=_balanced)
+    created_by: str
+    created_at: datetime = attrs.field(converter=require_utc)
+    source_key: str | None = None
+    """The idempotency key of the event that produced the voucher, so a replayed event
+    does not post twice."""
+    reverses: str | None = None
+    """The id of the voucher this one reverses."""
+
+    @classmethod
+    def post(
+        cls,
+        *,
+        business_date: date,
+        description: str,
+        lines: Iterable[JournalLine],
+        actor: Actor,
+        at: datetime,
+        source_key: str | None = None,
+    ) -> Voucher:
+        ensure_may_create(actor, "voucher")
+        return cls(
+            id=new_id(),
+            business_date=business_date,
+            description=text(description, "description"),
+            lines=tuple(lines),
+            created_by=actor.user_id,
+            created_at=at,
+            source_key=source_key,
+        )
+
+    def reversal(self, *, actor: Actor, at: datetime, business_date: date, reason: str) -> Voucher:
+        """A mirror voucher undoing this one, dated *business_date* (the books for the
+        original date may be closed), linked back to it and saying why."""
+        ensure_may_create(actor, "voucher")
+        why = text(reason, "reason")
+        return Voucher(
+            id=new_id(),
+            business_date=business_date,
+            description=f"Reversal of {self.id}: {why}",
+            lines=tuple(line.mirrored() for line in self.lines),
+            created_by=actor.user_id,
+            created_at=at,
+            reverses=self.id,
+        )

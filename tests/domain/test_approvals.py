@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from leasekit.domain.access import ObjectPermissionError
+from leasekit.domain.approvals import ApprovalTask, ApprovalTaskState, Decision, Tier
+from leasekit.domain.identity import Actor, Role
+from leasekit.errors import (
+    DomainError,
+    IllegalTransitionError,
+    PermissionDeniedError,
+    ValidationError,
+)
+
+S = ApprovalTaskState
+SYSTEM = Actor.system()
+OFFICER, OFFICER_2 = Actor("o1", Role.OFFICER), Actor("o2", Role.OFFICER)
+MANAGER, DIRECTOR = Actor("m1", Role.MANAGER), Actor("d1", Role.DIRECTOR)
+
+
+@pytest.fixture
+def task(at: datetime) -> ApprovalTask:
+    return ApprovalTask.open(
+        application_id="a1",
+        tier="officer",
+        actor=SYSTEM,
+        at=at,
+        tags=["used_vehicle", " ", "used_vehicle"],
+    )
+
+
+def test_open(task: ApprovalTask) -> None:
+    assert (task.state, task.tier, task.assignee, task.locked_by, task.decision) == (
+        S.OPEN, Tier.OFFICER, None, None, None,
+    )  # fmt: skip
+    assert task.tags == ("used_vehicle",)
+    assert task.next_tier is Tier.MANAGER
+
+
+def test_open_checks_tier_and_role(at: datetime) -> None:
+    with pytest.raises(ValidationError, match="tier"):
+        ApprovalTask.open(application_id="a1", tier="ceo", actor=SYSTEM, at=at)
+    with pytest.raises(PermissionDeniedError):
+        ApprovalTask.open(application_id="a1", tier="officer", actor=OFFICER, at=at)
+
+
+def test_claim_decide(task: ApprovalTask, at: datetime, business_date: date) -> None:
+    claimed = task.apply("claim", OFFICER, at=at, business_date=business_date)
+    assert (task.state, task.locked_by, task.locked_at) == (S.CLAIMED, "o1", at)
+    assert claimed.payload["application_id"] == "a1"
+    decided = task.decide("approve", OFFICER, at=at, business_date=business_date)
+    assert (task.state, task.decision, task.locked_by) == (S.DECIDED, Decision.APPROVE, None)
+    assert decided.name == "approval_task_decided"
+    assert decided.payload["decision"] == "approve"
+
+
+def test_only_the_holder_decides(task: ApprovalTask, at: datetime, business_date: date) -> None:
+    task.apply("claim", OFFICER, at=at, business_date=business_date)
+    for other in (OFFICER_2, MANAGER):
+        with pytest.raises(ObjectPermissionError, match="another reviewer holds the task"):
+            task.decide("approve", other, at=at, business_date=business_date)
+    assert task.state is S.CLAIMED
+
+
+def test_refusal_needs_a_reason(task: ApprovalTask, at: datetime, business_date: date) -> None:
+    task.apply("claim", OFFICER, at=at, business_date=business_date)
+    for decision in ("reject", "return"):
+        with pytest.raises(ValidationError, match="reason"):
+            task.decide(decision, OFFICER, at=at, business_date=business_date, reason=" ")
+    with pytest.raises(ValidationError, match="decision"):
+        task.decide("maybe", OFFICER, at=at, business_date=business_date)
+    task.decide("return", OFFICER, at=at, business_date=business_date, reason="need payslips")
+    assert task.decision is Decision.RETURN
+
+
+def test_decide_on_an_open_task_is_illegal(
+    task: ApprovalTask, at: datetime, business_date: date
+) -> None:
+    with pytest.raises(IllegalTransitionError) as caught:
+        task.decide("approve", OFFICER, at=at, business_date=business_date)
+    assert (caught.value.state, caught.value.action) == ("open", "decide")
+
+
+def test_claims_need_the_tiers_authority(at: datetime, business_date: date) -> None:
+    task = ApprovalTask.open(application_id="a1", tier="manager", actor=SYSTEM, at=at)
+    with pytest.raises(ObjectPermissionError, match="needs manager authority"):
+        task.apply("claim", OFFICER, at=at, business_date=business_date)
+    task.apply("claim", DIRECTOR, at=at, business_date=business_date)
+    assert task.locked_by == "d1"
+
+
+def test_an_assigned_task_is_claimed_by_its_assignee(at: datetime, business_date: date) -> None:
+    task = ApprovalTask.open(
+        application_id="a1", tier="officer", actor=SYSTEM, at=at, assignee="o2"
+    )
+    with pytest.raises(ObjectPermissionError, match="assigned to someone else"):
+        task.apply("claim", OFFICER, at=at, business_date=business_date)
+    task.apply("claim", OFFICER_2, at=at, business_date=business_date)
+
+
+def test_release(task: ApprovalTask, at: datetime, business_date: date) -> None:
+    task.apply("claim", OFFICER, at=at, business_date=business_date)
+    with pytest.raises(ObjectPermissionError):
+        task.apply("release", OFFICER_2, at=at, business_date=business_date)
+    task.apply("release", OFFICER, at=at, business_date=business_date)
+    assert (task.state, task.locked_by, task.locked_at) == (S.OPEN, None, None)
+    for breaker in (MANAGER, SYSTEM):
+        task.apply("claim", OFFICER_2, at=at, business_date=business_date)
+        task.apply("release", breaker, at=at, business_date=business_date, reason="stale lock")
+        assert task.locked_by is None
+
+
+def test_escalate(task: ApprovalTask, at: datetime, business_date: date) -> None:
+    task.apply("claim", OFFICER, at=at, business_date=business_date)
+    with pytest.raises(ValidationError, match="reason"):
+        task.apply("escalate", OFFICER, at=at, business_date=business_date)
+    event = task.apply("escalate", OFFICER, at=at, business_date=business_date, reason="over limit")
+    assert (task.state, task.locked_by) == (S.ESCALATED, None)
+    assert event.payload["tier"] == "officer"
+
+
+def test_the_top_tier_cannot_escalate(at: datetime, business_date: date) -> None:
+    task = ApprovalTask.open(application_id="a1", tier="director", actor=SYSTEM, at=at)
+    assert task.next_tier is None
+    task.apply("claim", DIRECTOR, at=at, business_date=business_date)
+    with pytest.raises(PermissionDeniedError):
+        task.apply("escalate", DIRECTOR, at=at, business_date=business_date, reason="x")
+    task.tier = Tier.DIRECTOR
+    task.locked_by = "m1"
+    with pytest.raises(DomainError, match="no higher tier"):
+        task.apply("escalate", MANAGER, at=at, business_date=business_date, reason="x")
+
+
+def test_reassign_breaks_the_lock(task: ApprovalTask, at: datetime, business_date: date) -> None:
+    task.apply("claim", OFFICER, at=at, business_date=business_date)
+    with pytest.raises(PermissionDeniedError):
+        task.reassign("o2", OFFICER, at=at, business_date=business_date)
+    event = task.reassign("o2", MANAGER, at=at, business_date=business_date)
+    assert (task.state, task.assignee, task.locked_by) == (S.OPEN, "o2", None)
+    assert (event.payload["assignee"], event.payload["previous_assignee"]) == ("o2", None)
+    with pytest.raises(ValidationError, match="assignee"):
+        task.reassign(" ", MANAGER, at=at, business_date=business_date)
+
+
+def test_decide_and_reassign_need_their_own_methods(
+    task: ApprovalTask, at: datetime, business_date: date
+) -> None:
+    with pytest.raises(ValidationError, match="decision"):
+        task.apply("decide", OFFICER, at=at, business_date=business_date)
+    with pytest.raises(ValidationError, match="assignee"):
+        task.apply("reassign", MANAGER, at=at, business_date=business_date)
+
+
+def test_cancel(task: ApprovalTask, at: datetime, business_date: date) -> None:
+    task.apply("claim", OFFICER, at=at, business_date=business_date)
+    task.apply("cancel", SYSTEM, at=at, business_date=business_date, reason="application cancelled")
+    assert (task.state, task.locked_by) == (S.CANCELLED, None)
+
+
+def test_claiming_a_claimed_task_is_illegal(
+    task: ApprovalTask, at: datetime, business_date: date
+) -> None:
+    task.apply("claim", OFFICER, at=at, business_date=business_date)
+    with pytest.raises(IllegalTransitionError, match="'claimed'"):
+        task.apply("claim", OFFICER_2, at=at, business_date=business_date)
+    assert task.locked_by == "o1"

@@ -17,9 +17,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from leasekit.domain.clock import Clock, SystemClock
+from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor
 from leasekit.money import currency
-from leasekit.plugins import PluginManager, as_hooks, create_plugin_manager, resolve_adapters
+from leasekit.plugins import (
+    Adapters,
+    PluginManager,
+    as_hooks,
+    create_plugin_manager,
+    resolve_adapters,
+)
+from leasekit.ports import AdapterKind
 from leasekit.services import users
 from leasekit.services.context import ServiceContext
 from leasekit.settings import Settings
@@ -85,7 +93,7 @@ def build_runtime(
     engine = create_engine(settings.database_url.get_secret_value())
     if migrate:
         upgrade(engine)
-    relay = OutboxRelay(engine, as_hooks(pm).publish)
+    relay = OutboxRelay(engine, _receivers(pm, adapters))
     services = ServiceContext(
         uow_factory=unit_of_work_factory(engine),
         adapters=adapters,
@@ -95,6 +103,20 @@ def build_runtime(
         after_commit=_delivery(relay),
     )
     return Runtime(settings, pm, engine, relay, services)
+
+
+def _receivers(pm: PluginManager, adapters: Adapters) -> Callable[[DomainEvent], None]:
+    """Where each committed event goes: the notification hooks of every plugin, then the
+    notifier adapter if one is configured. Either failing leaves the event pending."""
+    hooks = as_hooks(pm)
+    notifier = adapters.notifier if adapters.active_id(AdapterKind.NOTIFIER) else None
+
+    def deliver(event: DomainEvent) -> None:
+        hooks.publish(event)
+        if notifier is not None:
+            notifier.notify(event)
+
+    return deliver
 
 
 def _delivery(relay: OutboxRelay) -> Callable[[], None]:

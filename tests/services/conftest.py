@@ -1,0 +1,117 @@
+"""Services on a real database (SQLite and PostgreSQL) with fake adapters and a fixed clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+
+from leasekit.demo import credit_code, resident_id, vin
+from leasekit.domain.clock import FixedClock
+from leasekit.domain.customers import CustomerKind
+from leasekit.domain.identity import Actor, Role
+from leasekit.domain.partners import Partner
+from leasekit.domain.vehicles import VehicleCondition
+from leasekit.money import currency
+from leasekit.plugins import Adapters
+from leasekit.services import customers, partners, users, vehicles
+from leasekit.services.context import ServiceContext
+from leasekit.services.ports import UnitOfWork
+
+
+@pytest.fixture
+def deliveries() -> list[int]:
+    """How often the context's after-commit delivery ran."""
+    return []
+
+
+@pytest.fixture
+def ctx(
+    uow_factory: Callable[[], UnitOfWork],
+    fake_adapters: Adapters,
+    fixed_clock: FixedClock,
+    deliveries: list[int],
+) -> ServiceContext:
+    return ServiceContext(
+        uow_factory=uow_factory,
+        adapters=fake_adapters,
+        clock=fixed_clock,
+        currency=currency("CNY"),
+        max_upload_bytes=64 * 1024,
+        after_commit=lambda: deliveries.append(1),
+    )
+
+
+@pytest.fixture
+def admin(ctx: ServiceContext) -> Actor:
+    user, _ = users.bootstrap_admin(ctx, "admin", "Admin")
+    return user.actor()
+
+
+@pytest.fixture
+def officer(ctx: ServiceContext, admin: Actor) -> Actor:
+    return users.create_user(
+        ctx, admin, users.CreateUser("officer", "Officer", Role.OFFICER)
+    ).actor()
+
+
+@pytest.fixture
+def manager(ctx: ServiceContext, admin: Actor) -> Actor:
+    return users.create_user(
+        ctx, admin, users.CreateUser("manager", "Manager", Role.MANAGER)
+    ).actor()
+
+
+PartnerFactory = Callable[[str, str], Partner]
+
+
+@pytest.fixture
+def make_partner(ctx: ServiceContext, officer: Actor, manager: Actor) -> PartnerFactory:
+    """An active partner, onboarded and approved through its lifecycle."""
+
+    def make(name: str, code: str) -> Partner:
+        command = partners.OnboardPartner(name, credit_code(code), Decimal("1000000.00"))
+        partner = partners.onboard_partner(ctx, officer, command)
+        for action, actor in (("apply", officer), ("start_review", officer), ("approve", manager)):
+            partner = partners.transition_partner(ctx, actor, partner.id, action)
+        return partner
+
+    return make
+
+
+@pytest.fixture
+def partner(make_partner: PartnerFactory) -> Partner:
+    return make_partner("Sunrise Motors", "91440300MA5F0A1B2")
+
+
+@pytest.fixture
+def other_partner(make_partner: PartnerFactory) -> Partner:
+    return make_partner("Harbour Auto", "91310000MA1K3C4D5")
+
+
+def dealer_of(ctx: ServiceContext, admin: Actor, partner: Partner, username: str) -> Actor:
+    command = users.CreateUser(username, username, Role.DEALER_USER, partner.id)
+    return users.create_user(ctx, admin, command).actor()
+
+
+@pytest.fixture
+def dealer(ctx: ServiceContext, admin: Actor, partner: Partner) -> Actor:
+    return dealer_of(ctx, admin, partner, "sunrise")
+
+
+@pytest.fixture
+def other_dealer(ctx: ServiceContext, admin: Actor, other_partner: Partner) -> Actor:
+    return dealer_of(ctx, admin, other_partner, "harbour")
+
+
+def register_customer(ctx: ServiceContext, actor: Actor, body: str = "11010519850712003") -> str:
+    command = customers.RegisterCustomer(CustomerKind.INDIVIDUAL, "Zhang Wei", resident_id(body))
+    return customers.register_customer(ctx, actor, command).id
+
+
+def register_vehicle(ctx: ServiceContext, actor: Actor, text: str = "LSVAU2180N2183294") -> str:
+    command = vehicles.RegisterVehicle(
+        vin(text), "Volkswagen", "Passat", 2024, VehicleCondition.NEW
+    )
+    return vehicles.register_vehicle(ctx, actor, command).id

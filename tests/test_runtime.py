@@ -1,0 +1,122 @@
+"""The composition root: settings in, services wired, events delivered after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from leasekit import hookimpl
+from leasekit.demo import DEMO_ADAPTERS, seed_demo
+from leasekit.domain.applications import ApplicationState
+from leasekit.domain.events import DomainEvent
+from leasekit.errors import UnknownAdapterError
+from leasekit.plugins import create_plugin_manager
+from leasekit.runtime import Runtime, build_runtime
+from leasekit.services import applications
+from leasekit.settings import load_settings
+from leasekit.store.audit import verify
+
+
+class Recorder:
+    """A plugin that listens to every event and to one named hook, and can be made to fail."""
+
+    def __init__(self) -> None:
+        self.published: list[DomainEvent] = []
+        self.submitted: list[DomainEvent] = []
+        self.failures = 0
+
+    @hookimpl
+    def leasekit_event_published(self, event: DomainEvent) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("receiver down")
+        self.published.append(event)
+
+    @hookimpl
+    def leasekit_application_submitted(self, event: DomainEvent) -> None:
+        self.submitted.append(event)
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def runtime(database_url: str, tmp_path: Path, recorder: Recorder) -> Iterator[Runtime]:
+    settings = load_settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        adapters=DEMO_ADAPTERS,
+        business_date=date(2026, 3, 2),
+    )
+    pm = create_plugin_manager(load_entrypoints=False, blocked=(), extra_plugins=[recorder])
+    runtime = build_runtime(settings, pm)
+    yield runtime
+    runtime.close()
+
+
+def test_the_demo_company_is_seeded_through_the_services(
+    runtime: Runtime, recorder: Recorder
+) -> None:
+    company = seed_demo(runtime.services)
+    assert {user.role.value for user, _ in company.tokens.values()} >= {
+        "admin",
+        "officer",
+        "manager",
+        "director",
+        "finance",
+        "post_loan_supervisor",
+        "finance_director",
+        "dealer_user",
+    }
+    for user, token in company.tokens.values():
+        assert runtime.authenticate(token) == user.actor()
+    assert [a.state for a in company.applications] == [
+        ApplicationState.DRAFT,
+        ApplicationState.SUBMITTED,
+    ]
+    report = verify(runtime.engine)
+    assert report.ok
+    assert report.checked > 20
+    assert len(recorder.published) == report.checked
+    assert {event.business_date for event in recorder.published} == {date(2026, 3, 2)}
+
+
+def test_events_reach_hooks_after_commit_with_their_keys(
+    runtime: Runtime, recorder: Recorder
+) -> None:
+    company = seed_demo(runtime.services)
+    (submitted,) = recorder.submitted
+    assert submitted.subject_id == company.applications[1].id
+    keys = [event.idempotency_key for event in recorder.published]
+    assert len(set(keys)) == len(keys)
+    assert submitted.idempotency_key in keys
+
+
+def test_a_failing_receiver_gets_the_event_again_later(
+    runtime: Runtime, recorder: Recorder
+) -> None:
+    company = seed_demo(runtime.services)
+    dealer = company.tokens["sunrise"][0].actor()
+    recorder.failures = 1
+    draft = company.applications[0]
+    applications.transition_application(runtime.services, dealer, draft.id, "submit")
+    assert draft.id not in {
+        e.subject_id for e in recorder.published if e.name.endswith("submitted")
+    }
+    assert runtime.deliver_outbox() == 1
+    redelivered = [e for e in recorder.published if e.subject_id == draft.id]
+    assert [e.name for e in redelivered][-1] == "application_submitted"
+    assert runtime.deliver_outbox() == 0
+
+
+def test_an_unknown_adapter_id_fails_at_start(database_url: str, tmp_path: Path) -> None:
+    settings = load_settings(
+        database_url=database_url, data_dir=tmp_path, adapters={"bank": "acme"}
+    )
+    with pytest.raises(UnknownAdapterError, match=r"bank.*acme.*fake"):
+        build_runtime(settings, create_plugin_manager(load_entrypoints=False, blocked=()))

@@ -353,7 +353,7 @@ def _print_demo(company: DemoCompany, base_url: str) -> None:
         table.add_column(heading)
     names = {partner.id: partner.name for partner in company.partners}
     for username, (user, token) in company.tokens.items():
-        table.add_row(username, user.role.value, names.get(user.partner_id, ""), token)
+        table.add_row(username, user.role.value, names.get(user.partner_id or "", ""), token)
     console = Console(width=200)
     console.print(table)
     officer_token = company.tokens["officer"][1]

@@ -1,0 +1,236 @@
+"""Settings: everything an operator chooses, read from ``LEASEKIT_*`` environment variables.
+
+This is the only module that imports pydantic. Settings are built once, at the composition
+root (the CLI, the server factory, a test), by :func:`load_settings`; nothing reads them at
+import time, so importing leasekit never depends on the environment.
+
+Nested sections use ``__``: ``LEASEKIT_SERVER__PORT=9000`` sets ``settings.server.port``.
+No ``.env`` file is read: a file that silently changes the database a process talks to is a
+surprise nobody wants in production; use the shell or the service manager to set variables.
+An empty variable counts as unset, so ``LEASEKIT_CURRENCY= leasekit serve`` uses the default.
+Every field and its variable are listed in ``docs/settings.md``.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from leasekit.errors import ConfigurationError
+from leasekit.money import CURRENCIES
+
+__all__ = [
+    "ADAPTER_KINDS",
+    "ENV_NESTED_DELIMITER",
+    "ENV_PREFIX",
+    "AdapterIds",
+    "ServerSettings",
+    "Settings",
+    "env_var_name",
+    "load_settings",
+]
+
+ENV_PREFIX: Final = "LEASEKIT_"
+ENV_NESTED_DELIMITER: Final = "__"
+
+_DATABASE_SCHEMES: Final = re.compile(r"^(sqlite|postgresql)(\+\w+)?://")
+_MIB: Final = 1024 * 1024
+
+
+def _section(title: str) -> ConfigDict:
+    """A nested section: immutable, and an unknown key (a misspelt variable) is an error."""
+    return ConfigDict(title=title, extra="forbid", frozen=True)
+
+
+class AdapterIds(BaseModel):
+    """Which registered adapter serves each kind of external party, by adapter id.
+
+    An unset kind is fine until a service needs it; then the error names the variable.
+    """
+
+    model_config = _section("adapters")
+
+    credit_bureau: str | None = Field(default=None, description="Credit bureau adapter id.")
+    fraud_source: str | None = Field(default=None, description="Anti-fraud data source adapter id.")
+    face_verifier: str | None = Field(default=None, description="Face verification adapter id.")
+    statement_parser: str | None = Field(
+        default=None, description="Bank-statement parser adapter id."
+    )
+    bank: str | None = Field(
+        default=None, description="Bank adapter id (debits, returns, payments)."
+    )
+    signature_provider: str | None = Field(
+        default=None, description="E-signature provider adapter id."
+    )
+    ledger: str | None = Field(default=None, description="General ledger adapter id.")
+    document_store: str | None = Field(
+        default="filesystem",
+        description="Document store adapter id; `filesystem` keeps files under the data dir.",
+    )
+    approval_policy: str | None = Field(default=None, description="Approval policy adapter id.")
+    rule_set: str | None = Field(default=None, description="Rule set adapter id.")
+    notifier: str | None = Field(default=None, description="Notifier adapter id.")
+
+
+ADAPTER_KINDS: Final = frozenset(AdapterIds.model_fields)
+"""Kinds chosen by id, plus voucher templates, which are all used but may take options."""
+_OPTION_KINDS: Final = ADAPTER_KINDS | {"voucher_template"}
+
+
+class ServerSettings(BaseModel):
+    """The reference HTTP server."""
+
+    model_config = _section("server")
+
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8080, ge=1, le=65535, description="TCP port to listen on.")
+    max_upload_bytes: int = Field(
+        default=10 * _MIB, gt=0, description="Largest document upload accepted, in bytes."
+    )
+    worker_threads: int = Field(
+        default=8, gt=0, description="Threads that run the synchronous service calls."
+    )
+
+
+class Settings(BaseSettings):
+    """All of leasekit's settings; see ``docs/settings.md`` for the variables."""
+
+    model_config = SettingsConfigDict(
+        title="settings",
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        env_ignore_empty=True,
+        env_file=None,
+        extra="forbid",
+        frozen=True,
+    )
+
+    database_url: SecretStr = Field(
+        default=SecretStr("sqlite:///leasekit.db"),
+        description=(
+            "SQLAlchemy URL of the database: `sqlite:///FILE` (relative to the working "
+            "directory) or `postgresql+psycopg://USER:PASSWORD@HOST/DB`. Hidden in logs and "
+            "reprs."
+        ),
+    )
+    data_dir: Path = Field(
+        default=Path("leasekit-data"),
+        description="Directory for files leasekit keeps (documents), relative to the working "
+        "directory unless absolute.",
+    )
+    adapters: AdapterIds = Field(
+        default_factory=AdapterIds, description="Which adapter serves each kind of external party."
+    )
+    adapter_options: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Options handed to each kind's adapter, as "
+        "`LEASEKIT_ADAPTER_OPTIONS__<KIND>__<OPTION>=value` or one JSON object "
+        '`{"<kind>": {"<option>": "value"}}`. Kinds and option names are lower-cased.',
+    )
+    server: ServerSettings = Field(
+        default_factory=ServerSettings, description="The reference HTTP server."
+    )
+    business_date: date | None = Field(
+        default=None,
+        description="Fixed accounting day (YYYY-MM-DD) for tests and demos; unset means "
+        "today in `timezone`.",
+    )
+    timezone: str = Field(
+        default="UTC", description="IANA time zone that decides which calendar day is today."
+    )
+    currency: str = Field(default="CNY", description="ISO 4217 code of the company's currency.")
+    disable_plugin_autoload: bool = Field(
+        default=False,
+        description="Load no plugins from entry points; only the built-in ones.",
+    )
+    disabled_plugins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated plugins not to load: entry-point names, built-in module "
+        "names or distribution names.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: SecretStr) -> SecretStr:
+        if not _DATABASE_SCHEMES.match(url.get_secret_value()):
+            raise ValueError(
+                "expected a sqlite:// or postgresql:// URL, e.g. sqlite:///leasekit.db or "
+                "postgresql+psycopg://leasekit@localhost/leasekit"
+            )
+        return url
+
+    @field_validator("adapter_options")
+    @classmethod
+    def _known_kinds(cls, options: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        """A misspelt kind would otherwise leave its adapter without options, silently."""
+        unknown = sorted(set(options) - _OPTION_KINDS)
+        if unknown:
+            raise ValueError(
+                f"unknown adapter kind {', '.join(unknown)} "
+                f"(kinds: {', '.join(sorted(_OPTION_KINDS))})"
+            )
+        return options
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai"
+            ) from None
+        return name
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, code: str) -> str:
+        code = code.strip().upper()
+        if code not in CURRENCIES:
+            raise ValueError(
+                f"unknown currency {code!r}; known currencies: {', '.join(sorted(CURRENCIES))}"
+            )
+        return code
+
+    @field_validator("disabled_plugins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """``LEASEKIT_DISABLED_PLUGINS=a, b`` as pytest's ``-p no:`` list; a list passes as is."""
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+
+def env_var_name(location: tuple[int | str, ...]) -> str:
+    """The environment variable that sets the field at *location* (``("server", "port")``)."""
+    parts = [str(part).upper() for part in location] or ["SETTINGS"]
+    return ENV_PREFIX + ENV_NESTED_DELIMITER.join(parts)
+
+
+def _message(error: ErrorDetails) -> str:
+    """Pydantic's message, without the ``Value error,`` prefix it puts on our own messages."""
+    if error["type"] == "value_error":
+        return str(error.get("ctx", {}).get("error", error["msg"]))
+    return error["msg"]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with *overrides* (by field name) taking precedence.
+
+    Raises ConfigurationError naming each bad setting by its variable, for example
+    ``LEASEKIT_SERVER__PORT: Input should be less than or equal to 65535``; values are never
+    echoed, as some (the database URL) hold passwords.
+    """
+    try:
+        return Settings(**overrides)
+    except PydanticValidationError as exc:
+        lines = [f"- {env_var_name(error['loc'])}: {_message(error)}" for error in exc.errors()]
+        raise ConfigurationError("invalid settings:\n" + "\n".join(lines)) from None

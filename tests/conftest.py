@@ -2,11 +2,16 @@
 
 Two promises are kept here: under tox the tests exercise the installed wheel rather than
 ``src/``, and the PostgreSQL tests never pass silently on CI when the server is missing.
+The database fixtures (``database_url``, ``engine``, ``uow_factory``) run each test that uses
+them twice, on a SQLite file and in a fresh PostgreSQL schema, because the store promises the
+same behaviour on both.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
@@ -14,8 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 import hypothesis
 import psycopg
 import pytest
+from psycopg import sql
+from sqlalchemy.engine import Engine, make_url
 
 import leasekit
+from leasekit.store.database import create_engine, upgrade
+from leasekit.store.uow import SqlUnitOfWork, unit_of_work_factory
 
 POSTGRES_URL_VARIABLE = "LEASEKIT_TEST_POSTGRES_URL"
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -93,3 +102,53 @@ def postgres_url() -> str:
     if problem is not None:
         _unavailable(f"PostgreSQL at {redacted(url)} is unreachable: {problem}")
     return url
+
+
+def _in_schema(url: str, schema: str) -> str:
+    """*url* with every connection's ``search_path`` set to *schema*."""
+    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return scoped.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_url: str) -> Iterator[str]:
+    """A URL whose connections work in a fresh schema, dropped with everything in it after
+    the test, so tests can migrate, tamper and run in parallel without seeing each other."""
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        yield _in_schema(postgres_url, schema)
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    ]
+)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, once on SQLite (a file, so WAL and several connections work) and
+    once on PostgreSQL (a fresh schema); tests using it run on both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'leasekit.db'}"
+    url: str = request.getfixturevalue("postgres_schema_url")
+    return url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on :func:`database_url`, migrated to the newest revision."""
+    migrated = create_engine(database_url)
+    upgrade(migrated)
+    yield migrated
+    migrated.dispose()
+
+
+@pytest.fixture
+def uow_factory(engine: Engine) -> Callable[[], SqlUnitOfWork]:
+    """Fresh units of work on the migrated test database."""
+    return unit_of_work_factory(engine)

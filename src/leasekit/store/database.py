@@ -1,0 +1,124 @@
+"""Engines and schema migrations.
+
+One function builds every engine so that SQLite gets the same guarantees everywhere it is
+used: write-ahead logging (readers do not block the writer), enforced foreign keys (SQLite
+ignores them by default) and a busy timeout (a second writer waits instead of failing).
+Python's sqlite3 opens a transaction only before the first change, and here it opens it with
+``BEGIN IMMEDIATE``, so the write lock is taken (waiting up to the busy timeout) as the
+transaction starts rather than upgraded from a read lock later. Reads before the first change
+see the latest commit; compare-and-set on ``version`` catches whatever changed since.
+
+Alembic scripts ship inside the package (``leasekit/store/migrations``) and are applied
+programmatically, so neither an ``alembic.ini`` nor the source tree is needed at runtime.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Final
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from leasekit.errors import ConfigurationError
+
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "create_engine",
+    "current_revision",
+    "head_revision",
+    "normalize_url",
+    "upgrade",
+]
+
+SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+"""How long a SQLite writer waits for another to commit before giving up."""
+
+_POSTGRES_SCHEMES: Final = frozenset({"postgres", "postgresql", "postgresql+psycopg"})
+
+
+def normalize_url(url: str | URL) -> URL:
+    """*url* with the driver leasekit supports: ``postgresql://`` becomes psycopg (v3)."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ConfigurationError(f"database_url: {exc}") from None
+    if parsed.drivername in _POSTGRES_SCHEMES:
+        return parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "postgresql":
+        raise ConfigurationError(
+            f"database_url: driver {parsed.drivername!r} is not supported; use postgresql://"
+        )
+    if parsed.drivername not in {"sqlite", "sqlite+pysqlite"}:
+        raise ConfigurationError(
+            f"database_url: {parsed.drivername!r} is not supported; use sqlite:/// or postgresql://"
+        )
+    return parsed
+
+
+def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
+    """Pragmas that must be set on every new SQLite connection."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    finally:
+        cursor.close()
+    dbapi_connection.isolation_level = "IMMEDIATE"
+
+
+def create_engine(url: str | URL) -> Engine:
+    """An engine for *url* (``sqlite:///file.db`` or ``postgresql://...``)."""
+    normalized = normalize_url(url)
+    engine = sa.create_engine(normalized)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _configure_sqlite)
+    return engine
+
+
+@contextlib.contextmanager
+def _alembic_config(connection: sa.Connection | None = None) -> Iterator[Config]:
+    """An Alembic configuration pointing at the packaged scripts, bound to *connection*."""
+    scripts = resources.files("leasekit.store") / "migrations"
+    with resources.as_file(scripts) as location:
+        config = Config()
+        config.set_main_option("script_location", str(Path(location)))
+        if connection is not None:
+            config.attributes["connection"] = connection
+        yield config
+
+
+def upgrade(engine: Engine | str | URL, revision: str = "head") -> None:
+    """Apply the packaged migrations up to *revision* (the newest by default)."""
+    bound = engine if isinstance(engine, Engine) else create_engine(engine)
+    try:
+        with bound.begin() as connection, _alembic_config(connection) as config:
+            command.upgrade(config, revision)
+    finally:
+        if bound is not engine:
+            bound.dispose()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None for a database never migrated."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest revision shipped with this version of leasekit."""
+    with _alembic_config() as config:
+        head = ScriptDirectory.from_config(config).get_current_head()
+    if head is None:
+        raise ConfigurationError("the packaged migrations have no head revision")
+    return head

@@ -1,0 +1,230 @@
+"""Builders for store tests: valid entities linked the way the foreign keys require.
+
+Entities are built with their plain constructors (the way the store rehydrates them), not the
+domain's named constructors, so these tests depend only on the fields being stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from leasekit.domain.applications import Application, RequestedTerms
+from leasekit.domain.approvals import ApprovalTask
+from leasekit.domain.contracts import Contract, Payment, Receivable
+from leasekit.domain.customers import Customer
+from leasekit.domain.documents import Document
+from leasekit.domain.events import DomainEvent, StateChanged
+from leasekit.domain.exception_requests import ExceptionRequest
+from leasekit.domain.identity import User, new_id
+from leasekit.domain.partners import Partner
+from leasekit.domain.vehicles import Vehicle
+from leasekit.domain.vouchers import JournalLine, Voucher
+from leasekit.money import Money
+from leasekit.store.uow import SqlUnitOfWork
+
+NOW = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC)
+TODAY = date(2026, 3, 2)
+
+
+def cny(amount: str) -> Money:
+    return Money(Decimal(amount), "CNY")
+
+
+class Build:
+    """Fresh entities; each call gets new ids, so tests can build as many as they need."""
+
+    def user(self, username: str = "li.wei", partner_id: str | None = None) -> User:
+        role = "dealer_user" if partner_id else "officer"
+        return User(new_id(), username, "Li Wei", role, partner_id, True, NOW)
+
+    def partner(self, credit_limit: Money | None = None) -> Partner:
+        return Partner(
+            id=new_id(),
+            name="Acme Motors",
+            country="CN",
+            registration_number="91110108MA01ABCD0B",
+            credit_limit=credit_limit or cny("5000000.00"),
+            rating="A",
+            state="active",
+            created_at=NOW,
+        )
+
+    def customer(self, partner_id: str | None = None) -> Customer:
+        return Customer(
+            new_id(), "individual", "Zhang San", "CN", "11010519491231002X", partner_id, NOW
+        )
+
+    def vehicle(self, partner_id: str | None = None) -> Vehicle:
+        return Vehicle(new_id(), "LSVAU218XN2183294", "SAIC", "ID.4", 2026, "new", partner_id, NOW)
+
+    def terms(self, price: str = "250000.00", rate: str = "0.0599") -> RequestedTerms:
+        return RequestedTerms(
+            vehicle_price=cny(price),
+            down_payment=cny("50000.00"),
+            term_months=36,
+            annual_rate=Decimal(rate),
+            residual_value=cny("10000.00"),
+        )
+
+    def application(
+        self, partner: Partner, customer: Customer, vehicle: Vehicle, terms: RequestedTerms
+    ) -> Application:
+        return Application(
+            new_id(),
+            partner.id,
+            customer.id,
+            vehicle.id,
+            "finance_lease",
+            terms,
+            "draft",
+            "officer-1",
+            NOW,
+        )
+
+    def document(self, owner_id: str, partner_id: str | None = None) -> Document:
+        doc_id = new_id()
+        return Document(
+            doc_id,
+            "application",
+            owner_id,
+            "id_card_front",
+            "front.jpg",
+            "image/jpeg",
+            48213,
+            "a" * 64,
+            f"{doc_id[:2]}/{doc_id}",
+            partner_id,
+            "officer-1",
+            NOW,
+        )
+
+    def approval_task(self, application_id: str) -> ApprovalTask:
+        return ApprovalTask(
+            new_id(),
+            application_id,
+            "manager",
+            "open",
+            None,
+            None,
+            None,
+            None,
+            ("high_amount", "used_vehicle"),
+            NOW,
+        )
+
+    def contract(self, application: Application) -> Contract:
+        terms = application.requested
+        return Contract(
+            new_id(),
+            application.id,
+            application.partner_id,
+            application.customer_id,
+            application.vehicle_id,
+            application.business_type,
+            terms.amount_financed,
+            terms.annual_rate,
+            terms.term_months,
+            terms.residual_value,
+            None,
+            "draft",
+            NOW,
+        )
+
+    def schedule(self, contract_id: str, lines: int = 3) -> list[Receivable]:
+        return [
+            Receivable(
+                new_id(),
+                contract_id,
+                sequence,
+                TODAY + timedelta(days=30 * sequence),
+                cny("5000.00"),
+                cny("998.33"),
+                cny("0.00"),
+                cny("0.00"),
+                cny("0.00"),
+                cny("0.00"),
+            )
+            for sequence in range(1, lines + 1)
+        ]
+
+    def payment(self, contract_id: str, amount: str = "5998.33") -> Payment:
+        return Payment(new_id(), contract_id, cny(amount), TODAY, "BANK-REF-1", "received", NOW)
+
+    def exception_request(self, payment: Payment) -> ExceptionRequest:
+        return ExceptionRequest(
+            new_id(),
+            "refund",
+            payment.contract_id,
+            payment.id,
+            cny("100.00"),
+            "overpaid by the customer",
+            "finance-1",
+            None,
+            None,
+            "draft",
+            NOW,
+        )
+
+    def voucher(self, source_key: str | None = None) -> Voucher:
+        return Voucher(
+            id=new_id(),
+            business_date=TODAY,
+            description="Disbursement",
+            lines=(
+                JournalLine("1122 receivables", "debit", cny("200000.00"), "principal"),
+                JournalLine("1002 bank", "credit", cny("199999.99")),
+                JournalLine("6051 fees", "credit", cny("0.01")),
+            ),
+            created_by="finance-1",
+            created_at=NOW,
+            source_key=source_key,
+        )
+
+    def event(self, subject_id: str = "app-1", name: str = "application_revised") -> DomainEvent:
+        return DomainEvent.new(
+            name,
+            "application",
+            subject_id,
+            {"partner_id": "p-1", "amount": "250000.00", "count": 3, "urgent": False},
+            occurred_at=NOW,
+            business_date=TODAY,
+            actor_id="officer-1",
+        )
+
+    def state_changed(self, subject_id: str = "app-1", reason: str | None = None) -> StateChanged:
+        return StateChanged.new(
+            "application_submitted",
+            "application",
+            subject_id,
+            {"from": "draft", "to": "submitted", "action": "submit", "reason": reason},
+            occurred_at=NOW,
+            business_date=TODAY,
+            actor_id="dealer-7",
+        )
+
+
+@pytest.fixture
+def build() -> Build:
+    return Build()
+
+
+@pytest.fixture
+def deal(
+    uow_factory: Callable[[], SqlUnitOfWork], build: Build
+) -> tuple[Partner, Customer, Vehicle, Application]:
+    """A stored partner, customer, vehicle and the application linking them."""
+    partner = build.partner()
+    customer = build.customer(partner.id)
+    vehicle = build.vehicle(partner.id)
+    application = build.application(partner, customer, vehicle, build.terms())
+    with uow_factory() as uow:
+        uow.partners.add(partner)
+        uow.customers.add(customer)
+        uow.vehicles.add(vehicle)
+        uow.applications.add(application)
+        uow.commit()
+    return partner, customer, vehicle, application

@@ -1,0 +1,389 @@
+"""Every aggregate survives the trip through its table, and updates are compare-and-set."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from leasekit.domain.applications import Application
+from leasekit.domain.customers import Customer
+from leasekit.domain.identity import Actor, Role, new_id
+from leasekit.domain.partners import Partner
+from leasekit.domain.vehicles import Vehicle
+from leasekit.errors import ConflictError, NotFoundError
+from leasekit.services.ports import ApiToken, hash_token
+from leasekit.store.database import create_engine, upgrade
+from leasekit.store.repositories import VoucherRepository
+from leasekit.store.uow import SqlUnitOfWork, unit_of_work_factory
+
+if TYPE_CHECKING:
+    from tests.store.conftest import Build
+
+NOW_LATER = timedelta(minutes=5)
+UowFactory = Callable[[], SqlUnitOfWork]
+Deal = tuple[Partner, Customer, Vehicle, Application]
+
+
+def test_each_entity_comes_back_equal(uow_factory: UowFactory, build: Build, deal: Deal) -> None:
+    partner, customer, vehicle, application = deal
+    user = build.user(partner_id=partner.id)
+    document = build.document(application.id, partner.id)
+    task = build.approval_task(application.id)
+    contract = build.contract(application)
+    payment = build.payment(contract.id)
+    request = build.exception_request(payment)
+    with uow_factory() as uow:
+        uow.users.add(user)
+        uow.documents.add(document)
+        uow.approval_tasks.add(task)
+        uow.contracts.add(contract)
+        uow.payments.add(payment)
+        uow.exception_requests.add(request)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.partners.get(partner.id) == partner
+        assert uow.customers.get(customer.id) == customer
+        assert uow.vehicles.get(vehicle.id) == vehicle
+        assert uow.applications.get(application.id) == application
+        assert uow.users.get(user.id) == user
+        assert uow.documents.get(document.id) == document
+        assert uow.approval_tasks.get(task.id) == task
+        assert uow.contracts.get(contract.id) == contract
+        assert uow.payments.get(payment.id) == payment
+        assert uow.exception_requests.get(request.id) == request
+
+
+@pytest.mark.parametrize(
+    ("repository", "kind"),
+    [
+        ("users", "user"),
+        ("customers", "customer"),
+        ("vehicles", "vehicle"),
+        ("partners", "partner"),
+        ("applications", "application"),
+        ("documents", "document"),
+        ("approval_tasks", "approval task"),
+        ("contracts", "contract"),
+        ("receivables", "receivable"),
+        ("payments", "payment"),
+        ("exception_requests", "exception request"),
+        ("vouchers", "voucher"),
+    ],
+)
+def test_getting_a_missing_id_names_kind_and_id(
+    uow_factory: UowFactory, repository: str, kind: str
+) -> None:
+    with uow_factory() as uow, pytest.raises(NotFoundError) as caught:
+        getattr(uow, repository).get("no-such-id")
+    assert (caught.value.kind, caught.value.key) == (kind, "no-such-id")
+
+
+def test_update_stores_the_change_and_bumps_the_version(
+    uow_factory: UowFactory, deal: Deal
+) -> None:
+    application = deal[3]
+    with uow_factory() as uow:
+        loaded = uow.applications.get(application.id)
+        loaded.state = "submitted"  # type: ignore[assignment]
+        uow.applications.update(loaded)
+        assert loaded.version == 1
+        assert uow.applications.get(application.id).state == "submitted"
+        uow.commit()
+    with uow_factory() as uow:
+        stored = uow.applications.get(application.id)
+    assert (stored.state, stored.version) == ("submitted", 1)
+
+
+def test_a_stale_copy_cannot_overwrite_a_newer_one(uow_factory: UowFactory, deal: Deal) -> None:
+    """Two reviewers load the same partner; the second to save must reload, not overwrite."""
+    partner = deal[0]
+    with uow_factory() as first, uow_factory() as second:
+        mine, theirs = first.partners.get(partner.id), second.partners.get(partner.id)
+        mine.rating, theirs.rating = "B", "D"  # type: ignore[assignment]
+        first.partners.update(mine)
+        first.commit()
+        with pytest.raises(ConflictError, match="changed by someone else"):
+            second.partners.update(theirs)
+    with uow_factory() as uow:
+        stored = uow.partners.get(partner.id)
+    assert (stored.rating, stored.version) == ("B", 1)
+
+
+def test_updating_a_row_that_does_not_exist_is_not_found(
+    uow_factory: UowFactory, build: Build
+) -> None:
+    with uow_factory() as uow, pytest.raises(NotFoundError):
+        uow.partners.update(build.partner())
+
+
+def test_reads_in_one_unit_of_work_see_its_own_updates(uow_factory: UowFactory, deal: Deal) -> None:
+    """The identity map must not serve the row as it was before an UPDATE statement."""
+    customer = deal[1]
+    with uow_factory() as uow:
+        first = uow.customers.get(customer.id)
+        first.name = "Zhang Sanfeng"
+        uow.customers.update(first)
+        again = uow.customers.get(customer.id)
+        assert (again.name, again.version) == ("Zhang Sanfeng", 1)
+        assert uow.customers.all()[0].name == "Zhang Sanfeng"
+
+
+def test_a_taken_username_is_a_conflict(uow_factory: UowFactory, build: Build) -> None:
+    with uow_factory() as uow:
+        uow.users.add(build.user("wang.fang"))
+        uow.commit()
+    with uow_factory() as uow, pytest.raises(ConflictError, match="user"):
+        uow.users.add(build.user("wang.fang"))
+
+
+def test_a_reference_to_nothing_is_a_conflict(uow_factory: UowFactory, build: Build) -> None:
+    """SQLite enforces foreign keys only when asked to; the engine asks on every connection."""
+    with uow_factory() as uow, pytest.raises(ConflictError, match="customer"):
+        uow.customers.add(build.customer(partner_id=new_id()))
+
+
+def test_users_by_username_and_in_order(uow_factory: UowFactory, build: Build) -> None:
+    first, second = build.user("a.first"), build.user("b.second")
+    second.created_at += NOW_LATER
+    with uow_factory() as uow:
+        uow.users.add(second)
+        uow.users.add(first)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.users.find_by_username("b.second") == second
+        assert uow.users.find_by_username("nobody") is None
+        assert [u.username for u in uow.users.all()] == ["a.first", "b.second"]
+
+
+def test_tokens_are_found_by_hash_and_revoked_once(uow_factory: UowFactory, build: Build) -> None:
+    user = build.user()
+    token = ApiToken(new_id(), user.id, hash_token("s3cret-token"), user.created_at)
+    with uow_factory() as uow:
+        uow.users.add(user)
+        uow.tokens.add(token)
+        uow.commit()
+    revoked_at = user.created_at + NOW_LATER
+    with uow_factory() as uow:
+        found = uow.tokens.find_by_hash(hash_token("s3cret-token"))
+        assert found == token
+        assert found.active
+        assert uow.tokens.find_by_hash(hash_token("other")) is None
+        uow.tokens.revoke(token.id, revoked_at)
+        uow.tokens.revoke(token.id, revoked_at + NOW_LATER)
+        uow.commit()
+    with uow_factory() as uow:
+        [stored] = uow.tokens.list_for_user(user.id)
+        assert stored.revoked_at == revoked_at
+        assert not stored.active
+        with pytest.raises(NotFoundError):
+            uow.tokens.revoke("no-such-token", revoked_at)
+
+
+def test_a_token_is_stored_only_as_its_hash(uow_factory: UowFactory, build: Build) -> None:
+    assert hash_token("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    user = build.user()
+    with uow_factory() as uow:
+        uow.users.add(user)
+        uow.tokens.add(ApiToken(new_id(), user.id, hash_token("abc"), user.created_at))
+        uow.commit()
+        assert "abc" not in {t.token_hash for t in uow.tokens.list_for_user(user.id)}
+
+
+def test_partner_scoped_lists(uow_factory: UowFactory, build: Build, deal: Deal) -> None:
+    partner, customer, vehicle, application = deal
+    back_office_customer = build.customer()
+    back_office_customer.created_at += NOW_LATER
+    with uow_factory() as uow:
+        uow.customers.add(back_office_customer)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.customers.all(partner_id=partner.id) == [customer]
+        assert len(uow.customers.all()) == 2
+        assert uow.customers.find_by_id_number("CN", customer.id_number) == [
+            customer,
+            back_office_customer,
+        ]
+        assert uow.vehicles.all(partner_id=partner.id) == [vehicle]
+        assert uow.vehicles.find_by_vin(vehicle.vin.value) == [vehicle]
+        assert uow.applications.all(partner_id=partner.id) == [application]
+        assert uow.applications.all(partner_id=new_id()) == []
+        assert uow.applications.all(state="draft") == [application]
+        assert uow.applications.all(state="submitted") == []
+        assert uow.partners.all(state="active") == [partner]
+
+
+def test_documents_are_listed_by_owner(uow_factory: UowFactory, build: Build, deal: Deal) -> None:
+    application = deal[3]
+    mine = [build.document(application.id), build.document(application.id)]
+    mine[1].uploaded_at += NOW_LATER
+    other = build.document(new_id())
+    with uow_factory() as uow:
+        for document in (mine[1], other, mine[0]):
+            uow.documents.add(document)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.documents.list_for_owner("application", application.id) == mine
+        assert not hasattr(uow.documents, "update")
+
+
+def test_approval_tasks_by_application_state_and_tier(
+    uow_factory: UowFactory, build: Build, deal: Deal
+) -> None:
+    task = build.approval_task(deal[3].id)
+    with uow_factory() as uow:
+        uow.approval_tasks.add(task)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.approval_tasks.list_for_application(deal[3].id) == [task]
+        assert uow.approval_tasks.all(state="open", tier="manager") == [task]
+        assert uow.approval_tasks.all(tier="director") == []
+
+
+def test_a_schedule_is_stored_in_one_go_and_read_in_order(
+    uow_factory: UowFactory, build: Build, deal: Deal
+) -> None:
+    contract = build.contract(deal[3])
+    schedule = build.schedule(contract.id, lines=12)
+    with uow_factory() as uow:
+        uow.contracts.add(contract)
+        uow.receivables.add_many(reversed(schedule))
+        uow.receivables.add_many([])
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.receivables.list_for_contract(contract.id) == schedule
+        assert uow.receivables.list_due(schedule[2].due_date) == schedule[:3]
+        line = uow.receivables.get(schedule[0].id)
+        line.paid_interest = line.interest
+        uow.receivables.update(line)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.receivables.get(schedule[0].id).paid_interest == schedule[0].interest
+        assert uow.contracts.list_for_application(deal[3].id) == [contract]
+        assert uow.contracts.all(partner_id=deal[0].id, state="draft") == [contract]
+
+
+def test_a_schedule_line_number_is_taken_once(
+    uow_factory: UowFactory, build: Build, deal: Deal
+) -> None:
+    contract = build.contract(deal[3])
+    with uow_factory() as uow:
+        uow.contracts.add(contract)
+        uow.receivables.add_many(build.schedule(contract.id, lines=2))
+        with pytest.raises(ConflictError):
+            uow.receivables.add_many(build.schedule(contract.id, lines=1))
+
+
+def test_payments_and_exception_requests_queries(
+    uow_factory: UowFactory, build: Build, deal: Deal
+) -> None:
+    contract = build.contract(deal[3])
+    payment = build.payment(contract.id)
+    request = build.exception_request(payment)
+    with uow_factory() as uow:
+        uow.contracts.add(contract)
+        uow.payments.add(payment)
+        uow.exception_requests.add(request)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.payments.list_for_contract(contract.id) == [payment]
+        assert uow.payments.find_by_reference("BANK-REF-1") == [payment]
+        assert uow.exception_requests.list_for_payment(payment.id) == [request]
+        assert uow.exception_requests.all(state="draft") == [request]
+
+
+def test_vouchers_keep_their_lines_in_order(uow_factory: UowFactory, build: Build) -> None:
+    voucher = build.voucher(source_key="payment_received:p1:abc")
+    with uow_factory() as uow:
+        uow.vouchers.add(voucher)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.vouchers.get(voucher.id) == voucher
+        assert uow.vouchers.find_by_source_key("payment_received:p1:abc") == voucher
+        assert uow.vouchers.find_by_source_key("other") is None
+        assert uow.vouchers.list_for_date(voucher.business_date) == [voucher]
+
+
+def test_a_voucher_is_reversed_at_most_once(uow_factory: UowFactory, build: Build) -> None:
+    original = build.voucher()
+    reversal = original.reversal(
+        actor=_finance(), at=original.created_at, business_date=original.business_date, reason="x"
+    )
+    with uow_factory() as uow:
+        uow.vouchers.add(original)
+        uow.vouchers.add(reversal)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.vouchers.find_reversal(original.id) == reversal
+        again = original.reversal(
+            actor=_finance(),
+            at=original.created_at,
+            business_date=original.business_date,
+            reason="y",
+        )
+        with pytest.raises(ConflictError):
+            uow.vouchers.add(again)
+
+
+def test_a_source_key_posts_once(uow_factory: UowFactory, build: Build) -> None:
+    with uow_factory() as uow:
+        uow.vouchers.add(build.voucher(source_key="k"))
+        with pytest.raises(ConflictError):
+            uow.vouchers.add(build.voucher(source_key="k"))
+
+
+def test_the_journal_has_no_way_to_change_or_delete_a_voucher() -> None:
+    public = {name for name in dir(VoucherRepository) if not name.startswith("_")}
+    assert public == {"add", "get", "find_by_source_key", "find_reversal", "list_for_date"}
+
+
+def _finance() -> Actor:
+    return Actor("finance-1", Role.FINANCE)
+
+
+@pytest.fixture
+def postgres_engine(postgres_schema_url: str) -> Iterator[Engine]:
+    engine = create_engine(postgres_schema_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_deadlock_is_reported_as_a_conflict(postgres_engine: Engine, build: Build) -> None:
+    """Two commands changing the same two rows in opposite orders: PostgreSQL aborts one,
+    which the caller sees as the same retryable ConflictError as a lost compare-and-set."""
+    factory = unit_of_work_factory(postgres_engine)
+    first, second = build.partner(), build.partner()
+    with factory() as uow:
+        uow.partners.add(first)
+        uow.partners.add(second)
+        uow.commit()
+    both_hold_one = threading.Barrier(2, timeout=30)
+    outcomes: dict[str, str] = {}
+
+    def change(name: str, one: Partner, other: Partner) -> None:
+        try:
+            with factory() as uow:
+                mine, theirs = uow.partners.get(one.id), uow.partners.get(other.id)
+                uow.partners.update(mine)
+                both_hold_one.wait()
+                uow.partners.update(theirs)
+                uow.commit()
+            outcomes[name] = "committed"
+        except ConflictError:
+            outcomes[name] = "conflict"
+
+    threads = [
+        threading.Thread(target=change, args=("a-then-b", first, second)),
+        threading.Thread(target=change, args=("b-then-a", second, first)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes.values()) == ["committed", "conflict"]

@@ -1,0 +1,160 @@
+"""The unit of work owns the transaction: all of a command's changes and events, or none."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from leasekit.domain.identity import Actor, Role
+from leasekit.domain.partners import Partner
+from leasekit.errors import ConflictError, NotFoundError
+from leasekit.store.audit import verify
+from leasekit.store.uow import SqlUnitOfWork
+
+if TYPE_CHECKING:
+    from tests.store.conftest import Build
+
+UowFactory = Callable[[], SqlUnitOfWork]
+TODAY = date(2026, 3, 2)
+
+
+def count(engine: Engine, table: str) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def stored(uow_factory: UowFactory, partner: Partner) -> bool:
+    with uow_factory() as uow:
+        try:
+            uow.partners.get(partner.id)
+        except NotFoundError:
+            return False
+        return True
+
+
+def test_committed_work_is_kept(uow_factory: UowFactory, build: Build) -> None:
+    partner = build.partner()
+    with uow_factory() as uow:
+        uow.partners.add(partner)
+        uow.commit()
+    assert stored(uow_factory, partner)
+
+
+def test_leaving_without_commit_rolls_back(uow_factory: UowFactory, build: Build) -> None:
+    partner = build.partner()
+    with uow_factory() as uow:
+        uow.partners.add(partner)
+    assert not stored(uow_factory, partner)
+
+
+def add_then_fail(uow_factory: UowFactory, partner: Partner) -> None:
+    with uow_factory() as uow:
+        uow.partners.add(partner)
+        raise LookupError("the command failed half way")
+
+
+def test_an_exception_rolls_back_and_propagates(uow_factory: UowFactory, build: Build) -> None:
+    partner = build.partner()
+    with pytest.raises(LookupError, match="half way"):
+        add_then_fail(uow_factory, partner)
+    assert not stored(uow_factory, partner)
+
+
+def test_rollback_discards_changes_and_events(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    partner = build.partner()
+    with uow_factory() as uow:
+        uow.partners.add(partner)
+        uow.record(build.event())
+        uow.rollback()
+        uow.commit()
+    assert not stored(uow_factory, partner)
+    assert count(engine, "outbox") == count(engine, "audit_log") == 0
+
+
+def test_recorded_events_are_written_with_the_change(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    partner = build.partner()
+    event = build.event(partner.id)
+    with uow_factory() as uow:
+        uow.partners.add(partner)
+        uow.record(event)
+        uow.commit()
+    with engine.connect() as connection:
+        row = connection.execute(sa.text("SELECT idempotency_key, name FROM outbox")).one()
+    assert tuple(row) == (event.idempotency_key, event.name)
+    assert count(engine, "audit_log") == 1
+
+
+def test_events_of_work_rolled_back_are_never_written(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    with uow_factory() as uow:
+        uow.partners.add(build.partner())
+        uow.record(build.event())
+    assert count(engine, "outbox") == count(engine, "audit_log") == 0
+
+
+def test_a_state_change_is_audited_with_actor_states_reason_and_business_date(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    """A real transition from the domain, recorded the way services do it."""
+    partner = build.partner()
+    with uow_factory() as uow:
+        uow.partners.add(partner)
+        uow.commit()
+    director = Actor("director-1", Role.DIRECTOR)
+    with uow_factory() as uow:
+        loaded = uow.partners.get(partner.id)
+        event = loaded.apply(
+            "suspend", director, at=partner.created_at, business_date=TODAY, reason="overdue"
+        )
+        uow.partners.update(loaded)
+        uow.record(event)
+        uow.commit()
+    with uow_factory() as uow:
+        [entry] = uow.audit.for_subject("partner", partner.id)
+    assert (entry.actor_id, entry.action, entry.subject_id) == (
+        "director-1",
+        "partner_suspended",
+        partner.id,
+    )
+    assert entry.at == partner.created_at
+    assert entry.details["business_date"] == TODAY.isoformat()
+    assert entry.details["idempotency_key"] == event.idempotency_key
+    payload = entry.details["payload"]
+    assert (payload["from"], payload["to"], payload["action"], payload["reason"]) == (
+        "active",
+        "suspended",
+        "suspend",
+        "overdue",
+    )
+    assert verify(engine).ok
+
+
+def test_a_reused_idempotency_key_is_a_conflict(uow_factory: UowFactory, build: Build) -> None:
+    event = build.event()
+    with uow_factory() as uow:
+        uow.record(event)
+        uow.commit()
+    with uow_factory() as uow:
+        uow.record(event)
+        with pytest.raises(ConflictError, match="idempotency key"):
+            uow.commit()
+
+
+def test_a_unit_of_work_is_used_inside_its_block_only(
+    uow_factory: UowFactory, build: Build
+) -> None:
+    uow = uow_factory()
+    with uow, pytest.raises(RuntimeError, match="not reentrant"), uow:
+        pass
+    with pytest.raises(RuntimeError, match="outside its with block"):
+        uow.record(build.event())

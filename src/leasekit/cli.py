@@ -364,6 +364,31 @@ def _print_demo(company: DemoCompany, base_url: str) -> None:
     console.print(f"API description: {base_url}/openapi.json; walkthrough: docs/walkthrough.md")
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def plugins(as_json: bool) -> None:
+    """List loaded plugins, the adapter ids they register and the one active per kind."""
+    from leasekit.plugins import create_plugin_manager, describe, report_tables
+
+    settings = _settings()
+    try:
+        pm = create_plugin_manager(
+            load_entrypoints=not settings.disable_plugin_autoload,
+            blocked=settings.disabled_plugins,
+        )
+    except LeasekitError as exc:
+        raise click.ClickException(str(exc)) from None
+    report = describe(pm, settings.adapters.model_dump())
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    from rich.console import Console
+
+    console = Console(width=200)
+    for table in report_tables(report):
+        console.print(table)
+
+
 @cli.group()
 def db() -> None:
     """Database schema."""

@@ -1,0 +1,751 @@
+"""The plugin host: one plugin manager per application, registries of adapters, a typed facade.
+
+The application object owns its plugin manager (:func:`create_plugin_manager`); there is no
+global one, so two apps in one process, or two tests, never see each other's plugins. Built-in
+plugins are registered first and the same way as third-party ones, then the ``leasekit``
+entry-point group is loaded, each entry point in its own ``try`` so that a broken distribution
+is named in the error. ``check_pending()`` then fails on any implementation of a hook that does
+not exist: a typo in a hook name must not pass silently.
+
+Hooks are called only through :class:`Hooks`, which passes keyword arguments and checks what
+comes back, since pluggy checks neither. :func:`resolve_adapters` turns the ids chosen in
+settings into started adapters, and :func:`describe` reports what is installed for
+``leasekit plugins``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import inspect
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
+
+import attrs
+import pluggy
+
+from leasekit import hookspecs
+from leasekit.domain.clock import Clock
+from leasekit.domain.events import DomainEvent
+from leasekit.errors import (
+    ConfigurationError,
+    DuplicateAdapterError,
+    LeasekitError,
+    PluginError,
+    PluginLoadError,
+    UnknownAdapterError,
+)
+from leasekit.ports import (
+    AdapterContext,
+    AdapterKind,
+    ApprovalCase,
+    ApprovalPolicy,
+    Bank,
+    CreditBureau,
+    DocumentStore,
+    FaceVerifier,
+    FraudSource,
+    Ledger,
+    Notifier,
+    PolicyVote,
+    Register,
+    RuleSet,
+    SignatureProvider,
+    StatementParser,
+    VoucherTemplate,
+    protocol_members,
+)
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+__all__ = [
+    "AUTOLOAD_ENV",
+    "BUILTIN_PLUGINS",
+    "CHOSEN_KINDS",
+    "DISABLED_ENV",
+    "ENTRY_POINT_GROUP",
+    "KIND_HOOKS",
+    "KIND_PROTOCOLS",
+    "ActiveAdapter",
+    "Adapters",
+    "Hooks",
+    "KindRow",
+    "PluginManager",
+    "PluginReport",
+    "PluginRow",
+    "Registration",
+    "Registry",
+    "as_hooks",
+    "conforming",
+    "create_plugin_manager",
+    "describe",
+    "publish",
+    "report_tables",
+    "resolve_adapters",
+]
+
+ENTRY_POINT_GROUP: Final = "leasekit"
+AUTOLOAD_ENV: Final = "LEASEKIT_DISABLE_PLUGIN_AUTOLOAD"
+"""A true value (1, true, yes, on) loads no entry points: only built-in and in-code plugins."""
+DISABLED_ENV: Final = "LEASEKIT_DISABLED_PLUGINS"
+"""Comma-separated plugin names (entry-point names, built-in module names) or distribution
+names that are not loaded."""
+
+BUILTIN_PLUGINS: Final = ("leasekit.builtin.filesystem", "leasekit.builtin.fakes")
+"""Registered first, under their module names, which ``LEASEKIT_DISABLED_PLUGINS`` accepts."""
+
+BUILTIN: Final = "builtin"
+IN_CODE: Final = "extra_plugins"
+
+KIND_HOOKS: Final[Mapping[AdapterKind, str]] = MappingProxyType(
+    {
+        AdapterKind.CREDIT_BUREAU: "leasekit_register_credit_bureaus",
+        AdapterKind.FRAUD_SOURCE: "leasekit_register_fraud_sources",
+        AdapterKind.FACE_VERIFIER: "leasekit_register_face_verifiers",
+        AdapterKind.STATEMENT_PARSER: "leasekit_register_statement_parsers",
+        AdapterKind.BANK: "leasekit_register_banks",
+        AdapterKind.SIGNATURE_PROVIDER: "leasekit_register_signature_providers",
+        AdapterKind.LEDGER: "leasekit_register_ledgers",
+        AdapterKind.DOCUMENT_STORE: "leasekit_register_document_stores",
+        AdapterKind.APPROVAL_POLICY: "leasekit_register_approval_policies",
+        AdapterKind.RULE_SET: "leasekit_register_rule_sets",
+        AdapterKind.VOUCHER_TEMPLATE: "leasekit_register_voucher_templates",
+        AdapterKind.NOTIFIER: "leasekit_register_notifiers",
+    }
+)
+"""The registration hook that fills each kind's registry."""
+
+KIND_PROTOCOLS: Final[Mapping[AdapterKind, type]] = MappingProxyType(
+    {
+        AdapterKind.CREDIT_BUREAU: CreditBureau,
+        AdapterKind.FRAUD_SOURCE: FraudSource,
+        AdapterKind.FACE_VERIFIER: FaceVerifier,
+        AdapterKind.STATEMENT_PARSER: StatementParser,
+        AdapterKind.BANK: Bank,
+        AdapterKind.SIGNATURE_PROVIDER: SignatureProvider,
+        AdapterKind.LEDGER: Ledger,
+        AdapterKind.DOCUMENT_STORE: DocumentStore,
+        AdapterKind.APPROVAL_POLICY: ApprovalPolicy,
+        AdapterKind.RULE_SET: RuleSet,
+        AdapterKind.VOUCHER_TEMPLATE: VoucherTemplate,
+        AdapterKind.NOTIFIER: Notifier,
+    }
+)
+"""The port each kind's adapters implement; a started adapter lacking a member is refused."""
+
+CHOSEN_KINDS: Final = tuple(
+    kind for kind in AdapterKind if kind is not AdapterKind.VOUCHER_TEMPLATE
+)
+"""Kinds whose adapter settings choose by id; voucher templates are all used."""
+
+_A = TypeVar("_A")
+_ADAPTER_ID: Final = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+_TRUE_WORDS: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE_WORDS: Final = frozenset({"", "0", "false", "no", "off"})
+
+
+# --- the plugin manager -------------------------------------------------------------------
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager with leasekit's hookspecs, remembering where each plugin came from."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT_NAME)
+        self.add_hookspecs(hookspecs)
+        self._sources: dict[str, str] = {}
+
+    def register_from(self, plugin: object, name: str | None, source: str) -> str | None:
+        """Register *plugin*, recording *source* ("builtin", "acme-bureau 1.2") for reports."""
+        registered = self.register(plugin, name=name)
+        if registered is not None:
+            self._sources[registered] = source
+        return registered
+
+    def source_of(self, name: str) -> str:
+        """Where plugin *name* came from: a distribution and version, builtin, or extra_plugins."""
+        return self._sources.get(name, IN_CODE)
+
+    def label(self, name: str) -> str:
+        """*name* with its source, as error messages name a plugin."""
+        return f"{name} ({self.source_of(name)})"
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        """Treat an unmarked ``leasekit_*`` function as an implementation, as pytest does with
+        ``pytest_*``, so that a misspelt hook name fails ``check_pending`` even when the author
+        also forgot ``@hookimpl``."""
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is not None or not name.startswith(f"{hookspecs.PROJECT_NAME}_"):
+            return opts
+        if not inspect.isroutine(getattr(plugin, name, None)):
+            return None
+        return pluggy.HookimplOpts(
+            wrapper=False,
+            hookwrapper=False,
+            optionalhook=False,
+            tryfirst=False,
+            trylast=False,
+            specname=None,
+        )
+
+    @property
+    def hooks(self) -> Hooks:
+        return Hooks(self)
+
+
+def create_plugin_manager(
+    *,
+    load_entrypoints: bool | None = None,
+    blocked: Iterable[str] | None = None,
+    extra_plugins: Iterable[object] = (),
+) -> PluginManager:
+    """A new plugin manager: built-ins, then installed entry points, then *extra_plugins*.
+
+    An argument left as None is read from the environment: *load_entrypoints* is false when
+    ``LEASEKIT_DISABLE_PLUGIN_AUTOLOAD`` is true, and *blocked* is the comma-separated
+    ``LEASEKIT_DISABLED_PLUGINS``. An explicit argument wins over the environment, so an
+    application can pass its settings (which read the same variables) and a test can pass
+    ``load_entrypoints=False`` whatever the machine has installed.
+    """
+    if load_entrypoints is None:
+        load_entrypoints = not _env_flag(AUTOLOAD_ENV)
+    names = frozenset(_env_list(DISABLED_ENV) if blocked is None else blocked)
+    pm = PluginManager()
+    for name in names:
+        pm.set_blocked(name)
+    _register_builtins(pm)
+    if load_entrypoints:
+        _load_entry_points(pm, names)
+    _register_extras(pm, extra_plugins)
+    _check_pending(pm)
+    return pm
+
+
+def _env_flag(variable: str) -> bool:
+    raw = os.environ.get(variable, "").strip().lower()
+    if raw in _TRUE_WORDS:
+        return True
+    if raw in _FALSE_WORDS:
+        return False
+    raise ConfigurationError(f"{variable}={raw!r}: expected 1, true, yes, on or 0, false, no, off")
+
+
+def _env_list(variable: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(variable, "").split(",") if item.strip()]
+
+
+def _canonical(distribution: str) -> str:
+    """Distribution names compare the way pip compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def _register_builtins(pm: PluginManager) -> None:
+    for module_name in BUILTIN_PLUGINS:
+        if pm.is_blocked(module_name):
+            continue
+        try:
+            pm.register_from(importlib.import_module(module_name), module_name, BUILTIN)
+        except Exception as exc:
+            raise PluginLoadError(BUILTIN, module_name, exc) from exc
+
+
+def _load_entry_points(pm: PluginManager, blocked: frozenset[str]) -> None:
+    """Import and register every ``leasekit`` entry point not blocked by name or distribution."""
+    blocked_distributions = {_canonical(name) for name in blocked}
+    entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    for entry_point in sorted(entry_points, key=lambda ep: ep.name):
+        distribution = entry_point.dist
+        dist_name = distribution.name if distribution is not None else "unknown distribution"
+        if pm.is_blocked(entry_point.name) or _canonical(dist_name) in blocked_distributions:
+            continue
+        source = f"{dist_name} {distribution.version}" if distribution is not None else dist_name
+        try:
+            pm.register_from(entry_point.load(), entry_point.name, source)
+        except Exception as exc:
+            error = PluginLoadError(dist_name, entry_point.name, exc)
+            error.add_note(f"start without it: {DISABLED_ENV}={dist_name}")
+            raise error from exc
+
+
+def _register_extras(pm: PluginManager, plugins: Iterable[object]) -> None:
+    for plugin in plugins:
+        name = _extra_name(pm, plugin)
+        try:
+            pm.register_from(plugin, name, IN_CODE)
+        except Exception as exc:
+            raise PluginLoadError(IN_CODE, name, exc) from exc
+
+
+def _extra_name(pm: PluginManager, plugin: object) -> str:
+    """A module's name, else the class name, numbered if taken: readable in error messages
+    and reports, where pluggy's default would be the object's ``id()``."""
+    name = getattr(plugin, "__name__", None)
+    base = name if isinstance(name, str) else type(plugin).__name__
+    candidate, number = base, 1
+    while pm.has_plugin(candidate):
+        number += 1
+        candidate = f"{base}#{number}"
+    return candidate
+
+
+def _check_pending(pm: PluginManager) -> None:
+    """Fail on implementations of hooks that do not exist, naming the plugin's source."""
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        name = pm.get_name(exc.plugin) or repr(exc.plugin)
+        raise PluginLoadError(pm.source_of(name), name, exc) from exc
+
+
+# --- registries ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Registration(Generic[_A]):
+    """One adapter factory offered under an id by a plugin."""
+
+    kind: AdapterKind
+    adapter_id: str
+    factory: Callable[[AdapterContext], _A]
+    plugin: str
+
+    def start(self, context: AdapterContext) -> _A:
+        """Build the adapter and check it has every member of its port."""
+        try:
+            adapter = self.factory(context)
+        except LeasekitError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                f"{self.kind} adapter {self.adapter_id!r} from {self.plugin} failed to start: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        return conforming(self.kind, adapter, f"adapter {self.adapter_id!r} from {self.plugin}")
+
+
+def conforming(kind: AdapterKind, adapter: _A, described: str) -> _A:
+    """*adapter* if it has every member of *kind*'s port, else a PluginError naming the gaps,
+    so that a half-written adapter fails at start-up rather than at its first use."""
+    missing = [
+        name for name in protocol_members(KIND_PROTOCOLS[kind]) if not hasattr(adapter, name)
+    ]
+    if missing:
+        raise PluginError(f"{kind} {described} lacks {', '.join(missing)}")
+    return adapter
+
+
+class Registry(Generic[_A]):
+    """The adapters of one kind, keyed by id; an id may be registered only once."""
+
+    def __init__(self, kind: AdapterKind) -> None:
+        self.kind = kind
+        self._entries: dict[str, Registration[_A]] = {}
+
+    def register(
+        self, adapter_id: str, factory: Callable[[AdapterContext], _A], *, plugin: str
+    ) -> None:
+        if not isinstance(adapter_id, str) or not _ADAPTER_ID.fullmatch(adapter_id):
+            raise PluginError(
+                f"{plugin} registered {self.kind} adapter id {adapter_id!r}; ids are lower-case "
+                "letters, digits, '.', '_' and '-', at most 64 characters"
+            )
+        if not callable(factory):
+            raise PluginError(
+                f"{plugin} registered {self.kind} adapter {adapter_id!r} "
+                f"with {factory!r}, which is not callable"
+            )
+        existing = self._entries.get(adapter_id)
+        if existing is not None:
+            raise DuplicateAdapterError(
+                f"{self.kind} adapter id {adapter_id!r} is registered by both "
+                f"{existing.plugin} and {plugin}; block one with {DISABLED_ENV}"
+            )
+        self._entries[adapter_id] = Registration(self.kind, adapter_id, factory, plugin)
+
+    def registrar(self, plugin: str) -> Register[_A]:
+        """The ``register`` callable handed to *plugin*'s registration hook."""
+
+        def register(adapter_id: str, factory: Callable[[AdapterContext], _A], /) -> None:
+            self.register(adapter_id, factory, plugin=plugin)
+
+        return register
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(sorted(self._entries))
+
+    def get(self, adapter_id: str) -> Registration[_A]:
+        try:
+            return self._entries[adapter_id]
+        except KeyError:
+            raise UnknownAdapterError(self.kind.value, adapter_id, self._entries) from None
+
+    def __iter__(self) -> Iterator[Registration[_A]]:
+        return iter(self._entries.values())
+
+
+# --- the typed facade ---------------------------------------------------------------------
+
+
+class Hooks:
+    """Every hook call goes through here: keyword arguments, checked results.
+
+    pluggy matches arguments by name and checks no types, and an ``async def`` implementation
+    would return an unawaited coroutine; both are caught here. Registration and decision hooks
+    are called one plugin at a time, so that an error names the plugin at fault.
+    """
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self._pm = pm
+
+    def registry(self, kind: AdapterKind) -> Registry[Any]:
+        """The registry for *kind*, filled by calling its registration hook on each plugin
+        with a ``register`` that knows the plugin, so a duplicate id names both plugins."""
+        registry: Registry[Any] = Registry(kind)
+        for name, caller in self._each_implementation(KIND_HOOKS[kind]):
+            self._check(caller.name, name, caller(register=registry.registrar(self._label(name))))
+        return registry
+
+    def evaluate_application(self, case: ApprovalCase) -> list[PolicyVote]:
+        """The votes of every plugin that did not abstain."""
+        votes = []
+        for name, caller in self._each_implementation("leasekit_evaluate_application"):
+            for result in self._check(caller.name, name, caller(case=case), allow_results=True):
+                if not isinstance(result, PolicyVote):
+                    raise PluginError(
+                        f"{self._label(name)} returned {result!r} from "
+                        "leasekit_evaluate_application; expected a PolicyVote or None"
+                    )
+                votes.append(result)
+        return votes
+
+    def event_published(self, event: DomainEvent) -> None:
+        caller = self._pm.hook.leasekit_event_published
+        self._check(caller.name, None, caller(event=event))
+
+    def named_event_hook(self, event_name: str) -> pluggy.HookCaller | None:
+        """The hook ``leasekit_<event_name>`` if it is one of the named notification hooks
+        (an event called ``register_banks`` must not reach a registration hook)."""
+        if event_name not in hookspecs.NAMED_EVENT_HOOKS:
+            return None
+        caller: pluggy.HookCaller = getattr(self._pm.hook, f"{hookspecs.PROJECT_NAME}_{event_name}")
+        return caller
+
+    def publish(self, event: DomainEvent) -> None:
+        """Deliver *event* to ``leasekit_event_published`` and to its named hook, if any.
+
+        An exception propagates so that the outbox keeps the event and delivers it again;
+        receivers are idempotent on ``event.idempotency_key``.
+        """
+        self.event_published(event)
+        named = self.named_event_hook(event.name)
+        if named is not None:
+            self._check(named.name, None, named(event=event))
+
+    def _label(self, name: str) -> str:
+        if isinstance(self._pm, PluginManager):
+            return self._pm.label(name)
+        return name
+
+    def _each_implementation(self, hook_name: str) -> Iterator[tuple[str, pluggy.HookCaller]]:
+        """For each plugin implementing *hook_name*, in registration order, a caller of that
+        plugin's implementation alone."""
+        caller: pluggy.HookCaller = getattr(self._pm.hook, hook_name)
+        plugins: dict[str, object] = {}
+        for impl in caller.get_hookimpls():
+            plugins.setdefault(impl.plugin_name, impl.plugin)
+        for name in plugins:
+            others = [plugin for other, plugin in plugins.items() if other != name]
+            yield name, self._pm.subset_hook_caller(hook_name, others)
+
+    def _check(
+        self, hook_name: str, plugin: str | None, results: object, *, allow_results: bool = False
+    ) -> list[object]:
+        """Refuse coroutines (an ``async def`` implementation) and unexpected return values."""
+        found = list(cast("Iterable[object]", results))
+        who = self._label(plugin) if plugin else f"an implementation of {hook_name}"
+        for result in found:
+            if inspect.isawaitable(result):
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise PluginError(f"{who} is async; leasekit hooks are synchronous ({hook_name})")
+            if not allow_results:
+                raise PluginError(f"{who} returned {result!r} from {hook_name}, which returns None")
+        return found
+
+
+def as_hooks(pm_or_hooks: pluggy.PluginManager | Hooks) -> Hooks:
+    return pm_or_hooks if isinstance(pm_or_hooks, Hooks) else Hooks(pm_or_hooks)
+
+
+def publish(pm_or_hooks: pluggy.PluginManager | Hooks, event: DomainEvent) -> None:
+    """What the outbox relay calls for each event: the generic hook, then the named one."""
+    as_hooks(pm_or_hooks).publish(event)
+
+
+# --- resolved adapters --------------------------------------------------------------------
+
+
+@attrs.frozen
+class ActiveAdapter:
+    """The adapter settings chose for one kind, started."""
+
+    kind: AdapterKind
+    adapter_id: str
+    plugin: str
+    instance: object
+
+
+@attrs.frozen
+class Adapters:
+    """The started adapters, one per kind; a kind that settings left unset raises
+    ConfigurationError when used, naming the variable to set."""
+
+    active: Mapping[AdapterKind, ActiveAdapter]
+    available: Mapping[AdapterKind, tuple[str, ...]] = attrs.field(factory=dict)
+    voucher_templates: Mapping[str, VoucherTemplate] = attrs.field(factory=dict)
+    """Every registered template, keyed by the event name it books."""
+
+    @classmethod
+    def from_instances(
+        cls,
+        instances: Mapping[AdapterKind, object],
+        *,
+        adapter_id: str = "custom",
+        voucher_templates: Iterable[VoucherTemplate] = (),
+    ) -> Adapters:
+        """Adapters built in code (tests, scripts), checked against their ports like plugins'."""
+        active = {
+            kind: ActiveAdapter(kind, adapter_id, IN_CODE, conforming(kind, instance, adapter_id))
+            for kind, instance in instances.items()
+        }
+        kind = AdapterKind.VOUCHER_TEMPLATE
+        templates = _by_event(
+            (conforming(kind, template, f"#{index}"), f"{IN_CODE} template #{index}")
+            for index, template in enumerate(voucher_templates)
+        )
+        return cls(active, dict.fromkeys(instances, (adapter_id,)), templates)
+
+    def get(self, kind: AdapterKind) -> object:
+        """The active adapter of *kind*, or a ConfigurationError saying how to choose one."""
+        try:
+            return self.active[kind].instance
+        except KeyError:
+            ids = ", ".join(self.available.get(kind, ())) or "none registered"
+            raise ConfigurationError(
+                f"no {kind} adapter is configured; set {kind.setting} (available: {ids})"
+            ) from None
+
+    def active_id(self, kind: AdapterKind) -> str | None:
+        active = self.active.get(kind)
+        return active.adapter_id if active else None
+
+    def voucher_template(self, event_name: str) -> VoucherTemplate | None:
+        return self.voucher_templates.get(event_name)
+
+    @property
+    def credit_bureau(self) -> CreditBureau:
+        return cast("CreditBureau", self.get(AdapterKind.CREDIT_BUREAU))
+
+    @property
+    def fraud_source(self) -> FraudSource:
+        return cast("FraudSource", self.get(AdapterKind.FRAUD_SOURCE))
+
+    @property
+    def face_verifier(self) -> FaceVerifier:
+        return cast("FaceVerifier", self.get(AdapterKind.FACE_VERIFIER))
+
+    @property
+    def statement_parser(self) -> StatementParser:
+        return cast("StatementParser", self.get(AdapterKind.STATEMENT_PARSER))
+
+    @property
+    def bank(self) -> Bank:
+        return cast("Bank", self.get(AdapterKind.BANK))
+
+    @property
+    def signature_provider(self) -> SignatureProvider:
+        return cast("SignatureProvider", self.get(AdapterKind.SIGNATURE_PROVIDER))
+
+    @property
+    def ledger(self) -> Ledger:
+        return cast("Ledger", self.get(AdapterKind.LEDGER))
+
+    @property
+    def document_store(self) -> DocumentStore:
+        return cast("DocumentStore", self.get(AdapterKind.DOCUMENT_STORE))
+
+    @property
+    def approval_policy(self) -> ApprovalPolicy:
+        return cast("ApprovalPolicy", self.get(AdapterKind.APPROVAL_POLICY))
+
+    @property
+    def rule_set(self) -> RuleSet:
+        return cast("RuleSet", self.get(AdapterKind.RULE_SET))
+
+    @property
+    def notifier(self) -> Notifier:
+        return cast("Notifier", self.get(AdapterKind.NOTIFIER))
+
+
+def resolve_adapters(
+    pm: pluggy.PluginManager | Hooks,
+    chosen: Mapping[str, str | None],
+    options: Mapping[str, Mapping[str, str]],
+    data_dir: Path,
+    clock: Clock,
+) -> Adapters:
+    """Start the adapter *chosen* for each kind (settings ``adapters``), with its *options*
+    (settings ``adapter_options``). An unknown id fails here, at start-up, listing the ids
+    available; a kind chosen as None or "" stays unset until something uses it."""
+    hooks = as_hooks(pm)
+    _check_kinds(chosen, options)
+    active: dict[AdapterKind, ActiveAdapter] = {}
+    available: dict[AdapterKind, tuple[str, ...]] = {}
+    for kind in CHOSEN_KINDS:
+        registry = hooks.registry(kind)
+        available[kind] = registry.ids
+        adapter_id = chosen.get(kind.value)
+        if adapter_id:
+            registration = registry.get(adapter_id)
+            context = AdapterContext(options.get(kind.value, {}), data_dir, clock, kind)
+            instance = registration.start(context)
+            active[kind] = ActiveAdapter(kind, adapter_id, registration.plugin, instance)
+    template_kind = AdapterKind.VOUCHER_TEMPLATE
+    context = AdapterContext(options.get(template_kind.value, {}), data_dir, clock, template_kind)
+    templates = _by_event(
+        (registration.start(context), f"{registration.plugin} template {registration.adapter_id!r}")
+        for registration in hooks.registry(template_kind)
+    )
+    return Adapters(active, available, templates)
+
+
+def _check_kinds(chosen: Mapping[str, str | None], options: Mapping[str, object]) -> None:
+    known = {kind.value for kind in AdapterKind}
+    unknown = sorted((set(chosen) | set(options)) - known)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown adapter kinds {', '.join(unknown)}; known kinds: {', '.join(sorted(known))}"
+        )
+    if chosen.get(AdapterKind.VOUCHER_TEMPLATE.value):
+        raise ConfigurationError(
+            f"{AdapterKind.VOUCHER_TEMPLATE.setting}: voucher templates are not chosen by id; "
+            "every registered template books the event it names"
+        )
+
+
+def _by_event(templates: Iterable[tuple[VoucherTemplate, str]]) -> dict[str, VoucherTemplate]:
+    """Templates keyed by event name; two for one event would book it twice, so that fails."""
+    by_event: dict[str, VoucherTemplate] = {}
+    owners: dict[str, str] = {}
+    for template, owner in templates:
+        name = template.event_name
+        if name in by_event:
+            raise DuplicateAdapterError(
+                f"event {name!r} has two voucher templates: {owners[name]} and {owner}"
+            )
+        by_event[name], owners[name] = template, owner
+    return by_event
+
+
+# --- describing what is installed ---------------------------------------------------------
+
+
+@attrs.frozen
+class PluginRow:
+    name: str
+    source: str
+    """``<distribution> <version>``, ``builtin`` or ``extra_plugins``."""
+    hooks: tuple[str, ...]
+    blocked: bool = False
+
+
+@attrs.frozen
+class KindRow:
+    kind: AdapterKind
+    registered: tuple[str, ...]
+    active: tuple[str, ...]
+    """The chosen id (none or one); for voucher templates, every registered id."""
+    setting: str | None
+    """The variable choosing the id; None for voucher templates, which are all used."""
+
+
+@attrs.frozen
+class PluginReport:
+    """What ``leasekit plugins`` shows: the plugins and, per kind, the adapter ids."""
+
+    plugins: tuple[PluginRow, ...]
+    kinds: tuple[KindRow, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, for ``leasekit plugins --json``."""
+        return {
+            "plugins": [
+                {"name": p.name, "source": p.source, "hooks": list(p.hooks), "blocked": p.blocked}
+                for p in self.plugins
+            ],
+            "adapters": [
+                {
+                    "kind": k.kind.value,
+                    "registered": list(k.registered),
+                    "active": list(k.active),
+                    "setting": k.setting,
+                }
+                for k in self.kinds
+            ],
+        }
+
+
+def describe(
+    pm: PluginManager, adapters_or_chosen: Adapters | Mapping[str, str | None]
+) -> PluginReport:
+    """The installed plugins and adapter ids, with the active ones, for the CLI to render."""
+    plugins = tuple(
+        PluginRow(name, pm.source_of(name), _hooks_of(pm, plugin), blocked=plugin is None)
+        for name, plugin in pm.list_name_plugin()
+    )
+    kinds = []
+    for kind in AdapterKind:
+        registered = pm.hooks.registry(kind).ids
+        if kind is AdapterKind.VOUCHER_TEMPLATE:
+            kinds.append(KindRow(kind, registered, registered, None))
+        else:
+            active = tuple(filter(None, [_active_id(adapters_or_chosen, kind)]))
+            kinds.append(KindRow(kind, registered, active, kind.setting))
+    return PluginReport(plugins, tuple(kinds))
+
+
+def _hooks_of(pm: pluggy.PluginManager, plugin: object) -> tuple[str, ...]:
+    if plugin is None:
+        return ()
+    return tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()))
+
+
+def _active_id(
+    adapters_or_chosen: Adapters | Mapping[str, str | None], kind: AdapterKind
+) -> str | None:
+    if isinstance(adapters_or_chosen, Adapters):
+        return adapters_or_chosen.active_id(kind)
+    return adapters_or_chosen.get(kind.value) or None
+
+
+def report_tables(report: PluginReport) -> tuple[Table, Table]:
+    """The report as two rich tables (plugins, adapters); the CLI prints them."""
+    from rich.table import Table
+
+    prefix = f"{hookspecs.PROJECT_NAME}_"
+    plugins = Table("plugin", "source", f"hooks ({prefix}...)", title="Plugins")
+    for row in report.plugins:
+        hooks = ", ".join(hook.removeprefix(prefix) for hook in row.hooks)
+        plugins.add_row(row.name, row.source, "[dim]blocked[/dim]" if row.blocked else hooks)
+    adapters = Table("kind", "registered ids", "active", "chosen by", title="Adapters")
+    for kind in report.kinds:
+        active = ", ".join(kind.active) or "[dim]not set[/dim]"
+        setting = kind.setting or "[dim]all registered are used[/dim]"
+        adapters.add_row(kind.kind.value, ", ".join(kind.registered), active, setting)
+    return plugins, adapters

@@ -1,0 +1,173 @@
+"""Every fake and the built-in filesystem store pass their kind's contract suite.
+
+The fakes stand in for real parties in every other test; if a fake broke its port's promises,
+those tests would prove behaviour that no real adapter has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from leasekit.builtin.filesystem import FilesystemDocumentStore
+from leasekit.domain.clock import Clock
+from leasekit.domain.events import DomainEvent
+from leasekit.money import Money
+from leasekit.ports import (
+    BankStatement,
+    DebitBatch,
+    FraudHit,
+    FraudSubject,
+    RiskLevel,
+    StatementLine,
+    Verdict,
+)
+from leasekit.testing import contracts, fakes
+
+
+def _statement(currency: str) -> BankStatement:
+    lines = [
+        StatementLine("tx-1", date(2024, 1, 5), Money("8000.00", currency), "Employer Ltd", "1"),
+        StatementLine("tx-2", date(2024, 1, 9), Money("-3120.55", currency), "Leasekit", "2"),
+    ]
+    return BankStatement(
+        "6222000000000001",
+        date(2024, 1, 1),
+        date(2024, 1, 31),
+        Money("1000.00", currency),
+        Money("5879.45", currency),
+        lines,
+    )
+
+
+class TestFakeCreditBureau(contracts.CreditBureauContract):
+    @pytest.fixture
+    def adapter(self, clock: Clock) -> fakes.FakeCreditBureau:
+        return fakes.FakeCreditBureau(clock)
+
+
+class TestFakeFraudSource(contracts.FraudSourceContract):
+    @pytest.fixture
+    def adapter(self, clock: Clock) -> fakes.FakeFraudSource:
+        return fakes.FakeFraudSource(clock)
+
+    @pytest.fixture
+    def risky_subject(self, adapter: fakes.FakeFraudSource) -> FraudSubject:
+        adapter.set_risk("110105198001010019", RiskLevel.HIGH, FraudHit("BL01", "court list"))
+        return FraudSubject("Wang Fang", "110105198001010019")
+
+
+class TestFakeFaceVerifier(contracts.FaceVerifierContract):
+    @pytest.fixture
+    def adapter(self) -> fakes.FakeFaceVerifier:
+        return fakes.FakeFaceVerifier()
+
+    @pytest.fixture
+    def same_person(self) -> tuple[bytes, bytes]:
+        return b"id-card photo", b"id-card photo"
+
+    @pytest.fixture
+    def different_people(self) -> tuple[bytes, bytes]:
+        return b"id-card photo", b"someone else"
+
+
+class TestFakeStatementParser(contracts.StatementParserContract):
+    @pytest.fixture
+    def adapter(self) -> fakes.FakeStatementParser:
+        return fakes.FakeStatementParser()
+
+    @pytest.fixture
+    def statement_content(self, currency: str) -> bytes:
+        return fakes.FakeStatementParser.render(_statement(currency))
+
+
+class TestFakeBank(contracts.BankContract):
+    @pytest.fixture
+    def adapter(self, clock: Clock) -> fakes.FakeBank:
+        return fakes.FakeBank(clock)
+
+    @pytest.fixture
+    def return_file_content(self, adapter: fakes.FakeBank, batch: DebitBatch) -> bytes:
+        return adapter.return_file(batch, {"item-2": "AM04"})
+
+    @pytest.fixture
+    def statement_content(self, currency: str) -> bytes:
+        return fakes.FakeBank.statement_file(_statement(currency))
+
+
+class TestFakeSignatureProvider(contracts.SignatureProviderContract):
+    @pytest.fixture
+    def adapter(self) -> fakes.FakeSignatureProvider:
+        return fakes.FakeSignatureProvider()
+
+    @pytest.fixture
+    def complete_signing(self, adapter: fakes.FakeSignatureProvider) -> Callable[[str], None]:
+        return adapter.sign
+
+
+class TestFakeLedger(contracts.LedgerContract):
+    @pytest.fixture
+    def adapter(self, clock: Clock) -> fakes.FakeLedger:
+        return fakes.FakeLedger(clock)
+
+
+class TestInMemoryDocumentStore(contracts.DocumentStoreContract):
+    @pytest.fixture
+    def adapter(self) -> fakes.InMemoryDocumentStore:
+        return fakes.InMemoryDocumentStore()
+
+
+class TestFilesystemDocumentStore(contracts.DocumentStoreContract):
+    @pytest.fixture
+    def adapter(self, tmp_path: Path) -> FilesystemDocumentStore:
+        return FilesystemDocumentStore(tmp_path / "documents")
+
+
+class TestFakeApprovalPolicy(contracts.ApprovalPolicyContract):
+    @pytest.fixture
+    def adapter(self) -> fakes.FakeApprovalPolicy:
+        return fakes.FakeApprovalPolicy()
+
+
+class TestFakeRuleSet(contracts.RuleSetContract):
+    @pytest.fixture
+    def adapter(self) -> fakes.FakeRuleSet:
+        rules = fakes.FakeRuleSet()
+        rules.add_rule(
+            "min-down-payment",
+            Verdict.REFER,
+            "down payment under 30%",
+            lambda facts: str(facts["down_payment_ratio"]) < "0.30",
+        )
+        return rules
+
+
+class TestFakeVoucherTemplate(contracts.VoucherTemplateContract):
+    @pytest.fixture
+    def adapter(self) -> fakes.FakeVoucherTemplate:
+        return fakes.FakeVoucherTemplate("contract_disbursed", "1221 receivables", "1002 bank")
+
+    @pytest.fixture
+    def event(self, clock: Clock) -> DomainEvent:
+        return DomainEvent.new(
+            "contract_disbursed",
+            "contract",
+            "C-1",
+            {"amount": "150000.00", "currency": "CNY"},
+            occurred_at=clock.now(),
+            business_date=clock.business_date(),
+            actor_id="finance-1",
+        )
+
+
+class TestFakeNotifier(contracts.NotifierContract):
+    @pytest.fixture
+    def adapter(self) -> fakes.FakeNotifier:
+        return fakes.FakeNotifier()
+
+    @pytest.fixture
+    def sent(self, adapter: fakes.FakeNotifier) -> Callable[[], int]:
+        return lambda: len(adapter.events)

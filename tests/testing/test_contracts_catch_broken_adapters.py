@@ -1,0 +1,129 @@
+"""The contract suites fail adapters that break their port's promises.
+
+A suite that every adapter passes proves nothing unless a broken adapter fails it; these run
+deliberately broken adapters through the suites in a separate pytest process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import attrs
+import pytest
+
+BROKEN_ADAPTERS = '''
+import pytest
+
+from leasekit.testing import contracts, fakes
+
+
+class LeakyStore(fakes.InMemoryDocumentStore):
+    """Writes as the chunks arrive and trusts every key."""
+
+    def put(self, key, chunks):
+        self.documents[key] = b""
+        for chunk in chunks:
+            self.documents[key] += chunk
+
+    def exists(self, key):
+        return key in self.documents
+
+
+class ForgetfulLedger(fakes.FakeLedger):
+    """Posts every call, whatever the key."""
+
+    def post(self, voucher, idempotency_key):
+        self.receipts.pop(idempotency_key, None)
+        self._vouchers.pop(idempotency_key, None)
+        return super().post(voucher, idempotency_key)
+
+
+class ChattyNotifier(fakes.FakeNotifier):
+    """Notifies every delivery, repeats included."""
+
+    def notify(self, event):
+        self.events.append(event)
+
+
+class TestLeakyStore(contracts.DocumentStoreContract):
+    @pytest.fixture
+    def adapter(self):
+        return LeakyStore()
+
+
+class TestForgetfulLedger(contracts.LedgerContract):
+    @pytest.fixture
+    def adapter(self, clock):
+        return ForgetfulLedger(clock)
+
+
+class TestChattyNotifier(contracts.NotifierContract):
+    @pytest.fixture
+    def adapter(self):
+        return ChattyNotifier()
+
+    @pytest.fixture
+    def sent(self, adapter):
+        return lambda: len(adapter.events)
+
+
+class TestForgottenFixture(contracts.CreditBureauContract):
+    pass
+'''
+
+
+@attrs.frozen
+class Outcome:
+    failed: frozenset[str]
+    passed: int
+    output: str
+
+
+@pytest.fixture(scope="module")
+def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+    """One run of the broken suites, in a fresh pytest process outside this project."""
+    folder = tmp_path_factory.mktemp("broken")
+    (folder / "test_broken.py").write_text(BROKEN_ADAPTERS, encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-rfE", "-p", "no:cacheprovider", "test_broken.py"],
+        cwd=folder,
+        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    prefix = "FAILED test_broken.py::"
+    lines = completed.stdout.splitlines()
+    failed = {line.removeprefix(prefix).split(" ")[0] for line in lines if line.startswith(prefix)}
+    passed = re.search(r"(\d+) passed", completed.stdout)
+    return Outcome(frozenset(failed), int(passed.group(1)) if passed else 0, completed.stdout)
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        "TestLeakyStore::test_a_failed_upload_leaves_nothing",
+        "TestLeakyStore::test_a_failed_upload_keeps_the_previous_content",
+        "TestLeakyStore::test_unsafe_keys_are_refused[../outside]",
+        "TestForgetfulLedger::test_a_repeated_post_returns_the_first_receipt",
+        "TestForgetfulLedger::test_a_key_reused_for_another_voucher_is_a_conflict",
+        "TestChattyNotifier::test_a_redelivered_event_is_notified_once",
+    ],
+)
+def test_a_broken_promise_fails_its_contract_test(outcome: Outcome, test: str) -> None:
+    assert test in outcome.failed, outcome.output
+
+
+def test_kept_promises_still_pass(outcome: Outcome) -> None:
+    assert outcome.passed >= 12, outcome.output
+    assert "TestLeakyStore::test_exists_and_delete" not in outcome.failed
+
+
+def test_a_missing_adapter_fixture_says_what_to_provide(outcome: Outcome) -> None:
+    assert "the subclass must provide the 'adapter' fixture: the adapter under test" in (
+        outcome.output
+    )

@@ -1,0 +1,321 @@
+"""The fakes' scripting: each answers what a test told it to, and nothing random."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import attrs
+import pytest
+
+from leasekit.domain.approvals import Tier
+from leasekit.domain.clock import FixedClock
+from leasekit.domain.events import DomainEvent
+from leasekit.errors import AdapterError, ConflictError, DomainError, ValidationError
+from leasekit.money import Money
+from leasekit.ports import (
+    AdapterKind,
+    ApprovalCase,
+    CreditSubject,
+    DebitBatch,
+    DebitItem,
+    DebitOutcome,
+    EntrySide,
+    FraudHit,
+    FraudSubject,
+    LedgerLine,
+    LedgerVoucher,
+    PaymentInstruction,
+    PaymentStatus,
+    RiskLevel,
+    SignatureRequest,
+    Signer,
+    Verdict,
+)
+from leasekit.testing import fakes
+
+SUBJECT = CreditSubject("Li Na", "110105194912310021")
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(now=datetime(2024, 1, 15, 9, 30, tzinfo=UTC), business_date=date(2024, 1, 15))
+
+
+@pytest.fixture
+def batch() -> DebitBatch:
+    items = [
+        DebitItem(f"item-{n}", f"Debtor {n}", f"acc-{n}", Money("100.00", "CNY"), f"M-{n}")
+        for n in (1, 2, 3)
+    ]
+    return DebitBatch("batch-7", "Leasekit", "acc-0", date(2024, 1, 20), items)
+
+
+def _case(amount: str, **changes: object) -> ApprovalCase:
+    case = ApprovalCase(
+        "app-1", "p-1", "new_car_loan", Money(amount, "CNY"), 36, "0.2", credit_score=700
+    )
+    return attrs.evolve(case, **changes)
+
+
+def test_the_bureau_returns_the_score_set_for_a_subject(clock: FixedClock) -> None:
+    bureau = fakes.FakeCreditBureau(clock)
+    bureau.set_score(SUBJECT.id_number, 655, delinquent_accounts=2)
+    report = bureau.fetch_report(SUBJECT)
+    assert (report.score, report.grade, report.delinquent_accounts) == (655, "C", 2)
+    assert report.fetched_at == clock.now()
+    assert bureau.requests == [SUBJECT]
+
+
+def test_the_bureau_scores_everyone_else_with_its_default(clock: FixedClock) -> None:
+    stranger = CreditSubject("Stranger", "999")
+    assert fakes.FakeCreditBureau(clock).fetch_report(stranger).score == 700
+    assert not fakes.FakeCreditBureau(clock, default_score=None).fetch_report(stranger).has_file
+
+
+def test_the_bureau_can_hold_no_file_or_a_given_grade(clock: FixedClock) -> None:
+    bureau = fakes.FakeCreditBureau(clock)
+    bureau.set_score(SUBJECT.id_number, None)
+    assert not bureau.fetch_report(SUBJECT).has_file
+    bureau.set_score(SUBJECT.id_number, 600, grade="B+")
+    assert bureau.fetch_report(SUBJECT).grade == "B+"
+
+
+def test_bureau_references_are_sequential(clock: FixedClock) -> None:
+    bureau = fakes.FakeCreditBureau(clock)
+    references = [bureau.fetch_report(SUBJECT).bureau_reference for _ in range(2)]
+    assert references == ["fake-bureau-000001", "fake-bureau-000002"]
+
+
+@pytest.mark.parametrize(
+    ("score", "grade"),
+    [(1000, "A"), (750, "A"), (749, "B"), (700, "B"), (650, "C"), (600, "D"), (599, "E"), (0, "E")],
+)
+def test_grade_bands(score: int, grade: str) -> None:
+    assert fakes.grade_for(score) == grade
+
+
+def test_every_fake_can_be_told_to_fail(clock: FixedClock) -> None:
+    bureau = fakes.FakeCreditBureau(clock)
+    bureau.fail_next(2, "bureau maintenance")
+    for _ in range(2):
+        with pytest.raises(
+            AdapterError, match=r"FakeCreditBureau\.fetch_report: bureau maintenance"
+        ):
+            bureau.fetch_report(SUBJECT)
+    assert bureau.fetch_report(SUBJECT).has_file
+    assert bureau.requests == [SUBJECT]
+
+
+def test_the_fraud_source_flags_the_subjects_it_is_given(clock: FixedClock) -> None:
+    source = fakes.FakeFraudSource(clock)
+    hit = FraudHit("DEV03", "device seen in 12 applications")
+    source.set_risk("110105198001010019", "high", hit)
+    risky = source.check(FraudSubject("Wang Fang", "110105198001010019", device_id="d-1"))
+    clean = source.check(FraudSubject("Li Na", SUBJECT.id_number))
+    assert (risky.risk, risky.hits) == (RiskLevel.HIGH, (hit,))
+    assert (clean.risk, clean.hits) == (RiskLevel.LOW, ())
+    assert [subject.name for subject in source.checks] == ["Wang Fang", "Li Na"]
+
+
+def test_the_face_verifier_uses_scripted_similarities_and_its_threshold() -> None:
+    verifier = fakes.FakeFaceVerifier(threshold=Decimal("0.75"))
+    verifier.set_similarity(b"selfie", "0.75")
+    assert verifier.compare(b"id photo", b"selfie").matched
+    verifier.set_similarity(b"selfie", Decimal("0.7499"))
+    assert not verifier.compare(b"id photo", b"selfie").matched
+    assert verifier.compare(b"id photo", b"id photo").similarity == 1
+    assert verifier.compare(b"id photo", b"other").similarity == Decimal("0.10")
+    assert verifier.comparisons == 4
+
+
+def test_the_bank_writes_the_return_file_asked_for(clock: FixedClock, batch: DebitBatch) -> None:
+    bank = fakes.FakeBank(clock)
+    results = bank.parse_return_file(bank.return_file(batch, {"item-2": "AM04", "item-3": "XX99"}))
+    assert [(r.item_id, r.outcome, r.reason_code, r.reason) for r in results] == [
+        ("item-1", DebitOutcome.COLLECTED, None, None),
+        ("item-2", DebitOutcome.RETURNED, "AM04", "insufficient funds"),
+        ("item-3", DebitOutcome.RETURNED, "XX99", "XX99"),
+    ]
+
+
+def test_a_return_for_an_item_not_in_the_batch_is_refused(
+    clock: FixedClock, batch: DebitBatch
+) -> None:
+    with pytest.raises(ValidationError, match="item-9"):
+        fakes.FakeBank(clock).return_file(batch, {"item-9": "AC04"})
+
+
+def test_the_bank_keeps_the_batches_it_rendered(clock: FixedClock, batch: DebitBatch) -> None:
+    bank = fakes.FakeBank(clock)
+    assert b"batch-7" in bank.render_debit_file(batch)
+    assert bank.batches == {"batch-7": batch}
+
+
+def test_malformed_fake_files_name_the_content(clock: FixedClock) -> None:
+    bank = fakes.FakeBank(clock)
+    for content in (b"{}", b'{"returns": [{"batch_id": "b"}]}', b"[1, 2]", b"\xff"):
+        with pytest.raises(ValidationError, match="content: not a fake return file"):
+            bank.parse_return_file(content)
+    with pytest.raises(ValidationError, match="content: not a fake statement file"):
+        fakes.FakeStatementParser().parse(b'{"account": "x"}')
+
+
+def _payment(instruction_id: str = "pay-1", account: str = "acc-9") -> PaymentInstruction:
+    return PaymentInstruction(
+        instruction_id, "Dealer", account, Money("1000", "CNY"), date(2024, 1, 15)
+    )
+
+
+def test_payments_are_idempotent_and_rejections_scriptable(clock: FixedClock) -> None:
+    bank = fakes.FakeBank(clock)
+    bank.reject_payments_to("acc-blocked", "account frozen")
+    first = bank.send_payment(_payment())
+    assert bank.send_payment(_payment()) == first
+    assert first.status is PaymentStatus.ACCEPTED
+    rejected = bank.send_payment(_payment("pay-2", "acc-blocked"))
+    assert (rejected.status, rejected.reason) == (PaymentStatus.REJECTED, "account frozen")
+    assert list(bank.payments) == ["pay-1", "pay-2"]
+    with pytest.raises(ConflictError, match="pay-1"):
+        bank.send_payment(_payment(account="acc-other"))
+
+
+def _signature_request(request_id: str = "r-1", document: bytes = b"contract") -> SignatureRequest:
+    return SignatureRequest(
+        request_id, "Contract", "c.pdf", document, [Signer("Zhang Wei", phone="138")]
+    )
+
+
+def test_envelopes_move_only_when_told(clock: FixedClock) -> None:
+    provider = fakes.FakeSignatureProvider()
+    signed, declined, expired = (provider.request(_signature_request(f"r-{n}")) for n in range(3))
+    provider.sign(signed)
+    provider.decline(declined)
+    provider.expire(expired)
+    assert [provider.status(e).value for e in (signed, declined, expired)] == [
+        "signed",
+        "declined",
+        "expired",
+    ]
+    assert provider.signed_document(signed) == b"contract\n-- signed by Zhang Wei (fake)\n"
+    with pytest.raises(DomainError, match="already signed"):
+        provider.decline(signed)
+    with pytest.raises(DomainError, match="declined, not signed"):
+        provider.signed_document(declined)
+
+
+def test_a_request_id_reused_for_another_document_is_a_conflict() -> None:
+    provider = fakes.FakeSignatureProvider()
+    provider.request(_signature_request())
+    with pytest.raises(ConflictError):
+        provider.request(_signature_request(document=b"another contract"))
+
+
+def _voucher(
+    voucher_id: str, amount: str, debit: str = "1221", credit: str = "1002"
+) -> LedgerVoucher:
+    money = Money(amount, "CNY")
+    lines = [LedgerLine(debit, EntrySide.DEBIT, money), LedgerLine(credit, EntrySide.CREDIT, money)]
+    return LedgerVoucher(voucher_id, date(2024, 1, 15), "test", lines)
+
+
+def test_the_ledger_records_each_key_once_and_keeps_balances(clock: FixedClock) -> None:
+    ledger = fakes.FakeLedger(clock)
+    ledger.post(_voucher("v-1", "100.00"), "k-1")
+    ledger.post(_voucher("v-1", "100.00"), "k-1")
+    ledger.post(_voucher("v-2", "30.00", debit="1002", credit="1221"), "k-2")
+    assert [voucher.voucher_id for voucher in ledger.posted] == ["v-1", "v-2"]
+    assert ledger.balance("1221", "CNY") == Money("70.00", "CNY")
+    assert ledger.balance("1002", "CNY") == Money("-70.00", "CNY")
+    assert ledger.balance("1221", "USD") == Money("0", "USD")
+    assert ledger.receipts["k-2"].ledger_reference == "fake-gl-000002"
+
+
+def test_the_in_memory_store_holds_what_was_put() -> None:
+    store = fakes.InMemoryDocumentStore(chunk_size=3)
+    store.put("a/b", [b"hello", b"!"])
+    assert store.documents == {"a/b": b"hello!"}
+    assert list(store.open("a/b")) == [b"hel", b"lo!"]
+
+
+def test_the_approval_policy_tiers_by_amount(clock: FixedClock) -> None:
+    policy = fakes.FakeApprovalPolicy()
+    tiers = [policy.required_tier(_case(amount)) for amount in ("199999.99", "200000", "500000")]
+    assert tiers == [Tier.OFFICER, Tier.MANAGER, Tier.DIRECTOR]
+    policy.set_tier("director")
+    assert policy.required_tier(_case("1000")) is Tier.DIRECTOR
+    policy.set_tier(None)
+    assert policy.required_tier(_case("1000")) is Tier.OFFICER
+
+
+def test_the_approval_policy_votes_by_house_rules_unless_scripted() -> None:
+    policy = fakes.FakeApprovalPolicy()
+    assert policy.vote(_case("1000")).verdict is Verdict.APPROVE
+    assert policy.vote(_case("1000", credit_score=None)).reasons == ("no credit file",)
+    assert policy.vote(_case("1000", fraud_risk=RiskLevel.HIGH)).verdict is Verdict.DECLINE
+    policy.set_vote("refer", "month-end review")
+    vote = policy.vote(_case("1000"))
+    assert (vote.verdict, vote.reasons) == (Verdict.REFER, ("month-end review",))
+
+
+def test_the_rule_set_fires_the_rules_added() -> None:
+    rules = fakes.FakeRuleSet("house")
+    rules.add_rule(
+        "age", "decline", "applicant under 18", lambda facts: int(str(facts["age"])) < 18
+    )
+    rules.add_rule("used", Verdict.REFER, "used vehicle", lambda facts: facts["used"] is True)
+    outcome = rules.evaluate({"age": 17, "used": True})
+    assert (outcome.rule_set, outcome.verdict) == ("house", Verdict.DECLINE)
+    assert [hit.rule_id for hit in outcome.hits] == ["age", "used"]
+    assert rules.evaluate({"age": 40, "used": False}).verdict is Verdict.APPROVE
+    assert rules.evaluated == [{"age": 17, "used": True}, {"age": 40, "used": False}]
+
+
+def _event(clock: FixedClock, name: str = "contract_disbursed", **payload: str) -> DomainEvent:
+    return DomainEvent.new(
+        name,
+        "contract",
+        "C-1",
+        payload,
+        occurred_at=clock.now(),
+        business_date=clock.business_date(),
+        actor_id=None,
+    )
+
+
+def test_the_voucher_template_books_the_payload_amount(clock: FixedClock) -> None:
+    template = fakes.FakeVoucherTemplate(
+        "contract_disbursed", "1221", "1002", amount_key="principal"
+    )
+    lines = template.lines(_event(clock, principal="150000.00", currency="CNY"))
+    assert [(line.account, line.side, line.amount) for line in lines] == [
+        ("1221", EntrySide.DEBIT, Money("150000.00", "CNY")),
+        ("1002", EntrySide.CREDIT, Money("150000.00", "CNY")),
+    ]
+    with pytest.raises(ValidationError, match=r"payload\.principal"):
+        template.lines(_event(clock, currency="CNY"))
+
+
+def test_the_notifier_records_each_event_once(clock: FixedClock) -> None:
+    notifier = fakes.FakeNotifier()
+    event = _event(clock)
+    notifier.fail_next()
+    with pytest.raises(AdapterError):
+        notifier.notify(event)
+    notifier.notify(event)
+    notifier.notify(event)
+    notifier.notify(_event(clock))
+    assert (len(notifier.events), notifier.deliveries) == (2, 3)
+
+
+def test_fakes_come_as_adapters_under_id_fake(clock: FixedClock) -> None:
+    bundle = fakes.Fakes.create(clock)
+    template = fakes.FakeVoucherTemplate("contract_disbursed", "1221", "1002")
+    bundle.voucher_templates.append(template)
+    adapters = bundle.adapters()
+    assert adapters.bank is bundle.bank
+    assert adapters.notifier is bundle.notifier
+    assert adapters.voucher_template("contract_disbursed") is template
+    assert {kind for kind in AdapterKind if adapters.active_id(kind) == "fake"} == set(
+        AdapterKind
+    ) - {AdapterKind.VOUCHER_TEMPLATE}

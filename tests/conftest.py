@@ -26,6 +26,9 @@ import leasekit
 from leasekit.store.database import create_engine, upgrade
 from leasekit.store.uow import SqlUnitOfWork, unit_of_work_factory
 
+# The fixtures an integrator's suite would use (fixed_clock, fakes, fake_adapters, ...).
+pytest_plugins = ["leasekit.testing.pytest_plugin"]
+
 POSTGRES_URL_VARIABLE = "LEASEKIT_TEST_POSTGRES_URL"
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 

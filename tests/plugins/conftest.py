@@ -87,4 +87,3 @@ def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Install
     yield installer
     for name in imported:
         sys.modules.pop(name, None)
-

@@ -1,4 +1,5 @@
-"""The opt-in pytest plugin's fixtures, used the way an integrator's test suite would."""
+"""The opt-in pytest plugin's fixtures, used the way an integrator's test suite would (this
+suite opts in with ``pytest_plugins`` in its root ``conftest.py``)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from leasekit.domain.clock import FixedClock
 from leasekit.plugins import Adapters, PluginManager
 from leasekit.ports import AdapterKind, CreditSubject
 from leasekit.testing.fakes import Fakes
-
-pytest_plugins = ["leasekit.testing.pytest_plugin"]
 
 
 def test_fixed_clock_starts_on_a_known_business_date(fixed_clock: FixedClock) -> None:

@@ -16,6 +16,7 @@ from leasekit.domain.vehicles import Vehicle
 from leasekit.errors import FieldError, NotFoundError, ValidationError
 from leasekit.money import Money, currency
 from leasekit.services.context import ServiceContext, visible_or_not_found
+from leasekit.services.idempotency import Retry
 from leasekit.services.partners import load_partner_reference
 from leasekit.services.ports import UnitOfWork
 
@@ -92,9 +93,19 @@ def _reference(
         return None
 
 
-def create_draft(ctx: ServiceContext, actor: Actor, command: DraftApplication) -> Application:
+def create_draft(
+    ctx: ServiceContext,
+    actor: Actor,
+    command: DraftApplication,
+    *,
+    idempotency_key: str | None = None,
+) -> Application:
     """A new draft application for a partner that may bring business."""
+    retry = Retry.of(idempotency_key, "create_draft", command)
     with ctx.unit_of_work() as uow:
+        earlier = retry.earlier(uow, actor)
+        if earlier is not None:
+            return uow.applications.get(earlier)
         partner = load_partner_reference(uow, actor, command.partner_id)
         customer, vehicle = _references(uow, actor, command)
         application = Application.draft(
@@ -107,6 +118,7 @@ def create_draft(ctx: ServiceContext, actor: Actor, command: DraftApplication) -
             at=ctx.clock.now(),
         )
         uow.applications.add(application)
+        retry.remember(uow, actor, "application", application.id, application.created_at)
         uow.record(
             ctx.event(
                 actor,
@@ -151,15 +163,22 @@ def transition_application(
     application_id: str,
     action: str,
     reason: str | None = None,
+    *,
+    idempotency_key: str | None = None,
 ) -> Application:
-    """Apply a lifecycle *action*; submitting also needs the partner to be in good standing."""
+    """Apply a lifecycle *action*; submitting also needs the partner to be in good standing.
+    A retry with the same idempotency key returns the application without acting again."""
+    retry = Retry.of(idempotency_key, "transition_application", (application_id, action, reason))
     with ctx.unit_of_work() as uow:
         application = _load(uow, actor, application_id)
+        if retry.earlier(uow, actor) is not None:
+            return application
         if action in _NEEDS_ACTIVE_PARTNER:
             uow.partners.get(application.partner_id).require(PartnerCapability.SUBMIT_APPLICATIONS)
         at, business_date = ctx.moment()
         event = application.apply(action, actor, at=at, business_date=business_date, reason=reason)
         uow.applications.update(application)
+        retry.remember(uow, actor, "application", application.id, at)
         uow.record(event)
         uow.commit()
     return application

@@ -8,6 +8,7 @@ from leasekit.domain.customers import Customer, CustomerKind
 from leasekit.domain.identity import Actor
 from leasekit.errors import ValidationError
 from leasekit.services.context import ServiceContext, visible_or_not_found
+from leasekit.services.idempotency import Retry
 from leasekit.services.partners import load_partner_reference
 
 __all__ = ["RegisterCustomer", "get_customer", "list_customers", "register_customer"]
@@ -23,9 +24,19 @@ class RegisterCustomer:
     """For back-office staff registering on a partner's behalf; dealers always get their own."""
 
 
-def register_customer(ctx: ServiceContext, actor: Actor, command: RegisterCustomer) -> Customer:
+def register_customer(
+    ctx: ServiceContext,
+    actor: Actor,
+    command: RegisterCustomer,
+    *,
+    idempotency_key: str | None = None,
+) -> Customer:
     """A new customer; the same official number may be registered once per partner."""
+    retry = Retry.of(idempotency_key, "register_customer", command)
     with ctx.unit_of_work() as uow:
+        earlier = retry.earlier(uow, actor)
+        if earlier is not None:
+            return uow.customers.get(earlier)
         if command.partner_id is not None:
             load_partner_reference(uow, actor, command.partner_id)
         customer = Customer.register(
@@ -43,6 +54,7 @@ def register_customer(ctx: ServiceContext, actor: Actor, command: RegisterCustom
                     "id_number", f"already registered as customer {existing.id}"
                 )
         uow.customers.add(customer)
+        retry.remember(uow, actor, "customer", customer.id, customer.created_at)
         uow.record(
             ctx.event(
                 actor,

@@ -26,9 +26,16 @@ from leasekit.domain.documents import (
 from leasekit.domain.identity import Actor, new_id
 from leasekit.errors import NotFoundError, ValidationError
 from leasekit.services.context import ServiceContext, visible_or_not_found
+from leasekit.services.idempotency import Retry
 from leasekit.services.ports import UnitOfWork
 
-__all__ = ["UploadDocument", "list_documents", "open_document", "upload_document"]
+__all__ = [
+    "UploadDocument",
+    "get_document",
+    "list_documents",
+    "open_document",
+    "upload_document",
+]
 
 SNIFF_BYTES: Final = 8192
 """How much of the head the type check reads; the longest signature filetype knows fits."""
@@ -114,18 +121,31 @@ def _owner_partner_id(uow: UnitOfWork, actor: Actor, kind: OwnerKind, owner_id: 
 
 
 def upload_document(
-    ctx: ServiceContext, actor: Actor, command: UploadDocument, chunks: Iterable[bytes]
+    ctx: ServiceContext,
+    actor: Actor,
+    command: UploadDocument,
+    chunks: Iterable[bytes],
+    *,
+    idempotency_key: str | None = None,
 ) -> Document:
-    """Store *chunks* as a document of *command.owner_id*, or refuse and keep nothing."""
+    """Store *chunks* as a document of *command.owner_id*, or refuse and keep nothing.
+
+    A retry with the same idempotency key returns the first attempt's document without
+    reading *chunks* at all.
+    """
+    retry = Retry.of(idempotency_key, "upload_document", command)
     with ctx.uow_factory() as uow:
         partner_id = _owner_partner_id(uow, actor, command.owner_kind, command.owner_id)
+        earlier = retry.earlier(uow, actor)
+        if earlier is not None:
+            return uow.documents.get(earlier)
     document_id = new_id()
     key = storage_key_for(document_id)
     upload = _MeteredUpload(chunks, ctx.max_upload_bytes)
     store = ctx.adapters.document_store
     store.put(key, upload)
     try:
-        document = _record(ctx, actor, command, upload, document_id, key, partner_id)
+        document = _record(ctx, actor, command, upload, retry, document_id, key, partner_id)
     except BaseException:
         store.delete(key)
         raise
@@ -138,6 +158,7 @@ def _record(
     actor: Actor,
     command: UploadDocument,
     upload: _MeteredUpload,
+    retry: Retry,
     document_id: str,
     key: str,
     partner_id: str | None,
@@ -158,6 +179,7 @@ def _record(
             storage_key=key,
         )
         uow.documents.add(document)
+        retry.remember(uow, actor, "document", document.id, document.uploaded_at)
         uow.record(
             ctx.event(
                 actor,
@@ -174,6 +196,13 @@ def _record(
         )
         uow.commit()
     return document
+
+
+def get_document(ctx: ServiceContext, actor: Actor, document_id: str) -> Document:
+    """The record of a document the actor may see, without reading the store."""
+    with ctx.uow_factory() as uow:
+        document = uow.documents.get(document_id)
+    return visible_or_not_found(actor, document, "document", document_id)
 
 
 def open_document(

@@ -11,6 +11,7 @@ from leasekit.domain.partners import Partner, PartnerRating
 from leasekit.errors import NotFoundError, ValidationError
 from leasekit.money import Money
 from leasekit.services.context import ServiceContext, visible_or_not_found
+from leasekit.services.idempotency import Retry
 from leasekit.services.ports import UnitOfWork
 
 __all__ = [
@@ -32,9 +33,19 @@ class OnboardPartner:
     rating: PartnerRating | None = None
 
 
-def onboard_partner(ctx: ServiceContext, actor: Actor, command: OnboardPartner) -> Partner:
+def onboard_partner(
+    ctx: ServiceContext,
+    actor: Actor,
+    command: OnboardPartner,
+    *,
+    idempotency_key: str | None = None,
+) -> Partner:
     """A new partner in state ``prospect``; one partner per company code."""
+    retry = Retry.of(idempotency_key, "onboard_partner", command)
     with ctx.unit_of_work() as uow:
+        earlier = retry.earlier(uow, actor)
+        if earlier is not None:
+            return uow.partners.get(earlier)
         partner = Partner.onboard(
             name=command.name,
             registration_number=command.registration_number,
@@ -53,20 +64,32 @@ def onboard_partner(ctx: ServiceContext, actor: Actor, command: OnboardPartner) 
                     "registration_number", f"already onboarded as partner {existing.id}"
                 )
         uow.partners.add(partner)
+        retry.remember(uow, actor, "partner", partner.id, partner.created_at)
         uow.record(ctx.event(actor, "partner_onboarded", "partner", partner.id, {}))
         uow.commit()
     return partner
 
 
 def transition_partner(
-    ctx: ServiceContext, actor: Actor, partner_id: str, action: str, reason: str | None = None
+    ctx: ServiceContext,
+    actor: Actor,
+    partner_id: str,
+    action: str,
+    reason: str | None = None,
+    *,
+    idempotency_key: str | None = None,
 ) -> Partner:
-    """Apply a lifecycle *action* (``submit``, ``approve``, ``suspend``, ``blacklist`` ...)."""
+    """Apply a lifecycle *action* (``apply``, ``approve``, ``suspend``, ``blacklist`` ...);
+    a retry with the same idempotency key returns the partner without acting again."""
+    retry = Retry.of(idempotency_key, "transition_partner", (partner_id, action, reason))
     with ctx.unit_of_work() as uow:
         partner = visible_or_not_found(actor, uow.partners.get(partner_id), "partner", partner_id)
+        if retry.earlier(uow, actor) is not None:
+            return partner
         at, business_date = ctx.moment()
         event = partner.apply(action, actor, at=at, business_date=business_date, reason=reason)
         uow.partners.update(partner)
+        retry.remember(uow, actor, "partner", partner.id, at)
         uow.record(event)
         uow.commit()
     return partner

@@ -50,6 +50,8 @@ __all__ = [
     "CustomerRepository",
     "DocumentRepository",
     "ExceptionRequestRepository",
+    "IdempotencyRepository",
+    "IdempotentRequest",
     "InsertOnlyRepository",
     "PartnerRepository",
     "PaymentRepository",
@@ -88,6 +90,19 @@ class ApiToken:
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+@attrs.frozen
+class IdempotentRequest:
+    """A retried command's first outcome: which object the request with this key made."""
+
+    user_id: str
+    key: str
+    request_hash: str
+    """Fingerprint of the request, so a key reused for a different request is caught."""
+    subject: str
+    subject_id: str
+    created_at: datetime
 
 
 @attrs.frozen
@@ -143,6 +158,16 @@ class TokenRepository(Protocol):
         ...
 
     def list_for_user(self, user_id: str) -> list[ApiToken]: ...
+
+
+class IdempotencyRepository(Protocol):
+    """Idempotency keys, per user; written in the transaction of the command they guard."""
+
+    def find(self, user_id: str, key: str) -> IdempotentRequest | None: ...
+
+    def add(self, request: IdempotentRequest) -> None:
+        """Remember *request*; ``ConflictError`` if a concurrent request took the key first."""
+        ...
 
 
 class CustomerRepository(Repository[Customer], Protocol):
@@ -245,6 +270,9 @@ class UnitOfWork(Protocol):
 
     @property
     def tokens(self) -> TokenRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
 
     @property
     def customers(self) -> CustomerRepository: ...

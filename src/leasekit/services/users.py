@@ -15,6 +15,7 @@ from leasekit.domain.access import ensure_may_create
 from leasekit.domain.identity import Actor, Role, User, new_id
 from leasekit.errors import AuthenticationError, DomainError, NotFoundError, ValidationError
 from leasekit.services.context import ServiceContext
+from leasekit.services.idempotency import Retry
 from leasekit.services.ports import ApiToken, UnitOfWork, hash_token
 
 __all__ = [
@@ -38,10 +39,20 @@ class CreateUser:
     partner_id: str | None = None
 
 
-def create_user(ctx: ServiceContext, actor: Actor, command: CreateUser) -> User:
+def create_user(
+    ctx: ServiceContext,
+    actor: Actor,
+    command: CreateUser,
+    *,
+    idempotency_key: str | None = None,
+) -> User:
     """A new active user; usernames are unique, dealer users must name an existing partner."""
     ensure_may_create(actor, "user")
+    retry = Retry.of(idempotency_key, "create_user", command)
     with ctx.unit_of_work() as uow:
+        earlier = retry.earlier(uow, actor)
+        if earlier is not None:
+            return uow.users.get(earlier)
         user = User.create(
             username=command.username,
             display_name=command.display_name,
@@ -57,6 +68,7 @@ def create_user(ctx: ServiceContext, actor: Actor, command: CreateUser) -> User:
             except NotFoundError:
                 raise ValidationError.single("partner_id", "no such partner") from None
         uow.users.add(user)
+        retry.remember(uow, actor, "user", user.id, user.created_at)
         uow.record(ctx.event(actor, "user_created", "user", user.id, {"role": user.role.value}))
         uow.commit()
     return user

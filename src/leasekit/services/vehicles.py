@@ -7,6 +7,7 @@ import attrs
 from leasekit.domain.identity import Actor
 from leasekit.domain.vehicles import Vehicle, VehicleCondition
 from leasekit.services.context import ServiceContext, visible_or_not_found
+from leasekit.services.idempotency import Retry
 from leasekit.services.partners import load_partner_reference
 
 __all__ = ["RegisterVehicle", "get_vehicle", "list_vehicles", "register_vehicle"]
@@ -22,10 +23,20 @@ class RegisterVehicle:
     partner_id: str | None = None
 
 
-def register_vehicle(ctx: ServiceContext, actor: Actor, command: RegisterVehicle) -> Vehicle:
+def register_vehicle(
+    ctx: ServiceContext,
+    actor: Actor,
+    command: RegisterVehicle,
+    *,
+    idempotency_key: str | None = None,
+) -> Vehicle:
     """A new vehicle, its VIN checked. One VIN may be on several records (a used car financed
     again later), so duplicates are for the risk checks to weigh, not refused here."""
+    retry = Retry.of(idempotency_key, "register_vehicle", command)
     with ctx.unit_of_work() as uow:
+        earlier = retry.earlier(uow, actor)
+        if earlier is not None:
+            return uow.vehicles.get(earlier)
         if command.partner_id is not None:
             load_partner_reference(uow, actor, command.partner_id)
         vehicle = Vehicle.register(
@@ -39,6 +50,7 @@ def register_vehicle(ctx: ServiceContext, actor: Actor, command: RegisterVehicle
             at=ctx.clock.now(),
         )
         uow.vehicles.add(vehicle)
+        retry.remember(uow, actor, "vehicle", vehicle.id, vehicle.created_at)
         uow.record(
             ctx.event(
                 actor,

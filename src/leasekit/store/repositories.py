@@ -38,7 +38,7 @@ from leasekit.domain.vehicles import Vehicle
 from leasekit.domain.vouchers import JournalLine, Voucher
 from leasekit.errors import ConflictError, NotFoundError
 from leasekit.money import Money
-from leasekit.services.ports import ApiToken, AuditRecord
+from leasekit.services.ports import ApiToken, AuditRecord, IdempotentRequest
 from leasekit.store import audit
 from leasekit.store.tables import (
     ApiTokenRow,
@@ -49,6 +49,7 @@ from leasekit.store.tables import (
     DocumentRow,
     EntityRow,
     ExceptionRequestRow,
+    IdempotencyKeyRow,
     PartnerRow,
     PaymentRow,
     ReceivableRow,
@@ -66,6 +67,7 @@ __all__ = [
     "CustomerRepository",
     "DocumentRepository",
     "ExceptionRequestRepository",
+    "IdempotencyRepository",
     "InsertOnlyRepository",
     "PartnerRepository",
     "PaymentRepository",
@@ -298,6 +300,37 @@ class TokenRepository:
             .execution_options(populate_existing=True)
         )
         return [_token_from_row(row) for row in rows]
+
+
+class IdempotencyRepository:
+    """Idempotency keys; immutable once written, so no version."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def find(self, user_id: str, key: str) -> IdempotentRequest | None:
+        row = self._session.get(IdempotencyKeyRow, (user_id, key), populate_existing=True)
+        if row is None:
+            return None
+        return IdempotentRequest(
+            user_id=row.user_id,
+            key=row.key,
+            request_hash=row.request_hash,
+            subject=row.subject,
+            subject_id=row.subject_id,
+            created_at=row.created_at,
+        )
+
+    def add(self, request: IdempotentRequest) -> None:
+        statement = sa.insert(IdempotencyKeyRow).values(
+            user_id=request.user_id,
+            key=request.key,
+            request_hash=request.request_hash,
+            subject=request.subject,
+            subject_id=request.subject_id,
+            created_at=request.created_at,
+        )
+        _write(self._session, "idempotency key", request.key, statement)
 
 
 # --- customers, vehicles, partners -------------------------------------------------------

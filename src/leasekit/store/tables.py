@@ -47,6 +47,7 @@ __all__ = [
     "DocumentRow",
     "EntityRow",
     "ExceptionRequestRow",
+    "IdempotencyKeyRow",
     "OutboxRow",
     "PartnerRow",
     "PaymentRow",
@@ -135,6 +136,22 @@ class ApiTokenRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
+
+
+class IdempotencyKeyRow(Base):
+    """A command a client may retry, remembered by the key the client sent with it: a retry
+    with the same key gets the object the first attempt made instead of a second one."""
+
+    __tablename__ = "idempotency_keys"
+
+    user_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str]
+    subject_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    created_at: Mapped[dt.datetime]
 
 
 # --- parties and assets ------------------------------------------------------------------

@@ -31,6 +31,7 @@ from leasekit.store.repositories import (
     CustomerRepository,
     DocumentRepository,
     ExceptionRequestRepository,
+    IdempotencyRepository,
     PartnerRepository,
     PaymentRepository,
     ReceivableRepository,
@@ -71,6 +72,7 @@ class SqlUnitOfWork:
 
     users: UserRepository
     tokens: TokenRepository
+    idempotency: IdempotencyRepository
     customers: CustomerRepository
     vehicles: VehicleRepository
     partners: PartnerRepository
@@ -97,6 +99,7 @@ class SqlUnitOfWork:
         self._events = []
         self.users = UserRepository(session)
         self.tokens = TokenRepository(session)
+        self.idempotency = IdempotencyRepository(session)
         self.customers = CustomerRepository(session)
         self.vehicles = VehicleRepository(session)
         self.partners = PartnerRepository(session)

@@ -235,6 +235,19 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_api_tokens_user_id"), "api_tokens", ["user_id"], unique=False)
     op.create_table(
+        "idempotency_keys",
+        sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("subject", sa.String(), nullable=False),
+        sa.Column("subject_id", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_idempotency_keys_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("user_id", "key", name=op.f("pk_idempotency_keys")),
+    )
+    op.create_table(
         "applications",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("partner_id", sa.String(length=32), nullable=False),
@@ -442,6 +455,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_applications_partner_id"), table_name="applications")
     op.drop_index(op.f("ix_applications_customer_id"), table_name="applications")
     op.drop_table("applications")
+    op.drop_table("idempotency_keys")
     op.drop_index(op.f("ix_api_tokens_user_id"), table_name="api_tokens")
     op.drop_table("api_tokens")
     op.drop_index(op.f("ix_voucher_lines_account"), table_name="voucher_lines")

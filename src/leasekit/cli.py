@@ -323,7 +323,18 @@ def _fresh_demo_dir(directory: Path) -> None:
 @_host
 @_port
 @click.option("--no-serve", is_flag=True, help="Seed the demo company, print tokens and stop.")
-def demo(directory: Path, host: str | None, port: int | None, no_serve: bool) -> None:
+@click.option(
+    "--tokens-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='Also write the tokens to this file as JSON ({"user": "token"}), for scripts.',
+)
+def demo(
+    directory: Path,
+    host: str | None,
+    port: int | None,
+    no_serve: bool,
+    tokens_file: Path | None,
+) -> None:
     """Seed a demo company on fake adapters, print a token per role, and serve it."""
     from leasekit.demo import DEMO_ADAPTERS, seed_demo
 
@@ -340,8 +351,21 @@ def demo(directory: Path, host: str | None, port: int | None, no_serve: bool) ->
     finally:
         runtime.close()
     _print_demo(company, f"http://{settings.server.host}:{settings.server.port}")
+    if tokens_file is not None:
+        _write_tokens(tokens_file, company)
     if not no_serve:
         _serve(settings)
+
+
+def _write_tokens(path: Path, company: DemoCompany) -> None:
+    """The tokens as ``{"username": "token"}``, readable by the owner only: they are logins."""
+    import os
+
+    tokens = {username: token for username, (_, token) in company.tokens.items()}
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(tokens, handle, indent=2)
+        handle.write("\n")
 
 
 def _print_demo(company: DemoCompany, base_url: str) -> None:

@@ -32,13 +32,31 @@ from leasekit.server.keys import (
 from leasekit.server.openapi import ApiRoutes, build_document
 from leasekit.server.payloads import make_converter
 from leasekit.server.problems import problem_middleware
-from leasekit.server.routes import health, openapi
+from leasekit.server.routes import (
+    applications,
+    customers,
+    documents,
+    health,
+    openapi,
+    partners,
+    users,
+    vehicles,
+)
 from leasekit.server.runtime import Runtime
 from leasekit.settings import Settings
 
 __all__ = ["API", "create_app"]
 
-API: Final[tuple[ApiRoutes, ...]] = (health.api, openapi.api)
+API: Final[tuple[ApiRoutes, ...]] = (
+    health.api,
+    users.api,
+    partners.api,
+    customers.api,
+    vehicles.api,
+    applications.api,
+    documents.api,
+    openapi.api,
+)
 """Every resource module's routes, in the order the OpenAPI document lists them."""
 
 MAX_JSON_BYTES: Final = 1024 * 1024

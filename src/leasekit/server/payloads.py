@@ -29,6 +29,7 @@ from cattrs.cols import list_structure_factory, mapping_structure_factory
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs.v import format_exception
 
+from leasekit.domain.vehicles import Vin
 from leasekit.errors import FieldError, LeasekitError, ValidationError
 from leasekit.money import CURRENCIES, Currency, Money, to_decimal
 
@@ -207,6 +208,15 @@ def _unstructure_money(value: Money) -> dict[str, str]:
     return {"amount": _unstructure_decimal(value.amount), "currency": value.currency.code}
 
 
+def _structure_vin(value: object) -> Vin:
+    """A VIN exactly as the schema says (no blanks, capitals), check digit verified."""
+    try:
+        return Vin(_structure_str(value))
+    except ValidationError as exc:
+        # Vin names its own field "vin"; the path in the body is the field here.
+        raise InvalidValue(exc.errors[0].message) from None
+
+
 _DECIMAL_SCHEMA: Final = {
     "type": "string",
     "pattern": _DECIMAL_PATTERN,
@@ -244,6 +254,21 @@ CODECS: Final[tuple[Codec[Any], ...]] = (
         _structure_money,
         _unstructure_money,
         name="Money",
+    ),
+    Codec(
+        Vin,
+        {
+            "type": "string",
+            "pattern": "^[0-9A-HJ-NPR-Z]{17}$",
+            "description": (
+                "Vehicle identification number (ISO 3779): 17 digits and capital letters "
+                "other than I, O and Q; check digit verified for North America and China."
+            ),
+            "examples": ["LSVAU218XN2183294"],
+        },
+        _structure_vin,
+        str,
+        name="Vin",
     ),
 )
 """The value types the API speaks besides attrs classes, string enums and collections.

@@ -1,0 +1,218 @@
+"""Documents: uploading the files behind a decision, listing them, downloading them.
+
+Uploads go to ``POST /{owners}/{id}/documents?kind=id_card_front&filename=id.png`` with the
+file as the raw request body, not as a multipart form: the body streams straight through
+:func:`~leasekit.server.routes.helpers.receive_upload` into the document store, and ``curl
+--data-binary @id.png`` is all a client needs. The ``Content-Type`` header and the file name
+are not trusted for the type: the service reads the first bytes, keeps only PDFs and images,
+and records the type it found. A refused upload (unknown or executable content, too large,
+empty) is a 422 on ``file`` and leaves nothing behind.
+
+The wire form of a document is :class:`Document` here, not the domain record: the record's
+``storage_key`` says where the adapter keeps the bytes, which is the server's business, not
+the client's; clients fetch the bytes at ``/documents/{id}/content``.
+
+Owners are named in the path (``/customers/{id}/documents``), so an owner that does not exist
+or belongs to another partner is a 404, as it is at ``/customers/{id}``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Final
+
+import attrs
+from aiohttp import web
+
+from leasekit.domain import documents as domain
+from leasekit.domain.documents import DocumentKind, OwnerKind
+from leasekit.errors import NotFoundError, ValidationError
+from leasekit.server.openapi import ApiRoutes, Reply
+from leasekit.server.routes.helpers import (
+    actor,
+    json_response,
+    read_query,
+    receive_upload,
+    run_sync,
+    send_download,
+    services,
+)
+from leasekit.services import documents
+from leasekit.services.documents import UploadDocument
+
+__all__ = ["OWNER_PATHS", "Document", "DocumentUpload", "api"]
+
+api = ApiRoutes("documents", "Files behind a decision: ID cards, licences, invoices, contracts.")
+
+OWNER_PATHS: Final[Mapping[OwnerKind, str]] = {
+    OwnerKind.CUSTOMER: "customers",
+    OwnerKind.VEHICLE: "vehicles",
+    OwnerKind.PARTNER: "partners",
+    OwnerKind.APPLICATION: "applications",
+}
+"""The owners that have a resource of their own, and its path; documents of contracts and
+exception requests get routes when those resources do."""
+
+OCTET_STREAM: Final = "application/octet-stream"
+
+_Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+@attrs.frozen
+class Document:
+    """An uploaded file: whose it is, what it is, and the SHA-256 that proves it unchanged.
+    The bytes are at ``/documents/{id}/content``."""
+
+    id: str
+    owner_kind: OwnerKind
+    owner_id: str
+    kind: DocumentKind
+    filename: str = attrs.field(
+        metadata={"description": "As the uploader named it; it says nothing about the type."}
+    )
+    content_type: str = attrs.field(
+        metadata={"description": "Found in the bytes, not taken from the name or the request."}
+    )
+    size: int = attrs.field(metadata={"description": "In bytes."})
+    sha256: str = attrs.field(metadata={"description": "SHA-256 of the bytes, hexadecimal."})
+    partner_id: str | None
+    uploaded_by: str = attrs.field(metadata={"description": "The id of the uploading user."})
+    uploaded_at: datetime
+
+    @classmethod
+    def from_record(cls, record: domain.Document) -> Document:
+        return cls(
+            id=record.id,
+            owner_kind=record.owner_kind,
+            owner_id=record.owner_id,
+            kind=record.kind,
+            filename=record.filename,
+            content_type=record.content_type,
+            size=record.size,
+            sha256=record.sha256,
+            partner_id=record.partner_id,
+            uploaded_by=record.uploaded_by,
+            uploaded_at=record.uploaded_at,
+        )
+
+
+@attrs.frozen
+class DocumentUpload:
+    """What an upload is, given in the query string because the body is the file."""
+
+    kind: DocumentKind
+    filename: str
+
+
+@contextmanager
+def _owner_in_path(owner_kind: OwnerKind, owner_id: str) -> Iterator[None]:
+    """The services report an owner they cannot find as a field error on ``owner_id`` (it is
+    a field of their command); here the owner is the path, so it is a 404."""
+    try:
+        yield
+    except ValidationError as exc:
+        if [error.field for error in exc.errors] == ["owner_id"]:
+            raise NotFoundError(owner_kind.value, owner_id) from None
+        raise
+
+
+def _uploader(owner_kind: OwnerKind) -> _Handler:
+    async def upload(request: web.Request) -> web.Response:
+        query = read_query(request, DocumentUpload)
+        owner_id = request.match_info["id"]
+        command = UploadDocument(owner_kind, owner_id, query.kind, query.filename)
+        store = functools.partial(
+            documents.upload_document, services(request), actor(request), command
+        )
+        with _owner_in_path(owner_kind, owner_id):
+            record = await receive_upload(request, store)
+        return json_response(request, Document.from_record(record), status=201)
+
+    upload.__name__ = upload.__qualname__ = f"upload_{owner_kind}_document"
+    upload.__doc__ = (
+        f"Send the file as the raw body (``curl --data-binary @scan.pdf``), with its kind and "
+        f"name in the query. PDF, JPEG, PNG, TIFF, HEIC and WebP are accepted, recognised by "
+        f"their bytes; anything else, or a file over the size limit, is a 422 on ``file`` and "
+        f"nothing is kept. An unknown {owner_kind} is a 404."
+    )
+    return upload
+
+
+def _lister(owner_kind: OwnerKind) -> _Handler:
+    async def list_documents(request: web.Request) -> web.Response:
+        owner_id = request.match_info["id"]
+        with _owner_in_path(owner_kind, owner_id):
+            found = await run_sync(
+                request,
+                documents.list_documents,
+                services(request),
+                actor(request),
+                owner_kind,
+                owner_id,
+            )
+        return json_response(request, [Document.from_record(record) for record in found])
+
+    list_documents.__name__ = list_documents.__qualname__ = f"list_{owner_kind}_documents"
+    list_documents.__doc__ = f"Oldest first. An unknown {owner_kind} is a 404."
+    return list_documents
+
+
+for _owner, _path in OWNER_PATHS.items():
+    api.post(
+        f"/{_path}/{{id}}/documents",
+        summary=f"Upload a document of a {_owner}",
+        query=DocumentUpload,
+        body=bytes,
+        body_media_type=OCTET_STREAM,
+        responses={201: Reply("The document's record.", Document)},
+    )(_uploader(_owner))
+    api.get(
+        f"/{_path}/{{id}}/documents",
+        summary=f"List the documents of a {_owner}",
+        responses={200: Reply("The documents.", list[Document])},
+    )(_lister(_owner))
+
+
+@api.get(
+    "/documents/{id}",
+    summary="Get a document's record",
+    responses={200: Reply("The document's record.", Document)},
+)
+async def get_document(request: web.Request) -> web.Response:
+    """Another partner's document is a 404, like a missing one."""
+    record = await run_sync(
+        request,
+        documents.get_document,
+        services(request),
+        actor(request),
+        request.match_info["id"],
+    )
+    return json_response(request, Document.from_record(record))
+
+
+@api.get(
+    "/documents/{id}/content",
+    summary="Download a document",
+    responses={200: Reply("The file, typed as found at upload (a PDF or an image).", bytes, "*/*")},
+)
+async def download_document(request: web.Request) -> web.StreamResponse:
+    """Streamed from the document store as an attachment, with the Content-Type found in the
+    bytes at upload and ``X-Content-Type-Options: nosniff``, so that a browser never runs an
+    upload as a page."""
+    record, chunks = await run_sync(
+        request,
+        documents.open_document,
+        services(request),
+        actor(request),
+        request.match_info["id"],
+    )
+    return await send_download(
+        request,
+        chunks,
+        content_type=record.content_type,
+        filename=record.filename,
+        size=record.size,
+    )

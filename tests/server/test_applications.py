@@ -1,0 +1,119 @@
+"""``/applications`` over HTTP: drafting, revising, listing and the application lifecycle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+def draft_of(demo: Any, **changes: Any) -> dict[str, Any]:
+    """A draft body for Sunrise Motors on the customer and car of the demo's first draft."""
+    first = demo.company.applications[0]
+    return {
+        "partner_id": first.partner_id,
+        "customer_id": first.customer_id,
+        "vehicle_id": first.vehicle_id,
+        "business_type": "loan",
+        "vehicle_price": "189000.00",
+        "down_payment": "37800.00",
+        "term_months": 24,
+        "annual_rate": "0.0488",
+    } | changes
+
+
+async def test_a_dealer_drafts_revises_and_submits_an_application(demo) -> None:
+    draft = await demo.call("POST", "/applications", "sunrise", 201, json=draft_of(demo))
+    assert draft["state"] == "draft"
+    assert draft["created_by"] == demo.user("sunrise").id
+    assert draft["requested"] == {
+        "vehicle_price": {"amount": "189000.00", "currency": "CNY"},
+        "down_payment": {"amount": "37800.00", "currency": "CNY"},
+        "term_months": 24,
+        "annual_rate": "0.0488",
+        "residual_value": None,
+    }
+    path = f"/applications/{draft['id']}"
+    revised = await demo.call(
+        "PUT", path, "sunrise", 200, json=draft_of(demo, term_months=36, residual_value="9000")
+    )
+    assert revised["requested"]["term_months"] == 36
+    assert revised["requested"]["residual_value"] == {"amount": "9000", "currency": "CNY"}
+    submitted = await demo.call(
+        "POST", f"{path}/transitions", "sunrise", 200, json={"action": "submit"}
+    )
+    assert submitted["state"] == "submitted"
+    assert await demo.call("GET", path, "officer", 200) == submitted
+
+
+async def test_lists_are_scoped_to_the_partner_and_filtered_by_state(demo) -> None:
+    drafted, submitted = demo.company.applications
+    everything = await demo.call("GET", "/applications", "sunrise", 200)
+    assert [a["id"] for a in everything] == [drafted.id, submitted.id]
+    only = await demo.call("GET", "/applications?state=submitted", "officer", 200)
+    assert [a["id"] for a in only] == [submitted.id]
+    assert await demo.call("GET", "/applications", "harbour", 200) == []
+    problem = await demo.call("GET", "/applications?state=pending", "officer", 422)
+    assert [e["field"] for e in problem["errors"]] == ["state"]
+    problem = await demo.call("GET", "/applications?page=2", "officer", 422)
+    assert problem["errors"] == [{"field": "page", "message": "unknown field"}]
+
+
+async def test_another_partners_application_is_not_found_whatever_is_asked(demo) -> None:
+    path = f"/applications/{demo.company.applications[0].id}"
+    await demo.call("GET", path, "harbour", 404)
+    await demo.call("PUT", path, "harbour", 404, json=draft_of(demo))
+    await demo.call("POST", f"{path}/transitions", "harbour", 404, json={"action": "cancel"})
+    assert (await demo.call("GET", path, "sunrise", 200))["state"] == "draft", "untouched"
+
+
+async def test_submitting_twice_is_409_naming_state_and_action(demo) -> None:
+    submitted = demo.company.applications[1]
+    path = f"/applications/{submitted.id}"
+    problem = await demo.call(
+        "POST", f"{path}/transitions", "sunrise", 409, json={"action": "submit"}
+    )
+    assert problem["type"] == "urn:leasekit:problem:illegal-transition"
+    assert (problem["state"], problem["action"]) == ("submitted", "submit")
+    assert "cancel" in problem["allowed"]
+    assert "submitted" in problem["detail"]
+    problem = await demo.call("PUT", path, "sunrise", 409, json=draft_of(demo))
+    assert (problem["state"], problem["action"]) == ("submitted", "revise")
+
+
+async def test_a_move_reserved_to_another_role_is_403(demo) -> None:
+    path = f"/applications/{demo.company.applications[1].id}/transitions"
+    problem = await demo.call("POST", path, "sunrise", 403, json={"action": "pre_approve"})
+    assert problem["type"] == "urn:leasekit:problem:permission-denied"
+
+
+async def test_a_dealer_cancels_its_draft_with_a_reason(demo) -> None:
+    path = f"/applications/{demo.company.applications[0].id}/transitions"
+    body = {"action": "cancel", "reason": "The customer bought elsewhere"}
+    assert (await demo.call("POST", path, "sunrise", 200, json=body))["state"] == "cancelled"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"vehicle_price": 189000.0}, "vehicle_price", 'write the number as a string, e.g. "'),
+        ({"annual_rate": 0.0488}, "annual_rate", "as a string"),
+        ({"term_months": 0}, "term_months", "from 1 to 120"),
+        ({"down_payment": "189000.00"}, "down_payment", "less than the vehicle price"),
+        ({"business_type": "rental"}, "business_type", "loan, finance_lease"),
+        ({"customer_id": "nosuchcustomer"}, "customer_id", "no such customer"),
+        ({"discount": "100"}, "discount", "unknown field"),
+    ],
+)
+async def test_bad_drafts_are_422_naming_the_field(demo, change, field, words) -> None:
+    problem = await demo.call(
+        "POST", "/applications", "sunrise", 422, json=draft_of(demo, **change)
+    )
+    assert [e["field"] for e in problem["errors"]] == [field]
+    assert words in problem["errors"][0]["message"]
+
+
+async def test_a_dealer_cannot_draft_on_another_partners_customer(demo) -> None:
+    body = draft_of(demo, partner_id=demo.partner_id("Harbour Auto"))
+    problem = await demo.call("POST", "/applications", "harbour", 422, json=body)
+    assert {e["field"] for e in problem["errors"]} == {"customer_id", "vehicle_id"}

@@ -1,0 +1,539 @@
+"""docs/walkthrough.md, run as written against a real ``leasekit demo`` server.
+
+The page is the script: the test starts the demo with the command of its first ``console``
+block (adding a free port and a folder of its own), checks that the demo prints what the page
+shows, gives the requests the variables the page exports, then sends every ``sh`` block's
+``curl`` commands in order and compares each answer with the ``json`` block after it. A page
+that drifts from the server (a renamed field, a changed status, a step that no longer works)
+fails here, which is what makes "a new user can install, start the demo server and walk
+through creating an application over HTTP" a tested promise.
+
+Two runs: one reads the ``curl`` commands itself and sends them with urllib, so it needs
+nothing but Python; the other hands the same blocks to bash, curl and jq, when they are
+installed, to prove that the shell really does what the first run assumed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "walkthrough.md"
+BASE_VARIABLE = "LEASEKIT"
+"""The exported variable that holds the server's address; the others hold users' tokens."""
+SHOWN_ADDRESS = "127.0.0.1:8080"
+"""Where the page's demo listens; the test's demo listens on a free port instead."""
+VARYING = frozenset(
+    {
+        "id",
+        "user_id",
+        "partner_id",
+        "customer_id",
+        "vehicle_id",
+        "owner_id",
+        "created_by",
+        "uploaded_by",
+        "created_at",
+        "uploaded_at",
+        "sha256",
+        "size",
+        "version",
+    }
+)
+"""Keys whose values differ from run to run (and with the reader's photo); their presence is
+still checked, and every other value must equal the page's."""
+
+_FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+_CAPTURE = re.compile(r"(?P<name>[A-Z_][A-Z0-9_]*)=\$\((?P<inner>.*)\)", re.DOTALL)
+_JQ = re.compile(r"(?P<curl>.*?)\s*\|\s*jq -r (?P<path>(?:\.[A-Za-z_]\w*)+)", re.DOTALL)
+_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+_EXPORT = re.compile(r"^\$ export (\w+)=", re.MULTILINE)
+_TOKEN = re.compile(r"lk_[A-Za-z0-9_-]{43}")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+# --- reading the page -------------------------------------------------------------------
+
+
+@attrs.frozen
+class Block:
+    language: str
+    text: str
+    line: int
+
+
+@attrs.frozen
+class Command:
+    """One ``curl`` command, perhaps with a here-document and a ``NAME=$(... | jq -r .x)``."""
+
+    curl: str
+    stdin: str | None = None
+    capture: tuple[str, str] | None = None
+    """The variable set from the answer, and the jq path that picks the value."""
+
+
+@attrs.frozen
+class Step:
+    """One ``sh`` block, and the answer the page shows for its last request."""
+
+    commands: tuple[Command, ...]
+    expected: Any
+    line: int
+
+
+def blocks(markdown: str) -> list[Block]:
+    return [
+        Block(m.group(1), m.group(2), markdown.count("\n", 0, m.start()) + 1)
+        for m in _FENCE.finditer(markdown)
+    ]
+
+
+def commands(text: str) -> tuple[Command, ...]:
+    """The commands of an ``sh`` block, in the small part of shell syntax the page may use."""
+    lines = iter(text.splitlines())
+    found = []
+    for first in lines:
+        if not first.strip() or first.lstrip().startswith("#"):
+            continue
+        logical = first
+        while logical.endswith("\\"):
+            logical = logical[:-1] + next(lines)
+        stdin = None
+        if "<<EOF" in logical:
+            body = []
+            for line in lines:
+                if line == "EOF":
+                    break
+                body.append(line)
+            else:
+                raise AssertionError(f"a here-document without its EOF line: {first!r}")
+            stdin = "\n".join(body) + "\n"
+            logical = logical.replace("<<EOF", " ")
+            if _CAPTURE.match(logical + ")") and not logical.rstrip().endswith(")"):
+                closing = next(lines, "")
+                assert closing == ")", f"expected ')' after the here-document, got {closing!r}"
+                logical += ")"
+        found.append(_command(logical.strip(), stdin))
+    return tuple(found)
+
+
+def _command(logical: str, stdin: str | None) -> Command:
+    capture = _CAPTURE.fullmatch(logical)
+    if capture is None:
+        assert logical.startswith("curl "), f"the page's sh blocks hold curl only: {logical!r}"
+        return Command(logical, stdin)
+    picked = _JQ.fullmatch(capture["inner"].strip())
+    assert picked is not None, f"a capture must be $(curl ... | jq -r .field): {logical!r}"
+    assert picked["curl"].startswith("curl "), logical
+    return Command(picked["curl"], stdin, (capture["name"], picked["path"]))
+
+
+def steps(markdown: str) -> list[Step]:
+    """Each ``sh`` block with the ``json`` block that follows it; a ``json`` block anywhere
+    else would be an example nobody checks, so it is refused."""
+    fenced = blocks(markdown)
+    found = []
+    for index, block in enumerate(fenced):
+        following = fenced[index + 1] if index + 1 < len(fenced) else None
+        if block.language == "sh":
+            expected = None
+            if following is not None and following.language == "json":
+                expected = json.loads(following.text)
+            found.append(Step(commands(block.text), expected, block.line))
+        elif block.language == "json":
+            previous = fenced[index - 1].language if index else None
+            assert previous == "sh", f"line {block.line}: a json block must follow its sh block"
+    return found
+
+
+def exported(markdown: str) -> list[str]:
+    """The variables the page's ``console`` blocks export for the requests."""
+    return [
+        name
+        for block in blocks(markdown)
+        if block.language == "console"
+        for name in _EXPORT.findall(block.text)
+    ]
+
+
+def demo_command(markdown: str) -> tuple[list[str], list[str]]:
+    """The ``leasekit demo`` command the page starts with, and the output it shows."""
+    for block in blocks(markdown):
+        first, *output = block.text.splitlines()
+        if block.language == "console" and first.startswith("$ leasekit demo"):
+            return shlex.split(first.removeprefix("$ ")), output
+    raise AssertionError("the page never starts the demo")
+
+
+# --- interpreting curl --------------------------------------------------------------------
+
+
+def expand(text: str, variables: Mapping[str, str]) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        assert name in variables, f"${name} is used before the page sets it"
+        return variables[name]
+
+    return _VARIABLE.sub(value, text)
+
+
+@attrs.frozen
+class Request:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None
+
+
+def request_of(command: Command, variables: Mapping[str, str], workdir: Path) -> Request:
+    """The request curl would send for *command*: the options the page uses, and only those."""
+    words = [expand(word, variables) for word in shlex.split(command.curl)]
+    assert words[0] == "curl"
+    method = url = None
+    headers: dict[str, str] = {}
+    body: bytes | None = None
+    options = iter(words[1:])
+    for word in options:
+        if word in ("-s", "--silent"):
+            continue
+        if word in ("-X", "--request"):
+            method = next(options)
+        elif word in ("-H", "--header"):
+            name, _, value = next(options).partition(":")
+            headers[name.strip()] = value.strip()
+        elif word in ("-d", "--data", "--data-binary"):
+            body = _data(word, next(options), command, variables, workdir)
+        elif word.startswith("-"):
+            raise AssertionError(f"the walkthrough test does not know curl's {word}")
+        else:
+            assert url is None, f"two URLs in {command.curl!r}"
+            url = word
+    assert url is not None, f"no URL in {command.curl!r}"
+    if body is not None:
+        # As curl does: data without a Content-Type is sent as a form.
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    return Request(method or ("GET" if body is None else "POST"), url, headers, body)
+
+
+def _data(
+    option: str, value: str, command: Command, variables: Mapping[str, str], workdir: Path
+) -> bytes:
+    if value == "@-":
+        assert command.stdin is not None, f"{option} @- without a here-document"
+        data = expand(command.stdin, variables).encode()
+    elif value.startswith("@"):
+        data = (workdir / value[1:]).read_bytes()
+    else:
+        return value.encode()
+    # -d reads files (and stdin) as text and drops their line breaks; --data-binary keeps them.
+    return data if option == "--data-binary" else data.replace(b"\r", b"").replace(b"\n", b"")
+
+
+def send(request: Request) -> tuple[int, Any]:
+    prepared = urllib.request.Request(
+        request.url, data=request.body, headers=request.headers, method=request.method
+    )
+    try:
+        with urllib.request.urlopen(prepared, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read())
+
+
+def jq(answer: Any, path: str) -> str:
+    value = answer
+    for key in path.split(".")[1:]:
+        value = value[key]
+    assert isinstance(value, str), f"jq -r {path} gives {value!r}"
+    return value
+
+
+def assert_like(expected: Any, actual: Any, where: str = "$") -> None:
+    """*actual* has the page's keys, and its values where they do not vary by run."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{where}: expected an object, got {actual!r}"
+        assert sorted(actual) == sorted(expected), f"{where}: keys differ"
+        for key, value in expected.items():
+            if key not in VARYING:
+                assert_like(value, actual[key], f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list), f"{where}: expected an array, got {actual!r}"
+        assert len(actual) == len(expected), f"{where}: {len(actual)} items"
+        for index, (one, other) in enumerate(zip(expected, actual, strict=True)):
+            assert_like(one, other, f"{where}[{index}]")
+    else:
+        assert actual == expected, f"{where}: the server says {actual!r}, the page {expected!r}"
+
+
+def expected_status(expected: Any) -> int | None:
+    """A problem shown on the page carries its status; any other answer must be a 2xx."""
+    if isinstance(expected, dict) and str(expected.get("type", "")).startswith("urn:leasekit:"):
+        return int(expected["status"])
+    return None
+
+
+# --- the demo server ------------------------------------------------------------------------
+
+
+def png() -> bytes:
+    """The reader's ID card photo: a real, tiny PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\x80\x80" * 2)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def leasekit_executable() -> list[str]:
+    """The ``leasekit`` script installed next to this Python, as a reader would run it."""
+    script = shutil.which("leasekit", path=str(Path(sys.executable).parent))
+    if script is not None:
+        return [script]
+    return [sys.executable, "-c", "from leasekit.cli import cli; cli()"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def clean_environment() -> dict[str, str]:
+    """This process's environment without leasekit settings or forced terminal colours."""
+    keep = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.upper().startswith("LEASEKIT_") and name not in ("FORCE_COLOR", "COLUMNS")
+    }
+    return keep | {"PYTHONIOENCODING": "utf-8"}
+
+
+@attrs.define
+class DemoServer:
+    process: subprocess.Popen[bytes]
+    port: int
+    workdir: Path
+    shown_output: list[str]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def tokens(self) -> dict[str, str]:
+        tokens: dict[str, str] = json.loads((self.workdir / "tokens.json").read_text())
+        return tokens
+
+    def variables(self, names: list[str]) -> dict[str, str]:
+        """The values of the variables the page exports: the address and users' tokens."""
+        tokens = {username.upper(): token for username, token in self.tokens().items()}
+        variables = {}
+        for name in names:
+            assert name == BASE_VARIABLE or name in tokens, f"the page exports unknown ${name}"
+            variables[name] = self.base_url if name == BASE_VARIABLE else tokens[name]
+        return variables
+
+    def wait_until_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"the demo stopped:\n{self.output('stderr')}"
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.base_url}/health", timeout=2) as response,
+            ):
+                if response.status == 200:
+                    return
+            time.sleep(0.1)
+        raise AssertionError(f"the demo did not answer within {timeout} s")
+
+    def stop(self) -> int:
+        """Stop the server as Ctrl+C or a service manager would, and wait for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                return self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise
+        return self.process.returncode
+
+    def output(self, stream: str) -> str:
+        return (self.workdir / f"demo.{stream}").read_text(encoding="utf-8")
+
+    def printed(self) -> list[str]:
+        """What the demo printed, tokens and port made the page's, for comparison."""
+        text = _ANSI.sub("", self.output("stdout"))
+        text = _TOKEN.sub("lk_TOKEN", text).replace(f"127.0.0.1:{self.port}", SHOWN_ADDRESS)
+        return [line.rstrip() for line in text.rstrip().splitlines()]
+
+
+@pytest.fixture
+def markdown() -> str:
+    return DOC.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def demo_server(markdown: str, tmp_path: Path) -> Iterator[DemoServer]:
+    """``leasekit demo`` with the page's options, in a fresh folder, on a free port."""
+    command, shown = demo_command(markdown)
+    assert command[:2] == ["leasekit", "demo"]
+    (tmp_path / "id-card.png").write_bytes(png())
+    port = free_port()
+    with (
+        (tmp_path / "demo.stdout").open("wb") as stdout,
+        (tmp_path / "demo.stderr").open("wb") as stderr,
+    ):
+        process = subprocess.Popen(
+            [*leasekit_executable(), *command[1:], "--dir", "demo", "--port", str(port)],
+            cwd=tmp_path,
+            stdout=stdout,
+            stderr=stderr,
+            env=clean_environment(),
+        )
+    server = DemoServer(process, port, tmp_path, shown)
+    try:
+        server.wait_until_healthy()
+        yield server
+    finally:
+        server.stop()
+
+
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32", reason="stops the server with SIGTERM, which Windows lacks"
+)
+
+
+# --- the tests ------------------------------------------------------------------------------
+
+
+def test_the_page_has_the_steps_a_new_user_needs(markdown: str, tmp_path: Path) -> None:
+    """Guards the reader's path itself, so that the page cannot shrink to something trivial."""
+    (tmp_path / "id-card.png").write_bytes(png())
+    sent = [
+        request_of(command, dict.fromkeys(_all_variables(markdown), "X"), tmp_path)
+        for step in steps(markdown)
+        for command in step.commands
+    ]
+    paths = [(r.method, re.sub(r"^X", "", r.url).split("?")[0]) for r in sent]
+    for needed in (
+        ("GET", "/health"),
+        ("GET", "/me"),
+        ("POST", "/customers"),
+        ("POST", "/vehicles"),
+        ("POST", "/applications"),
+        ("POST", "/customers/X/documents"),
+        ("POST", "/applications/X/transitions"),
+        ("GET", "/applications/X"),
+    ):
+        assert needed in paths, needed
+    assert exported(markdown) == [BASE_VARIABLE, "SUNRISE"]
+
+
+def _all_variables(markdown: str) -> set[str]:
+    return {m.group(1) or m.group(2) for m in _VARIABLE.finditer(markdown)}
+
+
+def _tokens_unreadable_by_others(path: Path) -> bool:
+    return path.stat().st_mode & 0o077 == 0
+
+
+def test_a_new_user_walks_through_an_application_over_http(
+    markdown: str, demo_server: DemoServer
+) -> None:
+    tokens_file = demo_server.workdir / "tokens.json"
+    assert _tokens_unreadable_by_others(tokens_file)
+    variables = demo_server.variables(exported(markdown))
+    last: Any = None
+    for step in steps(markdown):
+        for command in step.commands:
+            request = request_of(command, variables, demo_server.workdir)
+            status, last = send(request)
+            wanted = expected_status(step.expected) if command is step.commands[-1] else None
+            where = f"{DOC.name} line {step.line}: {request.method} {request.url}"
+            if wanted is None:
+                assert 200 <= status < 300, f"{where}: {status} {last}"
+            else:
+                assert status == wanted, f"{where}: {status} {last}"
+            if command.capture is not None:
+                name, path = command.capture
+                variables[name] = jq(last, path)
+        if step.expected is not None:
+            assert_like(step.expected, last, f"{DOC.name} line {step.line}")
+    assert last["state"] == "submitted", "the walk ends with the application submitted"
+
+    assert demo_server.stop() == 0, demo_server.output("stderr")
+    printed = demo_server.printed()
+    for token in demo_server.tokens().values():
+        assert token in demo_server.output("stdout"), "the table shows every token"
+    shown = [_TOKEN.sub("lk_TOKEN", line).rstrip() for line in demo_server.shown_output]
+    assert printed == shown, "the demo prints what the page shows"
+
+
+@pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in ("bash", "curl", "jq")),
+    reason="needs bash, curl and jq",
+)
+def test_the_page_runs_as_a_shell_script(markdown: str, demo_server: DemoServer) -> None:
+    """The same blocks through bash, curl and jq: the shell syntax the page teaches works."""
+    script = "\n".join(
+        ["set -euo pipefail"] + [b.text for b in blocks(markdown) if b.language == "sh"]
+    )
+    environment = clean_environment() | demo_server.variables(exported(markdown))
+    completed = subprocess.run(
+        ["bash", "-c", script],
+        cwd=demo_server.workdir,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    printed = _json_documents(completed.stdout)
+    shown = [
+        step.expected
+        for step in steps(markdown)
+        if step.expected is not None and step.commands[-1].capture is None
+    ]
+    assert len(printed) == len(shown), completed.stdout
+    for one, other in zip(shown, printed, strict=True):
+        assert_like(one, other)
+    assert printed[-1]["state"] == "submitted"
+
+
+def _json_documents(text: str) -> list[Any]:
+    """curl prints each answer without a line break after it: split them."""
+    decoder = json.JSONDecoder()
+    documents, index = [], 0
+    while index < len(text):
+        if text[index].isspace():
+            index += 1
+            continue
+        document, index = decoder.raw_decode(text, index)
+        documents.append(document)
+    return documents

@@ -66,6 +66,8 @@ class Operation:
     body_media_type: str = JSON
     query: type | None = None
     public: bool = False
+    retryable: bool = False
+    """Takes an ``Idempotency-Key`` header, so a client may safely retry it."""
 
     @property
     def operation_id(self) -> str:
@@ -101,11 +103,13 @@ class ApiRoutes:
         body_media_type: str = JSON,
         query: type | None = None,
         public: bool = False,
+        retryable: bool = False,
     ) -> Callable[[_Handler], _Handler]:
         """Register the decorated handler for *method* on *path* and record its operation.
 
         The handler's name becomes the operationId and its docstring the description, so
-        write both for the API's users. *public* routes answer without a token.
+        write both for the API's users. *public* routes answer without a token; *retryable*
+        ones take an ``Idempotency-Key`` header (the handler passes it to the service).
         """
 
         def register(handler: _Handler) -> _Handler:
@@ -121,6 +125,7 @@ class ApiRoutes:
                     body_media_type=body_media_type,
                     query=query,
                     public=public,
+                    retryable=retryable,
                 )
             )
             self.table.route(method, path)(handler)
@@ -256,6 +261,19 @@ class Schemas:
         return schema | {"description": description}
 
 
+IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
+IDEMPOTENCY_KEY_PARAMETER: Final[dict[str, Any]] = {
+    "name": IDEMPOTENCY_KEY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "A key of your choice (1-255 printable ASCII characters) that makes the "
+    "request safe to retry: a retry with the same key returns what the first attempt made. "
+    "Reusing a key for a different request is a 409; a malformed key is a 422 on "
+    "idempotency_key.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
 def _parameters(operation: Operation, schemas: Schemas) -> list[dict[str, Any]]:
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -272,6 +290,8 @@ def _parameters(operation: Operation, schemas: Schemas) -> list[dict[str, Any]]:
             }
             for field in attrs.fields(operation.query)
         )
+    if operation.retryable:
+        parameters.append(IDEMPOTENCY_KEY_PARAMETER)
     return parameters
 
 

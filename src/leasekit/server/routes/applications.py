@@ -19,6 +19,7 @@ from leasekit.domain.lifecycle import APPLICATION_LIFECYCLE, ApplicationState
 from leasekit.server.openapi import ApiRoutes, Reply
 from leasekit.server.routes.helpers import (
     actor,
+    idempotency_key,
     json_response,
     read_json,
     read_query,
@@ -59,6 +60,7 @@ class ApplicationFilter:
 
 @api.post(
     "/applications",
+    retryable=True,
     summary="Draft an application",
     body=DraftApplication,
     responses={201: Reply("The new application, in state draft.", Application)},
@@ -69,7 +71,12 @@ async def draft_application(request: web.Request) -> web.Response:
     (``"238000.00"``), never JSON numbers, and the rate a yearly fraction (``"0.0599"``)."""
     command = await read_json(request, DraftApplication)
     application = await run_sync(
-        request, applications.create_draft, services(request), actor(request), command
+        request,
+        applications.create_draft,
+        services(request),
+        actor(request),
+        command,
+        idempotency_key=idempotency_key(request),
     )
     return json_response(request, application, status=201)
 
@@ -134,6 +141,7 @@ async def revise_application(request: web.Request) -> web.Response:
 
 @api.post(
     "/applications/{id}/transitions",
+    retryable=True,
     summary="Move an application along its lifecycle",
     body=ApplicationTransition,
     responses={200: Reply("The application in its new state.", Application)},
@@ -151,5 +159,6 @@ async def transition_application(request: web.Request) -> web.Response:
         request.match_info["id"],
         move.action,
         move.reason,
+        idempotency_key=idempotency_key(request),
     )
     return json_response(request, application)

@@ -10,7 +10,14 @@ from aiohttp import web
 
 from leasekit.domain.customers import Customer
 from leasekit.server.openapi import ApiRoutes, Reply
-from leasekit.server.routes.helpers import actor, json_response, read_json, run_sync, services
+from leasekit.server.routes.helpers import (
+    actor,
+    idempotency_key,
+    json_response,
+    read_json,
+    run_sync,
+    services,
+)
 from leasekit.services import customers
 from leasekit.services.customers import RegisterCustomer
 
@@ -21,6 +28,7 @@ api = ApiRoutes("customers", "People and companies that borrow or lease.")
 
 @api.post(
     "/customers",
+    retryable=True,
     summary="Register a customer",
     body=RegisterCustomer,
     responses={201: Reply("The new customer, its id number in compact form.", Customer)},
@@ -32,7 +40,12 @@ async def register_customer(request: web.Request) -> web.Response:
     may name a ``partner_id`` to register on a partner's behalf."""
     command = await read_json(request, RegisterCustomer)
     customer = await run_sync(
-        request, customers.register_customer, services(request), actor(request), command
+        request,
+        customers.register_customer,
+        services(request),
+        actor(request),
+        command,
+        idempotency_key=idempotency_key(request),
     )
     return json_response(request, customer, status=201)
 

@@ -33,6 +33,7 @@ from leasekit.errors import NotFoundError, ValidationError
 from leasekit.server.openapi import ApiRoutes, Reply
 from leasekit.server.routes.helpers import (
     actor,
+    idempotency_key,
     json_response,
     read_query,
     receive_upload,
@@ -125,7 +126,11 @@ def _uploader(owner_kind: OwnerKind) -> _Handler:
         owner_id = request.match_info["id"]
         command = UploadDocument(owner_kind, owner_id, query.kind, query.filename)
         store = functools.partial(
-            documents.upload_document, services(request), actor(request), command
+            documents.upload_document,
+            services(request),
+            actor(request),
+            command,
+            idempotency_key=idempotency_key(request),
         )
         with _owner_in_path(owner_kind, owner_id):
             record = await receive_upload(request, store)
@@ -164,6 +169,7 @@ for _owner, _path in OWNER_PATHS.items():
     api.post(
         f"/{_path}/{{id}}/documents",
         summary=f"Upload a document of a {_owner}",
+        retryable=True,
         query=DocumentUpload,
         body=bytes,
         body_media_type=OCTET_STREAM,

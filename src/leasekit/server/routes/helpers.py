@@ -34,7 +34,7 @@ from aiohttp import hdrs, web
 from leasekit.domain.identity import Actor
 from leasekit.errors import ValidationError
 from leasekit.server.keys import ACTOR_KEY, CONVERTER_KEY, EXECUTOR_KEY, RUNTIME_KEY, SETTINGS_KEY
-from leasekit.server.openapi import JSON
+from leasekit.server.openapi import IDEMPOTENCY_KEY_HEADER, JSON
 from leasekit.server.payloads import structure
 from leasekit.server.problems import Problem, ProblemError, StreamAbortedError
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "actor",
+    "idempotency_key",
     "json_response",
     "read_json",
     "read_query",
@@ -66,6 +67,11 @@ _T = TypeVar("_T")
 def actor(request: web.Request) -> Actor:
     """Who sent the request (set by the authentication middleware)."""
     return request[ACTOR_KEY]
+
+
+def idempotency_key(request: web.Request) -> str | None:
+    """The key a client sent to make a command safe to retry (``Idempotency-Key``)."""
+    return request.headers.get(IDEMPOTENCY_KEY_HEADER)
 
 
 def services(request: web.Request) -> ServiceContext:

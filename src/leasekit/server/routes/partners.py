@@ -15,7 +15,14 @@ from aiohttp import web
 from leasekit.domain.lifecycle import PARTNER_LIFECYCLE
 from leasekit.domain.partners import Partner
 from leasekit.server.openapi import ApiRoutes, Reply
-from leasekit.server.routes.helpers import actor, json_response, read_json, run_sync, services
+from leasekit.server.routes.helpers import (
+    actor,
+    idempotency_key,
+    json_response,
+    read_json,
+    run_sync,
+    services,
+)
 from leasekit.services import partners
 from leasekit.services.partners import OnboardPartner
 
@@ -42,6 +49,7 @@ class PartnerTransition:
 
 @api.post(
     "/partners",
+    retryable=True,
     summary="Onboard a partner",
     body=OnboardPartner,
     responses={201: Reply("The new partner, in state prospect.", Partner)},
@@ -51,7 +59,12 @@ async def onboard_partner(request: web.Request) -> web.Response:
     unified social credit code in China); the credit limit is in the book currency."""
     command = await read_json(request, OnboardPartner)
     partner = await run_sync(
-        request, partners.onboard_partner, services(request), actor(request), command
+        request,
+        partners.onboard_partner,
+        services(request),
+        actor(request),
+        command,
+        idempotency_key=idempotency_key(request),
     )
     return json_response(request, partner, status=201)
 
@@ -82,6 +95,7 @@ async def get_partner(request: web.Request) -> web.Response:
 
 @api.post(
     "/partners/{id}/transitions",
+    retryable=True,
     summary="Move a partner along its lifecycle",
     body=PartnerTransition,
     responses={200: Reply("The partner in its new state.", Partner)},
@@ -99,5 +113,6 @@ async def transition_partner(request: web.Request) -> web.Response:
         request.match_info["id"],
         move.action,
         move.reason,
+        idempotency_key=idempotency_key(request),
     )
     return json_response(request, partner)

@@ -12,7 +12,14 @@ from aiohttp import hdrs, web
 
 from leasekit.domain.identity import Actor, User
 from leasekit.server.openapi import ApiRoutes, Reply
-from leasekit.server.routes.helpers import actor, json_response, read_json, run_sync, services
+from leasekit.server.routes.helpers import (
+    actor,
+    idempotency_key,
+    json_response,
+    read_json,
+    run_sync,
+    services,
+)
 from leasekit.services import users
 from leasekit.services.users import CreateUser
 
@@ -43,6 +50,7 @@ async def get_me(request: web.Request) -> web.Response:
 
 @api.post(
     "/users",
+    retryable=True,
     summary="Create a user",
     body=CreateUser,
     responses={201: Reply("The new, active user; it has no token yet.", User)},
@@ -52,7 +60,14 @@ async def create_user(request: web.Request) -> web.Response:
     ``partner_id``; other roles must not. Issue a token next with ``POST
     /users/{id}/tokens``."""
     command = await read_json(request, CreateUser)
-    user = await run_sync(request, users.create_user, services(request), actor(request), command)
+    user = await run_sync(
+        request,
+        users.create_user,
+        services(request),
+        actor(request),
+        command,
+        idempotency_key=idempotency_key(request),
+    )
     return json_response(request, user, status=201)
 
 

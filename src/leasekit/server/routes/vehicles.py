@@ -10,7 +10,14 @@ from aiohttp import web
 
 from leasekit.domain.vehicles import Vehicle
 from leasekit.server.openapi import ApiRoutes, Reply
-from leasekit.server.routes.helpers import actor, json_response, read_json, run_sync, services
+from leasekit.server.routes.helpers import (
+    actor,
+    idempotency_key,
+    json_response,
+    read_json,
+    run_sync,
+    services,
+)
 from leasekit.services import vehicles
 from leasekit.services.vehicles import RegisterVehicle
 
@@ -21,6 +28,7 @@ api = ApiRoutes("vehicles", "The vehicles that are financed or leased.")
 
 @api.post(
     "/vehicles",
+    retryable=True,
     summary="Register a vehicle",
     body=RegisterVehicle,
     responses={201: Reply("The new vehicle, its VIN in canonical form.", Vehicle)},
@@ -31,7 +39,12 @@ async def register_vehicle(request: web.Request) -> web.Response:
     may be registered again: a used car is financed more than once in its life."""
     command = await read_json(request, RegisterVehicle)
     vehicle = await run_sync(
-        request, vehicles.register_vehicle, services(request), actor(request), command
+        request,
+        vehicles.register_vehicle,
+        services(request),
+        actor(request),
+        command,
+        idempotency_key=idempotency_key(request),
     )
     return json_response(request, vehicle, status=201)
 

@@ -93,6 +93,7 @@ def test_the_environment_is_read_with_prefix_and_nesting(env: Any) -> None:
         "port": 9000,
         "max_upload_bytes": 2048,
         "worker_threads": 2,
+        "outbox_retry_seconds": 30,
     }
     assert settings.business_date == date(2024, 6, 30)
     assert (settings.timezone, settings.currency) == ("Asia/Shanghai", "USD")
@@ -275,7 +276,7 @@ def _type_name(annotation: Any, info: FieldInfo) -> str:
     if origin is dict:
         return "JSON object"
     names = {str: "string", SecretStr: "string, secret", Path: "path", bool: "boolean",
-             date: "date (YYYY-MM-DD)", int: "integer"}  # fmt: skip
+             date: "date (YYYY-MM-DD)", int: "integer", float: "number"}  # fmt: skip
     name = names[annotation]
     bounds = [
         f"{symbol} {getattr(constraint, attribute)}"

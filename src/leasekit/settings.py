@@ -98,6 +98,12 @@ class ServerSettings(BaseModel):
     worker_threads: int = Field(
         default=8, gt=0, description="Threads that run the synchronous service calls."
     )
+    outbox_retry_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="How often the server retries events whose delivery to plugins failed "
+        "(each command also delivers right after it commits).",
+    )
 
 
 class Settings(BaseSettings):

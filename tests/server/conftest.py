@@ -46,6 +46,7 @@ class StubRuntime:
         self.database_delay = 0.0
         self.closed = False
         self.threads: list[str] = []
+        self.deliveries = 0
 
     def authenticate(self, token: str) -> Actor:
         self.threads.append(threading.current_thread().name)
@@ -60,6 +61,10 @@ class StubRuntime:
             threading.Event().wait(self.database_delay)
         if self.database_error is not None:
             raise self.database_error
+
+    def deliver_outbox(self) -> int:
+        self.deliveries += 1
+        return 0
 
     def close(self) -> None:
         self.closed = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +20,8 @@ from leasekit.server.routes.helpers import actor
 from leasekit.server.runtime import Runtime
 from leasekit.services import users
 from leasekit.settings import Settings, load_settings
+
+from .conftest import StubRuntime
 
 
 def test_create_app_builds_the_app_without_building_the_runtime(settings: Settings) -> None:
@@ -96,3 +99,14 @@ async def test_create_app_runs_on_the_real_runtime(tmp_path: Path, aiohttp_clien
     assert await me.json() == {"user_id": admin.id, "role": "admin"}
     stranger = await client.get("/whoami", headers={"Authorization": "Bearer lk_forged"})
     assert stranger.status == 401
+
+
+async def test_undelivered_events_are_retried_in_the_background(
+    make_client: Any, runtime: StubRuntime
+) -> None:
+    await make_client(settings=load_settings(server={"outbox_retry_seconds": 0.01}))
+    for _ in range(200):
+        if runtime.deliveries >= 3:
+            break
+        await asyncio.sleep(0.01)
+    assert runtime.deliveries >= 3

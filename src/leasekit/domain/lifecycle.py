@@ -204,7 +204,9 @@ def change_state(
     transition = machine.fire(state, action, actor)
     why = _reason(reason)
     if transition.reason_required and why is None:
-        raise ValidationError.single("reason", f"a reason is required to {action} a {machine.name}")
+        raise ValidationError.single(
+            "reason", f"a reason is required to {action} this {machine.name}"
+        )
     payload: dict[str, PayloadValue] = {
         **(details or {}),
         "from": str(state),

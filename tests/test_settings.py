@@ -141,6 +141,14 @@ def test_the_database_password_stays_out_of_reprs(env: Any) -> None:
     assert "hunter2" not in repr(load_settings())
 
 
+def test_adapter_options_stay_out_of_reprs(env: Any) -> None:
+    env(LEASEKIT_ADAPTER_OPTIONS__BANK__PASSWORD="hunter2")
+    settings = load_settings()
+    assert settings.adapter_options == {"bank": {"password": "hunter2"}}
+    assert "hunter2" not in repr(settings)
+    assert "hunter2" not in str(settings)
+
+
 @pytest.mark.parametrize(
     ("variables", "line"),
     [

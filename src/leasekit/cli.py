@@ -250,27 +250,44 @@ def _settings(**overrides: Any) -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def _runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+def _runtime(settings: Settings) -> Runtime:
+    """The wired services for a command that runs them itself, migrating the database first."""
     from leasekit.runtime import build_runtime
 
     try:
-        return build_runtime(settings, migrate=migrate)
+        return build_runtime(settings)
     except LeasekitError as exc:
         raise click.ClickException(str(exc)) from None
 
 
+def _base_url(settings: Settings) -> str:
+    """Where the server listens, as a URL (an IPv6 address in brackets)."""
+    host = settings.server.host
+    return f"http://{f'[{host}]' if ':' in host else host}:{settings.server.port}"
+
+
 def _serve(settings: Settings) -> None:
+    """Serve the API until Ctrl+C.
+
+    The app builds its runtime (plugins, adapters, migrations) at startup, before it listens,
+    so it is built once; settings it cannot work with, or a port it cannot listen on, stop
+    the command with their message, the way a bad setting does, and no traceback.
+    """
     from aiohttp import web
 
     from leasekit.server import create_app
 
-    host, port = settings.server.host, settings.server.port
-    web.run_app(
-        create_app(settings),
-        host=host,
-        port=port,
-        print=lambda _: click.echo(f"leasekit serving on http://{host}:{port} (Ctrl+C to stop)"),
-    )
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.server.host,
+            port=settings.server.port,
+            print=lambda _: click.echo(
+                f"leasekit serving on {_base_url(settings)} (Ctrl+C to stop)"
+            ),
+        )
+    except (LeasekitError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 _host = click.option("--host", help="Address to listen on [LEASEKIT_SERVER__HOST].")
@@ -289,9 +306,7 @@ def _server_overrides(settings: Settings, host: str | None, port: int | None) ->
 @_port
 def serve(host: str | None, port: int | None) -> None:
     """Run the HTTP API on the configured database, applying migrations first."""
-    settings = _server_overrides(_settings(), host, port)
-    _runtime(settings).close()
-    _serve(settings)
+    _serve(_server_overrides(_settings(), host, port))
 
 
 DEMO_MARKER = ".leasekit-demo"
@@ -338,22 +353,27 @@ def demo(
     """Seed a demo company on fake adapters, print a token per role, and serve it."""
     from leasekit.demo import DEMO_ADAPTERS, seed_demo
 
-    _fresh_demo_dir(directory)
+    # Settings first: a typo in a variable must not cost the previous demo's folder.
     settings = _settings(
         database_url=f"sqlite:///{directory / 'leasekit.db'}",
         data_dir=directory,
         adapters=DEMO_ADAPTERS,
     )
     settings = _server_overrides(settings, host, port)
+    _fresh_demo_dir(directory)
+    # Seeding has its own runtime, closed before serving: the server then starts exactly as
+    # `leasekit serve` does on these settings, and --no-serve needs no server at all.
     runtime = _runtime(settings)
     try:
         company = seed_demo(runtime.services)
     finally:
         runtime.close()
-    _print_demo(company, f"http://{settings.server.host}:{settings.server.port}")
+    _print_demo(company, None if no_serve else _base_url(settings))
     if tokens_file is not None:
         _write_tokens(tokens_file, company)
-    if not no_serve:
+    if no_serve:
+        click.echo(f"Not serving (--no-serve); the demo company is in {directory}.")
+    else:
         _serve(settings)
 
 
@@ -364,11 +384,14 @@ def _write_tokens(path: Path, company: DemoCompany) -> None:
     tokens = {username: token for username, (_, token) in company.tokens.items()}
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with open(descriptor, "w", encoding="utf-8") as handle:
+        # The mode above applies to a new file only; one left by an earlier run keeps its own.
+        os.chmod(path, 0o600)
         json.dump(tokens, handle, indent=2)
         handle.write("\n")
 
 
-def _print_demo(company: DemoCompany, base_url: str) -> None:
+def _print_demo(company: DemoCompany, base_url: str | None) -> None:
+    """The users and their tokens; with *base_url* (when serving), how to try the API."""
     from rich.console import Console
     from rich.table import Table
 
@@ -380,6 +403,8 @@ def _print_demo(company: DemoCompany, base_url: str) -> None:
         table.add_row(username, user.role.value, names.get(user.partner_id or "", ""), token)
     console = Console(width=200)
     console.print(table)
+    if base_url is None:
+        return
     officer_token = company.tokens["officer"][1]
     console.print(
         f"Try: curl -H 'Authorization: Bearer {officer_token}' {base_url}/applications",

@@ -9,6 +9,7 @@ never by switching validation off.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Final
 
 import attrs
 from stdnum.cn import ric, uscc
@@ -20,21 +21,12 @@ from leasekit.domain.partners import Partner, PartnerRating
 from leasekit.domain.vehicles import VehicleCondition, vin_check_digit
 from leasekit.services import applications, customers, partners, users, vehicles
 from leasekit.services.context import ServiceContext
+from leasekit.settings import ADAPTER_KINDS
 
 __all__ = ["DEMO_ADAPTERS", "DemoCompany", "seed_demo"]
 
-DEMO_ADAPTERS = {
-    "credit_bureau": "fake",
-    "fraud_source": "fake",
-    "face_verifier": "fake",
-    "statement_parser": "fake",
-    "bank": "fake",
-    "signature_provider": "fake",
-    "ledger": "fake",
-    "document_store": "filesystem",
-    "approval_policy": "fake",
-    "rule_set": "fake",
-    "notifier": "fake",
+DEMO_ADAPTERS: Final = dict.fromkeys(sorted(ADAPTER_KINDS), "fake") | {
+    "document_store": "filesystem"
 }
 """Every external party on its deterministic fake; documents on the local filesystem."""
 
@@ -58,7 +50,8 @@ class DemoCompany:
 
 
 def resident_id(body: str) -> str:
-    """A Chinese resident identity number with its check character computed."""
+    """A Chinese resident identity number with its check character computed (stdnum's
+    ``calc_check_digit`` takes the whole number and ignores its last place)."""
     return body + ric.calc_check_digit(body + "0")
 
 

@@ -81,8 +81,10 @@ class AdapterIds(BaseModel):
 
 
 ADAPTER_KINDS: Final = frozenset(AdapterIds.model_fields)
-"""Kinds chosen by id, plus voucher templates, which are all used but may take options."""
+"""The kinds of external party whose adapter settings choose by id."""
 _OPTION_KINDS: Final = ADAPTER_KINDS | {"voucher_template"}
+"""Kinds that may take options: those chosen by id, and voucher templates (all of which are
+used, so none is chosen)."""
 
 
 class ServerSettings(BaseModel):
@@ -139,7 +141,10 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Options handed to each kind's adapter, as "
         "`LEASEKIT_ADAPTER_OPTIONS__<KIND>__<OPTION>=value` or one JSON object "
-        '`{"<kind>": {"<option>": "value"}}`. Kinds and option names are lower-cased.',
+        '`{"<kind>": {"<option>": "value"}}`. Kinds and option names are lower-cased. '
+        "Hidden in reprs, as options may hold credentials.",
+        # An SFTP password or an API key lives here; reprs end up in logs and tracebacks.
+        repr=False,
     )
     server: ServerSettings = Field(
         default_factory=ServerSettings, description="The reference HTTP server."

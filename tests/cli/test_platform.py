@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+import leasekit.runtime
+import leasekit.server.app
 from leasekit.cli import cli
 
 
@@ -33,6 +38,8 @@ def test_demo_seeds_a_company_and_prints_a_token_per_role(run, tmp_path: Path) -
     for role in ("admin", "officer", "manager", "director", "finance", "post_loan_supervisor"):
         assert role in result.output
     assert result.output.count("lk_") >= 9
+    assert "Not serving (--no-serve); the demo company is in demo." in result.output
+    assert "curl" not in result.output, "no server answers the command it would suggest"
     again = run("demo", "--no-serve", "--dir", "demo")
     assert again.exit_code == 0, again.output
     url = f"sqlite:///{tmp_path / 'demo' / 'leasekit.db'}"
@@ -46,6 +53,56 @@ def test_demo_refuses_a_folder_it_did_not_create(run, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "not a leasekit demo folder" in result.output
     assert (tmp_path / "precious" / "thesis.txt").read_text() == "keep me"
+
+
+def test_demo_with_bad_settings_leaves_the_previous_demo_alone(run, tmp_path: Path) -> None:
+    assert run("demo", "--no-serve", "--dir", "demo").exit_code == 0
+    result = run("demo", "--no-serve", "--dir", "demo", LEASEKIT_SERVER__PORT="70000")
+    assert result.exit_code == 1
+    assert "LEASEKIT_SERVER__PORT" in result.output
+    assert (tmp_path / "demo" / "leasekit.db").is_file()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_demo_makes_an_existing_tokens_file_private(run, tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text("{}")
+    tokens.chmod(0o644)
+    assert run("demo", "--no-serve", "--dir", "demo", "--tokens-file", "tokens.json").exit_code == 0
+    assert tokens.stat().st_mode & 0o077 == 0
+    assert "sunrise" in tokens.read_text()
+
+
+def test_serve_reports_a_start_up_error_by_its_message(run) -> None:
+    result = run("serve", LEASEKIT_ADAPTERS__BANK="nosuchbank")
+    assert result.exit_code == 1
+    assert "no bank adapter 'nosuchbank' (available: fake)" in result.output
+    assert "serving on" not in result.output
+
+
+def test_serve_builds_the_runtime_once_and_says_when_the_port_is_taken(
+    run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app builds the runtime at startup, before it listens; the command builds none of
+    its own first. A port in use is a message, not a traceback."""
+    built: list[Any] = []
+    real = leasekit.runtime.build_runtime
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        built.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(leasekit.runtime, "build_runtime", counting)
+    monkeypatch.setattr(leasekit.server.app, "build_runtime", counting)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--port", str(port), LEASEKIT_DISABLE_PLUGIN_AUTOLOAD="1")
+    assert result.exit_code == 1
+    assert f"('127.0.0.1', {port})" in result.output
+    assert "serving on" not in result.output
+    assert len(built) == 1
 
 
 def test_db_upgrade_creates_the_default_sqlite_file(run, tmp_path: Path) -> None:
@@ -79,3 +136,14 @@ def test_invalid_settings_are_reported_by_variable(run) -> None:
     assert result.exit_code == 1
     assert "LEASEKIT_SERVER__PORT" in result.output
     assert "LEASEKIT_CURRENCY" in result.output
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [("127.0.0.1", "http://127.0.0.1:9000"), ("::1", "http://[::1]:9000")],
+)
+def test_the_printed_address_is_a_url_for_any_host(host: str, url: str) -> None:
+    from leasekit.cli import _base_url
+    from leasekit.settings import load_settings
+
+    assert _base_url(load_settings(server={"host": host, "port": 9000})) == url

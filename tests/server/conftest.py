@@ -46,10 +46,14 @@ class StubRuntime:
         self.database_delay = 0.0
         self.closed = False
         self.threads: list[str] = []
+        self.authenticated: list[str] = []
+        """The tokens ``authenticate`` was asked about, in order."""
         self.deliveries = 0
+        self.delivery_error: BaseException | None = None
 
     def authenticate(self, token: str) -> Actor:
         self.threads.append(threading.current_thread().name)
+        self.authenticated.append(token)
         try:
             return self.tokens[token]
         except KeyError:
@@ -64,6 +68,8 @@ class StubRuntime:
 
     def deliver_outbox(self) -> int:
         self.deliveries += 1
+        if self.delivery_error is not None:
+            raise self.delivery_error
         return 0
 
     def close(self) -> None:

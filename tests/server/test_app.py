@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -110,3 +111,18 @@ async def test_undelivered_events_are_retried_in_the_background(
             break
         await asyncio.sleep(0.01)
     assert runtime.deliveries >= 3
+
+
+async def test_a_failed_retry_is_logged_and_tried_again(
+    make_client: Any, runtime: StubRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime.delivery_error = OSError("notifier down")
+    await make_client(settings=load_settings(server={"outbox_retry_seconds": 0.01}))
+    for _ in range(200):
+        if runtime.deliveries >= 3:
+            break
+        await asyncio.sleep(0.01)
+    assert runtime.deliveries >= 3, "one failure must not end the retries"
+    failures = [r for r in caplog.records if r.exc_info and r.exc_info[1] is runtime.delivery_error]
+    assert failures
+    assert all(r.name == "leasekit.server" for r in failures)

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from leasekit.server.app import API
 from leasekit.server.keys import ACTOR_KEY
+from leasekit.server.openapi import Operation
 from leasekit.server.routes.helpers import actor
 
 whoami = web.RouteTableDef()
@@ -44,7 +46,7 @@ async def test_no_token_is_401_with_a_bearer_challenge(make_client: Any, runtime
     body = await response.json()
     assert body["type"] == "urn:leasekit:problem:authentication"
     assert "Authorization: Bearer" in body["detail"]
-    assert runtime.threads == [], "authenticate must not be called without a token"
+    assert runtime.authenticated == [], "authenticate must not be called without a token"
 
 
 @pytest.mark.parametrize(
@@ -70,11 +72,50 @@ async def test_the_scheme_is_case_insensitive(make_client: Any, runtime: Any) ->
     assert response.status == 200
 
 
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer no-such-token"}])
 @pytest.mark.parametrize("path", ["/health", "/openapi.json"])
-async def test_public_routes_need_no_token(client: Any, runtime: Any, path: str) -> None:
-    response = await client.get(path)
+async def test_public_routes_need_no_token(
+    client: Any, runtime: Any, path: str, headers: dict[str, str]
+) -> None:
+    response = await client.get(path, headers=headers)
     assert response.status == 200
-    assert "authenticate" not in repr(runtime.threads)
+    assert runtime.authenticated == [], "a public route never looks at the token"
+
+
+def _operations(*, public: bool) -> list[Operation]:
+    return [op for group in API for op in group.operations if op.public is public]
+
+
+def _concrete(operation: Operation) -> str:
+    path = operation.openapi_path
+    for name in operation.path_parameters:
+        path = path.replace(f"{{{name}}}", "x")
+    return path
+
+
+def test_only_health_and_the_api_description_are_public() -> None:
+    assert sorted(op.openapi_path for op in _operations(public=True)) == [
+        "/health",
+        "/openapi.json",
+    ]
+
+
+@pytest.mark.parametrize(
+    "operation", _operations(public=False), ids=lambda op: f"{op.method} {op.openapi_path}"
+)
+async def test_every_other_route_refuses_a_request_without_a_valid_token(
+    client: Any, runtime: Any, operation: Operation
+) -> None:
+    """Checked before the handler runs, whatever the body: a handler that forgot to ask
+    for the actor is still protected."""
+    path = _concrete(operation)
+    response = await client.request(operation.method, path, json={})
+    assert response.status == 401, await response.text()
+    response = await client.request(
+        operation.method, path, json={}, headers={"Authorization": "Bearer no-such-token"}
+    )
+    assert response.status == 401, await response.text()
+    assert runtime.authenticated == ["no-such-token"]
 
 
 async def test_an_unknown_route_is_404_not_401(client: Any) -> None:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from leasekit.server.app import API
 
+from .test_applications import draft_of
 from .test_customers import NEW_CUSTOMER
+from .test_documents import png
+from .test_partners import NEW_PARTNER
+from .test_vehicles import NEW_VEHICLE
 
 
 async def test_a_retried_post_returns_the_first_result(demo) -> None:
@@ -43,3 +51,72 @@ async def test_every_retryable_operation_documents_the_header(demo) -> None:
     for method, path in retryable:
         names = [p["name"] for p in document["paths"][path][method].get("parameters", [])]
         assert "Idempotency-Key" in names, (method, path)
+
+
+def _retryable() -> list[str]:
+    return sorted(
+        f"{op.method} {op.openapi_path}" for group in API for op in group.operations if op.retryable
+    )
+
+
+def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
+    """A request that succeeds once for *operation*: the demo user, the path, the body.
+    Transitions are moves that a second, unkeyed attempt would find illegal (409)."""
+    first = demo.company.applications[0]
+    upload = {"params": {"kind": "other", "filename": "scan.png"}, "data": png()}
+    requests: dict[str, tuple[str, str, dict[str, Any]]] = {
+        "POST /users": (
+            "admin",
+            "/users",
+            {"json": {"username": "clerk", "display_name": "Clerk", "role": "officer"}},
+        ),
+        "POST /partners": ("officer", "/partners", {"json": NEW_PARTNER}),
+        "POST /partners/{id}/transitions": (
+            "officer",
+            f"/partners/{demo.partner_id('Lakeside Cars')}/transitions",
+            {"json": {"action": "apply"}},
+        ),
+        "POST /customers": ("sunrise", "/customers", {"json": NEW_CUSTOMER}),
+        "POST /vehicles": ("sunrise", "/vehicles", {"json": NEW_VEHICLE}),
+        "POST /applications": ("sunrise", "/applications", {"json": draft_of(demo)}),
+        "POST /applications/{id}/transitions": (
+            "sunrise",
+            f"/applications/{first.id}/transitions",
+            {"json": {"action": "submit"}},
+        ),
+        "POST /customers/{id}/documents": (
+            "sunrise",
+            f"/customers/{first.customer_id}/documents",
+            upload,
+        ),
+        "POST /vehicles/{id}/documents": (
+            "sunrise",
+            f"/vehicles/{first.vehicle_id}/documents",
+            upload,
+        ),
+        "POST /partners/{id}/documents": (
+            "sunrise",
+            f"/partners/{first.partner_id}/documents",
+            upload,
+        ),
+        "POST /applications/{id}/documents": (
+            "sunrise",
+            f"/applications/{first.id}/documents",
+            upload,
+        ),
+    }
+    assert sorted(requests) == _retryable(), "every retryable operation has a request here"
+    return requests[operation]
+
+
+@pytest.mark.parametrize("operation", _retryable())
+async def test_every_retryable_operation_honours_the_key(demo, operation: str) -> None:
+    """The handler hands the header to the service: the retry is answered with what the
+    first attempt made (without the key, a second create makes a second object and a
+    second move is a 409)."""
+    user, path, request = _request(demo, operation)
+    status = 200 if path.endswith("/transitions") else 201
+    key = {"Idempotency-Key": f"retry-{operation}"}
+    first = await demo.call("POST", path, user, status, headers=key, **request)
+    again = await demo.call("POST", path, user, status, headers=key, **request)
+    assert again == first

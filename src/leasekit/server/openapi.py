@@ -158,7 +158,23 @@ _PROBLEM_SCHEMA: Final = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
-        "instance": {"type": "string"},
+        "instance": {
+            "type": "string",
+            "description": "The id the error was logged under (server-side errors only).",
+        },
+        "state": {
+            "type": "string",
+            "description": "The object's current state (illegal transitions only).",
+        },
+        "action": {
+            "type": "string",
+            "description": "The action refused (illegal transitions only).",
+        },
+        "allowed": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "The actions the state allows (illegal transitions only).",
+        },
         "errors": {
             "type": "array",
             "description": "Each field at fault (validation problems only).",

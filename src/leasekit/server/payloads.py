@@ -119,6 +119,8 @@ def _structure_bool(value: object) -> bool:
 
 
 _DECIMAL_PATTERN: Final = r"^-?[0-9]+(\.[0-9]+)?$"
+# fullmatch, not match: Python's $ also matches before a final newline, JSON Schema's does not,
+# and Decimal() would then quietly strip it.
 _DECIMAL: Final = re.compile(_DECIMAL_PATTERN)
 
 
@@ -132,7 +134,7 @@ def _structure_decimal(value: object) -> Decimal:
         raise InvalidValue(f'write the number as a string, e.g. "{value}", so that it stays exact')
     if not isinstance(value, str):
         raise InvalidValue(f"expected a decimal number as a string, got {_json_type(value)}")
-    if not _DECIMAL.match(value):
+    if not _DECIMAL.fullmatch(value):
         raise InvalidValue(f'expected a decimal number such as "12.34", got {value!r}')
     return to_decimal(value)
 
@@ -146,7 +148,7 @@ _DATE: Final = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def _structure_date(value: object) -> date:
-    if not isinstance(value, str) or not _DATE.match(value):
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
         raise InvalidValue(f"expected a date as YYYY-MM-DD, got {_shown(value)}")
     try:
         return date.fromisoformat(value)

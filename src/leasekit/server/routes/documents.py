@@ -28,7 +28,7 @@ import attrs
 from aiohttp import web
 
 from leasekit.domain import documents as domain
-from leasekit.domain.documents import DocumentKind, OwnerKind
+from leasekit.domain.documents import ALLOWED_CONTENT_TYPES, DocumentKind, OwnerKind
 from leasekit.errors import NotFoundError, ValidationError
 from leasekit.server.openapi import ApiRoutes, Reply
 from leasekit.server.routes.helpers import (
@@ -139,9 +139,9 @@ def _uploader(owner_kind: OwnerKind) -> _Handler:
     upload.__name__ = upload.__qualname__ = f"upload_{owner_kind}_document"
     upload.__doc__ = (
         f"Send the file as the raw body (``curl --data-binary @scan.pdf``), with its kind and "
-        f"name in the query. PDF, JPEG, PNG, TIFF, HEIC and WebP are accepted, recognised by "
-        f"their bytes; anything else, or a file over the size limit, is a 422 on ``file`` and "
-        f"nothing is kept. An unknown {owner_kind} is a 404."
+        f"name in the query. Accepted, recognised by their bytes: "
+        f"{', '.join(sorted(ALLOWED_CONTENT_TYPES))}. Anything else, or a file over the size "
+        f"limit, is a 422 on ``file`` and nothing is kept. An unknown {owner_kind} is a 404."
     )
     return upload
 
@@ -168,7 +168,7 @@ def _lister(owner_kind: OwnerKind) -> _Handler:
 for _owner, _path in OWNER_PATHS.items():
     api.post(
         f"/{_path}/{{id}}/documents",
-        summary=f"Upload a document of a {_owner}",
+        summary=f"Upload a document of the {_owner}",
         retryable=True,
         query=DocumentUpload,
         body=bytes,
@@ -177,7 +177,7 @@ for _owner, _path in OWNER_PATHS.items():
     )(_uploader(_owner))
     api.get(
         f"/{_path}/{{id}}/documents",
-        summary=f"List the documents of a {_owner}",
+        summary=f"List the documents of the {_owner}",
         responses={200: Reply("The documents.", list[Document])},
     )(_lister(_owner))
 

@@ -32,7 +32,7 @@ from urllib.parse import quote
 from aiohttp import hdrs, web
 
 from leasekit.domain.identity import Actor
-from leasekit.errors import ValidationError
+from leasekit.errors import FieldError, ValidationError
 from leasekit.server.keys import ACTOR_KEY, CONVERTER_KEY, EXECUTOR_KEY, RUNTIME_KEY, SETTINGS_KEY
 from leasekit.server.openapi import IDEMPOTENCY_KEY_HEADER, JSON
 from leasekit.server.payloads import structure
@@ -129,12 +129,17 @@ async def read_json(request: web.Request, cls: type[_T]) -> _T:
 
 
 def read_query(request: web.Request, cls: type[_T]) -> _T:
-    """The query string as a *cls*; errors name the parameters at fault.
+    """The query string as a *cls*; errors name the parameters at fault, including one given
+    twice (``?state=draft&state=submitted`` is refused, not read as either).
 
     Query values are strings, so *cls* should have string-like fields only (str, StrEnum,
     Decimal, date); an int field would reject every value.
     """
-    return structure(request.app[CONVERTER_KEY], dict(request.query), cls)
+    query = request.query
+    repeated = sorted({name for name in query if len(query.getall(name)) > 1})
+    if repeated:
+        raise ValidationError(FieldError(name, "given more than once") for name in repeated)
+    return structure(request.app[CONVERTER_KEY], dict(query), cls)
 
 
 def _too_large(field: str, limit: int) -> ValidationError:
@@ -231,11 +236,12 @@ async def send_download(
         )
         if size is not None:
             response.content_length = size
-        await response.prepare(request)
         try:
+            await response.prepare(request)
             while chunk is not None:
                 await response.write(chunk)
                 chunk = await run_sync(request, _next_chunk, chunks)
+            await response.write_eof()
         except ConnectionError as exc:
             raise StreamAbortedError("the client went away") from exc
         except Exception as exc:
@@ -243,5 +249,4 @@ async def send_download(
             raise StreamAbortedError(f"download of {filename!r} failed") from exc
     finally:
         await run_sync(request, _close, chunks)
-    await response.write_eof()
     return response

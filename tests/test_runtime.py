@@ -7,8 +7,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from leasekit import hookimpl
+from leasekit import runtime as runtime_module
 from leasekit.demo import DEMO_ADAPTERS, seed_demo
 from leasekit.domain.applications import ApplicationState
 from leasekit.domain.events import DomainEvent
@@ -18,6 +20,7 @@ from leasekit.runtime import Runtime, build_runtime
 from leasekit.services import applications
 from leasekit.settings import load_settings
 from leasekit.store.audit import verify
+from leasekit.store.database import create_engine
 
 
 class Recorder:
@@ -120,3 +123,25 @@ def test_an_unknown_adapter_id_fails_at_start(database_url: str, tmp_path: Path)
     )
     with pytest.raises(UnknownAdapterError, match=r"bank.*acme.*fake"):
         build_runtime(settings, create_plugin_manager(load_entrypoints=False, blocked=()))
+
+
+def test_a_failed_migration_leaves_no_connection_open(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engines: list[Engine] = []
+
+    def keep(url: str) -> Engine:
+        engines.append(create_engine(url))
+        return engines[-1]
+
+    def fail(engine: Engine) -> None:
+        engine.connect().close()  # the pool now holds a connection
+        raise RuntimeError("migration failed half way")
+
+    monkeypatch.setattr(runtime_module, "create_engine", keep)
+    monkeypatch.setattr(runtime_module, "upgrade", fail)
+    settings = load_settings(database_url=database_url, data_dir=tmp_path, adapters=DEMO_ADAPTERS)
+    with pytest.raises(RuntimeError, match="half way"):
+        build_runtime(settings, create_plugin_manager(load_entrypoints=False, blocked=()))
+    [engine] = engines
+    assert engine.pool.checkedin() == 0

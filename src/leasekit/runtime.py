@@ -92,7 +92,11 @@ def build_runtime(
     )
     engine = create_engine(settings.database_url.get_secret_value())
     if migrate:
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
     relay = OutboxRelay(engine, _receivers(pm, adapters))
     services = ServiceContext(
         uow_factory=unit_of_work_factory(engine),

@@ -1,17 +1,20 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 
 from leasekit.domain.applications import ApplicationState, BusinessType
+from leasekit.domain.documents import DocumentKind, OwnerKind
 from leasekit.domain.identity import Actor
 from leasekit.domain.partners import Partner
 from leasekit.errors import DomainError, IllegalTransitionError, NotFoundError, ValidationError
-from leasekit.services import applications, customers, partners
+from leasekit.services import applications, customers, documents, partners, vehicles
 from leasekit.services.context import ServiceContext
 
 from .conftest import register_customer, register_vehicle
+from .test_documents import PNG
 
 
 def draft_command(partner: Partner, customer_id: str, vehicle_id: str, **changes: object):
@@ -73,6 +76,47 @@ def test_other_partners_objects_are_not_found(
     assert [a.id for a in applications.list_applications(ctx, dealer)] == [draft.id]
 
 
+GETTERS: dict[str, Callable[[ServiceContext, Actor, str], object]] = {
+    "application": applications.get_application,
+    "customer": customers.get_customer,
+    "vehicle": vehicles.get_vehicle,
+    "partner": partners.get_partner,
+    "document": documents.get_document,
+    "document content": documents.open_document,
+}
+
+
+@pytest.mark.parametrize("name", GETTERS)
+def test_another_partners_object_reads_exactly_like_a_missing_one(
+    ctx: ServiceContext, dealer: Actor, other_dealer: Actor, draft, name: str
+) -> None:
+    document = documents.upload_document(
+        ctx,
+        dealer,
+        documents.UploadDocument(
+            OwnerKind.APPLICATION, draft.id, DocumentKind.ID_CARD_FRONT, "id.png"
+        ),
+        [PNG],
+    )
+    ids = {
+        "application": draft.id,
+        "customer": draft.customer_id,
+        "vehicle": draft.vehicle_id,
+        "partner": draft.partner_id,
+        "document": document.id,
+        "document content": document.id,
+    }
+    get = GETTERS[name]
+    get(ctx, dealer, ids[name])
+    with pytest.raises(NotFoundError) as hidden:
+        get(ctx, other_dealer, ids[name])
+    with pytest.raises(NotFoundError) as missing:
+        get(ctx, other_dealer, "0" * 32)
+    assert hidden.value.key == ids[name]
+    assert hidden.value.kind == missing.value.kind
+    assert str(hidden.value) == str(missing.value).replace("0" * 32, ids[name])
+
+
 def test_a_dealer_cannot_use_another_partners_customer(
     ctx: ServiceContext, dealer: Actor, other_dealer: Actor, other_partner: Partner, draft
 ) -> None:
@@ -121,9 +165,17 @@ def test_revising_a_draft_keeps_its_partner(
     moved = draft_command(other_partner, draft.customer_id, draft.vehicle_id)
     with pytest.raises(ValidationError, match="partner_id"):
         applications.update_draft(ctx, dealer, draft.id, moved)
+    stored = applications.get_application(ctx, dealer, draft.id)
+    assert (stored.partner_id, stored.version) == (partner.id, revised.version)
 
 
-def test_duplicate_customer_per_partner_is_refused(ctx: ServiceContext, dealer: Actor) -> None:
+def test_duplicate_customer_per_partner_is_refused(
+    ctx: ServiceContext, dealer: Actor, other_dealer: Actor
+) -> None:
     first = register_customer(ctx, dealer)
-    with pytest.raises(ValidationError, match=f"already registered as customer {first}"):
+    with pytest.raises(ValidationError, match=f"already registered as customer {first}") as caught:
         register_customer(ctx, dealer)
+    assert [e.field for e in caught.value.errors] == ["id_number"]
+    assert [c.id for c in customers.list_customers(ctx, dealer)] == [first]
+    theirs = register_customer(ctx, other_dealer)  # the same person at another partner
+    assert theirs != first

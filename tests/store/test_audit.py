@@ -78,6 +78,29 @@ def test_each_hash_covers_the_previous_hash_and_the_entry(
         previous = digest
 
 
+def test_events_committed_together_are_chained_in_the_order_recorded(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    record_events(uow_factory, build, 1)
+    with uow_factory() as uow:
+        for n in range(3):
+            uow.record(build.state_changed(f"batch-{n}"))
+        uow.commit()
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT seq, subject_id, prev_hash, hash FROM audit_log ORDER BY seq")
+        ).all()
+    assert [(seq, subject_id) for seq, subject_id, _, _ in rows] == [
+        (1, "app-0"),
+        (2, "batch-0"),
+        (3, "batch-1"),
+        (4, "batch-2"),
+    ]
+    assert [prev for _, _, prev, _ in rows[1:]] == [digest for _, _, _, digest in rows[:-1]]
+    assert chain_head(engine) == (4, rows[-1].hash)
+    assert verify(engine) == AuditReport(ok=True, checked=4)
+
+
 @pytest.mark.parametrize(
     ("column", "value"),
     [

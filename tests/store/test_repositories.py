@@ -217,6 +217,26 @@ def test_partner_scoped_lists(uow_factory: UowFactory, build: Build, deal: Deal)
         assert uow.partners.all(state="active") == [partner]
 
 
+def test_partners_by_company_code_which_is_taken_once_per_country(
+    uow_factory: UowFactory, build: Build
+) -> None:
+    partner, foreign = build.partner(), build.partner()
+    foreign.country = "HK"
+    foreign.registration_number = partner.registration_number
+    with uow_factory() as uow:
+        uow.partners.add(partner)
+        uow.partners.add(foreign)
+        uow.partners.add(build.partner())
+        uow.commit()
+    with uow_factory() as uow:
+        number = partner.registration_number
+        assert uow.partners.find_by_registration_number("CN", number) == partner
+        assert uow.partners.find_by_registration_number("HK", number) == foreign
+        assert uow.partners.find_by_registration_number("CN", number + "0") is None
+        with pytest.raises(ConflictError, match="partner"):
+            uow.partners.add(build.partner(registration_number=number))
+
+
 def test_documents_are_listed_by_owner(uow_factory: UowFactory, build: Build, deal: Deal) -> None:
     application = deal[3]
     mine = [build.document(application.id), build.document(application.id)]

@@ -209,9 +209,7 @@ def open_document(
     ctx: ServiceContext, actor: Actor, document_id: str
 ) -> tuple[Document, Iterator[bytes]]:
     """The record and the content of a document the actor may see, streamed from the store."""
-    with ctx.uow_factory() as uow:
-        document = uow.documents.get(document_id)
-    visible_or_not_found(actor, document, "document", document_id)
+    document = get_document(ctx, actor, document_id)
     return document, ctx.adapters.document_store.open(document.storage_key)
 
 

@@ -55,14 +55,13 @@ def onboard_partner(
             actor=actor,
             at=ctx.clock.now(),
         )
-        for existing in uow.partners.all():
-            if (existing.country, existing.registration_number) == (
-                partner.country,
-                partner.registration_number,
-            ):
-                raise ValidationError.single(
-                    "registration_number", f"already onboarded as partner {existing.id}"
-                )
+        existing = uow.partners.find_by_registration_number(
+            partner.country, partner.registration_number
+        )
+        if existing is not None:
+            raise ValidationError.single(
+                "registration_number", f"already onboarded as partner {existing.id}"
+            )
         uow.partners.add(partner)
         retry.remember(uow, actor, "partner", partner.id, partner.created_at)
         uow.record(ctx.event(actor, "partner_onboarded", "partner", partner.id, {}))
@@ -102,9 +101,11 @@ def get_partner(ctx: ServiceContext, actor: Actor, partner_id: str) -> Partner:
 
 
 def list_partners(ctx: ServiceContext, actor: Actor) -> list[Partner]:
+    """Every partner for the back office; a dealer user sees its own partner only."""
     with ctx.uow_factory() as uow:
-        partners = uow.partners.all()
-    return [p for p in partners if actor.partner_id is None or p.id == actor.partner_id]
+        if actor.partner_id is not None:
+            return [uow.partners.get(actor.partner_id)]
+        return uow.partners.all()
 
 
 def load_partner_reference(uow: UnitOfWork, actor: Actor, partner_id: str) -> Partner:

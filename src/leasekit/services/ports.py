@@ -189,6 +189,10 @@ class VehicleRepository(Repository[Vehicle], Protocol):
 class PartnerRepository(Repository[Partner], Protocol):
     def all(self, *, state: str | None = None) -> list[Partner]: ...
 
+    def find_by_registration_number(self, country: str, number: str) -> Partner | None:
+        """The partner onboarded with this company code, if any (there is one at most)."""
+        ...
+
 
 class ApplicationRepository(Repository[Application], Protocol):
     def all(

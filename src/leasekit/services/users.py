@@ -13,9 +13,10 @@ import attrs
 
 from leasekit.domain.access import ensure_may_create
 from leasekit.domain.identity import Actor, Role, User, new_id
-from leasekit.errors import AuthenticationError, DomainError, NotFoundError, ValidationError
+from leasekit.errors import AuthenticationError, DomainError, ValidationError
 from leasekit.services.context import ServiceContext
 from leasekit.services.idempotency import Retry
+from leasekit.services.partners import load_partner_reference
 from leasekit.services.ports import ApiToken, UnitOfWork, hash_token
 
 __all__ = [
@@ -63,20 +64,16 @@ def create_user(
         if uow.users.find_by_username(user.username) is not None:
             raise ValidationError.single("username", f"{user.username!r} is already taken")
         if user.partner_id is not None:
-            try:
-                uow.partners.get(user.partner_id)
-            except NotFoundError:
-                raise ValidationError.single("partner_id", "no such partner") from None
-        uow.users.add(user)
+            load_partner_reference(uow, actor, user.partner_id)
+        _add_user(ctx, uow, actor, user)
         retry.remember(uow, actor, "user", user.id, user.created_at)
-        uow.record(ctx.event(actor, "user_created", "user", user.id, {"role": user.role.value}))
         uow.commit()
     return user
 
 
 def list_users(ctx: ServiceContext, actor: Actor) -> list[User]:
     ensure_may_create(actor, "user")
-    with ctx.unit_of_work() as uow:
+    with ctx.uow_factory() as uow:
         return uow.users.all()
 
 
@@ -92,8 +89,9 @@ def bootstrap_admin(ctx: ServiceContext, username: str, display_name: str) -> tu
         user = User.create(
             username=username, display_name=display_name, role=Role.ADMIN, at=ctx.clock.now()
         )
-        uow.users.add(user)
-        token = _add_token(ctx, uow, Actor.system(), user)
+        system = Actor.system()
+        _add_user(ctx, uow, system, user)
+        token = _add_token(ctx, uow, system, user)
         uow.commit()
     return user, token
 
@@ -106,6 +104,11 @@ def issue_token(ctx: ServiceContext, actor: Actor, user_id: str) -> str:
         token = _add_token(ctx, uow, actor, uow.users.get(user_id))
         uow.commit()
     return token
+
+
+def _add_user(ctx: ServiceContext, uow: UnitOfWork, actor: Actor, user: User) -> None:
+    uow.users.add(user)
+    uow.record(ctx.event(actor, "user_created", "user", user.id, {"role": user.role.value}))
 
 
 def _add_token(ctx: ServiceContext, uow: UnitOfWork, actor: Actor, user: User) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -30,6 +30,7 @@ from leasekit.store.types import JsonValue, canonical_json
 __all__ = [
     "CHAIN_HEAD_ID",
     "GENESIS_HASH",
+    "AuditAction",
     "AuditEntry",
     "AuditReport",
     "append",
@@ -44,6 +45,10 @@ GENESIS_HASH: Final = "0" * 64
 CHAIN_HEAD_ID: Final = 1
 """The primary key of the one row of ``audit_chain_head``."""
 _BATCH: Final = 1000
+_HEAD: Final = sa.select(AuditChainHeadRow.seq, AuditChainHeadRow.hash).where(
+    AuditChainHeadRow.id == CHAIN_HEAD_ID
+)
+"""The newest sequence number and hash, as the chain head records them."""
 
 
 @attrs.frozen
@@ -59,6 +64,18 @@ class AuditEntry:
     details: Mapping[str, Any]
     prev_hash: str
     hash: str
+
+
+@attrs.frozen
+class AuditAction:
+    """What an entry is to record, before :func:`append` numbers and hashes it."""
+
+    at: dt.datetime
+    actor_id: str | None
+    action: str
+    subject: str
+    subject_id: str
+    details: Mapping[str, JsonValue]
 
 
 @attrs.frozen
@@ -102,67 +119,46 @@ def entry_hash(
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
-def _take_next_seq(session: Session) -> tuple[int, str]:
-    """Reserve the next sequence number, holding the chain head until the transaction ends."""
+def _reserve(session: Session, count: int) -> tuple[int, str]:
+    """Reserve the next *count* sequence numbers, holding the chain head until the transaction
+    ends; return the first of them and the hash the first entry links to."""
     bump = (
         sa.update(AuditChainHeadRow)
         .where(AuditChainHeadRow.id == CHAIN_HEAD_ID)
-        .values(seq=AuditChainHeadRow.seq + 1)
+        .values(seq=AuditChainHeadRow.seq + count)
         .execution_options(synchronize_session=False)
     )
     session.execute(bump)
-    head = session.execute(
-        sa.select(AuditChainHeadRow.seq, AuditChainHeadRow.hash).where(
-            AuditChainHeadRow.id == CHAIN_HEAD_ID
-        )
-    ).one_or_none()
+    head = session.execute(_HEAD).one_or_none()
     if head is None:
         raise RuntimeError("the audit chain head is missing; run the database migrations")
-    return head.seq, head.hash
+    return head.seq - count + 1, head.hash
 
 
-def append(
-    session: Session,
-    *,
-    at: dt.datetime,
-    actor_id: str | None,
-    action: str,
-    subject: str,
-    subject_id: str,
-    details: Mapping[str, JsonValue],
-) -> AuditEntry:
-    """Add an entry to the chain inside *session*'s transaction; committing is the caller's."""
-    seq, prev_hash = _take_next_seq(session)
-    digest = entry_hash(
-        prev_hash,
-        seq=seq,
-        at=at,
-        actor_id=actor_id,
-        action=action,
-        subject=subject,
-        subject_id=subject_id,
-        details=details,
-    )
-    session.execute(
-        sa.insert(AuditEntryRow).values(
-            seq=seq,
-            at=at,
-            actor_id=actor_id,
-            action=action,
-            subject=subject,
-            subject_id=subject_id,
-            details=dict(details),
-            prev_hash=prev_hash,
-            hash=digest,
-        )
-    )
+def append(session: Session, actions: Sequence[AuditAction]) -> list[AuditEntry]:
+    """Add *actions* to the chain, in order, inside *session*'s transaction; committing is
+    the caller's. However many there are, this takes three statements: reserve their numbers,
+    insert the entries, move the head."""
+    if not actions:
+        return []
+    seq, prev_hash = _reserve(session, len(actions))
+    entries: list[AuditEntry] = []
+    for action in actions:
+        fields = attrs.asdict(action, recurse=False)
+        digest = entry_hash(prev_hash, seq=seq, **fields)
+        entries.append(AuditEntry(seq=seq, prev_hash=prev_hash, hash=digest, **fields))
+        seq, prev_hash = seq + 1, digest
+    rows = [
+        {**attrs.asdict(entry, recurse=False), "details": dict(entry.details)} for entry in entries
+    ]
+    session.execute(sa.insert(AuditEntryRow), rows)
     session.execute(
         sa.update(AuditChainHeadRow)
         .where(AuditChainHeadRow.id == CHAIN_HEAD_ID)
-        .values(hash=digest)
+        .values(hash=prev_hash)
         .execution_options(synchronize_session=False)
     )
-    return AuditEntry(seq, at, actor_id, action, subject, subject_id, details, prev_hash, digest)
+    return entries
 
 
 def _to_entry(row: sa.Row[Any]) -> AuditEntry:
@@ -205,11 +201,7 @@ def entries_for(session: Session, subject: str, subject_id: str) -> list[AuditEn
 def chain_head(engine: Engine) -> tuple[int, str]:
     """The newest sequence number and hash, to be kept outside the database."""
     with engine.connect() as connection:
-        head = connection.execute(
-            sa.select(AuditChainHeadRow.seq, AuditChainHeadRow.hash).where(
-                AuditChainHeadRow.id == CHAIN_HEAD_ID
-            )
-        ).one()
+        head = connection.execute(_HEAD).one()
     return head.seq, head.hash
 
 
@@ -261,11 +253,7 @@ def verify(engine: Engine) -> AuditReport:
     running at the same time neither disturb nor fail the check.
     """
     with engine.connect() as connection:
-        head = connection.execute(
-            sa.select(AuditChainHeadRow.seq, AuditChainHeadRow.hash).where(
-                AuditChainHeadRow.id == CHAIN_HEAD_ID
-            )
-        ).one_or_none()
+        head = connection.execute(_HEAD).one_or_none()
         if head is None:
             return AuditReport(False, 0, None, "the audit chain head is missing")
         prev_hash, seq = GENESIS_HASH, 0

@@ -158,8 +158,12 @@ class InsertOnlyRepository(Generic[E, R]):
         return self._from_row(row)
 
     def add(self, entity: E) -> None:
-        columns = {**self._to_columns(entity), "id": entity.id, "version": entity.version}
-        _write(self._session, self._kind, entity.id, sa.insert(self._row_type).values(columns))
+        statement = sa.insert(self._row_type).values(self._row_values(entity))
+        _write(self._session, self._kind, entity.id, statement)
+
+    def _row_values(self, entity: E) -> Columns:
+        """Every column of *entity*'s new row, id and version included."""
+        return {**self._to_columns(entity), "id": entity.id, "version": entity.version}
 
     def _select(self, *criteria: sa.ColumnElement[bool]) -> list[E]:
         """Entities matching *criteria*, in listing order (ties broken by id, so stable)."""
@@ -447,6 +451,12 @@ class PartnerRepository(SqlRepository[Partner, PartnerRow]):
     def all(self, *, state: str | None = None) -> list[Partner]:
         return self._select(*_filters((PartnerRow.state, state)))
 
+    def find_by_registration_number(self, country: str, number: str) -> Partner | None:
+        found = self._select(
+            PartnerRow.country == country, PartnerRow.registration_number == number
+        )
+        return found[0] if found else None
+
 
 # --- origination ----------------------------------------------------------------------
 
@@ -706,9 +716,7 @@ class ReceivableRepository(SqlRepository[Receivable, ReceivableRow]):
         )
 
     def add_many(self, lines: Iterable[Receivable]) -> None:
-        rows = [
-            {**_receivable_columns(line), "id": line.id, "version": line.version} for line in lines
-        ]
+        rows = [self._row_values(line) for line in lines]
         if rows:
             _write(
                 self._session, "receivable", rows[0]["contract_id"], sa.insert(ReceivableRow), rows

@@ -185,16 +185,21 @@ class VehicleRow(EntityRow):
 
 
 class PartnerRow(EntityRow):
+    """One partner per company code in a country: the service checks first, the unique
+    constraint catches two onboardings racing each other."""
+
     __tablename__ = "partners"
 
     name: Mapped[str]
     country: Mapped[str] = mapped_column(String(2))
-    registration_number: Mapped[str] = mapped_column(index=True)
+    registration_number: Mapped[str]
     currency: Mapped[str] = currency_column()
     credit_limit: Mapped[Decimal]
     rating: Mapped[str | None] = mapped_column(String(1))
     state: Mapped[str] = mapped_column(index=True)
     created_at: Mapped[dt.datetime]
+
+    __table_args__ = (UniqueConstraint("country", "registration_number"),)
 
 
 # --- origination ------------------------------------------------------------------------

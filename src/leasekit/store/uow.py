@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from leasekit.domain.events import DomainEvent
 from leasekit.errors import ConflictError
-from leasekit.store.audit import append as append_audit_entry
+from leasekit.store.audit import AuditAction
+from leasekit.store.audit import append as append_audit_entries
 from leasekit.store.outbox import outbox_values
 from leasekit.store.repositories import (
     ApplicationRepository,
@@ -149,7 +150,7 @@ class SqlUnitOfWork:
 
 
 def _write_events(session: Session, events: list[DomainEvent]) -> None:
-    """Outbox rows (in one statement) then audit entries, inside the current transaction."""
+    """Outbox rows, then audit entries, each in one statement, inside the current transaction."""
     try:
         session.connection().execute(
             sa.insert(OutboxRow), [outbox_values(event) for event in events]
@@ -157,16 +158,20 @@ def _write_events(session: Session, events: list[DomainEvent]) -> None:
     except IntegrityError as exc:
         keys = ", ".join(event.idempotency_key for event in events)
         raise ConflictError(f"an idempotency key was used before: one of {keys}") from exc
-    for event in events:
-        append_audit_entry(
-            session,
-            at=event.occurred_at,
-            actor_id=event.actor_id,
-            action=event.name,
-            subject=event.subject,
-            subject_id=event.subject_id,
-            details=audit_details(event),
-        )
+    append_audit_entries(
+        session,
+        [
+            AuditAction(
+                at=event.occurred_at,
+                actor_id=event.actor_id,
+                action=event.name,
+                subject=event.subject,
+                subject_id=event.subject_id,
+                details=audit_details(event),
+            )
+            for event in events
+        ],
+    )
 
 
 def unit_of_work_factory(engine: Engine) -> Callable[[], SqlUnitOfWork]:

@@ -101,9 +101,11 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partners")),
-    )
-    op.create_index(
-        op.f("ix_partners_registration_number"), "partners", ["registration_number"], unique=False
+        sa.UniqueConstraint(
+            "country",
+            "registration_number",
+            name=op.f("uq_partners_country_registration_number"),
+        ),
     )
     op.create_index(op.f("ix_partners_state"), "partners", ["state"], unique=False)
     op.create_table(
@@ -474,7 +476,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_vouchers_business_date"), table_name="vouchers")
     op.drop_table("vouchers")
     op.drop_index(op.f("ix_partners_state"), table_name="partners")
-    op.drop_index(op.f("ix_partners_registration_number"), table_name="partners")
     op.drop_table("partners")
     op.drop_index(op.f("ix_outbox_delivered_at"), table_name="outbox")
     op.drop_table("outbox")

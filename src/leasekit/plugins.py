@@ -161,7 +161,18 @@ class PluginManager(pluggy.PluginManager):
         self._sources: dict[str, str] = {}
 
     def register_from(self, plugin: object, name: str | None, source: str) -> str | None:
-        """Register *plugin*, recording *source* ("builtin", "acme-bureau 1.2") for reports."""
+        """Register *plugin*, recording *source* ("builtin", "acme-bureau 1.2") for reports.
+
+        The plugin must be hashable, as modules and classes are: :class:`Hooks` calls one
+        plugin at a time through pluggy's ``subset_hook_caller``, which needs a set of them.
+        """
+        try:
+            hash(plugin)
+        except TypeError:
+            raise PluginError(
+                f"{type(plugin).__name__} instances are not hashable; register a module, a "
+                "class or a hashable object"
+            ) from None
         registered = self.register(plugin, name=name)
         if registered is not None:
             self._sources[registered] = source
@@ -329,13 +340,18 @@ class Registration(Generic[_A]):
 
 
 def conforming(kind: AdapterKind, adapter: _A, described: str) -> _A:
-    """*adapter* if it has every member of *kind*'s port, else a PluginError naming the gaps,
-    so that a half-written adapter fails at start-up rather than at its first use."""
-    missing = [
-        name for name in protocol_members(KIND_PROTOCOLS[kind]) if not hasattr(adapter, name)
-    ]
+    """*adapter* if it has every member of *kind*'s port, synchronous, else a PluginError
+    naming the gaps, so that a half-written adapter fails at start-up rather than at its first
+    use (an ``async def`` method would hand the services an unawaited coroutine)."""
+    members = protocol_members(KIND_PROTOCOLS[kind])
+    missing = [name for name in members if not hasattr(adapter, name)]
     if missing:
         raise PluginError(f"{kind} {described} lacks {', '.join(missing)}")
+    asynchronous = [name for name in members if inspect.iscoroutinefunction(getattr(adapter, name))]
+    if asynchronous:
+        raise PluginError(
+            f"{kind} {described} has async {', '.join(asynchronous)}; adapters are synchronous"
+        )
     return adapter
 
 
@@ -397,7 +413,8 @@ class Hooks:
 
     pluggy matches arguments by name and checks no types, and an ``async def`` implementation
     would return an unawaited coroutine; both are caught here. Registration and decision hooks
-    are called one plugin at a time, so that an error names the plugin at fault.
+    are called one plugin at a time, so that an error, a crash included, names the plugin at
+    fault.
     """
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
@@ -408,14 +425,14 @@ class Hooks:
         with a ``register`` that knows the plugin, so a duplicate id names both plugins."""
         registry: Registry[Any] = Registry(kind)
         for name, caller in self._each_implementation(KIND_HOOKS[kind]):
-            self._check(caller.name, name, caller(register=registry.registrar(self._label(name))))
+            self._call_plugin(caller, name, register=registry.registrar(self._label(name)))
         return registry
 
     def evaluate_application(self, case: ApprovalCase) -> list[PolicyVote]:
         """The votes of every plugin that did not abstain."""
         votes = []
         for name, caller in self._each_implementation("leasekit_evaluate_application"):
-            for result in self._check(caller.name, name, caller(case=case), allow_results=True):
+            for result in self._call_plugin(caller, name, allow_results=True, case=case):
                 if not isinstance(result, PolicyVote):
                     raise PluginError(
                         f"{self._label(name)} returned {result!r} from "
@@ -424,28 +441,20 @@ class Hooks:
                 votes.append(result)
         return votes
 
-    def event_published(self, event: DomainEvent) -> None:
-        caller = self._pm.hook.leasekit_event_published
-        self._check(caller.name, None, caller(event=event))
-
-    def named_event_hook(self, event_name: str) -> pluggy.HookCaller | None:
-        """The hook ``leasekit_<event_name>`` if it is one of the named notification hooks
-        (an event called ``register_banks`` must not reach a registration hook)."""
-        if event_name not in hookspecs.NAMED_EVENT_HOOKS:
-            return None
-        caller: pluggy.HookCaller = getattr(self._pm.hook, f"{hookspecs.PROJECT_NAME}_{event_name}")
-        return caller
-
     def publish(self, event: DomainEvent) -> None:
         """Deliver *event* to ``leasekit_event_published`` and to its named hook, if any.
 
-        An exception propagates so that the outbox keeps the event and delivers it again;
-        receivers are idempotent on ``event.idempotency_key``.
+        Only the names in :data:`~leasekit.hookspecs.NAMED_EVENT_HOOKS` have a hook of their
+        own: an event called ``register_banks`` must not reach a registration hook. An
+        exception propagates unchanged so that the outbox keeps the event and delivers it
+        again; receivers are idempotent on ``event.idempotency_key``.
         """
-        self.event_published(event)
-        named = self.named_event_hook(event.name)
-        if named is not None:
-            self._check(named.name, None, named(event=event))
+        hook_names = ["leasekit_event_published"]
+        if event.name in hookspecs.NAMED_EVENT_HOOKS:
+            hook_names.append(f"{hookspecs.PROJECT_NAME}_{event.name}")
+        for hook_name in hook_names:
+            caller: pluggy.HookCaller = getattr(self._pm.hook, hook_name)
+            self._check(hook_name, None, caller(event=event))
 
     def _label(self, name: str) -> str:
         if isinstance(self._pm, PluginManager):
@@ -463,13 +472,36 @@ class Hooks:
             others = [plugin for other, plugin in plugins.items() if other != name]
             yield name, self._pm.subset_hook_caller(hook_name, others)
 
+    def _call_plugin(
+        self,
+        caller: pluggy.HookCaller,
+        plugin: str,
+        *,
+        allow_results: bool = False,
+        **kwargs: object,
+    ) -> list[object]:
+        """Call one plugin's implementation; a crash becomes a PluginError naming it (a
+        leasekit error keeps its type and gains a note), so that ``leasekit plugins`` and
+        start-up report the plugin at fault instead of a bare traceback."""
+        try:
+            results = caller(**kwargs)
+        except LeasekitError as exc:
+            exc.add_note(f"raised by {self._label(plugin)} in {caller.name}")
+            raise
+        except Exception as exc:
+            raise PluginError(
+                f"{self._label(plugin)} failed in {caller.name}: {type(exc).__name__}: {exc}; "
+                f"start without it: {DISABLED_ENV}={plugin}"
+            ) from exc
+        return self._check(caller.name, plugin, results, allow_results=allow_results)
+
     def _check(
         self, hook_name: str, plugin: str | None, results: object, *, allow_results: bool = False
     ) -> list[object]:
         """Refuse coroutines (an ``async def`` implementation) and unexpected return values."""
         found = list(cast("Iterable[object]", results))
-        who = self._label(plugin) if plugin else f"an implementation of {hook_name}"
         for result in found:
+            who = self._label(plugin) if plugin else _implementation_of(result, hook_name)
             if inspect.isawaitable(result):
                 if inspect.iscoroutine(result):
                     result.close()
@@ -477,6 +509,14 @@ class Hooks:
             if not allow_results:
                 raise PluginError(f"{who} returned {result!r} from {hook_name}, which returns None")
         return found
+
+
+def _implementation_of(result: object, hook_name: str) -> str:
+    """Who returned *result* when the hook was called for all plugins at once: a coroutine
+    knows its function, anything else only the hook."""
+    if inspect.iscoroutine(result):
+        return f"{result.__qualname__} ({result.cr_code.co_filename})"
+    return f"an implementation of {hook_name}"
 
 
 def as_hooks(pm_or_hooks: pluggy.PluginManager | Hooks) -> Hooks:

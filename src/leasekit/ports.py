@@ -23,13 +23,15 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Final, Protocol, TypeAlias, TypeVar, runtime_checkable
+from typing import Any, Final, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 import attrs
 
 from leasekit.domain.approvals import Tier
 from leasekit.domain.clock import Clock, require_utc
 from leasekit.domain.events import DomainEvent
+from leasekit.domain.validation import is_whole_number
+from leasekit.domain.vouchers import Side, totals_by_currency
 from leasekit.errors import ConfigurationError, FieldError, ValidationError
 from leasekit.money import Money, to_decimal
 
@@ -205,6 +207,12 @@ def _utc(moment: datetime) -> datetime:
     return require_utc(moment)
 
 
+def _count(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A whole number, not negative; a float or a bool is no count."""
+    if value is not None and (not is_whole_number(value) or value < 0):
+        raise ValidationError.single(attribute.name, f"must be a whole number, not {value!r}")
+
+
 # --- credit bureau ------------------------------------------------------------------------
 
 
@@ -231,14 +239,14 @@ class CreditReport:
     score: int | None = attrs.field()
     grade: str | None = attrs.field()
     fetched_at: datetime = attrs.field(converter=_utc)
-    open_accounts: int = 0
-    delinquent_accounts: int = 0
+    open_accounts: int = attrs.field(default=0, validator=_count)
+    delinquent_accounts: int = attrs.field(default=0, validator=_count)
     outstanding: Money | None = None
 
     @score.validator
     def _check_score(self, attribute: attrs.Attribute[int | None], value: int | None) -> None:
-        if value is not None and not 0 <= value <= 1000:
-            raise ValidationError.single("score", f"{value} is outside 0-1000")
+        if value is not None and (not is_whole_number(value) or not 0 <= value <= 1000):
+            raise ValidationError.single("score", f"{value!r} is not a whole number in 0-1000")
 
     @property
     def has_file(self) -> bool:
@@ -583,15 +591,15 @@ class SignatureProvider(Protocol):
 # --- ledger -------------------------------------------------------------------------------
 
 
-class EntrySide(StrEnum):
-    DEBIT = "debit"
-    CREDIT = "credit"
+EntrySide = Side
+"""Debit or credit: the domain's :class:`~leasekit.domain.vouchers.Side` itself, so a journal
+line's side needs no translation on its way to a ledger."""
 
 
 @attrs.frozen
 class LedgerLine:
     account: str = attrs.field(validator=_not_blank)
-    side: EntrySide = attrs.field(converter=EntrySide)
+    side: Side = attrs.field(converter=Side)
     amount: Money = attrs.field(validator=_positive)
     memo: str = ""
 
@@ -600,23 +608,10 @@ def _ledger_lines(values: Iterable[LedgerLine]) -> tuple[LedgerLine, ...]:
     return tuple(values)
 
 
-def _side_totals(lines: Iterable[LedgerLine]) -> dict[tuple[str, EntrySide], Decimal]:
-    totals: dict[tuple[str, EntrySide], Decimal] = {}
-    for line in lines:
-        key = (line.amount.currency.code, line.side)
-        totals[key] = totals.get(key, Decimal(0)) + line.amount.amount
-    return totals
-
-
 def unbalanced_currencies(lines: Iterable[LedgerLine]) -> list[str]:
     """The currencies whose debits and credits differ; empty for a balanced set of lines."""
-    totals = _side_totals(lines)
-    codes = sorted({code for code, _ in totals})
-    return [
-        code
-        for code in codes
-        if totals.get((code, EntrySide.DEBIT), 0) != totals.get((code, EntrySide.CREDIT), 0)
-    ]
+    totals = totals_by_currency(lines)
+    return [code for code, (debit, credit) in sorted(totals.items()) if debit != credit]
 
 
 @attrs.frozen
@@ -710,10 +705,10 @@ class ApprovalCase:
     partner_id: str
     business_type: str
     amount_financed: Money = attrs.field(validator=_positive)
-    term_months: int
+    term_months: int = attrs.field(validator=_count)
     down_payment_ratio: Decimal = attrs.field(converter=_ratio)
     partner_rating: str | None = None
-    credit_score: int | None = None
+    credit_score: int | None = attrs.field(default=None, validator=_count)
     fraud_risk: RiskLevel | None = None
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
 

@@ -63,6 +63,8 @@ def test_terms() -> None:
         ({"term_months": 0}, "term_months", "from 1 to 120"),
         ({"term_months": 121}, "term_months", "from 1 to 120"),
         ({"term_months": True}, "term_months", "from 1 to 120"),
+        ({"term_months": 36.0}, "term_months", "from 1 to 120"),
+        ({"term_months": 12.5}, "term_months", "from 1 to 120"),
         ({"annual_rate": Decimal("5.99")}, "annual_rate", "0.0599 for 5.99%"),
         ({"annual_rate": Decimal("-0.01")}, "annual_rate", "fraction"),
         ({"annual_rate": 0.0599}, "annual_rate", "never a float"),

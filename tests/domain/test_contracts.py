@@ -145,6 +145,15 @@ def test_receivable_line_names_every_bad_field() -> None:
     assert [e.field for e in caught.value.errors] == ["interest", "fee", "principal", "sequence"]
 
 
+@pytest.mark.parametrize("sequence", [1.0, True])
+def test_receivable_lines_are_numbered_in_whole_numbers(sequence: object) -> None:
+    with pytest.raises(ValidationError, match="sequence: lines are numbered from 1"):
+        Receivable.line(
+            contract_id="c1", sequence=sequence, due_date=date(2024, 4, 1),  # type: ignore[arg-type]
+            principal=cny("4000"), interest=cny("0"),
+        )  # fmt: skip
+
+
 # --- payments ---------------------------------------------------------------------------
 
 

@@ -62,6 +62,12 @@ def test_record_names_every_bad_field(officer: Actor, at: datetime) -> None:
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("size", [13.0, 12.5, True])
+def test_a_size_is_a_whole_number_of_bytes(officer: Actor, at: datetime, size: object) -> None:
+    with pytest.raises(ValidationError, match="size: must be a whole number of bytes"):
+        record(officer, at, size=size)
+
+
 @pytest.mark.parametrize(
     ("filename", "message"),
     [("", "blank"), ("..", "blank"), ("a" * 256, "at most 255"), ("a\\b.pdf", "separators"),

@@ -161,6 +161,12 @@ def test_next_years_model_is_allowed_but_not_later(officer: Actor, at: datetime)
         register(officer, at, year=at.year + 2)
 
 
+@pytest.mark.parametrize("year", [2003.0, True])
+def test_a_model_year_is_a_whole_number(officer: Actor, at: datetime, year: object) -> None:
+    with pytest.raises(ValidationError, match="year: model year must be between 1981"):
+        register(officer, at, year=year)
+
+
 def test_register_names_every_bad_field(officer: Actor, at: datetime) -> None:
     with pytest.raises(ValidationError) as caught:
         register(officer, at, vin="1HGCM82643A004352", make="", model=" ", year=1970,

@@ -162,6 +162,18 @@ def test_an_adapter_lacking_port_members_is_refused_at_start_up(
         _resolve(pm, tmp_path, clock, {"bank": "half"})
 
 
+def test_an_async_adapter_is_refused_at_start_up(
+    make_pm: PluginFactory, tmp_path: Path, clock: FixedClock
+) -> None:
+    class AsyncNotifier:
+        async def notify(self, event: object) -> None:
+            raise AssertionError("never awaited")
+
+    pm = make_pm(_registering("leasekit_register_notifiers", "async", lambda c: AsyncNotifier()))
+    with pytest.raises(PluginError, match=r"adapter 'async' from .* has async notify"):
+        _resolve(pm, tmp_path, clock, {"notifier": "async"})
+
+
 def test_a_duplicate_id_names_both_plugins(
     make_pm: PluginFactory, tmp_path: Path, clock: FixedClock
 ) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
 
 from leasekit import hookspecs
-from leasekit.ports import AdapterKind
+from leasekit.money import Money
+from leasekit.plugins import create_plugin_manager
+from leasekit.ports import AdapterKind, ApprovalCase, Verdict
 from leasekit.testing import contracts, fakes
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
@@ -53,3 +57,29 @@ def test_every_setting_and_contract_suite_is_named() -> None:
     missing = [kind.setting for kind in AdapterKind if kind is not AdapterKind.VOUCHER_TEMPLATE]
     missing += contracts.__all__ + fakes.__all__
     assert [name for name in missing if name not in text] == []
+
+
+def _run(example: str, module_name: str) -> types.ModuleType:
+    module = types.ModuleType(module_name)
+    exec(compile(example, f"{GUIDE} ({module_name})", "exec"), vars(module))
+    return module
+
+
+def test_the_python_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first example is the ``leasekit_acme`` module the contract test imports; the plugin
+    examples load into a plugin manager, whose ``check_pending`` checks their hook names and
+    arguments, and the vote example votes."""
+    text = GUIDE.read_text(encoding="utf-8")
+    plugin, voting, contract_test, conftest = re.findall(
+        r"^```python\n(.*?)^```$", text, re.S | re.M
+    )
+    acme = _run(plugin, "leasekit_acme")
+    monkeypatch.setitem(sys.modules, "leasekit_acme", acme)
+    watchlist = _run(voting, "watchlist")
+    pm = create_plugin_manager(load_entrypoints=False, blocked=(), extra_plugins=[acme, watchlist])
+    assert "acme" in pm.hooks.registry(AdapterKind.CREDIT_BUREAU).ids
+    case = ApprovalCase("app-1", "partner-17", "loan", Money("1000", "CNY"), 12, "0.3")
+    assert [vote.verdict for vote in pm.hooks.evaluate_application(case)] == [Verdict.REFER]
+    suite = _run(contract_test, "test_acme").TestAcmeBureau
+    assert issubclass(suite, contracts.CreditBureauContract)
+    assert _run(conftest, "conftest").pytest_plugins == ["leasekit.testing.pytest_plugin"]

@@ -15,7 +15,7 @@ import pytest
 from leasekit import hookimpl, hookspecs
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.lifecycle import MACHINES
-from leasekit.errors import PluginError
+from leasekit.errors import ConfigurationError, PluginError
 from leasekit.money import Money
 from leasekit.plugins import Hooks, PluginManager, publish
 from leasekit.ports import AdapterKind, ApprovalCase, PolicyVote, Register, RiskLevel, Verdict
@@ -159,6 +159,35 @@ def test_an_async_implementation_is_refused(make_pm: PluginFactory) -> None:
         make_pm(Async()).hooks.registry(AdapterKind.BANK)
 
 
+def test_a_crashing_registration_hook_names_its_plugin(make_pm: PluginFactory) -> None:
+    class Broken:
+        @hookimpl
+        def leasekit_register_banks(self, register: Register[object]) -> None:
+            raise ImportError("No module named 'acme_sdk'")
+
+    with pytest.raises(
+        PluginError, match=r"Broken \(extra_plugins\) failed in leasekit_register_banks"
+    ) as caught:
+        make_pm(Broken()).hooks.registry(AdapterKind.BANK)
+    assert "ImportError: No module named 'acme_sdk'" in str(caught.value)
+    assert isinstance(caught.value.__cause__, ImportError)
+
+
+def test_a_leasekit_error_from_a_hook_keeps_its_type_and_gains_the_plugin(
+    make_pm: PluginFactory,
+) -> None:
+    class Misconfigured:
+        @hookimpl
+        def leasekit_register_banks(self, register: Register[object]) -> None:
+            raise ConfigurationError("acme needs LEASEKIT_ACME_REGION")
+
+    with pytest.raises(ConfigurationError) as caught:
+        make_pm(Misconfigured()).hooks.registry(AdapterKind.BANK)
+    assert caught.value.__notes__ == [
+        "raised by Misconfigured (extra_plugins) in leasekit_register_banks"
+    ]
+
+
 # --- decision -----------------------------------------------------------------------------
 
 
@@ -213,6 +242,16 @@ def test_a_vote_that_is_not_a_policy_vote_is_refused(make_pm: PluginFactory) -> 
 
     with pytest.raises(PluginError, match=r"Sloppy .* returned 'approve'"):
         make_pm(Sloppy()).hooks.evaluate_application(_case())
+
+
+def test_a_crashing_voter_names_its_plugin(make_pm: PluginFactory) -> None:
+    class Crashing:
+        @hookimpl
+        def leasekit_evaluate_application(self, case: ApprovalCase) -> PolicyVote:
+            raise KeyError("score_card")
+
+    with pytest.raises(PluginError, match=r"Crashing .* leasekit_evaluate_application: KeyError"):
+        make_pm(_Cautious(), Crashing()).hooks.evaluate_application(_case())
 
 
 # --- notification -------------------------------------------------------------------------
@@ -277,6 +316,31 @@ def test_a_failing_receiver_propagates_so_the_outbox_retries(
 
     with pytest.raises(ConnectionError):
         publish(make_pm(Down()), make_event("contract_signed"))
+
+
+def test_an_async_receiver_is_refused_by_name(
+    make_pm: PluginFactory, make_event: EventFactory
+) -> None:
+    class Async:
+        @hookimpl
+        async def leasekit_contract_signed(self, event: DomainEvent) -> None:
+            raise AssertionError("never awaited")
+
+    with pytest.raises(PluginError, match=r"Async.leasekit_contract_signed \(.*\) is async"):
+        publish(make_pm(Async()), make_event("contract_signed"))
+
+
+def test_hooks_are_called_only_through_the_facade() -> None:
+    """Outside ``leasekit.plugins`` no code reaches pluggy's untyped ``pm.hook``."""
+    package = Path(hookspecs.__file__).parent
+    offenders = [
+        f"{path.relative_to(package)}:{node.lineno}"
+        for path in sorted(package.rglob("*.py"))
+        if path.name != "plugins.py" or path.parent != package
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr in {"hook", "subset_hook_caller"}
+    ]
+    assert offenders == []
 
 
 def test_hook_leasekit_application_submitted(

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+import attrs
 import pytest
 
 import leasekit
@@ -206,6 +207,19 @@ def test_a_broken_extra_plugin_is_a_plugin_load_error(make_pm: PluginFactory) ->
     plugin = Twice()
     with pytest.raises(PluginLoadError, match="extra_plugins"):
         make_pm(plugin, plugin)
+
+
+def test_an_unhashable_plugin_is_refused_at_load(make_pm: PluginFactory) -> None:
+    @attrs.define
+    class Settings:
+        region: str
+
+        @hookimpl
+        def leasekit_register_banks(self, register: Register[object]) -> None:
+            register("regional", object)
+
+    with pytest.raises(PluginLoadError, match=r"'Settings'.*Settings instances are not hashable"):
+        make_pm(Settings("eu"))
 
 
 def test_hookimpl_is_importable_from_leasekit_without_loading_pluggy_eagerly() -> None:

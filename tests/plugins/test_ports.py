@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
 
 from leasekit.domain.clock import FixedClock
@@ -15,6 +16,7 @@ from leasekit.money import Money
 from leasekit.ports import (
     AdapterContext,
     AdapterKind,
+    ApprovalCase,
     BankStatement,
     CreditReport,
     DebitBatch,
@@ -52,6 +54,23 @@ def test_a_similarity_must_be_exact_and_between_zero_and_one() -> None:
 def test_a_credit_score_is_on_the_0_to_1000_scale(score: int) -> None:
     with pytest.raises(ValidationError, match="score"):
         CreditReport("ref-1", "id", score, "A", NOW)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("score", 700.0), ("score", True), ("open_accounts", 1.5), ("delinquent_accounts", -1)],
+)
+def test_report_counts_are_whole_numbers(field: str, value: object) -> None:
+    report = CreditReport("ref-1", "id", 700, "B", NOW)
+    with pytest.raises(ValidationError, match=f"{field}: .*whole number"):
+        attrs.evolve(report, **{field: value})
+
+
+@pytest.mark.parametrize(("field", "value"), [("term_months", 36.0), ("credit_score", 720.5)])
+def test_an_approval_case_counts_in_whole_numbers(field: str, value: object) -> None:
+    case = ApprovalCase("app-1", "p-1", "loan", Money("1000", "CNY"), 36, "0.2")
+    with pytest.raises(ValidationError, match=f"{field}: must be a whole number"):
+        attrs.evolve(case, **{field: value})
 
 
 def test_a_report_without_a_score_is_a_thin_file_not_an_error() -> None:

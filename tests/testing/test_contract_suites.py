@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -140,7 +141,7 @@ class TestFakeRuleSet(contracts.RuleSetContract):
             "min-down-payment",
             Verdict.REFER,
             "down payment under 30%",
-            lambda facts: str(facts["down_payment_ratio"]) < "0.30",
+            lambda facts: Decimal(str(facts["down_payment_ratio"])) < Decimal("0.30"),
         )
         return rules
 

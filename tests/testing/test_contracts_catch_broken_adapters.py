@@ -15,8 +15,13 @@ import attrs
 import pytest
 
 BROKEN_ADAPTERS = '''
+from datetime import date
+
+import attrs
 import pytest
 
+from leasekit.money import Money
+from leasekit.ports import BankStatement
 from leasekit.testing import contracts, fakes
 
 
@@ -41,6 +46,25 @@ class ForgetfulLedger(fakes.FakeLedger):
         return super().post(voucher, idempotency_key)
 
 
+class TrustingBank(fakes.FakeBank):
+    """Reads every debit in a return file as collected, and each one twice."""
+
+    def parse_return_file(self, content):
+        results = [
+            attrs.evolve(result, outcome="collected", reason_code=None, reason=None)
+            for result in super().parse_return_file(content)
+        ]
+        return results + results
+
+
+class CrashingRuleSet(fakes.FakeRuleSet):
+    """Lets a missing fact escape as a KeyError."""
+
+    def evaluate(self, facts):
+        facts["down_payment_ratio"]
+        return super().evaluate(facts)
+
+
 class ChattyNotifier(fakes.FakeNotifier):
     """Notifies every delivery, repeats included."""
 
@@ -58,6 +82,28 @@ class TestForgetfulLedger(contracts.LedgerContract):
     @pytest.fixture
     def adapter(self, clock):
         return ForgetfulLedger(clock)
+
+
+class TestTrustingBank(contracts.BankContract):
+    @pytest.fixture
+    def adapter(self, clock):
+        return TrustingBank(clock)
+
+    @pytest.fixture
+    def return_file_content(self, adapter, batch):
+        return adapter.return_file(batch, {"item-2": "AM04"})
+
+    @pytest.fixture
+    def statement_content(self, currency):
+        balance = Money("100.00", currency)
+        statement = BankStatement("acc", date(2024, 1, 1), date(2024, 1, 31), balance, balance, [])
+        return fakes.FakeBank.statement_file(statement)
+
+
+class TestCrashingRuleSet(contracts.RuleSetContract):
+    @pytest.fixture
+    def adapter(self):
+        return CrashingRuleSet()
 
 
 class TestChattyNotifier(contracts.NotifierContract):
@@ -112,6 +158,9 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
         "TestForgetfulLedger::test_a_repeated_post_returns_the_first_receipt",
         "TestForgetfulLedger::test_a_key_reused_for_another_voucher_is_a_conflict",
         "TestChattyNotifier::test_a_redelivered_event_is_notified_once",
+        "TestTrustingBank::test_return_file_results_are_items_of_the_batch",
+        "TestTrustingBank::test_a_returned_debit_is_read_as_returned",
+        "TestCrashingRuleSet::test_a_missing_fact_is_a_validation_error",
     ],
 )
 def test_a_broken_promise_fails_its_contract_test(outcome: Outcome, test: str) -> None:
@@ -121,6 +170,7 @@ def test_a_broken_promise_fails_its_contract_test(outcome: Outcome, test: str) -
 def test_kept_promises_still_pass(outcome: Outcome) -> None:
     assert outcome.passed >= 12, outcome.output
     assert "TestLeakyStore::test_exists_and_delete" not in outcome.failed
+    assert "TestTrustingBank::test_a_repeated_payment_is_not_paid_twice" not in outcome.failed
 
 
 def test_a_missing_adapter_fixture_says_what_to_provide(outcome: Outcome) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import attrs
 import pytest
@@ -11,9 +12,16 @@ import pytest
 from leasekit.domain.approvals import Tier
 from leasekit.domain.clock import FixedClock
 from leasekit.domain.events import DomainEvent
-from leasekit.errors import AdapterError, ConflictError, DomainError, ValidationError
+from leasekit.errors import (
+    AdapterError,
+    ConfigurationError,
+    ConflictError,
+    DomainError,
+    ValidationError,
+)
 from leasekit.money import Money
 from leasekit.ports import (
+    AdapterContext,
     AdapterKind,
     ApprovalCase,
     CreditSubject,
@@ -127,6 +135,24 @@ def test_the_face_verifier_uses_scripted_similarities_and_its_threshold() -> Non
     assert verifier.compare(b"id photo", b"id photo").similarity == 1
     assert verifier.compare(b"id photo", b"other").similarity == Decimal("0.10")
     assert verifier.comparisons == 4
+
+
+def test_scripted_numbers_refuse_floats() -> None:
+    with pytest.raises(TypeError, match="float"):
+        fakes.FakeFaceVerifier().set_similarity(b"selfie", 0.85)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="float"):
+        fakes.FakeFaceVerifier(threshold=0.8)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="float"):
+        fakes.FakeApprovalPolicy(manager_from=2e5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "lots"])
+def test_a_number_option_must_be_a_finite_decimal(
+    raw: str, clock: FixedClock, tmp_path: Path
+) -> None:
+    context = AdapterContext({"threshold": raw}, tmp_path, clock, AdapterKind.FACE_VERIFIER)
+    with pytest.raises(ConfigurationError, match="threshold"):
+        fakes.FakeFaceVerifier.from_context(context)
 
 
 def test_the_bank_writes_the_return_file_asked_for(clock: FixedClock, batch: DebitBatch) -> None:
@@ -269,6 +295,13 @@ def test_the_rule_set_fires_the_rules_added() -> None:
     assert [hit.rule_id for hit in outcome.hits] == ["age", "used"]
     assert rules.evaluate({"age": 40, "used": False}).verdict is Verdict.APPROVE
     assert rules.evaluated == [{"age": 17, "used": True}, {"age": 40, "used": False}]
+
+
+def test_a_rule_reading_a_missing_fact_is_a_validation_error() -> None:
+    rules = fakes.FakeRuleSet()
+    rules.add_rule("used", Verdict.REFER, "used vehicle", lambda facts: facts["used"] is True)
+    with pytest.raises(ValidationError, match=r"facts.used: rule 'used' needs this fact"):
+        rules.evaluate({"age": 40})
 
 
 def _event(clock: FixedClock, name: str = "contract_disbursed", **payload: str) -> DomainEvent:

@@ -21,7 +21,7 @@ from leasekit.domain.events import DomainEvent, StateChanged
 from leasekit.domain.identity import Actor, Role, new_id
 from leasekit.domain.lifecycle import APPLICATION_LIFECYCLE, ApplicationState, change_state
 from leasekit.domain.partners import Partner, PartnerCapability
-from leasekit.domain.validation import Checks, choice, money_amount
+from leasekit.domain.validation import Checks, choice, is_whole_number, money_amount
 from leasekit.domain.vehicles import Vehicle
 from leasekit.errors import (
     FieldError,
@@ -83,7 +83,7 @@ def _amount_errors(terms: RequestedTerms) -> list[FieldError]:
 
 def _term_errors(terms: RequestedTerms) -> list[FieldError]:
     errors: list[FieldError] = []
-    if isinstance(terms.term_months, bool) or not 1 <= terms.term_months <= MAX_TERM_MONTHS:
+    if not is_whole_number(terms.term_months) or not 1 <= terms.term_months <= MAX_TERM_MONTHS:
         errors.append(FieldError("term_months", f"must be from 1 to {MAX_TERM_MONTHS} months"))
     if not isinstance(terms.annual_rate, Decimal) or not terms.annual_rate.is_finite():
         errors.append(FieldError("annual_rate", "must be an exact decimal, never a float"))

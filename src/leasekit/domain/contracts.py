@@ -27,7 +27,7 @@ from leasekit.domain.lifecycle import (
     PaymentState,
     change_state,
 )
-from leasekit.domain.validation import Checks, money_amount, text
+from leasekit.domain.validation import Checks, is_whole_number, money_amount, text
 from leasekit.errors import IllegalTransitionError
 from leasekit.money import Money
 
@@ -160,7 +160,7 @@ class Receivable:
         ):
             if part is not None and part.amount < 0:
                 checks.add(name, "must not be negative")
-        if sequence < 1:
+        if not is_whole_number(sequence) or sequence < 1:
             checks.add("sequence", "lines are numbered from 1")
         if valid_principal is None or valid_interest is None or valid_fee is None or checks.errors:
             raise checks.error()

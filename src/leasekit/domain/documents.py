@@ -18,7 +18,7 @@ import attrs
 from leasekit.domain.access import ensure_may_create, owner_partner_id
 from leasekit.domain.clock import require_utc
 from leasekit.domain.identity import Actor, new_id
-from leasekit.domain.validation import Checks, choice
+from leasekit.domain.validation import Checks, choice, is_whole_number
 
 __all__ = [
     "ALLOWED_CONTENT_TYPES",
@@ -88,7 +88,9 @@ def _content_errors(checks: Checks, content_type: str, size: int, sha256: str) -
     if content_type not in ALLOWED_CONTENT_TYPES:
         allowed = ", ".join(sorted(ALLOWED_CONTENT_TYPES))
         checks.add("content_type", f"{content_type!r} is not one of {allowed}")
-    if size <= 0:
+    if not is_whole_number(size):
+        checks.add("size", "must be a whole number of bytes")
+    elif size <= 0:
         checks.add("size", "an empty file is not a document")
     if not _SHA256.fullmatch(sha256):
         checks.add("sha256", "must be 64 lower-case hexadecimal digits")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final, TypeVar
+from typing import Final, TypeGuard, TypeVar
 
 from leasekit.errors import AmountError, FieldError, ValidationError
 from leasekit.money import Currency, Money, amount_in, currency
@@ -19,6 +19,7 @@ __all__ = [
     "Checks",
     "choice",
     "country_code",
+    "is_whole_number",
     "money_amount",
     "non_negative",
     "text",
@@ -94,6 +95,12 @@ def money_amount(value: Money, field: str, cur: Currency | str | None = None) ->
         return Money(amount_in(value, target, field), target)
     except AmountError as exc:
         raise ValidationError.single(field, str(exc).removeprefix(f"{field}: ")) from None
+
+
+def is_whole_number(value: object) -> TypeGuard[int]:
+    """True for an ``int``; a ``bool`` is no count of anything, and a ``float`` (even
+    ``12.0``) is refused as everywhere in leasekit."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def non_negative(value: Money, field: str) -> None:

@@ -24,7 +24,7 @@ import attrs
 from leasekit.domain.access import ensure_may_create, owner_partner_id
 from leasekit.domain.clock import require_utc
 from leasekit.domain.identity import Actor, new_id
-from leasekit.domain.validation import Checks, choice, text
+from leasekit.domain.validation import Checks, choice, is_whole_number, text
 from leasekit.errors import ValidationError
 
 __all__ = [
@@ -148,7 +148,7 @@ class Vehicle:
         valid_model = checks.run(lambda: text(model, "model"))
         valid_condition = checks.run(lambda: choice(VehicleCondition, condition, "condition"))
         latest = created_at.year + 1
-        if not _EARLIEST_MODEL_YEAR <= year <= latest:
+        if not is_whole_number(year) or not _EARLIEST_MODEL_YEAR <= year <= latest:
             checks.add("year", f"model year must be between {_EARLIEST_MODEL_YEAR} and {latest}")
         if (
             valid_vin is None

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import Final, Protocol
 
 import attrs
 
@@ -24,7 +24,7 @@ from leasekit.domain.validation import Checks, money_amount, text
 from leasekit.errors import ValidationError
 from leasekit.money import DECIMAL_CONTEXT, Money
 
-__all__ = ["JournalLine", "Side", "Voucher", "check_balanced", "totals_by_currency"]
+__all__ = ["JournalLine", "Posting", "Side", "Voucher", "check_balanced", "totals_by_currency"]
 
 MIN_LINES: Final = 2
 
@@ -61,7 +61,17 @@ class JournalLine:
         return attrs.evolve(self, side=self.side.opposite)
 
 
-def totals_by_currency(lines: Iterable[JournalLine]) -> Mapping[str, tuple[Decimal, Decimal]]:
+class Posting(Protocol):
+    """An amount on one side: a :class:`JournalLine`, or a line sent to a ledger adapter."""
+
+    @property
+    def side(self) -> Side: ...
+
+    @property
+    def amount(self) -> Money: ...
+
+
+def totals_by_currency(lines: Iterable[Posting]) -> Mapping[str, tuple[Decimal, Decimal]]:
     """Debit and credit totals per currency code, summed exactly."""
     totals: dict[str, tuple[Decimal, Decimal]] = {}
     for line in lines:

@@ -46,6 +46,7 @@ from leasekit.ports import (
     CreditSubject,
     DebitBatch,
     DebitItem,
+    DebitOutcome,
     DebitReturn,
     DocumentStore,
     EntrySide,
@@ -261,7 +262,10 @@ class BankContract(_Contract):
 
     @pytest.fixture
     def return_file_content(self, adapter: Bank, batch: DebitBatch) -> bytes:
-        _provide("return_file_content", "the bank's return file for the 'batch' fixture")
+        _provide(
+            "return_file_content",
+            "the bank's return file for the 'batch' fixture, with at least one item returned",
+        )
 
     @pytest.fixture
     def statement_content(self) -> bytes:
@@ -296,6 +300,17 @@ class BankContract(_Contract):
             assert isinstance(result, DebitReturn)
             assert result.batch_id == batch.batch_id
             assert amounts.get(result.item_id) == result.amount, f"{result} is not in the batch"
+        reported = [result.item_id for result in results]
+        assert len(reported) == len(set(reported)), f"an item is reported twice: {reported}"
+
+    def test_a_returned_debit_is_read_as_returned(
+        self, adapter: Bank, return_file_content: bytes
+    ) -> None:
+        """A parser that reads every item as collected would book bounced debits as paid."""
+        results = adapter.parse_return_file(return_file_content)
+        assert any(result.outcome is DebitOutcome.RETURNED for result in results), (
+            "no item came back returned; the 'return_file_content' fixture must return one"
+        )
 
     def test_a_statement_balances(self, adapter: Bank, statement_content: bytes) -> None:
         _statement_balances(adapter.parse_statement(statement_content))
@@ -303,6 +318,10 @@ class BankContract(_Contract):
     def test_an_unreadable_return_file_is_a_validation_error(self, adapter: Bank) -> None:
         with pytest.raises(ValidationError):
             adapter.parse_return_file(b"\x00\x01 not a return file \xff")
+
+    def test_an_unreadable_statement_is_a_validation_error(self, adapter: Bank) -> None:
+        with pytest.raises(ValidationError):
+            adapter.parse_statement(b"\x00\x01 not a statement \xff")
 
     def test_a_payment_gets_a_receipt(self, adapter: Bank, payment: PaymentInstruction) -> None:
         receipt = adapter.send_payment(payment)
@@ -612,6 +631,14 @@ class RuleSetContract(_Contract):
         self, adapter: RuleSet, facts: Mapping[str, Fact]
     ) -> None:
         assert adapter.evaluate(facts) == adapter.evaluate(dict(facts))
+
+    def test_a_missing_fact_is_a_validation_error(self, adapter: RuleSet) -> None:
+        """With no facts at all, a rule set either needs none or says which it lacks."""
+        try:
+            outcome = adapter.evaluate({})
+        except ValidationError:
+            return
+        assert isinstance(outcome, RuleOutcome)
 
 
 # --- voucher templates --------------------------------------------------------------------

@@ -27,13 +27,14 @@ from leasekit.domain.clock import Clock
 from leasekit.domain.events import DomainEvent
 from leasekit.errors import (
     AdapterError,
+    AmountError,
     ConfigurationError,
     ConflictError,
     DomainError,
     NotFoundError,
     ValidationError,
 )
-from leasekit.money import Currency, Money, currency
+from leasekit.money import Currency, DecimalLike, Money, currency, to_decimal
 from leasekit.plugins import Adapters
 from leasekit.ports import (
     AdapterContext,
@@ -137,8 +138,8 @@ def _int_option(context: AdapterContext, name: str, default: int | None) -> int 
 def _decimal_option(context: AdapterContext, name: str, default: Decimal) -> Decimal:
     raw = context.option(name)
     try:
-        return default if raw is None else Decimal(raw)
-    except ArithmeticError:
+        return default if raw is None else to_decimal(raw, name)
+    except AmountError:
         raise ConfigurationError(f"adapter option {name}: {raw!r} is not a number") from None
 
 
@@ -243,11 +244,14 @@ class FakeFaceVerifier(_Outages):
     gets that similarity; any other pair gets *other_similarity*."""
 
     def __init__(
-        self, *, threshold: Decimal = Decimal("0.80"), other_similarity: Decimal = Decimal("0.10")
+        self,
+        *,
+        threshold: DecimalLike = Decimal("0.80"),
+        other_similarity: DecimalLike = Decimal("0.10"),
     ) -> None:
         super().__init__()
-        self.threshold = threshold
-        self.other_similarity = other_similarity
+        self.threshold = to_decimal(threshold, "threshold")
+        self.other_similarity = to_decimal(other_similarity, "other_similarity")
         self.comparisons = 0
         self._scripted: dict[bytes, Decimal] = {}
 
@@ -256,8 +260,8 @@ class FakeFaceVerifier(_Outages):
         """Option ``threshold``: the similarity from which faces match (default 0.80)."""
         return cls(threshold=_decimal_option(context, "threshold", Decimal("0.80")))
 
-    def set_similarity(self, probe: bytes, similarity: Decimal | str) -> None:
-        self._scripted[probe] = Decimal(similarity)
+    def set_similarity(self, probe: bytes, similarity: DecimalLike) -> None:
+        self._scripted[probe] = to_decimal(similarity, "similarity")
 
     def compare(self, reference: bytes, probe: bytes) -> FaceMatch:
         self._call("compare")
@@ -341,6 +345,11 @@ def _statement(data: Mapping[str, Any]) -> BankStatement:
     )
 
 
+def _parse_statement(content: bytes) -> BankStatement:
+    statement: BankStatement = _read(content, "statement", _statement)
+    return statement
+
+
 def _return_json(item: DebitReturn) -> dict[str, object]:
     return {
         "batch_id": item.batch_id,
@@ -382,8 +391,7 @@ class FakeStatementParser(_Outages):
 
     def parse(self, content: bytes) -> BankStatement:
         self._call("parse")
-        statement: BankStatement = _read(content, "statement", _statement)
-        return statement
+        return _parse_statement(content)
 
 
 # --- bank ---------------------------------------------------------------------------------
@@ -451,12 +459,12 @@ class FakeBank(_Outages):
 
     @staticmethod
     def statement_file(statement: BankStatement) -> bytes:
-        return _json(_statement_json(statement))
+        """A statement in the format :meth:`parse_statement` reads (the statement parser's)."""
+        return FakeStatementParser.render(statement)
 
     def parse_statement(self, content: bytes) -> BankStatement:
         self._call("parse_statement")
-        statement: BankStatement = _read(content, "statement", _statement)
-        return statement
+        return _parse_statement(content)
 
     def reject_payments_to(self, account: str, reason: str = "account blocked") -> None:
         self._rejected_payees[account] = reason
@@ -650,12 +658,12 @@ class FakeApprovalPolicy(_Outages):
     def __init__(
         self,
         *,
-        manager_from: Decimal = Decimal("200000"),
-        director_from: Decimal = Decimal("500000"),
+        manager_from: DecimalLike = Decimal("200000"),
+        director_from: DecimalLike = Decimal("500000"),
     ) -> None:
         super().__init__()
-        self.manager_from = manager_from
-        self.director_from = director_from
+        self.manager_from = to_decimal(manager_from, "manager_from")
+        self.director_from = to_decimal(director_from, "director_from")
         self.cases: list[ApprovalCase] = []
         self._tier: Tier | None = None
         self._vote: tuple[Verdict, tuple[str, ...]] | None = None
@@ -733,14 +741,25 @@ class FakeRuleSet(_Outages):
         self._rules.append(_Rule(rule_id, Verdict(verdict), message, when))
 
     def evaluate(self, facts: Mapping[str, Fact]) -> RuleOutcome:
+        """The rules whose condition holds; a condition reading a fact that is not there is a
+        ValidationError naming the fact, as the port promises."""
         self._call("evaluate")
         self.evaluated.append(dict(facts))
         hits = [
             RuleHit(rule.rule_id, rule.verdict, rule.message)
             for rule in self._rules
-            if rule.when(facts)
+            if _holds(rule, facts)
         ]
         return RuleOutcome(self.name, hits)
+
+
+def _holds(rule: _Rule, facts: Mapping[str, Fact]) -> bool:
+    try:
+        return rule.when(facts)
+    except KeyError as exc:
+        raise ValidationError.single(
+            f"facts.{exc.args[0]}", f"rule {rule.rule_id!r} needs this fact"
+        ) from None
 
 
 # --- voucher templates --------------------------------------------------------------------

@@ -11,8 +11,11 @@ One command, registering a customer, is timed three ways on the same database:
 * **leasekit, no delivery**: ``services.customers.register_customer`` with the outbox relay
   switched off: id-number validation, the duplicate check, the unit of work, and the outbox
   row and hash-chained audit entry written in the same transaction.
-* **leasekit**: the same with the outbox delivered to the plugins right after each commit,
-  as the runtime does (two more short transactions: claim and mark delivered).
+* **leasekit, background delivery**: as the runtime runs it: each commit wakes the outbox
+  worker thread, which delivers to the plugins in batches. Each round ends by waiting for the
+  worker to finish, so the time covers delivery too.
+* **leasekit, inline delivery**: delivery on the caller's thread right after each commit (two
+  more short transactions per command: claim and mark delivered), for comparison.
 
 The ratios say how many bare inserts one command costs, measured in the same run.
 """
@@ -30,6 +33,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -44,7 +48,7 @@ from leasekit.plugins import as_hooks, create_plugin_manager
 from leasekit.services import customers
 from leasekit.services.context import ServiceContext
 from leasekit.store.database import create_engine, upgrade
-from leasekit.store.outbox import OutboxRelay
+from leasekit.store.outbox import OutboxRelay, OutboxWorker
 from leasekit.store.tables import CustomerRow
 from leasekit.store.uow import unit_of_work_factory
 from leasekit.testing.fakes import Fakes
@@ -61,15 +65,21 @@ def id_numbers() -> Iterator[str]:
             yield body + ric.calc_check_digit(body + "0")
 
 
-def context(engine: sa.Engine, *, deliver: bool) -> ServiceContext:
-    relay = OutboxRelay(engine, as_hooks(create_plugin_manager(load_entrypoints=False)).publish)
+def relay(engine: sa.Engine) -> OutboxRelay:
+    return OutboxRelay(engine, as_hooks(create_plugin_manager(load_entrypoints=False)).publish)
+
+
+def context(engine: sa.Engine, after_commit: Callable[[], object]) -> ServiceContext:
+    def committed() -> None:
+        after_commit()
+
     return ServiceContext(
         uow_factory=unit_of_work_factory(engine),
         adapters=Fakes.create(CLOCK).adapters(),
         clock=CLOCK,
         currency=currency("CNY"),
         max_upload_bytes=1 << 20,
-        after_commit=relay.deliver_pending if deliver else lambda: None,
+        after_commit=committed,
     )
 
 
@@ -103,15 +113,28 @@ def command(ctx: ServiceContext, numbers: Iterator[str]) -> Callable[[], None]:
     return register
 
 
-def per_call(function: Callable[[], None], calls: int, rounds: int) -> float:
-    """Median over *rounds* of the mean seconds per call."""
-    samples = []
+class Timing(NamedTuple):
+    caller: float
+    """Seconds per command that the caller waits."""
+    done: float
+    """Seconds per command until its events are delivered too (background work included)."""
+
+
+def per_call(
+    function: Callable[[], None], calls: int, rounds: int, settle: Callable[[], object]
+) -> Timing:
+    """Medians over *rounds* of the mean seconds per call, without and with *settle*
+    (waiting for background work) at the end of the round."""
+    caller, done = [], []
     for _ in range(rounds):
         start = time.perf_counter()
         for _ in range(calls):
             function()
-        samples.append((time.perf_counter() - start) / calls)
-    return statistics.median(samples)
+        returned = time.perf_counter()
+        settle()
+        caller.append((returned - start) / calls)
+        done.append((time.perf_counter() - start) / calls)
+    return Timing(statistics.median(caller), statistics.median(done))
 
 
 @contextmanager
@@ -134,29 +157,44 @@ def scratch_schema(url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def measure(url: str, calls: int, rounds: int) -> dict[str, float]:
+def measure(url: str, calls: int, rounds: int) -> dict[str, Timing]:
     engine = create_engine(url)
     upgrade(engine)
     numbers = id_numbers()
+    worker = OutboxWorker(relay(engine))
+    nothing: Callable[[], object] = lambda: None  # noqa: E731
     ways = {
-        "bare insert": bare_insert(engine, numbers),
-        "leasekit, no delivery": command(context(engine, deliver=False), numbers),
-        "leasekit": command(context(engine, deliver=True), numbers),
+        "bare insert": (bare_insert(engine, numbers), nothing),
+        "leasekit, no delivery": (command(context(engine, nothing), numbers), nothing),
+        "leasekit, background delivery": (
+            command(context(engine, worker.wake), numbers),
+            worker.drain,
+        ),
+        "leasekit, inline delivery": (
+            command(context(engine, relay(engine).deliver_pending), numbers),
+            nothing,
+        ),
     }
-    for way in ways.values():  # warm caches and the connection pool
+    for way, settle in ways.values():  # warm caches and the connection pool
         way()
+        settle()
     try:
-        return {name: per_call(way, calls, rounds) for name, way in ways.items()}
+        return {name: per_call(way, calls, rounds, settle) for name, (way, settle) in ways.items()}
     finally:
+        worker.stop()
         engine.dispose()
 
 
-def report(database: str, results: dict[str, float]) -> None:
-    floor = results["bare insert"]
+def report(database: str, results: dict[str, Timing]) -> None:
+    floor = results["bare insert"].done
     print(f"\n{database}")
-    print(f"{'way':<24}{'ms/command':>12}{'× bare insert':>16}")
-    for name, seconds in results.items():
-        print(f"{name:<24}{seconds * 1000:>12.3f}{seconds / floor:>16.2f}")
+    print(f"{'way':<32}{'caller waits':>14}{'all delivered':>15}{'× bare insert':>15}")
+    print(f"{'':<32}{'ms/command':>14}{'ms/command':>15}{'(delivered)':>15}")
+    for name, timing in results.items():
+        print(
+            f"{name:<32}{timing.caller * 1000:>14.3f}{timing.done * 1000:>15.3f}"
+            f"{timing.done / floor:>15.2f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -78,6 +78,7 @@ def test_the_demo_company_is_seeded_through_the_services(
     }
     for user, token in company.tokens.values():
         assert runtime.authenticate(token) == user.actor()
+    assert runtime.wait_for_delivery()
     assert [a.state for a in company.applications] == [
         ApplicationState.DRAFT,
         ApplicationState.SUBMITTED,
@@ -93,6 +94,7 @@ def test_events_reach_hooks_after_commit_with_their_keys(
     runtime: Runtime, recorder: Recorder
 ) -> None:
     company = seed_demo(runtime.services)
+    assert runtime.wait_for_delivery()
     (submitted,) = recorder.submitted
     assert submitted.subject_id == company.applications[1].id
     keys = [event.idempotency_key for event in recorder.published]
@@ -104,10 +106,13 @@ def test_a_failing_receiver_gets_the_event_again_later(
     runtime: Runtime, recorder: Recorder
 ) -> None:
     company = seed_demo(runtime.services)
+    assert runtime.wait_for_delivery()
     dealer = company.tokens["sunrise"][0].actor()
     recorder.failures = 1
     draft = company.applications[0]
     applications.transition_application(runtime.services, dealer, draft.id, "submit")
+    assert runtime.wait_for_delivery()
+    assert recorder.failures == 0, "the background worker tried, and the receiver failed"
     assert draft.id not in {
         e.subject_id for e in recorder.published if e.name.endswith("submitted")
     }
@@ -115,6 +120,19 @@ def test_a_failing_receiver_gets_the_event_again_later(
     redelivered = [e for e in recorder.published if e.subject_id == draft.id]
     assert [e.name for e in redelivered][-1] == "application_submitted"
     assert runtime.deliver_outbox() == 0
+
+
+def test_closing_delivers_what_is_pending(
+    database_url: str, tmp_path: Path, recorder: Recorder
+) -> None:
+    settings = load_settings(database_url=database_url, data_dir=tmp_path, adapters=DEMO_ADAPTERS)
+    pm = create_plugin_manager(load_entrypoints=False, blocked=(), extra_plugins=[recorder])
+    runtime = build_runtime(settings, pm)
+    seed_demo(runtime.services)
+    recorded = verify(runtime.engine).checked
+    runtime.close()
+    assert len(recorder.published) == recorded
+    assert not runtime.outbox_worker.drain(timeout=0.1), "the worker thread has ended"
 
 
 def test_an_unknown_adapter_id_fails_at_start(database_url: str, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ the outbox relay. The reference server, the CLI and an integrator's own code all
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,12 +31,10 @@ from leasekit.services import users
 from leasekit.services.context import ServiceContext
 from leasekit.settings import Settings
 from leasekit.store.database import create_engine, upgrade
-from leasekit.store.outbox import OutboxRelay
+from leasekit.store.outbox import OutboxRelay, OutboxWorker
 from leasekit.store.uow import unit_of_work_factory
 
 __all__ = ["Runtime", "build_runtime"]
-
-logger = logging.getLogger(__name__)
 
 
 @attrs.define
@@ -48,6 +45,7 @@ class Runtime:
     plugin_manager: PluginManager
     engine: Engine
     relay: OutboxRelay
+    outbox_worker: OutboxWorker
     services: ServiceContext
 
     def authenticate(self, token: str) -> Actor:
@@ -59,10 +57,17 @@ class Runtime:
             connection.execute(sa.select(1))
 
     def deliver_outbox(self) -> int:
-        """Deliver pending events to the notification hooks; return how many went out."""
+        """Deliver pending events on the calling thread; return how many went out."""
         return self.relay.deliver_pending()
 
+    def wait_for_delivery(self, timeout: float | None = 30) -> bool:
+        """Wait until the events of every command committed so far have been attempted
+        (by the background worker); False if that took longer than *timeout* seconds."""
+        return self.outbox_worker.drain(timeout)
+
     def close(self) -> None:
+        """Deliver what is pending, stop the worker thread and release the database."""
+        self.outbox_worker.stop()
         self.engine.dispose()
 
 
@@ -98,15 +103,16 @@ def build_runtime(
             engine.dispose()
             raise
     relay = OutboxRelay(engine, _receivers(pm, adapters))
+    worker = OutboxWorker(relay)
     services = ServiceContext(
         uow_factory=unit_of_work_factory(engine),
         adapters=adapters,
         clock=clock,
         currency=currency(settings.currency),
         max_upload_bytes=settings.server.max_upload_bytes,
-        after_commit=_delivery(relay),
+        after_commit=worker.wake,
     )
-    return Runtime(settings, pm, engine, relay, services)
+    return Runtime(settings, pm, engine, relay, worker, services)
 
 
 def _receivers(pm: PluginManager, adapters: Adapters) -> Callable[[DomainEvent], None]:
@@ -119,18 +125,5 @@ def _receivers(pm: PluginManager, adapters: Adapters) -> Callable[[DomainEvent],
         hooks.publish(event)
         if notifier is not None:
             notifier.notify(event)
-
-    return deliver
-
-
-def _delivery(relay: OutboxRelay) -> Callable[[], None]:
-    """Deliver right after each command; a failure is logged and retried on the next run,
-    never reported as a failure of the command that already committed."""
-
-    def deliver() -> None:
-        try:
-            relay.deliver_pending()
-        except Exception:
-            logger.exception("outbox delivery failed; events stay pending")
 
     return deliver

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from leasekit.domain.events import DomainEvent, StateChanged
-from leasekit.store.outbox import OutboxRelay
+from leasekit.store.outbox import OutboxRelay, OutboxWorker
 from leasekit.store.uow import SqlUnitOfWork, session_factory
 
 if TYPE_CHECKING:
@@ -208,3 +208,57 @@ def test_relays_running_side_by_side_deliver_each_event_once(
             sa.text("SELECT count(*) FROM outbox WHERE delivered_at IS NULL")
         ).scalar_one()
     assert pending == 0
+
+
+def test_the_worker_delivers_when_woken_and_only_then(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    receiver = Receiver()
+    worker = OutboxWorker(OutboxRelay(engine, receiver), batch=2)
+    try:
+        events = [build.event(f"app-{n}") for n in range(5)]
+        record(uow_factory, *events)
+        assert receiver.received == [], "nothing asked for a pass yet"
+        worker.wake()
+        assert worker.drain(timeout=30)
+        assert receiver.received == events, "batch after batch until one comes back short"
+    finally:
+        worker.stop(timeout=30)
+
+
+def test_stopping_the_worker_delivers_what_is_pending(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    receiver = Receiver()
+    worker = OutboxWorker(OutboxRelay(engine, receiver))
+    event = build.event("app-1")
+    record(uow_factory, event)
+    worker.stop(timeout=30)
+    assert receiver.received == [event]
+    assert not worker.drain(timeout=0.1), "the thread has ended; nothing answers any more"
+
+
+def test_a_failing_pass_leaves_the_worker_running(
+    uow_factory: UowFactory, build: Build, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver = Receiver()
+    relay = OutboxRelay(engine, receiver)
+    worker = OutboxWorker(relay)
+    try:
+        calls = iter([RuntimeError("database gone"), None])
+
+        def flaky(limit: int = 100) -> int:
+            failure = next(calls, None)
+            if failure is not None:
+                raise failure
+            return OutboxRelay.deliver_pending(relay, limit)
+
+        monkeypatch.setattr(relay, "deliver_pending", flaky)
+        event = build.event("app-1")
+        record(uow_factory, event)
+        assert worker.drain(timeout=30)
+        assert receiver.received == []
+        assert worker.drain(timeout=30)
+        assert receiver.received == [event]
+    finally:
+        worker.stop(timeout=30)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeVar
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from leasekit.domain.events import DomainEvent, StateChanged
 from leasekit.store.tables import OutboxRow
 
-__all__ = ["DEFAULT_LEASE", "EVENT_TYPES", "OutboxRelay", "outbox_values"]
+__all__ = ["DEFAULT_LEASE", "EVENT_TYPES", "OutboxRelay", "OutboxWorker", "outbox_values"]
 
 logger = logging.getLogger(__name__)
 
@@ -228,3 +229,70 @@ class OutboxRelay:
                 .values(claim_token=None, claimed_until=None)
                 .execution_options(synchronize_session=False)
             )
+
+
+class OutboxWorker:
+    """Runs an :class:`OutboxRelay` on a thread of its own, woken after each command.
+
+    Delivery then never adds to a command's latency (on SQLite it costs two more committed
+    transactions, more than the command itself), and a burst of commands is delivered in
+    batches. :meth:`drain` waits until everything pending when it was called has been
+    attempted; :meth:`stop` does a last pass and ends the thread, so a process that closes
+    its runtime leaves nothing undelivered that could have gone out.
+    """
+
+    def __init__(self, relay: OutboxRelay, *, batch: int = 100) -> None:
+        self._relay = relay
+        self._batch = batch
+        self._changed = threading.Condition()
+        self._requested = 0
+        """Passes asked for (each wake-up, drain or stop asks for one)."""
+        self._completed = 0
+        """The highest request a finished pass covered."""
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="leasekit-outbox", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Ask for a delivery pass soon; returns at once."""
+        self._request()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until a pass that started after this call has finished; False on timeout."""
+        wanted = self._request()
+        with self._changed:
+            return self._changed.wait_for(lambda: self._completed >= wanted, timeout)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Deliver what is pending, then end the thread."""
+        with self._changed:
+            self._stopping = True
+        self._request()
+        self._thread.join(timeout)
+
+    def _request(self) -> int:
+        with self._changed:
+            self._requested += 1
+            self._changed.notify_all()
+            return self._requested
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._requested > self._completed)
+                covered, stopping = self._requested, self._stopping
+            self._deliver_all()
+            with self._changed:
+                self._completed = covered
+                self._changed.notify_all()
+            if stopping:
+                return
+
+    def _deliver_all(self) -> None:
+        """Deliver batch after batch until one comes back short (nothing more to deliver, or
+        only failures, which wait for the next pass)."""
+        try:
+            while self._relay.deliver_pending(self._batch) == self._batch:
+                pass
+        except Exception:
+            logger.exception("outbox delivery failed; events stay pending")

@@ -248,6 +248,11 @@ class CreditReport:
         if value is not None and (not is_whole_number(value) or not 0 <= value <= 1000):
             raise ValidationError.single("score", f"{value!r} is not a whole number in 0-1000")
 
+    @grade.validator
+    def _check_grade(self, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+        if (value is None) != (self.score is None):
+            raise ValidationError.single("grade", "give both a score and a grade, or neither")
+
     @property
     def has_file(self) -> bool:
         return self.score is not None

@@ -77,6 +77,15 @@ def test_a_report_without_a_score_is_a_thin_file_not_an_error() -> None:
     assert not CreditReport("ref-1", "id", None, None, NOW).has_file
 
 
+@pytest.mark.parametrize(("score", "grade"), [(None, "A"), (700, None)])
+def test_a_report_has_both_a_score_and_a_grade_or_neither(
+    score: int | None, grade: str | None
+) -> None:
+    with pytest.raises(ValidationError, match="both a score and a grade") as caught:
+        CreditReport("ref-1", "id", score, grade, NOW)
+    assert [error.field for error in caught.value.errors] == ["grade"]
+
+
 def test_report_times_must_be_aware() -> None:
     with pytest.raises(ValueError, match="time zone"):
         CreditReport("ref-1", "id", 700, "B", datetime(2024, 1, 15, 9, 30))

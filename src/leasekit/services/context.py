@@ -34,7 +34,8 @@ class ServiceContext:
     """The company's book currency: amounts given without one are in it."""
     max_upload_bytes: int
     after_commit: Callable[[], None] = lambda: None
-    """Called after each successful command, so the outbox is delivered promptly."""
+    """Called after each command's unit of work closes; the runtime wakes its outbox worker
+    with it, so events are delivered promptly without the caller waiting for them."""
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:

@@ -93,7 +93,6 @@ def test_the_environment_is_read_with_prefix_and_nesting(env: Any) -> None:
         "port": 9000,
         "max_upload_bytes": 2048,
         "worker_threads": 2,
-        "outbox_retry_seconds": 30,
     }
     assert settings.business_date == date(2024, 6, 30)
     assert (settings.timezone, settings.currency) == ("Asia/Shanghai", "USD")

@@ -103,7 +103,7 @@ def build_runtime(
             engine.dispose()
             raise
     relay = OutboxRelay(engine, _receivers(pm, adapters))
-    worker = OutboxWorker(relay)
+    worker = OutboxWorker(relay, retry_every=settings.outbox_retry_seconds)
     services = ServiceContext(
         uow_factory=unit_of_work_factory(engine),
         adapters=adapters,

@@ -100,12 +100,6 @@ class ServerSettings(BaseModel):
     worker_threads: int = Field(
         default=8, gt=0, description="Threads that run the synchronous service calls."
     )
-    outbox_retry_seconds: float = Field(
-        default=30,
-        gt=0,
-        description="How often the server retries events whose delivery to plugins failed "
-        "(each command also delivers right after it commits).",
-    )
 
 
 class Settings(BaseSettings):
@@ -148,6 +142,12 @@ class Settings(BaseSettings):
     )
     server: ServerSettings = Field(
         default_factory=ServerSettings, description="The reference HTTP server."
+    )
+    outbox_retry_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="How often undelivered events are retried, for instance after a plugin's "
+        "receiver was down (each command also wakes delivery as soon as it commits).",
     )
     business_date: date | None = Field(
         default=None,

@@ -48,8 +48,6 @@ class StubRuntime:
         self.threads: list[str] = []
         self.authenticated: list[str] = []
         """The tokens ``authenticate`` was asked about, in order."""
-        self.deliveries = 0
-        self.delivery_error: BaseException | None = None
 
     def authenticate(self, token: str) -> Actor:
         self.threads.append(threading.current_thread().name)
@@ -65,12 +63,6 @@ class StubRuntime:
             threading.Event().wait(self.database_delay)
         if self.database_error is not None:
             raise self.database_error
-
-    def deliver_outbox(self) -> int:
-        self.deliveries += 1
-        if self.delivery_error is not None:
-            raise self.delivery_error
-        return 0
 
     def close(self) -> None:
         self.closed = True

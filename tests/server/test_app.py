@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -21,8 +19,6 @@ from leasekit.server.routes.helpers import actor
 from leasekit.server.runtime import Runtime
 from leasekit.services import users
 from leasekit.settings import Settings, load_settings
-
-from .conftest import StubRuntime
 
 
 def test_create_app_builds_the_app_without_building_the_runtime(settings: Settings) -> None:
@@ -100,29 +96,3 @@ async def test_create_app_runs_on_the_real_runtime(tmp_path: Path, aiohttp_clien
     assert await me.json() == {"user_id": admin.id, "role": "admin"}
     stranger = await client.get("/whoami", headers={"Authorization": "Bearer lk_forged"})
     assert stranger.status == 401
-
-
-async def test_undelivered_events_are_retried_in_the_background(
-    make_client: Any, runtime: StubRuntime
-) -> None:
-    await make_client(settings=load_settings(server={"outbox_retry_seconds": 0.01}))
-    for _ in range(200):
-        if runtime.deliveries >= 3:
-            break
-        await asyncio.sleep(0.01)
-    assert runtime.deliveries >= 3
-
-
-async def test_a_failed_retry_is_logged_and_tried_again(
-    make_client: Any, runtime: StubRuntime, caplog: pytest.LogCaptureFixture
-) -> None:
-    runtime.delivery_error = OSError("notifier down")
-    await make_client(settings=load_settings(server={"outbox_retry_seconds": 0.01}))
-    for _ in range(200):
-        if runtime.deliveries >= 3:
-            break
-        await asyncio.sleep(0.01)
-    assert runtime.deliveries >= 3, "one failure must not end the retries"
-    failures = [r for r in caplog.records if r.exc_info and r.exc_info[1] is runtime.delivery_error]
-    assert failures
-    assert all(r.name == "leasekit.server" for r in failures)

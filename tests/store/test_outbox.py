@@ -262,3 +262,25 @@ def test_a_failing_pass_leaves_the_worker_running(
         assert receiver.received == [event]
     finally:
         worker.stop(timeout=30)
+
+
+def test_the_worker_retries_on_its_own_without_a_wake_up(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    receiver = Receiver()
+    event = build.event("app-1")
+    receiver.failing.add(event.subject_id)
+    worker = OutboxWorker(OutboxRelay(engine, receiver), retry_every=0.01)
+    try:
+        record(uow_factory, event)
+        worker.wake()
+        assert worker.drain(timeout=30)
+        assert receiver.received == [], "the receiver was down"
+        receiver.failing.clear()
+        for _ in range(3000):
+            if receiver.received:
+                break
+            threading.Event().wait(0.01)
+        assert receiver.received == [event], "retried with nobody asking"
+    finally:
+        worker.stop(timeout=30)

@@ -10,7 +10,6 @@ Tests call :func:`_build_app` with a stub runtime.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -98,7 +97,6 @@ def _build_app(settings: Settings, runtime_factory: Callable[[], Runtime]) -> we
     )
     app.cleanup_ctx.append(_thread_pool)
     app.cleanup_ctx.append(functools.partial(_runtime, runtime_factory=runtime_factory))
-    app.cleanup_ctx.append(_outbox_retries)
     return app
 
 
@@ -124,24 +122,3 @@ async def _runtime(
     app[RUNTIME_KEY] = runtime
     yield
     await loop.run_in_executor(app[EXECUTOR_KEY], runtime.close)
-
-
-async def _outbox_retries(app: web.Application) -> AsyncIterator[None]:
-    """Retry undelivered events in the background, so that an event whose receiver was down
-    goes out once it is back, even if no further command comes to deliver it."""
-    task = asyncio.create_task(_deliver_periodically(app))
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-async def _deliver_periodically(app: web.Application) -> None:
-    interval = app[SETTINGS_KEY].server.outbox_retry_seconds
-    loop = asyncio.get_running_loop()
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await loop.run_in_executor(app[EXECUTOR_KEY], app[RUNTIME_KEY].deliver_outbox)
-        except Exception:
-            logger.exception("retrying the outbox failed; trying again in %s s", interval)

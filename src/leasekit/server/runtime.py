@@ -29,10 +29,6 @@ class Runtime(Protocol):
         """The actor a bearer token belongs to; raises AuthenticationError otherwise."""
         ...
 
-    def deliver_outbox(self) -> int:
-        """Deliver pending events to the plugins; return how many went out."""
-        ...
-
     def check_database(self) -> None:
         """Return if the database answers a trivial query; raise anything otherwise."""
         ...

@@ -236,14 +236,17 @@ class OutboxWorker:
 
     Delivery then never adds to a command's latency (on SQLite it costs two more committed
     transactions, more than the command itself), and a burst of commands is delivered in
-    batches. :meth:`drain` waits until everything pending when it was called has been
-    attempted; :meth:`stop` does a last pass and ends the thread, so a process that closes
-    its runtime leaves nothing undelivered that could have gone out.
+    batches. Without a wake-up it still makes a pass every *retry_every* seconds, so an event
+    whose receiver was down goes out once it is back. :meth:`drain` waits until everything
+    pending when it was called has been attempted; :meth:`stop` does a last pass and ends the
+    thread, so a process that closes its runtime leaves nothing undelivered that could have
+    gone out.
     """
 
-    def __init__(self, relay: OutboxRelay, *, batch: int = 100) -> None:
+    def __init__(self, relay: OutboxRelay, *, batch: int = 100, retry_every: float = 30.0) -> None:
         self._relay = relay
         self._batch = batch
+        self._retry_every = retry_every
         self._changed = threading.Condition()
         self._requested = 0
         """Passes asked for (each wake-up, drain or stop asks for one)."""
@@ -279,7 +282,7 @@ class OutboxWorker:
     def _run(self) -> None:
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: self._requested > self._completed)
+                self._changed.wait_for(lambda: self._requested > self._completed, self._retry_every)
                 covered, stopping = self._requested, self._stopping
             self._deliver_all()
             with self._changed:

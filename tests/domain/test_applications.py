@@ -8,10 +8,9 @@ import attrs
 import pytest
 
 from leasekit.domain.access import ObjectPermissionError
-from leasekit.domain.applications import Application, BusinessType, RequestedTerms
+from leasekit.domain.applications import Application, ApplicationState, BusinessType, RequestedTerms
 from leasekit.domain.customers import Customer
 from leasekit.domain.identity import Actor, Role
-from leasekit.domain.lifecycle import ApplicationState
 from leasekit.domain.partners import Partner, PartnerState
 from leasekit.domain.vehicles import Vehicle
 from leasekit.errors import (
@@ -168,6 +167,7 @@ HAPPY_PATH = [
 
 def test_from_draft_to_closed(
     application: Application,
+    partner: Partner,
     actor: Callable[[Role], Actor],
     at: datetime,
     business_date: date,
@@ -176,8 +176,9 @@ def test_from_draft_to_closed(
     for action, role, expected in HAPPY_PATH:
         before = application.state
         event = application.apply(
-            action, actor(role), at=at, business_date=business_date, reason="as tested"
-        )
+            action, actor(role), at=at, business_date=business_date, reason="as tested",
+            partner=partner,
+        )  # fmt: skip
         assert application.state is expected
         assert event.payload == {
             "partner_id": application.partner_id, "from": before, "to": expected,

@@ -144,13 +144,17 @@ def test_reassign_breaks_the_lock(task: ApprovalTask, at: datetime, business_dat
         task.reassign(" ", MANAGER, at=at, business_date=business_date)
 
 
-def test_decide_and_reassign_need_their_own_methods(
+def test_decide_and_reassign_need_their_parameters(
     task: ApprovalTask, at: datetime, business_date: date
 ) -> None:
-    with pytest.raises(ValidationError, match="decision"):
+    task.apply("claim", OFFICER, at=at, business_date=business_date)
+    with pytest.raises(ValidationError, match="decision: required"):
         task.apply("decide", OFFICER, at=at, business_date=business_date)
-    with pytest.raises(ValidationError, match="assignee"):
+    with pytest.raises(ValidationError, match="assignee: required"):
         task.apply("reassign", MANAGER, at=at, business_date=business_date)
+    with pytest.raises(ValidationError, match="decision: not taken"):
+        task.apply("release", OFFICER, at=at, business_date=business_date, decision="approve")
+    assert (task.state, task.locked_by) == (S.CLAIMED, "o1")
 
 
 def test_cancel(task: ApprovalTask, at: datetime, business_date: date) -> None:

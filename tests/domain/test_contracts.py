@@ -6,10 +6,9 @@ from decimal import Decimal
 import pytest
 
 from leasekit.domain.access import ObjectPermissionError
-from leasekit.domain.applications import Application
+from leasekit.domain.applications import Application, ApplicationState
 from leasekit.domain.contracts import Contract, ContractState, Payment, PaymentState, Receivable
 from leasekit.domain.identity import Actor, Role
-from leasekit.domain.lifecycle import ApplicationState
 from leasekit.errors import IllegalTransitionError, PermissionDeniedError, ValidationError
 from leasekit.money import Money
 

@@ -13,26 +13,20 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from leasekit.domain.events import StateChanged
-from leasekit.domain.identity import Actor, Role
-from leasekit.domain.lifecycle import (
-    APPLICATION_LIFECYCLE,
-    APPROVAL_TASK_LIFECYCLE,
+from leasekit.domain.applications import APPLICATION_LIFECYCLE, ApplicationState
+from leasekit.domain.approvals import APPROVAL_TASK_LIFECYCLE, ApprovalTaskState
+from leasekit.domain.contracts import (
     CONTRACT_LIFECYCLE,
-    EXCEPTION_REQUEST_LIFECYCLE,
-    MACHINES,
-    PARTNER_LIFECYCLE,
     PAYMENT_LIFECYCLE,
-    ApplicationState,
-    ApprovalTaskState,
     ContractState,
-    ExceptionRequestState,
-    PartnerState,
     PaymentState,
-    StateMachine,
-    Transition,
-    change_state,
 )
+from leasekit.domain.events import StateChanged
+from leasekit.domain.exception_requests import EXCEPTION_REQUEST_LIFECYCLE, ExceptionRequestState
+from leasekit.domain.identity import Actor, Role
+from leasekit.domain.lifecycle import StateMachine, Transition, change_state
+from leasekit.domain.lifecycle_docs import MACHINES
+from leasekit.domain.partners import PARTNER_LIFECYCLE, PartnerState
 from leasekit.errors import IllegalTransitionError, PermissionDeniedError, ValidationError
 
 # action | from states | to state | roles | reason required ("!" or "")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from leasekit.domain.lifecycle import (
-    APPLICATION_LIFECYCLE,
+from leasekit.domain.applications import APPLICATION_LIFECYCLE
+from leasekit.domain.lifecycle_docs import (
     BEGIN_MARKER,
     END_MARKER,
     MACHINES,
@@ -21,7 +21,7 @@ DOCUMENT = Path(__file__).parents[2] / "docs" / "lifecycles.md"
 def test_the_document_holds_the_generated_tables() -> None:
     text = DOCUMENT.read_text(encoding="utf-8")
     assert update_markdown(text) == text, (
-        "docs/lifecycles.md is out of date; run `python -m leasekit.domain.lifecycle "
+        "docs/lifecycles.md is out of date; run `python -m leasekit.domain.lifecycle_docs "
         "docs/lifecycles.md`"
     )
     assert render_markdown() in text

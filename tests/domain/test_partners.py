@@ -6,8 +6,13 @@ import pytest
 
 from leasekit.domain.access import ObjectPermissionError
 from leasekit.domain.identity import Actor, Role
-from leasekit.domain.lifecycle import PARTNER_CAPABILITIES
-from leasekit.domain.partners import Partner, PartnerCapability, PartnerRating, PartnerState
+from leasekit.domain.partners import (
+    PARTNER_CAPABILITIES,
+    Partner,
+    PartnerCapability,
+    PartnerRating,
+    PartnerState,
+)
 from leasekit.errors import DomainError, PermissionDeniedError, ValidationError
 from leasekit.money import Money
 

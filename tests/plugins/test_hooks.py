@@ -14,7 +14,7 @@ import pytest
 
 from leasekit import hookimpl, hookspecs
 from leasekit.domain.events import DomainEvent
-from leasekit.domain.lifecycle import MACHINES
+from leasekit.domain.lifecycle_docs import MACHINES
 from leasekit.errors import ConfigurationError, PluginError
 from leasekit.money import Money
 from leasekit.plugins import Hooks, PluginManager, publish

@@ -1,8 +1,8 @@
 """Financing applications: a customer, a vehicle and the terms a partner asks for.
 
-An application moves along :data:`~leasekit.domain.lifecycle.APPLICATION_LIFECYCLE` from a
-dealer's draft to a running contract. While it is a draft, or returned for more documents,
-its originator may revise it; afterwards its terms are what the reviewers approved.
+An application moves along :data:`APPLICATION_LIFECYCLE` from a dealer's draft to a running
+contract. While it is a draft, or returned for more documents, its originator may revise it;
+afterwards its terms are what the reviewers approved.
 """
 
 from __future__ import annotations
@@ -10,16 +10,23 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import ClassVar, Final
 
 import attrs
 
 from leasekit.domain.access import ensure_may_act, ensure_may_create, visible_to
 from leasekit.domain.clock import require_utc
 from leasekit.domain.customers import Customer
-from leasekit.domain.events import DomainEvent, StateChanged
-from leasekit.domain.identity import Actor, Role, new_id
-from leasekit.domain.lifecycle import APPLICATION_LIFECYCLE, ApplicationState, change_state
+from leasekit.domain.events import DomainEvent
+from leasekit.domain.identity import (
+    ORIGINATORS,
+    REVIEWERS,
+    SENIOR_REVIEWERS,
+    Actor,
+    Role,
+    new_id,
+)
+from leasekit.domain.lifecycle import Stateful, StateMachine, row
 from leasekit.domain.partners import Partner, PartnerCapability
 from leasekit.domain.validation import Checks, choice, is_whole_number, money_amount
 from leasekit.domain.vehicles import Vehicle
@@ -32,12 +39,103 @@ from leasekit.errors import (
 from leasekit.money import Money
 
 __all__ = [
+    "APPLICATION_LIFECYCLE",
     "REVISABLE_STATES",
     "Application",
+    "ApplicationAction",
     "ApplicationState",
     "BusinessType",
     "RequestedTerms",
 ]
+
+
+class ApplicationState(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    PRE_APPROVED = "pre_approved"
+    DECLINED = "declined"
+    IN_REVIEW = "in_review"
+    RETURNED = "returned"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CONTRACTED = "contracted"
+    SIGNED = "signed"
+    DISBURSEMENT_REQUESTED = "disbursement_requested"
+    DISBURSED = "disbursed"
+    ACTIVE = "active"
+    SETTLED = "settled"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class ApplicationAction(StrEnum):
+    SUBMIT = "submit"
+    PRE_APPROVE = "pre_approve"
+    DECLINE = "decline"
+    START_REVIEW = "start_review"
+    APPROVE = "approve"
+    REJECT = "reject"
+    RETURN = "return"
+    RESUBMIT = "resubmit"
+    CONTRACT = "contract"
+    SIGN = "sign"
+    REQUEST_DISBURSEMENT = "request_disbursement"
+    REJECT_DISBURSEMENT = "reject_disbursement"
+    DISBURSE = "disburse"
+    ACTIVATE = "activate"
+    SETTLE = "settle"
+    CLOSE = "close"
+    CANCEL = "cancel"
+
+
+_S = ApplicationState
+_A = ApplicationAction
+_BRINGS_BUSINESS: Final = PartnerCapability.SUBMIT_APPLICATIONS
+_OFFICE_OR_SYSTEM: Final = (Role.OFFICER, Role.SYSTEM)
+_BOOKKEEPING: Final = (Role.FINANCE, Role.SYSTEM)
+
+APPLICATION_LIFECYCLE: Final = StateMachine(
+    "application",
+    _S.DRAFT,
+    (
+        row(_A.SUBMIT, [_S.DRAFT], _S.SUBMITTED, ORIGINATORS, "application_submitted",
+            requires=_BRINGS_BUSINESS),
+        # The automatic pre-check (rules, bureau, anti-fraud) decides the first gate.
+        row(_A.PRE_APPROVE, [_S.SUBMITTED], _S.PRE_APPROVED, [Role.SYSTEM],
+            "application_pre_approved"),
+        row(_A.DECLINE, [_S.SUBMITTED], _S.DECLINED, [Role.SYSTEM], "application_declined", True),
+        row(_A.START_REVIEW, [_S.PRE_APPROVED], _S.IN_REVIEW, [*REVIEWERS, Role.SYSTEM],
+            "application_review_started"),
+        # Which tier must approve is the approval tasks' business; any reviewer role records it.
+        row(_A.APPROVE, [_S.IN_REVIEW], _S.APPROVED, REVIEWERS, "application_approved"),
+        row(_A.REJECT, [_S.IN_REVIEW], _S.REJECTED, REVIEWERS, "application_rejected", True),
+        row(_A.RETURN, [_S.IN_REVIEW], _S.RETURNED, REVIEWERS, "application_returned", True),
+        row(_A.RESUBMIT, [_S.RETURNED], _S.SUBMITTED, ORIGINATORS, "application_resubmitted",
+            requires=_BRINGS_BUSINESS),
+        row(_A.CONTRACT, [_S.APPROVED], _S.CONTRACTED, _OFFICE_OR_SYSTEM,
+            "application_contracted"),
+        # The signature provider's callback (system) or an officer recording a wet-ink signature.
+        row(_A.SIGN, [_S.CONTRACTED], _S.SIGNED, _OFFICE_OR_SYSTEM, "application_signed"),
+        row(_A.REQUEST_DISBURSEMENT, [_S.SIGNED], _S.DISBURSEMENT_REQUESTED, ORIGINATORS,
+            "application_disbursement_requested"),
+        row(_A.REJECT_DISBURSEMENT, [_S.DISBURSEMENT_REQUESTED], _S.SIGNED, [Role.FINANCE],
+            "application_disbursement_rejected", True),
+        row(_A.DISBURSE, [_S.DISBURSEMENT_REQUESTED], _S.DISBURSED, [Role.FINANCE],
+            "application_disbursed"),
+        row(_A.ACTIVATE, [_S.DISBURSED], _S.ACTIVE, _BOOKKEEPING, "application_activated"),
+        row(_A.SETTLE, [_S.ACTIVE], _S.SETTLED, _BOOKKEEPING, "application_settled"),
+        row(_A.CLOSE, [_S.SETTLED], _S.CLOSED, _BOOKKEEPING, "application_closed"),
+        # Early on, the dealer may withdraw its own application; once the company has invested
+        # review work or drawn up a contract, only a senior reviewer may cancel, with a reason.
+        row(_A.CANCEL, [_S.DRAFT, _S.SUBMITTED, _S.PRE_APPROVED, _S.RETURNED], _S.CANCELLED,
+            [*ORIGINATORS, *SENIOR_REVIEWERS], "application_cancelled"),
+        row(_A.CANCEL,
+            [_S.IN_REVIEW, _S.APPROVED, _S.CONTRACTED, _S.SIGNED, _S.DISBURSEMENT_REQUESTED],
+            _S.CANCELLED, SENIOR_REVIEWERS, "application_cancelled", True),
+    ),
+    final=frozenset({_S.DECLINED, _S.REJECTED, _S.CLOSED, _S.CANCELLED}),
+    actions_enum=ApplicationAction,
+)  # fmt: skip
 
 MAX_TERM_MONTHS: Final = 120
 REVISABLE_STATES: Final = frozenset({ApplicationState.DRAFT, ApplicationState.RETURNED})
@@ -128,7 +226,7 @@ def _link_errors(actor: Actor, customer: Customer, vehicle: Vehicle) -> list[Fie
 
 
 @attrs.define
-class Application:
+class Application(Stateful):
     """A request to finance one vehicle for one customer, brought by one partner."""
 
     id: str
@@ -142,6 +240,9 @@ class Application:
     """The user id of the originator, so the audit trail starts with a person."""
     created_at: datetime
     version: int = 0
+
+    lifecycle: ClassVar[StateMachine[ApplicationState]] = APPLICATION_LIFECYCLE
+    event_fields: ClassVar[tuple[str, ...]] = ("partner_id",)
 
     @classmethod
     def draft(
@@ -218,28 +319,3 @@ class Application:
 
     def _actions(self) -> tuple[str, ...]:
         return APPLICATION_LIFECYCLE.actions_from(self.state)
-
-    def apply(
-        self,
-        action: str,
-        actor: Actor,
-        *,
-        at: datetime,
-        business_date: date,
-        reason: str | None = None,
-    ) -> StateChanged:
-        """Move the application along its lifecycle; dealers act only on their own."""
-        ensure_may_act(actor, self, APPLICATION_LIFECYCLE.name, action)
-        target, event = change_state(
-            APPLICATION_LIFECYCLE,
-            self.id,
-            self.state,
-            action,
-            actor,
-            at=at,
-            business_date=business_date,
-            reason=reason,
-            details={"partner_id": self.partner_id},
-        )
-        self.state = ApplicationState(target)
-        return event

@@ -12,20 +12,70 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Final
+from typing import ClassVar, Final
 
 import attrs
 
 from leasekit.domain.access import ObjectPermissionError, ensure_may_create
 from leasekit.domain.clock import require_utc
 from leasekit.domain.events import PayloadValue, StateChanged
-from leasekit.domain.identity import Actor, Role, new_id
-from leasekit.domain.lifecycle import APPROVAL_TASK_LIFECYCLE, ApprovalTaskState, change_state
+from leasekit.domain.identity import REVIEWERS, SENIOR_REVIEWERS, Actor, Role, new_id
+from leasekit.domain.lifecycle import Effect, Guard, Move, Stateful, StateMachine, row
 from leasekit.domain.validation import Checks, choice, text
 from leasekit.errors import DomainError, ValidationError
 
-__all__ = ["ApprovalTask", "ApprovalTaskState", "Decision", "Tier"]
+__all__ = [
+    "APPROVAL_TASK_LIFECYCLE",
+    "ApprovalTask",
+    "ApprovalTaskAction",
+    "ApprovalTaskState",
+    "Decision",
+    "Tier",
+]
 
+
+class ApprovalTaskState(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DECIDED = "decided"
+    ESCALATED = "escalated"
+    CANCELLED = "cancelled"
+
+
+class ApprovalTaskAction(StrEnum):
+    CLAIM = "claim"
+    RELEASE = "release"
+    REASSIGN = "reassign"
+    DECIDE = "decide"
+    ESCALATE = "escalate"
+    CANCEL = "cancel"
+
+
+_T = ApprovalTaskState
+_A = ApprovalTaskAction
+
+APPROVAL_TASK_LIFECYCLE: Final = StateMachine(
+    "approval_task",
+    _T.OPEN,
+    (
+        # Claiming locks the task to one reviewer so two people never decide the same case.
+        row(_A.CLAIM, [_T.OPEN], _T.CLAIMED, REVIEWERS, "approval_task_claimed"),
+        # The holder lets go; the system frees locks left by people who went home.
+        row(_A.RELEASE, [_T.CLAIMED], _T.OPEN, [*REVIEWERS, Role.SYSTEM],
+            "approval_task_released"),
+        row(_A.REASSIGN, [_T.OPEN, _T.CLAIMED], _T.OPEN, SENIOR_REVIEWERS,
+            "approval_task_reassigned", params=["assignee"]),
+        row(_A.DECIDE, [_T.CLAIMED], _T.DECIDED, REVIEWERS, "approval_task_decided",
+            params=["decision"]),
+        # Above the reviewer's authority: this task ends and a task for the next tier opens.
+        row(_A.ESCALATE, [_T.CLAIMED], _T.ESCALATED, [Role.OFFICER, Role.MANAGER],
+            "approval_task_escalated", True),
+        row(_A.CANCEL, [_T.OPEN, _T.CLAIMED], _T.CANCELLED, [*SENIOR_REVIEWERS, Role.SYSTEM],
+            "approval_task_cancelled"),
+    ),
+    final=frozenset({_T.DECIDED, _T.ESCALATED, _T.CANCELLED}),
+    actions_enum=ApprovalTaskAction,
+)  # fmt: skip
 _MACHINE: Final = APPROVAL_TASK_LIFECYCLE.name
 
 
@@ -55,8 +105,68 @@ def _tags(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted({" ".join(value.split()) for value in values} - {""}))
 
 
+def _refused(action: str, actor: Actor, why: str) -> ObjectPermissionError:
+    return ObjectPermissionError(_MACHINE, action, actor.role.value, why)
+
+
+def _check_claim(task: ApprovalTask, move: Move) -> None:
+    if _RANK.get(move.actor.role, -1) < _RANK[Role(task.tier)]:
+        raise _refused("claim", move.actor, f"the task needs {task.tier} authority")
+    if task.assignee is not None and task.assignee != move.actor.user_id:
+        raise _refused("claim", move.actor, "the task is assigned to someone else")
+
+
+def _check_holder(task: ApprovalTask, move: Move) -> None:
+    if task.locked_by != move.actor.user_id:
+        raise _refused(move.transition.action, move.actor, "another reviewer holds the task")
+
+
+def _check_release(task: ApprovalTask, move: Move) -> None:
+    """The holder releases; so may a senior reviewer or the system, for stale locks."""
+    if move.actor.role not in {Role.MANAGER, Role.DIRECTOR, Role.SYSTEM}:
+        _check_holder(task, move)
+
+
+def _check_escalate(task: ApprovalTask, move: Move) -> None:
+    _check_holder(task, move)
+    if task.next_tier is None:
+        raise DomainError(f"a {task.tier}-tier task has no higher tier to escalate to")
+
+
+def _check_decide(task: ApprovalTask, move: Move) -> None:
+    """Only the holder decides; refusing or returning a case must say why."""
+    _check_holder(task, move)
+    decision = choice(Decision, move.params["decision"], "decision")
+    if decision is not Decision.APPROVE and move.reason is None:
+        raise ValidationError.single("reason", f"a reason is required to {decision}")
+
+
+def _check_reassign(task: ApprovalTask, move: Move) -> None:
+    text(move.params["assignee"], "assignee")
+
+
+def _lock(task: ApprovalTask, move: Move) -> None:
+    task.locked_by, task.locked_at = move.actor.user_id, require_utc(move.at)
+
+
+def _unlock(task: ApprovalTask, move: Move) -> None:
+    task.locked_by, task.locked_at = None, None
+
+
+def _record_decision(task: ApprovalTask, move: Move) -> None:
+    task.decision = Decision(move.params["decision"])
+    _unlock(task, move)
+
+
+def _hand_over(task: ApprovalTask, move: Move) -> Mapping[str, PayloadValue]:
+    """Give the task to the new assignee, breaking any lock."""
+    previous, task.assignee = task.assignee, text(move.params["assignee"], "assignee")
+    _unlock(task, move)
+    return {"assignee": task.assignee, "previous_assignee": previous}
+
+
 @attrs.define
-class ApprovalTask:
+class ApprovalTask(Stateful):
     """A review task; ``locked_by`` names the reviewer holding it while it is claimed."""
 
     id: str
@@ -72,6 +182,24 @@ class ApprovalTask:
     """Why the case needs attention (``used_vehicle``, ``high_amount``), for queues and search."""
     created_at: datetime
     version: int = 0
+
+    lifecycle: ClassVar[StateMachine[ApprovalTaskState]] = APPROVAL_TASK_LIFECYCLE
+    event_fields: ClassVar[tuple[str, ...]] = ("application_id", "tier")
+    guards: ClassVar[Mapping[str, Guard]] = {
+        _A.CLAIM: _check_claim,
+        _A.RELEASE: _check_release,
+        _A.ESCALATE: _check_escalate,
+        _A.DECIDE: _check_decide,
+        _A.REASSIGN: _check_reassign,
+    }
+    effects: ClassVar[Mapping[str, Effect]] = {
+        _A.CLAIM: _lock,
+        _A.RELEASE: _unlock,
+        _A.ESCALATE: _unlock,
+        _A.CANCEL: _unlock,
+        _A.DECIDE: _record_decision,
+        _A.REASSIGN: _hand_over,
+    }
 
     @classmethod
     def open(
@@ -108,38 +236,6 @@ class ApprovalTask:
         index = _TIERS.index(self.tier) + 1
         return _TIERS[index] if index < len(_TIERS) else None
 
-    def apply(
-        self,
-        action: str,
-        actor: Actor,
-        *,
-        at: datetime,
-        business_date: date,
-        reason: str | None = None,
-    ) -> StateChanged:
-        """Claim, release, escalate or cancel. Deciding and reassigning carry data of their
-        own and go through :meth:`decide` and :meth:`reassign`."""
-        if action == "decide":
-            raise ValidationError.single("decision", "required; use ApprovalTask.decide")
-        if action == "reassign":
-            raise ValidationError.single("assignee", "required; use ApprovalTask.reassign")
-        # The table decides first: an illegal move or a wrong role is reported as such,
-        # before any rule about this particular task.
-        APPROVAL_TASK_LIFECYCLE.fire(self.state, action, actor)
-        object_checks = {
-            "claim": self._check_claim,
-            "release": self._check_release,
-            "escalate": self._check_escalate,
-        }
-        if action in object_checks:
-            object_checks[action](actor)
-        event = self._move(action, actor, at=at, business_date=business_date, reason=reason)
-        if action == "claim":
-            self.locked_by, self.locked_at = actor.user_id, require_utc(at)
-        else:
-            self.locked_by, self.locked_at = None, None
-        return event
-
     def decide(
         self,
         decision: Decision | str,
@@ -149,22 +245,11 @@ class ApprovalTask:
         business_date: date,
         reason: str | None = None,
     ) -> StateChanged:
-        """Record the holder's decision; refusing or returning a case must say why."""
-        valid = choice(Decision, decision, "decision")
-        APPROVAL_TASK_LIFECYCLE.fire(self.state, "decide", actor)
-        self._check_holder(actor, "decide")
-        if valid is not Decision.APPROVE and (reason is None or not reason.strip()):
-            raise ValidationError.single("reason", f"a reason is required to {valid}")
-        event = self._move(
-            "decide",
-            actor,
-            at=at,
-            business_date=business_date,
-            reason=reason,
-            details={"decision": str(valid)},
-        )
-        self.decision, self.locked_by, self.locked_at = valid, None, None
-        return event
+        """Record the holder's decision: ``apply("decide", ..., decision=...)`` by name."""
+        return self.apply(
+            _A.DECIDE, actor, at=at, business_date=business_date, reason=reason,
+            decision=str(decision),
+        )  # fmt: skip
 
     def reassign(
         self,
@@ -177,68 +262,7 @@ class ApprovalTask:
     ) -> StateChanged:
         """Give the task to *assignee*, breaking any lock: a manager's call when someone is
         away or a case needs a particular reviewer."""
-        new_assignee = text(assignee, "assignee")
-        event = self._move(
-            "reassign",
-            actor,
-            at=at,
-            business_date=business_date,
-            reason=reason,
-            details={"assignee": new_assignee, "previous_assignee": self.assignee},
-        )
-        self.assignee, self.locked_by, self.locked_at = new_assignee, None, None
-        return event
-
-    def _move(
-        self,
-        action: str,
-        actor: Actor,
-        *,
-        at: datetime,
-        business_date: date,
-        reason: str | None,
-        details: Mapping[str, PayloadValue] | None = None,
-    ) -> StateChanged:
-        target, event = change_state(
-            APPROVAL_TASK_LIFECYCLE,
-            self.id,
-            self.state,
-            action,
-            actor,
-            at=at,
-            business_date=business_date,
-            reason=reason,
-            details={
-                "application_id": self.application_id,
-                "tier": str(self.tier),
-                **(details or {}),
-            },
-        )
-        self.state = ApprovalTaskState(target)
-        return event
-
-    def _check_claim(self, actor: Actor) -> None:
-        if _RANK.get(actor.role, -1) < _RANK[Role(self.tier)]:
-            raise ObjectPermissionError(
-                _MACHINE, "claim", actor.role.value, f"the task needs {self.tier} authority"
-            )
-        if self.assignee is not None and self.assignee != actor.user_id:
-            raise ObjectPermissionError(
-                _MACHINE, "claim", actor.role.value, "the task is assigned to someone else"
-            )
-
-    def _check_holder(self, actor: Actor, action: str) -> None:
-        if self.locked_by != actor.user_id:
-            raise ObjectPermissionError(
-                _MACHINE, action, actor.role.value, "another reviewer holds the task"
-            )
-
-    def _check_release(self, actor: Actor) -> None:
-        """The holder releases; so may a senior reviewer or the system, for stale locks."""
-        if actor.role not in {Role.MANAGER, Role.DIRECTOR, Role.SYSTEM}:
-            self._check_holder(actor, "release")
-
-    def _check_escalate(self, actor: Actor) -> None:
-        self._check_holder(actor, "escalate")
-        if self.next_tier is None:
-            raise DomainError(f"a {self.tier}-tier task has no higher tier to escalate to")
+        return self.apply(
+            _A.REASSIGN, actor, at=at, business_date=business_date, reason=reason,
+            assignee=assignee,
+        )  # fmt: skip

@@ -3,39 +3,160 @@
 A contract is drawn up from an approved application and fixes its terms; each schedule line
 is a :class:`Receivable` that records what falls due on a date and how much of each part has
 been paid. A :class:`Payment` is money received from the customer; how it is split over the
-receivables (allocation) and how it is undone (reversal) follow the payment lifecycle.
+receivables (allocation) and how it is undone (reversal) follow :data:`PAYMENT_LIFECYCLE`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
+from typing import ClassVar, Final
 
 import attrs
 
-from leasekit.domain.access import ensure_may_act, ensure_may_create
-from leasekit.domain.applications import Application, BusinessType
-from leasekit.domain.clock import require_utc
-from leasekit.domain.events import StateChanged
-from leasekit.domain.identity import Actor, new_id
-from leasekit.domain.lifecycle import (
+from leasekit.domain.access import ensure_may_create
+from leasekit.domain.applications import (
     APPLICATION_LIFECYCLE,
-    CONTRACT_LIFECYCLE,
-    PAYMENT_LIFECYCLE,
+    Application,
     ApplicationState,
-    ContractState,
-    PaymentState,
-    change_state,
+    BusinessType,
 )
+from leasekit.domain.clock import require_utc
+from leasekit.domain.identity import (
+    BOOKKEEPERS,
+    ORIGINATORS,
+    SENIOR_REVIEWERS,
+    Actor,
+    Role,
+    new_id,
+)
+from leasekit.domain.lifecycle import Effect, Move, Stateful, StateMachine, row
 from leasekit.domain.validation import Checks, is_whole_number, money_amount, text
 from leasekit.errors import IllegalTransitionError
 from leasekit.money import Money
 
-__all__ = ["Contract", "ContractState", "Payment", "PaymentState", "Receivable"]
+__all__ = [
+    "CONTRACT_LIFECYCLE",
+    "PAYMENT_LIFECYCLE",
+    "Contract",
+    "ContractAction",
+    "ContractState",
+    "Payment",
+    "PaymentAction",
+    "PaymentState",
+    "Receivable",
+]
+
+
+class ContractState(StrEnum):
+    DRAFT = "draft"
+    SENT_FOR_SIGNATURE = "sent_for_signature"
+    SIGNED = "signed"
+    DISBURSEMENT_REQUESTED = "disbursement_requested"
+    DISBURSED = "disbursed"
+    ACTIVE = "active"
+    SETTLED = "settled"
+    TERMINATED = "terminated"
+    WRITTEN_OFF = "written_off"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class ContractAction(StrEnum):
+    SEND_FOR_SIGNATURE = "send_for_signature"
+    RECALL = "recall"
+    SIGN = "sign"
+    REQUEST_DISBURSEMENT = "request_disbursement"
+    REJECT_DISBURSEMENT = "reject_disbursement"
+    DISBURSE = "disburse"
+    ACTIVATE = "activate"
+    SETTLE = "settle"
+    TERMINATE = "terminate"
+    WRITE_OFF = "write_off"
+    CLOSE = "close"
+    CANCEL = "cancel"
+
+
+_C = ContractState
+_CA = ContractAction
+_OFFICE_OR_SYSTEM: Final = (Role.OFFICER, Role.SYSTEM)
+
+CONTRACT_LIFECYCLE: Final = StateMachine(
+    "contract",
+    _C.DRAFT,
+    (
+        row(_CA.SEND_FOR_SIGNATURE, [_C.DRAFT], _C.SENT_FOR_SIGNATURE, _OFFICE_OR_SYSTEM,
+            "contract_sent_for_signature"),
+        # Corrections or an expired signing link: back to draft, the old envelope is void.
+        row(_CA.RECALL, [_C.SENT_FOR_SIGNATURE], _C.DRAFT, [Role.OFFICER, Role.MANAGER],
+            "contract_recalled", True),
+        row(_CA.SIGN, [_C.SENT_FOR_SIGNATURE], _C.SIGNED, _OFFICE_OR_SYSTEM, "contract_signed"),
+        row(_CA.REQUEST_DISBURSEMENT, [_C.SIGNED], _C.DISBURSEMENT_REQUESTED, ORIGINATORS,
+            "contract_disbursement_requested"),
+        row(_CA.REJECT_DISBURSEMENT, [_C.DISBURSEMENT_REQUESTED], _C.SIGNED, [Role.FINANCE],
+            "contract_disbursement_rejected", True),
+        row(_CA.DISBURSE, [_C.DISBURSEMENT_REQUESTED], _C.DISBURSED, [Role.FINANCE],
+            "contract_disbursed"),
+        row(_CA.ACTIVATE, [_C.DISBURSED], _C.ACTIVE, BOOKKEEPERS, "contract_activated"),
+        row(_CA.SETTLE, [_C.ACTIVE], _C.SETTLED, BOOKKEEPERS, "contract_settled"),
+        # Default: the contract is ended early and the vehicle recovered.
+        row(_CA.TERMINATE, [_C.ACTIVE], _C.TERMINATED,
+            [Role.POST_LOAN_SUPERVISOR, Role.DIRECTOR], "contract_terminated", True),
+        row(_CA.WRITE_OFF, [_C.ACTIVE, _C.TERMINATED], _C.WRITTEN_OFF, [Role.FINANCE_DIRECTOR],
+            "contract_written_off", True),
+        row(_CA.CLOSE, [_C.SETTLED, _C.TERMINATED], _C.CLOSED, BOOKKEEPERS, "contract_closed"),
+        # Nothing has been paid out before disbursement, so cancelling needs no accounting.
+        row(_CA.CANCEL,
+            [_C.DRAFT, _C.SENT_FOR_SIGNATURE, _C.SIGNED, _C.DISBURSEMENT_REQUESTED],
+            _C.CANCELLED, SENIOR_REVIEWERS, "contract_cancelled", True),
+    ),
+    final=frozenset({_C.WRITTEN_OFF, _C.CLOSED, _C.CANCELLED}),
+    actions_enum=ContractAction,
+)  # fmt: skip
+
+
+class PaymentState(StrEnum):
+    RECEIVED = "received"
+    ALLOCATED = "allocated"
+    REVERSED = "reversed"
+    REFUNDED = "refunded"
+
+
+class PaymentAction(StrEnum):
+    ALLOCATE = "allocate"
+    REVERSE = "reverse"
+    REFUND = "refund"
+
+
+_Y = PaymentState
+_YA = PaymentAction
+
+PAYMENT_LIFECYCLE: Final = StateMachine(
+    "payment",
+    _Y.RECEIVED,
+    (
+        row(_YA.ALLOCATE, [_Y.RECEIVED], _Y.ALLOCATED, BOOKKEEPERS, "payment_allocated"),
+        # A reversal undoes a payment that bounced or was booked to the wrong contract; for an
+        # allocated payment the service first requires an executed exception request.
+        row(_YA.REVERSE, [_Y.RECEIVED, _Y.ALLOCATED], _Y.REVERSED, BOOKKEEPERS,
+            "payment_reversed", True),
+        row(_YA.REFUND, [_Y.RECEIVED], _Y.REFUNDED, BOOKKEEPERS, "payment_refunded", True),
+    ),
+    final=frozenset({_Y.REVERSED, _Y.REFUNDED}),
+    actions_enum=PaymentAction,
+)  # fmt: skip
+
+
+def _start(contract: Contract, move: Move) -> None:
+    """Activation fixes the start date: interest and due dates run from it."""
+    if contract.start_date is None:
+        contract.start_date = move.business_date
 
 
 @attrs.define
-class Contract:
+class Contract(Stateful):
     """The agreement a customer signs; its terms are copied from the approved application,
     so that later revisions of anything else cannot change what was signed."""
 
@@ -55,6 +176,10 @@ class Contract:
     state: ContractState = attrs.field(converter=ContractState)
     created_at: datetime
     version: int = 0
+
+    lifecycle: ClassVar[StateMachine[ContractState]] = CONTRACT_LIFECYCLE
+    event_fields: ClassVar[tuple[str, ...]] = ("partner_id", "application_id")
+    effects: ClassVar[Mapping[str, Effect]] = {ContractAction.ACTIVATE: _start}
 
     @classmethod
     def from_application(cls, application: Application, *, actor: Actor, at: datetime) -> Contract:
@@ -83,33 +208,6 @@ class Contract:
             state=ContractState.DRAFT,
             created_at=require_utc(at),
         )
-
-    def apply(
-        self,
-        action: str,
-        actor: Actor,
-        *,
-        at: datetime,
-        business_date: date,
-        reason: str | None = None,
-    ) -> StateChanged:
-        """Move the contract along its lifecycle; activation fixes the start date."""
-        ensure_may_act(actor, self, CONTRACT_LIFECYCLE.name, action)
-        target, event = change_state(
-            CONTRACT_LIFECYCLE,
-            self.id,
-            self.state,
-            action,
-            actor,
-            at=at,
-            business_date=business_date,
-            reason=reason,
-            details={"partner_id": self.partner_id, "application_id": self.application_id},
-        )
-        self.state = ContractState(target)
-        if self.state is ContractState.ACTIVE and self.start_date is None:
-            self.start_date = business_date
-        return event
 
 
 def _zero_like(amount: Money) -> Money:
@@ -196,7 +294,7 @@ class Receivable:
 
 
 @attrs.define
-class Payment:
+class Payment(Stateful):
     """Money received for a contract, identified by the bank's reference."""
 
     id: str
@@ -208,6 +306,9 @@ class Payment:
     state: PaymentState = attrs.field(converter=PaymentState)
     created_at: datetime
     version: int = 0
+
+    lifecycle: ClassVar[StateMachine[PaymentState]] = PAYMENT_LIFECYCLE
+    event_fields: ClassVar[tuple[str, ...]] = ("contract_id", "amount")
 
     @classmethod
     def receive(
@@ -237,28 +338,3 @@ class Payment:
             state=PaymentState.RECEIVED,
             created_at=require_utc(at),
         )
-
-    def apply(
-        self,
-        action: str,
-        actor: Actor,
-        *,
-        at: datetime,
-        business_date: date,
-        reason: str | None = None,
-    ) -> StateChanged:
-        ensure_may_act(actor, self, PAYMENT_LIFECYCLE.name, action)
-        target, event = change_state(
-            PAYMENT_LIFECYCLE,
-            self.id,
-            self.state,
-            action,
-            actor,
-            at=at,
-            business_date=business_date,
-            reason=reason,
-            details={"contract_id": self.contract_id, "amount": str(self.amount.amount),
-                     "currency": self.amount.currency.code},
-        )  # fmt: skip
-        self.state = PaymentState(target)
-        return event

@@ -8,27 +8,74 @@ finance (or the system) execute it.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar, Final
 
 import attrs
 
-from leasekit.domain.access import ObjectPermissionError, ensure_may_act, ensure_may_create
+from leasekit.domain.access import ObjectPermissionError, ensure_may_create
 from leasekit.domain.clock import require_utc
 from leasekit.domain.contracts import Payment
-from leasekit.domain.events import StateChanged
-from leasekit.domain.identity import Actor, new_id
-from leasekit.domain.lifecycle import (
-    EXCEPTION_REQUEST_LIFECYCLE,
-    ExceptionRequestState,
-    change_state,
-)
+from leasekit.domain.identity import BOOKKEEPERS, Actor, Role, new_id
+from leasekit.domain.lifecycle import Effect, Guard, Move, Stateful, StateMachine, row
 from leasekit.domain.validation import Checks, choice, money_amount, text
 from leasekit.money import Money
 
-__all__ = ["ExceptionKind", "ExceptionRequest", "ExceptionRequestState"]
+__all__ = [
+    "EXCEPTION_REQUEST_LIFECYCLE",
+    "ExceptionKind",
+    "ExceptionRequest",
+    "ExceptionRequestAction",
+    "ExceptionRequestState",
+]
 
-_MACHINE = EXCEPTION_REQUEST_LIFECYCLE.name
+
+class ExceptionRequestState(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    LEVEL1_APPROVED = "level1_approved"
+    APPROVED = "approved"
+    EXECUTED = "executed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class ExceptionRequestAction(StrEnum):
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    REJECT = "reject"
+    EXECUTE = "execute"
+    CANCEL = "cancel"
+
+
+_X = ExceptionRequestState
+_A = ExceptionRequestAction
+_REQUESTERS: Final = (Role.OFFICER, Role.FINANCE)
+_LEVEL1: Final = [Role.POST_LOAN_SUPERVISOR]
+_LEVEL2: Final = [Role.FINANCE_DIRECTOR]
+
+EXCEPTION_REQUEST_LIFECYCLE: Final = StateMachine(
+    "exception_request",
+    _X.DRAFT,
+    (
+        row(_A.SUBMIT, [_X.DRAFT], _X.SUBMITTED, _REQUESTERS, "exception_request_submitted"),
+        # Two levels: the post-loan supervisor, then the finance director.
+        row(_A.APPROVE, [_X.SUBMITTED], _X.LEVEL1_APPROVED, _LEVEL1,
+            "exception_request_level1_approved"),
+        row(_A.APPROVE, [_X.LEVEL1_APPROVED], _X.APPROVED, _LEVEL2, "exception_request_approved"),
+        row(_A.REJECT, [_X.SUBMITTED], _X.REJECTED, _LEVEL1, "exception_request_rejected", True),
+        row(_A.REJECT, [_X.LEVEL1_APPROVED], _X.REJECTED, _LEVEL2, "exception_request_rejected",
+            True),
+        row(_A.EXECUTE, [_X.APPROVED], _X.EXECUTED, BOOKKEEPERS, "exception_request_executed"),
+        row(_A.CANCEL, [_X.DRAFT, _X.SUBMITTED], _X.CANCELLED, _REQUESTERS,
+            "exception_request_cancelled"),
+    ),
+    final=frozenset({_X.EXECUTED, _X.REJECTED, _X.CANCELLED}),
+    actions_enum=ExceptionRequestAction,
+)  # fmt: skip
+_MACHINE: Final = EXCEPTION_REQUEST_LIFECYCLE.name
 
 
 class ExceptionKind(StrEnum):
@@ -48,8 +95,26 @@ def _amount_errors(checks: Checks, kind: ExceptionKind, amount: Money, payment: 
         checks.add("amount", f"must be positive and at most the payment of {payment}")
 
 
+def _check_four_eyes(request: ExceptionRequest, move: Move) -> None:
+    """Neither approver may be the requester, and the two approvers must differ."""
+    if move.actor.user_id == request.requested_by:
+        why = "requesters may not approve their own request"
+    elif move.actor.user_id == request.level1_approved_by:
+        why = "the second approval must come from another person"
+    else:
+        return
+    raise ObjectPermissionError(_MACHINE, "approve", move.actor.role.value, why)
+
+
+def _record_approver(request: ExceptionRequest, move: Move) -> None:
+    if move.transition.target == _X.LEVEL1_APPROVED:
+        request.level1_approved_by = move.actor.user_id
+    else:
+        request.approved_by = move.actor.user_id
+
+
 @attrs.define
-class ExceptionRequest:
+class ExceptionRequest(Stateful):
     """A request to reverse or refund one payment, with who asked and who approved."""
 
     id: str
@@ -64,6 +129,11 @@ class ExceptionRequest:
     state: ExceptionRequestState = attrs.field(converter=ExceptionRequestState)
     created_at: datetime
     version: int = 0
+
+    lifecycle: ClassVar[StateMachine[ExceptionRequestState]] = EXCEPTION_REQUEST_LIFECYCLE
+    event_fields: ClassVar[tuple[str, ...]] = ("kind", "payment_id", "contract_id", "amount")
+    guards: ClassVar[Mapping[str, Guard]] = {_A.APPROVE: _check_four_eyes}
+    effects: ClassVar[Mapping[str, Effect]] = {_A.APPROVE: _record_approver}
 
     @classmethod
     def draft(
@@ -99,53 +169,3 @@ class ExceptionRequest:
             state=ExceptionRequestState.DRAFT,
             created_at=require_utc(at),
         )
-
-    def apply(
-        self,
-        action: str,
-        actor: Actor,
-        *,
-        at: datetime,
-        business_date: date,
-        reason: str | None = None,
-    ) -> StateChanged:
-        """Move the request along; approvals also enforce the four-eyes rule."""
-        ensure_may_act(actor, self, _MACHINE, action)
-        if action == "approve":
-            EXCEPTION_REQUEST_LIFECYCLE.fire(self.state, action, actor)
-            self._check_four_eyes(actor)
-        target, event = change_state(
-            EXCEPTION_REQUEST_LIFECYCLE,
-            self.id,
-            self.state,
-            action,
-            actor,
-            at=at,
-            business_date=business_date,
-            reason=reason,
-            details={
-                "kind": str(self.kind),
-                "payment_id": self.payment_id,
-                "contract_id": self.contract_id,
-                "amount": str(self.amount.amount),
-                "currency": self.amount.currency.code,
-            },
-        )
-        self._record_approver(ExceptionRequestState(target), actor)
-        self.state = ExceptionRequestState(target)
-        return event
-
-    def _check_four_eyes(self, actor: Actor) -> None:
-        if actor.user_id == self.requested_by:
-            why = "requesters may not approve their own request"
-        elif actor.user_id == self.level1_approved_by:
-            why = "the second approval must come from another person"
-        else:
-            return
-        raise ObjectPermissionError(_MACHINE, "approve", actor.role.value, why)
-
-    def _record_approver(self, target: ExceptionRequestState, actor: Actor) -> None:
-        if target is ExceptionRequestState.LEVEL1_APPROVED:
-            self.level1_approved_by = actor.user_id
-        elif target is ExceptionRequestState.APPROVED:
-            self.approved_by = actor.user_id

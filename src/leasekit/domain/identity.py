@@ -19,7 +19,17 @@ import attrs
 from leasekit.domain.clock import require_utc
 from leasekit.errors import FieldError, ValidationError
 
-__all__ = ["BACK_OFFICE", "Actor", "Role", "User", "new_id"]
+__all__ = [
+    "BACK_OFFICE",
+    "BOOKKEEPERS",
+    "ORIGINATORS",
+    "REVIEWERS",
+    "SENIOR_REVIEWERS",
+    "Actor",
+    "Role",
+    "User",
+    "new_id",
+]
 
 
 def new_id() -> str:
@@ -52,6 +62,14 @@ class Role(StrEnum):
 
 BACK_OFFICE: Final = frozenset(Role) - {Role.DEALER_USER}
 """The company's own roles; they see every object, whichever partner it belongs to."""
+
+# Role groups the lifecycle tables share.
+ORIGINATORS: Final = frozenset({Role.DEALER_USER, Role.OFFICER})
+"""Who brings business in: a dealer's staff, or an officer on a partner's behalf."""
+REVIEWERS: Final = frozenset({Role.OFFICER, Role.MANAGER, Role.DIRECTOR})
+SENIOR_REVIEWERS: Final = frozenset({Role.MANAGER, Role.DIRECTOR})
+BOOKKEEPERS: Final = frozenset({Role.FINANCE, Role.SYSTEM})
+"""Who books what the money did: finance staff, or the system reading the bank's files."""
 
 
 def _role_errors(role: Role, partner_id: str | None) -> list[FieldError]:

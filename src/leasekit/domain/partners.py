@@ -1,29 +1,25 @@
 """Partners: the dealers and brokers that bring business, and what their state allows.
 
-A partner's lifecycle (:data:`~leasekit.domain.lifecycle.PARTNER_LIFECYCLE`) decides what it
-may do; :meth:`Partner.may` answers from the capability table in the same module, so that
-"a blacklisted partner cannot submit applications" is a table row, not a scattered ``if``.
+A partner's lifecycle (:data:`PARTNER_LIFECYCLE`) decides what it may do: the machine grants
+each :class:`PartnerCapability` in a set of states, so that "a blacklisted partner cannot
+submit applications" is a table row, not a scattered ``if``, and :meth:`Partner.may` answers
+from it.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar, Final
 
 import attrs
 
-from leasekit.domain.access import ensure_may_act, ensure_may_create
+from leasekit.domain.access import ensure_may_create
 from leasekit.domain.clock import require_utc
 from leasekit.domain.customers import CustomerKind, validate_id_number
-from leasekit.domain.events import StateChanged
-from leasekit.domain.identity import Actor, new_id
-from leasekit.domain.lifecycle import (
-    PARTNER_CAPABILITIES,
-    PARTNER_LIFECYCLE,
-    PartnerCapability,
-    PartnerState,
-    change_state,
-)
+from leasekit.domain.identity import ORIGINATORS, SENIOR_REVIEWERS, Actor, Role, new_id
+from leasekit.domain.lifecycle import Stateful, StateMachine, row
 from leasekit.domain.validation import (
     Checks,
     choice,
@@ -35,7 +31,133 @@ from leasekit.domain.validation import (
 from leasekit.errors import DomainError
 from leasekit.money import Money
 
-__all__ = ["Partner", "PartnerCapability", "PartnerRating", "PartnerState"]
+__all__ = [
+    "PARTNER_CAPABILITIES",
+    "PARTNER_LIFECYCLE",
+    "Partner",
+    "PartnerAction",
+    "PartnerCapability",
+    "PartnerRating",
+    "PartnerState",
+]
+
+
+class PartnerState(StrEnum):
+    PROSPECT = "prospect"
+    APPLIED = "applied"
+    UNDER_REVIEW = "under_review"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    EXIT_REVIEW = "exit_review"
+    EXITED = "exited"
+    REJECTED = "rejected"
+    BLACKLISTED = "blacklisted"
+
+
+class PartnerAction(StrEnum):
+    APPLY = "apply"
+    START_REVIEW = "start_review"
+    RETURN = "return"
+    APPROVE = "approve"
+    REJECT = "reject"
+    SUSPEND = "suspend"
+    REINSTATE = "reinstate"
+    START_EXIT = "start_exit"
+    CANCEL_EXIT = "cancel_exit"
+    EXIT = "exit"
+    BLACKLIST = "blacklist"
+    LIFT_BLACKLIST = "lift_blacklist"
+
+
+class PartnerCapability(StrEnum):
+    """What a partner (and so its dealer users) may do; :meth:`Partner.may` answers by state."""
+
+    SUBMIT_APPLICATIONS = "submit_applications"
+    """Create and submit new applications."""
+    RECEIVE_DISBURSEMENTS = "receive_disbursements"
+    """Be paid for vehicles financed."""
+    EARN_COMMISSION = "earn_commission"
+    """Accrue commission on financed business."""
+    UPLOAD_DOCUMENTS = "upload_documents"
+    """Upload onboarding and application documents."""
+    VIEW_PORTFOLIO = "view_portfolio"
+    """See its own applications, contracts and customers."""
+
+
+_P = PartnerState
+_A = PartnerAction
+
+PARTNER_CAPABILITIES: Final[Mapping[PartnerCapability, frozenset[PartnerState]]] = {
+    PartnerCapability.SUBMIT_APPLICATIONS: frozenset({_P.ACTIVE}),
+    # A partner leaving still gets paid for deals it signed before; a suspended one does not.
+    PartnerCapability.RECEIVE_DISBURSEMENTS: frozenset({_P.ACTIVE, _P.EXIT_REVIEW}),
+    PartnerCapability.EARN_COMMISSION: frozenset({_P.ACTIVE, _P.SUSPENDED, _P.EXIT_REVIEW}),
+    PartnerCapability.UPLOAD_DOCUMENTS: frozenset(
+        {_P.APPLIED, _P.UNDER_REVIEW, _P.ACTIVE, _P.SUSPENDED, _P.EXIT_REVIEW}
+    ),
+    PartnerCapability.VIEW_PORTFOLIO: frozenset(
+        {_P.APPLIED, _P.UNDER_REVIEW, _P.ACTIVE, _P.SUSPENDED, _P.EXIT_REVIEW, _P.EXITED}
+    ),
+}
+"""The states in which a partner has each capability; a blacklisted partner has none."""
+
+_REVIEW: Final = (Role.OFFICER, Role.MANAGER)
+_SANCTIONERS: Final = (Role.DIRECTOR, Role.POST_LOAN_SUPERVISOR)
+
+PARTNER_LIFECYCLE: Final = StateMachine(
+    "partner",
+    _P.PROSPECT,
+    (
+        row(_A.APPLY, [_P.PROSPECT], _P.APPLIED, ORIGINATORS, "partner_applied"),
+        row(_A.START_REVIEW, [_P.APPLIED], _P.UNDER_REVIEW, _REVIEW, "partner_review_started"),
+        row(_A.RETURN, [_P.UNDER_REVIEW], _P.APPLIED, _REVIEW, "partner_returned", True),
+        row(_A.APPROVE, [_P.UNDER_REVIEW], _P.ACTIVE, SENIOR_REVIEWERS, "partner_approved"),
+        row(_A.REJECT, [_P.UNDER_REVIEW], _P.REJECTED, SENIOR_REVIEWERS, "partner_rejected", True),
+        # Post-loan supervision sees overdue rates first and may stop new business at once.
+        row(
+            _A.SUSPEND,
+            [_P.ACTIVE],
+            _P.SUSPENDED,
+            [*SENIOR_REVIEWERS, Role.POST_LOAN_SUPERVISOR],
+            "partner_suspended",
+            True,
+        ),
+        row(_A.REINSTATE, [_P.SUSPENDED], _P.ACTIVE, SENIOR_REVIEWERS, "partner_reinstated"),
+        row(
+            _A.START_EXIT,
+            [_P.ACTIVE, _P.SUSPENDED],
+            _P.EXIT_REVIEW,
+            SENIOR_REVIEWERS,
+            "partner_exit_started",
+            True,
+        ),
+        row(
+            _A.CANCEL_EXIT, [_P.EXIT_REVIEW], _P.ACTIVE, SENIOR_REVIEWERS, "partner_exit_cancelled"
+        ),
+        row(_A.EXIT, [_P.EXIT_REVIEW], _P.EXITED, [Role.DIRECTOR], "partner_exited"),
+        # Fraud can surface at any time, even after the partner has left.
+        row(
+            _A.BLACKLIST,
+            set(_P) - {_P.REJECTED, _P.BLACKLISTED},
+            _P.BLACKLISTED,
+            _SANCTIONERS,
+            "partner_blacklisted",
+            True,
+        ),
+        # Lifting lands in suspended: trading again is a separate, deliberate reinstatement.
+        row(
+            _A.LIFT_BLACKLIST,
+            [_P.BLACKLISTED],
+            _P.SUSPENDED,
+            [Role.DIRECTOR],
+            "partner_blacklist_lifted",
+            True,
+        ),
+    ),
+    final=frozenset({_P.REJECTED}),
+    actions_enum=PartnerAction,
+    grants={str(c): frozenset(map(str, states)) for c, states in PARTNER_CAPABILITIES.items()},
+)
 
 
 class PartnerRating(StrEnum):
@@ -52,7 +174,7 @@ def _rating(value: PartnerRating | str | None) -> PartnerRating | None:
 
 
 @attrs.define
-class Partner:
+class Partner(Stateful):
     """A dealer or broker. ``registration_number`` is its company code (a USCC in China)."""
 
     id: str
@@ -65,6 +187,8 @@ class Partner:
     state: PartnerState = attrs.field(converter=PartnerState)
     created_at: datetime
     version: int = 0
+
+    lifecycle: ClassVar[StateMachine[PartnerState]] = PARTNER_LIFECYCLE
 
     @classmethod
     def onboard(
@@ -126,33 +250,9 @@ class Partner:
 
     def may(self, capability: PartnerCapability | str) -> bool:
         """Whether the partner's current state grants *capability*."""
-        return self.state in PARTNER_CAPABILITIES[PartnerCapability(capability)]
+        return PARTNER_LIFECYCLE.grants_in(PartnerCapability(capability), self.state)
 
-    def require(self, capability: PartnerCapability | str) -> None:
+    def require(self, capability: str) -> None:
         """Refuse work the partner's state does not allow (a suspended dealer submitting)."""
         if not self.may(capability):
             raise DomainError(f"partner {self.name!r} is {self.state} and may not {capability}")
-
-    def apply(
-        self,
-        action: str,
-        actor: Actor,
-        *,
-        at: datetime,
-        business_date: date,
-        reason: str | None = None,
-    ) -> StateChanged:
-        """Move the partner along its lifecycle; dealer users act only on their own partner."""
-        ensure_may_act(actor, self, PARTNER_LIFECYCLE.name, action)
-        target, event = change_state(
-            PARTNER_LIFECYCLE,
-            self.id,
-            self.state,
-            action,
-            actor,
-            at=at,
-            business_date=business_date,
-            reason=reason,
-        )
-        self.state = PartnerState(target)
-        return event

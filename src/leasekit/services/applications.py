@@ -11,7 +11,6 @@ import attrs
 from leasekit.domain.applications import Application, BusinessType, RequestedTerms
 from leasekit.domain.customers import Customer
 from leasekit.domain.identity import Actor
-from leasekit.domain.partners import PartnerCapability
 from leasekit.domain.vehicles import Vehicle
 from leasekit.errors import FieldError, NotFoundError, ValidationError
 from leasekit.money import Money, currency
@@ -30,9 +29,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-_NEEDS_ACTIVE_PARTNER = frozenset({"submit", "resubmit"})
-"""Actions that bring business in, refused while the partner is suspended or blacklisted."""
 
 
 @attrs.frozen
@@ -173,10 +169,11 @@ def transition_application(
         application = _load(uow, actor, application_id)
         if retry.earlier(uow, actor) is not None:
             return application
-        if action in _NEEDS_ACTIVE_PARTNER:
-            uow.partners.get(application.partner_id).require(PartnerCapability.SUBMIT_APPLICATIONS)
+        partner = uow.partners.get(application.partner_id)
         at, business_date = ctx.moment()
-        event = application.apply(action, actor, at=at, business_date=business_date, reason=reason)
+        event = application.apply(
+            action, actor, at=at, business_date=business_date, reason=reason, partner=partner
+        )
         uow.applications.update(application)
         retry.remember(uow, actor, "application", application.id, at)
         uow.record(event)

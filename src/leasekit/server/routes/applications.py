@@ -14,8 +14,7 @@ from __future__ import annotations
 import attrs
 from aiohttp import web
 
-from leasekit.domain.applications import Application
-from leasekit.domain.lifecycle import APPLICATION_LIFECYCLE, ApplicationState
+from leasekit.domain.applications import APPLICATION_LIFECYCLE, Application, ApplicationState
 from leasekit.server.openapi import ApiRoutes, Reply
 from leasekit.server.routes.helpers import (
     actor,

@@ -12,8 +12,7 @@ from __future__ import annotations
 import attrs
 from aiohttp import web
 
-from leasekit.domain.lifecycle import PARTNER_LIFECYCLE
-from leasekit.domain.partners import Partner
+from leasekit.domain.partners import PARTNER_LIFECYCLE, Partner
 from leasekit.server.openapi import ApiRoutes, Reply
 from leasekit.server.routes.helpers import (
     actor,

@@ -16,8 +16,9 @@ from stdnum.cn import ric, uscc
 
 from leasekit.domain.applications import Application, BusinessType
 from leasekit.domain.customers import CustomerKind
-from leasekit.domain.identity import Actor, Role, User
+from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner, PartnerRating
+from leasekit.domain.users import User
 from leasekit.domain.vehicles import VehicleCondition, vin_check_digit
 from leasekit.services import applications, customers, partners, users, vehicles
 from leasekit.services.context import ServiceContext
@@ -110,8 +111,11 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
 
 
 def _user(ctx: ServiceContext, admin: Actor, command: users.CreateUser) -> tuple[User, str]:
+    """A user created by the administrator, enrolled the way a user without e-mail is: the
+    operator makes the secret on the server and the user exchanges it for a token."""
     user = users.create_user(ctx, admin, command)
-    return user, users.issue_token(ctx, admin, user.id)
+    secret = users.enrol_locally(ctx, user.username)
+    return user, users.enrol(ctx, secret, "demo").token
 
 
 def _active_partner(

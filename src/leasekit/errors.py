@@ -30,6 +30,7 @@ __all__ = [
     "PermissionDeniedError",
     "PluginError",
     "PluginLoadError",
+    "StaleVersionError",
     "UnknownAdapterError",
     "ValidationError",
 ]
@@ -134,6 +135,21 @@ class NotFoundError(LeasekitError, LookupError):
 class ConflictError(LeasekitError):
     """The object changed since it was read, or an idempotency key was reused for a
     different request; re-read and retry."""
+
+
+class StaleVersionError(ConflictError):
+    """The object changed since the caller read it: its version is no longer the one the
+    caller acted on (an HTTP ``If-Match`` that no longer matches)."""
+
+    def __init__(self, kind: str, key: object, expected: int, current: int) -> None:
+        self.kind = kind
+        self.key = key
+        self.expected = expected
+        self.current = current
+        super().__init__(
+            f"{kind} {key!r} was changed by someone else (now version {current}, read at "
+            f"version {expected}); reload it and try again"
+        )
 
 
 class AuthenticationError(LeasekitError):

@@ -456,6 +456,31 @@ class Hooks:
             caller: pluggy.HookCaller = getattr(self._pm.hook, hook_name)
             self._check(hook_name, None, caller(event=event))
 
+    def event_receivers(self) -> dict[str, frozenset[str] | None]:
+        """Each plugin that receives events, with the names of the events it takes; None for
+        a plugin implementing ``leasekit_event_published``, which takes every event."""
+        named: dict[str, set[str]] = {}
+        for event_name in sorted(hookspecs.NAMED_EVENT_HOOKS):
+            for name, _ in self._each_implementation(f"{hookspecs.PROJECT_NAME}_{event_name}"):
+                named.setdefault(name, set()).add(event_name)
+        receivers: dict[str, frozenset[str] | None] = {
+            name: frozenset(events) for name, events in named.items()
+        }
+        for name, _ in self._each_implementation("leasekit_event_published"):
+            receivers[name] = None
+        return receivers
+
+    def publish_to(self, plugin: str, event: DomainEvent) -> None:
+        """:meth:`publish` for one plugin's implementations only, so that each plugin is a
+        subscriber of its own and one that fails holds back no other."""
+        others = [other for name, other in self._pm.list_name_plugin() if name != plugin]
+        hook_names = ["leasekit_event_published"]
+        if event.name in hookspecs.NAMED_EVENT_HOOKS:
+            hook_names.append(f"{hookspecs.PROJECT_NAME}_{event.name}")
+        for hook_name in hook_names:
+            caller = self._pm.subset_hook_caller(hook_name, others)
+            self._check(hook_name, plugin, caller(event=event))
+
     def _label(self, name: str) -> str:
         if isinstance(self._pm, PluginManager):
             return self._pm.label(name)

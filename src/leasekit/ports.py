@@ -61,6 +61,7 @@ __all__ = [
     "FraudSource",
     "FraudSubject",
     "Ledger",
+    "Message",
     "LedgerLine",
     "LedgerReceipt",
     "LedgerVoucher",
@@ -799,6 +800,16 @@ class VoucherTemplate(Protocol):
 
 
 # --- notifier -----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Message:
+    """One message to one person: an enrolment secret, a password reset link."""
+
+    recipient: str = attrs.field(validator=_not_blank)
+    subject: str = attrs.field(validator=_not_blank)
+    body: str = attrs.field(validator=_not_blank, repr=False)
+    idempotency_key: str = attrs.field(validator=_not_blank)
 
 
 @runtime_checkable

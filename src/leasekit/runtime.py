@@ -1,14 +1,19 @@
 """The composition root: settings in, a working leasekit out.
 
 Everything that is chosen by configuration is built here and nowhere else: the plugin manager
-and the adapters it registers, the database engine and its unit-of-work factory, the clock and
-the outbox relay. The reference server, the CLI and an integrator's own code all start from
-:func:`build_runtime`, so they run the same services on the same wiring.
+and the adapters it registers, the database engine and its unit-of-work factory, the clock,
+the secret key, the event subscribers and the background worker that delivers to them. The
+reference server, the CLI and an integrator's own code all start from :func:`build_runtime`,
+so they run the same services on the same wiring.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+import logging
+import os
+import secrets
+import socket
 from pathlib import Path
 
 import attrs
@@ -16,25 +21,69 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from leasekit.domain.clock import Clock, SystemClock
-from leasekit.domain.events import DomainEvent
+from leasekit.domain.events import DomainEvent, EventSubscriber
 from leasekit.domain.identity import Actor
 from leasekit.money import currency
 from leasekit.plugins import (
     Adapters,
+    Hooks,
     PluginManager,
     as_hooks,
     create_plugin_manager,
     resolve_adapters,
 )
 from leasekit.ports import AdapterKind
-from leasekit.services import users
+from leasekit.services import catalog, users
 from leasekit.services.context import ServiceContext
-from leasekit.settings import Settings
+from leasekit.services.events import handler_subscribers
+from leasekit.settings import OutboxSettings, Settings
 from leasekit.store.database import create_engine, upgrade
-from leasekit.store.outbox import OutboxRelay, OutboxWorker
+from leasekit.store.outbox import OutboxRelay, RelayPolicy
 from leasekit.store.uow import unit_of_work_factory
+from leasekit.store.worker import BackgroundWorker
 
-__all__ = ["Runtime", "build_runtime"]
+__all__ = ["NotifierSubscriber", "PluginSubscriber", "Runtime", "build_runtime"]
+
+logger = logging.getLogger(__name__)
+
+SECRET_KEY_FILE = "secret.key"
+
+
+@attrs.frozen
+class PluginSubscriber:
+    """One plugin's event hooks, a subscriber of its own."""
+
+    plugin: str
+    hooks: Hooks
+    events: frozenset[str] | None
+    """The event names it takes; None for all."""
+
+    @property
+    def name(self) -> str:
+        return f"plugin:{self.plugin}"
+
+    def wants(self, event_name: str) -> bool:
+        return self.events is None or event_name in self.events
+
+    def deliver(self, event: DomainEvent) -> None:
+        self.hooks.publish_to(self.plugin, event)
+
+
+@attrs.frozen
+class NotifierSubscriber:
+    """The notifier adapter: told about every event, to tell people what they need to know."""
+
+    adapters: Adapters
+
+    @property
+    def name(self) -> str:
+        return "notifier"
+
+    def wants(self, event_name: str) -> bool:
+        return True
+
+    def deliver(self, event: DomainEvent) -> None:
+        self.adapters.notifier.notify(event)
 
 
 @attrs.define
@@ -45,7 +94,7 @@ class Runtime:
     plugin_manager: PluginManager
     engine: Engine
     relay: OutboxRelay
-    outbox_worker: OutboxWorker
+    worker: BackgroundWorker
     services: ServiceContext
 
     def authenticate(self, token: str) -> Actor:
@@ -57,17 +106,17 @@ class Runtime:
             connection.execute(sa.select(1))
 
     def deliver_outbox(self) -> int:
-        """Deliver pending events on the calling thread; return how many went out."""
-        return self.relay.deliver_pending()
+        """Fan out and deliver pending events on the calling thread; how many went out."""
+        return self.relay.run_pass()
 
     def wait_for_delivery(self, timeout: float | None = 30) -> bool:
-        """Wait until the events of every command committed so far have been attempted
-        (by the background worker); False if that took longer than *timeout* seconds."""
-        return self.outbox_worker.drain(timeout)
+        """Wait until the events of every command committed so far have been attempted (by
+        the background worker); False if that took longer than *timeout* seconds."""
+        return self.worker.drain(timeout)
 
     def close(self) -> None:
         """Deliver what is pending, stop the worker thread and release the database."""
-        self.outbox_worker.stop()
+        self.worker.stop()
         self.engine.dispose()
 
 
@@ -102,28 +151,74 @@ def build_runtime(
         except BaseException:
             engine.dispose()
             raise
-    relay = OutboxRelay(engine, _receivers(pm, adapters))
-    worker = OutboxWorker(relay, retry_every=settings.outbox_retry_seconds)
+    catalog.commands()
+    wake = _Wake()
     services = ServiceContext(
         uow_factory=unit_of_work_factory(engine),
         adapters=adapters,
         clock=clock,
         currency=currency(settings.currency),
         max_upload_bytes=settings.server.max_upload_bytes,
-        after_commit=worker.wake,
+        secret_key=secret_key(settings),
+        after_commit=wake,
     )
+    relay = OutboxRelay(engine, subscribers(pm, adapters, services), policy=_policy(settings.outbox))
+    worker = BackgroundWorker(relay, engine, retry_every=settings.outbox.retry_seconds)
+    wake.worker = worker
     return Runtime(settings, pm, engine, relay, worker, services)
 
 
-def _receivers(pm: PluginManager, adapters: Adapters) -> Callable[[DomainEvent], None]:
-    """Where each committed event goes: the notification hooks of every plugin, then the
-    notifier adapter if one is configured. Either failing leaves the event pending."""
+@attrs.define
+class _Wake:
+    """What commands call after committing: the worker, once it exists (event handlers run
+    commands too, and their context is made before the worker that runs them)."""
+
+    worker: BackgroundWorker | None = None
+
+    def __call__(self) -> None:
+        if self.worker is not None:
+            self.worker.wake()
+
+
+def subscribers(pm: PluginManager, adapters: Adapters, ctx: ServiceContext) -> list[EventSubscriber]:
+    """Who receives committed events, each on its own: every plugin with an event hook, the
+    notifier if one is configured, and every in-process handler."""
     hooks = as_hooks(pm)
-    notifier = adapters.notifier if adapters.active_id(AdapterKind.NOTIFIER) else None
+    found: list[EventSubscriber] = [
+        PluginSubscriber(plugin, hooks, events)
+        for plugin, events in hooks.event_receivers().items()
+    ]
+    if adapters.active_id(AdapterKind.NOTIFIER):
+        found.append(NotifierSubscriber(adapters))
+    found.extend(handler_subscribers(ctx))
+    return found
 
-    def deliver(event: DomainEvent) -> None:
-        hooks.publish(event)
-        if notifier is not None:
-            notifier.notify(event)
 
-    return deliver
+def _policy(settings: OutboxSettings) -> RelayPolicy:
+    return RelayPolicy(
+        worker_id=settings.worker_id or f"{socket.gethostname()}:{os.getuid()}",
+        lease=dt.timedelta(seconds=settings.lease_seconds),
+        max_attempts=settings.max_attempts,
+        first_backoff=dt.timedelta(seconds=settings.first_backoff_seconds),
+        max_backoff=dt.timedelta(seconds=settings.max_backoff_seconds),
+    )
+
+
+def secret_key(settings: Settings) -> bytes:
+    """The installation's secret: ``LEASEKIT_SECRET_KEY``, or else one kept in the data
+    folder (made on first use, readable by the owner only). Several servers on one database
+    must share it, so set the variable where there is more than one."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    path = Path(settings.data_dir) / SECRET_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with open(descriptor, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            logger.warning("made a secret key in %s; set LEASEKIT_SECRET_KEY for production", path)
+    return path.read_text(encoding="ascii").strip().encode()

@@ -32,6 +32,7 @@ __all__ = [
     "ENV_NESTED_DELIMITER",
     "ENV_PREFIX",
     "AdapterIds",
+    "OutboxSettings",
     "ServerSettings",
     "Settings",
     "env_var_name",
@@ -100,6 +101,49 @@ class ServerSettings(BaseModel):
     worker_threads: int = Field(
         default=8, gt=0, description="Threads that run the synchronous service calls."
     )
+    max_queued: int = Field(
+        default=64,
+        gt=0,
+        description="Requests that may wait for a thread; beyond them the server answers "
+        "503 with Retry-After at once instead of letting waits grow without bound.",
+    )
+
+
+class OutboxSettings(BaseModel):
+    """Delivery of committed events to plugins, the notifier and in-process handlers."""
+
+    model_config = _section("outbox")
+
+    retry_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="Longest pause between delivery passes when nothing wakes the worker "
+        "(each command wakes it as soon as it commits).",
+    )
+    lease_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="How long a claimed delivery stays claimed; another process takes it over "
+        "afterwards. Longer than any delivery should take.",
+    )
+    max_attempts: int = Field(
+        default=10,
+        gt=0,
+        description="Failed attempts after which a delivery is parked for an administrator "
+        "(`leasekit events`).",
+    )
+    first_backoff_seconds: float = Field(
+        default=1, gt=0, description="Wait before the second attempt; it doubles each time."
+    )
+    max_backoff_seconds: float = Field(
+        default=300, gt=0, description="Longest wait between two attempts."
+    )
+    worker_id: str | None = Field(
+        default=None,
+        description="Names this process's claims, so that it takes them back when it restarts "
+        "after a crash; defaults to the host name and user id. Give each process on one host "
+        "its own.",
+    )
 
 
 class Settings(BaseSettings):
@@ -143,11 +187,14 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(
         default_factory=ServerSettings, description="The reference HTTP server."
     )
-    outbox_retry_seconds: float = Field(
-        default=30,
-        gt=0,
-        description="How often undelivered events are retried, for instance after a plugin's "
-        "receiver was down (each command also wakes delivery as soon as it commits).",
+    outbox: OutboxSettings = Field(
+        default_factory=OutboxSettings, description="Delivery of committed events."
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="The installation's secret: derives users' enrolment secrets and signs "
+        "audit checkpoints. Unset, one is made in `secret.key` under the data dir; servers "
+        "sharing a database must share it. Hidden in logs and reprs.",
     )
     business_date: date | None = Field(
         default=None,

@@ -36,7 +36,7 @@ def test_record(dealer: Actor, at: datetime) -> None:
     )
     assert document.filename == "身份证 front.pdf"
     assert (
-        document.storage_key == storage_key_for(document.id) == f"{document.id[:2]}/{document.id}"
+        document.storage_key == storage_key_for(document.id) == f"{document.id[-2:]}/{document.id}"
     )
     assert document.partner_id == dealer.partner_id
     assert (document.uploaded_by, document.uploaded_at) == (dealer.user_id, at)

@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from leasekit.domain.identity import BACK_OFFICE, Actor, Role, User, new_id
+from leasekit.domain.identity import BACK_OFFICE, Actor, Role, new_id
+from leasekit.domain.users import User
 from leasekit.errors import ValidationError
 
 

@@ -22,7 +22,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from leasekit.demo import DEMO_ADAPTERS, DemoCompany, seed_demo
-from leasekit.domain.identity import Actor, Role, User
+from leasekit.domain.identity import Actor, Role
+from leasekit.domain.users import User
 from leasekit.errors import AuthenticationError
 from leasekit.plugins import create_plugin_manager
 from leasekit.runtime import build_runtime

@@ -17,7 +17,7 @@ from leasekit.money import currency
 from leasekit.plugins import Adapters
 from leasekit.services import customers, partners, users, vehicles
 from leasekit.services.context import ServiceContext
-from leasekit.services.ports import UnitOfWork
+from leasekit.services.storage import UnitOfWork
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from leasekit.domain.identity import Actor, Role
 from leasekit.errors import AuthenticationError, DomainError, PermissionDeniedError, ValidationError
 from leasekit.services import users
 from leasekit.services.context import ServiceContext
-from leasekit.services.ports import hash_token
+from leasekit.services.storage import hash_secret
 
 
 def test_bootstrap_admin_works_once_on_an_empty_installation(ctx: ServiceContext) -> None:
@@ -28,7 +28,7 @@ def test_tokens_are_stored_only_as_hashes(ctx: ServiceContext, admin: Actor) -> 
     with ctx.uow_factory() as uow:
         stored = uow.tokens.list_for_user(admin.user_id)
     assert token not in {t.token_hash for t in stored}
-    assert hash_token(token) in {t.token_hash for t in stored}
+    assert hash_secret(token) in {t.token_hash for t in stored}
 
 
 @pytest.mark.parametrize("token", ["", "lk_wrong", "x" * 500])
@@ -43,7 +43,7 @@ def test_revoked_token_and_inactive_user_are_refused(
     token = users.issue_token(ctx, admin, admin.user_id)
     assert users.authenticate(ctx, token) == admin
     with ctx.uow_factory() as uow:
-        stored = uow.tokens.find_by_hash(hash_token(token))
+        stored = uow.tokens.find_by_hash(hash_secret(token))
         assert stored is not None
         uow.tokens.revoke(stored.id, ctx.clock.now())
         uow.commit()

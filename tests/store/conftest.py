@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 
+from leasekit.demo import vin
 from leasekit.domain.applications import Application, RequestedTerms
 from leasekit.domain.approvals import ApprovalTask
 from leasekit.domain.contracts import Contract, Payment, Receivable
@@ -19,7 +20,8 @@ from leasekit.domain.customers import Customer
 from leasekit.domain.documents import Document
 from leasekit.domain.events import DomainEvent, StateChanged
 from leasekit.domain.exception_requests import ExceptionRequest
-from leasekit.domain.identity import User, new_id
+from leasekit.domain.identity import new_id
+from leasekit.domain.users import User
 from leasekit.domain.partners import Partner
 from leasekit.domain.vehicles import Vehicle
 from leasekit.domain.vouchers import JournalLine, Voucher
@@ -37,9 +39,12 @@ def cny(amount: str) -> Money:
 class Build:
     """Fresh entities; each call gets new ids, so tests can build as many as they need."""
 
+    def __init__(self) -> None:
+        self._serial = 0
+
     def user(self, username: str = "li.wei", partner_id: str | None = None) -> User:
         role = "dealer_user" if partner_id else "officer"
-        return User(new_id(), username, "Li Wei", role, partner_id, True, NOW)
+        return User(new_id(), username, "Li Wei", role, partner_id, "active", None, NOW)
 
     def partner(
         self, credit_limit: Money | None = None, registration_number: str | None = None
@@ -49,7 +54,7 @@ class Build:
             id=new_id(),
             name="Acme Motors",
             country="CN",
-            registration_number=registration_number or f"9111{new_id()[:14].upper()}",
+            registration_number=registration_number or f"9111{new_id()[-14:].upper()}",
             credit_limit=credit_limit or cny("5000000.00"),
             rating="A",
             state="active",
@@ -62,7 +67,10 @@ class Build:
         )
 
     def vehicle(self, partner_id: str | None = None) -> Vehicle:
-        return Vehicle(new_id(), "LSVAU218XN2183294", "SAIC", "ID.4", 2026, "new", partner_id, NOW)
+        """A vehicle with a VIN of its own (a VIN is registered once at a time)."""
+        self._serial += 1
+        number = vin(f"LSVAU2180N{self._serial:07d}")
+        return Vehicle(new_id(), number, "SAIC", "ID.4", 2026, "new", "registered", partner_id, NOW)
 
     def terms(self, price: str = "250000.00", rate: str = "0.0599") -> RequestedTerms:
         return RequestedTerms(
@@ -99,7 +107,7 @@ class Build:
             "image/jpeg",
             48213,
             "a" * 64,
-            f"{doc_id[:2]}/{doc_id}",
+            f"{doc_id[-2:]}/{doc_id}",
             partner_id,
             "officer-1",
             NOW,

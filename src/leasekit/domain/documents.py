@@ -70,9 +70,10 @@ class DocumentKind(StrEnum):
 
 
 def storage_key_for(document_id: str) -> str:
-    """Where a document's bytes go: fanned out by the id's first two hex digits so that no
-    directory of a filesystem store holds millions of files."""
-    return f"{document_id[:2]}/{document_id}"
+    """Where a document's bytes go: fanned out by the id's last two hex digits (its random
+    part; the first ones are the time it was made) so that no directory of a filesystem store
+    holds millions of files."""
+    return f"{document_id[-2:]}/{document_id}"
 
 
 def _filename_errors(checks: Checks, filename: str) -> None:

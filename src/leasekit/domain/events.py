@@ -12,13 +12,13 @@ import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import Self, TypeAlias
+from typing import Protocol, Self, TypeAlias
 
 import attrs
 
 from leasekit.domain.clock import require_utc
 
-__all__ = ["DomainEvent", "Payload", "PayloadValue", "StateChanged"]
+__all__ = ["DomainEvent", "EventSubscriber", "Payload", "PayloadValue", "StateChanged"]
 
 PayloadValue: TypeAlias = str | int | bool | None
 """What a payload may hold: JSON scalars that round-trip exactly (Decimals go as strings)."""
@@ -106,3 +106,24 @@ class StateChanged(DomainEvent):
     def reason(self) -> str | None:
         reason = self.payload["reason"]
         return None if reason is None else str(reason)
+
+
+class EventSubscriber(Protocol):
+    """A named receiver of committed events: a plugin, the notifier, an in-process handler.
+
+    Each gets every event it wants on its own, at least once and in order per subject; a
+    subscriber that keeps failing is parked without holding back the others.
+    """
+
+    @property
+    def name(self) -> str:
+        """Stable across restarts: deliveries are kept under it."""
+        ...
+
+    def wants(self, event_name: str) -> bool:
+        """Whether events of this name are for this subscriber."""
+        ...
+
+    def deliver(self, event: DomainEvent) -> None:
+        """Handle *event*; raise to have it retried. Repeats carry the same idempotency key."""
+        ...

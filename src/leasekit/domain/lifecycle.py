@@ -45,6 +45,7 @@ from leasekit.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from leasekit.money import Money
 
 __all__ = [
     "MAX_REASON",
@@ -420,14 +421,16 @@ class Stateful:
 
 
 def event_details(subject: object, names: Iterable[str]) -> dict[str, PayloadValue]:
-    """*subject*'s attributes *names* as payload values: an enum as its value, a Money as its
-    amount plus ``currency``, so every event payload stays exact JSON."""
+    """*subject*'s attributes *names* as payload values: a Money as its amount plus
+    ``currency``, a number, flag or None as is, anything else (an enum, a VIN) as its text, so
+    every event payload stays exact JSON."""
     details: dict[str, PayloadValue] = {}
     for name in names:
         value = getattr(subject, name)
-        amount = getattr(value, "amount", None)
-        if amount is not None:
-            details[name], details["currency"] = str(amount), value.currency.code
+        if isinstance(value, Money):
+            details[name], details["currency"] = str(value.amount), value.currency.code
+        elif value is None or isinstance(value, bool | int):
+            details[name] = value
         else:
-            details[name] = str(value) if isinstance(value, StrEnum) else value
+            details[name] = str(value)
     return details

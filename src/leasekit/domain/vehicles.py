@@ -17,20 +17,24 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Final
+from typing import ClassVar, Final
 
 import attrs
 
 from leasekit.domain.access import ensure_may_create, owner_partner_id
 from leasekit.domain.clock import require_utc
-from leasekit.domain.identity import Actor, new_id
+from leasekit.domain.identity import Actor, Role, new_id
+from leasekit.domain.lifecycle import StateMachine, Stateful, row
 from leasekit.domain.validation import Checks, choice, is_whole_number, text
 from leasekit.errors import ValidationError
 
 __all__ = [
     "CHECK_DIGIT_REGIONS",
+    "VEHICLE_LIFECYCLE",
     "Vehicle",
+    "VehicleAction",
     "VehicleCondition",
+    "VehicleState",
     "Vin",
     "vin_check_digit",
 ]
@@ -111,8 +115,32 @@ class VehicleCondition(StrEnum):
     USED = "used"
 
 
+class VehicleState(StrEnum):
+    REGISTERED = "registered"
+    """The record holds its VIN: no other record may register it (double financing)."""
+    RELEASED = "released"
+    """The deal is over or never happened; the VIN may be registered again."""
+
+
+class VehicleAction(StrEnum):
+    RELEASE = "release"
+
+
+VEHICLE_LIFECYCLE: Final = StateMachine(
+    "vehicle",
+    VehicleState.REGISTERED,
+    (
+        # The back office decides when a VIN may be financed again, and says why.
+        row(VehicleAction.RELEASE, [VehicleState.REGISTERED], VehicleState.RELEASED,
+            [Role.OFFICER, Role.MANAGER], "vehicle_released", True),
+    ),
+    final=frozenset({VehicleState.RELEASED}),
+    actions_enum=VehicleAction,
+)  # fmt: skip
+
+
 @attrs.define
-class Vehicle:
+class Vehicle(Stateful):
     """A financed vehicle; ``partner_id`` is set when a dealer user registered it."""
 
     id: str
@@ -121,9 +149,13 @@ class Vehicle:
     model: str
     year: int
     condition: VehicleCondition = attrs.field(converter=VehicleCondition)
+    state: VehicleState = attrs.field(converter=VehicleState)
     partner_id: str | None
     created_at: datetime
     version: int = 0
+
+    lifecycle: ClassVar[StateMachine[VehicleState]] = VEHICLE_LIFECYCLE
+    event_fields: ClassVar[tuple[str, ...]] = ("vin", "partner_id")
 
     @classmethod
     def register(
@@ -165,6 +197,7 @@ class Vehicle:
             model=valid_model,
             year=year,
             condition=valid_condition,
+            state=VehicleState.REGISTERED,
             partner_id=owner,
             created_at=created_at,
         )

@@ -1,26 +1,35 @@
-"""Drafting financing applications and moving them through their lifecycle."""
+"""Drafting financing applications, revising them, moving them through their lifecycle."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
 import attrs
 
-from leasekit.domain.applications import Application, BusinessType, RequestedTerms
+from leasekit.domain.applications import (
+    APPLICATION_LIFECYCLE,
+    Application,
+    ApplicationState,
+    BusinessType,
+    RequestedTerms,
+)
 from leasekit.domain.customers import Customer
 from leasekit.domain.identity import Actor
 from leasekit.domain.vehicles import Vehicle
-from leasekit.errors import FieldError, NotFoundError, ValidationError
+from leasekit.errors import FieldError, NotFoundError, StaleVersionError, ValidationError
 from leasekit.money import Money, currency
-from leasekit.services.context import ServiceContext, visible_or_not_found
-from leasekit.services.idempotency import Retry
+from leasekit.services.commands import Work, command, transition_command
+from leasekit.services.context import ServiceContext, page_size, scoped, visible_or_not_found
 from leasekit.services.partners import load_partner_reference
-from leasekit.services.ports import UnitOfWork
+from leasekit.services.storage import Page, Record, UnitOfWork
 
 __all__ = [
+    "ApplicationQuery",
     "DraftApplication",
+    "Revision",
     "create_draft",
     "get_application",
     "list_applications",
@@ -48,30 +57,52 @@ class DraftApplication:
     currency: str | None = None
 
 
-def _requested_terms(ctx: ServiceContext, command: DraftApplication) -> RequestedTerms:
+@attrs.frozen
+class Revision:
+    """A draft's new terms, for the application at the version the caller last saw."""
+
+    id: str
+    draft: DraftApplication
+    expected_version: int | None = None
+
+
+@attrs.frozen
+class ApplicationQuery:
+    """Which applications to list; every field left out matches all."""
+
+    partner_id: str | None = None
+    state: ApplicationState | None = None
+    customer_id: str | None = None
+    vehicle_id: str | None = None
+    business_type: BusinessType | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+
+
+def _requested_terms(work: Work, request: DraftApplication) -> RequestedTerms:
     try:
-        cur = currency(command.currency) if command.currency else ctx.currency
+        cur = currency(request.currency) if request.currency else work.ctx.currency
     except ValueError as exc:
         raise ValidationError.single("currency", str(exc)) from None
-    residual = command.residual_value
+    residual = request.residual_value
     return RequestedTerms(
-        vehicle_price=Money(command.vehicle_price, cur),
-        down_payment=Money(command.down_payment, cur),
-        term_months=command.term_months,
-        annual_rate=command.annual_rate,
+        vehicle_price=Money(request.vehicle_price, cur),
+        down_payment=Money(request.down_payment, cur),
+        term_months=request.term_months,
+        annual_rate=request.annual_rate,
         residual_value=None if residual is None else Money(residual, cur),
     )
 
 
 def _references(
-    uow: UnitOfWork, actor: Actor, command: DraftApplication
+    uow: UnitOfWork, actor: Actor, request: DraftApplication
 ) -> tuple[Customer, Vehicle]:
     """The customer and vehicle a draft names, every missing one reported as its field."""
     errors: list[FieldError] = []
     customer = _reference(
-        lambda: uow.customers.get(command.customer_id), actor, "customer_id", errors
+        lambda: uow.customers.get(request.customer_id), actor, "customer_id", errors
     )
-    vehicle = _reference(lambda: uow.vehicles.get(command.vehicle_id), actor, "vehicle_id", errors)
+    vehicle = _reference(lambda: uow.vehicles.get(request.vehicle_id), actor, "vehicle_id", errors)
     if customer is None or vehicle is None:
         raise ValidationError(errors)
     return customer, vehicle
@@ -89,96 +120,85 @@ def _reference(
         return None
 
 
-def create_draft(
-    ctx: ServiceContext,
-    actor: Actor,
-    command: DraftApplication,
-    *,
-    idempotency_key: str | None = None,
-) -> Application:
+def _load(uow: UnitOfWork, actor: Actor, application_id: str) -> Application:
+    application = uow.applications.get(application_id)
+    return visible_or_not_found(actor, application, "application", application_id)
+
+
+@command(
+    "create_draft",
+    subject="application",
+    creates="application",
+    reload=lambda uow, application_id: uow.applications.get(application_id),
+)
+def create_draft(work: Work, request: DraftApplication) -> Application:
     """A new draft application for a partner that may bring business."""
-    retry = Retry.of(idempotency_key, "create_draft", command)
-    with ctx.unit_of_work() as uow:
-        earlier = retry.earlier(uow, actor)
-        if earlier is not None:
-            return uow.applications.get(earlier)
-        partner = load_partner_reference(uow, actor, command.partner_id)
-        customer, vehicle = _references(uow, actor, command)
-        application = Application.draft(
-            partner=partner,
-            customer=customer,
-            vehicle=vehicle,
-            business_type=command.business_type,
-            requested=_requested_terms(ctx, command),
-            actor=actor,
-            at=ctx.clock.now(),
+    partner = load_partner_reference(work.uow, work.actor, request.partner_id)
+    customer, vehicle = _references(work.uow, work.actor, request)
+    application = Application.draft(
+        partner=partner,
+        customer=customer,
+        vehicle=vehicle,
+        business_type=request.business_type,
+        requested=_requested_terms(work, request),
+        actor=work.actor,
+        at=work.at,
+    )
+    work.uow.applications.add(application)
+    work.event(
+        "application_created",
+        "application",
+        application.id,
+        {"partner_id": application.partner_id},
+    )
+    return application
+
+
+@command(
+    "revise_application",
+    subject="application",
+    reload=lambda uow, application_id: uow.applications.get(application_id),
+)
+def revise_application(work: Work, request: Revision) -> Application:
+    """Replace what a draft (or a returned application) asks for; the partner stays."""
+    application = _load(work.uow, work.actor, request.id)
+    if request.expected_version not in (None, application.version):
+        raise StaleVersionError(
+            "application", request.id, request.expected_version or 0, application.version
         )
-        uow.applications.add(application)
-        retry.remember(uow, actor, "application", application.id, application.created_at)
-        uow.record(
-            ctx.event(
-                actor,
-                "application_created",
-                "application",
-                application.id,
-                {"partner_id": application.partner_id},
-            )
-        )
-        uow.commit()
+    if request.draft.partner_id != application.partner_id:
+        raise ValidationError.single("partner_id", "an application cannot change partner")
+    customer, vehicle = _references(work.uow, work.actor, request.draft)
+    event = application.revise(
+        customer=customer,
+        vehicle=vehicle,
+        business_type=request.draft.business_type,
+        requested=_requested_terms(work, request.draft),
+        actor=work.actor,
+        at=work.at,
+        business_date=work.business_date,
+    )
+    work.uow.applications.update(application)
+    work.record(event)
     return application
 
 
 def update_draft(
-    ctx: ServiceContext, actor: Actor, application_id: str, command: DraftApplication
-) -> Application:
-    """Replace what a draft (or a returned application) asks for; the partner stays."""
-    with ctx.unit_of_work() as uow:
-        application = _load(uow, actor, application_id)
-        if command.partner_id != application.partner_id:
-            raise ValidationError.single("partner_id", "an application cannot change partner")
-        customer, vehicle = _references(uow, actor, command)
-        at, business_date = ctx.moment()
-        event = application.revise(
-            customer=customer,
-            vehicle=vehicle,
-            business_type=command.business_type,
-            requested=_requested_terms(ctx, command),
-            actor=actor,
-            at=at,
-            business_date=business_date,
-        )
-        uow.applications.update(application)
-        uow.record(event)
-        uow.commit()
-    return application
-
-
-def transition_application(
     ctx: ServiceContext,
     actor: Actor,
     application_id: str,
-    action: str,
-    reason: str | None = None,
+    draft: DraftApplication,
     *,
-    idempotency_key: str | None = None,
+    expected_version: int | None = None,
 ) -> Application:
-    """Apply a lifecycle *action*; submitting also needs the partner to be in good standing.
-    A retry with the same idempotency key returns the application without acting again."""
-    retry = Retry.of(idempotency_key, "transition_application", (application_id, action, reason))
-    with ctx.unit_of_work() as uow:
-        application = _load(uow, actor, application_id)
-        if retry.earlier(uow, actor) is not None:
-            return application
-        partner = uow.partners.get(application.partner_id)
-        at, business_date = ctx.moment()
-        event = application.apply(
-            action, actor, at=at, business_date=business_date, reason=reason, partner=partner
-        )
-        uow.applications.update(application)
-        retry.remember(uow, actor, "application", application.id, at)
-        uow.record(event)
-        uow.commit()
-    return application
+    """:func:`revise_application` with the revision's parts as arguments."""
+    return revise_application(ctx, actor, Revision(application_id, draft, expected_version))
+
+
+transition_application = transition_command(
+    "application", APPLICATION_LIFECYCLE, lambda uow: uow.applications
+)
+"""Apply a lifecycle action; submitting also needs the partner to be in good standing."""
 
 
 def get_application(ctx: ServiceContext, actor: Actor, application_id: str) -> Application:
@@ -187,12 +207,14 @@ def get_application(ctx: ServiceContext, actor: Actor, application_id: str) -> A
 
 
 def list_applications(
-    ctx: ServiceContext, actor: Actor, *, state: str | None = None
-) -> list[Application]:
+    ctx: ServiceContext,
+    actor: Actor,
+    query: ApplicationQuery | None = None,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[Record]:
+    """A dealer user's own partner's applications; any for the back office."""
+    confined = scoped(actor, query or ApplicationQuery())
     with ctx.uow_factory() as uow:
-        return uow.applications.all(partner_id=actor.partner_id, state=state)
-
-
-def _load(uow: UnitOfWork, actor: Actor, application_id: str) -> Application:
-    application = uow.applications.get(application_id)
-    return visible_or_not_found(actor, application, "application", application_id)
+        return uow.applications.page(confined, after=after, limit=page_size(limit))

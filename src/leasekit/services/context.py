@@ -1,26 +1,35 @@
-"""What every use case gets from the composition root."""
+"""What every use case gets from the composition root, and the helpers that keep reads honest:
+objects a dealer may not see read as missing, and lists are confined and paged."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Final, Protocol, TypeVar
 
 import attrs
 
 from leasekit.domain.access import visible_to
 from leasekit.domain.clock import Clock
-from leasekit.domain.events import DomainEvent, Payload
 from leasekit.domain.identity import Actor
-from leasekit.errors import NotFoundError
+from leasekit.errors import NotFoundError, ValidationError
 from leasekit.money import Currency
 from leasekit.plugins import Adapters
-from leasekit.services.ports import UnitOfWork
+from leasekit.services.storage import UnitOfWork
 
-__all__ = ["ServiceContext", "visible_or_not_found"]
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "ServiceContext",
+    "page_size",
+    "scoped",
+    "visible_or_not_found",
+]
 
 T = TypeVar("T")
+DEFAULT_PAGE_SIZE: Final = 50
+MAX_PAGE_SIZE: Final = 200
 
 
 @attrs.frozen
@@ -33,9 +42,11 @@ class ServiceContext:
     currency: Currency
     """The company's book currency: amounts given without one are in it."""
     max_upload_bytes: int
+    secret_key: bytes = attrs.field(repr=False, default=b"")
+    """The installation's secret: derives enrolment secrets and signs audit checkpoints."""
     after_commit: Callable[[], None] = lambda: None
-    """Called after each command's unit of work closes; the runtime wakes its outbox worker
-    with it, so events are delivered promptly without the caller waiting for them."""
+    """Called after each command's unit of work closes; the runtime wakes its background
+    worker with it, so events are delivered promptly without the caller waiting for them."""
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
@@ -52,21 +63,6 @@ class ServiceContext:
         """Wall-clock time and business date of one command, read once so they agree."""
         return self.clock.now(), self.clock.business_date()
 
-    def event(
-        self, actor: Actor, name: str, subject: str, subject_id: str, payload: Payload
-    ) -> DomainEvent:
-        """A non-transition event (a registration, an upload) stamped with this moment."""
-        at, business_date = self.moment()
-        return DomainEvent.new(
-            name,
-            subject,
-            subject_id,
-            payload,
-            occurred_at=at,
-            business_date=business_date,
-            actor_id=actor.user_id,
-        )
-
 
 def visible_or_not_found(actor: Actor, obj: T, kind: str, key: str) -> T:
     """*obj* if *actor* may see it; otherwise the same error as for a missing object, so that
@@ -74,3 +70,31 @@ def visible_or_not_found(actor: Actor, obj: T, kind: str, key: str) -> T:
     if not visible_to(actor, obj):
         raise NotFoundError(kind, key)
     return obj
+
+
+class _PartnerQuery(Protocol):
+    @property
+    def partner_id(self) -> str | None: ...
+
+
+Q = TypeVar("Q", bound=_PartnerQuery)
+
+
+def scoped(actor: Actor, query: Q) -> Q:
+    """*query* confined to the actor's own partner if it is a dealer user; asking for another
+    partner's records is an input error, not an empty list that hides the mistake."""
+    if not actor.is_dealer:
+        return query
+    if query.partner_id not in (None, actor.partner_id):
+        raise ValidationError.single("partner_id", "a dealer user sees its own partner's only")
+    return attrs.evolve(query, partner_id=actor.partner_id)  # type: ignore[misc]
+
+
+def page_size(limit: int | None) -> int:
+    """The number of records a page holds: :data:`DEFAULT_PAGE_SIZE` unless asked, at most
+    :data:`MAX_PAGE_SIZE`, so that no request reads a whole table."""
+    if limit is None:
+        return DEFAULT_PAGE_SIZE
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValidationError.single("limit", f"from 1 to {MAX_PAGE_SIZE}")
+    return limit

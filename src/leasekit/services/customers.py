@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import attrs
 
+from leasekit.domain.access import owner_partner_id
 from leasekit.domain.customers import Customer, CustomerKind
 from leasekit.domain.identity import Actor
+from leasekit.domain.partners import PartnerCapability
 from leasekit.errors import ValidationError
-from leasekit.services.context import ServiceContext, visible_or_not_found
-from leasekit.services.idempotency import Retry
+from leasekit.services.commands import Work, command
+from leasekit.services.context import ServiceContext, page_size, scoped, visible_or_not_found
 from leasekit.services.partners import load_partner_reference
+from leasekit.services.storage import Page, Record
 
-__all__ = ["RegisterCustomer", "get_customer", "list_customers", "register_customer"]
+__all__ = [
+    "CustomerQuery",
+    "RegisterCustomer",
+    "get_customer",
+    "list_customers",
+    "register_customer",
+]
 
 
 @attrs.frozen
@@ -24,47 +35,56 @@ class RegisterCustomer:
     """For back-office staff registering on a partner's behalf; dealers always get their own."""
 
 
-def register_customer(
-    ctx: ServiceContext,
-    actor: Actor,
-    command: RegisterCustomer,
-    *,
-    idempotency_key: str | None = None,
-) -> Customer:
-    """A new customer; the same official number may be registered once per partner."""
-    retry = Retry.of(idempotency_key, "register_customer", command)
-    with ctx.unit_of_work() as uow:
-        earlier = retry.earlier(uow, actor)
-        if earlier is not None:
-            return uow.customers.get(earlier)
-        if command.partner_id is not None:
-            load_partner_reference(uow, actor, command.partner_id)
-        customer = Customer.register(
-            kind=command.kind,
-            name=command.name,
-            id_number=command.id_number,
-            country=command.country,
-            partner_id=command.partner_id,
-            actor=actor,
-            at=ctx.clock.now(),
+@attrs.frozen
+class CustomerQuery:
+    """Which customers to list; every field left out matches all. There is no search by id
+    number in the query string: addresses end up in logs, identity numbers must not."""
+
+    partner_id: str | None = None
+    kind: CustomerKind | None = None
+    country: str | None = None
+    q: str | None = attrs.field(
+        default=None, metadata={"description": "The start of the name, in any case."}
+    )
+    created_from: date | None = None
+    created_to: date | None = None
+
+
+@command(
+    "register_customer",
+    subject="customer",
+    creates="customer",
+    reload=lambda uow, customer_id: uow.customers.get(customer_id),
+)
+def register_customer(work: Work, request: RegisterCustomer) -> Customer:
+    """A new customer; the same official number may be registered once per partner (and once
+    by the back office), which the database enforces when two requests race."""
+    owner = owner_partner_id(work.actor, request.partner_id)
+    if owner is not None:
+        load_partner_reference(
+            work.uow, work.actor, owner, PartnerCapability.SUBMIT_APPLICATIONS
         )
-        for existing in uow.customers.find_by_id_number(customer.country, customer.id_number):
-            if existing.partner_id == customer.partner_id:
-                raise ValidationError.single(
-                    "id_number", f"already registered as customer {existing.id}"
-                )
-        uow.customers.add(customer)
-        retry.remember(uow, actor, "customer", customer.id, customer.created_at)
-        uow.record(
-            ctx.event(
-                actor,
-                "customer_registered",
-                "customer",
-                customer.id,
-                {"kind": customer.kind.value, "partner_id": customer.partner_id},
+    customer = Customer.register(
+        kind=request.kind,
+        name=request.name,
+        id_number=request.id_number,
+        country=request.country,
+        partner_id=request.partner_id,
+        actor=work.actor,
+        at=work.at,
+    )
+    for existing in work.uow.customers.find_by_id_number(customer.country, customer.id_number):
+        if existing.partner_id == customer.partner_id:
+            raise ValidationError.single(
+                "id_number", f"already registered as customer {existing.id}"
             )
-        )
-        uow.commit()
+    work.uow.customers.add(customer)
+    work.event(
+        "customer_registered",
+        "customer",
+        customer.id,
+        {"kind": customer.kind.value, "partner_id": customer.partner_id},
+    )
     return customer
 
 
@@ -74,7 +94,15 @@ def get_customer(ctx: ServiceContext, actor: Actor, customer_id: str) -> Custome
     return visible_or_not_found(actor, customer, "customer", customer_id)
 
 
-def list_customers(ctx: ServiceContext, actor: Actor) -> list[Customer]:
-    """Every customer the actor may see: a dealer's own, or all for the back office."""
+def list_customers(
+    ctx: ServiceContext,
+    actor: Actor,
+    query: CustomerQuery | None = None,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[Record]:
+    """The customers the actor may see: a dealer's own, or any for the back office."""
+    confined = scoped(actor, query or CustomerQuery())
     with ctx.uow_factory() as uow:
-        return uow.customers.all(partner_id=actor.partner_id)
+        return uow.customers.page(confined, after=after, limit=page_size(limit))

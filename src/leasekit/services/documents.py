@@ -24,16 +24,21 @@ from leasekit.domain.documents import (
     storage_key_for,
 )
 from leasekit.domain.identity import Actor, new_id
+from leasekit.domain.partners import PartnerCapability
 from leasekit.errors import NotFoundError, ValidationError
-from leasekit.services.context import ServiceContext, visible_or_not_found
+from leasekit.services.commands import Work, command
+from leasekit.services.context import ServiceContext, page_size, visible_or_not_found
 from leasekit.services.idempotency import Retry
-from leasekit.services.ports import UnitOfWork
+from leasekit.services.partners import load_partner_reference
+from leasekit.services.storage import Page, Record, UnitOfWork
 
 __all__ = [
+    "DocumentQuery",
     "UploadDocument",
     "get_document",
     "list_documents",
     "open_document",
+    "record_document",
     "upload_document",
 ]
 
@@ -110,91 +115,113 @@ def _owner_loaders(uow: UnitOfWork) -> dict[OwnerKind, Callable[[str], object]]:
     }
 
 
-def _owner_partner_id(uow: UnitOfWork, actor: Actor, kind: OwnerKind, owner_id: str) -> str | None:
-    """The partner the owner belongs to; a missing or hidden owner is a field error."""
+def _visible_owner(uow: UnitOfWork, actor: Actor, kind: OwnerKind, owner_id: str) -> object:
+    """The owner; a missing one, or one the actor may not see, is a field error."""
     try:
-        owner = visible_or_not_found(actor, _owner_loaders(uow)[kind](owner_id), kind, owner_id)
+        return visible_or_not_found(actor, _owner_loaders(uow)[kind](owner_id), kind, owner_id)
     except NotFoundError:
         raise ValidationError.single("owner_id", f"no {kind} {owner_id!r}") from None
+
+
+def _owner_partner_id(uow: UnitOfWork, actor: Actor, kind: OwnerKind, owner_id: str) -> str | None:
+    """The partner the owner belongs to; a partner whose state forbids uploads (a
+    blacklisted dealer) is refused."""
+    owner = _visible_owner(uow, actor, kind, owner_id)
     partner_id = getattr(owner, "partner_id", None)
-    return partner_id if isinstance(partner_id, str) else None
+    if not isinstance(partner_id, str):
+        return None
+    load_partner_reference(uow, actor, partner_id, PartnerCapability.UPLOAD_DOCUMENTS)
+    return partner_id
+
+
+@attrs.frozen
+class _Upload:
+    """A stored upload as the recording command takes it: what was asked, what was found."""
+
+    request: UploadDocument
+    document_id: str
+    storage_key: str
+    content_type: str
+    size: int
+    sha256: str
+    partner_id: str | None
+
+
+@command(
+    "upload_document",
+    subject="document",
+    creates="document",
+    reload=lambda uow, document_id: uow.documents.get(document_id),
+    fingerprint=lambda upload: upload.request,
+)
+def record_document(work: Work, upload: _Upload) -> Document:
+    """The record of bytes already in the store (see :func:`upload_document`)."""
+    request = upload.request
+    document = Document.record(
+        owner_kind=request.owner_kind,
+        owner_id=request.owner_id,
+        kind=request.kind,
+        filename=request.filename,
+        content_type=upload.content_type,
+        size=upload.size,
+        sha256=upload.sha256,
+        actor=work.actor,
+        at=work.at,
+        partner_id=upload.partner_id,
+        document_id=upload.document_id,
+        storage_key=upload.storage_key,
+    )
+    work.uow.documents.add(document)
+    work.event(
+        "document_uploaded",
+        "document",
+        document.id,
+        {
+            "owner_kind": document.owner_kind.value,
+            "owner_id": document.owner_id,
+            "kind": document.kind.value,
+            "sha256": document.sha256,
+        },
+    )
+    return document
 
 
 def upload_document(
     ctx: ServiceContext,
     actor: Actor,
-    command: UploadDocument,
+    request: UploadDocument,
     chunks: Iterable[bytes],
     *,
     idempotency_key: str | None = None,
 ) -> Document:
-    """Store *chunks* as a document of *command.owner_id*, or refuse and keep nothing.
+    """Store *chunks* as a document of *request.owner_id*, or refuse and keep nothing.
 
-    A retry with the same idempotency key returns the first attempt's document without
-    reading *chunks* at all.
+    The caller's role and the owner are checked before a byte is read. A retry with the same
+    idempotency key returns the first attempt's document without reading *chunks* at all.
     """
-    retry = Retry.of(idempotency_key, "upload_document", command)
+    record_document.authorize(actor)
+    retry = Retry.of(idempotency_key, record_document.name, request)
     with ctx.uow_factory() as uow:
-        partner_id = _owner_partner_id(uow, actor, command.owner_kind, command.owner_id)
+        partner_id = _owner_partner_id(uow, actor, request.owner_kind, request.owner_id)
         earlier = retry.earlier(uow, actor)
         if earlier is not None:
             return uow.documents.get(earlier)
     document_id = new_id()
     key = storage_key_for(document_id)
-    upload = _MeteredUpload(chunks, ctx.max_upload_bytes)
+    metered = _MeteredUpload(chunks, ctx.max_upload_bytes)
     store = ctx.adapters.document_store
-    store.put(key, upload)
+    store.put(key, metered)
+    stored = _Upload(
+        request, document_id, key, metered.content_type, metered.size, metered.sha256, partner_id
+    )
     try:
-        document = _record(ctx, actor, command, upload, retry, document_id, key, partner_id)
+        document = record_document(ctx, actor, stored, idempotency_key=idempotency_key)
     except BaseException:
         store.delete(key)
         raise
-    ctx.after_commit()
-    return document
-
-
-def _record(
-    ctx: ServiceContext,
-    actor: Actor,
-    command: UploadDocument,
-    upload: _MeteredUpload,
-    retry: Retry,
-    document_id: str,
-    key: str,
-    partner_id: str | None,
-) -> Document:
-    with ctx.uow_factory() as uow:
-        document = Document.record(
-            owner_kind=command.owner_kind,
-            owner_id=command.owner_id,
-            kind=command.kind,
-            filename=command.filename,
-            content_type=upload.content_type,
-            size=upload.size,
-            sha256=upload.sha256,
-            actor=actor,
-            at=ctx.clock.now(),
-            partner_id=partner_id,
-            document_id=document_id,
-            storage_key=key,
-        )
-        uow.documents.add(document)
-        retry.remember(uow, actor, "document", document.id, document.uploaded_at)
-        uow.record(
-            ctx.event(
-                actor,
-                "document_uploaded",
-                "document",
-                document.id,
-                {
-                    "owner_kind": document.owner_kind.value,
-                    "owner_id": document.owner_id,
-                    "kind": document.kind.value,
-                    "sha256": document.sha256,
-                },
-            )
-        )
-        uow.commit()
+    if document.id != document_id:
+        # A concurrent attempt with the same key recorded its own copy first.
+        store.delete(key)
     return document
 
 
@@ -213,9 +240,26 @@ def open_document(
     return document, ctx.adapters.document_store.open(document.storage_key)
 
 
+@attrs.frozen
+class DocumentQuery:
+    """Which of an owner's documents to list."""
+
+    owner_kind: OwnerKind
+    owner_id: str
+    kind: DocumentKind | None = None
+
+
 def list_documents(
-    ctx: ServiceContext, actor: Actor, owner_kind: OwnerKind, owner_id: str
-) -> list[Document]:
+    ctx: ServiceContext,
+    actor: Actor,
+    owner_kind: OwnerKind,
+    owner_id: str,
+    *,
+    kind: DocumentKind | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[Record]:
     with ctx.uow_factory() as uow:
-        _owner_partner_id(uow, actor, owner_kind, owner_id)
-        return uow.documents.list_for_owner(owner_kind.value, owner_id)
+        _visible_owner(uow, actor, owner_kind, owner_id)
+        query = DocumentQuery(owner_kind, owner_id, kind)
+        return uow.documents.page(query, after=after, limit=page_size(limit))

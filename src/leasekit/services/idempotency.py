@@ -16,11 +16,10 @@ from datetime import datetime
 from typing import Final, TypeAlias
 
 import attrs
-from attrs import AttrsInstance
 
 from leasekit.domain.identity import Actor
 from leasekit.errors import ConflictError, ValidationError
-from leasekit.services.ports import IdempotentRequest, UnitOfWork
+from leasekit.services.storage import IdempotentRequest, UnitOfWork
 
 __all__ = ["MAX_KEY_LENGTH", "Retry"]
 
@@ -35,13 +34,13 @@ def _check_key(key: str) -> str:
     return key
 
 
-Request: TypeAlias = AttrsInstance | tuple[str | None, ...]
-"""What a command was asked to do: its attrs command object, or its arguments."""
+Request: TypeAlias = object
+"""What a command was asked to do: an attrs object, or anything JSON can write."""
 
 
 def _fingerprint(operation: str, request: Request) -> str:
     """SHA-256 of the operation and its input, in a form that does not depend on dict order."""
-    data = request if isinstance(request, tuple) else attrs.asdict(request)
+    data = attrs.asdict(request) if attrs.has(type(request)) else request
     text = json.dumps({"operation": operation, "request": data}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -1,21 +1,29 @@
-"""Onboarding partners (dealers) and moving them through their lifecycle."""
+"""Onboarding partners (dealers), moving them through their lifecycle, and finding them."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import attrs
 
 from leasekit.domain.identity import Actor
-from leasekit.domain.partners import Partner, PartnerRating
+from leasekit.domain.partners import (
+    PARTNER_LIFECYCLE,
+    Partner,
+    PartnerCapability,
+    PartnerRating,
+    PartnerState,
+)
 from leasekit.errors import NotFoundError, ValidationError
 from leasekit.money import Money
-from leasekit.services.context import ServiceContext, visible_or_not_found
-from leasekit.services.idempotency import Retry
-from leasekit.services.ports import UnitOfWork
+from leasekit.services.commands import Work, command, transition_command
+from leasekit.services.context import ServiceContext, page_size, visible_or_not_found
+from leasekit.services.storage import Page, Record, UnitOfWork
 
 __all__ = [
     "OnboardPartner",
+    "PartnerQuery",
     "get_partner",
     "list_partners",
     "load_partner_reference",
@@ -33,65 +41,51 @@ class OnboardPartner:
     rating: PartnerRating | None = None
 
 
-def onboard_partner(
-    ctx: ServiceContext,
-    actor: Actor,
-    command: OnboardPartner,
-    *,
-    idempotency_key: str | None = None,
-) -> Partner:
+@attrs.frozen
+class PartnerQuery:
+    """Which partners to list; every field left out matches all."""
+
+    state: PartnerState | None = None
+    rating: PartnerRating | None = None
+    q: str | None = attrs.field(
+        default=None, metadata={"description": "The start of the name, in any case."}
+    )
+    created_from: date | None = None
+    created_to: date | None = None
+    id: str | None = None
+
+
+@command(
+    "onboard_partner",
+    subject="partner",
+    creates="partner",
+    reload=lambda uow, partner_id: uow.partners.get(partner_id),
+)
+def onboard_partner(work: Work, request: OnboardPartner) -> Partner:
     """A new partner in state ``prospect``; one partner per company code."""
-    retry = Retry.of(idempotency_key, "onboard_partner", command)
-    with ctx.unit_of_work() as uow:
-        earlier = retry.earlier(uow, actor)
-        if earlier is not None:
-            return uow.partners.get(earlier)
-        partner = Partner.onboard(
-            name=command.name,
-            registration_number=command.registration_number,
-            credit_limit=Money(command.credit_limit, ctx.currency),
-            country=command.country,
-            rating=command.rating,
-            actor=actor,
-            at=ctx.clock.now(),
+    partner = Partner.onboard(
+        name=request.name,
+        registration_number=request.registration_number,
+        credit_limit=Money(request.credit_limit, work.ctx.currency),
+        country=request.country,
+        rating=request.rating,
+        actor=work.actor,
+        at=work.at,
+    )
+    existing = work.uow.partners.find_by_registration_number(
+        partner.country, partner.registration_number
+    )
+    if existing is not None:
+        raise ValidationError.single(
+            "registration_number", f"already onboarded as partner {existing.id}"
         )
-        existing = uow.partners.find_by_registration_number(
-            partner.country, partner.registration_number
-        )
-        if existing is not None:
-            raise ValidationError.single(
-                "registration_number", f"already onboarded as partner {existing.id}"
-            )
-        uow.partners.add(partner)
-        retry.remember(uow, actor, "partner", partner.id, partner.created_at)
-        uow.record(ctx.event(actor, "partner_onboarded", "partner", partner.id, {}))
-        uow.commit()
+    work.uow.partners.add(partner)
+    work.event("partner_onboarded", "partner", partner.id, {})
     return partner
 
 
-def transition_partner(
-    ctx: ServiceContext,
-    actor: Actor,
-    partner_id: str,
-    action: str,
-    reason: str | None = None,
-    *,
-    idempotency_key: str | None = None,
-) -> Partner:
-    """Apply a lifecycle *action* (``apply``, ``approve``, ``suspend``, ``blacklist`` ...);
-    a retry with the same idempotency key returns the partner without acting again."""
-    retry = Retry.of(idempotency_key, "transition_partner", (partner_id, action, reason))
-    with ctx.unit_of_work() as uow:
-        partner = visible_or_not_found(actor, uow.partners.get(partner_id), "partner", partner_id)
-        if retry.earlier(uow, actor) is not None:
-            return partner
-        at, business_date = ctx.moment()
-        event = partner.apply(action, actor, at=at, business_date=business_date, reason=reason)
-        uow.partners.update(partner)
-        retry.remember(uow, actor, "partner", partner.id, at)
-        uow.record(event)
-        uow.commit()
-    return partner
+transition_partner = transition_command("partner", PARTNER_LIFECYCLE, lambda uow: uow.partners)
+"""Apply a lifecycle action (``apply``, ``approve``, ``suspend``, ``blacklist`` ...)."""
 
 
 def get_partner(ctx: ServiceContext, actor: Actor, partner_id: str) -> Partner:
@@ -100,17 +94,37 @@ def get_partner(ctx: ServiceContext, actor: Actor, partner_id: str) -> Partner:
     return visible_or_not_found(actor, partner, "partner", partner_id)
 
 
-def list_partners(ctx: ServiceContext, actor: Actor) -> list[Partner]:
-    """Every partner for the back office; a dealer user sees its own partner only."""
+def list_partners(
+    ctx: ServiceContext,
+    actor: Actor,
+    query: PartnerQuery | None = None,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[Record]:
+    """Partners for the back office; a dealer user sees its own partner only."""
+    query = query or PartnerQuery()
+    if actor.is_dealer:
+        if query.id not in (None, actor.partner_id):
+            return Page([], None)
+        query = attrs.evolve(query, id=actor.partner_id)
     with ctx.uow_factory() as uow:
-        if actor.partner_id is not None:
-            return [uow.partners.get(actor.partner_id)]
-        return uow.partners.all()
+        return uow.partners.page(query, after=after, limit=page_size(limit))
 
 
-def load_partner_reference(uow: UnitOfWork, actor: Actor, partner_id: str) -> Partner:
-    """The partner a command names, as a field error if it does not exist for the actor."""
+def load_partner_reference(
+    uow: UnitOfWork,
+    actor: Actor,
+    partner_id: str,
+    capability: PartnerCapability | None = None,
+) -> Partner:
+    """The partner a command names, as a field error if it does not exist for the actor; with
+    *capability*, refused unless the partner's state grants it (a blacklisted dealer's staff
+    register nothing)."""
     try:
-        return visible_or_not_found(actor, uow.partners.get(partner_id), "partner", partner_id)
+        partner = visible_or_not_found(actor, uow.partners.get(partner_id), "partner", partner_id)
     except NotFoundError:
         raise ValidationError.single("partner_id", f"no partner {partner_id!r}") from None
+    if capability is not None:
+        partner.require(capability)
+    return partner

@@ -1,16 +1,29 @@
-"""Registering and finding vehicles."""
+"""Registering, releasing and finding vehicles."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import attrs
 
+from leasekit.domain.access import owner_partner_id
 from leasekit.domain.identity import Actor
-from leasekit.domain.vehicles import Vehicle, VehicleCondition
-from leasekit.services.context import ServiceContext, visible_or_not_found
-from leasekit.services.idempotency import Retry
+from leasekit.domain.partners import PartnerCapability
+from leasekit.domain.vehicles import VEHICLE_LIFECYCLE, Vehicle, VehicleCondition, VehicleState
+from leasekit.errors import ValidationError
+from leasekit.services.commands import Work, command, transition_command
+from leasekit.services.context import ServiceContext, page_size, scoped, visible_or_not_found
 from leasekit.services.partners import load_partner_reference
+from leasekit.services.storage import Page, Record
 
-__all__ = ["RegisterVehicle", "get_vehicle", "list_vehicles", "register_vehicle"]
+__all__ = [
+    "RegisterVehicle",
+    "VehicleQuery",
+    "get_vehicle",
+    "list_vehicles",
+    "register_vehicle",
+    "transition_vehicle",
+]
 
 
 @attrs.frozen
@@ -23,45 +36,59 @@ class RegisterVehicle:
     partner_id: str | None = None
 
 
-def register_vehicle(
-    ctx: ServiceContext,
-    actor: Actor,
-    command: RegisterVehicle,
-    *,
-    idempotency_key: str | None = None,
-) -> Vehicle:
-    """A new vehicle, its VIN checked. One VIN may be on several records (a used car financed
-    again later), so duplicates are for the risk checks to weigh, not refused here."""
-    retry = Retry.of(idempotency_key, "register_vehicle", command)
-    with ctx.unit_of_work() as uow:
-        earlier = retry.earlier(uow, actor)
-        if earlier is not None:
-            return uow.vehicles.get(earlier)
-        if command.partner_id is not None:
-            load_partner_reference(uow, actor, command.partner_id)
-        vehicle = Vehicle.register(
-            vin=command.vin,
-            make=command.make,
-            model=command.model,
-            year=command.year,
-            condition=command.condition,
-            partner_id=command.partner_id,
-            actor=actor,
-            at=ctx.clock.now(),
+@attrs.frozen
+class VehicleQuery:
+    """Which vehicles to list; every field left out matches all."""
+
+    partner_id: str | None = None
+    vin: str | None = None
+    state: VehicleState | None = None
+    condition: VehicleCondition | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+
+
+@command(
+    "register_vehicle",
+    subject="vehicle",
+    creates="vehicle",
+    reload=lambda uow, vehicle_id: uow.vehicles.get(vehicle_id),
+)
+def register_vehicle(work: Work, request: RegisterVehicle) -> Vehicle:
+    """A new vehicle, its VIN checked. A VIN is held by one registered record at a time, so
+    that one car cannot be financed twice; a car financed again later is registered again
+    once the back office released the earlier record."""
+    owner = owner_partner_id(work.actor, request.partner_id)
+    if owner is not None:
+        load_partner_reference(
+            work.uow, work.actor, owner, PartnerCapability.SUBMIT_APPLICATIONS
         )
-        uow.vehicles.add(vehicle)
-        retry.remember(uow, actor, "vehicle", vehicle.id, vehicle.created_at)
-        uow.record(
-            ctx.event(
-                actor,
-                "vehicle_registered",
-                "vehicle",
-                vehicle.id,
-                {"vin": str(vehicle.vin), "partner_id": vehicle.partner_id},
-            )
+    vehicle = Vehicle.register(
+        vin=request.vin,
+        make=request.make,
+        model=request.model,
+        year=request.year,
+        condition=request.condition,
+        partner_id=request.partner_id,
+        actor=work.actor,
+        at=work.at,
+    )
+    if work.uow.vehicles.find_registered(str(vehicle.vin)) is not None:
+        raise ValidationError.single(
+            "vin", "is already registered; the earlier record must be released first"
         )
-        uow.commit()
+    work.uow.vehicles.add(vehicle)
+    work.event(
+        "vehicle_registered",
+        "vehicle",
+        vehicle.id,
+        {"vin": str(vehicle.vin), "partner_id": vehicle.partner_id},
+    )
     return vehicle
+
+
+transition_vehicle = transition_command("vehicle", VEHICLE_LIFECYCLE, lambda uow: uow.vehicles)
+"""``release``: the back office frees a VIN for a new registration, with a reason."""
 
 
 def get_vehicle(ctx: ServiceContext, actor: Actor, vehicle_id: str) -> Vehicle:
@@ -70,6 +97,14 @@ def get_vehicle(ctx: ServiceContext, actor: Actor, vehicle_id: str) -> Vehicle:
     return visible_or_not_found(actor, vehicle, "vehicle", vehicle_id)
 
 
-def list_vehicles(ctx: ServiceContext, actor: Actor) -> list[Vehicle]:
+def list_vehicles(
+    ctx: ServiceContext,
+    actor: Actor,
+    query: VehicleQuery | None = None,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[Record]:
+    confined = scoped(actor, query or VehicleQuery())
     with ctx.uow_factory() as uow:
-        return uow.vehicles.all(partner_id=actor.partner_id)
+        return uow.vehicles.page(confined, after=after, limit=page_size(limit))

@@ -33,6 +33,7 @@ from leasekit.errors import ConfigurationError
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
+    "begin_writing",
     "create_engine",
     "current_revision",
     "head_revision",
@@ -84,6 +85,20 @@ def create_engine(url: str | URL) -> Engine:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _configure_sqlite)
     return engine
+
+
+def begin_writing(connection: sa.Connection) -> None:
+    """Take SQLite's write lock now, before reading what the transaction will write.
+
+    Python's sqlite3 begins a transaction only at the first change, so two workers could
+    both read the same queue and then collide writing it; PostgreSQL locks the rows read
+    (``FOR UPDATE``) instead, and needs nothing here.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    dbapi = connection.connection.dbapi_connection
+    if dbapi is not None and not dbapi.in_transaction:  # type: ignore[attr-defined]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextlib.contextmanager

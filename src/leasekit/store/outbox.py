@@ -1,46 +1,61 @@
-"""The transactional outbox and the relay that empties it.
+"""The transactional outbox, and delivery of its events to each subscriber on its own.
 
 Events are written to ``outbox`` in the transaction that makes the change they describe
-(:meth:`leasekit.store.uow.SqlUnitOfWork.record`), so an event exists if and only if its
-change was committed. :class:`OutboxRelay` delivers them afterwards, at least once: a row is
-marked delivered only after ``deliver`` returned, so a crash in between delivers it again,
-and every event carries its idempotency key so receivers can drop the repeat.
+(:meth:`leasekit.store.uow.SqlUnitOfWork.record`), with their id in the ``outbox_pending``
+queue, so an event exists if and only if its change was committed. :class:`OutboxRelay` then
+works in two steps, each its own short transaction:
 
-Rows are claimed before delivery with a compare-and-set on ``claim_token``/``claimed_until``
-(portable; on PostgreSQL the candidates are also locked with ``FOR UPDATE SKIP LOCKED`` so
-relays do not queue behind each other). A claim is a lease: a relay that died mid-batch
-holds its rows only until ``claimed_until``, then another relay takes them over.
+1. **fan-out**: each queued event gets one ``event_deliveries`` row per subscriber that wants
+   it (every plugin that receives events, the notifier, each in-process handler of that event
+   name), and leaves the queue;
+2. **delivery**: deliveries are claimed, handed to their subscriber, and marked delivered only
+   after the subscriber returned, so a crash in between delivers again (at least once; every
+   event carries its idempotency key so receivers drop the repeat).
 
-Order: a relay delivers its batch in the order the events were recorded. When delivery
-fails, later events of the same subject in that batch are held back until the failed one
-goes through, so one object's events never overtake each other within a relay; events of
-other subjects carry on. Relays running side by side deliver disjoint batches, so across
-relays the order is only approximately that of recording.
+Each delivery stands alone: a subscriber that fails is retried with exponential backoff and,
+after ``max_attempts``, **parked** for an administrator to retry or discard; it never delays
+another subscriber. Order holds per subject per subscriber, across crashes: a delivery is only
+claimed when no earlier delivery of the same subject to the same subscriber is still pending.
+
+Claims are leases (``claimed_until``) taken by compare-and-set, with ``FOR UPDATE SKIP LOCKED``
+on PostgreSQL so that relays in many processes do not queue behind each other. A relay names
+itself (``worker_id``): it releases its claims when it stops and reclaims them when it starts
+again, so a process killed mid-delivery is not waiting out its own lease after a restart.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Any, Final, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
-from leasekit.domain.events import DomainEvent, StateChanged
-from leasekit.store.tables import OutboxRow
+from leasekit.domain.events import DomainEvent, EventSubscriber, StateChanged
+from leasekit.errors import ConflictError, NotFoundError
+from leasekit.services.storage import Delivery, DeliveryStatus, Page
+from leasekit.store.database import begin_writing
+from leasekit.store.schema import COUNTER, Base
 
-__all__ = ["DEFAULT_LEASE", "EVENT_TYPES", "OutboxRelay", "OutboxWorker", "outbox_values"]
+__all__ = [
+    "EVENT_TYPES",
+    "DeliveryRepository",
+    "DeliveryRow",
+    "OutboxPendingRow",
+    "OutboxRelay",
+    "OutboxRow",
+    "RelayPolicy",
+    "outbox_values",
+]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_LEASE: Final = dt.timedelta(minutes=5)
-"""How long a claim holds; longer than any delivery should take."""
 EVENT_TYPES: Final[dict[str, type[DomainEvent]]] = {
     "domain_event": DomainEvent,
     "state_changed": StateChanged,
@@ -48,11 +63,64 @@ EVENT_TYPES: Final[dict[str, type[DomainEvent]]] = {
 """Event classes by their name in ``outbox.event_type``: delivery rebuilds the class recorded."""
 _TYPE_NAMES: Final = {cls: name for name, cls in EVENT_TYPES.items()}
 _MAX_ERROR: Final = 2000
-_Query = TypeVar("_Query", bound=sa.Select[Any])
+
+
+class OutboxRow(Base):
+    """A committed event, as it will be delivered; never changed once written."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(COUNTER, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(unique=True)
+    event_type: Mapped[str]
+    name: Mapped[str]
+    subject: Mapped[str]
+    subject_id: Mapped[str]
+    payload: Mapped[dict[str, Any]]
+    occurred_at: Mapped[dt.datetime]
+    business_date: Mapped[dt.date]
+    actor_id: Mapped[str | None]
+
+
+class OutboxPendingRow(Base):
+    """Events not fanned out to their subscribers yet: the relay's queue."""
+
+    __tablename__ = "outbox_pending"
+
+    event_id: Mapped[int] = mapped_column(
+        COUNTER, ForeignKey("outbox.id"), primary_key=True, autoincrement=False
+    )
+
+
+class DeliveryRow(Base):
+    """One event for one subscriber, from pending to delivered (or parked, then retried or
+    discarded by an administrator)."""
+
+    __tablename__ = "event_deliveries"
+
+    id: Mapped[int] = mapped_column(COUNTER, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(COUNTER, ForeignKey("outbox.id"))
+    subscriber: Mapped[str] = mapped_column(String(200))
+    subject_key: Mapped[str]
+    """``<subject>:<subject_id>``: order is kept per subject and subscriber."""
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int]
+    next_attempt_at: Mapped[dt.datetime]
+    last_error: Mapped[str | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[dt.datetime | None]
+    delivered_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "subscriber"),
+        Index(None, "status", "next_attempt_at", "id"),
+        Index(None, "subscriber", "subject_key", "id"),
+    )
 
 
 def outbox_values(event: DomainEvent) -> dict[str, object]:
-    """The column values of a new, undelivered outbox row for *event*."""
+    """The column values of the outbox row for *event*."""
     return {
         "idempotency_key": event.idempotency_key,
         "event_type": _TYPE_NAMES.get(type(event), "domain_event"),
@@ -63,239 +131,414 @@ def outbox_values(event: DomainEvent) -> dict[str, object]:
         "occurred_at": event.occurred_at,
         "business_date": event.business_date,
         "actor_id": event.actor_id,
-        "attempts": 0,
     }
 
 
-def _to_event(row: OutboxRow) -> DomainEvent:
-    event_class = EVENT_TYPES.get(row.event_type, DomainEvent)
+_EVENT_COLUMNS: Final = (
+    OutboxRow.id,
+    OutboxRow.idempotency_key,
+    OutboxRow.event_type,
+    OutboxRow.name,
+    OutboxRow.subject,
+    OutboxRow.subject_id,
+    OutboxRow.payload,
+    OutboxRow.occurred_at,
+    OutboxRow.business_date,
+    OutboxRow.actor_id,
+)
+
+
+def _to_event(row: sa.RowMapping) -> DomainEvent:
+    event_class = EVENT_TYPES.get(row["event_type"], DomainEvent)
     return event_class(
-        name=row.name,
-        subject=row.subject,
-        subject_id=row.subject_id,
-        payload=row.payload,
-        occurred_at=row.occurred_at,
-        business_date=row.business_date,
-        actor_id=row.actor_id,
-        idempotency_key=row.idempotency_key,
+        name=row["name"],
+        subject=row["subject"],
+        subject_id=row["subject_id"],
+        payload=row["payload"],
+        occurred_at=row["occurred_at"],
+        business_date=row["business_date"],
+        actor_id=row["actor_id"],
+        idempotency_key=row["idempotency_key"],
     )
-
-
-@attrs.frozen
-class _Claimed:
-    id: int
-    event: DomainEvent
 
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _claimable(now: dt.datetime) -> sa.ColumnElement[bool]:
-    """Undelivered rows that nobody holds a live claim on."""
-    return sa.and_(
-        OutboxRow.delivered_at.is_(None),
-        sa.or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
-    )
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:_MAX_ERROR]
 
 
-def _lock_candidates(query: _Query, session: Session) -> _Query:
-    """On PostgreSQL, lock the candidate rows and skip those another relay is claiming.
-
-    SQLite has a single writer and no row locks; the compare-and-set in the claim is what
-    keeps two relays apart there (and is kept on PostgreSQL too).
-    """
-    if session.get_bind().dialect.name == "postgresql":
+def _skip_locked(query: sa.Select[Any], connection: sa.Connection) -> sa.Select[Any]:
+    """On PostgreSQL, lock the candidate rows and skip those another relay is taking. SQLite
+    has one writer at a time; the compare-and-set in each claim keeps relays apart there."""
+    if connection.dialect.name == "postgresql":
         return query.with_for_update(skip_locked=True)
     return query
 
 
-def _error_text(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:_MAX_ERROR]
+def _waits_behind_an_earlier() -> sa.Exists:
+    """A delivery whose subject has an earlier delivery to the same subscriber still pending:
+    it waits, so that each subscriber sees one subject's events in order."""
+    earlier = aliased(DeliveryRow)
+    return (
+        sa.select(earlier.id)
+        .where(
+            earlier.subscriber == DeliveryRow.subscriber,
+            earlier.subject_key == DeliveryRow.subject_key,
+            earlier.status == DeliveryStatus.PENDING,
+            earlier.id < DeliveryRow.id,
+        )
+        .exists()
+    )
+
+
+@attrs.frozen
+class RelayPolicy:
+    """How a relay claims and retries (``LEASEKIT_OUTBOX__*`` settings)."""
+
+    worker_id: str = attrs.field(factory=lambda: f"relay-{uuid.uuid4().hex[:8]}")
+    """Who holds a claim; a restarted process with the same id takes its claims back."""
+    lease: dt.timedelta = dt.timedelta(seconds=60)
+    """How long a claim holds; longer than any delivery should take."""
+    max_attempts: int = 10
+    """Failures after which a delivery is parked for an administrator."""
+    first_backoff: dt.timedelta = dt.timedelta(seconds=1)
+    max_backoff: dt.timedelta = dt.timedelta(minutes=5)
+
+    def backoff(self, attempts: int) -> dt.timedelta:
+        """The wait before attempt ``attempts + 1``: doubling from the first, up to the most."""
+        return min(self.first_backoff * 2 ** max(attempts - 1, 0), self.max_backoff)
+
+
+@attrs.frozen
+class _Claimed:
+    delivery_id: int
+    subscriber: str
+    attempts: int
+    event: DomainEvent
+
+
+@attrs.frozen
+class _Outcome:
+    claimed: _Claimed
+    error: BaseException | None = None
 
 
 class OutboxRelay:
-    """Delivers committed events to *deliver*, oldest first, at least once.
+    """Fans events out to *subscribers* and delivers them (see the module docstring).
 
-    *source* is an engine or a session factory bound to one. *now* is the clock used for
-    claims and delivery times (injectable so tests can expire a lease).
+    *source* is an engine or a session factory bound to one; *now* is the clock used for
+    claims, backoff and delivery times (injectable so that tests can move time).
     """
 
     def __init__(
         self,
-        source: Engine | sessionmaker[Session],
-        deliver: Callable[[DomainEvent], None],
+        source: Engine,
+        subscribers: Iterable[EventSubscriber],
         *,
-        lease: dt.timedelta = DEFAULT_LEASE,
+        policy: RelayPolicy | None = None,
         now: Callable[[], dt.datetime] = _utc_now,
     ) -> None:
-        self._sessions = sessionmaker(source) if isinstance(source, Engine) else source
-        self._deliver = deliver
-        self._lease = lease
+        self._engine = source
+        self._subscribers = {subscriber.name: subscriber for subscriber in subscribers}
+        self._policy = policy or RelayPolicy()
         self._now = now
 
-    def deliver_pending(self, limit: int = 100) -> int:
-        """Deliver up to *limit* pending events; return how many were delivered.
+    @property
+    def policy(self) -> RelayPolicy:
+        return self._policy
 
-        A failing delivery is recorded on its row (``attempts`` + 1, ``last_error``) and the
-        row stays pending for the next run; the exception is logged, not raised, so one bad
-        receiver cannot stop the others' events.
-        """
-        token = uuid.uuid4().hex
-        held: set[tuple[str, str]] = set()
-        delivered = 0
-        for claimed in self._claim(token, limit):
-            subject = (claimed.event.subject, claimed.event.subject_id)
-            if subject in held:
-                self._release(claimed.id, token)
-            elif self._deliver_one(claimed, token):
-                delivered += 1
-            else:
-                held.add(subject)
-        return delivered
+    def run_pass(self, limit: int = 100) -> int:
+        """Fan out what is queued, then deliver up to *limit* deliveries; how many went out."""
+        while self.fan_out(limit) == limit:
+            pass
+        return self.deliver_pending(limit)
 
-    def _claim(self, token: str, limit: int) -> Sequence[_Claimed]:
-        """Mark up to *limit* of the oldest claimable rows as ours; return them in order."""
+    def fan_out(self, limit: int = 500) -> int:
+        """Give up to *limit* queued events a delivery per interested subscriber; how many
+        events left the queue."""
         now = self._now()
-        with self._sessions.begin() as session:
-            candidates = sa.select(OutboxRow.id).where(_claimable(now)).order_by(OutboxRow.id)
-            ids = session.scalars(_lock_candidates(candidates.limit(limit), session)).all()
+        with self._engine.begin() as connection:
+            begin_writing(connection)
+            queued = _skip_locked(
+                sa.select(OutboxPendingRow.event_id).order_by(OutboxPendingRow.event_id).limit(limit),
+                connection,
+            )
+            ids = connection.execute(queued).scalars().all()
+            if not ids:
+                return 0
+            events = connection.execute(
+                sa.select(OutboxRow.id, OutboxRow.name, OutboxRow.subject, OutboxRow.subject_id)
+                .where(OutboxRow.id.in_(ids))
+                .order_by(OutboxRow.id)
+            ).all()
+            rows = [
+                self._delivery_values(event, name, now)
+                for event in events
+                for name, subscriber in self._subscribers.items()
+                if subscriber.wants(event.name)
+            ]
+            if rows:
+                connection.execute(sa.insert(DeliveryRow), rows)
+            connection.execute(sa.delete(OutboxPendingRow).where(OutboxPendingRow.event_id.in_(ids)))
+            return len(ids)
+
+    @staticmethod
+    def _delivery_values(event: sa.Row[Any], subscriber: str, now: dt.datetime) -> dict[str, object]:
+        return {
+            "event_id": event.id,
+            "subscriber": subscriber,
+            "subject_key": f"{event.subject}:{event.subject_id}",
+            "status": DeliveryStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+
+    def deliver_pending(self, limit: int = 100) -> int:
+        """Claim up to *limit* due deliveries, hand each to its subscriber, record each
+        outcome; return how many were delivered. A subscriber's failure is recorded on its
+        delivery (and logged), never raised: one bad receiver cannot stop the others."""
+        claimed = self._claim(limit)
+        outcomes = [self._deliver_one(item) for item in claimed]
+        if outcomes:
+            self._record(outcomes)
+        return sum(outcome.error is None for outcome in outcomes)
+
+    def next_due(self) -> dt.datetime | None:
+        """When the next delivery can be claimed (its retry is due and any claim on it has
+        run out), so a worker can sleep until then; None when nothing is pending."""
+        ready = sa.case(
+            (DeliveryRow.claimed_until > DeliveryRow.next_attempt_at, DeliveryRow.claimed_until),
+            else_=DeliveryRow.next_attempt_at,
+        )
+        with self._engine.connect() as connection:
+            due: dt.datetime | None = connection.scalar(
+                sa.select(sa.func.min(ready)).where(
+                    DeliveryRow.status == DeliveryStatus.PENDING, ~_waits_behind_an_earlier()
+                )
+            )
+        return due
+
+    def release_claims(self) -> int:
+        """Give up every claim this relay's worker id holds (on a clean stop, and on start
+        after a crash); how many there were."""
+        with self._engine.begin() as connection:
+            result = connection.execute(
+                sa.update(DeliveryRow)
+                .where(DeliveryRow.claimed_by == self._policy.worker_id)
+                .values(claimed_by=None, claim_token=None, claimed_until=None)
+            )
+        return result.rowcount
+
+    def _claim(self, limit: int) -> list[_Claimed]:
+        """The oldest due deliveries whose subject has nothing older pending for the same
+        subscriber, marked as ours; with their events, in order."""
+        now, token = self._now(), uuid.uuid4().hex
+        claimable = sa.and_(
+            DeliveryRow.status == DeliveryStatus.PENDING,
+            DeliveryRow.next_attempt_at <= now,
+            sa.or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now),
+        )
+        blocked = _waits_behind_an_earlier()
+        with self._engine.begin() as connection:
+            candidates = sa.select(DeliveryRow.id).where(claimable, ~blocked)
+            query = _skip_locked(candidates.order_by(DeliveryRow.id).limit(limit), connection)
+            ids = connection.execute(query).scalars().all()
             if not ids:
                 return []
-            session.execute(
-                sa.update(OutboxRow)
-                .where(OutboxRow.id.in_(ids), _claimable(now))
-                .values(claim_token=token, claimed_until=now + self._lease)
-                .execution_options(synchronize_session=False)
+            connection.execute(
+                sa.update(DeliveryRow)
+                .where(DeliveryRow.id.in_(ids), claimable)
+                .values(
+                    claimed_by=self._policy.worker_id,
+                    claim_token=token,
+                    claimed_until=now + self._policy.lease,
+                )
             )
-            rows = session.scalars(
-                sa.select(OutboxRow)
-                .where(OutboxRow.claim_token == token)
-                .order_by(OutboxRow.id)
-                .execution_options(populate_existing=True)
-            ).all()
-            return [_Claimed(row.id, _to_event(row)) for row in rows]
+            rows = connection.execute(
+                sa.select(
+                    DeliveryRow.id.label("delivery_id"),
+                    DeliveryRow.subscriber,
+                    DeliveryRow.attempts,
+                    *_EVENT_COLUMNS,
+                )
+                .join(OutboxRow, OutboxRow.id == DeliveryRow.event_id)
+                .where(DeliveryRow.claim_token == token)
+                .order_by(DeliveryRow.id)
+            ).mappings()
+            return [
+                _Claimed(row["delivery_id"], row["subscriber"], row["attempts"], _to_event(row))
+                for row in rows
+            ]
 
-    def _deliver_one(self, claimed: _Claimed, token: str) -> bool:
+    def _deliver_one(self, claimed: _Claimed) -> _Outcome:
+        subscriber = self._subscribers.get(claimed.subscriber)
         try:
-            self._deliver(claimed.event)
+            if subscriber is None:
+                raise LookupError(f"no subscriber {claimed.subscriber!r} is installed")
+            subscriber.deliver(claimed.event)
         except Exception as exc:
             logger.warning(
-                "delivering event %s failed; it stays pending",
+                "delivering event %s to %s failed (attempt %d)",
                 claimed.event.idempotency_key,
+                claimed.subscriber,
+                claimed.attempts + 1,
                 exc_info=True,
             )
-            self._record_failure(claimed.id, token, exc)
-            return False
-        self._mark_delivered(claimed.id)
-        return True
+            return _Outcome(claimed, exc)
+        return _Outcome(claimed)
 
-    def _mark_delivered(self, row_id: int) -> None:
-        """Done, even if our claim expired meanwhile: a second delivery is then already due."""
-        with self._sessions.begin() as session:
-            session.execute(
-                sa.update(OutboxRow)
-                .where(OutboxRow.id == row_id, OutboxRow.delivered_at.is_(None))
-                .values(
-                    delivered_at=self._now(),
-                    attempts=OutboxRow.attempts + 1,
-                    last_error=None,
-                    claim_token=None,
-                    claimed_until=None,
+    def _record(self, outcomes: Sequence[_Outcome]) -> None:
+        """Every outcome of one pass in one transaction: delivered, retried later, or parked.
+
+        Marking delivered does not check the claim: if it expired meanwhile and another relay
+        delivered too, the event went out twice, which idempotency keys absorb.
+        """
+        now = self._now()
+        delivered = [o.claimed.delivery_id for o in outcomes if o.error is None]
+        with self._engine.begin() as connection:
+            if delivered:
+                connection.execute(
+                    sa.update(DeliveryRow)
+                    .where(DeliveryRow.id.in_(delivered))
+                    .values(
+                        status=DeliveryStatus.DELIVERED,
+                        attempts=DeliveryRow.attempts + 1,
+                        last_error=None,
+                        delivered_at=now,
+                        claimed_by=None,
+                        claim_token=None,
+                        claimed_until=None,
+                    )
                 )
-                .execution_options(synchronize_session=False)
+            for outcome in outcomes:
+                if outcome.error is not None:
+                    connection.execute(self._failure(outcome, now))
+
+    def _failure(self, outcome: _Outcome, now: dt.datetime) -> sa.Update:
+        attempts = outcome.claimed.attempts + 1
+        parked = attempts >= self._policy.max_attempts
+        if parked:
+            logger.error(
+                "event %s is parked for %s after %d attempts",
+                outcome.claimed.event.idempotency_key,
+                outcome.claimed.subscriber,
+                attempts,
             )
-
-    def _record_failure(self, row_id: int, token: str, exc: Exception) -> None:
-        with self._sessions.begin() as session:
-            session.execute(
-                sa.update(OutboxRow)
-                .where(OutboxRow.id == row_id, OutboxRow.claim_token == token)
-                .values(
-                    attempts=OutboxRow.attempts + 1,
-                    last_error=_error_text(exc),
-                    claim_token=None,
-                    claimed_until=None,
-                )
-                .execution_options(synchronize_session=False)
+        return (
+            sa.update(DeliveryRow)
+            .where(DeliveryRow.id == outcome.claimed.delivery_id)
+            .values(
+                status=DeliveryStatus.PARKED if parked else DeliveryStatus.PENDING,
+                attempts=attempts,
+                last_error=_error_text(outcome.error or RuntimeError()),
+                next_attempt_at=now + self._policy.backoff(attempts),
+                claimed_by=None,
+                claim_token=None,
+                claimed_until=None,
             )
+        )
 
-    def _release(self, row_id: int, token: str) -> None:
-        """Give a held-back row up without counting an attempt."""
-        with self._sessions.begin() as session:
-            session.execute(
-                sa.update(OutboxRow)
-                .where(OutboxRow.id == row_id, OutboxRow.claim_token == token)
-                .values(claim_token=None, claimed_until=None)
-                .execution_options(synchronize_session=False)
+
+_DELIVERY_COLUMNS: Final = (
+    DeliveryRow.id,
+    DeliveryRow.subscriber,
+    DeliveryRow.status,
+    DeliveryRow.attempts,
+    DeliveryRow.next_attempt_at,
+    DeliveryRow.last_error,
+    DeliveryRow.delivered_at,
+    OutboxRow.idempotency_key,
+    OutboxRow.name.label("event_name"),
+    OutboxRow.subject,
+    OutboxRow.subject_id,
+    OutboxRow.occurred_at,
+)
+
+
+def _delivery(row: sa.RowMapping) -> Delivery:
+    return Delivery(
+        id=str(row["id"]),
+        subscriber=row["subscriber"],
+        status=DeliveryStatus(row["status"]),
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        last_error=row["last_error"],
+        delivered_at=row["delivered_at"],
+        event_key=row["idempotency_key"],
+        event_name=row["event_name"],
+        subject=row["subject"],
+        subject_id=row["subject_id"],
+        occurred_at=row["occurred_at"],
+    )
+
+
+class DeliveryRepository:
+    """Deliveries as administrators see them: listed, and parked ones retried or discarded."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def _select(self) -> sa.Select[Any]:
+        return sa.select(*_DELIVERY_COLUMNS).join(OutboxRow, OutboxRow.id == DeliveryRow.event_id)
+
+    def get(self, delivery_id: str) -> Delivery:
+        row = None
+        if delivery_id.isdigit():
+            row = (
+                self._session.connection()
+                .execute(self._select().where(DeliveryRow.id == int(delivery_id)))
+                .mappings()
+                .first()
             )
+        if row is None:
+            raise NotFoundError("delivery", delivery_id)
+        return _delivery(row)
 
+    def page(
+        self,
+        *,
+        status: DeliveryStatus | None = None,
+        subscriber: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> Page[Delivery]:
+        criteria = []
+        if status is not None:
+            criteria.append(DeliveryRow.status == status)
+        if subscriber is not None:
+            criteria.append(DeliveryRow.subscriber == subscriber)
+        if after is not None and after.isdigit():
+            criteria.append(DeliveryRow.id > int(after))
+        rows = (
+            self._session.connection()
+            .execute(self._select().where(*criteria).order_by(DeliveryRow.id).limit(limit + 1))
+            .mappings()
+            .all()
+        )
+        items = [_delivery(row) for row in rows[:limit]]
+        return Page(items, items[-1].id if len(rows) > limit else None)
 
-class OutboxWorker:
-    """Runs an :class:`OutboxRelay` on a thread of its own, woken after each command.
+    def counts(self) -> dict[str, int]:
+        """How many deliveries are in each status."""
+        rows = self._session.connection().execute(
+            sa.select(DeliveryRow.status, sa.func.count()).group_by(DeliveryRow.status)
+        )
+        return {status: count for status, count in rows.tuples()}
 
-    Delivery then never adds to a command's latency (on SQLite it costs two more committed
-    transactions, more than the command itself), and a burst of commands is delivered in
-    batches. Without a wake-up it still makes a pass every *retry_every* seconds, so an event
-    whose receiver was down goes out once it is back. :meth:`drain` waits until everything
-    pending when it was called has been attempted; :meth:`stop` does a last pass and ends the
-    thread, so a process that closes its runtime leaves nothing undelivered that could have
-    gone out.
-    """
-
-    def __init__(self, relay: OutboxRelay, *, batch: int = 100, retry_every: float = 30.0) -> None:
-        self._relay = relay
-        self._batch = batch
-        self._retry_every = retry_every
-        self._changed = threading.Condition()
-        self._requested = 0
-        """Passes asked for (each wake-up, drain or stop asks for one)."""
-        self._completed = 0
-        """The highest request a finished pass covered."""
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="leasekit-outbox", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        """Ask for a delivery pass soon; returns at once."""
-        self._request()
-
-    def drain(self, timeout: float | None = None) -> bool:
-        """Wait until a pass that started after this call has finished; False on timeout."""
-        wanted = self._request()
-        with self._changed:
-            return self._changed.wait_for(lambda: self._completed >= wanted, timeout)
-
-    def stop(self, timeout: float | None = None) -> None:
-        """Deliver what is pending, then end the thread."""
-        with self._changed:
-            self._stopping = True
-        self._request()
-        self._thread.join(timeout)
-
-    def _request(self) -> int:
-        with self._changed:
-            self._requested += 1
-            self._changed.notify_all()
-            return self._requested
-
-    def _run(self) -> None:
-        while True:
-            with self._changed:
-                self._changed.wait_for(lambda: self._requested > self._completed, self._retry_every)
-                covered, stopping = self._requested, self._stopping
-            self._deliver_all()
-            with self._changed:
-                self._completed = covered
-                self._changed.notify_all()
-            if stopping:
-                return
-
-    def _deliver_all(self) -> None:
-        """Deliver batch after batch until one comes back short (nothing more to deliver, or
-        only failures, which wait for the next pass)."""
-        try:
-            while self._relay.deliver_pending(self._batch) == self._batch:
-                pass
-        except Exception:
-            logger.exception("outbox delivery failed; events stay pending")
+    def settle_parked(self, delivery_id: str, status: DeliveryStatus, at: dt.datetime) -> None:
+        """Send a parked delivery back to pending (due at *at*, attempts counted afresh) or
+        mark it discarded; a delivery that is not parked is a conflict."""
+        values: dict[str, object] = {"status": status}
+        if status is DeliveryStatus.PENDING:
+            values |= {"attempts": 0, "next_attempt_at": at}
+        result = self._session.connection().execute(
+            sa.update(DeliveryRow)
+            .where(DeliveryRow.id == int(delivery_id), DeliveryRow.status == DeliveryStatus.PARKED)
+            .values(values)
+        )
+        if result.rowcount != 1:
+            current = self.get(delivery_id)
+            raise ConflictError(f"delivery {delivery_id} is {current.status}, not parked")

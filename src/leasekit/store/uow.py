@@ -1,11 +1,10 @@
 """The unit of work: one transaction, its repositories, and the events it records.
 
 Events passed to :meth:`SqlUnitOfWork.record` are written at :meth:`~SqlUnitOfWork.commit`,
-to the outbox and to the audit log, in the same transaction as the changes they describe:
-either all of it is committed or none of it. Writing them last means the audit chain head,
-which every recording transaction must hold (see :mod:`leasekit.store.audit`), is held only
-for the instant before ``COMMIT``, and is always the last lock a transaction takes, so
-transactions cannot deadlock over it.
+to the outbox (with their place in the fan-out queue) and to the audit log, in the same
+transaction as the changes they describe: either all of it is committed or none of it. None of
+these writes takes a lock another writer waits for: the outbox and the log are appended to,
+and chaining the log happens afterwards (:mod:`leasekit.store.audit`).
 """
 
 from __future__ import annotations
@@ -21,27 +20,29 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from leasekit.domain.events import DomainEvent
 from leasekit.errors import ConflictError
-from leasekit.store.audit import AuditAction
+from leasekit.services.storage import AuditRecord
+from leasekit.store.audit import AuditAction, entries_for
 from leasekit.store.audit import append as append_audit_entries
-from leasekit.store.outbox import outbox_values
-from leasekit.store.repositories import (
-    ApplicationRepository,
-    ApprovalTaskRepository,
-    AuditTrailRepository,
+from leasekit.store.contracts import (
     ContractRepository,
-    CustomerRepository,
-    DocumentRepository,
     ExceptionRequestRepository,
-    IdempotencyRepository,
-    PartnerRepository,
     PaymentRepository,
     ReceivableRepository,
+)
+from leasekit.store.identity import (
+    EnrolmentRepository,
+    IdempotencyRepository,
     TokenRepository,
     UserRepository,
-    VehicleRepository,
-    VoucherRepository,
 )
-from leasekit.store.tables import OutboxRow
+from leasekit.store.ledger import VoucherRepository
+from leasekit.store.origination import (
+    ApplicationRepository,
+    ApprovalTaskRepository,
+    DocumentRepository,
+)
+from leasekit.store.outbox import DeliveryRepository, OutboxPendingRow, OutboxRow, outbox_values
+from leasekit.store.parties import CustomerRepository, PartnerRepository, VehicleRepository
 from leasekit.store.types import JsonValue
 
 __all__ = ["SqlUnitOfWork", "audit_details", "session_factory", "unit_of_work_factory"]
@@ -64,8 +65,31 @@ def audit_details(event: DomainEvent) -> dict[str, JsonValue]:
     }
 
 
+class AuditTrailRepository:
+    """Read access to the audit log; writing happens only through ``uow.record``."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def for_subject(self, subject: str, subject_id: str) -> list[AuditRecord]:
+        return [
+            AuditRecord(
+                id=entry.id,
+                seq=entry.seq,
+                at=entry.at,
+                actor_id=entry.actor_id,
+                token_id=entry.token_id,
+                action=entry.action,
+                subject=entry.subject,
+                subject_id=entry.subject_id,
+                details=entry.details,
+            )
+            for entry in entries_for(self._session, subject, subject_id)
+        ]
+
+
 class SqlUnitOfWork:
-    """:class:`leasekit.services.ports.UnitOfWork` on SQLAlchemy.
+    """:class:`leasekit.services.storage.UnitOfWork` on SQLAlchemy.
 
     Use once per command: ``with factory() as uow: ...; uow.commit()``. Leaving the block
     without committing rolls back.
@@ -73,6 +97,7 @@ class SqlUnitOfWork:
 
     users: UserRepository
     tokens: TokenRepository
+    enrolments: EnrolmentRepository
     idempotency: IdempotencyRepository
     customers: CustomerRepository
     vehicles: VehicleRepository
@@ -83,14 +108,36 @@ class SqlUnitOfWork:
     contracts: ContractRepository
     receivables: ReceivableRepository
     payments: PaymentRepository
-    vouchers: VoucherRepository
     exception_requests: ExceptionRequestRepository
+    vouchers: VoucherRepository
+    deliveries: DeliveryRepository
     audit: AuditTrailRepository
+
+    _REPOSITORIES: dict[str, Callable[[Session], object]] = {  # noqa: RUF012 - read only
+        "users": UserRepository,
+        "tokens": TokenRepository,
+        "enrolments": EnrolmentRepository,
+        "idempotency": IdempotencyRepository,
+        "customers": CustomerRepository,
+        "vehicles": VehicleRepository,
+        "partners": PartnerRepository,
+        "applications": ApplicationRepository,
+        "documents": DocumentRepository,
+        "approval_tasks": ApprovalTaskRepository,
+        "contracts": ContractRepository,
+        "receivables": ReceivableRepository,
+        "payments": PaymentRepository,
+        "exception_requests": ExceptionRequestRepository,
+        "vouchers": VoucherRepository,
+        "deliveries": DeliveryRepository,
+        "audit": AuditTrailRepository,
+    }
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
         self._session: Session | None = None
         self._events: list[DomainEvent] = []
+        self.token_id: str | None = None
 
     def __enter__(self) -> Self:
         if self._session is not None:
@@ -98,21 +145,8 @@ class SqlUnitOfWork:
         session = self._sessions()
         self._session = session
         self._events = []
-        self.users = UserRepository(session)
-        self.tokens = TokenRepository(session)
-        self.idempotency = IdempotencyRepository(session)
-        self.customers = CustomerRepository(session)
-        self.vehicles = VehicleRepository(session)
-        self.partners = PartnerRepository(session)
-        self.applications = ApplicationRepository(session)
-        self.documents = DocumentRepository(session)
-        self.approval_tasks = ApprovalTaskRepository(session)
-        self.contracts = ContractRepository(session)
-        self.receivables = ReceivableRepository(session)
-        self.payments = PaymentRepository(session)
-        self.vouchers = VoucherRepository(session)
-        self.exception_requests = ExceptionRequestRepository(session)
-        self.audit = AuditTrailRepository(session)
+        for name, repository in self._REPOSITORIES.items():
+            setattr(self, name, repository(session))
         return self
 
     def __exit__(
@@ -141,37 +175,40 @@ class SqlUnitOfWork:
         session = self._active()
         events, self._events = self._events, []
         if events:
-            _write_events(session, events)
+            self._write_events(session, events)
         session.commit()
 
     def rollback(self) -> None:
         self._events = []
         self._active().rollback()
 
-
-def _write_events(session: Session, events: list[DomainEvent]) -> None:
-    """Outbox rows, then audit entries, each in one statement, inside the current transaction."""
-    try:
-        session.connection().execute(
-            sa.insert(OutboxRow), [outbox_values(event) for event in events]
+    def _write_events(self, session: Session, events: list[DomainEvent]) -> None:
+        """Outbox rows and their queue places, then audit entries: four statements."""
+        connection = session.connection()
+        try:
+            ids = connection.execute(
+                sa.insert(OutboxRow).returning(OutboxRow.id, sort_by_parameter_order=True),
+                [outbox_values(event) for event in events],
+            ).scalars().all()
+        except IntegrityError as exc:
+            keys = ", ".join(event.idempotency_key for event in events)
+            raise ConflictError(f"an idempotency key was used before: one of {keys}") from exc
+        connection.execute(sa.insert(OutboxPendingRow), [{"event_id": id_} for id_ in ids])
+        append_audit_entries(
+            session,
+            [
+                AuditAction(
+                    at=event.occurred_at,
+                    actor_id=event.actor_id,
+                    action=event.name,
+                    subject=event.subject,
+                    subject_id=event.subject_id,
+                    details=audit_details(event),
+                    token_id=self.token_id,
+                )
+                for event in events
+            ],
         )
-    except IntegrityError as exc:
-        keys = ", ".join(event.idempotency_key for event in events)
-        raise ConflictError(f"an idempotency key was used before: one of {keys}") from exc
-    append_audit_entries(
-        session,
-        [
-            AuditAction(
-                at=event.occurred_at,
-                actor_id=event.actor_id,
-                action=event.name,
-                subject=event.subject,
-                subject_id=event.subject_id,
-                details=audit_details(event),
-            )
-            for event in events
-        ],
-    )
 
 
 def unit_of_work_factory(engine: Engine) -> Callable[[], SqlUnitOfWork]:

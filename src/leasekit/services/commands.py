@@ -1,0 +1,294 @@
+"""The command runner: the one place that owns authorization of the caller's role, idempotency,
+the unit of work, the moment, event and audit recording, and the commit.
+
+A command is a function of a :class:`Work` (the open unit of work, the actor, the moment) and
+its input, declared with :func:`command`::
+
+    @command("register_customer", subject="customer", creates="customer",
+             reload=lambda uow, id: uow.customers.get(id))
+    def register_customer(work: Work, request: RegisterCustomer) -> Customer:
+        customer = Customer.register(..., actor=work.actor, at=work.at)
+        work.uow.customers.add(customer)
+        work.event("customer_registered", "customer", customer.id, {...})
+        return customer
+
+and called as ``register_customer(ctx, actor, request, idempotency_key=...)``. The runner checks
+the caller's role before anything is read (a dealer posting a partner gets 403, not a list of
+the body's faults), returns the first result when a retry brings the same idempotency key
+(also when the first attempt won a race with this one), refuses a key reused for another
+request, and commits once. A command that records no event is a bug the runner refuses to
+commit: every change leaves an audit entry and an outbox row.
+
+Every command lands in :data:`COMMANDS`, which the HTTP server, the CLI, batch jobs and the
+invariant tests enumerate; so a command missing from the invariant tests cannot exist.
+:func:`transition_command` derives the move command of any aggregate from its lifecycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any, Final, Generic, TypeVar
+
+import attrs
+
+from leasekit.domain.access import CREATE_ROLES
+from leasekit.domain.events import DomainEvent, Payload
+from leasekit.domain.identity import Actor, Role
+from leasekit.domain.lifecycle import CapabilityHolder, StateMachine, Stateful
+from leasekit.errors import LeasekitError, PermissionDeniedError, StaleVersionError
+from leasekit.services.context import ServiceContext, visible_or_not_found
+from leasekit.services.idempotency import Retry
+from leasekit.services.storage import Repository, UnitOfWork
+
+__all__ = [
+    "COMMANDS",
+    "Command",
+    "TransitionCommand",
+    "TransitionRequest",
+    "Work",
+    "command",
+    "execute",
+    "transition_command",
+]
+
+I = TypeVar("I")
+R = TypeVar("R")
+E = TypeVar("E", bound=Stateful)
+
+
+@attrs.define
+class Work:
+    """What a command body gets: the open unit of work, who acts, and one moment for all."""
+
+    ctx: ServiceContext
+    uow: UnitOfWork
+    actor: Actor
+    at: datetime
+    business_date: date
+    recorded: int = 0
+
+    def record(self, event: DomainEvent) -> None:
+        """Have *event* written to the outbox and the audit log with this command's commit."""
+        self.uow.record(event)
+        self.recorded += 1
+
+    def event(self, name: str, subject: str, subject_id: str, payload: Payload) -> DomainEvent:
+        """Record a non-transition event (a registration, an upload) stamped with this moment."""
+        event = DomainEvent.new(
+            name,
+            subject,
+            subject_id,
+            payload,
+            occurred_at=self.at,
+            business_date=self.business_date,
+            actor_id=self.actor.user_id,
+        )
+        self.record(event)
+        return event
+
+
+@attrs.frozen
+class Command(Generic[I, R]):
+    """A registered command; calling it runs it through :func:`execute`."""
+
+    name: str
+    subject: str
+    """The kind of object it makes or changes (``"customer"``), as idempotency keys record."""
+    body: Callable[[Work, I], R]
+    reload: Callable[[UnitOfWork, str], R]
+    """The result of an earlier attempt, from the id of what it made or changed."""
+    identify: Callable[[R], str]
+    roles: frozenset[Role] | None = None
+    """The roles that may run it at all, checked before its input is read; None: any role,
+    the domain deciding."""
+    quiet: bool = False
+    """May finish without recording an event (an event handler with nothing to do)."""
+    fingerprint: Callable[[I], object] = lambda request: request
+    """What of the input identifies the request for idempotency (by default all of it)."""
+
+    def authorize(self, actor: Actor) -> None:
+        if self.roles is not None and actor.role not in self.roles:
+            raise PermissionDeniedError(self.subject, self.name, actor.role.value)
+
+    def __call__(
+        self, ctx: ServiceContext, actor: Actor, request: I, *, idempotency_key: str | None = None
+    ) -> R:
+        return execute(ctx, actor, self, request, idempotency_key=idempotency_key)
+
+
+COMMANDS: Final[dict[str, Command[Any, Any]]] = {}
+"""Every command by name, in the order they were declared."""
+
+
+def _register(new: Command[I, R]) -> Command[I, R]:
+    if new.name in COMMANDS:
+        raise ValueError(f"two commands are named {new.name!r}")
+    COMMANDS[new.name] = new
+    return new
+
+
+def _id_of(result: Any) -> str:
+    return str(result.id)
+
+
+def command(
+    name: str,
+    *,
+    subject: str,
+    reload: Callable[[UnitOfWork, str], R],
+    creates: str | None = None,
+    roles: frozenset[Role] | None = None,
+    identify: Callable[[R], str] = _id_of,
+    quiet: bool = False,
+    fingerprint: Callable[[I], object] | None = None,
+) -> Callable[[Callable[[Work, I], R]], Command[I, R]]:
+    """Declare and register a command. *creates* names the kind of object in
+    :data:`~leasekit.domain.access.CREATE_ROLES` whose roles may run it."""
+    allowed = CREATE_ROLES[creates] if creates is not None else roles
+
+    def declare(body: Callable[[Work, I], R]) -> Command[I, R]:
+        made = Command(name, subject, body, reload, identify, allowed, quiet)
+        if fingerprint is not None:
+            made = attrs.evolve(made, fingerprint=fingerprint)
+        return _register(made)
+
+    return declare
+
+
+def execute(
+    ctx: ServiceContext,
+    actor: Actor,
+    cmd: Command[I, R],
+    request: I,
+    *,
+    idempotency_key: str | None = None,
+) -> R:
+    """Run *cmd* on *request* for *actor* in one transaction (see the module docstring)."""
+    cmd.authorize(actor)
+    retry = Retry.of(idempotency_key, cmd.name, cmd.fingerprint(request))
+    try:
+        return _run(ctx, actor, cmd, request, retry)
+    except LeasekitError:
+        # A concurrent attempt with the same key may have committed while this one ran into
+        # the rows it made: its result is this request's answer too.
+        earlier = _earlier(ctx, actor, cmd, retry)
+        if earlier is None:
+            raise
+        return earlier[0]
+
+
+def _earlier(
+    ctx: ServiceContext, actor: Actor, cmd: Command[I, R], retry: Retry
+) -> tuple[R] | None:
+    if retry.key is None:
+        return None
+    with ctx.uow_factory() as uow:
+        subject_id = retry.earlier(uow, actor)
+        return None if subject_id is None else (cmd.reload(uow, subject_id),)
+
+
+def _run(ctx: ServiceContext, actor: Actor, cmd: Command[I, R], request: I, retry: Retry) -> R:
+    with ctx.unit_of_work() as uow:
+        uow.token_id = actor.token_id
+        earlier = retry.earlier(uow, actor)
+        if earlier is not None:
+            return cmd.reload(uow, earlier)
+        at, business_date = ctx.moment()
+        work = Work(ctx, uow, actor, at, business_date)
+        result = cmd.body(work, request)
+        if not work.recorded and not cmd.quiet:
+            raise RuntimeError(f"command {cmd.name} changed state without recording an event")
+        retry.remember(uow, actor, cmd.subject, cmd.identify(result), at)
+        uow.commit()
+    return result
+
+
+# --- moving an aggregate along its lifecycle ------------------------------------------------
+
+
+@attrs.frozen
+class TransitionRequest:
+    """One move: which object, which action, why, the action's parameters, and the version the
+    caller last saw (``If-Match``), so that a decision is never made on a stale picture."""
+
+    id: str
+    action: str
+    reason: str | None = None
+    params: Mapping[str, str] = attrs.field(factory=dict)
+    expected_version: int | None = None
+
+
+After = Callable[[Work, Any], None]
+"""What a service does beyond the domain after a move (disabling a user revokes its tokens)."""
+
+
+@attrs.frozen
+class TransitionCommand(Command[TransitionRequest, E]):
+    """A registered move command; callable with the move's parts as arguments."""
+
+    machine: StateMachine[Any] = attrs.field(kw_only=True)
+
+    def __call__(  # type: ignore[override]
+        self,
+        ctx: ServiceContext,
+        actor: Actor,
+        subject_id: str,
+        action: str,
+        reason: str | None = None,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+        **params: str,
+    ) -> E:
+        request = TransitionRequest(subject_id, action, reason, params, expected_version)
+        return execute(ctx, actor, self, request, idempotency_key=idempotency_key)
+
+
+def _partner_for(uow: UnitOfWork, subject: Any) -> CapabilityHolder | None:
+    """The partner whose capabilities a move of *subject* needs: itself, for a partner."""
+    if hasattr(subject, "require"):
+        return subject  # type: ignore[no-any-return]
+    partner_id = getattr(subject, "partner_id", None)
+    return None if partner_id is None else uow.partners.get(partner_id)
+
+
+def transition_command(
+    kind: str,
+    machine: StateMachine[Any],
+    repository: Callable[[UnitOfWork], Repository[E]],
+    *,
+    after: After | None = None,
+) -> TransitionCommand[E]:
+    """The registered ``transition_<kind>`` command: load the object the actor may see, check
+    the version the caller expects, load its partner if the move needs a capability, move it
+    (:func:`~leasekit.domain.lifecycle.move`), store it and record the event."""
+
+    def load(uow: UnitOfWork, subject_id: str) -> E:
+        return repository(uow).get(subject_id)
+
+    def body(work: Work, request: TransitionRequest) -> E:
+        subject = visible_or_not_found(work.actor, load(work.uow, request.id), kind, request.id)
+        if request.expected_version not in (None, subject.version):  # type: ignore[attr-defined]
+            raise StaleVersionError(
+                kind, request.id, request.expected_version or 0, subject.version  # type: ignore[attr-defined]
+            )
+        row = machine.transition(subject.state, request.action)  # type: ignore[attr-defined]
+        needs_partner = row is not None and row.requires is not None
+        event = subject.apply(
+            request.action,
+            work.actor,
+            at=work.at,
+            business_date=work.business_date,
+            reason=request.reason,
+            partner=_partner_for(work.uow, subject) if needs_partner else None,
+            **request.params,
+        )
+        repository(work.uow).update(subject)
+        work.record(event)
+        if after is not None:
+            after(work, subject)
+        return subject
+
+    name = f"transition_{kind.replace(' ', '_')}"
+    return _register(TransitionCommand(name, kind, body, load, _id_of, machine=machine))

@@ -1,0 +1,168 @@
+"""What happens after a commit: in-process event handlers, and deliveries an administrator
+looks after.
+
+A capability reacts to another's events with a **handler**: a function of the open unit of
+work and the event, declared with :func:`handles`. Each handler is a subscriber of its own
+(``handler:<name>``): the background worker delivers it the events it names, in order per
+subject, and runs it as a command in its own transaction, as the ``system`` account, with the
+event's idempotency key. A handler therefore runs exactly once per event, even when the worker
+dies between the handler's commit and marking the delivery done: the retry finds the key and
+does nothing.
+
+A delivery that fails too often is parked; :func:`list_deliveries`, :func:`retry_delivery` and
+:func:`discard_delivery` (``leasekit events``, ``/events/deliveries``) let an administrator see
+it and decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+import attrs
+
+from leasekit.domain.events import DomainEvent
+from leasekit.domain.identity import Actor, Role
+from leasekit.errors import PermissionDeniedError
+from leasekit.services.commands import Command, Work, command, execute
+from leasekit.services.context import ServiceContext, page_size
+from leasekit.services.storage import Delivery, DeliveryStatus, Page
+
+__all__ = [
+    "HANDLERS",
+    "DeliveryQuery",
+    "Handler",
+    "HandlerSubscriber",
+    "discard_delivery",
+    "handler_subscribers",
+    "handles",
+    "list_deliveries",
+    "retry_delivery",
+]
+
+_SYSTEM: Final = Actor("system", Role.SYSTEM)
+_OPERATORS: Final = frozenset({Role.ADMIN, Role.SYSTEM})
+
+
+@attrs.frozen
+class Handler:
+    """An in-process subscriber: the events it wants, and the command that handles one."""
+
+    name: str
+    events: frozenset[str]
+    command: Command[DomainEvent, str]
+
+
+HANDLERS: Final[dict[str, Handler]] = {}
+"""Every handler by name, as declared by the capabilities."""
+
+
+def handles(
+    *event_names: str, name: str
+) -> Callable[[Callable[[Work, DomainEvent], None]], Callable[[Work, DomainEvent], None]]:
+    """Declare *function* the handler *name* of events *event_names* (see the module)."""
+
+    def declare(function: Callable[[Work, DomainEvent], None]) -> Callable[[Work, DomainEvent], None]:
+        def body(work: Work, event: DomainEvent) -> str:
+            function(work, event)
+            return event.subject_id
+
+        handler_command = command(
+            f"handle:{name}",
+            subject="event",
+            roles=frozenset({Role.SYSTEM}),
+            reload=lambda uow, subject_id: subject_id,
+            identify=str,
+            quiet=True,
+            fingerprint=lambda event: event.idempotency_key,
+        )(body)
+        if name in HANDLERS:
+            raise ValueError(f"two event handlers are named {name!r}")
+        HANDLERS[name] = Handler(name, frozenset(event_names), handler_command)
+        return function
+
+    return declare
+
+
+@attrs.frozen
+class HandlerSubscriber:
+    """A :class:`Handler` as the outbox relay sees it."""
+
+    handler: Handler
+    ctx: ServiceContext
+
+    @property
+    def name(self) -> str:
+        return f"handler:{self.handler.name}"
+
+    def wants(self, event_name: str) -> bool:
+        return event_name in self.handler.events
+
+    def deliver(self, event: DomainEvent) -> None:
+        key = f"{self.handler.name}:{event.idempotency_key}"
+        execute(self.ctx, _SYSTEM, self.handler.command, event, idempotency_key=key)
+
+
+def handler_subscribers(ctx: ServiceContext) -> list[HandlerSubscriber]:
+    """Every declared handler, bound to *ctx*, for the relay."""
+    return [HandlerSubscriber(handler, ctx) for handler in HANDLERS.values()]
+
+
+@attrs.frozen
+class DeliveryQuery:
+    """Which deliveries to list."""
+
+    status: DeliveryStatus | None = None
+    subscriber: str | None = None
+
+
+def list_deliveries(
+    ctx: ServiceContext,
+    actor: Actor,
+    query: DeliveryQuery | None = None,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[Delivery]:
+    """Deliveries, oldest first, for administrators (and the server's own command line)."""
+    if actor.role not in _OPERATORS:
+        raise PermissionDeniedError("delivery", "list", actor.role.value)
+    query = query or DeliveryQuery()
+    with ctx.uow_factory() as uow:
+        return uow.deliveries.page(
+            status=query.status, subscriber=query.subscriber, after=after, limit=page_size(limit)
+        )
+
+
+def _settle(work: Work, delivery_id: str, status: DeliveryStatus, name: str) -> Delivery:
+    work.uow.deliveries.settle_parked(delivery_id, status, work.at)
+    delivery = work.uow.deliveries.get(delivery_id)
+    work.event(
+        name,
+        "delivery",
+        delivery_id,
+        {"subscriber": delivery.subscriber, "event_key": delivery.event_key},
+    )
+    return delivery
+
+
+@command(
+    "retry_delivery",
+    subject="delivery",
+    roles=_OPERATORS,
+    reload=lambda uow, delivery_id: uow.deliveries.get(delivery_id),
+)
+def retry_delivery(work: Work, delivery_id: str) -> Delivery:
+    """Send a parked delivery back to its subscriber: due now, attempts counted afresh."""
+    return _settle(work, delivery_id, DeliveryStatus.PENDING, "delivery_retried")
+
+
+@command(
+    "discard_delivery",
+    subject="delivery",
+    roles=_OPERATORS,
+    reload=lambda uow, delivery_id: uow.deliveries.get(delivery_id),
+)
+def discard_delivery(work: Work, delivery_id: str) -> Delivery:
+    """Give up a parked delivery for good: the subscriber will never get that event."""
+    return _settle(work, delivery_id, DeliveryStatus.DISCARDED, "delivery_discarded")

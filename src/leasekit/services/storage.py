@@ -1,0 +1,398 @@
+"""What the use cases need from storage, as Protocols, so that services stay free of SQLAlchemy.
+
+A command runs in one unit of work (:mod:`leasekit.services.commands` opens it): it loads
+aggregates through the repositories, calls domain methods, records the events they return,
+and the runner commits once. Leaving the block without ``commit()`` rolls everything back,
+events included. Repositories never commit.
+
+``update`` is a compare-and-set on the entity's ``version``: it raises ``StaleVersionError``
+when someone else changed the row since it was read, and bumps ``entity.version`` on success.
+``get`` raises ``NotFoundError(kind, id)``. A write that breaks a uniqueness or reference rule
+of the database raises ``ValidationError`` on the field concerned (or ``ConflictError``);
+services check first where a friendlier error is wanted, the database is the backstop for
+races. Lists are pages of records (the entity's fields as plain values), in id order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from enum import StrEnum
+from types import TracebackType
+from typing import Any, Generic, Protocol, Self, TypeAlias, TypeVar
+
+import attrs
+
+from leasekit.domain.applications import Application
+from leasekit.domain.approvals import ApprovalTask
+from leasekit.domain.contracts import Contract, Payment, Receivable
+from leasekit.domain.customers import Customer
+from leasekit.domain.documents import Document
+from leasekit.domain.events import DomainEvent
+from leasekit.domain.exception_requests import ExceptionRequest
+from leasekit.domain.partners import Partner
+from leasekit.domain.users import User
+from leasekit.domain.vehicles import Vehicle
+from leasekit.domain.vouchers import Voucher
+
+__all__ = [
+    "ApiToken",
+    "ApplicationRepository",
+    "ApprovalTaskRepository",
+    "AuditRecord",
+    "AuditTrail",
+    "ContractRepository",
+    "Credential",
+    "CustomerRepository",
+    "Delivery",
+    "DeliveryRepository",
+    "DeliveryStatus",
+    "Enrolment",
+    "EnrolmentRepository",
+    "ExceptionRequestRepository",
+    "IdempotencyRepository",
+    "IdempotentRequest",
+    "Page",
+    "PartnerRepository",
+    "PaymentRepository",
+    "ReceivableRepository",
+    "Record",
+    "Repository",
+    "TokenRepository",
+    "UnitOfWork",
+    "UserRepository",
+    "VehicleRepository",
+    "VoucherRepository",
+    "hash_secret",
+]
+
+E = TypeVar("E")
+T = TypeVar("T")
+
+Record: TypeAlias = dict[str, Any]
+"""An entity's fields as plain values (Money as ``{"amount", "currency"}``), read for a list
+without building the entity."""
+
+
+def hash_secret(secret: str) -> str:
+    """The form a token or enrolment secret is stored and looked up in: SHA-256, hex.
+
+    Secrets are long random strings, so a plain hash is enough (no salt or slow hash: there
+    is no dictionary to guess from) and a stolen table reveals no usable secret.
+    """
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of a list, and the cursor of the next (None on the last page)."""
+
+    items: list[T]
+    next_after: str | None
+
+
+@attrs.frozen
+class ApiToken:
+    """A user's API token as listed: never its text, which exists only when it is issued."""
+
+    id: str
+    user_id: str
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@attrs.frozen
+class Credential:
+    """Who a live token belongs to, as authentication needs it, from one query."""
+
+    token_id: str
+    user_id: str
+    role: str
+    partner_id: str | None
+    user_state: str
+
+
+@attrs.frozen
+class Enrolment:
+    """A one-time secret a new user exchanges for a first token."""
+
+    id: str
+    user_id: str
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+@attrs.frozen
+class IdempotentRequest:
+    """A retried command's first outcome: which object the request with this key made."""
+
+    user_id: str
+    key: str
+    request_hash: str
+    """Fingerprint of the request, so a key reused for a different request is caught."""
+    subject: str
+    subject_id: str
+    created_at: datetime
+
+
+@attrs.frozen
+class AuditRecord:
+    """One entry of the audit log as services read it back; ``seq`` is its place in the
+    hash chain, None for a moment after it was written."""
+
+    id: int
+    seq: int | None
+    at: datetime
+    actor_id: str | None
+    token_id: str | None
+    action: str
+    subject: str
+    subject_id: str
+    details: Mapping[str, Any]
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    PARKED = "parked"
+    """Failed too often; waits for an administrator to retry or discard it."""
+    DISCARDED = "discarded"
+
+
+@attrs.frozen
+class Delivery:
+    """One event for one subscriber, as an administrator sees it."""
+
+    id: str
+    subscriber: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    delivered_at: datetime | None
+    event_key: str
+    event_name: str
+    subject: str
+    subject_id: str
+    occurred_at: datetime
+
+
+class Repository(Protocol[E]):
+    """Get, add, compare-and-set update and paged listing of one kind of entity."""
+
+    def get(self, entity_id: str) -> E:
+        """The entity; ``NotFoundError(kind, entity_id)`` if there is none."""
+        ...
+
+    def add(self, entity: E) -> None:
+        """Insert a new entity (its ``version`` as given, normally 0)."""
+        ...
+
+    def add_many(self, entities: Iterable[E]) -> None:
+        """Insert new entities in one statement."""
+        ...
+
+    def update(self, entity: E) -> None:
+        """Store *entity* if its ``version`` is still current, then increment the version."""
+        ...
+
+    def page(
+        self, query: object | None = None, *, after: str | None = None, limit: int = 50
+    ) -> Page[Record]:
+        """Records matching an attrs *query* (``<column>`` equals, ``<column>_from``/``_to``
+        bound a time by UTC days, ``q`` is a name prefix), ids after *after*."""
+        ...
+
+
+class UserRepository(Repository[User], Protocol):
+    def find_by_username(self, username: str) -> User | None: ...
+
+    def any(self) -> bool:
+        """Whether any user exists besides the built-in system account."""
+        ...
+
+
+class TokenRepository(Protocol):
+    """API tokens; stored as hashes (:func:`hash_secret`), revoked but never deleted."""
+
+    def add(self, token: ApiToken, token_hash: str) -> None: ...
+
+    def credential(self, token_hash: str) -> Credential | None:
+        """Who the live (unrevoked) token with this hash belongs to."""
+        ...
+
+    def get(self, token_id: str) -> ApiToken: ...
+
+    def revoke(self, token_id: str, at: datetime) -> bool:
+        """Revoke from *at* on; False if it was revoked already (the first time stays)."""
+        ...
+
+    def revoke_all(self, user_id: str, at: datetime) -> int: ...
+
+    def list_for_user(self, user_id: str) -> list[ApiToken]: ...
+
+
+class EnrolmentRepository(Protocol):
+    def add(self, enrolment: Enrolment, secret_hash: str) -> None: ...
+
+    def find_by_hash(self, secret_hash: str) -> Enrolment | None: ...
+
+    def use(self, enrolment_id: str, at: datetime) -> bool:
+        """Mark it used; False if it was used already (two requests racing with it)."""
+        ...
+
+    def withdraw_open(self, user_id: str, at: datetime) -> None: ...
+
+
+class IdempotencyRepository(Protocol):
+    """Idempotency keys, per user; written in the transaction of the command they guard."""
+
+    def find(self, user_id: str, key: str) -> IdempotentRequest | None: ...
+
+    def add(self, request: IdempotentRequest) -> None:
+        """Remember *request*; ``ConflictError`` if a concurrent request took the key first."""
+        ...
+
+
+class CustomerRepository(Repository[Customer], Protocol):
+    def find_by_id_number(self, country: str, id_number: str) -> list[Customer]: ...
+
+
+class VehicleRepository(Repository[Vehicle], Protocol):
+    def find_registered(self, vin: str) -> Vehicle | None:
+        """The record that holds *vin* now, if any."""
+        ...
+
+
+class PartnerRepository(Repository[Partner], Protocol):
+    def find_by_registration_number(self, country: str, number: str) -> Partner | None: ...
+
+
+class ApplicationRepository(Repository[Application], Protocol): ...
+
+
+class DocumentRepository(Repository[Document], Protocol): ...
+
+
+class ApprovalTaskRepository(Repository[ApprovalTask], Protocol):
+    def list_for_application(self, application_id: str) -> list[ApprovalTask]: ...
+
+
+class ContractRepository(Repository[Contract], Protocol):
+    def list_for_application(self, application_id: str) -> list[Contract]: ...
+
+
+class ReceivableRepository(Repository[Receivable], Protocol):
+    def list_for_contract(self, contract_id: str) -> list[Receivable]:
+        """In schedule order."""
+        ...
+
+    def list_due(self, on_or_before: date) -> list[Receivable]: ...
+
+
+class PaymentRepository(Repository[Payment], Protocol):
+    def list_for_contract(self, contract_id: str) -> list[Payment]: ...
+
+    def find_by_reference(self, reference: str) -> list[Payment]: ...
+
+
+class ExceptionRequestRepository(Repository[ExceptionRequest], Protocol):
+    def list_for_payment(self, payment_id: str) -> list[ExceptionRequest]: ...
+
+
+class VoucherRepository(Protocol):
+    """The journal: append-only, so there is no update and no delete."""
+
+    def add(self, voucher: Voucher) -> None: ...
+
+    def get(self, voucher_id: str) -> Voucher: ...
+
+    def find_by_source_key(self, source_key: str) -> Voucher | None: ...
+
+    def find_reversal(self, voucher_id: str) -> Voucher | None: ...
+
+    def list_for_date(self, business_date: date) -> list[Voucher]: ...
+
+
+class DeliveryRepository(Protocol):
+    """Event deliveries, for administrators."""
+
+    def get(self, delivery_id: str) -> Delivery: ...
+
+    def page(
+        self,
+        *,
+        status: DeliveryStatus | None = None,
+        subscriber: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> Page[Delivery]: ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def settle_parked(self, delivery_id: str, status: DeliveryStatus, at: datetime) -> None:
+        """Back to pending (due at *at*) or discarded; ``ConflictError`` unless parked."""
+        ...
+
+
+class AuditTrail(Protocol):
+    """Reading the audit log inside a unit of work."""
+
+    def for_subject(self, subject: str, subject_id: str) -> Sequence[AuditRecord]:
+        """Every entry about one object, oldest first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction and the repositories that work inside it."""
+
+    users: UserRepository
+    tokens: TokenRepository
+    enrolments: EnrolmentRepository
+    idempotency: IdempotencyRepository
+    customers: CustomerRepository
+    vehicles: VehicleRepository
+    partners: PartnerRepository
+    applications: ApplicationRepository
+    documents: DocumentRepository
+    approval_tasks: ApprovalTaskRepository
+    contracts: ContractRepository
+    receivables: ReceivableRepository
+    payments: PaymentRepository
+    exception_requests: ExceptionRequestRepository
+    vouchers: VoucherRepository
+    deliveries: DeliveryRepository
+    audit: AuditTrail
+    token_id: str | None
+    """The credential the acting user presented; every audit entry of this work names it."""
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed, and release the connection."""
+        ...
+
+    def commit(self) -> None:
+        """Write the recorded events (outbox and audit log) and commit everything at once."""
+        ...
+
+    def rollback(self) -> None:
+        """Undo everything since the last commit, including recorded events."""
+        ...
+
+    def record(self, event: DomainEvent) -> None:
+        """Have *event* written to the outbox and the audit log when the work is committed."""
+        ...

@@ -1,0 +1,120 @@
+"""Applications, their documents and their approval tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leasekit.domain.applications import Application
+from leasekit.domain.approvals import ApprovalTask
+from leasekit.domain.documents import Document
+from leasekit.store.repository import Rule, SqlRepository, Stored
+from leasekit.store.schema import ID_LENGTH, EntityRow, currency_column, reference
+
+__all__ = [
+    "ApplicationRepository",
+    "ApplicationRow",
+    "ApprovalTaskRepository",
+    "ApprovalTaskRow",
+    "DocumentRepository",
+    "DocumentRow",
+]
+
+
+def _missing(table: str, column: str, target: str) -> Rule:
+    kind = target.removesuffix("s")
+    return Rule(f"fk_{table}_{column}_{target}", (column,), column, f"no such {kind}")
+
+
+class ApplicationRow(EntityRow):
+    """The requested terms are one currency (the domain checks it), held once in ``currency``."""
+
+    __tablename__ = "applications"
+
+    partner_id: Mapped[str] = reference("partners", index=False)
+    customer_id: Mapped[str] = reference("customers")
+    vehicle_id: Mapped[str] = reference("vehicles")
+    business_type: Mapped[str]
+    currency: Mapped[str] = currency_column()
+    vehicle_price: Mapped[Decimal]
+    down_payment: Mapped[Decimal]
+    residual_value: Mapped[Decimal | None]
+    term_months: Mapped[int]
+    annual_rate: Mapped[Decimal]
+    state: Mapped[str]
+    created_by: Mapped[str]
+    """A user id, or a system actor's name, so not a foreign key."""
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (Index(None, "partner_id", "id"), Index(None, "state", "id"))
+
+
+class ApplicationRepository(SqlRepository[Application]):
+    stored = Stored.of(
+        "application",
+        ApplicationRow,
+        Application,
+        rules=[
+            _missing("applications", "partner_id", "partners"),
+            _missing("applications", "customer_id", "customers"),
+            _missing("applications", "vehicle_id", "vehicles"),
+        ],
+    )
+
+
+class DocumentRow(EntityRow):
+    """``owner_id`` points into the table ``owner_kind`` names, so it has no foreign key."""
+
+    __tablename__ = "documents"
+
+    owner_kind: Mapped[str]
+    owner_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    kind: Mapped[str]
+    filename: Mapped[str]
+    content_type: Mapped[str]
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(unique=True)
+    partner_id: Mapped[str | None] = reference("partners")
+    uploaded_by: Mapped[str]
+    uploaded_at: Mapped[dt.datetime]
+
+    __table_args__ = (Index(None, "owner_kind", "owner_id", "id"),)
+
+
+class DocumentRepository(SqlRepository[Document]):
+    """Document records are added, never edited: the bytes they describe cannot change."""
+
+    stored = Stored.of("document", DocumentRow, Document)
+
+
+class ApprovalTaskRow(EntityRow):
+    __tablename__ = "approval_tasks"
+
+    application_id: Mapped[str] = reference("applications")
+    tier: Mapped[str]
+    state: Mapped[str]
+    assignee: Mapped[str | None]
+    locked_by: Mapped[str | None]
+    locked_at: Mapped[dt.datetime | None]
+    decision: Mapped[str | None]
+    tags: Mapped[list[Any]]
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (Index(None, "state", "tier"),)
+
+
+class ApprovalTaskRepository(SqlRepository[ApprovalTask]):
+    stored = Stored.of(
+        "approval task",
+        ApprovalTaskRow,
+        ApprovalTask,
+        rules=[_missing("approval_tasks", "application_id", "applications")],
+    )
+
+    def list_for_application(self, application_id: str) -> list[ApprovalTask]:
+        return self._find(self.stored.table.c.application_id == application_id)

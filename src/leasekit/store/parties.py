@@ -1,0 +1,190 @@
+"""Customers, vehicles and partners: who borrows, what is financed, and who brings the deal.
+
+Uniqueness is the database's, so two requests racing past the services' own checks cannot
+both win: a customer's official number once per owner (each partner, and the back office,
+may register the same person once), a VIN once among the vehicles still registered (a car
+financed again later is registered again after the first record was released), a company
+code once per country.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leasekit.domain.customers import Customer
+from leasekit.domain.partners import Partner
+from leasekit.domain.vehicles import Vehicle, VehicleState
+from leasekit.store.repository import Rule, SqlRepository, Stored
+from leasekit.store.schema import (
+    EntityRow,
+    currency_column,
+    reference,
+    search_key,
+    search_key_column,
+)
+
+__all__ = [
+    "CustomerRepository",
+    "CustomerRow",
+    "PartnerRepository",
+    "PartnerRow",
+    "VehicleRepository",
+    "VehicleRow",
+]
+
+def _no_partner(table: str) -> Rule:
+    return Rule(f"fk_{table}_partner_id_partners", ("partner_id",), "partner_id", "no such partner")
+
+
+class CustomerRow(EntityRow):
+    __tablename__ = "customers"
+
+    kind: Mapped[str]
+    name: Mapped[str]
+    name_key: Mapped[str] = search_key_column()
+    country: Mapped[str] = mapped_column(String(2))
+    id_number: Mapped[str]
+    partner_id: Mapped[str | None] = reference("partners", index=False)
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        Index(
+            "uq_customers_country_id_number_partner_id",
+            "country",
+            "id_number",
+            "partner_id",
+            unique=True,
+            sqlite_where=sa.text("partner_id IS NOT NULL"),
+            postgresql_where=sa.text("partner_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_customers_country_id_number",
+            "country",
+            "id_number",
+            unique=True,
+            sqlite_where=sa.text("partner_id IS NULL"),
+            postgresql_where=sa.text("partner_id IS NULL"),
+        ),
+        Index(None, "partner_id", "id"),
+        Index(None, "name_key"),
+    )
+
+
+_REGISTERED_ONCE = "already registered as a customer"
+
+
+class CustomerRepository(SqlRepository[Customer]):
+    stored = Stored.of(
+        "customer",
+        CustomerRow,
+        Customer,
+        rules=[
+            Rule(
+                "uq_customers_country_id_number_partner_id",
+                ("country", "id_number", "partner_id"),
+                "id_number",
+                _REGISTERED_ONCE,
+            ),
+            Rule("uq_customers_country_id_number", ("country", "id_number"), "id_number",
+                 _REGISTERED_ONCE),
+            _no_partner("customers"),
+        ],
+        computed={"name_key": lambda customer: search_key(customer.name)},
+    )  # fmt: skip
+
+    def find_by_id_number(self, country: str, id_number: str) -> list[Customer]:
+        table = self.stored.table
+        return self._find(table.c.country == country, table.c.id_number == id_number)
+
+
+class VehicleRow(EntityRow):
+    __tablename__ = "vehicles"
+
+    vin: Mapped[str] = mapped_column(String(17), index=True)
+    make: Mapped[str]
+    model: Mapped[str]
+    year: Mapped[int]
+    condition: Mapped[str]
+    state: Mapped[str]
+    partner_id: Mapped[str | None] = reference("partners", index=False)
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        Index(
+            "uq_vehicles_vin_registered",
+            "vin",
+            unique=True,
+            sqlite_where=sa.text(f"state = '{VehicleState.REGISTERED}'"),
+            postgresql_where=sa.text(f"state = '{VehicleState.REGISTERED}'"),
+        ),
+        Index(None, "partner_id", "id"),
+    )
+
+
+class VehicleRepository(SqlRepository[Vehicle]):
+    stored = Stored.of(
+        "vehicle",
+        VehicleRow,
+        Vehicle,
+        rules=[
+            Rule(
+                "uq_vehicles_vin_registered",
+                ("vin",),
+                "vin",
+                "is already registered; the earlier record must be released first",
+            ),
+            _no_partner("vehicles"),
+        ],
+    )
+
+    def find_registered(self, vin: str) -> Vehicle | None:
+        """The vehicle record that holds *vin* now, if any (there is one at most)."""
+        table = self.stored.table
+        found = self._find(table.c.vin == vin, table.c.state == str(VehicleState.REGISTERED))
+        return found[0] if found else None
+
+
+class PartnerRow(EntityRow):
+    """One partner per company code in a country."""
+
+    __tablename__ = "partners"
+
+    name: Mapped[str]
+    name_key: Mapped[str] = search_key_column()
+    country: Mapped[str] = mapped_column(String(2))
+    registration_number: Mapped[str]
+    currency: Mapped[str] = currency_column()
+    credit_limit: Mapped[Decimal]
+    rating: Mapped[str | None] = mapped_column(String(1))
+    state: Mapped[str] = mapped_column(index=True)
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (UniqueConstraint("country", "registration_number"), Index(None, "name_key"))
+
+
+class PartnerRepository(SqlRepository[Partner]):
+    stored = Stored.of(
+        "partner",
+        PartnerRow,
+        Partner,
+        rules=[
+            Rule(
+                "uq_partners_country_registration_number",
+                ("country", "registration_number"),
+                "registration_number",
+                "already onboarded as a partner",
+            )
+        ],
+        computed={"name_key": lambda partner: search_key(partner.name)},
+    )
+
+    def find_by_registration_number(self, country: str, number: str) -> Partner | None:
+        """The partner onboarded with this company code, if any (there is one at most)."""
+        table = self.stored.table
+        found = self._find(table.c.country == country, table.c.registration_number == number)
+        return found[0] if found else None

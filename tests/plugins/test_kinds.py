@@ -15,6 +15,7 @@ from leasekit.plugins import CHOSEN_KINDS, KIND_HOOKS, KIND_PROTOCOLS, Adapters
 from leasekit.ports import AdapterKind
 from leasekit.ports.kinds import KINDS
 from leasekit.settings import AdapterIds
+from leasekit.testing import suites
 from leasekit.testing.fakes import Fakes
 
 CLOCK = FixedClock(now=datetime(2024, 1, 15, 9, 30, tzinfo=UTC), business_date=date(2024, 1, 15))
@@ -71,3 +72,8 @@ def test_adapters_has_an_accessor_typed_as_the_kinds_port(kind: AdapterKind) -> 
     accessor = vars(Adapters)[kind.value]
     assert accessor.kind is kind
     assert get_args(accessor.__orig_class__) == (KIND_PROTOCOLS[kind],)
+
+
+def test_each_port_has_its_suite_and_the_suites_are_all_of_the_ports() -> None:
+    expected = sorted(f"{port.__name__}Suite" for port in KIND_PROTOCOLS.values())
+    assert sorted(suites.__all__) == expected

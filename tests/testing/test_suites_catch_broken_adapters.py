@@ -1,4 +1,4 @@
-"""The contract suites fail adapters that break their port's promises.
+"""The adapter suites fail adapters that break their port's promises.
 
 A suite that every adapter passes proves nothing unless a broken adapter fails it; these run
 deliberately broken adapters through the suites in a separate pytest process.
@@ -22,7 +22,7 @@ import pytest
 
 from leasekit.money import Money
 from leasekit.ports import BankStatement
-from leasekit.testing import contracts, fakes
+from leasekit.testing import fakes, suites
 
 
 class LeakyStore(fakes.InMemoryDocumentStore):
@@ -72,19 +72,19 @@ class ChattyNotifier(fakes.FakeNotifier):
         self.events.append(event)
 
 
-class TestLeakyStore(contracts.DocumentStoreContract):
+class TestLeakyStore(suites.DocumentStoreSuite):
     @pytest.fixture
     def adapter(self):
         return LeakyStore()
 
 
-class TestForgetfulLedger(contracts.LedgerContract):
+class TestForgetfulLedger(suites.LedgerSuite):
     @pytest.fixture
     def adapter(self, clock):
         return ForgetfulLedger(clock)
 
 
-class TestTrustingBank(contracts.BankContract):
+class TestTrustingBank(suites.BankSuite):
     @pytest.fixture
     def adapter(self, clock):
         return TrustingBank(clock)
@@ -100,13 +100,13 @@ class TestTrustingBank(contracts.BankContract):
         return fakes.FakeBank.statement_file(statement)
 
 
-class TestCrashingRuleSet(contracts.RuleSetContract):
+class TestCrashingRuleSet(suites.RuleSetSuite):
     @pytest.fixture
     def adapter(self):
         return CrashingRuleSet()
 
 
-class TestChattyNotifier(contracts.NotifierContract):
+class TestChattyNotifier(suites.NotifierSuite):
     @pytest.fixture
     def adapter(self):
         return ChattyNotifier()
@@ -116,7 +116,7 @@ class TestChattyNotifier(contracts.NotifierContract):
         return lambda: len(adapter.events)
 
 
-class TestForgottenFixture(contracts.CreditBureauContract):
+class TestForgottenFixture(suites.CreditBureauSuite):
     pass
 '''
 
@@ -163,7 +163,7 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
         "TestCrashingRuleSet::test_a_missing_fact_is_a_validation_error",
     ],
 )
-def test_a_broken_promise_fails_its_contract_test(outcome: Outcome, test: str) -> None:
+def test_a_broken_promise_fails_its_suite(outcome: Outcome, test: str) -> None:
     assert test in outcome.failed, outcome.output
 
 

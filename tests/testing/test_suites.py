@@ -172,3 +172,7 @@ class TestFakeNotifier(suites.NotifierSuite):
     @pytest.fixture
     def sent(self, adapter: fakes.FakeNotifier) -> Callable[[], int]:
         return lambda: len(adapter.events)
+
+    @pytest.fixture
+    def sent_messages(self, adapter: fakes.FakeNotifier) -> Callable[[], int]:
+        return lambda: len(adapter.messages)

@@ -66,10 +66,13 @@ class CrashingRuleSet(fakes.FakeRuleSet):
 
 
 class ChattyNotifier(fakes.FakeNotifier):
-    """Notifies every delivery, repeats included."""
+    """Notifies and sends every delivery, repeats included."""
 
     def notify(self, event):
         self.events.append(event)
+
+    def send(self, message):
+        self.messages.append(message)
 
 
 class TestLeakyStore(suites.DocumentStoreSuite):
@@ -115,6 +118,10 @@ class TestChattyNotifier(suites.NotifierSuite):
     def sent(self, adapter):
         return lambda: len(adapter.events)
 
+    @pytest.fixture
+    def sent_messages(self, adapter):
+        return lambda: len(adapter.messages)
+
 
 class TestForgottenFixture(suites.CreditBureauSuite):
     pass
@@ -158,6 +165,7 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
         "TestForgetfulLedger::test_a_repeated_post_returns_the_first_receipt",
         "TestForgetfulLedger::test_a_key_reused_for_another_voucher_is_a_conflict",
         "TestChattyNotifier::test_a_redelivered_event_is_notified_once",
+        "TestChattyNotifier::test_a_repeated_message_is_sent_once",
         "TestTrustingBank::test_return_file_results_are_items_of_the_batch",
         "TestTrustingBank::test_a_returned_debit_is_read_as_returned",
         "TestCrashingRuleSet::test_a_missing_fact_is_a_validation_error",
@@ -170,6 +178,7 @@ def test_a_broken_promise_fails_its_suite(outcome: Outcome, test: str) -> None:
 def test_kept_promises_still_pass(outcome: Outcome) -> None:
     assert outcome.passed >= 12, outcome.output
     assert "TestLeakyStore::test_exists_and_delete" not in outcome.failed
+    assert "TestChattyNotifier::test_a_message_is_sent" not in outcome.failed
     assert "TestTrustingBank::test_a_repeated_payment_is_not_paid_twice" not in outcome.failed
 
 

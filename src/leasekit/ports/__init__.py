@@ -53,7 +53,7 @@ from leasekit.ports.ledger import (
     LedgerVoucher,
     unbalanced_currencies,
 )
-from leasekit.ports.notifier import Notifier
+from leasekit.ports.notifier import Message, Notifier
 from leasekit.ports.rules import Fact, RuleHit, RuleOutcome, RuleSet
 from leasekit.ports.signatures import SignatureProvider, SignatureRequest, SignatureStatus, Signer
 from leasekit.ports.statements import BankStatement, StatementLine, StatementParser
@@ -88,6 +88,7 @@ __all__ = [
     "LedgerLine",
     "LedgerReceipt",
     "LedgerVoucher",
+    "Message",
     "Notifier",
     "PaymentInstruction",
     "PaymentReceipt",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from leasekit.builtin.filesystem import FilesystemDocumentStore
+from leasekit.builtin.filesystem import EVENTS_FILE, FilesystemDocumentStore, FilesystemNotifier
 from leasekit.domain.clock import Clock
 from leasekit.domain.events import DomainEvent
 from leasekit.money import Money
@@ -176,3 +176,18 @@ class TestFakeNotifier(suites.NotifierSuite):
     @pytest.fixture
     def sent_messages(self, adapter: fakes.FakeNotifier) -> Callable[[], int]:
         return lambda: len(adapter.messages)
+
+
+class TestFilesystemNotifier(suites.NotifierSuite):
+    @pytest.fixture
+    def adapter(self, tmp_path: Path, clock: Clock) -> FilesystemNotifier:
+        return FilesystemNotifier(tmp_path / "messages", clock)
+
+    @pytest.fixture
+    def sent(self, adapter: FilesystemNotifier) -> Callable[[], int]:
+        events = adapter.folder / EVENTS_FILE
+        return lambda: len(events.read_bytes().splitlines()) if events.exists() else 0
+
+    @pytest.fixture
+    def sent_messages(self, adapter: FilesystemNotifier) -> Callable[[], int]:
+        return lambda: len(list(adapter.folder.glob("*.txt")))

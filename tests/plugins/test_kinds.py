@@ -9,6 +9,7 @@ from typing import get_args
 import pytest
 
 import leasekit.builtin.fakes
+import leasekit.testing
 from leasekit import hookspecs, ports
 from leasekit.domain.clock import FixedClock
 from leasekit.plugins import CHOSEN_KINDS, KIND_HOOKS, KIND_PROTOCOLS, Adapters
@@ -53,6 +54,11 @@ def test_settings_have_a_field_per_chosen_kind_as_the_table_says() -> None:
 
 def test_every_chosen_kind_has_a_fake_so_a_demo_runs_on_fakes_alone() -> None:
     assert [kind for kind, spec in KINDS.items() if spec.fake] == list(CHOSEN_KINDS)
+
+
+def test_every_fake_is_exported_by_leasekit_testing() -> None:
+    names = [spec.fake for spec in KINDS.values() if spec.fake]
+    assert [name for name in names if name not in leasekit.testing.__all__] == []
 
 
 def test_the_builtin_fakes_plugin_implements_the_hook_of_each_kind_with_a_fake() -> None:

@@ -191,3 +191,8 @@ class TestFilesystemNotifier(suites.NotifierSuite):
     @pytest.fixture
     def sent_messages(self, adapter: FilesystemNotifier) -> Callable[[], int]:
         return lambda: len(list(adapter.folder.glob("*.txt")))
+
+
+def test_every_suite_runs_here_against_a_builtin_adapter() -> None:
+    run = {base for test in globals().values() if isinstance(test, type) for base in test.__mro__}
+    assert [name for name in suites.__all__ if getattr(suites, name) not in run] == []

@@ -3,7 +3,10 @@ hooks, the settings, the built-in fakes, ``Fakes`` and the typed accessors of ``
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -59,6 +62,27 @@ def test_every_chosen_kind_has_a_fake_so_a_demo_runs_on_fakes_alone() -> None:
 def test_every_fake_is_exported_by_leasekit_testing() -> None:
     names = [spec.fake for spec in KINDS.values() if spec.fake]
     assert [name for name in names if name not in leasekit.testing.__all__] == []
+
+
+def test_a_fake_is_imported_only_when_settings_choose_one(tmp_path: Path) -> None:
+    """A fresh interpreter: in this one, the test support is imported already."""
+    code = f"""
+import pathlib, sys
+from datetime import UTC, date, datetime
+from leasekit.domain.clock import FixedClock
+from leasekit.plugins import create_plugin_manager, resolve_adapters
+pm = create_plugin_manager(load_entrypoints=False, blocked=())
+clock = FixedClock(now=datetime(2024, 1, 15, tzinfo=UTC), business_date=date(2024, 1, 15))
+folder = pathlib.Path({str(tmp_path)!r})
+resolve_adapters(pm, {{"notifier": "filesystem"}}, {{}}, folder, clock)
+print("leasekit.testing" in sys.modules)
+resolve_adapters(pm, {{"bank": "fake"}}, {{}}, folder, clock)
+print("leasekit.testing" in sys.modules)
+"""
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert completed.stdout.split() == ["False", "True"]
 
 
 def test_the_builtin_fakes_plugin_implements_the_hook_of_each_kind_with_a_fake() -> None:

@@ -27,9 +27,11 @@ from leasekit.settings import ADAPTER_KINDS
 __all__ = ["DEMO_ADAPTERS", "DemoCompany", "seed_demo"]
 
 DEMO_ADAPTERS: Final = dict.fromkeys(sorted(ADAPTER_KINDS), "fake") | {
-    "document_store": "filesystem"
+    "document_store": "filesystem",
+    "notifier": "filesystem",
 }
-"""Every external party on its deterministic fake; documents on the local filesystem."""
+"""Every external party on its deterministic fake; documents on the local filesystem, and what
+the notifier would tell people written under the demo folder's ``messages``, to be read."""
 
 STAFF = (
     ("officer", "Li Na (credit officer)", Role.OFFICER),

@@ -114,7 +114,8 @@ def leasekit_register_voucher_templates(register: Register[VoucherTemplate]) -> 
 
 @hookspec
 def leasekit_register_notifiers(register: Register[Notifier]) -> None:
-    """Register notifiers that tell people about events (SMS, email, chat)."""
+    """Register notifiers that tell people about events and send one person a message
+    (SMS, email, chat)."""
 
 
 # --- decision -----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar, cast, overload
 
 import attrs
 import pluggy
@@ -59,6 +59,7 @@ from leasekit.ports import (
     VoucherTemplate,
     protocol_members,
 )
+from leasekit.ports.kinds import KINDS
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -103,47 +104,20 @@ BUILTIN: Final = "builtin"
 IN_CODE: Final = "extra_plugins"
 
 KIND_HOOKS: Final[Mapping[AdapterKind, str]] = MappingProxyType(
-    {
-        AdapterKind.CREDIT_BUREAU: "leasekit_register_credit_bureaus",
-        AdapterKind.FRAUD_SOURCE: "leasekit_register_fraud_sources",
-        AdapterKind.FACE_VERIFIER: "leasekit_register_face_verifiers",
-        AdapterKind.STATEMENT_PARSER: "leasekit_register_statement_parsers",
-        AdapterKind.BANK: "leasekit_register_banks",
-        AdapterKind.SIGNATURE_PROVIDER: "leasekit_register_signature_providers",
-        AdapterKind.LEDGER: "leasekit_register_ledgers",
-        AdapterKind.DOCUMENT_STORE: "leasekit_register_document_stores",
-        AdapterKind.APPROVAL_POLICY: "leasekit_register_approval_policies",
-        AdapterKind.RULE_SET: "leasekit_register_rule_sets",
-        AdapterKind.VOUCHER_TEMPLATE: "leasekit_register_voucher_templates",
-        AdapterKind.NOTIFIER: "leasekit_register_notifiers",
-    }
+    {kind: spec.hook_name for kind, spec in KINDS.items()}
 )
 """The registration hook that fills each kind's registry."""
 
 KIND_PROTOCOLS: Final[Mapping[AdapterKind, type]] = MappingProxyType(
-    {
-        AdapterKind.CREDIT_BUREAU: CreditBureau,
-        AdapterKind.FRAUD_SOURCE: FraudSource,
-        AdapterKind.FACE_VERIFIER: FaceVerifier,
-        AdapterKind.STATEMENT_PARSER: StatementParser,
-        AdapterKind.BANK: Bank,
-        AdapterKind.SIGNATURE_PROVIDER: SignatureProvider,
-        AdapterKind.LEDGER: Ledger,
-        AdapterKind.DOCUMENT_STORE: DocumentStore,
-        AdapterKind.APPROVAL_POLICY: ApprovalPolicy,
-        AdapterKind.RULE_SET: RuleSet,
-        AdapterKind.VOUCHER_TEMPLATE: VoucherTemplate,
-        AdapterKind.NOTIFIER: Notifier,
-    }
+    {kind: spec.port for kind, spec in KINDS.items()}
 )
 """The port each kind's adapters implement; a started adapter lacking a member is refused."""
 
-CHOSEN_KINDS: Final = tuple(
-    kind for kind in AdapterKind if kind is not AdapterKind.VOUCHER_TEMPLATE
-)
+CHOSEN_KINDS: Final = tuple(kind for kind, spec in KINDS.items() if spec.chosen)
 """Kinds whose adapter settings choose by id; voucher templates are all used."""
 
 _A = TypeVar("_A")
+_P = TypeVar("_P")
 _ADAPTER_ID: Final = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _TRUE_WORDS: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS: Final = frozenset({"", "0", "false", "no", "off"})
@@ -566,6 +540,27 @@ class ActiveAdapter:
     instance: object
 
 
+class _PortAccessor(Generic[_P]):
+    """``adapters.<kind>``: the active adapter of the kind its attribute is named after, typed
+    as the kind's port, since :meth:`Adapters.get` can only promise an object."""
+
+    kind: AdapterKind
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.kind = AdapterKind(name)
+
+    @overload
+    def __get__(self, adapters: None, owner: type | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, adapters: Adapters, owner: type | None = None) -> _P: ...
+
+    def __get__(self, adapters: Adapters | None, owner: type | None = None) -> _P | Self:
+        if adapters is None:
+            return self
+        return cast("_P", adapters.get(self.kind))
+
+
 @attrs.frozen
 class Adapters:
     """The started adapters, one per kind; a kind that settings left unset raises
@@ -575,6 +570,19 @@ class Adapters:
     available: Mapping[AdapterKind, tuple[str, ...]] = attrs.field(factory=dict)
     voucher_templates: Mapping[str, VoucherTemplate] = attrs.field(factory=dict)
     """Every registered template, keyed by the event name it books."""
+
+    # One accessor per kind chosen by id, typed as the kind's port.
+    credit_bureau = _PortAccessor[CreditBureau]()
+    fraud_source = _PortAccessor[FraudSource]()
+    face_verifier = _PortAccessor[FaceVerifier]()
+    statement_parser = _PortAccessor[StatementParser]()
+    bank = _PortAccessor[Bank]()
+    signature_provider = _PortAccessor[SignatureProvider]()
+    ledger = _PortAccessor[Ledger]()
+    document_store = _PortAccessor[DocumentStore]()
+    approval_policy = _PortAccessor[ApprovalPolicy]()
+    rule_set = _PortAccessor[RuleSet]()
+    notifier = _PortAccessor[Notifier]()
 
     @classmethod
     def from_instances(
@@ -612,50 +620,6 @@ class Adapters:
 
     def voucher_template(self, event_name: str) -> VoucherTemplate | None:
         return self.voucher_templates.get(event_name)
-
-    @property
-    def credit_bureau(self) -> CreditBureau:
-        return cast("CreditBureau", self.get(AdapterKind.CREDIT_BUREAU))
-
-    @property
-    def fraud_source(self) -> FraudSource:
-        return cast("FraudSource", self.get(AdapterKind.FRAUD_SOURCE))
-
-    @property
-    def face_verifier(self) -> FaceVerifier:
-        return cast("FaceVerifier", self.get(AdapterKind.FACE_VERIFIER))
-
-    @property
-    def statement_parser(self) -> StatementParser:
-        return cast("StatementParser", self.get(AdapterKind.STATEMENT_PARSER))
-
-    @property
-    def bank(self) -> Bank:
-        return cast("Bank", self.get(AdapterKind.BANK))
-
-    @property
-    def signature_provider(self) -> SignatureProvider:
-        return cast("SignatureProvider", self.get(AdapterKind.SIGNATURE_PROVIDER))
-
-    @property
-    def ledger(self) -> Ledger:
-        return cast("Ledger", self.get(AdapterKind.LEDGER))
-
-    @property
-    def document_store(self) -> DocumentStore:
-        return cast("DocumentStore", self.get(AdapterKind.DOCUMENT_STORE))
-
-    @property
-    def approval_policy(self) -> ApprovalPolicy:
-        return cast("ApprovalPolicy", self.get(AdapterKind.APPROVAL_POLICY))
-
-    @property
-    def rule_set(self) -> RuleSet:
-        return cast("RuleSet", self.get(AdapterKind.RULE_SET))
-
-    @property
-    def notifier(self) -> Notifier:
-        return cast("Notifier", self.get(AdapterKind.NOTIFIER))
 
 
 def resolve_adapters(
@@ -775,13 +739,13 @@ def describe(
         for name, plugin in pm.list_name_plugin()
     )
     kinds = []
-    for kind in AdapterKind:
+    for kind, spec in KINDS.items():
         registered = pm.hooks.registry(kind).ids
-        if kind is AdapterKind.VOUCHER_TEMPLATE:
-            kinds.append(KindRow(kind, registered, registered, None))
-        else:
+        if spec.chosen:
             active = tuple(filter(None, [_active_id(adapters_or_chosen, kind)]))
             kinds.append(KindRow(kind, registered, active, kind.setting))
+        else:
+            kinds.append(KindRow(kind, registered, registered, None))
     return PluginReport(plugins, tuple(kinds))
 
 

@@ -17,15 +17,17 @@ import re
 import zoneinfo
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, field_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from leasekit.errors import ConfigurationError
 from leasekit.money import CURRENCIES
+from leasekit.ports import AdapterKind
+from leasekit.ports.kinds import KINDS
 
 __all__ = [
     "ADAPTER_KINDS",
@@ -51,7 +53,7 @@ def _section(title: str) -> ConfigDict:
     return ConfigDict(title=title, extra="forbid", frozen=True)
 
 
-class AdapterIds(BaseModel):
+class _AdapterIdsSection(BaseModel):
     """Which registered adapter serves each kind of external party, by adapter id.
 
     An unset kind is fine until a service needs it; then the error names the variable.
@@ -59,31 +61,38 @@ class AdapterIds(BaseModel):
 
     model_config = _section("adapters")
 
-    credit_bureau: str | None = Field(default=None, description="Credit bureau adapter id.")
-    fraud_source: str | None = Field(default=None, description="Anti-fraud data source adapter id.")
-    face_verifier: str | None = Field(default=None, description="Face verification adapter id.")
-    statement_parser: str | None = Field(
-        default=None, description="Bank-statement parser adapter id."
+
+def _adapter_ids_model() -> type[_AdapterIdsSection]:
+    """The ``adapters`` section: a field per kind chosen by id, from the table of kinds, so a
+    new kind gets its variable, default and documented description without an edit here."""
+    fields: dict[str, Any] = {
+        kind.value: (str | None, Field(default=spec.default_id, description=spec.setting_help))
+        for kind, spec in KINDS.items()
+        if spec.chosen
+    }
+    return create_model(
+        "AdapterIds",
+        __base__=_AdapterIdsSection,
+        __doc__=_AdapterIdsSection.__doc__,
+        __module__=__name__,
+        **fields,
     )
-    bank: str | None = Field(
-        default=None, description="Bank adapter id (debits, returns, payments)."
-    )
-    signature_provider: str | None = Field(
-        default=None, description="E-signature provider adapter id."
-    )
-    ledger: str | None = Field(default=None, description="General ledger adapter id.")
-    document_store: str | None = Field(
-        default="filesystem",
-        description="Document store adapter id; `filesystem` keeps files under the data dir.",
-    )
-    approval_policy: str | None = Field(default=None, description="Approval policy adapter id.")
-    rule_set: str | None = Field(default=None, description="Rule set adapter id.")
-    notifier: str | None = Field(default=None, description="Notifier adapter id.")
+
+
+if TYPE_CHECKING:
+
+    class AdapterIds(_AdapterIdsSection):
+        """For type checkers, which cannot see fields made at run time: one per kind."""
+
+        def __getattr__(self, kind: str) -> str | None: ...
+
+else:
+    AdapterIds = _adapter_ids_model()
 
 
 ADAPTER_KINDS: Final = frozenset(AdapterIds.model_fields)
 """The kinds of external party whose adapter settings choose by id."""
-_OPTION_KINDS: Final = ADAPTER_KINDS | {"voucher_template"}
+_OPTION_KINDS: Final = frozenset(kind.value for kind in AdapterKind)
 """Kinds that may take options: those chosen by id, and voucher templates (all of which are
 used, so none is chosen)."""
 

@@ -169,6 +169,9 @@ def test_an_async_adapter_is_refused_at_start_up(
         async def notify(self, event: object) -> None:
             raise AssertionError("never awaited")
 
+        def send(self, message: object) -> None:
+            raise AssertionError("never called")
+
     pm = make_pm(_registering("leasekit_register_notifiers", "async", lambda c: AsyncNotifier()))
     with pytest.raises(PluginError, match=r"adapter 'async' from .* has async notify"):
         _resolve(pm, tmp_path, clock, {"notifier": "async"})

@@ -43,7 +43,10 @@ def test_plugins_are_listed_with_source_and_hooks(install: Callable[..., str]) -
     assert rows["acme"].source == "leasekit-acme 1.2.3"
     assert rows["acme"].hooks == ("leasekit_register_credit_bureaus",)
     assert rows["leasekit.builtin.filesystem"].source == "builtin"
-    assert rows["leasekit.builtin.filesystem"].hooks == ("leasekit_register_document_stores",)
+    assert rows["leasekit.builtin.filesystem"].hooks == (
+        "leasekit_register_document_stores",
+        "leasekit_register_notifiers",
+    )
     assert _kind(report.kinds, AdapterKind.CREDIT_BUREAU).registered == ("acme", "fake")
 
 
@@ -83,7 +86,7 @@ def test_the_report_is_json_ready(make_pm: PluginFactory) -> None:
     assert data["plugins"][0] == {
         "name": "leasekit.builtin.filesystem",
         "source": "builtin",
-        "hooks": ["leasekit_register_document_stores"],
+        "hooks": ["leasekit_register_document_stores", "leasekit_register_notifiers"],
         "blocked": False,
     }
     bank = next(row for row in data["adapters"] if row["kind"] == "bank")

@@ -15,7 +15,7 @@ from leasekit import hookspecs
 from leasekit.money import Money
 from leasekit.plugins import create_plugin_manager
 from leasekit.ports import AdapterKind, ApprovalCase, Verdict
-from leasekit.testing import contracts, fakes
+from leasekit.testing import fakes, suites
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 HEADING = re.compile(r"^### `(leasekit_\w+)\(([^)]*)\)`$", re.MULTILINE)
@@ -52,10 +52,10 @@ def test_every_hook_says_when_it_was_added(hook: str) -> None:
     assert re.search(r"^Version added: \d+\.\d+$", body, re.MULTILINE), f"{hook} has no version"
 
 
-def test_every_setting_and_contract_suite_is_named() -> None:
+def test_every_setting_suite_and_fake_is_named() -> None:
     text = GUIDE.read_text(encoding="utf-8")
     missing = [kind.setting for kind in AdapterKind if kind is not AdapterKind.VOUCHER_TEMPLATE]
-    missing += contracts.__all__ + fakes.__all__
+    missing += suites.__all__ + fakes.__all__
     assert [name for name in missing if name not in text] == []
 
 
@@ -66,13 +66,11 @@ def _run(example: str, module_name: str) -> types.ModuleType:
 
 
 def test_the_python_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first example is the ``leasekit_acme`` module the contract test imports; the plugin
+    """The first example is the ``leasekit_acme`` module the suite test imports; the plugin
     examples load into a plugin manager, whose ``check_pending`` checks their hook names and
     arguments, and the vote example votes."""
     text = GUIDE.read_text(encoding="utf-8")
-    plugin, voting, contract_test, conftest = re.findall(
-        r"^```python\n(.*?)^```$", text, re.S | re.M
-    )
+    plugin, voting, suite_test, conftest = re.findall(r"^```python\n(.*?)^```$", text, re.S | re.M)
     acme = _run(plugin, "leasekit_acme")
     monkeypatch.setitem(sys.modules, "leasekit_acme", acme)
     watchlist = _run(voting, "watchlist")
@@ -80,6 +78,6 @@ def test_the_python_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "acme" in pm.hooks.registry(AdapterKind.CREDIT_BUREAU).ids
     case = ApprovalCase("app-1", "partner-17", "loan", Money("1000", "CNY"), 12, "0.3")
     assert [vote.verdict for vote in pm.hooks.evaluate_application(case)] == [Verdict.REFER]
-    suite = _run(contract_test, "test_acme").TestAcmeBureau
-    assert issubclass(suite, contracts.CreditBureauContract)
+    suite = _run(suite_test, "test_acme").TestAcmeBureau
+    assert issubclass(suite, suites.CreditBureauSuite)
     assert _run(conftest, "conftest").pytest_plugins == ["leasekit.testing.pytest_plugin"]

@@ -1,5 +1,5 @@
-"""What the filesystem store adds to the document store contract (see
-tests/testing/test_contract_suites.py): its files on disk, atomic replacement, and no way out
+"""What the filesystem store adds to the document store suite (see
+tests/testing/test_suites.py): its files on disk, atomic replacement, and no way out
 of the root."""
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from leasekit.ports import (
     FaceMatch,
     LedgerLine,
     LedgerVoucher,
+    Message,
     RuleHit,
     RuleOutcome,
     Signer,
@@ -220,3 +221,28 @@ def test_adapter_options_cannot_be_changed_by_the_adapter(tmp_path: Path) -> Non
 
 def test_each_kind_is_chosen_by_its_own_variable() -> None:
     assert AdapterKind.SIGNATURE_PROVIDER.setting == "LEASEKIT_ADAPTERS__SIGNATURE_PROVIDER"
+
+
+def _message(**changes: str) -> Message:
+    message = Message("zhang.wei@example.com", "Your code", "Your code is 314159.", "enrol:u-1")
+    return attrs.evolve(message, **changes)
+
+
+@pytest.mark.parametrize("field", ["recipient", "subject", "body", "idempotency_key"])
+def test_a_message_has_no_blank_field(field: str) -> None:
+    with pytest.raises(ValidationError, match=f"{field}: must not be blank"):
+        _message(**{field: " "})
+
+
+@pytest.mark.parametrize("field", ["recipient", "subject"])
+@pytest.mark.parametrize("line_break", ["\n", "\r"])
+def test_a_message_recipient_or_subject_cannot_smuggle_in_a_header(
+    field: str, line_break: str
+) -> None:
+    with pytest.raises(ValidationError, match=f"{field}: must be one line"):
+        _message(**{field: f"Your code{line_break}Bcc: someone@example.com"})
+
+
+def test_a_message_body_may_have_lines_but_stays_out_of_the_repr() -> None:
+    message = _message(body="Your code is 314159.\nIt expires in 15 minutes.")
+    assert "314159" not in repr(message)

@@ -33,6 +33,7 @@ from leasekit.ports import (
     FraudSubject,
     LedgerLine,
     LedgerVoucher,
+    Message,
     PaymentInstruction,
     PaymentStatus,
     RiskLevel,
@@ -339,6 +340,22 @@ def test_the_notifier_records_each_event_once(clock: FixedClock) -> None:
     notifier.notify(event)
     notifier.notify(_event(clock))
     assert (len(notifier.events), notifier.deliveries) == (2, 3)
+
+
+def test_the_notifier_records_each_message_once() -> None:
+    notifier = fakes.FakeNotifier()
+    message = Message("li.na@example.com", "Reset your password", "https://x/r/1", "reset:1")
+    notifier.fail_next()
+    with pytest.raises(AdapterError, match=r"FakeNotifier\.send"):
+        notifier.send(message)
+    notifier.send(message)
+    notifier.send(attrs.evolve(message, body="https://x/r/2"))
+    notifier.send(attrs.evolve(message, idempotency_key="reset:2"))
+    assert [(m.body, m.idempotency_key) for m in notifier.messages] == [
+        ("https://x/r/1", "reset:1"),
+        ("https://x/r/1", "reset:2"),
+    ]
+    assert notifier.deliveries == 3
 
 
 def test_fakes_come_as_adapters_under_id_fake(clock: FixedClock) -> None:

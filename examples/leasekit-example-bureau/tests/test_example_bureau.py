@@ -1,4 +1,4 @@
-"""The example bureau passes leasekit's credit bureau contract, and leasekit finds it."""
+"""The example bureau passes leasekit's credit bureau suite, and leasekit finds it."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from leasekit_example_bureau import ExampleBureau
 from leasekit.domain.clock import Clock, FixedClock
 from leasekit.plugins import create_plugin_manager, resolve_adapters
 from leasekit.ports import AdapterKind, CreditSubject
-from leasekit.testing.contracts import CreditBureauContract
+from leasekit.testing.suites import CreditBureauSuite
 
 
-class TestExampleBureau(CreditBureauContract):
+class TestExampleBureau(CreditBureauSuite):
     @pytest.fixture
     def adapter(self, clock: Clock) -> ExampleBureau:
         return ExampleBureau(clock, no_file_prefix="000")

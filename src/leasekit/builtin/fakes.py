@@ -5,82 +5,32 @@ Registered always, so that a demo or a QA server selects them by settings
 production settings simply never choose ``fake``, and ``LEASEKIT_DISABLED_PLUGINS=
 leasekit.builtin.fakes`` removes them altogether. Voucher templates are the exception: every
 registered template is used, so no fake one is registered here.
+
+The hook implementations are made from the table of kinds (:data:`leasekit.ports.kinds.KINDS`),
+one per kind that has a fake, and set as module attributes named after their hooks, which is
+where pluggy looks for them. A fake's module is imported only when settings choose it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from leasekit.hookspecs import hookimpl
-from leasekit.ports import (
-    ApprovalPolicy,
-    Bank,
-    CreditBureau,
-    DocumentStore,
-    FaceVerifier,
-    FraudSource,
-    Ledger,
-    Notifier,
-    Register,
-    RuleSet,
-    SignatureProvider,
-    StatementParser,
-)
-from leasekit.testing import fakes
+from leasekit.ports import Register
+from leasekit.ports.kinds import KINDS, KindSpec
 
 FAKE: Final = "fake"
 
 
-@hookimpl(trylast=True)
-def leasekit_register_credit_bureaus(register: Register[CreditBureau]) -> None:
-    register(FAKE, fakes.FakeCreditBureau.from_context)
+def _registering(spec: KindSpec) -> Callable[[Register[object]], None]:
+    """An implementation of *spec*'s registration hook that offers its fake as ``fake``."""
+
+    def register_fake(register: Register[object]) -> None:
+        register(FAKE, spec.start_fake)
+
+    register_fake.__name__ = register_fake.__qualname__ = spec.hook_name
+    return hookimpl(trylast=True)(register_fake)
 
 
-@hookimpl(trylast=True)
-def leasekit_register_fraud_sources(register: Register[FraudSource]) -> None:
-    register(FAKE, fakes.FakeFraudSource.from_context)
-
-
-@hookimpl(trylast=True)
-def leasekit_register_face_verifiers(register: Register[FaceVerifier]) -> None:
-    register(FAKE, fakes.FakeFaceVerifier.from_context)
-
-
-@hookimpl(trylast=True)
-def leasekit_register_statement_parsers(register: Register[StatementParser]) -> None:
-    register(FAKE, fakes.FakeStatementParser.from_context)
-
-
-@hookimpl(trylast=True)
-def leasekit_register_banks(register: Register[Bank]) -> None:
-    register(FAKE, fakes.FakeBank.from_context)
-
-
-@hookimpl(trylast=True)
-def leasekit_register_signature_providers(register: Register[SignatureProvider]) -> None:
-    register(FAKE, fakes.FakeSignatureProvider.from_context)
-
-
-@hookimpl(trylast=True)
-def leasekit_register_ledgers(register: Register[Ledger]) -> None:
-    register(FAKE, fakes.FakeLedger.from_context)
-
-
-@hookimpl(trylast=True)
-def leasekit_register_document_stores(register: Register[DocumentStore]) -> None:
-    register(FAKE, fakes.InMemoryDocumentStore.from_context)
-
-
-@hookimpl(trylast=True)
-def leasekit_register_approval_policies(register: Register[ApprovalPolicy]) -> None:
-    register(FAKE, fakes.FakeApprovalPolicy.from_context)
-
-
-@hookimpl(trylast=True)
-def leasekit_register_rule_sets(register: Register[RuleSet]) -> None:
-    register(FAKE, fakes.FakeRuleSet.from_context)
-
-
-@hookimpl(trylast=True)
-def leasekit_register_notifiers(register: Register[Notifier]) -> None:
-    register(FAKE, fakes.FakeNotifier.from_context)
+globals().update({spec.hook_name: _registering(spec) for spec in KINDS.values() if spec.fake})

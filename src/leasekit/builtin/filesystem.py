@@ -1,28 +1,64 @@
-"""The default document store: files under a folder on local disk (adapter id ``filesystem``).
+"""Adapters on local disk, both under adapter id ``filesystem``.
 
-Uploads are written to a temporary file in the target folder and renamed into place, so a
-reader never sees half a file and an upload that fails part-way leaves the key as it was. Keys
-are checked by :func:`leasekit.ports.check_document_key` and the resolved path must stay under
-the root, so a key cannot reach outside it.
+- The default **document store**: files under a folder. Keys are checked by
+  :func:`leasekit.ports.check_document_key` and the resolved path must stay under the root,
+  so a key cannot reach outside it.
+- A **notifier** for development and QA machines, as Django's file-based e-mail backend:
+  messages become text files and events lines of a JSON file, so nothing reaches a real person
+  and a tester can still read what would have.
+
+Documents and messages are written to a temporary file in the target folder and renamed into
+place, so a reader never sees half a file and a write that fails part-way leaves what was
+there; events are appended to their file a whole line at a time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
+from leasekit.domain.clock import Clock
+from leasekit.domain.events import DomainEvent
 from leasekit.errors import NotFoundError, ValidationError
 from leasekit.hookspecs import hookimpl
-from leasekit.ports import AdapterContext, DocumentStore, Register, check_document_key
+from leasekit.ports import (
+    AdapterContext,
+    DocumentStore,
+    Message,
+    Notifier,
+    Register,
+    check_document_key,
+)
 
-__all__ = ["CHUNK_SIZE", "FilesystemDocumentStore"]
+__all__ = ["CHUNK_SIZE", "EVENTS_FILE", "FilesystemDocumentStore", "FilesystemNotifier"]
 
 CHUNK_SIZE: Final = 64 * 1024
+EVENTS_FILE: Final = "events.jsonl"
 _TEMP_PREFIX: Final = ".upload-"
 """Temporary names start with a dot, which no valid key segment does, so they never collide."""
+
+
+def _write_atomically(path: Path, chunks: Iterable[bytes]) -> None:
+    """*chunks* as the content of *path*, through a temporary file renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX)
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 class FilesystemDocumentStore:
@@ -39,20 +75,7 @@ class FilesystemDocumentStore:
         return cls(Path(root) if root else context.data_dir / "documents")
 
     def put(self, key: str, chunks: Iterable[bytes]) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX)
-        temp = Path(temp_name)
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                for chunk in chunks:
-                    handle.write(chunk)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
+        _write_atomically(self._path(key), chunks)
 
     def open(self, key: str) -> Iterator[bytes]:
         path = self._path(key)
@@ -84,6 +107,82 @@ class FilesystemDocumentStore:
         return path
 
 
+class FilesystemNotifier:
+    """Each message a text file, each event a line of ``events.jsonl``, in one folder.
+
+    A message's file is named by the time it was sent and a hash of its idempotency key, so
+    the folder lists messages in order and a repeat finds the first one's file and writes
+    nothing. An event's line holds its name, subject, business date and key, but never its
+    payload, whose values may be personal data; a repeat finds its key in the file and is
+    dropped. Keys already in the file are read once and then only the lines added since, so
+    a second process writing to the same folder is seen too.
+    """
+
+    def __init__(self, folder: Path, clock: Clock) -> None:
+        self.folder = folder
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._recorded_events: set[str] = set()
+        self._read_to = 0
+
+    @classmethod
+    def from_context(cls, context: AdapterContext) -> FilesystemNotifier:
+        """Folder from option ``dir``, else ``<data_dir>/messages``."""
+        folder = context.option("dir")
+        return cls(Path(folder) if folder else context.data_dir / "messages", context.clock)
+
+    def send(self, message: Message) -> None:
+        digest = hashlib.sha256(message.idempotency_key.encode("utf-8")).hexdigest()[:32]
+        with self._lock:
+            if any(self.folder.glob(f"*-{digest}.txt")):
+                return
+            name = f"{self.clock.now():%Y%m%dT%H%M%S.%fZ}-{digest}.txt"
+            _write_atomically(self.folder / name, [_message_text(message).encode("utf-8")])
+
+    def notify(self, event: DomainEvent) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self._lock, (self.folder / EVENTS_FILE).open("a+b") as handle:
+            self._catch_up(handle)
+            if event.idempotency_key in self._recorded_events:
+                return
+            handle.write(_event_line(event))
+            self._recorded_events.add(event.idempotency_key)
+
+    def _catch_up(self, handle: BinaryIO) -> None:
+        """Learn the keys of the lines written since the last call, by any process; read from
+        the top again if the file shrank (someone emptied the folder meanwhile)."""
+        if handle.seek(0, os.SEEK_END) < self._read_to:
+            self._read_to = 0
+        handle.seek(self._read_to)
+        added = handle.read()
+        complete = added[: added.rfind(b"\n") + 1]
+        self._recorded_events.update(
+            json.loads(line)["idempotency_key"] for line in complete.splitlines()
+        )
+        self._read_to += len(complete)
+
+
+def _message_text(message: Message) -> str:
+    return f"To: {message.recipient}\nSubject: {message.subject}\n\n{message.body}\n"
+
+
+def _event_line(event: DomainEvent) -> bytes:
+    """The event without its payload, as one line of JSON."""
+    fields = {
+        "name": event.name,
+        "subject": event.subject,
+        "subject_id": event.subject_id,
+        "business_date": event.business_date.isoformat(),
+        "idempotency_key": event.idempotency_key,
+    }
+    return json.dumps(fields, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
+
+
 @hookimpl(trylast=True)
 def leasekit_register_document_stores(register: Register[DocumentStore]) -> None:
     register("filesystem", FilesystemDocumentStore.from_context)
+
+
+@hookimpl(trylast=True)
+def leasekit_register_notifiers(register: Register[Notifier]) -> None:
+    register("filesystem", FilesystemNotifier.from_context)

@@ -1,8 +1,8 @@
 """Test support for leasekit and for adapter authors.
 
 - :mod:`leasekit.testing.fakes`: deterministic, scriptable fakes for every adapter kind;
-- :mod:`leasekit.testing.contracts`: the contract test suites every adapter must pass
-  (needs pytest);
+- :mod:`leasekit.testing.suites`: the test suites every adapter of a kind must pass
+  (needs pytest); :mod:`leasekit.testing.contracts` keeps their former names, deprecated;
 - :mod:`leasekit.testing.pytest_plugin`: opt-in fixtures, enabled with
   ``pytest_plugins = ["leasekit.testing.pytest_plugin"]`` in a root ``conftest.py``.
 

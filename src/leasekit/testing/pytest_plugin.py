@@ -17,11 +17,11 @@ from leasekit.domain.clock import FixedClock
 from leasekit.plugins import Adapters, PluginManager, create_plugin_manager
 from leasekit.testing.fakes import Fakes
 
-_CONTRACTS = "leasekit.testing.contracts"
-if _CONTRACTS not in sys.modules:
-    # Detailed assertion messages in the contract suites, when loaded before them (pytest
-    # warns, and this suite's warnings are errors, if the module was imported already).
-    pytest.register_assert_rewrite(_CONTRACTS)
+_SUITES = "leasekit.testing.suites"
+if _SUITES not in sys.modules:
+    # Detailed assertion messages in the adapter suites, when loaded before them (pytest
+    # warns, and this suite's warnings are errors, if the package was imported already).
+    pytest.register_assert_rewrite(_SUITES)
 
 
 @pytest.fixture

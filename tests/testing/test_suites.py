@@ -1,4 +1,4 @@
-"""Every fake and the built-in filesystem store pass their kind's contract suite.
+"""Every fake and the built-in filesystem store pass their kind's adapter suite.
 
 The fakes stand in for real parties in every other test; if a fake broke its port's promises,
 those tests would prove behaviour that no real adapter has.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from leasekit.builtin.filesystem import FilesystemDocumentStore
+from leasekit.builtin.filesystem import EVENTS_FILE, FilesystemDocumentStore, FilesystemNotifier
 from leasekit.domain.clock import Clock
 from leasekit.domain.events import DomainEvent
 from leasekit.money import Money
@@ -26,7 +26,7 @@ from leasekit.ports import (
     StatementLine,
     Verdict,
 )
-from leasekit.testing import contracts, fakes
+from leasekit.testing import fakes, suites
 
 
 def _statement(currency: str) -> BankStatement:
@@ -44,13 +44,13 @@ def _statement(currency: str) -> BankStatement:
     )
 
 
-class TestFakeCreditBureau(contracts.CreditBureauContract):
+class TestFakeCreditBureau(suites.CreditBureauSuite):
     @pytest.fixture
     def adapter(self, clock: Clock) -> fakes.FakeCreditBureau:
         return fakes.FakeCreditBureau(clock)
 
 
-class TestFakeFraudSource(contracts.FraudSourceContract):
+class TestFakeFraudSource(suites.FraudSourceSuite):
     @pytest.fixture
     def adapter(self, clock: Clock) -> fakes.FakeFraudSource:
         return fakes.FakeFraudSource(clock)
@@ -61,7 +61,7 @@ class TestFakeFraudSource(contracts.FraudSourceContract):
         return FraudSubject("Wang Fang", "110105198001010019")
 
 
-class TestFakeFaceVerifier(contracts.FaceVerifierContract):
+class TestFakeFaceVerifier(suites.FaceVerifierSuite):
     @pytest.fixture
     def adapter(self) -> fakes.FakeFaceVerifier:
         return fakes.FakeFaceVerifier()
@@ -75,7 +75,7 @@ class TestFakeFaceVerifier(contracts.FaceVerifierContract):
         return b"id-card photo", b"someone else"
 
 
-class TestFakeStatementParser(contracts.StatementParserContract):
+class TestFakeStatementParser(suites.StatementParserSuite):
     @pytest.fixture
     def adapter(self) -> fakes.FakeStatementParser:
         return fakes.FakeStatementParser()
@@ -85,7 +85,7 @@ class TestFakeStatementParser(contracts.StatementParserContract):
         return fakes.FakeStatementParser.render(_statement(currency))
 
 
-class TestFakeBank(contracts.BankContract):
+class TestFakeBank(suites.BankSuite):
     @pytest.fixture
     def adapter(self, clock: Clock) -> fakes.FakeBank:
         return fakes.FakeBank(clock)
@@ -99,7 +99,7 @@ class TestFakeBank(contracts.BankContract):
         return fakes.FakeBank.statement_file(_statement(currency))
 
 
-class TestFakeSignatureProvider(contracts.SignatureProviderContract):
+class TestFakeSignatureProvider(suites.SignatureProviderSuite):
     @pytest.fixture
     def adapter(self) -> fakes.FakeSignatureProvider:
         return fakes.FakeSignatureProvider()
@@ -109,31 +109,31 @@ class TestFakeSignatureProvider(contracts.SignatureProviderContract):
         return adapter.sign
 
 
-class TestFakeLedger(contracts.LedgerContract):
+class TestFakeLedger(suites.LedgerSuite):
     @pytest.fixture
     def adapter(self, clock: Clock) -> fakes.FakeLedger:
         return fakes.FakeLedger(clock)
 
 
-class TestInMemoryDocumentStore(contracts.DocumentStoreContract):
+class TestInMemoryDocumentStore(suites.DocumentStoreSuite):
     @pytest.fixture
     def adapter(self) -> fakes.InMemoryDocumentStore:
         return fakes.InMemoryDocumentStore()
 
 
-class TestFilesystemDocumentStore(contracts.DocumentStoreContract):
+class TestFilesystemDocumentStore(suites.DocumentStoreSuite):
     @pytest.fixture
     def adapter(self, tmp_path: Path) -> FilesystemDocumentStore:
         return FilesystemDocumentStore(tmp_path / "documents")
 
 
-class TestFakeApprovalPolicy(contracts.ApprovalPolicyContract):
+class TestFakeApprovalPolicy(suites.ApprovalPolicySuite):
     @pytest.fixture
     def adapter(self) -> fakes.FakeApprovalPolicy:
         return fakes.FakeApprovalPolicy()
 
 
-class TestFakeRuleSet(contracts.RuleSetContract):
+class TestFakeRuleSet(suites.RuleSetSuite):
     @pytest.fixture
     def adapter(self) -> fakes.FakeRuleSet:
         rules = fakes.FakeRuleSet()
@@ -146,7 +146,7 @@ class TestFakeRuleSet(contracts.RuleSetContract):
         return rules
 
 
-class TestFakeVoucherTemplate(contracts.VoucherTemplateContract):
+class TestFakeVoucherTemplate(suites.VoucherTemplateSuite):
     @pytest.fixture
     def adapter(self) -> fakes.FakeVoucherTemplate:
         return fakes.FakeVoucherTemplate("contract_disbursed", "1221 receivables", "1002 bank")
@@ -164,7 +164,7 @@ class TestFakeVoucherTemplate(contracts.VoucherTemplateContract):
         )
 
 
-class TestFakeNotifier(contracts.NotifierContract):
+class TestFakeNotifier(suites.NotifierSuite):
     @pytest.fixture
     def adapter(self) -> fakes.FakeNotifier:
         return fakes.FakeNotifier()
@@ -172,3 +172,27 @@ class TestFakeNotifier(contracts.NotifierContract):
     @pytest.fixture
     def sent(self, adapter: fakes.FakeNotifier) -> Callable[[], int]:
         return lambda: len(adapter.events)
+
+    @pytest.fixture
+    def sent_messages(self, adapter: fakes.FakeNotifier) -> Callable[[], int]:
+        return lambda: len(adapter.messages)
+
+
+class TestFilesystemNotifier(suites.NotifierSuite):
+    @pytest.fixture
+    def adapter(self, tmp_path: Path, clock: Clock) -> FilesystemNotifier:
+        return FilesystemNotifier(tmp_path / "messages", clock)
+
+    @pytest.fixture
+    def sent(self, adapter: FilesystemNotifier) -> Callable[[], int]:
+        events = adapter.folder / EVENTS_FILE
+        return lambda: len(events.read_bytes().splitlines()) if events.exists() else 0
+
+    @pytest.fixture
+    def sent_messages(self, adapter: FilesystemNotifier) -> Callable[[], int]:
+        return lambda: len(list(adapter.folder.glob("*.txt")))
+
+
+def test_every_suite_runs_here_against_a_builtin_adapter() -> None:
+    run = {base for test in globals().values() if isinstance(test, type) for base in test.__mro__}
+    assert [name for name in suites.__all__ if getattr(suites, name) not in run] == []

@@ -1,4 +1,4 @@
-"""The contract suites fail adapters that break their port's promises.
+"""The adapter suites fail adapters that break their port's promises.
 
 A suite that every adapter passes proves nothing unless a broken adapter fails it; these run
 deliberately broken adapters through the suites in a separate pytest process.
@@ -22,7 +22,7 @@ import pytest
 
 from leasekit.money import Money
 from leasekit.ports import BankStatement
-from leasekit.testing import contracts, fakes
+from leasekit.testing import fakes, suites
 
 
 class LeakyStore(fakes.InMemoryDocumentStore):
@@ -66,25 +66,28 @@ class CrashingRuleSet(fakes.FakeRuleSet):
 
 
 class ChattyNotifier(fakes.FakeNotifier):
-    """Notifies every delivery, repeats included."""
+    """Notifies and sends every delivery, repeats included."""
 
     def notify(self, event):
         self.events.append(event)
 
+    def send(self, message):
+        self.messages.append(message)
 
-class TestLeakyStore(contracts.DocumentStoreContract):
+
+class TestLeakyStore(suites.DocumentStoreSuite):
     @pytest.fixture
     def adapter(self):
         return LeakyStore()
 
 
-class TestForgetfulLedger(contracts.LedgerContract):
+class TestForgetfulLedger(suites.LedgerSuite):
     @pytest.fixture
     def adapter(self, clock):
         return ForgetfulLedger(clock)
 
 
-class TestTrustingBank(contracts.BankContract):
+class TestTrustingBank(suites.BankSuite):
     @pytest.fixture
     def adapter(self, clock):
         return TrustingBank(clock)
@@ -100,13 +103,13 @@ class TestTrustingBank(contracts.BankContract):
         return fakes.FakeBank.statement_file(statement)
 
 
-class TestCrashingRuleSet(contracts.RuleSetContract):
+class TestCrashingRuleSet(suites.RuleSetSuite):
     @pytest.fixture
     def adapter(self):
         return CrashingRuleSet()
 
 
-class TestChattyNotifier(contracts.NotifierContract):
+class TestChattyNotifier(suites.NotifierSuite):
     @pytest.fixture
     def adapter(self):
         return ChattyNotifier()
@@ -115,8 +118,12 @@ class TestChattyNotifier(contracts.NotifierContract):
     def sent(self, adapter):
         return lambda: len(adapter.events)
 
+    @pytest.fixture
+    def sent_messages(self, adapter):
+        return lambda: len(adapter.messages)
 
-class TestForgottenFixture(contracts.CreditBureauContract):
+
+class TestForgottenFixture(suites.CreditBureauSuite):
     pass
 '''
 
@@ -158,18 +165,20 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
         "TestForgetfulLedger::test_a_repeated_post_returns_the_first_receipt",
         "TestForgetfulLedger::test_a_key_reused_for_another_voucher_is_a_conflict",
         "TestChattyNotifier::test_a_redelivered_event_is_notified_once",
+        "TestChattyNotifier::test_a_repeated_message_is_sent_once",
         "TestTrustingBank::test_return_file_results_are_items_of_the_batch",
         "TestTrustingBank::test_a_returned_debit_is_read_as_returned",
         "TestCrashingRuleSet::test_a_missing_fact_is_a_validation_error",
     ],
 )
-def test_a_broken_promise_fails_its_contract_test(outcome: Outcome, test: str) -> None:
+def test_a_broken_promise_fails_its_suite(outcome: Outcome, test: str) -> None:
     assert test in outcome.failed, outcome.output
 
 
 def test_kept_promises_still_pass(outcome: Outcome) -> None:
     assert outcome.passed >= 12, outcome.output
     assert "TestLeakyStore::test_exists_and_delete" not in outcome.failed
+    assert "TestChattyNotifier::test_a_message_is_sent" not in outcome.failed
     assert "TestTrustingBank::test_a_repeated_payment_is_not_paid_twice" not in outcome.failed
 
 

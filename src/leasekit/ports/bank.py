@@ -1,0 +1,154 @@
+"""The company's bank: direct debits out, return files and statements in, payments out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from leasekit.errors import FieldError, ValidationError
+from leasekit.money import Money
+from leasekit.ports.common import not_blank, positive, utc
+from leasekit.ports.statements import BankStatement
+
+__all__ = [
+    "Bank",
+    "DebitBatch",
+    "DebitItem",
+    "DebitOutcome",
+    "DebitReturn",
+    "PaymentInstruction",
+    "PaymentReceipt",
+    "PaymentStatus",
+]
+
+
+@attrs.frozen
+class DebitItem:
+    """One direct debit of one customer's account under a signed mandate."""
+
+    item_id: str = attrs.field(validator=not_blank)
+    debtor_name: str
+    debtor_account: str
+    amount: Money = attrs.field(validator=positive)
+    mandate_reference: str
+    remittance: str = ""
+
+
+def _debit_items(values: Iterable[DebitItem]) -> tuple[DebitItem, ...]:
+    return tuple(values)
+
+
+def _batch_errors(batch: DebitBatch) -> list[FieldError]:
+    if not batch.items:
+        return [FieldError("items", "a debit batch needs at least one item")]
+    errors = []
+    seen: set[str] = set()
+    currency = batch.items[0].amount.currency
+    for index, item in enumerate(batch.items):
+        if item.item_id in seen:
+            errors.append(FieldError(f"items.{index}.item_id", f"{item.item_id!r} repeats"))
+        if item.amount.currency != currency:
+            errors.append(FieldError(f"items.{index}.amount", f"not in {currency.code}"))
+        seen.add(item.item_id)
+    return errors
+
+
+@attrs.frozen
+class DebitBatch:
+    """Debits to collect on one date into the company's account: one bank file."""
+
+    batch_id: str = attrs.field(validator=not_blank)
+    creditor_name: str
+    creditor_account: str
+    collection_date: date
+    items: tuple[DebitItem, ...] = attrs.field(converter=_debit_items)
+
+    def __attrs_post_init__(self) -> None:
+        errors = _batch_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def total(self) -> Money:
+        first, *rest = (item.amount for item in self.items)
+        return sum(rest, first)
+
+
+class DebitOutcome(StrEnum):
+    COLLECTED = "collected"
+    RETURNED = "returned"
+    """Not collected (insufficient funds, closed account, revoked mandate ...)."""
+
+
+@attrs.frozen
+class DebitReturn:
+    """The bank's result for one debit item, read from its return file."""
+
+    batch_id: str
+    item_id: str
+    outcome: DebitOutcome = attrs.field(converter=DebitOutcome)
+    amount: Money
+    reason_code: str | None = None
+    reason: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.outcome is DebitOutcome.RETURNED and not self.reason_code:
+            raise ValidationError.single("reason_code", "a returned debit needs a reason code")
+
+
+@attrs.frozen
+class PaymentInstruction:
+    """A payment out of the company's account (a disbursement to a dealer, a refund)."""
+
+    instruction_id: str = attrs.field(validator=not_blank)
+    """The company's id for the payment; the bank answers a repeat with the first receipt, so a
+    retried disbursement is never paid twice."""
+    payee_name: str
+    payee_account: str
+    amount: Money = attrs.field(validator=positive)
+    requested_date: date
+    remittance: str = ""
+    payee_bank: str | None = None
+
+
+class PaymentStatus(StrEnum):
+    ACCEPTED = "accepted"
+    SETTLED = "settled"
+    REJECTED = "rejected"
+
+
+@attrs.frozen
+class PaymentReceipt:
+    instruction_id: str
+    bank_reference: str
+    status: PaymentStatus = attrs.field(converter=PaymentStatus)
+    received_at: datetime = attrs.field(converter=utc)
+    reason: str | None = None
+    """Why the bank rejected the payment; None otherwise."""
+
+
+@runtime_checkable
+class Bank(Protocol):
+    """The company's bank: direct-debit files out, return files and statements in, payments."""
+
+    def render_debit_file(self, batch: DebitBatch) -> bytes:
+        """The file to upload to the bank for *batch*, in the bank's format."""
+        ...
+
+    def parse_return_file(self, content: bytes) -> list[DebitReturn]:
+        """The results in a return file the bank sent back; unreadable content raises
+        :class:`~leasekit.errors.ValidationError`."""
+        ...
+
+    def parse_statement(self, content: bytes) -> BankStatement:
+        """An account statement in the bank's format; unreadable content raises
+        :class:`~leasekit.errors.ValidationError`."""
+        ...
+
+    def send_payment(self, instruction: PaymentInstruction) -> PaymentReceipt:
+        """Instruct a payment; idempotent on ``instruction.instruction_id``."""
+        ...

@@ -1,0 +1,66 @@
+"""The approval policy suite."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+import pytest
+
+from leasekit.domain.approvals import Tier
+from leasekit.money import Money
+from leasekit.ports import ApprovalCase, ApprovalPolicy, PolicyVote, RiskLevel, Verdict
+from leasekit.testing.suites._base import Suite
+
+__all__ = ["ApprovalPolicySuite"]
+
+_TIER_RANK = {tier: rank for rank, tier in enumerate(Tier)}
+
+
+class ApprovalPolicySuite(Suite):
+    @pytest.fixture
+    def case(self, currency: str) -> ApprovalCase:
+        return ApprovalCase(
+            application_id="app-1",
+            partner_id="partner-1",
+            business_type="new_car_loan",
+            amount_financed=Money("120000.00", currency),
+            term_months=36,
+            down_payment_ratio=Decimal("0.20"),
+            partner_rating="A",
+            credit_score=720,
+            fraud_risk=RiskLevel.LOW,
+        )
+
+    def test_implements_the_port(self, adapter: ApprovalPolicy) -> None:
+        assert isinstance(adapter, ApprovalPolicy)
+
+    def test_a_case_gets_a_tier_and_a_vote(
+        self, adapter: ApprovalPolicy, case: ApprovalCase
+    ) -> None:
+        assert isinstance(adapter.required_tier(case), Tier)
+        vote = adapter.vote(case)
+        assert isinstance(vote, PolicyVote)
+        assert vote.voter
+
+    def test_the_same_case_gets_the_same_answers(
+        self, adapter: ApprovalPolicy, case: ApprovalCase
+    ) -> None:
+        assert adapter.required_tier(case) == adapter.required_tier(case)
+        assert adapter.vote(case) == adapter.vote(case)
+
+    def test_a_larger_amount_never_needs_a_lower_tier(
+        self, adapter: ApprovalPolicy, case: ApprovalCase
+    ) -> None:
+        tiers = [
+            adapter.required_tier(attrs.evolve(case, amount_financed=case.amount_financed * factor))
+            for factor in (1, 10, 100)
+        ]
+        ranks = [_TIER_RANK[tier] for tier in tiers]
+        assert ranks == sorted(ranks), f"tiers by growing amount: {tiers}"
+
+    def test_a_refusal_gives_reasons(self, adapter: ApprovalPolicy, case: ApprovalCase) -> None:
+        risky = attrs.evolve(case, fraud_risk=RiskLevel.HIGH, credit_score=None)
+        vote = adapter.vote(risky)
+        if vote.verdict is not Verdict.APPROVE:
+            assert vote.reasons, "a referral or a decline must say why"

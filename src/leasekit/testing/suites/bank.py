@@ -1,0 +1,113 @@
+"""The bank suite."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+
+from leasekit.errors import ValidationError
+from leasekit.money import Money
+from leasekit.ports import (
+    Bank,
+    DebitBatch,
+    DebitItem,
+    DebitOutcome,
+    DebitReturn,
+    PaymentInstruction,
+    PaymentReceipt,
+)
+from leasekit.testing.suites._base import Suite, provide
+from leasekit.testing.suites.statements import assert_statement_balances
+
+__all__ = ["BankSuite"]
+
+
+class BankSuite(Suite):
+    @pytest.fixture
+    def batch(self, currency: str) -> DebitBatch:
+        items = [
+            DebitItem(
+                f"item-{n}", f"Debtor {n}", f"62220000000000{n}", Money(amount, currency), f"M-{n}"
+            )
+            for n, amount in ((1, "3120.55"), (2, "2890.00"))
+        ]
+        return DebitBatch(
+            "batch-1", "Leasekit Finance", "6222000000000099", date(2024, 1, 20), items
+        )
+
+    @pytest.fixture
+    def return_file_content(self, adapter: Bank, batch: DebitBatch) -> bytes:
+        provide(
+            "return_file_content",
+            "the bank's return file for the 'batch' fixture, with at least one item returned",
+        )
+
+    @pytest.fixture
+    def statement_content(self) -> bytes:
+        provide("statement_content", "an account statement in the bank's format")
+
+    @pytest.fixture
+    def payment(self, currency: str) -> PaymentInstruction:
+        return PaymentInstruction(
+            instruction_id=f"pay-{uuid.uuid4().hex}",
+            payee_name="Shanghai Motors",
+            payee_account="6222000000000123",
+            amount=Money("150000.00", currency),
+            requested_date=date(2024, 1, 15),
+            remittance="disbursement contract C-1",
+        )
+
+    def test_implements_the_port(self, adapter: Bank) -> None:
+        assert isinstance(adapter, Bank)
+
+    def test_renders_a_debit_file(self, adapter: Bank, batch: DebitBatch) -> None:
+        content = adapter.render_debit_file(batch)
+        assert isinstance(content, bytes)
+        assert content
+
+    def test_return_file_results_are_items_of_the_batch(
+        self, adapter: Bank, batch: DebitBatch, return_file_content: bytes
+    ) -> None:
+        results = adapter.parse_return_file(return_file_content)
+        assert results, "the 'return_file_content' fixture should report on some items"
+        amounts = {item.item_id: item.amount for item in batch.items}
+        for result in results:
+            assert isinstance(result, DebitReturn)
+            assert result.batch_id == batch.batch_id
+            assert amounts.get(result.item_id) == result.amount, f"{result} is not in the batch"
+        reported = [result.item_id for result in results]
+        assert len(reported) == len(set(reported)), f"an item is reported twice: {reported}"
+
+    def test_a_returned_debit_is_read_as_returned(
+        self, adapter: Bank, return_file_content: bytes
+    ) -> None:
+        """A parser that reads every item as collected would book bounced debits as paid."""
+        results = adapter.parse_return_file(return_file_content)
+        assert any(result.outcome is DebitOutcome.RETURNED for result in results), (
+            "no item came back returned; the 'return_file_content' fixture must return one"
+        )
+
+    def test_a_statement_balances(self, adapter: Bank, statement_content: bytes) -> None:
+        assert_statement_balances(adapter.parse_statement(statement_content))
+
+    def test_an_unreadable_return_file_is_a_validation_error(self, adapter: Bank) -> None:
+        with pytest.raises(ValidationError):
+            adapter.parse_return_file(b"\x00\x01 not a return file \xff")
+
+    def test_an_unreadable_statement_is_a_validation_error(self, adapter: Bank) -> None:
+        with pytest.raises(ValidationError):
+            adapter.parse_statement(b"\x00\x01 not a statement \xff")
+
+    def test_a_payment_gets_a_receipt(self, adapter: Bank, payment: PaymentInstruction) -> None:
+        receipt = adapter.send_payment(payment)
+        assert isinstance(receipt, PaymentReceipt)
+        assert receipt.instruction_id == payment.instruction_id
+        assert receipt.bank_reference
+
+    def test_a_repeated_payment_is_not_paid_twice(
+        self, adapter: Bank, payment: PaymentInstruction
+    ) -> None:
+        first = adapter.send_payment(payment)
+        assert adapter.send_payment(payment) == first

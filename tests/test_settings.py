@@ -93,6 +93,7 @@ def test_the_environment_is_read_with_prefix_and_nesting(env: Any) -> None:
         "port": 9000,
         "max_upload_bytes": 2048,
         "worker_threads": 2,
+        "max_queued": 64,
     }
     assert settings.business_date == date(2024, 6, 30)
     assert (settings.timezone, settings.currency) == ("Asia/Shanghai", "USD")

@@ -175,5 +175,7 @@ def test_register_names_every_bad_field(officer: Actor, at: datetime) -> None:
 
 
 def test_rehydration_accepts_a_stored_string(at: datetime) -> None:
-    vehicle = Vehicle("v1", "1HGCM82633A004352", "Honda", "Accord", 2003, "used", None, at)
+    vehicle = Vehicle(
+        "v1", "1HGCM82633A004352", "Honda", "Accord", 2003, "used", "registered", None, at
+    )
     assert vehicle.vin == Vin("1HGCM82633A004352")

@@ -39,6 +39,7 @@ def ctx(
         clock=fixed_clock,
         currency=currency("CNY"),
         max_upload_bytes=64 * 1024,
+        secret_key=b"the test installation's secret",
         after_commit=lambda: deliveries.append(1),
     )
 

@@ -72,8 +72,8 @@ def test_other_partners_objects_are_not_found(
         applications.transition_application(ctx, other_dealer, draft.id, "cancel")
     with pytest.raises(NotFoundError):
         customers.get_customer(ctx, other_dealer, draft.customer_id)
-    assert applications.list_applications(ctx, other_dealer) == []
-    assert [a.id for a in applications.list_applications(ctx, dealer)] == [draft.id]
+    assert applications.list_applications(ctx, other_dealer).items == []
+    assert [a["id"] for a in applications.list_applications(ctx, dealer).items] == [draft.id]
 
 
 GETTERS: dict[str, Callable[[ServiceContext, Actor, str], object]] = {
@@ -158,7 +158,7 @@ def test_bad_terms_name_every_field(
     with pytest.raises(ValidationError) as caught:
         applications.create_draft(ctx, dealer, command)
     assert {e.field for e in caught.value.errors} == fields
-    assert applications.list_applications(ctx, dealer) == []
+    assert applications.list_applications(ctx, dealer).items == []
 
 
 def test_a_suspended_partner_cannot_submit(
@@ -193,6 +193,6 @@ def test_duplicate_customer_per_partner_is_refused(
     with pytest.raises(ValidationError, match=f"already registered as customer {first}") as caught:
         register_customer(ctx, dealer)
     assert [e.field for e in caught.value.errors] == ["id_number"]
-    assert [c.id for c in customers.list_customers(ctx, dealer)] == [first]
+    assert [c["id"] for c in customers.list_customers(ctx, dealer).items] == [first]
     theirs = register_customer(ctx, other_dealer)  # the same person at another partner
     assert theirs != first

@@ -42,7 +42,9 @@ def test_upload_records_type_size_and_hash_and_streams_back(
     record, content = documents.open_document(ctx, dealer, document.id)
     assert record == document
     assert b"".join(content) == PNG
-    assert documents.list_documents(ctx, dealer, OwnerKind.CUSTOMER, customer) == [document]
+    assert [
+        d["id"] for d in documents.list_documents(ctx, dealer, OwnerKind.CUSTOMER, customer).items
+    ] == [document.id]
 
 
 @pytest.mark.parametrize(
@@ -62,7 +64,7 @@ def test_a_bad_upload_stores_nothing(
         upload(ctx, dealer, customer, data)
     assert [e.field for e in caught.value.errors] == ["file"]
     assert list(fakes.document_store.documents) == []
-    assert documents.list_documents(ctx, dealer, OwnerKind.CUSTOMER, customer) == []
+    assert documents.list_documents(ctx, dealer, OwnerKind.CUSTOMER, customer).items == []
 
 
 def test_a_record_that_fails_removes_the_stored_file(

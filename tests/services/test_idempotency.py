@@ -32,7 +32,7 @@ def test_a_retry_with_the_same_key_returns_the_first_result(
     first = customers.register_customer(ctx, dealer, command(), idempotency_key="k-1")
     again = customers.register_customer(ctx, dealer, command(), idempotency_key="k-1")
     assert again == first
-    assert [c.id for c in customers.list_customers(ctx, dealer)] == [first.id]
+    assert [c["id"] for c in customers.list_customers(ctx, dealer).items] == [first.id]
     with ctx.uow_factory() as uow:
         trail = uow.audit.for_subject("customer", first.id)
     assert [entry.action for entry in trail] == ["customer_registered"]
@@ -42,7 +42,7 @@ def test_a_key_reused_for_another_request_is_refused(ctx: ServiceContext, dealer
     customers.register_customer(ctx, dealer, command(), idempotency_key="k-1")
     with pytest.raises(ConflictError, match="different request"):
         customers.register_customer(ctx, dealer, command("Li Na"), idempotency_key="k-1")
-    assert len(customers.list_customers(ctx, dealer)) == 1
+    assert len(customers.list_customers(ctx, dealer).items) == 1
 
 
 def test_keys_belong_to_their_user(ctx: ServiceContext, dealer: Actor, other_dealer: Actor) -> None:
@@ -116,6 +116,6 @@ def test_concurrent_attempts_with_one_key_make_one_object(
         thread.join()
     made = {result for result in results if isinstance(result, str)}
     assert len(made) == 1
-    assert [a.id for a in applications.list_applications(ctx, dealer)] == list(made)
+    assert [a["id"] for a in applications.list_applications(ctx, dealer).items] == list(made)
     retry = applications.create_draft(ctx, dealer, command, idempotency_key="race")
     assert {retry.id} == made

@@ -43,7 +43,7 @@ def test_a_company_code_is_onboarded_once(ctx: ServiceContext, officer: Actor) -
             "registration_number",
             f"already onboarded as partner {first.id}",
         )
-    assert [p.id for p in partners.list_partners(ctx, officer)] == [first.id]
+    assert [p["id"] for p in partners.list_partners(ctx, officer).items] == [first.id]
 
 
 def test_a_dealer_lists_and_sees_its_own_partner_only(
@@ -53,9 +53,9 @@ def test_a_dealer_lists_and_sees_its_own_partner_only(
     partner: Partner,
     other_partner: Partner,
 ) -> None:
-    everyone = [p.id for p in partners.list_partners(ctx, officer)]
+    everyone = [p["id"] for p in partners.list_partners(ctx, officer).items]
     assert sorted(everyone) == sorted([partner.id, other_partner.id])
-    assert partners.list_partners(ctx, dealer) == [partner]
+    assert [p["id"] for p in partners.list_partners(ctx, dealer).items] == [partner.id]
     assert partners.get_partner(ctx, dealer, partner.id) == partner
     with pytest.raises(NotFoundError) as caught:
         partners.get_partner(ctx, dealer, other_partner.id)

@@ -1,10 +1,11 @@
-"""The outbox relay: committed events delivered in order, at least once, each relay's rows
-claimed so that relays running side by side do not deliver the same event twice."""
+"""The outbox relay: committed events fanned out to each subscriber and delivered to it on its
+own, in order per subject, at least once; failures retried with backoff and parked after a
+limit without delaying anyone else; claims that survive neither their lease nor a restart."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -13,8 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from leasekit.domain.events import DomainEvent, StateChanged
-from leasekit.store.outbox import OutboxRelay, OutboxWorker
-from leasekit.store.uow import SqlUnitOfWork, session_factory
+from leasekit.errors import ConflictError
+from leasekit.services.storage import DeliveryStatus
+from leasekit.store.outbox import OutboxRelay, RelayPolicy
+from leasekit.store.uow import SqlUnitOfWork
+from leasekit.store.worker import BackgroundWorker
 
 if TYPE_CHECKING:
     from tests.store.conftest import Build
@@ -23,15 +27,21 @@ UowFactory = Callable[[], SqlUnitOfWork]
 
 
 class Receiver:
-    """Collects what it is given; fails for the subjects it is told to, until told otherwise."""
+    """A subscriber that collects what it is given; fails for the subjects it is told to,
+    until told otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "receiver", events: Iterable[str] | None = None) -> None:
+        self.name = name
+        self.events = None if events is None else frozenset(events)
         self.received: list[DomainEvent] = []
         self.failing: set[str] = set()
         self._lock = threading.Lock()
 
-    def __call__(self, event: DomainEvent) -> None:
-        if event.subject_id in self.failing:
+    def wants(self, event_name: str) -> bool:
+        return self.events is None or event_name in self.events
+
+    def deliver(self, event: DomainEvent) -> None:
+        if event.subject_id in self.failing or "*" in self.failing:
             raise RuntimeError(f"receiver down for {event.subject_id}")
         with self._lock:
             self.received.append(event)
@@ -41,6 +51,14 @@ class Receiver:
         return [event.idempotency_key for event in self.received]
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def record(uow_factory: UowFactory, *events: DomainEvent) -> None:
     with uow_factory() as uow:
         for event in events:
@@ -48,180 +66,284 @@ def record(uow_factory: UowFactory, *events: DomainEvent) -> None:
         uow.commit()
 
 
-def outbox_state(engine: Engine, key: str) -> tuple[int, str | None, bool]:
-    """(attempts, last_error, delivered) of the row for *key*."""
+def relay(engine: Engine, *subscribers: Receiver, **options: object) -> OutboxRelay:
+    return OutboxRelay(engine, subscribers, **options)  # type: ignore[arg-type]
+
+
+def statuses(engine: Engine) -> dict[tuple[str, str], tuple[str, int]]:
+    """(subscriber, event key) → (status, attempts) of every delivery."""
     with engine.connect() as connection:
-        attempts, error, delivered_at = connection.execute(
+        rows = connection.execute(
             sa.text(
-                "SELECT attempts, last_error, delivered_at FROM outbox WHERE idempotency_key = :k"
-            ),
-            {"k": key},
-        ).one()
-    return attempts, error, delivered_at is not None
+                "SELECT d.subscriber, o.idempotency_key, d.status, d.attempts "
+                "FROM event_deliveries d JOIN outbox o ON o.id = d.event_id"
+            )
+        ).all()
+    return {(row[0], row[1]): (row[2], row[3]) for row in rows}
 
 
 def test_events_are_delivered_once_in_the_order_recorded(
     uow_factory: UowFactory, build: Build, engine: Engine
 ) -> None:
-    events = [build.event(f"app-{n}") for n in range(5)]
-    record(uow_factory, *events[:3])
-    record(uow_factory, *events[3:])
+    events = [build.event(f"app-{n % 3}") for n in range(7)]
+    record(uow_factory, *events[:4])
+    record(uow_factory, *events[4:])
     receiver = Receiver()
-    relay = OutboxRelay(engine, receiver)
-    assert relay.deliver_pending() == 5
-    assert receiver.received == events
-    assert relay.deliver_pending() == 0
-    assert receiver.received == events
-    assert outbox_state(engine, events[0].idempotency_key) == (1, None, True)
+    outbox = relay(engine, receiver)
+    while outbox.run_pass():
+        pass
+    assert receiver.keys == [event.idempotency_key for event in events]
+    assert outbox.run_pass() == 0
 
 
 def test_an_event_arrives_as_it_was_recorded(
     uow_factory: UowFactory, build: Build, engine: Engine
 ) -> None:
-    plain, change = build.event(), build.state_changed(reason="complete")
-    record(uow_factory, plain, change)
+    changed = build.state_changed("app-9", reason="income not proven")
+    record(uow_factory, changed)
     receiver = Receiver()
-    OutboxRelay(session_factory(engine), receiver).deliver_pending()
-    assert receiver.received == [plain, change]
-    delivered = receiver.received[1]
+    relay(engine, receiver).run_pass()
+    [delivered] = receiver.received
+    assert delivered == changed
     assert isinstance(delivered, StateChanged)
-    assert (delivered.from_state, delivered.to_state, delivered.reason) == (
-        "draft",
-        "submitted",
-        "complete",
-    )
-    assert type(receiver.received[0]) is DomainEvent
+    assert delivered.reason == "income not proven"
+
+
+def test_each_subscriber_gets_only_the_events_it_wants(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    submitted = build.event("app-1", name="application_submitted")
+    revised = build.event("app-1", name="application_revised")
+    record(uow_factory, submitted, revised)
+    everything, picky = Receiver("all"), Receiver("picky", events=["application_submitted"])
+    outbox = relay(engine, everything, picky)
+    while outbox.run_pass():
+        pass
+    assert everything.received == [submitted, revised]
+    assert picky.received == [submitted]
 
 
 def test_limit_caps_one_run(uow_factory: UowFactory, build: Build, engine: Engine) -> None:
     record(uow_factory, *(build.event(f"app-{n}") for n in range(5)))
     receiver = Receiver()
-    relay = OutboxRelay(engine, receiver)
-    assert relay.deliver_pending(limit=2) == 2
-    assert relay.deliver_pending(limit=2) == 2
-    assert relay.deliver_pending(limit=2) == 1
-    assert len(set(receiver.keys)) == 5
+    outbox = relay(engine, receiver)
+    assert outbox.run_pass(limit=2) == 2
+    assert outbox.run_pass(limit=2) == 2
+    assert outbox.run_pass(limit=2) == 1
 
 
-def test_a_failed_delivery_stays_pending_and_is_retried(
+def test_a_failed_delivery_is_retried_after_its_backoff(
     uow_factory: UowFactory, build: Build, engine: Engine
 ) -> None:
     event = build.event("app-1")
     record(uow_factory, event)
-    receiver = Receiver()
+    receiver, clock = Receiver(), Clock()
     receiver.failing.add("app-1")
-    relay = OutboxRelay(engine, receiver)
-    assert relay.deliver_pending() == 0
-    assert outbox_state(engine, event.idempotency_key) == (
-        1,
-        "RuntimeError: receiver down for app-1",
-        False,
-    )
-    assert relay.deliver_pending() == 0
-    assert outbox_state(engine, event.idempotency_key)[0] == 2
+    policy = RelayPolicy(first_backoff=timedelta(seconds=10))
+    outbox = relay(engine, receiver, policy=policy, now=clock)
+    assert outbox.run_pass() == 0
+    assert statuses(engine)[("receiver", event.idempotency_key)] == ("pending", 1)
     receiver.failing.clear()
-    assert relay.deliver_pending() == 1
+    assert outbox.run_pass() == 0, "not before its backoff"
+    assert outbox.next_due() == clock.now + timedelta(seconds=10)
+    clock.now += timedelta(seconds=10)
+    assert outbox.run_pass() == 1
     assert receiver.received == [event]
-    assert outbox_state(engine, event.idempotency_key) == (3, None, True)
+    assert statuses(engine)[("receiver", event.idempotency_key)] == ("delivered", 2)
+
+
+def test_backoff_doubles_up_to_its_ceiling() -> None:
+    policy = RelayPolicy(first_backoff=timedelta(seconds=1), max_backoff=timedelta(seconds=5))
+    assert [policy.backoff(n).seconds for n in range(1, 6)] == [1, 2, 4, 5, 5]
 
 
 def test_a_failure_holds_back_its_subject_but_not_others(
     uow_factory: UowFactory, build: Build, engine: Engine
 ) -> None:
-    first, other, second = build.event("app-1"), build.event("app-2"), build.event("app-1")
-    record(uow_factory, first, other, second)
-    receiver = Receiver()
+    first, second, other = build.event("app-1"), build.event("app-1"), build.event("app-2")
+    record(uow_factory, first, second, other)
+    receiver, clock = Receiver(), Clock()
     receiver.failing.add("app-1")
-    relay = OutboxRelay(engine, receiver)
-    assert relay.deliver_pending() == 1
+    outbox = relay(engine, receiver, now=clock)
+    outbox.run_pass()
     assert receiver.received == [other]
-    assert outbox_state(engine, second.idempotency_key) == (0, None, False)
     receiver.failing.clear()
-    assert relay.deliver_pending() == 2
-    assert receiver.received == [other, first, second]
+    clock.now += timedelta(minutes=10)
+    while outbox.run_pass():
+        pass
+    assert receiver.received == [other, first, second], "app-1's events in their order"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+def test_one_failing_subscriber_never_delays_another(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    events = [build.event("app-1") for _ in range(3)]
+    record(uow_factory, *events)
+    down, up = Receiver("sms"), Receiver("ledger")
+    down.failing.add("*")
+    outbox = relay(engine, down, up)
+    while outbox.run_pass():
+        pass
+    assert up.received == events
+    assert down.received == []
 
-    def __call__(self) -> datetime:
-        return self.now
+
+def test_a_subscriber_that_keeps_failing_is_parked_and_an_admin_retry_delivers_once(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    first, second = build.event("app-1"), build.event("app-1")
+    record(uow_factory, first, second)
+    down, up, clock = Receiver("sms"), Receiver("ledger"), Clock()
+    down.failing.add("*")
+    policy = RelayPolicy(max_attempts=3, first_backoff=timedelta(seconds=1))
+    outbox = relay(engine, down, up, policy=policy, now=clock)
+    for _ in range(10):
+        outbox.run_pass()
+        clock.now += timedelta(minutes=1)
+    assert up.received == [first, second]
+    assert statuses(engine)[("sms", first.idempotency_key)] == ("parked", 3)
+    assert statuses(engine)[("sms", second.idempotency_key)] == ("parked", 3), (
+        "a parked delivery no longer holds back the subject's later events"
+    )
+    down.failing.clear()
+    with uow_factory() as uow:
+        parked = uow.deliveries.page(status=DeliveryStatus.PARKED, subscriber="sms").items
+        assert [d.event_key for d in parked] == [first.idempotency_key, second.idempotency_key]
+        uow.deliveries.settle_parked(parked[0].id, DeliveryStatus.PENDING, clock.now)
+        uow.deliveries.settle_parked(parked[1].id, DeliveryStatus.DISCARDED, clock.now)
+        with pytest.raises(ConflictError, match="not parked"):
+            uow.deliveries.settle_parked(parked[1].id, DeliveryStatus.PENDING, clock.now)
+        uow.commit()
+    while outbox.run_pass():
+        pass
+    assert down.received == [first], "retried once; the discarded one never"
+    assert outbox.run_pass() == 0
 
 
-def test_a_claim_expires_so_a_crashed_relay_does_not_hold_its_rows(
+def test_a_delivery_to_a_subscriber_no_longer_installed_fails_and_is_parked(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    event = build.event("app-1")
+    record(uow_factory, event)
+    clock = Clock()
+    relay(engine, Receiver("gone"), now=clock).fan_out()
+    outbox = relay(engine, Receiver("other"), policy=RelayPolicy(max_attempts=1), now=clock)
+    outbox.run_pass()
+    assert statuses(engine)[("gone", event.idempotency_key)] == ("parked", 1)
+
+
+def _crash(_: DomainEvent) -> None:
+    raise KeyboardInterrupt  # not an Exception: the relay dies without recording anything
+
+
+def test_a_claim_expires_so_a_crashed_relay_does_not_hold_its_deliveries(
     uow_factory: UowFactory, build: Build, engine: Engine
 ) -> None:
     event = build.event()
     record(uow_factory, event)
     clock = Clock()
-
-    def crash(_: DomainEvent) -> None:
-        raise KeyboardInterrupt  # not an Exception: the relay dies without recording anything
-
+    dying = Receiver()
+    dying.deliver = _crash  # type: ignore[method-assign]
     with pytest.raises(KeyboardInterrupt):
-        OutboxRelay(engine, crash, lease=timedelta(minutes=5), now=clock).deliver_pending()
+        relay(engine, dying, policy=RelayPolicy("host-a"), now=clock).run_pass()
     receiver = Receiver()
-    other = OutboxRelay(engine, receiver, lease=timedelta(minutes=5), now=clock)
-    clock.now += timedelta(minutes=4)
-    assert other.deliver_pending() == 0
-    clock.now += timedelta(minutes=2)
-    assert other.deliver_pending() == 1
+    other = relay(engine, receiver, policy=RelayPolicy("host-b"), now=clock)
+    clock.now += timedelta(seconds=59)
+    assert other.run_pass() == 0, "the lease still holds"
+    clock.now += timedelta(seconds=2)
+    assert other.run_pass() == 1
     assert receiver.received == [event]
 
 
-def _deliver_concurrently(engine: Engine, relays: int) -> Receiver:
+def test_a_restarted_relay_takes_back_its_own_claims_at_once(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    event = build.event()
+    record(uow_factory, event)
+    dying = Receiver()
+    dying.deliver = _crash  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        relay(engine, dying, policy=RelayPolicy("host-a")).run_pass()
     receiver = Receiver()
+    restarted = relay(engine, receiver, policy=RelayPolicy("host-a"))
+    assert restarted.run_pass() == 0, "claimed, until the restart gives it back"
+    assert restarted.release_claims() == 1
+    assert restarted.run_pass() == 1
+    assert receiver.received == [event]
+
+
+def test_order_per_subject_holds_across_a_crash(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    first, second = build.event("app-1"), build.event("app-1")
+    record(uow_factory, first)
+    record(uow_factory, second)
+    dying = Receiver()
+    dying.deliver = _crash  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        relay(engine, dying, policy=RelayPolicy("host-a")).run_pass(limit=1)
+    receiver = Receiver()
+    other = relay(engine, receiver, policy=RelayPolicy("host-b"))
+    assert other.run_pass() == 0, "the second waits behind the first, claimed by the dead"
+    other.release_claims()
+    relay(engine, receiver, policy=RelayPolicy("host-a")).release_claims()
+    while other.run_pass():
+        pass
+    assert receiver.received == [first, second]
+
+
+def _deliver_concurrently(engine: Engine, relays: int, receiver: Receiver) -> None:
     start = threading.Barrier(relays)
     errors: list[BaseException] = []
 
-    def run() -> None:
-        relay = OutboxRelay(engine, receiver)
+    def run(number: int) -> None:
+        outbox = relay(engine, receiver, policy=RelayPolicy(f"relay-{number}"))
         try:
             start.wait()
-            while relay.deliver_pending(limit=7):
+            while outbox.run_pass(limit=7):
                 pass
         except BaseException as exc:  # handed to the main thread, which asserts none
             errors.append(exc)
 
-    threads = [threading.Thread(target=run) for _ in range(relays)]
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(relays)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
     assert errors == []
-    return receiver
 
 
 def test_relays_running_side_by_side_deliver_each_event_once(
     uow_factory: UowFactory, build: Build, engine: Engine
 ) -> None:
-    """Real threads and connections; on PostgreSQL the claim uses SKIP LOCKED as well."""
+    """Real threads and connections; on PostgreSQL the claims use SKIP LOCKED as well."""
     events = [build.event(f"app-{n % 13}") for n in range(120)]
     for start in range(0, len(events), 20):
         record(uow_factory, *events[start : start + 20])
-    receiver = _deliver_concurrently(engine, relays=4)
+    receiver = Receiver()
+    _deliver_concurrently(engine, 4, receiver)
     assert sorted(receiver.keys) == sorted(e.idempotency_key for e in events)
     assert len(receiver.keys) == len(events)
-    with engine.connect() as connection:
-        pending = connection.execute(
-            sa.text("SELECT count(*) FROM outbox WHERE delivered_at IS NULL")
-        ).scalar_one()
-    assert pending == 0
+    for subject in {event.subject_id for event in events}:
+        mine = [e.idempotency_key for e in events if e.subject_id == subject]
+        assert [e.idempotency_key for e in receiver.received if e.subject_id == subject] == mine
+    assert {status for status, _ in statuses(engine).values()} == {"delivered"}
 
 
-def test_the_worker_delivers_when_woken_and_only_then(
+def test_the_worker_delivers_when_woken_and_chains_the_audit_log(
     uow_factory: UowFactory, build: Build, engine: Engine
 ) -> None:
     receiver = Receiver()
-    worker = OutboxWorker(OutboxRelay(engine, receiver), batch=2)
+    worker = BackgroundWorker(relay(engine, receiver), engine, batch=2)
     try:
         events = [build.event(f"app-{n}") for n in range(5)]
         record(uow_factory, *events)
-        assert receiver.received == [], "nothing asked for a pass yet"
         worker.wake()
         assert worker.drain(timeout=30)
         assert receiver.received == events, "batch after batch until one comes back short"
+        with engine.connect() as connection:
+            chained = connection.execute(sa.text("SELECT count(*) FROM audit_chain")).scalar()
+        assert chained == 5
     finally:
         worker.stop(timeout=30)
 
@@ -230,7 +352,7 @@ def test_stopping_the_worker_delivers_what_is_pending(
     uow_factory: UowFactory, build: Build, engine: Engine
 ) -> None:
     receiver = Receiver()
-    worker = OutboxWorker(OutboxRelay(engine, receiver))
+    worker = BackgroundWorker(relay(engine, receiver), engine)
     event = build.event("app-1")
     record(uow_factory, event)
     worker.stop(timeout=30)
@@ -242,8 +364,8 @@ def test_a_failing_pass_leaves_the_worker_running(
     uow_factory: UowFactory, build: Build, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     receiver = Receiver()
-    relay = OutboxRelay(engine, receiver)
-    worker = OutboxWorker(relay)
+    outbox = relay(engine, receiver)
+    worker = BackgroundWorker(outbox, engine)
     try:
         calls = iter([RuntimeError("database gone"), None])
 
@@ -251,9 +373,9 @@ def test_a_failing_pass_leaves_the_worker_running(
             failure = next(calls, None)
             if failure is not None:
                 raise failure
-            return OutboxRelay.deliver_pending(relay, limit)
+            return OutboxRelay.run_pass(outbox, limit)
 
-        monkeypatch.setattr(relay, "deliver_pending", flaky)
+        monkeypatch.setattr(outbox, "run_pass", flaky)
         event = build.event("app-1")
         record(uow_factory, event)
         assert worker.drain(timeout=30)
@@ -264,13 +386,14 @@ def test_a_failing_pass_leaves_the_worker_running(
         worker.stop(timeout=30)
 
 
-def test_the_worker_retries_on_its_own_without_a_wake_up(
+def test_the_worker_retries_on_its_own_when_the_backoff_ends(
     uow_factory: UowFactory, build: Build, engine: Engine
 ) -> None:
     receiver = Receiver()
     event = build.event("app-1")
     receiver.failing.add(event.subject_id)
-    worker = OutboxWorker(OutboxRelay(engine, receiver), retry_every=0.01)
+    policy = RelayPolicy(first_backoff=timedelta(milliseconds=50))
+    worker = BackgroundWorker(relay(engine, receiver, policy=policy), engine, retry_every=60)
     try:
         record(uow_factory, event)
         worker.wake()

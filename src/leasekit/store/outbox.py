@@ -115,7 +115,7 @@ class DeliveryRow(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "subscriber"),
         Index(None, "status", "next_attempt_at", "id"),
-        Index(None, "subscriber", "subject_key", "id"),
+        Index(None, "subscriber", "subject_key", "event_id"),
     )
 
 
@@ -170,6 +170,15 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:_MAX_ERROR]
 
 
+def _one_at_a_time(query: sa.Select[Any], connection: sa.Connection) -> sa.Select[Any]:
+    """On PostgreSQL, lock the queue rows read, waiting for another relay that holds them:
+    events are fanned out one batch after another, so a subject's deliveries exist in the
+    order of its events. (SQLite's writer lock, taken first, does the same.)"""
+    if connection.dialect.name == "postgresql":
+        return query.with_for_update()
+    return query
+
+
 def _skip_locked(query: sa.Select[Any], connection: sa.Connection) -> sa.Select[Any]:
     """On PostgreSQL, lock the candidate rows and skip those another relay is taking. SQLite
     has one writer at a time; the compare-and-set in each claim keeps relays apart there."""
@@ -179,8 +188,10 @@ def _skip_locked(query: sa.Select[Any], connection: sa.Connection) -> sa.Select[
 
 
 def _waits_behind_an_earlier() -> sa.Exists:
-    """A delivery whose subject has an earlier delivery to the same subscriber still pending:
-    it waits, so that each subscriber sees one subject's events in order."""
+    """A delivery whose subject has an earlier event still pending for the same subscriber:
+    it waits, so that each subscriber sees one subject's events in order. Events of one
+    subject are committed one after another (their object's compare-and-set sees to it), so
+    their ids are their order."""
     earlier = aliased(DeliveryRow)
     return (
         sa.select(earlier.id)
@@ -188,7 +199,7 @@ def _waits_behind_an_earlier() -> sa.Exists:
             earlier.subscriber == DeliveryRow.subscriber,
             earlier.subject_key == DeliveryRow.subject_key,
             earlier.status == DeliveryStatus.PENDING,
-            earlier.id < DeliveryRow.id,
+            earlier.event_id < DeliveryRow.event_id,
         )
         .exists()
     )
@@ -262,11 +273,8 @@ class OutboxRelay:
         now = self._now()
         with self._engine.begin() as connection:
             begin_writing(connection)
-            queued = _skip_locked(
-                sa.select(OutboxPendingRow.event_id).order_by(OutboxPendingRow.event_id).limit(limit),
-                connection,
-            )
-            ids = connection.execute(queued).scalars().all()
+            queued = sa.select(OutboxPendingRow.event_id).order_by(OutboxPendingRow.event_id)
+            ids = connection.execute(_one_at_a_time(queued.limit(limit), connection)).scalars().all()
             if not ids:
                 return 0
             events = connection.execute(
@@ -344,7 +352,7 @@ class OutboxRelay:
         blocked = _waits_behind_an_earlier()
         with self._engine.begin() as connection:
             candidates = sa.select(DeliveryRow.id).where(claimable, ~blocked)
-            query = _skip_locked(candidates.order_by(DeliveryRow.id).limit(limit), connection)
+            query = _skip_locked(candidates.order_by(DeliveryRow.event_id).limit(limit), connection)
             ids = connection.execute(query).scalars().all()
             if not ids:
                 return []
@@ -366,7 +374,7 @@ class OutboxRelay:
                 )
                 .join(OutboxRow, OutboxRow.id == DeliveryRow.event_id)
                 .where(DeliveryRow.claim_token == token)
-                .order_by(DeliveryRow.id)
+                .order_by(DeliveryRow.event_id)
             ).mappings()
             return [
                 _Claimed(row["delivery_id"], row["subscriber"], row["attempts"], _to_event(row))

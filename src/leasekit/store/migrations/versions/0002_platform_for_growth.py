@@ -92,9 +92,9 @@ def _outbox() -> None:
         ["status", "next_attempt_at", "id"],
     )
     op.create_index(
-        op.f("ix_event_deliveries_subscriber_subject_key_id"),
+        op.f("ix_event_deliveries_subscriber_subject_key_event_id"),
         "event_deliveries",
-        ["subscriber", "subject_key", "id"],
+        ["subscriber", "subject_key", "event_id"],
     )
     op.drop_index(op.f("ix_outbox_delivered_at"), table_name="outbox")
     with op.batch_alter_table("outbox") as batch:
@@ -424,7 +424,9 @@ def _outbox_back() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.alter_column("attempts", server_default=None)
     op.create_index(op.f("ix_outbox_delivered_at"), "outbox", ["delivered_at"])
-    op.drop_index(op.f("ix_event_deliveries_subscriber_subject_key_id"), table_name="event_deliveries")
+    op.drop_index(
+        op.f("ix_event_deliveries_subscriber_subject_key_event_id"), table_name="event_deliveries"
+    )
     op.drop_index(op.f("ix_event_deliveries_status_next_attempt_at_id"), table_name="event_deliveries")
     op.drop_table("event_deliveries")
     op.drop_table("outbox_pending")

@@ -22,14 +22,13 @@ import re
 import shlex
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-import zlib
 from collections.abc import Iterator, Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +55,8 @@ VARYING = frozenset(
         "sha256",
         "size",
         "version",
+        "token_id",
+        "next",
     }
 )
 """Keys whose values differ from run to run (and with the reader's photo); their presence is
@@ -172,6 +173,49 @@ def exported(markdown: str) -> list[str]:
         if block.language == "console"
         for name in _EXPORT.findall(block.text)
     ]
+
+
+def checks(markdown: str) -> list[tuple[str, list[str]]]:
+    """The ``console`` blocks that run a leasekit command other than the demo (after it
+    stopped), each with the output the page shows."""
+    found = []
+    for block in blocks(markdown):
+        first, *output = block.text.splitlines()
+        command = first.removeprefix("$ ")
+        if (
+            block.language == "console"
+            and " leasekit " in f" {command} "
+            and ("leasekit demo" not in command)
+        ):
+            found.append((command, [_COUNT.sub("N", line) for line in output]))
+    return found
+
+
+_COUNT = re.compile(r"\d+(?= entries)")
+_ASSIGNMENT = re.compile(r"[A-Z_][A-Z0-9_]*=")
+
+
+def run_check(command: str, workdir: Path) -> list[str]:
+    """*command* (``NAME=value ... leasekit ...``) run as a reader's shell would, its output
+    with entry counts made N: they grow with every step the page adds."""
+    words = shlex.split(command)
+    settings = {}
+    while _ASSIGNMENT.match(words[0]):
+        name, _, value = words.pop(0).partition("=")
+        settings[name] = value
+    arguments = words
+    assert arguments[0] == "leasekit", command
+    completed = subprocess.run(
+        [*leasekit_executable(), *arguments[1:]],
+        cwd=workdir,
+        env=clean_environment() | settings,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return [_COUNT.sub("N", line) for line in completed.stdout.splitlines()]
 
 
 def demo_command(markdown: str) -> tuple[list[str], list[str]]:
@@ -294,18 +338,16 @@ def expected_status(expected: Any) -> int | None:
 # --- the demo server ------------------------------------------------------------------------
 
 
-def png() -> bytes:
-    """The reader's ID card photo: a real, tiny PNG."""
+SAMPLES = Path("leasekit-demo") / "samples"
+"""Where the demo puts the files the page uploads."""
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    header = struct.pack(">IIBBBBB", 2, 2, 8, 0, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\x80\x80" * 2)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
+def put_samples(workdir: Path) -> None:
+    """What ``leasekit demo`` copies, for tests that read the page without running it."""
+    (workdir / SAMPLES).mkdir(parents=True)
+    for sample in resources.files("leasekit.samples").iterdir():
+        if sample.name.endswith(".png"):
+            (workdir / SAMPLES / sample.name).write_bytes(sample.read_bytes())
 
 
 def leasekit_executable() -> list[str]:
@@ -402,14 +444,13 @@ def demo_server(markdown: str, tmp_path: Path) -> Iterator[DemoServer]:
     """``leasekit demo`` with the page's options, in a fresh folder, on a free port."""
     command, shown = demo_command(markdown)
     assert command[:2] == ["leasekit", "demo"]
-    (tmp_path / "id-card.png").write_bytes(png())
     port = free_port()
     with (
         (tmp_path / "demo.stdout").open("wb") as stdout,
         (tmp_path / "demo.stderr").open("wb") as stderr,
     ):
         process = subprocess.Popen(
-            [*leasekit_executable(), *command[1:], "--dir", "demo", "--port", str(port)],
+            [*leasekit_executable(), *command[1:], "--port", str(port)],
             cwd=tmp_path,
             stdout=stdout,
             stderr=stderr,
@@ -433,7 +474,7 @@ pytestmark = pytest.mark.skipif(
 
 def test_the_page_has_the_steps_a_new_user_needs(markdown: str, tmp_path: Path) -> None:
     """Guards the reader's path itself, so that the page cannot shrink to something trivial."""
-    (tmp_path / "id-card.png").write_bytes(png())
+    put_samples(tmp_path)
     sent = [
         request_of(command, dict.fromkeys(_all_variables(markdown), "X"), tmp_path)
         for step in steps(markdown)
@@ -449,8 +490,11 @@ def test_the_page_has_the_steps_a_new_user_needs(markdown: str, tmp_path: Path) 
         ("POST", "/customers/X/documents"),
         ("POST", "/applications/X/transitions"),
         ("GET", "/applications/X"),
+        ("GET", "/applications"),
     ):
         assert needed in paths, needed
+    assert any("If-Match" in request.headers for request in sent), "changes name their version"
+    assert checks(markdown), "the page shows how to verify the audit log"
     assert exported(markdown) == [BASE_VARIABLE, "SUNRISE"]
 
 
@@ -484,7 +528,7 @@ def test_a_new_user_walks_through_an_application_over_http(
                 variables[name] = jq(last, path)
         if step.expected is not None:
             assert_like(step.expected, last, f"{DOC.name} line {step.line}")
-    assert last["state"] == "submitted", "the walk ends with the application submitted"
+    assert last["items"][0]["state"] == "submitted", "the walk ends with a submitted application"
 
     assert demo_server.stop() == 0, demo_server.output("stderr")
     printed = demo_server.printed()
@@ -492,6 +536,8 @@ def test_a_new_user_walks_through_an_application_over_http(
         assert token in demo_server.output("stdout"), "the table shows every token"
     shown = [_TOKEN.sub("lk_TOKEN", line).rstrip() for line in demo_server.shown_output]
     assert printed == shown, "the demo prints what the page shows"
+    for command, output in checks(markdown):
+        assert run_check(command, demo_server.workdir) == output, command
 
 
 @pytest.mark.skipif(
@@ -523,7 +569,7 @@ def test_the_page_runs_as_a_shell_script(markdown: str, demo_server: DemoServer)
     assert len(printed) == len(shown), completed.stdout
     for one, other in zip(shown, printed, strict=True):
         assert_like(one, other)
-    assert printed[-1]["state"] == "submitted"
+    assert printed[-1]["items"][0]["state"] == "submitted"
 
 
 def _json_documents(text: str) -> list[Any]:

@@ -8,10 +8,12 @@ database driver.
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
 
 import click
 
@@ -22,9 +24,14 @@ from leasekit.errors import LeasekitError
 from leasekit.money import to_decimal
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from leasekit.demo import DemoCompany
     from leasekit.runtime import Runtime
+    from leasekit.services.context import ServiceContext
     from leasekit.settings import Settings
+
+_T = TypeVar("_T")
 
 
 @click.group()
@@ -34,14 +41,21 @@ def cli() -> None:
 
 
 def _rate(ctx: click.Context, param: click.Parameter, value: str) -> Decimal:
-    """Rates are typed the way people say them: ``6.5%`` or ``0.065``."""
+    """Rates are typed the way people say them: ``6.5%`` or ``0.065``. A bare number of 1 or
+    more is refused rather than read as a fraction (``6.5`` would be 650 %), as the API does."""
     try:
         text = value.strip()
         if text.endswith("%"):
             return to_decimal(text[:-1], param.name or "rate") / 100
-        return to_decimal(text, param.name or "rate")
+        rate = to_decimal(text, param.name or "rate")
     except (TypeError, ValueError) as exc:
         raise click.BadParameter(str(exc)) from None
+    if rate >= 1:
+        raise click.BadParameter(
+            f"{text} would be {rate * 100}% a year; write {text}% for a percentage, or a "
+            "fraction below 1 (0.065 for 6.5%)"
+        )
+    return rate
 
 
 def _amount(ctx: click.Context, param: click.Parameter, value: str) -> Decimal:
@@ -276,12 +290,15 @@ def _serve(settings: Settings) -> None:
     from aiohttp import web
 
     from leasekit.server import create_app
+    from leasekit.server.access import AccessLogger
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         web.run_app(
             create_app(settings),
             host=settings.server.host,
             port=settings.server.port,
+            access_log_class=AccessLogger,
             print=lambda _: click.echo(
                 f"leasekit serving on {_base_url(settings)} (Ctrl+C to stop)"
             ),
@@ -368,13 +385,28 @@ def demo(
         company = seed_demo(runtime.services)
     finally:
         runtime.close()
+    _copy_samples(directory)
     _print_demo(company, None if no_serve else _base_url(settings))
     if tokens_file is not None:
         _write_tokens(tokens_file, company)
+        click.echo(f"The tokens are also in {tokens_file}, readable by you only.")
     if no_serve:
         click.echo(f"Not serving (--no-serve); the demo company is in {directory}.")
     else:
         _serve(settings)
+
+
+def _copy_samples(directory: Path) -> None:
+    """Files to try the API with (an ID card photo to upload), into ``<dir>/samples``."""
+    import shutil
+    from importlib import resources
+
+    samples = directory / "samples"
+    samples.mkdir()
+    for sample in resources.files("leasekit.samples").iterdir():
+        if sample.name.endswith(".png"):
+            with resources.as_file(sample) as source:
+                shutil.copyfile(source, samples / sample.name)
 
 
 def _write_tokens(path: Path, company: DemoCompany) -> None:
@@ -461,28 +493,120 @@ def audit() -> None:
     """The hash-chained audit log."""
 
 
-@audit.command("verify")
-def audit_verify() -> None:
-    """Recompute the audit chain; exit 1 naming the first entry that was changed."""
-    from leasekit.store.audit import verify
+EXIT_BROKEN: Final = 1
+"""``audit verify``: the chain is broken (or a checkpoint is no longer met)."""
+EXIT_NO_DATABASE: Final = 2
+"""``audit verify``: there is no leasekit database to check at all."""
+
+
+def _existing_database(settings: Settings) -> Engine:
+    """An engine on the configured database, refused (exit code 2) when there is none: a
+    check must never create the database it was asked to check, nor pass on an empty one."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
     from leasekit.store.database import create_engine
 
-    engine = create_engine(_settings().database_url.get_secret_value())
+    url = settings.database_url.get_secret_value()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        _stop(f"no database at {parsed.database}; set LEASEKIT_DATABASE_URL", EXIT_NO_DATABASE)
+    engine = create_engine(url)
     try:
-        report = verify(engine)
+        tables = set(inspect(engine).get_table_names())
+    except Exception as exc:
+        engine.dispose()
+        _stop(f"cannot open the database: {type(exc).__name__}", EXIT_NO_DATABASE)
+    if not {"audit_log", "audit_chain", "audit_chain_head"} <= tables:
+        engine.dispose()
+        _stop("not a leasekit database (no audit log); run leasekit db upgrade", EXIT_NO_DATABASE)
+    return engine
+
+
+def _stop(message: str, code: int) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    raise SystemExit(code)
+
+
+@audit.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Also prove the chain still holds this checkpoint (catches removed newest entries).",
+)
+def audit_verify(checkpoint_file: Path | None) -> None:
+    """Recompute the audit chain; exit 1 naming the first entry that was changed, exit 2 when
+    there is no leasekit database to check."""
+    from leasekit.store.audit import Checkpoint, verify, verify_checkpoint
+
+    settings = _settings()
+    engine = _existing_database(settings)
+    try:
+        if checkpoint_file is None:
+            report = verify(engine)
+        else:
+            try:
+                mark = Checkpoint.parse(checkpoint_file.read_text(encoding="utf-8"))
+            except ValueError as exc:
+                _stop(f"{checkpoint_file}: {exc}", EXIT_BROKEN)
+            report = verify_checkpoint(engine, mark, _secret_key(settings))
     finally:
         engine.dispose()
     if not report.ok:
-        raise click.ClickException(
-            f"audit chain broken at entry {report.first_broken}: {report.reason} "
-            f"({report.checked} entries checked)"
+        where = f" at entry {report.first_broken}" if report.first_broken else ""
+        _stop(
+            f"audit chain broken{where}: {report.reason} ({report.checked} entries checked)",
+            EXIT_BROKEN,
         )
-    click.echo(f"audit chain intact: {report.checked} entries")
+    pending = f"; {report.unchained} more written, to be chained" if report.unchained else ""
+    held = f", and it holds checkpoint {checkpoint_file}" if checkpoint_file else ""
+    click.echo(f"audit chain intact: {report.checked} entries{pending}{held}")
+
+
+@audit.command("checkpoint")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the checkpoint to this file.",
+)
+def audit_checkpoint(out: Path | None) -> None:
+    """Print the chain's newest entry, signed with the installation's secret key. Keep it
+    outside the database; `audit verify --checkpoint` later proves nothing was cut off."""
+    from leasekit.store.audit import checkpoint
+
+    settings = _settings()
+    engine = _existing_database(settings)
+    try:
+        mark = checkpoint(engine, _secret_key(settings))
+    finally:
+        engine.dispose()
+    if out is not None:
+        out.write_text(f"{mark}\n", encoding="utf-8")
+    click.echo(str(mark))
+
+
+def _secret_key(settings: Settings) -> bytes:
+    from leasekit.runtime import secret_key
+
+    return secret_key(settings)
 
 
 @cli.group()
 def users() -> None:
-    """Users and login tokens."""
+    """Accounts that only the server machine makes: administrators, system accounts, and the
+    enrolment of users without e-mail."""
+
+
+def _on_server(work: Callable[[ServiceContext], _T]) -> _T:
+    """Run *work* on a runtime of its own; a refusal is the command's message, not a trace."""
+    runtime = _runtime(_settings())
+    try:
+        return work(runtime.services)
+    except LeasekitError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        runtime.close()
 
 
 @users.command("create-admin")
@@ -492,11 +616,83 @@ def users_create_admin(username: str, display_name: str) -> None:
     """Create the first administrator of an empty installation and print its token."""
     from leasekit.services.users import bootstrap_admin
 
-    runtime = _runtime(_settings())
-    try:
-        _, token = bootstrap_admin(runtime.services, username, display_name)
-    except LeasekitError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        runtime.close()
+    _, token = _on_server(lambda ctx: bootstrap_admin(ctx, username, display_name))
     click.echo(token)
+
+
+@users.command("create-system")
+@click.argument("username")
+@click.option("--name", "display_name", default="Automated work", show_default=True)
+def users_create_system(username: str, display_name: str) -> None:
+    """Create an account for automated work (a bank's callback, a scheduler) and print its
+    token; the API makes none."""
+    from leasekit.services.users import create_system_account
+
+    _, token = _on_server(lambda ctx: create_system_account(ctx, username, display_name))
+    click.echo(token)
+
+
+@users.command("enrol")
+@click.argument("username")
+def users_enrol(username: str) -> None:
+    """Print a one-time enrolment secret for USERNAME (a user without e-mail), to hand over;
+    the user exchanges it at POST /enrolments. An earlier secret stops working."""
+    from leasekit.services.users import enrol_locally
+
+    click.echo(_on_server(lambda ctx: enrol_locally(ctx, username)))
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def events(ctx: click.Context) -> None:
+    """Deliveries of events to plugins, the notifier and handlers: how many, and the parked."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from leasekit.domain.identity import Actor
+    from leasekit.services.events import DeliveryQuery, list_deliveries
+    from leasekit.services.storage import DeliveryStatus
+
+    def read(services: ServiceContext) -> tuple[dict[str, int], list[Any]]:
+        with services.uow_factory() as uow:
+            counts = uow.deliveries.counts()
+        parked = DeliveryQuery(status=DeliveryStatus.PARKED)
+        return counts, list_deliveries(services, Actor.system(), parked, limit=200).items
+
+    counts, parked = _on_server(read)
+    summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+    click.echo(f"deliveries: {summary or 'none'}")
+    if not parked:
+        return
+    table = Table("id", "subscriber", "event", "subject", "attempts", "last error",
+                  title="Parked deliveries (leasekit events retry ID | discard ID)")  # fmt: skip
+    for item in parked:
+        table.add_row(item.id, item.subscriber, item.event_name,
+                      f"{item.subject} {item.subject_id}", str(item.attempts),
+                      (item.last_error or "")[:60])  # fmt: skip
+    Console(width=200).print(table)
+
+
+def _settle_delivery(name: str, delivery_id: str) -> None:
+    from leasekit.domain.identity import Actor
+    from leasekit.services import events as delivery_events
+
+    settle = getattr(delivery_events, name)
+    delivery = _on_server(lambda ctx: settle(ctx, Actor.system(), delivery_id))
+    click.echo(f"delivery {delivery.id} to {delivery.subscriber}: {delivery.status}")
+
+
+@events.command("retry")
+@click.argument("delivery_id")
+def events_retry(delivery_id: str) -> None:
+    """Send a parked delivery again, due at once."""
+    _settle_delivery("retry_delivery", delivery_id)
+
+
+@events.command("discard")
+@click.argument("delivery_id")
+def events_discard(delivery_id: str) -> None:
+    """Give a parked delivery up for good."""
+    _settle_delivery("discard_delivery", delivery_id)

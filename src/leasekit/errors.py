@@ -96,7 +96,8 @@ class DomainError(LeasekitError):
 
 def _a(noun: str) -> str:
     """*noun* with its indefinite article, for messages that name a kind of object."""
-    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+    vowel = noun[:1].lower() in "aeiou" and not noun.lower().startswith(("us", "uni"))
+    return f"{'an' if vowel else 'a'} {noun}"
 
 
 class IllegalTransitionError(DomainError):

@@ -162,7 +162,9 @@ def build_runtime(
         secret_key=secret_key(settings),
         after_commit=wake,
     )
-    relay = OutboxRelay(engine, subscribers(pm, adapters, services), policy=_policy(settings.outbox))
+    relay = OutboxRelay(
+        engine, subscribers(pm, adapters, services), policy=_policy(settings.outbox)
+    )
     worker = BackgroundWorker(relay, engine, retry_every=settings.outbox.retry_seconds)
     wake.worker = worker
     return Runtime(settings, pm, engine, relay, worker, services)
@@ -180,7 +182,9 @@ class _Wake:
             self.worker.wake()
 
 
-def subscribers(pm: PluginManager, adapters: Adapters, ctx: ServiceContext) -> list[EventSubscriber]:
+def subscribers(
+    pm: PluginManager, adapters: Adapters, ctx: ServiceContext
+) -> list[EventSubscriber]:
     """Who receives committed events, each on its own: every plugin with an event hook, the
     notifier if one is configured, and every in-process handler."""
     hooks = as_hooks(pm)

@@ -116,10 +116,56 @@ def test_audit_verify_names_the_first_changed_entry(run, tmp_path: Path) -> None
     assert run("demo", "--no-serve", "--dir", "demo").exit_code == 0
     database = tmp_path / "demo" / "leasekit.db"
     with sqlite3.connect(database) as connection:
-        connection.execute("UPDATE audit_log SET actor_id = 'someone else' WHERE seq = 7")
+        connection.execute(
+            "UPDATE audit_log SET actor_id = 'someone else' "
+            "WHERE id = (SELECT entry_id FROM audit_chain WHERE seq = 7)"
+        )
     result = run("audit", "verify", LEASEKIT_DATABASE_URL=f"sqlite:///{database}")
     assert result.exit_code == 1
     assert "audit chain broken at entry 7" in result.output
+
+
+def test_audit_verify_refuses_to_check_no_database(run, tmp_path: Path) -> None:
+    """Without settings it would look at ./leasekit.db: it neither creates it nor passes."""
+    result = run("audit", "verify")
+    assert result.exit_code == 2
+    assert "no database at leasekit.db" in result.output
+    assert not (tmp_path / "leasekit.db").exists()
+    with sqlite3.connect(tmp_path / "other.db") as connection:
+        connection.execute("CREATE TABLE notes (text TEXT)")
+    result = run("audit", "verify", LEASEKIT_DATABASE_URL=f"sqlite:///{tmp_path / 'other.db'}")
+    assert result.exit_code == 2
+    assert "not a leasekit database" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_checkpoint_catches_the_newest_entries_being_cut_off(run, tmp_path: Path) -> None:
+    assert run("demo", "--no-serve", "--dir", "demo").exit_code == 0
+    database = tmp_path / "demo" / "leasekit.db"
+    env = {
+        "LEASEKIT_DATABASE_URL": f"sqlite:///{database}",
+        "LEASEKIT_DATA_DIR": str(tmp_path / "demo"),
+    }
+    made = run("audit", "checkpoint", "--out", "mark.txt", **env)
+    assert made.exit_code == 0, made.output
+    assert made.output.startswith("leasekit-audit:")
+    held = run("audit", "verify", "--checkpoint", "mark.txt", **env)
+    assert held.exit_code == 0, held.output
+    assert "holds checkpoint" in held.output
+    with sqlite3.connect(database) as connection:
+        seq, digest = connection.execute(
+            "SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1 OFFSET 2"
+        ).fetchone()
+        cut = [row[0] for row in connection.execute(
+            "SELECT entry_id FROM audit_chain WHERE seq > ?", (seq,)
+        )]  # fmt: skip
+        connection.execute("DELETE FROM audit_chain WHERE seq > ?", (seq,))
+        connection.executemany("DELETE FROM audit_log WHERE id = ?", [(i,) for i in cut])
+        connection.execute("UPDATE audit_chain_head SET seq = ?, hash = ?", (seq, digest))
+    assert run("audit", "verify", **env).exit_code == 0, "consistent in itself"
+    result = run("audit", "verify", "--checkpoint", "mark.txt", **env)
+    assert result.exit_code == 1
+    assert "removed since the checkpoint" in result.output
 
 
 def test_create_admin_works_once(run) -> None:
@@ -129,6 +175,31 @@ def test_create_admin_works_once(run) -> None:
     second = run("users", "create-admin", "other")
     assert second.exit_code == 1
     assert "users exist already" in second.output
+
+
+def test_system_accounts_and_enrolment_secrets_are_made_on_the_server(run) -> None:
+    made = run("users", "create-system", "bank-callback")
+    assert made.exit_code == 0, made.output
+    assert made.output.startswith("lk_")
+    assert run("users", "create-admin", "root").exit_code == 1, "not an empty installation"
+    secret = run("users", "enrol", "bank-callback")
+    assert secret.exit_code == 0, secret.output
+    assert secret.output.startswith("lke_")
+    missing = run("users", "enrol", "nobody")
+    assert missing.exit_code == 1
+    assert "user 'nobody' not found" in missing.output
+
+
+def test_events_lists_parked_deliveries(run) -> None:
+    assert run("demo", "--no-serve", "--dir", "demo").exit_code == 0
+    url = "sqlite:///demo/leasekit.db"
+    result = run("events", LEASEKIT_DATABASE_URL=url, LEASEKIT_DATA_DIR="demo")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("deliveries:")
+    assert "pending" not in result.output, "closing the demo's runtime delivered everything"
+    missing = run("events", "retry", "999999", LEASEKIT_DATABASE_URL=url, LEASEKIT_DATA_DIR="demo")
+    assert missing.exit_code == 1
+    assert "delivery '999999' not found" in missing.output
 
 
 def test_invalid_settings_are_reported_by_variable(run) -> None:

@@ -190,6 +190,25 @@ class Demo:
             assert response.status == expect, f"{method} {path}: {response.status} {text}"
             return json.loads(text) if text else None
 
+    async def listing(self, path: str, as_: str, expect: int = 200) -> Any:
+        """The items of the first page *path* answers (a list), asserting it is the only one."""
+        page = await self.call("GET", path, as_, expect)
+        assert page["next"] is None, "more than one page"
+        return page["items"]
+
+    async def etag(self, path: str, as_: str = "officer") -> str:
+        """The version of the object at *path*, as ``If-Match`` wants it."""
+        async with self.client.get(path, headers=self.auth(as_)) as response:
+            assert response.status == 200, await response.text()
+            return response.headers["ETag"]
+
+    async def move(self, path: str, as_: str, expect: int, **body: Any) -> Any:
+        """A transition of the object at *path*, at the version the back office reads now."""
+        headers = {"If-Match": await self.etag(path)}
+        return await self.call(
+            "POST", f"{path}/transitions", as_, expect, json=body, headers=headers
+        )
+
     def stored_files(self) -> list[Path]:
         """Every file the document store holds (empty folders do not count)."""
         if not self.documents_dir.exists():

@@ -35,24 +35,24 @@ async def test_a_dealer_drafts_revises_and_submits_an_application(demo) -> None:
     }
     path = f"/applications/{draft['id']}"
     revised = await demo.call(
-        "PUT", path, "sunrise", 200, json=draft_of(demo, term_months=36, residual_value="9000")
-    )
+        "PUT", path, "sunrise", 200, json=draft_of(demo, term_months=36, residual_value="9000"),
+        headers={"If-Match": '"0"'},
+    )  # fmt: skip
     assert revised["requested"]["term_months"] == 36
     assert revised["requested"]["residual_value"] == {"amount": "9000", "currency": "CNY"}
-    submitted = await demo.call(
-        "POST", f"{path}/transitions", "sunrise", 200, json={"action": "submit"}
-    )
+    assert revised["version"] == 1
+    submitted = await demo.move(path, "sunrise", 200, action="submit")
     assert submitted["state"] == "submitted"
     assert await demo.call("GET", path, "officer", 200) == submitted
 
 
 async def test_lists_are_scoped_to_the_partner_and_filtered_by_state(demo) -> None:
     drafted, submitted = demo.company.applications
-    everything = await demo.call("GET", "/applications", "sunrise", 200)
+    everything = await demo.listing("/applications", "sunrise")
     assert [a["id"] for a in everything] == [drafted.id, submitted.id]
-    only = await demo.call("GET", "/applications?state=submitted", "officer", 200)
+    only = await demo.listing("/applications?state=submitted", "officer")
     assert [a["id"] for a in only] == [submitted.id]
-    assert await demo.call("GET", "/applications", "harbour", 200) == []
+    assert await demo.listing("/applications", "harbour") == []
     problem = await demo.call("GET", "/applications?state=pending", "officer", 422)
     assert [e["field"] for e in problem["errors"]] == ["state"]
     problem = await demo.call("GET", "/applications?page=2", "officer", 422)
@@ -61,36 +61,39 @@ async def test_lists_are_scoped_to_the_partner_and_filtered_by_state(demo) -> No
 
 async def test_another_partners_application_is_not_found_whatever_is_asked(demo) -> None:
     path = f"/applications/{demo.company.applications[0].id}"
+    anything = {"If-Match": "*"}
     await demo.call("GET", path, "harbour", 404)
-    await demo.call("PUT", path, "harbour", 404, json=draft_of(demo))
-    await demo.call("POST", f"{path}/transitions", "harbour", 404, json={"action": "cancel"})
+    await demo.call("PUT", path, "harbour", 404, json=draft_of(demo), headers=anything)
+    await demo.call(
+        "POST", f"{path}/transitions", "harbour", 404, json={"action": "cancel"}, headers=anything
+    )
     assert (await demo.call("GET", path, "sunrise", 200))["state"] == "draft", "untouched"
 
 
 async def test_submitting_twice_is_409_naming_state_and_action(demo) -> None:
     submitted = demo.company.applications[1]
     path = f"/applications/{submitted.id}"
-    problem = await demo.call(
-        "POST", f"{path}/transitions", "sunrise", 409, json={"action": "submit"}
-    )
+    problem = await demo.move(path, "sunrise", 409, action="submit")
     assert problem["type"] == "urn:leasekit:problem:illegal-transition"
     assert (problem["state"], problem["action"]) == ("submitted", "submit")
     assert "cancel" in problem["allowed"]
     assert "submitted" in problem["detail"]
-    problem = await demo.call("PUT", path, "sunrise", 409, json=draft_of(demo))
+    problem = await demo.call(
+        "PUT", path, "sunrise", 409, json=draft_of(demo), headers={"If-Match": '"1"'}
+    )
     assert (problem["state"], problem["action"]) == ("submitted", "revise")
 
 
 async def test_a_move_reserved_to_another_role_is_403(demo) -> None:
-    path = f"/applications/{demo.company.applications[1].id}/transitions"
-    problem = await demo.call("POST", path, "sunrise", 403, json={"action": "pre_approve"})
+    path = f"/applications/{demo.company.applications[1].id}"
+    problem = await demo.move(path, "sunrise", 403, action="pre_approve")
     assert problem["type"] == "urn:leasekit:problem:permission-denied"
 
 
 async def test_a_dealer_cancels_its_draft_with_a_reason(demo) -> None:
-    path = f"/applications/{demo.company.applications[0].id}/transitions"
-    body = {"action": "cancel", "reason": "The customer bought elsewhere"}
-    assert (await demo.call("POST", path, "sunrise", 200, json=body))["state"] == "cancelled"
+    path = f"/applications/{demo.company.applications[0].id}"
+    moved = await demo.move(path, "sunrise", 200, action="cancel", reason="Bought elsewhere")
+    assert moved["state"] == "cancelled"
 
 
 @pytest.mark.parametrize(

@@ -93,8 +93,10 @@ def _concrete(operation: Operation) -> str:
     return path
 
 
-def test_only_health_and_the_api_description_are_public() -> None:
+def test_only_health_the_api_description_and_enrolment_are_public() -> None:
+    """Enrolment is public because the one-time secret it takes is the credential."""
     assert sorted(op.openapi_path for op in _operations(public=True)) == [
+        "/enrolments",
         "/health",
         "/openapi.json",
     ]

@@ -39,9 +39,9 @@ async def test_a_dealer_registers_a_customer_for_its_own_partner(demo) -> None:
 
 async def test_each_dealer_lists_its_own_customers_and_the_back_office_all(demo) -> None:
     created = await demo.call("POST", "/customers", "sunrise", 201, json=NEW_CUSTOMER)
-    sunrise = {c["id"] for c in await demo.call("GET", "/customers", "sunrise", 200)}
-    harbour = await demo.call("GET", "/customers", "harbour", 200)
-    everyone = {c["id"] for c in await demo.call("GET", "/customers", "officer", 200)}
+    sunrise = {c["id"] for c in await demo.listing("/customers", "sunrise")}
+    harbour = await demo.listing("/customers", "harbour")
+    everyone = {c["id"] for c in await demo.listing("/customers", "officer")}
     assert created["id"] in sunrise
     assert len(sunrise) == 3, "the demo's two customers and the new one"
     assert harbour == []

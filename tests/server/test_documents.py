@@ -61,7 +61,7 @@ async def test_an_upload_is_typed_by_its_bytes_and_downloads_identically(demo) -
 
     record = await demo.call("GET", f"/documents/{created['id']}", "officer", 200)
     assert record == created
-    listed = await demo.call("GET", f"{customer_path(demo)}/documents", "sunrise", 200)
+    listed = await demo.listing(f"{customer_path(demo)}/documents", "sunrise")
     assert listed == [created]
 
     async with demo.client.get(
@@ -89,7 +89,7 @@ async def test_every_owner_with_a_resource_takes_documents(demo, owner) -> None:
     }[owner]
     created = await upload(demo, f"/{owner}/{owner_id}", png(), 201, kind="other")
     assert (created["owner_kind"], created["owner_id"]) == (owner.removesuffix("s"), owner_id)
-    listed = await demo.call("GET", f"/{owner}/{owner_id}/documents", "officer", 200)
+    listed = await demo.listing(f"/{owner}/{owner_id}/documents", "officer")
     assert [d["id"] for d in listed] == [created["id"]]
 
 
@@ -106,7 +106,7 @@ async def test_anything_but_a_scan_is_refused_and_nothing_kept(demo, body, found
     problem = await upload(demo, customer_path(demo), body, 422)
     assert [e["field"] for e in problem["errors"]] == ["file"]
     assert found in problem["errors"][0]["message"]
-    assert await demo.call("GET", f"{customer_path(demo)}/documents", "sunrise", 200) == []
+    assert await demo.listing(f"{customer_path(demo)}/documents", "sunrise") == []
     assert demo.stored_files() == []
 
 
@@ -115,7 +115,7 @@ async def test_an_upload_declared_too_large_is_refused_before_reading(demo) -> N
     problem = await upload(demo, customer_path(demo), body, 422)
     assert problem["errors"][0]["field"] == "file"
     assert str(demo.upload_limit) in problem["errors"][0]["message"]
-    assert await demo.call("GET", f"{customer_path(demo)}/documents", "sunrise", 200) == []
+    assert await demo.listing(f"{customer_path(demo)}/documents", "sunrise") == []
     assert demo.stored_files() == []
 
 
@@ -129,7 +129,7 @@ async def test_a_streamed_upload_is_cut_off_at_the_limit_and_nothing_kept(demo) 
 
     problem = await upload(demo, customer_path(demo), body(), 422)
     assert problem["errors"][0]["field"] == "file"
-    assert await demo.call("GET", f"{customer_path(demo)}/documents", "sunrise", 200) == []
+    assert await demo.listing(f"{customer_path(demo)}/documents", "sunrise") == []
     assert demo.stored_files() == []
 
 

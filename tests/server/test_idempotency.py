@@ -20,7 +20,7 @@ async def test_a_retried_post_returns_the_first_result(demo) -> None:
     first = await demo.call("POST", "/customers", "sunrise", 201, json=NEW_CUSTOMER, headers=key)
     again = await demo.call("POST", "/customers", "sunrise", 201, json=NEW_CUSTOMER, headers=key)
     assert again == first
-    listed = await demo.call("GET", "/customers", "sunrise", 200)
+    listed = await demo.listing("/customers", "sunrise")
     assert [c["id"] for c in listed].count(first["id"]) == 1
     assert len(listed) == 3, "the demo's two customers and one new one"
 
@@ -61,9 +61,11 @@ def _retryable() -> list[str]:
 
 def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
     """A request that succeeds once for *operation*: the demo user, the path, the body.
-    Transitions are moves that a second, unkeyed attempt would find illegal (409)."""
+    Transitions are moves that a second, unkeyed attempt would find illegal (409), sent with
+    the version the object had, which the retry sends again unchanged."""
     first = demo.company.applications[0]
     upload = {"params": {"kind": "other", "filename": "scan.png"}, "data": png()}
+    at_first = {"If-Match": '"0"'}
     requests: dict[str, tuple[str, str, dict[str, Any]]] = {
         "POST /users": (
             "admin",
@@ -74,7 +76,17 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
         "POST /partners/{id}/transitions": (
             "officer",
             f"/partners/{demo.partner_id('Lakeside Cars')}/transitions",
-            {"json": {"action": "apply"}},
+            {"json": {"action": "apply"}, "headers": at_first},
+        ),
+        "POST /users/{id}/transitions": (
+            "admin",
+            f"/users/{demo.user('officer').id}/transitions",
+            {"json": {"action": "disable", "reason": "left"}, "headers": at_first},
+        ),
+        "POST /vehicles/{id}/transitions": (
+            "officer",
+            f"/vehicles/{first.vehicle_id}/transitions",
+            {"json": {"action": "release", "reason": "sold"}, "headers": at_first},
         ),
         "POST /customers": ("sunrise", "/customers", {"json": NEW_CUSTOMER}),
         "POST /vehicles": ("sunrise", "/vehicles", {"json": NEW_VEHICLE}),
@@ -82,7 +94,7 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
         "POST /applications/{id}/transitions": (
             "sunrise",
             f"/applications/{first.id}/transitions",
-            {"json": {"action": "submit"}},
+            {"json": {"action": "submit"}, "headers": at_first},
         ),
         "POST /customers/{id}/documents": (
             "sunrise",
@@ -116,7 +128,7 @@ async def test_every_retryable_operation_honours_the_key(demo, operation: str) -
     second move is a 409)."""
     user, path, request = _request(demo, operation)
     status = 200 if path.endswith("/transitions") else 201
-    key = {"Idempotency-Key": f"retry-{operation}"}
-    first = await demo.call("POST", path, user, status, headers=key, **request)
-    again = await demo.call("POST", path, user, status, headers=key, **request)
+    headers = {"Idempotency-Key": f"retry-{operation}"} | request.pop("headers", {})
+    first = await demo.call("POST", path, user, status, headers=headers, **request)
+    again = await demo.call("POST", path, user, status, headers=headers, **request)
     assert again == first

@@ -23,10 +23,10 @@ async def test_staff_onboard_a_partner_and_take_it_to_active(demo) -> None:
         ("start_review", "officer", "under_review"),
         ("approve", "manager", "active"),
     ):
-        moved = await demo.call("POST", f"{path}/transitions", user, 200, json={"action": action})
+        moved = await demo.move(path, user, 200, action=action)
         assert moved["state"] == state
     assert (await demo.call("GET", path, "officer", 200))["state"] == "active"
-    listed = await demo.call("GET", "/partners", "director", 200)
+    listed = await demo.listing("/partners", "director")
     assert [p["name"] for p in listed] == [
         "Sunrise Motors",
         "Harbour Auto",
@@ -37,7 +37,7 @@ async def test_staff_onboard_a_partner_and_take_it_to_active(demo) -> None:
 
 async def test_a_dealer_sees_only_its_own_partner(demo) -> None:
     sunrise = demo.partner_id("Sunrise Motors")
-    listed = await demo.call("GET", "/partners", "sunrise", 200)
+    listed = await demo.listing("/partners", "sunrise")
     assert [p["id"] for p in listed] == [sunrise]
     assert (await demo.call("GET", f"/partners/{sunrise}", "sunrise", 200))["state"] == "active"
     await demo.call("GET", f"/partners/{demo.partner_id('Harbour Auto')}", "sunrise", 404)
@@ -45,9 +45,7 @@ async def test_a_dealer_sees_only_its_own_partner(demo) -> None:
 
 async def test_an_illegal_move_is_409_naming_state_action_and_what_is_allowed(demo) -> None:
     sunrise = demo.partner_id("Sunrise Motors")
-    problem = await demo.call(
-        "POST", f"/partners/{sunrise}/transitions", "manager", 409, json={"action": "approve"}
-    )
+    problem = await demo.move(f"/partners/{sunrise}", "manager", 409, action="approve")
     assert problem["type"] == "urn:leasekit:problem:illegal-transition"
     assert (problem["state"], problem["action"]) == ("active", "approve")
     assert problem["allowed"] == ["blacklist", "start_exit", "suspend"]
@@ -55,18 +53,19 @@ async def test_an_illegal_move_is_409_naming_state_action_and_what_is_allowed(de
 
 async def test_a_role_the_table_does_not_list_is_403(demo) -> None:
     sunrise = demo.partner_id("Sunrise Motors")
-    body = {"action": "suspend", "reason": "late documents"}
-    problem = await demo.call("POST", f"/partners/{sunrise}/transitions", "sunrise", 403, json=body)
+    problem = await demo.move(
+        f"/partners/{sunrise}", "sunrise", 403, action="suspend", reason="late documents"
+    )
     assert problem["type"] == "urn:leasekit:problem:permission-denied"
     await demo.call("POST", "/partners", "sunrise", 403, json=NEW_PARTNER)
 
 
 async def test_a_sanction_needs_a_reason(demo) -> None:
-    path = f"/partners/{demo.partner_id('Harbour Auto')}/transitions"
-    problem = await demo.call("POST", path, "manager", 422, json={"action": "suspend"})
+    path = f"/partners/{demo.partner_id('Harbour Auto')}"
+    problem = await demo.move(path, "manager", 422, action="suspend")
     assert [e["field"] for e in problem["errors"]] == ["reason"]
-    body = {"action": "suspend", "reason": "Overdue invoices"}
-    assert (await demo.call("POST", path, "manager", 200, json=body))["state"] == "suspended"
+    moved = await demo.move(path, "manager", 200, action="suspend", reason="Overdue invoices")
+    assert moved["state"] == "suspended"
 
 
 async def test_onboarding_input_is_checked(demo) -> None:

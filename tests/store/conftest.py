@@ -21,8 +21,8 @@ from leasekit.domain.documents import Document
 from leasekit.domain.events import DomainEvent, StateChanged
 from leasekit.domain.exception_requests import ExceptionRequest
 from leasekit.domain.identity import new_id
-from leasekit.domain.users import User
 from leasekit.domain.partners import Partner
+from leasekit.domain.users import User
 from leasekit.domain.vehicles import Vehicle
 from leasekit.domain.vouchers import JournalLine, Voucher
 from leasekit.money import Money

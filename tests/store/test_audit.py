@@ -263,9 +263,13 @@ def _truncate_and_rewind(engine: Engine, keep: int) -> None:
     """What an attacker with the database does: cut the newest links, and set the head back
     to the last one kept, so that the shorter chain is consistent again."""
     with engine.begin() as connection:
-        cut = connection.execute(
-            sa.text("SELECT entry_id FROM audit_chain WHERE seq > :keep"), {"keep": keep}
-        ).scalars().all()
+        cut = (
+            connection.execute(
+                sa.text("SELECT entry_id FROM audit_chain WHERE seq > :keep"), {"keep": keep}
+            )
+            .scalars()
+            .all()
+        )
         connection.execute(sa.text("DELETE FROM audit_chain WHERE seq > :keep"), {"keep": keep})
         for entry in cut:
             connection.execute(sa.text("DELETE FROM audit_log WHERE id = :id"), {"id": entry})

@@ -20,7 +20,7 @@ import attrs
 from leasekit.domain.access import ObjectPermissionError
 from leasekit.domain.clock import require_utc
 from leasekit.domain.identity import Actor, Role, new_id, role_errors
-from leasekit.domain.lifecycle import Guard, Move, StateMachine, Stateful, row
+from leasekit.domain.lifecycle import Guard, Move, Stateful, StateMachine, row
 from leasekit.errors import FieldError, ValidationError
 
 __all__ = ["USER_LIFECYCLE", "User", "UserAction", "UserState", "check_email"]

@@ -7,6 +7,7 @@ so named constructors run their checks through :class:`Checks` and raise a singl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
@@ -16,6 +17,7 @@ from leasekit.errors import AmountError, FieldError, ValidationError
 from leasekit.money import Currency, Money, amount_in, currency
 
 __all__ = [
+    "MAX_TEXT",
     "Checks",
     "choice",
     "country_code",
@@ -23,12 +25,37 @@ __all__ = [
     "money_amount",
     "non_negative",
     "text",
+    "text_fault",
 ]
 
 _T = TypeVar("_T")
 _E = TypeVar("_E", bound=StrEnum)
 
 MAX_TEXT: Final = 200
+
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAK: Final = re.compile("[\t\n\r]")
+_BIDI: Final = re.compile("[\u202a-\u202e\u2066-\u2069]")
+"""Embeddings, overrides and isolates: they make text display in another order than it is
+stored, the trick behind names that read as someone else's in a list or a log."""
+
+
+def text_fault(value: str, *, multiline: bool = False) -> str | None:
+    """What makes *value* unfit as text, or None: a lone surrogate (not Unicode at all, and
+    no database stores it), NUL and other control characters (tabs and line breaks only
+    where *multiline*), or a bidirectional override."""
+    for pattern, fault in (
+        (_SURROGATE, "a lone surrogate, which is not text"),
+        (_CONTROL, "a control character"),
+        (_BIDI, "a bidirectional control character"),
+    ):
+        found = pattern.search(value)
+        if found is not None:
+            return f"contains {fault} (U+{ord(found.group()):04X})"
+    if not multiline and _LINE_BREAK.search(value) is not None:
+        return "must be one line"
+    return None
 
 
 class Checks:
@@ -58,7 +85,11 @@ class Checks:
 
 
 def text(value: str, field: str, max_length: int = MAX_TEXT) -> str:
-    """*value* with runs of blanks collapsed; blank or overlong text is refused."""
+    """*value* with runs of blanks collapsed; blank, overlong or unprintable text (see
+    :func:`text_fault`) is refused."""
+    fault = text_fault(value, multiline=True)
+    if fault is not None:
+        raise ValidationError.single(field, fault)
     cleaned = " ".join(value.split())
     if not cleaned:
         raise ValidationError.single(field, "must not be blank")

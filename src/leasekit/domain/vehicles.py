@@ -24,7 +24,7 @@ import attrs
 from leasekit.domain.access import ensure_may_create, owner_partner_id
 from leasekit.domain.clock import require_utc
 from leasekit.domain.identity import Actor, Role, new_id
-from leasekit.domain.lifecycle import StateMachine, Stateful, row
+from leasekit.domain.lifecycle import Stateful, StateMachine, row
 from leasekit.domain.validation import Checks, choice, is_whole_number, text
 from leasekit.errors import ValidationError
 

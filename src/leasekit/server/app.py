@@ -21,10 +21,13 @@ from aiohttp import web
 from leasekit import __version__
 from leasekit.plugins import PluginManager
 from leasekit.runtime import build_runtime
+from leasekit.server.access import add_request_id, request_id_middleware
 from leasekit.server.auth import authentication_middleware
 from leasekit.server.keys import (
+    ADMISSION_KEY,
     CONVERTER_KEY,
     EXECUTOR_KEY,
+    HEALTH_EXECUTOR_KEY,
     OPENAPI_KEY,
     PUBLIC_HANDLERS_KEY,
     RUNTIME_KEY,
@@ -37,12 +40,14 @@ from leasekit.server.routes import (
     applications,
     customers,
     documents,
+    events,
     health,
     openapi,
     partners,
     users,
     vehicles,
 )
+from leasekit.server.routes.helpers import Admission
 from leasekit.server.runtime import Runtime
 from leasekit.settings import Settings
 
@@ -58,6 +63,7 @@ API: Final[tuple[ApiRoutes, ...]] = (
     vehicles.api,
     applications.api,
     documents.api,
+    events.api,
     openapi.api,
 )
 """Every resource module's routes, in the order the OpenAPI document lists them."""
@@ -82,11 +88,14 @@ def create_app(
 def _build_app(settings: Settings, runtime_factory: Callable[[], Runtime]) -> web.Application:
     """The app, with *runtime_factory* called once at startup to provide the runtime."""
     app = web.Application(
-        middlewares=[problem_middleware, authentication_middleware],
+        middlewares=[request_id_middleware, problem_middleware, authentication_middleware],
         client_max_size=MAX_JSON_BYTES,
     )
+    app.on_response_prepare.append(add_request_id)
     app[SETTINGS_KEY] = settings
     app[CONVERTER_KEY] = make_converter()
+    server = settings.server
+    app[ADMISSION_KEY] = Admission(server.worker_threads + server.max_queued)
     for group in API:
         app.router.add_routes(group.table)
     app[OPENAPI_KEY] = build_document(
@@ -102,14 +111,16 @@ def _build_app(settings: Settings, runtime_factory: Callable[[], Runtime]) -> we
 
 async def _thread_pool(app: web.Application) -> AsyncIterator[None]:
     """The threads that run synchronous calls. Bounded, so that a burst of requests queues
-    here instead of opening a database connection each."""
+    here instead of opening a database connection each; and one more for ``/health``."""
     executor = ThreadPoolExecutor(
         max_workers=app[SETTINGS_KEY].server.worker_threads, thread_name_prefix="leasekit"
     )
-    app[EXECUTOR_KEY] = executor
+    health = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leasekit-health")
+    app[EXECUTOR_KEY], app[HEALTH_EXECUTOR_KEY] = executor, health
     yield
     # Waiting here would block the event loop; the calls still running finish in a thread.
     await asyncio.to_thread(executor.shutdown, wait=True)
+    await asyncio.to_thread(health.shutdown, wait=True)
 
 
 async def _runtime(

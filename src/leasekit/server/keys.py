@@ -18,10 +18,13 @@ from leasekit.settings import Settings
 
 __all__ = [
     "ACTOR_KEY",
+    "ADMISSION_KEY",
     "CONVERTER_KEY",
     "EXECUTOR_KEY",
+    "HEALTH_EXECUTOR_KEY",
     "OPENAPI_KEY",
     "PUBLIC_HANDLERS_KEY",
+    "REQUEST_ID_KEY",
     "RUNTIME_KEY",
     "SETTINGS_KEY",
 ]
@@ -34,8 +37,14 @@ PUBLIC_HANDLERS_KEY: Final = web.AppKey[frozenset[object]]("public_handlers")
 """Handlers that answer without a token (``/health``, ``/openapi.json``)."""
 EXECUTOR_KEY: Final = web.AppKey("executor", ThreadPoolExecutor)
 """The thread pool for synchronous service calls; present while the app runs."""
+HEALTH_EXECUTOR_KEY: Final = web.AppKey("health_executor", ThreadPoolExecutor)
+"""One thread of its own for ``/health``, so that busy workers never make it look down."""
+ADMISSION_KEY: Final = web.AppKey[Any]("admission")
+"""The bounded count of calls waiting for or holding a worker thread (``helpers.Admission``)."""
 RUNTIME_KEY: Final = web.AppKey[Runtime]("runtime")
 """Services, authentication and the database check; present while the app runs."""
 
 ACTOR_KEY: Final = web.RequestKey("actor", Actor)
 """Who sent the request, set by the authentication middleware on every non-public route."""
+REQUEST_ID_KEY: Final = web.RequestKey("request_id", str)
+"""The id the access log and error responses name the request by (``X-Request-Id``)."""

@@ -20,7 +20,7 @@ from typing import Any, Final, TypeVar, Union, get_args, get_origin
 import attrs
 from aiohttp import web
 
-from leasekit.server.payloads import ARRAY_ORIGINS, CODECS, MAPPING_ORIGINS, Codec
+from leasekit.server.payloads import ARRAY_ORIGINS, CODECS, MAPPING_ORIGINS, Codec, max_length
 from leasekit.server.problems import PROBLEM_JSON
 
 __all__ = [
@@ -38,7 +38,8 @@ BEARER_SCHEME: Final = "bearerToken"
 OPENAPI_VERSION: Final = "3.1.0"
 
 _Handler = TypeVar("_Handler", bound=Callable[[web.Request], Awaitable[web.StreamResponse]])
-_PATH_PARAMETER: Final = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+_PATH_PARAMETER: Final = re.compile(r"\{(\w+)(?::(?:[^{}]|\{[^{}]*\})*)?\}")
+"""A path template's parameter, with its pattern (which may hold a ``{m,n}`` count)."""
 
 
 @attrs.frozen
@@ -68,6 +69,10 @@ class Operation:
     public: bool = False
     retryable: bool = False
     """Takes an ``Idempotency-Key`` header, so a client may safely retry it."""
+    paged: bool = False
+    """Answers one page at a time (``after`` and ``limit`` in the query)."""
+    conditional: bool = False
+    """Changes an object only at the version ``If-Match`` names."""
 
     @property
     def operation_id(self) -> str:
@@ -104,6 +109,8 @@ class ApiRoutes:
         query: type | None = None,
         public: bool = False,
         retryable: bool = False,
+        paged: bool = False,
+        conditional: bool = False,
     ) -> Callable[[_Handler], _Handler]:
         """Register the decorated handler for *method* on *path* and record its operation.
 
@@ -126,6 +133,8 @@ class ApiRoutes:
                     query=query,
                     public=public,
                     retryable=retryable,
+                    paged=paged,
+                    conditional=conditional,
                 )
             )
             self.table.route(method, path)(handler)
@@ -269,12 +278,29 @@ class Schemas:
         return schema
 
     def _property(self, field: attrs.Attribute[Any]) -> dict[str, Any]:
-        schema = self.of(field.type)
+        schema = _with_max_length(self.of(field.type), field)
         description = field.metadata.get("description")
         if description is None:
             return schema
         # Siblings of $ref are allowed from OpenAPI 3.1 (JSON Schema 2020-12) on.
         return schema | {"description": description}
+
+
+def _free_text(schema: Mapping[str, Any]) -> bool:
+    """A string schema with no other rule on its form (not an enum, a pattern, a date)."""
+    return schema.get("type") == "string" and not {"enum", "pattern", "format"} & set(schema)
+
+
+def _with_max_length(schema: dict[str, Any], field: attrs.Attribute[Any]) -> dict[str, Any]:
+    """A string field's schema with the longest value the server accepts for it."""
+    limit = max_length(field)
+    if _free_text(schema):
+        return schema | {"maxLength": limit}
+    strings = [member | {"maxLength": limit} for member in schema.get("anyOf", [])
+               if _free_text(member)]  # fmt: skip
+    if strings and len(strings) == len(schema["anyOf"]) - 1:
+        return {"anyOf": [*strings, {"type": "null"}]}
+    return schema
 
 
 IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
@@ -290,9 +316,36 @@ IDEMPOTENCY_KEY_PARAMETER: Final[dict[str, Any]] = {
 }
 
 
+_PATH_ID_SCHEMA: Final = {"type": "string", "pattern": "^[0-9A-Za-z_.-]{1,64}$"}
+_PAGING_PARAMETERS: Final[list[dict[str, Any]]] = [
+    {
+        "name": "after",
+        "in": "query",
+        "required": False,
+        "description": "The cursor of the page to read, from the previous page's `next`.",
+        "schema": {"type": "string", "pattern": "^[0-9A-Za-z_.-]{1,64}$"},
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "Records per page (50 unless given).",
+        "schema": {"type": "string", "pattern": "^[0-9]{1,3}$"},
+    },
+]
+IF_MATCH_PARAMETER: Final[dict[str, Any]] = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "description": 'The ETag of the version the change was decided on, e.g. `"3"` (or `*`): '
+    "428 without it, 412 when the object has changed since.",
+    "schema": {"type": "string", "maxLength": 64},
+}
+
+
 def _parameters(operation: Operation, schemas: Schemas) -> list[dict[str, Any]]:
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True, "schema": dict(_PATH_ID_SCHEMA)}
         for name in operation.path_parameters
     ]
     if operation.query is not None:
@@ -302,10 +355,14 @@ def _parameters(operation: Operation, schemas: Schemas) -> list[dict[str, Any]]:
                 "name": field.name,
                 "in": "query",
                 "required": field.default is attrs.NOTHING,
-                "schema": schemas.of(field.type),
+                "schema": _with_max_length(schemas.of(field.type), field),
             }
             for field in attrs.fields(operation.query)
         )
+    if operation.paged:
+        parameters.extend(_PAGING_PARAMETERS)
+    if operation.conditional:
+        parameters.append(IF_MATCH_PARAMETER)
     if operation.retryable:
         parameters.append(IDEMPOTENCY_KEY_PARAMETER)
     return parameters
@@ -317,12 +374,28 @@ def _content(body: Any, media_type: str, schemas: Schemas) -> dict[str, Any]:
     return {media_type: {"schema": schemas.of(body)}}
 
 
+_HEADERS: Final[dict[str, dict[str, Any]]] = {
+    "ETag": {"description": "The object's version, for If-Match.", "schema": {"type": "string"}},
+    "Location": {"description": "The address of what was made.", "schema": {"type": "string"}},
+    "Link": {"description": 'The next page, rel="next".', "schema": {"type": "string"}},
+}
+
+
+def _headers(operation: Operation, status: int) -> dict[str, Any]:
+    names = ["Link"] if operation.paged else ["ETag"]
+    if status == 201:
+        names.append("Location")
+    return {name: _HEADERS[name] for name in names}
+
+
 def _responses(operation: Operation, schemas: Schemas) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, reply in sorted(operation.responses.items()):
         response: dict[str, Any] = {"description": reply.description}
         if reply.body is not None:
             response["content"] = _content(reply.body, reply.media_type, schemas)
+            if reply.media_type == JSON and status < 300:
+                response["headers"] = _headers(operation, status)
         responses[str(status)] = response
     responses["default"] = {
         "description": "An error, described as application/problem+json.",

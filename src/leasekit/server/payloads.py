@@ -7,6 +7,11 @@ inbound check, its JSON form outbound, and the JSON Schema that the OpenAPI docu
 for it. The converter and the document are both built from :data:`CODECS`, so what the
 document promises is what the server accepts.
 
+Every string is text a person could have typed: no lone surrogates (not Unicode, and no
+database stores them), no NUL or other control characters, no bidirectional overrides, one
+line unless a field says ``multiline`` in its metadata, and at most :data:`MAX_STRING`
+characters unless it says ``max_length``; the OpenAPI document publishes each limit.
+
 Inbound payloads may not carry unknown keys (a misspelt optional field would otherwise be
 dropped without a word), and every structure failure becomes one
 :class:`~leasekit.errors.ValidationError` naming each field at fault by its path in the body
@@ -16,19 +21,22 @@ dropped without a word), and every structure failure becomes one
 from __future__ import annotations
 
 import re
+import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Final, Generic, TypeVar, get_args, get_origin
+from typing import Any, Final, Generic, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
 from cattrs.cols import list_structure_factory, mapping_structure_factory
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.gen import make_dict_structure_fn, override
 from cattrs.v import format_exception
 
+from leasekit.domain.validation import text_fault
 from leasekit.domain.vehicles import Vin
 from leasekit.errors import FieldError, LeasekitError, ValidationError
 from leasekit.money import CURRENCIES, Currency, Money, to_decimal
@@ -37,14 +45,19 @@ __all__ = [
     "ARRAY_ORIGINS",
     "CODECS",
     "MAPPING_ORIGINS",
+    "MAX_STRING",
     "ROOT",
     "Codec",
     "InvalidValue",
     "make_converter",
+    "max_length",
     "structure",
 ]
 
 T = TypeVar("T")
+
+MAX_STRING: Final = 255
+"""The longest string a field takes unless its metadata says ``max_length``."""
 
 ROOT: Final = "$"
 """The field named by errors about the body as a whole (an array sent for an object, say)."""
@@ -99,10 +112,44 @@ def _json_type(value: object) -> str:
     return type(value).__name__
 
 
-def _structure_str(value: object) -> str:
+def _text(value: object, limit: int = MAX_STRING, *, multiline: bool = False) -> str:
     if not isinstance(value, str):
         raise InvalidValue(f"expected a string, got {_json_type(value)}")
+    fault = text_fault(value, multiline=multiline)
+    if fault is not None:
+        raise InvalidValue(fault)
+    if len(value) > limit:
+        raise InvalidValue(f"at most {limit} characters")
     return value
+
+
+def _structure_str(value: object) -> str:
+    return _text(value)
+
+
+def max_length(field: attrs.Attribute[Any]) -> int:
+    """The longest string *field* takes (``max_length`` in its metadata)."""
+    return int(field.metadata.get("max_length", MAX_STRING))
+
+
+def _text_hook(field: attrs.Attribute[Any]) -> Callable[[object, Any], str | None]:
+    """The checks of one string field, with its own limit and line rule."""
+    limit, multiline = max_length(field), bool(field.metadata.get("multiline", False))
+    optional = get_origin(field.type) in (Union, types.UnionType)
+
+    def structure_text(value: object, _: Any) -> str | None:
+        if value is None and optional:
+            return None
+        return _text(value, limit, multiline=multiline)
+
+    return structure_text
+
+
+def _is_text(annotation: Any) -> bool:
+    return annotation is str or (
+        get_origin(annotation) in (Union, types.UnionType)
+        and set(get_args(annotation)) == {str, type(None)}
+    )
 
 
 def _structure_int(value: object) -> int:
@@ -354,10 +401,23 @@ def make_converter() -> cattrs.Converter:
         lambda cls, conv: _object_only(mapping_structure_factory(cls, conv)),
     )
     converter.register_structure_hook_factory(
-        attrs.has,
-        lambda cls: _object_only(converter.gen_structure_attrs_fromdict(cls)),
+        attrs.has, lambda cls: _object_only(_attrs_hook(cls, converter))
     )
     return converter
+
+
+def _attrs_hook(cls: type, converter: cattrs.Converter) -> Callable[[Any, Any], object]:
+    """cattrs' own structuring of an attrs class, with each string field's text checks."""
+    attrs.resolve_types(cls)
+    options: dict[str, Any] = {
+        "_cattrs_forbid_extra_keys": True,
+        "_cattrs_detailed_validation": True,
+    }
+    for field in attrs.fields(cls):
+        if _is_text(field.type):
+            options[field.name] = override(struct_hook=_text_hook(field))
+    hook: Callable[[Any, Any], object] = make_dict_structure_fn(cls, converter, **options)
+    return hook
 
 
 def structure(converter: cattrs.Converter, data: object, cls: type[T]) -> T:
@@ -370,6 +430,14 @@ def structure(converter: cattrs.Converter, data: object, cls: type[T]) -> T:
         return converter.structure(data, cls)
     except (ClassValidationError, IterableValidationError, LeasekitError, InvalidValue) as exc:
         raise ValidationError(_field_errors(exc, ROOT)) from exc
+
+
+def _shown_key(key: str) -> str:
+    """An unknown key as an error may name it: any character that is not text escaped,
+    and cut short, so that the error itself is always valid, bounded JSON."""
+    shown = key.encode("utf-8", "backslashreplace").decode("utf-8")
+    shown = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in shown)
+    return shown if len(shown) <= 64 else shown[:64] + "..."
 
 
 def _attribute(path: str, name: str) -> str:
@@ -405,7 +473,7 @@ def _field_errors(exc: BaseException, path: str) -> Iterator[FieldError]:
 def _leaf_errors(exc: BaseException, path: str) -> Iterator[FieldError]:
     if isinstance(exc, ForbiddenExtraKeysError):
         for key in sorted(exc.extra_fields):
-            yield FieldError(_attribute(path, key), "unknown field")
+            yield FieldError(_attribute(path, _shown_key(key)), "unknown field")
     elif isinstance(exc, ValidationError):
         for error in exc.errors:
             yield FieldError(_attribute(path, error.field), error.message)

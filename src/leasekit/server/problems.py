@@ -80,12 +80,25 @@ class Problem:
         body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
         if self.detail is not None:
             body["detail"] = self.detail
-        return body | dict(self.extensions)
+        encodable: dict[str, Any] = _encodable(body | dict(self.extensions))
+        return encodable
 
     def response(self) -> web.Response:
         return web.json_response(
             self.body(), status=self.status, headers=self.headers, content_type=PROBLEM_JSON
         )
+
+
+def _encodable(value: Any) -> Any:
+    """*value* with every string made encodable: a message that quotes what a client sent
+    may hold a lone surrogate, which would make the error response itself fail."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_encodable(key): _encodable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(item) for item in value]
+    return value
 
 
 class ProblemError(Exception):

@@ -17,7 +17,7 @@ from leasekit.domain.applications import (
     RequestedTerms,
 )
 from leasekit.domain.customers import Customer
-from leasekit.domain.identity import Actor
+from leasekit.domain.identity import ORIGINATORS, Actor
 from leasekit.domain.vehicles import Vehicle
 from leasekit.errors import FieldError, NotFoundError, StaleVersionError, ValidationError
 from leasekit.money import Money, currency
@@ -157,6 +157,7 @@ def create_draft(work: Work, request: DraftApplication) -> Application:
 @command(
     "revise_application",
     subject="application",
+    roles=ORIGINATORS,
     reload=lambda uow, application_id: uow.applications.get(application_id),
 )
 def revise_application(work: Work, request: Revision) -> Application:

@@ -28,15 +28,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 import attrs
 
 from leasekit.domain.access import CREATE_ROLES
 from leasekit.domain.events import DomainEvent, Payload
 from leasekit.domain.identity import Actor, Role
-from leasekit.domain.lifecycle import CapabilityHolder, StateMachine, Stateful
-from leasekit.errors import LeasekitError, PermissionDeniedError, StaleVersionError
+from leasekit.domain.lifecycle import CapabilityHolder, Stateful, StateMachine
+from leasekit.errors import (
+    LeasekitError,
+    PermissionDeniedError,
+    StaleVersionError,
+    ValidationError,
+)
 from leasekit.services.context import ServiceContext, visible_or_not_found
 from leasekit.services.idempotency import Retry
 from leasekit.services.storage import Repository, UnitOfWork
@@ -52,7 +57,7 @@ __all__ = [
     "transition_command",
 ]
 
-I = TypeVar("I")
+In = TypeVar("In")
 R = TypeVar("R")
 E = TypeVar("E", bound=Stateful)
 
@@ -89,22 +94,23 @@ class Work:
 
 
 @attrs.frozen
-class Command(Generic[I, R]):
+class Command(Generic[In, R]):
     """A registered command; calling it runs it through :func:`execute`."""
 
     name: str
     subject: str
     """The kind of object it makes or changes (``"customer"``), as idempotency keys record."""
-    body: Callable[[Work, I], R]
-    reload: Callable[[UnitOfWork, str], R]
-    """The result of an earlier attempt, from the id of what it made or changed."""
-    identify: Callable[[R], str]
+    body: Callable[[Work, In], R]
+    reload: Callable[[UnitOfWork, str], R] | None = None
+    """The result of an earlier attempt, from the id of what it made or changed; None for a
+    command whose result cannot be given twice (a new token's text), which takes no key."""
+    identify: Callable[[R], str] = lambda result: str(result.id)  # type: ignore[attr-defined]
     roles: frozenset[Role] | None = None
     """The roles that may run it at all, checked before its input is read; None: any role,
     the domain deciding."""
     quiet: bool = False
     """May finish without recording an event (an event handler with nothing to do)."""
-    fingerprint: Callable[[I], object] = lambda request: request
+    fingerprint: Callable[[In], object] = lambda request: request
     """What of the input identifies the request for idempotency (by default all of it)."""
 
     def authorize(self, actor: Actor) -> None:
@@ -112,7 +118,7 @@ class Command(Generic[I, R]):
             raise PermissionDeniedError(self.subject, self.name, actor.role.value)
 
     def __call__(
-        self, ctx: ServiceContext, actor: Actor, request: I, *, idempotency_key: str | None = None
+        self, ctx: ServiceContext, actor: Actor, request: In, *, idempotency_key: str | None = None
     ) -> R:
         return execute(ctx, actor, self, request, idempotency_key=idempotency_key)
 
@@ -121,37 +127,41 @@ COMMANDS: Final[dict[str, Command[Any, Any]]] = {}
 """Every command by name, in the order they were declared."""
 
 
-def _register(new: Command[I, R]) -> Command[I, R]:
+def _register(new: Command[In, R]) -> Command[In, R]:
     if new.name in COMMANDS:
         raise ValueError(f"two commands are named {new.name!r}")
     COMMANDS[new.name] = new
     return new
 
 
-def _id_of(result: Any) -> str:
-    return str(result.id)
+class _Declare(Protocol):
+    def __call__(self, body: Callable[[Work, In], R], /) -> Command[In, R]: ...
 
 
 def command(
     name: str,
     *,
     subject: str,
-    reload: Callable[[UnitOfWork, str], R],
+    reload: Callable[[UnitOfWork, str], Any] | None = None,
     creates: str | None = None,
     roles: frozenset[Role] | None = None,
-    identify: Callable[[R], str] = _id_of,
+    identify: Callable[[Any], str] | None = None,
     quiet: bool = False,
-    fingerprint: Callable[[I], object] | None = None,
-) -> Callable[[Callable[[Work, I], R]], Command[I, R]]:
+    fingerprint: Callable[[Any], object] | None = None,
+) -> _Declare:
     """Declare and register a command. *creates* names the kind of object in
-    :data:`~leasekit.domain.access.CREATE_ROLES` whose roles may run it."""
+    :data:`~leasekit.domain.access.CREATE_ROLES` whose roles may run it; *reload* gives the
+    first result again to a retry with the same idempotency key (without it, the command
+    takes no key); *identify* names what the result made (its ``id`` by default)."""
     allowed = CREATE_ROLES[creates] if creates is not None else roles
+    options: dict[str, Any] = {"reload": reload, "roles": allowed, "quiet": quiet}
+    if identify is not None:
+        options["identify"] = identify
+    if fingerprint is not None:
+        options["fingerprint"] = fingerprint
 
-    def declare(body: Callable[[Work, I], R]) -> Command[I, R]:
-        made = Command(name, subject, body, reload, identify, allowed, quiet)
-        if fingerprint is not None:
-            made = attrs.evolve(made, fingerprint=fingerprint)
-        return _register(made)
+    def declare(body: Callable[[Work, In], R]) -> Command[In, R]:
+        return _register(Command(name, subject, body, **options))
 
     return declare
 
@@ -159,13 +169,15 @@ def command(
 def execute(
     ctx: ServiceContext,
     actor: Actor,
-    cmd: Command[I, R],
-    request: I,
+    cmd: Command[In, R],
+    request: In,
     *,
     idempotency_key: str | None = None,
 ) -> R:
     """Run *cmd* on *request* for *actor* in one transaction (see the module docstring)."""
     cmd.authorize(actor)
+    if cmd.reload is None and idempotency_key is not None:
+        raise ValidationError.single("idempotency_key", f"{cmd.name} cannot be replayed")
     retry = Retry.of(idempotency_key, cmd.name, cmd.fingerprint(request))
     try:
         return _run(ctx, actor, cmd, request, retry)
@@ -179,27 +191,28 @@ def execute(
 
 
 def _earlier(
-    ctx: ServiceContext, actor: Actor, cmd: Command[I, R], retry: Retry
+    ctx: ServiceContext, actor: Actor, cmd: Command[In, R], retry: Retry
 ) -> tuple[R] | None:
-    if retry.key is None:
+    if retry.key is None or cmd.reload is None:
         return None
     with ctx.uow_factory() as uow:
         subject_id = retry.earlier(uow, actor)
         return None if subject_id is None else (cmd.reload(uow, subject_id),)
 
 
-def _run(ctx: ServiceContext, actor: Actor, cmd: Command[I, R], request: I, retry: Retry) -> R:
+def _run(ctx: ServiceContext, actor: Actor, cmd: Command[In, R], request: In, retry: Retry) -> R:
     with ctx.unit_of_work() as uow:
         uow.token_id = actor.token_id
         earlier = retry.earlier(uow, actor)
-        if earlier is not None:
+        if earlier is not None and cmd.reload is not None:
             return cmd.reload(uow, earlier)
         at, business_date = ctx.moment()
         work = Work(ctx, uow, actor, at, business_date)
         result = cmd.body(work, request)
         if not work.recorded and not cmd.quiet:
             raise RuntimeError(f"command {cmd.name} changed state without recording an event")
-        retry.remember(uow, actor, cmd.subject, cmd.identify(result), at)
+        if retry.key is not None:
+            retry.remember(uow, actor, cmd.subject, cmd.identify(result), at)
         uow.commit()
     return result
 
@@ -271,7 +284,10 @@ def transition_command(
         subject = visible_or_not_found(work.actor, load(work.uow, request.id), kind, request.id)
         if request.expected_version not in (None, subject.version):  # type: ignore[attr-defined]
             raise StaleVersionError(
-                kind, request.id, request.expected_version or 0, subject.version  # type: ignore[attr-defined]
+                kind,
+                request.id,
+                request.expected_version or 0,
+                subject.version,  # type: ignore[attr-defined]
             )
         row = machine.transition(subject.state, request.action)  # type: ignore[attr-defined]
         needs_partner = row is not None and row.requires is not None
@@ -291,4 +307,6 @@ def transition_command(
         return subject
 
     name = f"transition_{kind.replace(' ', '_')}"
-    return _register(TransitionCommand(name, kind, body, load, _id_of, machine=machine))
+    made = TransitionCommand(name, kind, body, load, machine=machine)
+    _register(made)
+    return made

@@ -61,9 +61,7 @@ def register_customer(work: Work, request: RegisterCustomer) -> Customer:
     by the back office), which the database enforces when two requests race."""
     owner = owner_partner_id(work.actor, request.partner_id)
     if owner is not None:
-        load_partner_reference(
-            work.uow, work.actor, owner, PartnerCapability.SUBMIT_APPLICATIONS
-        )
+        load_partner_reference(work.uow, work.actor, owner, PartnerCapability.SUBMIT_APPLICATIONS)
     customer = Customer.register(
         kind=request.kind,
         name=request.name,

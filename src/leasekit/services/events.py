@@ -62,7 +62,9 @@ def handles(
 ) -> Callable[[Callable[[Work, DomainEvent], None]], Callable[[Work, DomainEvent], None]]:
     """Declare *function* the handler *name* of events *event_names* (see the module)."""
 
-    def declare(function: Callable[[Work, DomainEvent], None]) -> Callable[[Work, DomainEvent], None]:
+    def declare(
+        function: Callable[[Work, DomainEvent], None],
+    ) -> Callable[[Work, DomainEvent], None]:
         def body(work: Work, event: DomainEvent) -> str:
             function(work, event)
             return event.subject_id

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias, cast
 
 import attrs
 
@@ -40,7 +40,7 @@ Request: TypeAlias = object
 
 def _fingerprint(operation: str, request: Request) -> str:
     """SHA-256 of the operation and its input, in a form that does not depend on dict order."""
-    data = attrs.asdict(request) if attrs.has(type(request)) else request
+    data = attrs.asdict(cast(Any, request)) if attrs.has(type(request)) else request
     text = json.dumps({"operation": operation, "request": data}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

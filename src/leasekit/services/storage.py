@@ -354,23 +354,57 @@ class AuditTrail(Protocol):
 class UnitOfWork(Protocol):
     """One transaction and the repositories that work inside it."""
 
-    users: UserRepository
-    tokens: TokenRepository
-    enrolments: EnrolmentRepository
-    idempotency: IdempotencyRepository
-    customers: CustomerRepository
-    vehicles: VehicleRepository
-    partners: PartnerRepository
-    applications: ApplicationRepository
-    documents: DocumentRepository
-    approval_tasks: ApprovalTaskRepository
-    contracts: ContractRepository
-    receivables: ReceivableRepository
-    payments: PaymentRepository
-    exception_requests: ExceptionRequestRepository
-    vouchers: VoucherRepository
-    deliveries: DeliveryRepository
-    audit: AuditTrail
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def tokens(self) -> TokenRepository: ...
+
+    @property
+    def enrolments(self) -> EnrolmentRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
+
+    @property
+    def customers(self) -> CustomerRepository: ...
+
+    @property
+    def vehicles(self) -> VehicleRepository: ...
+
+    @property
+    def partners(self) -> PartnerRepository: ...
+
+    @property
+    def applications(self) -> ApplicationRepository: ...
+
+    @property
+    def documents(self) -> DocumentRepository: ...
+
+    @property
+    def approval_tasks(self) -> ApprovalTaskRepository: ...
+
+    @property
+    def contracts(self) -> ContractRepository: ...
+
+    @property
+    def receivables(self) -> ReceivableRepository: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
+
+    @property
+    def exception_requests(self) -> ExceptionRequestRepository: ...
+
+    @property
+    def vouchers(self) -> VoucherRepository: ...
+
+    @property
+    def deliveries(self) -> DeliveryRepository: ...
+
+    @property
+    def audit(self) -> AuditTrail: ...
+
     token_id: str | None
     """The credential the acting user presented; every audit entry of this work names it."""
 

@@ -21,7 +21,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Final
 
 import attrs
@@ -63,7 +63,10 @@ __all__ = [
     "bootstrap_admin",
     "create_system_account",
     "create_user",
+    "enrol",
     "enrol_locally",
+    "get_token",
+    "get_user",
     "issue_enrolment",
     "issue_token",
     "list_tokens",
@@ -111,7 +114,7 @@ class NewToken:
     """A token a user issues for itself; the label says where it is used."""
 
     label: str | None = attrs.field(
-        default=None, metadata={"description": "Where the token is used (\"laptop\", \"CI\")."}
+        default=None, metadata={"description": 'Where the token is used ("laptop", "CI").'}
     )
 
 
@@ -252,14 +255,7 @@ def _check_label(label: str | None) -> str | None:
     return None if label is None else label.strip()
 
 
-@command(
-    "redeem_enrolment",
-    subject="user",
-    roles=frozenset(Role),
-    reload=lambda uow, _: None,
-    identify=lambda issued: issued.id,
-    fingerprint=lambda redemption: hash_secret(redemption.secret),
-)
+@command("redeem_enrolment", subject="user", roles=frozenset(Role))
 def redeem_enrolment(work: Work, request: Redemption) -> IssuedToken:
     """A first token for the user the secret was issued to: once, before it expires, while
     the user is active. Every failure reads the same, so probing reveals nothing."""
@@ -283,12 +279,7 @@ def enrol(ctx: ServiceContext, secret: str, label: str | None = None) -> IssuedT
     return redeem_enrolment(ctx, SYSTEM, Redemption(secret, label))
 
 
-@command(
-    "issue_token",
-    subject="api_token",
-    reload=lambda uow, _: None,
-    identify=lambda issued: issued.id,
-)
+@command("issue_token", subject="api_token")
 def issue_token(work: Work, request: NewToken) -> IssuedToken:
     """A new token for the caller itself: the only time its text exists outside the caller.
     No one issues tokens for anyone else."""
@@ -346,6 +337,16 @@ def get_user(ctx: ServiceContext, actor: Actor, user_id: str) -> User:
         return uow.users.get(user_id)
 
 
+def get_token(ctx: ServiceContext, actor: Actor, token_id: str) -> ApiToken:
+    """One token's record (never its text): one's own, or anyone's for an administrator;
+    anybody else's reads as missing."""
+    with ctx.uow_factory() as uow:
+        token = uow.tokens.get(token_id)
+    if token.user_id != actor.user_id and actor.role is not Role.ADMIN:
+        raise NotFoundError("api token", token_id)
+    return token
+
+
 def list_tokens(ctx: ServiceContext, actor: Actor, user_id: str) -> list[ApiToken]:
     """A user's tokens (never their text): one's own, or anyone's for an administrator."""
     if actor.user_id != user_id:
@@ -380,8 +381,7 @@ class _Account:
     role: Role
 
 
-@command("create_account", subject="user", roles=_SERVER, reload=lambda uow, _: None,
-         identify=lambda made: made[0].id)  # fmt: skip
+@command("create_account", subject="user", roles=_SERVER)
 def _create_account(work: Work, request: _Account) -> tuple[User, IssuedToken]:
     if request.role is Role.ADMIN and work.uow.users.any():
         raise DomainError("users exist already; an administrator creates further users")
@@ -412,15 +412,17 @@ def create_system_account(
     return user, issued.token
 
 
-@command("enrol_locally", subject="user", roles=_SERVER, reload=lambda uow, _: None,
-         identify=lambda issued: issued[0].id)  # fmt: skip
+@command("enrol_locally", subject="user", roles=_SERVER)
 def _enrol_locally(work: Work, username: str) -> tuple[User, str]:
     user = work.uow.users.find_by_username(username)
     if user is None:
         raise NotFoundError("user", username)
     enrolment = _enrolment(work, user)
     work.event(
-        "user_enrolment_issued", "user", user.id, {"enrolment_id": enrolment.id, "channel": "server"}
+        "user_enrolment_issued",
+        "user",
+        user.id,
+        {"enrolment_id": enrolment.id, "channel": "server"},
     )
     return user, enrolment_secret(work.ctx, enrolment.id)
 

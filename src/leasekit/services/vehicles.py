@@ -60,9 +60,7 @@ def register_vehicle(work: Work, request: RegisterVehicle) -> Vehicle:
     once the back office released the earlier record."""
     owner = owner_partner_id(work.actor, request.partner_id)
     if owner is not None:
-        load_partner_reference(
-            work.uow, work.actor, owner, PartnerCapability.SUBMIT_APPLICATIONS
-        )
+        load_partner_reference(work.uow, work.actor, owner, PartnerCapability.SUBMIT_APPLICATIONS)
     vehicle = Vehicle.register(
         vin=request.vin,
         make=request.make,

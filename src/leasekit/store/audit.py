@@ -201,9 +201,13 @@ def append(session: Session, actions: Sequence[AuditAction]) -> None:
     connection = session.connection()
     rows = [{**attrs.asdict(action, recurse=False), "details": dict(action.details)}
             for action in actions]  # fmt: skip
-    ids = connection.execute(
-        sa.insert(AuditEntryRow).returning(AuditEntryRow.id, sort_by_parameter_order=True), rows
-    ).scalars().all()
+    ids = (
+        connection.execute(
+            sa.insert(AuditEntryRow).returning(AuditEntryRow.id, sort_by_parameter_order=True), rows
+        )
+        .scalars()
+        .all()
+    )
     connection.execute(sa.insert(AuditUnchainedRow), [{"entry_id": id_} for id_ in ids])
 
 
@@ -237,14 +241,15 @@ def _hash_of(entry: AuditEntry, seq: int, prev_hash: str) -> str:
     )
 
 
-def _lock_head(connection: sa.Connection) -> sa.Row[Any] | None:
+def _lock_head(connection: sa.Connection) -> Any:
     """The head, held until the transaction ends; None when another chainer holds it
     (PostgreSQL skips a locked row; on SQLite the writer lock makes us wait our turn)."""
     query = _HEAD
     if connection.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     begin_writing(connection)
-    return connection.execute(query).one_or_none()
+    head: Any = connection.execute(query).one_or_none()
+    return head
 
 
 def chain_pending(engine: Engine, limit: int = _BATCH) -> int:
@@ -306,23 +311,29 @@ def chain_head(engine: Engine) -> tuple[int, str]:
     return head.seq, head.hash
 
 
-def _links_up_to(connection: sa.Connection, last_seq: int) -> Iterator[tuple[int, str, str, AuditEntry | None]]:
+def _links_up_to(
+    connection: sa.Connection, last_seq: int
+) -> Iterator[tuple[int, str, str, AuditEntry | None]]:
     """Links with ``seq <= last_seq`` in order, each with its entry (None if it is gone), read
     in batches so memory stays flat."""
     after = 0
     while True:
-        batch = connection.execute(
-            sa.select(
-                AuditChainRow.seq.label("link_seq"),
-                AuditChainRow.prev_hash,
-                AuditChainRow.hash,
-                *_ENTRY_COLUMNS,
+        batch = (
+            connection.execute(
+                sa.select(
+                    AuditChainRow.seq.label("link_seq"),
+                    AuditChainRow.prev_hash,
+                    AuditChainRow.hash,
+                    *_ENTRY_COLUMNS,
+                )
+                .outerjoin(AuditEntryRow, AuditEntryRow.id == AuditChainRow.entry_id)
+                .where(AuditChainRow.seq > after, AuditChainRow.seq <= last_seq)
+                .order_by(AuditChainRow.seq)
+                .limit(_BATCH)
             )
-            .outerjoin(AuditEntryRow, AuditEntryRow.id == AuditChainRow.entry_id)
-            .where(AuditChainRow.seq > after, AuditChainRow.seq <= last_seq)
-            .order_by(AuditChainRow.seq)
-            .limit(_BATCH)
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
         if not batch:
             return
         for row in batch:
@@ -442,7 +453,9 @@ def verify_checkpoint(engine: Engine, mark: Checkpoint, key: bytes) -> AuditRepo
     with engine.connect() as connection:
         kept = connection.scalar(sa.select(AuditChainRow.hash).where(AuditChainRow.seq == mark.seq))
     if kept is None:
-        reason = f"entries from {report.checked + 1} to {mark.seq} were removed since the checkpoint"
+        reason = (
+            f"entries from {report.checked + 1} to {mark.seq} were removed since the checkpoint"
+        )
         return AuditReport(False, report.checked, report.checked + 1, reason, report.unchained)
     if kept != mark.hash:
         reason = f"entry {mark.seq} differs from the checkpoint: the chain was rewritten"

@@ -97,7 +97,7 @@ def begin_writing(connection: sa.Connection) -> None:
     if connection.dialect.name != "sqlite":
         return
     dbapi = connection.connection.dbapi_connection
-    if dbapi is not None and not dbapi.in_transaction:  # type: ignore[attr-defined]
+    if dbapi is not None and not dbapi.in_transaction:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -28,8 +28,8 @@ from leasekit.store.schema import ID_LENGTH, Base, EntityRow, id_column, referen
 __all__ = [
     "SYSTEM_USER_ID",
     "ApiTokenRow",
-    "EnrolmentRow",
     "EnrolmentRepository",
+    "EnrolmentRow",
     "IdempotencyKeyRow",
     "IdempotencyRepository",
     "TokenRepository",
@@ -306,4 +306,3 @@ class IdempotencyRepository:
             "created_at": request.created_at,
         }
         write(self._session, "idempotency key", sa.insert(IdempotencyKeyRow).values(values))
-

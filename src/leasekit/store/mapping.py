@@ -71,7 +71,7 @@ class _Plain:
     def write(self, value: object, row: dict[str, object]) -> None:
         row[self.name] = value if self.to_column is None else self.to_column(value)
 
-    def read(self, row: Mapping[str, Any]) -> object:
+    def read(self, row: Mapping[Any, Any]) -> object:
         return row[self.name]
 
     def columns(self) -> tuple[str, ...]:
@@ -88,11 +88,11 @@ class _Money:
         else:
             row[self.name] = None
 
-    def read(self, row: Mapping[str, Any]) -> object:
+    def read(self, row: Mapping[Any, Any]) -> object:
         amount = row[self.name]
         return None if amount is None else Money(amount, row[CURRENCY])
 
-    def record(self, row: Mapping[str, Any]) -> object:
+    def record(self, row: Mapping[Any, Any]) -> object:
         amount = row[self.name]
         return None if amount is None else {"amount": amount, "currency": row[CURRENCY]}
 
@@ -108,10 +108,10 @@ class _Nested:
     def write(self, value: object, row: dict[str, object]) -> None:
         row.update(self.plan.columns(value))
 
-    def read(self, row: Mapping[str, Any]) -> object:
+    def read(self, row: Mapping[Any, Any]) -> object:
         return self.plan.load(row)
 
-    def record(self, row: Mapping[str, Any]) -> object:
+    def record(self, row: Mapping[Any, Any]) -> object:
         return self.plan.record(row)
 
     def columns(self) -> tuple[str, ...]:
@@ -156,10 +156,10 @@ class _Plan:
             field.write(getattr(entity, field.name), row)
         return row
 
-    def load(self, row: Mapping[str, Any]) -> Any:
+    def load(self, row: Mapping[Any, Any]) -> Any:
         return self.cls(**{field.name: field.read(row) for field in self.fields})
 
-    def record(self, row: Mapping[str, Any]) -> Record:
+    def record(self, row: Mapping[Any, Any]) -> Record:
         return {
             field.name: field.read(row) if isinstance(field, _Plain) else field.record(row)
             for field in self.fields
@@ -189,11 +189,11 @@ class Mapper(Generic[E]):
             row[name] = compute(entity)
         return row
 
-    def load(self, row: Mapping[str, Any]) -> E:
+    def load(self, row: Mapping[Any, Any]) -> E:
         """The entity, built by its own constructor (so its converters and checks run)."""
         entity: E = self._plan.load(row)
         return entity
 
-    def record(self, row: Mapping[str, Any]) -> Record:
+    def record(self, row: Mapping[Any, Any]) -> Record:
         """The entity's fields as plain values, without building the entity."""
         return self._plan.record(row)

@@ -220,7 +220,8 @@ class RelayPolicy:
 
     def backoff(self, attempts: int) -> dt.timedelta:
         """The wait before attempt ``attempts + 1``: doubling from the first, up to the most."""
-        return min(self.first_backoff * 2 ** max(attempts - 1, 0), self.max_backoff)
+        doubled: dt.timedelta = self.first_backoff * 2 ** max(attempts - 1, 0)
+        return min(doubled, self.max_backoff)
 
 
 @attrs.frozen
@@ -274,7 +275,9 @@ class OutboxRelay:
         with self._engine.begin() as connection:
             begin_writing(connection)
             queued = sa.select(OutboxPendingRow.event_id).order_by(OutboxPendingRow.event_id)
-            ids = connection.execute(_one_at_a_time(queued.limit(limit), connection)).scalars().all()
+            ids = (
+                connection.execute(_one_at_a_time(queued.limit(limit), connection)).scalars().all()
+            )
             if not ids:
                 return 0
             events = connection.execute(
@@ -290,11 +293,13 @@ class OutboxRelay:
             ]
             if rows:
                 connection.execute(sa.insert(DeliveryRow), rows)
-            connection.execute(sa.delete(OutboxPendingRow).where(OutboxPendingRow.event_id.in_(ids)))
+            connection.execute(
+                sa.delete(OutboxPendingRow).where(OutboxPendingRow.event_id.in_(ids))
+            )
             return len(ids)
 
     @staticmethod
-    def _delivery_values(event: sa.Row[Any], subscriber: str, now: dt.datetime) -> dict[str, object]:
+    def _delivery_values(event: Any, subscriber: str, now: dt.datetime) -> dict[str, object]:
         return {
             "event_id": event.id,
             "subscriber": subscriber,
@@ -489,8 +494,9 @@ class DeliveryRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def _select(self) -> sa.Select[Any]:
-        return sa.select(*_DELIVERY_COLUMNS).join(OutboxRow, OutboxRow.id == DeliveryRow.event_id)
+    def _select(self) -> Any:
+        query: Any = sa.select(*_DELIVERY_COLUMNS)
+        return query.join(OutboxRow, OutboxRow.id == DeliveryRow.event_id)
 
     def get(self, delivery_id: str) -> Delivery:
         row = None
@@ -534,7 +540,7 @@ class DeliveryRepository:
         rows = self._session.connection().execute(
             sa.select(DeliveryRow.status, sa.func.count()).group_by(DeliveryRow.status)
         )
-        return {status: count for status, count in rows.tuples()}
+        return {str(status): int(count) for status, count in rows}
 
     def settle_parked(self, delivery_id: str, status: DeliveryStatus, at: dt.datetime) -> None:
         """Send a parked delivery back to pending (due at *at*, attempts counted afresh) or

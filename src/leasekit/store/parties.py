@@ -37,6 +37,7 @@ __all__ = [
     "VehicleRow",
 ]
 
+
 def _no_partner(table: str) -> Rule:
     return Rule(f"fk_{table}_partner_id_partners", ("partner_id",), "partner_id", "no such partner")
 

@@ -199,9 +199,7 @@ class SqlRepository(Generic[E]):
         return self._session.connection().execute(statement).mappings().all()
 
     def get(self, entity_id: str) -> E:
-        rows = self._rows(
-            sa.select(*self.stored.read_columns).where(self._table.c.id == entity_id)
-        )
+        rows = self._rows(sa.select(*self.stored.read_columns).where(self._table.c.id == entity_id))
         if not rows:
             raise NotFoundError(self.stored.kind, entity_id)
         return self.stored.mapper.load(rows[0])
@@ -239,9 +237,7 @@ class SqlRepository(Generic[E]):
 
     def _find(self, *criteria: sa.ColumnElement[bool]) -> list[E]:
         """Entities matching *criteria*, in id order."""
-        statement = (
-            sa.select(*self.stored.read_columns).where(*criteria).order_by(self._table.c.id)
-        )
+        statement = sa.select(*self.stored.read_columns).where(*criteria).order_by(self._table.c.id)
         return [self.stored.mapper.load(row) for row in self._rows(statement)]
 
     def page(

@@ -186,10 +186,14 @@ class SqlUnitOfWork:
         """Outbox rows and their queue places, then audit entries: four statements."""
         connection = session.connection()
         try:
-            ids = connection.execute(
-                sa.insert(OutboxRow).returning(OutboxRow.id, sort_by_parameter_order=True),
-                [outbox_values(event) for event in events],
-            ).scalars().all()
+            ids = (
+                connection.execute(
+                    sa.insert(OutboxRow).returning(OutboxRow.id, sort_by_parameter_order=True),
+                    [outbox_values(event) for event in events],
+                )
+                .scalars()
+                .all()
+            )
         except IntegrityError as exc:
             keys = ", ".join(event.idempotency_key for event in events)
             raise ConflictError(f"an idempotency key was used before: one of {keys}") from exc

@@ -115,10 +115,11 @@ class BackgroundWorker:
         return min(max(wait, 0.05), self._retry_every)
 
     def _work(self) -> None:
-        """Deliver batch after batch until one comes back short, then chain the audit log;
-        a failure is logged and the next pass tries again."""
+        """Deliver until a pass delivers nothing (a subject's next event is claimable only once
+        the one before it went out, so a busy subject takes several passes), then chain the
+        audit log; a failure is logged and the next pass tries again."""
         try:
-            while self._relay.run_pass(self._batch) == self._batch:
+            while self._relay.run_pass(self._batch):
                 pass
         except Exception:
             logger.exception("event delivery failed; events stay pending")

@@ -22,15 +22,17 @@ import functools
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 import attrs
 from aiohttp import web
 
 from leasekit.domain import documents as domain
 from leasekit.domain.documents import ALLOWED_CONTENT_TYPES, DocumentKind, OwnerKind
+from leasekit.domain.identity import Actor
 from leasekit.errors import NotFoundError, ValidationError
 from leasekit.server.openapi import ApiRoutes, Reply
+from leasekit.server.resources import ID, get_route, list_route
 from leasekit.server.routes.helpers import (
     actor,
     idempotency_key,
@@ -42,7 +44,9 @@ from leasekit.server.routes.helpers import (
     services,
 )
 from leasekit.services import documents
+from leasekit.services.context import ServiceContext
 from leasekit.services.documents import UploadDocument
+from leasekit.services.storage import Page, Record
 
 __all__ = ["OWNER_PATHS", "Document", "DocumentUpload", "api"]
 
@@ -68,9 +72,9 @@ class Document:
     The bytes are at ``/documents/{id}/content``."""
 
     id: str
-    owner_kind: OwnerKind
+    owner_kind: OwnerKind = attrs.field(converter=OwnerKind)
     owner_id: str
-    kind: DocumentKind
+    kind: DocumentKind = attrs.field(converter=DocumentKind)
     filename: str = attrs.field(
         metadata={"description": "As the uploader named it; it says nothing about the type."}
     )
@@ -84,20 +88,16 @@ class Document:
     uploaded_at: datetime
 
     @classmethod
-    def from_record(cls, record: domain.Document) -> Document:
-        return cls(
-            id=record.id,
-            owner_kind=record.owner_kind,
-            owner_id=record.owner_id,
-            kind=record.kind,
-            filename=record.filename,
-            content_type=record.content_type,
-            size=record.size,
-            sha256=record.sha256,
-            partner_id=record.partner_id,
-            uploaded_by=record.uploaded_by,
-            uploaded_at=record.uploaded_at,
+    def from_record(cls, record: domain.Document | Record) -> Document:
+        """The wire form of a stored document or of a listed record: the same fields but
+        where the store keeps the bytes."""
+        fields: Mapping[str, Any] = (
+            record if isinstance(record, dict) else attrs.asdict(record, recurse=False)
         )
+        return cls(**{name: fields[name] for name in _WIRE_FIELDS})
+
+
+_WIRE_FIELDS: Final = tuple(field.name for field in attrs.fields(Document))
 
 
 @attrs.frozen
@@ -105,7 +105,7 @@ class DocumentUpload:
     """What an upload is, given in the query string because the body is the file."""
 
     kind: DocumentKind
-    filename: str
+    filename: str = attrs.field(metadata={"max_length": domain.MAX_FILENAME})
 
 
 @contextmanager
@@ -122,19 +122,23 @@ def _owner_in_path(owner_kind: OwnerKind, owner_id: str) -> Iterator[None]:
 
 def _uploader(owner_kind: OwnerKind) -> _Handler:
     async def upload(request: web.Request) -> web.Response:
+        who = actor(request)
+        documents.record_document.authorize(who)
         query = read_query(request, DocumentUpload)
         owner_id = request.match_info["id"]
         command = UploadDocument(owner_kind, owner_id, query.kind, query.filename)
         store = functools.partial(
             documents.upload_document,
             services(request),
-            actor(request),
+            who,
             command,
             idempotency_key=idempotency_key(request),
         )
         with _owner_in_path(owner_kind, owner_id):
             record = await receive_upload(request, store)
-        return json_response(request, Document.from_record(record), status=201)
+        return json_response(
+            request, Document.from_record(record), status=201, location=f"/documents/{record.id}"
+        )
 
     upload.__name__ = upload.__qualname__ = f"upload_{owner_kind}_document"
     upload.__doc__ = (
@@ -146,28 +150,34 @@ def _uploader(owner_kind: OwnerKind) -> _Handler:
     return upload
 
 
-def _lister(owner_kind: OwnerKind) -> _Handler:
-    async def list_documents(request: web.Request) -> web.Response:
-        owner_id = request.match_info["id"]
-        with _owner_in_path(owner_kind, owner_id):
-            found = await run_sync(
-                request,
-                documents.list_documents,
-                services(request),
-                actor(request),
-                owner_kind,
-                owner_id,
-            )
-        return json_response(request, [Document.from_record(record) for record in found])
+@attrs.frozen
+class DocumentFilter:
+    """Which of the owner's documents to list."""
 
-    list_documents.__name__ = list_documents.__qualname__ = f"list_{owner_kind}_documents"
-    list_documents.__doc__ = f"Oldest first. An unknown {owner_kind} is a 404."
-    return list_documents
+    kind: DocumentKind | None = None
+
+
+def _list_of(owner_kind: OwnerKind) -> Callable[..., Page[Record]]:
+    def list_of_owner(
+        ctx: ServiceContext,
+        who: Actor,
+        owner_id: str,
+        query: DocumentFilter,
+        *,
+        after: str | None,
+        limit: int | None,
+    ) -> Page[Record]:
+        with _owner_in_path(owner_kind, owner_id):
+            return documents.list_documents(
+                ctx, who, owner_kind, owner_id, kind=query.kind, after=after, limit=limit
+            )
+
+    return list_of_owner
 
 
 for _owner, _path in OWNER_PATHS.items():
     api.post(
-        f"/{_path}/{{id}}/documents",
+        f"/{_path}/{ID}/documents",
         summary=f"Upload a document of the {_owner}",
         retryable=True,
         query=DocumentUpload,
@@ -175,32 +185,34 @@ for _owner, _path in OWNER_PATHS.items():
         body_media_type=OCTET_STREAM,
         responses={201: Reply("The document's record.", Document)},
     )(_uploader(_owner))
-    api.get(
-        f"/{_path}/{{id}}/documents",
+    list_route(
+        api,
+        f"/{_path}/{ID}/documents",
+        _list_of(_owner),
+        query=DocumentFilter,
+        item=Document,
+        name=f"list_{_owner}_documents",
         summary=f"List the documents of the {_owner}",
-        responses={200: Reply("The documents.", list[Document])},
-    )(_lister(_owner))
-
-
-@api.get(
-    "/documents/{id}",
-    summary="Get a document's record",
-    responses={200: Reply("The document's record.", Document)},
-)
-async def get_document(request: web.Request) -> web.Response:
-    """Another partner's document is a 404, like a missing one."""
-    record = await run_sync(
-        request,
-        documents.get_document,
-        services(request),
-        actor(request),
-        request.match_info["id"],
+        doc=f"Oldest first. An unknown {_owner} is a 404.",
+        transform=Document.from_record,
+        path_args=lambda request: (request.match_info["id"],),
     )
-    return json_response(request, Document.from_record(record))
+
+
+get_route(
+    api,
+    f"/documents/{ID}",
+    documents.get_document,
+    reply=Document,
+    name="get_document",
+    summary="Get a document's record",
+    doc="Another partner's document is a 404, like a missing one.",
+    to_reply=Document.from_record,
+)
 
 
 @api.get(
-    "/documents/{id}/content",
+    f"/documents/{ID}/content",
     summary="Download a document",
     responses={200: Reply("The file, typed as found at upload (a PDF or an image).", bytes, "*/*")},
 )

@@ -14,9 +14,9 @@ import attrs
 from aiohttp import web
 
 from leasekit import __version__
-from leasekit.server.keys import RUNTIME_KEY
+from leasekit.server.keys import HEALTH_EXECUTOR_KEY, RUNTIME_KEY
 from leasekit.server.openapi import ApiRoutes, Reply
-from leasekit.server.routes.helpers import json_response, run_sync
+from leasekit.server.routes.helpers import json_response
 
 __all__ = ["Health", "api"]
 
@@ -38,9 +38,15 @@ class Health:
 
 
 async def _database_answers(request: web.Request) -> bool:
+    """In a thread of its own, not the workers' pool: an instance whose workers are all
+    busy is up, and must not look down to a load balancer that would then pile more onto
+    the others."""
+    loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(CHECK_TIMEOUT):
-            await run_sync(request, request.app[RUNTIME_KEY].check_database)
+            await loop.run_in_executor(
+                request.app[HEALTH_EXECUTOR_KEY], request.app[RUNTIME_KEY].check_database
+            )
     except Exception:
         logger.warning("the database check failed", exc_info=True)
         return False

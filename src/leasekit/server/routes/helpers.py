@@ -1,21 +1,14 @@
-"""What a route handler needs: the actor, the services, JSON in and out, the thread pool, and
-streaming of documents in both directions.
+"""What a route handler needs: the actor, the services, JSON in and out, versions and pages,
+the bounded thread pool, and streaming of documents in both directions.
 
-A resource module reads like this::
-
-    api = ApiRoutes("customers", "People and companies that borrow or lease.")
-
-    @api.post("/customers", summary="Register a customer", body=RegisterCustomer,
-              responses={201: Reply("The new customer", Customer)})
-    async def register_customer(request: web.Request) -> web.Response:
-        command = await read_json(request, RegisterCustomer)
-        customer = await run_sync(
-            request, customers.register_customer, services(request), actor(request), command
-        )
-        return json_response(request, customer, status=201)
+Most routes are declared through :mod:`leasekit.server.resources`, which builds create, get,
+list and transition handlers from a command or a query; the helpers here are what those and
+the few hand-written handlers share.
 
 The core is synchronous, so every service call goes through :func:`run_sync`; a handler never
 calls a service directly on the event loop, where one slow query would stall every request.
+Calls wait for a thread in a bounded queue: when it is full the server answers 503 with
+``Retry-After`` at once, rather than letting waits (and memory) grow without end.
 """
 
 from __future__ import annotations
@@ -25,27 +18,44 @@ import contextvars
 import functools
 import json
 import logging
+import re
 from collections.abc import Callable, Coroutine, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from aiohttp import hdrs, web
 
 from leasekit.domain.identity import Actor
 from leasekit.errors import FieldError, ValidationError
-from leasekit.server.keys import ACTOR_KEY, CONVERTER_KEY, EXECUTOR_KEY, RUNTIME_KEY, SETTINGS_KEY
+from leasekit.server.keys import (
+    ACTOR_KEY,
+    ADMISSION_KEY,
+    CONVERTER_KEY,
+    EXECUTOR_KEY,
+    RUNTIME_KEY,
+    SETTINGS_KEY,
+)
 from leasekit.server.openapi import IDEMPOTENCY_KEY_HEADER, JSON
 from leasekit.server.payloads import structure
 from leasekit.server.problems import Problem, ProblemError, StreamAbortedError
 
 if TYPE_CHECKING:
     from leasekit.services.context import ServiceContext
+    from leasekit.services.storage import Page
 
 __all__ = [
+    "Admission",
     "actor",
+    "etag",
+    "expected_version",
     "idempotency_key",
     "json_response",
+    "page_response",
     "read_json",
+    "read_paging",
     "read_query",
     "receive_upload",
     "run_sync",
@@ -59,6 +69,7 @@ UPLOAD_CHUNK_BYTES: Final = 64 * 1024
 UPLOAD_READ_TIMEOUT: Final = 60.0
 """Seconds a worker thread waits for the next piece of an upload before giving up, so that a
 stalled client cannot hold a thread for ever."""
+_IF_MATCH: Final = re.compile(r'(?:W/)?"(\d{1,18})"')
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -79,24 +90,134 @@ def services(request: web.Request) -> ServiceContext:
     return request.app[RUNTIME_KEY].services
 
 
+class Admission:
+    """Calls waiting for or holding a worker thread, at most *limit* at a time."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.active = 0
+
+    @contextmanager
+    def admit(self) -> Iterator[None]:
+        """Hold a place, or refuse at once with 503 and ``Retry-After`` when none is left."""
+        if self.active >= self.limit:
+            raise ProblemError(
+                Problem(
+                    503,
+                    "Service Unavailable",
+                    detail="the server is busy; retry in a moment",
+                    headers={hdrs.RETRY_AFTER: "1"},
+                )
+            )
+        self.active += 1
+        try:
+            yield
+        finally:
+            self.active -= 1
+
+
 async def run_sync(
     request: web.Request, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs
 ) -> _T:
     """``fn(*args, **kwargs)`` in the app's bounded thread pool, with the caller's context
     variables (as ``asyncio.to_thread`` does, but in our pool, not the loop's default one)."""
     call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(request.app[EXECUTOR_KEY], call)
+    with request.app[ADMISSION_KEY].admit():
+        return await asyncio.get_running_loop().run_in_executor(request.app[EXECUTOR_KEY], call)
+
+
+def _wire(value: object) -> str:
+    """Plain values of a record as the codecs write them (:mod:`leasekit.server.payloads`)."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _dumps(data: object) -> str:
     # NaN and infinity are not JSON; a float that slipped through must fail loudly here.
-    return json.dumps(data, ensure_ascii=False, allow_nan=False)
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, default=_wire)
 
 
-def json_response(request: web.Request, obj: object, status: int = 200) -> web.Response:
-    """*obj* (attrs instances, lists of them, ...) as JSON, through the app's converter."""
+def etag(obj: object) -> str | None:
+    """The entity tag of a versioned object: its version, quoted (RFC 9110 §8.8.3)."""
+    version = getattr(obj, "version", None)
+    return None if not isinstance(version, int) else f'"{version}"'
+
+
+def json_response(
+    request: web.Request, obj: object, status: int = 200, *, location: str | None = None
+) -> web.Response:
+    """*obj* (attrs instances, lists of them, ...) as JSON, through the app's converter, with
+    its ``ETag`` if it has a version, and ``Location`` for a 201."""
     data = request.app[CONVERTER_KEY].unstructure(obj)
-    return web.json_response(data, status=status, dumps=_dumps)
+    response = web.json_response(data, status=status, dumps=_dumps)
+    tag = etag(obj)
+    if tag is not None:
+        response.headers[hdrs.ETAG] = tag
+    if location is not None:
+        response.headers[hdrs.LOCATION] = location
+    return response
+
+
+def expected_version(request: web.Request) -> int | None:
+    """The version ``If-Match`` names: a change must say which version it was decided on, so
+    that nobody overwrites what they have not seen (428 without the header; 412, later, when
+    it no longer matches). ``If-Match: *`` accepts whatever version is current."""
+    header = request.headers.get(hdrs.IF_MATCH)
+    if header is None:
+        raise ProblemError(
+            Problem(
+                428,
+                "Precondition Required",
+                detail='send If-Match with the ETag you last read, e.g. If-Match: "3"',
+            )
+        )
+    if header.strip() == "*":
+        return None
+    match = _IF_MATCH.fullmatch(header.strip())
+    if match is None:
+        raise ProblemError(
+            Problem(412, "Precondition Failed", detail=f"If-Match {header!r} matches no version")
+        )
+    return int(match.group(1))
+
+
+def read_paging(request: web.Request) -> tuple[str | None, int | None]:
+    """``after`` (the cursor a page's ``next`` link carries) and ``limit`` from the query."""
+    query = request.query
+    limit: int | None = None
+    raw = query.get("limit")
+    if raw is not None:
+        if not raw.isdigit() or len(raw) > 4:
+            raise ValidationError.single("limit", "a whole number of records, from 1 to 200")
+        limit = int(raw)
+    after = query.get("after")
+    if after is not None and not re.fullmatch(r"[0-9A-Za-z_.-]{1,64}", after):
+        raise ValidationError.single("after", "not a cursor this server gave")
+    return after, limit
+
+
+def page_response(
+    request: web.Request, page: Page[Any], transform: Callable[[Any], object] | None = None
+) -> web.Response:
+    """A page as ``{"items": [...], "next": url or null}``, with a ``Link: rel="next"``
+    header; the next URL repeats the request's own query with the new cursor. Records go out
+    as they are; *transform* turns each item into what the route publishes instead."""
+    items: list[Any] = page.items
+    if transform is not None:
+        items = [transform(item) for item in items]
+    if items and not isinstance(items[0], dict):
+        items = request.app[CONVERTER_KEY].unstructure(items)
+    link = None
+    if page.next_after is not None:
+        query = {k: v for k, v in request.query.items() if k != "after"}
+        link = f"{request.path}?{urlencode({**query, 'after': page.next_after})}"
+    response = web.json_response({"items": items, "next": link}, dumps=_dumps)
+    if link is not None:
+        response.headers[hdrs.LINK] = f'<{link}>; rel="next"'
+    return response
 
 
 def _is_json(content_type: str) -> bool:
@@ -128,18 +249,24 @@ async def read_json(request: web.Request, cls: type[_T]) -> _T:
     return structure(request.app[CONVERTER_KEY], data, cls)
 
 
-def read_query(request: web.Request, cls: type[_T]) -> _T:
+def read_query(request: web.Request, cls: type[_T], *, besides: frozenset[str] = frozenset()) -> _T:
     """The query string as a *cls*; errors name the parameters at fault, including one given
     twice (``?state=draft&state=submitted`` is refused, not read as either).
 
     Query values are strings, so *cls* should have string-like fields only (str, StrEnum,
-    Decimal, date); an int field would reject every value.
+    Decimal, date); an int field would reject every value. Parameters named in *besides*
+    are read by someone else (:data:`PAGING`).
     """
     query = request.query
     repeated = sorted({name for name in query if len(query.getall(name)) > 1})
     if repeated:
         raise ValidationError(FieldError(name, "given more than once") for name in repeated)
-    return structure(request.app[CONVERTER_KEY], dict(query), cls)
+    fields = {k: v for k, v in query.items() if k not in besides}
+    return structure(request.app[CONVERTER_KEY], fields, cls)
+
+
+PAGING: Final = frozenset({"after", "limit"})
+"""The query parameters of a page, read by :func:`read_paging`, not by a query class."""
 
 
 def _too_large(field: str, limit: int) -> ValidationError:

@@ -1,99 +1,194 @@
-"""``/users`` and ``/me``: who may log in, their API tokens, and who the caller is.
+"""``/users``, ``/me``, ``/tokens`` and ``/enrolments``: who may log in, and their credentials.
 
-Managing users is the administrator's job alone (separation of duties: admins make no
-business decisions, and nobody else creates accounts). A token is shown once, in the answer
-that issues it; the server keeps only its hash, so no later request can show it again.
+Administrators create users, disable and enable them, send a new enrolment secret and revoke
+tokens; they never obtain a credential that works as someone else (there is no route that
+makes a token for another user). A new user exchanges the one-time secret it received for a
+first token at ``POST /enrolments``, then manages its own tokens under ``/me/tokens``. A token
+is shown once, in the answer that issues it; the server keeps only its hash.
 """
 
 from __future__ import annotations
 
-import attrs
 from aiohttp import hdrs, web
 
-from leasekit.domain.identity import Actor, User
+from leasekit.domain.identity import Actor
+from leasekit.domain.users import User
 from leasekit.server.openapi import ApiRoutes, Reply
+from leasekit.server.resources import ID, create_route, get_route, list_route, transition_route
 from leasekit.server.routes.helpers import (
     actor,
-    idempotency_key,
     json_response,
     read_json,
     run_sync,
     services,
 )
 from leasekit.services import users
-from leasekit.services.users import CreateUser
+from leasekit.services.storage import ApiToken
+from leasekit.services.users import CreateUser, IssuedToken, NewToken, Redemption, UserQuery
 
-__all__ = ["IssuedToken", "api"]
+__all__ = ["api"]
 
 api = ApiRoutes("users", "People who log in, their roles and their API tokens.")
 
 
-@attrs.frozen
-class IssuedToken:
-    """A new API token. Store it now: it is never shown again."""
-
-    token: str = attrs.field(
-        metadata={"description": "Send it as the header Authorization: Bearer <token>."}
-    )
+def _secret(response: web.Response) -> web.Response:
+    """A response carrying a token: no cache, shared or private, may keep a copy (as RFC 6749
+    §5.1 asks)."""
+    response.headers[hdrs.CACHE_CONTROL] = "no-store"
+    return response
 
 
 @api.get(
     "/me",
     summary="Who the caller is",
-    responses={200: Reply("The caller's user id, role and partner.", Actor)},
+    responses={200: Reply("The caller's user id, role, partner and token.", Actor)},
 )
 async def get_me(request: web.Request) -> web.Response:
     """A quick check that a token works, and of what it may do: the role decides the
-    actions, the partner (dealer users only) the objects visible."""
+    actions, the partner (dealer users only) the objects visible; ``token_id`` is the token
+    used, which ``DELETE /tokens/{id}`` revokes."""
     return json_response(request, actor(request))
 
 
-@api.post(
-    "/users",
-    retryable=True,
-    summary="Create a user",
-    body=CreateUser,
-    responses={201: Reply("The new, active user; it has no token yet.", User)},
-)
-async def create_user(request: web.Request) -> web.Response:
-    """Administrators only (403 otherwise). A dealer user names its partner in
-    ``partner_id``; other roles must not. Issue a token next with ``POST
-    /users/{id}/tokens``."""
-    command = await read_json(request, CreateUser)
-    user = await run_sync(
-        request,
-        users.create_user,
-        services(request),
-        actor(request),
-        command,
-        idempotency_key=idempotency_key(request),
-    )
-    return json_response(request, user, status=201)
-
-
 @api.get(
-    "/users",
-    summary="List users",
-    responses={200: Reply("Every user.", list[User])},
+    "/me/tokens",
+    summary="List my tokens",
+    responses={200: Reply("The caller's tokens, never their text.", list[ApiToken])},
 )
-async def list_users(request: web.Request) -> web.Response:
-    """Administrators only (403 otherwise)."""
-    found = await run_sync(request, users.list_users, services(request), actor(request))
+async def list_my_tokens(request: web.Request) -> web.Response:
+    """Oldest first, revoked ones included (with the time they were revoked)."""
+    who = actor(request)
+    found = await run_sync(request, users.list_tokens, services(request), who, who.user_id)
     return json_response(request, found)
 
 
 @api.post(
-    "/users/{id}/tokens",
-    summary="Issue an API token",
+    "/me/tokens",
+    retryable=False,
+    summary="Issue myself a token",
+    body=NewToken,
     responses={201: Reply("The token, shown this once.", IssuedToken)},
 )
-async def issue_token(request: web.Request) -> web.Response:
-    """Administrators issue tokens for anyone; every user may issue one for itself (to
-    replace a token about to be retired). Earlier tokens stay valid."""
-    token = await run_sync(
-        request, users.issue_token, services(request), actor(request), request.match_info["id"]
+async def issue_my_token(request: web.Request) -> web.Response:
+    """A new token for the caller (a second device, a replacement before revoking the old
+    one). Earlier tokens stay valid until revoked."""
+    request_body = await read_json(request, NewToken)
+    issued = await run_sync(
+        request, users.issue_token, services(request), actor(request), request_body
     )
-    response = json_response(request, IssuedToken(token), status=201)
-    # A secret: no cache, shared or private, may keep a copy (as RFC 6749 §5.1 asks).
-    response.headers[hdrs.CACHE_CONTROL] = "no-store"
-    return response
+    return _secret(json_response(request, issued, status=201, location=f"/tokens/{issued.id}"))
+
+
+get_route(
+    api,
+    f"/tokens/{ID}",
+    users.get_token,
+    reply=ApiToken,
+    name="get_token",
+    summary="Get a token's record",
+    doc="One's own token, or anyone's for an administrator; never the text.",
+)
+
+
+@api.delete(
+    f"/tokens/{ID}",
+    summary="Revoke a token",
+    responses={200: Reply("The token, revoked.", ApiToken)},
+)
+async def revoke_token(request: web.Request) -> web.Response:
+    """One's own token, or anyone's for an administrator. It fails on the very next request;
+    revoking it twice is a 409. Another user's token reads as missing (404)."""
+    revoked = await run_sync(
+        request, users.revoke_token, services(request), actor(request), request.match_info["id"]
+    )
+    return json_response(request, revoked)
+
+
+@api.post(
+    "/enrolments",
+    public=True,
+    summary="Exchange an enrolment secret for a first token",
+    body=Redemption,
+    responses={201: Reply("The user's first token, shown this once.", IssuedToken)},
+)
+async def enrol(request: web.Request) -> web.Response:
+    """Needs no token: the one-time secret sent to a new user is the credential. It works
+    once, before it expires, while the user is active; every failure is the same 401."""
+    redemption = await read_json(request, Redemption)
+    issued = await run_sync(
+        request, users.enrol, services(request), redemption.secret, redemption.label
+    )
+    return _secret(json_response(request, issued, status=201, location=f"/tokens/{issued.id}"))
+
+
+create_route(
+    api,
+    "/users",
+    users.create_user,
+    body=CreateUser,
+    reply=User,
+    summary="Create a user",
+    doc="Administrators only (403 otherwise). A dealer user names its partner in "
+    "``partner_id``; other roles must not. With an ``email``, the user is sent a one-time "
+    "enrolment secret through the notifier, which it exchanges at ``POST /enrolments``; the "
+    "administrator never sees it. ``system`` accounts are made on the server only "
+    "(``leasekit users create-system``).",
+)
+list_route(
+    api,
+    "/users",
+    users.list_users,
+    query=UserQuery,
+    item=User,
+    name="list_users",
+    summary="List users",
+    doc="Administrators only (403 otherwise).",
+)
+get_route(
+    api,
+    f"/users/{ID}",
+    users.get_user,
+    reply=User,
+    name="get_user",
+    summary="Get a user",
+    doc="One's own record, or anyone's for an administrator.",
+)
+transition_route(
+    api,
+    f"/users/{ID}/transitions",
+    users.transition_user,
+    reply=User,
+    doc="``disable`` (with a reason) revokes every token of the user at once; ``enable`` "
+    "lets it enrol again. Administrators only, never on their own account.",
+)
+
+
+@api.post(
+    f"/users/{ID}/enrolment",
+    summary="Send a new enrolment secret",
+    responses={200: Reply("The user; the secret went to its e-mail address.", User)},
+)
+async def issue_enrolment(request: web.Request) -> web.Response:
+    """Administrators only. The earlier secret stops working. A user without e-mail is a 422
+    on ``email``: it is enrolled on the server with ``leasekit users enrol``."""
+    user = await run_sync(
+        request,
+        users.issue_enrolment,
+        services(request),
+        actor(request),
+        request.match_info["id"],
+    )
+    return json_response(request, user)
+
+
+@api.get(
+    f"/users/{ID}/tokens",
+    summary="List a user's tokens",
+    responses={200: Reply("The user's tokens, never their text.", list[ApiToken])},
+)
+async def list_user_tokens(request: web.Request) -> web.Response:
+    """One's own, or anyone's for an administrator (who may revoke them, never use them)."""
+    found = await run_sync(
+        request, users.list_tokens, services(request), actor(request), request.match_info["id"]
+    )
+    return json_response(request, found)

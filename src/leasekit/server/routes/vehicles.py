@@ -1,4 +1,4 @@
-"""``/vehicles``: registering the vehicles to be financed, and finding them.
+"""``/vehicles``: registering the vehicles to be financed, releasing them, and finding them.
 
 The vehicle record goes on the wire as the domain keeps it; its VIN is a plain string (the
 ``Vin`` codec in :mod:`leasekit.server.payloads`).
@@ -6,72 +6,53 @@ The vehicle record goes on the wire as the domain keeps it; its VIN is a plain s
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from leasekit.domain.vehicles import Vehicle
-from leasekit.server.openapi import ApiRoutes, Reply
-from leasekit.server.routes.helpers import (
-    actor,
-    idempotency_key,
-    json_response,
-    read_json,
-    run_sync,
-    services,
-)
+from leasekit.server.openapi import ApiRoutes
+from leasekit.server.resources import ID, create_route, get_route, list_route, transition_route
 from leasekit.services import vehicles
-from leasekit.services.vehicles import RegisterVehicle
+from leasekit.services.vehicles import RegisterVehicle, VehicleQuery
 
 __all__ = ["api"]
 
 api = ApiRoutes("vehicles", "The vehicles that are financed or leased.")
 
-
-@api.post(
+create_route(
+    api,
     "/vehicles",
-    retryable=True,
-    summary="Register a vehicle",
+    vehicles.register_vehicle,
     body=RegisterVehicle,
-    responses={201: Reply("The new vehicle, its VIN in canonical form.", Vehicle)},
+    reply=Vehicle,
+    summary="Register a vehicle",
+    doc="The VIN's check digit is verified where the law requires one (North America, China), "
+    "so a mistyped VIN is a 422 on ``vin`` before any money is lent against it. A VIN is "
+    "held by one registered record at a time, whoever registered it (one car is not financed "
+    "twice); a car financed again later is registered anew once the back office released "
+    "its earlier record.",
 )
-async def register_vehicle(request: web.Request) -> web.Response:
-    """The VIN's check digit is verified where the law requires one (North America, China),
-    so a mistyped VIN is a 422 on ``vin`` before any money is lent against it. The same VIN
-    may be registered again: a used car is financed more than once in its life."""
-    command = await read_json(request, RegisterVehicle)
-    vehicle = await run_sync(
-        request,
-        vehicles.register_vehicle,
-        services(request),
-        actor(request),
-        command,
-        idempotency_key=idempotency_key(request),
-    )
-    return json_response(request, vehicle, status=201)
-
-
-@api.get(
+list_route(
+    api,
     "/vehicles",
+    vehicles.list_vehicles,
+    query=VehicleQuery,
+    item=Vehicle,
+    name="list_vehicles",
     summary="List vehicles",
-    responses={200: Reply("Every vehicle the caller may see.", list[Vehicle])},
+    doc="A dealer user sees its own partner's vehicles; back-office staff see all.",
 )
-async def list_vehicles(request: web.Request) -> web.Response:
-    """A dealer user sees its own partner's vehicles; back-office staff see all."""
-    found = await run_sync(request, vehicles.list_vehicles, services(request), actor(request))
-    return json_response(request, found)
-
-
-@api.get(
-    "/vehicles/{id}",
+get_route(
+    api,
+    f"/vehicles/{ID}",
+    vehicles.get_vehicle,
+    reply=Vehicle,
+    name="get_vehicle",
     summary="Get a vehicle",
-    responses={200: Reply("The vehicle.", Vehicle)},
+    doc="Another partner's vehicle is a 404, like a missing one.",
 )
-async def get_vehicle(request: web.Request) -> web.Response:
-    """Another partner's vehicle is a 404, like a missing one."""
-    vehicle = await run_sync(
-        request,
-        vehicles.get_vehicle,
-        services(request),
-        actor(request),
-        request.match_info["id"],
-    )
-    return json_response(request, vehicle)
+transition_route(
+    api,
+    f"/vehicles/{ID}/transitions",
+    vehicles.transition_vehicle,
+    reply=Vehicle,
+    doc="``release`` (officers and managers, with a reason) frees the VIN for a new "
+    "registration when the deal is over or never happened.",
+)

@@ -208,7 +208,9 @@ def _users() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_enrolments_user_id_users")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_enrolments_user_id_users")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_enrolments")),
         sa.UniqueConstraint("secret_hash", name=op.f("uq_enrolments_secret_hash")),
     )
@@ -369,7 +371,9 @@ def _users_back() -> None:
         batch.drop_column("label")
     op.execute(f"DELETE FROM users WHERE id = '{SYSTEM_USER_ID}'")
     with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
+        batch.add_column(
+            sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
     op.execute("UPDATE users SET active = (state = 'active')")
     with op.batch_alter_table("users") as batch:
         batch.alter_column("active", server_default=None)
@@ -427,6 +431,8 @@ def _outbox_back() -> None:
     op.drop_index(
         op.f("ix_event_deliveries_subscriber_subject_key_event_id"), table_name="event_deliveries"
     )
-    op.drop_index(op.f("ix_event_deliveries_status_next_attempt_at_id"), table_name="event_deliveries")
+    op.drop_index(
+        op.f("ix_event_deliveries_status_next_attempt_at_id"), table_name="event_deliveries"
+    )
     op.drop_table("event_deliveries")
     op.drop_table("outbox_pending")

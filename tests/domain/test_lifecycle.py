@@ -27,6 +27,8 @@ from leasekit.domain.identity import Actor, Role
 from leasekit.domain.lifecycle import StateMachine, Transition, change_state
 from leasekit.domain.lifecycle_docs import MACHINES
 from leasekit.domain.partners import PARTNER_LIFECYCLE, PartnerState
+from leasekit.domain.users import USER_LIFECYCLE, UserState
+from leasekit.domain.vehicles import VehicleState
 from leasekit.errors import IllegalTransitionError, PermissionDeniedError, ValidationError
 
 # action | from states | to state | roles | reason required ("!" or "")
@@ -107,6 +109,13 @@ SPEC = {
         execute | approved | executed | finance system |
         cancel | draft submitted | cancelled | officer finance |
     """,
+    "vehicle": """
+        release | registered | released | officer manager | !
+    """,
+    "user": """
+        disable | active | disabled | admin | !
+        enable | disabled | active | admin |
+    """,
 }  # fmt: skip
 
 STATE_ENUMS = {
@@ -116,6 +125,8 @@ STATE_ENUMS = {
     "approval_task": ApprovalTaskState,
     "payment": PaymentState,
     "exception_request": ExceptionRequestState,
+    "vehicle": VehicleState,
+    "user": UserState,
 }
 FINAL = {
     "application": {"declined", "rejected", "closed", "cancelled"},
@@ -124,6 +135,8 @@ FINAL = {
     "approval_task": {"decided", "escalated", "cancelled"},
     "payment": {"reversed", "refunded"},
     "exception_request": {"executed", "rejected", "cancelled"},
+    "vehicle": {"released"},
+    "user": set(),
 }
 
 Row = tuple[str, str, str, frozenset[Role], bool]
@@ -257,9 +270,13 @@ def test_actions_from_filters_by_role() -> None:
 
 
 def test_admin_makes_no_business_move() -> None:
+    """Administrators run accounts, and nothing else: separation of duties."""
     for machine in MACHINES:
         for transition in machine.transitions:
-            assert Role.ADMIN not in transition.roles, (machine.name, transition.action)
+            if machine is USER_LIFECYCLE:
+                assert transition.roles == {Role.ADMIN}, transition.action
+            else:
+                assert Role.ADMIN not in transition.roles, (machine.name, transition.action)
 
 
 # --- building machines ------------------------------------------------------------------

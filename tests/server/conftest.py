@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 import pytest
 from aiohttp import web
+from pydantic import SecretStr
 from aiohttp.test_utils import TestClient
 
 from leasekit.demo import DEMO_ADAPTERS, DemoCompany, seed_demo
@@ -232,3 +233,22 @@ async def demo(aiohttp_client: Any, demo_template: DemoTemplate, tmp_path: Path)
     )
     client: TestClient[web.Request, web.Application] = await aiohttp_client(app)
     return Demo(client, demo_template.company, tmp_path)
+
+
+@pytest.fixture
+async def served(aiohttp_client: Any, database_url: str, tmp_path: Path) -> Demo:
+    """The demo company served by ``create_app``, once on SQLite and once on PostgreSQL, for
+    the tests whose promise is the same on both (races, hostile input)."""
+    settings = _demo_settings(tmp_path, tmp_path / "unused.db").model_copy(
+        update={"database_url": SecretStr(database_url)}
+    )
+    plugins = create_plugin_manager(load_entrypoints=False, blocked=())
+    runtime = build_runtime(settings, plugins)
+    try:
+        company = seed_demo(runtime.services)
+    finally:
+        runtime.close()
+    client: TestClient[web.Request, web.Application] = await aiohttp_client(
+        create_app(settings, plugin_manager=plugins)
+    )
+    return Demo(client, company, tmp_path)

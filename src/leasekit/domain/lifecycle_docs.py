@@ -20,6 +20,8 @@ from leasekit.domain.exception_requests import EXCEPTION_REQUEST_LIFECYCLE
 from leasekit.domain.identity import Role
 from leasekit.domain.lifecycle import StateMachine
 from leasekit.domain.partners import PARTNER_LIFECYCLE
+from leasekit.domain.users import USER_LIFECYCLE
+from leasekit.domain.vehicles import VEHICLE_LIFECYCLE
 
 __all__ = ["BEGIN_MARKER", "END_MARKER", "MACHINES", "render_markdown", "update_markdown"]
 
@@ -30,6 +32,8 @@ MACHINES: Final[tuple[StateMachine[Any], ...]] = (
     APPROVAL_TASK_LIFECYCLE,
     PAYMENT_LIFECYCLE,
     EXCEPTION_REQUEST_LIFECYCLE,
+    VEHICLE_LIFECYCLE,
+    USER_LIFECYCLE,
 )
 """Every lifecycle, in the order the documentation shows them."""
 

@@ -11,6 +11,7 @@ NotFoundError             404     also for objects the actor may not see, on pur
 AuthenticationError       401     with ``WWW-Authenticate: Bearer``
 PermissionDeniedError     403     the object is visible but the role may not act on it
 IllegalTransitionError    409     names ``state``, ``action`` and the ``allowed`` actions
+StaleVersionError         412     the object changed since the version ``If-Match`` named
 ConflictError             409     changed since read, or an idempotency key reused: retry
 DomainError               409     another business rule refused a well-formed request
 AmountError, CalcError    422     an amount or a calculation input that cannot be exact
@@ -45,6 +46,7 @@ from leasekit.errors import (
     LeasekitError,
     NotFoundError,
     PermissionDeniedError,
+    StaleVersionError,
     ValidationError,
 )
 
@@ -130,6 +132,7 @@ _KINDS: Final[tuple[tuple[type[LeasekitError], _Kind], ...]] = (
     (AuthenticationError, _Kind(401, "authentication", "Authentication required")),
     (PermissionDeniedError, _Kind(403, "permission-denied", "Not permitted for this role")),
     (IllegalTransitionError, _Kind(409, "illegal-transition", "Not allowed in this state")),
+    (StaleVersionError, _Kind(412, "stale", "Changed since the version named")),
     (ConflictError, _Kind(409, "conflict", "Conflict; read again and retry")),
     (DomainError, _Kind(409, "business-rule", "Refused by a business rule")),
     (AmountError, _Kind(422, "amount", "The amount cannot be used")),

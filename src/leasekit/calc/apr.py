@@ -26,15 +26,17 @@ from __future__ import annotations
 
 import decimal
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Final
+from operator import attrgetter
+from typing import Final, NamedTuple, TypeGuard
 
 import attrs
 
 from leasekit.calc.dates import add_months, days_in_month
-from leasekit.calc.rates import TimedFlow, powers_of, rate_of_return, rough_rate
+from leasekit.calc.rates import FlowColumns, powers_of, rough_rate, solve_flows
+from leasekit.calc.seeded import SeededSum, Solver, check_solver
 from leasekit.calc.solve import RateEquation, find_root, working_precision
 from leasekit.errors import CalculationError, NoRateError
 from leasekit.money import DecimalLike, exact, to_decimal
@@ -123,9 +125,8 @@ _STANDARD_INTERVALS: Final = (
 )
 
 
-@attrs.frozen
-class _Flow:
-    index: int
+class _Flow(NamedTuple):
+    position: int
     when: date
     amount: Decimal
 
@@ -137,6 +138,7 @@ def apr(
     convention: str = "us_actuarial",
     unit_period: str | UnitPeriod | None = "monthly",
     time_basis: str | None = None,
+    solver: Solver = "bracket",
 ) -> Decimal:
     """The annual percentage rate, in percent and unrounded, of credit given as dated flows.
 
@@ -164,7 +166,11 @@ def apr(
     2 years away even across a leap day, and one 60 days on from 15 January 2024 is 60/366.
     Returns ``X * 100`` where *X* is the effective annual rate; the Directive discloses it
     to one decimal (:func:`round_aprc`).
+
+    ``solver="float_seed"`` finds the same rate about a hundred times faster, for books of
+    many contracts (:mod:`leasekit.calc.seeded`).
     """
+    check_solver(solver)
     if convention not in APR_CONVENTIONS:
         raise CalculationError(
             f"convention: {convention!r} is not one of {', '.join(APR_CONVENTIONS)}"
@@ -175,7 +181,7 @@ def apr(
     for flow in repaid:
         if flow.when < start:
             raise CalculationError(
-                f"payments[{flow.index}]: {flow.when} is before the first advance on {start}"
+                f"payments[{flow.position}]: {flow.when} is before the first advance on {start}"
             )
     _require_positive_total(lent, "advances", "nothing is lent")
     _require_positive_total(repaid, "payments", "nothing is repaid")
@@ -185,10 +191,10 @@ def apr(
             "over which interest could be charged"
         )
     if convention == "eu":
-        return _eu_aprc(lent, repaid, "days" if time_basis is None else time_basis)
+        return _eu_aprc(lent, repaid, "days" if time_basis is None else time_basis, solver)
     if time_basis is not None:
         raise CalculationError("time_basis: applies to convention='eu' only")
-    return _us_actuarial(lent, repaid, unit_period)
+    return _us_actuarial(lent, repaid, unit_period, solver)
 
 
 @exact
@@ -263,7 +269,7 @@ def unit_periods(
 
 
 def _us_actuarial(
-    lent: list[_Flow], repaid: list[_Flow], unit_period: str | UnitPeriod | None
+    lent: list[_Flow], repaid: list[_Flow], unit_period: str | UnitPeriod | None, solver: Solver
 ) -> Decimal:
     start = lent[0].when
     calendar_ = _Calendar.of([flow.when for flow in (*lent, *repaid)])
@@ -276,11 +282,30 @@ def _us_actuarial(
     with working_precision():
         terms = [(flow.amount, *_count(unit, start, flow.when, calendar_)) for flow in lent]
         terms += [(-flow.amount, *_count(unit, start, flow.when, calendar_)) for flow in repaid]
-    equation = _GeneralEquation(terms)
-    guess = rough_rate((-amount, whole + fraction) for amount, whole, fraction in terms)
-    rate = find_root(equation.value, derivative=equation.slope, guess=guess)
+
+    def bracket() -> Decimal:
+        equation = _GeneralEquation(terms)
+        guess = rough_rate((-amount, whole + fraction) for amount, whole, fraction in terms)
+        return find_root(equation.value, derivative=equation.slope, guess=guess)
+
+    rate = bracket() if solver == "bracket" else _seeded_general(terms, bracket)
     with working_precision():
         return rate * unit.per_year * 100
+
+
+def _seeded_general(
+    terms: Sequence[tuple[Decimal, int, Decimal]], bracket: Callable[[], Decimal]
+) -> Decimal:
+    """The rate of the general equation from a float seed; amounts lent are negated to the
+    seeded sum's convention. Flows all within the first unit-period have no whole units to
+    count, and the bracketing solver takes them."""
+    wholes = [whole for _, whole, _ in terms]
+    if not any(wholes):
+        return bracket()
+    fractions = [fraction for _, _, fraction in terms]
+    amounts = [-amount for amount, _, _ in terms]
+    seeded = SeededSum(amounts, [(1, wholes)], fractions if any(fractions) else None)
+    return seeded.solve(None, bracket).rate
 
 
 def _single_advance_single_payment(advance: _Flow, payment: _Flow, calendar_: _Calendar) -> Decimal:
@@ -299,22 +324,25 @@ def _single_advance_single_payment(advance: _Flow, payment: _Flow, calendar_: _C
         return rate * per_year * 100
 
 
-def _eu_aprc(lent: list[_Flow], repaid: list[_Flow], time_basis: str) -> Decimal:
+def _eu_aprc(lent: list[_Flow], repaid: list[_Flow], time_basis: str, solver: Solver) -> Decimal:
     if time_basis not in TIME_BASES:
         raise CalculationError(f"time_basis: {time_basis!r} is not one of {', '.join(TIME_BASES)}")
     start = lent[0].when
     calendar_ = _Calendar.of([flow.when for flow in (*lent, *repaid)])
     with working_precision():
-        flows = [_eu_flow(-flow.amount, start, flow.when, time_basis, calendar_) for flow in lent]
-        flows += [_eu_flow(flow.amount, start, flow.when, time_basis, calendar_) for flow in repaid]
+        times = [_eu_time(start, flow.when, time_basis, calendar_) for flow in (*lent, *repaid)]
+        amounts = [-flow.amount for flow in lent] + [flow.amount for flow in repaid]
+        whole, days, years = (list(column) for column in zip(*times, strict=True))
+        flows = FlowColumns(amounts, whole, days, years)
         period = Decimal(1) / _PERIODS_PER_YEAR_BY_BASIS[time_basis]
-        return rate_of_return(flows, period=period) * 100
+        return solve_flows(flows, period=period, solver=solver).rate * 100
 
 
-def _eu_flow(
-    amount: Decimal, start: date, when: date, time_basis: str, calendar_: _Calendar
-) -> TimedFlow:
-    """Annex I remark (c): whole years, weeks or months counted back, then days over 365/366."""
+def _eu_time(
+    start: date, when: date, time_basis: str, calendar_: _Calendar
+) -> tuple[int, int, int]:
+    """Annex I remark (c): whole years, weeks or months counted back, then days over 365/366;
+    as (whole periods, odd days, days in the year they are counted over)."""
     if time_basis == "weeks":
         whole, odd_days = divmod((when - start).days, 7)
         boundary = date.fromordinal(when.toordinal() - 7 * whole)
@@ -323,7 +351,7 @@ def _eu_flow(
         whole = months // 12 if time_basis == "days" else months
         boundary = calendar_.back(when, 12 * whole if time_basis == "days" else whole)
         odd_days = (boundary - start).days
-    return TimedFlow(amount, whole, odd_days, _year_ending(boundary))
+    return whole, odd_days, _year_ending(boundary)
 
 
 def _year_ending(day: date) -> int:
@@ -356,9 +384,11 @@ class _Calendar:
     def count_back(self, start: date, when: date) -> tuple[int, int]:
         """Whole months from *when* back to no earlier than *start*, and the days left over."""
         months = 12 * (when.year - start.year) + when.month - start.month
-        if self.back(when, months) < start:
+        boundary = self.back(when, months)
+        if boundary < start:
             months -= 1
-        return months, (self.back(when, months) - start).days
+            boundary = self.back(when, months)
+        return months, (boundary - start).days
 
     def whole_months(self, earlier: date, later: date) -> int | None:
         months, odd_days = self.count_back(earlier, later)
@@ -481,11 +511,16 @@ def _read_flows(flows: Sequence[tuple[date, DecimalLike]], name: str) -> list[_F
         when, value = flow
         if not isinstance(when, date) or isinstance(when, datetime):
             raise TypeError(f"{name}[{index}]: expected a date, got {when!r}")
-        amount = to_decimal(value, f"{name}[{index}] amount")
+        # A finite Decimal is what to_decimal would return; only other values need a name.
+        amount = value if _is_exact(value) else to_decimal(value, f"{name}[{index}] amount")
         if amount < 0:
             raise CalculationError(f"{name}[{index}]: amount {amount} is negative")
         read.append(_Flow(index, when, amount))
-    return sorted(read, key=lambda flow: flow.when)
+    return sorted(read, key=attrgetter("when"))
+
+
+def _is_exact(value: object) -> TypeGuard[Decimal]:
+    return type(value) is Decimal and value.is_finite()
 
 
 def _require_positive_total(flows: Sequence[_Flow], name: str, meaning: str) -> None:

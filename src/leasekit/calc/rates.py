@@ -30,7 +30,7 @@ from typing import Final, NamedTuple, TypeGuard
 import attrs
 
 from leasekit.calc.dates import periods_per_year as _periods_per_year
-from leasekit.calc.seeded import SOLVERS, SeededSum, Solution, Solver
+from leasekit.calc.seeded import SeededSum, Solution, Solver, check_solver
 from leasekit.calc.solve import RateEquation, find_root, working_precision
 from leasekit.errors import CalculationError, NoRateError
 from leasekit.money import DecimalLike, to_decimal
@@ -157,7 +157,7 @@ def rate_of_return(
     the flows do not change sign or no rate balances them. *solver* is ``"bracket"`` or
     ``"float_seed"`` (:mod:`leasekit.calc.seeded`).
     """
-    _check_solver(solver)
+    check_solver(solver)
     period_length = to_decimal(period, "period")
     if period_length <= 0:
         raise CalculationError(f"period: {period_length} must be positive")
@@ -249,7 +249,7 @@ def irr(
     >>> round(irr(["-100", "39", "59", "55", "20"]), 10)
     Decimal('0.2809484212')
     """
-    _check_solver(solver)
+    check_solver(solver)
     amounts = [
         value if _is_exact(value) else to_decimal(value, f"cash_flows[{index}]")
         for index, value in enumerate(cash_flows)
@@ -271,7 +271,7 @@ def xirr(
     before it. The result matches XIRR's, without its float rounding; *guess* and *solver*
     work as in :func:`irr`.
     """
-    _check_solver(solver)
+    check_solver(solver)
     if not flows:
         raise CalculationError("flows: at least two dated cash flows are required")
     start = _flow_date(flows[0], "flows[0]")
@@ -493,11 +493,6 @@ def _units(period: Decimal) -> tuple[int, int] | None:
         if abs(reciprocal * period - 1) < _UNIT_SLACK:
             return int(reciprocal), 1
     return None
-
-
-def _check_solver(solver: str) -> None:
-    if solver not in SOLVERS:
-        raise CalculationError(f"solver: {solver!r} is not one of {', '.join(SOLVERS)}")
 
 
 def _simultaneous(name: str) -> NoRateError:

@@ -37,7 +37,7 @@ from typing import Final, Literal, NamedTuple, TypeAlias
 from leasekit.calc.solve import TOLERANCE, working_precision
 from leasekit.errors import CalculationError
 
-__all__ = ["SOLVERS", "SeededSum", "Solution", "Solver"]
+__all__ = ["SOLVERS", "SeededSum", "Solution", "Solver", "check_solver"]
 
 Solver: TypeAlias = Literal["bracket", "float_seed"]
 SOLVERS: Final = ("bracket", "float_seed")
@@ -63,6 +63,11 @@ _GUESS_RANGE: Final = (Decimal(-1), Decimal("1e18"))
 """Where :func:`~leasekit.calc.solve.find_root` accepts a guess; outside, it explains."""
 _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
+
+
+def check_solver(solver: str) -> None:
+    if solver not in SOLVERS:
+        raise CalculationError(f"solver: {solver!r} is not one of {', '.join(SOLVERS)}")
 
 
 class Solution(NamedTuple):

@@ -78,6 +78,7 @@ def book(seed: int = 16) -> list[Loan]:
 
 
 def leasekit_rates(loans: Sequence[Loan], kind: str, solver: str) -> list[Decimal]:
+    """The rate of each loan; an APR in percent, as apr() returns it."""
     if kind == "xirr":
         return [xirr(loan.flows, solver=solver) for loan in loans]  # type: ignore[arg-type]
     if kind == "irr":
@@ -90,7 +91,6 @@ def leasekit_rates(loans: Sequence[Loan], kind: str, solver: str) -> list[Decima
             convention=convention,
             solver=solver,  # type: ignore[arg-type]
         )
-        / 100
         for loan in loans
     ]
 
@@ -139,7 +139,8 @@ def measure(kind: str, loans: Sequence[Loan], repeats: int, target_s: float) -> 
     gap = None
     if pyxirr is not None:
         theirs = pyxirr_rates(kind, inputs)
-        gap = max(abs(float(a) - b) for a, b in zip(seeded, theirs, strict=True))
+        percent = 100 if kind.startswith("apr") else 1  # apr() answers in percent
+        gap = max(abs(float(a) / percent - b) for a, b in zip(seeded, theirs, strict=True))
     return Result(
         kind,
         per_second[0],

@@ -167,7 +167,7 @@ def apr(
     Returns ``X * 100`` where *X* is the effective annual rate; the Directive discloses it
     to one decimal (:func:`round_aprc`).
 
-    ``solver="float_seed"`` finds the same rate about a hundred times faster, for books of
+    ``solver="float_seed"`` finds the same rate several times faster, for books of
     many contracts (:mod:`leasekit.calc.seeded`).
     """
     check_solver(solver)

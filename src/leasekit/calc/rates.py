@@ -15,8 +15,8 @@ rounding is a disclosure decision that belongs to the caller.
   number of periods plus a number of days, as XIRR and the EU APRC both express them.
 
 :func:`irr`, :func:`xirr` and :func:`rate_of_return` take ``solver="float_seed"`` for books of
-many contracts: a binary-float root polished in ``Decimal`` (:mod:`leasekit.calc.seeded`), about
-a hundred times faster than the default bracketing search and equal to it far below its
+many contracts: a binary-float root polished in ``Decimal`` (:mod:`leasekit.calc.seeded`),
+several times faster than the default bracketing search and equal to it far below its
 tolerance, though not in the last digits of the 34.
 """
 
@@ -243,7 +243,7 @@ def irr(
 
     With several rates (flows that change sign more than once) the one nearest *guess* is
     returned, as spreadsheets do; without a guess the search starts at :func:`rough_rate`.
-    ``solver="float_seed"`` finds the same rate about a hundred times faster
+    ``solver="float_seed"`` finds the same rate several times faster
     (:mod:`leasekit.calc.seeded`).
 
     >>> round(irr(["-100", "39", "59", "55", "20"]), 10)

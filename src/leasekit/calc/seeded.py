@@ -2,8 +2,8 @@
 
 The bracketing solver (:func:`~leasekit.calc.solve.find_root`) evaluates a discounted sum some
 ten times in 34-digit ``Decimal``, each time with fractional powers of the growth factor (a
-logarithm and an exponential apiece). Books of a million contracts need rates a hundred times
-faster. :meth:`SeededSum.solve` gets there in three steps:
+logarithm and an exponential apiece). Books of a million contracts need rates much faster;
+:meth:`SeededSum.solve` takes three steps:
 
 1. **One rate or several?** Ordered by time, amounts that change sign once balance at exactly
    one rate: Descartes' rule of signs, which Laguerre extended to real exponents, allows at
@@ -42,7 +42,7 @@ __all__ = ["SOLVERS", "SeededSum", "Solution", "Solver", "check_solver"]
 Solver: TypeAlias = Literal["bracket", "float_seed"]
 SOLVERS: Final = ("bracket", "float_seed")
 """``"bracket"``: the bracketing search of :mod:`leasekit.calc.solve`, digit for digit as in
-every earlier release. ``"float_seed"``: this module, about a hundred times faster."""
+every earlier release. ``"float_seed"``: this module, several times faster."""
 
 _FLOAT_STEPS: Final = 60
 _FLOAT_TOLERANCE: Final = 1e-11

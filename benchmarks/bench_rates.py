@@ -77,27 +77,44 @@ def book(seed: int = 16) -> list[Loan]:
 # -- what is timed: one call per contract of the book --------------------------------------
 
 
-def leasekit_rates(loans: Sequence[Loan], kind: str, solver: str) -> list[Decimal]:
+def inputs_of(loans: Sequence[Loan], kind: str) -> list[Any]:
+    """What each call takes, built once before anything is timed and shared by every
+    implementation: dated flows for XIRR, amounts for IRR, (advances, payments) for an APR."""
+    if kind == "xirr":
+        return [loan.flows for loan in loans]
+    if kind == "irr":
+        return [loan.amounts for loan in loans]
+    return [([(loan.start, loan.principal)], loan.payments) for loan in loans]
+
+
+def leasekit_rates(kind: str, inputs: Sequence[Any], solver: str) -> list[Decimal]:
     """The rate of each loan; an APR in percent, as apr() returns it."""
     if kind == "xirr":
-        return [xirr(loan.flows, solver=solver) for loan in loans]  # type: ignore[arg-type]
+        return [xirr(flows, solver=solver) for flows in inputs]  # type: ignore[arg-type]
     if kind == "irr":
-        return [irr(loan.amounts, solver=solver) for loan in loans]  # type: ignore[arg-type]
+        return [irr(amounts, solver=solver) for amounts in inputs]  # type: ignore[arg-type]
     convention = "us_actuarial" if kind == "apr us_actuarial" else "eu"
     return [
         apr(
-            advances=[(loan.start, loan.principal)],
-            payments=loan.payments,
+            advances=advances,
+            payments=payments,
             convention=convention,
             solver=solver,  # type: ignore[arg-type]
         )
-        for loan in loans
+        for advances, payments in inputs
     ]
 
 
+def pyxirr_inputs(loans: Sequence[Loan], kind: str) -> list[Any]:
+    """pyxirr's inputs for the same loans, also built before anything is timed: the dated
+    pairs for XIRR and the EU APRC, the amounts for IRR and the US APR."""
+    dated = kind in ("xirr", "apr eu")
+    return [loan.flows if dated else loan.amounts for loan in loans]
+
+
 def pyxirr_rates(kind: str, inputs: Sequence[Any]) -> list[float]:
-    """pyxirr on the same flows: dated tuples as given, or the amounts; the US APR is the
-    monthly IRR times 12 for these loans (no odd days)."""
+    """pyxirr on the same flows; the US APR is the monthly IRR times 12 for these loans (no
+    odd days)."""
     if kind in ("xirr", "apr eu"):
         return [pyxirr.xirr(flows) for flows in inputs]
     scale = 12 if kind == "apr us_actuarial" else 1
@@ -120,11 +137,11 @@ class Result(NamedTuple):
 
 def measure(kind: str, loans: Sequence[Loan], repeats: int, target_s: float) -> Result:
     """Contracts per second for each implementation, interleaved in the same run."""
-    dated = kind in ("xirr", "apr eu")
-    inputs = [loan.flows if dated else loan.amounts for loan in loans]
+    ours = inputs_of(loans, kind)
+    inputs = ours if kind in ("xirr", "irr") else pyxirr_inputs(loans, kind)
     fns: list[Callable[[], object]] = [
-        lambda: leasekit_rates(loans, kind, "bracket"),
-        lambda: leasekit_rates(loans, kind, "float_seed"),
+        lambda: leasekit_rates(kind, ours, "bracket"),
+        lambda: leasekit_rates(kind, ours, "float_seed"),
     ]
     if pyxirr is not None:
         fns.append(lambda: pyxirr_rates(kind, inputs))
@@ -133,8 +150,8 @@ def measure(kind: str, loans: Sequence[Loan], repeats: int, target_s: float) -> 
         fns.append(lambda: [npf.irr(amounts) for amounts in floats])
     timings = best_rates(fns, repeats, target_s)
     per_second = [timing.per_second * len(loans) for timing in timings]
-    bracket = leasekit_rates(loans, kind, "bracket")
-    seeded = leasekit_rates(loans, kind, "float_seed")
+    bracket = leasekit_rates(kind, ours, "bracket")
+    seeded = leasekit_rates(kind, ours, "float_seed")
     worst = max(abs(a - b) / max(Decimal(1), abs(a)) for a, b in zip(bracket, seeded, strict=True))
     gap = None
     if pyxirr is not None:

@@ -86,6 +86,43 @@ def test_fast_path_agrees_with_the_bracketing_solver(
     assert periodic(amounts).solver == "float_seed"
 
 
+UNITS = ["daily", "weekly", "biweekly", "semimonthly", "monthly", "quarterly", "annual", None]
+
+
+@st.composite
+def calendars(draw: st.DrawFn) -> tuple[date, list[tuple[date, Decimal]]]:
+    """Payment dates that stress how time is counted: month ends (a start on the 29th to
+    31st, or on 28 or 29 February), leap days, odd days before the first payment, and
+    irregular gaps. The fast path counts these in bulk, the bracketing solver date by date."""
+    start = draw(st.dates(min_value=date(1999, 1, 1), max_value=date(2031, 12, 31)))
+    count = draw(st.integers(min_value=2, max_value=40))
+    step = draw(st.sampled_from([1, 1, 1, 3, 12]))
+    day = draw(st.sampled_from([None, 28, 29, 30, 31]))
+    odd = draw(st.integers(min_value=0, max_value=40))
+    dates = [add_months(start, k * step, day) + timedelta(days=odd) for k in range(1, count + 1)]
+    if draw(st.booleans()):
+        gaps = draw(st.lists(st.integers(1, 70), min_size=count, max_size=count))
+        dates = [start + timedelta(days=sum(gaps[: k + 1])) for k in range(count)]
+    payment = Decimal(draw(st.integers(min_value=1_00, max_value=2_000_00))) / 100
+    return start, [(when, payment) for when in dates]
+
+
+@settings(max_examples=200, deadline=None)
+@given(calendars(), st.sampled_from(UNITS), st.sampled_from(["days", "weeks", "months"]))
+def test_the_fast_path_counts_time_as_the_rules_do(
+    calendar: tuple[date, list[tuple[date, Decimal]]], unit: str | None, time_basis: str
+) -> None:
+    # Lending 95 % of what is repaid keeps the rates realistic; any day counted differently
+    # would move them far beyond 1e-12.
+    start, payments = calendar
+    lent = (sum(amount for _, amount in payments) * Decimal("0.95")).quantize(Decimal("0.01"))
+    credit = {"advances": [(start, lent)], "payments": payments}
+    us = {"convention": "us_actuarial", "unit_period": unit}
+    assert close(apr(**credit, **us, solver="float_seed"), apr(**credit, **us))
+    eu = {"convention": "eu", "time_basis": time_basis}
+    assert close(apr(**credit, **eu, solver="float_seed"), apr(**credit, **eu))
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=10**8), min_size=1, max_size=60))
 def test_any_single_sign_change_takes_the_fast_path(cents: list[int]) -> None:

@@ -22,10 +22,12 @@ tolerance, though not in the last digits of the 34.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Final, NamedTuple, TypeGuard
+from itertools import repeat
+from operator import sub
+from typing import Any, Final, NamedTuple, TypeGuard
 
 import attrs
 
@@ -39,6 +41,7 @@ __all__ = [
     "BASES",
     "FlowColumns",
     "TimedFlow",
+    "dated_columns",
     "effective_to_flat",
     "effective_to_nominal",
     "flat_to_effective",
@@ -190,9 +193,36 @@ def solve_flows(
         raise _simultaneous(name)
     start = None if guess is None else to_decimal(guess, "guess")
     columns = flows.columns(period)
-    if not columns:
+    if columns is None:
         return Solution(bracket(), "bracket", "the times are not whole units of the rate's")
     return SeededSum(flows.amounts, columns).solve(start, bracket)
+
+
+def _rate(
+    amounts: Sequence[Decimal],
+    column: tuple[int, Sequence[int]],
+    timed: Callable[[], list[TimedFlow]],
+    guess: DecimalLike | None,
+    name: str,
+    solver: Solver,
+) -> Decimal:
+    """The rate of *amounts* at times counted in one *column*, as :func:`solve_flows` finds
+    it, for :func:`irr` and :func:`xirr`: the checks it makes before solving are made on the
+    float amounts first, and exactly only when those cannot tell. *timed* builds the flows
+    for the bracketing solver, only when it is to answer."""
+
+    def bracket() -> Decimal:
+        return _solve(timed(), Decimal(1), guess, name)
+
+    if solver == "bracket":
+        return bracket()
+    seeded = SeededSum(amounts, [column])
+    if not seeded.changes_sign:
+        _require_both_signs(amounts, name)
+    if seeded.simultaneous:
+        raise _simultaneous(name)
+    start = None if guess is None else to_decimal(guess, "guess")
+    return seeded.solve(start, bracket).rate
 
 
 def rough_rate(flows: Iterable[tuple[Decimal, Decimal]]) -> Decimal:
@@ -250,13 +280,12 @@ def irr(
     Decimal('0.2809484212')
     """
     check_solver(solver)
-    amounts = [
-        value if _is_exact(value) else to_decimal(value, f"cash_flows[{index}]")
-        for index, value in enumerate(cash_flows)
-    ]
-    count = len(amounts)
-    flows = FlowColumns(amounts, range(count), [0] * count, [_DAYS_PER_YEAR] * count)
-    return solve_flows(flows, guess=guess, name="cash_flows", solver=solver).rate
+    amounts = _exact_amounts(cash_flows, "cash_flows")
+
+    def timed() -> list[TimedFlow]:
+        return [TimedFlow(amount, index) for index, amount in enumerate(amounts)]
+
+    return _rate(amounts, (1, range(len(amounts))), timed, guess, "cash_flows", solver)
 
 
 def xirr(
@@ -274,28 +303,77 @@ def xirr(
     check_solver(solver)
     if not flows:
         raise CalculationError("flows: at least two dated cash flows are required")
+    amounts, days = _dated_amounts(flows) or _read_dated(flows)
+
+    def timed() -> list[TimedFlow]:
+        return [TimedFlow(amount, 0, n) for amount, n in zip(amounts, days, strict=True)]
+
+    return _rate(amounts, (_DAYS_PER_YEAR, days), timed, guess, "flows", solver)
+
+
+def _exact_amounts(values: Sequence[DecimalLike], name: str) -> list[Decimal]:
+    """*values* as finite ``Decimal`` amounts; errors name the value at fault.
+
+    A book passes finite ``Decimal`` amounts, which are taken as they are after one check of
+    them all; anything else is converted one by one, which names the value at fault.
+    """
+    if _all_exact(values):
+        return list(values)
+    return [
+        value if _is_exact(value) else to_decimal(value, f"{name}[{index}]")
+        for index, value in enumerate(values)
+    ]
+
+
+def dated_columns(
+    flows: Sequence[tuple[date, DecimalLike]],
+) -> tuple[Sequence[date], Sequence[Decimal]] | None:
+    """The dates and the amounts of ``(date, amount)`` pairs, when every pair is a plain tuple
+    of a ``date`` and a finite ``Decimal``: checked once for the whole sequence, as a book
+    passes thousands. None otherwise, for the caller to check pair by pair and name the one
+    at fault."""
+    if set(map(type, flows)) != {tuple}:
+        return None
+    try:
+        dates, amounts = zip(*flows, strict=True)
+    except ValueError:  # pairs of different lengths, or not pairs
+        return None
+    if set(map(type, dates)) != {date} or not _all_exact(amounts):
+        return None
+    return dates, amounts
+
+
+def _dated_amounts(
+    flows: Sequence[tuple[date, DecimalLike]],
+) -> tuple[Sequence[Decimal], list[int]] | None:
+    """The amounts and their days from the first date, when :func:`dated_columns` can tell
+    the flows are well formed and none is dated before the first."""
+    columns = dated_columns(flows)
+    if columns is None:
+        return None
+    dates, amounts = columns
+    days = list(map(date.toordinal, dates))
+    first = days[0]
+    if min(days) < first:
+        return None
+    return amounts, list(map(sub, days, repeat(first)))
+
+
+def _read_dated(flows: Sequence[tuple[date, DecimalLike]]) -> tuple[Sequence[Decimal], list[int]]:
+    """:func:`_dated_amounts` one flow at a time, raising for the first flow at fault."""
     start = _flow_date(flows[0], "flows[0]")
     first_day = start.toordinal()
     amounts: list[Decimal] = []
     days: list[int] = []
     for index, flow in enumerate(flows):
-        # The usual (date, Decimal) pair is checked inline; anything else goes the long way,
-        # which names the flow at fault.
-        if type(flow) is tuple and len(flow) == 2 and type(flow[0]) is date:
-            when, value = flow
-        else:
-            when, value = _flow_date(flow, f"flows[{index}]"), flow[1]
+        when = _flow_date(flow, f"flows[{index}]")
         if when < start:
             raise CalculationError(
                 f"flows[{index}]: {when} is before the first flow's date {start}"
             )
-        if type(value) is not Decimal or not value.is_finite():
-            value = to_decimal(value, f"flows[{index}] amount")
-        amounts.append(value)
+        amounts.append(to_decimal(flow[1], f"flows[{index}] amount"))
         days.append(when.toordinal() - first_day)
-    count = len(amounts)
-    columns = FlowColumns(amounts, [0] * count, days, [_DAYS_PER_YEAR] * count)
-    return solve_flows(columns, guess=guess, name="flows", solver=solver).rate
+    return amounts, days
 
 
 def nominal_to_effective(rate: DecimalLike, periods_per_year: int) -> Decimal:
@@ -481,6 +559,16 @@ def _is_exact(value: object) -> TypeGuard[Decimal]:
     """True for a finite ``Decimal``, which :func:`~leasekit.money.to_decimal` returns as is:
     books pass thousands of them, and an error message needs naming only when one is not."""
     return type(value) is Decimal and value.is_finite()
+
+
+def _all_exact(values: Sequence[Any]) -> TypeGuard[Sequence[Decimal]]:
+    """True when every value is a finite ``Decimal`` (or subclass, which
+    :func:`~leasekit.money.to_decimal` also returns as is): one pass in C for a book's
+    thousands of amounts."""
+    try:
+        return all(map(Decimal.is_finite, values))
+    except TypeError:  # not a Decimal
+        return False
 
 
 def _units(period: Decimal) -> tuple[int, int] | None:

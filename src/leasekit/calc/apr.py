@@ -375,8 +375,8 @@ def _eu_day_columns(
     start: date, dates: Sequence[date], calendar_: _Calendar
 ) -> list[tuple[int, Sequence[int]]]:
     """The times :func:`_eu_time` gives on the ``"days"`` basis, as columns for the float
-    seeded solver: ``w`` whole years and ``d`` odd days in a year of 365 days make ``365 * w +
-    d`` days of 1/365 of a year; in a year of 366, ``365 * w`` of those and ``d`` of 1/366.
+    seeded solver: ``w`` whole years and ``d`` odd days in a year of *n* days (365 or 366)
+    are ``n * w + d`` days of 1/n of a year, counted in the column for *n*.
 
     Counting whole years back keeps a date's month and day: the count stops on that month and
     day in the start's year, or the next when that is before the start. So the odd days and
@@ -387,13 +387,13 @@ def _eu_day_columns(
     """
     first_year, origin = start.year, start.toordinal()
     place = start.month, start.day
-    moving_ends = calendar_.month_end_day > 28
+    moving_ends = calendar_.month_end_day > _SHORTEST_MONTH
     stops: dict[tuple[int, int], tuple[int, int, int]] = {}
-    in_365: list[int] = []
-    in_366: list[int] = []
+    common: list[int] = []
+    leap: list[int] = []
     for when in dates:
         day_in_year = when.month, when.day
-        if moving_ends and day_in_year >= (2, 28) and day_in_year < (3, 1):
+        if moving_ends and (2, 28) <= day_in_year < (3, 1):
             whole, odd, length = _eu_time(start, when, "days", calendar_)
         else:
             stop = stops.get(day_in_year)
@@ -402,14 +402,14 @@ def _eu_day_columns(
             year, odd, length = stop
             whole = when.year - year
         if length == _DAYS_PER_YEAR:
-            in_365.append(_DAYS_PER_YEAR * whole + odd)
-            in_366.append(0)
+            common.append(length * whole + odd)
+            leap.append(0)
         else:
-            in_365.append(_DAYS_PER_YEAR * whole)
-            in_366.append(odd)
-    columns: list[tuple[int, Sequence[int]]] = [(_DAYS_PER_YEAR, in_365)]
-    if any(in_366):
-        columns.append((_DAYS_PER_YEAR + 1, in_366))
+            common.append(0)
+            leap.append(length * whole + odd)
+    columns: list[tuple[int, Sequence[int]]] = [(_DAYS_PER_YEAR, common)]
+    if any(leap):
+        columns.append((_DAYS_PER_YEAR + 1, leap))
     return columns
 
 

@@ -34,11 +34,11 @@ an iteration took.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from itertools import compress, repeat
 from math import copysign, exp, expm1, fsum, inf, isfinite, log, log1p, sqrt
-from operator import add, mul, truediv
+from operator import add, mul, not_, truediv
 from typing import Final, Literal, NamedTuple, TypeAlias
 
 from leasekit.calc.solve import TOLERANCE, working_precision
@@ -121,9 +121,42 @@ class _Powers(dict[int, Decimal]):
         return power
 
 
+def _table(base: Decimal, counts: Iterable[int]) -> dict[int, Decimal]:
+    """``{count: base ** count}`` for the distinct *counts* (whole, not negative), in ascending
+    order each from the one before by the power of the gap between them, each distinct gap
+    computed once."""
+    gaps = _Powers(base)
+    table = {}
+    power, reached = _ONE, 0
+    for count in sorted(set(counts)):
+        power *= gaps[count - reached]
+        table[count], reached = power, count
+    return table
+
+
+def _split_horner(
+    amounts: Sequence[Decimal], first: _Column, second: _Column, bases: dict[int, Decimal]
+) -> Decimal:
+    """The sum when no flow counts units of both columns (a year of 365 days or of 366): the
+    flows of each column summed by their own :func:`_horner`, those at time 0 with the
+    first."""
+    in_first = list(map(not_, second.counts))
+    return _horner(
+        list(compress(amounts, in_first)),
+        list(compress(first.counts, in_first)),
+        bases[first.unit],
+    ) + _horner(
+        list(compress(amounts, second.counts)),
+        list(compress(second.counts, second.counts)),
+        bases[second.unit],
+    )
+
+
 def _horner(amounts: Sequence[Decimal], counts: Sequence[int], base: Decimal) -> Decimal:
     """``sum(amount * base ** count)`` by Horner's rule, from the last flow back: one
     multiplication by the power of the gap to the next flow, and one addition, per flow."""
+    if not counts:
+        return _ZERO
     powers = _Powers(base)
     total = _ZERO
     later = counts[-1]
@@ -244,8 +277,12 @@ class SeededSum:
 
     def _exactly_near(self, seed: _FloatRoot) -> tuple[Decimal, dict[int, Decimal]]:
         """The float rate in ``Decimal`` and the discount factor of each unit of time there,
-        each a root of the growth factor polished from a float seed by one Newton step: the
-        seed's 16 digits become 32, far more than the tolerance asks of a rate."""
+        each a root of the growth factor polished by one Newton step from a float seed.
+
+        The seed is ``1 - u``, *u* the float ``1 - exp(-ln(1 + rate) / unit)``: good to float
+        precision relative to *u*, so to about ``1e-16 * ln(1 + rate) / unit`` relative to the
+        root. The step squares that error (times about ``unit / 2``), far below 1e-30.
+        """
         growth = 1 + Decimal(seed.rate)
         bases = {}
         for column in self._columns:
@@ -253,7 +290,7 @@ class SeededSum:
             if unit == 1:
                 bases[unit] = 1 / growth
             else:
-                near = Decimal(exp(-seed.log_rate / unit))
+                near = 1 - Decimal(-expm1(-seed.log_rate / unit))
                 bases[unit] = _reciprocal_root(growth, unit, near)
         return growth - 1, bases
 
@@ -267,17 +304,19 @@ class SeededSum:
             growth = 1 + rate
             for unit, near in bases.items():
                 bases[unit] = 1 / growth if unit == 1 else _reciprocal_root(growth, unit, near)
-        first, *others = self._columns
         amounts = self._amounts
+        if self._fractions is not None:
+            simple = {fraction: 1 / (1 + fraction * rate) for fraction in set(self._fractions)}
+            amounts = list(map(mul, amounts, map(simple.__getitem__, self._fractions)))
+        first, *others = self._columns
+        if len(others) == 1 and not any(map(mul, first.counts, others[0].counts)):
+            return _split_horner(amounts, first, others[0], bases)
         for unit, counts in others:
-            powers = _Powers(bases[unit])
+            powers = _table(bases[unit], counts)
             amounts = [
                 amount * powers[count] if count else amount
                 for amount, count in zip(amounts, counts, strict=True)
             ]
-        if self._fractions is not None:
-            simple = {fraction: 1 / (1 + fraction * rate) for fraction in set(self._fractions)}
-            amounts = list(map(mul, amounts, map(simple.__getitem__, self._fractions)))
         return _horner(amounts, first.counts, bases[first.unit])
 
 

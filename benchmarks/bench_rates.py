@@ -8,8 +8,9 @@ The book: 100 monthly loans of 36 to 60 payments, in cents, as ``(date, Decimal)
 rate is timed over the whole book with ``solver="bracket"`` (the default), with
 ``solver="float_seed"``, and with pyxirr (a float implementation in Rust) on the same flows:
 the same ``(date, Decimal)`` tuples for XIRR and the EU APRC (days over 365), the same amounts
-for IRR and the US APR (monthly IRR times 12); numpy-financial's ``irr`` is timed too. The batch
-lines time :mod:`leasekit.calc.batch` with one worker and with two.
+for IRR and the US APR (monthly IRR times 12); numpy-financial's ``irr`` is timed too. Every
+implementation's inputs are built before anything is timed. The batch lines time
+:mod:`leasekit.calc.batch` with one worker and with two.
 """
 
 from __future__ import annotations

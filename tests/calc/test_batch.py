@@ -11,7 +11,7 @@ import pytest
 from leasekit.calc import apr, batch, irr, schedule, xirr
 from leasekit.calc.dates import add_months
 from leasekit.calc.schedule import Terms
-from leasekit.errors import AmountError, CalculationError
+from leasekit.errors import AmountError, BatchError, CalculationError
 
 START = date(2024, 1, 31)
 
@@ -79,6 +79,13 @@ def test_a_failing_item_is_named_by_its_index(workers: int) -> None:
     assert info.value.index == 5
     assert isinstance(info.value.error, AmountError)
     assert info.value.__cause__ is info.value.error
+
+
+def test_a_batch_error_is_a_calculation_error_of_the_one_error_tree() -> None:
+    assert batch.BatchError is BatchError
+    assert issubclass(BatchError, CalculationError)
+    error = BatchError(2, AmountError("flows[0] amount: 'x' is not a decimal number"))
+    assert (error.index, str(error)) == (2, "item 2: AmountError: " + str(error.error))
 
 
 def test_a_schedule_that_cannot_be_built_is_named_by_its_index() -> None:

@@ -8,14 +8,16 @@ error is then exactly the one ``solver="bracket"`` gives.
 
 from __future__ import annotations
 
+import itertools
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from leasekit.calc import apr, irr, xirr
+from leasekit.calc import apr, flat_to_effective, irr, xirr
 from leasekit.calc.dates import add_months
 from leasekit.calc.rates import FlowColumns, TimedFlow, solve_flows
 from leasekit.calc.seeded import Solution
@@ -153,6 +155,22 @@ def test_documented_examples_agree_far_below_the_tolerance() -> None:
     assert abs(apr(**long_first, solver="float_seed") - apr(**long_first)) < Decimal("1e-24")
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=4000).map(lambda bp: Decimal(bp) / 10000),
+    st.integers(min_value=2, max_value=120),
+    st.sampled_from(["monthly", "quarterly", "semiannual", "annual"]),
+    st.booleans(),
+)
+def test_flat_to_effective_agrees_with_the_bracketing_solver(
+    flat: Decimal, periods: int, frequency: str, in_advance: bool
+) -> None:
+    options = {"frequency": frequency, "in_advance": in_advance}
+    for basis in ("nominal", "effective"):
+        fast = flat_to_effective(flat, periods, basis=basis, solver="float_seed", **options)
+        assert close(fast, flat_to_effective(flat, periods, basis=basis, **options))
+
+
 def test_a_rate_near_zero_is_found_on_the_fast_path() -> None:
     solution = periodic(["-1000000", "1000000.01"])
     assert solution.solver == "float_seed"
@@ -172,6 +190,25 @@ def test_two_roots_go_to_the_bracketing_solver_and_keep_its_choice() -> None:
     far = periodic(flows, guess="-0.6")
     assert far.rate == irr(flows, guess="-0.6")
     assert abs(far.rate - Decimal("-0.679")) < Decimal("0.001")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(min_value=-(10**6), max_value=10**6), min_size=3, max_size=30))
+def test_flows_changing_sign_more_than_once_get_the_bracketing_solvers_answer(
+    cents: list[int],
+) -> None:
+    signs = [c > 0 for c in cents if c]
+    assume(sum(a != b for a, b in itertools.pairwise(signs)) >= 2)
+    amounts = [Decimal(c) / 100 for c in cents]
+    try:
+        expected = irr(amounts)
+    except NoRateError as error:
+        with pytest.raises(NoRateError, match=re.escape(str(error))):
+            periodic(amounts)
+        return
+    solution = periodic(amounts)
+    assert (solution.solver, solution.rate) == ("bracket", expected)
+    assert "more than once" in solution.fallback
 
 
 def test_no_root_raises_the_bracketing_solvers_error() -> None:
@@ -226,3 +263,5 @@ def test_an_unknown_solver_is_refused() -> None:
         irr(["-100", "110"], solver="newton")  # type: ignore[arg-type]
     with pytest.raises(CalculationError, match="solver"):
         apr(advances=[(date(2024, 1, 1), "100")], payments=[(date(2024, 2, 1), "101")], solver="x")  # type: ignore[arg-type]
+    with pytest.raises(CalculationError, match="solver"):
+        flat_to_effective("0.1", 12, solver="newton")  # type: ignore[arg-type]

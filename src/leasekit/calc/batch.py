@@ -3,8 +3,9 @@
 Every function takes a sequence of items and returns one result per item, in input order.
 ``workers=1`` (the default) computes in this process; ``workers=n`` spreads chunks of items
 over *n* processes (:class:`concurrent.futures.ProcessPoolExecutor`), ``workers=None`` over
-one per core. An item that fails stops the batch with a :class:`BatchError` naming its index,
-the first such item in input order, whatever the number of workers.
+one per core. An item that fails stops the batch with a
+:class:`~leasekit.errors.BatchError` naming its index, the first such item in input order,
+whatever the number of workers; it is re-exported here for convenience.
 
 Items and results cross process boundaries by pickling, which costs about as much per
 ``Decimal`` as the arithmetic that made it: workers pay off for rates (many flows in, one
@@ -26,7 +27,7 @@ from leasekit.calc.apr import apr
 from leasekit.calc.rates import irr, xirr
 from leasekit.calc.schedule import Schedule, Terms, build
 from leasekit.calc.seeded import Solver
-from leasekit.errors import CalculationError, LeasekitError
+from leasekit.errors import BatchError, CalculationError
 from leasekit.money import DecimalLike
 
 __all__ = ["BatchError", "aprs", "irrs", "run", "schedules", "xirrs"]
@@ -37,16 +38,6 @@ Flows = Sequence[tuple[date, DecimalLike]]
 
 _CHUNKS_PER_WORKER: Final = 4
 """Chunks each worker gets: enough that one slow chunk does not leave the others idle."""
-
-
-class BatchError(LeasekitError):
-    """An item of a batch failed; *index* is its position in the input, *error* what it
-    raised (also the ``__cause__``)."""
-
-    def __init__(self, index: int, error: BaseException) -> None:
-        super().__init__(f"item {index}: {type(error).__name__}: {error}")
-        self.index = index
-        self.error = error
 
 
 def run(

@@ -36,7 +36,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from itertools import compress, repeat
+from itertools import compress, islice, repeat
 from math import copysign, exp, expm1, fsum, inf, isfinite, log, log1p, sqrt
 from operator import add, mul, not_, truediv
 from typing import Final, Literal, NamedTuple, TypeAlias
@@ -103,33 +103,25 @@ class _Column(NamedTuple):
         return list(map(truediv, self.counts, repeat(float(self.unit))))
 
 
-class _Powers(dict[int, Decimal]):
-    """``base ** n`` for each exponent asked for, computed once: from ``base ** (n - 1)`` by
-    one multiplication when that is known, as the gaps of a schedule (28 to 31 days, or one
+def _power(powers: dict[int, Decimal], base: Decimal, exponent: int) -> Decimal:
+    """``base ** exponent``, kept in *powers*: from ``base ** (exponent - 1)`` by one
+    multiplication when that is known, as the gaps of a schedule (28 to 31 days, or one
     period) mostly are."""
-
-    __slots__ = ("base",)
-
-    def __init__(self, base: Decimal) -> None:
-        super().__init__({0: _ONE})
-        self.base = base
-
-    def __missing__(self, exponent: int) -> Decimal:
-        below = self.get(exponent - 1)
-        power = self.base**exponent if below is None else below * self.base
-        self[exponent] = power
-        return power
+    below = powers.get(exponent - 1)
+    power = powers[exponent] = base**exponent if below is None else below * base
+    return power
 
 
 def _table(base: Decimal, counts: Iterable[int]) -> dict[int, Decimal]:
     """``{count: base ** count}`` for the distinct *counts* (whole, not negative), in ascending
     order each from the one before by the power of the gap between them, each distinct gap
     computed once."""
-    gaps = _Powers(base)
+    gaps = {0: _ONE}
     table = {}
     power, reached = _ONE, 0
     for count in sorted(set(counts)):
-        power *= gaps[count - reached]
+        gap = count - reached
+        power *= gaps.get(gap) or _power(gaps, base, gap)
         table[count], reached = power, count
     return table
 
@@ -157,13 +149,14 @@ def _horner(amounts: Sequence[Decimal], counts: Sequence[int], base: Decimal) ->
     multiplication by the power of the gap to the next flow, and one addition, per flow."""
     if not counts:
         return _ZERO
-    powers = _Powers(base)
+    powers = {0: _ONE}
     total = _ZERO
     later = counts[-1]
     for amount, count in zip(reversed(amounts), reversed(counts), strict=True):
-        total = total * powers[later - count] + amount
+        gap = later - count
+        total = total * (powers.get(gap) or _power(powers, base, gap)) + amount
         later = count
-    return total * powers[later]
+    return total * (powers.get(later) or _power(powers, base, later))
 
 
 class SeededSum:
@@ -185,8 +178,7 @@ class SeededSum:
         self._columns = [_Column(unit, counts) for unit, counts in columns]
         self._fractions = fractions
         self._floats = floats = list(map(float, amounts))
-        self._lent = list(map((0.0).__gt__, floats))
-        self.changes_sign = any(self._lent) and max(floats) > 0
+        self.changes_sign = bool(floats) and min(floats) < 0 < max(floats)
         """True when amounts of both signs are sure to be there; False may also mean amounts
         too small for a float, which only the ``Decimal`` amounts can tell."""
         times = self._columns[0].times() if self._columns else [0.0] * len(amounts)
@@ -221,13 +213,14 @@ class SeededSum:
             return "the amounts are beyond the float range", None
         fractions = None if self._fractions is None else list(map(float, self._fractions))
         order = times if fractions is None else list(map(add, times, fractions))
-        lent = list(compress(order, self._lent))
-        lent_last = max(lent)
+        lent = _lent(floats)
+        lent_times = [order[index] for index in lent]
+        lent_last = max(lent_times)
         if lent_last <= min(order):  # all lent at the start, all repaid at or after it
             repaid_last = None
         else:
             repaid = list(compress(order, map((0.0).__lt__, floats)))
-            if lent_last > min(repaid) and max(repaid) > min(lent):
+            if lent_last > min(repaid) and max(repaid) > min(lent_times):
                 return (
                     "the amounts change sign more than once, so several rates may balance them",
                     None,
@@ -235,9 +228,9 @@ class SeededSum:
             repaid_last = max(repaid)
         lent_at_zero = lent_last == 0
         if fractions is not None:
-            return "", _SimpleInterestFlows(floats, times, self._lent, lent_at_zero, fractions)
+            return "", _SimpleInterestFlows(floats, times, lent, lent_at_zero, fractions)
         one_side_first = lent_at_zero or repaid_last == 0
-        return "", _PlainFlows(floats, times, self._lent, lent_at_zero, one_side_first)
+        return "", _PlainFlows(floats, times, lent, lent_at_zero, one_side_first)
 
     def _seeded(self, flows: _FloatFlows, start: float) -> tuple[str, Decimal | None]:
         try:
@@ -320,6 +313,13 @@ class SeededSum:
         return _horner(amounts, first.counts, bases[first.unit])
 
 
+def _lent(amounts: list[float]) -> list[int]:
+    """Where the negative amounts are: usually the first flow alone, a loan paid out."""
+    if amounts[0] < 0 <= min(islice(amounts, 1, None), default=0.0):
+        return [0]
+    return list(compress(range(len(amounts)), map((0.0).__gt__, amounts)))
+
+
 class _FloatRoot(NamedTuple):
     """The float stage's answer: the rate and its logarithm, the slope and curvature of the
     sum in the rate there, and the relative error of that slope."""
@@ -341,7 +341,7 @@ class _FloatFlows(abc.ABC):
     """The flows in float, and Newton's method on their sum in ``d = ln(1 + rate)``."""
 
     def __init__(
-        self, amounts: list[float], times: list[float], lent: list[bool], lent_at_zero: bool
+        self, amounts: list[float], times: list[float], lent: list[int], lent_at_zero: bool
     ) -> None:
         self.amounts = amounts
         self.times = times
@@ -359,12 +359,14 @@ class _FloatFlows(abc.ABC):
         root lands within about 1e-4 of the rate; kept within -50 % and 1000 % per unit.
         """
         amounts, weighted, squared, lent = self.amounts, self.weighted, self.squared, self.lent
-        lent_total = -sum(compress(amounts, lent))
+        lent_total = -sum(map(amounts.__getitem__, lent))
         if self.lent_at_zero:  # the usual loan: paid out at the start
             lent_mean = lent_variance = 0.0
         else:
             lent_mean, lent_variance = _mean_and_variance(
-                lent_total, -sum(compress(weighted, lent)), -sum(compress(squared, lent))
+                lent_total,
+                -sum(map(weighted.__getitem__, lent)),
+                -sum(map(squared.__getitem__, lent)),
             )
         repaid_total = sum(amounts) + lent_total
         repaid_mean, repaid_variance = _mean_and_variance(
@@ -428,7 +430,7 @@ class _PlainFlows(_FloatFlows):
         self,
         amounts: list[float],
         times: list[float],
-        lent: list[bool],
+        lent: list[int],
         lent_at_zero: bool,
         one_side_first: bool,
     ) -> None:
@@ -462,7 +464,7 @@ class _SimpleInterestFlows(_FloatFlows):
         self,
         amounts: list[float],
         times: list[float],
-        lent: list[bool],
+        lent: list[int],
         lent_at_zero: bool,
         fractions: list[float],
     ) -> None:

@@ -323,8 +323,15 @@ def _seeded_general(
     )
     if not any(wholes):
         return bracket()
-    amounts = [-amount for amount in lent.amounts] + repaid.amounts
+    with working_precision():
+        amounts = _signed(lent, repaid)
     return SeededSum(amounts, [(1, wholes)], fractions).solve(None, bracket).rate
+
+
+def _signed(lent: _Dated, repaid: _Dated) -> list[Decimal]:
+    """The amounts lent, negated, then those repaid; call under :func:`working_precision`,
+    as negating rounds to the context."""
+    return [-amount for amount in lent.amounts] + repaid.amounts
 
 
 def _single_advance_single_payment(lent: _Dated, repaid: _Dated, calendar_: _Calendar) -> Decimal:
@@ -350,8 +357,8 @@ def _eu_aprc(lent: _Dated, repaid: _Dated, time_basis: str, solver: Solver) -> D
     start = lent.dates[0]
     calendar_ = _Calendar.of(chain(lent.dates, repaid.dates))
     dates = lent.dates + repaid.dates
-    amounts = [-amount for amount in lent.amounts] + repaid.amounts
     with working_precision():
+        amounts = _signed(lent, repaid)
         period = Decimal(1) / _PERIODS_PER_YEAR_BY_BASIS[time_basis]
 
     def timed() -> FlowColumns:

@@ -16,13 +16,15 @@ logarithm and an exponential apiece). Books of a million contracts need rates mu
    cumulant expansion to second order balances, which for a loan lands within about 1e-4 of
    the rate without computing a single power, and each step solves the sum's cubic Taylor
    expansion: one evaluation usually gives the rate to float precision, and the slope there
-   to about 1e-11, with a bound on the error rather than an estimate.
+   to about 1e-11, as a bound on the terms the expansion leaves out shows (with simple
+   interest, which has no such bound at hand, the steps go on until one is tiny).
 3. **Decimal.** One Newton step in 34-digit ``Decimal`` from the float rate, with the float
-   slope, polishes it: one evaluation of the sum, the discount factor of each unit of time
-   being a root of the growth factor polished from a float seed, and the factors of all flows
-   products of a few powers of it. The rate is accepted when the error left after the step,
-   bounded from the step and the slope's error, is below the bracketing solver's tolerance;
-   otherwise a second step must itself fall below it.
+   slope, polishes it. It costs one evaluation of the sum: the discount factor of each unit
+   of time is a root of the growth factor, polished from a float seed, and the sum is taken
+   by Horner's rule from the last flow back, the power of each distinct gap between flows
+   computed once. The rate is accepted when the error left after the step, estimated from
+   the step and the slope's error with a hundredfold margin, is below the bracketing
+   solver's tolerance; otherwise a second step must itself fall below it.
 
 Whenever a step is not conclusive (several sign changes, an overflow, no convergence, a rate
 outside -99 % to 10**6 per unit of time), the bracketing solver answers instead, so errors and
@@ -56,7 +58,7 @@ _SLOPE_ERROR: Final = 1e-11
 """The float root is accepted when the slope carried to it is good to this, relative: one
 ``Decimal`` step then leaves an error near ``1e-16 * 1e-11``, far below the tolerance."""
 _ROOT_ERROR: Final = 1e-15
-"""...and when the cubic step leaves the root good to this, about float precision."""
+"""And when the cubic step leaves the root good to this, about float precision."""
 _ROUNDING: Final = 1e-13
 """The relative error of a float slope from rounding alone, over a few hundred flows."""
 _TINY_STEP: Final = 1e-9
@@ -288,7 +290,9 @@ class SeededSum:
         return growth - 1, bases
 
     def _value(self, rate: Decimal, bases: dict[int, Decimal], *, refine: bool = False) -> Decimal:
-        """The sum at *rate* in ``Decimal``: integer powers of one base per unit of time.
+        """The sum at *rate* in ``Decimal``, by Horner's rule along the first column; the
+        factors of any other column are folded into the amounts first, unless no flow counts
+        units of both of two columns, when each is summed by its own Horner pass.
 
         With *refine*, *bases* (the factors at a nearby rate) are first moved to *rate* by one
         Newton step each, in place.
@@ -391,9 +395,9 @@ class _FloatFlows(abc.ABC):
             step = max(_cubic_step(f0, f1, f2, f3), _HALFWAY_DOWN)
             slope = f1 + step * (f2 + step * f3 / 2)
             carry = self._carry(size, f3, step)
-            if carry <= _SLOPE_ERROR * abs(slope) and carry * abs(step) <= _ROOT_ERROR * abs(
-                slope
-            ) * max(1.0, abs(log_rate)):
+            slope_settled = carry <= _SLOPE_ERROR * abs(slope)
+            root_settled = carry * abs(step) <= _ROOT_ERROR * abs(slope) * max(1.0, abs(log_rate))
+            if slope_settled and root_settled:
                 return _in_rate(log_rate + step, slope, f2 + step * f3, carry / abs(slope))
             log_rate += step
         return None

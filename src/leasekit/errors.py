@@ -16,6 +16,7 @@ __all__ = [
     "AdapterError",
     "AmountError",
     "AuthenticationError",
+    "BatchError",
     "CalculationError",
     "ConfigurationError",
     "ConflictError",
@@ -55,6 +56,16 @@ class CalculationError(LeasekitError, ValueError):
 
 class NoRateError(CalculationError):
     """No interest rate makes the cash flows balance (for example, payments below the advance)."""
+
+
+class BatchError(CalculationError):
+    """An item of a batch (:mod:`leasekit.calc.batch`) failed; *index* is its position in the
+    input, *error* what it raised, which is also the ``__cause__``."""
+
+    def __init__(self, index: int, error: BaseException) -> None:
+        super().__init__(f"item {index}: {type(error).__name__}: {error}")
+        self.index = index
+        self.error = error
 
 
 @attrs.frozen

@@ -49,20 +49,23 @@ _CLOSEST_TO_LOWER: Final = Decimal("1e-15")
 Function = Callable[[Decimal], Decimal]
 
 
+_CONTEXT: Final = decimal.Context(
+    prec=PRECISION,
+    rounding=decimal.ROUND_HALF_EVEN,
+    Emin=decimal.MIN_EMIN,
+    Emax=decimal.MAX_EMAX,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
+
+
 def working_precision() -> AbstractContextManager[decimal.Context]:
     """A local decimal context for rate work: 34 digits, wide exponents, no silent NaNs.
 
     The exponent range is the widest decimal allows, so discount factors such as
-    ``1.000001 ** -400000`` or ``0.001 ** -360`` neither overflow nor flush to zero.
+    ``1.000001 ** -400000`` or ``0.001 ** -360`` neither overflow nor flush to zero. Each call
+    works on a fresh copy of one context built at import: a book asks for thousands.
     """
-    context = decimal.Context(
-        prec=PRECISION,
-        rounding=decimal.ROUND_HALF_EVEN,
-        Emin=decimal.MIN_EMIN,
-        Emax=decimal.MAX_EMAX,
-        traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
-    )
-    return decimal.localcontext(context)
+    return decimal.localcontext(_CONTEXT)
 
 
 class RateEquation(abc.ABC):

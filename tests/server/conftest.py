@@ -18,9 +18,10 @@ from typing import Any
 
 import attrs
 import pytest
+import sqlalchemy as sa
 from aiohttp import web
-from pydantic import SecretStr
 from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
 
 from leasekit.demo import DEMO_ADAPTERS, DemoCompany, seed_demo
 from leasekit.domain.identity import Actor, Role
@@ -32,6 +33,8 @@ from leasekit.server import create_app
 from leasekit.server.app import _build_app
 from leasekit.server.keys import SETTINGS_KEY
 from leasekit.settings import Settings, load_settings
+from leasekit.store.database import create_engine
+from leasekit.store.tables import metadata
 
 ClientFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]
 
@@ -73,8 +76,15 @@ class StubRuntime:
 @pytest.fixture(autouse=True)
 def _no_leasekit_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Settings come from the test alone, whatever the developer's shell exports."""
+    _clear_settings_environment(monkeypatch)
+
+
+def _clear_settings_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remove every ``LEASEKIT_`` variable but the test suite's own (``LEASEKIT_TEST_``),
+    which name servers, not settings."""
     for name in list(os.environ):
-        if name.upper().startswith("LEASEKIT_"):
+        upper = name.upper()
+        if upper.startswith("LEASEKIT_") and not upper.startswith("LEASEKIT_TEST_"):
             monkeypatch.delenv(name)
 
 
@@ -135,9 +145,7 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> DemoTemplate:
     """Seeding takes a third of a second; copying the seeded file takes a hundredth."""
     directory = tmp_path_factory.mktemp("demo-template")
     with pytest.MonkeyPatch.context() as monkeypatch:
-        for name in list(os.environ):
-            if name.upper().startswith("LEASEKIT_"):
-                monkeypatch.delenv(name)
+        _clear_settings_environment(monkeypatch)
         runtime = build_runtime(
             _demo_settings(directory, directory / "leasekit.db"),
             create_plugin_manager(load_entrypoints=False, blocked=()),
@@ -162,10 +170,15 @@ class Demo:
     """A client for the demo app, speaking as one demo user or another."""
 
     def __init__(
-        self, client: TestClient[web.Request, web.Application], company: DemoCompany, root: Path
+        self,
+        client: TestClient[web.Request, web.Application],
+        company: DemoCompany,
+        root: Path,
+        database_url: str,
     ) -> None:
         self.client = client
         self.company = company
+        self.database_url = database_url
         self.documents_dir = root / "documents"
         """Where the filesystem document store keeps the files."""
         self.upload_limit = client.app[SETTINGS_KEY].server.max_upload_bytes
@@ -210,6 +223,32 @@ class Demo:
             "POST", f"{path}/transitions", as_, expect, json=body, headers=headers
         )
 
+    def draft(self) -> dict[str, Any]:
+        """A draft application for the first demo application's customer and vehicle."""
+        first = self.company.applications[0]
+        return {
+            "partner_id": first.partner_id,
+            "customer_id": first.customer_id,
+            "vehicle_id": first.vehicle_id,
+            "business_type": "loan",
+            "vehicle_price": "100000.00",
+            "down_payment": "10000.00",
+            "term_months": 24,
+            "annual_rate": "0.05",
+        }
+
+    def row_counts(self) -> dict[str, int]:
+        """How many rows each table holds, to show a refused request wrote nothing."""
+        engine = create_engine(self.database_url)
+        try:
+            with engine.connect() as connection:
+                return {
+                    table.name: connection.scalar(sa.select(sa.func.count()).select_from(table))
+                    for table in metadata.sorted_tables
+                }
+        finally:
+            engine.dispose()
+
     def stored_files(self) -> list[Path]:
         """Every file the document store holds (empty folders do not count)."""
         if not self.documents_dir.exists():
@@ -232,13 +271,15 @@ async def demo(aiohttp_client: Any, demo_template: DemoTemplate, tmp_path: Path)
         plugin_manager=create_plugin_manager(load_entrypoints=False, blocked=()),
     )
     client: TestClient[web.Request, web.Application] = await aiohttp_client(app)
-    return Demo(client, demo_template.company, tmp_path)
+    return Demo(client, demo_template.company, tmp_path, f"sqlite:///{database}")
 
 
 @pytest.fixture
-async def served(aiohttp_client: Any, database_url: str, tmp_path: Path) -> Demo:
+async def served(database_url: str, aiohttp_client: Any, tmp_path: Path) -> Demo:
     """The demo company served by ``create_app``, once on SQLite and once on PostgreSQL, for
-    the tests whose promise is the same on both (races, hostile input)."""
+    the tests whose promise is the same on both (races, hostile input).
+
+    The database comes first so that it is dropped last, after the server has stopped."""
     settings = _demo_settings(tmp_path, tmp_path / "unused.db").model_copy(
         update={"database_url": SecretStr(database_url)}
     )
@@ -251,4 +292,4 @@ async def served(aiohttp_client: Any, database_url: str, tmp_path: Path) -> Demo
     client: TestClient[web.Request, web.Application] = await aiohttp_client(
         create_app(settings, plugin_manager=plugins)
     )
-    return Demo(client, company, tmp_path)
+    return Demo(client, company, tmp_path, database_url)

@@ -74,7 +74,9 @@ async def test_an_unknown_key_is_named_safely(demo) -> None:
     error["field"].encode("utf-8")
 
 
-@pytest.mark.parametrize("path", ["/customers/%00", "/customers/%ED%A0%80", "/customers/" + "a" * 65])
+@pytest.mark.parametrize(
+    "path", ["/customers/%00", "/customers/%ED%A0%80", "/customers/" + "a" * 65]
+)
 async def test_a_hostile_id_in_a_path_is_a_plain_404(demo, path: str) -> None:
     async with demo.client.get(path, headers=demo.auth("officer")) as response:
         assert response.status == 404
@@ -105,26 +107,14 @@ async def test_changes_need_the_version_they_were_decided_on(demo) -> None:
     problem = await demo.call("POST", f"{path}/transitions", "sunrise", 428, json=body)
     assert "If-Match" in problem["detail"]
     stale = {"If-Match": '"7"'}
-    problem = await demo.call("POST", f"{path}/transitions", "sunrise", 412, json=body, headers=stale)
+    problem = await demo.call(
+        "POST", f"{path}/transitions", "sunrise", 412, json=body, headers=stale
+    )
     assert problem["type"] == "urn:leasekit:problem:stale"
-    problem = await demo.call("PUT", path, "sunrise", 412, json=_draft(demo), headers=stale)
+    problem = await demo.call("PUT", path, "sunrise", 412, json=demo.draft(), headers=stale)
     async with demo.client.get(path, headers=demo.auth("sunrise")) as answer:
         assert answer.headers["ETag"] == '"0"'
         assert (await answer.json())["state"] == "draft", "untouched"
-
-
-def _draft(demo: Any) -> dict[str, Any]:
-    first = demo.company.applications[0]
-    return {
-        "partner_id": first.partner_id,
-        "customer_id": first.customer_id,
-        "vehicle_id": first.vehicle_id,
-        "business_type": "loan",
-        "vehicle_price": "100000.00",
-        "down_payment": "10000.00",
-        "term_months": 24,
-        "annual_rate": "0.05",
-    }
 
 
 CREATES = {

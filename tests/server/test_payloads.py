@@ -12,6 +12,8 @@ from typing import Any
 import attrs
 import cattrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leasekit.errors import ValidationError
 from leasekit.money import CURRENCIES, Money
@@ -234,3 +236,57 @@ def test_sequences_and_mappings_by_abstract_type(converter: cattrs.Converter) ->
     assert value.items == (1, 2)
     assert value.names == {"a": Decimal("1.5")}
     assert converter.unstructure(value) == {"items": [1, 2], "names": {"a": "1.5"}}
+
+
+# --- every request the API reads, fed anything JSON can say ---------------------------------
+
+_JSON_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+)
+_JSON = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+def _api_classes() -> list[type]:
+    """Every class the API structures from a body or a query string."""
+    from leasekit.server.app import API
+
+    found = {
+        cls
+        for group in API
+        for operation in group.operations
+        for cls in (operation.body, operation.query)
+        if attrs.has(cls)
+    }
+    return sorted(found, key=lambda cls: cls.__qualname__)
+
+
+def _shaped_like(cls: type) -> st.SearchStrategy[dict[str, Any]]:
+    """Objects with *cls*'s field names (some left out) holding any JSON values: past the
+    first check, into every field's own conversion."""
+    names = [field.name for field in attrs.fields(cls)]
+    return st.fixed_dictionaries({}, optional=dict.fromkeys(names, _JSON))
+
+
+@pytest.mark.parametrize("cls", _api_classes(), ids=lambda cls: cls.__qualname__)
+@given(data=st.data())
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_json_is_a_request_or_a_validation_error(
+    converter: cattrs.Converter, cls: type, data: st.DataObject
+) -> None:
+    value = data.draw(_JSON | _shaped_like(cls))
+    try:
+        structure(converter, value, cls)
+    except ValidationError as exc:
+        refusal = exc
+    else:
+        return
+    assert refusal.errors, "a refusal names at least one field"
+    assert all(isinstance(error.field, str) and error.message for error in refusal.errors)

@@ -39,12 +39,17 @@ _LINE_BREAK: Final = re.compile("[\t\n\r]")
 _BIDI: Final = re.compile("[\u202a-\u202e\u2066-\u2069]")
 """Embeddings, overrides and isolates: they make text display in another order than it is
 stored, the trick behind names that read as someone else's in a list or a log."""
+_INVISIBLE: Final = re.compile(
+    "[\\s\u00ad\u061c\u180e\u200b-\u200f\u2060-\u2064\u206a-\u206f\ufeff\ufff9-\ufffb]+"
+)
+"""Blanks and the invisible format characters: text made only of them shows nothing, so two
+such names cannot be told apart (joiners inside visible text are kept: scripts need them)."""
 
 
 def text_fault(value: str, *, multiline: bool = False) -> str | None:
     """What makes *value* unfit as text, or None: a lone surrogate (not Unicode at all, and
     no database stores it), NUL and other control characters (tabs and line breaks only
-    where *multiline*), or a bidirectional override."""
+    where *multiline*), a bidirectional override, or nothing visible at all."""
     for pattern, fault in (
         (_SURROGATE, "a lone surrogate, which is not text"),
         (_CONTROL, "a control character"),
@@ -55,6 +60,8 @@ def text_fault(value: str, *, multiline: bool = False) -> str | None:
             return f"contains {fault} (U+{ord(found.group()):04X})"
     if not multiline and _LINE_BREAK.search(value) is not None:
         return "must be one line"
+    if _INVISIBLE.fullmatch(value) is not None and not value.isspace():
+        return "has no visible character"  # blank text is the field's own check: "required"
     return None
 
 

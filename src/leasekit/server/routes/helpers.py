@@ -246,6 +246,10 @@ async def read_json(request: web.Request, cls: type[_T]) -> _T:
         raise ProblemError(
             Problem(400, "Malformed JSON", detail=f"the body is not valid JSON: {exc}")
         ) from None
+    except RecursionError:  # arrays or objects nested thousands deep
+        raise ProblemError(
+            Problem(400, "Malformed JSON", detail="the body nests too deeply")
+        ) from None
     return structure(request.app[CONVERTER_KEY], data, cls)
 
 

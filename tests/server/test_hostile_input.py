@@ -1,0 +1,256 @@
+"""Every JSON endpoint, on both databases, fed what a hostile client sends in each field:
+odd text, a megabyte, the wrong type. Each answer is a clean 4xx naming the field, and the
+database holds the same rows afterwards; the untouched body still works, so the refusals were
+about the values, not about the request."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+import attrs
+import pytest
+from yarl import URL
+
+from leasekit.demo import credit_code, resident_id, vin
+
+from .conftest import Demo
+
+ODD_TEXT = {
+    "a lone surrogate": "x\ud800y",
+    "NUL": "x\x00y",
+    "a control character": "x\x1by",
+    "a right-to-left override": "x\u202ey",
+    "a zero-width joiner only": "\u200d",
+    "a megabyte": "x" * (1 << 20),
+}
+WRONG_TYPES = {
+    "a number": 1e308,
+    "true": True,
+    "a list": ["x"],
+    "an object": {"x": "y"},
+}
+"""Values no field of any request takes (a number where a number belongs is a legal value
+with a range, tested where the field is)."""
+
+
+@attrs.frozen
+class Case:
+    """A request that succeeds on the demo company, to be spoiled one field at a time."""
+
+    user: str | None
+    path: Callable[[Demo], str]
+    body: Callable[[Demo], dict[str, Any]]
+    succeeds: int
+    """The status of the untouched body."""
+    versioned: bool = False
+    """Whether the request needs If-Match (a change to an existing object)."""
+    numbers: frozenset[str] = frozenset()
+    """Fields that take a JSON number, so a number there is no fault."""
+
+
+def _first_application(demo: Demo) -> str:
+    return f"/applications/{demo.company.applications[0].id}"
+
+
+CASES: dict[str, Case] = {
+    "POST /me/tokens": Case("officer", lambda d: "/me/tokens", lambda d: {"label": "x"}, 201),
+    "POST /enrolments": Case(
+        None, lambda d: "/enrolments", lambda d: {"secret": "lke_unknown", "label": "x"}, 401
+    ),
+    "POST /users": Case(
+        "admin",
+        lambda d: "/users",
+        lambda d: {
+            "username": "newcomer",
+            "display_name": "New Comer",
+            "role": "officer",
+            "email": "newcomer@example.com",
+        },
+        201,
+    ),
+    "POST /users/{id}/transitions": Case(
+        "admin",
+        lambda d: f"/users/{d.user('supervisor').id}/transitions",
+        lambda d: {"action": "disable", "reason": "left the company"},
+        200,
+        versioned=True,
+    ),
+    "POST /partners": Case(
+        "officer",
+        lambda d: "/partners",
+        lambda d: {
+            "name": "Riverside Autos",
+            "registration_number": credit_code("91420100MA4K5E6F7"),
+            "credit_limit": "2000000.00",
+            "rating": "B",
+        },
+        201,
+    ),
+    "POST /partners/{id}/transitions": Case(
+        "director",
+        lambda d: f"/partners/{d.partner_id('Harbour Auto')}/transitions",
+        lambda d: {"action": "blacklist", "reason": "forged invoices"},
+        200,
+        versioned=True,
+    ),
+    "POST /customers": Case(
+        "sunrise",
+        lambda d: "/customers",
+        lambda d: {
+            "kind": "individual",
+            "name": "Wang Xiu",
+            "id_number": resident_id("11010519900307451"),
+        },
+        201,
+    ),
+    "POST /vehicles": Case(
+        "sunrise",
+        lambda d: "/vehicles",
+        lambda d: {
+            "vin": vin("LSGKB54H1NA123456"),
+            "make": "Buick",
+            "model": "GL8",
+            "year": 2025,
+            "condition": "new",
+        },
+        201,
+        numbers=frozenset({"year"}),
+    ),
+    "POST /vehicles/{id}/transitions": Case(
+        "officer",
+        lambda d: f"/vehicles/{d.company.applications[0].vehicle_id}/transitions",
+        lambda d: {"action": "release", "reason": "sold on"},
+        200,
+        versioned=True,
+    ),
+    "POST /applications": Case(
+        "sunrise", lambda d: "/applications", Demo.draft, 201, numbers=frozenset({"term_months"})
+    ),
+    "PUT /applications/{id}": Case(
+        "sunrise", _first_application, Demo.draft, 200, True, frozenset({"term_months"})
+    ),
+    "POST /applications/{id}/transitions": Case(
+        "sunrise",
+        lambda d: f"{_first_application(d)}/transitions",
+        lambda d: {"action": "cancel", "reason": "withdrawn"},
+        200,
+        versioned=True,
+    ),
+}
+
+
+async def test_the_matrix_covers_every_json_endpoint(demo) -> None:
+    document = await demo.call("GET", "/openapi.json", "officer", 200)
+    json_bodies = {
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    }
+    assert json_bodies == set(CASES)
+
+
+def _spoiled(body: dict[str, Any], case: Case) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(field, what, body) for each field of *body* given each hostile value in turn, and
+    for an extra field with a hostile name."""
+    for field in body:
+        for what, value in (ODD_TEXT | WRONG_TYPES).items():
+            if field in case.numbers and isinstance(value, float):
+                continue
+            yield field, what, body | {field: value}
+    for what, text in ODD_TEXT.items():
+        yield text, f"an unknown field named with {what}", body | {text: "x"}
+
+
+@pytest.mark.parametrize("endpoint", CASES)
+async def test_every_field_refuses_hostile_values_and_nothing_is_written(
+    served, endpoint: str
+) -> None:
+    case = CASES[endpoint]
+    method = endpoint.split()[0]
+    path, body = case.path(served), case.body(served)
+    headers = served.auth(case.user) if case.user else {}
+    if case.versioned:
+        headers["If-Match"] = await served.etag(path.removesuffix("/transitions"), case.user)
+    before = served.row_counts()
+    for field, what, spoiled in _spoiled(body, case):
+        data = io.BytesIO(json.dumps(spoiled).encode())  # aiohttp warns of large bytes
+        async with served.client.request(
+            method, path, data=data, headers=headers | {"Content-Type": "application/json"}
+        ) as answer:
+            text = await answer.text()
+            assert answer.status in (400, 413, 422), f"{field} as {what}: {answer.status} {text}"
+            problem = json.loads(text)
+            if answer.status == 422:
+                faults = {error["field"] for error in problem["errors"]}
+                assert faults, f"{field} as {what}: no field named"
+    assert served.row_counts() == before, f"{endpoint}: a refused request wrote rows"
+    async with served.client.request(method, path, json=body, headers=headers) as answer:
+        assert answer.status == case.succeeds, await answer.text()
+
+
+MALFORMED = {
+    "not JSON": b"{'name': 'x'}",
+    "a JSON array": b"[]",
+    "a JSON string": b'"x"',
+    "null": b"null",
+    "nested a hundred thousand deep": b"[" * 100_000 + b"]" * 100_000,
+    "invalid UTF-8": b'{"name": "\xff\xfe"}',
+    "an integer of ten thousand digits": b'{"name": ' + b"9" * 10_000 + b"}",
+    "NaN": b'{"name": NaN}',
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
+@pytest.mark.parametrize("endpoint", CASES)
+async def test_a_malformed_body_is_refused_whole(demo, endpoint: str, body: bytes) -> None:
+    case = CASES[endpoint]
+    headers = demo.auth(case.user) if case.user else {}
+    headers |= {"Content-Type": "application/json", "If-Match": '"0"'}
+    async with demo.client.request(
+        endpoint.split()[0], case.path(demo), data=body, headers=headers
+    ) as answer:
+        assert answer.status in (400, 412, 422), await answer.text()
+
+
+LISTS = {
+    "/users": "admin",
+    "/partners": "officer",
+    "/customers": "officer",
+    "/vehicles": "officer",
+    "/applications": "officer",
+    "/events/deliveries": "admin",
+}
+"""Each list, and someone who may read it (so a refusal is about the query, not the user)."""
+
+
+@pytest.mark.parametrize("path", LISTS)
+async def test_hostile_query_values_are_refused_on_every_list(served, path: str) -> None:
+    user = LISTS[path]
+    document = await served.call("GET", "/openapi.json", user, 200)
+    parameters = [p["name"] for p in document["paths"][path]["get"]["parameters"]]
+    assert "limit" in parameters
+    await served.call("GET", path, user, 200)
+    for name in parameters:
+        for what, text in ODD_TEXT.items():
+            if what == "a lone surrogate":
+                continue  # a URL cannot carry one: its percent-encoding is UTF-8
+            if what == "a megabyte":
+                text = "x" * 4000  # a URL that long is still a request line aiohttp reads
+            query = f"{name}={quote(text)}"
+            async with served.client.get(
+                URL(f"{path}?{query}", encoded=True), headers=served.auth(user)
+            ) as answer:
+                assert answer.status == 422, f"{name} as {what}: {await answer.text()}"
+                problem = await answer.json()
+                assert [error["field"] for error in problem["errors"]] == [name]
+        # What a surrogate would encode to is not UTF-8; it is read as replacement characters.
+        async with served.client.get(
+            URL(f"{path}?{name}=x%ED%A0%80y", encoded=True), headers=served.auth(user)
+        ) as answer:
+            assert answer.status in (200, 422), f"{name}: {await answer.text()}"

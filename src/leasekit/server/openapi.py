@@ -338,8 +338,9 @@ IF_MATCH_PARAMETER: Final[dict[str, Any]] = {
     "in": "header",
     "required": True,
     "description": 'The ETag of the version the change was decided on, e.g. `"3"` (or `*`): '
-    "428 without it, 412 when the object has changed since.",
-    "schema": {"type": "string", "maxLength": 64},
+    "428 without it, 412 when the object has changed since (or for any other value: RFC 9110 "
+    "§13.1.1 makes a tag that matches nothing a failed precondition, not a malformed request).",
+    "schema": {"type": "string"},
 }
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
@@ -488,6 +489,17 @@ def _delivery(row: sa.RowMapping) -> Delivery:
     )
 
 
+_DELIVERY_KEY: Final = re.compile("[0-9]{1,18}")
+"""A delivery id as the table stores it: a bigint, so at most 18 decimal digits."""
+
+
+def _delivery_key(delivery_id: str) -> int:
+    """The row id *delivery_id* names; anything that could not be one is not found."""
+    if _DELIVERY_KEY.fullmatch(delivery_id) is None:
+        raise NotFoundError("delivery", delivery_id)
+    return int(delivery_id)
+
+
 class DeliveryRepository:
     """Deliveries as administrators see them: listed, and parked ones retried or discarded."""
 
@@ -499,14 +511,12 @@ class DeliveryRepository:
         return query.join(OutboxRow, OutboxRow.id == DeliveryRow.event_id)
 
     def get(self, delivery_id: str) -> Delivery:
-        row = None
-        if delivery_id.isdigit():
-            row = (
-                self._session.connection()
-                .execute(self._select().where(DeliveryRow.id == int(delivery_id)))
-                .mappings()
-                .first()
-            )
+        row = (
+            self._session.connection()
+            .execute(self._select().where(DeliveryRow.id == _delivery_key(delivery_id)))
+            .mappings()
+            .first()
+        )
         if row is None:
             raise NotFoundError("delivery", delivery_id)
         return _delivery(row)
@@ -550,7 +560,10 @@ class DeliveryRepository:
             values |= {"attempts": 0, "next_attempt_at": at}
         result = self._session.connection().execute(
             sa.update(DeliveryRow)
-            .where(DeliveryRow.id == int(delivery_id), DeliveryRow.status == DeliveryStatus.PARKED)
+            .where(
+                DeliveryRow.id == _delivery_key(delivery_id),
+                DeliveryRow.status == DeliveryStatus.PARKED,
+            )
             .values(values)
         )
         if result.rowcount != 1:

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
@@ -19,6 +17,7 @@ from leasekit.store.database import (
     SQLITE_BUSY_TIMEOUT_MS,
     create_engine,
     current_revision,
+    downgrade,
     head_revision,
     normalize_url,
     upgrade,
@@ -107,17 +106,8 @@ def test_the_initial_revision_starts_the_audit_chain(engine: Engine) -> None:
     assert chain_head(engine) == (0, GENESIS_HASH)
 
 
-def _packaged_config(connection: sa.Connection, location: Path) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(location))
-    config.attributes["connection"] = connection
-    return config
-
-
 def test_downgrade_to_base_removes_everything_and_upgrade_restores_it(engine: Engine) -> None:
-    scripts = resources.files("leasekit.store") / "migrations"
-    with resources.as_file(scripts) as location, engine.begin() as connection:
-        command.downgrade(_packaged_config(connection, location), "base")
+    downgrade(engine, "base")
     assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
     upgrade(engine)
     assert set(metadata.tables) <= set(sa.inspect(engine).get_table_names())
@@ -127,3 +117,15 @@ def test_downgrade_to_base_removes_everything_and_upgrade_restores_it(engine: En
 def test_the_migration_scripts_are_shipped_in_the_package(name: str) -> None:
     """Under tox this inspects the installed wheel, so a file the build left out fails here."""
     assert (resources.files("leasekit.store") / "migrations" / name).is_file()
+
+
+def test_a_migration_on_sqlite_ends_with_the_foreign_key_check(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'leasekit.db'}")
+    upgrade(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.exec_driver_sql("INSERT INTO outbox_pending (event_id) VALUES (999)")
+        connection.commit()
+    with pytest.raises(ConfigurationError, match="missing rows in outbox_pending"):
+        upgrade(engine)
+    engine.dispose()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Final
@@ -36,6 +36,7 @@ __all__ = [
     "begin_writing",
     "create_engine",
     "current_revision",
+    "downgrade",
     "head_revision",
     "normalize_url",
     "upgrade",
@@ -114,14 +115,62 @@ def _alembic_config(connection: sa.Connection | None = None) -> Iterator[Config]
 
 
 def upgrade(engine: Engine | str | URL, revision: str = "head") -> None:
-    """Apply the packaged migrations up to *revision* (the newest by default)."""
+    """Apply the packaged migrations up to *revision* (the newest by default), all in one
+    transaction: one that fails half-way leaves the database as it was, on SQLite too."""
+    _migrate(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine | str | URL, revision: str) -> None:
+    """Undo the packaged migrations down to *revision*, in one transaction."""
+    _migrate(engine, command.downgrade, revision)
+
+
+def _migrate(
+    engine: Engine | str | URL, step: Callable[[Config, str], None], revision: str
+) -> None:
     bound = engine if isinstance(engine, Engine) else create_engine(engine)
     try:
-        with bound.begin() as connection, _alembic_config(connection) as config:
-            command.upgrade(config, revision)
+        with (
+            bound.connect() as connection,
+            _foreign_keys_deferred_on_sqlite(connection),
+            connection.begin(),
+            _alembic_config(connection) as config,
+        ):
+            # Python's sqlite3 would run each DDL statement in a transaction of its own.
+            begin_writing(connection)
+            step(config, revision)
+            _check_foreign_keys_on_sqlite(connection)
     finally:
         if bound is not engine:
             bound.dispose()
+
+
+@contextlib.contextmanager
+def _foreign_keys_deferred_on_sqlite(connection: sa.Connection) -> Iterator[None]:
+    """SQLite alters a table by copying it and dropping the original, which its foreign key
+    enforcement refuses while other rows refer to it; the check is off for the migration and
+    made once at its end instead (the pragma cannot change inside a transaction)."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+
+
+def _check_foreign_keys_on_sqlite(connection: sa.Connection) -> None:
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        tables = sorted({str(row[0]) for row in broken})
+        raise ConfigurationError(
+            f"the migration would leave rows referring to missing rows in {', '.join(tables)}"
+        )
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -1,0 +1,191 @@
+"""Revision 0002 on a database that lived at 0001: what was there is kept and converted (the
+audit chain still verifies, undelivered events go out, users keep their standing), a database
+it cannot convert is refused whole, and the downgrade gives 0001's data back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from leasekit.store.audit import GENESIS_HASH, entry_hash, verify
+from leasekit.store.database import create_engine, current_revision, downgrade, upgrade
+
+AT = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
+AUDIT = [
+    ("u-admin", "user_created", "user", "u-officer", {"username": "officer"}),
+    ("u-officer", "partner_onboarded", "partner", "p-1", {"name": "Sunrise Motors"}),
+]
+
+
+@pytest.fixture
+def at_0001(database_url: str) -> Iterator[Engine]:
+    """A database at revision 0001 holding a little of everything 0002 converts."""
+    engine = create_engine(database_url)
+    upgrade(engine, "0001")
+    with engine.begin() as connection:
+        _fill(connection)
+    yield engine
+    engine.dispose()
+
+
+def _insert(connection: sa.Connection, table: str, *rows: dict[str, object]) -> None:
+    columns = list(rows[0])
+    connection.execute(
+        sa.text(
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(':' + c for c in columns)})"
+        ),
+        list(rows),
+    )
+
+
+def _fill(connection: sa.Connection) -> None:
+    user = {"role": "officer", "partner_id": None, "created_at": AT, "version": 0}
+    _insert(
+        connection,
+        "users",
+        user | {"id": "u-admin", "username": "admin", "display_name": "A", "active": True},
+        user | {"id": "u-officer", "username": "officer", "display_name": "O", "active": True},
+        user | {"id": "u-gone", "username": "gone", "display_name": "G", "active": False},
+    )
+    _insert(
+        connection,
+        "api_tokens",
+        {"id": "t-1", "user_id": "u-officer", "token_hash": "a" * 64, "created_at": AT,
+         "revoked_at": None},
+    )  # fmt: skip
+    _insert(
+        connection,
+        "partners",
+        {"id": "p-1", "name": "  Sunrise   MOTORS ", "country": "CN",
+         "registration_number": "91440300MA5F0A1B2X", "currency": "CNY",
+         "credit_limit": "1000000.00", "rating": "A", "state": "active", "created_at": AT,
+         "version": 3},
+    )  # fmt: skip
+    vehicle = {"make": "Buick", "model": "GL8", "year": 2025, "condition": "new",
+               "partner_id": "p-1", "version": 0, "vin": "LSGKB54H1NA123456"}  # fmt: skip
+    _insert(
+        connection,
+        "vehicles",
+        vehicle | {"id": "v-old", "created_at": AT},
+        vehicle | {"id": "v-new", "created_at": AT + dt.timedelta(days=1)},
+    )
+    _insert(
+        connection,
+        "customers",
+        {"id": "c-1", "kind": "individual", "name": "Wang Xiu", "country": "CN",
+         "id_number": "11010519900307451X", "partner_id": "p-1", "created_at": AT,
+         "version": 0},
+    )  # fmt: skip
+    event = {"event_type": "domain", "subject": "partner", "subject_id": "p-1",
+             "payload": "{}", "occurred_at": AT, "business_date": AT.date(),
+             "actor_id": "u-officer", "attempts": 0, "last_error": None, "claim_token": None,
+             "claimed_until": None}  # fmt: skip
+    _insert(
+        connection,
+        "outbox",
+        event | {"id": 1, "idempotency_key": "e-sent", "name": "partner_onboarded",
+                 "delivered_at": AT},
+        event | {"id": 2, "idempotency_key": "e-due", "name": "partner_activated",
+                 "delivered_at": None},
+    )  # fmt: skip
+    prev = GENESIS_HASH
+    for seq, (actor, action, subject, subject_id, details) in enumerate(AUDIT, start=1):
+        link = entry_hash(prev, seq=seq, at=AT, actor_id=actor, action=action, subject=subject,
+                          subject_id=subject_id, details=details)  # fmt: skip
+        _insert(
+            connection,
+            "audit_log",
+            {"seq": seq, "at": AT, "actor_id": actor, "action": action, "subject": subject,
+             "subject_id": subject_id, "details": json.dumps(details, sort_keys=True,
+             separators=(",", ":")), "prev_hash": prev, "hash": link},
+        )  # fmt: skip
+        prev = link
+    connection.execute(
+        sa.text("UPDATE audit_chain_head SET seq = :seq, hash = :hash"),
+        {"seq": len(AUDIT), "hash": prev},
+    )
+
+
+def _rows(engine: Engine, sql: str) -> list[tuple[object, ...]]:
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(sa.text(sql))]
+
+
+def _records(engine: Engine, table: str) -> list[dict[str, object]]:
+    """Every row of *table* by column name (a downgrade may put columns in another order)."""
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(f"SELECT * FROM {table}")).mappings()
+        return sorted((dict(row) for row in rows), key=lambda row: sorted(row.items()))
+
+
+def test_0002_keeps_and_converts_what_0001_held(at_0001: Engine) -> None:
+    upgrade(at_0001)
+    assert _rows(at_0001, "SELECT id, state FROM users ORDER BY id") == [
+        ("system", "active"),
+        ("u-admin", "active"),
+        ("u-gone", "disabled"),
+        ("u-officer", "active"),
+    ]
+    assert _rows(at_0001, "SELECT id, label FROM api_tokens") == [("t-1", None)]
+    assert _rows(at_0001, "SELECT id, state FROM vehicles ORDER BY id") == [
+        ("v-new", "registered"),
+        ("v-old", "released"),
+    ], "of two records of one VIN, the newer is the one in use"
+    assert _rows(at_0001, "SELECT name_key FROM partners") == [("sunrise motors",)]
+    assert _rows(at_0001, "SELECT name_key FROM customers") == [("wang xiu",)]
+    assert _rows(at_0001, "SELECT event_id FROM outbox_pending") == [(2,)], "only the undelivered"
+    report = verify(at_0001)
+    assert report.ok, report
+    assert report.checked == len(AUDIT)
+
+
+def test_new_rows_continue_after_the_copied_ids(at_0001: Engine) -> None:
+    upgrade(at_0001)
+    with at_0001.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO audit_log (at, actor_id, action, subject, subject_id, details) "
+                "VALUES (:at, 'system', 'x', 'y', 'z', '{}')"
+            ),
+            {"at": AT},
+        )
+    assert _rows(at_0001, "SELECT max(id) FROM audit_log") == [(len(AUDIT) + 1,)]
+
+
+def test_duplicate_customers_stop_the_upgrade_before_it_changes_anything(
+    at_0001: Engine,
+) -> None:
+    with at_0001.begin() as connection:
+        _insert(
+            connection,
+            "customers",
+            {"id": "c-2", "kind": "individual", "name": "Wang X.", "country": "CN",
+             "id_number": "11010519900307451X", "partner_id": "p-1", "created_at": AT,
+             "version": 0},
+        )  # fmt: skip
+    tables = set(sa.inspect(at_0001).get_table_names())
+    with pytest.raises(RuntimeError, match="1 customer id numbers are registered more than once"):
+        upgrade(at_0001)
+    assert current_revision(at_0001) == "0001"
+    assert set(sa.inspect(at_0001).get_table_names()) == tables
+    assert _rows(at_0001, "SELECT count(*) FROM users WHERE active") == [(2,)]
+
+
+def test_the_downgrade_gives_back_0001s_data(at_0001: Engine) -> None:
+    tables = ("users", "audit_log", "partners", "customers", "vehicles", "api_tokens")
+    before = {table: _records(at_0001, table) for table in tables}
+    upgrade(at_0001)
+    downgrade(at_0001, "0001")
+    assert current_revision(at_0001) == "0001"
+    for table, rows in before.items():
+        assert _records(at_0001, table) == rows, table
+    assert _rows(at_0001, "SELECT id, delivered_at IS NULL FROM outbox ORDER BY id") == [
+        (1, False),
+        (2, True),
+    ], "what was not delivered is still due"

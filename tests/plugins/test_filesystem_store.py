@@ -4,14 +4,18 @@ of the root."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from leasekit.builtin.filesystem import FilesystemDocumentStore
+from leasekit.domain.clock import FixedClock
 from leasekit.errors import NotFoundError, ValidationError
+from leasekit.ports import AdapterContext
 
 
 class _Interrupted(Exception):
@@ -26,6 +30,13 @@ def _interrupted_upload() -> Iterator[bytes]:
 @pytest.fixture
 def store(tmp_path: Path) -> FilesystemDocumentStore:
     return FilesystemDocumentStore(tmp_path / "documents", chunk_size=1024)
+
+
+def _context(data_dir: Path) -> AdapterContext:
+    clock = FixedClock(
+        now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), business_date=dt.date(2026, 1, 1)
+    )
+    return AdapterContext({}, data_dir, clock)
 
 
 def _files(root: Path) -> list[str]:
@@ -45,6 +56,24 @@ def test_an_interrupted_upload_leaves_no_file_behind(store: FilesystemDocumentSt
         store.put("a/kept.pdf", _interrupted_upload())
     assert _files(store.root) == ["a/kept.pdf"]
     assert (store.root / "a" / "kept.pdf").read_bytes() == b"kept"
+
+
+def test_an_interrupted_upload_leaves_no_folder_behind(store: FilesystemDocumentStore) -> None:
+    with pytest.raises(_Interrupted):
+        store.put("b/c/new.pdf", _interrupted_upload())
+    assert list(store.root.rglob("*")) == []
+
+
+def test_a_killed_writer_s_temporary_file_is_swept_at_start(tmp_path: Path) -> None:
+    root = tmp_path / "documents"
+    root.mkdir()
+    abandoned, recent = root / ".upload-abandoned", root / ".upload-recent"
+    for temp in (abandoned, recent):
+        temp.write_bytes(b"half an upload")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(abandoned, (two_days_ago, two_days_ago))
+    FilesystemDocumentStore.from_context(_context(tmp_path))
+    assert sorted(root.iterdir()) == [recent], "a write still going on is left alone"
 
 
 def test_open_streams_in_chunks_of_the_configured_size(store: FilesystemDocumentStore) -> None:

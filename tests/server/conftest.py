@@ -250,10 +250,14 @@ class Demo:
             engine.dispose()
 
     def stored_files(self) -> list[Path]:
-        """Every file the document store holds (empty folders do not count)."""
+        """Every file the document store holds."""
+        return [path for path in self.stored_paths() if path.is_file()]
+
+    def stored_paths(self) -> list[Path]:
+        """Every file and folder under the document store's root."""
         if not self.documents_dir.exists():
             return []
-        return [path for path in self.documents_dir.rglob("*") if path.is_file()]
+        return list(self.documents_dir.rglob("*"))
 
 
 @pytest.fixture

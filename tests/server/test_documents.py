@@ -107,7 +107,7 @@ async def test_anything_but_a_scan_is_refused_and_nothing_kept(demo, body, found
     assert [e["field"] for e in problem["errors"]] == ["file"]
     assert found in problem["errors"][0]["message"]
     assert await demo.listing(f"{customer_path(demo)}/documents", "sunrise") == []
-    assert demo.stored_files() == []
+    assert demo.stored_paths() == [], "nothing on disk, folders included"
 
 
 async def test_an_upload_declared_too_large_is_refused_before_reading(demo) -> None:
@@ -116,7 +116,7 @@ async def test_an_upload_declared_too_large_is_refused_before_reading(demo) -> N
     assert problem["errors"][0]["field"] == "file"
     assert str(demo.upload_limit) in problem["errors"][0]["message"]
     assert await demo.listing(f"{customer_path(demo)}/documents", "sunrise") == []
-    assert demo.stored_files() == []
+    assert demo.stored_paths() == [], "nothing on disk, folders included"
 
 
 async def test_a_streamed_upload_is_cut_off_at_the_limit_and_nothing_kept(demo) -> None:
@@ -130,7 +130,7 @@ async def test_a_streamed_upload_is_cut_off_at_the_limit_and_nothing_kept(demo) 
     problem = await upload(demo, customer_path(demo), body(), 422)
     assert problem["errors"][0]["field"] == "file"
     assert await demo.listing(f"{customer_path(demo)}/documents", "sunrise") == []
-    assert demo.stored_files() == []
+    assert demo.stored_paths() == [], "nothing on disk, folders included"
 
 
 async def test_another_partners_documents_and_owners_are_not_found(demo) -> None:
@@ -163,7 +163,7 @@ async def test_another_partners_documents_and_owners_are_not_found(demo) -> None
 async def test_bad_upload_parameters_are_422(demo, query, field) -> None:
     problem = await upload(demo, customer_path(demo), png(), 422, **query)
     assert [e["field"] for e in problem["errors"]] == [field]
-    assert demo.stored_files() == []
+    assert demo.stored_paths() == [], "nothing on disk, folders included"
 
 
 async def test_a_missing_kind_is_named(demo) -> None:

@@ -162,7 +162,7 @@ async def test_a_blacklisted_dealer_registers_and_uploads_nothing(demo) -> None:
         headers=demo.auth("sunrise"),
     ) as answer:
         assert answer.status == 409
-    assert demo.stored_files() == []
+    assert demo.stored_paths() == [], "nothing on disk, folders included"
 
 
 async def test_pages_are_bounded_and_linked(demo) -> None:

@@ -7,18 +7,23 @@
   messages become text files and events lines of a JSON file, so nothing reaches a real person
   and a tester can still read what would have.
 
-Documents and messages are written to a temporary file in the target folder and renamed into
-place, so a reader never sees half a file and a write that fails part-way leaves what was
-there; events are appended to their file a whole line at a time.
+Documents and messages are written to a temporary file at the top of the store and renamed
+into their folder, made only then: a reader never sees half a file, and a write that fails
+part-way (an upload over the limit, a client gone) leaves nothing behind, not even a folder.
+Temporary files a killed process left are swept when the store starts. Events are appended to
+their file a whole line at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import hashlib
 import json
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -42,12 +47,15 @@ CHUNK_SIZE: Final = 64 * 1024
 EVENTS_FILE: Final = "events.jsonl"
 _TEMP_PREFIX: Final = ".upload-"
 """Temporary names start with a dot, which no valid key segment does, so they never collide."""
+ABANDONED_AFTER: Final = dt.timedelta(days=1)
+"""A temporary file this old belongs to no write still going on."""
 
 
-def _write_atomically(path: Path, chunks: Iterable[bytes]) -> None:
-    """*chunks* as the content of *path*, through a temporary file renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX)
+def _write_atomically(path: Path, chunks: Iterable[bytes], staging: Path) -> None:
+    """*chunks* as the content of *path*, through a temporary file in *staging* (on the
+    same filesystem) renamed into place once complete."""
+    staging.mkdir(parents=True, exist_ok=True)
+    descriptor, temp_name = tempfile.mkstemp(dir=staging, prefix=_TEMP_PREFIX)
     temp = Path(temp_name)
     try:
         with os.fdopen(descriptor, "wb") as handle:
@@ -55,10 +63,21 @@ def _write_atomically(path: Path, chunks: Iterable[bytes]) -> None:
                 handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
+        path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def _sweep_abandoned(staging: Path, now: float) -> None:
+    """Remove the temporary files of writes a killed process never finished."""
+    if not staging.is_dir():
+        return
+    for temp in staging.glob(f"{_TEMP_PREFIX}*"):
+        with contextlib.suppress(FileNotFoundError):
+            if now - temp.stat().st_mtime > ABANDONED_AFTER.total_seconds():
+                temp.unlink()
 
 
 class FilesystemDocumentStore:
@@ -71,11 +90,12 @@ class FilesystemDocumentStore:
     @classmethod
     def from_context(cls, context: AdapterContext) -> FilesystemDocumentStore:
         """Root from option ``root``, else ``<data_dir>/documents``."""
-        root = context.option("root")
-        return cls(Path(root) if root else context.data_dir / "documents")
+        root = Path(context.option("root") or context.data_dir / "documents")
+        _sweep_abandoned(root, time.time())
+        return cls(root)
 
     def put(self, key: str, chunks: Iterable[bytes]) -> None:
-        _write_atomically(self._path(key), chunks)
+        _write_atomically(self._path(key), chunks, staging=self.root)
 
     def open(self, key: str) -> Iterator[bytes]:
         path = self._path(key)
@@ -137,7 +157,9 @@ class FilesystemNotifier:
             if any(self.folder.glob(f"*-{digest}.txt")):
                 return
             name = f"{self.clock.now():%Y%m%dT%H%M%S.%fZ}-{digest}.txt"
-            _write_atomically(self.folder / name, [_message_text(message).encode("utf-8")])
+            _write_atomically(
+                self.folder / name, [_message_text(message).encode("utf-8")], self.folder
+            )
 
     def notify(self, event: DomainEvent) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ __all__ = [
     "Document",
     "DocumentKind",
     "OwnerKind",
+    "check_filename",
     "storage_key_for",
 ]
 
@@ -74,6 +75,14 @@ def storage_key_for(document_id: str) -> str:
     part; the first ones are the time it was made) so that no directory of a filesystem store
     holds millions of files."""
     return f"{document_id[-2:]}/{document_id}"
+
+
+def check_filename(filename: str) -> None:
+    """Refuse a name no document may have, before its bytes are stored."""
+    checks = Checks()
+    _filename_errors(checks, filename)
+    if checks.errors:
+        raise checks.error()
 
 
 def _filename_errors(checks: Checks, filename: str) -> None:

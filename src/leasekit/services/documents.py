@@ -21,6 +21,7 @@ from leasekit.domain.documents import (
     Document,
     DocumentKind,
     OwnerKind,
+    check_filename,
     storage_key_for,
 )
 from leasekit.domain.identity import Actor, new_id
@@ -51,7 +52,7 @@ class UploadDocument:
     owner_kind: OwnerKind
     owner_id: str
     kind: DocumentKind
-    filename: str
+    filename: str = attrs.field(validator=lambda _, __, name: check_filename(name))
 
 
 class _MeteredUpload:

@@ -46,6 +46,9 @@ def _environment(root: Path, port: int) -> dict[str, str]:
             "LEASEKIT_DATA_DIR": str(root),
             "LEASEKIT_SECRET_KEY": "k" * 32,
             "LEASEKIT_OUTBOX__WORKER_ID": WORKER,
+            # Longer than the test waits: a claim the killed process held is only delivered
+            # in time if the restarted process takes its own claims back at once.
+            "LEASEKIT_OUTBOX__LEASE_SECONDS": "3600",
             "LEASEKIT_SERVER__PORT": str(port),
         }
     )

@@ -22,7 +22,7 @@ import pytest
 import leasekit
 
 FORBIDDEN = ("sqlalchemy", "aiohttp", "pydantic", "pydantic_settings", "numpy", "psycopg")
-PURE_LEASEKIT = ("leasekit.money", "leasekit.errors", "leasekit.calc")
+PURE_LEASEKIT = ("leasekit.money", "leasekit.errors", "leasekit.calc", "leasekit.discovery")
 ALLOWED: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     # package: (third-party top-level modules, leasekit modules) it may import
     "calc": (frozenset({"attrs"}), PURE_LEASEKIT),

@@ -416,17 +416,12 @@ class Hooks:
         return votes
 
     def publish(self, event: DomainEvent) -> None:
-        """Deliver *event* to ``leasekit_event_published`` and to its named hook, if any.
+        """Deliver *event* to every plugin's ``leasekit_event_published`` and named hook.
 
-        Only the names in :data:`~leasekit.hookspecs.NAMED_EVENT_HOOKS` have a hook of their
-        own: an event called ``register_banks`` must not reach a registration hook. An
-        exception propagates unchanged so that the outbox keeps the event and delivers it
-        again; receivers are idempotent on ``event.idempotency_key``.
+        An exception propagates unchanged; the outbox delivers each plugin on its own instead
+        (:meth:`publish_to`), so that one plugin's failure is retried without the others.
         """
-        hook_names = ["leasekit_event_published"]
-        if event.name in hookspecs.NAMED_EVENT_HOOKS:
-            hook_names.append(f"{hookspecs.PROJECT_NAME}_{event.name}")
-        for hook_name in hook_names:
+        for hook_name in _event_hook_names(event):
             caller: pluggy.HookCaller = getattr(self._pm.hook, hook_name)
             self._check(hook_name, None, caller(event=event))
 
@@ -448,10 +443,7 @@ class Hooks:
         """:meth:`publish` for one plugin's implementations only, so that each plugin is a
         subscriber of its own and one that fails holds back no other."""
         others = [other for name, other in self._pm.list_name_plugin() if name != plugin]
-        hook_names = ["leasekit_event_published"]
-        if event.name in hookspecs.NAMED_EVENT_HOOKS:
-            hook_names.append(f"{hookspecs.PROJECT_NAME}_{event.name}")
-        for hook_name in hook_names:
+        for hook_name in _event_hook_names(event):
             caller = self._pm.subset_hook_caller(hook_name, others)
             self._check(hook_name, plugin, caller(event=event))
 
@@ -522,8 +514,19 @@ def as_hooks(pm_or_hooks: pluggy.PluginManager | Hooks) -> Hooks:
     return pm_or_hooks if isinstance(pm_or_hooks, Hooks) else Hooks(pm_or_hooks)
 
 
+def _event_hook_names(event: DomainEvent) -> list[str]:
+    """The hooks *event* goes to: the generic one, then its own if it has one. Only the names
+    in :data:`~leasekit.hookspecs.NAMED_EVENT_HOOKS` have a hook of their own: an event called
+    ``register_banks`` must not reach a registration hook."""
+    names = ["leasekit_event_published"]
+    if event.name in hookspecs.NAMED_EVENT_HOOKS:
+        names.append(f"{hookspecs.PROJECT_NAME}_{event.name}")
+    return names
+
+
 def publish(pm_or_hooks: pluggy.PluginManager | Hooks, event: DomainEvent) -> None:
-    """What the outbox relay calls for each event: the generic hook, then the named one."""
+    """Every plugin's event hooks for one event, the generic hook first (for scripts and
+    tests; the outbox delivers to each plugin on its own)."""
     as_hooks(pm_or_hooks).publish(event)
 
 

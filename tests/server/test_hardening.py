@@ -281,3 +281,14 @@ async def test_a_full_queue_sheds_load_and_health_still_answers(
     assert [answer.status for answer in answers] == [200, 200, 200], (
         "two threads and one place in the queue"
     )
+
+
+@pytest.mark.parametrize("limit", ["³", "٣", "0", "-1", "1e2", "9999"])
+async def test_a_limit_is_ascii_digits_in_range(demo, limit: str) -> None:
+    problem = await demo.call("GET", "/customers", "officer", 422, params={"limit": limit})
+    assert problem["errors"][0]["field"] == "limit"
+
+
+async def test_a_delivery_cursor_that_is_not_one_is_refused(demo) -> None:
+    problem = await demo.call("GET", "/events/deliveries?after=abc", "admin", 422)
+    assert problem["errors"][0]["field"] == "after"

@@ -13,7 +13,9 @@ from sqlalchemy.engine import Engine
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
 from leasekit.errors import ConflictError, NotFoundError
+from leasekit.services.storage import UnitOfWork
 from leasekit.store.audit import verify
+from leasekit.store.repository import REPOSITORIES
 from leasekit.store.uow import SqlUnitOfWork
 
 if TYPE_CHECKING:
@@ -158,3 +160,19 @@ def test_a_unit_of_work_is_used_inside_its_block_only(
         pass
     with pytest.raises(RuntimeError, match="outside its with block"):
         uow.record(build.event())
+
+
+def test_every_repository_the_services_expect_is_registered() -> None:
+    expected = {name for name, member in vars(UnitOfWork).items() if isinstance(member, property)}
+    assert set(REPOSITORIES) == expected
+
+
+def test_a_repository_lives_as_long_as_its_unit_of_work(uow_factory: UowFactory) -> None:
+    uow = uow_factory()
+    with uow:
+        first = uow.partners
+        assert uow.partners is first, "one per unit of work"
+    with uow:
+        assert uow.partners is not first, "a new one on the new session"
+    with pytest.raises(AttributeError, match="no repository 'partner'"):
+        _ = uow.partner

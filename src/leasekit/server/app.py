@@ -19,6 +19,7 @@ from typing import Final
 from aiohttp import web
 
 from leasekit import __version__
+from leasekit.discovery import submodules
 from leasekit.plugins import PluginManager
 from leasekit.runtime import build_runtime
 from leasekit.server.access import add_request_id, request_id_middleware
@@ -36,17 +37,6 @@ from leasekit.server.keys import (
 from leasekit.server.openapi import ApiRoutes, build_document
 from leasekit.server.payloads import make_converter
 from leasekit.server.problems import problem_middleware
-from leasekit.server.routes import (
-    applications,
-    customers,
-    documents,
-    events,
-    health,
-    openapi,
-    partners,
-    users,
-    vehicles,
-)
 from leasekit.server.routes.helpers import Admission
 from leasekit.server.runtime import Runtime
 from leasekit.settings import Settings
@@ -55,18 +45,11 @@ __all__ = ["API", "create_app"]
 
 logger = logging.getLogger("leasekit.server")
 
-API: Final[tuple[ApiRoutes, ...]] = (
-    health.api,
-    users.api,
-    partners.api,
-    customers.api,
-    vehicles.api,
-    applications.api,
-    documents.api,
-    events.api,
-    openapi.api,
+API: Final[tuple[ApiRoutes, ...]] = tuple(
+    module.api for module in submodules("leasekit.server.routes") if hasattr(module, "api")
 )
-"""Every resource module's routes, in the order the OpenAPI document lists them."""
+"""Every route module's routes (its ``api``), in the order the OpenAPI document lists them:
+by module name, so a new module is served and documented without being listed here."""
 
 MAX_JSON_BYTES: Final = 1024 * 1024
 """Largest JSON body read into memory; documents are streamed and have their own limit."""

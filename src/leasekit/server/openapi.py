@@ -344,6 +344,15 @@ IF_MATCH_PARAMETER: Final[dict[str, Any]] = {
 }
 
 
+def _present(cls: Any) -> Any:
+    """A query parameter is left out, never null: ``T | None`` is ``T`` there."""
+    if get_origin(cls) in (Union, types.UnionType):
+        others = [member for member in get_args(cls) if member is not type(None)]
+        if len(others) == 1:
+            return others[0]
+    return cls
+
+
 def _parameters(operation: Operation, schemas: Schemas) -> list[dict[str, Any]]:
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": dict(_PATH_ID_SCHEMA)}
@@ -356,7 +365,7 @@ def _parameters(operation: Operation, schemas: Schemas) -> list[dict[str, Any]]:
                 "name": field.name,
                 "in": "query",
                 "required": field.default is attrs.NOTHING,
-                "schema": _with_max_length(schemas.of(field.type), field),
+                "schema": _with_max_length(schemas.of(_present(field.type)), field),
             }
             for field in attrs.fields(operation.query)
         )

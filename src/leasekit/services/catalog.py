@@ -1,8 +1,9 @@
 """Every feature's commands and event handlers, loaded together.
 
-Commands and handlers register themselves when their module is imported; the composition
-root, the HTTP server, the command line and the invariant tests import this module to be
-sure every one of them is there.
+Commands and handlers register themselves when their module is imported; this module imports
+every module of :mod:`leasekit.services`, so the composition root, the HTTP server, the
+command line and the invariant tests that import it see every one of them, a new feature's
+included.
 """
 
 from __future__ import annotations
@@ -10,18 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from leasekit.services import (  # noqa: F401 - imported for the commands they register
-    applications,
-    customers,
-    documents,
-    partners,
-    users,
-    vehicles,
-)
+from leasekit.discovery import submodules
 from leasekit.services.commands import COMMANDS, Command
 from leasekit.services.events import HANDLERS, Handler
 
 __all__ = ["commands", "handlers"]
+
+submodules("leasekit.services")
 
 
 def commands() -> Mapping[str, Command[Any, Any]]:

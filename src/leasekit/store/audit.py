@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
@@ -423,7 +424,8 @@ class Checkpoint:
         prefix, _, rest = text.strip().partition(":")
         seq, _, rest = rest.partition(":")
         digest, _, signature = rest.partition(":")
-        if prefix != "leasekit-audit" or not seq.isdigit() or not digest or not signature:
+        well_formed = re.fullmatch("[0-9]{1,18}", seq) and digest and signature
+        if prefix != "leasekit-audit" or not well_formed:
             raise ValueError("not a leasekit audit checkpoint")
         return cls(int(seq), digest, signature)
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from leasekit.domain.contracts import Contract, Payment, Receivable
 from leasekit.domain.exception_requests import ExceptionRequest
-from leasekit.store.repository import SqlRepository, Stored
+from leasekit.store.repository import SqlRepository, Stored, repository
 from leasekit.store.schema import EntityRow, currency_column, reference
 
 __all__ = [
@@ -45,6 +45,7 @@ class ContractRow(EntityRow):
     __table_args__ = (Index(None, "partner_id", "id"), Index(None, "state", "id"))
 
 
+@repository("contracts")
 class ContractRepository(SqlRepository[Contract]):
     stored = Stored.of("contract", ContractRow, Contract)
 
@@ -71,6 +72,7 @@ class ReceivableRow(EntityRow):
     __table_args__ = (UniqueConstraint("contract_id", "sequence"),)
 
 
+@repository("receivables")
 class ReceivableRepository(SqlRepository[Receivable]):
     """Schedule lines; a whole schedule is inserted in one executemany statement."""
 
@@ -100,6 +102,7 @@ class PaymentRow(EntityRow):
     created_at: Mapped[dt.datetime]
 
 
+@repository("payments")
 class PaymentRepository(SqlRepository[Payment]):
     stored = Stored.of("payment", PaymentRow, Payment)
 
@@ -126,6 +129,7 @@ class ExceptionRequestRow(EntityRow):
     created_at: Mapped[dt.datetime]
 
 
+@repository("exception_requests")
 class ExceptionRequestRepository(SqlRepository[ExceptionRequest]):
     stored = Stored.of("exception request", ExceptionRequestRow, ExceptionRequest)
 

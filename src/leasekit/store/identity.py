@@ -22,7 +22,7 @@ from leasekit.services.storage import (
     Enrolment,
     IdempotentRequest,
 )
-from leasekit.store.repository import Rule, SqlRepository, Stored, write
+from leasekit.store.repository import Rule, SqlRepository, Stored, repository, write
 from leasekit.store.schema import ID_LENGTH, Base, EntityRow, id_column, reference
 
 __all__ = [
@@ -98,6 +98,7 @@ class IdempotencyKeyRow(Base):
     created_at: Mapped[dt.datetime]
 
 
+@repository("users")
 class UserRepository(SqlRepository[User]):
     stored = Stored.of(
         "user",
@@ -141,6 +142,7 @@ def _token(row: sa.RowMapping) -> ApiToken:
     )
 
 
+@repository("tokens")
 class TokenRepository:
     """Tokens are immutable apart from revocation, so they carry no version."""
 
@@ -220,6 +222,7 @@ class TokenRepository:
         return [_token(row) for row in rows.mappings()]
 
 
+@repository("enrolments")
 class EnrolmentRepository:
     """Enrolment secrets: issued, then used once or replaced."""
 
@@ -279,6 +282,7 @@ def _enrolment_columns(enrolment: Enrolment) -> dict[str, object]:
     }
 
 
+@repository("idempotency")
 class IdempotencyRepository:
     """Idempotency keys; immutable once written, so no version."""
 

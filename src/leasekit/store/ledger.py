@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from leasekit.domain.vouchers import JournalLine, Voucher
 from leasekit.errors import NotFoundError
 from leasekit.money import Money
-from leasekit.store.repository import Rule, write
+from leasekit.store.repository import Rule, repository, write
 from leasekit.store.schema import ID_LENGTH, Base, currency_column, id_column
 
 __all__ = ["VoucherLineRow", "VoucherRepository", "VoucherRow"]
@@ -110,6 +110,7 @@ def _voucher(row: sa.RowMapping, lines: Iterable[sa.RowMapping]) -> Voucher:
     )
 
 
+@repository("vouchers")
 class VoucherRepository:
     """Vouchers are added and read, never updated or deleted."""
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from leasekit.domain.applications import Application
 from leasekit.domain.approvals import ApprovalTask
 from leasekit.domain.documents import Document
-from leasekit.store.repository import Rule, SqlRepository, Stored
+from leasekit.store.repository import Rule, SqlRepository, Stored, repository
 from leasekit.store.schema import ID_LENGTH, EntityRow, currency_column, reference
 
 __all__ = [
@@ -53,6 +53,7 @@ class ApplicationRow(EntityRow):
     __table_args__ = (Index(None, "partner_id", "id"), Index(None, "state", "id"))
 
 
+@repository("applications")
 class ApplicationRepository(SqlRepository[Application]):
     stored = Stored.of(
         "application",
@@ -86,6 +87,7 @@ class DocumentRow(EntityRow):
     __table_args__ = (Index(None, "owner_kind", "owner_id", "id"),)
 
 
+@repository("documents")
 class DocumentRepository(SqlRepository[Document]):
     """Document records are added, never edited: the bytes they describe cannot change."""
 
@@ -108,6 +110,7 @@ class ApprovalTaskRow(EntityRow):
     __table_args__ = (Index(None, "state", "tier"),)
 
 
+@repository("approval_tasks")
 class ApprovalTaskRepository(SqlRepository[ApprovalTask]):
     stored = Stored.of(
         "approval task",

@@ -39,9 +39,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from leasekit.domain.events import DomainEvent, EventSubscriber, StateChanged
-from leasekit.errors import ConflictError, NotFoundError
+from leasekit.errors import ConflictError, NotFoundError, ValidationError
 from leasekit.services.storage import Delivery, DeliveryStatus, Page
 from leasekit.store.database import begin_writing
+from leasekit.store.repository import repository
 from leasekit.store.schema import COUNTER, Base
 
 __all__ = [
@@ -500,6 +501,7 @@ def _delivery_key(delivery_id: str) -> int:
     return int(delivery_id)
 
 
+@repository("deliveries")
 class DeliveryRepository:
     """Deliveries as administrators see them: listed, and parked ones retried or discarded."""
 
@@ -534,7 +536,9 @@ class DeliveryRepository:
             criteria.append(DeliveryRow.status == status)
         if subscriber is not None:
             criteria.append(DeliveryRow.subscriber == subscriber)
-        if after is not None and after.isdigit():
+        if after is not None:
+            if _DELIVERY_KEY.fullmatch(after) is None:
+                raise ValidationError.single("after", "not a cursor this server gave")
             criteria.append(DeliveryRow.id > int(after))
         rows = (
             self._session.connection()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from leasekit.domain.customers import Customer
 from leasekit.domain.partners import Partner
 from leasekit.domain.vehicles import Vehicle, VehicleState
-from leasekit.store.repository import Rule, SqlRepository, Stored
+from leasekit.store.repository import Rule, SqlRepository, Stored, repository
 from leasekit.store.schema import (
     EntityRow,
     currency_column,
@@ -79,6 +79,7 @@ class CustomerRow(EntityRow):
 _REGISTERED_ONCE = "already registered as a customer"
 
 
+@repository("customers")
 class CustomerRepository(SqlRepository[Customer]):
     stored = Stored.of(
         "customer",
@@ -127,6 +128,7 @@ class VehicleRow(EntityRow):
     )
 
 
+@repository("vehicles")
 class VehicleRepository(SqlRepository[Vehicle]):
     stored = Stored.of(
         "vehicle",
@@ -168,6 +170,7 @@ class PartnerRow(EntityRow):
     __table_args__ = (UniqueConstraint("country", "registration_number"), Index(None, "name_key"))
 
 
+@repository("partners")
 class PartnerRepository(SqlRepository[Partner]):
     stored = Stored.of(
         "partner",

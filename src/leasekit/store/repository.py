@@ -38,15 +38,35 @@ from leasekit.store.mapping import Mapper, Record
 from leasekit.store.schema import search_key
 
 __all__ = [
+    "REPOSITORIES",
     "Rule",
     "SqlRepository",
     "Stored",
     "query_criteria",
+    "repository",
     "translate_integrity_error",
     "write",
 ]
 
 E = TypeVar("E")
+R = TypeVar("R")
+
+REPOSITORIES: Final[dict[str, Callable[[Session], object]]] = {}
+"""Every repository, by the name a unit of work gives it (``uow.vehicles``)."""
+
+
+def repository(name: str) -> Callable[[type[R]], type[R]]:
+    """Make the decorated class ``uow.<name>`` of every unit of work, built on its session;
+    so that a new feature's repository is reached without editing the unit of work."""
+
+    def register(cls: type[R]) -> type[R]:
+        if name in REPOSITORIES:
+            raise ValueError(f"two repositories are named {name!r}")
+        REPOSITORIES[name] = cls
+        return cls
+
+    return register
+
 
 _RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01"})
 """PostgreSQL's serialization failure and deadlock: the transaction lost a race, and like a

@@ -1,15 +1,15 @@
 """Every table, on one ``MetaData``: importing this module loads each feature's row classes.
 
-Tables are declared beside their repositories, by feature; this is the one place that lists
-the features, for the migrations (and their test) to see the whole schema.
+Tables are declared beside their repositories, by feature; this module imports every module
+of :mod:`leasekit.store` (the migration scripts aside), so the migrations, their test and the
+unit of work see the whole schema, a new feature's included.
 """
 
 from __future__ import annotations
 
-from leasekit.store import audit, contracts, identity, ledger, origination, outbox, parties
+from leasekit.discovery import submodules
 from leasekit.store.schema import metadata
 
-__all__ = ["FEATURES", "metadata"]
+__all__ = ["metadata"]
 
-FEATURES = (identity, parties, origination, contracts, ledger, outbox, audit)
-"""The modules whose tables make up the schema."""
+submodules("leasekit.store", besides={"migrations", "tables", "uow"})

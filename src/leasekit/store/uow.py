@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -21,28 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from leasekit.domain.events import DomainEvent
 from leasekit.errors import ConflictError
 from leasekit.services.storage import AuditRecord
+from leasekit.store import tables  # noqa: F401 - loads every feature's repositories
 from leasekit.store.audit import AuditAction, entries_for
 from leasekit.store.audit import append as append_audit_entries
-from leasekit.store.contracts import (
-    ContractRepository,
-    ExceptionRequestRepository,
-    PaymentRepository,
-    ReceivableRepository,
-)
-from leasekit.store.identity import (
-    EnrolmentRepository,
-    IdempotencyRepository,
-    TokenRepository,
-    UserRepository,
-)
-from leasekit.store.ledger import VoucherRepository
-from leasekit.store.origination import (
-    ApplicationRepository,
-    ApprovalTaskRepository,
-    DocumentRepository,
-)
-from leasekit.store.outbox import DeliveryRepository, OutboxPendingRow, OutboxRow, outbox_values
-from leasekit.store.parties import CustomerRepository, PartnerRepository, VehicleRepository
+from leasekit.store.outbox import OutboxPendingRow, OutboxRow, outbox_values
+from leasekit.store.repository import REPOSITORIES, repository
 from leasekit.store.types import JsonValue
 
 __all__ = ["SqlUnitOfWork", "audit_details", "session_factory", "unit_of_work_factory"]
@@ -65,6 +48,7 @@ def audit_details(event: DomainEvent) -> dict[str, JsonValue]:
     }
 
 
+@repository("audit")
 class AuditTrailRepository:
     """Read access to the audit log; writing happens only through ``uow.record``."""
 
@@ -95,59 +79,29 @@ class SqlUnitOfWork:
     without committing rolls back.
     """
 
-    users: UserRepository
-    tokens: TokenRepository
-    enrolments: EnrolmentRepository
-    idempotency: IdempotencyRepository
-    customers: CustomerRepository
-    vehicles: VehicleRepository
-    partners: PartnerRepository
-    applications: ApplicationRepository
-    documents: DocumentRepository
-    approval_tasks: ApprovalTaskRepository
-    contracts: ContractRepository
-    receivables: ReceivableRepository
-    payments: PaymentRepository
-    exception_requests: ExceptionRequestRepository
-    vouchers: VoucherRepository
-    deliveries: DeliveryRepository
-    audit: AuditTrailRepository
-
-    _REPOSITORIES: dict[str, Callable[[Session], object]] = {  # noqa: RUF012 - read only
-        "users": UserRepository,
-        "tokens": TokenRepository,
-        "enrolments": EnrolmentRepository,
-        "idempotency": IdempotencyRepository,
-        "customers": CustomerRepository,
-        "vehicles": VehicleRepository,
-        "partners": PartnerRepository,
-        "applications": ApplicationRepository,
-        "documents": DocumentRepository,
-        "approval_tasks": ApprovalTaskRepository,
-        "contracts": ContractRepository,
-        "receivables": ReceivableRepository,
-        "payments": PaymentRepository,
-        "exception_requests": ExceptionRequestRepository,
-        "vouchers": VoucherRepository,
-        "deliveries": DeliveryRepository,
-        "audit": AuditTrailRepository,
-    }
-
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
         self._session: Session | None = None
         self._events: list[DomainEvent] = []
+        self._repositories: dict[str, object] = {}
         self.token_id: str | None = None
 
     def __enter__(self) -> Self:
         if self._session is not None:
             raise RuntimeError("a unit of work is not reentrant; open a new one")
-        session = self._sessions()
-        self._session = session
+        self._session = self._sessions()
         self._events = []
-        for name, repository in self._REPOSITORIES.items():
-            setattr(self, name, repository(session))
+        self._repositories = {}
         return self
+
+    def __getattr__(self, name: str) -> Any:
+        """``uow.<name>``: the repository registered under *name* (see
+        :func:`~leasekit.store.repository.repository`), made on first use on this session."""
+        if name.startswith("_") or name not in REPOSITORIES:
+            raise AttributeError(f"a unit of work has no repository {name!r}")
+        if name not in self._repositories:
+            self._repositories[name] = REPOSITORIES[name](self._active())
+        return self._repositories[name]
 
     def __exit__(
         self,
@@ -157,6 +111,7 @@ class SqlUnitOfWork:
     ) -> None:
         session, self._session = self._active(), None
         self._events = []
+        self._repositories = {}
         try:
             session.rollback()
         finally:

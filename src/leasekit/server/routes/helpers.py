@@ -190,7 +190,7 @@ def read_paging(request: web.Request) -> tuple[str | None, int | None]:
     limit: int | None = None
     raw = query.get("limit")
     if raw is not None:
-        if not raw.isdigit() or len(raw) > 4:
+        if not re.fullmatch("[0-9]{1,4}", raw):  # not isdigit(): "³" is a digit to it
             raise ValidationError.single("limit", "a whole number of records, from 1 to 200")
         limit = int(raw)
     after = query.get("after")

@@ -652,8 +652,8 @@ def events(ctx: click.Context) -> None:
     from rich.table import Table
 
     from leasekit.domain.identity import Actor
-    from leasekit.services.events import DeliveryQuery, list_deliveries
-    from leasekit.services.storage import DeliveryStatus
+    from leasekit.services.events import list_deliveries
+    from leasekit.services.storage import DeliveryQuery, DeliveryStatus
 
     def read(services: ServiceContext) -> tuple[dict[str, int], list[Any]]:
         with services.uow_factory() as uow:

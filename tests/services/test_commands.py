@@ -31,7 +31,7 @@ from leasekit.services import (
     vehicles,
 )
 from leasekit.services.context import ServiceContext
-from leasekit.services.storage import DeliveryStatus
+from leasekit.services.storage import DeliveryQuery, DeliveryStatus
 from leasekit.store.audit import count_entries
 from leasekit.store.outbox import OutboxRelay
 from leasekit.store.uow import SqlUnitOfWork
@@ -104,7 +104,7 @@ def _parked(w: World) -> str:
                 sa.text("UPDATE event_deliveries SET next_attempt_at = '2000-01-01'")
             )
     with w.ctx.uow_factory() as uow:
-        return uow.deliveries.page(status=DeliveryStatus.PARKED).items[0].id
+        return uow.deliveries.page(DeliveryQuery(status=DeliveryStatus.PARKED)).items[0].id
 
 
 class _Failing:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from leasekit.domain.events import DomainEvent, StateChanged
 from leasekit.errors import ConflictError
-from leasekit.services.storage import DeliveryStatus
+from leasekit.services.storage import DeliveryQuery, DeliveryStatus
 from leasekit.store.outbox import OutboxRelay, RelayPolicy
 from leasekit.store.uow import SqlUnitOfWork
 from leasekit.store.worker import BackgroundWorker
@@ -207,7 +207,7 @@ def test_a_subscriber_that_keeps_failing_is_parked_and_an_admin_retry_delivers_o
     )
     down.failing.clear()
     with uow_factory() as uow:
-        parked = uow.deliveries.page(status=DeliveryStatus.PARKED, subscriber="sms").items
+        parked = uow.deliveries.page(DeliveryQuery(DeliveryStatus.PARKED, "sms")).items
         assert [d.event_key for d in parked] == [first.idempotency_key, second.idempotency_key]
         uow.deliveries.settle_parked(parked[0].id, DeliveryStatus.PENDING, clock.now)
         uow.deliveries.settle_parked(parked[1].id, DeliveryStatus.DISCARDED, clock.now)

@@ -5,21 +5,23 @@ A resource module declares what it offers::
 
     api = ApiRoutes("customers", "People and companies that borrow or lease.")
     create_route(api, "/customers", customers.register_customer, body=RegisterCustomer,
-                 reply=Customer, summary="Register a customer", doc="...")
-    list_route(api, "/customers", customers.list_customers, query=CustomerQuery,
-               item=Customer, summary="List customers", doc="...")
-    get_route(api, "/customers/{id}", customers.get_customer, reply=Customer, ...)
+                 reply=Customer)
+    list_route(api, "/customers", customers.list_customers, query=CustomerQuery, item=Customer)
+    get_route(api, f"/customers/{ID}", customers.get_customer, reply=Customer)
 
 and gets, for each, a handler with the right order of checks (the caller's role before the
 body is read; the body; the ``If-Match`` version for changes), the idempotency key for
 creates and moves, ``Location`` and ``ETag`` headers, pages with ``next`` links, and the
-OpenAPI operation (:mod:`leasekit.server.openapi`). :func:`transition_route` derives the whole
-``POST /<things>/{id}/transitions`` route, payload class included, from the aggregate's
-lifecycle.
+OpenAPI operation (:mod:`leasekit.server.openapi`), named and described by the use case
+itself: its name is the operationId, the first paragraph of its docstring the summary and
+the rest the description. :func:`transition_route` derives the whole
+``POST /<things>/{id}/transitions`` route, payload and description included, from the
+aggregate's lifecycle.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any, Final, cast
@@ -27,7 +29,8 @@ from typing import Any, Final, cast
 import attrs
 from aiohttp import web
 
-from leasekit.domain.lifecycle import MAX_REASON
+from leasekit.domain.identity import Role
+from leasekit.domain.lifecycle import MAX_REASON, StateMachine
 from leasekit.server.openapi import ApiRoutes, Reply
 from leasekit.server.routes.helpers import (
     PAGING,
@@ -76,6 +79,14 @@ def _named(handler: Handler, name: str, doc: str) -> Handler:
     return handler
 
 
+def _texts(doc: str | None) -> tuple[str, str]:
+    """(summary, description) of an operation from its use case's docstring: the first
+    paragraph, without its full stop, and the rest (the summary again when there is none)."""
+    paragraphs = [" ".join(part.split()) for part in inspect.cleandoc(doc or "").split("\n\n")]
+    summary = paragraphs[0].removesuffix(".")
+    return summary, "\n\n".join(paragraphs[1:]) or summary
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -87,8 +98,6 @@ def create_route(
     *,
     body: type,
     reply: type,
-    summary: str,
-    doc: str,
     location: str | None = None,
     to_reply: Callable[[Any], object] = _same,
     name: str | None = None,
@@ -96,6 +105,7 @@ def create_route(
     """``POST path``: run *command* on the body; 201 with ``Location`` (*location* with the
     new id, by default ``path/{id}``)."""
     where = location or f"{path}/{{id}}"
+    summary, doc = _texts(command.doc)
 
     async def handler(request: web.Request) -> web.Response:
         who = actor(request)
@@ -123,12 +133,10 @@ def get_route(
     getter: Callable[..., Any],
     *,
     reply: type,
-    summary: str,
-    doc: str,
-    name: str,
     to_reply: Callable[[Any], object] = _same,
 ) -> Handler:
     """``GET path``: the object with its ``ETag``; another partner's is a 404."""
+    summary, doc = _texts(getter.__doc__)
 
     async def handler(request: web.Request) -> web.Response:
         found = await run_sync(
@@ -137,7 +145,7 @@ def get_route(
         return json_response(request, to_reply(found))
 
     api.get(path, summary=summary, responses={200: Reply(summary, reply)})(
-        _named(handler, name, doc)
+        _named(handler, getter.__name__, doc)
     )
     return handler
 
@@ -170,14 +178,12 @@ def list_route(
     lister: Callable[..., Any],
     *,
     item: type,
-    summary: str,
-    doc: str,
-    name: str,
     query: type | None = None,
     transform: Callable[[Any], object] | None = None,
     path_args: Callable[[web.Request], tuple[object, ...]] = lambda _: (),
 ) -> Handler:
     """``GET path``: one page of what *lister* finds for the query string's filters."""
+    summary, doc = _texts(lister.__doc__)
 
     async def handler(request: web.Request) -> web.Response:
         after, limit = read_paging(request)
@@ -188,8 +194,9 @@ def list_route(
         )  # fmt: skip
         return page_response(request, page, transform)
 
+    named = _named(handler, lister.__name__, doc)
     api.get(path, summary=summary, query=query, paged=True,
-            responses={200: Reply(summary, page_of(item))})(_named(handler, name, doc))  # fmt: skip
+            responses={200: Reply(summary, page_of(item))})(named)  # fmt: skip
     return handler
 
 
@@ -230,12 +237,11 @@ def transition_route(
     command: TransitionCommand[Any],
     *,
     reply: type,
-    doc: str,
     to_reply: Callable[[Any], object] = _same,
 ) -> Handler:
     """``POST path``: one move of the object, checked against the version ``If-Match`` names:
     409 for a move the state does not allow, 403 for a role that may not make it, 412 when
-    the object changed since the caller read it."""
+    the object changed since the caller read it. The description lists the moves."""
     payload = transition_payload(command)
     kind = command.machine.name.replace("_", " ")
     params = sorted({p for t in command.machine.transitions for p in t.params})
@@ -258,5 +264,17 @@ def transition_route(
         summary=f"Move a {kind} along its lifecycle",
         body=payload,
         responses={200: Reply(f"The {kind} in its new state.", reply)},
-    )(_named(handler, command.name, doc))
+    )(_named(handler, command.name, _moves(command.machine)))
     return handler
+
+
+def _moves(machine: StateMachine[Any]) -> str:
+    """The lifecycle's moves, as the operation describes them: each action, the states it
+    leaves and enters, who may make it and whether it needs a reason."""
+    lines = []
+    for move in machine.transitions:
+        sources = ", ".join(state for state in machine.states if state in move.sources)
+        roles = ", ".join(role.value for role in Role if role in move.roles)
+        reason = "; a reason is required" if move.reason_required else ""
+        lines.append(f"- ``{move.action}``: {sources} → {move.target}, by {roles}{reason}.")
+    return "\n".join(["Moves (the full table is in docs/lifecycles.md):", "", *lines])

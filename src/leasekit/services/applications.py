@@ -22,9 +22,10 @@ from leasekit.domain.vehicles import Vehicle
 from leasekit.errors import FieldError, NotFoundError, StaleVersionError, ValidationError
 from leasekit.money import Money, currency
 from leasekit.services.commands import Work, command, transition_command
-from leasekit.services.context import ServiceContext, page_size, scoped, visible_or_not_found
+from leasekit.services.context import ServiceContext, scoped, visible_or_not_found
 from leasekit.services.partners import load_partner_reference
-from leasekit.services.storage import Page, Record, UnitOfWork
+from leasekit.services.reads import Lister, lister
+from leasekit.services.storage import Record, UnitOfWork
 
 __all__ = [
     "ApplicationQuery",
@@ -132,7 +133,13 @@ def _load(uow: UnitOfWork, actor: Actor, application_id: str) -> Application:
     reload=lambda uow, application_id: uow.applications.get(application_id),
 )
 def create_draft(work: Work, request: DraftApplication) -> Application:
-    """A new draft application for a partner that may bring business."""
+    """Draft an application.
+
+    For a partner that may bring business. The customer and the vehicle must be registered
+    first and visible to the caller; a missing one is a fault on ``customer_id`` or
+    ``vehicle_id``. Amounts are decimal strings (``"238000.00"``), never JSON numbers, and
+    the rate a yearly fraction (``"0.0599"``).
+    """
     partner = load_partner_reference(work.uow, work.actor, request.partner_id)
     customer, vehicle = _references(work.uow, work.actor, request)
     application = Application.draft(
@@ -203,19 +210,21 @@ transition_application = transition_command(
 
 
 def get_application(ctx: ServiceContext, actor: Actor, application_id: str) -> Application:
+    """Get an application.
+
+    Another partner's application reads as missing, like a missing one."""
     with ctx.uow_factory() as uow:
         return _load(uow, actor, application_id)
 
 
-def list_applications(
-    ctx: ServiceContext,
-    actor: Actor,
-    query: ApplicationQuery | None = None,
-    *,
-    after: str | None = None,
-    limit: int | None = None,
-) -> Page[Record]:
-    """A dealer user's own partner's applications; any for the back office."""
-    confined = scoped(actor, query or ApplicationQuery())
-    with ctx.uow_factory() as uow:
-        return uow.applications.page(confined, after=after, limit=page_size(limit))
+list_applications: Lister[ApplicationQuery, Record] = lister(
+    "list_applications",
+    ApplicationQuery,
+    lambda uow: uow.applications,
+    scoped,
+    """List applications.
+
+    A dealer user sees its own partner's applications; back-office staff see all.
+    ``?state=submitted`` keeps those in one state; ``created_from``/``created_to`` bound the
+    day they were drafted (UTC).""",
+)

@@ -26,6 +26,7 @@ invariant tests enumerate; so a command missing from the invariant tests cannot 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, Final, Generic, Protocol, TypeVar
@@ -112,6 +113,11 @@ class Command(Generic[In, R]):
     """May finish without recording an event (an event handler with nothing to do)."""
     fingerprint: Callable[[In], object] = lambda request: request
     """What of the input identifies the request for idempotency (by default all of it)."""
+
+    @property
+    def doc(self) -> str:
+        """What the command does, as its body's docstring says (the HTTP API shows it)."""
+        return inspect.getdoc(self.body) or ""
 
     def authorize(self, actor: Actor) -> None:
         if self.roles is not None and actor.role not in self.roles:

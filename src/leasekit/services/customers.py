@@ -8,13 +8,13 @@ import attrs
 
 from leasekit.domain.access import owner_partner_id
 from leasekit.domain.customers import Customer, CustomerKind
-from leasekit.domain.identity import Actor
 from leasekit.domain.partners import PartnerCapability
 from leasekit.errors import ValidationError
 from leasekit.services.commands import Work, command
-from leasekit.services.context import ServiceContext, page_size, scoped, visible_or_not_found
+from leasekit.services.context import scoped
 from leasekit.services.partners import load_partner_reference
-from leasekit.services.storage import Page, Record
+from leasekit.services.reads import Lister, lister, reader
+from leasekit.services.storage import Record
 
 __all__ = [
     "CustomerQuery",
@@ -57,8 +57,14 @@ class CustomerQuery:
     reload=lambda uow, customer_id: uow.customers.get(customer_id),
 )
 def register_customer(work: Work, request: RegisterCustomer) -> Customer:
-    """A new customer; the same official number may be registered once per partner (and once
-    by the back office), which the database enforces when two requests race."""
+    """Register a customer.
+
+    The id number is checked against the official scheme for the country and kind (a
+    resident identity card number for a Chinese individual, say): a wrong check digit is a
+    fault on ``id_number``, and so is a number the same owner registered already (the
+    database enforces it when two requests race). A dealer user's customer belongs to its own
+    partner; back-office staff may name a ``partner_id`` to register on a partner's behalf.
+    """
     owner = owner_partner_id(work.actor, request.partner_id)
     if owner is not None:
         load_partner_reference(work.uow, work.actor, owner, PartnerCapability.SUBMIT_APPLICATIONS)
@@ -86,21 +92,21 @@ def register_customer(work: Work, request: RegisterCustomer) -> Customer:
     return customer
 
 
-def get_customer(ctx: ServiceContext, actor: Actor, customer_id: str) -> Customer:
-    with ctx.uow_factory() as uow:
-        customer = uow.customers.get(customer_id)
-    return visible_or_not_found(actor, customer, "customer", customer_id)
+get_customer = reader(
+    "get_customer",
+    "customer",
+    lambda uow: uow.customers,
+    """Get a customer.
 
+    Another partner's customer reads as missing, so ids reveal nothing.""",
+)
+list_customers: Lister[CustomerQuery, Record] = lister(
+    "list_customers",
+    CustomerQuery,
+    lambda uow: uow.customers,
+    scoped,
+    """List customers.
 
-def list_customers(
-    ctx: ServiceContext,
-    actor: Actor,
-    query: CustomerQuery | None = None,
-    *,
-    after: str | None = None,
-    limit: int | None = None,
-) -> Page[Record]:
-    """The customers the actor may see: a dealer's own, or any for the back office."""
-    confined = scoped(actor, query or CustomerQuery())
-    with ctx.uow_factory() as uow:
-        return uow.customers.page(confined, after=after, limit=page_size(limit))
+    A dealer user sees its own partner's customers; back-office staff see all. Oldest first,
+    a page at a time; ``q`` finds names by their start, in any case.""",
+)

@@ -31,6 +31,7 @@ from leasekit.services.commands import Work, command
 from leasekit.services.context import ServiceContext, page_size, visible_or_not_found
 from leasekit.services.idempotency import Retry
 from leasekit.services.partners import load_partner_reference
+from leasekit.services.reads import reader
 from leasekit.services.storage import Page, Record, UnitOfWork
 
 __all__ = [
@@ -226,11 +227,15 @@ def upload_document(
     return document
 
 
-def get_document(ctx: ServiceContext, actor: Actor, document_id: str) -> Document:
-    """The record of a document the actor may see, without reading the store."""
-    with ctx.uow_factory() as uow:
-        document = uow.documents.get(document_id)
-    return visible_or_not_found(actor, document, "document", document_id)
+get_document = reader(
+    "get_document",
+    "document",
+    lambda uow: uow.documents,
+    """Get a document's record.
+
+    Without reading the store. Another partner's document reads as missing, like a missing
+    one.""",
+)
 
 
 def open_document(

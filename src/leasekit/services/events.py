@@ -25,12 +25,12 @@ from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, Role
 from leasekit.errors import PermissionDeniedError
 from leasekit.services.commands import Command, Work, command, execute
-from leasekit.services.context import ServiceContext, page_size
-from leasekit.services.storage import Delivery, DeliveryStatus, Page
+from leasekit.services.context import ServiceContext
+from leasekit.services.reads import lister
+from leasekit.services.storage import Delivery, DeliveryQuery, DeliveryStatus
 
 __all__ = [
     "HANDLERS",
-    "DeliveryQuery",
     "Handler",
     "HandlerSubscriber",
     "discard_delivery",
@@ -110,30 +110,22 @@ def handler_subscribers(ctx: ServiceContext) -> list[HandlerSubscriber]:
     return [HandlerSubscriber(handler, ctx) for handler in HANDLERS.values()]
 
 
-@attrs.frozen
-class DeliveryQuery:
-    """Which deliveries to list."""
-
-    status: DeliveryStatus | None = None
-    subscriber: str | None = None
-
-
-def list_deliveries(
-    ctx: ServiceContext,
-    actor: Actor,
-    query: DeliveryQuery | None = None,
-    *,
-    after: str | None = None,
-    limit: int | None = None,
-) -> Page[Delivery]:
-    """Deliveries, oldest first, for administrators (and the server's own command line)."""
+def _operators_only(actor: Actor, query: DeliveryQuery) -> DeliveryQuery:
     if actor.role not in _OPERATORS:
         raise PermissionDeniedError("delivery", "list", actor.role.value)
-    query = query or DeliveryQuery()
-    with ctx.uow_factory() as uow:
-        return uow.deliveries.page(
-            status=query.status, subscriber=query.subscriber, after=after, limit=page_size(limit)
-        )
+    return query
+
+
+list_deliveries = lister(
+    "list_deliveries",
+    DeliveryQuery,
+    lambda uow: uow.deliveries,
+    _operators_only,
+    """List event deliveries.
+
+    Administrators only (and the server's own command line), oldest first.
+    ``?status=parked`` lists what waits for a decision.""",
+)
 
 
 def _settle(work: Work, delivery_id: str, status: DeliveryStatus, name: str) -> Delivery:

@@ -18,8 +18,9 @@ from leasekit.domain.partners import (
 from leasekit.errors import NotFoundError, ValidationError
 from leasekit.money import Money
 from leasekit.services.commands import Work, command, transition_command
-from leasekit.services.context import ServiceContext, page_size, visible_or_not_found
-from leasekit.services.storage import Page, Record, UnitOfWork
+from leasekit.services.context import visible_or_not_found
+from leasekit.services.reads import lister, reader
+from leasekit.services.storage import UnitOfWork
 
 __all__ = [
     "OnboardPartner",
@@ -62,7 +63,12 @@ class PartnerQuery:
     reload=lambda uow, partner_id: uow.partners.get(partner_id),
 )
 def onboard_partner(work: Work, request: OnboardPartner) -> Partner:
-    """A new partner in state ``prospect``; one partner per company code."""
+    """Onboard a partner.
+
+    Back-office staff only (refused before the body is read). The company code is checked
+    like a customer's id number (a unified social credit code in China), one partner per
+    code; the credit limit is in the book currency. The partner starts as a ``prospect``.
+    """
     partner = Partner.onboard(
         name=request.name,
         registration_number=request.registration_number,
@@ -88,28 +94,32 @@ transition_partner = transition_command("partner", PARTNER_LIFECYCLE, lambda uow
 """Apply a lifecycle action (``apply``, ``approve``, ``suspend``, ``blacklist`` ...)."""
 
 
-def get_partner(ctx: ServiceContext, actor: Actor, partner_id: str) -> Partner:
-    with ctx.uow_factory() as uow:
-        partner = uow.partners.get(partner_id)
-    return visible_or_not_found(actor, partner, "partner", partner_id)
+def _own_partner(actor: Actor, query: PartnerQuery) -> PartnerQuery | None:
+    """A dealer user's query confined to its own partner (None when it asks for another)."""
+    if not actor.is_dealer:
+        return query
+    if query.id not in (None, actor.partner_id):
+        return None
+    return attrs.evolve(query, id=actor.partner_id)
 
 
-def list_partners(
-    ctx: ServiceContext,
-    actor: Actor,
-    query: PartnerQuery | None = None,
-    *,
-    after: str | None = None,
-    limit: int | None = None,
-) -> Page[Record]:
-    """Partners for the back office; a dealer user sees its own partner only."""
-    query = query or PartnerQuery()
-    if actor.is_dealer:
-        if query.id not in (None, actor.partner_id):
-            return Page([], None)
-        query = attrs.evolve(query, id=actor.partner_id)
-    with ctx.uow_factory() as uow:
-        return uow.partners.page(query, after=after, limit=page_size(limit))
+get_partner = reader(
+    "get_partner",
+    "partner",
+    lambda uow: uow.partners,
+    """Get a partner.
+
+    Another partner reads as missing to a dealer user, like a missing one.""",
+)
+list_partners = lister(
+    "list_partners",
+    PartnerQuery,
+    lambda uow: uow.partners,
+    _own_partner,
+    """List partners.
+
+    Back-office staff see all; a dealer user sees only its own partner.""",
+)
 
 
 def load_partner_reference(

@@ -46,6 +46,7 @@ __all__ = [
     "Credential",
     "CustomerRepository",
     "Delivery",
+    "DeliveryQuery",
     "DeliveryRepository",
     "DeliveryStatus",
     "Enrolment",
@@ -322,18 +323,21 @@ class VoucherRepository(Protocol):
     def list_for_date(self, business_date: date) -> list[Voucher]: ...
 
 
+@attrs.frozen
+class DeliveryQuery:
+    """Which deliveries to list."""
+
+    status: DeliveryStatus | None = None
+    subscriber: str | None = None
+
+
 class DeliveryRepository(Protocol):
     """Event deliveries, for administrators."""
 
     def get(self, delivery_id: str) -> Delivery: ...
 
     def page(
-        self,
-        *,
-        status: DeliveryStatus | None = None,
-        subscriber: str | None = None,
-        after: str | None = None,
-        limit: int = 50,
+        self, query: DeliveryQuery, *, after: str | None = None, limit: int = 50
     ) -> Page[Delivery]: ...
 
     def counts(self) -> dict[str, int]: ...

@@ -39,14 +39,13 @@ from leasekit.errors import (
 )
 from leasekit.ports import Message
 from leasekit.services.commands import Work, command, transition_command
-from leasekit.services.context import ServiceContext, page_size
+from leasekit.services.context import ServiceContext
 from leasekit.services.events import handles
 from leasekit.services.partners import load_partner_reference
+from leasekit.services.reads import lister
 from leasekit.services.storage import (
     ApiToken,
     Enrolment,
-    Page,
-    Record,
     UnitOfWork,
     hash_secret,
 )
@@ -185,8 +184,14 @@ def enrolment_secret(ctx: ServiceContext, enrolment_id: str) -> str:
 
 @command("create_user", subject="user", creates="user", reload=_load_user)
 def create_user(work: Work, request: CreateUser) -> User:
-    """A new active user with no credential yet; with an e-mail, an enrolment secret goes to
-    it. Usernames are unique; dealer users name an existing partner."""
+    """Create a user.
+
+    Administrators only. The user is active, with no credential yet; usernames are unique. A
+    dealer user names its partner in ``partner_id``; other roles must not. With an ``email``,
+    the user is sent a one-time enrolment secret through the notifier, which it exchanges at
+    ``POST /enrolments``; the administrator never sees it. ``system`` accounts are made on the
+    server only (``leasekit users create-system``).
+    """
     user = _new_user(work, request)
     payload: dict[str, str | None] = {"role": user.role.value, "enrolment_id": None}
     if user.email is not None:
@@ -316,21 +321,26 @@ transition_user = transition_command(
 """``disable`` (revoking every token at once) and ``enable``: administrators only."""
 
 
-def list_users(
-    ctx: ServiceContext,
-    actor: Actor,
-    query: UserQuery | None = None,
-    *,
-    after: str | None = None,
-    limit: int | None = None,
-) -> Page[Record]:
+def _admins_only(actor: Actor, query: UserQuery) -> UserQuery:
     _require_admin(actor, "list")
-    with ctx.uow_factory() as uow:
-        return uow.users.page(query or UserQuery(), after=after, limit=page_size(limit))
+    return query
+
+
+list_users = lister(
+    "list_users",
+    UserQuery,
+    lambda uow: uow.users,
+    _admins_only,
+    """List users.
+
+    Administrators only.""",
+)
 
 
 def get_user(ctx: ServiceContext, actor: Actor, user_id: str) -> User:
-    """A user: one's own record, or anyone's for an administrator."""
+    """Get a user.
+
+    One's own record, or anyone's for an administrator."""
     if actor.user_id != user_id:
         _require_admin(actor, "read")
     with ctx.uow_factory() as uow:
@@ -338,8 +348,10 @@ def get_user(ctx: ServiceContext, actor: Actor, user_id: str) -> User:
 
 
 def get_token(ctx: ServiceContext, actor: Actor, token_id: str) -> ApiToken:
-    """One token's record (never its text): one's own, or anyone's for an administrator;
-    anybody else's reads as missing."""
+    """Get a token's record.
+
+    Never its text. One's own token, or anyone's for an administrator; anybody else's reads
+    as missing."""
     with ctx.uow_factory() as uow:
         token = uow.tokens.get(token_id)
     if token.user_id != actor.user_id and actor.role is not Role.ADMIN:

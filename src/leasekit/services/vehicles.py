@@ -7,14 +7,14 @@ from datetime import date
 import attrs
 
 from leasekit.domain.access import owner_partner_id
-from leasekit.domain.identity import Actor
 from leasekit.domain.partners import PartnerCapability
 from leasekit.domain.vehicles import VEHICLE_LIFECYCLE, Vehicle, VehicleCondition, VehicleState
 from leasekit.errors import ValidationError
 from leasekit.services.commands import Work, command, transition_command
-from leasekit.services.context import ServiceContext, page_size, scoped, visible_or_not_found
+from leasekit.services.context import scoped
 from leasekit.services.partners import load_partner_reference
-from leasekit.services.storage import Page, Record
+from leasekit.services.reads import Lister, lister, reader
+from leasekit.services.storage import Record
 
 __all__ = [
     "RegisterVehicle",
@@ -55,9 +55,14 @@ class VehicleQuery:
     reload=lambda uow, vehicle_id: uow.vehicles.get(vehicle_id),
 )
 def register_vehicle(work: Work, request: RegisterVehicle) -> Vehicle:
-    """A new vehicle, its VIN checked. A VIN is held by one registered record at a time, so
-    that one car cannot be financed twice; a car financed again later is registered again
-    once the back office released the earlier record."""
+    """Register a vehicle.
+
+    The VIN's check digit is verified where the law requires one (North America, China), so
+    a mistyped VIN is a fault on ``vin`` before any money is lent against it. A VIN is held
+    by one registered record at a time, whoever registered it, so that one car is not
+    financed twice; a car financed again later is registered anew once the back office
+    released its earlier record.
+    """
     owner = owner_partner_id(work.actor, request.partner_id)
     if owner is not None:
         load_partner_reference(work.uow, work.actor, owner, PartnerCapability.SUBMIT_APPLICATIONS)
@@ -89,20 +94,20 @@ transition_vehicle = transition_command("vehicle", VEHICLE_LIFECYCLE, lambda uow
 """``release``: the back office frees a VIN for a new registration, with a reason."""
 
 
-def get_vehicle(ctx: ServiceContext, actor: Actor, vehicle_id: str) -> Vehicle:
-    with ctx.uow_factory() as uow:
-        vehicle = uow.vehicles.get(vehicle_id)
-    return visible_or_not_found(actor, vehicle, "vehicle", vehicle_id)
+get_vehicle = reader(
+    "get_vehicle",
+    "vehicle",
+    lambda uow: uow.vehicles,
+    """Get a vehicle.
 
+    Another partner's vehicle reads as missing, like a missing one.""",
+)
+list_vehicles: Lister[VehicleQuery, Record] = lister(
+    "list_vehicles",
+    VehicleQuery,
+    lambda uow: uow.vehicles,
+    scoped,
+    """List vehicles.
 
-def list_vehicles(
-    ctx: ServiceContext,
-    actor: Actor,
-    query: VehicleQuery | None = None,
-    *,
-    after: str | None = None,
-    limit: int | None = None,
-) -> Page[Record]:
-    confined = scoped(actor, query or VehicleQuery())
-    with ctx.uow_factory() as uow:
-        return uow.vehicles.page(confined, after=after, limit=page_size(limit))
+    A dealer user sees its own partner's vehicles; back-office staff see all.""",
+)

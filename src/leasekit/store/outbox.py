@@ -40,7 +40,7 @@ from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from leasekit.domain.events import DomainEvent, EventSubscriber, StateChanged
 from leasekit.errors import ConflictError, NotFoundError, ValidationError
-from leasekit.services.storage import Delivery, DeliveryStatus, Page
+from leasekit.services.storage import Delivery, DeliveryQuery, DeliveryStatus, Page
 from leasekit.store.database import begin_writing
 from leasekit.store.repository import repository
 from leasekit.store.schema import COUNTER, Base
@@ -524,18 +524,13 @@ class DeliveryRepository:
         return _delivery(row)
 
     def page(
-        self,
-        *,
-        status: DeliveryStatus | None = None,
-        subscriber: str | None = None,
-        after: str | None = None,
-        limit: int = 50,
+        self, query: DeliveryQuery, *, after: str | None = None, limit: int = 50
     ) -> Page[Delivery]:
         criteria = []
-        if status is not None:
-            criteria.append(DeliveryRow.status == status)
-        if subscriber is not None:
-            criteria.append(DeliveryRow.subscriber == subscriber)
+        if query.status is not None:
+            criteria.append(DeliveryRow.status == query.status)
+        if query.subscriber is not None:
+            criteria.append(DeliveryRow.subscriber == query.subscriber)
         if after is not None:
             if _DELIVERY_KEY.fullmatch(after) is None:
                 raise ValidationError.single("after", "not a cursor this server gave")

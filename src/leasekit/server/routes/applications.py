@@ -39,32 +39,11 @@ create_route(
     body=DraftApplication,
     reply=Application,
     name="draft_application",
-    summary="Draft an application",
-    doc="The customer and the vehicle must be registered first and visible to the caller; a "
-    "missing one is a 422 on ``customer_id`` or ``vehicle_id``. Amounts are decimal strings "
-    '(``"238000.00"``), never JSON numbers, and the rate a yearly fraction (``"0.0599"``).',
 )
 list_route(
-    api,
-    "/applications",
-    applications.list_applications,
-    query=ApplicationQuery,
-    item=Application,
-    name="list_applications",
-    summary="List applications",
-    doc="A dealer user sees its own partner's applications; back-office staff see all. "
-    "``?state=submitted`` keeps those in one state; ``created_from``/``created_to`` bound "
-    "the day they were drafted (UTC).",
+    api, "/applications", applications.list_applications, query=ApplicationQuery, item=Application
 )
-get_route(
-    api,
-    f"/applications/{ID}",
-    applications.get_application,
-    reply=Application,
-    name="get_application",
-    summary="Get an application",
-    doc="Another partner's application is a 404, like a missing one.",
-)
+get_route(api, f"/applications/{ID}", applications.get_application, reply=Application)
 
 
 @api.put(
@@ -90,10 +69,5 @@ async def revise_application(request: web.Request) -> web.Response:
 
 
 transition_route(
-    api,
-    f"/applications/{ID}/transitions",
-    applications.transition_application,
-    reply=Application,
-    doc="``submit`` sends a draft for review, ``cancel`` withdraws it; the application table "
-    "in docs/lifecycles.md lists every action and who may perform it.",
+    api, f"/applications/{ID}/transitions", applications.transition_application, reply=Application
 )

@@ -172,6 +172,8 @@ def _list_of(owner_kind: OwnerKind) -> Callable[..., Page[Record]]:
                 ctx, who, owner_kind, owner_id, kind=query.kind, after=after, limit=limit
             )
 
+    list_of_owner.__name__ = list_of_owner.__qualname__ = f"list_{owner_kind}_documents"
+    list_of_owner.__doc__ = f"List the documents of the {owner_kind}.\n\nOldest first."
     return list_of_owner
 
 
@@ -191,23 +193,13 @@ for _owner, _path in OWNER_PATHS.items():
         _list_of(_owner),
         query=DocumentFilter,
         item=Document,
-        name=f"list_{_owner}_documents",
-        summary=f"List the documents of the {_owner}",
-        doc=f"Oldest first. An unknown {_owner} is a 404.",
         transform=Document.from_record,
         path_args=lambda request: (request.match_info["id"],),
     )
 
 
 get_route(
-    api,
-    f"/documents/{ID}",
-    documents.get_document,
-    reply=Document,
-    name="get_document",
-    summary="Get a document's record",
-    doc="Another partner's document is a 404, like a missing one.",
-    to_reply=Document.from_record,
+    api, f"/documents/{ID}", documents.get_document, reply=Document, to_reply=Document.from_record
 )
 
 

@@ -14,23 +14,13 @@ from leasekit.server.openapi import ApiRoutes, Reply
 from leasekit.server.resources import ID, list_route
 from leasekit.server.routes.helpers import actor, json_response, run_sync, services
 from leasekit.services import events
-from leasekit.services.events import DeliveryQuery
-from leasekit.services.storage import Delivery
+from leasekit.services.storage import Delivery, DeliveryQuery
 
 __all__ = ["api"]
 
 api = ApiRoutes("events", "Delivery of committed events to their subscribers.")
 
-list_route(
-    api,
-    "/events/deliveries",
-    events.list_deliveries,
-    query=DeliveryQuery,
-    item=Delivery,
-    name="list_deliveries",
-    summary="List event deliveries",
-    doc="Administrators only. ``?status=parked`` lists what waits for a decision.",
-)
+list_route(api, "/events/deliveries", events.list_deliveries, query=DeliveryQuery, item=Delivery)
 
 
 def _settle(name: str, summary: str, doc: str) -> None:

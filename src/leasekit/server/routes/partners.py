@@ -18,40 +18,7 @@ __all__ = ["api"]
 
 api = ApiRoutes("partners", "Dealers and brokers that bring business, and their lifecycle.")
 
-create_route(
-    api,
-    "/partners",
-    partners.onboard_partner,
-    body=OnboardPartner,
-    reply=Partner,
-    summary="Onboard a partner",
-    doc="Back-office staff only (403 for anyone else, before the body is read). The company "
-    "code is checked like a customer's id number (a unified social credit code in China); "
-    "the credit limit is in the book currency.",
-)
-list_route(
-    api,
-    "/partners",
-    partners.list_partners,
-    query=PartnerQuery,
-    item=Partner,
-    name="list_partners",
-    summary="List partners",
-    doc="A dealer user sees only its own partner.",
-)
-get_route(
-    api,
-    f"/partners/{ID}",
-    partners.get_partner,
-    reply=Partner,
-    name="get_partner",
-    summary="Get a partner",
-    doc="Another partner is a 404 for a dealer user, like a missing one.",
-)
-transition_route(
-    api,
-    f"/partners/{ID}/transitions",
-    partners.transition_partner,
-    reply=Partner,
-    doc="Who may perform each action from which state is the partner table in docs/lifecycles.md.",
-)
+create_route(api, "/partners", partners.onboard_partner, body=OnboardPartner, reply=Partner)
+list_route(api, "/partners", partners.list_partners, query=PartnerQuery, item=Partner)
+get_route(api, f"/partners/{ID}", partners.get_partner, reply=Partner)
+transition_route(api, f"/partners/{ID}/transitions", partners.transition_partner, reply=Partner)

@@ -79,15 +79,7 @@ async def issue_my_token(request: web.Request) -> web.Response:
     return _secret(json_response(request, issued, status=201, location=f"/tokens/{issued.id}"))
 
 
-get_route(
-    api,
-    f"/tokens/{ID}",
-    users.get_token,
-    reply=ApiToken,
-    name="get_token",
-    summary="Get a token's record",
-    doc="One's own token, or anyone's for an administrator; never the text.",
-)
+get_route(api, f"/tokens/{ID}", users.get_token, reply=ApiToken)
 
 
 @api.delete(
@@ -121,46 +113,10 @@ async def enrol(request: web.Request) -> web.Response:
     return _secret(json_response(request, issued, status=201, location=f"/tokens/{issued.id}"))
 
 
-create_route(
-    api,
-    "/users",
-    users.create_user,
-    body=CreateUser,
-    reply=User,
-    summary="Create a user",
-    doc="Administrators only (403 otherwise). A dealer user names its partner in "
-    "``partner_id``; other roles must not. With an ``email``, the user is sent a one-time "
-    "enrolment secret through the notifier, which it exchanges at ``POST /enrolments``; the "
-    "administrator never sees it. ``system`` accounts are made on the server only "
-    "(``leasekit users create-system``).",
-)
-list_route(
-    api,
-    "/users",
-    users.list_users,
-    query=UserQuery,
-    item=User,
-    name="list_users",
-    summary="List users",
-    doc="Administrators only (403 otherwise).",
-)
-get_route(
-    api,
-    f"/users/{ID}",
-    users.get_user,
-    reply=User,
-    name="get_user",
-    summary="Get a user",
-    doc="One's own record, or anyone's for an administrator.",
-)
-transition_route(
-    api,
-    f"/users/{ID}/transitions",
-    users.transition_user,
-    reply=User,
-    doc="``disable`` (with a reason) revokes every token of the user at once; ``enable`` "
-    "lets it enrol again. Administrators only, never on their own account.",
-)
+create_route(api, "/users", users.create_user, body=CreateUser, reply=User)
+list_route(api, "/users", users.list_users, query=UserQuery, item=User)
+get_route(api, f"/users/{ID}", users.get_user, reply=User)
+transition_route(api, f"/users/{ID}/transitions", users.transition_user, reply=User)
 
 
 @api.post(

@@ -16,43 +16,7 @@ __all__ = ["api"]
 
 api = ApiRoutes("vehicles", "The vehicles that are financed or leased.")
 
-create_route(
-    api,
-    "/vehicles",
-    vehicles.register_vehicle,
-    body=RegisterVehicle,
-    reply=Vehicle,
-    summary="Register a vehicle",
-    doc="The VIN's check digit is verified where the law requires one (North America, China), "
-    "so a mistyped VIN is a 422 on ``vin`` before any money is lent against it. A VIN is "
-    "held by one registered record at a time, whoever registered it (one car is not financed "
-    "twice); a car financed again later is registered anew once the back office released "
-    "its earlier record.",
-)
-list_route(
-    api,
-    "/vehicles",
-    vehicles.list_vehicles,
-    query=VehicleQuery,
-    item=Vehicle,
-    name="list_vehicles",
-    summary="List vehicles",
-    doc="A dealer user sees its own partner's vehicles; back-office staff see all.",
-)
-get_route(
-    api,
-    f"/vehicles/{ID}",
-    vehicles.get_vehicle,
-    reply=Vehicle,
-    name="get_vehicle",
-    summary="Get a vehicle",
-    doc="Another partner's vehicle is a 404, like a missing one.",
-)
-transition_route(
-    api,
-    f"/vehicles/{ID}/transitions",
-    vehicles.transition_vehicle,
-    reply=Vehicle,
-    doc="``release`` (officers and managers, with a reason) frees the VIN for a new "
-    "registration when the deal is over or never happened.",
-)
+create_route(api, "/vehicles", vehicles.register_vehicle, body=RegisterVehicle, reply=Vehicle)
+list_route(api, "/vehicles", vehicles.list_vehicles, query=VehicleQuery, item=Vehicle)
+get_route(api, f"/vehicles/{ID}", vehicles.get_vehicle, reply=Vehicle)
+transition_route(api, f"/vehicles/{ID}/transitions", vehicles.transition_vehicle, reply=Vehicle)

@@ -4,7 +4,7 @@ the fixtures only the adapter's author can provide."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 import pytest
 
@@ -18,7 +18,13 @@ def provide(name: str, what: str) -> NoReturn:
 
 
 class Suite:
-    """Fixtures every suite shares."""
+    """What every suite checks and the fixtures it shares; a suite names its :attr:`port`."""
+
+    port: ClassVar[type]
+    """The Protocol every adapter of the kind implements."""
+
+    def test_implements_the_port(self, adapter: object) -> None:
+        assert isinstance(adapter, self.port), f"{adapter!r} lacks a method of {self.port}"
 
     @pytest.fixture
     def adapter(self) -> Any:

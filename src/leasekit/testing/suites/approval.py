@@ -18,6 +18,8 @@ _TIER_RANK = {tier: rank for rank, tier in enumerate(Tier)}
 
 
 class ApprovalPolicySuite(Suite):
+    port = ApprovalPolicy
+
     @pytest.fixture
     def case(self, currency: str) -> ApprovalCase:
         return ApprovalCase(
@@ -31,9 +33,6 @@ class ApprovalPolicySuite(Suite):
             credit_score=720,
             fraud_risk=RiskLevel.LOW,
         )
-
-    def test_implements_the_port(self, adapter: ApprovalPolicy) -> None:
-        assert isinstance(adapter, ApprovalPolicy)
 
     def test_a_case_gets_a_tier_and_a_vote(
         self, adapter: ApprovalPolicy, case: ApprovalCase

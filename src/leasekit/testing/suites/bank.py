@@ -25,6 +25,8 @@ __all__ = ["BankSuite"]
 
 
 class BankSuite(Suite):
+    port = Bank
+
     @pytest.fixture
     def batch(self, currency: str) -> DebitBatch:
         items = [
@@ -58,9 +60,6 @@ class BankSuite(Suite):
             requested_date=date(2024, 1, 15),
             remittance="disbursement contract C-1",
         )
-
-    def test_implements_the_port(self, adapter: Bank) -> None:
-        assert isinstance(adapter, Bank)
 
     def test_renders_a_debit_file(self, adapter: Bank, batch: DebitBatch) -> None:
         content = adapter.render_debit_file(batch)

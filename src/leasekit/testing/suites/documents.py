@@ -39,12 +39,11 @@ UNSAFE_KEYS = (
 
 
 class DocumentStoreSuite(Suite):
+    port = DocumentStore
+
     @pytest.fixture
     def key(self) -> str:
         return f"applications/{uuid.uuid4().hex}/id-card.pdf"
-
-    def test_implements_the_port(self, adapter: DocumentStore) -> None:
-        assert isinstance(adapter, DocumentStore)
 
     def test_put_then_open_gives_the_chunks_back_joined(
         self, adapter: DocumentStore, key: str

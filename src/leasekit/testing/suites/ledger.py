@@ -17,6 +17,8 @@ __all__ = ["LedgerSuite"]
 
 
 class LedgerSuite(Suite):
+    port = Ledger
+
     @pytest.fixture
     def voucher(self, currency: str) -> LedgerVoucher:
         amount = Money("150000.00", currency)
@@ -33,9 +35,6 @@ class LedgerSuite(Suite):
     @pytest.fixture
     def idempotency_key(self) -> str:
         return f"contract_disbursed:C-1:{uuid.uuid4().hex}"
-
-    def test_implements_the_port(self, adapter: Ledger) -> None:
-        assert isinstance(adapter, Ledger)
 
     def test_a_post_returns_a_receipt_for_the_key(
         self, adapter: Ledger, voucher: LedgerVoucher, idempotency_key: str

@@ -17,6 +17,8 @@ __all__ = ["NotifierSuite"]
 
 
 class NotifierSuite(Suite):
+    port = Notifier
+
     @pytest.fixture
     def event(self, clock: Clock) -> DomainEvent:
         return DomainEvent.new(
@@ -45,9 +47,6 @@ class NotifierSuite(Suite):
     @pytest.fixture
     def sent_messages(self, adapter: Notifier) -> Callable[[], int]:
         provide("sent_messages", "a function counting the messages the adapter sent")
-
-    def test_implements_the_port(self, adapter: Notifier) -> None:
-        assert isinstance(adapter, Notifier)
 
     def test_an_event_is_notified(
         self, adapter: Notifier, event: DomainEvent, sent: Callable[[], int]

@@ -21,6 +21,8 @@ def assert_statement_balances(statement: BankStatement) -> None:
 
 
 class StatementParserSuite(Suite):
+    port = StatementParser
+
     @pytest.fixture
     def statement_content(self) -> bytes:
         provide("statement_content", "a statement file in the format the parser reads")
@@ -28,9 +30,6 @@ class StatementParserSuite(Suite):
     @pytest.fixture
     def unreadable_content(self) -> bytes:
         return b"\x00\x01 this is not a bank statement \xff"
-
-    def test_implements_the_port(self, adapter: StatementParser) -> None:
-        assert isinstance(adapter, StatementParser)
 
     def test_a_statement_balances_and_has_unique_line_ids(
         self, adapter: StatementParser, statement_content: bytes

@@ -25,24 +25,8 @@ import pluggy
 
 if TYPE_CHECKING:
     # Types only: ``from leasekit import hookimpl`` in a plugin then loads pluggy and nothing else.
+    from leasekit import ports
     from leasekit.domain.events import DomainEvent
-    from leasekit.ports import (
-        ApprovalCase,
-        ApprovalPolicy,
-        Bank,
-        CreditBureau,
-        DocumentStore,
-        FaceVerifier,
-        FraudSource,
-        Ledger,
-        Notifier,
-        PolicyVote,
-        Register,
-        RuleSet,
-        SignatureProvider,
-        StatementParser,
-        VoucherTemplate,
-    )
 
 __all__ = ["NAMED_EVENT_HOOKS", "PROJECT_NAME", "hookimpl", "hookspec"]
 
@@ -58,62 +42,64 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @hookspec
-def leasekit_register_credit_bureaus(register: Register[CreditBureau]) -> None:
+def leasekit_register_credit_bureaus(register: ports.Register[ports.CreditBureau]) -> None:
     """Register credit bureau adapters: ``register("acme", AcmeBureau)``."""
 
 
 @hookspec
-def leasekit_register_fraud_sources(register: Register[FraudSource]) -> None:
+def leasekit_register_fraud_sources(register: ports.Register[ports.FraudSource]) -> None:
     """Register anti-fraud data sources (blacklists, device and phone risk)."""
 
 
 @hookspec
-def leasekit_register_face_verifiers(register: Register[FaceVerifier]) -> None:
+def leasekit_register_face_verifiers(register: ports.Register[ports.FaceVerifier]) -> None:
     """Register face verification services (live photo against ID card photo)."""
 
 
 @hookspec
-def leasekit_register_statement_parsers(register: Register[StatementParser]) -> None:
+def leasekit_register_statement_parsers(register: ports.Register[ports.StatementParser]) -> None:
     """Register parsers for the bank statements customers upload as proof of income."""
 
 
 @hookspec
-def leasekit_register_banks(register: Register[Bank]) -> None:
+def leasekit_register_banks(register: ports.Register[ports.Bank]) -> None:
     """Register banks: debit files, return files, account statements and payments."""
 
 
 @hookspec
-def leasekit_register_signature_providers(register: Register[SignatureProvider]) -> None:
+def leasekit_register_signature_providers(
+    register: ports.Register[ports.SignatureProvider],
+) -> None:
     """Register electronic signature providers."""
 
 
 @hookspec
-def leasekit_register_ledgers(register: Register[Ledger]) -> None:
+def leasekit_register_ledgers(register: ports.Register[ports.Ledger]) -> None:
     """Register general ledgers that vouchers are posted to."""
 
 
 @hookspec
-def leasekit_register_document_stores(register: Register[DocumentStore]) -> None:
+def leasekit_register_document_stores(register: ports.Register[ports.DocumentStore]) -> None:
     """Register stores for uploaded documents (the built-in one is ``filesystem``)."""
 
 
 @hookspec
-def leasekit_register_approval_policies(register: Register[ApprovalPolicy]) -> None:
+def leasekit_register_approval_policies(register: ports.Register[ports.ApprovalPolicy]) -> None:
     """Register approval policies: which tier approves a case, and the policy's vote."""
 
 
 @hookspec
-def leasekit_register_rule_sets(register: Register[RuleSet]) -> None:
+def leasekit_register_rule_sets(register: ports.Register[ports.RuleSet]) -> None:
     """Register rule sets run over an application's facts before it reaches a person."""
 
 
 @hookspec
-def leasekit_register_voucher_templates(register: Register[VoucherTemplate]) -> None:
+def leasekit_register_voucher_templates(register: ports.Register[ports.VoucherTemplate]) -> None:
     """Register voucher templates; all are used, each for the event it names."""
 
 
 @hookspec
-def leasekit_register_notifiers(register: Register[Notifier]) -> None:
+def leasekit_register_notifiers(register: ports.Register[ports.Notifier]) -> None:
     """Register notifiers that tell people about events and send one person a message
     (SMS, email, chat)."""
 
@@ -122,7 +108,7 @@ def leasekit_register_notifiers(register: Register[Notifier]) -> None:
 
 
 @hookspec
-def leasekit_evaluate_application(case: ApprovalCase) -> PolicyVote | None:
+def leasekit_evaluate_application(case: ports.ApprovalCase) -> ports.PolicyVote | None:
     """Vote on an application, or return None to abstain.
 
     Every implementation is called; the approval service adds the votes to the chosen approval

@@ -30,6 +30,7 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from leasekit.services.storage import AuditRecord
 from leasekit.store.database import begin_writing
 from leasekit.store.schema import COUNTER, Base
 from leasekit.store.types import JsonValue, canonical_json
@@ -40,7 +41,6 @@ __all__ = [
     "AuditAction",
     "AuditChainHeadRow",
     "AuditChainRow",
-    "AuditEntry",
     "AuditEntryRow",
     "AuditReport",
     "AuditUnchainedRow",
@@ -132,21 +132,6 @@ class AuditAction:
 
 
 @attrs.frozen
-class AuditEntry:
-    """One recorded action as read back; ``seq`` is None until it has been chained."""
-
-    id: int
-    at: dt.datetime
-    actor_id: str | None
-    token_id: str | None
-    action: str
-    subject: str
-    subject_id: str
-    details: Mapping[str, Any]
-    seq: int | None = None
-
-
-@attrs.frozen
 class AuditReport:
     """The outcome of :func:`verify`; ``first_broken`` is the first link that fails."""
 
@@ -224,11 +209,13 @@ _ENTRY_COLUMNS: Final = (
 )
 
 
-def _entry(row: sa.RowMapping) -> AuditEntry:
-    return AuditEntry(**{key: row[key] for key in attrs.fields_dict(AuditEntry) if key in row})
+def _entry(row: sa.RowMapping) -> AuditRecord:
+    """The entry in *row*; its ``seq`` is None until the chainer has linked it."""
+    fields = {key: row[key] for key in attrs.fields_dict(AuditRecord) if key in row}
+    return AuditRecord(**{"seq": None, **fields})
 
 
-def _hash_of(entry: AuditEntry, seq: int, prev_hash: str) -> str:
+def _hash_of(entry: AuditRecord, seq: int, prev_hash: str) -> str:
     return entry_hash(
         prev_hash,
         seq=seq,
@@ -288,7 +275,7 @@ def chain_pending(engine: Engine, limit: int = _BATCH) -> int:
         return len(links)
 
 
-def entries_for(session: Session, subject: str, subject_id: str) -> list[AuditEntry]:
+def entries_for(session: Session, subject: str, subject_id: str) -> list[AuditRecord]:
     """Every entry about one object, oldest first: its history as the audit log tells it."""
     query = (
         sa.select(*_ENTRY_COLUMNS, AuditChainRow.seq)
@@ -314,7 +301,7 @@ def chain_head(engine: Engine) -> tuple[int, str]:
 
 def _links_up_to(
     connection: sa.Connection, last_seq: int
-) -> Iterator[tuple[int, str, str, AuditEntry | None]]:
+) -> Iterator[tuple[int, str, str, AuditRecord | None]]:
     """Links with ``seq <= last_seq`` in order, each with its entry (None if it is gone), read
     in batches so memory stays flat."""
     after = 0
@@ -344,7 +331,7 @@ def _links_up_to(
 
 
 def _first_fault(
-    link: tuple[int, str, str, AuditEntry | None], expected_seq: int, prev_hash: str
+    link: tuple[int, str, str, AuditRecord | None], expected_seq: int, prev_hash: str
 ) -> AuditReport | None:
     """Why *link* cannot be link *expected_seq* following *prev_hash*; None if it can."""
     seq, link_prev, digest, entry = link

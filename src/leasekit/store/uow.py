@@ -56,20 +56,7 @@ class AuditTrailRepository:
         self._session = session
 
     def for_subject(self, subject: str, subject_id: str) -> list[AuditRecord]:
-        return [
-            AuditRecord(
-                id=entry.id,
-                seq=entry.seq,
-                at=entry.at,
-                actor_id=entry.actor_id,
-                token_id=entry.token_id,
-                action=entry.action,
-                subject=entry.subject,
-                subject_id=entry.subject_id,
-                details=entry.details,
-            )
-            for entry in entries_for(self._session, subject, subject_id)
-        ]
+        return entries_for(self._session, subject, subject_id)
 
 
 class SqlUnitOfWork:

@@ -27,7 +27,7 @@ from leasekit.demo import DEMO_ADAPTERS, DemoCompany, seed_demo
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.users import User
 from leasekit.errors import AuthenticationError
-from leasekit.plugins import create_plugin_manager
+from leasekit.plugins import PluginManager, create_plugin_manager
 from leasekit.runtime import build_runtime
 from leasekit.server import create_app
 from leasekit.server.app import _build_app
@@ -146,15 +146,22 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> DemoTemplate:
     directory = tmp_path_factory.mktemp("demo-template")
     with pytest.MonkeyPatch.context() as monkeypatch:
         _clear_settings_environment(monkeypatch)
-        runtime = build_runtime(
-            _demo_settings(directory, directory / "leasekit.db"),
-            create_plugin_manager(load_entrypoints=False, blocked=()),
-        )
-        try:
-            company = seed_demo(runtime.services)
-        finally:
-            runtime.close()
+        company = seed(_demo_settings(directory, directory / "leasekit.db"))
     return DemoTemplate(directory / "leasekit.db", company)
+
+
+def _plugins() -> PluginManager:
+    """The built-in plugins only, whatever this machine has installed."""
+    return create_plugin_manager(load_entrypoints=False, blocked=())
+
+
+def seed(settings: Settings) -> DemoCompany:
+    """The demo company, seeded in the database *settings* name."""
+    runtime = build_runtime(settings, _plugins())
+    try:
+        return seed_demo(runtime.services)
+    finally:
+        runtime.close()
 
 
 def _demo_settings(data_dir: Path, database: Path) -> Settings:
@@ -223,19 +230,20 @@ class Demo:
             "POST", f"{path}/transitions", as_, expect, json=body, headers=headers
         )
 
-    def draft(self) -> dict[str, Any]:
-        """A draft application for the first demo application's customer and vehicle."""
+    def draft(self, **changes: Any) -> dict[str, Any]:
+        """A draft body for Sunrise Motors on the customer and car of the demo's first
+        draft, with *changes*."""
         first = self.company.applications[0]
         return {
             "partner_id": first.partner_id,
             "customer_id": first.customer_id,
             "vehicle_id": first.vehicle_id,
             "business_type": "loan",
-            "vehicle_price": "100000.00",
-            "down_payment": "10000.00",
+            "vehicle_price": "189000.00",
+            "down_payment": "37800.00",
             "term_months": 24,
-            "annual_rate": "0.05",
-        }
+            "annual_rate": "0.0488",
+        } | changes
 
     def row_counts(self) -> dict[str, int]:
         """How many rows each table holds, to show a refused request wrote nothing."""
@@ -272,7 +280,7 @@ async def demo(aiohttp_client: Any, demo_template: DemoTemplate, tmp_path: Path)
         source.backup(target)
     app = create_app(
         _demo_settings(tmp_path, database),
-        plugin_manager=create_plugin_manager(load_entrypoints=False, blocked=()),
+        plugin_manager=_plugins(),
     )
     client: TestClient[web.Request, web.Application] = await aiohttp_client(app)
     return Demo(client, demo_template.company, tmp_path, f"sqlite:///{database}")
@@ -287,13 +295,8 @@ async def served(database_url: str, aiohttp_client: Any, tmp_path: Path) -> Demo
     settings = _demo_settings(tmp_path, tmp_path / "unused.db").model_copy(
         update={"database_url": SecretStr(database_url)}
     )
-    plugins = create_plugin_manager(load_entrypoints=False, blocked=())
-    runtime = build_runtime(settings, plugins)
-    try:
-        company = seed_demo(runtime.services)
-    finally:
-        runtime.close()
+    company = seed(settings)
     client: TestClient[web.Request, web.Application] = await aiohttp_client(
-        create_app(settings, plugin_manager=plugins)
+        create_app(settings, plugin_manager=_plugins())
     )
     return Demo(client, company, tmp_path, database_url)

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 
-def draft_of(demo: Any, **changes: Any) -> dict[str, Any]:
-    """A draft body for Sunrise Motors on the customer and car of the demo's first draft."""
-    first = demo.company.applications[0]
-    return {
-        "partner_id": first.partner_id,
-        "customer_id": first.customer_id,
-        "vehicle_id": first.vehicle_id,
-        "business_type": "loan",
-        "vehicle_price": "189000.00",
-        "down_payment": "37800.00",
-        "term_months": 24,
-        "annual_rate": "0.0488",
-    } | changes
-
-
 async def test_a_dealer_drafts_revises_and_submits_an_application(demo) -> None:
-    draft = await demo.call("POST", "/applications", "sunrise", 201, json=draft_of(demo))
+    draft = await demo.call("POST", "/applications", "sunrise", 201, json=demo.draft())
     assert draft["state"] == "draft"
     assert draft["created_by"] == demo.user("sunrise").id
     assert draft["requested"] == {
@@ -35,7 +18,7 @@ async def test_a_dealer_drafts_revises_and_submits_an_application(demo) -> None:
     }
     path = f"/applications/{draft['id']}"
     revised = await demo.call(
-        "PUT", path, "sunrise", 200, json=draft_of(demo, term_months=36, residual_value="9000"),
+        "PUT", path, "sunrise", 200, json=demo.draft(term_months=36, residual_value="9000"),
         headers={"If-Match": '"0"'},
     )  # fmt: skip
     assert revised["requested"]["term_months"] == 36
@@ -63,7 +46,7 @@ async def test_another_partners_application_is_not_found_whatever_is_asked(demo)
     path = f"/applications/{demo.company.applications[0].id}"
     anything = {"If-Match": "*"}
     await demo.call("GET", path, "harbour", 404)
-    await demo.call("PUT", path, "harbour", 404, json=draft_of(demo), headers=anything)
+    await demo.call("PUT", path, "harbour", 404, json=demo.draft(), headers=anything)
     await demo.call(
         "POST", f"{path}/transitions", "harbour", 404, json={"action": "cancel"}, headers=anything
     )
@@ -79,7 +62,7 @@ async def test_submitting_twice_is_409_naming_state_and_action(demo) -> None:
     assert "cancel" in problem["allowed"]
     assert "submitted" in problem["detail"]
     problem = await demo.call(
-        "PUT", path, "sunrise", 409, json=draft_of(demo), headers={"If-Match": '"1"'}
+        "PUT", path, "sunrise", 409, json=demo.draft(), headers={"If-Match": '"1"'}
     )
     assert (problem["state"], problem["action"]) == ("submitted", "revise")
 
@@ -109,14 +92,12 @@ async def test_a_dealer_cancels_its_draft_with_a_reason(demo) -> None:
     ],
 )
 async def test_bad_drafts_are_422_naming_the_field(demo, change, field, words) -> None:
-    problem = await demo.call(
-        "POST", "/applications", "sunrise", 422, json=draft_of(demo, **change)
-    )
+    problem = await demo.call("POST", "/applications", "sunrise", 422, json=demo.draft(**change))
     assert [e["field"] for e in problem["errors"]] == [field]
     assert words in problem["errors"][0]["message"]
 
 
 async def test_a_dealer_cannot_draft_on_another_partners_customer(demo) -> None:
-    body = draft_of(demo, partner_id=demo.partner_id("Harbour Auto"))
+    body = demo.draft(partner_id=demo.partner_id("Harbour Auto"))
     problem = await demo.call("POST", "/applications", "harbour", 422, json=body)
     assert {e["field"] for e in problem["errors"]} == {"customer_id", "vehicle_id"}

@@ -8,7 +8,6 @@ import pytest
 
 from leasekit.server.app import API
 
-from .test_applications import draft_of
 from .test_customers import NEW_CUSTOMER
 from .test_documents import png
 from .test_partners import NEW_PARTNER
@@ -90,7 +89,7 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
         ),
         "POST /customers": ("sunrise", "/customers", {"json": NEW_CUSTOMER}),
         "POST /vehicles": ("sunrise", "/vehicles", {"json": NEW_VEHICLE}),
-        "POST /applications": ("sunrise", "/applications", {"json": draft_of(demo)}),
+        "POST /applications": ("sunrise", "/applications", {"json": demo.draft()}),
         "POST /applications/{id}/transitions": (
             "sunrise",
             f"/applications/{first.id}/transitions",

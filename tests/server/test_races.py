@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .test_applications import draft_of
 from .test_customers import NEW_CUSTOMER
 from .test_vehicles import NEW_VEHICLE
 
@@ -85,7 +84,7 @@ async def test_one_of_many_moves_on_one_version_wins(served) -> None:
 async def test_one_of_many_revisions_on_one_version_wins(served) -> None:
     path = f"/applications/{served.company.applications[0].id}"
     answers = await _all(
-        served, "PUT", path, "sunrise", json=draft_of(served), headers={"If-Match": '"0"'}
+        served, "PUT", path, "sunrise", json=served.draft(), headers={"If-Match": '"0"'}
     )
     _no_database_words(answers)
     statuses = sorted(status for status, _ in answers)

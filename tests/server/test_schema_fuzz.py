@@ -17,14 +17,11 @@ import schemathesis
 from aiohttp import web
 from hypothesis import HealthCheck, settings
 
-from leasekit.demo import seed_demo
-from leasekit.plugins import create_plugin_manager
-from leasekit.runtime import build_runtime
 from leasekit.server import create_app
 from leasekit.server.keys import OPENAPI_KEY
 from leasekit.settings import load_settings
 
-from .conftest import _clear_settings_environment, _demo_settings
+from .conftest import _clear_settings_environment, _demo_settings, _plugins, seed
 
 ACCEPTED_STATUSES = ["2xx", "403", "404", "409", "412", "422", "428"]
 """What data that fits the schema may get: 409 for a move the state forbids, 412 for an
@@ -75,14 +72,9 @@ def live_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with pytest.MonkeyPatch.context() as monkeypatch:
         _clear_settings_environment(monkeypatch)
         settings_ = _demo_settings(root, root / "leasekit.db")
-        plugins = create_plugin_manager(load_entrypoints=False, blocked=())
-        runtime = build_runtime(settings_, plugins)
-        try:
-            company = seed_demo(runtime.services)
-        finally:
-            runtime.close()
+        company = seed(settings_)
         TOKENS.update({username: token for username, (_, token) in company.tokens.items()})
-        server = LiveServer(create_app(settings_, plugin_manager=plugins))
+        server = LiveServer(create_app(settings_, plugin_manager=_plugins()))
         server.start()
         try:
             yield server

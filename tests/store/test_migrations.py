@@ -44,6 +44,13 @@ def _insert(connection: sa.Connection, table: str, *rows: dict[str, object]) -> 
     )
 
 
+def _customer(customer_id: str, name: str) -> dict[str, object]:
+    """Sunrise's customer with one and the same id number, whatever her name."""
+    return {"id": customer_id, "kind": "individual", "name": name, "country": "CN",
+            "id_number": "11010519900307451X", "partner_id": "p-1", "created_at": AT,
+            "version": 0}  # fmt: skip
+
+
 def _fill(connection: sa.Connection) -> None:
     user = {"role": "officer", "partner_id": None, "created_at": AT, "version": 0}
     _insert(
@@ -75,13 +82,7 @@ def _fill(connection: sa.Connection) -> None:
         vehicle | {"id": "v-old", "created_at": AT},
         vehicle | {"id": "v-new", "created_at": AT + dt.timedelta(days=1)},
     )
-    _insert(
-        connection,
-        "customers",
-        {"id": "c-1", "kind": "individual", "name": "Wang Xiu", "country": "CN",
-         "id_number": "11010519900307451X", "partner_id": "p-1", "created_at": AT,
-         "version": 0},
-    )  # fmt: skip
+    _insert(connection, "customers", _customer("c-1", "Wang Xiu"))
     event = {"event_type": "domain", "subject": "partner", "subject_id": "p-1",
              "payload": "{}", "occurred_at": AT, "business_date": AT.date(),
              "actor_id": "u-officer", "attempts": 0, "last_error": None, "claim_token": None,
@@ -162,13 +163,7 @@ def test_duplicate_customers_stop_the_upgrade_before_it_changes_anything(
     at_0001: Engine,
 ) -> None:
     with at_0001.begin() as connection:
-        _insert(
-            connection,
-            "customers",
-            {"id": "c-2", "kind": "individual", "name": "Wang X.", "country": "CN",
-             "id_number": "11010519900307451X", "partner_id": "p-1", "created_at": AT,
-             "version": 0},
-        )  # fmt: skip
+        _insert(connection, "customers", _customer("c-2", "Wang X."))
     tables = set(sa.inspect(at_0001).get_table_names())
     with pytest.raises(RuntimeError, match="1 customer id numbers are registered more than once"):
         upgrade(at_0001)

@@ -277,8 +277,11 @@ class SeededSum:
             return "the amounts are beyond the float range", None
         fractions = None if self._fractions is None else list(map(float, self._fractions))
         order = times if fractions is None else list(map(add, times, fractions))
-        lent = [0] if self._lent_first else _lent(floats)
-        lent_last = max(order[index] for index in lent)
+        if self._lent_first:
+            lent, lent_last = [0], order[0]
+        else:
+            lent = _lent(floats)
+            lent_last = max(order[index] for index in lent)
         # Times are never negative: all lent at time 0 means lent first, repaid after.
         if lent_last and lent_last > min(order):
             lent_times = [order[index] for index in lent]
@@ -480,13 +483,15 @@ class _FloatFlows(abc.ABC):
         amounts, weighted, squared, lent = self.amounts, self.weighted, self.squared, self.lent
         lent_total = self.lent_total
         if self.lent_at_zero:  # the usual loan: paid out at the start
-            lent_mean = lent_variance = 0.0
-        else:
-            lent_mean, lent_variance = _mean_and_variance(
-                lent_total,
-                -sum(map(weighted.__getitem__, lent)),
-                -sum(map(squared.__getitem__, lent)),
-            )
+            repaid_total = sum(amounts) + lent_total
+            mean = sum(weighted) / repaid_total
+            spread = (sum(squared) / repaid_total - mean * mean) / 2
+            return _balance(log(repaid_total / lent_total), mean, spread)
+        lent_mean, lent_variance = _mean_and_variance(
+            lent_total,
+            -sum(map(weighted.__getitem__, lent)),
+            -sum(map(squared.__getitem__, lent)),
+        )
         repaid_total = sum(amounts) + lent_total
         repaid_mean, repaid_variance = _mean_and_variance(
             repaid_total,

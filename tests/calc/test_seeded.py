@@ -298,6 +298,46 @@ def test_the_proven_error_holds_with_simple_interest(
     assert abs(Decimal(found.rate) - exact) <= Decimal(found.rate_error) + Decimal("1e-23")
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=2_000_00),
+            st.integers(min_value=0, max_value=60),
+            st.integers(min_value=0, max_value=40),
+            st.sampled_from([360, 365, 366]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(min_value=60, max_value=99),
+)
+def test_times_in_several_columns_agree_with_the_bracketing_solver(
+    repaid: list[tuple[int, int, int, int]], lent_percent: int
+) -> None:
+    # Whole months of an annual rate plus odd days in years of three lengths: four columns,
+    # each time a sum of three divisions, as rate_of_return counts them.
+    assume(any(months or days for _, months, days, _ in repaid))
+    total = sum(cents for cents, *_ in repaid)
+    lent = (Decimal(total) * lent_percent / 10000).quantize(Decimal("0.01"))
+    assume(lent > 0)
+    flows = [TimedFlow(-lent, 0)]
+    flows += [TimedFlow(Decimal(c) / 100, m, d, year) for c, m, d, year in repaid]
+    columns = FlowColumns.of(flows)
+    assume(not columns.simultaneous)
+    with working_precision():
+        period = Decimal(1) / 12
+    try:
+        exact = solve_flows(columns, period=period, solver="bracket").rate
+    except NoRateError as error:  # repaid at time 0 beyond what is lent
+        with pytest.raises(NoRateError, match=re.escape(str(error))):
+            solve_flows(columns, period=period)
+        return
+    fast = solve_flows(columns, period=period)
+    assert fast.fallback != "the times are not whole units of the rate's"
+    assert close(fast.rate, exact)
+
+
 def test_a_loan_of_a_few_months_is_polished_in_decimal(monkeypatch: pytest.MonkeyPatch) -> None:
     # Three months of payments make a sum so flat in the rate that the float rate alone is
     # proven only to a few 1e-15: one Newton step in Decimal proves it far below 1e-15.

@@ -88,8 +88,6 @@ _U: Final = 2.0**-53
 """The unit roundoff of a float: every correctly rounded operation is good to this, relative."""
 _LIBM: Final = 2 * _U
 """``exp``, ``log``, ``pow`` and ``expm1``: one unit in the last place, relative."""
-_TIME: Final = 3 * _U
-"""A flow's time in float: a division of its count by the unit and one addition at most."""
 _E_CHORD: Final = 1.7183
 """Above ``e - 1``: ``exp(x) <= 1 + _E_CHORD * x`` for ``0 <= x <= 1``."""
 _SLACK: Final = 1.01
@@ -234,9 +232,15 @@ class SeededSum:
         too small for a float, which only the ``Decimal`` amounts can tell."""
         self._finite = isfinite(lowest) and isfinite(highest)
         if times is None:
-            times = self._columns[0].times() if self._columns else [0.0] * len(amounts)
-            for column in self._columns[1:]:
+            columns = self._columns
+            times = columns[0].times() if columns else [0.0] * len(amounts)
+            for column in columns[1:]:
                 times = list(map(add, times, column.times()))
+            # A division for each unit but 1, an addition for each column after the first.
+            rounded = len(columns) - 1 + any(column.unit != 1 for column in columns)
+            self._time_error = rounded * _U
+        else:
+            self._time_error = _U
         self._times = times
 
     @cached_property
@@ -293,8 +297,10 @@ class SeededSum:
                 )
         lent_at_zero = lent_last == 0
         if fractions is not None:
-            return "", _SimpleInterestFlows(floats, times, lent, lent_at_zero, fractions)
-        return "", _PlainFlows(floats, times, lent, lent_at_zero)
+            return "", _SimpleInterestFlows(
+                floats, times, self._time_error, lent, lent_at_zero, fractions
+            )
+        return "", _PlainFlows(floats, times, self._time_error, lent, lent_at_zero)
 
     def _seeded(
         self, flows: _FloatFlows, start: float, allowed: Callable[[float], float]
@@ -461,10 +467,17 @@ class _FloatFlows(abc.ABC):
     """The flows in float, and Newton's method on their sum in ``d = ln(1 + rate)``."""
 
     def __init__(
-        self, amounts: list[float], times: list[float], lent: list[int], lent_at_zero: bool
+        self,
+        amounts: list[float],
+        times: list[float],
+        time_error: float,
+        lent: list[int],
+        lent_at_zero: bool,
     ) -> None:
         self.amounts = amounts
         self.times = times
+        self.time_error = time_error
+        """How far each time may be from its exact value, relative."""
         self.lent = lent
         self.lent_at_zero = lent_at_zero
         self.count = len(amounts)
@@ -585,16 +598,21 @@ class _PlainFlows(_FloatFlows):
     later time is repaid: each ``sum(|a * t**k| * D)`` is then ``|f^(k)|``, and
     ``sum(|a| * D)`` is the sum plus twice what was lent. Otherwise they are summed as well.
 
-    Error bounds: each amount is rounded once to float (2**-53, relative), each time
-    (:data:`_TIME`); ``pow`` and products round each term, and the sums of the derivatives add
+    Error bounds: each amount is rounded once to float (2**-53, relative), each time by up to
+    *time_error*; ``pow`` and products round each term, and the sums of the derivatives add
     up to ``n`` roundings (``fsum`` rounds the sum itself once). A time's error moves its
-    exponent by ``d * t * _TIME``. Flows at time 0 have a discount of exactly 1.
+    exponent by ``d * t * time_error``. Flows at time 0 have a discount of exactly 1.
     """
 
     def __init__(
-        self, amounts: list[float], times: list[float], lent: list[int], lent_at_zero: bool
+        self,
+        amounts: list[float],
+        times: list[float],
+        time_error: float,
+        lent: list[int],
+        lent_at_zero: bool,
     ) -> None:
-        super().__init__(amounts, times, lent, lent_at_zero)
+        super().__init__(amounts, times, time_error, lent, lent_at_zero)
         self.cubed = list(map(mul, self.squared, times))
         self.magnitudes = (
             None
@@ -619,17 +637,18 @@ class _PlainFlows(_FloatFlows):
             )
             later = absolute
         point = -log(base)
-        exponent = _TIME * abs(point)
-        count = self.count
+        exponent = self.time_error * abs(point)
+        # Each a * t**k carries the amount's rounding and k times the time's and a product's.
+        rounded, per_power = (self.count + 3) * _U, self.time_error + _U
         fourth = self.longest * third
         return _Evaluation(
             point,
             (f0, f1, f2, f3),
             (
                 (_U * absolute + 3 * _U * later + exponent * first + _U * abs(f0)) * _SLACK,
-                ((count + 7) * _U * first + exponent * second) * _SLACK,
-                ((count + 11) * _U * second + exponent * third) * _SLACK,
-                ((count + 15) * _U * third + exponent * fourth) * _SLACK,
+                ((rounded + per_power) * first + exponent * second) * _SLACK,
+                ((rounded + 2 * per_power) * second + exponent * third) * _SLACK,
+                ((rounded + 3 * per_power) * third + exponent * fourth) * _SLACK,
             ),
             absolute * _SLACK,
             second * _SLACK,
@@ -650,18 +669,20 @@ class _SimpleInterestFlows(_FloatFlows):
     Error bounds: the simple factor of the growth ``g`` is good to ``(2 + 3 * psi)`` roundings,
     ``psi = |g - 1| / min(1, g)``, and each term to ``6 + 3 * psi`` more than its amount's.
     The derivatives are bounded generously by ``n + 40 + 20 * psi`` roundings of
-    ``(t_max + 2) ** k`` times ``sum(|amount| * D)``.
+    ``(t_max + 2) ** k`` times ``sum(|amount| * D)``. A time's error moves its exponent by
+    ``d * t * time_error``, as for plain flows.
     """
 
     def __init__(
         self,
         amounts: list[float],
         times: list[float],
+        time_error: float,
         lent: list[int],
         lent_at_zero: bool,
         fractions: list[float],
     ) -> None:
-        super().__init__(amounts, list(map(add, times, fractions)), lent, lent_at_zero)
+        super().__init__(amounts, list(map(add, times, fractions)), time_error, lent, lent_at_zero)
         self.whole_times = times
         self.fractions = fractions
 
@@ -686,12 +707,14 @@ class _SimpleInterestFlows(_FloatFlows):
         later = max(absolute - self.lent_total, 0.0) if self.lent_at_zero else absolute
         psi = abs(growth - 1.0) / min(1.0, growth)
         span = self.longest + 2.0
-        derivative = (self.count + 40 + 20 * psi) * _U * absolute
+        point = log(growth)
+        exponent = self.time_error * abs(point) * span
+        derivative = ((self.count + 40 + 20 * psi) * _U + exponent) * absolute
         return _Evaluation(
-            log(growth),
+            point,
             (f0, first, second, third),
             (
-                (_U * absolute + (6 + 3 * psi) * _U * later + _U * abs(f0)) * _SLACK,
+                (_U * absolute + ((6 + 3 * psi) * _U + exponent) * later + _U * abs(f0)) * _SLACK,
                 derivative * span * _SLACK,
                 derivative * span**2 * _SLACK,
                 derivative * span**3 * _SLACK,

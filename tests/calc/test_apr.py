@@ -29,6 +29,7 @@ from leasekit.calc.apr import (
 )
 from leasekit.calc.dates import add_months
 from leasekit.calc.rates import irr
+from leasekit.calc.seeded import Solver
 from leasekit.calc.solve import working_precision
 from leasekit.errors import CalculationError, NoRateError
 
@@ -120,10 +121,18 @@ APPENDIX_J_EXAMPLES = [
     [case[1:] for case in APPENDIX_J_EXAMPLES],
     ids=[case[0] for case in APPENDIX_J_EXAMPLES],
 )
+@pytest.mark.parametrize("solver", ["bracket", "float_seed"])
 def test_appendix_j_examples(
-    advance_date: date, amount: str, payments: Flows, unit: str | UnitPeriod | None, stated: str
+    advance_date: date,
+    amount: str,
+    payments: Flows,
+    unit: str | UnitPeriod | None,
+    stated: str,
+    solver: Solver,
 ) -> None:
-    result = apr(advances=[(advance_date, amount)], payments=payments, unit_period=unit)
+    result = apr(
+        advances=[(advance_date, amount)], payments=payments, unit_period=unit, solver=solver
+    )
     assert rounded(result) == Decimal(stated)
 
 

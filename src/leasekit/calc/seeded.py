@@ -1,9 +1,11 @@
-"""Rates solved from a binary-float seed, then polished and verified in ``Decimal``.
+"""Rates solved in binary floating point, with a proven bound on their error.
 
 The bracketing solver (:func:`~leasekit.calc.solve.find_root`) evaluates a discounted sum some
 ten times in 34-digit ``Decimal``, each time with fractional powers of the growth factor (a
 logarithm and an exponential apiece). Books of a million contracts need rates much faster;
-:meth:`SeededSum.solve` takes three steps:
+:meth:`SeededSum.solve` finds them in float, proves how far the float answer can be from the
+exact rate, and returns it only when that is at most :data:`AGREEMENT` (1e-15, absolute, on the
+rate as the caller reports it). It takes three steps:
 
 1. **One rate or several?** Ordered by time, amounts that change sign once balance at exactly
    one rate: Descartes' rule of signs, which Laguerre extended to real exponents, allows at
@@ -15,22 +17,29 @@ logarithm and an exponential apiece). Books of a million contracts need rates mu
    ``sum(amount * exp(-d * time))`` is smooth and nearly straight. It starts where the sum's
    cumulant expansion to second order balances, which for a loan lands within about 1e-4 of
    the rate without computing a single power, and each step solves the sum's cubic Taylor
-   expansion: one evaluation usually gives the rate to float precision, and the slope there
-   to about 1e-11, as a bound on the terms the expansion leaves out shows (with simple
-   interest, which has no such bound at hand, the steps go on until one is tiny).
-3. **Decimal.** One Newton step in 34-digit ``Decimal`` from the float rate, with the float
-   slope, polishes it. It costs one evaluation of the sum: the discount factor of each unit
-   of time is a root of the growth factor, polished from a float seed, and the sum is taken
-   by Horner's rule from the last flow back, the power of each distinct gap between flows
-   computed once. The rate is accepted when the error left after the step, estimated from
-   the step and the slope's error with a hundredfold margin, is below the bracketing
-   solver's tolerance; otherwise a second step must itself fall below it.
+   expansion: one evaluation usually suffices.
+3. **Proof.** Each evaluation carries a bound on its own rounding error, from the rounding of
+   every operation it makes (the platform's ``exp``, ``log`` and ``pow`` taken as good to two
+   units in the last place, :data:`_LIBM`: an assumption about the C library), and bounds on the
+   second and fourth derivatives bound what the cubic expansion leaves out. Together they
+   bound ``|sum|`` at the new rate and, the slope being bounded away from zero around it, the
+   distance to the one root: see :meth:`_FloatFlows.certify`. That distance, carried through
+   ``expm1`` and the conversion to ``Decimal``, is the float answer's proven error.
 
-Whenever a step is not conclusive (several sign changes, an overflow, no convergence, a rate
-outside -99 % to 10**6 per unit of time), the bracketing solver answers instead, so errors and
-the choice among several rates stay its own. Both solvers work to the same tolerance and agree
-to about 1e-27, but not digit for digit: the last few of a rate's 34 digits depend on the path
-an iteration took.
+When that error is above :data:`AGREEMENT` (a loan shorter than about a year, whose sum is
+flat in the rate; a rate of several hundred percent, past float's absolute precision), one
+Newton step in 34-digit ``Decimal`` from the float rate, with the float slope, polishes it,
+provided the error the step leaves, bounded from the float error and the slope's, is itself
+below :data:`AGREEMENT`. The sum is then taken by Horner's rule from the last flow back, with
+the discount factor of each unit of time a root of the growth factor polished from a float
+seed and the power of each distinct gap between flows computed once.
+
+Whenever neither is proven, or the float seed is not conclusive (several sign changes, an
+overflow, no convergence, a rate outside -99 % to 10**6 per unit of time), the bracketing solver
+answers instead, so errors and the choice among several rates stay its own. The float answer
+carries about 17 significant digits, not 34: it agrees with the bracketing solver to 1e-15,
+far below any published digit, not digit for digit. The figures this project publishes come
+from the bracketing solver, which stays the default.
 """
 
 from __future__ import annotations
@@ -38,32 +47,59 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from functools import cached_property
 from itertools import compress, islice, repeat
-from math import copysign, exp, expm1, fsum, inf, isfinite, log, log1p, sqrt
+from math import copysign, exp, expm1, fsum, isfinite, log, log1p, sqrt
 from operator import add, mul, not_, truediv
 from typing import Final, Literal, NamedTuple, TypeAlias
 
 from leasekit.calc.solve import TOLERANCE, working_precision
 from leasekit.errors import CalculationError
 
-__all__ = ["SOLVERS", "SeededSum", "Solution", "Solver", "check_solver"]
+__all__ = [
+    "AGREEMENT",
+    "SOLVERS",
+    "Columns",
+    "Scale",
+    "SeededSum",
+    "Solution",
+    "Solver",
+    "check_solver",
+]
 
 Solver: TypeAlias = Literal["bracket", "float_seed"]
 SOLVERS: Final = ("bracket", "float_seed")
 """``"bracket"``: the bracketing search of :mod:`leasekit.calc.solve`, digit for digit as in
-every earlier release. ``"float_seed"``: this module, many times faster."""
+every earlier release. ``"float_seed"``: this module, many times faster, within
+:data:`AGREEMENT` of it."""
 
+AGREEMENT: Final = 1e-15
+"""How far ``"float_seed"`` may be from ``"bracket"``, absolute, on the rate as the caller
+reports it (a fraction: for an APR in percent, 1e-13 of a percentage point)."""
+
+Columns: TypeAlias = Sequence[tuple[int, Sequence[int]]]
+"""Each flow's time as whole units: ``(unit, counts)`` pairs (see :class:`SeededSum`)."""
+Scale: TypeAlias = float | Callable[[float], float]
+"""How much the reported rate moves per unit of the rate solved for, at most: 1 when they are
+the same, 12 for a monthly rate quoted as a nominal annual one; a function of the solved rate
+when that depends on it."""
+
+_U: Final = 2.0**-53
+"""The unit roundoff of a float: every correctly rounded operation is good to this, relative."""
+_LIBM: Final = 4 * _U
+"""What ``exp``, ``log``, ``pow`` and ``expm1`` may be off by, relative: two units in the last
+place. An assumption about the platform's C library, not a guarantee it makes: glibc aims for
+"within a few ulp", and the implementations glibc and musl use for double ``exp`` and ``pow``
+(Arm's) state worst cases of 0.51 and 0.54 ulp in their sources."""
+_E_CHORD: Final = 1.7183
+"""Above ``e - 1``: ``exp(x) <= 1 + _E_CHORD * x`` for ``0 <= x <= 1``."""
+_SLACK: Final = 1.01
+"""For the rounding of the bounds themselves, and for the terms of second order in _U."""
+_DECIMAL_OPERATION: Final = 1e-31
+"""A generous bound on the relative error of a 34-digit ``Decimal`` evaluation, per flow and per
+unit of the longest count: each operation rounds to 5e-34, and the discount factor's error of
+a few 1e-33 grows with the power it is raised to."""
 _FLOAT_STEPS: Final = 60
-_SLOPE_ERROR: Final = 1e-11
-"""The float root is accepted when the slope carried to it is good to this, relative: one
-``Decimal`` step then leaves an error near ``1e-16 * 1e-11``, far below the tolerance."""
-_ROOT_ERROR: Final = 1e-15
-"""And when the cubic step leaves the root good to this, about float precision."""
-_ROUNDING: Final = 1e-13
-"""The relative error of a float slope from rounding alone, over a few hundred flows."""
-_TINY_STEP: Final = 1e-9
-"""Where no bound on the carry is at hand, a step this small ends the float iteration."""
-_ONE_STEP: Final = float(TOLERANCE)
 _LOWEST_LOG_RATE: Final = log(0.01)
 _HIGHEST_LOG_RATE: Final = log1p(1e6)
 """Per unit of time, -99 % and 10**6. Beyond these, discount factors over long terms leave the
@@ -75,6 +111,9 @@ _HIGHEST_GUESS: Final = log(11.0)
 _DEFAULT_GUESS: Final = log(1.1)
 _GUESS_RANGE: Final = (Decimal(-1), Decimal("1e18"))
 """Where :func:`~leasekit.calc.solve.find_root` accepts a guess; outside, it explains."""
+_BRACKET_ERROR: Final = 2 * float(TOLERANCE)
+"""What the bracketing solver's own answer may be off by, relative to the rate (absolute below
+1): twice the tolerance its last step falls below."""
 _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
 
@@ -168,25 +207,51 @@ class SeededSum:
     period, 12 for months of a yearly rate, 365 or 366 for days) with the count of those units
     in every flow's time. *fractions*, for Regulation Z, are the odd fractions of a unit-period
     discounted by simple interest. Amounts lent are negative, amounts repaid positive.
+    *columns* may be a function that makes them: the float solver needs only *times*, when
+    the caller has them (each flow's time in float, the sum of its counts over their units,
+    each division and addition correctly rounded), and the columns are then made only for a
+    ``Decimal`` polish.
     """
 
     def __init__(
         self,
         amounts: Sequence[Decimal],
-        columns: Sequence[tuple[int, Sequence[int]]],
+        columns: Columns | Callable[[], Columns],
         fractions: Sequence[Decimal] | None = None,
+        *,
+        times: list[float] | None = None,
     ) -> None:
         self._amounts = amounts
-        self._columns = [_Column(unit, counts) for unit, counts in columns]
+        self._columns_of = columns
         self._fractions = fractions
         self._floats = floats = list(map(float, amounts))
-        self.changes_sign = bool(floats) and min(floats) < 0 < max(floats)
+        later = min(islice(floats, 1, None), default=0.0)
+        self._lent_first = bool(floats) and floats[0] < 0 <= later
+        """True for the usual loan: the first flow lent, none of the others."""
+        highest = max(floats, default=0.0)
+        lowest = floats[0] if self._lent_first else min(later, floats[0] if floats else 0.0)
+        self.changes_sign = lowest < 0 < highest
         """True when amounts of both signs are sure to be there; False may also mean amounts
         too small for a float, which only the ``Decimal`` amounts can tell."""
-        times = self._columns[0].times() if self._columns else [0.0] * len(amounts)
-        for column in self._columns[1:]:
-            times = list(map(add, times, column.times()))
+        self._finite = isfinite(lowest) and isfinite(highest)
+        if times is None:
+            columns = self._columns
+            times = columns[0].times() if columns else [0.0] * len(amounts)
+            for column in columns[1:]:
+                times = list(map(add, times, column.times()))
+            # A division for each unit but 1, an addition for each column after the first.
+            rounded = len(columns) - 1 + any(column.unit != 1 for column in columns)
+            self._time_error = rounded * _U
+        else:
+            self._time_error = _U
         self._times = times
+
+    @cached_property
+    def _columns(self) -> list[_Column]:
+        columns = self._columns_of
+        return [
+            _Column(unit, counts) for unit, counts in (columns() if callable(columns) else columns)
+        ]
 
     @property
     def simultaneous(self) -> bool:
@@ -195,80 +260,98 @@ class SeededSum:
             column.counts.count(column.counts[0]) == len(column.counts) for column in self._columns
         )
 
-    def solve(self, guess: Decimal | None, bracket: Callable[[], Decimal]) -> Solution:
-        """The rate from a float seed, or from *bracket* (the bracketing solver on the same
-        flows, with the same guess) whenever the float seed is not conclusive."""
+    def solve(
+        self, guess: Decimal | None, bracket: Callable[[], Decimal], *, scale: Scale = 1.0
+    ) -> Solution:
+        """The rate from floats, or from *bracket* (the bracketing solver on the same flows,
+        with the same guess) whenever the float answer is not proven to be within
+        :data:`AGREEMENT` of the exact rate. *scale* bounds how much the rate the caller
+        reports moves per unit of this rate (see :data:`Scale`)."""
         reason, flows = self._float_flows(guess)
         if flows is not None:
             start = flows.rough_log_rate() if guess is None else log1p(float(guess))
-            reason, rate = self._seeded(flows, start)
+            reason, rate = self._seeded(flows, start, _allowance(scale))
             if rate is not None:
                 return Solution(rate, "float_seed")
         return Solution(bracket(), "bracket", reason)
 
     def _float_flows(self, guess: Decimal | None) -> tuple[str, _FloatFlows | None]:
-        """The flows in float, or why the float seed cannot serve them."""
+        """The flows in float, or why floats cannot serve them."""
         if guess is not None and not _GUESS_RANGE[0] < guess <= _GUESS_RANGE[1]:
             return "the guess is outside the range the solvers search", None
         floats, times = self._floats, self._times
-        if not (self.changes_sign and isfinite(sum(floats))):
+        if not (self.changes_sign and self._finite):
             return "the amounts are beyond the float range", None
         fractions = None if self._fractions is None else list(map(float, self._fractions))
         order = times if fractions is None else list(map(add, times, fractions))
-        lent = _lent(floats)
-        lent_times = [order[index] for index in lent]
-        lent_last = max(lent_times)
-        if lent_last <= min(order):  # all lent at the start, all repaid at or after it
-            repaid_last = None
+        if self._lent_first:
+            lent, lent_last = [0], order[0]
         else:
+            lent = _lent(floats)
+            lent_last = max(order[index] for index in lent)
+        # Times are never negative: all lent at time 0 means lent first, repaid after.
+        if lent_last and lent_last > min(order):
+            lent_times = [order[index] for index in lent]
             repaid = list(compress(order, map((0.0).__lt__, floats)))
             if lent_last > min(repaid) and max(repaid) > min(lent_times):
                 return (
                     "the amounts change sign more than once, so several rates may balance them",
                     None,
                 )
-            repaid_last = max(repaid)
         lent_at_zero = lent_last == 0
         if fractions is not None:
-            return "", _SimpleInterestFlows(floats, times, lent, lent_at_zero, fractions)
-        one_side_first = lent_at_zero or repaid_last == 0
-        return "", _PlainFlows(floats, times, lent, lent_at_zero, one_side_first)
+            return "", _SimpleInterestFlows(
+                floats, times, self._time_error, lent, lent_at_zero, fractions
+            )
+        return "", _PlainFlows(floats, times, self._time_error, lent, lent_at_zero)
 
-    def _seeded(self, flows: _FloatFlows, start: float) -> tuple[str, Decimal | None]:
+    def _seeded(
+        self, flows: _FloatFlows, start: float, allowed: Callable[[float], float]
+    ) -> tuple[str, Decimal | None]:
         try:
-            found = flows.root(start)
+            found = flows.root(start, allowed)
         except (ArithmeticError, ValueError):  # float overflow, or inf - inf in fsum
             return "the float iteration overflowed", None
         if found is None:
             return "the float iteration did not settle", None
         if not _LOWEST_LOG_RATE < found.log_rate < _HIGHEST_LOG_RATE:
             return "the rate is outside the range the float seed serves", None
-        rate = self._polish(found)
+        if found.rate_error <= allowed(found.rate):
+            return "", Decimal(repr(found.rate))
+        rate = self._polish(found, allowed)
         if rate is None:
-            return "the Decimal polish did not converge", None
+            return "neither the float rate nor its Decimal polish is proven close enough", None
         return "", rate
 
-    def _polish(self, seed: _FloatRoot) -> Decimal | None:
-        """The float root polished by Newton steps in ``Decimal`` with the float slope.
+    def _polish(self, seed: _FloatRoot, allowed: Callable[[float], float]) -> Decimal | None:
+        """The float rate moved by one Newton step in ``Decimal`` with the float slope, when the
+        error left after that step is proven within *allowed*; None otherwise, before any
+        ``Decimal`` work.
 
-        The step from the float root measures its error *e* (about 1e-16); what is left after
-        it is about ``e * s + c * e ** 2``, *s* the slope's relative error and *c* half the
-        curvature over the slope. When that, with a hundredfold margin, is below the
-        tolerance, one step suffices; otherwise a second step must itself fall below it.
+        From ``r0``, ``|r0 - r| <= e`` from the root *r*, the step to ``r1 = r0 - F(r0) / s``
+        leaves ``r1 - r = (r0 - r) * (1 - F'(x) / s) - error(F) / s`` for some *x* between
+        ``r0`` and *r*: at most ``e * |s - F'| / |s| + error(F) / |s|``, plus the step's own
+        rounding, where the float slope *s* is within a proven distance of ``F'`` all along.
         """
+        slopes = seed.in_rate()
+        if slopes is None:
+            return None
+        slope, slope_error, absolute = slopes
+        start = abs(seed.rate)
+        evaluation = self._decimal_error() * absolute
+        moved = ((seed.rate_error + 1e-33 * (1 + start)) * slope_error + evaluation) / abs(
+            slope
+        ) + 4e-33 * (1 + start)
+        if not moved <= allowed(seed.rate):
+            return None
         with working_precision():
             rate, bases = self._exactly_near(seed)
-            slope = Decimal(seed.slope)
-            step = self._value(rate, bases) / slope
-            rate -= step
-            moved = abs(float(step))
-            if moved * seed.error_factor(moved) <= _ONE_STEP * max(1.0, abs(seed.rate)):
-                return rate
-            step = self._value(rate, bases, refine=True) / slope
-            rate -= step
-            if abs(step) <= TOLERANCE * max(_ONE, abs(rate)):
-                return rate
-        return None
+            return rate - self._value(rate, bases) / Decimal(slope)
+
+    def _decimal_error(self) -> float:
+        """A bound on the error of :meth:`_value` relative to ``sum(|amount| * discount)``."""
+        longest = sum(max(column.counts) for column in self._columns)
+        return (len(self._amounts) + longest + 10) * _DECIMAL_OPERATION
 
     def _exactly_near(self, seed: _FloatRoot) -> tuple[Decimal, dict[int, Decimal]]:
         """The float rate in ``Decimal`` and the discount factor of each unit of time there,
@@ -289,18 +372,10 @@ class SeededSum:
                 bases[unit] = _reciprocal_root(growth, unit, near)
         return growth - 1, bases
 
-    def _value(self, rate: Decimal, bases: dict[int, Decimal], *, refine: bool = False) -> Decimal:
+    def _value(self, rate: Decimal, bases: dict[int, Decimal]) -> Decimal:
         """The sum at *rate* in ``Decimal``, by Horner's rule along the first column; the
         factors of any other column are folded into the amounts first, unless no flow counts
-        units of both of two columns, when each is summed by its own Horner pass.
-
-        With *refine*, *bases* (the factors at a nearby rate) are first moved to *rate* by one
-        Newton step each, in place.
-        """
-        if refine:
-            growth = 1 + rate
-            for unit, near in bases.items():
-                bases[unit] = 1 / growth if unit == 1 else _reciprocal_root(growth, unit, near)
+        units of both of two columns, when each is summed by its own Horner pass."""
         amounts = self._amounts
         if self._fractions is not None:
             simple = {fraction: 1 / (1 + fraction * rate) for fraction in set(self._fractions)}
@@ -317,41 +392,100 @@ class SeededSum:
         return _horner(amounts, first.counts, bases[first.unit])
 
 
+def _allowance(scale: Scale) -> Callable[[float], float]:
+    """How far from the exact rate a float rate may be, as a function of the rate, for the
+    reported rate to stay within :data:`AGREEMENT` of the bracketing solver's: what is left of
+    it once the bracketing solver's own error is set aside, divided by *scale*."""
+
+    def allowed(rate: float) -> float:
+        factor = scale(rate) if callable(scale) else scale
+        return AGREEMENT / factor - _BRACKET_ERROR * max(1.0, abs(rate))
+
+    return allowed
+
+
 def _lent(amounts: list[float]) -> list[int]:
-    """Where the negative amounts are: usually the first flow alone, a loan paid out."""
-    if amounts[0] < 0 <= min(islice(amounts, 1, None), default=0.0):
-        return [0]
+    """Where the negative amounts are."""
     return list(compress(range(len(amounts)), map((0.0).__gt__, amounts)))
 
 
+class _Evaluation(NamedTuple):
+    """The sum and its first three derivatives in float, with what bounds their errors.
+
+    The sum is evaluated at a point within ``2**-52 * |log_rate|`` of *log_rate*: that of the
+    float discount factor, whose logarithm *log_rate* is. *errors* bound each computed value's
+    distance from the exact one there; *absolute* bounds ``sum(|amount| * discount)``. Within
+    a distance *h* of the point, ``|f''| <= second * exp(pace * h)`` and ``|f''''| <= fourth *
+    exp(pace * h)``.
+    """
+
+    log_rate: float
+    values: tuple[float, float, float, float]
+    errors: tuple[float, float, float, float]
+    absolute: float
+    second: float
+    fourth: float
+    pace: float
+
+
 class _FloatRoot(NamedTuple):
-    """The float stage's answer: the rate and its logarithm, the slope and curvature of the
-    sum in the rate there, and the relative error of that slope."""
+    """The float stage's answer: the rate, its logarithm, a proven bound on the rate's
+    distance from the exact one and whether another float step could still shrink it; and,
+    for a ``Decimal`` polish, the evaluation and step it came from, the slope in ``d`` at the
+    rate with a proven bound on its error there, and the bound on the logarithm's error."""
 
     rate: float
     log_rate: float
+    rate_error: float
+    settled: bool
+    evaluation: _Evaluation
+    step: float
     slope: float
-    curvature: float
     slope_error: float
+    log_error: float
 
-    def error_factor(self, step: float) -> float:
-        """A hundred times ``s + c * |step|`` (see :meth:`SeededSum._polish`), *c* being half
-        the curvature over the slope."""
-        half_curvature = abs(self.curvature / (2.0 * self.slope))
-        return 100.0 * (self.slope_error + half_curvature * step)
+    def in_rate(self) -> tuple[float, float, float] | None:
+        """The slope of the sum in the rate, a proven bound on its distance from the exact
+        slope anywhere between the rate (in ``Decimal``) and the exact one, and a bound on
+        ``sum(|amount| * discount)`` there; None when that reaches beyond the bounds.
+
+        Between them ``ln(1 + rate)`` is within *far* of the point the rate came from, where
+        ``|f''|`` bounds how far the slope in ``d`` moves; the slope in the rate is that over
+        ``1 + rate``, whose own error the bound on the logarithm's covers.
+        """
+        evaluation, log_error = self.evaluation, self.log_error
+        growth = 1.0 + self.rate
+        length, pace = abs(self.step), evaluation.pace
+        far = 2 * log_error + _LIBM * _SLACK * abs(self.rate) / growth
+        if (length + far) * pace > 1.0:
+            return None
+        near = exp((length + far) * pace)
+        slope_near = self.slope_error + evaluation.second * near * far
+        widen = exp(far + log_error)
+        error = slope_near * widen + abs(self.slope) * ((far + log_error) * widen + 4 * _U)
+        return self.slope / growth, error / growth * _SLACK, evaluation.absolute * near * _SLACK
 
 
 class _FloatFlows(abc.ABC):
     """The flows in float, and Newton's method on their sum in ``d = ln(1 + rate)``."""
 
     def __init__(
-        self, amounts: list[float], times: list[float], lent: list[int], lent_at_zero: bool
+        self,
+        amounts: list[float],
+        times: list[float],
+        time_error: float,
+        lent: list[int],
+        lent_at_zero: bool,
     ) -> None:
         self.amounts = amounts
         self.times = times
+        self.time_error = time_error
+        """How far each time may be from its exact value, relative."""
         self.lent = lent
         self.lent_at_zero = lent_at_zero
+        self.count = len(amounts)
         self.longest = max(times)
+        self.lent_total = -sum(map(amounts.__getitem__, lent))
         self.weighted = list(map(mul, amounts, times))
         self.squared = list(map(mul, self.weighted, times))
 
@@ -363,15 +497,17 @@ class _FloatFlows(abc.ABC):
         root lands within about 1e-4 of the rate; kept within -50 % and 1000 % per unit.
         """
         amounts, weighted, squared, lent = self.amounts, self.weighted, self.squared, self.lent
-        lent_total = -sum(map(amounts.__getitem__, lent))
+        lent_total = self.lent_total
         if self.lent_at_zero:  # the usual loan: paid out at the start
-            lent_mean = lent_variance = 0.0
-        else:
-            lent_mean, lent_variance = _mean_and_variance(
-                lent_total,
-                -sum(map(weighted.__getitem__, lent)),
-                -sum(map(squared.__getitem__, lent)),
-            )
+            repaid_total = sum(amounts) + lent_total
+            mean = sum(weighted) / repaid_total
+            spread = (sum(squared) / repaid_total - mean * mean) / 2
+            return _balance(log(repaid_total / lent_total), mean, spread)
+        lent_mean, lent_variance = _mean_and_variance(
+            lent_total,
+            -sum(map(weighted.__getitem__, lent)),
+            -sum(map(squared.__getitem__, lent)),
+        )
         repaid_total = sum(amounts) + lent_total
         repaid_mean, repaid_variance = _mean_and_variance(
             repaid_total,
@@ -384,74 +520,143 @@ class _FloatFlows(abc.ABC):
             (repaid_variance - lent_variance) / 2,
         )
 
-    def root(self, log_rate: float) -> _FloatRoot | None:
-        """Cubic Taylor steps from *log_rate* until the bound on what they leave out says the
-        root is good to float precision and the slope to :data:`_SLOPE_ERROR`; None when they
-        do not settle."""
+    def root(self, log_rate: float, allowed: Callable[[float], float]) -> _FloatRoot | None:
+        """Cubic Taylor steps from *log_rate* until the rate is proven within *allowed* (a
+        function of the rate) or further steps can no longer shrink the proven error; None
+        when they do not get there."""
         for _ in range(_FLOAT_STEPS):
-            f0, f1, f2, f3, size = self.derivatives(log_rate)
+            evaluation = self.evaluate(log_rate)
+            f0, f1, f2, f3 = evaluation.values
             if not (isfinite(f0) and isfinite(f1) and isfinite(f2) and isfinite(f3) and f1):
                 return None
             step = max(_cubic_step(f0, f1, f2, f3), _HALFWAY_DOWN)
-            slope = f1 + step * (f2 + step * f3 / 2)
-            carry = self._carry(size, f3, step)
-            slope_settled = carry <= _SLOPE_ERROR * abs(slope)
-            root_settled = carry * abs(step) <= _ROOT_ERROR * abs(slope) * max(1.0, abs(log_rate))
-            if slope_settled and root_settled:
-                return _in_rate(log_rate + step, slope, f2 + step * f3, carry / abs(slope))
-            log_rate += step
+            found = self.certify(evaluation, step)
+            if found is not None and (found.settled or found.rate_error <= allowed(found.rate)):
+                return found
+            log_rate = evaluation.log_rate + step
         return None
 
     @abc.abstractmethod
-    def derivatives(self, log_rate: float) -> tuple[float, float, float, float, float | None]:
-        """The sum and its first three derivatives at *log_rate*, and *size*: a bound on
-        ``|f''''|`` there per unit of the longest time, or None when none is at hand."""
+    def evaluate(self, log_rate: float) -> _Evaluation:
+        """The sum and its first three derivatives near *log_rate*, with their error bounds."""
 
-    def _carry(self, size: float | None, third: float, step: float) -> float:
-        """A bound on what the cubic step leaves out of the slope, ``|f''''| * |step|**3 / 6``,
-        ``exp(|step| * t_max)`` covering the growth of ``|f''''|`` along the step. Without a
-        bound, the last term kept stands in for it, and only tiny steps are accepted."""
-        length = abs(step)
-        if size is None:
-            return abs(third) * length * length if length <= _TINY_STEP else inf
-        spread = length * self.longest
-        if spread > 1.0:
-            return inf
-        return self.longest * size * exp(spread) * length**3 / 6.0
+    def certify(self, evaluation: _Evaluation, step: float) -> _FloatRoot | None:
+        """The rate at ``d + step``, *d* the point evaluated, with proven error bounds; None
+        when the step reaches too far for the bounds to hold.
+
+        At ``p = d + step`` the sum is the cubic expansion, which the step makes nearly zero,
+        plus the errors of the four values times the powers of the step, plus a fourth-order
+        remainder: a bound *F* on ``|f(p)|``. The slope there is the expansion's, within a
+        bound made the same way, and stays above some *m* within ``2 F / m`` of *p*, where
+        ``|f''|`` is bounded too. So ``f`` changes sign within ``F / m`` of *p*, at the one root.
+        Float rounding of ``p`` itself, of the point evaluated and of ``expm1`` add to that.
+        """
+        f0, f1, f2, f3 = evaluation.values
+        e0, e1, e2, e3 = evaluation.errors
+        pace, length = evaluation.pace, abs(step)
+        if length * pace > 1.0:
+            return None
+        # exp(x) <= 1 + (e - 1) * x for 0 <= x <= 1, the chord above a convex curve.
+        fourth = evaluation.fourth * (1.0 + _E_CHORD * length * pace)
+        half, sixth = f2 / 2, f3 / 6
+        left = (
+            abs(f0 + step * (f1 + step * (half + step * sixth)))
+            + 8 * _U * (abs(f0) + length * (abs(f1) + length * (abs(half) + length * abs(sixth))))
+            + length * (e1 + length * (e2 / 2 + length * (e3 / 6 + length * fourth / 24)))
+        )
+        value = (e0 + left) * _SLACK
+        slope = f1 + step * (f2 + step * f3 / 2)
+        slope_error = (
+            e1
+            + length * (e2 + length * (e3 / 2 + length * fourth / 6))
+            + 6 * _U * (abs(f1) + length * (abs(f2) + length * abs(f3) / 2))
+        ) * _SLACK
+        lower = abs(slope) - slope_error
+        if not lower > 0:
+            return None
+        reach = 2 * value / lower
+        if (length + reach) * pace > 1.0:
+            return None
+        bend = evaluation.second * (1.0 + _E_CHORD * (length + reach) * pace) * reach
+        if not bend <= lower / 2:
+            return None
+        # |f'| >= lower - bend >= lower / 2 within reach of p: the root is within
+        # value / (lower - bend) <= reach of it.
+        log_rate = evaluation.log_rate + step
+        log_error = (
+            value / (lower - bend) + _LIBM * abs(evaluation.log_rate) + _U * abs(log_rate)
+        ) * _SLACK
+        rate = expm1(log_rate)
+        rate_error = (exp(log_rate + log_error) * log_error + (_LIBM + _U) * abs(rate)) * _SLACK
+        return _FloatRoot(
+            rate, log_rate, rate_error, left <= e0, evaluation, step, slope, slope_error, log_error
+        )
 
 
 class _PlainFlows(_FloatFlows):
     """Flows discounted by ``D = exp(-d * t)``: the k-th derivative of ``sum(a * D)`` is
     ``(-1)**k * sum(a * t**k * D)``, the products ``a * t**k`` made once.
 
-    When all the money on one side moves at time 0 (a loan paid out at the start) the other
-    side alone makes every derivative, all of one sign, so that ``|f''''| <= t_max * |f'''|``:
-    the bound that lets one evaluation suffice. Otherwise ``sum(|a * t**3| * D)`` stands in
-    for ``|f'''|``.
+    When all the money lent is lent at time 0 (a loan paid out at the start), every flow at a
+    later time is repaid: each ``sum(|a * t**k| * D)`` is then ``|f^(k)|``, and
+    ``sum(|a| * D)`` is the sum plus twice what was lent. Otherwise they are summed as well.
+
+    Error bounds: each amount is rounded once to float (2**-53, relative), each time by up to
+    *time_error*; ``pow`` and products round each term, and the sums of the derivatives add
+    up to ``n`` roundings (``fsum`` rounds the sum itself once). A time's error moves its
+    exponent by ``d * t * time_error``. Flows at time 0 have a discount of exactly 1.
     """
 
     def __init__(
         self,
         amounts: list[float],
         times: list[float],
+        time_error: float,
         lent: list[int],
         lent_at_zero: bool,
-        one_side_first: bool,
     ) -> None:
-        super().__init__(amounts, times, lent, lent_at_zero)
+        super().__init__(amounts, times, time_error, lent, lent_at_zero)
         self.cubed = list(map(mul, self.squared, times))
-        self.absolute = None if one_side_first else list(map(abs, self.cubed))
+        self.magnitudes = (
+            None
+            if lent_at_zero
+            else [list(map(abs, row)) for row in (amounts, self.weighted, self.squared, self.cubed)]
+        )
 
-    def derivatives(self, log_rate: float) -> tuple[float, float, float, float, float | None]:
-        discounts = list(map(pow, repeat(exp(-log_rate)), self.times))
-        third = sum(map(mul, self.cubed, discounts))
-        size = abs(third) if self.absolute is None else sum(map(mul, self.absolute, discounts))
-        return (
-            fsum(map(mul, self.amounts, discounts)),
-            -sum(map(mul, self.weighted, discounts)),
-            sum(map(mul, self.squared, discounts)),
-            -third,
-            size,
+    def evaluate(self, log_rate: float) -> _Evaluation:
+        base = exp(-log_rate)
+        discounts = list(map(pow, repeat(base), self.times))
+        f0 = fsum(map(mul, self.amounts, discounts))
+        f1 = -sum(map(mul, self.weighted, discounts))
+        f2 = sum(map(mul, self.squared, discounts))
+        f3 = -sum(map(mul, self.cubed, discounts))
+        if self.magnitudes is None:
+            absolute = max(f0 + 2 * self.lent_total, 0.0)
+            later = max(f0 + self.lent_total, 0.0)
+            first, second, third = abs(f1), abs(f2), abs(f3)
+        else:
+            absolute, first, second, third = (
+                sum(map(mul, row, discounts)) for row in self.magnitudes
+            )
+            later = absolute
+        point = -log(base)
+        exponent = self.time_error * abs(point)
+        # Each a * t**k carries the amount's rounding and k times the time's and a product's.
+        rounded, per_power = (self.count + 1) * _U + _LIBM, self.time_error + _U
+        fourth = self.longest * third
+        return _Evaluation(
+            point,
+            (f0, f1, f2, f3),
+            (
+                (_U * absolute + (_LIBM + _U) * later + exponent * first + _U * abs(f0)) * _SLACK,
+                ((rounded + per_power) * first + exponent * second) * _SLACK,
+                ((rounded + 2 * per_power) * second + exponent * third) * _SLACK,
+                ((rounded + 3 * per_power) * third + exponent * fourth) * _SLACK,
+            ),
+            absolute * _SLACK,
+            second * _SLACK,
+            fourth * _SLACK,
+            self.longest,
         )
 
 
@@ -461,22 +666,31 @@ class _SimpleInterestFlows(_FloatFlows):
 
     With ``q = f * exp(d) * s`` each factor's logarithm falls at the pace ``t + q``, and ``q``
     itself rises at ``q * (1 - q)``; the derivatives follow. The guess counts the fraction as
-    time. No bound on the fourth derivative is at hand, so only a tiny step ends the iteration.
+    time. As ``0 <= q < 1`` and the derivatives of ``q`` are below 1/2, the k-th derivative
+    of a factor is at most ``(t + 2) ** k`` times the factor, which bounds them all.
+
+    Error bounds: the simple factor of the growth ``g`` is good to ``(2 + 3 * psi)`` roundings,
+    ``psi = |g - 1| / min(1, g)``, and each term to ``4 + 3 * psi`` more than its amount's and
+    ``pow``'s.
+    The derivatives are bounded generously by ``n + 40 + 20 * psi`` roundings of
+    ``(t_max + 2) ** k`` times ``sum(|amount| * D)``. A time's error moves its exponent by
+    ``d * t * time_error``, as for plain flows.
     """
 
     def __init__(
         self,
         amounts: list[float],
         times: list[float],
+        time_error: float,
         lent: list[int],
         lent_at_zero: bool,
         fractions: list[float],
     ) -> None:
-        super().__init__(amounts, list(map(add, times, fractions)), lent, lent_at_zero)
+        super().__init__(amounts, list(map(add, times, fractions)), time_error, lent, lent_at_zero)
         self.whole_times = times
         self.fractions = fractions
 
-    def derivatives(self, log_rate: float) -> tuple[float, float, float, float, float | None]:
+    def evaluate(self, log_rate: float) -> _Evaluation:
         growth = exp(log_rate)
         simple = {f: 1.0 / (1.0 + f * (growth - 1.0)) for f in set(self.fractions)}
         terms = []
@@ -492,7 +706,29 @@ class _SimpleInterestFlows(_FloatFlows):
             first -= term * pace
             second += term * (pace * pace - spread)
             third -= term * (pace**3 - 3.0 * pace * spread + spread * (1.0 - 2.0 * share))
-        return fsum(terms), first, second, third, None
+        f0 = fsum(terms)
+        absolute = sum(map(abs, terms))
+        later = max(absolute - self.lent_total, 0.0) if self.lent_at_zero else absolute
+        psi = abs(growth - 1.0) / min(1.0, growth)
+        span = self.longest + 2.0
+        point = log(growth)
+        exponent = self.time_error * abs(point) * span
+        derivative = ((self.count + 40 + 20 * psi) * _U + exponent) * absolute
+        return _Evaluation(
+            point,
+            (f0, first, second, third),
+            (
+                (_U * absolute + ((4 + 3 * psi) * _U + _LIBM + exponent) * later + _U * abs(f0))
+                * _SLACK,
+                derivative * span * _SLACK,
+                derivative * span**2 * _SLACK,
+                derivative * span**3 * _SLACK,
+            ),
+            absolute * _SLACK,
+            absolute * span**2 * _SLACK,
+            absolute * span**4 * _SLACK,
+            self.longest + 1.0,
+        )
 
 
 def _mean_and_variance(total: float, first: float, second: float) -> tuple[float, float]:
@@ -524,19 +760,6 @@ def _cubic_step(f0: float, f1: float, f2: float, f3: float) -> float:
         slope = f1 + step * (f2 + step * f3 / 2)
         step -= (f0 + step * (f1 + step * (f2 / 2 + step * f3 / 6))) / slope
     return step
-
-
-def _in_rate(log_rate: float, slope: float, curvature: float, slope_error: float) -> _FloatRoot:
-    """The root in ``d = ln(1 + rate)`` as a :class:`_FloatRoot` in the rate: ``df/drate =
-    f' / (1 + rate)`` and ``d2f/drate2 = (f'' - f') / (1 + rate) ** 2``."""
-    growth = exp(log_rate)
-    return _FloatRoot(
-        expm1(log_rate),
-        log_rate,
-        slope / growth,
-        (curvature - slope) / (growth * growth),
-        _ROUNDING + slope_error,
-    )
 
 
 def _reciprocal_root(growth: Decimal, n: int, seed: Decimal) -> Decimal:

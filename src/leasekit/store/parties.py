@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import sqlalchemy as sa
 from sqlalchemy import Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,6 +25,7 @@ from leasekit.store.schema import (
     reference,
     search_key,
     search_key_column,
+    unique_where,
 )
 
 __all__ = [
@@ -54,22 +54,13 @@ class CustomerRow(EntityRow):
     created_at: Mapped[dt.datetime]
 
     __table_args__ = (
-        Index(
+        unique_where(
             "uq_customers_country_id_number_partner_id",
-            "country",
-            "id_number",
-            "partner_id",
-            unique=True,
-            sqlite_where=sa.text("partner_id IS NOT NULL"),
-            postgresql_where=sa.text("partner_id IS NOT NULL"),
+            *("country", "id_number", "partner_id"),
+            where="partner_id IS NOT NULL",
         ),
-        Index(
-            "uq_customers_country_id_number",
-            "country",
-            "id_number",
-            unique=True,
-            sqlite_where=sa.text("partner_id IS NULL"),
-            postgresql_where=sa.text("partner_id IS NULL"),
+        unique_where(
+            "uq_customers_country_id_number", "country", "id_number", where="partner_id IS NULL"
         ),
         Index(None, "partner_id", "id"),
         Index(None, "name_key"),
@@ -117,12 +108,8 @@ class VehicleRow(EntityRow):
     created_at: Mapped[dt.datetime]
 
     __table_args__ = (
-        Index(
-            "uq_vehicles_vin_registered",
-            "vin",
-            unique=True,
-            sqlite_where=sa.text(f"state = '{VehicleState.REGISTERED}'"),
-            postgresql_where=sa.text(f"state = '{VehicleState.REGISTERED}'"),
+        unique_where(
+            "uq_vehicles_vin_registered", "vin", where=f"state = '{VehicleState.REGISTERED}'"
         ),
         Index(None, "partner_id", "id"),
     )

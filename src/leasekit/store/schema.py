@@ -18,7 +18,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, MetaData, String
+import sqlalchemy as sa
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from leasekit.store.types import CanonicalJson, ExactDecimal, UtcDateTime
@@ -36,6 +37,7 @@ __all__ = [
     "reference",
     "search_key",
     "search_key_column",
+    "unique_where",
 ]
 
 NAMING_CONVENTION: Final = {
@@ -87,6 +89,13 @@ def currency_column() -> Mapped[str]:
 
 def search_key_column() -> Mapped[str]:
     return mapped_column(SEARCH_KEY)
+
+
+def unique_where(name: str, *columns: str, where: str) -> Index:
+    """A unique index over the rows *where* holds: a rule that depends on a row's state (one
+    registered record per VIN), which both databases enforce as a partial index."""
+    condition = sa.text(where)
+    return Index(name, *columns, unique=True, sqlite_where=condition, postgresql_where=condition)
 
 
 def search_key(text: str) -> str:

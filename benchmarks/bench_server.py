@@ -569,7 +569,8 @@ def table_row(result: Result, ceiling: float) -> str:
     p50, p99 = (percentile(best.latencies, share) * 1000 for share in (0.5, 0.99))
     return (
         f"{result.scenario.name:<40}{best.rate:>10,.0f}{ratio:>9.3f}×{goal:>12}{p50:>8.2f}{p99:>8.2f}"
-        f"{cores.client:>8.2f}{cores.servers:>8.2f}{cores.other:>7.2f}{best.errors:>8}"
+        f"{cores.client:>8.2f}{cores.servers:>8.2f}{cores.other:>7.2f}"
+        f"{cores.servers / best.rate * 1e6:>10,.0f}{best.errors:>8}"
     )
 
 
@@ -578,9 +579,9 @@ def print_table(title: str, results: Sequence[Result]) -> None:
     print(f"{title}: {CONNECTIONS} connections per server process")
     print(
         f"{'scenario':<40}{'answers/s':>10}{'× hello':>10}{'target':>12}{'p50 ms':>8}"
-        f"{'p99 ms':>8}{'client':>8}{'servers':>8}{'other':>7}{'errors':>8}"
+        f"{'p99 ms':>8}{'client':>8}{'servers':>8}{'other':>7}{'µs CPU':>10}{'errors':>8}"
     )
-    print(f"{'':<78}{'CPU cores busy':^23}")
+    print(f"{'':<78}{'CPU cores busy':^23}{'/answer':>10}")
     for result in results:
         print(table_row(result, ceiling))
 

@@ -155,8 +155,8 @@ def test_a_failed_migration_leaves_no_connection_open(
 ) -> None:
     engines: list[Engine] = []
 
-    def keep(url: str) -> Engine:
-        engines.append(create_engine(url))
+    def keep(url: str, **options: int) -> Engine:
+        engines.append(create_engine(url, **options))
         return engines[-1]
 
     def fail(engine: Engine) -> None:

@@ -144,7 +144,11 @@ def build_runtime(
         Path(settings.data_dir),
         clock,
     )
-    engine = create_engine(settings.database_url.get_secret_value())
+    # The server's worker threads, its health check's thread, the background worker, and one
+    # for a command line sharing the runtime.
+    engine = create_engine(
+        settings.database_url.get_secret_value(), connections=settings.server.worker_threads + 3
+    )
     if migrate:
         try:
             upgrade(engine)

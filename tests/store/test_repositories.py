@@ -233,10 +233,8 @@ def test_partner_scoped_pages(uow_factory: UowFactory, build: Build, deal: Deal)
     with uow_factory() as uow:
         assert ids(uow.customers.page(CustomerQuery(partner_id=partner.id)).items) == [customer.id]
         assert len(uow.customers.page().items) == 2
-        assert uow.customers.find_by_id_number("CN", customer.id_number) == [
-            customer,
-            back_office_customer,
-        ]
+        assert uow.customers.find_registered(customer) == customer
+        assert uow.customers.find_registered(back_office_customer) == back_office_customer
         assert ids(uow.vehicles.page(VehicleQuery(partner_id=partner.id)).items) == [vehicle.id]
         assert uow.vehicles.find_registered(vehicle.vin.value) == vehicle
         assert ids(uow.applications.page(ApplicationQuery(partner_id=partner.id)).items) == [

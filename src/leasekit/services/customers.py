@@ -77,11 +77,9 @@ def register_customer(work: Work, request: RegisterCustomer) -> Customer:
         actor=work.actor,
         at=work.at,
     )
-    for existing in work.uow.customers.find_by_id_number(customer.country, customer.id_number):
-        if existing.partner_id == customer.partner_id:
-            raise ValidationError.single(
-                "id_number", f"already registered as customer {existing.id}"
-            )
+    existing = work.uow.customers.find_registered(customer)
+    if existing is not None:
+        raise ValidationError.single("id_number", f"already registered as customer {existing.id}")
     work.uow.customers.add(customer)
     work.event(
         "customer_registered",

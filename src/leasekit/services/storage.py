@@ -264,7 +264,9 @@ class IdempotencyRepository(Protocol):
 
 
 class CustomerRepository(Repository[Customer], Protocol):
-    def find_by_id_number(self, country: str, id_number: str) -> list[Customer]: ...
+    def find_registered(self, customer: Customer) -> Customer | None:
+        """The customer the same owner registered with *customer*'s country and id number."""
+        ...
 
 
 class VehicleRepository(Repository[Vehicle], Protocol):

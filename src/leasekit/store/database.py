@@ -79,10 +79,12 @@ def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: ConnectionP
     dbapi_connection.isolation_level = "IMMEDIATE"
 
 
-def create_engine(url: str | URL) -> Engine:
-    """An engine for *url* (``sqlite:///file.db`` or ``postgresql://...``)."""
+def create_engine(url: str | URL, *, connections: int = 5) -> Engine:
+    """An engine for *url* (``sqlite:///file.db`` or ``postgresql://...``) that keeps
+    *connections* open: as many as threads use it at once, or each busy moment opens (and
+    on PostgreSQL, starts a server process for) a connection that is closed right after."""
     normalized = normalize_url(url)
-    engine = sa.create_engine(normalized)
+    engine = sa.create_engine(normalized, pool_size=connections)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _configure_sqlite)
     return engine

@@ -142,6 +142,19 @@ def _token(row: sa.RowMapping) -> ApiToken:
     )
 
 
+_CREDENTIAL: Final = (
+    sa.select(
+        ApiTokenRow.id,
+        UserRow.id.label("user_id"),
+        UserRow.role,
+        UserRow.partner_id,
+        UserRow.state,
+    )
+    .join(UserRow, UserRow.id == ApiTokenRow.user_id)
+    .where(ApiTokenRow.token_hash == sa.bindparam("token_hash"), ApiTokenRow.revoked_at.is_(None))
+)
+
+
 @repository("tokens")
 class TokenRepository:
     """Tokens are immutable apart from revocation, so they carry no version."""
@@ -161,27 +174,10 @@ class TokenRepository:
         write(self._session, "api token", sa.insert(ApiTokenRow).values(values))
 
     def credential(self, token_hash: str) -> Credential | None:
-        """Who a live token belongs to, in one indexed query: the cost of every request."""
-        users = UserRow.__table__
-        row = (
-            self._session.connection()
-            .execute(
-                sa.select(
-                    ApiTokenRow.id,
-                    users.c.id.label("user_id"),
-                    users.c.role,
-                    users.c.partner_id,
-                    users.c.state,
-                )
-                .join(users, users.c.id == ApiTokenRow.user_id)
-                .where(ApiTokenRow.token_hash == token_hash, ApiTokenRow.revoked_at.is_(None))
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            return None
-        return Credential(row["id"], row["user_id"], row["role"], row["partner_id"], row["state"])
+        """Who a live token belongs to, in one indexed query: the cost of every request, so
+        the statement is built once."""
+        row = self._session.connection().execute(_CREDENTIAL, {"token_hash": token_hash}).first()
+        return None if row is None else Credential(*row)
 
     def get(self, token_id: str) -> ApiToken:
         row = (

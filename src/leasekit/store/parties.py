@@ -90,9 +90,19 @@ class CustomerRepository(SqlRepository[Customer]):
         computed={"name_key": lambda customer: search_key(customer.name)},
     )  # fmt: skip
 
-    def find_by_id_number(self, country: str, id_number: str) -> list[Customer]:
+    def find_registered(self, customer: Customer) -> Customer | None:
+        """Read through the owner's unique index: the conditions name the owner as its
+        ``WHERE`` does, so neither database scans the table."""
         table = self.stored.table
-        return self._find(table.c.country == country, table.c.id_number == id_number)
+        owner = (
+            table.c.partner_id.is_(None)
+            if customer.partner_id is None
+            else table.c.partner_id == customer.partner_id
+        )
+        found = self._find(
+            table.c.country == customer.country, table.c.id_number == customer.id_number, owner
+        )
+        return found[0] if found else None
 
 
 class VehicleRow(EntityRow):

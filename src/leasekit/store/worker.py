@@ -5,7 +5,8 @@ delivers what is pending, batch after batch, and links newly written audit entri
 hash chain. Without a wake-up it still makes a pass when the earliest retry falls due, and at
 the latest every *retry_every* seconds, so an event whose receiver was down goes out once it
 is back. Delivery then never adds to a command's latency, and a burst of commands is
-delivered in batches.
+delivered in batches: a wake-up lets *gather* seconds pass before the pass, so that the
+commits of that moment share one pass (its dozen statements) instead of one each.
 
 :meth:`drain` waits until everything pending when it was called has been attempted;
 :meth:`stop` makes a last pass, gives up the relay's claims and ends the thread, so a process
@@ -38,11 +39,13 @@ class BackgroundWorker:
         *,
         batch: int = 100,
         retry_every: float = 30.0,
+        gather: float = 0.01,
     ) -> None:
         self._relay = relay
         self._engine = engine
         self._batch = batch
         self._retry_every = retry_every
+        self._gather = gather
         self._changed = threading.Condition()
         self._requested = 0
         """Passes asked for (each wake-up, drain or stop asks for one)."""
@@ -91,9 +94,11 @@ class BackgroundWorker:
     def _run(self) -> None:
         while True:
             with self._changed:
-                self._changed.wait_for(
+                woken = self._changed.wait_for(
                     lambda: self._requested > self._completed, self._seconds_to_next()
                 )
+                if woken and not self._stopping:
+                    self._changed.wait_for(lambda: self._stopping, self._gather)
                 covered, stopping = self._requested, self._stopping
             self._work()
             with self._changed:

@@ -28,6 +28,8 @@ __all__ = [
     "LeasekitError",
     "NoRateError",
     "NotFoundError",
+    "PartnerBarredError",
+    "PartnerRestrictedError",
     "PermissionDeniedError",
     "PluginError",
     "PluginLoadError",
@@ -133,6 +135,26 @@ class PermissionDeniedError(DomainError):
         self.action = action
         self.role = role
         super().__init__(f"role {role!r} may not {action} {_a(machine)}")
+
+
+class PartnerRestrictedError(DomainError):
+    """The partner's state does not allow the work asked for (a suspended dealer submitting,
+    a frozen one uploading); it may once the partner's state changes."""
+
+    def __init__(self, partner: str, state: str, capability: str) -> None:
+        self.partner = partner
+        self.state = state
+        self.capability = capability
+        super().__init__(f"partner {partner!r} is {state} and may not {capability}")
+
+
+class PartnerBarredError(DomainError):
+    """A valid credential of a user whose partner bars its users from every request (a
+    blacklisted dealer): not an authentication failure, the user is known and refused."""
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+        super().__init__(f"your partner is {state}: its users may make no request")
 
 
 class NotFoundError(LeasekitError, LookupError):

@@ -77,14 +77,18 @@ SPEC = {
         return | under_review | applied | officer manager | !
         approve | under_review | active | manager director |
         reject | under_review | rejected | manager director | !
-        suspend | active | suspended | manager director post_loan_supervisor | !
+        watch | active | watch | manager director post_loan_supervisor | !
+        clear_watch | watch | active | manager director post_loan_supervisor |
+        suspend | active watch | suspended | manager director post_loan_supervisor | !
         reinstate | suspended | active | manager director |
-        start_exit | active suspended | exit_review | manager director | !
+        freeze | active watch suspended exit_review | frozen | director post_loan_supervisor | !
+        unfreeze | frozen | suspended | director post_loan_supervisor | !
+        start_exit | active watch suspended | exit_review | manager director | !
         cancel_exit | exit_review | active | manager director |
         exit | exit_review | exited | director |
         blacklist | prospect applied under_review | blacklisted | director post_loan_supervisor | !
-        blacklist | active suspended exit_review | blacklisted | director post_loan_supervisor | !
-        blacklist | exited | blacklisted | director post_loan_supervisor | !
+        blacklist | active watch suspended frozen | blacklisted | director post_loan_supervisor | !
+        blacklist | exit_review exited | blacklisted | director post_loan_supervisor | !
         lift_blacklist | blacklisted | suspended | director | !
     """,
     "approval_task": """

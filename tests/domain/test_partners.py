@@ -12,20 +12,44 @@ from leasekit.domain.partners import (
     PartnerCapability,
     PartnerRating,
     PartnerState,
+    admits_users,
 )
-from leasekit.errors import DomainError, PermissionDeniedError, ValidationError
+from leasekit.errors import (
+    DomainError,
+    PartnerRestrictedError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from leasekit.money import Money
 
 P = PartnerState
 Cap = PartnerCapability
 
 # What each state allows, written out as a reviewer would check it.
+TRADING = {
+    Cap.CREATE_CUSTOMERS,
+    Cap.REGISTER_VEHICLES,
+    Cap.SUBMIT_APPLICATIONS,
+    Cap.USE_CREDIT_LIMIT,
+    Cap.RECEIVE_DISBURSEMENTS,
+    Cap.EARN_COMMISSION,
+    Cap.UPLOAD_DOCUMENTS,
+    Cap.VIEW_PORTFOLIO,
+}
+ONBOARDING = {
+    Cap.CREATE_CUSTOMERS,
+    Cap.REGISTER_VEHICLES,
+    Cap.UPLOAD_DOCUMENTS,
+    Cap.VIEW_PORTFOLIO,
+}
 EXPECTED_CAPABILITIES = {
-    P.PROSPECT: set(),
-    P.APPLIED: {Cap.UPLOAD_DOCUMENTS, Cap.VIEW_PORTFOLIO},
-    P.UNDER_REVIEW: {Cap.UPLOAD_DOCUMENTS, Cap.VIEW_PORTFOLIO},
+    P.PROSPECT: {Cap.VIEW_PORTFOLIO},
+    P.APPLIED: ONBOARDING,
+    P.UNDER_REVIEW: ONBOARDING,
     P.ACTIVE: set(Cap),
+    P.WATCH: TRADING,
     P.SUSPENDED: {Cap.EARN_COMMISSION, Cap.UPLOAD_DOCUMENTS, Cap.VIEW_PORTFOLIO},
+    P.FROZEN: {Cap.VIEW_PORTFOLIO},
     P.EXIT_REVIEW: {
         Cap.RECEIVE_DISBURSEMENTS, Cap.EARN_COMMISSION, Cap.UPLOAD_DOCUMENTS, Cap.VIEW_PORTFOLIO,
     },
@@ -125,6 +149,39 @@ def test_a_partner_through_its_life(officer: Actor, at: datetime, business_date:
         assert partner.state is expected
         assert (event.subject, event.subject_id, event.action) == ("partner", partner.id, action)
         assert event.reason == reason
+
+
+def test_a_partner_under_watch_and_frozen(
+    partner: Partner, at: datetime, business_date: date
+) -> None:
+    manager, director = Actor("m1", Role.MANAGER), Actor("d1", Role.DIRECTOR)
+    supervisor = Actor("s1", Role.POST_LOAN_SUPERVISOR)
+    steps = [
+        ("watch", supervisor, "overdue rate 4%", P.WATCH, "partner_put_on_watch"),
+        ("clear_watch", supervisor, None, P.ACTIVE, "partner_watch_cleared"),
+        ("watch", manager, "overdue rate 5%", P.WATCH, "partner_put_on_watch"),
+        ("freeze", director, "invoices under inquiry", P.FROZEN, "partner_frozen"),
+        ("unfreeze", supervisor, "inquiry closed", P.SUSPENDED, "partner_unfrozen"),
+        ("freeze", supervisor, "second inquiry", P.FROZEN, "partner_frozen"),
+        ("blacklist", director, "forged invoices found", P.BLACKLISTED, "partner_blacklisted"),
+    ]
+    for action, actor, reason, expected, event_name in steps:
+        event = partner.apply(action, actor, at=at, business_date=business_date, reason=reason)
+        assert (partner.state, event.name, event.reason) == (expected, event_name, reason)
+
+
+def test_a_frozen_partner_names_its_state_when_refused(partner: Partner) -> None:
+    partner.state = P.FROZEN
+    with pytest.raises(PartnerRestrictedError) as caught:
+        partner.require(Cap.RECEIVE_DISBURSEMENTS)
+    assert (caught.value.partner, caught.value.state, caught.value.capability) == (
+        partner.name, "frozen", "receive_disbursements",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("state", list(PartnerState))
+def test_only_a_rejected_or_blacklisted_partner_bars_its_users(state: PartnerState) -> None:
+    assert admits_users(state) is (state not in {P.REJECTED, P.BLACKLISTED})
 
 
 def test_blacklisting_stops_everything(partner: Partner, at: datetime, business_date: date) -> None:

@@ -149,12 +149,17 @@ async def test_one_customer_per_id_number_and_owner_one_registered_vin(demo) -> 
     await demo.call("POST", "/vehicles", "harbour", 201, json=NEW_VEHICLE)
 
 
-async def test_a_blacklisted_dealer_registers_and_uploads_nothing(demo) -> None:
+async def test_a_frozen_dealer_registers_and_uploads_nothing(demo) -> None:
     sunrise = f"/partners/{demo.partner_id('Sunrise Motors')}"
-    await demo.move(sunrise, "director", 200, action="blacklist", reason="forged invoices")
-    for path, body in (("/customers", NEW_CUSTOMER), ("/vehicles", NEW_VEHICLE)):
+    await demo.move(sunrise, "director", 200, action="freeze", reason="invoices under inquiry")
+    for path, body, capability in (
+        ("/customers", NEW_CUSTOMER, "create_customers"),
+        ("/vehicles", NEW_VEHICLE, "register_vehicles"),
+    ):
         problem = await demo.call("POST", path, "sunrise", 409, json=body)
-        assert "blacklisted" in problem["detail"]
+        assert problem["type"] == "urn:leasekit:problem:partner-restricted"
+        assert (problem["partner_state"], problem["capability"]) == ("frozen", capability)
+        assert problem["detail"] == f"partner 'Sunrise Motors' is frozen and may not {capability}"
     customer = demo.company.applications[0].customer_id
     async with demo.client.post(
         f"/customers/{customer}/documents?kind=other&filename=a.png",
@@ -162,6 +167,7 @@ async def test_a_blacklisted_dealer_registers_and_uploads_nothing(demo) -> None:
         headers=demo.auth("sunrise"),
     ) as answer:
         assert answer.status == 409
+        assert (await answer.json())["capability"] == "upload_documents"
     assert demo.stored_paths() == [], "nothing on disk, folders included"
 
 

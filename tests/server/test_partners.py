@@ -1,8 +1,14 @@
-"""``/partners`` over HTTP: onboarding and the partner lifecycle."""
+"""``/partners`` over HTTP: onboarding, the partner lifecycle, and what a partner's state
+lets its users do."""
 
 from __future__ import annotations
 
+import pytest
+
 from leasekit.demo import credit_code
+
+from .test_customers import NEW_CUSTOMER
+from .test_vehicles import NEW_VEHICLE
 
 NEW_PARTNER = {
     "name": "Riverside Autos",
@@ -48,7 +54,7 @@ async def test_an_illegal_move_is_409_naming_state_action_and_what_is_allowed(de
     problem = await demo.move(f"/partners/{sunrise}", "manager", 409, action="approve")
     assert problem["type"] == "urn:leasekit:problem:illegal-transition"
     assert (problem["state"], problem["action"]) == ("active", "approve")
-    assert problem["allowed"] == ["blacklist", "start_exit", "suspend"]
+    assert problem["allowed"] == ["blacklist", "freeze", "start_exit", "suspend", "watch"]
 
 
 async def test_a_role_the_table_does_not_list_is_403(demo) -> None:
@@ -76,3 +82,81 @@ async def test_onboarding_input_is_checked(demo) -> None:
     body = NEW_PARTNER | {"registration_number": "91420100MA4K5E6F0"}
     problem = await demo.call("POST", "/partners", "officer", 422, json=body)
     assert [e["field"] for e in problem["errors"]] == ["registration_number"]
+
+
+async def test_a_blacklisted_partners_users_are_refused_on_their_very_next_request(
+    served,
+) -> None:
+    sunrise = served.partner_id("Sunrise Motors")
+    created = await served.call("POST", "/customers", "sunrise", 201, json=NEW_CUSTOMER)
+    await served.call("GET", "/me", "sunrise", 200)
+    await served.move(
+        f"/partners/{sunrise}", "director", 200, action="blacklist", reason="forged invoices"
+    )
+    for method, path, body in (
+        ("GET", "/me", None),
+        ("GET", "/customers", None),
+        ("GET", f"/customers/{created['id']}", None),
+        ("GET", f"/partners/{sunrise}", None),
+        ("POST", "/me/tokens", {"label": "another way in"}),
+        ("POST", "/customers", NEW_CUSTOMER),
+    ):
+        async with served.client.request(
+            method, path, headers=served.auth("sunrise"), json=body
+        ) as answer:
+            assert answer.status == 403, (method, path)
+            assert answer.content_type == "application/problem+json"
+            problem = await answer.json()
+        assert problem["type"] == "urn:leasekit:problem:partner-barred"
+        assert problem["partner_state"] == "blacklisted"
+        assert "blacklisted" in problem["detail"]
+    assert await served.listing("/customers", "harbour") == [], "other partners are untouched"
+    staff_view = await served.listing(f"/customers?partner_id={sunrise}", "officer")
+    assert created["id"] in [c["id"] for c in staff_view]
+
+
+async def test_a_watched_partners_users_keep_creating(served) -> None:
+    sunrise = f"/partners/{served.partner_id('Sunrise Motors')}"
+    watched = await served.move(sunrise, "supervisor", 200, action="watch", reason="overdue 4%")
+    assert watched["state"] == "watch"
+    await served.call("POST", "/customers", "sunrise", 201, json=NEW_CUSTOMER)
+    await served.call("POST", "/vehicles", "sunrise", 201, json=NEW_VEHICLE)
+    await served.call("POST", "/applications", "sunrise", 201, json=served.draft())
+
+
+async def test_a_freeze_and_its_thaw(demo) -> None:
+    path = f"/partners/{demo.partner_id('Harbour Auto')}"
+    for action, user, state in (
+        ("watch", "manager", "watch"),
+        ("freeze", "supervisor", "frozen"),
+        ("unfreeze", "director", "suspended"),
+        ("reinstate", "manager", "active"),
+    ):
+        moved = await demo.move(path, user, 200, action=action, reason="as the file shows")
+        assert moved["state"] == state
+    await demo.call("GET", "/customers", "harbour", 200)
+
+
+@pytest.mark.parametrize(
+    ("before", "action", "user", "status"),
+    [
+        ((), "unfreeze", "director", 409),
+        ((), "clear_watch", "manager", 409),
+        (("freeze",), "start_exit", "director", 409),
+        (("freeze",), "reinstate", "manager", 409),
+        ((), "watch", "officer", 403),
+        ((), "watch", "sunrise", 403),
+        ((), "freeze", "manager", 403),
+        (("freeze",), "unfreeze", "manager", 403),
+        (("watch",), "clear_watch", "finance", 403),
+    ],
+)
+async def test_new_moves_refused_by_state_or_role(demo, before, action, user, status) -> None:
+    path = f"/partners/{demo.partner_id('Sunrise Motors')}"
+    for step in before:
+        await demo.move(path, "director", 200, action=step, reason="overdue invoices")
+    state = (await demo.call("GET", path, "officer", 200))["state"]
+    problem = await demo.move(path, user, status, action=action, reason="why not")
+    kind = "illegal-transition" if status == 409 else "permission-denied"
+    assert problem["type"] == f"urn:leasekit:problem:{kind}"
+    assert (await demo.call("GET", path, "officer", 200))["state"] == state

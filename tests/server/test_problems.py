@@ -23,6 +23,8 @@ from leasekit.errors import (
     FieldError,
     IllegalTransitionError,
     NotFoundError,
+    PartnerBarredError,
+    PartnerRestrictedError,
     PermissionDeniedError,
     ValidationError,
 )
@@ -38,6 +40,8 @@ ERRORS: dict[str, Exception] = {
     "authentication": AuthenticationError("token revoked"),
     "permission": PermissionDeniedError("application", "approve", "dealer_user"),
     "transition": IllegalTransitionError("application", "draft", "approve", ["submit", "cancel"]),
+    "restricted": PartnerRestrictedError("Sunrise Motors", "frozen", "upload_documents"),
+    "barred": PartnerBarredError("blacklisted"),
     "conflict": ConflictError("application a-1 changed since it was read"),
     "domain": DomainError("the partner's credit limit is exhausted"),
     "amount": AmountError("amount: 1.005 has more decimal places than CNY allows"),
@@ -103,6 +107,8 @@ async def problem(client: Any, path: str, status: int, **request: Any) -> dict[s
         ("authentication", 401, "urn:leasekit:problem:authentication"),
         ("permission", 403, "urn:leasekit:problem:permission-denied"),
         ("transition", 409, "urn:leasekit:problem:illegal-transition"),
+        ("restricted", 409, "urn:leasekit:problem:partner-restricted"),
+        ("barred", 403, "urn:leasekit:problem:partner-barred"),
         ("conflict", 409, "urn:leasekit:problem:conflict"),
         ("domain", 409, "urn:leasekit:problem:business-rule"),
         ("amount", 422, "urn:leasekit:problem:amount"),
@@ -146,6 +152,19 @@ async def test_validation_names_each_field(client: Any) -> None:
 async def test_an_illegal_transition_says_what_is_allowed(client: Any) -> None:
     body = await problem(client, "/raise/transition", 409)
     assert body | {"state": "draft", "action": "approve", "allowed": ["cancel", "submit"]} == body
+
+
+async def test_a_partner_restriction_names_the_state_and_the_work(client: Any) -> None:
+    body = await problem(client, "/raise/restricted", 409)
+    assert body | {"partner_state": "frozen", "capability": "upload_documents"} == body
+    body = await problem(client, "/raise/barred", 403)
+    assert body["partner_state"] == "blacklisted"
+
+
+async def test_a_barred_partner_is_no_authentication_challenge(client: Any, auth: Any) -> None:
+    """The token is good: asking for another would not help."""
+    response = await client.get("/raise/barred", headers=auth)
+    assert (response.status, response.headers.get("WWW-Authenticate")) == (403, None)
 
 
 async def test_authentication_errors_from_handlers_carry_the_challenge(client: Any) -> None:

@@ -64,6 +64,19 @@ def manager(ctx: ServiceContext, admin: Actor) -> Actor:
     ).actor()
 
 
+@pytest.fixture
+def director(ctx: ServiceContext, admin: Actor) -> Actor:
+    return users.create_user(
+        ctx, admin, users.CreateUser("director", "Director", Role.DIRECTOR)
+    ).actor()
+
+
+@pytest.fixture
+def supervisor(ctx: ServiceContext, admin: Actor) -> Actor:
+    command = users.CreateUser("supervisor", "Supervisor", Role.POST_LOAN_SUPERVISOR)
+    return users.create_user(ctx, admin, command).actor()
+
+
 PartnerFactory = Callable[[str, str], Partner]
 
 

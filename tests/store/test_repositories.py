@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from leasekit.domain.applications import Application
 from leasekit.domain.customers import Customer
 from leasekit.domain.identity import Actor, Role, new_id
-from leasekit.domain.partners import Partner
+from leasekit.domain.partners import Partner, PartnerState
 from leasekit.domain.vehicles import Vehicle
 from leasekit.errors import ConflictError, NotFoundError, StaleVersionError, ValidationError
 from leasekit.services.applications import ApplicationQuery
@@ -179,6 +179,47 @@ def test_users_by_username_and_in_order(uow_factory: UowFactory, build: Build) -
         assert uow.users.find_by_username("nobody") is None
         listed = [u["username"] for u in uow.users.page().items]
         assert listed == ["a.first", "b.second", "system"], "in id order; the schema's own last"
+
+
+def test_a_credential_carries_the_partners_state_in_one_statement(
+    uow_factory: UowFactory, engine: Engine, build: Build
+) -> None:
+    """Every request pays for this read, and a sanction must reach the partner's users on
+    their next request: the partner's state comes with the token, in the same statement."""
+    partner = build.partner()
+    dealer, staff = build.user("dealer", partner.id), build.user("staff")
+    with uow_factory() as uow:
+        uow.partners.add(partner)
+        for user, text in ((dealer, "dealer-token"), (staff, "staff-token")):
+            uow.users.add(user)
+            uow.tokens.add(ApiToken(new_id(), user.id, None, user.created_at), hash_secret(text))
+        uow.commit()
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        with uow_factory() as uow:
+            found = uow.tokens.credential(hash_secret("dealer-token"))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 1
+    assert found is not None
+    assert (found.partner_id, found.partner_state) == (partner.id, "active")
+    with uow_factory() as uow:
+        stored = uow.partners.get(partner.id)
+        stored.state = PartnerState.BLACKLISTED
+        uow.partners.update(stored)
+        uow.commit()
+    with uow_factory() as uow:
+        found = uow.tokens.credential(hash_secret("dealer-token"))
+        assert found is not None
+        assert found.partner_state == "blacklisted"
+        backoffice = uow.tokens.credential(hash_secret("staff-token"))
+        assert backoffice is not None
+        assert (backoffice.partner_id, backoffice.partner_state) == (None, None)
 
 
 def test_tokens_are_found_by_hash_and_revoked_once(uow_factory: UowFactory, build: Build) -> None:

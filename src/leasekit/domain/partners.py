@@ -1,9 +1,18 @@
 """Partners: the dealers and brokers that bring business, and what their state allows.
 
-A partner's lifecycle (:data:`PARTNER_LIFECYCLE`) decides what it may do: the machine grants
-each :class:`PartnerCapability` in a set of states, so that "a blacklisted partner cannot
-submit applications" is a table row, not a scattered ``if``, and :meth:`Partner.may` answers
-from it.
+A partner's lifecycle (:data:`PARTNER_LIFECYCLE`) decides what it and its dealer users may
+do: the machine grants each :class:`PartnerCapability` in a set of states
+(:data:`PARTNER_CAPABILITIES`), so that "a frozen partner receives no disbursements" is a
+table row, not a scattered ``if``, and :meth:`Partner.may` answers from it. The services read
+the partner's state in the transaction of each request, so a change takes effect on the next
+request of every user of that partner; a partner without ``view_portfolio`` (blacklisted,
+rejected) bars its users from every request (:func:`admits_users`).
+
+The states, from most to least freedom: ``prospect``, ``applied`` and ``under_review`` are
+onboarding; ``active`` trades fully; ``watch`` trades under closer monitoring but gets no new
+or larger limit; ``suspended`` stops new business; ``frozen`` also stops disbursements and
+uploads while something (fraud, say) is investigated; ``exit_review`` winds down and
+``exited`` has left; ``rejected`` never started and ``blacklisted`` is barred.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from leasekit.domain.validation import (
     non_negative,
     text,
 )
-from leasekit.errors import DomainError
+from leasekit.errors import PartnerRestrictedError
 from leasekit.money import Money
 
 __all__ = [
@@ -39,6 +48,7 @@ __all__ = [
     "PartnerCapability",
     "PartnerRating",
     "PartnerState",
+    "admits_users",
 ]
 
 
@@ -47,7 +57,9 @@ class PartnerState(StrEnum):
     APPLIED = "applied"
     UNDER_REVIEW = "under_review"
     ACTIVE = "active"
+    WATCH = "watch"
     SUSPENDED = "suspended"
+    FROZEN = "frozen"
     EXIT_REVIEW = "exit_review"
     EXITED = "exited"
     REJECTED = "rejected"
@@ -60,8 +72,12 @@ class PartnerAction(StrEnum):
     RETURN = "return"
     APPROVE = "approve"
     REJECT = "reject"
+    WATCH = "watch"
+    CLEAR_WATCH = "clear_watch"
     SUSPEND = "suspend"
     REINSTATE = "reinstate"
+    FREEZE = "freeze"
+    UNFREEZE = "unfreeze"
     START_EXIT = "start_exit"
     CANCEL_EXIT = "cancel_exit"
     EXIT = "exit"
@@ -72,8 +88,16 @@ class PartnerAction(StrEnum):
 class PartnerCapability(StrEnum):
     """What a partner (and so its dealer users) may do; :meth:`Partner.may` answers by state."""
 
+    CREATE_CUSTOMERS = "create_customers"
+    """Register customers."""
+    REGISTER_VEHICLES = "register_vehicles"
+    """Register vehicles."""
     SUBMIT_APPLICATIONS = "submit_applications"
     """Create and submit new applications."""
+    USE_CREDIT_LIMIT = "use_credit_limit"
+    """Take exposure from its credit limit: new financed business."""
+    GET_NEW_LIMIT = "get_new_limit"
+    """Have a limit increase or a temporary limit requested or approved."""
     RECEIVE_DISBURSEMENTS = "receive_disbursements"
     """Be paid for vehicles financed."""
     EARN_COMMISSION = "earn_commission"
@@ -87,21 +111,37 @@ class PartnerCapability(StrEnum):
 _P = PartnerState
 _A = PartnerAction
 
+_ONBOARDING: Final = frozenset({_P.APPLIED, _P.UNDER_REVIEW})
+_TRADING: Final = frozenset({_P.ACTIVE, _P.WATCH})
+
 PARTNER_CAPABILITIES: Final[Mapping[PartnerCapability, frozenset[PartnerState]]] = {
-    PartnerCapability.SUBMIT_APPLICATIONS: frozenset({_P.ACTIVE}),
-    # A partner leaving still gets paid for deals it signed before; a suspended one does not.
-    PartnerCapability.RECEIVE_DISBURSEMENTS: frozenset({_P.ACTIVE, _P.EXIT_REVIEW}),
-    PartnerCapability.EARN_COMMISSION: frozenset({_P.ACTIVE, _P.SUSPENDED, _P.EXIT_REVIEW}),
-    PartnerCapability.UPLOAD_DOCUMENTS: frozenset(
-        {_P.APPLIED, _P.UNDER_REVIEW, _P.ACTIVE, _P.SUSPENDED, _P.EXIT_REVIEW}
-    ),
-    PartnerCapability.VIEW_PORTFOLIO: frozenset(
-        {_P.APPLIED, _P.UNDER_REVIEW, _P.ACTIVE, _P.SUSPENDED, _P.EXIT_REVIEW, _P.EXITED}
-    ),
+    # A dealer in onboarding prepares its file, customers and stock so that it can submit on
+    # the day it is approved; nobody stopped from new business registers more of it.
+    PartnerCapability.CREATE_CUSTOMERS: _ONBOARDING | _TRADING,
+    PartnerCapability.REGISTER_VEHICLES: _ONBOARDING | _TRADING,
+    PartnerCapability.SUBMIT_APPLICATIONS: _TRADING,
+    PartnerCapability.USE_CREDIT_LIMIT: _TRADING,
+    # Watch is the step before a sanction: the partner keeps trading, its limit does not grow.
+    PartnerCapability.GET_NEW_LIMIT: frozenset({_P.ACTIVE}),
+    # A partner leaving still gets paid for deals it signed before; a suspended or frozen one
+    # does not.
+    PartnerCapability.RECEIVE_DISBURSEMENTS: _TRADING | {_P.EXIT_REVIEW},
+    # Commission on business already financed accrues through a suspension; it is withheld
+    # while fraud is investigated.
+    PartnerCapability.EARN_COMMISSION: _TRADING | {_P.SUSPENDED, _P.EXIT_REVIEW},
+    # A suspended or leaving partner still sends the papers of deals under way (late
+    # documents are a common reason to suspend); a frozen one sends nothing while the papers
+    # it sent are investigated.
+    PartnerCapability.UPLOAD_DOCUMENTS: _ONBOARDING | _TRADING | {_P.SUSPENDED, _P.EXIT_REVIEW},
+    # Every state whose users may sign in at all (a prospect's users apply on its behalf):
+    # a rejected partner never started, a blacklisted one is barred.
+    PartnerCapability.VIEW_PORTFOLIO: frozenset(_P) - {_P.REJECTED, _P.BLACKLISTED},
 }
 """The states in which a partner has each capability; a blacklisted partner has none."""
 
 _REVIEW: Final = (Role.OFFICER, Role.MANAGER)
+# Post-loan supervision sees overdue rates first and may restrict a partner at once.
+_SUPERVISION: Final = (*SENIOR_REVIEWERS, Role.POST_LOAN_SUPERVISOR)
 _SANCTIONERS: Final = (Role.DIRECTOR, Role.POST_LOAN_SUPERVISOR)
 
 PARTNER_LIFECYCLE: Final = StateMachine(
@@ -113,19 +153,32 @@ PARTNER_LIFECYCLE: Final = StateMachine(
         row(_A.RETURN, [_P.UNDER_REVIEW], _P.APPLIED, _REVIEW, "partner_returned", True),
         row(_A.APPROVE, [_P.UNDER_REVIEW], _P.ACTIVE, SENIOR_REVIEWERS, "partner_approved"),
         row(_A.REJECT, [_P.UNDER_REVIEW], _P.REJECTED, SENIOR_REVIEWERS, "partner_rejected", True),
-        # Post-loan supervision sees overdue rates first and may stop new business at once.
+        row(_A.WATCH, [_P.ACTIVE], _P.WATCH, _SUPERVISION, "partner_put_on_watch", True),
+        row(_A.CLEAR_WATCH, [_P.WATCH], _P.ACTIVE, _SUPERVISION, "partner_watch_cleared"),
         row(
             _A.SUSPEND,
-            [_P.ACTIVE],
+            [_P.ACTIVE, _P.WATCH],
             _P.SUSPENDED,
-            [*SENIOR_REVIEWERS, Role.POST_LOAN_SUPERVISOR],
+            _SUPERVISION,
             "partner_suspended",
             True,
         ),
         row(_A.REINSTATE, [_P.SUSPENDED], _P.ACTIVE, SENIOR_REVIEWERS, "partner_reinstated"),
+        # A leaving partner under suspicion is frozen too: it would still be paid otherwise.
+        row(
+            _A.FREEZE,
+            [_P.ACTIVE, _P.WATCH, _P.SUSPENDED, _P.EXIT_REVIEW],
+            _P.FROZEN,
+            _SANCTIONERS,
+            "partner_frozen",
+            True,
+        ),
+        # Unfreezing lands in suspended, like lifting a blacklist: trading again, or starting
+        # an exit that pays out again, is a separate, deliberate move.
+        row(_A.UNFREEZE, [_P.FROZEN], _P.SUSPENDED, _SANCTIONERS, "partner_unfrozen", True),
         row(
             _A.START_EXIT,
-            [_P.ACTIVE, _P.SUSPENDED],
+            [_P.ACTIVE, _P.WATCH, _P.SUSPENDED],
             _P.EXIT_REVIEW,
             SENIOR_REVIEWERS,
             "partner_exit_started",
@@ -255,4 +308,10 @@ class Partner(Stateful):
     def require(self, capability: str) -> None:
         """Refuse work the partner's state does not allow (a suspended dealer submitting)."""
         if not self.may(capability):
-            raise DomainError(f"partner {self.name!r} is {self.state} and may not {capability}")
+            raise PartnerRestrictedError(self.name, str(self.state), str(capability))
+
+
+def admits_users(state: str) -> bool:
+    """Whether a partner in *state* lets its users make any request at all: a partner that
+    may not even see its portfolio (blacklisted, rejected) bars them at once."""
+    return PARTNER_LIFECYCLE.grants_in(PartnerCapability.VIEW_PORTFOLIO, state)

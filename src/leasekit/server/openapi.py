@@ -184,6 +184,15 @@ _PROBLEM_SCHEMA: Final = {
             "items": {"type": "string"},
             "description": "The actions the state allows (illegal transitions only).",
         },
+        "partner_state": {
+            "type": "string",
+            "description": "The state of the user's or the object's partner (partner "
+            "restrictions and barred partners only).",
+        },
+        "capability": {
+            "type": "string",
+            "description": "What the partner's state refused (partner restrictions only).",
+        },
         "errors": {
             "type": "array",
             "description": "Each field at fault (validation problems only).",

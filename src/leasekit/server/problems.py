@@ -10,7 +10,9 @@ ValidationError           422     ``errors`` lists each ``{field, message}``
 NotFoundError             404     also for objects the actor may not see, on purpose
 AuthenticationError       401     with ``WWW-Authenticate: Bearer``
 PermissionDeniedError     403     the object is visible but the role may not act on it
+PartnerBarredError        403     the user's partner bars its users (blacklisted): every route
 IllegalTransitionError    409     names ``state``, ``action`` and the ``allowed`` actions
+PartnerRestrictedError    409     names the ``partner_state`` and the ``capability`` it lacks
 StaleVersionError         412     the object changed since the version ``If-Match`` named
 ConflictError             409     changed since read, or an idempotency key reused: retry
 DomainError               409     another business rule refused a well-formed request
@@ -45,6 +47,8 @@ from leasekit.errors import (
     IllegalTransitionError,
     LeasekitError,
     NotFoundError,
+    PartnerBarredError,
+    PartnerRestrictedError,
     PermissionDeniedError,
     StaleVersionError,
     ValidationError,
@@ -131,7 +135,9 @@ _KINDS: Final[tuple[tuple[type[LeasekitError], _Kind], ...]] = (
     (NotFoundError, _Kind(404, "not-found", "Not found")),
     (AuthenticationError, _Kind(401, "authentication", "Authentication required")),
     (PermissionDeniedError, _Kind(403, "permission-denied", "Not permitted for this role")),
+    (PartnerBarredError, _Kind(403, "partner-barred", "The partner's users are barred")),
     (IllegalTransitionError, _Kind(409, "illegal-transition", "Not allowed in this state")),
+    (PartnerRestrictedError, _Kind(409, "partner-restricted", "Not allowed for the partner now")),
     (StaleVersionError, _Kind(412, "stale", "Changed since the version named")),
     (ConflictError, _Kind(409, "conflict", "Conflict; read again and retry")),
     (DomainError, _Kind(409, "business-rule", "Refused by a business rule")),
@@ -147,6 +153,10 @@ def _extensions(exc: LeasekitError) -> dict[str, Any]:
         return {"errors": [{"field": e.field, "message": e.message} for e in exc.errors]}
     if isinstance(exc, IllegalTransitionError):
         return {"state": exc.state, "action": exc.action, "allowed": list(exc.allowed)}
+    if isinstance(exc, PartnerRestrictedError):
+        return {"partner_state": exc.state, "capability": exc.capability}
+    if isinstance(exc, PartnerBarredError):
+        return {"partner_state": exc.state}
     return {}
 
 

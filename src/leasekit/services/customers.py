@@ -64,10 +64,11 @@ def register_customer(work: Work, request: RegisterCustomer) -> Customer:
     fault on ``id_number``, and so is a number the same owner registered already (the
     database enforces it when two requests race). A dealer user's customer belongs to its own
     partner; back-office staff may name a ``partner_id`` to register on a partner's behalf.
+    Either way the partner's state must allow ``create_customers`` (a 409 naming the state).
     """
     owner = owner_partner_id(work.actor, request.partner_id)
     if owner is not None:
-        load_partner_reference(work.uow, work.actor, owner, PartnerCapability.SUBMIT_APPLICATIONS)
+        load_partner_reference(work.uow, work.actor, owner, PartnerCapability.CREATE_CUSTOMERS)
     customer = Customer.register(
         kind=request.kind,
         name=request.name,

@@ -117,6 +117,9 @@ class Credential:
     role: str
     partner_id: str | None
     user_state: str
+    partner_state: str | None
+    """Read with the token, so a sanction on the partner bars its users on their next
+    request."""
 
 
 @attrs.frozen

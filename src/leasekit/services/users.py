@@ -28,12 +28,14 @@ import attrs
 
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, Role, new_id
+from leasekit.domain.partners import admits_users
 from leasekit.domain.users import USER_LIFECYCLE, User, UserState
 from leasekit.errors import (
     AuthenticationError,
     ConflictError,
     DomainError,
     NotFoundError,
+    PartnerBarredError,
     PermissionDeniedError,
     ValidationError,
 )
@@ -375,11 +377,14 @@ def _require_admin(actor: Actor, action: str) -> None:
 
 def authenticate(ctx: ServiceContext, token: str) -> Actor:
     """The actor behind *token*, in one query; one error for every failure (unknown, revoked,
-    user disabled), so probing reveals nothing."""
+    user disabled), so probing reveals nothing. A live token of a user whose partner bars its
+    users (blacklisted, rejected) is refused as such: the holder is known, and learns why."""
     with ctx.uow_factory() as uow:
         found = uow.tokens.credential(hash_secret(token))
     if found is None or found.user_state != UserState.ACTIVE:
         raise AuthenticationError("invalid or revoked token")
+    if found.partner_state is not None and not admits_users(found.partner_state):
+        raise PartnerBarredError(found.partner_state)
     return Actor(found.user_id, Role(found.role), found.partner_id, found.token_id)
 
 

@@ -61,11 +61,12 @@ def register_vehicle(work: Work, request: RegisterVehicle) -> Vehicle:
     a mistyped VIN is a fault on ``vin`` before any money is lent against it. A VIN is held
     by one registered record at a time, whoever registered it, so that one car is not
     financed twice; a car financed again later is registered anew once the back office
-    released its earlier record.
+    released its earlier record. A partner's vehicle needs its state to allow
+    ``register_vehicles`` (a 409 naming the state).
     """
     owner = owner_partner_id(work.actor, request.partner_id)
     if owner is not None:
-        load_partner_reference(work.uow, work.actor, owner, PartnerCapability.SUBMIT_APPLICATIONS)
+        load_partner_reference(work.uow, work.actor, owner, PartnerCapability.REGISTER_VEHICLES)
     vehicle = Vehicle.register(
         vin=request.vin,
         make=request.make,

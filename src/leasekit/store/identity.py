@@ -22,6 +22,7 @@ from leasekit.services.storage import (
     Enrolment,
     IdempotentRequest,
 )
+from leasekit.store.parties import PartnerRow
 from leasekit.store.repository import Rule, SqlRepository, Stored, repository, write
 from leasekit.store.schema import ID_LENGTH, Base, EntityRow, id_column, reference
 
@@ -149,8 +150,10 @@ _CREDENTIAL: Final = (
         UserRow.role,
         UserRow.partner_id,
         UserRow.state,
+        PartnerRow.state.label("partner_state"),
     )
     .join(UserRow, UserRow.id == ApiTokenRow.user_id)
+    .outerjoin(PartnerRow, PartnerRow.id == UserRow.partner_id)
     .where(ApiTokenRow.token_hash == sa.bindparam("token_hash"), ApiTokenRow.revoked_at.is_(None))
 )
 
@@ -174,8 +177,8 @@ class TokenRepository:
         write(self._session, "api token", sa.insert(ApiTokenRow).values(values))
 
     def credential(self, token_hash: str) -> Credential | None:
-        """Who a live token belongs to, in one indexed query: the cost of every request, so
-        the statement is built once."""
+        """Who a live token belongs to and the state of the user's partner, in one indexed
+        query: the cost of every request, so the statement is built once."""
         row = self._session.connection().execute(_CREDENTIAL, {"token_hash": token_hash}).first()
         return None if row is None else Credential(*row)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import types
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
@@ -284,7 +285,8 @@ def _type_name(annotation: Any, info: FieldInfo) -> str:
     if origin is dict:
         return "JSON object"
     names = {str: "string", SecretStr: "string, secret", Path: "path", bool: "boolean",
-             date: "date (YYYY-MM-DD)", int: "integer", float: "number"}  # fmt: skip
+             date: "date (YYYY-MM-DD)", int: "integer", float: "number",
+             Decimal: "decimal amount"}  # fmt: skip
     name = names[annotation]
     bounds = [
         f"{symbol} {getattr(constraint, attribute)}"
@@ -333,6 +335,14 @@ def test_every_setting_is_described() -> None:
     from leasekit.settings import AdapterIds, ServerSettings
 
     assert undescribed(Settings) + undescribed(AdapterIds) + undescribed(ServerSettings) == []
+
+
+def test_the_limit_threshold_is_read_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEASEKIT_PARTNERS__LIMIT_DIRECTOR_THRESHOLD", "250000.10")
+    assert load_settings().partners.limit_director_threshold == Decimal("250000.10")
+    monkeypatch.setenv("LEASEKIT_PARTNERS__LIMIT_DIRECTOR_THRESHOLD", "-1")
+    with pytest.raises(ConfigurationError, match="LEASEKIT_PARTNERS__LIMIT_DIRECTOR_THRESHOLD"):
+        load_settings()
 
 
 def test_the_docs_list_every_setting() -> None:

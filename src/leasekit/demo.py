@@ -8,6 +8,7 @@ never by switching validation off.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Final
 
@@ -15,12 +16,13 @@ import attrs
 from stdnum.cn import ric, uscc
 
 from leasekit.domain.applications import Application, BusinessType
+from leasekit.domain.credit_limits import LimitRequest, LimitRequestKind
 from leasekit.domain.customers import CustomerKind
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner, PartnerRating
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import VehicleCondition, vin_check_digit
-from leasekit.services import applications, customers, partners, users, vehicles
+from leasekit.services import applications, credit_limits, customers, partners, users, vehicles
 from leasekit.services.context import ServiceContext
 from leasekit.settings import ADAPTER_KINDS
 
@@ -50,6 +52,7 @@ class DemoCompany:
     tokens: dict[str, tuple[User, str]]
     partners: list[Partner]
     applications: list[Application]
+    limit_requests: list[LimitRequest]
 
 
 def resident_id(body: str) -> str:
@@ -109,7 +112,15 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
         ),
     ]
     submitted = applications.transition_application(ctx, dealer, drafted[1].id, "submit")
-    return DemoCompany(tokens, [sunrise, harbour, prospect], [drafted[0], submitted])
+    season = credit_limits.RequestLimitChange(
+        harbour.id,
+        LimitRequestKind.TEMPORARY,
+        Decimal("500000.00"),
+        "spring campaign: stock of the new model year",
+        ctx.clock.business_date() + timedelta(days=90),
+    )
+    waiting = credit_limits.request_limit_change(ctx, staff["officer"], season)
+    return DemoCompany(tokens, [sunrise, harbour, prospect], [drafted[0], submitted], [waiting])
 
 
 def _user(ctx: ServiceContext, admin: Actor, command: users.CreateUser) -> tuple[User, str]:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from leasekit.domain.clock import Clock, SystemClock
+from leasekit.domain.credit_limits import LimitPolicy
 from leasekit.domain.events import DomainEvent, EventSubscriber
 from leasekit.domain.identity import Actor
 from leasekit.money import currency
@@ -165,6 +166,7 @@ def build_runtime(
         max_upload_bytes=settings.server.max_upload_bytes,
         secret_key=secret_key(settings),
         after_commit=wake,
+        limit_policy=LimitPolicy(settings.partners.limit_director_threshold),
     )
     relay = OutboxRelay(
         engine, subscribers(pm, adapters, services), policy=_policy(settings.outbox)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
@@ -155,6 +156,20 @@ class OutboxSettings(BaseModel):
     )
 
 
+class PartnerSettings(BaseModel):
+    """Rules for dealers and other partners."""
+
+    model_config = _section("partners")
+
+    limit_director_threshold: Decimal = Field(
+        default=Decimal(1_000_000),
+        ge=0,
+        description="An increase of a partner's credit limit (standing or temporary) larger "
+        "than this, in the company's currency, needs a director's approval; smaller changes "
+        "a manager's.",
+    )
+
+
 class Settings(BaseSettings):
     """All of leasekit's settings; see ``docs/settings.md`` for the variables."""
 
@@ -198,6 +213,9 @@ class Settings(BaseSettings):
     )
     outbox: OutboxSettings = Field(
         default_factory=OutboxSettings, description="Delivery of committed events."
+    )
+    partners: PartnerSettings = Field(
+        default_factory=PartnerSettings, description="Rules for dealers and other partners."
     )
     secret_key: SecretStr | None = Field(
         default=None,

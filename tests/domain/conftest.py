@@ -59,7 +59,6 @@ def partner(at: datetime, officer: Actor) -> Partner:
     partner = Partner.onboard(
         name="Shanghai Motors Ltd",
         registration_number="91110000600037341L",
-        credit_limit=Money("5000000", "CNY"),
         actor=officer,
         at=at,
     )

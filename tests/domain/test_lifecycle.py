@@ -21,6 +21,7 @@ from leasekit.domain.contracts import (
     ContractState,
     PaymentState,
 )
+from leasekit.domain.credit_limits import LimitRequestState
 from leasekit.domain.events import StateChanged
 from leasekit.domain.exception_requests import EXCEPTION_REQUEST_LIFECYCLE, ExceptionRequestState
 from leasekit.domain.identity import Actor, Role
@@ -120,6 +121,11 @@ SPEC = {
         disable | active | disabled | admin | !
         enable | disabled | active | admin |
     """,
+    "limit_request": """
+        approve | requested | approved | manager director |
+        reject | requested | rejected | manager director | !
+        cancel | requested | cancelled | officer manager director post_loan_supervisor |
+    """,
 }  # fmt: skip
 
 STATE_ENUMS = {
@@ -131,6 +137,7 @@ STATE_ENUMS = {
     "exception_request": ExceptionRequestState,
     "vehicle": VehicleState,
     "user": UserState,
+    "limit_request": LimitRequestState,
 }
 FINAL = {
     "application": {"declined", "rejected", "closed", "cancelled"},
@@ -141,6 +148,7 @@ FINAL = {
     "exception_request": {"executed", "rejected", "cancelled"},
     "vehicle": {"released"},
     "user": set(),
+    "limit_request": {"approved", "rejected", "cancelled"},
 }
 
 Row = tuple[str, str, str, frozenset[Role], bool]

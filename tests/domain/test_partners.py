@@ -20,7 +20,6 @@ from leasekit.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from leasekit.money import Money
 
 P = PartnerState
 Cap = PartnerCapability
@@ -63,7 +62,6 @@ def onboard(actor: Actor, at: datetime, **overrides: object) -> Partner:
     values: dict[str, object] = {
         "name": "Shanghai Motors Ltd",
         "registration_number": "9 1 110000 600037341L",
-        "credit_limit": Money("5000000", "CNY"),
     }
     values.update(overrides)
     return Partner.onboard(actor=actor, at=at, **values)  # type: ignore[arg-type]
@@ -73,7 +71,6 @@ def test_onboard(officer: Actor, at: datetime) -> None:
     partner = onboard(officer, at, rating="B")
     assert partner.state is P.PROSPECT
     assert partner.registration_number == "91110000600037341L"
-    assert partner.credit_limit == Money("5000000.00", "CNY")
     assert partner.rating is PartnerRating.B
     assert partner.partner_id == partner.id
     assert not partner.blacklisted
@@ -81,18 +78,8 @@ def test_onboard(officer: Actor, at: datetime) -> None:
 
 def test_onboard_names_every_bad_field(officer: Actor, at: datetime) -> None:
     with pytest.raises(ValidationError) as caught:
-        onboard(
-            officer, at, name="", registration_number="91110000600037341M",
-            credit_limit=Money("-1.005", "CNY"), rating="E",
-        )  # fmt: skip
-    assert [e.field for e in caught.value.errors] == [
-        "name", "registration_number", "credit_limit", "rating",
-    ]  # fmt: skip
-
-
-def test_onboard_refuses_a_negative_limit(officer: Actor, at: datetime) -> None:
-    with pytest.raises(ValidationError, match="credit_limit: must not be negative"):
-        onboard(officer, at, credit_limit=Money("-1", "CNY"))
+        onboard(officer, at, name="", registration_number="91110000600037341M", rating="E")
+    assert [e.field for e in caught.value.errors] == ["name", "registration_number", "rating"]
 
 
 def test_dealers_do_not_onboard_partners(dealer: Actor, at: datetime) -> None:

@@ -97,6 +97,36 @@ CASES: dict[str, Case] = {
         200,
         versioned=True,
     ),
+    "POST /limit-movements": Case(
+        "finance",
+        lambda d: "/limit-movements",
+        lambda d: {
+            "partner_id": d.partner_id("Harbour Auto"),
+            "kind": "take",
+            "reference": "contract:hostile-1",
+            "amount": "1000.00",
+            "reason": "manual correction",
+        },
+        201,
+    ),
+    "POST /limit-requests": Case(
+        "officer",
+        lambda d: "/limit-requests",
+        lambda d: {
+            "partner_id": d.partner_id("Sunrise Motors"),
+            "kind": "standing",
+            "amount": "5500000.00",
+            "reason": "more stock",
+        },
+        201,
+    ),
+    "POST /limit-requests/{id}/transitions": Case(
+        "manager",
+        lambda d: f"/limit-requests/{d.company.limit_requests[0].id}/transitions",
+        lambda d: {"action": "approve"},
+        200,
+        versioned=True,
+    ),
     "POST /customers": Case(
         "sunrise",
         lambda d: "/customers",

@@ -89,6 +89,36 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
         ),
         "POST /customers": ("sunrise", "/customers", {"json": NEW_CUSTOMER}),
         "POST /vehicles": ("sunrise", "/vehicles", {"json": NEW_VEHICLE}),
+        "POST /limit-movements": (
+            "finance",
+            "/limit-movements",
+            {
+                "json": {
+                    "partner_id": first.partner_id,
+                    "kind": "take",
+                    "reference": "c:1",
+                    "amount": "10.00",
+                    "reason": "manual",
+                }
+            },
+        ),
+        "POST /limit-requests": (
+            "officer",
+            "/limit-requests",
+            {
+                "json": {
+                    "partner_id": first.partner_id,
+                    "kind": "standing",
+                    "amount": "100.00",
+                    "reason": "cut",
+                }
+            },
+        ),
+        "POST /limit-requests/{id}/transitions": (
+            "manager",
+            f"/limit-requests/{demo.company.limit_requests[0].id}/transitions",
+            {"json": {"action": "approve"}, "headers": at_first},
+        ),
         "POST /applications": ("sunrise", "/applications", {"json": demo.draft()}),
         "POST /applications/{id}/transitions": (
             "sunrise",

@@ -21,7 +21,9 @@ NEW_PARTNER = {
 async def test_staff_onboard_a_partner_and_take_it_to_active(demo) -> None:
     created = await demo.call("POST", "/partners", "officer", 201, json=NEW_PARTNER)
     assert created["state"] == "prospect"
-    assert created["credit_limit"] == {"amount": "2000000.00", "currency": "CNY"}
+    assert "credit_limit" not in created, "the limit is an account of its own"
+    figures = await demo.call("GET", f"/partners/{created['id']}/credit-limit", "officer", 200)
+    assert figures["limit"] == {"amount": "2000000.00", "currency": "CNY"}
     assert created["rating"] == "B"
     path = f"/partners/{created['id']}"
     for action, user, state in (

@@ -8,7 +8,8 @@ from leasekit.demo import credit_code
 from leasekit.domain.identity import Actor
 from leasekit.domain.partners import Partner, PartnerState
 from leasekit.errors import NotFoundError, ValidationError
-from leasekit.services import partners
+from leasekit.money import Money
+from leasekit.services import credit_limits, partners
 from leasekit.services.context import ServiceContext
 
 CODE = credit_code("91420100MA4K5E6F7")
@@ -22,8 +23,9 @@ def onboard(ctx: ServiceContext, officer: Actor, code: str = CODE) -> Partner:
 def test_a_partner_is_onboarded_as_a_prospect(ctx: ServiceContext, officer: Actor) -> None:
     partner = onboard(ctx, officer)
     assert partner.state is PartnerState.PROSPECT
-    assert partner.credit_limit.amount == Decimal("500000.00")
-    assert partner.credit_limit.currency == ctx.currency
+    limit = credit_limits.get_credit_limit(ctx, officer, partner.id)
+    assert limit.total == Money("500000.00", ctx.currency)
+    assert limit.used.amount == limit.frozen.amount == 0
     assert partners.get_partner(ctx, officer, partner.id) == partner
     with ctx.uow_factory() as uow:
         trail = uow.audit.for_subject("partner", partner.id)

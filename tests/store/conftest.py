@@ -46,16 +46,13 @@ class Build:
         role = "dealer_user" if partner_id else "officer"
         return User(new_id(), username, "Li Wei", role, partner_id, "active", None, NOW)
 
-    def partner(
-        self, credit_limit: Money | None = None, registration_number: str | None = None
-    ) -> Partner:
+    def partner(self, registration_number: str | None = None) -> Partner:
         """A partner with a company code of its own (codes are unique per country)."""
         return Partner(
             id=new_id(),
             name="Acme Motors",
             country="CN",
             registration_number=registration_number or f"9111{new_id()[-14:].upper()}",
-            credit_limit=credit_limit or cny("5000000.00"),
             rating="A",
             state="active",
             created_at=NOW,

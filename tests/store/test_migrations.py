@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -184,3 +185,30 @@ def test_the_downgrade_gives_back_0001s_data(at_0001: Engine) -> None:
         (1, False),
         (2, True),
     ], "what was not delivered is still due"
+
+
+def test_0003_opens_each_partners_limit_account_from_its_limit(at_0001: Engine) -> None:
+    upgrade(at_0001, "0002")
+    upgrade(at_0001)
+    rows = _rows(at_0001, "SELECT id, currency, total, used, frozen FROM credit_limits")
+    assert [(*row[:2], *(Decimal(str(amount)) for amount in row[2:])) for row in rows] == [
+        ("p-1", "CNY", Decimal("1000000.00"), Decimal(0), Decimal(0)),
+    ]
+    partner_columns = {column["name"] for column in sa.inspect(at_0001).get_columns("partners")}
+    assert not partner_columns & {"credit_limit", "currency"}
+
+
+def test_0003_is_not_undone_while_limits_are_in_use(at_0001: Engine) -> None:
+    upgrade(at_0001)
+    with at_0001.begin() as connection:
+        _insert(
+            connection,
+            "limit_movements",
+            {"id": "m-1", "partner_id": "p-1", "kind": "take", "reference": "c:1",
+             "currency": "CNY", "amount": "5.00", "used_change": "5.00", "frozen_change": "0",
+             "used_after": "5.00", "frozen_after": "0", "reason": None, "actor_id": "u-officer",
+             "created_at": AT, "business_date": AT.date()},
+        )  # fmt: skip
+    with pytest.raises(RuntimeError, match="movements or requests"):
+        downgrade(at_0001, "0002")
+    assert current_revision(at_0001) == "0003"

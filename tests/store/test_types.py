@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import StatementError
 
 from leasekit.domain.applications import RequestedTerms
+from leasekit.domain.credit_limits import CreditLimit
 from leasekit.money import Money
 from leasekit.store.database import create_engine
 from leasekit.store.types import CanonicalJson, ExactDecimal, UtcDateTime, canonical_decimal
@@ -154,7 +155,10 @@ def test_money_and_rates_round_trip_through_the_entity_tables(
 ) -> None:
     """The extremes a lender meets, through the real repositories: the largest and smallest
     cents, a rate of 1E-28 and a price of 34 significant digits."""
-    partner = build.partner(credit_limit=Money("99999999999999999999.99", "CNY"))
+    partner = build.partner()
+    account = CreditLimit.open(
+        partner.id, Money("99999999999999999999.99", "CNY"), partner.created_at
+    )
     terms = RequestedTerms(
         vehicle_price=Money("12345678901234567890123456789012.34", "CNY"),
         down_payment=Money("0.01", "CNY"),
@@ -166,14 +170,15 @@ def test_money_and_rates_round_trip_through_the_entity_tables(
     application = build.application(partner, customer, vehicle, terms)
     with uow_factory() as uow:
         uow.partners.add(partner)
+        uow.credit_limits.add(account)
         uow.customers.add(customer)
         uow.vehicles.add(vehicle)
         uow.applications.add(application)
         uow.commit()
     with uow_factory() as uow:
-        limit = uow.partners.get(partner.id).credit_limit
+        limit = uow.credit_limits.get(partner.id).total
         loaded = uow.applications.get(application.id).requested
-    assert limit == partner.credit_limit
+    assert limit == account.total
     assert_same_decimal(limit.amount, Decimal("99999999999999999999.99"))
     assert loaded == terms
     assert_same_decimal(loaded.vehicle_price.amount, Decimal("12345678901234567890123456789012.34"))

@@ -73,6 +73,12 @@ CREATE_ROLES: Final[Mapping[str, frozenset[Role]]] = {
     "payment": frozenset({Role.FINANCE, Role.SYSTEM}),
     "voucher": frozenset({Role.FINANCE, Role.SYSTEM}),
     "exception_request": frozenset({Role.OFFICER, Role.FINANCE}),
+    # Disbursement and settlement move a partner's limit as the system or finance; a
+    # manual adjustment is a manager's or director's.
+    "limit_movement": frozenset({Role.MANAGER, Role.DIRECTOR, Role.FINANCE, Role.SYSTEM}),
+    "limit_request": frozenset(
+        {Role.OFFICER, Role.MANAGER, Role.DIRECTOR, Role.POST_LOAN_SUPERVISOR}
+    ),
 }
 """Who may create each kind of object. Admins manage users and make no business records."""
 

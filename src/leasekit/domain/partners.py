@@ -33,12 +33,9 @@ from leasekit.domain.validation import (
     Checks,
     choice,
     country_code,
-    money_amount,
-    non_negative,
     text,
 )
 from leasekit.errors import PartnerRestrictedError
-from leasekit.money import Money
 
 __all__ = [
     "PARTNER_CAPABILITIES",
@@ -234,8 +231,6 @@ class Partner(Stateful):
     name: str
     country: str
     registration_number: str
-    credit_limit: Money
-    """The most the partner may have outstanding in guaranteed or pending business."""
     rating: PartnerRating | None = attrs.field(converter=_rating)
     state: PartnerState = attrs.field(converter=PartnerState)
     created_at: datetime
@@ -249,13 +244,13 @@ class Partner(Stateful):
         *,
         name: str,
         registration_number: str,
-        credit_limit: Money,
         actor: Actor,
         at: datetime,
         country: str = "CN",
         rating: PartnerRating | str | None = None,
     ) -> Partner:
-        """A new partner in state ``prospect``, its company code checked like a customer's."""
+        """A new partner in state ``prospect``, its company code checked like a customer's (its
+        credit limit is an account of its own, :mod:`leasekit.domain.credit_limits`)."""
         ensure_may_create(actor, "partner")
         checks = Checks()
         valid_name = checks.run(lambda: text(name, "name"))
@@ -267,26 +262,16 @@ class Partner(Stateful):
                     valid_country, CustomerKind.COMPANY, registration_number, "registration_number"
                 )
             )
-        limit = checks.run(lambda: money_amount(credit_limit, "credit_limit"))
-        if limit is not None:
-            checks.run(lambda: non_negative(limit, "credit_limit"))
         valid_rating = None
         if rating is not None:
             valid_rating = checks.run(lambda: choice(PartnerRating, rating, "rating"))
-        if (
-            valid_name is None
-            or valid_country is None
-            or number is None
-            or limit is None
-            or checks.errors
-        ):
+        if valid_name is None or valid_country is None or number is None or checks.errors:
             raise checks.error()
         return cls(
             id=new_id(),
             name=valid_name,
             country=valid_country,
             registration_number=number,
-            credit_limit=limit,
             rating=valid_rating,
             state=PartnerState.PROSPECT,
             created_at=require_utc(at),

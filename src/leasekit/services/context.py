@@ -12,6 +12,7 @@ import attrs
 
 from leasekit.domain.access import visible_to
 from leasekit.domain.clock import Clock
+from leasekit.domain.credit_limits import LimitPolicy
 from leasekit.domain.identity import Actor
 from leasekit.errors import NotFoundError, ValidationError
 from leasekit.money import Currency
@@ -44,6 +45,8 @@ class ServiceContext:
     max_upload_bytes: int
     secret_key: bytes = attrs.field(repr=False, default=b"")
     """The installation's secret: derives enrolment secrets and signs audit checkpoints."""
+    limit_policy: LimitPolicy = attrs.field(factory=LimitPolicy)
+    """Who approves which change of a partner's credit limit."""
     after_commit: Callable[[], None] = lambda: None
     """Called after each command's unit of work closes; the runtime wakes its background
     worker with it, so events are delivered promptly without the caller waiting for them."""

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import attrs
 
+from leasekit.domain.credit_limits import CreditLimit, opening_limit
 from leasekit.domain.identity import Actor
 from leasekit.domain.partners import (
     PARTNER_LIFECYCLE,
@@ -15,6 +16,7 @@ from leasekit.domain.partners import (
     PartnerRating,
     PartnerState,
 )
+from leasekit.domain.validation import Checks
 from leasekit.errors import NotFoundError, ValidationError
 from leasekit.money import Money
 from leasekit.services.commands import Work, command, transition_command
@@ -67,17 +69,24 @@ def onboard_partner(work: Work, request: OnboardPartner) -> Partner:
 
     Back-office staff only (refused before the body is read). The company code is checked
     like a customer's id number (a unified social credit code in China), one partner per
-    code; the credit limit is in the book currency. The partner starts as a ``prospect``.
+    code. The credit limit, in the book currency, opens the partner's limit account
+    (``/partners/{id}/credit-limit``), which changes afterwards only by approved requests.
+    The partner starts as a ``prospect``.
     """
-    partner = Partner.onboard(
-        name=request.name,
-        registration_number=request.registration_number,
-        credit_limit=Money(request.credit_limit, work.ctx.currency),
-        country=request.country,
-        rating=request.rating,
-        actor=work.actor,
-        at=work.at,
+    checks = Checks()
+    partner = checks.run(
+        lambda: Partner.onboard(
+            name=request.name,
+            registration_number=request.registration_number,
+            country=request.country,
+            rating=request.rating,
+            actor=work.actor,
+            at=work.at,
+        )
     )
+    limit = checks.run(lambda: opening_limit(Money(request.credit_limit, work.ctx.currency)))
+    if partner is None or limit is None:
+        raise checks.error()
     existing = work.uow.partners.find_by_registration_number(
         partner.country, partner.registration_number
     )
@@ -86,6 +95,7 @@ def onboard_partner(work: Work, request: OnboardPartner) -> Partner:
             "registration_number", f"already onboarded as partner {existing.id}"
         )
     work.uow.partners.add(partner)
+    work.uow.credit_limits.add(CreditLimit.open(partner.id, limit, work.at))
     work.event("partner_onboarded", "partner", partner.id, {})
     return partner
 

@@ -27,6 +27,7 @@ import attrs
 from leasekit.domain.applications import Application
 from leasekit.domain.approvals import ApprovalTask
 from leasekit.domain.contracts import Contract, Payment, Receivable
+from leasekit.domain.credit_limits import CreditLimit, LimitMovement, LimitRequest
 from leasekit.domain.customers import Customer
 from leasekit.domain.documents import Document
 from leasekit.domain.events import DomainEvent
@@ -44,6 +45,7 @@ __all__ = [
     "AuditTrail",
     "ContractRepository",
     "Credential",
+    "CreditLimitRepository",
     "CustomerRepository",
     "Delivery",
     "DeliveryQuery",
@@ -54,6 +56,8 @@ __all__ = [
     "ExceptionRequestRepository",
     "IdempotencyRepository",
     "IdempotentRequest",
+    "LimitMovementRepository",
+    "LimitRequestRepository",
     "Page",
     "PartnerRepository",
     "PaymentRepository",
@@ -282,6 +286,21 @@ class PartnerRepository(Repository[Partner], Protocol):
     def find_by_registration_number(self, country: str, number: str) -> Partner | None: ...
 
 
+class CreditLimitRepository(Repository[CreditLimit], Protocol):
+    def get_for_update(self, partner_id: str) -> CreditLimit:
+        """The account, locked against other writers until the unit of work ends."""
+        ...
+
+
+class LimitMovementRepository(Repository[LimitMovement], Protocol):
+    def for_reference(self, partner_id: str, reference: str) -> list[LimitMovement]:
+        """A reference's movements, oldest first."""
+        ...
+
+
+class LimitRequestRepository(Repository[LimitRequest], Protocol): ...
+
+
 class ApplicationRepository(Repository[Application], Protocol): ...
 
 
@@ -383,6 +402,15 @@ class UnitOfWork(Protocol):
 
     @property
     def partners(self) -> PartnerRepository: ...
+
+    @property
+    def credit_limits(self) -> CreditLimitRepository: ...
+
+    @property
+    def limit_movements(self) -> LimitMovementRepository: ...
+
+    @property
+    def limit_requests(self) -> LimitRequestRepository: ...
 
     @property
     def applications(self) -> ApplicationRepository: ...

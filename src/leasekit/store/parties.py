@@ -10,7 +10,6 @@ code once per country.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from sqlalchemy import Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,7 +20,6 @@ from leasekit.domain.vehicles import Vehicle, VehicleState
 from leasekit.store.repository import Rule, SqlRepository, Stored, repository
 from leasekit.store.schema import (
     EntityRow,
-    currency_column,
     reference,
     search_key,
     search_key_column,
@@ -158,8 +156,6 @@ class PartnerRow(EntityRow):
     name_key: Mapped[str] = search_key_column()
     country: Mapped[str] = mapped_column(String(2))
     registration_number: Mapped[str]
-    currency: Mapped[str] = currency_column()
-    credit_limit: Mapped[Decimal]
     rating: Mapped[str | None] = mapped_column(String(1))
     state: Mapped[str] = mapped_column(index=True)
     created_at: Mapped[dt.datetime]

@@ -1,4 +1,4 @@
-"""The walkthroughs (docs/walkthrough.md, docs/identity.md), run as written against a real
+"""The walkthroughs (docs/walkthrough.md, docs/identity.md, docs/partners.md), run as written against a real
 ``leasekit demo`` server.
 
 The page is the script: the test starts the demo with the command of its first ``console``
@@ -61,6 +61,11 @@ VARYING = frozenset(
         "token",
         "revoked_at",
         "next",
+        "requested_by",
+        "decided_by",
+        "actor_id",
+        "as_of",
+        "business_date",
     }
 )
 """Keys whose values differ from run to run (and with the reader's photo); their presence is
@@ -483,6 +488,14 @@ PAGES = {
         (BASE_VARIABLE, "SUNRISE"),
         lambda last: last["items"][0]["state"] == "submitted",
         shows_audit=True,
+    ),
+    "partners.md": Page(
+        (("POST", "/partners"), ("POST", "/partners/X/transitions"),
+         ("GET", "/partners/X/credit-limit"), ("POST", "/limit-requests"),
+         ("POST", "/limit-requests/X/transitions"), ("POST", "/limit-movements"),
+         ("GET", "/limit-movements"), ("GET", "/me")),
+        (BASE_VARIABLE, "OFFICER", "MANAGER", "DIRECTOR", "FINANCE", "SUNRISE"),
+        lambda last: last["status"] == 403 and last["partner_state"] == "blacklisted",
     ),
     "identity.md": Page(
         (("POST", "/users"), ("POST", "/enrolments"), ("GET", "/me"), ("POST", "/me/tokens"),

@@ -4,8 +4,11 @@ the limit, and a change of the limit needs another person with the authority for
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from datetime import UTC, date, datetime, time, timedelta
+from time import time as seconds_since_epoch
 from decimal import Decimal
 
 import attrs
@@ -248,3 +251,60 @@ def test_requests_are_listed_by_state(
     query = credit_limits.LimitRequestQuery(state="requested")  # type: ignore[arg-type]
     page = credit_limits.list_limit_requests(ctx, manager, query)
     assert [item["id"] for item in page.items] == [waiting.id]
+
+
+TAKER = """
+import sys, time
+from decimal import Decimal
+from leasekit.domain.clock import SystemClock
+from leasekit.domain.credit_limits import LimitExceededError
+from leasekit.domain.identity import Actor, Role
+from leasekit.money import currency
+from leasekit.services import catalog, credit_limits
+from leasekit.services.context import ServiceContext
+from leasekit.store.database import create_engine
+from leasekit.store.uow import unit_of_work_factory
+from leasekit.testing.fakes import Fakes
+
+url, partner_id, user_id, process, start = sys.argv[1:]
+engine = create_engine(url)
+ctx = ServiceContext(unit_of_work_factory(engine), Fakes.create(SystemClock()).adapters(),
+                     SystemClock(), currency("CNY"), 1024)
+finance = Actor(user_id, Role.FINANCE)
+time.sleep(max(0.0, float(start) - time.time()))
+for n in range(5):
+    body = credit_limits.AdjustCreditLimit(partner_id, "take", f"p{process}:{n}",
+                                           Decimal("60000.00"), "burst")
+    try:
+        credit_limits.adjust_credit_limit(ctx, finance, body)
+        print("taken", flush=True)
+    except LimitExceededError:
+        print("refused", flush=True)
+engine.dispose()
+"""
+
+
+def test_processes_taking_at_once_never_exceed_the_limit(
+    ctx: ServiceContext, database_url: str, finance: Actor, partner: Partner
+) -> None:
+    """Six processes take 60,000.00 five times each, all at once, from a limit of
+    1,000,000.00: exactly sixteen takes win (960,000.00), whatever the interleaving; on
+    PostgreSQL through the account's row lock, on SQLite through its write lock."""
+    start = str(seconds_since_epoch() + 3)
+    takers = [
+        subprocess.Popen(
+            [sys.executable, "-c", TAKER, database_url, partner.id, finance.user_id, str(n), start],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(6)
+    ]
+    outcomes = []
+    for taker in takers:
+        out, err = taker.communicate(timeout=120)
+        assert taker.returncode == 0, err
+        outcomes += out.split()
+    assert sorted(outcomes) == ["refused"] * 14 + ["taken"] * 16
+    figures = position(ctx, finance, partner)
+    assert (figures.used.amount, figures.available.amount) == (Decimal("960000.00"), 40000)

@@ -57,6 +57,7 @@ __all__ = [
     "Outstanding",
     "increase_of",
     "opening_limit",
+    "zero_in",
 ]
 
 MAX_REFERENCE: Final = 100
@@ -125,7 +126,7 @@ class LimitPosition:
             f"limit {_figure(self.limit)} (total {_figure(self.total)} + temporary "
             f"{_figure(self.temporary_in_force)}), used {_figure(self.used)}, frozen "
             f"{_figure(self.frozen)}, available {_figure(self.available)} "
-            f"{self.limit.currency.code} on {self.as_of}"
+            f"{self.limit.currency.code}"
         )
 
     @property
@@ -158,7 +159,7 @@ class CreditLimit:
     def open(cls, partner_id: str, total: Money, at: datetime) -> CreditLimit:
         """The account of a partner being onboarded, nothing used yet."""
         valid = opening_limit(total)
-        zero = Money.zero(valid.currency).quantize(HALF_UP)
+        zero = zero_in(valid)
         return cls(partner_id, valid, zero, None, zero, zero, require_utc(at))
 
     @property
@@ -223,7 +224,7 @@ class CreditLimit:
             raise LimitExceededError(
                 f"{movement.kind} of {_figure(movement.amount)} "
                 f"{movement.amount.currency.code} for {movement.reference!r} refused: it needs "
-                f"{_figure(growth)} and partner {self.id} has {position.describe()}"
+                f"{_figure(growth)} and the partner has {position.describe()}"
             )
 
     def set_total(self, total: Money, at: datetime) -> None:
@@ -275,11 +276,16 @@ def _movement_input(
     return _MovementInput(valid_kind, valid_reference, valid_amount, valid_reason)
 
 
+def zero_in(amount: Money) -> Money:
+    """Nothing, in *amount*'s currency and written to its decimals (``0.00``)."""
+    return Money.zero(amount.currency).quantize(HALF_UP)
+
+
 def _changes(
     kind: LimitMovementKind, amount: Money, outstanding: Outstanding
 ) -> tuple[Money, Money]:
     """(change of used, change of frozen) for one movement under a reference."""
-    zero = Money.zero(amount.currency)
+    zero = zero_in(amount)
     if kind is LimitMovementKind.TAKE:
         consumed = min(amount, outstanding.frozen, key=lambda money: money.amount)
         return amount, -consumed if consumed.amount else zero
@@ -494,4 +500,4 @@ def increase_of(account: CreditLimit, kind: LimitRequestKind, amount: Money, on:
     before = account.limit(on)
     in_force = before - account.total
     after = amount + in_force if kind is LimitRequestKind.STANDING else account.total + amount
-    return max(after - before, Money.zero(amount.currency), key=lambda money: money.amount)
+    return max(after - before, zero_in(amount), key=lambda money: money.amount)

@@ -26,6 +26,7 @@ from leasekit.domain.credit_limits import (
     LimitRequestState,
     Outstanding,
     increase_of,
+    zero_in,
 )
 from leasekit.domain.events import Payload
 from leasekit.domain.identity import Actor
@@ -75,10 +76,8 @@ def move_limit(
     capability = PartnerCapability.USE_CREDIT_LIMIT if valid_kind in _GROWING else None
     load_partner_reference(work.uow, work.actor, partner_id, capability)
     account = work.uow.credit_limits.get_for_update(partner_id)
-    zero = Money.zero(account.total.currency)
-    outstanding = Outstanding.of(
-        work.uow.limit_movements.for_reference(partner_id, reference), zero
-    )
+    movements = work.uow.limit_movements.for_reference(partner_id, reference)
+    outstanding = Outstanding.of(movements, zero_in(account.total))
     movement = account.move(
         valid_kind,
         reference,

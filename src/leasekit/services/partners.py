@@ -21,6 +21,7 @@ from leasekit.errors import NotFoundError, ValidationError
 from leasekit.money import Money
 from leasekit.services.commands import Work, command, transition_command
 from leasekit.services.context import visible_or_not_found
+from leasekit.services.partner_exit import exit_only_when_clear
 from leasekit.services.reads import lister, reader
 from leasekit.services.storage import UnitOfWork
 
@@ -100,8 +101,11 @@ def onboard_partner(work: Work, request: OnboardPartner) -> Partner:
     return partner
 
 
-transition_partner = transition_command("partner", PARTNER_LIFECYCLE, lambda uow: uow.partners)
-"""Apply a lifecycle action (``apply``, ``approve``, ``suspend``, ``blacklist`` ...)."""
+transition_partner = transition_command(
+    "partner", PARTNER_LIFECYCLE, lambda uow: uow.partners, after=exit_only_when_clear
+)
+"""Apply a lifecycle action (``apply``, ``approve``, ``suspend``, ``blacklist`` ...); ``exit``
+only once the exit review is clear."""
 
 
 def _own_partner(actor: Actor, query: PartnerQuery) -> PartnerQuery | None:

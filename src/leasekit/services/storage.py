@@ -301,7 +301,13 @@ class LimitMovementRepository(Repository[LimitMovement], Protocol):
 class LimitRequestRepository(Repository[LimitRequest], Protocol): ...
 
 
-class ApplicationRepository(Repository[Application], Protocol): ...
+class PartnerBusiness(Protocol):
+    def count_in_states(self, partner_id: str, states: Iterable[str]) -> int:
+        """How many of the partner's records are in one of *states*."""
+        ...
+
+
+class ApplicationRepository(Repository[Application], PartnerBusiness, Protocol): ...
 
 
 class DocumentRepository(Repository[Document], Protocol): ...
@@ -311,7 +317,7 @@ class ApprovalTaskRepository(Repository[ApprovalTask], Protocol):
     def list_for_application(self, application_id: str) -> list[ApprovalTask]: ...
 
 
-class ContractRepository(Repository[Contract], Protocol):
+class ContractRepository(Repository[Contract], PartnerBusiness, Protocol):
     def list_for_application(self, application_id: str) -> list[Contract]: ...
 
 

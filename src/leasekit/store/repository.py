@@ -255,6 +255,17 @@ class SqlRepository(Generic[E]):
             return NotFoundError(self.stored.kind, entity_id)
         return StaleVersionError(self.stored.kind, entity_id, read_version, current)
 
+    def count_in_states(self, partner_id: str, states: Iterable[str]) -> int:
+        """How many of *partner_id*'s records are in one of *states* (for aggregates that
+        belong to a partner and have a lifecycle), counted by the database."""
+        table = self._table
+        statement = (
+            sa.select(sa.func.count())
+            .select_from(table)
+            .where(table.c.partner_id == partner_id, table.c.state.in_(sorted(map(str, states))))
+        )
+        return int(self._session.connection().scalar(statement) or 0)
+
     def _find(self, *criteria: sa.ColumnElement[bool]) -> list[E]:
         """Entities matching *criteria*, in id order."""
         statement = sa.select(*self.stored.read_columns).where(*criteria).order_by(self._table.c.id)

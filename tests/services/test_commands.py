@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from leasekit.demo import credit_code
+from leasekit.domain.credit_limits import LimitMovementKind, LimitRequestKind
 from leasekit.domain.documents import DocumentKind, OwnerKind
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, Role
@@ -23,9 +24,11 @@ from leasekit.domain.partners import Partner
 from leasekit.services import (
     applications,
     catalog,
+    credit_limits,
     customers,
     documents,
     events,
+    partner_exit,
     partners,
     users,
     vehicles,
@@ -117,6 +120,17 @@ class _Failing:
         raise RuntimeError("down")
 
 
+def _limit_change(w: World) -> credit_limits.RequestLimitChange:
+    return credit_limits.RequestLimitChange(
+        w.partner.id, LimitRequestKind.STANDING, Decimal("1200000.00"), "more stock"
+    )
+
+
+def _approve_limit_change(w: World) -> Callable[[], object]:
+    change = credit_limits.request_limit_change(w.ctx, w.officer, _limit_change(w))
+    return lambda: credit_limits.transition_limit_request(w.ctx, w.manager, change.id, "approve")
+
+
 PREPARE: dict[str, Prepare] = {
     "create_user": lambda w: lambda: users.create_user(
         w.ctx, w.admin, users.CreateUser("new", "New", Role.OFFICER)
@@ -139,6 +153,12 @@ PREPARE: dict[str, Prepare] = {
     "transition_partner": lambda w: lambda: partners.transition_partner(
         w.ctx, w.manager, w.partner.id, "suspend", "late"
     ),
+    "adjust_credit_limit": lambda w: lambda: credit_limits.adjust_credit_limit(
+        w.ctx, w.manager, credit_limits.AdjustCreditLimit(
+            w.partner.id, LimitMovementKind.TAKE, "contract:1", Decimal("10.00"), "manual")),
+    "request_limit_change": lambda w: lambda: credit_limits.request_limit_change(
+        w.ctx, w.officer, _limit_change(w)),
+    "transition_limit_request": _approve_limit_change,
     "register_customer": lambda w: lambda: register_customer(w.ctx, w.dealer),
     "register_vehicle": lambda w: lambda: register_vehicle(w.ctx, w.dealer),
     "transition_vehicle": lambda w: (lambda vehicle_id: lambda: vehicles.transition_vehicle(
@@ -251,6 +271,14 @@ READS: dict[str, Prepare] = {
         lambda: documents.list_documents(w.ctx, w.dealer, OwnerKind.PARTNER, w.partner.id)
     ),
     "list_deliveries": lambda w: lambda: events.list_deliveries(w.ctx, w.admin),
+    "get_credit_limit": lambda w: (
+        lambda: credit_limits.get_credit_limit(w.ctx, w.dealer, w.partner.id)
+    ),
+    "list_limit_movements": lambda w: lambda: credit_limits.list_limit_movements(w.ctx, w.dealer),
+    "list_limit_requests": lambda w: lambda: credit_limits.list_limit_requests(w.ctx, w.officer),
+    "get_exit_review": lambda w: (
+        lambda: partner_exit.get_exit_review(w.ctx, w.dealer, w.partner.id)
+    ),
     "authenticate": _authenticate,
 }
 

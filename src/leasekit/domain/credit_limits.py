@@ -78,9 +78,10 @@ class LimitMovementKind(StrEnum):
     UNFREEZE = "unfreeze"
     """A reservation no longer needed: frozen shrinks, at most by the reference's."""
 
-
-_GROWS: Final = frozenset({LimitMovementKind.TAKE, LimitMovementKind.FREEZE})
-"""The movements that consume availability, and so are checked against it."""
+    @property
+    def uses_availability(self) -> bool:
+        """Whether the movement consumes what is available, and so is checked against it."""
+        return self in (LimitMovementKind.TAKE, LimitMovementKind.FREEZE)
 
 
 @attrs.frozen
@@ -197,7 +198,7 @@ class CreditLimit:
         ensure_may_create(actor, "limit_movement")
         checked = _movement_input(kind, reference, amount, reason, self.total)
         used_change, frozen_change = _changes(checked.kind, checked.amount, outstanding)
-        if checked.kind in _GROWS:
+        if checked.kind.uses_availability:
             self._require_available(checked, used_change + frozen_change, business_date)
         self.used += used_change
         self.frozen += frozen_change

@@ -113,10 +113,6 @@ class Command(Generic[In, R]):
     """May finish without recording an event (an event handler with nothing to do)."""
     fingerprint: Callable[[In], object] = lambda request: request
     """What of the input identifies the request for idempotency (by default all of it)."""
-    retries: int = 0
-    """Times to run again, from a fresh read, when a compare-and-set lost to a concurrent
-    writer; for a command whose input names no version, whose outcome the new state decides
-    (a take from a limit that another take just used)."""
 
     @property
     def doc(self) -> str:
@@ -158,19 +154,13 @@ def command(
     identify: Callable[[Any], str] | None = None,
     quiet: bool = False,
     fingerprint: Callable[[Any], object] | None = None,
-    retries: int = 0,
 ) -> _Declare:
     """Declare and register a command. *creates* names the kind of object in
     :data:`~leasekit.domain.access.CREATE_ROLES` whose roles may run it; *reload* gives the
     first result again to a retry with the same idempotency key (without it, the command
     takes no key); *identify* names what the result made (its ``id`` by default)."""
     allowed = CREATE_ROLES[creates] if creates is not None else roles
-    options: dict[str, Any] = {
-        "reload": reload,
-        "roles": allowed,
-        "quiet": quiet,
-        "retries": retries,
-    }
+    options: dict[str, Any] = {"reload": reload, "roles": allowed, "quiet": quiet}
     if identify is not None:
         options["identify"] = identify
     if fingerprint is not None:
@@ -196,7 +186,7 @@ def execute(
         raise ValidationError.single("idempotency_key", f"{cmd.name} cannot be replayed")
     retry = Retry.of(idempotency_key, cmd.name, cmd.fingerprint(request))
     try:
-        return _run_retrying(ctx, actor, cmd, request, retry)
+        return _run(ctx, actor, cmd, request, retry)
     except LeasekitError:
         # A concurrent attempt with the same key may have committed while this one ran into
         # the rows it made: its result is this request's answer too.
@@ -214,17 +204,6 @@ def _earlier(
     with ctx.uow_factory() as uow:
         subject_id = retry.earlier(uow, actor)
         return None if subject_id is None else (cmd.reload(uow, subject_id),)
-
-
-def _run_retrying(
-    ctx: ServiceContext, actor: Actor, cmd: Command[In, R], request: In, retry: Retry
-) -> R:
-    for _ in range(cmd.retries):
-        try:
-            return _run(ctx, actor, cmd, request, retry)
-        except StaleVersionError:
-            continue
-    return _run(ctx, actor, cmd, request, retry)
 
 
 def _run(ctx: ServiceContext, actor: Actor, cmd: Command[In, R], request: In, retry: Retry) -> R:

@@ -56,10 +56,6 @@ __all__ = [
     "transition_limit_request",
 ]
 
-_RETRIES = 5
-"""Takes of one partner serialize on its account row; a loser re-reads and is checked again
-against what the winner left, so a few rounds settle any realistic burst."""
-
 
 def move_limit(
     work: Work,
@@ -71,9 +67,11 @@ def move_limit(
 ) -> LimitMovement:
     """Move *partner_id*'s limit by *amount* under *reference*, in the caller's unit of work,
     with the event recorded: a take or freeze only while the partner's state lets it use its
-    limit (not a blacklisted or suspended dealer), and never beyond what is available."""
+    limit (not a blacklisted or suspended dealer), and never beyond what is available. The
+    account stays locked until the caller's transaction ends, so takes of one partner queue
+    rather than race."""
     valid_kind = choice(LimitMovementKind, kind, "kind")
-    capability = PartnerCapability.USE_CREDIT_LIMIT if valid_kind in _GROWING else None
+    capability = PartnerCapability.USE_CREDIT_LIMIT if valid_kind.uses_availability else None
     load_partner_reference(work.uow, work.actor, partner_id, capability)
     account = work.uow.credit_limits.get_for_update(partner_id)
     movements = work.uow.limit_movements.for_reference(partner_id, reference)
@@ -99,7 +97,6 @@ def move_limit(
     return movement
 
 
-_GROWING = (LimitMovementKind.TAKE, LimitMovementKind.FREEZE)
 _PAST = {
     LimitMovementKind.TAKE: "taken",
     LimitMovementKind.RELEASE: "released",
@@ -137,7 +134,6 @@ class AdjustCreditLimit:
     subject="limit_movement",
     creates="limit_movement",
     reload=lambda uow, movement_id: uow.limit_movements.get(movement_id),
-    retries=_RETRIES,
 )
 def adjust_credit_limit(work: Work, request: AdjustCreditLimit) -> LimitMovement:
     """Adjust a partner's use of its credit limit by hand.

@@ -1,5 +1,5 @@
-"""The walkthroughs (docs/walkthrough.md, docs/identity.md, docs/partners.md), run as
-written against a real ``leasekit demo`` server.
+"""The walkthroughs (docs/walkthrough.md, docs/identity.md, docs/partners.md), run as written
+against a real ``leasekit demo`` server.
 
 The page is the script: the test starts the demo with the command of its first ``console``
 block (adding a free port and a folder of its own), checks that the demo prints what the page
@@ -490,8 +490,9 @@ PAGES = {
         shows_audit=True,
     ),
     "partners.md": Page(
-        (("POST", "/partners"), ("POST", "/partners/X/transitions"),
-         ("GET", "/partners/X/credit-limit"), ("POST", "/limit-requests"),
+        (("POST", "/partners"), ("POST", "/partners/X/transitions"), ("PUT", "/partners/X"),
+         ("GET", "/partners/X/history"), ("GET", "/partners/X/credit-limit"),
+         ("POST", "/limit-requests"),
          ("POST", "/limit-requests/X/transitions"), ("POST", "/limit-movements"),
          ("GET", "/limit-movements"), ("GET", "/me")),
         (BASE_VARIABLE, "OFFICER", "MANAGER", "DIRECTOR", "FINANCE", "SUNRISE"),

@@ -150,6 +150,13 @@ PREPARE: dict[str, Prepare] = {
         w.officer,
         partners.OnboardPartner("Lakeside", credit_code("91110000MA00AB1C2"), Decimal(0)),
     ),
+    "revise_partner": lambda w: lambda: partners.revise_partner(
+        w.ctx,
+        w.officer,
+        partners.ProfileRevision(
+            w.partner.id, partners.ProfileChange(name="Acme Motors Ltd", reason="renamed")
+        ),
+    ),
     "transition_partner": lambda w: lambda: partners.transition_partner(
         w.ctx, w.manager, w.partner.id, "suspend", "late"
     ),

@@ -209,6 +209,36 @@ def test_0003_is_not_undone_while_limits_are_in_use(at_0001: Engine) -> None:
              "used_after": "5.00", "frozen_after": "0", "reason": None, "actor_id": "u-officer",
              "created_at": AT, "business_date": AT.date()},
         )  # fmt: skip
+    head = current_revision(at_0001)
     with pytest.raises(RuntimeError, match="movements or requests"):
         downgrade(at_0001, "0002")
-    assert current_revision(at_0001) == "0003"
+    assert current_revision(at_0001) == head
+
+
+def test_0004_gives_each_partner_an_empty_profile_and_revision_0(at_0001: Engine) -> None:
+    upgrade(at_0001, "0003")
+    upgrade(at_0001)
+    assert _rows(
+        at_0001,
+        "SELECT legal_representative, contacts, registered_address, brands, bank_accounts "
+        "FROM partners",
+    ) == [(None, "[]", None, "[]", "[]")]
+    [(partner_id, revision, actor, changes)] = _rows(
+        at_0001, "SELECT partner_id, revision, actor_id, changes FROM partner_revisions"
+    )
+    assert (partner_id, revision, actor) == ("p-1", 0, "system")
+    assert json.loads(str(changes)) == [
+        {"field": "name", "before": None, "after": "  Sunrise   MOTORS "}
+    ]
+    downgrade(at_0001, "0003")
+    assert "partner_revisions" not in sa.inspect(at_0001).get_table_names()
+    assert "contacts" not in {c["name"] for c in sa.inspect(at_0001).get_columns("partners")}
+
+
+def test_0004_is_not_undone_while_a_partner_has_a_profile(at_0001: Engine) -> None:
+    upgrade(at_0001)
+    with at_0001.begin() as connection:
+        connection.execute(sa.text("UPDATE partners SET brands = '[\"Buick\"]'"))
+    with pytest.raises(RuntimeError, match="profiles"):
+        downgrade(at_0001, "0003")
+    assert current_revision(at_0001) == "0004"

@@ -8,6 +8,10 @@ the partner's state in the transaction of each request, so a change takes effect
 request of every user of that partner; a partner without ``view_portfolio`` (blacklisted,
 rejected) bars its users from every request (:func:`admits_users`).
 
+A partner's profile (representative, contacts, addresses, brands, bank accounts:
+:mod:`leasekit.domain.partner_profiles`) is given at onboarding and replaced whole by
+:meth:`Partner.revise`, each change a :class:`PartnerRevision` that explains it.
+
 The states, from most to least freedom: ``prospect``, ``applied`` and ``under_review`` are
 onboarding; ``active`` trades fully; ``watch`` trades under closer monitoring but gets no new
 or larger limit; ``suspended`` stops new business; ``frozen`` also stops disbursements and
@@ -20,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final
 
 import attrs
 
@@ -29,12 +33,20 @@ from leasekit.domain.clock import require_utc
 from leasekit.domain.customers import CustomerKind, validate_id_number
 from leasekit.domain.identity import ORIGINATORS, SENIOR_REVIEWERS, Actor, Role, new_id
 from leasekit.domain.lifecycle import Stateful, StateMachine, row
-from leasekit.domain.validation import (
-    Checks,
-    choice,
-    country_code,
-    text,
+from leasekit.domain.partner_profiles import (
+    ONBOARDING_REASON,
+    PROFILE_FIELDS,
+    BankAccount,
+    Contact,
+    PartnerProfile,
+    PartnerRevision,
+    PostalAddress,
+    checked_profile,
+    no_change,
+    profile_changes,
+    revision_reason,
 )
+from leasekit.domain.validation import Checks, choice, country_code
 from leasekit.errors import PartnerRestrictedError
 
 __all__ = [
@@ -225,7 +237,8 @@ def _rating(value: PartnerRating | str | None) -> PartnerRating | None:
 
 @attrs.define
 class Partner(Stateful):
-    """A dealer or broker. ``registration_number`` is its company code (a USCC in China)."""
+    """A dealer or broker. ``registration_number`` is its company code (a USCC in China);
+    ``name`` and the fields after ``created_at`` are its profile (:class:`PartnerProfile`)."""
 
     id: str
     name: str
@@ -234,6 +247,12 @@ class Partner(Stateful):
     rating: PartnerRating | None = attrs.field(converter=_rating)
     state: PartnerState = attrs.field(converter=PartnerState)
     created_at: datetime
+    legal_representative: str | None = None
+    contacts: tuple[Contact, ...] = ()
+    registered_address: PostalAddress | None = None
+    business_address: PostalAddress | None = None
+    brands: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    bank_accounts: tuple[BankAccount, ...] = ()
     version: int = 0
 
     lifecycle: ClassVar[StateMachine[PartnerState]] = PARTNER_LIFECYCLE
@@ -248,12 +267,15 @@ class Partner(Stateful):
         at: datetime,
         country: str = "CN",
         rating: PartnerRating | str | None = None,
+        profile: PartnerProfile | None = None,
     ) -> Partner:
         """A new partner in state ``prospect``, its company code checked like a customer's (its
-        credit limit is an account of its own, :mod:`leasekit.domain.credit_limits`)."""
+        credit limit is an account of its own, :mod:`leasekit.domain.credit_limits`), with
+        *profile*, whose name is *name*."""
         ensure_may_create(actor, "partner")
         checks = Checks()
-        valid_name = checks.run(lambda: text(name, "name"))
+        given = profile if profile is not None else PartnerProfile(name=name)
+        valid_profile = checks.run(lambda: checked_profile(attrs.evolve(given, name=name)))
         valid_country = checks.run(lambda: country_code(country))
         number = None
         if valid_country is not None:
@@ -265,16 +287,53 @@ class Partner(Stateful):
         valid_rating = None
         if rating is not None:
             valid_rating = checks.run(lambda: choice(PartnerRating, rating, "rating"))
-        if valid_name is None or valid_country is None or number is None or checks.errors:
+        if valid_profile is None or valid_country is None or number is None or checks.errors:
             raise checks.error()
         return cls(
             id=new_id(),
-            name=valid_name,
             country=valid_country,
             registration_number=number,
             rating=valid_rating,
             state=PartnerState.PROSPECT,
             created_at=require_utc(at),
+            **_fields(valid_profile),
+        )
+
+    def onboarding_revision(self, actor: Actor) -> PartnerRevision:
+        """Revision 0 of the history: the profile the partner was onboarded with."""
+        return PartnerRevision.new(
+            self.id,
+            self.version,
+            profile_changes(None, self.profile),
+            reason=ONBOARDING_REASON,
+            actor=actor,
+            at=self.created_at,
+        )
+
+    @property
+    def profile(self) -> PartnerProfile:
+        """The fields the back office may change after onboarding, as they stand."""
+        return PartnerProfile(**{field: getattr(self, field) for field in PROFILE_FIELDS})
+
+    def revise(
+        self, profile: PartnerProfile, *, reason: str, actor: Actor, at: datetime
+    ) -> PartnerRevision:
+        """Replace the profile with *profile*, checked whole, and return the revision that
+        explains the change: numbered with the version storing it gives the partner (the
+        version after this one), its fields' before and after. A revision that changes
+        nothing is refused; so is one without a reason."""
+        checks = Checks()
+        valid = checks.run(lambda: checked_profile(profile))
+        why = checks.run(lambda: revision_reason(reason))
+        if valid is None or why is None or checks.errors:
+            raise checks.error()
+        changes = profile_changes(self.profile, valid)
+        if not changes:
+            raise no_change()
+        for field, value in _fields(valid).items():
+            setattr(self, field, value)
+        return PartnerRevision.new(
+            self.id, self.version + 1, changes, reason=why, actor=actor, at=at
         )
 
     @property
@@ -294,6 +353,10 @@ class Partner(Stateful):
         """Refuse work the partner's state does not allow (a suspended dealer submitting)."""
         if not self.may(capability):
             raise PartnerRestrictedError(self.name, str(self.state), str(capability))
+
+
+def _fields(profile: PartnerProfile) -> dict[str, Any]:
+    return {field: getattr(profile, field) for field in PROFILE_FIELDS}
 
 
 def admits_users(state: str) -> bool:

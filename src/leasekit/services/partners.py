@@ -1,4 +1,5 @@
-"""Onboarding partners (dealers), moving them through their lifecycle, and finding them."""
+"""Onboarding partners (dealers), keeping their profiles up to date, moving them through their
+lifecycle, and finding them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from decimal import Decimal
 import attrs
 
 from leasekit.domain.credit_limits import CreditLimit, opening_limit
-from leasekit.domain.identity import Actor
+from leasekit.domain.identity import Actor, Role
+from leasekit.domain.partner_profiles import (
+    BankAccount,
+    Contact,
+    PartnerProfile,
+    PostalAddress,
+)
 from leasekit.domain.partners import (
     PARTNER_LIFECYCLE,
     Partner,
@@ -17,32 +24,78 @@ from leasekit.domain.partners import (
     PartnerState,
 )
 from leasekit.domain.validation import Checks
-from leasekit.errors import NotFoundError, ValidationError
+from leasekit.errors import NotFoundError, StaleVersionError, ValidationError
 from leasekit.money import Money
 from leasekit.services.commands import Work, command, transition_command
-from leasekit.services.context import visible_or_not_found
+from leasekit.services.context import ServiceContext, page_size, visible_or_not_found
 from leasekit.services.partner_exit import exit_only_when_clear
 from leasekit.services.reads import lister, reader
-from leasekit.services.storage import UnitOfWork
+from leasekit.services.storage import Page, Record, UnitOfWork
 
 __all__ = [
     "OnboardPartner",
     "PartnerQuery",
+    "ProfileChange",
+    "ProfileRevision",
     "get_partner",
     "list_partners",
     "load_partner_reference",
     "onboard_partner",
+    "partner_history",
+    "revise_partner",
     "transition_partner",
 ]
 
 
 @attrs.frozen
 class OnboardPartner:
+    """A partner to onboard; its profile beyond the name may follow later (``PUT``)."""
+
     name: str
     registration_number: str
     credit_limit: Decimal
     country: str = "CN"
     rating: PartnerRating | None = None
+    legal_representative: str | None = None
+    contacts: tuple[Contact, ...] = ()
+    registered_address: PostalAddress | None = None
+    business_address: PostalAddress | None = None
+    brands: tuple[str, ...] = ()
+    bank_accounts: tuple[BankAccount, ...] = ()
+
+    @property
+    def profile(self) -> PartnerProfile:
+        return PartnerProfile(
+            name=self.name,
+            legal_representative=self.legal_representative,
+            contacts=self.contacts,
+            registered_address=self.registered_address,
+            business_address=self.business_address,
+            brands=self.brands,
+            bank_accounts=self.bank_accounts,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class ProfileChange(PartnerProfile):
+    """A partner's whole new profile, as entered, and why it changes."""
+
+    reason: str = attrs.field(metadata={"max_length": 1000, "multiline": True})
+
+    @property
+    def profile(self) -> PartnerProfile:
+        return PartnerProfile(**{
+            field.name: getattr(self, field.name) for field in attrs.fields(PartnerProfile)
+        })  # fmt: skip
+
+
+@attrs.frozen
+class ProfileRevision:
+    """A new profile for the partner at the version the caller last saw (``If-Match``)."""
+
+    id: str
+    change: ProfileChange
+    expected_version: int | None = None
 
 
 @attrs.frozen
@@ -72,7 +125,9 @@ def onboard_partner(work: Work, request: OnboardPartner) -> Partner:
     like a customer's id number (a unified social credit code in China), one partner per
     code. The credit limit, in the book currency, opens the partner's limit account
     (``/partners/{id}/credit-limit``), which changes afterwards only by approved requests.
-    The partner starts as a ``prospect``.
+    The partner starts as a ``prospect``. Its profile (representative, contacts, addresses,
+    brands, settlement bank accounts) may be given now or later; what it is onboarded with is
+    revision 0 of its history (``/partners/{id}/history``).
     """
     checks = Checks()
     partner = checks.run(
@@ -81,6 +136,7 @@ def onboard_partner(work: Work, request: OnboardPartner) -> Partner:
             registration_number=request.registration_number,
             country=request.country,
             rating=request.rating,
+            profile=request.profile,
             actor=work.actor,
             at=work.at,
         )
@@ -96,8 +152,43 @@ def onboard_partner(work: Work, request: OnboardPartner) -> Partner:
             "registration_number", f"already onboarded as partner {existing.id}"
         )
     work.uow.partners.add(partner)
+    work.uow.partner_revisions.add(partner.onboarding_revision(work.actor))
     work.uow.credit_limits.add(CreditLimit.open(partner.id, limit, work.at))
     work.event("partner_onboarded", "partner", partner.id, {})
+    return partner
+
+
+@command(
+    "revise_partner",
+    subject="partner",
+    roles=frozenset({Role.OFFICER, Role.MANAGER}),
+    reload=lambda uow, partner_id: uow.partners.get(partner_id),
+)
+def revise_partner(work: Work, request: ProfileRevision) -> Partner:
+    """Revise a partner's profile.
+
+    Replaces the whole profile (name, legal representative, contacts, addresses, brands,
+    settlement bank accounts) with the one given, checked as at onboarding, and records why in
+    the partner's history with each field's before and after (account numbers masked). The
+    company code, country, state and rating do not change here. Credit officers and managers
+    only; a dealer does not edit its own record. A revision that changes nothing is refused.
+    """
+    partner = work.uow.partners.get(request.id)
+    if request.expected_version not in (None, partner.version):
+        raise StaleVersionError(
+            "partner", request.id, request.expected_version or 0, partner.version
+        )
+    revision = partner.revise(
+        request.change.profile, reason=request.change.reason, actor=work.actor, at=work.at
+    )
+    work.uow.partners.update(partner)
+    work.uow.partner_revisions.add(revision)
+    work.event(
+        "partner_revised",
+        "partner",
+        partner.id,
+        {"fields": ",".join(change.field for change in revision.changes)},
+    )
     return partner
 
 
@@ -134,6 +225,33 @@ list_partners = lister(
 
     Back-office staff see all; a dealer user sees only its own partner.""",
 )
+
+
+def partner_history(
+    ctx: ServiceContext,
+    actor: Actor,
+    partner_id: str,
+    /,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[Record]:
+    """List the revisions of a partner's profile.
+
+    Oldest first, from revision 0 (the profile it was onboarded with): each with who changed
+    it, when, why, and every field changed with its value before and after; bank account
+    numbers show their last four characters only. A revision's number is the version it gave
+    the partner (lifecycle moves take versions too, so numbers may skip). A dealer user reads
+    its own partner's history.
+    """
+    since = None
+    if after is not None:
+        if not after.isdecimal():
+            raise ValidationError.single("after", "not a cursor this server gave")
+        since = int(after)
+    with ctx.uow_factory() as uow:
+        visible_or_not_found(actor, uow.partners.get(partner_id), "partner", partner_id)
+        return uow.partner_revisions.history(partner_id, after=since, limit=page_size(limit))
 
 
 def load_partner_reference(

@@ -32,6 +32,7 @@ from leasekit.domain.customers import Customer
 from leasekit.domain.documents import Document
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.exception_requests import ExceptionRequest
+from leasekit.domain.partner_profiles import PartnerRevision
 from leasekit.domain.partners import Partner
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import Vehicle
@@ -60,6 +61,7 @@ __all__ = [
     "LimitRequestRepository",
     "Page",
     "PartnerRepository",
+    "PartnerRevisionRepository",
     "PaymentRepository",
     "ReceivableRepository",
     "Record",
@@ -286,6 +288,18 @@ class PartnerRepository(Repository[Partner], Protocol):
     def find_by_registration_number(self, country: str, number: str) -> Partner | None: ...
 
 
+class PartnerRevisionRepository(Protocol):
+    """A partner's profile history: appended to, never changed."""
+
+    def add(self, revision: PartnerRevision) -> None: ...
+
+    def history(
+        self, partner_id: str, *, after: int | None = None, limit: int = 50
+    ) -> Page[Record]:
+        """One page of the partner's revisions after revision *after*, oldest first."""
+        ...
+
+
 class CreditLimitRepository(Repository[CreditLimit], Protocol):
     def get_for_update(self, partner_id: str) -> CreditLimit:
         """The account, locked against other writers until the unit of work ends."""
@@ -408,6 +422,9 @@ class UnitOfWork(Protocol):
 
     @property
     def partners(self) -> PartnerRepository: ...
+
+    @property
+    def partner_revisions(self) -> PartnerRevisionRepository: ...
 
     @property
     def credit_limits(self) -> CreditLimitRepository: ...

@@ -10,6 +10,11 @@ field type                columns
 a nested attrs class      its fields, flattened into the same row (an application's terms)
 ``Vin``, ``StrEnum``      a string column (the entity's converter parses it back)
 ``tuple[str, ...]``       a JSON list column
+an attrs class or None    a JSON object column (null for None): a value that may be missing
+                          as a whole, such as an address, which columns could not tell apart
+                          from one with every part missing
+``tuple[attrs class...]`` a JSON list of objects: values read and replaced with their owner,
+                          never queried alone (a partner's contacts)
 anything else             one column of the field's name, as is
 ========================  =====================================================================
 
@@ -118,7 +123,43 @@ class _Nested:
         return self.plan.column_names
 
 
-_Field = _Plain | _Money | _Nested
+def _document(value: object) -> object:
+    """An attrs value as a JSON object: its fields by name, nested values likewise."""
+    if isinstance(value, tuple):
+        return [_document(item) for item in value]
+    if attrs.has(type(value)):
+        fields = attrs.asdict(value, recurse=False)  # type: ignore[arg-type]
+        return {name: _document(item) for name, item in fields.items()}
+    return value
+
+
+@attrs.frozen
+class _Document:
+    """A value class (or a tuple of them) stored as JSON and built again by its constructor."""
+
+    name: str
+    cls: type
+    many: bool
+
+    def write(self, value: object, row: dict[str, object]) -> None:
+        row[self.name] = None if value is None else _document(value)
+
+    def read(self, row: Mapping[Any, Any]) -> object:
+        stored = row[self.name]
+        if stored is None:
+            return None
+        if self.many:
+            return tuple(self.cls(**item) for item in stored)
+        return self.cls(**stored)
+
+    def record(self, row: Mapping[Any, Any]) -> object:
+        return row[self.name]
+
+    def columns(self) -> tuple[str, ...]:
+        return (self.name,)
+
+
+_Field = _Plain | _Money | _Nested | _Document
 
 
 def _plan_field(name: str, annotation: Any) -> _Field:
@@ -129,9 +170,13 @@ def _plan_field(name: str, annotation: Any) -> _Field:
         return _Plain(name, _CODECS[kind])
     if isinstance(kind, type) and issubclass(kind, StrEnum):
         return _Plain(name, _to_text)
+    if get_origin(kind) is tuple and attrs.has(get_args(kind)[0]):
+        return _Document(name, get_args(kind)[0], many=True)
     if get_origin(kind) is tuple:
         return _Plain(name, _to_list)
     if isinstance(kind, type) and attrs.has(kind):
+        if kind is not annotation:
+            return _Document(name, kind, many=False)
         return _Nested(name, _Plan(kind))
     return _Plain(name, None)
 

@@ -5,21 +5,35 @@ both win: a customer's official number once per owner (each partner, and the bac
 may register the same person once), a VIN once among the vehicles still registered (a car
 financed again later is registered again after the first record was released), a company
 code once per country.
+
+A partner's profile lives in its own row: the representative as a column, the addresses,
+contacts, brands and bank accounts as JSON (:mod:`leasekit.store.mapping`). The profile is
+read, replaced and versioned whole, by the compare-and-set on the partner's ``version``, so
+one row holds one consistent version of it and a revision never has child rows to reconcile.
+Its history, ``partner_revisions``, has one row per change, numbered by the version the
+change gave the partner, unique per partner.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leasekit.domain.customers import Customer
+from leasekit.domain.partner_profiles import PartnerRevision
 from leasekit.domain.partners import Partner
 from leasekit.domain.vehicles import Vehicle, VehicleState
+from leasekit.services.storage import Page
+from leasekit.store.mapping import Record
 from leasekit.store.repository import Rule, SqlRepository, Stored, repository
 from leasekit.store.schema import (
+    Base,
     EntityRow,
+    id_column,
     reference,
     search_key,
     search_key_column,
@@ -30,6 +44,8 @@ __all__ = [
     "CustomerRepository",
     "CustomerRow",
     "PartnerRepository",
+    "PartnerRevisionRepository",
+    "PartnerRevisionRow",
     "PartnerRow",
     "VehicleRepository",
     "VehicleRow",
@@ -159,6 +175,12 @@ class PartnerRow(EntityRow):
     rating: Mapped[str | None] = mapped_column(String(1))
     state: Mapped[str] = mapped_column(index=True)
     created_at: Mapped[dt.datetime]
+    legal_representative: Mapped[str | None]
+    contacts: Mapped[list[Any]]
+    registered_address: Mapped[dict[str, Any] | None]
+    business_address: Mapped[dict[str, Any] | None]
+    brands: Mapped[list[Any]]
+    bank_accounts: Mapped[list[Any]]
 
     __table_args__ = (UniqueConstraint("country", "registration_number"), Index(None, "name_key"))
 
@@ -185,3 +207,57 @@ class PartnerRepository(SqlRepository[Partner]):
         table = self.stored.table
         found = self._find(table.c.country == country, table.c.registration_number == number)
         return found[0] if found else None
+
+
+class PartnerRevisionRow(Base):
+    """One change of a partner's profile, never updated; read by partner in revision order."""
+
+    __tablename__ = "partner_revisions"
+
+    id: Mapped[str] = id_column()
+    partner_id: Mapped[str] = reference("partners", index=False)
+    revision: Mapped[int]
+    reason: Mapped[str]
+    changes: Mapped[list[Any]]
+    actor_id: Mapped[str]
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (UniqueConstraint("partner_id", "revision"),)
+
+
+@repository("partner_revisions")
+class PartnerRevisionRepository(SqlRepository[PartnerRevision]):
+    stored = Stored.of(
+        "partner revision",
+        PartnerRevisionRow,
+        PartnerRevision,
+        rules=[
+            Rule(
+                "uq_partner_revisions_partner_id_revision",
+                ("partner_id", "revision"),
+                "revision",
+                "the partner changed at the same time; read it again",
+            ),
+            _no_partner("partner_revisions"),
+        ],
+    )
+
+    def history(
+        self, partner_id: str, *, after: int | None = None, limit: int = 50
+    ) -> Page[Record]:
+        """Up to *limit* revisions of one partner after revision *after*, oldest first, read
+        through the unique index on (partner, revision)."""
+        table = self.stored.table
+        criteria = [table.c.partner_id == partner_id]
+        if after is not None:
+            criteria.append(table.c.revision > after)
+        statement = (
+            sa.select(*self.stored.read_columns)
+            .where(*criteria)
+            .order_by(table.c.revision)
+            .limit(limit + 1)
+        )
+        rows = self._rows(statement)
+        records = [self.stored.mapper.record(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        return Page(records, str(records[-1]["revision"]) if more else None)

@@ -1,5 +1,5 @@
-"""The walkthroughs (docs/walkthrough.md, docs/identity.md, docs/partners.md), run as written against a real
-``leasekit demo`` server.
+"""The walkthroughs (docs/walkthrough.md, docs/identity.md, docs/partners.md), run as written
+against a real ``leasekit demo`` server.
 
 The page is the script: the test starts the demo with the command of its first ``console``
 block (adding a free port and a folder of its own), checks that the demo prints what the page

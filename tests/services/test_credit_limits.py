@@ -8,8 +8,8 @@ import subprocess
 import sys
 import threading
 from datetime import UTC, date, datetime, time, timedelta
-from time import time as seconds_since_epoch
 from decimal import Decimal
+from time import time as seconds_since_epoch
 
 import attrs
 import pytest

@@ -199,7 +199,7 @@ def test_0003_opens_each_partners_limit_account_from_its_limit(at_0001: Engine) 
 
 
 def test_0003_is_not_undone_while_limits_are_in_use(at_0001: Engine) -> None:
-    upgrade(at_0001)
+    upgrade(at_0001, "0003")
     with at_0001.begin() as connection:
         _insert(
             connection,

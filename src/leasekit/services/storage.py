@@ -26,6 +26,7 @@ import attrs
 
 from leasekit.domain.applications import Application
 from leasekit.domain.approvals import ApprovalTask
+from leasekit.domain.blacklist import BlacklistEntry
 from leasekit.domain.contracts import Contract, Payment, Receivable
 from leasekit.domain.credit_limits import CreditLimit, LimitMovement, LimitRequest
 from leasekit.domain.customers import Customer
@@ -33,6 +34,7 @@ from leasekit.domain.documents import Document
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.exception_requests import ExceptionRequest
 from leasekit.domain.partners import Partner
+from leasekit.domain.review_flags import ReviewCause, ReviewFlag
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import Vehicle
 from leasekit.domain.vouchers import Voucher
@@ -43,6 +45,7 @@ __all__ = [
     "ApprovalTaskRepository",
     "AuditRecord",
     "AuditTrail",
+    "BlacklistRepository",
     "ContractRepository",
     "Credential",
     "CreditLimitRepository",
@@ -64,6 +67,7 @@ __all__ = [
     "ReceivableRepository",
     "Record",
     "Repository",
+    "ReviewFlagRepository",
     "TokenRepository",
     "UnitOfWork",
     "UserRepository",
@@ -301,7 +305,30 @@ class LimitMovementRepository(Repository[LimitMovement], Protocol):
 class LimitRequestRepository(Repository[LimitRequest], Protocol): ...
 
 
-class ApplicationRepository(Repository[Application], Protocol): ...
+class ApplicationRepository(Repository[Application], Protocol):
+    def list_for_partner(self, partner_id: str, states: Iterable[str]) -> list[Application]:
+        """A partner's applications in any of *states*, oldest first."""
+        ...
+
+
+class BlacklistRepository(Repository[BlacklistEntry], Protocol):
+    def hits(
+        self,
+        *,
+        id_numbers: Iterable[tuple[str, str]] = (),
+        phones: Iterable[str] = (),
+        vins: Iterable[str] = (),
+        partner_ids: Iterable[str] = (),
+    ) -> list[BlacklistEntry]:
+        """The entries on the list for any of the identifiers (id numbers as
+        ``(country, number)``, every one in its normal form), from one query."""
+        ...
+
+
+class ReviewFlagRepository(Repository[ReviewFlag], Protocol):
+    def open_for_partner(self, partner_id: str, cause: ReviewCause) -> list[ReviewFlag]:
+        """The open flags of one cause on a partner's applications."""
+        ...
 
 
 class DocumentRepository(Repository[Document], Protocol): ...
@@ -414,6 +441,12 @@ class UnitOfWork(Protocol):
 
     @property
     def applications(self) -> ApplicationRepository: ...
+
+    @property
+    def blacklist(self) -> BlacklistRepository: ...
+
+    @property
+    def review_flags(self) -> ReviewFlagRepository: ...
 
     @property
     def documents(self) -> DocumentRepository: ...

@@ -15,6 +15,7 @@ import pytest
 
 from leasekit.domain.applications import APPLICATION_LIFECYCLE, ApplicationState
 from leasekit.domain.approvals import APPROVAL_TASK_LIFECYCLE, ApprovalTaskState
+from leasekit.domain.blacklist import BlacklistState
 from leasekit.domain.contracts import (
     CONTRACT_LIFECYCLE,
     PAYMENT_LIFECYCLE,
@@ -28,6 +29,7 @@ from leasekit.domain.identity import Actor, Role
 from leasekit.domain.lifecycle import StateMachine, Transition, change_state
 from leasekit.domain.lifecycle_docs import MACHINES
 from leasekit.domain.partners import PARTNER_LIFECYCLE, PartnerState
+from leasekit.domain.review_flags import ReviewFlagState
 from leasekit.domain.users import USER_LIFECYCLE, UserState
 from leasekit.domain.vehicles import VehicleState
 from leasekit.errors import IllegalTransitionError, PermissionDeniedError, ValidationError
@@ -126,6 +128,15 @@ SPEC = {
         reject | requested | rejected | manager director | !
         cancel | requested | cancelled | officer manager director post_loan_supervisor |
     """,
+    "blacklist_entry": """
+        request_removal | listed | removal_requested | manager director post_loan_supervisor | !
+        approve_removal | removal_requested | removed | director post_loan_supervisor |
+        reject_removal | removal_requested | listed | director post_loan_supervisor | !
+        lift | listed removal_requested | removed | system | !
+    """,
+    "review_flag": """
+        clear | open | cleared | officer manager director | !
+    """,
 }  # fmt: skip
 
 STATE_ENUMS = {
@@ -138,6 +149,8 @@ STATE_ENUMS = {
     "vehicle": VehicleState,
     "user": UserState,
     "limit_request": LimitRequestState,
+    "blacklist_entry": BlacklistState,
+    "review_flag": ReviewFlagState,
 }
 FINAL = {
     "application": {"declined", "rejected", "closed", "cancelled"},
@@ -149,6 +162,8 @@ FINAL = {
     "vehicle": {"released"},
     "user": set(),
     "limit_request": {"approved", "rejected", "cancelled"},
+    "blacklist_entry": {"removed"},
+    "review_flag": {"cleared"},
 }
 
 Row = tuple[str, str, str, frozenset[Role], bool]

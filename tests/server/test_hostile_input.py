@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -18,6 +18,7 @@ from yarl import URL
 from leasekit.demo import credit_code, resident_id, vin
 
 from .conftest import Demo
+from .test_blacklist import ID_NUMBER, listed_vin, open_flag
 
 ODD_TEXT = {
     "a lone surrogate": "x\ud800y",
@@ -52,6 +53,13 @@ class Case:
     """Fields that take a JSON number, so a number there is no fault."""
     texts: frozenset[str] = frozenset()
     """Fields that take an array of strings, so a list of one there is no fault."""
+    prepare: Callable[[Demo], Awaitable[str]] | None = None
+    """Makes the object the request acts on, which the demo lacks, and gives the path (which
+    ``path`` only names for requests refused before the object is read)."""
+
+
+async def _transitions(made: Awaitable[str]) -> str:
+    return f"{await made}/transitions"
 
 
 def _first_application(demo: Demo) -> str:
@@ -153,6 +161,28 @@ CASES: dict[str, Case] = {
         200,
         versioned=True,
     ),
+    "POST /blacklist": Case(
+        "supervisor",
+        lambda d: "/blacklist",
+        lambda d: {"id_number": ID_NUMBER, "country": "CN", "reason": "fraud", "evidence": []},
+        201,
+    ),
+    "POST /blacklist/{id}/transitions": Case(
+        "supervisor",
+        lambda d: "/blacklist/unknown/transitions",
+        lambda d: {"action": "request_removal", "reason": "recovered"},
+        200,
+        versioned=True,
+        prepare=lambda d: _transitions(listed_vin(d)),
+    ),
+    "POST /review-flags/{id}/transitions": Case(
+        "manager",
+        lambda d: "/review-flags/unknown/transitions",
+        lambda d: {"action": "clear", "reason": "cancelled it"},
+        200,
+        versioned=True,
+        prepare=lambda d: _transitions(open_flag(d)),
+    ),
     "POST /customers": Case(
         "sunrise",
         lambda d: "/customers",
@@ -230,7 +260,8 @@ async def test_every_field_refuses_hostile_values_and_nothing_is_written(
 ) -> None:
     case = CASES[endpoint]
     method = endpoint.split()[0]
-    path, body = case.path(served), case.body(served)
+    path = await case.prepare(served) if case.prepare else case.path(served)
+    body = case.body(served)
     headers = served.auth(case.user) if case.user else {}
     if case.versioned:
         headers["If-Match"] = await served.etag(path.removesuffix("/transitions"), case.user)
@@ -283,6 +314,8 @@ LISTS = {
     "/vehicles": "officer",
     "/applications": "officer",
     "/events/deliveries": "admin",
+    "/blacklist": "director",
+    "/review-flags": "officer",
 }
 """Each list, and someone who may read it (so a refusal is about the query, not the user)."""
 

@@ -199,7 +199,7 @@ def test_0003_opens_each_partners_limit_account_from_its_limit(at_0001: Engine) 
 
 
 def test_0003_is_not_undone_while_limits_are_in_use(at_0001: Engine) -> None:
-    upgrade(at_0001)
+    upgrade(at_0001, "0003")
     with at_0001.begin() as connection:
         _insert(
             connection,
@@ -236,7 +236,7 @@ def test_0004_gives_each_partner_an_empty_profile_and_revision_0(at_0001: Engine
 
 
 def test_0004_is_not_undone_while_a_partner_has_a_profile(at_0001: Engine) -> None:
-    upgrade(at_0001)
+    upgrade(at_0001, "0004")
     with at_0001.begin() as connection:
         connection.execute(sa.text("UPDATE partners SET brands = '[\"Buick\"]'"))
     with pytest.raises(RuntimeError, match="profiles"):

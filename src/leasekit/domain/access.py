@@ -79,6 +79,13 @@ CREATE_ROLES: Final[Mapping[str, frozenset[Role]]] = {
     "limit_request": frozenset(
         {Role.OFFICER, Role.MANAGER, Role.DIRECTOR, Role.POST_LOAN_SUPERVISOR}
     ),
+    # Collections, credit management and risk all meet fraud; the system lists a partner
+    # when its lifecycle blacklists it.
+    "blacklist_entry": frozenset(
+        {Role.POST_LOAN_SUPERVISOR, Role.MANAGER, Role.DIRECTOR, Role.SYSTEM}
+    ),
+    # The system flags applications for review when something about them changes.
+    "review_flag": frozenset({Role.SYSTEM}),
 }
 """Who may create each kind of object. Admins manage users and make no business records."""
 

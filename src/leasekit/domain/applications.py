@@ -41,6 +41,7 @@ from leasekit.money import Money
 __all__ = [
     "APPLICATION_LIFECYCLE",
     "REVISABLE_STATES",
+    "UNDECIDED_STATES",
     "Application",
     "ApplicationAction",
     "ApplicationState",
@@ -140,6 +141,10 @@ APPLICATION_LIFECYCLE: Final = StateMachine(
 MAX_TERM_MONTHS: Final = 120
 REVISABLE_STATES: Final = frozenset({ApplicationState.DRAFT, ApplicationState.RETURNED})
 """States in which the originator may still change what is asked for."""
+UNDECIDED_STATES: Final = frozenset(
+    {_S.DRAFT, _S.SUBMITTED, _S.PRE_APPROVED, _S.IN_REVIEW, _S.RETURNED}
+)
+"""Open applications: the company has not yet made its credit decision on them."""
 _REVISERS: Final = frozenset({Role.DEALER_USER, Role.OFFICER})
 
 

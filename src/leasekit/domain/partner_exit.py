@@ -14,7 +14,7 @@ from typing import Final
 
 import attrs
 
-from leasekit.domain.applications import ApplicationState
+from leasekit.domain.applications import UNDECIDED_STATES, ApplicationState
 from leasekit.domain.contracts import ContractState
 from leasekit.domain.credit_limits import LimitPosition
 from leasekit.errors import DomainError
@@ -30,10 +30,8 @@ __all__ = [
 ]
 
 _AS = ApplicationState
-OPEN_APPLICATION_STATES: Final = frozenset(
-    {_AS.DRAFT, _AS.SUBMITTED, _AS.PRE_APPROVED, _AS.IN_REVIEW, _AS.RETURNED, _AS.APPROVED}
-)
-"""Applications still being decided or not yet contracted."""
+OPEN_APPLICATION_STATES: Final = UNDECIDED_STATES | {_AS.APPROVED}
+"""Applications still being decided, or approved and not yet contracted."""
 PENDING_PAYOUT_APPLICATION_STATES: Final = frozenset(
     {_AS.CONTRACTED, _AS.SIGNED, _AS.DISBURSEMENT_REQUESTED}
 )

@@ -247,11 +247,13 @@ def transition_route(
     params = sorted({p for t in command.machine.transitions for p in t.params})
 
     async def handler(request: web.Request) -> web.Response:
+        who = actor(request)
+        command.authorize(who)
         version = expected_version(request)
         move: Any = await read_json(request, payload)
         given = {name: value for name in params if (value := getattr(move, name)) is not None}
         moved = await run_sync(
-            request, command, services(request), actor(request), request.match_info["id"],
+            request, command, services(request), who, request.match_info["id"],
             str(move.action), move.reason, expected_version=version,
             idempotency_key=idempotency_key(request), **given,
         )  # fmt: skip

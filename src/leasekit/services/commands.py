@@ -278,10 +278,13 @@ def transition_command(
     repository: Callable[[UnitOfWork], Repository[E]],
     *,
     after: After | None = None,
+    roles: frozenset[Role] | None = None,
 ) -> TransitionCommand[E]:
     """The registered ``transition_<kind>`` command: load the object the actor may see, check
     the version the caller expects, load its partner if the move needs a capability, move it
-    (:func:`~leasekit.domain.lifecycle.move`), store it and record the event."""
+    (:func:`~leasekit.domain.lifecycle.move`), store it and record the event. *roles*, if
+    given, may run it at all: others are refused before anything is read, so they cannot
+    learn which ids exist."""
 
     def load(uow: UnitOfWork, subject_id: str) -> E:
         return repository(uow).get(subject_id)
@@ -313,6 +316,6 @@ def transition_command(
         return subject
 
     name = f"transition_{kind.replace(' ', '_')}"
-    made = TransitionCommand(name, kind, body, load, machine=machine)
+    made = TransitionCommand(name, kind, body, load, roles=roles, machine=machine)
     _register(made)
     return made

@@ -26,6 +26,7 @@ import attrs
 
 from leasekit.domain.applications import Application
 from leasekit.domain.approvals import ApprovalTask
+from leasekit.domain.blacklist import BlacklistEntry
 from leasekit.domain.contracts import Contract, Payment, Receivable
 from leasekit.domain.credit_limits import CreditLimit, LimitMovement, LimitRequest
 from leasekit.domain.customers import Customer
@@ -34,6 +35,7 @@ from leasekit.domain.events import DomainEvent
 from leasekit.domain.exception_requests import ExceptionRequest
 from leasekit.domain.partner_profiles import PartnerRevision
 from leasekit.domain.partners import Partner
+from leasekit.domain.review_flags import ReviewCause, ReviewFlag
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import Vehicle
 from leasekit.domain.vouchers import Voucher
@@ -44,6 +46,7 @@ __all__ = [
     "ApprovalTaskRepository",
     "AuditRecord",
     "AuditTrail",
+    "BlacklistRepository",
     "ContractRepository",
     "Credential",
     "CreditLimitRepository",
@@ -66,6 +69,7 @@ __all__ = [
     "ReceivableRepository",
     "Record",
     "Repository",
+    "ReviewFlagRepository",
     "TokenRepository",
     "UnitOfWork",
     "UserRepository",
@@ -321,7 +325,30 @@ class PartnerBusiness(Protocol):
         ...
 
 
-class ApplicationRepository(Repository[Application], PartnerBusiness, Protocol): ...
+class ApplicationRepository(Repository[Application], PartnerBusiness, Protocol):
+    def list_for_partner(self, partner_id: str, states: Iterable[str]) -> list[Application]:
+        """A partner's applications in any of *states*, oldest first."""
+        ...
+
+
+class BlacklistRepository(Repository[BlacklistEntry], Protocol):
+    def hits(
+        self,
+        *,
+        id_numbers: Iterable[tuple[str, str]] = (),
+        phones: Iterable[str] = (),
+        vins: Iterable[str] = (),
+        partner_ids: Iterable[str] = (),
+    ) -> list[BlacklistEntry]:
+        """The entries on the list for any of the identifiers (id numbers as
+        ``(country, number)``, every one in its normal form), from one query."""
+        ...
+
+
+class ReviewFlagRepository(Repository[ReviewFlag], Protocol):
+    def open_for_partner(self, partner_id: str, cause: ReviewCause) -> list[ReviewFlag]:
+        """The open flags of one cause on a partner's applications."""
+        ...
 
 
 class DocumentRepository(Repository[Document], Protocol): ...
@@ -437,6 +464,12 @@ class UnitOfWork(Protocol):
 
     @property
     def applications(self) -> ApplicationRepository: ...
+
+    @property
+    def blacklist(self) -> BlacklistRepository: ...
+
+    @property
+    def review_flags(self) -> ReviewFlagRepository: ...
 
     @property
     def documents(self) -> DocumentRepository: ...

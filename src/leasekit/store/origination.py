@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -65,6 +66,11 @@ class ApplicationRepository(SqlRepository[Application]):
             _missing("applications", "vehicle_id", "vehicles"),
         ],
     )
+
+    def list_for_partner(self, partner_id: str, states: Iterable[str]) -> list[Application]:
+        """A partner's applications in any of *states*, oldest first."""
+        table = self.stored.table
+        return self._find(table.c.partner_id == partner_id, table.c.state.in_(list(states)))
 
 
 class DocumentRow(EntityRow):

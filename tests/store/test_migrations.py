@@ -242,3 +242,12 @@ def test_0004_is_not_undone_while_a_partner_has_a_profile(at_0001: Engine) -> No
     with pytest.raises(RuntimeError, match="profiles"):
         downgrade(at_0001, "0003")
     assert current_revision(at_0001) == "0004"
+
+
+def test_0005_lists_the_partners_already_blacklisted(at_0001: Engine) -> None:
+    with at_0001.begin() as connection:
+        connection.execute(sa.text("UPDATE partners SET state = 'blacklisted'"))
+    upgrade(at_0001)
+    assert _rows(at_0001, "SELECT kind, partner_id FROM blacklist_entries") == [("partner", "p-1")]
+    downgrade(at_0001, "0004")
+    assert "blacklist_entries" not in sa.inspect(at_0001).get_table_names()

@@ -136,14 +136,14 @@ def _list_blacklisted_partners() -> None:
 
 
 def downgrade() -> None:
-    """Back to 0003. Refused while the list holds anything but the partners' mirror entries
-    (which the partners' states keep) or any application is flagged: 0003 cannot hold them."""
+    """Back to 0004. Refused while the list holds anything but the partners' mirror entries
+    (which the partners' states keep) or any application is flagged: 0004 cannot hold them."""
     bind = op.get_bind()
     held = bind.scalar(sa.text("SELECT count(*) FROM blacklist_entries WHERE kind <> 'partner'"))
     held = (held or 0) + (bind.scalar(sa.text("SELECT count(*) FROM review_flags")) or 0)
     if held:
         raise RuntimeError(
-            "the blacklist or the review flags hold records that revision 0003 cannot hold; "
+            "the blacklist or the review flags hold records that revision 0004 cannot hold; "
             "the downgrade would lose them"
         )
     op.drop_table("review_flags")

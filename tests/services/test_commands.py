@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from leasekit.demo import credit_code
+from leasekit.demo import credit_code, vin
 from leasekit.domain.credit_limits import LimitMovementKind, LimitRequestKind
 from leasekit.domain.documents import DocumentKind, OwnerKind
 from leasekit.domain.events import DomainEvent
@@ -23,6 +23,7 @@ from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
 from leasekit.services import (
     applications,
+    blacklist,
     catalog,
     credit_limits,
     customers,
@@ -30,6 +31,7 @@ from leasekit.services import (
     events,
     partner_exit,
     partners,
+    review_flags,
     users,
     vehicles,
 )
@@ -110,6 +112,24 @@ def _parked(w: World) -> str:
         return uow.deliveries.page(DeliveryQuery(status=DeliveryStatus.PARKED)).items[0].id
 
 
+def _listed(w: World) -> str:
+    request = blacklist.AddToBlacklist("fraud ring", phone="13800138000")
+    return blacklist.add_to_blacklist(w.ctx, w.manager, request).id
+
+
+def _flagged(w: World) -> str:
+    """A review flag on an open application, as blacklisting its partner raises it."""
+    applications.create_draft(w.ctx, w.dealer, _draft(w))
+    event = DomainEvent.new(
+        "partner_blacklisted", "partner", w.partner.id, {"reason": "forged invoices"},
+        occurred_at=w.ctx.clock.now(), business_date=w.ctx.clock.business_date(),
+        actor_id="director",
+    )  # fmt: skip
+    handler = catalog.handlers()["review.flag_blacklisted_partners_applications"]
+    events.HandlerSubscriber(handler, w.ctx).deliver(event)
+    return review_flags.list_review_flags(w.ctx, w.officer).items[0]["id"]
+
+
 class _Failing:
     name = "always-down"
 
@@ -175,6 +195,14 @@ PREPARE: dict[str, Prepare] = {
     "revise_application": _revise,
     "transition_application": _submit,
     "upload_document": _upload,
+    "add_to_blacklist": lambda w: lambda: blacklist.add_to_blacklist(
+        w.ctx, w.manager, blacklist.AddToBlacklist("stolen", vin=vin("LSVAU2180N2183294"))),
+    "transition_blacklist_entry": lambda w: (lambda entry_id: lambda:
+        blacklist.transition_blacklist_entry(w.ctx, w.manager, entry_id, "request_removal",
+                                             "reassigned"))(_listed(w)),
+    "transition_review_flag": lambda w: (lambda flag_id: lambda:
+        review_flags.transition_review_flag(w.ctx, w.officer, flag_id, "clear", "cancelled"))(
+        _flagged(w)),
     "retry_delivery": lambda w: (lambda delivery_id: lambda: events.retry_delivery(
         w.ctx, w.admin, delivery_id))(_parked(w)),
     "discard_delivery": lambda w: (lambda delivery_id: lambda: events.discard_delivery(
@@ -286,6 +314,8 @@ READS: dict[str, Prepare] = {
     "get_exit_review": lambda w: (
         lambda: partner_exit.get_exit_review(w.ctx, w.dealer, w.partner.id)
     ),
+    "list_blacklist": lambda w: lambda: blacklist.list_blacklist(w.ctx, w.officer),
+    "list_review_flags": lambda w: lambda: review_flags.list_review_flags(w.ctx, w.officer),
     "authenticate": _authenticate,
 }
 

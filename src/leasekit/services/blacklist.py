@@ -147,11 +147,10 @@ def mirror_partner(work: Work, event: DomainEvent) -> None:
     both, so the two are applied in the order they happened."""
     identifier = Identifier(BlacklistKind.PARTNER, partner_id=event.subject_id)
     listed = _lookup(work.uow, [identifier])
-    reason = str(event.payload["reason"])
     if event.name == "partner_blacklisted" and not listed:
         entry = BlacklistEntry.add(
             identifier,
-            reason=reason,
+            reason=str(event.payload["reason"]),
             evidence=(),
             actor=work.actor,
             at=work.at,
@@ -166,7 +165,7 @@ def mirror_partner(work: Work, event: DomainEvent) -> None:
                 work.actor,
                 at=work.at,
                 business_date=work.business_date,
-                reason=reason,
+                reason=str(event.payload["reason"]),
             )
             work.uow.blacklist.update(entry)
             work.record(moved)

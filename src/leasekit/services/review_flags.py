@@ -47,9 +47,10 @@ def flag_blacklisted_partners_applications(work: Work, event: DomainEvent) -> No
     partner_id = event.subject_id
     flagged = {flag.application_id for flag in work.uow.review_flags.open_for_partner(
         partner_id, _CAUSE)}  # fmt: skip
-    reason = str(event.payload["reason"])
     flags = [
-        ReviewFlag.raise_on(application, _CAUSE, reason, actor=work.actor, at=work.at)
+        ReviewFlag.raise_on(
+            application, _CAUSE, str(event.payload["reason"]), actor=work.actor, at=work.at
+        )
         for application in work.uow.applications.list_for_partner(partner_id, UNDECIDED_STATES)
         if application.id not in flagged
     ]

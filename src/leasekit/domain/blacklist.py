@@ -27,7 +27,16 @@ from leasekit.domain.access import CREATE_ROLES, ObjectPermissionError, ensure_m
 from leasekit.domain.clock import require_utc
 from leasekit.domain.customers import CustomerKind, validate_id_number
 from leasekit.domain.identity import Actor, Role, new_id
-from leasekit.domain.lifecycle import MAX_REASON, Effect, Guard, Move, Stateful, StateMachine, row
+from leasekit.domain.lifecycle import (
+    MAX_REASON,
+    Effect,
+    Guard,
+    Move,
+    Stateful,
+    StateMachine,
+    not_by,
+    row,
+)
 from leasekit.domain.validation import Checks, country_code, text
 from leasekit.domain.vehicles import Vin
 from leasekit.errors import FieldError, ValidationError
@@ -218,15 +227,11 @@ def _check_partner(entry: BlacklistEntry, move: Move) -> None:
         )
 
 
-def _check_four_eyes(entry: BlacklistEntry, move: Move) -> None:
-    """A removal is decided by somebody other than the person who asked for it."""
-    if move.actor.user_id == entry.removal_requested_by:
-        raise ObjectPermissionError(
-            "blacklist_entry",
-            move.transition.action,
-            move.actor.role.value,
-            "the person who asked for the removal may not decide it; another person must",
-        )
+_NOT_THE_ASKER: Final = not_by(
+    "removal_requested_by",
+    "the person who asked for the removal may not decide it; another person must",
+)
+"""A removal is decided by somebody other than the person who asked for it."""
 
 
 def _record_request(entry: BlacklistEntry, move: Move) -> None:
@@ -267,8 +272,8 @@ class BlacklistEntry(Stateful):
     event_fields: ClassVar[tuple[str, ...]] = ("kind", "shown")
     guards: ClassVar[Mapping[str, Guard]] = {
         _A.REQUEST_REMOVAL: _check_not_partner,
-        _A.APPROVE_REMOVAL: _check_four_eyes,
-        _A.REJECT_REMOVAL: _check_four_eyes,
+        _A.APPROVE_REMOVAL: _NOT_THE_ASKER,
+        _A.REJECT_REMOVAL: _NOT_THE_ASKER,
         _A.LIFT: _check_partner,
     }
     effects: ClassVar[Mapping[str, Effect]] = {

@@ -37,7 +37,16 @@ import attrs
 from leasekit.domain.access import CREATE_ROLES, ObjectPermissionError, ensure_may_create
 from leasekit.domain.clock import require_utc
 from leasekit.domain.identity import Actor, Role, new_id
-from leasekit.domain.lifecycle import MAX_REASON, Effect, Guard, Move, Stateful, StateMachine, row
+from leasekit.domain.lifecycle import (
+    MAX_REASON,
+    Effect,
+    Guard,
+    Move,
+    Stateful,
+    StateMachine,
+    not_by,
+    row,
+)
 from leasekit.domain.validation import Checks, choice, money_amount, text
 from leasekit.errors import DomainError, ValidationError
 from leasekit.money import HALF_UP, Money
@@ -377,15 +386,10 @@ LIMIT_REQUEST_LIFECYCLE: Final = StateMachine(
 )
 
 
-def _check_four_eyes(request: LimitRequest, move: Move) -> None:
-    """A decision is somebody else's than the requester's (who may only cancel)."""
-    if move.actor.user_id == request.requested_by:
-        raise ObjectPermissionError(
-            "limit_request",
-            move.transition.action,
-            move.actor.role.value,
-            "requesters may not decide their own request; another person must",
-        )
+_NOT_THE_REQUESTER: Final = not_by(
+    "requested_by", "requesters may not decide their own request; another person must"
+)
+"""A decision is somebody else's than the requester's (who may only cancel)."""
 
 
 def _check_cancel(request: LimitRequest, move: Move) -> None:
@@ -425,8 +429,8 @@ class LimitRequest(Stateful):
     lifecycle: ClassVar[StateMachine[LimitRequestState]] = LIMIT_REQUEST_LIFECYCLE
     event_fields: ClassVar[tuple[str, ...]] = ("partner_id", "kind", "amount", "until")
     guards: ClassVar[Mapping[str, Guard]] = {
-        _A.APPROVE: _check_four_eyes,
-        _A.REJECT: _check_four_eyes,
+        _A.APPROVE: _NOT_THE_REQUESTER,
+        _A.REJECT: _NOT_THE_REQUESTER,
         _A.CANCEL: _check_cancel,
     }
     effects: ClassVar[Mapping[str, Effect]] = {

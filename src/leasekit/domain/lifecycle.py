@@ -36,7 +36,7 @@ from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 
 import attrs
 
-from leasekit.domain.access import ensure_may_act
+from leasekit.domain.access import ObjectPermissionError, ensure_may_act
 from leasekit.domain.events import PayloadValue, StateChanged
 from leasekit.domain.identity import Actor, Role
 from leasekit.errors import (
@@ -58,6 +58,7 @@ __all__ = [
     "Transition",
     "change_state",
     "move",
+    "not_by",
     "row",
 ]
 
@@ -322,6 +323,19 @@ Guard = Callable[[Any, Move], None]
 """An object's own check on a move (``task._check_holder``); raises to refuse it."""
 Effect = Callable[[Any, Move], Mapping[str, PayloadValue] | None]
 """What a move changes besides the state (a claim sets the lock); may add event details."""
+
+
+def not_by(attribute: str, why: str) -> Guard:
+    """A guard refusing the move to the person the object names in *attribute* (four eyes:
+    whoever asked for something does not also decide it)."""
+
+    def guard(subject: Any, move: Move) -> None:
+        if move.actor.user_id == getattr(subject, attribute):
+            raise ObjectPermissionError(
+                subject.lifecycle.name, move.transition.action, move.actor.role.value, why
+            )
+
+    return guard
 
 
 class _Subject(Protocol):

@@ -53,6 +53,7 @@ __all__ = [
     "get_route",
     "list_route",
     "page_of",
+    "revise_route",
     "transition_payload",
     "transition_route",
 ]
@@ -197,6 +198,38 @@ def list_route(
     named = _named(handler, lister.__name__, doc)
     api.get(path, summary=summary, query=query, paged=True,
             responses={200: Reply(summary, page_of(item))})(named)  # fmt: skip
+    return handler
+
+
+def revise_route(
+    api: ApiRoutes,
+    path: str,
+    command: Command[Any, Any],
+    *,
+    body: type,
+    reply: type,
+    revision: Callable[[str, Any, int | None], object],
+    summary: str,
+    answer: str,
+    description: str,
+) -> Handler:
+    """``PUT path``: replace what the body describes at the version ``If-Match`` names (428
+    without it, 412 when it changed since); the role is checked before the body is read.
+    *revision* makes the command's input from the id, the body and that version."""
+
+    async def handler(request: web.Request) -> web.Response:
+        who = actor(request)
+        command.authorize(who)
+        version = expected_version(request)
+        payload: Any = await read_json(request, body)
+        made = revision(request.match_info["id"], payload, version)
+        revised = await run_sync(request, command, services(request), who, made)
+        return json_response(request, revised)
+
+    api.put(
+        path, conditional=True, summary=summary, body=body,
+        responses={200: Reply(answer, reply)},
+    )(_named(handler, command.name, inspect.cleandoc(description)))  # fmt: skip
     return handler
 
 

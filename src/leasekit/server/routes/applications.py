@@ -12,18 +12,15 @@ caller read, as ``If-Match``.
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from leasekit.domain.applications import Application
-from leasekit.server.openapi import ApiRoutes, Reply
-from leasekit.server.resources import ID, create_route, get_route, list_route, transition_route
-from leasekit.server.routes.helpers import (
-    actor,
-    expected_version,
-    json_response,
-    read_json,
-    run_sync,
-    services,
+from leasekit.server.openapi import ApiRoutes
+from leasekit.server.resources import (
+    ID,
+    create_route,
+    get_route,
+    list_route,
+    revise_route,
+    transition_route,
 )
 from leasekit.services import applications
 from leasekit.services.applications import ApplicationQuery, DraftApplication, Revision
@@ -44,28 +41,19 @@ list_route(
     api, "/applications", applications.list_applications, query=ApplicationQuery, item=Application
 )
 get_route(api, f"/applications/{ID}", applications.get_application, reply=Application)
-
-
-@api.put(
+revise_route(
+    api,
     f"/applications/{ID}",
-    conditional=True,
-    summary="Revise a draft",
+    applications.revise_application,
     body=DraftApplication,
-    responses={200: Reply("The application with its new terms.", Application)},
+    reply=Application,
+    revision=Revision,
+    summary="Revise a draft",
+    answer="The application with its new terms.",
+    description="""Replaces everything the application asks for, in states draft and
+    returned only (409 otherwise), at the version ``If-Match`` names (412 if it changed
+    since). The partner cannot change: ``partner_id`` must be the application's own.""",
 )
-async def revise_application(request: web.Request) -> web.Response:
-    """Replaces everything the application asks for, in states draft and returned only (409
-    otherwise), at the version ``If-Match`` names (412 if it changed since). The partner
-    cannot change: ``partner_id`` must be the application's own."""
-    who = actor(request)
-    applications.revise_application.authorize(who)
-    version = expected_version(request)
-    draft = await read_json(request, DraftApplication)
-    revision = Revision(request.match_info["id"], draft, version)
-    revised = await run_sync(
-        request, applications.revise_application, services(request), who, revision
-    )
-    return json_response(request, revised)
 
 
 transition_route(

@@ -10,19 +10,16 @@ version ``If-Match`` names; ``/partners/{id}/history`` explains every change of 
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from leasekit.domain.partner_profiles import PartnerRevision
 from leasekit.domain.partners import Partner
-from leasekit.server.openapi import ApiRoutes, Reply
-from leasekit.server.resources import ID, create_route, get_route, list_route, transition_route
-from leasekit.server.routes.helpers import (
-    actor,
-    expected_version,
-    json_response,
-    read_json,
-    run_sync,
-    services,
+from leasekit.server.openapi import ApiRoutes
+from leasekit.server.resources import (
+    ID,
+    create_route,
+    get_route,
+    list_route,
+    revise_route,
+    transition_route,
 )
 from leasekit.services import partners
 from leasekit.services.partners import (
@@ -39,27 +36,20 @@ api = ApiRoutes("partners", "Dealers and brokers that bring business, and their 
 create_route(api, "/partners", partners.onboard_partner, body=OnboardPartner, reply=Partner)
 list_route(api, "/partners", partners.list_partners, query=PartnerQuery, item=Partner)
 get_route(api, f"/partners/{ID}", partners.get_partner, reply=Partner)
-
-
-@api.put(
+revise_route(
+    api,
     f"/partners/{ID}",
-    conditional=True,
-    summary="Revise a partner's profile",
+    partners.revise_partner,
     body=ProfileChange,
-    responses={200: Reply("The partner with its new profile.", Partner)},
+    reply=Partner,
+    revision=ProfileRevision,
+    summary="Revise a partner's profile",
+    answer="The partner with its new profile.",
+    description="""Replaces the whole profile (name, legal representative, contacts, addresses,
+    brands, settlement bank accounts) at the version ``If-Match`` names (412 if it changed
+    since), with the reason the history will show. Credit officers and managers only (403 for
+    anyone else, a dealer included, before the body is read).""",
 )
-async def revise_partner(request: web.Request) -> web.Response:
-    """Replaces the whole profile (name, legal representative, contacts, addresses, brands,
-    settlement bank accounts) at the version ``If-Match`` names (412 if it changed since),
-    with the reason the history will show. Credit officers and managers only (403 for anyone
-    else, a dealer included, before the body is read)."""
-    who = actor(request)
-    partners.revise_partner.authorize(who)
-    version = expected_version(request)
-    change = await read_json(request, ProfileChange)
-    revision = ProfileRevision(request.match_info["id"], change, version)
-    revised = await run_sync(request, partners.revise_partner, services(request), who, revision)
-    return json_response(request, revised)
 
 
 list_route(

@@ -66,6 +66,10 @@ VARYING = frozenset(
         "actor_id",
         "as_of",
         "business_date",
+        "application_id",
+        "raised_at",
+        "added_by",
+        "added_at",
     }
 )
 """Keys whose values differ from run to run (and with the reader's photo); their presence is
@@ -494,8 +498,9 @@ PAGES = {
          ("GET", "/partners/X/history"), ("GET", "/partners/X/credit-limit"),
          ("POST", "/limit-requests"),
          ("POST", "/limit-requests/X/transitions"), ("POST", "/limit-movements"),
-         ("GET", "/limit-movements"), ("GET", "/me")),
-        (BASE_VARIABLE, "OFFICER", "MANAGER", "DIRECTOR", "FINANCE", "SUNRISE"),
+         ("GET", "/limit-movements"), ("GET", "/partners/X/exit-review"), ("POST", "/blacklist"),
+         ("GET", "/review-flags"), ("GET", "/me")),
+        (BASE_VARIABLE, "OFFICER", "MANAGER", "DIRECTOR", "FINANCE", "SUNRISE", "SUPERVISOR"),
         lambda last: last["status"] == 403 and last["partner_state"] == "blacklisted",
     ),
     "identity.md": Page(

@@ -81,12 +81,8 @@ def _adapter_ids_model() -> type[_AdapterIdsSection]:
 
 
 if TYPE_CHECKING:
-
-    class AdapterIds(_AdapterIdsSection):
-        """For type checkers, which cannot see fields made at run time: one per kind."""
-
-        def __getattr__(self, kind: str) -> str | None: ...
-
+    # Type checkers cannot see fields made at run time; code reads them with model_dump().
+    AdapterIds = _AdapterIdsSection
 else:
     AdapterIds = _adapter_ids_model()
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import attrs
 
+from leasekit.domain.access import ObjectPermissionError
 from leasekit.domain.credit_limits import (
     LIMIT_REQUEST_LIFECYCLE,
     CreditLimit,
@@ -32,7 +33,6 @@ from leasekit.domain.events import Payload
 from leasekit.domain.identity import Actor
 from leasekit.domain.partners import PartnerCapability
 from leasekit.domain.validation import choice
-from leasekit.errors import PermissionDeniedError
 from leasekit.money import Money
 from leasekit.services.commands import Work, command, transition_command
 from leasekit.services.context import ServiceContext, scoped, visible_or_not_found
@@ -245,14 +245,13 @@ def _put_into_effect(work: Work, change: LimitRequest) -> None:
     )
 
 
-def _beyond_authority(work: Work, increase: Money) -> PermissionDeniedError:
+def _beyond_authority(work: Work, increase: Money) -> ObjectPermissionError:
     threshold = work.ctx.limit_policy.director_threshold
-    error = PermissionDeniedError("limit_request", "approve", work.actor.role.value)
-    error.args = (
+    why = (
         f"an increase of {increase.amount:,} {increase.currency.code} is above the "
-        f"{threshold:,} a {work.actor.role.value} may approve; a director must",
+        f"{threshold:,} a {work.actor.role.value} may approve; a director must"
     )
-    return error
+    return ObjectPermissionError("limit_request", "approve", work.actor.role.value, why)
 
 
 transition_limit_request = transition_command(

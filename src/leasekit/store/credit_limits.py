@@ -12,13 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import sqlalchemy as sa
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leasekit.domain.credit_limits import CreditLimit, LimitMovement, LimitRequest
-from leasekit.errors import NotFoundError
-from leasekit.store.database import begin_writing
 from leasekit.store.repository import Rule, SqlRepository, Stored, repository
 from leasekit.store.schema import ID_LENGTH, Base, EntityRow, currency_column, id_column, reference
 
@@ -62,16 +59,7 @@ class CreditLimitRepository(SqlRepository[CreditLimit]):
         """The account, locked until the transaction ends (``FOR UPDATE`` on PostgreSQL, the
         write lock on SQLite): takes of one partner queue here instead of failing their
         compare-and-set one after another under a burst."""
-        connection = self._session.connection()
-        begin_writing(connection)
-        table = self.stored.table
-        statement = (
-            sa.select(*self.stored.read_columns).where(table.c.id == partner_id).with_for_update()
-        )
-        row = connection.execute(statement).mappings().first()
-        if row is None:
-            raise NotFoundError(self.stored.kind, partner_id)
-        return self.stored.mapper.load(row)
+        return self._get(partner_id, for_update=True)
 
 
 class LimitMovementRow(Base):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy import Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -248,16 +247,4 @@ class PartnerRevisionRepository(SqlRepository[PartnerRevision]):
         """Up to *limit* revisions of one partner after revision *after*, oldest first, read
         through the unique index on (partner, revision)."""
         table = self.stored.table
-        criteria = [table.c.partner_id == partner_id]
-        if after is not None:
-            criteria.append(table.c.revision > after)
-        statement = (
-            sa.select(*self.stored.read_columns)
-            .where(*criteria)
-            .order_by(table.c.revision)
-            .limit(limit + 1)
-        )
-        rows = self._rows(statement)
-        records = [self.stored.mapper.record(row) for row in rows[:limit]]
-        more = len(rows) > limit
-        return Page(records, str(records[-1]["revision"]) if more else None)
+        return self._keyset_page([table.c.partner_id == partner_id], table.c.revision, after, limit)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from leasekit.errors import ConflictError, NotFoundError, StaleVersionError, ValidationError
 from leasekit.services.storage import Page
+from leasekit.store.database import begin_writing
 from leasekit.store.mapping import Mapper, Record
 from leasekit.store.schema import search_key
 
@@ -219,7 +220,16 @@ class SqlRepository(Generic[E]):
         return self._session.connection().execute(statement).mappings().all()
 
     def get(self, entity_id: str) -> E:
-        rows = self._rows(sa.select(*self.stored.read_columns).where(self._table.c.id == entity_id))
+        return self._get(entity_id)
+
+    def _get(self, entity_id: str, *, for_update: bool = False) -> E:
+        """The entity; with *for_update*, its row locked until the transaction ends
+        (``FOR UPDATE`` on PostgreSQL, the write lock taken first on SQLite)."""
+        statement = sa.select(*self.stored.read_columns).where(self._table.c.id == entity_id)
+        if for_update:
+            begin_writing(self._session.connection())
+            statement = statement.with_for_update()
+        rows = self._rows(statement)
         if not rows:
             raise NotFoundError(self.stored.kind, entity_id)
         return self.stored.mapper.load(rows[0])
@@ -278,15 +288,23 @@ class SqlRepository(Generic[E]):
         *after*, and the cursor of the next page."""
         table = self._table
         criteria = query_criteria(query, table) if query is not None else []
+        return self._keyset_page(criteria, table.c.id, after, limit)
+
+    def _keyset_page(
+        self,
+        criteria: list[sa.ColumnElement[bool]],
+        key: sa.Column[Any],
+        after: object | None,
+        limit: int,
+    ) -> Page[Record]:
+        """Up to *limit* records matching *criteria* in *key* order after *after*, and the
+        next page's cursor (the last record's key, as text)."""
         if after is not None:
-            criteria.append(table.c.id > after)
+            criteria = [*criteria, key > after]
         statement = (
-            sa.select(*self.stored.read_columns)
-            .where(*criteria)
-            .order_by(table.c.id)
-            .limit(limit + 1)
+            sa.select(*self.stored.read_columns).where(*criteria).order_by(key).limit(limit + 1)
         )
         rows = self._rows(statement)
         records = [self.stored.mapper.record(row) for row in rows[:limit]]
         more = len(rows) > limit
-        return Page(records, records[-1]["id"] if more else None)
+        return Page(records, str(records[-1][key.name]) if more else None)

@@ -14,6 +14,9 @@ import pytest
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
+from leasekit.domain.partner_monitoring import MonitoredFigure
+from leasekit.domain.partner_ratings import DEFAULT_FACTORS, RatingFactor
+from leasekit.domain.partners import PartnerRating
 from leasekit.errors import ConfigurationError
 from leasekit.ports import AdapterKind
 from leasekit.settings import ADAPTER_KINDS, Settings, env_var_name, load_settings
@@ -342,6 +345,29 @@ def test_the_limit_threshold_is_read_exactly(monkeypatch: pytest.MonkeyPatch) ->
     assert load_settings().partners.limit_director_threshold == Decimal("250000.10")
     monkeypatch.setenv("LEASEKIT_PARTNERS__LIMIT_DIRECTOR_THRESHOLD", "-1")
     with pytest.raises(ConfigurationError, match="LEASEKIT_PARTNERS__LIMIT_DIRECTOR_THRESHOLD"):
+        load_settings()
+
+
+def test_partner_rules_are_read_per_key_over_the_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LEASEKIT_PARTNERS__RATING_WEIGHTS__VOLUME", "0")
+    monkeypatch.setenv("LEASEKIT_PARTNERS__MONITORING_WATCH__FRAUD_HITS", "off")
+    monkeypatch.setenv("LEASEKIT_PARTNERS__LIMIT_BANDS__B", "8000000")
+    partners = load_settings().partners
+    card = partners.scorecard()
+    assert card.factors[RatingFactor.VOLUME].weight == Decimal(0)
+    assert card.factors[RatingFactor.OVERDUE_RATE] == DEFAULT_FACTORS[RatingFactor.OVERDUE_RATE]
+    rules = partners.monitoring_rules()
+    assert rules[MonitoredFigure.FRAUD_HITS].watch is None
+    assert rules[MonitoredFigure.FRAUD_HITS].suspend == Decimal(3)
+    assert partners.limit_policy().band(PartnerRating.B) == Decimal(8_000_000)
+    assert partners.limit_policy().band(PartnerRating.A) == Decimal(20_000_000)
+
+
+def test_an_unusable_scorecard_stops_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEASEKIT_PARTNERS__RATING_THRESHOLDS__C", "90")
+    with pytest.raises(ConfigurationError, match="thresholds must fall from A to C"):
         load_settings()
 
 

@@ -642,6 +642,44 @@ def users_enrol(username: str) -> None:
     click.echo(_on_server(lambda ctx: enrol_locally(ctx, username)))
 
 
+@cli.group()
+def partners() -> None:
+    """Dealers and other partners: the refresh of their ratings and monitoring."""
+
+
+@partners.command("refresh")
+def partners_refresh() -> None:
+    """Rate every partner with business on the books and apply the monitoring rules: the
+    scheduled job, for cron or the close of business. Each partner is rated once per
+    business date, so a rerun (after a crash, say) does only what is left. Exits 1 if a
+    partner could not be rated, naming it."""
+    import sys
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from leasekit.services.partner_monitoring import refresh_partners
+
+    console = Console(stderr=True)
+    with Progress(console=console, disable=not console.is_terminal) as progress:
+        task = progress.add_task("rating partners", total=None)
+        report = _on_server(
+            lambda ctx: refresh_partners(
+                ctx,
+                started=lambda total: progress.update(task, total=total),
+                advanced=lambda: progress.advance(task),
+            )
+        )
+    click.echo(
+        f"partners rated: {report.rated}; rated earlier on this business date: "
+        f"{report.already}; not rated: {len(report.failed)}"
+    )
+    for partner_id, why in report.failed:
+        click.echo(f"  {partner_id}: {why}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
 @cli.group(invoke_without_command=True)
 @click.pass_context
 def events(ctx: click.Context) -> None:

@@ -6,6 +6,7 @@ Three families, named the way pytest, datasette and tox name theirs:
   party under ids that settings choose from (``LEASEKIT_ADAPTERS__BANK=acme``);
 - decision, ``leasekit_evaluate_application(case)``: every plugin may vote, and the approval
   service combines the votes, so no plugin silently overrides another;
+  ``leasekit_partner_rating_model(scorecard)`` lets one plugin replace the rating model;
 - notification, past tense: ``leasekit_event_published(event)`` for every domain event and
   ``leasekit_<event name>(event)`` for the main lifecycle events. The outbox relay delivers them
   after the transaction commits, at least once; receivers drop repeats by
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     # Types only: ``from leasekit import hookimpl`` in a plugin then loads pluggy and nothing else.
     from leasekit import ports
     from leasekit.domain.events import DomainEvent
+    from leasekit.domain.partner_ratings import RatingModel, Scorecard
 
 __all__ = ["NAMED_EVENT_HOOKS", "PROJECT_NAME", "hookimpl", "hookspec"]
 
@@ -114,6 +116,17 @@ def leasekit_evaluate_application(case: ports.ApprovalCase) -> ports.PolicyVote 
     Every implementation is called; the approval service adds the votes to the chosen approval
     policy's and the most severe verdict wins, so a plugin can refer or decline but never
     approve over another's objection.
+    """
+
+
+@hookspec
+def leasekit_partner_rating_model(scorecard: Scorecard) -> RatingModel | None:
+    """Return the model that rates partners A to D in place of *scorecard*, the one settings
+    configure (``LEASEKIT_PARTNERS__RATING_*``), which a model may use for part of its work;
+    or None to leave it.
+
+    Called once when leasekit starts. At most one plugin may replace the model: two are an
+    error naming both. The model's ``version`` is kept with every grade it gives.
     """
 
 

@@ -31,6 +31,7 @@ import pluggy
 from leasekit import hookspecs
 from leasekit.domain.clock import Clock
 from leasekit.domain.events import DomainEvent
+from leasekit.domain.partner_ratings import RatingModel, Scorecard
 from leasekit.errors import (
     ConfigurationError,
     DuplicateAdapterError,
@@ -414,6 +415,24 @@ class Hooks:
                     )
                 votes.append(result)
         return votes
+
+    def partner_rating_model(self, scorecard: Scorecard) -> RatingModel:
+        """The model a plugin puts in place of *scorecard*, or *scorecard*; two plugins
+        replacing it is an error naming both, not a race decided by load order."""
+        models: list[tuple[str, object]] = []
+        hook = "leasekit_partner_rating_model"
+        for name, caller in self._each_implementation(hook):
+            for result in self._call_plugin(caller, name, allow_results=True, scorecard=scorecard):
+                if not isinstance(result, RatingModel):
+                    raise PluginError(
+                        f"{self._label(name)} returned {result!r} from {hook}; expected a "
+                        "RatingModel (a version and rate(figures)) or None"
+                    )
+                models.append((name, result))
+        if len(models) > 1:
+            both = " and ".join(self._label(name) for name, _ in models)
+            raise PluginError(f"{both} both replace the partner rating model; disable one")
+        return cast("RatingModel", models[0][1]) if models else scorecard
 
     def publish(self, event: DomainEvent) -> None:
         """Deliver *event* to every plugin's ``leasekit_event_published`` and named hook.

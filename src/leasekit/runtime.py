@@ -21,9 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from leasekit.domain.clock import Clock, SystemClock
-from leasekit.domain.credit_limits import LimitPolicy
 from leasekit.domain.events import DomainEvent, EventSubscriber
 from leasekit.domain.identity import Actor
+from leasekit.domain.partner_monitoring import PartnerOversight
 from leasekit.money import currency
 from leasekit.plugins import (
     Adapters,
@@ -37,7 +37,7 @@ from leasekit.ports import AdapterKind
 from leasekit.services import catalog, users
 from leasekit.services.context import ServiceContext
 from leasekit.services.events import handler_subscribers
-from leasekit.settings import OutboxSettings, Settings
+from leasekit.settings import OutboxSettings, PartnerSettings, Settings
 from leasekit.store.database import create_engine, upgrade
 from leasekit.store.outbox import OutboxRelay, RelayPolicy
 from leasekit.store.uow import unit_of_work_factory
@@ -166,7 +166,8 @@ def build_runtime(
         max_upload_bytes=settings.server.max_upload_bytes,
         secret_key=secret_key(settings),
         after_commit=wake,
-        limit_policy=LimitPolicy(settings.partners.limit_director_threshold),
+        limit_policy=settings.partners.limit_policy(),
+        partner_oversight=partner_oversight(settings.partners, pm),
     )
     relay = OutboxRelay(
         engine, subscribers(pm, adapters, services), policy=_policy(settings.outbox)
@@ -202,6 +203,16 @@ def subscribers(
         found.append(NotifierSubscriber(adapters))
     found.extend(handler_subscribers(ctx))
     return found
+
+
+def partner_oversight(settings: PartnerSettings, pm: PluginManager) -> PartnerOversight:
+    """How partners are rated and monitored: the settings' scorecard unless a plugin
+    replaces the model."""
+    return PartnerOversight(
+        settings.figures_window_months,
+        as_hooks(pm).partner_rating_model(settings.scorecard()),
+        settings.monitoring_rules(),
+    )
 
 
 def _policy(settings: OutboxSettings) -> RelayPolicy:

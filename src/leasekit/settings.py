@@ -20,11 +20,30 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, field_validator
+import attrs
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from leasekit.domain.credit_limits import DEFAULT_LIMIT_BANDS, LimitPolicy
+from leasekit.domain.partner_monitoring import DEFAULT_RULES, MonitoredFigure, MonitoringRule
+from leasekit.domain.partner_ratings import (
+    DEFAULT_FACTORS,
+    DEFAULT_THRESHOLDS,
+    FactorRule,
+    RatingFactor,
+    Scorecard,
+)
+from leasekit.domain.partners import PartnerRating
 from leasekit.errors import ConfigurationError
 from leasekit.money import CURRENCIES
 from leasekit.ports import AdapterKind
@@ -36,6 +55,7 @@ __all__ = [
     "ENV_PREFIX",
     "AdapterIds",
     "OutboxSettings",
+    "PartnerSettings",
     "ServerSettings",
     "Settings",
     "env_var_name",
@@ -152,6 +172,20 @@ class OutboxSettings(BaseModel):
     )
 
 
+def _off_is_none(levels: object) -> object:
+    """``off`` (any case) as a level turns it off."""
+    if isinstance(levels, dict):
+        return {k: None if str(v).strip().lower() == "off" else v for k, v in levels.items()}
+    return levels
+
+
+def _grades_in_capitals(by_grade: object) -> object:
+    """Grades are capitals (``A``); variable names arrive lower-cased (``..._BANDS__b``)."""
+    if isinstance(by_grade, dict):
+        return {str(grade).upper(): value for grade, value in by_grade.items()}
+    return by_grade
+
+
 class PartnerSettings(BaseModel):
     """Rules for dealers and other partners."""
 
@@ -164,6 +198,116 @@ class PartnerSettings(BaseModel):
         "than this, in the company's currency, needs a director's approval; smaller changes "
         "a manager's.",
     )
+    limit_bands: dict[PartnerRating, Annotated[Decimal, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="The highest credit limit a manager may approve for a partner of each "
+        "grade, by grade: `LEASEKIT_PARTNERS__LIMIT_BANDS__B=8000000`; above it a director "
+        "must. Unset grades keep "
+        + ", ".join(f"{g} {v:,}" for g, v in DEFAULT_LIMIT_BANDS.items())
+        + "; an unrated partner has D's.",
+    )
+    figures_window_months: int = Field(
+        default=12,
+        ge=1,
+        le=120,
+        description="The months of business a partner's figures (volume, approval rate, "
+        "fraud hits, document defects) cover, ending on the business date.",
+    )
+    rating_weights: dict[RatingFactor, Annotated[Decimal, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Weight of each scorecard factor, by factor: "
+        "`LEASEKIT_PARTNERS__RATING_WEIGHTS__OVERDUE_RATE=30`. Unset factors keep "
+        + ", ".join(f"{f} {r.weight}" for f, r in DEFAULT_FACTORS.items())
+        + "; weight 0 leaves a factor out.",
+    )
+    rating_worst: dict[RatingFactor, Decimal] = Field(
+        default_factory=dict,
+        description="The value of each factor that scores 0, by factor. Unset factors keep "
+        + ", ".join(f"{f} {r.worst}" for f, r in DEFAULT_FACTORS.items())
+        + ".",
+    )
+    rating_best: dict[RatingFactor, Decimal] = Field(
+        default_factory=dict,
+        description="The value of each factor that scores 100, by factor. Unset factors keep "
+        + ", ".join(f"{f} {r.best}" for f, r in DEFAULT_FACTORS.items())
+        + ".",
+    )
+    rating_thresholds: dict[PartnerRating, Decimal] = Field(
+        default_factory=dict,
+        description="The lowest score (0 to 100) of grades A, B and C, by grade; below C's "
+        "is D. Unset grades keep "
+        + ", ".join(f"{g} {v}" for g, v in DEFAULT_THRESHOLDS.items())
+        + ".",
+    )
+    rating_neutral: Decimal = Field(
+        default=Decimal(50),
+        ge=0,
+        le=100,
+        description="What a scorecard factor without data yet (no decided applications, no "
+        "contracts) scores.",
+    )
+    monitoring_watch: dict[MonitoredFigure, Decimal | None] = Field(
+        default_factory=dict,
+        description="The level of each monitored figure that puts an active partner on "
+        "watch, by figure (`off` turns one off). Unset figures keep "
+        + ", ".join(f"{f} {r.watch}" for f, r in DEFAULT_RULES.items() if r.watch is not None)
+        + "; approval_rate alerts at or below its level, the others at or above.",
+    )
+    monitoring_suspend: dict[MonitoredFigure, Decimal | None] = Field(
+        default_factory=dict,
+        description="The level of each monitored figure that suspends an active or watched "
+        "partner, by figure (`off` turns one off). Unset figures keep "
+        + ", ".join(f"{f} {r.suspend}" for f, r in DEFAULT_RULES.items() if r.suspend is not None)
+        + ".",
+    )
+    refresh_every_hours: float = Field(
+        default=0,
+        ge=0,
+        description="How often the server rates every partner and applies the monitoring "
+        "rules (once per partner and business date however often it runs); 0 leaves it to "
+        "`leasekit partners refresh` run by cron or the close of business.",
+    )
+
+    _off = field_validator("monitoring_watch", "monitoring_suspend", mode="before")(_off_is_none)
+    _grades = field_validator("limit_bands", "rating_thresholds", mode="before")(
+        _grades_in_capitals
+    )
+
+    @model_validator(mode="after")
+    def _usable_scorecard(self) -> PartnerSettings:
+        try:
+            self.scorecard()
+        except ValueError as exc:
+            raise ValueError(f"the partner rating scorecard is unusable: {exc}") from None
+        return self
+
+    def scorecard(self) -> Scorecard:
+        """The scorecard these settings describe, defaults filled in."""
+        factors = {
+            factor: FactorRule(
+                self.rating_weights.get(factor, rule.weight),
+                self.rating_worst.get(factor, rule.worst),
+                self.rating_best.get(factor, rule.best),
+            )
+            for factor, rule in DEFAULT_FACTORS.items()
+        }
+        thresholds = {**DEFAULT_THRESHOLDS, **self.rating_thresholds}
+        return Scorecard(factors, thresholds, self.rating_neutral)
+
+    def monitoring_rules(self) -> dict[MonitoredFigure, MonitoringRule]:
+        return {
+            figure: attrs.evolve(
+                rule,
+                watch=self.monitoring_watch.get(figure, rule.watch),
+                suspend=self.monitoring_suspend.get(figure, rule.suspend),
+            )
+            for figure, rule in DEFAULT_RULES.items()
+        }
+
+    def limit_policy(self) -> LimitPolicy:
+        return LimitPolicy(
+            self.limit_director_threshold, {**DEFAULT_LIMIT_BANDS, **self.limit_bands}
+        )
 
 
 class Settings(BaseSettings):

@@ -202,6 +202,18 @@ def test_events_lists_parked_deliveries(run) -> None:
     assert "delivery '999999' not found" in missing.output
 
 
+def test_partners_refresh_rates_each_trading_partner_once_a_day(run) -> None:
+    assert run("demo", "--no-serve", "--dir", "demo").exit_code == 0
+    env = {"LEASEKIT_DATABASE_URL": "sqlite:///demo/leasekit.db", "LEASEKIT_DATA_DIR": "demo"}
+    first = run("partners", "refresh", **env)
+    assert first.exit_code == 0, first.output
+    assert "partners rated: 2; rated earlier on this business date: 0; not rated: 0" in (
+        first.output
+    )
+    again = run("partners", "refresh", **env)
+    assert "partners rated: 0; rated earlier on this business date: 2" in again.output
+
+
 def test_invalid_settings_are_reported_by_variable(run) -> None:
     result = run("serve", LEASEKIT_SERVER__PORT="70000", LEASEKIT_CURRENCY="XXY")
     assert result.exit_code == 1

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from leasekit.domain.credit_limits import (
+    DEFAULT_LIMIT_BANDS,
     CreditLimit,
     LimitExceededError,
     LimitMovement,
@@ -25,6 +26,7 @@ from leasekit.domain.credit_limits import (
     increase_of,
 )
 from leasekit.domain.identity import Actor, Role
+from leasekit.domain.partners import PartnerRating
 from leasekit.errors import PermissionDeniedError, ValidationError
 from leasekit.money import Money
 
@@ -256,8 +258,21 @@ def test_an_approved_request_changes_the_account() -> None:
 
 def test_the_policy_puts_large_increases_to_a_director() -> None:
     policy = LimitPolicy(Decimal("1000000"))
-    assert Role.MANAGER in policy.approver_roles(cny("1000000.00"))
-    assert policy.approver_roles(cny("1000000.01")) == {Role.DIRECTOR}
+    low = cny("2000000.00")
+    assert Role.MANAGER in policy.approver_roles(cny("1000000.00"), low, PartnerRating.A)
+    assert policy.approver_roles(cny("1000000.01"), low, PartnerRating.A) == {Role.DIRECTOR}
+
+
+def test_the_grade_sets_the_band_a_manager_may_approve_up_to() -> None:
+    policy = LimitPolicy(Decimal("1000000"), {**DEFAULT_LIMIT_BANDS, PartnerRating.C: Decimal(3)})
+    step = cny("1.00")
+    assert Role.MANAGER in policy.approver_roles(step, cny("3.00"), PartnerRating.C)
+    assert policy.approver_roles(step, cny("3.01"), PartnerRating.C) == {Role.DIRECTOR}
+    assert Role.MANAGER in policy.approver_roles(step, cny("3.01"), PartnerRating.B)
+    # Cutting a limit that is above its band is no increase: a manager may.
+    assert Role.MANAGER in policy.approver_roles(cny("0.00"), cny("9.00"), PartnerRating.C)
+    # An unrated partner has D's band.
+    assert policy.band(None) == DEFAULT_LIMIT_BANDS[PartnerRating.D]
 
 
 # --- any sequence of moves ---------------------------------------------------------------------

@@ -28,6 +28,7 @@ from leasekit.domain.exception_requests import EXCEPTION_REQUEST_LIFECYCLE, Exce
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.lifecycle import StateMachine, Transition, change_state
 from leasekit.domain.lifecycle_docs import MACHINES
+from leasekit.domain.partner_ratings import RatingOverrideState
 from leasekit.domain.partners import PARTNER_LIFECYCLE, PartnerState
 from leasekit.domain.review_flags import ReviewFlagState
 from leasekit.domain.users import USER_LIFECYCLE, UserState
@@ -80,9 +81,9 @@ SPEC = {
         return | under_review | applied | officer manager | !
         approve | under_review | active | manager director |
         reject | under_review | rejected | manager director | !
-        watch | active | watch | manager director post_loan_supervisor | !
+        watch | active | watch | manager director post_loan_supervisor system | !
         clear_watch | watch | active | manager director post_loan_supervisor |
-        suspend | active watch | suspended | manager director post_loan_supervisor | !
+        suspend | active watch | suspended | manager director post_loan_supervisor system | !
         reinstate | suspended | active | manager director |
         freeze | active watch suspended exit_review | frozen | director post_loan_supervisor | !
         unfreeze | frozen | suspended | director post_loan_supervisor | !
@@ -137,6 +138,11 @@ SPEC = {
     "review_flag": """
         clear | open | cleared | officer manager director | !
     """,
+    "rating_override": """
+        approve | requested | approved | manager director |
+        reject | requested | rejected | manager director | !
+        cancel | requested | cancelled | officer manager post_loan_supervisor |
+    """,
 }  # fmt: skip
 
 STATE_ENUMS = {
@@ -151,6 +157,7 @@ STATE_ENUMS = {
     "limit_request": LimitRequestState,
     "blacklist_entry": BlacklistState,
     "review_flag": ReviewFlagState,
+    "rating_override": RatingOverrideState,
 }
 FINAL = {
     "application": {"declined", "rejected", "closed", "cancelled"},
@@ -164,6 +171,7 @@ FINAL = {
     "limit_request": {"approved", "rejected", "cancelled"},
     "blacklist_entry": {"removed"},
     "review_flag": {"cleared"},
+    "rating_override": {"approved", "rejected", "cancelled"},
 }
 
 Row = tuple[str, str, str, frozenset[Role], bool]

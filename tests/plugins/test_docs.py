@@ -7,17 +7,32 @@ import inspect
 import re
 import sys
 import types
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from leasekit import hookspecs
+from leasekit.domain.partner_figures import BookCounts, PartnerFigures
+from leasekit.domain.partner_ratings import Scorecard
+from leasekit.domain.partners import PartnerRating
 from leasekit.money import Money
 from leasekit.plugins import create_plugin_manager
 from leasekit.ports import AdapterKind, ApprovalCase, Verdict
 from leasekit.testing import fakes, suites
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
+_NOTHING = Money("0.00", "CNY")
+NEW_DEALER = PartnerFigures.of(
+    "partner-1",
+    BookCounts(40, 30, 27, _NOTHING, 0, 0, 0, 10, 0),
+    onboarded_at=datetime(2026, 6, 1, tzinfo=UTC),
+    limit=Money("1000000.00", "CNY"),
+    exposure=_NOTHING,
+    as_of=date(2026, 12, 4),
+    since=date(2025, 12, 4),
+)
 HEADING = re.compile(r"^### `(leasekit_\w+)\(([^)]*)\)`$", re.MULTILINE)
 
 
@@ -70,7 +85,9 @@ def test_the_python_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     examples load into a plugin manager, whose ``check_pending`` checks their hook names and
     arguments, and the vote example votes."""
     text = GUIDE.read_text(encoding="utf-8")
-    plugin, voting, suite_test, conftest = re.findall(r"^```python\n(.*?)^```$", text, re.S | re.M)
+    plugin, voting, rating, suite_test, conftest = re.findall(
+        r"^```python\n(.*?)^```$", text, re.S | re.M
+    )
     acme = _run(plugin, "leasekit_acme")
     monkeypatch.setitem(sys.modules, "leasekit_acme", acme)
     watchlist = _run(voting, "watchlist")
@@ -78,6 +95,15 @@ def test_the_python_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "acme" in pm.hooks.registry(AdapterKind.CREDIT_BUREAU).ids
     case = ApprovalCase("app-1", "partner-17", "loan", Money("1000", "CNY"), 12, "0.3")
     assert [vote.verdict for vote in pm.hooks.evaluate_application(case)] == [Verdict.REFER]
+    capped = create_plugin_manager(
+        load_entrypoints=False, blocked=(), extra_plugins=[_run(rating, "first_year_cap")]
+    )
+    lenient = Scorecard(thresholds={PartnerRating.A: Decimal(2), PartnerRating.B: Decimal(1),
+                                    PartnerRating.C: Decimal(0)})  # fmt: skip
+    model = capped.hooks.partner_rating_model(lenient)
+    assert model.version.startswith("first-year-cap-1/scorecard-1+")
+    assert lenient.rate(NEW_DEALER).grade is PartnerRating.A
+    assert model.rate(NEW_DEALER).grade is PartnerRating.C
     suite = _run(suite_test, "test_acme").TestAcmeBureau
     assert issubclass(suite, suites.CreditBureauSuite)
     assert _run(conftest, "conftest").pytest_plugins == ["leasekit.testing.pytest_plugin"]

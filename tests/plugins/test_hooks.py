@@ -15,6 +15,7 @@ import pytest
 from leasekit import hookimpl, hookspecs
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.lifecycle_docs import MACHINES
+from leasekit.domain.partner_ratings import RatingResult, Scorecard
 from leasekit.errors import ConfigurationError, PluginError
 from leasekit.money import Money
 from leasekit.plugins import Hooks, PluginManager, publish
@@ -252,6 +253,44 @@ def test_a_crashing_voter_names_its_plugin(make_pm: PluginFactory) -> None:
 
     with pytest.raises(PluginError, match=r"Crashing .* leasekit_evaluate_application: KeyError"):
         make_pm(_Cautious(), Crashing()).hooks.evaluate_application(_case())
+
+
+class _Strict:
+    """A rating model of its own: everyone is a D."""
+
+    version = "strict-1"
+
+    @hookimpl
+    def leasekit_partner_rating_model(self, scorecard: Scorecard) -> _Strict:
+        return self
+
+    def rate(self, figures: object) -> RatingResult:
+        return RatingResult("D", Decimal(0), self.version, ())
+
+
+def test_hook_leasekit_partner_rating_model(make_pm: PluginFactory) -> None:
+    scorecard = Scorecard()
+    assert make_pm().hooks.partner_rating_model(scorecard) is scorecard
+    strict = _Strict()
+    assert make_pm(strict).hooks.partner_rating_model(scorecard) is strict
+
+
+def test_two_rating_models_are_an_error_naming_both(make_pm: PluginFactory) -> None:
+    class Other(_Strict):
+        version = "other-1"
+
+    with pytest.raises(PluginError, match=r"_Strict.* and .*Other.* both replace"):
+        make_pm(_Strict(), Other()).hooks.partner_rating_model(Scorecard())
+
+
+def test_a_rating_model_without_rate_is_refused(make_pm: PluginFactory) -> None:
+    class Sloppy:
+        @hookimpl
+        def leasekit_partner_rating_model(self, scorecard: Scorecard) -> str:
+            return "A"
+
+    with pytest.raises(PluginError, match=r"Sloppy .* returned 'A'.* RatingModel"):
+        make_pm(Sloppy()).hooks.partner_rating_model(Scorecard())
 
 
 # --- notification -------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from leasekit.demo import credit_code, resident_id, vin
 
 from .conftest import Demo
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
+from .test_partner_ratings import requested_override
 
 ODD_TEXT = {
     "a lone surrogate": "x\ud800y",
@@ -182,6 +183,31 @@ CASES: dict[str, Case] = {
         200,
         versioned=True,
         prepare=lambda d: _transitions(open_flag(d)),
+    ),
+    "POST /partner-ratings": Case(
+        "officer",
+        lambda d: "/partner-ratings",
+        lambda d: {"partner_id": d.partner_id("Sunrise Motors")},
+        201,
+    ),
+    "POST /rating-overrides": Case(
+        "officer",
+        lambda d: "/rating-overrides",
+        lambda d: {
+            "partner_id": d.partner_id("Sunrise Motors"),
+            "grade": "B",
+            "until": "2027-03-31",
+            "reason": "new brand franchise",
+        },
+        201,
+    ),
+    "POST /rating-overrides/{id}/transitions": Case(
+        "manager",
+        lambda d: "/rating-overrides/unknown/transitions",
+        lambda d: {"action": "approve"},
+        200,
+        versioned=True,
+        prepare=lambda d: _transitions(requested_override(d)),
     ),
     "POST /customers": Case(
         "sunrise",

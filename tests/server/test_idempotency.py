@@ -11,6 +11,7 @@ from leasekit.server.app import API
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
 from .test_customers import NEW_CUSTOMER
 from .test_documents import png
+from .test_partner_ratings import override, requested_override
 from .test_partners import NEW_PARTNER
 from .test_vehicles import NEW_VEHICLE
 
@@ -135,6 +136,21 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
             "",
             {"json": {"action": "clear", "reason": "cancelled it"}, "headers": at_first},
         ),
+        "POST /partner-ratings": (
+            "officer",
+            "/partner-ratings",
+            {"json": {"partner_id": first.partner_id}},
+        ),
+        "POST /rating-overrides": (
+            "officer",
+            "/rating-overrides",
+            {"json": override(demo)},
+        ),
+        "POST /rating-overrides/{id}/transitions": (
+            "manager",
+            "",
+            {"json": {"action": "approve"}, "headers": at_first},
+        ),
         "POST /applications": ("sunrise", "/applications", {"json": demo.draft()}),
         "POST /applications/{id}/transitions": (
             "sunrise",
@@ -169,6 +185,7 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
 PREPARED = {
     "POST /blacklist/{id}/transitions": listed_vin,
     "POST /review-flags/{id}/transitions": open_flag,
+    "POST /rating-overrides/{id}/transitions": requested_override,
 }
 """Operations on objects the demo lacks, made first (their path is left empty above)."""
 

@@ -11,7 +11,7 @@ from leasekit.demo import credit_code, resident_id, vin
 from leasekit.domain.clock import FixedClock
 from leasekit.domain.customers import CustomerKind
 from leasekit.domain.identity import Actor, Role
-from leasekit.domain.partners import Partner
+from leasekit.domain.partners import Partner, PartnerRating
 from leasekit.domain.vehicles import VehicleCondition
 from leasekit.money import currency
 from leasekit.plugins import Adapters
@@ -82,10 +82,12 @@ PartnerFactory = Callable[[str, str], Partner]
 
 @pytest.fixture
 def make_partner(ctx: ServiceContext, officer: Actor, manager: Actor) -> PartnerFactory:
-    """An active partner, onboarded and approved through its lifecycle."""
+    """An active partner, onboarded (graded B by hand) and approved through its lifecycle."""
 
     def make(name: str, code: str) -> Partner:
-        command = partners.OnboardPartner(name, credit_code(code), Decimal("1000000.00"))
+        command = partners.OnboardPartner(
+            name, credit_code(code), Decimal("1000000.00"), rating=PartnerRating.B
+        )
         partner = partners.onboard_partner(ctx, officer, command)
         for action, actor in (("apply", officer), ("start_review", officer), ("approve", manager)):
             partner = partners.transition_partner(ctx, actor, partner.id, action)

@@ -8,6 +8,7 @@ run it below fails :func:`test_every_registered_command_is_exercised`, so none c
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 
 import attrs
@@ -20,7 +21,7 @@ from leasekit.domain.credit_limits import LimitMovementKind, LimitRequestKind
 from leasekit.domain.documents import DocumentKind, OwnerKind
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, Role
-from leasekit.domain.partners import Partner
+from leasekit.domain.partners import Partner, PartnerRating
 from leasekit.services import (
     applications,
     blacklist,
@@ -30,6 +31,8 @@ from leasekit.services import (
     documents,
     events,
     partner_exit,
+    partner_monitoring,
+    partner_ratings,
     partners,
     review_flags,
     users,
@@ -151,6 +154,16 @@ def _approve_limit_change(w: World) -> Callable[[], object]:
     return lambda: credit_limits.transition_limit_request(w.ctx, w.manager, change.id, "approve")
 
 
+def _override(w: World) -> partner_ratings.RequestRatingOverride:
+    until = w.ctx.clock.business_date() + timedelta(days=30)
+    return partner_ratings.RequestRatingOverride(w.partner.id, PartnerRating.B, until, "franchise")
+
+
+def _approve_override(w: World) -> Callable[[], object]:
+    made = partner_ratings.request_rating_override(w.ctx, w.officer, _override(w))
+    return lambda: partner_ratings.transition_rating_override(w.ctx, w.manager, made.id, "approve")
+
+
 PREPARE: dict[str, Prepare] = {
     "create_user": lambda w: lambda: users.create_user(
         w.ctx, w.admin, users.CreateUser("new", "New", Role.OFFICER)
@@ -203,6 +216,13 @@ PREPARE: dict[str, Prepare] = {
     "transition_review_flag": lambda w: (lambda flag_id: lambda:
         review_flags.transition_review_flag(w.ctx, w.officer, flag_id, "clear", "cancelled"))(
         _flagged(w)),
+    "rate_partner": lambda w: lambda: partner_ratings.rate_partner(
+        w.ctx, w.officer, partner_ratings.RatePartner(w.partner.id)),
+    "refresh_partner": lambda w: lambda: partner_monitoring.refresh_partner(
+        w.ctx, Actor.system(), partner_monitoring.RefreshPartner(w.partner.id)),
+    "request_rating_override": lambda w: lambda: partner_ratings.request_rating_override(
+        w.ctx, w.officer, _override(w)),
+    "transition_rating_override": _approve_override,
     "retry_delivery": lambda w: (lambda delivery_id: lambda: events.retry_delivery(
         w.ctx, w.admin, delivery_id))(_parked(w)),
     "discard_delivery": lambda w: (lambda delivery_id: lambda: events.discard_delivery(
@@ -316,6 +336,16 @@ READS: dict[str, Prepare] = {
     ),
     "list_blacklist": lambda w: lambda: blacklist.list_blacklist(w.ctx, w.officer),
     "list_review_flags": lambda w: lambda: review_flags.list_review_flags(w.ctx, w.officer),
+    "get_partner_figures": lambda w: (
+        lambda: partner_ratings.get_partner_figures(w.ctx, w.officer, w.partner.id)
+    ),
+    "get_partner_rating": lambda w: (
+        lambda: partner_ratings.get_partner_rating(w.ctx, w.officer, w.partner.id)
+    ),
+    "list_ratings": lambda w: lambda: partner_ratings.list_ratings(w.ctx, w.officer),
+    "list_rating_overrides": lambda w: (
+        lambda: partner_ratings.list_rating_overrides(w.ctx, w.officer)
+    ),
     "authenticate": _authenticate,
 }
 

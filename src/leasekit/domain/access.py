@@ -84,6 +84,9 @@ CREATE_ROLES: Final[Mapping[str, frozenset[Role]]] = {
     "blacklist_entry": frozenset(
         {Role.POST_LOAN_SUPERVISOR, Role.MANAGER, Role.DIRECTOR, Role.SYSTEM}
     ),
+    # A grade set by hand is asked for by those who know the dealer, and approved above them
+    # (:mod:`leasekit.domain.partner_ratings`); a director has nobody above.
+    "rating_override": frozenset({Role.OFFICER, Role.MANAGER, Role.POST_LOAN_SUPERVISOR}),
     # The system flags applications for review when something about them changes.
     "review_flag": frozenset({Role.SYSTEM}),
 }

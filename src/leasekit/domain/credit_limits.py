@@ -47,11 +47,13 @@ from leasekit.domain.lifecycle import (
     not_by,
     row,
 )
+from leasekit.domain.partners import PartnerRating
 from leasekit.domain.validation import Checks, choice, money_amount, text
 from leasekit.errors import DomainError, ValidationError
 from leasekit.money import HALF_UP, Money
 
 __all__ = [
+    "DEFAULT_LIMIT_BANDS",
     "LIMIT_REQUEST_LIFECYCLE",
     "CreditLimit",
     "LimitExceededError",
@@ -334,16 +336,36 @@ class LimitMovement:
 # --- changing the limit itself ---------------------------------------------------------------
 
 
+DEFAULT_LIMIT_BANDS: Final[Mapping[PartnerRating, Decimal]] = {
+    PartnerRating.A: Decimal(20_000_000),
+    PartnerRating.B: Decimal(10_000_000),
+    PartnerRating.C: Decimal(5_000_000),
+    PartnerRating.D: Decimal(1_000_000),
+}
+"""The limit bands leasekit ships with, in the company's currency; settings replace them."""
+
+
 @attrs.frozen
 class LimitPolicy:
-    """Who may approve which change of a limit: an increase larger than
-    ``director_threshold`` (standing or temporary) needs a director; any other change a
-    manager or a director. Nobody approves their own request."""
+    """Who may approve which change of a limit. An increase larger than
+    ``director_threshold`` (standing or temporary) needs a director, and so does one that
+    takes the limit above the **band** of the partner's grade (an unrated partner has D's):
+    the rating sets how far a manager may go. Any other change is a manager's or a
+    director's. Nobody approves their own request."""
 
     director_threshold: Decimal = Decimal(1_000_000)
+    bands: Mapping[PartnerRating, Decimal] = DEFAULT_LIMIT_BANDS
 
-    def approver_roles(self, increase: Money) -> frozenset[Role]:
-        if increase.amount > self.director_threshold:
+    def band(self, grade: PartnerRating | None) -> Decimal:
+        """The highest limit a manager may approve for a partner of *grade*."""
+        return self.bands[grade or PartnerRating.D]
+
+    def approver_roles(
+        self, increase: Money, limit_after: Money, grade: PartnerRating | None
+    ) -> frozenset[Role]:
+        if increase.amount > self.director_threshold or (
+            increase.amount > 0 and limit_after.amount > self.band(grade)
+        ):
             return frozenset({Role.DIRECTOR})
         return frozenset({Role.MANAGER, Role.DIRECTOR})
 

@@ -151,6 +151,9 @@ PARTNER_CAPABILITIES: Final[Mapping[PartnerCapability, frozenset[PartnerState]]]
 _REVIEW: Final = (Role.OFFICER, Role.MANAGER)
 # Post-loan supervision sees overdue rates first and may restrict a partner at once.
 _SUPERVISION: Final = (*SENIOR_REVIEWERS, Role.POST_LOAN_SUPERVISOR)
+# Monitoring rules (:mod:`leasekit.domain.partner_monitoring`) put partners on watch and
+# suspend them as the system; clearing and reinstating stay with people.
+_MONITORS: Final = (*_SUPERVISION, Role.SYSTEM)
 _SANCTIONERS: Final = (Role.DIRECTOR, Role.POST_LOAN_SUPERVISOR)
 
 PARTNER_LIFECYCLE: Final = StateMachine(
@@ -162,13 +165,13 @@ PARTNER_LIFECYCLE: Final = StateMachine(
         row(_A.RETURN, [_P.UNDER_REVIEW], _P.APPLIED, _REVIEW, "partner_returned", True),
         row(_A.APPROVE, [_P.UNDER_REVIEW], _P.ACTIVE, SENIOR_REVIEWERS, "partner_approved"),
         row(_A.REJECT, [_P.UNDER_REVIEW], _P.REJECTED, SENIOR_REVIEWERS, "partner_rejected", True),
-        row(_A.WATCH, [_P.ACTIVE], _P.WATCH, _SUPERVISION, "partner_put_on_watch", True),
+        row(_A.WATCH, [_P.ACTIVE], _P.WATCH, _MONITORS, "partner_put_on_watch", True),
         row(_A.CLEAR_WATCH, [_P.WATCH], _P.ACTIVE, _SUPERVISION, "partner_watch_cleared"),
         row(
             _A.SUSPEND,
             [_P.ACTIVE, _P.WATCH],
             _P.SUSPENDED,
-            _SUPERVISION,
+            _MONITORS,
             "partner_suspended",
             True,
         ),
@@ -335,6 +338,13 @@ class Partner(Stateful):
         return PartnerRevision.new(
             self.id, self.version + 1, changes, reason=why, actor=actor, at=at
         )
+
+    def regrade(self, grade: PartnerRating | None) -> bool:
+        """Take *grade*, rated or overridden (:mod:`leasekit.domain.partner_ratings`), as the
+        partner's grade; whether that changed it."""
+        changed = self.rating is not grade
+        self.rating = grade
+        return changed
 
     @property
     def partner_id(self) -> str:

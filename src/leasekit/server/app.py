@@ -10,6 +10,7 @@ Tests call :func:`_build_app` with a stub runtime.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -39,6 +40,7 @@ from leasekit.server.payloads import make_converter
 from leasekit.server.problems import problem_middleware
 from leasekit.server.routes.helpers import Admission
 from leasekit.server.runtime import Runtime
+from leasekit.services.partner_monitoring import refresh_partners
 from leasekit.settings import Settings
 
 __all__ = ["API", "create_app"]
@@ -89,6 +91,7 @@ def _build_app(settings: Settings, runtime_factory: Callable[[], Runtime]) -> we
     )
     app.cleanup_ctx.append(_thread_pool)
     app.cleanup_ctx.append(functools.partial(_runtime, runtime_factory=runtime_factory))
+    app.cleanup_ctx.append(_partner_refresh)
     return app
 
 
@@ -116,3 +119,35 @@ async def _runtime(
     app[RUNTIME_KEY] = runtime
     yield
     await loop.run_in_executor(app[EXECUTOR_KEY], runtime.close)
+
+
+async def _partner_refresh(app: web.Application) -> AsyncIterator[None]:
+    """Every ``LEASEKIT_PARTNERS__REFRESH_EVERY_HOURS`` (from start-up; 0: never), rate the
+    partners and apply the monitoring rules. Each partner is rated once per business date,
+    so servers sharing a database, or a restart, repeat nothing."""
+    hours = app[SETTINGS_KEY].partners.refresh_every_hours
+    task = asyncio.create_task(_refresh_every(app, hours * 3600)) if hours else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _refresh_every(app: web.Application, seconds: float) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            report = await loop.run_in_executor(
+                app[EXECUTOR_KEY], refresh_partners, app[RUNTIME_KEY].services
+            )
+        except Exception:
+            logger.exception("the scheduled partner refresh failed; it runs again later")
+        else:
+            logger.info(
+                "partner refresh: %d rated, %d rated earlier today, %d failed",
+                report.rated, report.already, len(report.failed),
+            )  # fmt: skip
+            for partner_id, why in report.failed:
+                logger.warning("partner %s was not rated: %s", partner_id, why)
+        await asyncio.sleep(seconds)

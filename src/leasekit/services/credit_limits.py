@@ -31,7 +31,7 @@ from leasekit.domain.credit_limits import (
 )
 from leasekit.domain.events import Payload
 from leasekit.domain.identity import Actor
-from leasekit.domain.partners import PartnerCapability
+from leasekit.domain.partners import PartnerCapability, PartnerRating
 from leasekit.domain.validation import choice
 from leasekit.money import Money
 from leasekit.services.commands import Work, command, transition_command
@@ -214,20 +214,20 @@ def _account(work: Work, partner_id: str) -> CreditLimit:
 
 def _put_into_effect(work: Work, change: LimitRequest) -> None:
     """On approval: weigh the increase again against today's limit (another change may have
-    been approved since the request), check the approver's authority and the partner's state
-    for it, and change the account."""
+    been approved since the request) and the band of the partner's grade today, check the
+    approver's authority and the partner's state for it, and change the account."""
     if change.state is not LimitRequestState.APPROVED:
         return
     account = work.uow.credit_limits.get_for_update(change.partner_id)
+    partner = load_partner_reference(work.uow, work.actor, change.partner_id)
     increase = increase_of(account, change.kind, change.amount, work.business_date)
-    allowed = work.ctx.limit_policy.approver_roles(increase)
-    if work.actor.role not in allowed:
-        raise _beyond_authority(work, increase)
-    if increase.amount > 0:
-        load_partner_reference(
-            work.uow, work.actor, change.partner_id, PartnerCapability.GET_NEW_LIMIT
-        )
     before = account.position(work.business_date)
+    limit_after = before.limit + increase
+    policy = work.ctx.limit_policy
+    if work.actor.role not in policy.approver_roles(increase, limit_after, partner.rating):
+        raise _beyond_authority(work, increase, limit_after, partner.rating)
+    if increase.amount > 0:
+        partner.require(PartnerCapability.GET_NEW_LIMIT)
     change.apply_to(account, work.at)
     work.uow.credit_limits.update(account)
     after = account.position(work.business_date)
@@ -245,13 +245,24 @@ def _put_into_effect(work: Work, change: LimitRequest) -> None:
     )
 
 
-def _beyond_authority(work: Work, increase: Money) -> ObjectPermissionError:
-    threshold = work.ctx.limit_policy.director_threshold
-    why = (
-        f"an increase of {increase.amount:,} {increase.currency.code} is above the "
-        f"{threshold:,} a {work.actor.role.value} may approve; a director must"
+def _beyond_authority(
+    work: Work, increase: Money, limit_after: Money, grade: PartnerRating | None
+) -> ObjectPermissionError:
+    policy = work.ctx.limit_policy
+    code = increase.currency.code
+    if increase.amount > policy.director_threshold:
+        why = (
+            f"an increase of {increase.amount:,} {code} is above the "
+            f"{policy.director_threshold:,} a {work.actor.role.value} may approve"
+        )
+    else:
+        why = (
+            f"a limit of {limit_after.amount:,} {code} is above the {policy.band(grade):,} "
+            f"band of a partner rated {grade or 'nothing yet (as D)'}"
+        )
+    return ObjectPermissionError(
+        "limit_request", "approve", work.actor.role.value, why + "; a director must"
     )
-    return ObjectPermissionError("limit_request", "approve", work.actor.role.value, why)
 
 
 transition_limit_request = transition_command(

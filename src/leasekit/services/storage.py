@@ -33,12 +33,15 @@ from leasekit.domain.customers import Customer
 from leasekit.domain.documents import Document
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.exception_requests import ExceptionRequest
+from leasekit.domain.partner_figures import BookCounts
 from leasekit.domain.partner_profiles import PartnerRevision
+from leasekit.domain.partner_ratings import RatingOverride, RatingRecord
 from leasekit.domain.partners import Partner
 from leasekit.domain.review_flags import ReviewCause, ReviewFlag
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import Vehicle
 from leasekit.domain.vouchers import Voucher
+from leasekit.money import Currency
 
 __all__ = [
     "ApiToken",
@@ -63,9 +66,12 @@ __all__ = [
     "LimitMovementRepository",
     "LimitRequestRepository",
     "Page",
+    "PartnerBook",
     "PartnerRepository",
     "PartnerRevisionRepository",
     "PaymentRepository",
+    "RatingOverrideRepository",
+    "RatingRecordRepository",
     "ReceivableRepository",
     "Record",
     "Repository",
@@ -291,6 +297,28 @@ class VehicleRepository(Repository[Vehicle], Protocol):
 class PartnerRepository(Repository[Partner], Protocol):
     def find_by_registration_number(self, country: str, number: str) -> Partner | None: ...
 
+    def ids_in_states(self, states: Iterable[str]) -> list[str]:
+        """Every partner in one of *states*, by id."""
+        ...
+
+
+class PartnerBook(Protocol):
+    def counts(self, partner_id: str, since: date, as_of: date, currency: Currency) -> BookCounts:
+        """What the partner's records from *since* through *as_of* add up to."""
+        ...
+
+
+class RatingRecordRepository(Repository[RatingRecord], Protocol):
+    def latest(self, partner_id: str) -> RatingRecord | None: ...
+
+    def scheduled_on(self, partner_id: str, as_of: date) -> RatingRecord | None: ...
+
+
+class RatingOverrideRepository(Repository[RatingOverride], Protocol):
+    def in_force(self, partner_id: str, on: date) -> RatingOverride | None:
+        """The partner's latest approved override still in force on *on*."""
+        ...
+
 
 class PartnerRevisionRepository(Protocol):
     """A partner's profile history: appended to, never changed."""
@@ -452,6 +480,15 @@ class UnitOfWork(Protocol):
 
     @property
     def partner_revisions(self) -> PartnerRevisionRepository: ...
+
+    @property
+    def partner_book(self) -> PartnerBook: ...
+
+    @property
+    def partner_ratings(self) -> RatingRecordRepository: ...
+
+    @property
+    def rating_overrides(self) -> RatingOverrideRepository: ...
 
     @property
     def credit_limits(self) -> CreditLimitRepository: ...

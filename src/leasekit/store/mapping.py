@@ -28,6 +28,7 @@ dictionaries rather than fifty validated aggregates).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final, Generic, TypeVar, Union, get_args, get_origin
 
@@ -124,7 +125,10 @@ class _Nested:
 
 
 def _document(value: object) -> object:
-    """An attrs value as a JSON object: its fields by name, nested values likewise."""
+    """An attrs value as a JSON object: its fields by name, nested values likewise, decimals
+    as their exact text (the value class's converter reads them back)."""
+    if isinstance(value, Decimal):
+        return str(value)
     if isinstance(value, tuple):
         return [_document(item) for item in value]
     if attrs.has(type(value)):

@@ -499,7 +499,8 @@ PAGES = {
     "partners.md": Page(
         (("POST", "/partners"), ("POST", "/partners/X/transitions"), ("PUT", "/partners/X"),
          ("GET", "/partners/X/history"), ("POST", "/partner-ratings"),
-         ("GET", "/partners/X/rating"), ("GET", "/partners/X/credit-limit"),
+         ("GET", "/partners/X/rating"), ("GET", "/partners/X/figures"),
+         ("GET", "/partners/X/credit-limit"),
          ("POST", "/limit-requests"),
          ("POST", "/limit-requests/X/transitions"), ("POST", "/limit-movements"),
          ("GET", "/limit-movements"), ("GET", "/partners/X/exit-review"), ("POST", "/blacklist"),

@@ -19,6 +19,7 @@ from leasekit.domain.partner_profiles import (
 from leasekit.domain.partners import (
     PARTNER_LIFECYCLE,
     Partner,
+    PartnerAction,
     PartnerCapability,
     PartnerRating,
     PartnerState,
@@ -193,7 +194,10 @@ def revise_partner(work: Work, request: ProfileRevision) -> Partner:
 
 
 transition_partner = transition_command(
-    "partner", PARTNER_LIFECYCLE, lambda uow: uow.partners, after=exit_only_when_clear
+    "partner",
+    PARTNER_LIFECYCLE,
+    lambda uow: uow.partners,
+    after={PartnerAction.EXIT: exit_only_when_clear},
 )
 """Apply a lifecycle action (``apply``, ``approve``, ``suspend``, ``blacklist`` ...); ``exit``
 only once the exit review is clear."""

@@ -24,6 +24,7 @@ from leasekit.domain.clock import Clock, SystemClock
 from leasekit.domain.credit_limits import LimitPolicy
 from leasekit.domain.events import DomainEvent, EventSubscriber
 from leasekit.domain.identity import Actor
+from leasekit.domain.partner_onboarding import RequiredDocuments
 from leasekit.money import currency
 from leasekit.plugins import (
     Adapters,
@@ -167,6 +168,7 @@ def build_runtime(
         secret_key=secret_key(settings),
         after_commit=wake,
         limit_policy=LimitPolicy(settings.partners.limit_director_threshold),
+        required_documents=RequiredDocuments(settings.partners.required_documents),
     )
     relay = OutboxRelay(
         engine, subscribers(pm, adapters, services), policy=_policy(settings.outbox)

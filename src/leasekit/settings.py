@@ -25,6 +25,9 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from leasekit.domain.documents import DocumentKind
+from leasekit.domain.partner_onboarding import DEFAULT_REQUIRED_DOCUMENTS
+from leasekit.domain.partners import PartnerKind
 from leasekit.errors import ConfigurationError
 from leasekit.money import CURRENCIES
 from leasekit.ports import AdapterKind
@@ -164,6 +167,12 @@ class PartnerSettings(BaseModel):
         "than this, in the company's currency, needs a director's approval; smaller changes "
         "a manager's.",
     )
+    required_documents: dict[PartnerKind, tuple[DocumentKind, ...]] = Field(
+        default_factory=lambda: dict(DEFAULT_REQUIRED_DOCUMENTS),
+        description="The document kinds each kind of partner must upload, free of open "
+        "defects, before it may be approved, as a JSON object of lists; a kind of partner "
+        "left out keeps its default, one given `[]` needs none.",
+    )
 
 
 class Settings(BaseSettings):
@@ -291,8 +300,12 @@ class Settings(BaseSettings):
 
 
 def env_var_name(location: tuple[int | str, ...]) -> str:
-    """The environment variable that sets the field at *location* (``("server", "port")``)."""
-    parts = [str(part).upper() for part in location] or ["SETTINGS"]
+    """The environment variable that sets the field at *location* (``("server", "port")``);
+    a list item's index and pydantic's ``[key]`` mark for a bad mapping key name no variable,
+    so they are left out."""
+    parts = [
+        str(part).upper() for part in location if isinstance(part, str) and part != "[key]"
+    ] or ["SETTINGS"]
     return ENV_PREFIX + ENV_NESTED_DELIMITER.join(parts)
 
 

@@ -23,6 +23,7 @@ from leasekit.domain.contracts import (
     PaymentState,
 )
 from leasekit.domain.credit_limits import LimitRequestState
+from leasekit.domain.document_defects import DefectState
 from leasekit.domain.events import StateChanged
 from leasekit.domain.exception_requests import EXCEPTION_REQUEST_LIFECYCLE, ExceptionRequestState
 from leasekit.domain.identity import Actor, Role
@@ -137,6 +138,9 @@ SPEC = {
     "review_flag": """
         clear | open | cleared | officer manager director | !
     """,
+    "document_defect": """
+        resolve | open | resolved | officer manager director | !
+    """,
 }  # fmt: skip
 
 STATE_ENUMS = {
@@ -151,6 +155,7 @@ STATE_ENUMS = {
     "limit_request": LimitRequestState,
     "blacklist_entry": BlacklistState,
     "review_flag": ReviewFlagState,
+    "document_defect": DefectState,
 }
 FINAL = {
     "application": {"declined", "rejected", "closed", "cancelled"},
@@ -164,6 +169,7 @@ FINAL = {
     "limit_request": {"approved", "rejected", "cancelled"},
     "blacklist_entry": {"removed"},
     "review_flag": {"cleared"},
+    "document_defect": {"resolved"},
 }
 
 Row = tuple[str, str, str, frozenset[Role], bool]

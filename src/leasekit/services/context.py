@@ -14,6 +14,7 @@ from leasekit.domain.access import visible_to
 from leasekit.domain.clock import Clock
 from leasekit.domain.credit_limits import LimitPolicy
 from leasekit.domain.identity import Actor
+from leasekit.domain.partner_onboarding import RequiredDocuments
 from leasekit.errors import NotFoundError, ValidationError
 from leasekit.money import Currency
 from leasekit.plugins import Adapters
@@ -47,6 +48,8 @@ class ServiceContext:
     """The installation's secret: derives enrolment secrets and signs audit checkpoints."""
     limit_policy: LimitPolicy = attrs.field(factory=LimitPolicy)
     """Who approves which change of a partner's credit limit."""
+    required_documents: RequiredDocuments = attrs.field(factory=RequiredDocuments)
+    """The documents each kind of partner supplies before it is approved."""
     after_commit: Callable[[], None] = lambda: None
     """Called after each command's unit of work closes; the runtime wakes its background
     worker with it, so events are delivered promptly without the caller waiting for them."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import types
 from datetime import date
@@ -15,8 +16,9 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
 from leasekit.domain.partner_monitoring import MonitoredFigure
+from leasekit.domain.partner_onboarding import RequiredDocuments
 from leasekit.domain.partner_ratings import DEFAULT_FACTORS, RatingFactor
-from leasekit.domain.partners import PartnerRating
+from leasekit.domain.partners import PartnerKind, PartnerRating
 from leasekit.errors import ConfigurationError
 from leasekit.ports import AdapterKind
 from leasekit.settings import ADAPTER_KINDS, Settings, env_var_name, load_settings
@@ -262,6 +264,32 @@ def test_env_var_names() -> None:
         env_var_name(("adapter_options", "bank", "host")) == "LEASEKIT_ADAPTER_OPTIONS__BANK__HOST"
     )
     assert env_var_name(()) == "LEASEKIT_SETTINGS"
+    assert env_var_name(("disabled_plugins", 2)) == "LEASEKIT_DISABLED_PLUGINS"
+    assert env_var_name(("partners", "required_documents", "brokr", "[key]")) == (
+        "LEASEKIT_PARTNERS__REQUIRED_DOCUMENTS__BROKR"
+    )
+
+
+def test_each_kind_of_partners_documents_may_be_chosen(env: Any) -> None:
+    env(
+        LEASEKIT_PARTNERS__REQUIRED_DOCUMENTS='{"broker": ["business_license"]}',
+        LEASEKIT_PARTNERS__REQUIRED_DOCUMENTS__FLEET_DEALER="[]",
+    )
+    chosen = load_settings().partners.required_documents
+    assert chosen == {"broker": ("business_license",), "fleet_dealer": ()}
+    required = RequiredDocuments(chosen)
+    assert required.of(PartnerKind.FLEET_DEALER) == ()
+    assert len(required.of(PartnerKind.NEW_CAR_DEALER)) == 4, "a kind left out keeps its own"
+
+
+def test_an_unknown_kind_of_partner_or_document_is_named_by_its_variable(env: Any) -> None:
+    env(LEASEKIT_PARTNERS__REQUIRED_DOCUMENTS='{"brokr": ["business_licence"]}')
+    lines = error_lines()
+    assert [line.split(":")[0] for line in lines] == [
+        "LEASEKIT_PARTNERS__REQUIRED_DOCUMENTS__BROKR"
+    ] * 2
+    assert "'broker'" in lines[0]
+    assert "'business_license'" in lines[1]
 
 
 def test_adapter_kinds_match_the_ports() -> None:
@@ -310,6 +338,8 @@ def _default(info: FieldInfo) -> str:
         return "empty"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
+    if isinstance(value, dict):
+        return f"`{json.dumps(value)}`"  # as the variable is written
     return f"`{value}`"
 
 

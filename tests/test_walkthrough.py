@@ -73,6 +73,9 @@ VARYING = frozenset(
         "raised_at",
         "added_by",
         "added_at",
+        "document_id",
+        "recorded_by",
+        "recorded_at",
     }
 )
 """Keys whose values differ from run to run (and with the reader's photo); their presence is
@@ -497,7 +500,9 @@ PAGES = {
         shows_audit=True,
     ),
     "partners.md": Page(
-        (("POST", "/partners"), ("POST", "/partners/X/transitions"), ("PUT", "/partners/X"),
+        (("POST", "/partners"), ("POST", "/partners/X/transitions"),
+         ("POST", "/partners/X/documents"), ("POST", "/document-defects"),
+         ("GET", "/partners/X/onboarding-documents"), ("PUT", "/partners/X"),
          ("GET", "/partners/X/history"), ("POST", "/partner-ratings"),
          ("GET", "/partners/X/rating"), ("GET", "/partners/X/figures"),
          ("GET", "/partners/X/credit-limit"),

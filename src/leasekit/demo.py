@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from importlib import resources
 from typing import Final
 
 import attrs
@@ -18,15 +19,24 @@ from stdnum.cn import ric, uscc
 from leasekit.domain.applications import Application, BusinessType
 from leasekit.domain.credit_limits import LimitRequest, LimitRequestKind
 from leasekit.domain.customers import CustomerKind
+from leasekit.domain.documents import Document, OwnerKind
 from leasekit.domain.identity import Actor, Role
-from leasekit.domain.partners import Partner, PartnerRating
+from leasekit.domain.partners import Partner, PartnerKind, PartnerRating
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import VehicleCondition, vin_check_digit
-from leasekit.services import applications, credit_limits, customers, partners, users, vehicles
+from leasekit.services import (
+    applications,
+    credit_limits,
+    customers,
+    documents,
+    partners,
+    users,
+    vehicles,
+)
 from leasekit.services.context import ServiceContext
 from leasekit.settings import ADAPTER_KINDS
 
-__all__ = ["DEMO_ADAPTERS", "DemoCompany", "seed_demo"]
+__all__ = ["DEMO_ADAPTERS", "DemoCompany", "seed_demo", "supply_onboarding_documents"]
 
 DEMO_ADAPTERS: Final = dict.fromkeys(sorted(ADAPTER_KINDS), "fake") | {
     "document_store": "filesystem",
@@ -34,6 +44,10 @@ DEMO_ADAPTERS: Final = dict.fromkeys(sorted(ADAPTER_KINDS), "fake") | {
 }
 """Every external party on its deterministic fake; documents on the local filesystem, and what
 the notifier would tell people written under the demo folder's ``messages``, to be read."""
+
+SAMPLE_SCAN: Final = "id-card.png"
+"""The sample file (in :mod:`leasekit.samples`) that stands in for every scan the demo
+uploads."""
 
 STAFF = (
     ("officer", "Li Na (credit officer)", Role.OFFICER),
@@ -53,6 +67,8 @@ class DemoCompany:
     partners: list[Partner]
     applications: list[Application]
     limit_requests: list[LimitRequest]
+    documents: list[Document]
+    """The active partners' onboarding documents."""
 
 
 def resident_id(body: str) -> str:
@@ -78,12 +94,18 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
     for username, name, role in STAFF:
         tokens[username] = _user(ctx, admin.actor(), users.CreateUser(username, name, role))
     staff = {name: user.actor() for name, (user, _) in tokens.items()}
-    sunrise = _active_partner(ctx, staff, "Sunrise Motors", "91440300MA5F0A1B2", "A")
-    harbour = _active_partner(ctx, staff, "Harbour Auto", "91310000MA1K3C4D5", "B")
+    sunrise, sunrise_file = _active_partner(
+        ctx, staff, "Sunrise Motors", "91440300MA5F0A1B2", "A", PartnerKind.NEW_CAR_DEALER
+    )
+    harbour, harbour_file = _active_partner(
+        ctx, staff, "Harbour Auto", "91310000MA1K3C4D5", "B", PartnerKind.USED_CAR_DEALER
+    )
     prospect = partners.onboard_partner(
         ctx,
         staff["officer"],
-        partners.OnboardPartner("Lakeside Cars", credit_code("91110000MA00AB1C2"), Decimal(0)),
+        partners.OnboardPartner(
+            "Lakeside Cars", credit_code("91110000MA00AB1C2"), Decimal(0), PartnerKind.BROKER
+        ),
     )
     for partner, username in ((sunrise, "sunrise"), (harbour, "harbour")):
         command = users.CreateUser(username, f"{partner.name} sales", Role.DEALER_USER, partner.id)
@@ -120,7 +142,13 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
         ctx.clock.business_date() + timedelta(days=90),
     )
     waiting = credit_limits.request_limit_change(ctx, staff["officer"], season)
-    return DemoCompany(tokens, [sunrise, harbour, prospect], [drafted[0], submitted], [waiting])
+    return DemoCompany(
+        tokens,
+        [sunrise, harbour, prospect],
+        [drafted[0], submitted],
+        [waiting],
+        sunrise_file + harbour_file,
+    )
 
 
 def _user(ctx: ServiceContext, admin: Actor, command: users.CreateUser) -> tuple[User, str]:
@@ -132,23 +160,45 @@ def _user(ctx: ServiceContext, admin: Actor, command: users.CreateUser) -> tuple
 
 
 def _active_partner(
-    ctx: ServiceContext, staff: dict[str, Actor], name: str, code: str, rating: str
-) -> Partner:
-    """A partner taken through onboarding: applied, reviewed by an officer, approved."""
+    ctx: ServiceContext,
+    staff: dict[str, Actor],
+    name: str,
+    code: str,
+    rating: str,
+    kind: PartnerKind,
+) -> tuple[Partner, list[Document]]:
+    """A partner taken through onboarding: applied, its documents uploaded, reviewed by an
+    officer, approved; and its documents."""
+    officer = staff["officer"]
     partner = partners.onboard_partner(
         ctx,
-        staff["officer"],
+        officer,
         partners.OnboardPartner(
-            name, credit_code(code), Decimal("5000000.00"), rating=PartnerRating(rating)
+            name, credit_code(code), Decimal("5000000.00"), kind, rating=PartnerRating(rating)
         ),
     )
-    for action, actor in (
-        ("apply", "officer"),
-        ("start_review", "officer"),
-        ("approve", "manager"),
-    ):
-        partner = partners.transition_partner(ctx, staff[actor], partner.id, action)
-    return partner
+    partner = partners.transition_partner(ctx, officer, partner.id, "apply")
+    supplied = supply_onboarding_documents(ctx, officer, partner)
+    partner = partners.transition_partner(ctx, officer, partner.id, "start_review")
+    return partners.transition_partner(ctx, staff["manager"], partner.id, "approve"), supplied
+
+
+def supply_onboarding_documents(
+    ctx: ServiceContext, actor: Actor, partner: Partner
+) -> list[Document]:
+    """Upload one scan of each document *partner*'s kind must supply before it is approved,
+    named after its kind (the sample photo stands in for every scan). The partner must be in
+    a state that takes uploads (applied, say)."""
+    scan = resources.files("leasekit.samples").joinpath(SAMPLE_SCAN).read_bytes()
+    return [
+        documents.upload_document(
+            ctx,
+            actor,
+            documents.UploadDocument(OwnerKind.PARTNER, partner.id, kind, f"{kind}.png"),
+            [scan],
+        )
+        for kind in ctx.required_documents.of(partner.kind)
+    ]
 
 
 def _application(

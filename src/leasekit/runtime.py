@@ -24,6 +24,7 @@ from leasekit.domain.clock import Clock, SystemClock
 from leasekit.domain.events import DomainEvent, EventSubscriber
 from leasekit.domain.identity import Actor
 from leasekit.domain.partner_monitoring import PartnerOversight
+from leasekit.domain.partner_onboarding import RequiredDocuments
 from leasekit.money import currency
 from leasekit.plugins import (
     Adapters,
@@ -168,6 +169,7 @@ def build_runtime(
         after_commit=wake,
         limit_policy=settings.partners.limit_policy(),
         partner_oversight=partner_oversight(settings.partners, pm),
+        required_documents=RequiredDocuments(settings.partners.required_documents),
     )
     relay = OutboxRelay(
         engine, subscribers(pm, adapters, services), policy=_policy(settings.outbox)

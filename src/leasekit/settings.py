@@ -35,7 +35,9 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from leasekit.domain.credit_limits import DEFAULT_LIMIT_BANDS, LimitPolicy
+from leasekit.domain.documents import DocumentKind
 from leasekit.domain.partner_monitoring import DEFAULT_RULES, MonitoredFigure, MonitoringRule
+from leasekit.domain.partner_onboarding import DEFAULT_REQUIRED_DOCUMENTS
 from leasekit.domain.partner_ratings import (
     DEFAULT_FACTORS,
     DEFAULT_THRESHOLDS,
@@ -43,7 +45,7 @@ from leasekit.domain.partner_ratings import (
     RatingFactor,
     Scorecard,
 )
-from leasekit.domain.partners import PartnerRating
+from leasekit.domain.partners import PartnerKind, PartnerRating
 from leasekit.errors import ConfigurationError
 from leasekit.money import CURRENCIES
 from leasekit.ports import AdapterKind
@@ -197,6 +199,12 @@ class PartnerSettings(BaseModel):
         description="An increase of a partner's credit limit (standing or temporary) larger "
         "than this, in the company's currency, needs a director's approval; smaller changes "
         "a manager's.",
+    )
+    required_documents: dict[PartnerKind, tuple[DocumentKind, ...]] = Field(
+        default_factory=lambda: dict(DEFAULT_REQUIRED_DOCUMENTS),
+        description="The document kinds each kind of partner must upload, free of open "
+        "defects, before it may be approved, as a JSON object of lists; a kind of partner "
+        "left out keeps its default, one given `[]` needs none.",
     )
     limit_bands: dict[PartnerRating, Annotated[Decimal, Field(ge=0)]] = Field(
         default_factory=dict,
@@ -435,8 +443,12 @@ class Settings(BaseSettings):
 
 
 def env_var_name(location: tuple[int | str, ...]) -> str:
-    """The environment variable that sets the field at *location* (``("server", "port")``)."""
-    parts = [str(part).upper() for part in location] or ["SETTINGS"]
+    """The environment variable that sets the field at *location* (``("server", "port")``);
+    a list item's index and pydantic's ``[key]`` mark for a bad mapping key name no variable,
+    so they are left out."""
+    parts = [
+        str(part).upper() for part in location if isinstance(part, str) and part != "[key]"
+    ] or ["SETTINGS"]
     return ENV_PREFIX + ENV_NESTED_DELIMITER.join(parts)
 
 

@@ -23,6 +23,7 @@ from leasekit.domain.contracts import (
     PaymentState,
 )
 from leasekit.domain.credit_limits import LimitRequestState
+from leasekit.domain.document_defects import DefectState
 from leasekit.domain.events import StateChanged
 from leasekit.domain.exception_requests import EXCEPTION_REQUEST_LIFECYCLE, ExceptionRequestState
 from leasekit.domain.identity import Actor, Role
@@ -143,6 +144,9 @@ SPEC = {
         reject | requested | rejected | manager director | !
         cancel | requested | cancelled | officer manager post_loan_supervisor |
     """,
+    "document_defect": """
+        resolve | open | resolved | officer manager director | !
+    """,
 }  # fmt: skip
 
 STATE_ENUMS = {
@@ -158,6 +162,7 @@ STATE_ENUMS = {
     "blacklist_entry": BlacklistState,
     "review_flag": ReviewFlagState,
     "rating_override": RatingOverrideState,
+    "document_defect": DefectState,
 }
 FINAL = {
     "application": {"declined", "rejected", "closed", "cancelled"},
@@ -172,6 +177,7 @@ FINAL = {
     "blacklist_entry": {"removed"},
     "review_flag": {"cleared"},
     "rating_override": {"approved", "rejected", "cancelled"},
+    "document_defect": {"resolved"},
 }
 
 Row = tuple[str, str, str, frozenset[Role], bool]

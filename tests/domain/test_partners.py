@@ -10,6 +10,7 @@ from leasekit.domain.partners import (
     PARTNER_CAPABILITIES,
     Partner,
     PartnerCapability,
+    PartnerKind,
     PartnerRating,
     PartnerState,
     admits_users,
@@ -71,15 +72,22 @@ def test_onboard(officer: Actor, at: datetime) -> None:
     partner = onboard(officer, at, rating="B")
     assert partner.state is P.PROSPECT
     assert partner.registration_number == "91110000600037341L"
+    assert partner.kind is PartnerKind.NEW_CAR_DEALER, "unless another kind is given"
     assert partner.rating is PartnerRating.B
     assert partner.partner_id == partner.id
     assert not partner.blacklisted
+    assert onboard(officer, at, kind="broker").kind is PartnerKind.BROKER
 
 
 def test_onboard_names_every_bad_field(officer: Actor, at: datetime) -> None:
     with pytest.raises(ValidationError) as caught:
-        onboard(officer, at, name="", registration_number="91110000600037341M", rating="E")
-    assert [e.field for e in caught.value.errors] == ["name", "registration_number", "rating"]
+        onboard(
+            officer, at, name="", registration_number="91110000600037341M", kind="dealer",
+            rating="E",
+        )  # fmt: skip
+    assert [e.field for e in caught.value.errors] == [
+        "name", "registration_number", "kind", "rating",
+    ]  # fmt: skip
 
 
 def test_dealers_do_not_onboard_partners(dealer: Actor, at: datetime) -> None:

@@ -19,7 +19,8 @@ from leasekit.demo import credit_code, resident_id, vin
 
 from .conftest import Demo
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
-from .test_partner_ratings import requested_override
+from .test_document_defects import defect_body, recorded_defect
+from .test_partner_ratings import SOON, requested_override
 
 ODD_TEXT = {
     "a lone surrogate": "x\ud800y",
@@ -97,6 +98,7 @@ CASES: dict[str, Case] = {
             "name": "Riverside Autos",
             "registration_number": credit_code("91420100MA4K5E6F7"),
             "credit_limit": "2000000.00",
+            "kind": "used_car_dealer",
             "rating": "B",
         },
         201,
@@ -196,7 +198,7 @@ CASES: dict[str, Case] = {
         lambda d: {
             "partner_id": d.partner_id("Sunrise Motors"),
             "grade": "B",
-            "until": "2027-03-31",
+            "until": SOON,
             "reason": "new brand franchise",
         },
         201,
@@ -208,6 +210,17 @@ CASES: dict[str, Case] = {
         200,
         versioned=True,
         prepare=lambda d: _transitions(requested_override(d)),
+    ),
+    "POST /document-defects": Case(
+        "officer", lambda d: "/document-defects", lambda d: defect_body(d), 201
+    ),
+    "POST /document-defects/{id}/transitions": Case(
+        "manager",
+        lambda d: "/document-defects/unknown/transitions",
+        lambda d: {"action": "resolve", "reason": "original seen"},
+        200,
+        versioned=True,
+        prepare=lambda d: _transitions(recorded_defect(d)),
     ),
     "POST /customers": Case(
         "sunrise",
@@ -342,6 +355,7 @@ LISTS = {
     "/events/deliveries": "admin",
     "/blacklist": "director",
     "/review-flags": "officer",
+    "/document-defects": "officer",
 }
 """Each list, and someone who may read it (so a refusal is about the query, not the user)."""
 

@@ -10,6 +10,7 @@ from leasekit.server.app import API
 
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
 from .test_customers import NEW_CUSTOMER
+from .test_document_defects import defect_body, recorded_defect
 from .test_documents import png
 from .test_partner_ratings import override, requested_override
 from .test_partners import NEW_PARTNER
@@ -151,6 +152,12 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
             "",
             {"json": {"action": "approve"}, "headers": at_first},
         ),
+        "POST /document-defects": ("officer", "/document-defects", {"json": defect_body(demo)}),
+        "POST /document-defects/{id}/transitions": (
+            "manager",
+            "",
+            {"json": {"action": "resolve", "reason": "original seen"}, "headers": at_first},
+        ),
         "POST /applications": ("sunrise", "/applications", {"json": demo.draft()}),
         "POST /applications/{id}/transitions": (
             "sunrise",
@@ -186,6 +193,7 @@ PREPARED = {
     "POST /blacklist/{id}/transitions": listed_vin,
     "POST /review-flags/{id}/transitions": open_flag,
     "POST /rating-overrides/{id}/transitions": requested_override,
+    "POST /document-defects/{id}/transitions": recorded_defect,
 }
 """Operations on objects the demo lacks, made first (their path is left empty above)."""
 

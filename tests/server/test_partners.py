@@ -8,6 +8,7 @@ import pytest
 from leasekit.demo import credit_code
 
 from .test_customers import NEW_CUSTOMER
+from .test_documents import png
 from .test_vehicles import NEW_VEHICLE
 
 NEW_PARTNER = {
@@ -26,8 +27,14 @@ async def test_staff_onboard_a_partner_and_take_it_to_active(demo) -> None:
     assert figures["limit"] == {"amount": "2000000.00", "currency": "CNY"}
     assert created["rating"] == "B"
     path = f"/partners/{created['id']}"
+    assert (await demo.move(path, "officer", 200, action="apply"))["state"] == "applied"
+    for kind in ("business_license", "legal_representative_id", "bank_account_proof",
+                 "brand_authorization"):  # fmt: skip
+        await demo.call(
+            "POST", f"{path}/documents", "officer", 201,
+            params={"kind": kind, "filename": f"{kind}.png"}, data=png(),
+        )  # fmt: skip
     for action, user, state in (
-        ("apply", "officer", "applied"),
         ("start_review", "officer", "under_review"),
         ("approve", "manager", "active"),
     ):

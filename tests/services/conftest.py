@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from leasekit.demo import credit_code, resident_id, vin
+from leasekit.demo import credit_code, resident_id, supply_onboarding_documents, vin
 from leasekit.domain.clock import FixedClock
 from leasekit.domain.customers import CustomerKind
 from leasekit.domain.identity import Actor, Role
@@ -82,16 +82,18 @@ PartnerFactory = Callable[[str, str], Partner]
 
 @pytest.fixture
 def make_partner(ctx: ServiceContext, officer: Actor, manager: Actor) -> PartnerFactory:
-    """An active partner, onboarded (graded B by hand) and approved through its lifecycle."""
+    """An active partner, onboarded with its documents (graded B by hand) and approved
+    through its lifecycle."""
 
     def make(name: str, code: str) -> Partner:
         command = partners.OnboardPartner(
             name, credit_code(code), Decimal("1000000.00"), rating=PartnerRating.B
         )
         partner = partners.onboard_partner(ctx, officer, command)
-        for action, actor in (("apply", officer), ("start_review", officer), ("approve", manager)):
-            partner = partners.transition_partner(ctx, actor, partner.id, action)
-        return partner
+        partner = partners.transition_partner(ctx, officer, partner.id, "apply")
+        supply_onboarding_documents(ctx, officer, partner)
+        partner = partners.transition_partner(ctx, officer, partner.id, "start_review")
+        return partners.transition_partner(ctx, manager, partner.id, "approve")
 
     return make
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from leasekit.demo import credit_code, vin
 from leasekit.domain.credit_limits import LimitMovementKind, LimitRequestKind
+from leasekit.domain.document_defects import DefectKind
 from leasekit.domain.documents import DocumentKind, OwnerKind
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, Role
@@ -28,10 +29,12 @@ from leasekit.services import (
     catalog,
     credit_limits,
     customers,
+    document_defects,
     documents,
     events,
     partner_exit,
     partner_monitoring,
+    partner_onboarding,
     partner_ratings,
     partners,
     review_flags,
@@ -143,6 +146,17 @@ class _Failing:
         raise RuntimeError("down")
 
 
+def _partner_document(w: World) -> str:
+    """One of the partner's onboarding documents (the fixture uploaded them)."""
+    page = documents.list_documents(w.ctx, w.officer, OwnerKind.PARTNER, w.partner.id)
+    return str(page.items[0]["id"])
+
+
+def _defect(w: World) -> str:
+    request = document_defects.RecordDefect(_partner_document(w), DefectKind.ILLEGIBLE, "blurred")
+    return document_defects.record_document_defect(w.ctx, w.officer, request).id
+
+
 def _limit_change(w: World) -> credit_limits.RequestLimitChange:
     return credit_limits.RequestLimitChange(
         w.partner.id, LimitRequestKind.STANDING, Decimal("1200000.00"), "more stock"
@@ -208,6 +222,12 @@ PREPARE: dict[str, Prepare] = {
     "revise_application": _revise,
     "transition_application": _submit,
     "upload_document": _upload,
+    "record_document_defect": lambda w: (lambda document_id: lambda:
+        document_defects.record_document_defect(w.ctx, w.officer, document_defects.RecordDefect(
+            document_id, DefectKind.EXPIRED, "expired in May")))(_partner_document(w)),
+    "transition_document_defect": lambda w: (lambda defect_id: lambda:
+        document_defects.transition_document_defect(w.ctx, w.manager, defect_id, "resolve",
+                                                    "original seen"))(_defect(w)),
     "add_to_blacklist": lambda w: lambda: blacklist.add_to_blacklist(
         w.ctx, w.manager, blacklist.AddToBlacklist("stolen", vin=vin("LSVAU2180N2183294"))),
     "transition_blacklist_entry": lambda w: (lambda entry_id: lambda:
@@ -345,6 +365,23 @@ READS: dict[str, Prepare] = {
     "list_ratings": lambda w: lambda: partner_ratings.list_ratings(w.ctx, w.officer),
     "list_rating_overrides": lambda w: (
         lambda: partner_ratings.list_rating_overrides(w.ctx, w.officer)
+    ),
+    "get_onboarding_checklist": lambda w: (
+        lambda: partner_onboarding.get_onboarding_checklist(w.ctx, w.dealer, w.partner.id)
+    ),
+    "list_document_defects": lambda w: (
+        lambda: document_defects.list_document_defects(w.ctx, w.officer)
+    ),
+    "get_document_defect": lambda w: (
+        lambda defect_id: lambda: document_defects.get_document_defect(w.ctx, w.officer, defect_id)
+    )(_defect(w)),
+    "list_defects_of_document": lambda w: (
+        lambda document_id: (
+            lambda: document_defects.list_defects_of_document(w.ctx, w.officer, document_id)
+        )
+    )(_partner_document(w)),
+    "document_defects_count": lambda w: (
+        lambda: document_defects.document_defects_count(w.ctx, w.partner.id)
     ),
     "authenticate": _authenticate,
 }

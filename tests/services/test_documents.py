@@ -60,10 +60,11 @@ def test_a_bad_upload_stores_nothing(
     ctx: ServiceContext, dealer: Actor, fakes: Fakes, data: bytes, message: str
 ) -> None:
     customer = register_customer(ctx, dealer)
+    stored = list(fakes.document_store.documents)  # the partner's onboarding documents
     with pytest.raises(ValidationError, match=message) as caught:
         upload(ctx, dealer, customer, data)
     assert [e.field for e in caught.value.errors] == ["file"]
-    assert list(fakes.document_store.documents) == []
+    assert list(fakes.document_store.documents) == stored
     assert documents.list_documents(ctx, dealer, OwnerKind.CUSTOMER, customer).items == []
 
 
@@ -71,16 +72,18 @@ def test_a_record_that_fails_removes_the_stored_file(
     ctx: ServiceContext, dealer: Actor, fakes: Fakes
 ) -> None:
     customer = register_customer(ctx, dealer)
+    stored = list(fakes.document_store.documents)
     with pytest.raises(ValidationError) as caught:
         upload(ctx, dealer, customer, PNG, name="../../etc/passwd")
     assert [e.field for e in caught.value.errors] == ["filename"]
-    assert list(fakes.document_store.documents) == []
+    assert list(fakes.document_store.documents) == stored
 
 
 def test_documents_of_unknown_or_hidden_owners_are_refused(
     ctx: ServiceContext, dealer: Actor, other_dealer: Actor, fakes: Fakes
 ) -> None:
     customer = register_customer(ctx, dealer)
+    stored = list(fakes.document_store.documents)
     with pytest.raises(ValidationError, match="owner_id"):
         upload(ctx, other_dealer, customer, PNG)
     with pytest.raises(ValidationError, match="owner_id"):
@@ -88,4 +91,4 @@ def test_documents_of_unknown_or_hidden_owners_are_refused(
     document = upload(ctx, dealer, customer, PNG)
     with pytest.raises(NotFoundError):
         documents.open_document(ctx, other_dealer, document.id)
-    assert list(fakes.document_store.documents) == [document.storage_key]
+    assert list(fakes.document_store.documents) == [*stored, document.storage_key]

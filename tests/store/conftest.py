@@ -53,6 +53,7 @@ class Build:
             name="Acme Motors",
             country="CN",
             registration_number=registration_number or f"9111{new_id()[-14:].upper()}",
+            kind="new_car_dealer",
             rating="A",
             state="active",
             created_at=NOW,

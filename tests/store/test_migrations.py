@@ -251,3 +251,21 @@ def test_0005_lists_the_partners_already_blacklisted(at_0001: Engine) -> None:
     assert _rows(at_0001, "SELECT kind, partner_id FROM blacklist_entries") == [("partner", "p-1")]
     downgrade(at_0001, "0004")
     assert "blacklist_entries" not in sa.inspect(at_0001).get_table_names()
+
+
+def test_0007_makes_every_partner_a_new_car_dealer(at_0001: Engine) -> None:
+    upgrade(at_0001, "0006")
+    upgrade(at_0001)
+    assert _rows(at_0001, "SELECT id, kind FROM partners") == [("p-1", "new_car_dealer")]
+    downgrade(at_0001, "0006")
+    assert "document_defects" not in sa.inspect(at_0001).get_table_names()
+    assert "kind" not in {c["name"] for c in sa.inspect(at_0001).get_columns("partners")}
+
+
+def test_0007_is_not_undone_while_a_partner_is_of_another_kind(at_0001: Engine) -> None:
+    upgrade(at_0001, "0007")
+    with at_0001.begin() as connection:
+        connection.execute(sa.text("UPDATE partners SET kind = 'broker'"))
+    with pytest.raises(RuntimeError, match="another kind"):
+        downgrade(at_0001, "0006")
+    assert current_revision(at_0001) == "0007"

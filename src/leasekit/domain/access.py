@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, Protocol, runtime_checkable
 
-from leasekit.domain.identity import BACK_OFFICE, Actor, Role
+from leasekit.domain.identity import BACK_OFFICE, REVIEWERS, Actor, Role
 from leasekit.errors import PermissionDeniedError, ValidationError
 
 __all__ = [
@@ -89,6 +89,8 @@ CREATE_ROLES: Final[Mapping[str, frozenset[Role]]] = {
     "rating_override": frozenset({Role.OFFICER, Role.MANAGER, Role.POST_LOAN_SUPERVISOR}),
     # The system flags applications for review when something about them changes.
     "review_flag": frozenset({Role.SYSTEM}),
+    # Whoever reviews documents may find them wanting.
+    "document_defect": REVIEWERS,
 }
 """Who may create each kind of object. Admins manage users and make no business records."""
 

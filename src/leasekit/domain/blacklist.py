@@ -35,6 +35,7 @@ from leasekit.domain.lifecycle import (
     Stateful,
     StateMachine,
     not_by,
+    records_actor,
     row,
 )
 from leasekit.domain.validation import Checks, country_code, text
@@ -239,10 +240,6 @@ def _record_request(entry: BlacklistEntry, move: Move) -> None:
     entry.removal_decided_by = None
 
 
-def _record_decision(entry: BlacklistEntry, move: Move) -> None:
-    entry.removal_decided_by = move.actor.user_id
-
-
 @attrs.define
 class BlacklistEntry(Stateful):
     """One identifier on the list: why, the documents that prove it, and who listed it.
@@ -278,8 +275,8 @@ class BlacklistEntry(Stateful):
     }
     effects: ClassVar[Mapping[str, Effect]] = {
         _A.REQUEST_REMOVAL: _record_request,
-        _A.APPROVE_REMOVAL: _record_decision,
-        _A.REJECT_REMOVAL: _record_decision,
+        _A.APPROVE_REMOVAL: records_actor("removal_decided_by"),
+        _A.REJECT_REMOVAL: records_actor("removal_decided_by"),
     }
 
     @classmethod

@@ -34,17 +34,18 @@ from typing import ClassVar, Final
 
 import attrs
 
-from leasekit.domain.access import CREATE_ROLES, ObjectPermissionError, ensure_may_create
+from leasekit.domain.access import CREATE_ROLES, ensure_may_create
 from leasekit.domain.clock import require_utc
 from leasekit.domain.identity import Actor, Role, new_id
 from leasekit.domain.lifecycle import (
     MAX_REASON,
     Effect,
     Guard,
-    Move,
     Stateful,
     StateMachine,
     not_by,
+    only_by,
+    records_actor,
     row,
 )
 from leasekit.domain.partners import PartnerRating
@@ -414,17 +415,6 @@ _NOT_THE_REQUESTER: Final = not_by(
 """A decision is somebody else's than the requester's (who may only cancel)."""
 
 
-def _check_cancel(request: LimitRequest, move: Move) -> None:
-    if move.actor.user_id != request.requested_by:
-        raise ObjectPermissionError(
-            "limit_request", "cancel", move.actor.role.value, "only the requester may cancel"
-        )
-
-
-def _record_decision(request: LimitRequest, move: Move) -> None:
-    request.decided_by = move.actor.user_id
-
-
 @attrs.define
 class LimitRequest(Stateful):
     """A requested change of a partner's limit, and who decided it.
@@ -453,11 +443,11 @@ class LimitRequest(Stateful):
     guards: ClassVar[Mapping[str, Guard]] = {
         _A.APPROVE: _NOT_THE_REQUESTER,
         _A.REJECT: _NOT_THE_REQUESTER,
-        _A.CANCEL: _check_cancel,
+        _A.CANCEL: only_by("requested_by", "only the requester may cancel"),
     }
     effects: ClassVar[Mapping[str, Effect]] = {
-        _A.APPROVE: _record_decision,
-        _A.REJECT: _record_decision,
+        _A.APPROVE: records_actor("decided_by"),
+        _A.REJECT: records_actor("decided_by"),
     }
 
     @classmethod

@@ -58,6 +58,13 @@ class DocumentKind(StrEnum):
     ID_CARD_FRONT = "id_card_front"
     ID_CARD_BACK = "id_card_back"
     BUSINESS_LICENSE = "business_license"
+    LEGAL_REPRESENTATIVE_ID = "legal_representative_id"
+    """A company's legal representative's identity card, both sides."""
+    BANK_ACCOUNT_PROOF = "bank_account_proof"
+    """The bank's proof that a settlement account is the company's (an account opening
+    permit, a bank letter)."""
+    BRAND_AUTHORIZATION = "brand_authorization"
+    """A manufacturer's letter authorising a dealer to sell its brand."""
     DRIVING_LICENSE = "driving_license"
     FACE_PHOTO = "face_photo"
     BANK_STATEMENT = "bank_statement"

@@ -59,6 +59,8 @@ __all__ = [
     "change_state",
     "move",
     "not_by",
+    "only_by",
+    "records_actor",
     "row",
 ]
 
@@ -336,6 +338,28 @@ def not_by(attribute: str, why: str) -> Guard:
             )
 
     return guard
+
+
+def only_by(attribute: str, why: str) -> Guard:
+    """A guard admitting the move to the person the object names in *attribute* alone (a
+    request is cancelled by whoever made it)."""
+
+    def guard(subject: Any, move: Move) -> None:
+        if move.actor.user_id != getattr(subject, attribute):
+            raise ObjectPermissionError(
+                subject.lifecycle.name, move.transition.action, move.actor.role.value, why
+            )
+
+    return guard
+
+
+def records_actor(attribute: str) -> Effect:
+    """An effect noting in *attribute* who made the move (``decided_by``)."""
+
+    def effect(subject: Any, move: Move) -> None:
+        setattr(subject, attribute, move.actor.user_id)
+
+    return effect
 
 
 class _Subject(Protocol):

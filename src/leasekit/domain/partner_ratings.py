@@ -43,6 +43,8 @@ from leasekit.domain.lifecycle import (
     Stateful,
     StateMachine,
     not_by,
+    only_by,
+    records_actor,
     row,
 )
 from leasekit.domain.partner_figures import PartnerFigures
@@ -117,7 +119,10 @@ class FactorRule:
     def score(self, value: Decimal) -> Decimal:
         """*value* placed between worst (0) and best (100), clamped to that range."""
         fraction = (value - self.worst) / (self.best - self.worst)
-        return (min(max(fraction, Decimal(0)), Decimal(1)) * FULL_MARKS).quantize(SCORE_PLACES)
+        # Zero first: at the worst value the fraction is -0 when best < worst, and max keeps
+        # the first of equals, so no score reads "-0.00".
+        clamped = min(max(Decimal(0), fraction), Decimal(1))
+        return (clamped * FULL_MARKS).quantize(SCORE_PLACES)
 
 
 DEFAULT_FACTORS: Final[Mapping[RatingFactor, FactorRule]] = {
@@ -351,17 +356,6 @@ def _outranks_requester(override: RatingOverride, move: Move) -> None:
         )
 
 
-def _check_cancel(override: RatingOverride, move: Move) -> None:
-    if move.actor.user_id != override.requested_by:
-        raise ObjectPermissionError(
-            "rating_override", "cancel", move.actor.role.value, "only the requester may cancel"
-        )
-
-
-def _record_decision(override: RatingOverride, move: Move) -> None:
-    override.decided_by = move.actor.user_id
-
-
 @attrs.define
 class RatingOverride(Stateful):
     """A grade set by hand for a partner, in force through ``until`` once approved."""
@@ -387,11 +381,11 @@ class RatingOverride(Stateful):
     guards: ClassVar[Mapping[str, Guard]] = {
         _O.APPROVE: _outranks_requester,
         _O.REJECT: _outranks_requester,
-        _O.CANCEL: _check_cancel,
+        _O.CANCEL: only_by("requested_by", "only the requester may cancel"),
     }
     effects: ClassVar[Mapping[str, Effect]] = {
-        _O.APPROVE: _record_decision,
-        _O.REJECT: _record_decision,
+        _O.APPROVE: records_actor("decided_by"),
+        _O.REJECT: records_actor("decided_by"),
     }
 
     @classmethod

@@ -8,6 +8,10 @@ the partner's state in the transaction of each request, so a change takes effect
 request of every user of that partner; a partner without ``view_portfolio`` (blacklisted,
 rejected) bars its users from every request (:func:`admits_users`).
 
+A partner's kind (:class:`PartnerKind`: a franchised new-car dealer, a used-car dealer, a broker,
+a fleet dealer) is given at onboarding and decides which documents its onboarding file must
+hold before it may be approved (:mod:`leasekit.domain.partner_onboarding`).
+
 A partner's profile (representative, contacts, addresses, brands, bank accounts:
 :mod:`leasekit.domain.partner_profiles`) is given at onboarding and replaced whole by
 :meth:`Partner.revise`, each change a :class:`PartnerRevision` that explains it.
@@ -55,10 +59,24 @@ __all__ = [
     "Partner",
     "PartnerAction",
     "PartnerCapability",
+    "PartnerKind",
     "PartnerRating",
     "PartnerState",
     "admits_users",
 ]
+
+
+class PartnerKind(StrEnum):
+    """What kind of business a partner is; it decides the documents its onboarding needs."""
+
+    NEW_CAR_DEALER = "new_car_dealer"
+    """A franchised dealer selling new vehicles of the brands that authorise it."""
+    USED_CAR_DEALER = "used_car_dealer"
+    """A dealer in used vehicles."""
+    BROKER = "broker"
+    """Introduces customers and holds no stock of its own."""
+    FLEET_DEALER = "fleet_dealer"
+    """Sells and leases vehicles to companies' fleets."""
 
 
 class PartnerState(StrEnum):
@@ -241,12 +259,14 @@ def _rating(value: PartnerRating | str | None) -> PartnerRating | None:
 @attrs.define
 class Partner(Stateful):
     """A dealer or broker. ``registration_number`` is its company code (a USCC in China);
-    ``name`` and the fields after ``created_at`` are its profile (:class:`PartnerProfile`)."""
+    ``kind`` is fixed at onboarding; ``name`` and the fields after ``created_at`` are its
+    profile (:class:`PartnerProfile`)."""
 
     id: str
     name: str
     country: str
     registration_number: str
+    kind: PartnerKind = attrs.field(converter=PartnerKind)
     rating: PartnerRating | None = attrs.field(converter=_rating)
     state: PartnerState = attrs.field(converter=PartnerState)
     created_at: datetime
@@ -269,12 +289,13 @@ class Partner(Stateful):
         actor: Actor,
         at: datetime,
         country: str = "CN",
+        kind: PartnerKind | str = PartnerKind.NEW_CAR_DEALER,
         rating: PartnerRating | str | None = None,
         profile: PartnerProfile | None = None,
     ) -> Partner:
-        """A new partner in state ``prospect``, its company code checked like a customer's (its
-        credit limit is an account of its own, :mod:`leasekit.domain.credit_limits`), with
-        *profile*, whose name is *name*."""
+        """A new partner of *kind* in state ``prospect``, its company code checked like a
+        customer's (its credit limit is an account of its own,
+        :mod:`leasekit.domain.credit_limits`), with *profile*, whose name is *name*."""
         ensure_may_create(actor, "partner")
         checks = Checks()
         given = profile if profile is not None else PartnerProfile(name=name)
@@ -287,15 +308,23 @@ class Partner(Stateful):
                     valid_country, CustomerKind.COMPANY, registration_number, "registration_number"
                 )
             )
+        valid_kind = checks.run(lambda: choice(PartnerKind, kind, "kind"))
         valid_rating = None
         if rating is not None:
             valid_rating = checks.run(lambda: choice(PartnerRating, rating, "rating"))
-        if valid_profile is None or valid_country is None or number is None or checks.errors:
+        if (
+            valid_profile is None
+            or valid_country is None
+            or number is None
+            or valid_kind is None
+            or checks.errors
+        ):
             raise checks.error()
         return cls(
             id=new_id(),
             country=valid_country,
             registration_number=number,
+            kind=valid_kind,
             rating=valid_rating,
             state=PartnerState.PROSPECT,
             created_at=require_utc(at),

@@ -24,11 +24,11 @@ from leasekit.domain.blacklist import (
     normalize_phone,
 )
 from leasekit.domain.events import DomainEvent, Payload
-from leasekit.domain.identity import BACK_OFFICE, Actor
+from leasekit.domain.identity import Actor
 from leasekit.domain.vehicles import Vin
-from leasekit.errors import FieldError, NotFoundError, PermissionDeniedError, ValidationError
+from leasekit.errors import FieldError, NotFoundError, ValidationError
 from leasekit.services.commands import Work, command, transition_command
-from leasekit.services.context import ServiceContext, visible_or_not_found
+from leasekit.services.context import ServiceContext, back_office_only, visible_or_not_found
 from leasekit.services.events import handles
 from leasekit.services.reads import Lister, lister
 from leasekit.services.storage import Record, UnitOfWork
@@ -174,11 +174,6 @@ def mirror_partner(work: Work, event: DomainEvent) -> None:
 # --- reading the list -----------------------------------------------------------------------
 
 
-def _back_office(actor: Actor) -> None:
-    if actor.role not in BACK_OFFICE:
-        raise PermissionDeniedError("blacklist_entry", "read", actor.role.value)
-
-
 @attrs.frozen
 class BlacklistQuery:
     """Which entries to list; every field left out matches all."""
@@ -192,7 +187,7 @@ class BlacklistQuery:
 
 def _prepared(actor: Actor, query: BlacklistQuery) -> BlacklistQuery:
     """The back office's query, with a phone or VIN in the form entries keep them."""
-    _back_office(actor)
+    back_office_only(actor, "blacklist_entry")
     phone = None if query.phone is None else normalize_phone(query.phone)
     vin = None if query.vin is None else str(Vin.parse(query.vin))
     return attrs.evolve(query, phone=phone, vin=vin)
@@ -215,7 +210,7 @@ def get_blacklist_entry(ctx: ServiceContext, actor: Actor, entry_id: str, /) -> 
     """Get a blacklist entry.
 
     Back-office staff only."""
-    _back_office(actor)
+    back_office_only(actor, "blacklist_entry")
     with ctx.uow_factory() as uow:
         return uow.blacklist.get(entry_id)
 

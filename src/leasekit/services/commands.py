@@ -239,7 +239,8 @@ class TransitionRequest:
 
 
 After = Callable[[Work, Any], None]
-"""What a service does beyond the domain after a move (disabling a user revokes its tokens)."""
+"""What a service does beyond the domain after one action (disabling a user revokes its
+tokens), in the move's transaction: raising refuses the move."""
 
 
 @attrs.frozen
@@ -277,14 +278,16 @@ def transition_command(
     machine: StateMachine[Any],
     repository: Callable[[UnitOfWork], Repository[E]],
     *,
-    after: After | None = None,
+    after: Mapping[str, After] | None = None,
     roles: frozenset[Role] | None = None,
 ) -> TransitionCommand[E]:
     """The registered ``transition_<kind>`` command: load the object the actor may see, check
     the version the caller expects, load its partner if the move needs a capability, move it
-    (:func:`~leasekit.domain.lifecycle.move`), store it and record the event. *roles*, if
-    given, may run it at all: others are refused before anything is read, so they cannot
-    learn which ids exist."""
+    (:func:`~leasekit.domain.lifecycle.move`), store it, record the event and run what
+    *after* names for the action, as guards and effects are named. *roles*, if given, may
+    run it at all: others are refused before anything is read, so they cannot learn which
+    ids exist."""
+    hooks = dict(after or {})
 
     def load(uow: UnitOfWork, subject_id: str) -> E:
         return repository(uow).get(subject_id)
@@ -311,8 +314,9 @@ def transition_command(
         )
         repository(work.uow).update(subject)
         work.record(event)
-        if after is not None:
-            after(work, subject)
+        hook = hooks.get(request.action)
+        if hook is not None:
+            hook(work, subject)
         return subject
 
     name = f"transition_{kind.replace(' ', '_')}"

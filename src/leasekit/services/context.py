@@ -13,9 +13,10 @@ import attrs
 from leasekit.domain.access import visible_to
 from leasekit.domain.clock import Clock
 from leasekit.domain.credit_limits import LimitPolicy
-from leasekit.domain.identity import Actor
+from leasekit.domain.identity import BACK_OFFICE, Actor
 from leasekit.domain.partner_monitoring import PartnerOversight
-from leasekit.errors import NotFoundError, ValidationError
+from leasekit.domain.partner_onboarding import RequiredDocuments
+from leasekit.errors import NotFoundError, PermissionDeniedError, ValidationError
 from leasekit.money import Currency
 from leasekit.plugins import Adapters
 from leasekit.services.storage import UnitOfWork
@@ -24,12 +25,15 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
     "ServiceContext",
+    "back_office_lists",
+    "back_office_only",
     "page_size",
     "scoped",
     "visible_or_not_found",
 ]
 
 T = TypeVar("T")
+P = TypeVar("P")
 DEFAULT_PAGE_SIZE: Final = 50
 MAX_PAGE_SIZE: Final = 200
 
@@ -50,6 +54,8 @@ class ServiceContext:
     """Who approves which change of a partner's credit limit."""
     partner_oversight: PartnerOversight = attrs.field(factory=PartnerOversight)
     """How partners are rated and monitored."""
+    required_documents: RequiredDocuments = attrs.field(factory=RequiredDocuments)
+    """The documents each kind of partner supplies before it is approved."""
     after_commit: Callable[[], None] = lambda: None
     """Called after each command's unit of work closes; the runtime wakes its background
     worker with it, so events are delivered promptly without the caller waiting for them."""
@@ -94,6 +100,24 @@ def scoped(actor: Actor, query: Q) -> Q:
     if query.partner_id not in (None, actor.partner_id):
         raise ValidationError.single("partner_id", "a dealer user sees its own partner's only")
     return attrs.evolve(query, partner_id=actor.partner_id)  # type: ignore[misc]
+
+
+def back_office_only(actor: Actor, what: str) -> None:
+    """Refuse a dealer user (403) a read of what the company keeps to itself about partners
+    and people: the blacklist, review flags, document defects, grades and the figures behind
+    them."""
+    if actor.role not in BACK_OFFICE:
+        raise PermissionDeniedError(what, "read", actor.role.value)
+
+
+def back_office_lists(what: str) -> Callable[[Actor, P], P]:
+    """A lister's confinement that admits back-office staff only (:func:`back_office_only`)."""
+
+    def confine(actor: Actor, query: P) -> P:
+        back_office_only(actor, what)
+        return query
+
+    return confine
 
 
 def page_size(limit: int | None) -> int:

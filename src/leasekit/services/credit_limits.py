@@ -23,6 +23,7 @@ from leasekit.domain.credit_limits import (
     LimitMovementKind,
     LimitPosition,
     LimitRequest,
+    LimitRequestAction,
     LimitRequestKind,
     LimitRequestState,
     Outstanding,
@@ -216,8 +217,6 @@ def _put_into_effect(work: Work, change: LimitRequest) -> None:
     """On approval: weigh the increase again against today's limit (another change may have
     been approved since the request) and the band of the partner's grade today, check the
     approver's authority and the partner's state for it, and change the account."""
-    if change.state is not LimitRequestState.APPROVED:
-        return
     account = work.uow.credit_limits.get_for_update(change.partner_id)
     partner = load_partner_reference(work.uow, work.actor, change.partner_id)
     increase = increase_of(account, change.kind, change.amount, work.business_date)
@@ -269,7 +268,7 @@ transition_limit_request = transition_command(
     "limit_request",
     LIMIT_REQUEST_LIFECYCLE,
     lambda uow: uow.limit_requests,
-    after=_put_into_effect,
+    after={LimitRequestAction.APPROVE: _put_into_effect},
 )
 """``approve`` (puts it into effect), ``reject`` with a reason, ``cancel`` by the requester."""
 

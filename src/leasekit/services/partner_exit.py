@@ -12,7 +12,7 @@ from leasekit.domain.partner_exit import (
     exit_review,
     require_clear,
 )
-from leasekit.domain.partners import Partner, PartnerState
+from leasekit.domain.partners import Partner
 from leasekit.services.commands import Work
 from leasekit.services.context import ServiceContext, visible_or_not_found
 from leasekit.services.storage import UnitOfWork
@@ -43,7 +43,6 @@ def get_exit_review(ctx: ServiceContext, actor: Actor, partner_id: str, /) -> Ex
 
 
 def exit_only_when_clear(work: Work, partner: Partner) -> None:
-    """After a partner's move: a move into ``exited`` stands only when the review is clear,
-    read in the same transaction as the move."""
-    if partner.state is PartnerState.EXITED:
-        require_clear(_review(work.uow, partner, work.ctx))
+    """After ``exit``: the move stands only when the review is clear, read in the same
+    transaction as the move."""
+    require_clear(_review(work.uow, partner, work.ctx))

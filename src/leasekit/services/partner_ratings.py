@@ -19,16 +19,17 @@ from leasekit.domain.partner_figures import PartnerFigures, window_start
 from leasekit.domain.partner_ratings import (
     RATING_OVERRIDE_LIFECYCLE,
     RatingOverride,
+    RatingOverrideAction,
     RatingOverrideState,
     RatingRecord,
     RatingTrigger,
     effective_grade,
 )
 from leasekit.domain.partners import Partner, PartnerRating
-from leasekit.errors import PermissionDeniedError, ValidationError
+from leasekit.errors import ValidationError
 from leasekit.money import HALF_UP, Money
 from leasekit.services.commands import Work, command, transition_command
-from leasekit.services.context import ServiceContext
+from leasekit.services.context import ServiceContext, back_office_lists, back_office_only
 from leasekit.services.partners import load_partner_reference
 from leasekit.services.reads import Lister, lister
 from leasekit.services.storage import Record, UnitOfWork
@@ -58,13 +59,6 @@ RATERS = frozenset({Role.OFFICER, Role.MANAGER, Role.DIRECTOR, Role.POST_LOAN_SU
 """Who may have a partner rated now: the people who decide on its business."""
 
 
-def _back_office(actor: Actor, what: str = "partner_rating") -> None:
-    """Grades and the figures behind them (fraud hits among them) are the company's view of
-    a partner, not shown to its own staff."""
-    if actor.role not in BACK_OFFICE:
-        raise PermissionDeniedError(what, "read", actor.role.value)
-
-
 def figures_of(uow: UnitOfWork, ctx: ServiceContext, partner: Partner, on: date) -> PartnerFigures:
     """*partner*'s figures on business date *on*, counted in *uow*'s transaction."""
     since = window_start(on, ctx.partner_oversight.window_months)
@@ -90,7 +84,7 @@ def get_partner_figures(ctx: ServiceContext, actor: Actor, partner_id: str, /) -
     credit limit, exposure and utilisation. A rate with nothing to divide by is null.
     Back-office staff only.
     """
-    _back_office(actor, "partner_figures")
+    back_office_only(actor, "partner_figures")
     with ctx.uow_factory() as uow:
         partner = uow.partners.get(partner_id)
         return figures_of(uow, ctx, partner, ctx.clock.business_date())
@@ -209,7 +203,7 @@ def get_partner_rating(ctx: ServiceContext, actor: Actor, partner_id: str, /) ->
     factor's figure, score and points (why the grade is what it is), and the override in
     force if there is one. Back-office staff only.
     """
-    _back_office(actor)
+    back_office_only(actor, "partner_rating")
     return partner_rating(ctx, partner_id)
 
 
@@ -219,7 +213,7 @@ def get_rating(ctx: ServiceContext, actor: Actor, rating_id: str, /) -> RatingRe
     The grade and score, the model version that gave them, the figures it read and each
     factor's part: enough to explain the grade without recomputing it. Back-office staff
     only."""
-    _back_office(actor)
+    back_office_only(actor, "partner_rating")
     with ctx.uow_factory() as uow:
         return uow.partner_ratings.get(rating_id)
 
@@ -233,16 +227,11 @@ class RatingQuery:
     trigger: RatingTrigger | None = None
 
 
-def _back_office_query(actor: Actor, query: RatingQuery) -> RatingQuery:
-    _back_office(actor)
-    return query
-
-
 list_ratings: Lister[RatingQuery, Record] = lister(
     "list_ratings",
     RatingQuery,
     lambda uow: uow.partner_ratings,
-    _back_office_query,
+    back_office_lists("partner_rating"),
     """List computed ratings.
 
     Every rating kept, oldest first: a partner's history of grades with the figures behind
@@ -301,8 +290,6 @@ def request_rating_override(work: Work, request: RequestRatingOverride) -> Ratin
 
 def _put_into_effect(work: Work, override: RatingOverride) -> None:
     """On approval: the override is the partner's grade from now through its last date."""
-    if override.state is not RatingOverrideState.APPROVED:
-        return
     if override.until < work.business_date:
         raise ValidationError.single(
             "until", f"{override.until} has passed; request the override again"
@@ -316,7 +303,7 @@ transition_rating_override = transition_command(
     "rating_override",
     RATING_OVERRIDE_LIFECYCLE,
     lambda uow: uow.rating_overrides,
-    after=_put_into_effect,
+    after={RatingOverrideAction.APPROVE: _put_into_effect},
     roles=BACK_OFFICE,
 )
 """``approve`` (puts it into effect) or ``reject`` by a more senior role, ``cancel`` by the
@@ -331,16 +318,11 @@ class RatingOverrideQuery:
     state: RatingOverrideState | None = None
 
 
-def _back_office_overrides(actor: Actor, query: RatingOverrideQuery) -> RatingOverrideQuery:
-    _back_office(actor, "rating_override")
-    return query
-
-
 list_rating_overrides: Lister[RatingOverrideQuery, Record] = lister(
     "list_rating_overrides",
     RatingOverrideQuery,
     lambda uow: uow.rating_overrides,
-    _back_office_overrides,
+    back_office_lists("rating_override"),
     """List rating overrides.
 
     ``?state=requested`` is what waits for a decision. Back-office staff only.""",
@@ -351,6 +333,6 @@ def get_rating_override(ctx: ServiceContext, actor: Actor, override_id: str, /) 
     """Get a rating override.
 
     Back-office staff only."""
-    _back_office(actor, "rating_override")
+    back_office_only(actor, "rating_override")
     with ctx.uow_factory() as uow:
         return uow.rating_overrides.get(override_id)

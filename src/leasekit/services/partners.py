@@ -19,7 +19,9 @@ from leasekit.domain.partner_profiles import (
 from leasekit.domain.partners import (
     PARTNER_LIFECYCLE,
     Partner,
+    PartnerAction,
     PartnerCapability,
+    PartnerKind,
     PartnerRating,
     PartnerState,
 )
@@ -29,6 +31,7 @@ from leasekit.money import Money
 from leasekit.services.commands import Work, command, transition_command
 from leasekit.services.context import ServiceContext, page_size, visible_or_not_found
 from leasekit.services.partner_exit import exit_only_when_clear
+from leasekit.services.partner_onboarding import approve_only_when_documented
 from leasekit.services.reads import lister, reader
 from leasekit.services.storage import Page, Record, UnitOfWork
 
@@ -54,6 +57,10 @@ class OnboardPartner:
     name: str
     registration_number: str
     credit_limit: Decimal
+    kind: PartnerKind = attrs.field(
+        default=PartnerKind.NEW_CAR_DEALER,
+        metadata={"description": "It decides the documents onboarding needs."},
+    )
     country: str = "CN"
     rating: PartnerRating | None = None
     legal_representative: str | None = None
@@ -125,9 +132,11 @@ def onboard_partner(work: Work, request: OnboardPartner) -> Partner:
     like a customer's id number (a unified social credit code in China), one partner per
     code. The credit limit, in the book currency, opens the partner's limit account
     (``/partners/{id}/credit-limit``), which changes afterwards only by approved requests.
-    The partner starts as a ``prospect``. Its profile (representative, contacts, addresses,
-    brands, settlement bank accounts) may be given now or later; what it is onboarded with is
-    revision 0 of its history (``/partners/{id}/history``).
+    Its kind (a ``new_car_dealer`` unless given) decides the documents it must supply
+    before it is approved (``/partners/{id}/onboarding-documents``). The partner starts as a
+    ``prospect``. Its profile (representative, contacts, addresses, brands, settlement bank
+    accounts) may be given now or later; what it is onboarded with is revision 0 of its
+    history (``/partners/{id}/history``).
     """
     checks = Checks()
     partner = checks.run(
@@ -135,6 +144,7 @@ def onboard_partner(work: Work, request: OnboardPartner) -> Partner:
             name=request.name,
             registration_number=request.registration_number,
             country=request.country,
+            kind=request.kind,
             rating=request.rating,
             profile=request.profile,
             actor=work.actor,
@@ -154,7 +164,7 @@ def onboard_partner(work: Work, request: OnboardPartner) -> Partner:
     work.uow.partners.add(partner)
     work.uow.partner_revisions.add(partner.onboarding_revision(work.actor))
     work.uow.credit_limits.add(CreditLimit.open(partner.id, limit, work.at))
-    work.event("partner_onboarded", "partner", partner.id, {})
+    work.event("partner_onboarded", "partner", partner.id, {"kind": str(partner.kind)})
     return partner
 
 
@@ -193,10 +203,17 @@ def revise_partner(work: Work, request: ProfileRevision) -> Partner:
 
 
 transition_partner = transition_command(
-    "partner", PARTNER_LIFECYCLE, lambda uow: uow.partners, after=exit_only_when_clear
+    "partner",
+    PARTNER_LIFECYCLE,
+    lambda uow: uow.partners,
+    after={
+        PartnerAction.APPROVE: approve_only_when_documented,
+        PartnerAction.EXIT: exit_only_when_clear,
+    },
 )
-"""Apply a lifecycle action (``apply``, ``approve``, ``suspend``, ``blacklist`` ...); ``exit``
-only once the exit review is clear."""
+"""Apply a lifecycle action (``apply``, ``approve``, ``suspend``, ``blacklist`` ...);
+``approve`` only once the onboarding checklist is complete, ``exit`` once the exit review is
+clear."""
 
 
 def _own_partner(actor: Actor, query: PartnerQuery) -> PartnerQuery | None:

@@ -14,16 +14,15 @@ import attrs
 
 from leasekit.domain.applications import UNDECIDED_STATES
 from leasekit.domain.events import DomainEvent
-from leasekit.domain.identity import BACK_OFFICE, REVIEWERS, Actor
+from leasekit.domain.identity import REVIEWERS, Actor
 from leasekit.domain.review_flags import (
     REVIEW_FLAG_LIFECYCLE,
     ReviewCause,
     ReviewFlag,
     ReviewFlagState,
 )
-from leasekit.errors import PermissionDeniedError
 from leasekit.services.commands import Work, transition_command
-from leasekit.services.context import ServiceContext
+from leasekit.services.context import ServiceContext, back_office_lists, back_office_only
 from leasekit.services.events import handles
 from leasekit.services.reads import Lister, lister
 from leasekit.services.storage import Record
@@ -70,11 +69,6 @@ transition_review_flag = transition_command(
 """``clear`` with what the reviewer concluded."""
 
 
-def _back_office(actor: Actor) -> None:
-    if actor.role not in BACK_OFFICE:
-        raise PermissionDeniedError("review_flag", "read", actor.role.value)
-
-
 @attrs.frozen
 class ReviewFlagQuery:
     """Which flags to list; every field left out matches all."""
@@ -85,16 +79,11 @@ class ReviewFlagQuery:
     partner_id: str | None = None
 
 
-def _back_office_query(actor: Actor, query: ReviewFlagQuery) -> ReviewFlagQuery:
-    _back_office(actor)
-    return query
-
-
 list_review_flags: Lister[ReviewFlagQuery, Record] = lister(
     "list_review_flags",
     ReviewFlagQuery,
     lambda uow: uow.review_flags,
-    _back_office_query,
+    back_office_lists("review_flag"),
     """List applications flagged for review.
 
     Back-office staff only. ``?state=open`` is what waits for a reviewer; each flag says its
@@ -106,6 +95,6 @@ def get_review_flag(ctx: ServiceContext, actor: Actor, flag_id: str, /) -> Revie
     """Get a review flag.
 
     Back-office staff only."""
-    _back_office(actor)
+    back_office_only(actor, "review_flag")
     with ctx.uow_factory() as uow:
         return uow.review_flags.get(flag_id)

@@ -30,10 +30,12 @@ from leasekit.domain.blacklist import BlacklistEntry
 from leasekit.domain.contracts import Contract, Payment, Receivable
 from leasekit.domain.credit_limits import CreditLimit, LimitMovement, LimitRequest
 from leasekit.domain.customers import Customer
-from leasekit.domain.documents import Document
+from leasekit.domain.document_defects import DocumentDefect
+from leasekit.domain.documents import Document, DocumentKind
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.exception_requests import ExceptionRequest
 from leasekit.domain.partner_figures import BookCounts
+from leasekit.domain.partner_onboarding import OnboardingDocument
 from leasekit.domain.partner_profiles import PartnerRevision
 from leasekit.domain.partner_ratings import RatingOverride, RatingRecord
 from leasekit.domain.partners import Partner
@@ -58,6 +60,7 @@ __all__ = [
     "DeliveryQuery",
     "DeliveryRepository",
     "DeliveryStatus",
+    "DocumentDefectRepository",
     "Enrolment",
     "EnrolmentRepository",
     "ExceptionRequestRepository",
@@ -382,6 +385,19 @@ class ReviewFlagRepository(Repository[ReviewFlag], Protocol):
 class DocumentRepository(Repository[Document], Protocol): ...
 
 
+class DocumentDefectRepository(Repository[DocumentDefect], Protocol):
+    def onboarding_documents(
+        self, partner_id: str, kinds: Iterable[DocumentKind], limit: int
+    ) -> dict[DocumentKind, list[OnboardingDocument]]:
+        """The partner's own documents of *kinds* by kind, each with whether it has an open
+        defect: the newest *limit* of a kind without one and the newest *limit* with one."""
+        ...
+
+    def count_for_partner(self, partner_id: str, since: datetime | None = None) -> int:
+        """How many defects were recorded on the partner's documents, at or after *since*."""
+        ...
+
+
 class ApprovalTaskRepository(Repository[ApprovalTask], Protocol):
     def list_for_application(self, application_id: str) -> list[ApprovalTask]: ...
 
@@ -510,6 +526,9 @@ class UnitOfWork(Protocol):
 
     @property
     def documents(self) -> DocumentRepository: ...
+
+    @property
+    def document_defects(self) -> DocumentDefectRepository: ...
 
     @property
     def approval_tasks(self) -> ApprovalTaskRepository: ...

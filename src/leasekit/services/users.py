@@ -29,7 +29,7 @@ import attrs
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, Role, new_id
 from leasekit.domain.partners import admits_users
-from leasekit.domain.users import USER_LIFECYCLE, User, UserState
+from leasekit.domain.users import USER_LIFECYCLE, User, UserAction, UserState
 from leasekit.errors import (
     AuthenticationError,
     ConflictError,
@@ -312,13 +312,12 @@ def revoke_token(work: Work, token_id: str) -> ApiToken:
     return attrs.evolve(token, revoked_at=work.at)
 
 
-def _revoke_all_on_disable(work: Work, user: User) -> None:
-    if user.state is UserState.DISABLED:
-        work.uow.tokens.revoke_all(user.id, work.at)
+def _revoke_all(work: Work, user: User) -> None:
+    work.uow.tokens.revoke_all(user.id, work.at)
 
 
 transition_user = transition_command(
-    "user", USER_LIFECYCLE, lambda uow: uow.users, after=_revoke_all_on_disable
+    "user", USER_LIFECYCLE, lambda uow: uow.users, after={UserAction.DISABLE: _revoke_all}
 )
 """``disable`` (revoking every token at once) and ``enable``: administrators only."""
 

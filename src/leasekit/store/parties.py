@@ -173,6 +173,7 @@ class PartnerRow(EntityRow):
     name_key: Mapped[str] = search_key_column()
     country: Mapped[str] = mapped_column(String(2))
     registration_number: Mapped[str]
+    kind: Mapped[str]
     rating: Mapped[str | None] = mapped_column(String(1))
     state: Mapped[str] = mapped_column(index=True)
     created_at: Mapped[dt.datetime]

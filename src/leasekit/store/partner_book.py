@@ -18,6 +18,7 @@ from leasekit.domain.partner_figures import BookCounts
 from leasekit.money import Currency, Money
 from leasekit.store.blacklist import BlacklistEntryRow
 from leasekit.store.contracts import ContractRow, ReceivableRow
+from leasekit.store.document_defects import DocumentDefectRepository
 from leasekit.store.origination import ApplicationRow, DocumentRow
 from leasekit.store.parties import CustomerRow
 from leasekit.store.repository import repository
@@ -69,7 +70,9 @@ class PartnerBook:
             overdue_contracts=overdue,
             fraud_hits=self._fraud_hits(partner_id, start, end),
             documents=self._documents(partner_id, start, end),
-            document_defects=0,
+            document_defects=DocumentDefectRepository(self._session).count_for_partner(
+                partner_id, start
+            ),
         )
 
     def _scalar(self, statement: sa.Select[Any]) -> int:

@@ -37,6 +37,7 @@ from leasekit.ports import AdapterKind
 from leasekit.services import catalog, users
 from leasekit.services.context import ServiceContext
 from leasekit.services.events import handler_subscribers
+from leasekit.services.sheets import SheetLimits
 from leasekit.settings import OutboxSettings, Settings
 from leasekit.store.database import create_engine, upgrade
 from leasekit.store.outbox import OutboxRelay, RelayPolicy
@@ -167,6 +168,9 @@ def build_runtime(
         secret_key=secret_key(settings),
         after_commit=wake,
         limit_policy=LimitPolicy(settings.partners.limit_director_threshold),
+        import_limits=SheetLimits(
+            settings.partners.import_max_bytes, settings.partners.import_max_rows
+        ),
     )
     relay = OutboxRelay(
         engine, subscribers(pm, adapters, services), policy=_policy(settings.outbox)

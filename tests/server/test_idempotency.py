@@ -11,6 +11,7 @@ from leasekit.server.app import API
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
 from .test_customers import NEW_CUSTOMER
 from .test_documents import png
+from .test_partner_imports import HEADER, ROWS, csv_file
 from .test_partners import NEW_PARTNER
 from .test_vehicles import NEW_VEHICLE
 
@@ -51,6 +52,10 @@ async def test_every_retryable_operation_documents_the_header(demo) -> None:
     for method, path in retryable:
         names = [p["name"] for p in document["paths"][path][method].get("parameters", [])]
         assert "Idempotency-Key" in names, (method, path)
+
+
+PARTNER_CHANGES = csv_file(HEADER, *ROWS)
+"""A file that a second, unkeyed upload would answer with its first report (200, not 201)."""
 
 
 def _retryable() -> list[str]:
@@ -160,6 +165,11 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
             "sunrise",
             f"/applications/{first.id}/documents",
             upload,
+        ),
+        "POST /partner-imports": (
+            "manager",
+            "/partner-imports",
+            {"data": PARTNER_CHANGES, "headers": {"Content-Type": "text/csv"}},
         ),
     }
     assert sorted(requests) == _retryable(), "every retryable operation has a request here"

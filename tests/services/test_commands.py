@@ -30,6 +30,7 @@ from leasekit.services import (
     documents,
     events,
     partner_exit,
+    partner_imports,
     partners,
     review_flags,
     users,
@@ -151,6 +152,15 @@ def _approve_limit_change(w: World) -> Callable[[], object]:
     return lambda: credit_limits.transition_limit_request(w.ctx, w.manager, change.id, "approve")
 
 
+def _import_file(w: World) -> bytes:
+    """A file that suspends the world's partner."""
+    return f"partner_id,status,reason\r\n{w.partner.id},suspended,late papers\r\n".encode()
+
+
+def _imported(w: World) -> str:
+    return str(partner_imports.import_partners(w.ctx, w.manager, [_import_file(w)]).id)
+
+
 PREPARE: dict[str, Prepare] = {
     "create_user": lambda w: lambda: users.create_user(
         w.ctx, w.admin, users.CreateUser("new", "New", Role.OFFICER)
@@ -180,6 +190,8 @@ PREPARE: dict[str, Prepare] = {
     "transition_partner": lambda w: lambda: partners.transition_partner(
         w.ctx, w.manager, w.partner.id, "suspend", "late"
     ),
+    "import_partners": lambda w: lambda: partner_imports.import_partners(
+        w.ctx, w.manager, [_import_file(w)]),
     "adjust_credit_limit": lambda w: lambda: credit_limits.adjust_credit_limit(
         w.ctx, w.manager, credit_limits.AdjustCreditLimit(
             w.partner.id, LimitMovementKind.TAKE, "contract:1", Decimal("10.00"), "manual")),
@@ -317,6 +329,12 @@ READS: dict[str, Prepare] = {
     "list_blacklist": lambda w: lambda: blacklist.list_blacklist(w.ctx, w.officer),
     "list_review_flags": lambda w: lambda: review_flags.list_review_flags(w.ctx, w.officer),
     "authenticate": _authenticate,
+    "check_partner_import": lambda w: (
+        lambda: partner_imports.import_partners(w.ctx, w.manager, [_import_file(w)], dry_run=True)
+    ),
+    "get_partner_import": lambda w: (
+        lambda import_id: lambda: partner_imports.get_partner_import(w.ctx, w.officer, import_id)
+    )(_imported(w)),
 }
 
 

@@ -17,6 +17,7 @@ from leasekit.domain.identity import Actor
 from leasekit.errors import NotFoundError, ValidationError
 from leasekit.money import Currency
 from leasekit.plugins import Adapters
+from leasekit.services.sheets import SheetLimits
 from leasekit.services.storage import UnitOfWork
 
 __all__ = [
@@ -47,6 +48,8 @@ class ServiceContext:
     """The installation's secret: derives enrolment secrets and signs audit checkpoints."""
     limit_policy: LimitPolicy = attrs.field(factory=LimitPolicy)
     """Who approves which change of a partner's credit limit."""
+    import_limits: SheetLimits = attrs.field(factory=SheetLimits)
+    """How large a file of changes to partners may be."""
     after_commit: Callable[[], None] = lambda: None
     """Called after each command's unit of work closes; the runtime wakes its background
     worker with it, so events are delivered promptly without the caller waiting for them."""

@@ -33,6 +33,7 @@ from leasekit.domain.customers import Customer
 from leasekit.domain.documents import Document
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.exception_requests import ExceptionRequest
+from leasekit.domain.partner_imports import PartnerImport
 from leasekit.domain.partner_profiles import PartnerRevision
 from leasekit.domain.partners import Partner
 from leasekit.domain.review_flags import ReviewCause, ReviewFlag
@@ -63,6 +64,7 @@ __all__ = [
     "LimitMovementRepository",
     "LimitRequestRepository",
     "Page",
+    "PartnerImportRepository",
     "PartnerRepository",
     "PartnerRevisionRepository",
     "PaymentRepository",
@@ -304,6 +306,12 @@ class PartnerRevisionRepository(Protocol):
         ...
 
 
+class PartnerImportRepository(Repository[PartnerImport], Protocol):
+    """Applied imports, one per file: a second with the same ``sha256`` is refused."""
+
+    def find_by_sha256(self, sha256: str) -> PartnerImport | None: ...
+
+
 class CreditLimitRepository(Repository[CreditLimit], Protocol):
     def get_for_update(self, partner_id: str) -> CreditLimit:
         """The account, locked against other writers until the unit of work ends."""
@@ -452,6 +460,9 @@ class UnitOfWork(Protocol):
 
     @property
     def partner_revisions(self) -> PartnerRevisionRepository: ...
+
+    @property
+    def partner_imports(self) -> PartnerImportRepository: ...
 
     @property
     def credit_limits(self) -> CreditLimitRepository: ...

@@ -37,6 +37,8 @@ from typing import Any
 import attrs
 import pytest
 
+from leasekit.cli import SAMPLE_SUFFIXES
+
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 BASE_VARIABLE = "LEASEKIT"
 """The exported variable that holds the server's address; the others hold users' tokens."""
@@ -389,7 +391,7 @@ def put_samples(workdir: Path) -> None:
     """What ``leasekit demo`` copies, for tests that read the page without running it."""
     (workdir / SAMPLES).mkdir(parents=True)
     for sample in resources.files("leasekit.samples").iterdir():
-        if sample.name.endswith(".png"):
+        if sample.name.endswith(SAMPLE_SUFFIXES):
             (workdir / SAMPLES / sample.name).write_bytes(sample.read_bytes())
 
 
@@ -509,7 +511,7 @@ PAGES = {
          ("POST", "/limit-requests"),
          ("POST", "/limit-requests/X/transitions"), ("POST", "/limit-movements"),
          ("GET", "/limit-movements"), ("GET", "/partners/X/exit-review"), ("POST", "/blacklist"),
-         ("GET", "/review-flags"), ("GET", "/me")),
+         ("GET", "/review-flags"), ("GET", "/me"), ("POST", "/partner-imports")),
         (BASE_VARIABLE, "OFFICER", "MANAGER", "DIRECTOR", "FINANCE", "SUNRISE", "SUPERVISOR"),
         lambda last: last["status"] == 403 and last["partner_state"] == "blacklisted",
     ),

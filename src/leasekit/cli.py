@@ -7,9 +7,11 @@ database driver.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from leasekit.demo import DemoCompany
+    from leasekit.domain.partner_imports import PartnerImport
     from leasekit.runtime import Runtime
     from leasekit.services.context import ServiceContext
     from leasekit.settings import Settings
@@ -396,15 +399,20 @@ def demo(
         _serve(settings)
 
 
+SAMPLE_SUFFIXES: Final = (".png", ".csv")
+"""The samples the demo hands out: an ID card photo, files of changes to partners."""
+
+
 def _copy_samples(directory: Path) -> None:
-    """Files to try the API with (an ID card photo to upload), into ``<dir>/samples``."""
+    """Files to try the API with (an ID card photo to upload, changes to import), into
+    ``<dir>/samples``."""
     import shutil
     from importlib import resources
 
     samples = directory / "samples"
     samples.mkdir()
     for sample in resources.files("leasekit.samples").iterdir():
-        if sample.name.endswith(".png"):
+        if sample.name.endswith(SAMPLE_SUFFIXES):
             with resources.as_file(sample) as source:
                 shutil.copyfile(source, samples / sample.name)
 
@@ -644,7 +652,8 @@ def users_enrol(username: str) -> None:
 
 @cli.group()
 def partners() -> None:
-    """Dealers and other partners: the refresh of their ratings and monitoring."""
+    """Dealers and other partners: changes imported from a spreadsheet, and the refresh
+    of their ratings and monitoring."""
 
 
 @partners.command("refresh")
@@ -678,6 +687,100 @@ def partners_refresh() -> None:
         click.echo(f"  {partner_id}: {why}", err=True)
     if report.failed:
         sys.exit(1)
+
+
+@partners.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and show what it would change.")
+@click.option("--reason", help="Why, for each row without a reason of its own.")
+@click.option(
+    "--token",
+    envvar="LEASEKIT_TOKEN",
+    prompt="Your API token",
+    hide_input=True,
+    help="Your API token [LEASEKIT_TOKEN; asked for when unset]: the import acts as you.",
+)
+def partners_import(file: Path, dry_run: bool, reason: str | None, token: str) -> None:
+    """Import changes to partners from FILE (CSV or XLSX): every row is checked first, then
+    every change is made, or none (the columns are in docs/partners.md, "Batch updates").
+
+    It runs on the configured database as the owner of the token, as the HTTP API would:
+    with that user's role, each change recorded in the audit log under the token.
+    """
+    from leasekit.services.partner_imports import import_partners
+    from leasekit.services.users import authenticate
+
+    def run(ctx: ServiceContext) -> PartnerImport:
+        actor = authenticate(ctx, token)
+        with _progress() as progress, file.open("rb") as handle:
+            chunks = iter(functools.partial(handle.read, 64 * 1024), b"")
+            return import_partners(
+                ctx, actor, chunks, reason=reason, dry_run=dry_run, progress=progress
+            )
+
+    _print_import(_on_server(_refusals_printed(run)))
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar on stderr for a long file, told (phase, rows done, rows in all)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("reading", total=None)
+
+        def advance(phase: str, done: int, total: int) -> None:
+            bar.update(task, description=phase, completed=done, total=total)
+
+        yield advance
+
+
+def _refusals_printed(work: Callable[[ServiceContext], _T]) -> Callable[[ServiceContext], _T]:
+    """*work*, with a refused file's faults printed as a table and the command failed."""
+    from leasekit.domain.partner_imports import ImportRefusedError
+
+    def run(ctx: ServiceContext) -> _T:
+        try:
+            return work(ctx)
+        except ImportRefusedError as refused:
+            from rich.console import Console
+            from rich.table import Table
+
+            table = Table("row", "column", "problem", title="The file was refused")
+            for fault in refused.faults:
+                table.add_row(str(fault.row or ""), fault.column, fault.message)
+            Console(width=200).print(table)
+            count = len(refused.faults)
+            raise click.ClickException(f"{count} faults in the file; nothing was changed") from None
+
+    return run
+
+
+def _print_import(report: PartnerImport) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from leasekit.domain.partner_imports import ImportOutcome
+
+    counts = f"{report.rows} row{'s' * (report.rows != 1)}, {report.changed} with changes"
+    click.echo(
+        {
+            ImportOutcome.DRY_RUN: f"Dry run, nothing was changed: {counts} if applied.",
+            ImportOutcome.APPLIED: f"Applied as import {report.id}: {counts}.",
+            ImportOutcome.IMPORTED_BEFORE: f"This file was imported before, as import "
+            f"{report.id} by {report.actor_id} at {report.created_at:%Y-%m-%d %H:%M} UTC: "
+            f"{counts}. Nothing was changed now.",
+        }[report.outcome]
+    )
+    changed = [result for result in report.results if result.changes]
+    if not changed:
+        return
+    table = Table("row", "partner", "changes")
+    for result in changed:
+        lines = "\n".join(f"{change.column}: {change.change}" for change in result.changes)
+        table.add_row(str(result.row), result.partner_id, lines)
+    Console(width=200).print(table)
 
 
 @cli.group(invoke_without_command=True)

@@ -38,6 +38,7 @@ from leasekit.ports import AdapterKind
 from leasekit.services import catalog, users
 from leasekit.services.context import ServiceContext
 from leasekit.services.events import handler_subscribers
+from leasekit.services.sheets import SheetLimits
 from leasekit.settings import OutboxSettings, PartnerSettings, Settings
 from leasekit.store.database import create_engine, upgrade
 from leasekit.store.outbox import OutboxRelay, RelayPolicy
@@ -170,6 +171,9 @@ def build_runtime(
         limit_policy=settings.partners.limit_policy(),
         partner_oversight=partner_oversight(settings.partners, pm),
         required_documents=RequiredDocuments(settings.partners.required_documents),
+        import_limits=SheetLimits(
+            settings.partners.import_max_bytes, settings.partners.import_max_rows
+        ),
     )
     relay = OutboxRelay(
         engine, subscribers(pm, adapters, services), policy=_policy(settings.outbox)

@@ -200,6 +200,17 @@ class PartnerSettings(BaseModel):
         "than this, in the company's currency, needs a director's approval; smaller changes "
         "a manager's.",
     )
+    import_max_bytes: int = Field(
+        default=5 * _MIB,
+        gt=0,
+        description="Largest file of changes to partners (CSV or XLSX) imported at once, in bytes.",
+    )
+    import_max_rows: int = Field(
+        default=10_000,
+        gt=0,
+        description="Most rows after the header (blank ones included) in a file of changes "
+        "to partners.",
+    )
     required_documents: dict[PartnerKind, tuple[DocumentKind, ...]] = Field(
         default_factory=lambda: dict(DEFAULT_REQUIRED_DOCUMENTS),
         description="The document kinds each kind of partner must upload, free of open "

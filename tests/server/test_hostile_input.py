@@ -5,6 +5,7 @@ about the values, not about the request."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Awaitable, Callable, Iterator
@@ -16,6 +17,7 @@ import pytest
 from yarl import URL
 
 from leasekit.demo import credit_code, resident_id, vin
+from leasekit.services.sheets import XLSX_MEDIA_TYPE as XLSX
 
 from .conftest import Demo
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
@@ -385,3 +387,85 @@ async def test_hostile_query_values_are_refused_on_every_list(served, path: str)
             URL(f"{path}?{name}=x%ED%A0%80y", encoded=True), headers=served.auth(user)
         ) as answer:
             assert answer.status in (200, 422), f"{name}: {await answer.text()}"
+
+
+# --- files of changes to partners -----------------------------------------------------------
+
+
+def _import_row(d: Demo) -> dict[str, str]:
+    """A row that fills every column and succeeds on the demo company."""
+    return {
+        "partner_id": d.partner_id("Harbour Auto"),
+        "registration_number": credit_code("91310000MA1K3C4D5"),
+        "country": "CN",
+        "reason": "overdue above 3%",
+        "status": "watch",
+        "contact_role": "finance",
+        "contact_name": "Gao Yan",
+        "contact_phone": "+86 21 5555 0188",
+        "contact_email": "gao.yan@harbour.example",
+        "bank_scheme": "iban",
+        "bank_holder": "Harbour Auto",
+        "bank_name": "Deutsche Bank",
+        "bank_account": "DE89370400440532013000",
+        "bank_code": "DEUTDEFF",
+        "credit_limit": "4000000.00",
+    }
+
+
+def _import_file(row: dict[str, str]) -> bytes:
+    text = io.StringIO()
+    csv.writer(text).writerows([list(row), list(row.values())])
+    # A lone surrogate cannot be UTF-8: the file carries the bytes it would have had.
+    return text.getvalue().encode("utf-8", "surrogatepass")
+
+
+async def _import(served: Demo, body: bytes, content_type: str = "text/csv") -> tuple[int, Any]:
+    headers = served.auth("manager") | {"Content-Type": content_type}
+    async with served.client.post(
+        "/partner-imports", data=io.BytesIO(body), headers=headers
+    ) as answer:
+        return answer.status, json.loads(await answer.text())
+
+
+async def test_every_import_column_refuses_hostile_cells_and_nothing_is_written(served) -> None:
+    """Each cell at fault is named by row and column; what cannot be read as UTF-8 text at
+    all, or is larger than an upload may be, is a fault of the file."""
+    row = _import_row(served)
+    before = served.row_counts()
+    for column in row:
+        for what, value in ODD_TEXT.items():
+            status, problem = await _import(served, _import_file(row | {column: value}))
+            assert status == 422, f"{column} as {what}: {status} {problem}"
+            expected = "file" if what in ("a lone surrogate", "a megabyte") else f"row 2.{column}"
+            fields = [error["field"] for error in problem["errors"]]
+            assert fields == [expected], f"{column} as {what}: {problem}"
+    assert served.row_counts() == before, "a refused file wrote rows"
+    status, applied = await _import(served, _import_file(row))
+    assert (status, applied["changed"]) == (201, 1), applied
+
+
+MALFORMED_FILES = {
+    "empty": b"",
+    "a header only": b"partner_id,status\r\n",
+    "no header": b"\r\n\r\nx,y\r\n",
+    "JSON": b'{"partner_id": "x"}',
+    "a PNG": b"\x89PNG\r\n\x1a\n" + bytes(64),
+    "an .xls workbook": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600),
+    "UTF-16": "partner_id,status\r\n".encode("utf-16"),
+    "Latin-1": "partner_id,status,reason\r\nx,active,d\xe9j\xe0\r\n".encode("latin-1"),
+    "unbalanced quotes": b'partner_id,status\r\n"x,active\r\n',
+    "a damaged ZIP": b"PK\x03\x04" + bytes(100),
+    "NUL bytes": b"partner_id\x00,status\r\n\x00\x00\r\n",
+    "ten thousand columns": b"partner_id," * 10_000 + b"\r\n",
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED_FILES.values(), ids=MALFORMED_FILES.keys())
+async def test_a_malformed_file_is_refused_whole(demo, body: bytes) -> None:
+    before = demo.row_counts()
+    for content_type in ("text/csv", XLSX):
+        status, problem = await _import(demo, body, content_type)
+        assert status == 422, problem
+        assert [error["field"] for error in problem["errors"]], problem
+    assert demo.row_counts() == before

@@ -12,6 +12,7 @@ from .test_blacklist import ID_NUMBER, listed_vin, open_flag
 from .test_customers import NEW_CUSTOMER
 from .test_document_defects import defect_body, recorded_defect
 from .test_documents import png
+from .test_partner_imports import HEADER, ROWS, csv_file
 from .test_partner_ratings import override, requested_override
 from .test_partners import NEW_PARTNER
 from .test_vehicles import NEW_VEHICLE
@@ -53,6 +54,10 @@ async def test_every_retryable_operation_documents_the_header(demo) -> None:
     for method, path in retryable:
         names = [p["name"] for p in document["paths"][path][method].get("parameters", [])]
         assert "Idempotency-Key" in names, (method, path)
+
+
+PARTNER_CHANGES = csv_file(HEADER, *ROWS)
+"""A file that a second, unkeyed upload would answer with its first report (200, not 201)."""
 
 
 def _retryable() -> list[str]:
@@ -183,6 +188,11 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
             "sunrise",
             f"/applications/{first.id}/documents",
             upload,
+        ),
+        "POST /partner-imports": (
+            "manager",
+            "/partner-imports",
+            {"data": PARTNER_CHANGES, "headers": {"Content-Type": "text/csv"}},
         ),
     }
     assert sorted(requests) == _retryable(), "every retryable operation has a request here"

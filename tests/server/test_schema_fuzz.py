@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, settings
 
 from leasekit.server import create_app
 from leasekit.server.keys import OPENAPI_KEY
+from leasekit.services.sheets import XLSX_MEDIA_TYPE
 from leasekit.settings import load_settings
 
 from .conftest import _clear_settings_environment, _demo_settings, _plugins, seed
@@ -109,6 +110,8 @@ def _schema() -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_dict(document, config=config)
 
 
+# A workbook body is bytes, sent as schemathesis sends any file.
+schemathesis.serializer.alias(XLSX_MEDIA_TYPE, "application/octet-stream")
 schema = _schema()
 TOKENS: dict[str, str] = {}
 """The demo users' tokens, once the server is up (schemathesis asks for them per request)."""

@@ -33,6 +33,7 @@ from leasekit.services import (
     documents,
     events,
     partner_exit,
+    partner_imports,
     partner_monitoring,
     partner_onboarding,
     partner_ratings,
@@ -178,6 +179,15 @@ def _approve_override(w: World) -> Callable[[], object]:
     return lambda: partner_ratings.transition_rating_override(w.ctx, w.manager, made.id, "approve")
 
 
+def _import_file(w: World) -> bytes:
+    """A file that suspends the world's partner."""
+    return f"partner_id,status,reason\r\n{w.partner.id},suspended,late papers\r\n".encode()
+
+
+def _imported(w: World) -> str:
+    return str(partner_imports.import_partners(w.ctx, w.manager, [_import_file(w)]).id)
+
+
 PREPARE: dict[str, Prepare] = {
     "create_user": lambda w: lambda: users.create_user(
         w.ctx, w.admin, users.CreateUser("new", "New", Role.OFFICER)
@@ -207,6 +217,8 @@ PREPARE: dict[str, Prepare] = {
     "transition_partner": lambda w: lambda: partners.transition_partner(
         w.ctx, w.manager, w.partner.id, "suspend", "late"
     ),
+    "import_partners": lambda w: lambda: partner_imports.import_partners(
+        w.ctx, w.manager, [_import_file(w)]),
     "adjust_credit_limit": lambda w: lambda: credit_limits.adjust_credit_limit(
         w.ctx, w.manager, credit_limits.AdjustCreditLimit(
             w.partner.id, LimitMovementKind.TAKE, "contract:1", Decimal("10.00"), "manual")),
@@ -384,6 +396,12 @@ READS: dict[str, Prepare] = {
         lambda: document_defects.document_defects_count(w.ctx, w.partner.id)
     ),
     "authenticate": _authenticate,
+    "check_partner_import": lambda w: (
+        lambda: partner_imports.import_partners(w.ctx, w.manager, [_import_file(w)], dry_run=True)
+    ),
+    "get_partner_import": lambda w: (
+        lambda import_id: lambda: partner_imports.get_partner_import(w.ctx, w.officer, import_id)
+    )(_imported(w)),
 }
 
 

@@ -211,6 +211,13 @@ class StateMachine(Generic[S]):
             )
         )
 
+    def leading_to(self, state: str, target: str) -> tuple[str, ...]:
+        """The actions that move an object from *state* straight into *target*."""
+        return tuple(
+            sorted(t.action for t in self.transitions if str(state) in t.sources
+                   and t.target == str(target))
+        )  # fmt: skip
+
     def fire(self, state: str, action: str, actor: Actor) -> Transition:
         """The transition *actor* may perform; raises if the table or the role forbids it.
 

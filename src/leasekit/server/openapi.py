@@ -64,7 +64,8 @@ class Operation:
     summary: str
     responses: Mapping[int, Reply]
     body: Any = None
-    body_media_type: str = JSON
+    body_media_type: str | tuple[str, ...] = JSON
+    """The body's media type, or the types it may have (a spreadsheet as CSV or XLSX)."""
     query: type | None = None
     public: bool = False
     retryable: bool = False
@@ -105,7 +106,7 @@ class ApiRoutes:
         summary: str,
         responses: Mapping[int, Reply],
         body: Any = None,
-        body_media_type: str = JSON,
+        body_media_type: str | tuple[str, ...] = JSON,
         query: type | None = None,
         public: bool = False,
         retryable: bool = False,
@@ -387,10 +388,11 @@ def _parameters(operation: Operation, schemas: Schemas) -> list[dict[str, Any]]:
     return parameters
 
 
-def _content(body: Any, media_type: str, schemas: Schemas) -> dict[str, Any]:
+def _content(body: Any, media_type: str | tuple[str, ...], schemas: Schemas) -> dict[str, Any]:
+    media_types = (media_type,) if isinstance(media_type, str) else media_type
     if body is bytes:
-        return {media_type: {}}
-    return {media_type: {"schema": schemas.of(body)}}
+        return {media: {} for media in media_types}
+    return {media: {"schema": schemas.of(body)} for media in media_types}
 
 
 _HEADERS: Final[dict[str, dict[str, Any]]] = {

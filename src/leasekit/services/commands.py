@@ -34,7 +34,7 @@ from typing import Any, Final, Generic, Protocol, TypeVar
 import attrs
 
 from leasekit.domain.access import CREATE_ROLES
-from leasekit.domain.events import DomainEvent, Payload
+from leasekit.domain.events import DomainEvent, Payload, StateChanged
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.lifecycle import CapabilityHolder, Stateful, StateMachine
 from leasekit.errors import (
@@ -127,6 +127,13 @@ class Command(Generic[In, R]):
         self, ctx: ServiceContext, actor: Actor, request: In, *, idempotency_key: str | None = None
     ) -> R:
         return execute(ctx, actor, self, request, idempotency_key=idempotency_key)
+
+    def within(self, work: Work, request: In) -> R:
+        """Run as part of *work*, another command's unit of work (a batch that makes many
+        changes at once): the role is checked as :func:`execute` checks it, and the changes
+        and events join *work*'s, committed or rolled back with them."""
+        self.authorize(work.actor)
+        return self.body(work, request)
 
 
 COMMANDS: Final[dict[str, Command[Any, Any]]] = {}
@@ -248,6 +255,21 @@ class TransitionCommand(Command[TransitionRequest, E]):
     """A registered move command; callable with the move's parts as arguments."""
 
     machine: StateMachine[Any] = attrs.field(kw_only=True)
+    after: Mapping[str, After] = attrs.field(factory=dict, kw_only=True)
+    """What the service does after each action, by action."""
+
+    def rehearse(
+        self, work: Work, subject: E, action: str, reason: str | None = None, **params: str
+    ) -> None:
+        """Make the move on *subject*, a copy the caller keeps to itself, with every check
+        the command makes (its after-hook included) but storing and recording nothing: a
+        batch checks all its moves this way before it makes any."""
+        self.authorize(work.actor)
+        request = TransitionRequest(subject.id, action, reason, params)  # type: ignore[attr-defined]
+        _move(work, self.machine, subject, request)
+        hook = self.after.get(action)
+        if hook is not None:
+            hook(work, subject)
 
     def __call__(  # type: ignore[override]
         self,
@@ -271,6 +293,25 @@ def _partner_for(uow: UnitOfWork, subject: Any) -> CapabilityHolder | None:
         return subject  # type: ignore[no-any-return]
     partner_id = getattr(subject, "partner_id", None)
     return None if partner_id is None else uow.partners.get(partner_id)
+
+
+def _move(
+    work: Work, machine: StateMachine[Any], subject: Any, request: TransitionRequest
+) -> StateChanged:
+    """Move *subject* along *machine* as *request* asks, loading its partner when the move
+    needs a capability."""
+    row = machine.transition(subject.state, request.action)
+    needs_partner = row is not None and row.requires is not None
+    event: StateChanged = subject.apply(
+        request.action,
+        work.actor,
+        at=work.at,
+        business_date=work.business_date,
+        reason=request.reason,
+        partner=_partner_for(work.uow, subject) if needs_partner else None,
+        **request.params,
+    )
+    return event
 
 
 def transition_command(
@@ -301,17 +342,7 @@ def transition_command(
                 request.expected_version or 0,
                 subject.version,  # type: ignore[attr-defined]
             )
-        row = machine.transition(subject.state, request.action)  # type: ignore[attr-defined]
-        needs_partner = row is not None and row.requires is not None
-        event = subject.apply(
-            request.action,
-            work.actor,
-            at=work.at,
-            business_date=work.business_date,
-            reason=request.reason,
-            partner=_partner_for(work.uow, subject) if needs_partner else None,
-            **request.params,
-        )
+        event = _move(work, machine, subject, request)
         repository(work.uow).update(subject)
         work.record(event)
         hook = hooks.get(request.action)
@@ -320,6 +351,6 @@ def transition_command(
         return subject
 
     name = f"transition_{kind.replace(' ', '_')}"
-    made = TransitionCommand(name, kind, body, load, roles=roles, machine=machine)
+    made = TransitionCommand(name, kind, body, load, roles=roles, machine=machine, after=hooks)
     _register(made)
     return made

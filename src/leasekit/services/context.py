@@ -19,6 +19,7 @@ from leasekit.domain.partner_onboarding import RequiredDocuments
 from leasekit.errors import NotFoundError, PermissionDeniedError, ValidationError
 from leasekit.money import Currency
 from leasekit.plugins import Adapters
+from leasekit.services.sheets import SheetLimits
 from leasekit.services.storage import UnitOfWork
 
 __all__ = [
@@ -56,6 +57,8 @@ class ServiceContext:
     """How partners are rated and monitored."""
     required_documents: RequiredDocuments = attrs.field(factory=RequiredDocuments)
     """The documents each kind of partner supplies before it is approved."""
+    import_limits: SheetLimits = attrs.field(factory=SheetLimits)
+    """How large a file of changes to partners may be."""
     after_commit: Callable[[], None] = lambda: None
     """Called after each command's unit of work closes; the runtime wakes its background
     worker with it, so events are delivered promptly without the caller waiting for them."""

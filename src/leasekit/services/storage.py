@@ -35,6 +35,7 @@ from leasekit.domain.documents import Document, DocumentKind
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.exception_requests import ExceptionRequest
 from leasekit.domain.partner_figures import BookCounts
+from leasekit.domain.partner_imports import PartnerImport
 from leasekit.domain.partner_onboarding import OnboardingDocument
 from leasekit.domain.partner_profiles import PartnerRevision
 from leasekit.domain.partner_ratings import RatingOverride, RatingRecord
@@ -70,6 +71,7 @@ __all__ = [
     "LimitRequestRepository",
     "Page",
     "PartnerBook",
+    "PartnerImportRepository",
     "PartnerRepository",
     "PartnerRevisionRepository",
     "PaymentRepository",
@@ -335,6 +337,12 @@ class PartnerRevisionRepository(Protocol):
         ...
 
 
+class PartnerImportRepository(Repository[PartnerImport], Protocol):
+    """Applied imports, one per file: a second with the same ``sha256`` is refused."""
+
+    def find_by_sha256(self, sha256: str) -> PartnerImport | None: ...
+
+
 class CreditLimitRepository(Repository[CreditLimit], Protocol):
     def get_for_update(self, partner_id: str) -> CreditLimit:
         """The account, locked against other writers until the unit of work ends."""
@@ -505,6 +513,9 @@ class UnitOfWork(Protocol):
 
     @property
     def rating_overrides(self) -> RatingOverrideRepository: ...
+
+    @property
+    def partner_imports(self) -> PartnerImportRepository: ...
 
     @property
     def credit_limits(self) -> CreditLimitRepository: ...

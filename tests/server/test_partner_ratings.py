@@ -157,3 +157,16 @@ def _refreshing_daily(settings: Settings) -> Settings:
     return settings.model_copy(
         update={"partners": settings.partners.model_copy(update={"refresh_every_hours": 24})}
     )
+
+
+async def test_ratings_of_one_partner_at_once_queue_rather_than_fail(demo: Demo) -> None:
+    """Each would regrade the partner (a B by hand, a C by its book): they take turns on the
+    partner's row, and the first regrades it."""
+    body = {"partner_id": demo.partner_id("Harbour Auto")}
+    made = await asyncio.gather(
+        *(demo.call("POST", "/partner-ratings", "officer", 201, json=body) for _ in range(10))
+    )
+    assert len({rating["id"] for rating in made}) == 10
+    assert {rating["grade"] for rating in made} == {"C"}
+    partner = await demo.call("GET", f"/partners/{body['partner_id']}", "officer", 200)
+    assert partner["rating"] == "C"

@@ -41,12 +41,14 @@ from leasekit.domain.lifecycle import (
     MAX_REASON,
     Effect,
     Guard,
+    RequestAction,
+    RequestState,
     Stateful,
     StateMachine,
     not_by,
     only_by,
     records_actor,
-    row,
+    request_lifecycle,
 )
 from leasekit.domain.partners import PartnerRating
 from leasekit.domain.validation import Checks, choice, money_amount, text
@@ -378,35 +380,15 @@ class LimitRequestKind(StrEnum):
     """An addition to the total, in force through a date (a season, a promotion)."""
 
 
-class LimitRequestState(StrEnum):
-    REQUESTED = "requested"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
+LimitRequestState = RequestState
+LimitRequestAction = RequestAction
+"""A limit change is a request another person decides (:func:`request_lifecycle`)."""
 
-
-class LimitRequestAction(StrEnum):
-    APPROVE = "approve"
-    REJECT = "reject"
-    CANCEL = "cancel"
-
-
-_R = LimitRequestState
 _A = LimitRequestAction
 _REQUESTERS: Final = CREATE_ROLES["limit_request"]
 _DECIDERS: Final = (Role.MANAGER, Role.DIRECTOR)
 
-LIMIT_REQUEST_LIFECYCLE: Final = StateMachine(
-    "limit_request",
-    _R.REQUESTED,
-    (
-        row(_A.APPROVE, [_R.REQUESTED], _R.APPROVED, _DECIDERS, "limit_request_approved"),
-        row(_A.REJECT, [_R.REQUESTED], _R.REJECTED, _DECIDERS, "limit_request_rejected", True),
-        row(_A.CANCEL, [_R.REQUESTED], _R.CANCELLED, _REQUESTERS, "limit_request_cancelled"),
-    ),
-    final=frozenset({_R.APPROVED, _R.REJECTED, _R.CANCELLED}),
-    actions_enum=LimitRequestAction,
-)
+LIMIT_REQUEST_LIFECYCLE: Final = request_lifecycle("limit_request", _REQUESTERS, _DECIDERS)
 
 
 _NOT_THE_REQUESTER: Final = not_by(
@@ -434,7 +416,7 @@ class LimitRequest(Stateful):
     reason: str
     requested_by: str
     decided_by: str | None
-    state: LimitRequestState = attrs.field(converter=LimitRequestState)
+    state: LimitRequestState = attrs.field(converter=RequestState)
     created_at: datetime
     version: int = 0
 

@@ -53,6 +53,8 @@ __all__ = [
     "Effect",
     "Guard",
     "Move",
+    "RequestAction",
+    "RequestState",
     "StateMachine",
     "Stateful",
     "Transition",
@@ -61,6 +63,7 @@ __all__ = [
     "not_by",
     "only_by",
     "records_actor",
+    "request_lifecycle",
     "row",
 ]
 
@@ -367,6 +370,44 @@ def records_actor(attribute: str) -> Effect:
         setattr(subject, attribute, move.actor.user_id)
 
     return effect
+
+
+class RequestState(StrEnum):
+    """Where a request that another person decides stands (:func:`request_lifecycle`)."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class RequestAction(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    CANCEL = "cancel"
+
+
+def request_lifecycle(
+    name: str, requesters: Iterable[Role], deciders: Iterable[Role]
+) -> StateMachine[RequestState]:
+    """The machine of a request one person makes and another decides (a limit change, a
+    rating override): a decider approves it, or rejects it with a reason; a requester may
+    cancel it; every outcome is final. Its events are ``<name>_approved``, ``_rejected`` and
+    ``_cancelled``; the aggregate adds its own guards (four eyes, seniority)."""
+    state, action = RequestState, RequestAction
+    return StateMachine(
+        name,
+        state.REQUESTED,
+        (
+            row(action.APPROVE, [state.REQUESTED], state.APPROVED, deciders, f"{name}_approved"),
+            row(action.REJECT, [state.REQUESTED], state.REJECTED, deciders, f"{name}_rejected",
+                True),
+            row(action.CANCEL, [state.REQUESTED], state.CANCELLED, requesters,
+                f"{name}_cancelled"),
+        ),
+        final=frozenset({state.APPROVED, state.REJECTED, state.CANCELLED}),
+        actions_enum=RequestAction,
+    )  # fmt: skip
 
 
 class _Subject(Protocol):

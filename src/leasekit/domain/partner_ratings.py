@@ -40,12 +40,14 @@ from leasekit.domain.lifecycle import (
     Effect,
     Guard,
     Move,
+    RequestAction,
+    RequestState,
     Stateful,
     StateMachine,
     not_by,
     only_by,
     records_actor,
-    row,
+    request_lifecycle,
 )
 from leasekit.domain.partner_figures import PartnerFigures
 from leasekit.domain.partners import PartnerRating
@@ -300,17 +302,9 @@ class RatingRecord:
 # --- overrides ------------------------------------------------------------------------------
 
 
-class RatingOverrideState(StrEnum):
-    REQUESTED = "requested"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
-
-
-class RatingOverrideAction(StrEnum):
-    APPROVE = "approve"
-    REJECT = "reject"
-    CANCEL = "cancel"
+RatingOverrideState = RequestState
+RatingOverrideAction = RequestAction
+"""An override is a request a more senior person decides (:func:`request_lifecycle`)."""
 
 
 _RANK: Final[Mapping[Role, int]] = {
@@ -322,22 +316,11 @@ _RANK: Final[Mapping[Role, int]] = {
 """Seniority for overrides: an override is approved by a role that ranks above the
 requester's, so a manager's needs a director."""
 
-_S = RatingOverrideState
 _O = RatingOverrideAction
 _REQUESTERS: Final = CREATE_ROLES["rating_override"]
 _DECIDERS: Final = (Role.MANAGER, Role.DIRECTOR)
 
-RATING_OVERRIDE_LIFECYCLE: Final = StateMachine(
-    "rating_override",
-    _S.REQUESTED,
-    (
-        row(_O.APPROVE, [_S.REQUESTED], _S.APPROVED, _DECIDERS, "rating_override_approved"),
-        row(_O.REJECT, [_S.REQUESTED], _S.REJECTED, _DECIDERS, "rating_override_rejected", True),
-        row(_O.CANCEL, [_S.REQUESTED], _S.CANCELLED, _REQUESTERS, "rating_override_cancelled"),
-    ),
-    final=frozenset({_S.APPROVED, _S.REJECTED, _S.CANCELLED}),
-    actions_enum=RatingOverrideAction,
-)
+RATING_OVERRIDE_LIFECYCLE: Final = request_lifecycle("rating_override", _REQUESTERS, _DECIDERS)
 
 _NOT_THE_REQUESTER: Final = not_by(
     "requested_by", "requesters may not decide their own override; a more senior person must"
@@ -372,7 +355,7 @@ class RatingOverride(Stateful):
     requested_by: str
     requester_role: Role = attrs.field(converter=Role)
     decided_by: str | None
-    state: RatingOverrideState = attrs.field(converter=RatingOverrideState)
+    state: RatingOverrideState = attrs.field(converter=RequestState)
     created_at: datetime
     version: int = 0
 

@@ -94,7 +94,7 @@ def monitor_on_event(work: Work, event: DomainEvent) -> None:
     partner_id = _partner_of(work.uow, event)
     if partner_id is None:
         return
-    partner = work.uow.partners.get(partner_id)
+    partner = work.uow.partners.get_for_update(partner_id)
     monitor(work, partner, figures_of(work.uow, work.ctx, partner, work.business_date))
 
 
@@ -108,9 +108,9 @@ def refresh_partner(work: Work, request: RefreshPartner) -> RatingRecord | None:
     """Rate a partner as the scheduled refresh does, and apply the monitoring rules to the
     figures rated; once per business date (None, changing nothing, when the partner was
     rated so already: the business date is its idempotency key)."""
-    if work.uow.partner_ratings.scheduled_on(request.partner_id, work.business_date):
+    partner = work.uow.partners.get_for_update(request.partner_id)
+    if work.uow.partner_ratings.scheduled_on(partner.id, work.business_date):
         return None
-    partner = work.uow.partners.get(request.partner_id)
     record = rate(work, partner, RatingTrigger.SCHEDULED)
     monitor(work, partner, record.inputs)
     return record

@@ -114,8 +114,8 @@ def apply_grade(work: Work, partner: Partner, computed: PartnerRating | None) ->
 
 
 def rate(work: Work, partner: Partner, trigger: RatingTrigger) -> RatingRecord:
-    """Rate *partner* on its figures today with the configured model, keep the rating and
-    regrade the partner."""
+    """Rate *partner* (locked by the caller, so that ratings of one partner queue) on its
+    figures today with the configured model, keep the rating and regrade the partner."""
     figures = figures_of(work.uow, work.ctx, partner, work.business_date)
     result = work.ctx.partner_oversight.rating_model.rate(figures)
     record = RatingRecord.of(result, figures, trigger=trigger, actor=work.actor, at=work.at)
@@ -155,7 +155,8 @@ def rate_partner(work: Work, request: RatePartner) -> RatingRecord:
     and each factor's points, so it can be explained later; the partner's grade becomes the
     new one unless an approved override is in force.
     """
-    partner = load_partner_reference(work.uow, work.actor, request.partner_id)
+    load_partner_reference(work.uow, work.actor, request.partner_id)
+    partner = work.uow.partners.get_for_update(request.partner_id)
     return rate(work, partner, RatingTrigger.ON_DEMAND)
 
 
@@ -294,7 +295,7 @@ def _put_into_effect(work: Work, override: RatingOverride) -> None:
         raise ValidationError.single(
             "until", f"{override.until} has passed; request the override again"
         )
-    partner = work.uow.partners.get(override.partner_id)
+    partner = work.uow.partners.get_for_update(override.partner_id)
     latest = work.uow.partner_ratings.latest(partner.id)
     apply_grade(work, partner, None if latest is None else latest.grade)
 

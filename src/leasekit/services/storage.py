@@ -302,6 +302,10 @@ class VehicleRepository(Repository[Vehicle], Protocol):
 class PartnerRepository(Repository[Partner], Protocol):
     def find_by_registration_number(self, country: str, number: str) -> Partner | None: ...
 
+    def get_for_update(self, partner_id: str) -> Partner:
+        """The partner, locked until the transaction ends."""
+        ...
+
     def ids_in_states(self, states: Iterable[str]) -> list[str]:
         """Every partner in one of *states*, by id."""
         ...

@@ -210,6 +210,11 @@ class PartnerRepository(SqlRepository[Partner]):
         found = self._find(table.c.country == country, table.c.registration_number == number)
         return found[0] if found else None
 
+    def get_for_update(self, partner_id: str) -> Partner:
+        """The partner, locked until the transaction ends: work that regrades or moves it
+        (a rating, monitoring) queues here rather than failing its compare-and-set."""
+        return self._get(partner_id, for_update=True)
+
     def ids_in_states(self, states: Iterable[str]) -> list[str]:
         """The ids of every partner in one of *states*, in id order (partners are thousands,
         not millions)."""

@@ -71,6 +71,7 @@ VARYING = frozenset(
         "business_date",
         "computed_by",
         "computed_at",
+        "published_by",
         "application_id",
         "raised_at",
         "added_by",
@@ -514,6 +515,12 @@ PAGES = {
          ("GET", "/review-flags"), ("GET", "/me"), ("POST", "/partner-imports")),
         (BASE_VARIABLE, "OFFICER", "MANAGER", "DIRECTOR", "FINANCE", "SUNRISE", "SUPERVISOR"),
         lambda last: last["status"] == 403 and last["partner_state"] == "blacklisted",
+    ),
+    "rules.md": Page(
+        (("POST", "/rule-sets"), ("POST", "/rule-set-versions/X/dry-run"),
+         ("POST", "/rule-set-versions/X/transitions"), ("GET", "/rule-set-versions")),
+        (BASE_VARIABLE, "OFFICER", "MANAGER", "DIRECTOR"),
+        lambda last: last["items"][0]["state"] == "published",
     ),
     "identity.md": Page(
         (("POST", "/users"), ("POST", "/enrolments"), ("GET", "/me"), ("POST", "/me/tokens"),

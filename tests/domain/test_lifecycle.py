@@ -32,6 +32,7 @@ from leasekit.domain.lifecycle_docs import MACHINES
 from leasekit.domain.partner_ratings import RatingOverrideState
 from leasekit.domain.partners import PARTNER_LIFECYCLE, PartnerState
 from leasekit.domain.review_flags import ReviewFlagState
+from leasekit.domain.rules import RuleSetState
 from leasekit.domain.users import USER_LIFECYCLE, UserState
 from leasekit.domain.vehicles import VehicleState
 from leasekit.errors import IllegalTransitionError, PermissionDeniedError, ValidationError
@@ -144,6 +145,10 @@ SPEC = {
         reject | requested | rejected | manager director | !
         cancel | requested | cancelled | officer manager post_loan_supervisor |
     """,
+    "rule_set_version": """
+        publish | draft | published | manager director |
+        retire | published | retired | manager director system | !
+    """,
     "document_defect": """
         resolve | open | resolved | officer manager director | !
     """,
@@ -163,6 +168,7 @@ STATE_ENUMS = {
     "review_flag": ReviewFlagState,
     "rating_override": RatingOverrideState,
     "document_defect": DefectState,
+    "rule_set_version": RuleSetState,
 }
 FINAL = {
     "application": {"declined", "rejected", "closed", "cancelled"},
@@ -178,6 +184,7 @@ FINAL = {
     "review_flag": {"cleared"},
     "rating_override": {"approved", "rejected", "cancelled"},
     "document_defect": {"resolved"},
+    "rule_set_version": {"retired"},
 }
 
 Row = tuple[str, str, str, frozenset[Role], bool]

@@ -23,6 +23,7 @@ from .conftest import Demo
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
 from .test_document_defects import defect_body, recorded_defect
 from .test_partner_ratings import SOON, requested_override
+from .test_rules import rule_set, saved_rule_set
 
 ODD_TEXT = {
     "a lone surrogate": "x\ud800y",
@@ -64,6 +65,10 @@ class Case:
 
 async def _transitions(made: Awaitable[str]) -> str:
     return f"{await made}/transitions"
+
+
+async def _dry_run(made: Awaitable[str]) -> str:
+    return f"{await made}/dry-run"
 
 
 def _first_application(demo: Demo) -> str:
@@ -223,6 +228,22 @@ CASES: dict[str, Case] = {
         200,
         versioned=True,
         prepare=lambda d: _transitions(recorded_defect(d)),
+    ),
+    "POST /rule-sets": Case("manager", lambda d: "/rule-sets", lambda d: rule_set(), 201),
+    "POST /rule-set-versions/{id}/transitions": Case(
+        "director",
+        lambda d: "/rule-set-versions/unknown/transitions",
+        lambda d: {"action": "publish"},
+        200,
+        versioned=True,
+        prepare=lambda d: _transitions(saved_rule_set(d)),
+    ),
+    "POST /rule-set-versions/{id}/dry-run": Case(
+        "manager",
+        lambda d: "/rule-set-versions/unknown/dry-run",
+        lambda d: {"amount_financed": "600000.00", "partner_rating": "C"},
+        200,
+        prepare=lambda d: _dry_run(saved_rule_set(d)),
     ),
     "POST /customers": Case(
         "sunrise",

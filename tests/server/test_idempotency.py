@@ -15,6 +15,7 @@ from .test_documents import png
 from .test_partner_imports import HEADER, ROWS, csv_file
 from .test_partner_ratings import override, requested_override
 from .test_partners import NEW_PARTNER
+from .test_rules import rule_set, saved_rule_set
 from .test_vehicles import NEW_VEHICLE
 
 
@@ -163,6 +164,12 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
             "",
             {"json": {"action": "resolve", "reason": "original seen"}, "headers": at_first},
         ),
+        "POST /rule-sets": ("manager", "/rule-sets", {"json": rule_set()}),
+        "POST /rule-set-versions/{id}/transitions": (
+            "director",
+            "",
+            {"json": {"action": "publish"}, "headers": at_first},
+        ),
         "POST /applications": ("sunrise", "/applications", {"json": demo.draft()}),
         "POST /applications/{id}/transitions": (
             "sunrise",
@@ -203,6 +210,7 @@ PREPARED = {
     "POST /blacklist/{id}/transitions": listed_vin,
     "POST /review-flags/{id}/transitions": open_flag,
     "POST /rating-overrides/{id}/transitions": requested_override,
+    "POST /rule-set-versions/{id}/transitions": saved_rule_set,
     "POST /document-defects/{id}/transitions": recorded_defect,
 }
 """Operations on objects the demo lacks, made first (their path is left empty above)."""

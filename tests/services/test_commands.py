@@ -23,6 +23,7 @@ from leasekit.domain.documents import DocumentKind, OwnerKind
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner, PartnerRating
+from leasekit.domain.rules import RuleAction
 from leasekit.services import (
     applications,
     blacklist,
@@ -39,6 +40,7 @@ from leasekit.services import (
     partner_ratings,
     partners,
     review_flags,
+    rules,
     users,
     vehicles,
 )
@@ -62,6 +64,7 @@ class World:
     manager: Actor
     dealer: Actor
     partner: Partner
+    director: Actor
 
 
 Prepare = Callable[[World], Callable[[], object]]
@@ -188,6 +191,11 @@ def _imported(w: World) -> str:
     return str(partner_imports.import_partners(w.ctx, w.manager, [_import_file(w)]).id)
 
 
+def _rule_set() -> rules.SaveRuleSet:
+    rule = rules.RuleInput("blacklisted", "blacklist_hits > 0", RuleAction.DECLINE, "listed")
+    return rules.SaveRuleSet("pre_approval", (rule,))
+
+
 PREPARE: dict[str, Prepare] = {
     "create_user": lambda w: lambda: users.create_user(
         w.ctx, w.admin, users.CreateUser("new", "New", Role.OFFICER)
@@ -245,6 +253,10 @@ PREPARE: dict[str, Prepare] = {
     "transition_blacklist_entry": lambda w: (lambda entry_id: lambda:
         blacklist.transition_blacklist_entry(w.ctx, w.manager, entry_id, "request_removal",
                                              "reassigned"))(_listed(w)),
+    "save_rule_set": lambda w: lambda: rules.save_rule_set(w.ctx, w.manager, _rule_set()),
+    "transition_rule_set_version": lambda w: (lambda version_id: lambda:
+        rules.transition_rule_set_version(w.ctx, w.director, version_id, "publish"))(
+        rules.save_rule_set(w.ctx, w.manager, _rule_set()).id),
     "transition_review_flag": lambda w: (lambda flag_id: lambda:
         review_flags.transition_review_flag(w.ctx, w.officer, flag_id, "clear", "cancelled"))(
         _flagged(w)),
@@ -272,8 +284,9 @@ def world(
     manager: Actor,
     dealer: Actor,
     partner: Partner,
+    director: Actor,
 ) -> World:
-    return World(ctx, engine, admin, officer, manager, dealer, partner)
+    return World(ctx, engine, admin, officer, manager, dealer, partner, director)
 
 
 @pytest.fixture
@@ -368,6 +381,12 @@ READS: dict[str, Prepare] = {
     ),
     "list_blacklist": lambda w: lambda: blacklist.list_blacklist(w.ctx, w.officer),
     "list_review_flags": lambda w: lambda: review_flags.list_review_flags(w.ctx, w.officer),
+    "list_rule_set_versions": lambda w: lambda: rules.list_rule_set_versions(w.ctx, w.officer),
+    "dry_run": lambda w: (
+        lambda version_id: (
+            lambda: rules.dry_run(w.ctx, w.officer, version_id, {"blacklist_hits": 1})
+        )
+    )(rules.save_rule_set(w.ctx, w.manager, _rule_set()).id),
     "get_partner_figures": lambda w: (
         lambda: partner_ratings.get_partner_figures(w.ctx, w.officer, w.partner.id)
     ),

@@ -87,6 +87,8 @@ CREATE_ROLES: Final[Mapping[str, frozenset[Role]]] = {
     # A grade set by hand is asked for by those who know the dealer, and approved above them
     # (:mod:`leasekit.domain.partner_ratings`); a director has nobody above.
     "rating_override": frozenset({Role.OFFICER, Role.MANAGER, Role.POST_LOAN_SUPERVISOR}),
+    # Credit rules are the managers' and directors' to write (and another of them publishes).
+    "rule_set_version": frozenset({Role.MANAGER, Role.DIRECTOR}),
     # The system flags applications for review when something about them changes.
     "review_flag": frozenset({Role.SYSTEM}),
     # Whoever reviews documents may find them wanting.

@@ -319,16 +319,18 @@ def transition_command(
     machine: StateMachine[Any],
     repository: Callable[[UnitOfWork], Repository[E]],
     *,
+    before: Mapping[str, After] | None = None,
     after: Mapping[str, After] | None = None,
     roles: frozenset[Role] | None = None,
 ) -> TransitionCommand[E]:
     """The registered ``transition_<kind>`` command: load the object the actor may see, check
     the version the caller expects, load its partner if the move needs a capability, move it
     (:func:`~leasekit.domain.lifecycle.move`), store it, record the event and run what
-    *after* names for the action, as guards and effects are named. *roles*, if given, may
-    run it at all: others are refused before anything is read, so they cannot learn which
-    ids exist."""
-    hooks = dict(after or {})
+    *after* names for the action, as guards and effects are named. What *before* names runs
+    once the move is allowed and before it is stored (to step another object aside first: a
+    publication retires the version in force). *roles*, if given, may run it at all: others
+    are refused before anything is read, so they cannot learn which ids exist."""
+    hooks, preparations = dict(after or {}), dict(before or {})
 
     def load(uow: UnitOfWork, subject_id: str) -> E:
         return repository(uow).get(subject_id)
@@ -343,6 +345,9 @@ def transition_command(
                 subject.version,  # type: ignore[attr-defined]
             )
         event = _move(work, machine, subject, request)
+        first = preparations.get(request.action)
+        if first is not None:
+            first(work, subject)
         repository(work.uow).update(subject)
         work.record(event)
         hook = hooks.get(request.action)

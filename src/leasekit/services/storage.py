@@ -41,6 +41,7 @@ from leasekit.domain.partner_profiles import PartnerRevision
 from leasekit.domain.partner_ratings import RatingOverride, RatingRecord
 from leasekit.domain.partners import Partner
 from leasekit.domain.review_flags import ReviewCause, ReviewFlag
+from leasekit.domain.rules import RuleSetVersion
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import Vehicle
 from leasekit.domain.vouchers import Voucher
@@ -81,6 +82,7 @@ __all__ = [
     "Record",
     "Repository",
     "ReviewFlagRepository",
+    "RuleSetRepository",
     "TokenRepository",
     "UnitOfWork",
     "UserRepository",
@@ -311,6 +313,12 @@ class PartnerRepository(Repository[Partner], Protocol):
         ...
 
 
+class RuleSetRepository(Repository[RuleSetVersion], Protocol):
+    def latest_number(self, name: str) -> int: ...
+
+    def published(self, name: str) -> list[RuleSetVersion]: ...
+
+
 class PartnerBook(Protocol):
     def counts(self, partner_id: str, since: date, as_of: date, currency: Currency) -> BookCounts:
         """What the partner's records from *since* through *as_of* add up to."""
@@ -511,6 +519,9 @@ class UnitOfWork(Protocol):
 
     @property
     def partner_book(self) -> PartnerBook: ...
+
+    @property
+    def rule_sets(self) -> RuleSetRepository: ...
 
     @property
     def partner_ratings(self) -> RatingRecordRepository: ...

@@ -116,12 +116,13 @@ def test_a_failing_receiver_gets_the_event_again_later(
     assert runtime.wait_for_delivery()
     assert recorder.failures == 0, "the background worker tried, and the receiver failed"
     for _ in range(500):
-        redelivered = [e for e in recorder.published if e.subject_id == draft.id]
-        if redelivered and redelivered[-1].name == "application_submitted":
+        redelivered = [e.name for e in recorder.published if e.subject_id == draft.id]
+        if "application_submitted" in redelivered:
             break
         time.sleep(0.01)
-    assert [e.name for e in redelivered][-1] == "application_submitted", "retried by itself"
-    assert runtime.deliver_outbox() == 0, "and delivered once"
+    assert redelivered.count("application_submitted") == 1, "retried by itself, once"
+    assert runtime.wait_for_delivery()
+    assert runtime.deliver_outbox() == 0, "and nothing is left"
 
 
 def test_closing_delivers_what_is_pending(
@@ -131,11 +132,11 @@ def test_closing_delivers_what_is_pending(
     pm = create_plugin_manager(load_entrypoints=False, blocked=(), extra_plugins=[recorder])
     runtime = build_runtime(settings, pm)
     seed_demo(runtime.services)
-    recorded = count_entries(runtime.engine)
     runtime.close()
-    assert len(recorder.published) == recorded
     engine = create_engine(database_url)
     try:
+        recorded = count_entries(engine)
+        assert len(recorder.published) == recorded, "handlers' events too"
         assert verify(engine).checked == recorded, "and chained every audit entry"
     finally:
         engine.dispose()

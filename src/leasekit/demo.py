@@ -22,6 +22,7 @@ from leasekit.domain.customers import CustomerKind
 from leasekit.domain.documents import Document, OwnerKind
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner, PartnerKind, PartnerRating
+from leasekit.domain.rules import RuleAction
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import VehicleCondition, vin_check_digit
 from leasekit.services import (
@@ -30,6 +31,7 @@ from leasekit.services import (
     customers,
     documents,
     partners,
+    rules,
     users,
     vehicles,
 )
@@ -133,6 +135,7 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
             "A4L",
         ),
     ]
+    _publish_pre_approval_rules(ctx, staff)
     submitted = applications.transition_application(ctx, dealer, drafted[1].id, "submit")
     season = credit_limits.RequestLimitChange(
         harbour.id,
@@ -149,6 +152,30 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
         [waiting],
         sunrise_file + harbour_file,
     )
+
+
+PRE_APPROVAL_RULES: Final = (
+    rules.RuleInput("blacklisted", "blacklist_hits > 0", RuleAction.DECLINE,
+                    "the applicant, the vehicle or the dealer is on the blacklist"),
+    rules.RuleInput("low_score", "credit_score != null and credit_score < 600", RuleAction.REFER,
+                    "credit score below 600", -20),
+    rules.RuleInput("no_bureau_file", "credit_score == null", RuleAction.REFER,
+                    "no credit bureau file"),
+    rules.RuleInput("large_from_weak_dealer",
+                    'amount_financed > 500000.00 and partner_rating in ["C", "D"]',
+                    RuleAction.REFER, "a large deal from a C or D dealer"),
+    rules.RuleInput("high_fraud_risk", 'fraud_risk == "high"', RuleAction.DECLINE,
+                    "high anti-fraud risk"),
+)  # fmt: skip
+"""The demo's pre-approval rules, in force from the start."""
+
+
+def _publish_pre_approval_rules(ctx: ServiceContext, staff: dict[str, Actor]) -> None:
+    """The manager writes the pre-approval rules, the director publishes them."""
+    saved = rules.save_rule_set(
+        ctx, staff["manager"], rules.SaveRuleSet("pre_approval", PRE_APPROVAL_RULES)
+    )
+    rules.transition_rule_set_version(ctx, staff["director"], saved.id, "publish")
 
 
 def _user(ctx: ServiceContext, admin: Actor, command: users.CreateUser) -> tuple[User, str]:

@@ -206,7 +206,7 @@ class RuleInput:
 @attrs.frozen
 class SaveRuleSet:
     name: str = attrs.field(metadata={"description": "The set's name (``pre_approval``)."})
-    rules: tuple[RuleInput, ...] = attrs.field(converter=tuple)
+    rules: tuple[RuleInput, ...]
 
 
 @command(

@@ -40,6 +40,7 @@ from leasekit.domain.partner_onboarding import OnboardingDocument
 from leasekit.domain.partner_profiles import PartnerRevision
 from leasekit.domain.partner_ratings import RatingOverride, RatingRecord
 from leasekit.domain.partners import Partner
+from leasekit.domain.pre_approvals import PreApproval
 from leasekit.domain.review_flags import ReviewCause, ReviewFlag
 from leasekit.domain.rules import RuleSetVersion
 from leasekit.domain.users import User
@@ -76,6 +77,7 @@ __all__ = [
     "PartnerRepository",
     "PartnerRevisionRepository",
     "PaymentRepository",
+    "PreApprovalRepository",
     "RatingOverrideRepository",
     "RatingRecordRepository",
     "ReceivableRepository",
@@ -319,6 +321,9 @@ class RuleSetRepository(Repository[RuleSetVersion], Protocol):
     def published(self, name: str) -> list[RuleSetVersion]: ...
 
 
+class PreApprovalRepository(Repository[PreApproval], Protocol): ...
+
+
 class PartnerBook(Protocol):
     def counts(self, partner_id: str, since: date, as_of: date, currency: Currency) -> BookCounts:
         """What the partner's records from *since* through *as_of* add up to."""
@@ -522,6 +527,9 @@ class UnitOfWork(Protocol):
 
     @property
     def rule_sets(self) -> RuleSetRepository: ...
+
+    @property
+    def pre_approvals(self) -> PreApprovalRepository: ...
 
     @property
     def partner_ratings(self) -> RatingRecordRepository: ...

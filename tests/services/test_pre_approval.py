@@ -1,0 +1,119 @@
+"""Pre-approval on submission, on SQLite and PostgreSQL: the published rules decline, refer or
+pass an application on the facts gathered; a party that does not answer, or no rules in force,
+refers it; an assessment runs once per submission."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from leasekit.demo import resident_id
+from leasekit.domain.applications import ApplicationState
+from leasekit.domain.events import DomainEvent
+from leasekit.domain.identity import Actor
+from leasekit.domain.partners import Partner
+from leasekit.domain.rules import RuleAction
+from leasekit.services import applications, blacklist, catalog, events, pre_approval, rules
+from leasekit.services.context import ServiceContext
+from leasekit.testing import Fakes
+
+from .conftest import register_customer, register_vehicle
+from .test_applications import draft_command
+
+ID_BODY = "11010519850712003"
+RULES = (
+    rules.RuleInput("blacklisted", "blacklist_hits > 0", RuleAction.DECLINE, "on the blacklist"),
+    rules.RuleInput("no_file", "credit_score == null", RuleAction.REFER, "no bureau file"),
+    rules.RuleInput("high_risk", 'fraud_risk == "high"', RuleAction.DECLINE, "high fraud risk"),
+)
+
+
+@pytest.fixture
+def published(ctx: ServiceContext, manager: Actor, director: Actor) -> None:
+    saved = rules.save_rule_set(ctx, manager, rules.SaveRuleSet("pre_approval", RULES))
+    rules.transition_rule_set_version(ctx, director, saved.id, "publish")
+
+
+def submitted(ctx: ServiceContext, dealer: Actor, partner: Partner) -> str:
+    customer, vehicle = register_customer(ctx, dealer, ID_BODY), register_vehicle(ctx, dealer)
+    draft = applications.create_draft(ctx, dealer, draft_command(partner, customer, vehicle))
+    applications.transition_application(ctx, dealer, draft.id, "submit")
+    return draft.id
+
+
+def assess(ctx: ServiceContext, application_id: str) -> object:
+    """Deliver the submission to the handler twice (a repeated delivery changes nothing) and
+    return the application's assessments."""
+    event = DomainEvent.new(
+        "application_submitted", "application", application_id, {},
+        occurred_at=ctx.clock.now(), business_date=ctx.clock.business_date(), actor_id="dealer",
+    )  # fmt: skip
+    handler = catalog.handlers()["origination.pre_approve"]
+    for _ in range(2):
+        events.HandlerSubscriber(handler, ctx).deliver(event)
+    query = pre_approval.PreApprovalQuery(application_id=application_id)
+    return pre_approval.list_pre_approvals(ctx, Actor.system(), query).items
+
+
+def state(ctx: ServiceContext, dealer: Actor, application_id: str) -> ApplicationState:
+    return applications.get_application(ctx, dealer, application_id).state
+
+
+@pytest.mark.usefixtures("published")
+def test_a_clean_case_passes_and_is_pre_approved(
+    ctx: ServiceContext, dealer: Actor, partner: Partner
+) -> None:
+    application_id = submitted(ctx, dealer, partner)
+    (assessment,) = assess(ctx, application_id)
+    assert (assessment["outcome"], assessment["reasons"]) == ("pass", [])
+    assert assessment["facts"]["credit_score"] == "700"
+    assert assessment["facts"]["amount_financed"] == "190400.00"
+    assert state(ctx, dealer, application_id) is ApplicationState.PRE_APPROVED
+
+
+@pytest.mark.usefixtures("published")
+def test_a_blacklisted_applicant_is_declined_with_the_reason(
+    ctx: ServiceContext, dealer: Actor, supervisor: Actor, partner: Partner
+) -> None:
+    application_id = submitted(ctx, dealer, partner)
+    entry = blacklist.AddToBlacklist("identity fraud", id_number=resident_id(ID_BODY))
+    blacklist.add_to_blacklist(ctx, supervisor, entry)
+    (assessment,) = assess(ctx, application_id)
+    assert assessment["outcome"] == "decline"
+    assert assessment["reasons"] == ["blacklisted: on the blacklist"]
+    assert state(ctx, dealer, application_id) is ApplicationState.DECLINED
+
+
+@pytest.mark.usefixtures("published")
+def test_a_party_that_does_not_answer_refers_the_case(
+    ctx: ServiceContext, fakes: Fakes, dealer: Actor, partner: Partner
+) -> None:
+    application_id = submitted(ctx, dealer, partner)
+    fakes.credit_bureau.fail_next()
+    (assessment,) = assess(ctx, application_id)
+    assert assessment["outcome"] == "refer"
+    assert assessment["unavailable"] == ["credit_bureau"]
+    assert "credit_bureau did not answer; a person must look" in assessment["reasons"]
+    assert assessment["facts"]["credit_score"] is None
+    assert state(ctx, dealer, application_id) is ApplicationState.PRE_APPROVED
+
+
+def test_without_published_rules_every_case_is_referred(
+    ctx: ServiceContext, dealer: Actor, partner: Partner
+) -> None:
+    application_id = submitted(ctx, dealer, partner)
+    (assessment,) = assess(ctx, application_id)
+    assert assessment["outcome"] == "refer"
+    assert assessment["rule_set_version_id"] is None
+
+
+@pytest.mark.usefixtures("published")
+def test_a_high_fraud_risk_declines(
+    ctx: ServiceContext, fakes: Fakes, dealer: Actor, partner: Partner
+) -> None:
+    fakes.fraud_source.set_risk(resident_id(ID_BODY), "high")
+    application_id = submitted(ctx, dealer, partner)
+    (assessment,) = assess(ctx, application_id)
+    assert assessment["reasons"] == ["high_risk: high fraud risk"]
+    assert assessment["facts"]["down_payment_ratio"] == str(Decimal("0.2000"))

@@ -28,7 +28,7 @@ ALLOWED: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     "calc": (frozenset({"attrs"}), PURE_LEASEKIT),
     "domain": (frozenset({"attrs", "stdnum"}), (*PURE_LEASEKIT, "leasekit.domain")),
     "services": (
-        frozenset({"attrs", "filetype", "openpyxl"}),
+        frozenset({"attrs", "filetype", "openpyxl", "pypdf"}),
         (
             *PURE_LEASEKIT,
             "leasekit.domain",

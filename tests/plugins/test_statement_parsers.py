@@ -8,6 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leasekit.builtin.statements import Camt053Parser, CsvStatementParser, Mt940Parser
 from leasekit.builtin.statements.delimited import CsvLayout
@@ -204,6 +206,8 @@ def test_csv_reads_a_configured_encoding() -> None:
 def test_csv_with_a_row_longer_than_its_header() -> None:
     with pytest.raises(ValidationError, match="line 2: has more fields"):
         plain_csv().parse(b"date,amount,balance\n2024-01-02,1.00,1.00,extra\n")
+    with pytest.raises(ValidationError, match="line 2: has more fields"):
+        plain_csv().parse(b"date,amount,balance\n,,,extra\n")
 
 
 def test_an_empty_csv_is_refused() -> None:
@@ -348,3 +352,40 @@ def test_an_edited_mt940_booking_shows_in_the_checks() -> None:
     statement = Mt940Parser().parse(_mt940("D89,50NDDT", "D39,50NDDT"))
     names = [signal.name for signal in statement_signals(statement)]
     assert names == ["running_balance", "closing_balance"]
+
+
+# --- anything else is a ValidationError -------------------------------------------------------
+
+PARSERS = {
+    "csv": (german_csv, "bank-export.csv"),
+    "camt053": (Camt053Parser, "camt053.xml"),
+    "mt940": (Mt940Parser, "mt940.sta"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PARSERS))
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_damaged_files_are_read_or_refused_with_a_validation_error(
+    name: str, data: st.DataObject
+) -> None:
+    """A file with bytes cut, changed or inserted parses, or is a ValidationError: never
+    another exception, never a float."""
+    make, sample = PARSERS[name]
+    content = bytearray((SAMPLES / sample).read_bytes())
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(content) - 1))
+        action = data.draw(st.sampled_from(["cut", "change", "insert"]))
+        if action == "cut":
+            del content[at : at + data.draw(st.integers(1, 40))]
+        elif action == "change":
+            content[at] = data.draw(st.integers(0, 255))
+        else:
+            content[at:at] = data.draw(st.binary(min_size=1, max_size=8))
+        if not content:
+            content = bytearray(b"x")
+    try:
+        statement = make().parse(bytes(content))
+    except ValidationError:
+        return
+    assert all(isinstance(line.amount.amount, Decimal) for line in statement.lines)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 
 from leasekit.domain.statement_signals import TamperingSignal
@@ -89,3 +92,19 @@ def test_not_a_pdf() -> None:
         pdf_facts(b"date,amount\n")
     with pytest.raises(ValidationError, match="not a readable PDF"):
         pdf_facts(b"%PDF-1.7\n garbage")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_a_damaged_pdf_is_inspected_or_refused_with_a_validation_error(
+    data: st.DataObject,
+) -> None:
+    content = bytearray(edited(bank_pdf(), {"/Producer": "Smallpdf"}))
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(5, len(content) - 1))
+        if data.draw(st.booleans()):
+            del content[at : at + data.draw(st.integers(1, 40))]
+        else:
+            content[at] = data.draw(st.integers(0, 255))
+    with contextlib.suppress(ValidationError):
+        inspect_pdf(bytes(content))

@@ -38,7 +38,7 @@ def pdf_facts(content: bytes) -> PdfFacts:
         creator = str(info.creator or "") if info else ""
         created = _date(info, "creation_date")
         modified = _date(info, "modification_date")
-    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise ValidationError.single("content", f"is not a readable PDF: {exc}") from None
     return PdfFacts(eof_markers, xref_sections, linearized, producer, creator, created, modified)
 

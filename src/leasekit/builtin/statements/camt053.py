@@ -114,6 +114,8 @@ def _read(content: bytes) -> Element:
         ) from None
     except DefusedXmlException as exc:
         raise ValidationError.single("line 1", f"refused: {exc}") from None
+    except LookupError as exc:  # the XML declaration names an encoding Python does not know
+        raise ValidationError.single("line 1", f"not readable XML: {exc}") from None
     namespace = root.tag[1:].partition("}")[0] if root.tag.startswith("{") else ""
     if _local(root.tag) != "Document" or not namespace.startswith(NAMESPACE_PREFIX):
         raise ValidationError.single(

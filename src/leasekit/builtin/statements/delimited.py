@@ -253,7 +253,8 @@ class CsvStatementParser:
         try:
             for record in reader:
                 row = _Row(self.layout, record, reader.line_num)
-                if not any((value or "").strip() for value in record.values()):
+                blank = not any(isinstance(v, str) and v.strip() for v in record.values())
+                if blank and None not in record:
                     continue
                 if None in record:
                     row.errors.append(

@@ -54,7 +54,7 @@ def test_recurring_salary_is_the_income_and_one_offs_are_not() -> None:
     assert features.income_sources.value == (IncomeSource("Employer Ltd", cny("12000.00"), 3, 3),)
     assert "Employer Ltd 12000.00 CNY" in features.monthly_income.explanation
     assert features.income_regularity.value == Decimal("1.00")
-    assert "3 of the 3 calendar month(s)" in features.income_regularity.explanation
+    assert "paid 3 time(s) in the 3 calendar month(s)" in features.income_regularity.explanation
 
 
 def test_largest_inflows_first() -> None:
@@ -109,6 +109,20 @@ def test_a_salary_missing_one_month_is_less_regular() -> None:
     features = statement_features(statement(lines, date(2024, 1, 1), date(2024, 5, 31)))
     assert features.monthly_income.value == cny("8000.00")
     assert features.income_regularity.value == Decimal("0.80")
+
+
+def test_a_salary_drifting_across_month_ends_is_still_monthly() -> None:
+    """Paid on the last working day: 31 January, 1 March (29 February was a Saturday in
+    this story), 29 March. February has none and March two; it is still one salary."""
+    lines = [
+        booking(1, date(2024, 1, 31), "8000.00", "Employer"),
+        booking(2, date(2024, 3, 1), "8000.00", "Employer"),
+        booking(3, date(2024, 3, 29), "8000.00", "Employer"),
+    ]
+    features = statement_features(statement(lines, date(2024, 1, 1), date(2024, 3, 31)))
+    assert features.monthly_income.value == cny("8000.00")
+    assert features.income_sources.value == (IncomeSource("Employer", cny("8000.00"), 2, 3),)
+    assert features.income_regularity.value == Decimal("1.00")
 
 
 def test_a_statement_without_inflows() -> None:

@@ -7,10 +7,10 @@ case and for the customer who asks why.
 
 **Recurring income.** Money in is grouped by counterparty (its account when the statement names
 one, else its name, ignoring case and spacing). A group is *recurring*, salary-like, when it
-arrived in at least two calendar months, the median gap between its payments is 25 to 35 days,
-and each month's total is within 30 % of the group's median month. The monthly income estimate
-is the sum, over recurring groups, of their median month; one-off inflows (a car sold, a loan
-from a relative) never count.
+paid at least twice (payments on one day count as one), the median gap between its payments is
+25 to 35 days, and each payment is within 30 % of the median payment. The monthly income
+estimate is the sum, over recurring groups, of their median payment; one-off inflows (a car
+sold, a loan from a relative) never count.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class IncomeSource:
     months: int
     """The calendar months in which it paid."""
     payments: int
+    """Its payments; two on one day count as one."""
 
 
 @attrs.frozen
@@ -73,7 +74,7 @@ class StatementFeatures:
     monthly_income: Explained[Money]
     income_sources: Explained[tuple[IncomeSource, ...]]
     income_regularity: Explained[Decimal]
-    """Between 0 and 1: the share of the covered months in which the main income arrived."""
+    """Between 0 and 1: the main income's payments per calendar month covered, at most one."""
     balance_trend: Explained[Money]
     """The balance's change per 30 days, from a least-squares line through the end-of-day
     balances; negative when savings shrink."""
@@ -99,24 +100,30 @@ def _median(values: Sequence[Decimal]) -> Decimal:
 
 
 def _recurring(lines: list[StatementLine]) -> IncomeSource | None:
-    """The group of inflows from one counterparty as an income source, if it recurs."""
-    by_month: defaultdict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    """The group of inflows from one counterparty as an income source, if it recurs.
+
+    Payments are compared one by one rather than by calendar month, so a salary paid on the
+    last working day, which drifts between the end of one month and the start of the next,
+    still counts: two in March and none in February are two months' pay.
+    """
+    by_day: defaultdict[date, Decimal] = defaultdict(Decimal)
     for line in lines:
-        by_month[_month(line.booked_on)] += line.amount.amount
-    if len(by_month) < 2:
+        by_day[line.booked_on] += line.amount.amount
+    if len(by_day) < 2:
         return None
-    days = sorted({line.booked_on for line in lines})
+    days = sorted(by_day)
     gaps = [(later - earlier).days for earlier, later in itertools.pairwise(days)]
     if not MIN_GAP_DAYS <= statistics.median(gaps) <= MAX_GAP_DAYS:
         return None
-    median = _median(list(by_month.values()))
+    median = _median(list(by_day.values()))
     if median <= 0 or any(
-        abs(total - median) > median * MAX_MONTHLY_DEVIATION for total in by_month.values()
+        abs(amount - median) > median * MAX_MONTHLY_DEVIATION for amount in by_day.values()
     ):
         return None
     name = next((line.counterparty_name for line in lines if line.counterparty_name.strip()), "")
     label = name or lines[0].counterparty_account or "unnamed counterparty"
-    return IncomeSource(label, Money(median, lines[0].amount.currency), len(by_month), len(lines))
+    months = len({_month(day) for day in days})
+    return IncomeSource(label, Money(median, lines[0].amount.currency), months, len(by_day))
 
 
 def _income(
@@ -145,7 +152,7 @@ def _income(
         f"{source.counterparty} {source.monthly_amount.quantize(HALF_UP)}" for source in sources
     )
     main = sources[0]
-    regularity = (Decimal(min(main.months, months)) / Decimal(months)).quantize(
+    regularity = (Decimal(min(main.payments, months)) / Decimal(months)).quantize(
         Decimal("0.01"), context=DECIMAL_CONTEXT
     )
     return (
@@ -156,8 +163,8 @@ def _income(
         Explained(sources, f"{len(sources)} counterparty(ies) pay about monthly"),
         Explained(
             regularity,
-            f"{main.counterparty} paid in {main.months} of the {months} calendar month(s) "
-            "the statement covers",
+            f"{main.counterparty} paid {main.payments} time(s) in the {months} calendar "
+            "month(s) the statement covers",
         ),
     )
 

@@ -28,7 +28,7 @@ ALLOWED: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     "calc": (frozenset({"attrs"}), PURE_LEASEKIT),
     "domain": (frozenset({"attrs", "stdnum"}), (*PURE_LEASEKIT, "leasekit.domain")),
     "services": (
-        frozenset({"attrs", "filetype", "openpyxl", "rule_engine"}),
+        frozenset({"attrs", "filetype", "openpyxl", "pypdf", "rule_engine"}),
         (
             *PURE_LEASEKIT,
             "leasekit.domain",

@@ -98,7 +98,11 @@ DISABLED_ENV: Final = "LEASEKIT_DISABLED_PLUGINS"
 """Comma-separated plugin names (entry-point names, built-in module names) or distribution
 names that are not loaded."""
 
-BUILTIN_PLUGINS: Final = ("leasekit.builtin.filesystem", "leasekit.builtin.fakes")
+BUILTIN_PLUGINS: Final = (
+    "leasekit.builtin.filesystem",
+    "leasekit.builtin.statements",
+    "leasekit.builtin.fakes",
+)
 """Registered first, under their module names, which ``LEASEKIT_DISABLED_PLUGINS`` accepts."""
 
 BUILTIN: Final = "builtin"

@@ -24,6 +24,7 @@ from leasekit.ports import (
     AdapterContext,
     AdapterKind,
     ApprovalCase,
+    BankStatement,
     CreditSubject,
     DebitBatch,
     DebitItem,
@@ -39,6 +40,8 @@ from leasekit.ports import (
     RiskLevel,
     SignatureRequest,
     Signer,
+    StatementLine,
+    StatementTotals,
     Verdict,
 )
 from leasekit.testing import fakes
@@ -369,3 +372,18 @@ def test_fakes_come_as_adapters_under_id_fake(clock: FixedClock) -> None:
     assert {kind for kind in AdapterKind if adapters.active_id(kind) == "fake"} == set(
         AdapterKind
     ) - {AdapterKind.VOUCHER_TEMPLATE}
+
+
+def test_the_fake_statement_parser_keeps_balances_and_stated_totals() -> None:
+    cny = Money("5.00", "CNY")
+    statement = BankStatement(
+        "acct",
+        date(2024, 1, 1),
+        date(2024, 1, 31),
+        Money("0.00", "CNY"),
+        cny,
+        [StatementLine("a", date(2024, 1, 2), cny, "X", "", balance=cny)],
+        stated_totals=StatementTotals(1, cny, None, 1, 0),
+    )
+    parser = fakes.FakeStatementParser()
+    assert parser.parse(parser.render(statement)) == statement

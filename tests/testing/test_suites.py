@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from leasekit.builtin.filesystem import EVENTS_FILE, FilesystemDocumentStore, FilesystemNotifier
+from leasekit.builtin.statements import Camt053Parser, CsvStatementParser, Mt940Parser
+from leasekit.builtin.statements.delimited import CsvLayout
 from leasekit.domain.clock import Clock
 from leasekit.domain.events import DomainEvent
 from leasekit.money import Money
@@ -27,6 +29,8 @@ from leasekit.ports import (
     Verdict,
 )
 from leasekit.testing import fakes, suites
+
+STATEMENT_SAMPLES = Path(__file__).parents[1] / "plugins" / "statements"
 
 
 def _statement(currency: str) -> BankStatement:
@@ -83,6 +87,42 @@ class TestFakeStatementParser(suites.StatementParserSuite):
     @pytest.fixture
     def statement_content(self, currency: str) -> bytes:
         return fakes.FakeStatementParser.render(_statement(currency))
+
+
+class TestCsvStatementParser(suites.StatementParserSuite):
+    @pytest.fixture
+    def adapter(self, currency: str) -> CsvStatementParser:
+        options = {"currency": currency, "balance_column": "balance", "id_column": "id"}
+        return CsvStatementParser(CsvLayout.from_options(options))
+
+    @pytest.fixture
+    def statement_content(self, currency: str) -> bytes:
+        statement = _statement(currency)
+        rows, balance = ["id,date,amount,balance"], statement.opening_balance
+        for line in statement.lines:
+            balance += line.amount
+            rows.append(f"{line.line_id},{line.booked_on},{line.amount.amount},{balance.amount}")
+        return "\n".join(rows).encode("utf-8")
+
+
+class TestCamt053Parser(suites.StatementParserSuite):
+    @pytest.fixture
+    def adapter(self) -> Camt053Parser:
+        return Camt053Parser()
+
+    @pytest.fixture
+    def statement_content(self) -> bytes:
+        return (STATEMENT_SAMPLES / "camt053.xml").read_bytes()
+
+
+class TestMt940Parser(suites.StatementParserSuite):
+    @pytest.fixture
+    def adapter(self) -> Mt940Parser:
+        return Mt940Parser()
+
+    @pytest.fixture
+    def statement_content(self) -> bytes:
+        return (STATEMENT_SAMPLES / "mt940.sta").read_bytes()
 
 
 class TestFakeBank(suites.BankSuite):

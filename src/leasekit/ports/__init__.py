@@ -56,7 +56,12 @@ from leasekit.ports.ledger import (
 from leasekit.ports.notifier import Message, Notifier
 from leasekit.ports.rules import Fact, RuleHit, RuleOutcome, RuleSet
 from leasekit.ports.signatures import SignatureProvider, SignatureRequest, SignatureStatus, Signer
-from leasekit.ports.statements import BankStatement, StatementLine, StatementParser
+from leasekit.ports.statements import (
+    BankStatement,
+    StatementLine,
+    StatementParser,
+    StatementTotals,
+)
 from leasekit.ports.vouchers import VoucherTemplate
 
 __all__ = [
@@ -105,6 +110,7 @@ __all__ = [
     "Signer",
     "StatementLine",
     "StatementParser",
+    "StatementTotals",
     "Tier",
     "Verdict",
     "VoucherTemplate",

@@ -6,11 +6,28 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from leasekit.ports import AdapterContext, BankStatement, StatementLine
+from leasekit.money import Money
+from leasekit.ports import AdapterContext, BankStatement, StatementLine, StatementTotals
 from leasekit.testing.fakes._common import Outages
 from leasekit.testing.fakes._files import dump_json, money, money_json, read_json
 
 __all__ = ["FakeStatementParser"]
+
+
+def _optional_money(value: Money | None) -> dict[str, str] | None:
+    return money_json(value) if value is not None else None
+
+
+def _totals_json(totals: StatementTotals | None) -> dict[str, object] | None:
+    if totals is None:
+        return None
+    return {
+        "entries": totals.entries,
+        "credits": _optional_money(totals.credits),
+        "debits": _optional_money(totals.debits),
+        "credit_entries": totals.credit_entries,
+        "debit_entries": totals.debit_entries,
+    }
 
 
 def _statement_json(statement: BankStatement) -> dict[str, object]:
@@ -29,10 +46,28 @@ def _statement_json(statement: BankStatement) -> dict[str, object]:
                 "counterparty_account": line.counterparty_account,
                 "reference": line.reference,
                 "description": line.description,
+                "balance": _optional_money(line.balance),
             }
             for line in statement.lines
         ],
+        "stated_totals": _totals_json(statement.stated_totals),
     }
+
+
+def _read_optional_money(data: Mapping[str, str] | None) -> Money | None:
+    return money(data) if data is not None else None
+
+
+def _totals(data: Mapping[str, Any] | None) -> StatementTotals | None:
+    if data is None:
+        return None
+    return StatementTotals(
+        entries=data.get("entries"),
+        credits=_read_optional_money(data.get("credits")),
+        debits=_read_optional_money(data.get("debits")),
+        credit_entries=data.get("credit_entries"),
+        debit_entries=data.get("debit_entries"),
+    )
 
 
 def _statement(data: Mapping[str, Any]) -> BankStatement:
@@ -45,6 +80,7 @@ def _statement(data: Mapping[str, Any]) -> BankStatement:
             counterparty_account=line["counterparty_account"],
             reference=line.get("reference", ""),
             description=line.get("description", ""),
+            balance=_read_optional_money(line.get("balance")),
         )
         for line in data["lines"]
     ]
@@ -55,6 +91,7 @@ def _statement(data: Mapping[str, Any]) -> BankStatement:
         opening_balance=money(data["opening_balance"]),
         closing_balance=money(data["closing_balance"]),
         lines=lines,
+        stated_totals=_totals(data.get("stated_totals")),
     )
 
 
@@ -64,7 +101,8 @@ def parse_statement(content: bytes) -> BankStatement:
 
 
 class FakeStatementParser(Outages):
-    """Reads the JSON that :meth:`render` writes, so a test uploads the statement it wants."""
+    """Reads the JSON that :meth:`render` writes, so a test uploads the statement it wants,
+    printed balances and stated totals included (a doctored one too)."""
 
     @classmethod
     def from_context(cls, context: AdapterContext) -> FakeStatementParser:

@@ -31,6 +31,7 @@ from leasekit.domain.lifecycle import StateMachine, Transition, change_state
 from leasekit.domain.lifecycle_docs import MACHINES
 from leasekit.domain.partner_ratings import RatingOverrideState
 from leasekit.domain.partners import PARTNER_LIFECYCLE, PartnerState
+from leasekit.domain.products import ProductVersionState
 from leasekit.domain.review_flags import ReviewFlagState
 from leasekit.domain.users import USER_LIFECYCLE, UserState
 from leasekit.domain.vehicles import VehicleState
@@ -147,6 +148,10 @@ SPEC = {
     "document_defect": """
         resolve | open | resolved | officer manager director | !
     """,
+    "product_version": """
+        publish | draft | published | manager director |
+        retire | draft published | retired | manager director | !
+    """,
 }  # fmt: skip
 
 STATE_ENUMS = {
@@ -163,6 +168,7 @@ STATE_ENUMS = {
     "review_flag": ReviewFlagState,
     "rating_override": RatingOverrideState,
     "document_defect": DefectState,
+    "product_version": ProductVersionState,
 }
 FINAL = {
     "application": {"declined", "rejected", "closed", "cancelled"},
@@ -178,6 +184,7 @@ FINAL = {
     "review_flag": {"cleared"},
     "rating_override": {"approved", "rejected", "cancelled"},
     "document_defect": {"resolved"},
+    "product_version": {"retired"},
 }
 
 Row = tuple[str, str, str, frozenset[Role], bool]

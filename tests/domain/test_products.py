@@ -310,3 +310,9 @@ def test_without_limits_any_trading_partner_sells_it() -> None:
     _, version = created()
     version.apply("publish", DIRECTOR, at=AT, business_date=DAY)
     assert version.sellable_by(partner(kind=PartnerKind.BROKER, rating=None))
+
+
+def test_fee_amounts_are_written_to_the_currencys_decimals() -> None:
+    _, version = created(fees=(ProductFee(" GPS  tracker ", amount=Decimal(1500)),))
+    assert version.terms.fees == (ProductFee("GPS tracker", amount=Decimal("1500.00")),)
+    assert str(version.terms.fees[0].amount) == "1500.00"

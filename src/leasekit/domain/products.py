@@ -236,8 +236,7 @@ class ProductTerms:
         _check_ratio(checks, "min_down_payment_ratio", self.min_down_payment_ratio)
         _check_ratio(checks, "max_financed_ratio", self.max_financed_ratio, positive=True)
         methods = _check_methods(checks, self.schedule_methods)
-        if cur is not None:
-            _check_fees(checks, self.fees, cur)
+        fees = self.fees if cur is None else _check_fees(checks, self.fees, cur)
         _check_residual(checks, self)
         _check_unique(checks, "documents", self.documents)
         _check_unique(checks, "partner_kinds", self.partner_kinds)
@@ -249,6 +248,7 @@ class ProductTerms:
             currency=cur.code,
             term_months=tuple(sorted(self.term_months)),
             schedule_methods=methods,
+            fees=fees,
         )
 
 
@@ -306,23 +306,32 @@ def _check_unique(checks: Checks, field: str, values: Sequence[object]) -> None:
         checks.add(field, "a value is listed twice")
 
 
-def _check_fees(checks: Checks, fees: Sequence[ProductFee], cur: Currency) -> None:
+def _check_fees(
+    checks: Checks, fees: Sequence[ProductFee], cur: Currency
+) -> tuple[ProductFee, ...]:
+    """The fees, their names cleaned and amounts written to the currency's decimals."""
     names = [fee.name for fee in fees]
     if len(set(names)) != len(names):
         checks.add("fees", "two fees have the same name")
+    cleaned = []
     for index, fee in enumerate(fees):
         where = f"fees[{index}]"
-        checks.run(lambda fee=fee, where=where: text(fee.name, f"{where}.name", 100))  # type: ignore[misc]
+        name = checks.run(lambda fee=fee, where=where: text(fee.name, f"{where}.name", 100))  # type: ignore[misc]
         if (fee.amount is None) == (fee.rate is None):
-            checks.add(where, "give either an amount or a rate, not both")
+            checks.add(where, "give an amount or a rate: one of them")
+        amount = fee.amount
         if fee.amount is not None:
             try:
-                if amount_in(fee.amount, cur, "amount") < 0:
-                    checks.add(f"{where}.amount", "must not be negative")
+                amount = amount_in(fee.amount, cur, "amount")
             except AmountError as exc:
                 checks.add(f"{where}.amount", str(exc).removeprefix("amount: "))
+            else:
+                if amount < 0:
+                    checks.add(f"{where}.amount", "must not be negative")
         if fee.rate is not None:
             _check_ratio(checks, f"{where}.rate", fee.rate)
+        cleaned.append(attrs.evolve(fee, name=name or fee.name, amount=amount))
+    return tuple(cleaned)
 
 
 def _check_residual(checks: Checks, terms: ProductTerms) -> None:

@@ -1,5 +1,5 @@
-"""The walkthroughs (docs/walkthrough.md, docs/identity.md, docs/partners.md), run as written
-against a real ``leasekit demo`` server.
+"""The walkthroughs (docs/walkthrough.md, docs/identity.md, docs/partners.md,
+docs/products.md), run as written against a real ``leasekit demo`` server.
 
 The page is the script: the test starts the demo with the command of its first ``console``
 block (adding a free port and a folder of its own), checks that the demo prints what the page
@@ -81,6 +81,10 @@ VARYING = frozenset(
         "document_id",
         "recorded_by",
         "recorded_at",
+        "product_id",
+        "current_version_id",
+        "draft_version_id",
+        "published_at",
     }
 )
 """Keys whose values differ from run to run (and with the reader's photo); their presence is
@@ -523,6 +527,13 @@ PAGES = {
          ("POST", "/rule-set-versions/X/transitions"), ("GET", "/rule-set-versions")),
         (BASE_VARIABLE, "OFFICER", "MANAGER", "DIRECTOR"),
         lambda last: last["items"][0]["state"] == "published",
+    ),
+    "products.md": Page(
+        (("GET", "/products"), ("POST", "/products"), ("GET", "/products/X"),
+         ("POST", "/product-versions/X/transitions"), ("PUT", "/products/X"),
+         ("GET", "/products/X/versions")),
+        (BASE_VARIABLE, "OFFICER", "MANAGER", "DIRECTOR"),
+        lambda last: [v["state"] for v in last["items"]] == ["retired", "published"],
     ),
     "identity.md": Page(
         (("POST", "/users"), ("POST", "/enrolments"), ("GET", "/me"), ("POST", "/me/tokens"),

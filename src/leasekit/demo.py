@@ -19,9 +19,10 @@ from stdnum.cn import ric, uscc
 from leasekit.domain.applications import Application, BusinessType
 from leasekit.domain.credit_limits import LimitRequest, LimitRequestKind
 from leasekit.domain.customers import CustomerKind
-from leasekit.domain.documents import Document, OwnerKind
+from leasekit.domain.documents import Document, DocumentKind, OwnerKind
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner, PartnerKind, PartnerRating
+from leasekit.domain.products import Product, ProductFee, ProductTerms, ResidualRule
 from leasekit.domain.rules import RuleAction
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import VehicleCondition, vin_check_digit
@@ -31,6 +32,7 @@ from leasekit.services import (
     customers,
     documents,
     partners,
+    products,
     rules,
     users,
     vehicles,
@@ -38,7 +40,13 @@ from leasekit.services import (
 from leasekit.services.context import ServiceContext
 from leasekit.settings import ADAPTER_KINDS
 
-__all__ = ["DEMO_ADAPTERS", "DemoCompany", "seed_demo", "supply_onboarding_documents"]
+__all__ = [
+    "DEMO_ADAPTERS",
+    "DEMO_PRODUCTS",
+    "DemoCompany",
+    "seed_demo",
+    "supply_onboarding_documents",
+]
 
 DEMO_ADAPTERS: Final = dict.fromkeys(sorted(ADAPTER_KINDS), "fake") | {
     "document_store": "filesystem",
@@ -71,6 +79,8 @@ class DemoCompany:
     limit_requests: list[LimitRequest]
     documents: list[Document]
     """The active partners' onboarding documents."""
+    products: list[Product] = attrs.field(factory=list)
+    """The catalogue, each product's first version published."""
 
 
 def resident_id(body: str) -> str:
@@ -151,6 +161,7 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
         [drafted[0], submitted],
         [waiting],
         sunrise_file + harbour_file,
+        [_product(ctx, staff, request) for request in DEMO_PRODUCTS],
     )
 
 
@@ -176,6 +187,94 @@ def _publish_pre_approval_rules(ctx: ServiceContext, staff: dict[str, Actor]) ->
         ctx, staff["manager"], rules.SaveRuleSet("pre_approval", PRE_APPROVAL_RULES)
     )
     rules.transition_rule_set_version(ctx, staff["director"], saved.id, "publish")
+
+
+_BORROWER_PAPERS: Final = (
+    DocumentKind.ID_CARD_FRONT,
+    DocumentKind.ID_CARD_BACK,
+    DocumentKind.DRIVING_LICENSE,
+    DocumentKind.INCOME_PROOF,
+    DocumentKind.VEHICLE_INVOICE,
+)
+
+DEMO_PRODUCTS: Final = (
+    products.CreateProduct(
+        "NCL-NEW",
+        BusinessType.LOAN,
+        ProductTerms(
+            name="New-car loan",
+            currency="CNY",
+            annual_rate_min=Decimal("0.0399"),
+            annual_rate_max=Decimal("0.0899"),
+            term_months=(12, 24, 36, 48, 60),
+            min_down_payment_ratio=Decimal("0.2"),
+            max_financed_ratio=Decimal("0.85"),
+            schedule_methods=("annuity", "equal_principal"),
+            fees=(
+                ProductFee("arrangement", amount=Decimal("1000.00")),
+                ProductFee("GPS tracker", amount=Decimal("1500.00"), financed=True, in_apr=False),
+            ),
+            documents=_BORROWER_PAPERS,
+            min_partner_rating=PartnerRating.C,
+            partner_kinds=(PartnerKind.NEW_CAR_DEALER, PartnerKind.BROKER),
+        ),
+    ),
+    products.CreateProduct(
+        "FL-STD",
+        BusinessType.FINANCE_LEASE,
+        ProductTerms(
+            name="Direct finance lease",
+            currency="CNY",
+            annual_rate_min=Decimal("0.0499"),
+            annual_rate_max=Decimal("0.0999"),
+            term_months=(12, 24, 36, 48, 60),
+            min_down_payment_ratio=Decimal("0.15"),
+            max_financed_ratio=Decimal("0.9"),
+            schedule_methods=("annuity", "equal_principal", "flat"),
+            fees=(ProductFee("handling", rate=Decimal("0.01"), financed=True),),
+            residual=ResidualRule.ALLOWED,
+            residual_max_ratio=Decimal("0.3"),
+            documents=_BORROWER_PAPERS,
+            min_partner_rating=PartnerRating.D,
+        ),
+    ),
+    products.CreateProduct(
+        "OL-FLEET",
+        BusinessType.OPERATING_LEASE,
+        ProductTerms(
+            name="Operating lease",
+            currency="CNY",
+            annual_rate_min=Decimal("0.055"),
+            annual_rate_max=Decimal("0.11"),
+            term_months=(24, 36, 48),
+            min_down_payment_ratio=Decimal(0),
+            max_financed_ratio=Decimal(1),
+            schedule_methods=("annuity",),
+            residual=ResidualRule.REQUIRED,
+            residual_min_ratio=Decimal("0.2"),
+            residual_max_ratio=Decimal("0.5"),
+            documents=(
+                DocumentKind.BUSINESS_LICENSE,
+                DocumentKind.LEGAL_REPRESENTATIVE_ID,
+                DocumentKind.BANK_STATEMENT,
+            ),
+            min_partner_rating=PartnerRating.A,
+            partner_kinds=(PartnerKind.NEW_CAR_DEALER, PartnerKind.FLEET_DEALER),
+        ),
+    ),
+)
+"""The demo catalogue: a new-car loan, a finance lease and an operating lease."""
+
+
+def _product(
+    ctx: ServiceContext, staff: dict[str, Actor], request: products.CreateProduct
+) -> Product:
+    """A product written by the credit manager and published by the risk director (the
+    author may not publish their own version)."""
+    product = products.create_product(ctx, staff["manager"], request)
+    assert product.draft_version_id is not None
+    products.transition_product_version(ctx, staff["director"], product.draft_version_id, "publish")
+    return products.get_product(ctx, staff["manager"], product.id)
 
 
 def _user(ctx: ServiceContext, admin: Actor, command: users.CreateUser) -> tuple[User, str]:

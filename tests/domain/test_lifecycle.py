@@ -31,6 +31,7 @@ from leasekit.domain.lifecycle import StateMachine, Transition, change_state
 from leasekit.domain.lifecycle_docs import MACHINES
 from leasekit.domain.partner_ratings import RatingOverrideState
 from leasekit.domain.partners import PARTNER_LIFECYCLE, PartnerState
+from leasekit.domain.products import ProductVersionState
 from leasekit.domain.review_flags import ReviewFlagState
 from leasekit.domain.rules import RuleSetState
 from leasekit.domain.users import USER_LIFECYCLE, UserState
@@ -152,6 +153,10 @@ SPEC = {
     "document_defect": """
         resolve | open | resolved | officer manager director | !
     """,
+    "product_version": """
+        publish | draft | published | manager director |
+        retire | draft published | retired | manager director | !
+    """,
 }  # fmt: skip
 
 STATE_ENUMS = {
@@ -169,6 +174,7 @@ STATE_ENUMS = {
     "rating_override": RatingOverrideState,
     "document_defect": DefectState,
     "rule_set_version": RuleSetState,
+    "product_version": ProductVersionState,
 }
 FINAL = {
     "application": {"declined", "rejected", "closed", "cancelled"},
@@ -185,6 +191,7 @@ FINAL = {
     "rating_override": {"approved", "rejected", "cancelled"},
     "document_defect": {"resolved"},
     "rule_set_version": {"retired"},
+    "product_version": {"retired"},
 }
 
 Row = tuple[str, str, str, frozenset[Role], bool]

@@ -23,6 +23,7 @@ from .conftest import Demo
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
 from .test_document_defects import defect_body, recorded_defect
 from .test_partner_ratings import SOON, requested_override
+from .test_products import first_product, product_body
 from .test_rules import rule_set, saved_rule_set
 
 ODD_TEXT = {
@@ -281,6 +282,22 @@ CASES: dict[str, Case] = {
     "PUT /applications/{id}": Case(
         "sunrise", _first_application, Demo.draft, 200, True, frozenset({"term_months"})
     ),
+    "POST /products": Case("manager", lambda d: "/products", lambda d: product_body(), 201),
+    "PUT /products/{id}": Case(
+        "manager",
+        lambda d: f"/products/{first_product(d).id}",
+        lambda d: product_body()["terms"],
+        200,
+        versioned=True,
+        texts=frozenset({"schedule_methods", "documents", "partner_kinds"}),
+    ),
+    "POST /product-versions/{id}/transitions": Case(
+        "director",
+        lambda d: f"/product-versions/{first_product(d).current_version_id}/transitions",
+        lambda d: {"action": "retire", "reason": "repriced"},
+        200,
+        versioned=True,
+    ),
     "POST /applications/{id}/transitions": Case(
         "sunrise",
         lambda d: f"{_first_application(d)}/transitions",
@@ -379,6 +396,7 @@ LISTS = {
     "/blacklist": "director",
     "/review-flags": "officer",
     "/document-defects": "officer",
+    "/products": "officer",
 }
 """Each list, and someone who may read it (so a refusal is about the query, not the user)."""
 

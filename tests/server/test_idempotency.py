@@ -15,6 +15,7 @@ from .test_documents import png
 from .test_partner_imports import HEADER, ROWS, csv_file
 from .test_partner_ratings import override, requested_override
 from .test_partners import NEW_PARTNER
+from .test_products import product_body
 from .test_rules import rule_set, saved_rule_set
 from .test_vehicles import NEW_VEHICLE
 
@@ -171,6 +172,13 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
             {"json": {"action": "publish"}, "headers": at_first},
         ),
         "POST /applications": ("sunrise", "/applications", {"json": demo.draft()}),
+        "POST /products": ("manager", "/products", {"json": product_body()}),
+        "POST /product-versions/{id}/transitions": (
+            "director",
+            f"/product-versions/{demo.company.products[0].current_version_id}/transitions",
+            # a published version: version 1, once moved from draft
+            {"json": {"action": "retire", "reason": "repriced"}, "headers": {"If-Match": '"1"'}},
+        ),
         "POST /applications/{id}/transitions": (
             "sunrise",
             f"/applications/{first.id}/transitions",

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from leasekit.demo import credit_code, vin
+from leasekit.demo import DEMO_PRODUCTS, credit_code, vin
 from leasekit.domain.credit_limits import LimitMovementKind, LimitRequestKind
 from leasekit.domain.document_defects import DefectKind
 from leasekit.domain.documents import DocumentKind, OwnerKind
@@ -39,6 +39,7 @@ from leasekit.services import (
     partner_onboarding,
     partner_ratings,
     partners,
+    products,
     review_flags,
     rules,
     users,
@@ -196,6 +197,22 @@ def _rule_set() -> rules.SaveRuleSet:
     return rules.SaveRuleSet("pre_approval", (rule,))
 
 
+def _product(w: World) -> str:
+    """A product with its first draft, written by the world's manager."""
+    return products.create_product(w.ctx, w.manager, DEMO_PRODUCTS[0]).id
+
+
+def _revise_product(w: World) -> Callable[[], object]:
+    revision = products.ProductRevision(_product(w), DEMO_PRODUCTS[0].terms)
+    return lambda: products.revise_product(w.ctx, w.manager, revision)
+
+
+def _publish(w: World) -> Callable[[], object]:
+    """The draft published by a director (its author, the manager, may not)."""
+    draft = products.get_product(w.ctx, w.manager, _product(w)).draft_version_id or ""
+    return lambda: products.transition_product_version(w.ctx, w.director, draft, "publish")
+
+
 PREPARE: dict[str, Prepare] = {
     "create_user": lambda w: lambda: users.create_user(
         w.ctx, w.admin, users.CreateUser("new", "New", Role.OFFICER)
@@ -233,6 +250,10 @@ PREPARE: dict[str, Prepare] = {
     "request_limit_change": lambda w: lambda: credit_limits.request_limit_change(
         w.ctx, w.officer, _limit_change(w)),
     "transition_limit_request": _approve_limit_change,
+    "create_product": lambda w: lambda: products.create_product(
+        w.ctx, w.manager, DEMO_PRODUCTS[1]),
+    "revise_product": _revise_product,
+    "transition_product_version": _publish,
     "register_customer": lambda w: lambda: register_customer(w.ctx, w.dealer),
     "register_vehicle": lambda w: lambda: register_vehicle(w.ctx, w.dealer),
     "transition_vehicle": lambda w: (lambda vehicle_id: lambda: vehicles.transition_vehicle(
@@ -415,6 +436,18 @@ READS: dict[str, Prepare] = {
         lambda: document_defects.document_defects_count(w.ctx, w.partner.id)
     ),
     "authenticate": _authenticate,
+    "list_products": lambda w: lambda: products.list_products(w.ctx, w.officer),
+    "get_product": lambda w: (
+        lambda product_id: lambda: products.get_product(w.ctx, w.officer, product_id)
+    )(_product(w)),
+    "list_product_versions": lambda w: (
+        lambda product_id: lambda: products.list_product_versions(w.ctx, w.officer, product_id)
+    )(_product(w)),
+    "get_product_version": lambda w: (
+        lambda product: (
+            lambda: products.get_product_version(w.ctx, w.officer, product.draft_version_id or "")
+        )
+    )(products.create_product(w.ctx, w.manager, DEMO_PRODUCTS[2])),
     "check_partner_import": lambda w: (
         lambda: partner_imports.import_partners(w.ctx, w.manager, [_import_file(w)], dry_run=True)
     ),

@@ -269,3 +269,23 @@ def test_0007_is_not_undone_while_a_partner_is_of_another_kind(at_0001: Engine) 
     with pytest.raises(RuntimeError, match="another kind"):
         downgrade(at_0001, "0006")
     assert current_revision(at_0001) == "0007"
+
+
+def test_0011_adds_the_catalogue_and_is_not_undone_while_a_product_is_held(
+    at_0001: Engine,
+) -> None:
+    upgrade(at_0001, "0011")
+    downgrade(at_0001, "0010")
+    assert "products" not in sa.inspect(at_0001).get_table_names()
+    upgrade(at_0001, "0011")
+    with at_0001.begin() as connection:
+        _insert(
+            connection,
+            "products",
+            {"id": "pr-1", "code": "NCL", "business_type": "loan", "name": "Loan",
+             "state": "draft", "current_version_id": None, "draft_version_id": None,
+             "latest": 0, "created_by": "u-officer", "created_at": AT, "version": 0},
+        )  # fmt: skip
+    with pytest.raises(RuntimeError, match="products are held"):
+        downgrade(at_0001, "0010")
+    assert current_revision(at_0001) == "0011"

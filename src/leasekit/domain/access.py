@@ -93,6 +93,9 @@ CREATE_ROLES: Final[Mapping[str, frozenset[Role]]] = {
     "review_flag": frozenset({Role.SYSTEM}),
     # Whoever reviews documents may find them wanting.
     "document_defect": REVIEWERS,
+    # Products are the company's pricing: written and published by managers and directors,
+    # never published by the one who wrote the version (:mod:`leasekit.domain.products`).
+    "product": frozenset({Role.MANAGER, Role.DIRECTOR}),
 }
 """Who may create each kind of object. Admins manage users and make no business records."""
 

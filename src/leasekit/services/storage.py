@@ -41,6 +41,7 @@ from leasekit.domain.partner_profiles import PartnerRevision
 from leasekit.domain.partner_ratings import RatingOverride, RatingRecord
 from leasekit.domain.partners import Partner
 from leasekit.domain.pre_approvals import PreApproval
+from leasekit.domain.products import Product, ProductVersion
 from leasekit.domain.review_flags import ReviewCause, ReviewFlag
 from leasekit.domain.rules import RuleSetVersion
 from leasekit.domain.users import User
@@ -78,6 +79,8 @@ __all__ = [
     "PartnerRevisionRepository",
     "PaymentRepository",
     "PreApprovalRepository",
+    "ProductRepository",
+    "ProductVersionRepository",
     "RatingOverrideRepository",
     "RatingRecordRepository",
     "ReceivableRepository",
@@ -354,6 +357,16 @@ class PartnerRevisionRepository(Protocol):
         ...
 
 
+class ProductRepository(Repository[Product], Protocol):
+    def find_by_code(self, code: str) -> Product | None: ...
+
+    def get_for_update(self, product_id: str) -> Product: ...
+
+
+class ProductVersionRepository(Repository[ProductVersion], Protocol):
+    """Versions of products' terms; an update stores a move, never the terms."""
+
+
 class PartnerImportRepository(Repository[PartnerImport], Protocol):
     """Applied imports, one per file: a second with the same ``sha256`` is refused."""
 
@@ -539,6 +552,12 @@ class UnitOfWork(Protocol):
 
     @property
     def partner_imports(self) -> PartnerImportRepository: ...
+
+    @property
+    def products(self) -> ProductRepository: ...
+
+    @property
+    def product_versions(self) -> ProductVersionRepository: ...
 
     @property
     def credit_limits(self) -> CreditLimitRepository: ...

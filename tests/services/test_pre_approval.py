@@ -18,7 +18,7 @@ from leasekit.services import applications, blacklist, catalog, events, pre_appr
 from leasekit.services.context import ServiceContext
 from leasekit.testing import Fakes
 
-from .conftest import register_customer, register_vehicle
+from .conftest import dealer_of, register_customer, register_vehicle
 from .test_applications import draft_command
 
 ID_BODY = "11010519850712003"
@@ -117,3 +117,24 @@ def test_a_high_fraud_risk_declines(
     (assessment,) = assess(ctx, application_id)
     assert assessment["reasons"] == ["high_risk: high fraud risk"]
     assert assessment["facts"]["down_payment_ratio"] == str(Decimal("0.2000"))
+
+
+def test_the_same_person_at_another_dealer_is_a_fact(
+    ctx: ServiceContext,
+    dealer: Actor,
+    admin: Actor,
+    partner: Partner,
+    other_partner: Partner,
+) -> None:
+    first = submitted(ctx, dealer, partner)
+    other_dealer = dealer_of(ctx, admin, other_partner, "harbour-sales")
+    customer = register_customer(ctx, other_dealer, ID_BODY)
+    vehicle = register_vehicle(ctx, other_dealer, "LFV2A21K5A3049721")
+    draft = applications.create_draft(
+        ctx, other_dealer, draft_command(other_partner, customer, vehicle)
+    )
+    applications.transition_application(ctx, other_dealer, draft.id, "submit")
+    (assessment,) = assess(ctx, draft.id)
+    assert assessment["facts"]["same_id_other_applications"] == "1"
+    (earlier,) = assess(ctx, first)
+    assert earlier["facts"]["same_id_other_applications"] == "1"

@@ -2,10 +2,11 @@
 
 An in-process handler of ``application_submitted`` and ``application_resubmitted`` (so never
 inside the dealer's request) gathers the facts: the terms, the customer, the dealer's state,
-grade and available limit, the blacklist, the credit bureau's report and the anti-fraud
-source's check. It runs the published ``pre_approval`` rule set over them and keeps the
-assessment (:class:`~leasekit.domain.pre_approvals.PreApproval`). A decline moves the
-application to ``declined`` with every reason; anything else pre-approves it for the people
+grade and available limit, the blacklist, other applications by the same id number (at any
+dealer), the credit bureau's report and the anti-fraud source's check. It runs the published
+``pre_approval`` rule set over them and keeps the assessment
+(:class:`~leasekit.domain.pre_approvals.PreApproval`). A decline moves the application to
+``declined`` with every reason; anything else pre-approves it for the people
 who decide, the outcome (pass or refer) and its reasons kept for them. A party that fails to
 answer leaves its facts null and the outcome a referral at least.
 """
@@ -88,6 +89,11 @@ def _facts(work: Work, application: Application) -> tuple[dict[str, Any], list[s
         "partner_state": str(partner.state),
         "partner_available_limit": position.available.amount,
         "blacklist_hits": Decimal(len(hits)),
+        "same_id_other_applications": Decimal(
+            uow.applications.count_for_identity(
+                customer.country, customer.id_number, application.id
+            )
+        ),
         "credit_score": None if report is None or report.score is None else Decimal(report.score),
         "bureau_overdue_accounts": None if report is None else Decimal(report.delinquent_accounts),
         "fraud_risk": None if fraud is None else str(fraud.risk),

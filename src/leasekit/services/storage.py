@@ -399,6 +399,10 @@ class ApplicationRepository(Repository[Application], PartnerBusiness, Protocol):
         """A partner's applications in any of *states*, oldest first."""
         ...
 
+    def count_for_identity(self, country: str, id_number: str, besides: str) -> int:
+        """Other applications, at any partner, of a customer with this id number."""
+        ...
+
 
 class BlacklistRepository(Repository[BlacklistEntry], Protocol):
     def hits(

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -71,6 +72,24 @@ class ApplicationRepository(SqlRepository[Application]):
         """A partner's applications in any of *states*, oldest first."""
         table = self.stored.table
         return self._find(table.c.partner_id == partner_id, table.c.state.in_(list(states)))
+
+    def count_for_identity(self, country: str, id_number: str, besides: str) -> int:
+        """Applications other than *besides*, at any partner, whose customer has this id
+        number: the same person applying twice, or under several dealers (drafts aside)."""
+        table = self.stored.table
+        customers = sa.table("customers", sa.column("id"), sa.column("country"),
+                             sa.column("id_number"))  # fmt: skip
+        statement = (
+            sa.select(sa.func.count())
+            .select_from(table.join(customers, customers.c.id == table.c.customer_id))
+            .where(
+                customers.c.country == country,
+                customers.c.id_number == id_number,
+                table.c.id != besides,
+                table.c.state != "draft",
+            )
+        )
+        return int(self._session.connection().scalar(statement) or 0)
 
 
 class DocumentRow(EntityRow):

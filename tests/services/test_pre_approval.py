@@ -4,6 +4,7 @@ refers it; an assessment runs once per submission."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 import pytest
@@ -138,3 +139,20 @@ def test_the_same_person_at_another_dealer_is_a_fact(
     assert assessment["facts"]["same_id_other_applications"] == "1"
     (earlier,) = assess(ctx, first)
     assert earlier["facts"]["same_id_other_applications"] == "1"
+
+
+@pytest.mark.usefixtures("published")
+def test_a_failing_partys_message_never_puts_the_id_number_in_a_log(
+    ctx: ServiceContext,
+    fakes: Fakes,
+    dealer: Actor,
+    partner: Partner,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    application_id = submitted(ctx, dealer, partner)
+    canary = resident_id(ID_BODY)
+    fakes.credit_bureau.fail_next(message=f"no file for {canary}")
+    with caplog.at_level(logging.DEBUG):
+        assess(ctx, application_id)
+    assert "credit_bureau did not answer" in caplog.text
+    assert canary not in caplog.text

@@ -45,8 +45,9 @@ def _asked(party: str, call: Callable[[], _T], unavailable: list[str]) -> _T | N
     failure, whatever it raises, leaves its facts unknown, never the assessment undone."""
     try:
         return call()
-    except Exception:
-        logger.warning("pre-approval: %s did not answer", party, exc_info=True)
+    except Exception as exc:
+        # The error's kind only: a vendor's message may quote the id number it was sent.
+        logger.warning("pre-approval: %s did not answer (%s)", party, type(exc).__name__)
         unavailable.append(party)
         return None
 

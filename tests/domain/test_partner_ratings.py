@@ -35,7 +35,7 @@ from leasekit.domain.partner_ratings import (
     effective_grade,
 )
 from leasekit.domain.partners import PartnerAction, PartnerRating, PartnerState
-from leasekit.errors import ValidationError
+from leasekit.errors import PermissionDeniedError, ValidationError
 from leasekit.money import Money
 
 AT = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
@@ -232,7 +232,7 @@ def test_only_the_requester_cancels_and_a_director_requests_none() -> None:
     with pytest.raises(ObjectPermissionError, match="only the requester"):
         request.apply("cancel", Actor("officer-2", Role.OFFICER), at=AT, business_date=TODAY)
     request.apply("cancel", Actor("officer-1", Role.OFFICER), at=AT, business_date=TODAY)
-    with pytest.raises(Exception, match="director"):
+    with pytest.raises(PermissionDeniedError, match="director"):
         override(Role.DIRECTOR)
 
 

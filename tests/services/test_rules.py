@@ -8,7 +8,7 @@ import pytest
 
 from leasekit.domain.identity import Actor
 from leasekit.domain.rules import RuleAction, RuleSetState
-from leasekit.errors import ValidationError
+from leasekit.errors import PermissionDeniedError, ValidationError
 from leasekit.services import rules
 from leasekit.services.context import ServiceContext
 
@@ -93,5 +93,5 @@ def test_publishing_retires_the_version_in_force(
 
 def test_a_dealer_reads_no_rules(ctx: ServiceContext, manager: Actor, dealer: Actor) -> None:
     version = save(ctx, manager)
-    with pytest.raises(Exception, match="may not read"):
+    with pytest.raises(PermissionDeniedError, match="may not read"):
         rules.get_rule_set_version(ctx, dealer, version.id)

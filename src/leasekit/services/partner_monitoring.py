@@ -13,7 +13,6 @@ reason and its event as the notification.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Final
 
 import attrs
@@ -139,34 +138,21 @@ def refresh_partners(
 ) -> RefreshReport:
     """Rate every partner with business on the books and apply the monitoring rules, each
     partner in a transaction of its own, so that a crash loses nothing done and a rerun does
-    only what is left. *started* learns how many partners there are, *advanced* hears of
-    each one done (a progress bar)."""
+    only what is left (:func:`refresh_partner` finds the day's rating under the partner's
+    row lock, so a refresh running beside this one is waited for, not repeated). *started*
+    learns how many partners there are, *advanced* hears of each one done (a progress
+    bar)."""
     with ctx.uow_factory() as uow:
         partner_ids = uow.partners.ids_in_states(RATED_STATES)
-        business_date = ctx.clock.business_date()
-        already = {p for p in partner_ids if uow.partner_ratings.scheduled_on(p, business_date)}
     started(len(partner_ids))
-    rated, done_before, failed = 0, len(already), []
+    rated, done_before, failed = 0, 0, []
     for partner_id in partner_ids:
-        if partner_id not in already:
-            try:
-                if _refresh_one(ctx, partner_id, business_date):
-                    rated += 1
-                else:
-                    done_before += 1
-            except LeasekitError as exc:
-                failed.append((partner_id, str(exc)))
+        try:
+            if refresh_partner(ctx, _SYSTEM, RefreshPartner(partner_id)) is None:
+                done_before += 1
+            else:
+                rated += 1
+        except LeasekitError as exc:
+            failed.append((partner_id, str(exc)))
         advanced()
     return RefreshReport(rated, done_before, tuple(failed))
-
-
-def _refresh_one(ctx: ServiceContext, partner_id: str, business_date: date) -> bool:
-    """Whether this call rated the partner; False when it had been rated on the business
-    date already, perhaps by a refresh running beside this one."""
-    try:
-        return refresh_partner(ctx, _SYSTEM, RefreshPartner(partner_id)) is not None
-    except LeasekitError:
-        with ctx.uow_factory() as uow:
-            if uow.partner_ratings.scheduled_on(partner_id, business_date) is not None:
-                return False
-        raise

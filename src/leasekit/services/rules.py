@@ -98,12 +98,19 @@ def _compile(rules: Sequence[Rule]) -> list[rule_engine.Rule]:
     compiled, errors = [], []
     for index, rule in enumerate(rules):
         try:
-            compiled.append(rule_engine.Rule(rule.condition, context=_CONTEXT))
+            compiled.append(_compiled(rule.condition))
         except rule_engine.errors.EngineError as exc:
             errors.append(FieldError(f"rules[{index}].condition", _why(exc)))
     if errors:
         raise ValidationError(errors)
     return compiled
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(condition: str) -> rule_engine.Rule:
+    """*condition* parsed once per process: every application is judged by the same few
+    published rules, and a compiled rule holds no state between evaluations."""
+    return rule_engine.Rule(condition, context=_CONTEXT)
 
 
 def _why(exc: rule_engine.errors.EngineError) -> str:

@@ -21,7 +21,7 @@ from leasekit.store.contracts import ContractRow, ReceivableRow
 from leasekit.store.document_defects import DocumentDefectRepository
 from leasekit.store.origination import ApplicationRow, DocumentRow
 from leasekit.store.parties import CustomerRow
-from leasekit.store.repository import repository
+from leasekit.store.repository import day_start, repository
 from leasekit.store.review_flags import ReviewFlagRow
 
 __all__ = ["APPROVED_STATES", "ON_BOOK_STATES", "REFUSED_STATES", "PartnerBook"]
@@ -35,10 +35,6 @@ APPROVED_STATES: Final = frozenset(
 REFUSED_STATES: Final = frozenset({_AS.DECLINED, _AS.REJECTED})
 ON_BOOK_STATES: Final = frozenset({ContractState.DISBURSED, ContractState.ACTIVE})
 """Contracts paid out and not yet ended: the ones that can fall overdue."""
-
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), dt.UTC)
 
 
 def _in(column: sa.ColumnElement[str], states: frozenset[str]) -> sa.ColumnElement[bool]:
@@ -58,7 +54,7 @@ class PartnerBook:
     ) -> BookCounts:
         """The counts over records made from *since* through *as_of*, the volume in
         *currency* (the company's)."""
-        start, end = _day_start(since), _day_start(as_of + dt.timedelta(days=1))
+        start, end = day_start(since), day_start(as_of + dt.timedelta(days=1))
         applications, decided, approved, volume = self._applications(partner_id, start, end)
         contracts, overdue = self._contracts(partner_id, as_of)
         return BookCounts(

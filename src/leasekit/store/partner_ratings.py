@@ -12,7 +12,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -102,26 +101,16 @@ class RatingRecordRepository(SqlRepository[RatingRecord]):
 
     def latest(self, partner_id: str) -> RatingRecord | None:
         """The partner's most recent rating."""
-        return self._last(self._table.c.partner_id == partner_id)
+        return self._latest(self._table.c.partner_id == partner_id)
 
     def scheduled_on(self, partner_id: str, as_of: dt.date) -> RatingRecord | None:
         """The scheduled rating of the partner on *as_of*, if the refresh has made it."""
         table = self._table
-        return self._last(
+        return self._latest(
             table.c.partner_id == partner_id,
             table.c.as_of == as_of,
             table.c.trigger == str(RatingTrigger.SCHEDULED),
         )
-
-    def _last(self, *criteria: sa.ColumnElement[bool]) -> RatingRecord | None:
-        statement = (
-            sa.select(*self.stored.read_columns)
-            .where(*criteria)
-            .order_by(self._table.c.id.desc())
-            .limit(1)
-        )
-        rows = self._rows(statement)
-        return self.stored.mapper.load(rows[0]) if rows else None
 
 
 class RatingOverrideRow(EntityRow):
@@ -154,9 +143,8 @@ class RatingOverrideRepository(SqlRepository[RatingOverride]):
     def in_force(self, partner_id: str, on: dt.date) -> RatingOverride | None:
         """The partner's latest approved override still in force on *on*."""
         table = self._table
-        found = self._find(
+        return self._latest(
             table.c.partner_id == partner_id,
             table.c.state == str(RatingOverrideState.APPROVED),
             table.c.until >= on,
         )
-        return found[-1] if found else None

@@ -43,6 +43,7 @@ __all__ = [
     "Rule",
     "SqlRepository",
     "Stored",
+    "day_start",
     "query_criteria",
     "repository",
     "translate_integrity_error",
@@ -146,7 +147,8 @@ def write(
         raise
 
 
-def _day_start(day: date) -> datetime:
+def day_start(day: date) -> datetime:
+    """The first instant of *day*, in UTC: instants are stored in UTC and days bound them."""
     return datetime.combine(day, time(), UTC)
 
 
@@ -164,9 +166,9 @@ def query_criteria(query: object, table: sa.Table) -> list[sa.ColumnElement[bool
             key = search_key(value)
             criteria += [table.c.name_key >= key, table.c.name_key < key + _PREFIX_END]
         elif name.endswith("_from"):
-            criteria.append(table.c[name.removesuffix("_from") + "_at"] >= _day_start(value))
+            criteria.append(table.c[name.removesuffix("_from") + "_at"] >= day_start(value))
         elif name.endswith("_to"):
-            end = _day_start(value + timedelta(days=1))
+            end = day_start(value + timedelta(days=1))
             criteria.append(table.c[name.removesuffix("_to") + "_at"] < end)
         else:
             criteria.append(table.c[name] == str(value))
@@ -280,6 +282,17 @@ class SqlRepository(Generic[E]):
         """Entities matching *criteria*, in id order."""
         statement = sa.select(*self.stored.read_columns).where(*criteria).order_by(self._table.c.id)
         return [self.stored.mapper.load(row) for row in self._rows(statement)]
+
+    def _latest(self, *criteria: sa.ColumnElement[bool]) -> E | None:
+        """The newest entity matching *criteria* (ids grow with time), read alone."""
+        statement = (
+            sa.select(*self.stored.read_columns)
+            .where(*criteria)
+            .order_by(self._table.c.id.desc())
+            .limit(1)
+        )
+        rows = self._rows(statement)
+        return self.stored.mapper.load(rows[0]) if rows else None
 
     def page(
         self, query: object | None = None, *, after: str | None = None, limit: int = 50

@@ -99,6 +99,7 @@ DISABLED_ENV: Final = "LEASEKIT_DISABLED_PLUGINS"
 names that are not loaded."""
 
 BUILTIN_PLUGINS: Final = (
+    "leasekit.builtin.approval_policy",
     "leasekit.builtin.filesystem",
     "leasekit.builtin.statements",
     "leasekit.builtin.fakes",

@@ -169,6 +169,7 @@ def build_runtime(
         secret_key=secret_key(settings),
         after_commit=wake,
         limit_policy=settings.partners.limit_policy(),
+        approval_rules=settings.approvals.rules(),
         partner_oversight=partner_oversight(settings.partners, pm),
         required_documents=RequiredDocuments(settings.partners.required_documents),
         import_limits=SheetLimits(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final
@@ -34,6 +34,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from leasekit.domain.approvals import DEFAULT_AUTHORITY, ApprovalRules, Tier
 from leasekit.domain.credit_limits import DEFAULT_LIMIT_BANDS, LimitPolicy
 from leasekit.domain.documents import DocumentKind
 from leasekit.domain.partner_monitoring import DEFAULT_RULES, MonitoredFigure, MonitoringRule
@@ -56,6 +57,7 @@ __all__ = [
     "ENV_NESTED_DELIMITER",
     "ENV_PREFIX",
     "AdapterIds",
+    "ApprovalSettings",
     "OutboxSettings",
     "PartnerSettings",
     "ServerSettings",
@@ -329,6 +331,42 @@ class PartnerSettings(BaseModel):
         )
 
 
+class ApprovalSettings(BaseModel):
+    """Who may decide which applications, and how approval tasks are worked."""
+
+    model_config = _section("approvals")
+
+    claim_minutes: float = Field(
+        default=30,
+        gt=0,
+        description="How long a reviewer's claim on an approval task lasts; afterwards anyone "
+        "of the tier may claim it and the late holder's decision is refused. Claiming again "
+        "renews it.",
+    )
+    authority: dict[Tier, Annotated[Decimal, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="The largest amount financed, in the company's currency, each tier may "
+        "approve, by tier: `LEASEKIT_APPROVALS__AUTHORITY__OFFICER=300000`; a larger case "
+        "climbs to a higher tier whatever the approval policy says. Unset tiers keep "
+        + ", ".join(f"{t} {v:,}" for t, v in DEFAULT_AUTHORITY.items())
+        + "; a director's is unlimited unless set.",
+    )
+    auto_approve_up_to: Decimal | None = Field(
+        default=None,
+        ge=0,
+        description="Approve without people an application that pre-approval passed, whose "
+        "amount financed is at most this and that the approval policy lets an officer "
+        "decide; unset, every application goes to people.",
+    )
+
+    def rules(self) -> ApprovalRules:
+        return ApprovalRules(
+            timedelta(minutes=self.claim_minutes),
+            {**DEFAULT_AUTHORITY, **self.authority},
+            self.auto_approve_up_to,
+        )
+
+
 class Settings(BaseSettings):
     """All of leasekit's settings; see ``docs/settings.md`` for the variables."""
 
@@ -375,6 +413,10 @@ class Settings(BaseSettings):
     )
     partners: PartnerSettings = Field(
         default_factory=PartnerSettings, description="Rules for dealers and other partners."
+    )
+    approvals: ApprovalSettings = Field(
+        default_factory=ApprovalSettings,
+        description="Who may decide which applications, and how approval tasks are worked.",
     )
     secret_key: SecretStr | None = Field(
         default=None,

@@ -45,8 +45,8 @@ SPEC = {
         submit | draft | submitted | dealer_user officer |
         pre_approve | submitted | pre_approved | system |
         decline | submitted | declined | system | !
-        start_review | pre_approved | in_review | officer manager director system |
-        approve | in_review | approved | officer manager director |
+        start_review | pre_approved | in_review | system |
+        approve | in_review | approved | officer manager director system |
         reject | in_review | rejected | officer manager director | !
         return | in_review | returned | officer manager director | !
         resubmit | returned | submitted | dealer_user officer |
@@ -99,7 +99,7 @@ SPEC = {
         lift_blacklist | blacklisted | suspended | director | !
     """,
     "approval_task": """
-        claim | open | claimed | officer manager director |
+        claim | open claimed | claimed | officer manager director |
         release | claimed | open | officer manager director system |
         reassign | open claimed | open | manager director |
         decide | claimed | decided | officer manager director |

@@ -84,9 +84,9 @@ def test_blocked_plugins_are_shown_as_blocked(make_pm: PluginFactory) -> None:
 def test_the_report_is_json_ready(make_pm: PluginFactory) -> None:
     data = json.loads(json.dumps(describe(make_pm(), {"bank": "fake"}).as_dict()))
     assert data["plugins"][0] == {
-        "name": "leasekit.builtin.filesystem",
+        "name": "leasekit.builtin.approval_policy",
         "source": "builtin",
-        "hooks": ["leasekit_register_document_stores", "leasekit_register_notifiers"],
+        "hooks": ["leasekit_register_approval_policies"],
         "blocked": False,
     }
     bank = next(row for row in data["adapters"] if row["kind"] == "bank")

@@ -33,7 +33,7 @@ async def test_lists_are_scoped_to_the_partner_and_filtered_by_state(demo) -> No
     drafted, submitted = demo.company.applications
     everything = await demo.listing("/applications", "sunrise")
     assert [a["id"] for a in everything] == [drafted.id, submitted.id]
-    only = await demo.listing("/applications?state=pre_approved", "officer")
+    only = await demo.listing("/applications?state=in_review", "officer")
     assert [a["id"] for a in only] == [submitted.id]
     assert await demo.listing("/applications", "harbour") == []
     problem = await demo.call("GET", "/applications?state=pending", "officer", 422)
@@ -54,23 +54,23 @@ async def test_another_partners_application_is_not_found_whatever_is_asked(demo)
 
 
 async def test_submitting_twice_is_409_naming_state_and_action(demo) -> None:
-    """The demo's submitted application has been pre-approved since."""
+    """The demo's submitted application has been pre-approved and is in review since."""
     submitted = demo.company.applications[1]
     path = f"/applications/{submitted.id}"
     problem = await demo.move(path, "sunrise", 409, action="submit")
     assert problem["type"] == "urn:leasekit:problem:illegal-transition"
-    assert (problem["state"], problem["action"]) == ("pre_approved", "submit")
+    assert (problem["state"], problem["action"]) == ("in_review", "submit")
     assert "cancel" in problem["allowed"]
-    assert "pre_approved" in problem["detail"]
+    assert "in_review" in problem["detail"]
     problem = await demo.call(
-        "PUT", path, "sunrise", 409, json=demo.draft(), headers={"If-Match": '"2"'}
+        "PUT", path, "sunrise", 409, json=demo.draft(), headers={"If-Match": '"3"'}
     )
-    assert (problem["state"], problem["action"]) == ("pre_approved", "revise")
+    assert (problem["state"], problem["action"]) == ("in_review", "revise")
 
 
 async def test_a_move_reserved_to_another_role_is_403(demo) -> None:
     path = f"/applications/{demo.company.applications[1].id}"
-    problem = await demo.move(path, "sunrise", 403, action="start_review")
+    problem = await demo.move(path, "sunrise", 403, action="approve")
     assert problem["type"] == "urn:leasekit:problem:permission-denied"
 
 

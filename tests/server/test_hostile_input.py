@@ -20,6 +20,7 @@ from leasekit.demo import credit_code, resident_id, vin
 from leasekit.services.sheets import XLSX_MEDIA_TYPE as XLSX
 
 from .conftest import Demo
+from .test_approval_tasks import open_task
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
 from .test_document_defects import defect_body, recorded_defect
 from .test_partner_ratings import SOON, requested_override
@@ -66,6 +67,10 @@ class Case:
 
 async def _transitions(made: Awaitable[str]) -> str:
     return f"{await made}/transitions"
+
+
+async def _tags(made: Awaitable[str]) -> str:
+    return f"{await made}/tags"
 
 
 async def _dry_run(made: Awaitable[str]) -> str:
@@ -305,6 +310,23 @@ CASES: dict[str, Case] = {
         200,
         versioned=True,
     ),
+    "POST /approval-tasks/{id}/transitions": Case(
+        "officer",
+        lambda d: "/approval-tasks/unknown/transitions",
+        lambda d: {"action": "claim"},
+        200,
+        versioned=True,
+        prepare=lambda d: _transitions(open_task(d)),
+    ),
+    "PUT /approval-tasks/{id}/tags": Case(
+        "officer",
+        lambda d: "/approval-tasks/unknown/tags",
+        lambda d: {"add": ["vip"], "remove": []},
+        200,
+        versioned=True,
+        texts=frozenset({"add", "remove"}),
+        prepare=lambda d: _tags(open_task(d)),
+    ),
 }
 
 
@@ -343,7 +365,8 @@ async def test_every_field_refuses_hostile_values_and_nothing_is_written(
     body = case.body(served)
     headers = served.auth(case.user) if case.user else {}
     if case.versioned:
-        headers["If-Match"] = await served.etag(path.removesuffix("/transitions"), case.user)
+        target = path.removesuffix("/transitions").removesuffix("/tags")
+        headers["If-Match"] = await served.etag(target, case.user)
     before = served.row_counts()
     for field, what, spoiled in _spoiled(body, case):
         data = io.BytesIO(json.dumps(spoiled).encode())  # aiohttp warns of large bytes

@@ -8,6 +8,7 @@ import pytest
 
 from leasekit.server.app import API
 
+from .test_approval_tasks import open_task
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
 from .test_customers import NEW_CUSTOMER
 from .test_document_defects import defect_body, recorded_defect
@@ -172,6 +173,11 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
             {"json": {"action": "publish"}, "headers": at_first},
         ),
         "POST /applications": ("sunrise", "/applications", {"json": demo.draft()}),
+        "POST /approval-tasks/{id}/transitions": (
+            "officer",
+            "",
+            {"json": {"action": "claim"}, "headers": at_first},
+        ),
         "POST /products": ("manager", "/products", {"json": product_body()}),
         "POST /product-versions/{id}/transitions": (
             "director",
@@ -220,6 +226,7 @@ PREPARED = {
     "POST /rating-overrides/{id}/transitions": requested_override,
     "POST /rule-set-versions/{id}/transitions": saved_rule_set,
     "POST /document-defects/{id}/transitions": recorded_defect,
+    "POST /approval-tasks/{id}/transitions": open_task,
 }
 """Operations on objects the demo lacks, made first (their path is left empty above)."""
 

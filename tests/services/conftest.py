@@ -8,16 +8,27 @@ from decimal import Decimal
 import pytest
 
 from leasekit.demo import credit_code, resident_id, supply_onboarding_documents, vin
+from leasekit.domain.approvals import ApprovalTask, ApprovalTaskState
 from leasekit.domain.clock import FixedClock
 from leasekit.domain.customers import CustomerKind
+from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner, PartnerRating
 from leasekit.domain.vehicles import VehicleCondition
 from leasekit.money import currency
 from leasekit.plugins import Adapters
-from leasekit.services import customers, partners, users, vehicles
+from leasekit.services import (
+    applications,
+    approvals,
+    catalog,
+    customers,
+    events,
+    partners,
+    users,
+    vehicles,
+)
 from leasekit.services.context import ServiceContext
-from leasekit.services.storage import UnitOfWork
+from leasekit.services.storage import ApprovalTaskQuery, UnitOfWork
 
 
 @pytest.fixture
@@ -133,3 +144,39 @@ def register_vehicle(ctx: ServiceContext, actor: Actor, text: str = "LSVAU2180N2
         vin(text), "Volkswagen", "Passat", 2024, VehicleCondition.NEW
     )
     return vehicles.register_vehicle(ctx, actor, command).id
+
+
+def deliver(ctx: ServiceContext, handler: str, name: str, subject: str, subject_id: str) -> None:
+    """Deliver the event *name* of *subject_id* to the in-process *handler*, as the outbox
+    relay does after the commit."""
+    event = DomainEvent.new(
+        name, subject, subject_id, {},
+        occurred_at=ctx.clock.now(), business_date=ctx.clock.business_date(), actor_id="system",
+    )  # fmt: skip
+    events.HandlerSubscriber(catalog.handlers()[handler], ctx).deliver(event)
+
+
+def open_review(ctx: ServiceContext, application_id: str) -> None:
+    """Pre-approve the submitted application and let the workflow open its review."""
+    applications.transition_application(ctx, Actor.system(), application_id, "pre_approve")
+    deliver(ctx, "origination.open_review", "application_pre_approved", "application",
+            application_id)  # fmt: skip
+
+
+def open_task(ctx: ServiceContext, application_id: str) -> ApprovalTask:
+    """The application's task waiting for a reviewer."""
+    query = ApprovalTaskQuery(application_id=application_id, state=ApprovalTaskState.OPEN)
+    (record,) = approvals.list_approval_tasks(ctx, Actor.system(), query).items
+    return approvals.get_task_view(ctx, Actor.system(), record["id"]).task
+
+
+def decide(
+    ctx: ServiceContext, reviewer: Actor, application_id: str, decision: str,
+    reason: str | None = None, **conditions: str,
+) -> ApprovalTask:  # fmt: skip
+    """*reviewer* claims the application's open task and decides it."""
+    task = open_task(ctx, application_id)
+    approvals.transition_approval_task(ctx, reviewer, task.id, "claim")
+    return approvals.transition_approval_task(
+        ctx, reviewer, task.id, "decide", reason, decision=decision, **conditions
+    )

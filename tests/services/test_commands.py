@@ -26,6 +26,7 @@ from leasekit.domain.partners import Partner, PartnerRating
 from leasekit.domain.rules import RuleAction
 from leasekit.services import (
     applications,
+    approvals,
     blacklist,
     catalog,
     credit_limits,
@@ -51,7 +52,7 @@ from leasekit.store.audit import count_entries
 from leasekit.store.outbox import OutboxRelay
 from leasekit.store.uow import SqlUnitOfWork
 
-from .conftest import register_customer, register_vehicle
+from .conftest import open_review, open_task, register_customer, register_vehicle
 from .test_applications import draft_command
 from .test_documents import PNG, chunks
 
@@ -213,7 +214,27 @@ def _publish(w: World) -> Callable[[], object]:
     return lambda: products.transition_product_version(w.ctx, w.director, draft, "publish")
 
 
+def _in_review(w: World) -> str:
+    """A submitted application's officer-tier task, opened by the workflow."""
+    draft = applications.create_draft(w.ctx, w.dealer, _draft(w))
+    applications.transition_application(w.ctx, w.dealer, draft.id, "submit")
+    open_review(w.ctx, draft.id)
+    return open_task(w.ctx, draft.id).id
+
+
+def _claim(w: World) -> Callable[[], object]:
+    task_id = _in_review(w)
+    return lambda: approvals.transition_approval_task(w.ctx, w.officer, task_id, "claim")
+
+
+def _retag(w: World) -> Callable[[], object]:
+    change = approvals.TagsRevision(_in_review(w), approvals.TagsChange(add=("vip",)))
+    return lambda: approvals.retag_approval_task(w.ctx, w.officer, change)
+
+
 PREPARE: dict[str, Prepare] = {
+    "transition_approval_task": _claim,
+    "retag_approval_task": _retag,
     "create_user": lambda w: lambda: users.create_user(
         w.ctx, w.admin, users.CreateUser("new", "New", Role.OFFICER)
     ),
@@ -381,6 +402,10 @@ def _authenticate(w: World) -> Callable[[], object]:
 
 
 READS: dict[str, Prepare] = {
+    "list_approval_tasks": lambda w: lambda: approvals.list_approval_tasks(w.ctx, w.officer),
+    "get_task_view": lambda w: (
+        lambda task_id: lambda: approvals.get_task_view(w.ctx, w.officer, task_id)
+    )(_in_review(w)),
     "list_users": lambda w: lambda: users.list_users(w.ctx, w.admin),
     "list_tokens": lambda w: lambda: users.list_tokens(w.ctx, w.admin, w.officer.user_id),
     "list_partners": lambda w: lambda: partners.list_partners(w.ctx, w.officer),

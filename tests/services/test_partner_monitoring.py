@@ -29,7 +29,7 @@ from leasekit.services import (
 )
 from leasekit.services.context import ServiceContext
 
-from .conftest import register_customer, register_vehicle
+from .conftest import decide, open_review, register_customer, register_vehicle
 from .test_applications import draft_command
 
 SYSTEM = Actor.system()
@@ -47,14 +47,15 @@ def application(
         "draft": [],
         "submitted": [(dealer, "submit")],
         "decline": [(dealer, "submit"), (SYSTEM, "decline")],
-        "approve": [(dealer, "submit"), (SYSTEM, "pre_approve"), (officer, "start_review"),
-                    (officer, "approve")],
-        "reject": [(dealer, "submit"), (SYSTEM, "pre_approve"), (officer, "start_review"),
-                   (officer, "reject")],
+        "approve": [(dealer, "submit")],
+        "reject": [(dealer, "submit")],
     }[outcome]  # fmt: skip
     for actor, action in moves:
-        reason = "no" if action in ("decline", "reject") else None
+        reason = "no" if action == "decline" else None
         applications.transition_application(ctx, actor, draft.id, action, reason)
+    if outcome in ("approve", "reject"):
+        open_review(ctx, draft.id)
+        decide(ctx, officer, draft.id, outcome, "no" if outcome == "reject" else None)
 
 
 def test_the_figures_count_the_partners_own_book(

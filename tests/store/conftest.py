@@ -111,16 +111,22 @@ class Build:
             NOW,
         )
 
-    def approval_task(self, application_id: str) -> ApprovalTask:
+    def approval_task(self, application: Application) -> ApprovalTask:
         return ApprovalTask(
             new_id(),
-            application_id,
+            application.id,
+            application.partner_id,
             "manager",
-            "open",
+            "director",
+            "claimed",
             None,
+            "manager-1",
+            NOW,
+            NOW + timedelta(minutes=30),
             None,
-            None,
-            None,
+            "officer-1",
+            {"down_payment": "60000.00"},
+            "needs a larger down payment",
             ("high_amount", "used_vehicle"),
             NOW,
         )

@@ -39,7 +39,7 @@ def test_each_entity_comes_back_equal(uow_factory: UowFactory, build: Build, dea
     partner, customer, vehicle, application = deal
     user = build.user(partner_id=partner.id)
     document = build.document(application.id, partner.id)
-    task = build.approval_task(application.id)
+    task = build.approval_task(application)
     contract = build.contract(application)
     payment = build.payment(contract.id)
     request = build.exception_request(payment)
@@ -325,7 +325,7 @@ def test_documents_are_listed_by_owner(uow_factory: UowFactory, build: Build, de
 def test_approval_tasks_by_application_state_and_tier(
     uow_factory: UowFactory, build: Build, deal: Deal
 ) -> None:
-    task = build.approval_task(deal[3].id)
+    task = build.approval_task(deal[3])
     with uow_factory() as uow:
         uow.approval_tasks.add(task)
         uow.commit()

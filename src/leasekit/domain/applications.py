@@ -105,10 +105,13 @@ APPLICATION_LIFECYCLE: Final = StateMachine(
         row(_A.PRE_APPROVE, [_S.SUBMITTED], _S.PRE_APPROVED, [Role.SYSTEM],
             "application_pre_approved"),
         row(_A.DECLINE, [_S.SUBMITTED], _S.DECLINED, [Role.SYSTEM], "application_declined", True),
-        row(_A.START_REVIEW, [_S.PRE_APPROVED], _S.IN_REVIEW, [*REVIEWERS, Role.SYSTEM],
+        # The approval workflow starts the review, opening the first tier's task.
+        row(_A.START_REVIEW, [_S.PRE_APPROVED], _S.IN_REVIEW, [Role.SYSTEM],
             "application_review_started"),
-        # Which tier must approve is the approval tasks' business; any reviewer role records it.
-        row(_A.APPROVE, [_S.IN_REVIEW], _S.APPROVED, REVIEWERS, "application_approved"),
+        # Decided through approval tasks, which enforce tiers and authority; the system
+        # approves what settings let it approve without people.
+        row(_A.APPROVE, [_S.IN_REVIEW], _S.APPROVED, [*REVIEWERS, Role.SYSTEM],
+            "application_approved"),
         row(_A.REJECT, [_S.IN_REVIEW], _S.REJECTED, REVIEWERS, "application_rejected", True),
         row(_A.RETURN, [_S.IN_REVIEW], _S.RETURNED, REVIEWERS, "application_returned", True),
         row(_A.RESUBMIT, [_S.RETURNED], _S.SUBMITTED, ORIGINATORS, "application_resubmitted",

@@ -1,16 +1,19 @@
 """Approval tasks: one reviewer's piece of work on one application at one tier.
 
-Tiers follow authority: an officer decides small cases, larger ones need a manager or a
-director. A reviewer claims a task, which locks it to them so that two people never decide
-the same case; they decide it, release it, or escalate it to the next tier, which closes this
-task and lets the service open one for the next tier. Which tier a case needs is for the
-approval policy adapters to say, not this module.
+Tiers follow authority: an officer decides small cases, larger or riskier ones need a manager
+or a director (which tier a case needs is for the approval policy to say, and is kept as the
+task's ``required_tier``). A case climbs the tiers: an approval below the required tier hands
+the case to the next tier, as does an escalation. A reviewer claims a task, which locks it to
+them for a lease (so that two people never decide the same case, and a case is not stuck with
+someone who went home): once the lease has run out anyone of the tier may claim it, and the
+late holder may no longer decide it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar, Final
 
@@ -22,15 +25,22 @@ from leasekit.domain.events import PayloadValue, StateChanged
 from leasekit.domain.identity import REVIEWERS, SENIOR_REVIEWERS, Actor, Role, new_id
 from leasekit.domain.lifecycle import Effect, Guard, Move, Stateful, StateMachine, row
 from leasekit.domain.validation import Checks, choice, text
-from leasekit.errors import DomainError, ValidationError
+from leasekit.errors import DomainError, FieldError, ValidationError
 
 __all__ = [
     "APPROVAL_TASK_LIFECYCLE",
+    "CONDITIONS",
+    "DEFAULT_AUTHORITY",
+    "ApprovalRules",
     "ApprovalTask",
     "ApprovalTaskAction",
     "ApprovalTaskState",
     "Decision",
     "Tier",
+    "conflict_of_interest",
+    "higher",
+    "tier_for_amount",
+    "tier_of",
 ]
 
 
@@ -54,19 +64,23 @@ class ApprovalTaskAction(StrEnum):
 _T = ApprovalTaskState
 _A = ApprovalTaskAction
 
+CONDITIONS: Final = ("annual_rate", "down_payment", "residual_value", "term_months")
+"""The terms an approval with conditions may change; the application's plan is recomputed."""
+
 APPROVAL_TASK_LIFECYCLE: Final = StateMachine(
     "approval_task",
     _T.OPEN,
     (
-        # Claiming locks the task to one reviewer so two people never decide the same case.
-        row(_A.CLAIM, [_T.OPEN], _T.CLAIMED, REVIEWERS, "approval_task_claimed"),
+        # Claiming locks the task to one reviewer so two people never decide the same case;
+        # a claimed task whose lease ran out may be claimed again, by anyone of the tier.
+        row(_A.CLAIM, [_T.OPEN, _T.CLAIMED], _T.CLAIMED, REVIEWERS, "approval_task_claimed"),
         # The holder lets go; the system frees locks left by people who went home.
         row(_A.RELEASE, [_T.CLAIMED], _T.OPEN, [*REVIEWERS, Role.SYSTEM],
             "approval_task_released"),
         row(_A.REASSIGN, [_T.OPEN, _T.CLAIMED], _T.OPEN, SENIOR_REVIEWERS,
             "approval_task_reassigned", params=["assignee"]),
         row(_A.DECIDE, [_T.CLAIMED], _T.DECIDED, REVIEWERS, "approval_task_decided",
-            params=["decision"]),
+            params=["decision"], optional=CONDITIONS),
         # Above the reviewer's authority: this task ends and a task for the next tier opens.
         row(_A.ESCALATE, [_T.CLAIMED], _T.ESCALATED, [Role.OFFICER, Role.MANAGER],
             "approval_task_escalated", True),
@@ -92,10 +106,63 @@ _RANK: Final[Mapping[Role, int]] = {Role.OFFICER: 0, Role.MANAGER: 1, Role.DIREC
 """A reviewer may work on tasks of their own tier and below."""
 
 
+DEFAULT_AUTHORITY: Final[Mapping[Tier, Decimal]] = {
+    Tier.OFFICER: Decimal(200_000),
+    Tier.MANAGER: Decimal(1_000_000),
+}
+"""The largest amount financed each tier approves, in the company's currency; a tier left
+out (the director, by default) approves any amount."""
+
+
+@attrs.frozen
+class ApprovalRules:
+    """How approvals are worked: a claim's lease, each tier's authority, and up to which
+    amount a case that pre-approval passed is approved without people (None: never)."""
+
+    claim_lease: timedelta = timedelta(minutes=30)
+    authority: Mapping[Tier, Decimal] = attrs.field(factory=lambda: dict(DEFAULT_AUTHORITY))
+    auto_approve_up_to: Decimal | None = None
+
+    def tier_for(self, amount: Decimal) -> Tier | None:
+        return tier_for_amount(amount, self.authority)
+
+    def covers(self, tier: Tier, amount: Decimal) -> bool:
+        """Whether *tier*'s authority reaches *amount*."""
+        limit = self.authority.get(tier)
+        return limit is None or amount <= limit
+
+
+def tier_for_amount(amount: Decimal, authority: Mapping[Tier, Decimal]) -> Tier | None:
+    """The lowest tier whose authority covers *amount*; None when none does (then nobody
+    may approve the case as it stands: it can only be rejected, returned or made smaller)."""
+    for tier in _TIERS:
+        limit = authority.get(tier)
+        if limit is None or amount <= limit:
+            return tier
+    return None
+
+
+def higher(first: Tier, second: Tier) -> Tier:
+    """The higher of two tiers."""
+    return first if _rank(first) >= _rank(second) else second
+
+
+def tier_of(role: Role) -> Tier | None:
+    """The highest tier *role* may decide at; None for a role that reviews nothing."""
+    rank = _RANK.get(role)
+    return None if rank is None else _TIERS[rank]
+
+
+def _rank(tier: Tier) -> int:
+    return _TIERS.index(tier)
+
+
 class Decision(StrEnum):
     """What the reviewer decided; the application takes the matching action."""
 
     APPROVE = "approve"
+    APPROVE_WITH_CONDITIONS = "approve_with_conditions"
+    """Approve changed terms (a larger down payment, a shorter term), saying why."""
     REJECT = "reject"
     RETURN = "return"
     """Send back to the originator for more documents or changed terms."""
@@ -110,15 +177,30 @@ def _refused(action: str, actor: Actor, why: str) -> ObjectPermissionError:
 
 
 def _check_claim(task: ApprovalTask, move: Move) -> None:
-    if _RANK.get(move.actor.role, -1) < _RANK[Role(task.tier)]:
+    """The reviewer must have the tier's authority and be the assignee, if there is one; a
+    claimed task is taken over only once its lease has run out (its holder renews it)."""
+    if _RANK.get(move.actor.role, -1) < _rank(task.tier):
         raise _refused("claim", move.actor, f"the task needs {task.tier} authority")
     if task.assignee is not None and task.assignee != move.actor.user_id:
         raise _refused("claim", move.actor, "the task is assigned to someone else")
+    if task.state is _T.CLAIMED and task.locked_by != move.actor.user_id and task.leased(move.at):
+        until = "" if task.lock_expires_at is None else f" until {task.lock_expires_at}"
+        raise _refused("claim", move.actor, f"another reviewer holds the task{until}")
 
 
 def _check_holder(task: ApprovalTask, move: Move) -> None:
     if task.locked_by != move.actor.user_id:
         raise _refused(move.transition.action, move.actor, "another reviewer holds the task")
+
+
+def _check_live_claim(task: ApprovalTask, move: Move) -> None:
+    """Deciding needs a claim that still stands: after its lease someone else may hold it."""
+    _check_holder(task, move)
+    if not task.leased(move.at):
+        raise _refused(
+            move.transition.action, move.actor,
+            f"the claim ran out at {task.lock_expires_at}; claim the task again",
+        )  # fmt: skip
 
 
 def _check_release(task: ApprovalTask, move: Move) -> None:
@@ -128,17 +210,28 @@ def _check_release(task: ApprovalTask, move: Move) -> None:
 
 
 def _check_escalate(task: ApprovalTask, move: Move) -> None:
-    _check_holder(task, move)
+    _check_live_claim(task, move)
     if task.next_tier is None:
         raise DomainError(f"a {task.tier}-tier task has no higher tier to escalate to")
 
 
 def _check_decide(task: ApprovalTask, move: Move) -> None:
-    """Only the holder decides; refusing or returning a case must say why."""
-    _check_holder(task, move)
+    """Only the holder decides; refusing, returning or changing a case must say why, and
+    only an approval with conditions names conditions."""
+    _check_live_claim(task, move)
     decision = choice(Decision, move.params["decision"], "decision")
     if decision is not Decision.APPROVE and move.reason is None:
         raise ValidationError.single("reason", f"a reason is required to {decision}")
+    named = [name for name in CONDITIONS if name in move.params]
+    if decision is Decision.APPROVE_WITH_CONDITIONS and not named:
+        raise ValidationError.single(
+            "decision", f"name at least one condition: {', '.join(CONDITIONS)}"
+        )
+    if decision is not Decision.APPROVE_WITH_CONDITIONS and named:
+        raise ValidationError(
+            [FieldError(name, f"a condition is only for {Decision.APPROVE_WITH_CONDITIONS}")
+             for name in named]
+        )  # fmt: skip
 
 
 def _check_reassign(task: ApprovalTask, move: Move) -> None:
@@ -146,16 +239,24 @@ def _check_reassign(task: ApprovalTask, move: Move) -> None:
 
 
 def _lock(task: ApprovalTask, move: Move) -> None:
+    """Lock to the claimant; the service sets how long the lease lasts."""
     task.locked_by, task.locked_at = move.actor.user_id, require_utc(move.at)
+    task.lock_expires_at = None
 
 
 def _unlock(task: ApprovalTask, move: Move) -> None:
-    task.locked_by, task.locked_at = None, None
+    task.locked_by, task.locked_at, task.lock_expires_at = None, None, None
+
+
+def _hand_up(task: ApprovalTask, move: Move) -> None:
+    task.decided_by, task.reason = move.actor.user_id, move.reason
+    _unlock(task, move)
 
 
 def _record_decision(task: ApprovalTask, move: Move) -> None:
     task.decision = Decision(move.params["decision"])
-    _unlock(task, move)
+    task.conditions = {name: move.params[name] for name in CONDITIONS if name in move.params}
+    _hand_up(task, move)
 
 
 def _hand_over(task: ApprovalTask, move: Move) -> Mapping[str, PayloadValue]:
@@ -171,20 +272,31 @@ class ApprovalTask(Stateful):
 
     id: str
     application_id: str
+    partner_id: str
     tier: Tier = attrs.field(converter=Tier)
+    required_tier: Tier = attrs.field(converter=Tier)
+    """The tier whose approval approves the application (the approval policy's answer)."""
     state: ApprovalTaskState = attrs.field(converter=ApprovalTaskState)
     assignee: str | None
     """A user the task is meant for; None means any reviewer of the tier may claim it."""
     locked_by: str | None
     locked_at: datetime | None
+    lock_expires_at: datetime | None
+    """When the claim's lease runs out; None while unclaimed."""
     decision: Decision | None = attrs.field(converter=attrs.converters.optional(Decision))
+    decided_by: str | None
+    """Who decided or escalated it, so that they decide nothing of the case at a higher tier."""
+    conditions: dict[str, str]
+    """An approval's changed terms, by name (:data:`CONDITIONS`)."""
+    reason: str | None
+    """Why it was decided or escalated as it was."""
     tags: tuple[str, ...] = attrs.field(converter=_tags)
     """Why the case needs attention (``used_vehicle``, ``high_amount``), for queues and search."""
     created_at: datetime
     version: int = 0
 
     lifecycle: ClassVar[StateMachine[ApprovalTaskState]] = APPROVAL_TASK_LIFECYCLE
-    event_fields: ClassVar[tuple[str, ...]] = ("application_id", "tier")
+    event_fields: ClassVar[tuple[str, ...]] = ("application_id", "partner_id", "tier")
     guards: ClassVar[Mapping[str, Guard]] = {
         _A.CLAIM: _check_claim,
         _A.RELEASE: _check_release,
@@ -195,7 +307,7 @@ class ApprovalTask(Stateful):
     effects: ClassVar[Mapping[str, Effect]] = {
         _A.CLAIM: _lock,
         _A.RELEASE: _unlock,
-        _A.ESCALATE: _unlock,
+        _A.ESCALATE: _hand_up,
         _A.CANCEL: _unlock,
         _A.DECIDE: _record_decision,
         _A.REASSIGN: _hand_over,
@@ -206,7 +318,9 @@ class ApprovalTask(Stateful):
         cls,
         *,
         application_id: str,
+        partner_id: str,
         tier: Tier | str,
+        required_tier: Tier | str,
         actor: Actor,
         at: datetime,
         assignee: str | None = None,
@@ -215,26 +329,64 @@ class ApprovalTask(Stateful):
         ensure_may_create(actor, "approval_task")
         checks = Checks()
         valid_tier = checks.run(lambda: choice(Tier, tier, "tier"))
-        if valid_tier is None:
+        required = checks.run(lambda: choice(Tier, required_tier, "required_tier"))
+        if valid_tier is None or required is None:
             raise checks.error()
         return cls(
             id=new_id(),
             application_id=application_id,
+            partner_id=partner_id,
             tier=valid_tier,
+            required_tier=required,
             state=ApprovalTaskState.OPEN,
             assignee=assignee,
             locked_by=None,
             locked_at=None,
+            lock_expires_at=None,
             decision=None,
+            decided_by=None,
+            conditions={},
+            reason=None,
             tags=_tags(tags),
             created_at=require_utc(at),
         )
 
+    def leased(self, at: datetime) -> bool:
+        """Whether a claim stands at *at*: claimed, and its lease (if set) not run out."""
+        if self.locked_by is None:
+            return False
+        return self.lock_expires_at is None or require_utc(at) < self.lock_expires_at
+
+    @property
+    def approves(self) -> bool:
+        """Whether approving this task approves the application: it is at the required tier."""
+        return _rank(self.tier) >= _rank(self.required_tier)
+
+    def tagged(self, add: Iterable[str], remove: Iterable[str]) -> tuple[str, ...]:
+        """Change the tags while the task is open or claimed; the tags it had before."""
+        if self.state in APPROVAL_TASK_LIFECYCLE.final:
+            raise DomainError(f"a {self.state} task's tags are kept as they were")
+        before, removed = self.tags, set(_tags(remove))
+        self.tags = _tags([*(t for t in self.tags if t not in removed), *add])
+        return before
+
     @property
     def next_tier(self) -> Tier | None:
         """The tier an escalation goes to; None at the top."""
-        index = _TIERS.index(self.tier) + 1
+        index = _rank(self.tier) + 1
         return _TIERS[index] if index < len(_TIERS) else None
+
+    def next(
+        self, *, actor: Actor, at: datetime, required_tier: Tier | None = None
+    ) -> ApprovalTask:
+        """The task of the next tier for the same case, with this one's tags."""
+        if self.next_tier is None:
+            raise DomainError(f"a {self.tier}-tier task has no higher tier")
+        return ApprovalTask.open(
+            application_id=self.application_id, partner_id=self.partner_id,
+            tier=self.next_tier, required_tier=required_tier or self.required_tier,
+            actor=actor, at=at, tags=self.tags,
+        )  # fmt: skip
 
     def decide(
         self,
@@ -266,3 +418,17 @@ class ApprovalTask(Stateful):
             _A.REASSIGN, actor, at=at, business_date=business_date, reason=reason,
             assignee=assignee,
         )  # fmt: skip
+
+
+def conflict_of_interest(
+    task: ApprovalTask, user_id: str, *, submitted_by: str, earlier: Iterable[ApprovalTask]
+) -> str | None:
+    """Why *user_id* may not work on *task*, or None: nobody reviews an application they
+    submitted, nor decides at a higher tier a case they decided or escalated at a lower one
+    (four eyes per tier)."""
+    if user_id == submitted_by:
+        return "they submitted the application"
+    for other in earlier:
+        if other.decided_by == user_id and _rank(other.tier) < _rank(task.tier):
+            return f"they already decided it at the {other.tier} tier"
+    return None

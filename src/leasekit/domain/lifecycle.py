@@ -90,6 +90,8 @@ class Transition:
     """A capability the object's partner must hold (``submit_applications``)."""
     params: frozenset[str] = frozenset()
     """Data the move needs besides a reason (a task's ``decision``, its new ``assignee``)."""
+    optional: frozenset[str] = frozenset()
+    """Data the move may take (the conditions of an approval)."""
 
 
 def row(
@@ -102,6 +104,7 @@ def row(
     *,
     requires: StrEnum | None = None,
     params: Iterable[str] = (),
+    optional: Iterable[str] = (),
 ) -> Transition:
     """A table row written compactly; enum members are kept as the strings they are."""
     return Transition(
@@ -113,6 +116,7 @@ def row(
         reason_required,
         None if requires is None else str(requires),
         frozenset(params),
+        frozenset(optional),
     )
 
 
@@ -416,9 +420,9 @@ class _Subject(Protocol):
 
 
 def _check_params(transition: Transition, params: Mapping[str, str]) -> None:
-    """Every parameter the row names, and no other."""
+    """Every parameter the row requires, and none it does not take."""
     missing = [name for name in sorted(transition.params) if not params.get(name, "").strip()]
-    unknown = sorted(set(params) - transition.params)
+    unknown = sorted(set(params) - transition.params - transition.optional)
     errors = [FieldError(name, "required for this action") for name in missing]
     errors += [FieldError(name, "not taken by this action") for name in unknown]
     if errors:

@@ -74,6 +74,7 @@ def _table(machine: StateMachine[Any]) -> list[str]:
         if extra:
             needs = [f"partner may {t.requires}"] if t.requires else []
             needs += sorted(t.params)
+            needs += [f"{name} (optional)" for name in sorted(t.optional)]
             line += f" {', '.join(needs)} |"
         lines.append(line)
     return lines

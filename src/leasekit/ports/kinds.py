@@ -133,7 +133,9 @@ _ROWS: Final = (
         AdapterKind.APPROVAL_POLICY,
         ApprovalPolicy,
         hook_name="leasekit_register_approval_policies",
-        setting_help="Approval policy adapter id.",
+        setting_help="Approval policy adapter id; `standard` asks for a manager or a director "
+        "by the dealer's grade, fraud risk, credit score, business type and down payment.",
+        default_id="standard",
         fake="FakeApprovalPolicy",
     ),
     KindSpec(

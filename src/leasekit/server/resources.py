@@ -233,6 +233,11 @@ def revise_route(
     return handler
 
 
+def _params(machine: StateMachine[Any]) -> list[str]:
+    """Every parameter some move of *machine* takes, required or optional."""
+    return sorted({p for t in machine.transitions for p in t.params | t.optional})
+
+
 def transition_payload(command: TransitionCommand[Any]) -> type:
     """The body of a move, derived from the lifecycle: the action (one of the machine's),
     the reason, and every parameter some action takes."""
@@ -252,12 +257,13 @@ def transition_payload(command: TransitionCommand[Any]) -> type:
             },
         ),
     }
-    for param in sorted({p for t in machine.transitions for p in t.params}):
+    for param in _params(machine):
         takers = sorted(t.action for t in machine.transitions if param in t.params)
+        optional = sorted(t.action for t in machine.transitions if param in t.optional)
+        said = [f"Required for: {', '.join(takers)}."] if takers else []
+        said += [f"Optional for: {', '.join(optional)}."] if optional else []
         fields[param] = attrs.field(
-            type=_OPTIONAL_TEXT,
-            default=None,
-            metadata={"description": f"Required for: {', '.join(takers)}."},
+            type=_OPTIONAL_TEXT, default=None, metadata={"description": " ".join(said)}
         )
     payload: type = attrs.make_class(f"{title}Transition", fields, frozen=True)
     payload.__doc__ = f"A move along the {machine.name.replace('_', ' ')} lifecycle, and why."
@@ -277,7 +283,7 @@ def transition_route(
     the object changed since the caller read it. The description lists the moves."""
     payload = transition_payload(command)
     kind = command.machine.name.replace("_", " ")
-    params = sorted({p for t in command.machine.transitions for p in t.params})
+    params = _params(command.machine)
 
     async def handler(request: web.Request) -> web.Response:
         who = actor(request)

@@ -12,6 +12,7 @@ import attrs
 from leasekit.domain.applications import (
     APPLICATION_LIFECYCLE,
     Application,
+    ApplicationAction,
     ApplicationState,
     BusinessType,
     RequestedTerms,
@@ -19,7 +20,13 @@ from leasekit.domain.applications import (
 from leasekit.domain.customers import Customer
 from leasekit.domain.identity import ORIGINATORS, Actor
 from leasekit.domain.vehicles import Vehicle
-from leasekit.errors import FieldError, NotFoundError, StaleVersionError, ValidationError
+from leasekit.errors import (
+    DomainError,
+    FieldError,
+    NotFoundError,
+    StaleVersionError,
+    ValidationError,
+)
 from leasekit.money import Money, currency
 from leasekit.services.commands import Work, command, transition_command
 from leasekit.services.context import ServiceContext, scoped, visible_or_not_found
@@ -203,8 +210,23 @@ def update_draft(
     return revise_application(ctx, actor, Revision(application_id, draft, expected_version))
 
 
+def _through_tasks(work: Work, application: Application) -> None:
+    """A credit decision is made on the application's approval task, never here."""
+    raise DomainError(
+        "decide the application on its approval task (POST /approval-tasks/{id}/transitions), "
+        "which enforces tiers and authority"
+    )
+
+
 transition_application = transition_command(
-    "application", APPLICATION_LIFECYCLE, lambda uow: uow.applications
+    "application",
+    APPLICATION_LIFECYCLE,
+    lambda uow: uow.applications,
+    before={
+        ApplicationAction.APPROVE: _through_tasks,
+        ApplicationAction.REJECT: _through_tasks,
+        ApplicationAction.RETURN: _through_tasks,
+    },
 )
 """Apply a lifecycle action; submitting also needs the partner to be in good standing."""
 

@@ -11,6 +11,7 @@ from typing import Final, Protocol, TypeVar
 import attrs
 
 from leasekit.domain.access import visible_to
+from leasekit.domain.approvals import ApprovalRules
 from leasekit.domain.clock import Clock
 from leasekit.domain.credit_limits import LimitPolicy
 from leasekit.domain.identity import BACK_OFFICE, Actor
@@ -59,6 +60,8 @@ class ServiceContext:
     """The documents each kind of partner supplies before it is approved."""
     import_limits: SheetLimits = attrs.field(factory=SheetLimits)
     """How large a file of changes to partners may be."""
+    approval_rules: ApprovalRules = attrs.field(factory=ApprovalRules)
+    """How approval tasks are claimed and who may approve how much."""
     after_commit: Callable[[], None] = lambda: None
     """Called after each command's unit of work closes; the runtime wakes its background
     worker with it, so events are delivered promptly without the caller waiting for them."""

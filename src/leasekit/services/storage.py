@@ -25,7 +25,7 @@ from typing import Any, Generic, Protocol, Self, TypeAlias, TypeVar
 import attrs
 
 from leasekit.domain.applications import Application
-from leasekit.domain.approvals import ApprovalTask
+from leasekit.domain.approvals import ApprovalTask, ApprovalTaskState, Tier
 from leasekit.domain.blacklist import BlacklistEntry
 from leasekit.domain.contracts import Contract, Payment, Receivable
 from leasekit.domain.credit_limits import CreditLimit, LimitMovement, LimitRequest
@@ -52,6 +52,7 @@ from leasekit.money import Currency
 __all__ = [
     "ApiToken",
     "ApplicationRepository",
+    "ApprovalTaskQuery",
     "ApprovalTaskRepository",
     "AuditRecord",
     "AuditTrail",
@@ -324,7 +325,10 @@ class RuleSetRepository(Repository[RuleSetVersion], Protocol):
     def published(self, name: str) -> list[RuleSetVersion]: ...
 
 
-class PreApprovalRepository(Repository[PreApproval], Protocol): ...
+class PreApprovalRepository(Repository[PreApproval], Protocol):
+    def latest_for(self, application_id: str) -> PreApproval | None:
+        """The application's newest assessment (of its latest submission)."""
+        ...
 
 
 class PartnerBook(Protocol):
@@ -440,8 +444,31 @@ class DocumentDefectRepository(Repository[DocumentDefect], Protocol):
         ...
 
 
+@attrs.frozen
+class ApprovalTaskQuery:
+    """A queue of approval tasks; every field left out matches all."""
+
+    tier: Tier | None = None
+    state: ApprovalTaskState | None = None
+    tag: str | None = None
+    """One of the task's tags."""
+    partner_id: str | None = None
+    application_id: str | None = None
+    assignee: str | None = None
+    locked_by: str | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    """Opened on or before this day: the oldest cases first come to light with it."""
+
+
 class ApprovalTaskRepository(Repository[ApprovalTask], Protocol):
     def list_for_application(self, application_id: str) -> list[ApprovalTask]: ...
+
+    def page(  # type: ignore[override]
+        self, query: ApprovalTaskQuery | None = None, *, after: str | None = None, limit: int = 50
+    ) -> Page[Record]:
+        """A queue: the tasks *query* matches, in id (so age) order."""
+        ...
 
 
 class ContractRepository(Repository[Contract], PartnerBusiness, Protocol):

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -14,7 +15,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from leasekit.domain.applications import Application
 from leasekit.domain.approvals import ApprovalTask
 from leasekit.domain.documents import Document
-from leasekit.store.repository import Rule, SqlRepository, Stored, repository
+from leasekit.services.storage import ApprovalTaskQuery, Page
+from leasekit.store.mapping import Record
+from leasekit.store.repository import Rule, SqlRepository, Stored, query_criteria, repository
 from leasekit.store.schema import ID_LENGTH, EntityRow, currency_column, reference
 
 __all__ = [
@@ -123,16 +126,28 @@ class ApprovalTaskRow(EntityRow):
     __tablename__ = "approval_tasks"
 
     application_id: Mapped[str] = reference("applications")
+    partner_id: Mapped[str] = reference("partners", index=False)
     tier: Mapped[str]
+    required_tier: Mapped[str]
     state: Mapped[str]
     assignee: Mapped[str | None]
     locked_by: Mapped[str | None]
     locked_at: Mapped[dt.datetime | None]
+    lock_expires_at: Mapped[dt.datetime | None]
     decision: Mapped[str | None]
+    decided_by: Mapped[str | None]
+    conditions: Mapped[dict[str, Any]]
+    reason: Mapped[str | None]
     tags: Mapped[list[Any]]
+    tag_key: Mapped[str]
+    """The tags as ``|a|b|``, so that a queue filters by one tag the same way on every database."""
     created_at: Mapped[dt.datetime]
 
-    __table_args__ = (Index(None, "state", "tier"),)
+    __table_args__ = (Index(None, "state", "tier", "id"), Index(None, "partner_id", "id"))
+
+
+def _tag_key(tags: Iterable[str]) -> str:
+    return "|" + "".join(f"{tag}|" for tag in tags)
 
 
 @repository("approval_tasks")
@@ -142,7 +157,20 @@ class ApprovalTaskRepository(SqlRepository[ApprovalTask]):
         ApprovalTaskRow,
         ApprovalTask,
         rules=[_missing("approval_tasks", "application_id", "applications")],
+        computed={"tag_key": lambda task: _tag_key(task.tags)},
     )
 
     def list_for_application(self, application_id: str) -> list[ApprovalTask]:
         return self._find(self.stored.table.c.application_id == application_id)
+
+    def page(  # type: ignore[override]
+        self, query: ApprovalTaskQuery | None = None, *, after: str | None = None, limit: int = 50
+    ) -> Page[Record]:
+        """A queue: *query*'s ``tag`` matches one of a task's tags; the other fields as
+        :func:`~leasekit.store.repository.query_criteria` says."""
+        table = self.stored.table
+        query = query or ApprovalTaskQuery()
+        criteria = query_criteria(attrs.evolve(query, tag=None), table)
+        if query.tag is not None:
+            criteria.append(table.c.tag_key.contains(_tag_key([query.tag]), autoescape=True))
+        return self._keyset_page(criteria, table.c.id, after, limit)

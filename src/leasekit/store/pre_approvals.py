@@ -35,3 +35,6 @@ class PreApprovalRow(Base):
 @repository("pre_approvals")
 class PreApprovalRepository(SqlRepository[PreApproval]):
     stored = Stored.of("pre-approval", PreApprovalRow, PreApproval)
+
+    def latest_for(self, application_id: str) -> PreApproval | None:
+        return self._latest(self.stored.table.c.application_id == application_id)

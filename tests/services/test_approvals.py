@@ -5,9 +5,11 @@ below; the application's own decisions go through its task."""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
@@ -19,9 +21,12 @@ from leasekit.domain.clock import FixedClock
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
 from leasekit.errors import DomainError, StaleVersionError, ValidationError
+from leasekit.money import currency
 from leasekit.services import applications, approvals, users
 from leasekit.services.context import ServiceContext
 from leasekit.services.storage import ApprovalTaskQuery
+from leasekit.store.database import create_engine
+from leasekit.store.uow import unit_of_work_factory
 from leasekit.testing import Fakes
 
 from .conftest import decide, open_review, open_task, register_customer, register_vehicle
@@ -338,3 +343,42 @@ def test_the_task_view_carries_the_case(
         (Tier.OFFICER, officer.user_id, "odd income"),
     ]
     assert view.task.decision is None
+
+
+def _claim_in_a_process(database_url: str, task_id: str, user_id: str, start: Any) -> str:
+    """One reviewer's claim, from a process of its own with its own engine: what it got."""
+    engine = create_engine(database_url)
+    clock = FixedClock(now=CLAIMED_AT, business_date=CLAIMED_AT.date())
+    ctx = ServiceContext(unit_of_work_factory(engine), Fakes.create(clock).adapters(), clock,
+                         currency("CNY"), 1024)  # fmt: skip
+    start.wait()
+    try:
+        approvals.transition_approval_task(ctx, Actor(user_id, Role.OFFICER), task_id, "claim")
+        return "claimed"
+    except (StaleVersionError, ObjectPermissionError) as refused:
+        return type(refused).__name__
+    finally:
+        engine.dispose()
+
+
+CLAIMED_AT = datetime(2024, 3, 1, 10, tzinfo=UTC)
+
+
+def test_many_processes_claiming_one_task_leave_one_holder(
+    ctx: ServiceContext, dealer: Actor, partner: Partner, reviewer, database_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    officers = [reviewer(f"p{n}", Role.OFFICER) for n in range(4)]
+    application_id = submitted(ctx, dealer, partner)
+    open_review(ctx, application_id)
+    task = open_task(ctx, application_id)
+    spawn = multiprocessing.get_context("spawn")
+    with spawn.Manager() as manager:
+        start = manager.Barrier(len(officers))
+        with spawn.Pool(len(officers)) as pool:
+            outcomes = pool.starmap(
+                _claim_in_a_process,
+                [(database_url, task.id, officer.user_id, start) for officer in officers],
+            )
+    assert sorted(outcomes).count("claimed") == 1, outcomes
+    winner = officers[outcomes.index("claimed")].user_id
+    assert open_task_or_claimed(ctx, application_id).locked_by == winner

@@ -289,3 +289,32 @@ def test_0011_adds_the_catalogue_and_is_not_undone_while_a_product_is_held(
     with pytest.raises(RuntimeError, match="products are held"):
         downgrade(at_0001, "0010")
     assert current_revision(at_0001) == "0011"
+
+
+def test_0012_gives_earlier_assessments_no_findings_and_no_report(at_0001: Engine) -> None:
+    upgrade(at_0001, "0011")
+    with at_0001.begin() as connection:
+        _insert(
+            connection,
+            "applications",
+            {"id": "a-1", "partner_id": "p-1", "customer_id": "c-1", "vehicle_id": "v-new",
+             "business_type": "loan", "currency": "CNY", "vehicle_price": "200000.00",
+             "down_payment": "40000.00", "residual_value": None, "term_months": 36,
+             "annual_rate": "0.0488", "state": "pre_approved", "created_by": "u-officer",
+             "created_at": AT, "version": 2},
+        )  # fmt: skip
+        _insert(
+            connection,
+            "pre_approvals",
+            {"id": "pa-1", "application_id": "a-1", "partner_id": "p-1", "outcome": "pass",
+             "score": 0, "reasons": "[]", "facts": "{}", "unavailable": "[]",
+             "rule_set_version_id": None, "assessed_at": AT},
+        )  # fmt: skip
+    upgrade(at_0001, "0012")
+    assert _rows(at_0001, "SELECT id, findings, bureau_report FROM pre_approvals") == [
+        ("pa-1", "[]", None)
+    ]
+    downgrade(at_0001, "0011")
+    columns = {c["name"] for c in sa.inspect(at_0001).get_columns("pre_approvals")}
+    assert {"findings", "bureau_report"}.isdisjoint(columns)
+    assert _rows(at_0001, "SELECT id, outcome FROM pre_approvals") == [("pa-1", "pass")]

@@ -19,6 +19,10 @@ def _ratio(value: object) -> Decimal:
     return to_decimal(value, "down_payment_ratio")
 
 
+def _tags(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(values)
+
+
 @attrs.frozen
 class ApprovalCase:
     """What a policy decides on: the application's terms and the checks already run."""
@@ -32,7 +36,7 @@ class ApprovalCase:
     partner_rating: str | None = None
     credit_score: int | None = attrs.field(default=None, validator=count)
     fraud_risk: RiskLevel | None = None
-    tags: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
 
 
 def _reasons(values: Iterable[str]) -> tuple[str, ...]:

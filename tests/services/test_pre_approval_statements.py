@@ -18,7 +18,9 @@ from leasekit.domain.partners import Partner
 from leasekit.domain.rules import RuleAction
 from leasekit.domain.statements import BankStatement, StatementLine
 from leasekit.money import Money
+from leasekit.plugins import Adapters
 from leasekit.ports import AdapterKind
+from leasekit.ports.kinds import KINDS
 from leasekit.services import applications, documents, rules
 from leasekit.services.calls import CallPolicy
 from leasekit.services.context import ServiceContext
@@ -185,3 +187,14 @@ def test_a_parser_that_does_not_answer_refers_by_name(
     (assessment,) = assess(ctx, application_id)
     assert (assessment["outcome"], assessment["unavailable"]) == ("refer", ["statement_parser"])
     assert assessment["facts"]["statement_monthly_income"] is None
+
+
+def test_without_a_parser_a_text_statement_refers_the_case(
+    ctx: ServiceContext, fakes: Fakes, dealer: Actor, partner: Partner
+) -> None:
+    application_id = with_statements(ctx, dealer, partner, FakeStatementParser.render(salaried()))
+    kinds = {kind: getattr(fakes, kind.value) for kind, spec in KINDS.items() if spec.fake}
+    del kinds[AdapterKind.STATEMENT_PARSER]
+    ctx = attrs.evolve(ctx, adapters=Adapters.from_instances(kinds, adapter_id="fake"))
+    (assessment,) = assess(ctx, application_id)
+    assert (assessment["outcome"], assessment["unavailable"]) == ("refer", ["statement_parser"])

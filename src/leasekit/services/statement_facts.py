@@ -72,9 +72,14 @@ def _reads_pdf(adapters: Adapters) -> bool:
 
 
 def _parse(adapters: Adapters, policy: CallPolicy, content: bytes, reading: _Reading) -> None:
-    """Parse *content* with the configured parser; a refusal is no statement, not an error."""
-    parser = adapters.statement_parser
+    """Parse *content* with the configured parser; a refusal is no statement, not an error.
+    Without a parser configured, what the statement says is as unknown as when the parser is
+    down."""
     party = AdapterKind.STATEMENT_PARSER.value
+    if adapters.active_id(AdapterKind.STATEMENT_PARSER) is None:
+        reading.unavailable.append(party)
+        return
+    parser = adapters.statement_parser
     try:
         statement = call_party(
             party, lambda: parser.parse(content), policy, answers=(ValidationError,)

@@ -1,4 +1,5 @@
-"""Pre-approval keeps the findings behind its facts and the credit bureau's report.
+"""Pre-approval keeps the findings behind its facts and the credit bureau's report, and finds
+customers by id number at any partner through an index.
 
 Revision ID: 0012
 Revises: 0011
@@ -26,9 +27,11 @@ def upgrade() -> None:
     op.execute(sa.text("UPDATE pre_approvals SET findings = '[]'"))
     with op.batch_alter_table("pre_approvals") as batch:
         batch.alter_column("findings", existing_type=sa.Text(), nullable=False)
+    op.create_index(op.f("ix_customers_country_id_number"), "customers", ["country", "id_number"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_customers_country_id_number"), table_name="customers")
     with op.batch_alter_table("pre_approvals") as batch:
         batch.drop_column("bureau_report")
         batch.drop_column("findings")

@@ -21,6 +21,7 @@ from leasekit.domain.partner_ratings import DEFAULT_FACTORS, RatingFactor
 from leasekit.domain.partners import PartnerKind, PartnerRating
 from leasekit.errors import ConfigurationError
 from leasekit.ports import AdapterKind
+from leasekit.runtime import party_calls
 from leasekit.settings import ADAPTER_KINDS, Settings, env_var_name, load_settings
 
 DOCS = Path(__file__).parents[1] / "docs" / "settings.md"
@@ -408,3 +409,22 @@ def test_the_docs_list_every_setting() -> None:
     assert table in DOCS.read_text(encoding="utf-8"), (
         f"docs/settings.md is out of date; replace its table with:\n\n{table}"
     )
+
+
+def test_pre_approval_reads_a_timeout_per_party_over_the_default(env: Any) -> None:
+    env(
+        LEASEKIT_PRE_APPROVAL__TIMEOUTS__CREDIT_BUREAU="20",
+        LEASEKIT_PRE_APPROVAL__RETRIES="0",
+    )
+    policy = party_calls(load_settings().pre_approval)
+    assert (policy.timeout_for("credit_bureau"), policy.timeout_for("fraud_source")) == (20, 10)
+    assert (policy.retries, policy.retry_backoff_seconds) == (0, 0.5)
+
+
+def test_a_misspelt_party_or_a_timeout_of_nothing_is_refused(env: Any) -> None:
+    assert error_lines(pre_approval={"timeout_seconds": 0}) == [
+        "LEASEKIT_PRE_APPROVAL__TIMEOUT_SECONDS: Input should be greater than 0"
+    ]
+    env(LEASEKIT_PRE_APPROVAL__TIMEOUTS__CREDIT_BUREU="20")
+    (line,) = error_lines()
+    assert line.startswith("LEASEKIT_PRE_APPROVAL__TIMEOUTS: unknown party credit_bureu (parties:")

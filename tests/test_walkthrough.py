@@ -73,6 +73,8 @@ VARYING = frozenset(
         "computed_at",
         "published_by",
         "assessed_at",
+        "fetched_at",
+        "bureau_reference",
         "rule_set_version_id",
         "application_id",
         "raised_at",

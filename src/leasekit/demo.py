@@ -177,6 +177,16 @@ PRE_APPROVAL_RULES: Final = (
                     RuleAction.REFER, "a large deal from a C or D dealer"),
     rules.RuleInput("high_fraud_risk", 'fraud_risk == "high"', RuleAction.DECLINE,
                     "high anti-fraud risk"),
+    rules.RuleInput("applied_at_other_dealers", "same_id_other_dealers > 0", RuleAction.REFER,
+                    "the applicant has applied through another dealer too"),
+    rules.RuleInput("vehicle_on_other_applications", "same_vin_other_applications > 0",
+                    RuleAction.REFER, "the vehicle is on another application"),
+    rules.RuleInput("statement_contradicts_itself", "statement_tampering_high > 0",
+                    RuleAction.DECLINE, "a bank statement contradicts itself (edited)"),
+    rules.RuleInput("statement_looks_edited", "statement_tampering_signals > 0",
+                    RuleAction.REFER, "a bank statement shows signs of editing"),
+    rules.RuleInput("statement_unreadable", "statement_unreadable > 0", RuleAction.REFER,
+                    "a bank statement could not be read"),
 )  # fmt: skip
 """The demo's pre-approval rules, in force from the start."""
 

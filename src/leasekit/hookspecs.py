@@ -113,9 +113,10 @@ def leasekit_register_notifiers(register: ports.Register[ports.Notifier]) -> Non
 def leasekit_evaluate_application(case: ports.ApprovalCase) -> ports.PolicyVote | None:
     """Vote on an application, or return None to abstain.
 
-    Every implementation is called; the approval service adds the votes to the chosen approval
-    policy's and the most severe verdict wins, so a plugin can refer or decline but never
-    approve over another's objection.
+    Every implementation is called; pre-approval adds the votes to the chosen approval
+    policy's and to its rules' action, and the most severe verdict wins, so a plugin can refer
+    or decline but never approve over another's objection. A plugin that raises, or does not
+    answer within pre-approval's timeout, refers the case.
     """
 
 

@@ -75,6 +75,7 @@ __all__ = [
     "KIND_PROTOCOLS",
     "ActiveAdapter",
     "Adapters",
+    "ApplicationVoter",
     "Hooks",
     "KindRow",
     "PluginManager",
@@ -410,16 +411,17 @@ class Hooks:
 
     def evaluate_application(self, case: ApprovalCase) -> list[PolicyVote]:
         """The votes of every plugin that did not abstain."""
-        votes = []
-        for name, caller in self._each_implementation("leasekit_evaluate_application"):
-            for result in self._call_plugin(caller, name, allow_results=True, case=case):
-                if not isinstance(result, PolicyVote):
-                    raise PluginError(
-                        f"{self._label(name)} returned {result!r} from "
-                        "leasekit_evaluate_application; expected a PolicyVote or None"
-                    )
-                votes.append(result)
-        return votes
+        votes = (voter.vote(case) for voter in self.application_voters())
+        return [vote for vote in votes if vote is not None]
+
+    def application_voters(self) -> list[ApplicationVoter]:
+        """Each plugin implementing ``leasekit_evaluate_application``, to be asked on its
+        own: a caller that gives every plugin its own deadline, and counts one that fails as
+        one party that did not answer, needs them one by one."""
+        hook = "leasekit_evaluate_application"
+        return [
+            ApplicationVoter(name, self, caller) for name, caller in self._each_implementation(hook)
+        ]
 
     def partner_rating_model(self, scorecard: Scorecard) -> RatingModel:
         """The model a plugin puts in place of *scorecard*, or *scorecard*; two plugins
@@ -524,6 +526,29 @@ class Hooks:
             if not allow_results:
                 raise PluginError(f"{who} returned {result!r} from {hook_name}, which returns None")
         return found
+
+
+@attrs.frozen
+class ApplicationVoter:
+    """One plugin's ``leasekit_evaluate_application``."""
+
+    name: str
+    """The plugin's name, as ``LEASEKIT_DISABLED_PLUGINS`` takes it."""
+    _hooks: Hooks
+    _caller: pluggy.HookCaller
+
+    def vote(self, case: ApprovalCase) -> PolicyVote | None:
+        """The plugin's vote, or None if it abstains; a crash or an answer that is no vote
+        is a PluginError naming it."""
+        hooks = self._hooks
+        for result in hooks._call_plugin(self._caller, self.name, allow_results=True, case=case):
+            if not isinstance(result, PolicyVote):
+                raise PluginError(
+                    f"{hooks._label(self.name)} returned {result!r} from "
+                    "leasekit_evaluate_application; expected a PolicyVote or None"
+                )
+            return result
+        return None
 
 
 def _implementation_of(result: object, hook_name: str) -> str:

@@ -36,10 +36,11 @@ from leasekit.plugins import (
 )
 from leasekit.ports import AdapterKind
 from leasekit.services import catalog, users
+from leasekit.services.calls import CallPolicy
 from leasekit.services.context import ServiceContext
 from leasekit.services.events import handler_subscribers
 from leasekit.services.sheets import SheetLimits
-from leasekit.settings import OutboxSettings, PartnerSettings, Settings
+from leasekit.settings import OutboxSettings, PartnerSettings, PreApprovalSettings, Settings
 from leasekit.store.database import create_engine, upgrade
 from leasekit.store.outbox import OutboxRelay, RelayPolicy
 from leasekit.store.uow import unit_of_work_factory
@@ -175,6 +176,8 @@ def build_runtime(
         import_limits=SheetLimits(
             settings.partners.import_max_bytes, settings.partners.import_max_rows
         ),
+        party_calls=party_calls(settings.pre_approval),
+        voters=tuple(as_hooks(pm).application_voters()),
     )
     relay = OutboxRelay(
         engine, subscribers(pm, adapters, services), policy=_policy(settings.outbox)
@@ -219,6 +222,15 @@ def partner_oversight(settings: PartnerSettings, pm: PluginManager) -> PartnerOv
         settings.figures_window_months,
         as_hooks(pm).partner_rating_model(settings.scorecard()),
         settings.monitoring_rules(),
+    )
+
+
+def party_calls(settings: PreApprovalSettings) -> CallPolicy:
+    return CallPolicy(
+        settings.timeout_seconds,
+        settings.timeouts,
+        settings.retries,
+        settings.retry_backoff_seconds,
     )
 
 

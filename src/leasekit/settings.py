@@ -60,6 +60,7 @@ __all__ = [
     "ApprovalSettings",
     "OutboxSettings",
     "PartnerSettings",
+    "PreApprovalSettings",
     "ServerSettings",
     "Settings",
     "env_var_name",
@@ -367,6 +368,63 @@ class ApprovalSettings(BaseModel):
         )
 
 
+_CALLED_PARTIES: Final = frozenset(
+    {
+        AdapterKind.CREDIT_BUREAU.value,
+        AdapterKind.FRAUD_SOURCE.value,
+        AdapterKind.DOCUMENT_STORE.value,
+        AdapterKind.STATEMENT_PARSER.value,
+        AdapterKind.APPROVAL_POLICY.value,
+        "plugins",
+    }
+)
+"""The parties pre-approval asks, as per-party timeouts name them."""
+
+
+class PreApprovalSettings(BaseModel):
+    """How pre-approval asks the external parties: a deadline for each call, and retries."""
+
+    model_config = _section("pre_approval")
+
+    timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="Longest wait for one call to an external party (the credit bureau, the "
+        "anti-fraud source, the document store, the statement parser, the approval policy, a "
+        "plugin's vote); a party that takes longer counts as not answering and the case is "
+        "referred.",
+    )
+    timeouts: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict,
+        description="A party's own timeout in place of `timeout_seconds`, by party: "
+        "`LEASEKIT_PRE_APPROVAL__TIMEOUTS__CREDIT_BUREAU=20`. Parties: "
+        + ", ".join(sorted(_CALLED_PARTIES))
+        + " (every plugin voting on applications).",
+    )
+    retries: int = Field(
+        default=1,
+        ge=0,
+        le=5,
+        description="Further attempts after a call that failed or timed out, before the "
+        "party counts as not answering.",
+    )
+    retry_backoff_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        description="Wait before the first retry; it doubles before each further one.",
+    )
+
+    @field_validator("timeouts")
+    @classmethod
+    def _known_parties(cls, timeouts: dict[str, float]) -> dict[str, float]:
+        """A misspelt party would otherwise keep the default timeout, silently."""
+        unknown = sorted(set(timeouts) - _CALLED_PARTIES)
+        if unknown:
+            parties = ", ".join(sorted(_CALLED_PARTIES))
+            raise ValueError(f"unknown party {', '.join(unknown)} (parties: {parties})")
+        return timeouts
+
+
 class Settings(BaseSettings):
     """All of leasekit's settings; see ``docs/settings.md`` for the variables."""
 
@@ -417,6 +475,10 @@ class Settings(BaseSettings):
     approvals: ApprovalSettings = Field(
         default_factory=ApprovalSettings,
         description="Who may decide which applications, and how approval tasks are worked.",
+    )
+    pre_approval: PreApprovalSettings = Field(
+        default_factory=PreApprovalSettings,
+        description="How pre-approval asks the external parties.",
     )
     secret_key: SecretStr | None = Field(
         default=None,

@@ -22,7 +22,7 @@ from leasekit.services import applications, blacklist, partners, review_flags
 from leasekit.services.applications import DraftApplication
 from leasekit.services.blacklist import AddToBlacklist, blacklist_hits
 from leasekit.services.context import ServiceContext
-from leasekit.services.events import HANDLERS, HandlerSubscriber, handler_subscribers
+from leasekit.services.events import HANDLERS, HandlerSubscriber, Occurrence, handler_subscribers
 from leasekit.services.review_flags import ReviewFlagQuery
 from leasekit.store.outbox import OutboxRelay, RelayPolicy
 
@@ -220,7 +220,7 @@ def test_a_blacklisted_partner_is_listed_and_its_open_applications_flagged_once(
     [event] = recorder.events
     handler = HANDLERS["review.flag_blacklisted_partners_applications"]
     HandlerSubscriber(handler, ctx).deliver(event)
-    handler.command(ctx, Actor.system(), event, idempotency_key="another-delivery")
+    handler.command(ctx, Actor.system(), Occurrence(event), idempotency_key="another-delivery")
     again = review_flags.list_review_flags(ctx, director, ReviewFlagQuery()).items
     assert len(again) == len(ours), "the same news flags no application twice"
 

@@ -92,3 +92,37 @@ def test_documents_of_unknown_or_hidden_owners_are_refused(
     with pytest.raises(NotFoundError):
         documents.open_document(ctx, other_dealer, document.id)
     assert list(fakes.document_store.documents) == [*stored, document.storage_key]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"date,amount,counterparty\r\n2024-01-10,12000.00,Employer\r\n",
+        "日期,金额\n2024-01-10,12000.00\n".encode("gb18030"),
+        b'<?xml version="1.0"?>\n<Document>\t</Document>\n',
+    ],
+)
+def test_a_bank_statement_may_be_the_banks_text_export(
+    ctx: ServiceContext, dealer: Actor, data: bytes
+) -> None:
+    customer = register_customer(ctx, dealer)
+    command = documents.UploadDocument(
+        OwnerKind.CUSTOMER, customer, DocumentKind.BANK_STATEMENT, "statement.csv"
+    )
+    document = documents.upload_document(ctx, dealer, command, chunks(data))
+    assert document.content_type == "text/plain"
+
+
+def test_only_a_bank_statement_may_be_text_and_text_has_no_control_characters(
+    ctx: ServiceContext, dealer: Actor, fakes: Fakes
+) -> None:
+    customer = register_customer(ctx, dealer)
+    stored = list(fakes.document_store.documents)  # the partner's onboarding documents
+    with pytest.raises(ValidationError, match="no recognised type"):
+        upload(ctx, dealer, customer, b"date,amount\n2024-01-10,1.00\n", name="id.csv")
+    binary = documents.UploadDocument(
+        OwnerKind.CUSTOMER, customer, DocumentKind.BANK_STATEMENT, "statement.bin"
+    )
+    with pytest.raises(ValidationError, match="bank_statement documents must be one of"):
+        documents.upload_document(ctx, dealer, binary, [b"date,amount\x00\x01\n"])
+    assert list(fakes.document_store.documents) == stored

@@ -1,12 +1,14 @@
 """Pre-approval on submission, on SQLite and PostgreSQL: the published rules decline, refer or
 pass an application on the facts gathered; a party that does not answer, or no rules in force,
-refers it; an assessment runs once per submission."""
+refers it; an assessment runs once per submission; an id number is never logged nor shown
+whole."""
 
 from __future__ import annotations
 
 import logging
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from leasekit.demo import resident_id
@@ -16,6 +18,7 @@ from leasekit.domain.identity import Actor
 from leasekit.domain.partners import Partner
 from leasekit.domain.rules import RuleAction
 from leasekit.services import applications, blacklist, catalog, events, pre_approval, rules
+from leasekit.services.calls import CallPolicy
 from leasekit.services.context import ServiceContext
 from leasekit.testing import Fakes
 
@@ -28,6 +31,13 @@ RULES = (
     rules.RuleInput("no_file", "credit_score == null", RuleAction.REFER, "no bureau file"),
     rules.RuleInput("high_risk", 'fraud_risk == "high"', RuleAction.DECLINE, "high fraud risk"),
 )
+
+
+@pytest.fixture
+def ctx(ctx: ServiceContext) -> ServiceContext:
+    """The services' context, asking each party twice at most and without pausing between."""
+    return attrs.evolve(ctx, party_calls=CallPolicy(timeout_seconds=5, retries=1,
+                                                    retry_backoff_seconds=0))  # fmt: skip
 
 
 @pytest.fixture
@@ -91,7 +101,7 @@ def test_a_party_that_does_not_answer_refers_the_case(
     ctx: ServiceContext, fakes: Fakes, dealer: Actor, partner: Partner
 ) -> None:
     application_id = submitted(ctx, dealer, partner)
-    fakes.credit_bureau.fail_next()
+    fakes.credit_bureau.fail_next(times=2)
     (assessment,) = assess(ctx, application_id)
     assert assessment["outcome"] == "refer"
     assert assessment["unavailable"] == ["credit_bureau"]
@@ -116,7 +126,10 @@ def test_a_high_fraud_risk_declines(
     fakes.fraud_source.set_risk(resident_id(ID_BODY), "high")
     application_id = submitted(ctx, dealer, partner)
     (assessment,) = assess(ctx, application_id)
-    assert assessment["reasons"] == ["high_risk: high fraud risk"]
+    assert assessment["reasons"] == [
+        "high_risk: high fraud risk",
+        "approval_policy: high fraud risk",
+    ]
     assert assessment["facts"]["down_payment_ratio"] == str(Decimal("0.2000"))
 
 
@@ -151,7 +164,7 @@ def test_a_failing_partys_message_never_puts_the_id_number_in_a_log(
 ) -> None:
     application_id = submitted(ctx, dealer, partner)
     canary = resident_id(ID_BODY)
-    fakes.credit_bureau.fail_next(message=f"no file for {canary}")
+    fakes.credit_bureau.fail_next(times=2, message=f"no file for {canary}")
     with caplog.at_level(logging.DEBUG):
         assess(ctx, application_id)
     assert "credit_bureau did not answer" in caplog.text

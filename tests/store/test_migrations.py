@@ -289,3 +289,61 @@ def test_0011_adds_the_catalogue_and_is_not_undone_while_a_product_is_held(
     with pytest.raises(RuntimeError, match="products are held"):
         downgrade(at_0001, "0010")
     assert current_revision(at_0001) == "0011"
+
+
+def test_0012_gives_earlier_tasks_their_partner_and_tag_key(at_0001: Engine) -> None:
+    upgrade(at_0001, "0011")
+    with at_0001.begin() as connection:
+        _insert(
+            connection,
+            "applications",
+            {"id": "a-1", "partner_id": "p-1", "customer_id": "c-1", "vehicle_id": "v-new",
+             "business_type": "loan", "currency": "CNY", "vehicle_price": "200000.00",
+             "down_payment": "40000.00", "residual_value": None, "term_months": 36,
+             "annual_rate": "0.0488", "state": "in_review", "created_by": "u-officer",
+             "created_at": AT, "version": 3},
+        )  # fmt: skip
+        _insert(
+            connection,
+            "approval_tasks",
+            {"id": "t-1", "application_id": "a-1", "tier": "manager", "state": "open",
+             "assignee": None, "locked_by": None, "locked_at": None, "decision": None,
+             "tags": '["high_amount", "used_vehicle"]', "created_at": AT, "version": 0},
+        )  # fmt: skip
+    upgrade(at_0001, "0012")
+    assert _rows(
+        at_0001, "SELECT partner_id, required_tier, conditions, tag_key FROM approval_tasks"
+    ) == [("p-1", "manager", "{}", "|high_amount|used_vehicle|")]
+    downgrade(at_0001, "0011")
+    columns = {c["name"] for c in sa.inspect(at_0001).get_columns("approval_tasks")}
+    assert {"partner_id", "required_tier", "tag_key", "lock_expires_at"}.isdisjoint(columns)
+    assert _rows(at_0001, "SELECT id, tier FROM approval_tasks") == [("t-1", "manager")]
+
+
+def test_0013_gives_earlier_assessments_no_findings_and_no_report(at_0001: Engine) -> None:
+    upgrade(at_0001, "0012")
+    with at_0001.begin() as connection:
+        _insert(
+            connection,
+            "applications",
+            {"id": "a-1", "partner_id": "p-1", "customer_id": "c-1", "vehicle_id": "v-new",
+             "business_type": "loan", "currency": "CNY", "vehicle_price": "200000.00",
+             "down_payment": "40000.00", "residual_value": None, "term_months": 36,
+             "annual_rate": "0.0488", "state": "pre_approved", "created_by": "u-officer",
+             "created_at": AT, "version": 2},
+        )  # fmt: skip
+        _insert(
+            connection,
+            "pre_approvals",
+            {"id": "pa-1", "application_id": "a-1", "partner_id": "p-1", "outcome": "pass",
+             "score": 0, "reasons": "[]", "facts": "{}", "unavailable": "[]",
+             "rule_set_version_id": None, "assessed_at": AT},
+        )  # fmt: skip
+    upgrade(at_0001, "0013")
+    assert _rows(at_0001, "SELECT id, findings, bureau_report FROM pre_approvals") == [
+        ("pa-1", "[]", None)
+    ]
+    downgrade(at_0001, "0012")
+    columns = {c["name"] for c in sa.inspect(at_0001).get_columns("pre_approvals")}
+    assert {"findings", "bureau_report"}.isdisjoint(columns)
+    assert _rows(at_0001, "SELECT id, outcome FROM pre_approvals") == [("pa-1", "pass")]

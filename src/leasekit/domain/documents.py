@@ -23,10 +23,12 @@ from leasekit.domain.validation import Checks, choice, is_whole_number
 __all__ = [
     "ALLOWED_CONTENT_TYPES",
     "MAX_FILENAME",
+    "TEXT_STATEMENT",
     "Document",
     "DocumentKind",
     "OwnerKind",
     "check_filename",
+    "content_types_for",
     "storage_key_for",
 ]
 
@@ -35,6 +37,9 @@ ALLOWED_CONTENT_TYPES: Final = frozenset(
 )
 """What may be uploaded: scans and photos. The server checks the bytes, not the client's
 claim, so an executable renamed ``id.pdf`` is refused."""
+TEXT_STATEMENT: Final = "text/plain"
+"""A bank statement may also be the bank's text export (CSV, camt.053 XML, MT940), which the
+statement parsers read: text without control characters, in any encoding that keeps ASCII."""
 
 MAX_FILENAME: Final = 255
 _SHA256: Final = re.compile(r"[0-9a-f]{64}")
@@ -101,9 +106,19 @@ def _filename_errors(checks: Checks, filename: str) -> None:
         checks.add("filename", "must not contain path separators or control characters")
 
 
-def _content_errors(checks: Checks, content_type: str, size: int, sha256: str) -> None:
-    if content_type not in ALLOWED_CONTENT_TYPES:
-        allowed = ", ".join(sorted(ALLOWED_CONTENT_TYPES))
+def content_types_for(kind: DocumentKind) -> frozenset[str]:
+    """What a document of *kind* may be: scans and photos, and text for a bank statement."""
+    if kind is DocumentKind.BANK_STATEMENT:
+        return ALLOWED_CONTENT_TYPES | {TEXT_STATEMENT}
+    return ALLOWED_CONTENT_TYPES
+
+
+def _content_errors(
+    checks: Checks, kind: DocumentKind | None, content_type: str, size: int, sha256: str
+) -> None:
+    allowed_types = ALLOWED_CONTENT_TYPES if kind is None else content_types_for(kind)
+    if content_type not in allowed_types:
+        allowed = ", ".join(sorted(allowed_types))
         checks.add("content_type", f"{content_type!r} is not one of {allowed}")
     if not is_whole_number(size):
         checks.add("size", "must be a whole number of bytes")
@@ -160,7 +175,7 @@ class Document:
         valid_owner_kind = checks.run(lambda: choice(OwnerKind, owner_kind, "owner_kind"))
         valid_kind = checks.run(lambda: choice(DocumentKind, kind, "kind"))
         _filename_errors(checks, filename)
-        _content_errors(checks, content_type, size, sha256)
+        _content_errors(checks, valid_kind, content_type, size, sha256)
         if valid_owner_kind is None or valid_kind is None or checks.errors:
             raise checks.error()
         new = document_id or new_id()

@@ -79,11 +79,19 @@ FACT_TYPES: Final[Mapping[str, FactType]] = {
     "bureau_overdue_accounts": FactType.DECIMAL,
     "blacklist_hits": FactType.DECIMAL,
     "same_id_other_applications": FactType.DECIMAL,
+    "same_id_other_dealers": FactType.DECIMAL,
+    "same_vin_other_applications": FactType.DECIMAL,
     "fraud_risk": FactType.TEXT,
     "face_match_score": FactType.DECIMAL,
     "face_photo_reused": FactType.BOOLEAN,
+    "statement_count": FactType.DECIMAL,
+    "statement_unreadable": FactType.DECIMAL,
+    "statement_months_covered": FactType.DECIMAL,
     "statement_monthly_income": FactType.DECIMAL,
+    "statement_income_regularity": FactType.DECIMAL,
+    "statement_balance_trend": FactType.DECIMAL,
     "statement_tampering_signals": FactType.DECIMAL,
+    "statement_tampering_high": FactType.DECIMAL,
 }
 """The facts a rule may read, by name, and their types. A fact may be null when its source
 had nothing (no bureau record): a rule that compares it must say what null means

@@ -16,6 +16,10 @@ __all__ = ["BankStatement", "StatementLine", "StatementParser", "StatementTotals
 
 @runtime_checkable
 class StatementParser(Protocol):
+    """Reads the statement files customers upload. A parser that reads PDF statements says so
+    with a class attribute ``reads_pdf = True``; pre-approval hands it a PDF only then (it
+    checks every PDF for changes after production either way)."""
+
     def parse(self, content: bytes) -> BankStatement:
         """Read a statement file (as customers upload them); unreadable content raises
         :class:`~leasekit.errors.ValidationError` naming the line at fault."""

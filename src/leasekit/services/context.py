@@ -19,7 +19,8 @@ from leasekit.domain.partner_monitoring import PartnerOversight
 from leasekit.domain.partner_onboarding import RequiredDocuments
 from leasekit.errors import NotFoundError, PermissionDeniedError, ValidationError
 from leasekit.money import Currency
-from leasekit.plugins import Adapters
+from leasekit.plugins import Adapters, ApplicationVoter
+from leasekit.services.calls import CallPolicy
 from leasekit.services.sheets import SheetLimits
 from leasekit.services.storage import UnitOfWork
 
@@ -62,6 +63,10 @@ class ServiceContext:
     """How large a file of changes to partners may be."""
     approval_rules: ApprovalRules = attrs.field(factory=ApprovalRules)
     """How approval tasks are claimed and who may approve how much."""
+    party_calls: CallPolicy = attrs.field(factory=CallPolicy)
+    """How long pre-approval waits for each external party, and how often it asks again."""
+    voters: tuple[ApplicationVoter, ...] = ()
+    """The plugins that vote on applications (``leasekit_evaluate_application``)."""
     after_commit: Callable[[], None] = lambda: None
     """Called after each command's unit of work closes; the runtime wakes its background
     worker with it, so events are delivered promptly without the caller waiting for them."""

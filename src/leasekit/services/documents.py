@@ -17,11 +17,12 @@ import attrs
 import filetype
 
 from leasekit.domain.documents import (
-    ALLOWED_CONTENT_TYPES,
+    TEXT_STATEMENT,
     Document,
     DocumentKind,
     OwnerKind,
     check_filename,
+    content_types_for,
     storage_key_for,
 )
 from leasekit.domain.identity import Actor, new_id
@@ -59,9 +60,10 @@ class UploadDocument:
 class _MeteredUpload:
     """The upload's chunks as the store reads them, checked, counted and hashed on the way."""
 
-    def __init__(self, chunks: Iterable[bytes], limit: int) -> None:
+    def __init__(self, chunks: Iterable[bytes], limit: int, kind: DocumentKind) -> None:
         self._chunks = iter(chunks)
         self._limit = limit
+        self._kind = kind
         self._hash = hashlib.sha256()
         self.size = 0
         self.content_type = ""
@@ -72,7 +74,7 @@ class _MeteredUpload:
 
     def __iter__(self) -> Iterator[bytes]:
         head = self._read_head()
-        self.content_type = _sniff(head)
+        self.content_type = _sniff(head, self._kind)
         yield self._count(head)
         for chunk in self._chunks:
             yield self._count(chunk)
@@ -96,13 +98,25 @@ class _MeteredUpload:
         return chunk
 
 
-def _sniff(head: bytes) -> str:
-    """The type the bytes say they are, if it is one documents may have."""
+_CONTROL: Final = frozenset(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D} | {0x7F}
+"""Bytes no text file holds (a tab, line ends and a form feed aside), in any encoding that
+keeps ASCII: UTF-8, GB18030, Latin-1."""
+
+
+def _is_text(head: bytes) -> bool:
+    return not _CONTROL.intersection(head)
+
+
+def _sniff(head: bytes, kind: DocumentKind) -> str:
+    """The type the bytes say they are, if it is one a document of *kind* may have."""
+    allowed_types = content_types_for(kind)
     guessed = filetype.guess_mime(head)
-    if guessed not in ALLOWED_CONTENT_TYPES:
-        allowed = ", ".join(sorted(ALLOWED_CONTENT_TYPES))
+    if guessed is None and TEXT_STATEMENT in allowed_types and _is_text(head):
+        return TEXT_STATEMENT
+    if guessed not in allowed_types:
+        allowed = ", ".join(sorted(allowed_types))
         found = f"{guessed} content" if guessed else "content of no recognised type"
-        raise ValidationError.single("file", f"{found}; documents must be one of {allowed}")
+        raise ValidationError.single("file", f"{found}; {kind} documents must be one of {allowed}")
     return str(guessed)
 
 
@@ -210,7 +224,7 @@ def upload_document(
             return uow.documents.get(earlier)
     document_id = new_id()
     key = storage_key_for(document_id)
-    metered = _MeteredUpload(chunks, ctx.max_upload_bytes)
+    metered = _MeteredUpload(chunks, ctx.max_upload_bytes, request.kind)
     store = ctx.adapters.document_store
     store.put(key, metered)
     stored = _Upload(

@@ -9,6 +9,12 @@ event's idempotency key. A handler therefore runs exactly once per event, even w
 dies between the handler's commit and marking the delivery done: the retry finds the key and
 does nothing.
 
+A handler that must ask external parties declares a **gather** step (:func:`handles_gathered`):
+it runs before the handler's transaction opens, with no locks held, and its result reaches
+the handler with the event. A vendor that is slow to answer then keeps no transaction open
+(and no connection idle in one) while it thinks. The step runs on every delivery, a repeated
+one included, so it checks on its own whether anything is left to do.
+
 A delivery that fails too often is parked; :func:`list_deliveries`, :func:`retry_delivery` and
 :func:`discard_delivery` (``leasekit events``, ``/events/deliveries``) let an administrator see
 it and decide.
@@ -17,7 +23,7 @@ it and decide.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -33,9 +39,11 @@ __all__ = [
     "HANDLERS",
     "Handler",
     "HandlerSubscriber",
+    "Occurrence",
     "discard_delivery",
     "handler_subscribers",
     "handles",
+    "handles_gathered",
     "list_deliveries",
     "retry_delivery",
 ]
@@ -44,17 +52,56 @@ _SYSTEM: Final = Actor("system", Role.SYSTEM)
 _OPERATORS: Final = frozenset({Role.ADMIN, Role.SYSTEM})
 
 
+_G = TypeVar("_G")
+Gather = Callable[[ServiceContext, DomainEvent], object]
+"""A handler's gather step: what it needs from outside, fetched before its transaction."""
+
+
+@attrs.frozen
+class Occurrence:
+    """An event as a handler's command takes it, with what its gather step found."""
+
+    event: DomainEvent
+    gathered: object = None
+
+
 @attrs.frozen
 class Handler:
-    """An in-process subscriber: the events it wants, and the command that handles one."""
+    """An in-process subscriber: the events it wants, its gather step if it has one, and the
+    command that handles one."""
 
     name: str
     events: frozenset[str]
-    command: Command[DomainEvent, str]
+    command: Command[Occurrence, str]
+    gather: Gather | None = None
 
 
 HANDLERS: Final[dict[str, Handler]] = {}
 """Every handler by name, as declared by the capabilities."""
+
+
+def _declare(
+    name: str,
+    event_names: tuple[str, ...],
+    handle: Callable[[Work, Occurrence], None],
+    gather: Gather | None,
+) -> None:
+    def body(work: Work, occurrence: Occurrence) -> str:
+        handle(work, occurrence)
+        return occurrence.event.subject_id
+
+    handler_command = command(
+        f"handle:{name}",
+        subject="event",
+        roles=frozenset({Role.SYSTEM}),
+        reload=lambda uow, subject_id: subject_id,
+        identify=str,
+        quiet=True,
+        fingerprint=lambda occurrence: occurrence.event.idempotency_key,
+    )(body)
+    if name in HANDLERS:
+        raise ValueError(f"two event handlers are named {name!r}")
+    HANDLERS[name] = Handler(name, frozenset(event_names), handler_command, gather)
 
 
 def handles(
@@ -65,22 +112,26 @@ def handles(
     def declare(
         function: Callable[[Work, DomainEvent], None],
     ) -> Callable[[Work, DomainEvent], None]:
-        def body(work: Work, event: DomainEvent) -> str:
-            function(work, event)
-            return event.subject_id
+        _declare(name, event_names, lambda work, each: function(work, each.event), None)
+        return function
 
-        handler_command = command(
-            f"handle:{name}",
-            subject="event",
-            roles=frozenset({Role.SYSTEM}),
-            reload=lambda uow, subject_id: subject_id,
-            identify=str,
-            quiet=True,
-            fingerprint=lambda event: event.idempotency_key,
-        )(body)
-        if name in HANDLERS:
-            raise ValueError(f"two event handlers are named {name!r}")
-        HANDLERS[name] = Handler(name, frozenset(event_names), handler_command)
+    return declare
+
+
+def handles_gathered(
+    *event_names: str, name: str, gather: Callable[[ServiceContext, DomainEvent], _G]
+) -> Callable[[Callable[[Work, DomainEvent, _G], None]], Callable[[Work, DomainEvent, _G], None]]:
+    """Declare *function* the handler *name* of events *event_names*, given what *gather*
+    found for the event before the transaction opened (see the module)."""
+
+    def declare(
+        function: Callable[[Work, DomainEvent, _G], None],
+    ) -> Callable[[Work, DomainEvent, _G], None]:
+        def handle(work: Work, each: Occurrence) -> None:
+            gathered: Any = each.gathered
+            function(work, each.event, gathered)
+
+        _declare(name, event_names, handle, gather)
         return function
 
     return declare
@@ -102,7 +153,9 @@ class HandlerSubscriber:
 
     def deliver(self, event: DomainEvent) -> None:
         key = f"{self.handler.name}:{event.idempotency_key}"
-        execute(self.ctx, _SYSTEM, self.handler.command, event, idempotency_key=key)
+        gather = self.handler.gather
+        occurrence = Occurrence(event, None if gather is None else gather(self.ctx, event))
+        execute(self.ctx, _SYSTEM, self.handler.command, occurrence, idempotency_key=key)
 
 
 def handler_subscribers(ctx: ServiceContext) -> list[HandlerSubscriber]:

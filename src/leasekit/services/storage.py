@@ -31,7 +31,7 @@ from leasekit.domain.contracts import Contract, Payment, Receivable
 from leasekit.domain.credit_limits import CreditLimit, LimitMovement, LimitRequest
 from leasekit.domain.customers import Customer
 from leasekit.domain.document_defects import DocumentDefect
-from leasekit.domain.documents import Document, DocumentKind
+from leasekit.domain.documents import Document, DocumentKind, OwnerKind
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.exception_requests import ExceptionRequest
 from leasekit.domain.partner_figures import BookCounts
@@ -403,8 +403,15 @@ class ApplicationRepository(Repository[Application], PartnerBusiness, Protocol):
         """A partner's applications in any of *states*, oldest first."""
         ...
 
-    def count_for_identity(self, country: str, id_number: str, besides: str) -> int:
-        """Other applications, at any partner, of a customer with this id number."""
+    def count_for_identity(
+        self, country: str, id_number: str, besides: str, *, other_than: str | None = None
+    ) -> int:
+        """Other applications, at any partner (or at partners *other_than* this one), of a
+        customer with this id number."""
+        ...
+
+    def count_for_vin(self, vin: str, besides: str) -> int:
+        """Other applications, at any partner, for a vehicle with this VIN."""
         ...
 
 
@@ -428,7 +435,13 @@ class ReviewFlagRepository(Repository[ReviewFlag], Protocol):
         ...
 
 
-class DocumentRepository(Repository[Document], Protocol): ...
+class DocumentRepository(Repository[Document], Protocol):
+    def of_owners(
+        self, owners: Iterable[tuple[OwnerKind, str]], kind: DocumentKind, limit: int
+    ) -> list[Document]:
+        """The newest *limit* documents of *kind* attached to any of *owners* (``(owner
+        kind, owner id)``), newest first."""
+        ...
 
 
 class DocumentDefectRepository(Repository[DocumentDefect], Protocol):

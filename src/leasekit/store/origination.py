@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from leasekit.domain.applications import Application
 from leasekit.domain.approvals import ApprovalTask
-from leasekit.domain.documents import Document
+from leasekit.domain.documents import Document, DocumentKind, OwnerKind
 from leasekit.services.storage import ApprovalTaskQuery, Page
 from leasekit.store.mapping import Record
 from leasekit.store.repository import Rule, SqlRepository, Stored, query_criteria, repository
@@ -76,12 +76,16 @@ class ApplicationRepository(SqlRepository[Application]):
         table = self.stored.table
         return self._find(table.c.partner_id == partner_id, table.c.state.in_(list(states)))
 
-    def count_for_identity(self, country: str, id_number: str, besides: str) -> int:
-        """Applications other than *besides*, at any partner, whose customer has this id
-        number: the same person applying twice, or under several dealers (drafts aside)."""
+    def count_for_identity(
+        self, country: str, id_number: str, besides: str, *, other_than: str | None = None
+    ) -> int:
+        """Applications other than *besides*, at any partner (or at partners *other_than*
+        this one), whose customer has this id number: the same person applying twice, or
+        under several dealers (drafts aside)."""
         table = self.stored.table
         customers = sa.table("customers", sa.column("id"), sa.column("country"),
                              sa.column("id_number"))  # fmt: skip
+        elsewhere = () if other_than is None else (table.c.partner_id != other_than,)
         statement = (
             sa.select(sa.func.count())
             .select_from(table.join(customers, customers.c.id == table.c.customer_id))
@@ -90,7 +94,21 @@ class ApplicationRepository(SqlRepository[Application]):
                 customers.c.id_number == id_number,
                 table.c.id != besides,
                 table.c.state != "draft",
+                *elsewhere,
             )
+        )
+        return int(self._session.connection().scalar(statement) or 0)
+
+    def count_for_vin(self, vin: str, besides: str) -> int:
+        """Applications other than *besides*, at any partner, for a vehicle with this VIN
+        (each dealer registers its own vehicle record): one car financed twice (drafts
+        aside)."""
+        table = self.stored.table
+        vehicles = sa.table("vehicles", sa.column("id"), sa.column("vin"))
+        statement = (
+            sa.select(sa.func.count())
+            .select_from(table.join(vehicles, vehicles.c.id == table.c.vehicle_id))
+            .where(vehicles.c.vin == vin, table.c.id != besides, table.c.state != "draft")
         )
         return int(self._session.connection().scalar(statement) or 0)
 
@@ -120,6 +138,25 @@ class DocumentRepository(SqlRepository[Document]):
     """Document records are added, never edited: the bytes they describe cannot change."""
 
     stored = Stored.of("document", DocumentRow, Document)
+
+    def of_owners(
+        self, owners: Iterable[tuple[OwnerKind, str]], kind: DocumentKind, limit: int
+    ) -> list[Document]:
+        """The newest *limit* documents of *kind* attached to any of *owners*."""
+        table = self.stored.table
+        attached = sa.or_(
+            *(
+                sa.and_(table.c.owner_kind == str(owner_kind), table.c.owner_id == owner_id)
+                for owner_kind, owner_id in owners
+            )
+        )
+        statement = (
+            sa.select(*self.stored.read_columns)
+            .where(attached, table.c.kind == str(kind))
+            .order_by(table.c.id.desc())
+            .limit(limit)
+        )
+        return [self.stored.mapper.load(row) for row in self._rows(statement)]
 
 
 class ApprovalTaskRow(EntityRow):

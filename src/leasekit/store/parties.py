@@ -79,6 +79,9 @@ class CustomerRow(EntityRow):
         ),
         Index(None, "partner_id", "id"),
         Index(None, "name_key"),
+        # Other applications by the same id number, at any partner (pre-approval): neither
+        # partial index above serves a lookup that names no partner.
+        Index(None, "country", "id_number"),
     )
 
 

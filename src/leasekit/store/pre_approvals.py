@@ -25,6 +25,8 @@ class PreApprovalRow(Base):
     score: Mapped[int]
     reasons: Mapped[list[Any]]
     facts: Mapped[dict[str, Any]]
+    findings: Mapped[list[Any]]
+    bureau_report: Mapped[dict[str, Any] | None]
     unavailable: Mapped[list[Any]]
     rule_set_version_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     assessed_at: Mapped[dt.datetime]

@@ -28,7 +28,12 @@ import attrs
 from aiohttp import web
 
 from leasekit.domain import documents as domain
-from leasekit.domain.documents import ALLOWED_CONTENT_TYPES, DocumentKind, OwnerKind
+from leasekit.domain.documents import (
+    ALLOWED_CONTENT_TYPES,
+    TEXT_STATEMENT,
+    DocumentKind,
+    OwnerKind,
+)
 from leasekit.domain.identity import Actor
 from leasekit.errors import NotFoundError, ValidationError
 from leasekit.server.openapi import ApiRoutes, Reply
@@ -144,7 +149,9 @@ def _uploader(owner_kind: OwnerKind) -> _Handler:
     upload.__doc__ = (
         f"Send the file as the raw body (``curl --data-binary @scan.pdf``), with its kind and "
         f"name in the query. Accepted, recognised by their bytes: "
-        f"{', '.join(sorted(ALLOWED_CONTENT_TYPES))}. Anything else, or a file over the size "
+        f"{', '.join(sorted(ALLOWED_CONTENT_TYPES))}, and for a bank statement also the "
+        f"bank's text export (CSV, camt.053, MT940) as {TEXT_STATEMENT}. Anything else, or a "
+        f"file over the size "
         f"limit, is a 422 on ``file`` and nothing is kept. An unknown {owner_kind} is a 404."
     )
     return upload

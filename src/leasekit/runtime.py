@@ -174,6 +174,7 @@ def build_runtime(
         import_limits=SheetLimits(
             settings.partners.import_max_bytes, settings.partners.import_max_rows
         ),
+        pricing=settings.pricing.convention(),
     )
     relay = OutboxRelay(
         engine, subscribers(pm, adapters, services), policy=_policy(settings.outbox)

@@ -83,6 +83,27 @@ def _revise(w: World) -> Callable[[], object]:
     return lambda: applications.update_draft(w.ctx, w.dealer, draft.id, revised)
 
 
+def _priced(w: World) -> str:
+    """A draft priced with the finance lease, which the manager wrote and the director
+    published."""
+    product = products.create_product(w.ctx, w.manager, DEMO_PRODUCTS[1])
+    products.transition_product_version(w.ctx, w.director, product.draft_version_id or "",
+                                        "publish")  # fmt: skip
+    request = attrs.evolve(_draft(w), product_code=product.code)
+    return applications.create_draft(w.ctx, w.dealer, request).id
+
+
+def _impose_conditions(w: World) -> Callable[[], object]:
+    application_id = _priced(w)
+    applications.transition_application(w.ctx, w.dealer, application_id, "submit")
+    applications.transition_application(w.ctx, Actor.system(), application_id, "pre_approve")
+    applications.transition_application(w.ctx, w.officer, application_id, "start_review")
+    request = applications.ImposeConditions(
+        application_id, "a larger down payment", down_payment=Decimal("71400.00")
+    )
+    return lambda: applications.impose_conditions(w.ctx, w.manager, request)
+
+
 def _submit(w: World) -> Callable[[], object]:
     draft = applications.create_draft(w.ctx, w.dealer, _draft(w))
     return lambda: applications.transition_application(w.ctx, w.dealer, draft.id, "submit")
@@ -261,6 +282,7 @@ PREPARE: dict[str, Prepare] = {
     "create_draft": lambda w: (lambda draft: lambda: applications.create_draft(
         w.ctx, w.dealer, draft))(_draft(w)),
     "revise_application": _revise,
+    "impose_conditions": _impose_conditions,
     "transition_application": _submit,
     "upload_document": _upload,
     "record_document_defect": lambda w: (lambda document_id: lambda:
@@ -388,6 +410,11 @@ READS: dict[str, Prepare] = {
     "list_customers": lambda w: lambda: customers.list_customers(w.ctx, w.dealer),
     "list_vehicles": lambda w: lambda: vehicles.list_vehicles(w.ctx, w.dealer),
     "list_applications": lambda w: lambda: applications.list_applications(w.ctx, w.dealer),
+    "get_application_plan": lambda w: (
+        lambda application_id: (
+            lambda: applications.get_application_plan(w.ctx, w.dealer, application_id)
+        )
+    )(_priced(w)),
     "list_documents": lambda w: (
         lambda: documents.list_documents(w.ctx, w.dealer, OwnerKind.PARTNER, w.partner.id)
     ),

@@ -172,7 +172,7 @@ class Conditions:
     term_months: int
     annual_rate: Decimal = attrs.field(converter=_decimal)
     residual_value: Decimal | None = attrs.field(converter=_optional_decimal)
-    reason: str = attrs.field(metadata={"max_length": 2000})
+    reason: str
     imposed_by: str
     imposed_at: datetime = attrs.field(converter=_instant)
 

@@ -19,7 +19,6 @@ from leasekit.domain.applications import (
 )
 from leasekit.domain.customers import Customer
 from leasekit.domain.identity import ORIGINATORS, REVIEWERS, Actor
-from leasekit.domain.lifecycle import MAX_REASON
 from leasekit.domain.partners import Partner
 from leasekit.domain.plans import MAX_PARTIES, Party, PlanRow, PlanSummary
 from leasekit.domain.products import MAX_CODE
@@ -102,7 +101,7 @@ class ImposeConditions:
     out stays as it is (a ``residual_value`` of 0 removes the residual)."""
 
     id: str
-    reason: str = attrs.field(metadata={"max_length": MAX_REASON, "multiline": True})
+    reason: str
     down_payment: Decimal | None = None
     term_months: int | None = None
     annual_rate: Decimal | None = None
@@ -208,7 +207,8 @@ def _pricing(work: Work, partner: Partner, request: DraftApplication) -> Pricing
 
 
 def _parties(uow: UnitOfWork, actor: Actor, parties: tuple[Party, ...]) -> None:
-    """Each party a customer the actor can see; a missing one a fault on its place."""
+    """Each party a customer the actor can see; a missing one a fault on its place. Those
+    past the most an application lists are not looked up: the list is refused as too long."""
     errors: list[FieldError] = []
     for index, party in enumerate(parties[: MAX_PARTIES + 1]):
         field = f"parties[{index}].customer_id"

@@ -19,6 +19,7 @@ from leasekit.domain.partner_monitoring import MonitoredFigure
 from leasekit.domain.partner_onboarding import RequiredDocuments
 from leasekit.domain.partner_ratings import DEFAULT_FACTORS, RatingFactor
 from leasekit.domain.partners import PartnerKind, PartnerRating
+from leasekit.domain.plans import PlanConvention
 from leasekit.errors import ConfigurationError
 from leasekit.ports import AdapterKind
 from leasekit.runtime import party_calls
@@ -291,6 +292,17 @@ def test_an_unknown_kind_of_partner_or_document_is_named_by_its_variable(env: An
     ] * 2
     assert "'broker'" in lines[0]
     assert "'business_license'" in lines[1]
+
+
+def test_the_pricing_conventions_are_the_calculators(env: Any) -> None:
+    env(LEASEKIT_PRICING__APR_CONVENTION="eu", LEASEKIT_PRICING__ROUNDING="level_total")
+    assert load_settings().pricing.convention() == PlanConvention("eu", "level_total")
+    env(LEASEKIT_PRICING__APR_CONVENTION="uk", LEASEKIT_PRICING__ROUNDING="up")
+    assert error_lines() == [
+        "LEASEKIT_PRICING__APR_CONVENTION: 'uk' is not one of us_actuarial, eu",
+        "LEASEKIT_PRICING__ROUNDING: 'up' is not one of standard, installment_up_to_unit, "
+        "level_total",
+    ]
 
 
 def test_adapter_kinds_match_the_ports() -> None:

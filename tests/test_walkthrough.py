@@ -87,6 +87,11 @@ VARYING = frozenset(
         "current_version_id",
         "draft_version_id",
         "published_at",
+        "product_version_id",
+        "priced_on",
+        "first_due_date",
+        "maturity_date",
+        "due_date",
     }
 )
 """Keys whose values differ from run to run (and with the reader's photo); their presence is
@@ -533,9 +538,11 @@ PAGES = {
     "products.md": Page(
         (("GET", "/products"), ("POST", "/products"), ("GET", "/products/X"),
          ("POST", "/product-versions/X/transitions"), ("PUT", "/products/X"),
-         ("GET", "/products/X/versions")),
-        (BASE_VARIABLE, "OFFICER", "MANAGER", "DIRECTOR"),
-        lambda last: [v["state"] for v in last["items"]] == ["retired", "published"],
+         ("GET", "/products/X/versions"), ("POST", "/applications"),
+         ("GET", "/applications/X/plan")),
+        (BASE_VARIABLE, "OFFICER", "MANAGER", "DIRECTOR", "HARBOUR"),
+        lambda last: len(last["rows"]) == 12 and last["summary"]["schedule_method"] == (
+            "equal_principal"),
     ),
     "identity.md": Page(
         (("POST", "/users"), ("POST", "/enrolments"), ("GET", "/me"), ("POST", "/me/tokens"),

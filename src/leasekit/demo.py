@@ -123,6 +123,7 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
         command = users.CreateUser(username, f"{partner.name} sales", Role.DEALER_USER, partner.id)
         tokens[username] = _user(ctx, admin.actor(), command)
     dealer = tokens["sunrise"][0].actor()
+    catalogue = [_product(ctx, staff, request) for request in DEMO_PRODUCTS]
     drafted = [
         _application(
             ctx,
@@ -161,7 +162,7 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
         [drafted[0], submitted],
         [waiting],
         sunrise_file + harbour_file,
-        [_product(ctx, staff, request) for request in DEMO_PRODUCTS],
+        catalogue,
     )
 
 
@@ -347,7 +348,8 @@ def _application(
     make: str,
     model: str,
 ) -> Application:
-    """A dealer's draft: the customer and the car entered first, then the terms."""
+    """A dealer's draft: the customer and the car entered first, then the terms, priced with
+    the direct finance lease."""
     customer = customers.register_customer(
         ctx, dealer, customers.RegisterCustomer(CustomerKind.INDIVIDUAL, customer_name, id_number)
     )
@@ -369,5 +371,6 @@ def _application(
             term_months=36,
             annual_rate=Decimal("0.0599"),
             residual_value=Decimal("23800.00"),
+            product_code="FL-STD",
         ),
     )

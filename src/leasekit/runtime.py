@@ -178,6 +178,7 @@ def build_runtime(
         ),
         party_calls=party_calls(settings.pre_approval),
         voters=tuple(as_hooks(pm).application_voters()),
+        pricing=settings.pricing.convention(),
     )
     relay = OutboxRelay(
         engine, subscribers(pm, adapters, services), policy=_policy(settings.outbox)

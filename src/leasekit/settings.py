@@ -34,6 +34,8 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from leasekit.calc.apr import APR_CONVENTIONS
+from leasekit.calc.rounding import CONVENTIONS
 from leasekit.domain.approvals import DEFAULT_AUTHORITY, ApprovalRules, Tier
 from leasekit.domain.credit_limits import DEFAULT_LIMIT_BANDS, LimitPolicy
 from leasekit.domain.documents import DocumentKind
@@ -47,6 +49,7 @@ from leasekit.domain.partner_ratings import (
     Scorecard,
 )
 from leasekit.domain.partners import PartnerKind, PartnerRating
+from leasekit.domain.plans import PlanConvention
 from leasekit.errors import ConfigurationError
 from leasekit.money import CURRENCIES
 from leasekit.ports import AdapterKind
@@ -61,6 +64,7 @@ __all__ = [
     "OutboxSettings",
     "PartnerSettings",
     "PreApprovalSettings",
+    "PricingSettings",
     "ServerSettings",
     "Settings",
     "env_var_name",
@@ -138,6 +142,43 @@ class ServerSettings(BaseModel):
         description="Requests that may wait for a thread; beyond them the server answers "
         "503 with Retry-After at once instead of letting waits grow without bound.",
     )
+
+
+class PricingSettings(BaseModel):
+    """How applications' financing plans are computed."""
+
+    model_config = _section("pricing")
+
+    apr_convention: str = Field(
+        default="us_actuarial",
+        description="The APR of every plan: `us_actuarial` (Regulation Z Appendix J, "
+        "disclosed to 1/100 of a point) or `eu` (the APRC of Directive 2008/48/EC, disclosed "
+        "to one decimal).",
+    )
+    rounding: str = Field(
+        default="standard",
+        description="The schedule's rounding convention: `standard`, "
+        "`installment_up_to_unit` or `level_total` (docs/calculator.md).",
+    )
+
+    @field_validator("apr_convention")
+    @classmethod
+    def _known_apr_convention(cls, name: str) -> str:
+        return _one_of(name, APR_CONVENTIONS)
+
+    @field_validator("rounding")
+    @classmethod
+    def _known_rounding(cls, name: str) -> str:
+        return _one_of(name, tuple(CONVENTIONS))
+
+    def convention(self) -> PlanConvention:
+        return PlanConvention(self.apr_convention, self.rounding)
+
+
+def _one_of(name: str, names: tuple[str, ...]) -> str:
+    if name not in names:
+        raise ValueError(f"{name!r} is not one of {', '.join(names)}")
+    return name
 
 
 class OutboxSettings(BaseModel):
@@ -468,6 +509,9 @@ class Settings(BaseSettings):
     )
     outbox: OutboxSettings = Field(
         default_factory=OutboxSettings, description="Delivery of committed events."
+    )
+    pricing: PricingSettings = Field(
+        default_factory=PricingSettings, description="Applications' financing plans."
     )
     partners: PartnerSettings = Field(
         default_factory=PartnerSettings, description="Rules for dealers and other partners."

@@ -245,6 +245,19 @@ class Demo:
             "annual_rate": "0.0488",
         } | changes
 
+    def priced_draft(self, **changes: Any) -> dict[str, Any]:
+        """:meth:`draft` priced with the new-car loan, with the customer of the demo's second
+        application as guarantor, and *changes*."""
+        guarantor = self.company.applications[1].customer_id
+        return (
+            self.draft(
+                product_code="NCL-NEW",
+                schedule_method="equal_principal",
+                parties=[{"customer_id": guarantor, "role": "guarantor"}],
+            )
+            | changes
+        )
+
     def row_counts(self) -> dict[str, int]:
         """How many rows each table holds, to show a refused request wrote nothing."""
         engine = create_engine(self.database_url)

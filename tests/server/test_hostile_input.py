@@ -282,10 +282,14 @@ CASES: dict[str, Case] = {
         versioned=True,
     ),
     "POST /applications": Case(
-        "sunrise", lambda d: "/applications", Demo.draft, 201, numbers=frozenset({"term_months"})
+        "sunrise",
+        lambda d: "/applications",
+        Demo.priced_draft,
+        201,
+        numbers=frozenset({"term_months"}),
     ),
     "PUT /applications/{id}": Case(
-        "sunrise", _first_application, Demo.draft, 200, True, frozenset({"term_months"})
+        "sunrise", _first_application, Demo.priced_draft, 200, True, frozenset({"term_months"})
     ),
     "POST /products": Case("manager", lambda d: "/products", lambda d: product_body(), 201),
     "PUT /products/{id}": Case(

@@ -172,7 +172,7 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
             "",
             {"json": {"action": "publish"}, "headers": at_first},
         ),
-        "POST /applications": ("sunrise", "/applications", {"json": demo.draft()}),
+        "POST /applications": ("sunrise", "/applications", {"json": demo.priced_draft()}),
         "POST /approval-tasks/{id}/transitions": (
             "officer",
             "",

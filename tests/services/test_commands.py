@@ -84,6 +84,16 @@ def _revise(w: World) -> Callable[[], object]:
     return lambda: applications.update_draft(w.ctx, w.dealer, draft.id, revised)
 
 
+def _priced(w: World) -> str:
+    """A draft priced with the finance lease, which the manager wrote and the director
+    published."""
+    product = products.create_product(w.ctx, w.manager, DEMO_PRODUCTS[1])
+    products.transition_product_version(w.ctx, w.director, product.draft_version_id or "",
+                                        "publish")  # fmt: skip
+    request = attrs.evolve(_draft(w), product_code=product.code)
+    return applications.create_draft(w.ctx, w.dealer, request).id
+
+
 def _submit(w: World) -> Callable[[], object]:
     draft = applications.create_draft(w.ctx, w.dealer, _draft(w))
     return lambda: applications.transition_application(w.ctx, w.dealer, draft.id, "submit")
@@ -413,6 +423,11 @@ READS: dict[str, Prepare] = {
     "list_customers": lambda w: lambda: customers.list_customers(w.ctx, w.dealer),
     "list_vehicles": lambda w: lambda: vehicles.list_vehicles(w.ctx, w.dealer),
     "list_applications": lambda w: lambda: applications.list_applications(w.ctx, w.dealer),
+    "get_application_plan": lambda w: (
+        lambda application_id: (
+            lambda: applications.get_application_plan(w.ctx, w.dealer, application_id)
+        )
+    )(_priced(w)),
     "list_documents": lambda w: (
         lambda: documents.list_documents(w.ctx, w.dealer, OwnerKind.PARTNER, w.partner.id)
     ),

@@ -347,3 +347,49 @@ def test_0013_gives_earlier_assessments_no_findings_and_no_report(at_0001: Engin
     columns = {c["name"] for c in sa.inspect(at_0001).get_columns("pre_approvals")}
     assert {"findings", "bureau_report"}.isdisjoint(columns)
     assert _rows(at_0001, "SELECT id, outcome FROM pre_approvals") == [("pa-1", "pass")]
+
+
+def _application(connection: sa.Connection) -> None:
+    """An application drafted before the catalogue priced applications."""
+    _insert(
+        connection,
+        "applications",
+        {"id": "a-1", "partner_id": "p-1", "customer_id": "c-1", "vehicle_id": "v-new",
+         "business_type": "loan", "currency": "CNY", "vehicle_price": "189000.00",
+         "down_payment": "37800.00", "residual_value": None, "term_months": 24,
+         "annual_rate": "0.0488", "state": "submitted", "created_by": "u-officer",
+         "created_at": AT, "version": 1},
+    )  # fmt: skip
+
+
+def test_0014_keeps_applications_unpriced_and_is_not_undone_while_one_lists_a_guarantor(
+    at_0001: Engine,
+) -> None:
+    upgrade(at_0001, "0013")
+    with at_0001.begin() as connection:
+        _application(connection)
+    upgrade(at_0001, "0014")
+    assert _rows(
+        at_0001, "SELECT id, product_version_id, schedule_method, plan, conditions "
+        "FROM applications"
+    ) == [("a-1", None, None, None, None)]  # fmt: skip
+    with at_0001.begin() as connection:
+        _insert(
+            connection,
+            "customers",
+            _customer("c-2", "Wang Fang")
+            | {"name_key": "wang fang", "id_number": "110105198811230029"},
+        )
+        _insert(
+            connection,
+            "application_parties",
+            {"application_id": "a-1", "customer_id": "c-2", "role": "guarantor", "position": 0},
+        )
+    with pytest.raises(RuntimeError, match="co-applicants or guarantors"):
+        downgrade(at_0001, "0013")
+    assert current_revision(at_0001) == "0014"
+    with at_0001.begin() as connection:
+        connection.execute(sa.text("DELETE FROM application_parties"))
+    downgrade(at_0001, "0013")
+    assert "application_plan_rows" not in sa.inspect(at_0001).get_table_names()
+    assert _rows(at_0001, "SELECT id, state FROM applications") == [("a-1", "submitted")]

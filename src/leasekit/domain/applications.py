@@ -7,6 +7,8 @@ afterwards its terms are what the reviewers approved.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -15,6 +17,7 @@ from typing import ClassVar, Final
 import attrs
 
 from leasekit.domain.access import ensure_may_act, ensure_may_create, visible_to
+from leasekit.domain.business import BusinessType
 from leasekit.domain.clock import require_utc
 from leasekit.domain.customers import Customer
 from leasekit.domain.events import DomainEvent
@@ -26,9 +29,19 @@ from leasekit.domain.identity import (
     Role,
     new_id,
 )
-from leasekit.domain.lifecycle import Stateful, StateMachine, row
+from leasekit.domain.lifecycle import MAX_REASON, Stateful, StateMachine, row
 from leasekit.domain.partners import Partner, PartnerCapability
-from leasekit.domain.validation import Checks, choice, is_whole_number, money_amount
+from leasekit.domain.plans import (
+    Conditions,
+    Party,
+    Plan,
+    PlanConvention,
+    PlanSummary,
+    party_errors,
+    plan_for,
+)
+from leasekit.domain.products import ProductTerms, ProductVersion
+from leasekit.domain.validation import Checks, choice, is_whole_number, money_amount, text
 from leasekit.domain.vehicles import Vehicle
 from leasekit.errors import (
     FieldError,
@@ -46,6 +59,7 @@ __all__ = [
     "ApplicationAction",
     "ApplicationState",
     "BusinessType",
+    "Pricing",
     "RequestedTerms",
 ]
 
@@ -151,19 +165,6 @@ UNDECIDED_STATES: Final = frozenset(
 _REVISERS: Final = frozenset({Role.DEALER_USER, Role.OFFICER})
 
 
-class BusinessType(StrEnum):
-    """How the vehicle is financed; decides the contract, the accounting and the schedule."""
-
-    LOAN = "loan"
-    """The customer buys and owns the vehicle; the lender holds a charge on it."""
-    FINANCE_LEASE = "finance_lease"
-    """The lessor buys the vehicle from the dealer and leases it; ownership passes at the end."""
-    SALE_LEASEBACK = "sale_leaseback"
-    """The customer sells a vehicle it owns to the lessor and leases it back (回租)."""
-    OPERATING_LEASE = "operating_lease"
-    """The lessor keeps the vehicle and its residual value risk; the customer returns it."""
-
-
 def _amount_errors(terms: RequestedTerms) -> list[FieldError]:
     """Every amount in the price's currency and its decimals, and in sensible proportion."""
     checks = Checks()
@@ -227,15 +228,85 @@ def _visible_or_error(actor: Actor, obj: object, field: str, kind: str) -> list[
     return [] if visible_to(actor, obj) else [FieldError(field, f"no such {kind}")]
 
 
-def _link_errors(actor: Actor, customer: Customer, vehicle: Vehicle) -> list[FieldError]:
-    return _visible_or_error(actor, customer, "customer_id", "customer") + _visible_or_error(
-        actor, vehicle, "vehicle_id", "vehicle"
+def _link_errors(
+    actor: Actor, customer: Customer, vehicle: Vehicle, parties: Sequence[Party]
+) -> list[FieldError]:
+    faults = party_errors(customer.id, parties)
+    return (
+        _visible_or_error(actor, customer, "customer_id", "customer")
+        + _visible_or_error(actor, vehicle, "vehicle_id", "vehicle")
+        + [FieldError("parties", fault) for fault in faults]
     )
+
+
+def _party_tuple(parties: Iterable[Party]) -> tuple[Party, ...]:
+    return tuple(parties)
+
+
+@attrs.frozen
+class Pricing:
+    """What an application is priced with: a product version on sale to *partner*, one of
+    its schedule methods (its first when None), the day and the company's convention."""
+
+    version: ProductVersion
+    partner: Partner
+    schedule_method: str | None
+    priced_on: date
+    convention: PlanConvention
+
+    @property
+    def method(self) -> str:
+        return self.schedule_method or self.version.terms.schedule_methods[0]
+
+    def errors(self, business_type: BusinessType, requested: RequestedTerms) -> list[FieldError]:
+        """Why the version cannot price *requested*, each fault on the field at fault: a
+        product of another business type or one the partner may not sell (``product_code``),
+        a term outside the product (named with the range it allows)."""
+        version, faults = self.version, []
+        if version.business_type is not business_type:
+            faults.append(
+                FieldError(
+                    "product_code",
+                    f"the product is a {version.business_type} product, not {business_type}",
+                )
+            )
+        sellable = version.sellable_by(self.partner)
+        if not sellable:
+            faults.append(FieldError("product_code", sellable.reason or "not on sale"))
+        return faults + self.recheck(requested)
+
+    def recheck(self, terms: RequestedTerms) -> list[FieldError]:
+        """The terms' faults against the version alone, as an approver's conditions are
+        checked: the version the application was priced with, on sale or not."""
+        return self.version.check(terms, self.schedule_method)
+
+    def plan(self, terms: RequestedTerms) -> Plan:
+        return _cached_plan(self.version.terms, terms, self.method, self.priced_on,
+                            self.convention)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_plan(
+    terms: ProductTerms,
+    requested: RequestedTerms,
+    method: str,
+    priced_on: date,
+    convention: PlanConvention,
+) -> Plan:
+    """:func:`plan_for`, which is pure: the service reads the rows of the plan an
+    application's change just computed without computing it twice."""
+    return plan_for(terms, requested, method, priced_on, convention)
 
 
 @attrs.define
 class Application(Stateful):
-    """A request to finance one vehicle for one customer, brought by one partner."""
+    """A request to finance one vehicle for one customer, brought by one partner.
+
+    An application priced with a product holds the version (:attr:`product_version_id`),
+    the schedule method and the totals of its plan; one drafted without a product (or before
+    the catalogue existed) has none of them. An approver's :attr:`conditions` replace the
+    requested terms in the plan while :attr:`requested` stays as asked.
+    """
 
     id: str
     partner_id: str
@@ -247,6 +318,12 @@ class Application(Stateful):
     created_by: str
     """The user id of the originator, so the audit trail starts with a person."""
     created_at: datetime
+    product_version_id: str | None = None
+    schedule_method: str | None = None
+    plan: PlanSummary | None = None
+    conditions: Conditions | None = None
+    parties: tuple[Party, ...] = attrs.field(default=(), converter=_party_tuple)
+    """Co-applicants and guarantors besides the main customer; stored in their own table."""
     version: int = 0
 
     lifecycle: ClassVar[StateMachine[ApplicationState]] = APPLICATION_LIFECYCLE
@@ -263,21 +340,20 @@ class Application(Stateful):
         requested: RequestedTerms,
         actor: Actor,
         at: datetime,
+        pricing: Pricing | None = None,
+        parties: Sequence[Party] = (),
     ) -> Application:
         """A new draft for *partner*, which must be allowed to bring business.
 
         Dealer users draft only for their own partner and only with customers and vehicles
-        they can see.
+        they can see. With *pricing*, the product must be of the draft's business type and
+        on sale to the partner, and the terms within it; the plan is computed.
         """
         ensure_may_create(actor, "application")
         ensure_may_act(actor, partner, "application", "create")
         partner.require(PartnerCapability.SUBMIT_APPLICATIONS)
-        checks = Checks()
-        kind = checks.run(lambda: choice(BusinessType, business_type, "business_type"))
-        checks.errors += _link_errors(actor, customer, vehicle)
-        if kind is None or checks.errors:
-            raise checks.error()
-        return cls(
+        kind = _checked(actor, customer, vehicle, business_type, requested, pricing, parties)
+        application = cls(
             id=new_id(),
             partner_id=partner.id,
             customer_id=customer.id,
@@ -287,7 +363,10 @@ class Application(Stateful):
             state=ApplicationState.DRAFT,
             created_by=actor.user_id,
             created_at=require_utc(at),
+            parties=parties,
         )
+        application._price(pricing)
+        return application
 
     def revise(
         self,
@@ -299,8 +378,15 @@ class Application(Stateful):
         actor: Actor,
         at: datetime,
         business_date: date,
+        pricing: Pricing | None = None,
+        parties: Sequence[Party] = (),
     ) -> DomainEvent:
-        """Replace what is asked for, allowed only in :data:`REVISABLE_STATES`."""
+        """Replace what is asked for, allowed only in :data:`REVISABLE_STATES`.
+
+        The parties are replaced too, conditions an approver imposed before the application
+        was returned are dropped, and the plan recomputed with *pricing* (the version on
+        sale at revision time: a revision is priced again as a new request would be).
+        """
         ensure_may_act(actor, self, APPLICATION_LIFECYCLE.name, "revise")
         if self.state not in REVISABLE_STATES:
             raise IllegalTransitionError(
@@ -308,13 +394,11 @@ class Application(Stateful):
             )
         if actor.role not in _REVISERS:
             raise PermissionDeniedError(APPLICATION_LIFECYCLE.name, "revise", actor.role.value)
-        checks = Checks()
-        kind = checks.run(lambda: choice(BusinessType, business_type, "business_type"))
-        checks.errors += _link_errors(actor, customer, vehicle)
-        if kind is None or checks.errors:
-            raise checks.error()
+        kind = _checked(actor, customer, vehicle, business_type, requested, pricing, parties)
         self.customer_id, self.vehicle_id = customer.id, vehicle.id
         self.business_type, self.requested = kind, requested
+        self.parties, self.conditions = tuple(parties), None
+        self._price(pricing)
         return DomainEvent.new(
             "application_revised",
             APPLICATION_LIFECYCLE.name,
@@ -325,5 +409,117 @@ class Application(Stateful):
             actor_id=actor.user_id,
         )
 
+    @property
+    def terms(self) -> RequestedTerms:
+        """The terms the plan is computed from: the approver's conditions, if any were
+        imposed, else the requested terms."""
+        conditions = self.conditions
+        if conditions is None:
+            return self.requested
+        cur = self.requested.vehicle_price.currency
+        residual = conditions.residual_value
+        return RequestedTerms(
+            vehicle_price=self.requested.vehicle_price,
+            down_payment=Money(conditions.down_payment, cur),
+            term_months=conditions.term_months,
+            annual_rate=conditions.annual_rate,
+            residual_value=None if residual is None else Money(residual, cur),
+        )
+
+    def impose_conditions(
+        self,
+        *,
+        terms: RequestedTerms,
+        reason: str,
+        pricing: Pricing,
+        actor: Actor,
+        at: datetime,
+        business_date: date,
+    ) -> DomainEvent:
+        """An approver's changed *terms* (a larger down payment, a shorter term), in review
+        only: checked against the version the application was priced with, the plan
+        recomputed; :attr:`requested` stays as the partner asked."""
+        ensure_may_act(actor, self, APPLICATION_LIFECYCLE.name, "impose_conditions")
+        if self.state is not ApplicationState.IN_REVIEW:
+            raise IllegalTransitionError(
+                APPLICATION_LIFECYCLE.name, str(self.state), "impose_conditions", self._actions()
+            )
+        if actor.role not in REVIEWERS:
+            raise PermissionDeniedError(
+                APPLICATION_LIFECYCLE.name, "impose_conditions", actor.role.value
+            )
+        checks = Checks()
+        why = checks.run(lambda: text(reason, "reason", MAX_REASON))
+        if terms.vehicle_price != self.requested.vehicle_price:
+            checks.add("vehicle_price", "conditions change the terms, never the price")
+        if pricing.version.id != self.product_version_id:
+            checks.add(
+                "product_code", "conditions keep the version the application was priced with"
+            )
+        checks.errors += pricing.recheck(terms)
+        if why is None or checks.errors:
+            raise checks.error()
+        residual = terms.residual_value
+        self.conditions = Conditions(
+            down_payment=terms.down_payment.amount,
+            term_months=terms.term_months,
+            annual_rate=terms.annual_rate,
+            residual_value=None if residual is None else residual.amount,
+            reason=why,
+            imposed_by=actor.user_id,
+            imposed_at=require_utc(at),
+        )
+        self._price(pricing)
+        return DomainEvent.new(
+            "application_conditions_imposed",
+            APPLICATION_LIFECYCLE.name,
+            self.id,
+            {
+                "partner_id": self.partner_id,
+                "reason": why,
+                "down_payment": str(terms.down_payment.amount),
+                "term_months": terms.term_months,
+                "annual_rate": str(terms.annual_rate),
+                "residual_value": None if residual is None else str(residual.amount),
+            },
+            occurred_at=at,
+            business_date=business_date,
+            actor_id=actor.user_id,
+        )
+
+    def priced_plan(self, pricing: Pricing) -> Plan:
+        """The whole plan of :attr:`terms` under *pricing*, rows included: what the service
+        stores beside the application after a change priced it."""
+        return pricing.plan(self.terms)
+
+    def _price(self, pricing: Pricing | None) -> None:
+        """Record the version, the method and the plan's totals (none without *pricing*)."""
+        if pricing is None:
+            self.product_version_id = self.schedule_method = self.plan = None
+            return
+        self.product_version_id = pricing.version.id
+        self.schedule_method = pricing.method
+        self.plan = self.priced_plan(pricing).summary
+
     def _actions(self) -> tuple[str, ...]:
         return APPLICATION_LIFECYCLE.actions_from(self.state)
+
+
+def _checked(
+    actor: Actor,
+    customer: Customer,
+    vehicle: Vehicle,
+    business_type: BusinessType | str,
+    requested: RequestedTerms,
+    pricing: Pricing | None,
+    parties: Sequence[Party],
+) -> BusinessType:
+    """The business type, once every link, party and product fault is gathered."""
+    checks = Checks()
+    kind = checks.run(lambda: choice(BusinessType, business_type, "business_type"))
+    checks.errors += _link_errors(actor, customer, vehicle, parties)
+    if kind is not None and pricing is not None:
+        checks.errors += pricing.errors(kind, requested)
+    if kind is None or checks.errors:
+        raise checks.error()
+    return kind

@@ -30,7 +30,7 @@ import attrs
 
 from leasekit.calc.schedule import METHODS
 from leasekit.domain.access import CREATE_ROLES, ensure_may_create
-from leasekit.domain.applications import BusinessType
+from leasekit.domain.business import BusinessType
 from leasekit.domain.clock import require_utc
 from leasekit.domain.documents import DocumentKind
 from leasekit.domain.identity import Actor, new_id

@@ -17,7 +17,7 @@ decision bypasses the tiers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
@@ -41,8 +41,16 @@ from leasekit.domain.identity import REVIEWERS, Actor
 from leasekit.domain.pre_approvals import PreApproval
 from leasekit.domain.rules import RuleAction
 from leasekit.domain.users import UserState
-from leasekit.errors import DomainError, NotFoundError, StaleVersionError, ValidationError
+from leasekit.errors import (
+    AmountError,
+    DomainError,
+    NotFoundError,
+    StaleVersionError,
+    ValidationError,
+)
+from leasekit.money import to_decimal
 from leasekit.ports import ApprovalCase, RiskLevel
+from leasekit.services.applications import ImposeConditions, impose_conditions
 from leasekit.services.commands import Work, command, transition_command
 from leasekit.services.context import ServiceContext, back_office_lists, back_office_only
 from leasekit.services.events import handles
@@ -74,7 +82,7 @@ _CAUTIOUS: Final = Tier.DIRECTOR
 
 def _case(work: Work, application: Application, assessment: PreApproval | None) -> ApprovalCase:
     """What the approval policy decides on, from the application and its assessment."""
-    terms = application.requested
+    terms = application.terms
     partner = work.uow.partners.get(application.partner_id)
     facts: dict[str, Any] = {} if assessment is None else dict(assessment.facts)
     score = facts.get("credit_score")
@@ -230,14 +238,42 @@ def _reassign(work: Work, task: ApprovalTask) -> None:
     _refuse_conflict(work, task, assignee, ApprovalTaskAction.REASSIGN)
 
 
-def impose_conditions(work: Work, application: Application, conditions: Any, reason: str) -> None:
-    """Refused until applications carry a plan that conditions can recompute."""
-    raise DomainError("an approval with conditions needs the application's plan, not kept yet")
+def _months(given: Mapping[str, str]) -> int | None:
+    value = given.get("term_months")
+    if value is None:
+        return None
+    if not value.strip().isdigit():
+        raise ValidationError.single("term_months", "must be a whole number of months")
+    return int(value)
 
 
-def _conditioned(work: Work, task: ApprovalTask, application: Application) -> None:
-    if task.decision is Decision.APPROVE_WITH_CONDITIONS:
-        impose_conditions(work, application, task.conditions, task.reason or "")
+def _amount(given: Mapping[str, str], name: str) -> Decimal | None:
+    if name not in given:
+        return None
+    try:
+        return to_decimal(given[name], name)
+    except AmountError:
+        raise ValidationError.single(name, "must be a decimal number") from None
+
+
+def _condition_request(task: ApprovalTask) -> ImposeConditions:
+    """The task's conditions (text, as moves carry them) as the terms they change."""
+    given = task.conditions
+    return ImposeConditions(
+        task.application_id,
+        task.reason or "",
+        down_payment=_amount(given, "down_payment"),
+        term_months=_months(given),
+        annual_rate=_amount(given, "annual_rate"),
+        residual_value=_amount(given, "residual_value"),
+    )
+
+
+def _conditioned(work: Work, task: ApprovalTask, application: Application) -> Application:
+    """The application with the task's conditions imposed, its plan priced again."""
+    if task.decision is not Decision.APPROVE_WITH_CONDITIONS:
+        return application
+    return impose_conditions(work, _condition_request(task))
 
 
 def _carry_out(work: Work, task: ApprovalTask) -> None:
@@ -251,8 +287,8 @@ def _carry_out(work: Work, task: ApprovalTask) -> None:
     if task.decision is Decision.RETURN:
         _move(work, application, ApplicationAction.RETURN, task.reason)
         return
-    _conditioned(work, task, application)
-    amount = application.requested.amount_financed.amount
+    application = _conditioned(work, task, application)
+    amount = application.terms.amount_financed.amount
     rules = work.ctx.approval_rules
     needed = rules.tier_for(amount)
     required = task.required_tier if needed is None else higher(task.required_tier, needed)

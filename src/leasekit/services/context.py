@@ -17,6 +17,7 @@ from leasekit.domain.credit_limits import LimitPolicy
 from leasekit.domain.identity import BACK_OFFICE, Actor
 from leasekit.domain.partner_monitoring import PartnerOversight
 from leasekit.domain.partner_onboarding import RequiredDocuments
+from leasekit.domain.plans import PlanConvention
 from leasekit.errors import NotFoundError, PermissionDeniedError, ValidationError
 from leasekit.money import Currency
 from leasekit.plugins import Adapters, ApplicationVoter
@@ -67,6 +68,8 @@ class ServiceContext:
     """How long pre-approval waits for each external party, and how often it asks again."""
     voters: tuple[ApplicationVoter, ...] = ()
     """The plugins that vote on applications (``leasekit_evaluate_application``)."""
+    pricing: PlanConvention = attrs.field(factory=PlanConvention)
+    """The APR and rounding conventions applications' plans are computed by."""
     after_commit: Callable[[], None] = lambda: None
     """Called after each command's unit of work closes; the runtime wakes its background
     worker with it, so events are delivered promptly without the caller waiting for them."""

@@ -40,6 +40,7 @@ from leasekit.domain.partner_onboarding import OnboardingDocument
 from leasekit.domain.partner_profiles import PartnerRevision
 from leasekit.domain.partner_ratings import RatingOverride, RatingRecord
 from leasekit.domain.partners import Partner
+from leasekit.domain.plans import PlanRow
 from leasekit.domain.pre_approvals import PreApproval
 from leasekit.domain.products import Product, ProductVersion
 from leasekit.domain.review_flags import ReviewCause, ReviewFlag
@@ -415,6 +416,18 @@ class ApplicationRepository(Repository[Application], PartnerBusiness, Protocol):
         ...
 
 
+class PlanRowRepository(Protocol):
+    """The rows of applications' plans, stored beside them."""
+
+    def replace(self, application_id: str, rows: Sequence[PlanRow]) -> None:
+        """Make *rows* the application's plan rows, those before dropped."""
+        ...
+
+    def for_application(self, application_id: str) -> list[PlanRow]:
+        """The application's plan rows, by number; empty for an unpriced application."""
+        ...
+
+
 class BlacklistRepository(Repository[BlacklistEntry], Protocol):
     def hits(
         self,
@@ -614,6 +627,9 @@ class UnitOfWork(Protocol):
 
     @property
     def applications(self) -> ApplicationRepository: ...
+
+    @property
+    def plan_rows(self) -> PlanRowRepository: ...
 
     @property
     def blacklist(self) -> BlacklistRepository: ...

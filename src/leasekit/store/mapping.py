@@ -28,6 +28,7 @@ dictionaries rather than fifty validated aggregates).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final, Generic, TypeVar, Union, get_args, get_origin
@@ -126,9 +127,12 @@ class _Nested:
 
 def _document(value: object) -> object:
     """An attrs value as a JSON object: its fields by name, nested values likewise, decimals
-    as their exact text (the value class's converter reads them back)."""
+    as their exact text and days and instants in ISO 8601 (the value class's converters read
+    them back)."""
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, tuple):
         return [_document(item) for item in value]
     if attrs.has(type(value)):
@@ -186,13 +190,16 @@ def _plan_field(name: str, annotation: Any) -> _Field:
 
 
 class _Plan:
-    """How one attrs class's fields become columns and back."""
+    """How one attrs class's fields become columns and back; the fields named in *besides*
+    are stored elsewhere (in tables of their own, by the repository)."""
 
-    def __init__(self, cls: type) -> None:
+    def __init__(self, cls: type, besides: frozenset[str] = frozenset()) -> None:
         self.cls = cls
         attrs.resolve_types(cls)
         self.fields = tuple(
-            _plan_field(field.name, field.type) for field in attrs.fields(cls) if field.init
+            _plan_field(field.name, field.type)
+            for field in attrs.fields(cls)
+            if field.init and field.name not in besides
         )
         names: dict[str, None] = {}
         for field in self.fields:
@@ -219,14 +226,20 @@ class Mapper(Generic[E]):
     """The row ↔ entity conversions of one entity class (see the module docstring).
 
     *computed* adds columns derived from the entity that it does not hold as fields (a search
-    key of its name, say); they are written, never read back.
+    key of its name, say); they are written, never read back. *besides* names fields the
+    repository stores in tables of their own: the entity is built without them (their
+    defaults) and the repository fills them in.
     """
 
     def __init__(
-        self, entity: type[E], *, computed: Mapping[str, Callable[[E], object]] | None = None
+        self,
+        entity: type[E],
+        *,
+        computed: Mapping[str, Callable[[E], object]] | None = None,
+        besides: frozenset[str] = frozenset(),
     ) -> None:
         self.entity = entity
-        self._plan = _Plan(entity)
+        self._plan = _Plan(entity, besides)
         self._computed = dict(computed or {})
         self.column_names: tuple[str, ...] = self._plan.column_names
         """The columns :meth:`load` and :meth:`record` read."""

@@ -1,32 +1,51 @@
-"""Applications, their documents and their approval tasks."""
+"""Applications, the other parties on them and the rows of their plans, their documents and
+their approval tasks.
+
+An application's co-applicants and guarantors are rows of ``application_parties``, one per
+customer (the primary key makes a customer appear once); they are written with the
+application (replaced on every update) and read with it. The rows of its plan are written
+when a change prices it (``uow.plan_rows.replace``) and read on their own: loading an
+application never reads its schedule.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final, cast
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy import BigInteger, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leasekit.domain.applications import Application
 from leasekit.domain.approvals import ApprovalTask
 from leasekit.domain.documents import Document, DocumentKind, OwnerKind
+from leasekit.domain.plans import Party, PlanRow
 from leasekit.services.storage import ApprovalTaskQuery, Page
 from leasekit.store.mapping import Record
-from leasekit.store.repository import Rule, SqlRepository, Stored, query_criteria, repository
-from leasekit.store.schema import ID_LENGTH, EntityRow, currency_column, reference
+from leasekit.store.repository import (
+    Rule,
+    SqlRepository,
+    Stored,
+    query_criteria,
+    repository,
+    write,
+)
+from leasekit.store.schema import ID_LENGTH, Base, EntityRow, currency_column, reference
 
 __all__ = [
+    "ApplicationPartyRow",
     "ApplicationRepository",
     "ApplicationRow",
     "ApprovalTaskRepository",
     "ApprovalTaskRow",
     "DocumentRepository",
     "DocumentRow",
+    "PlanRowRepository",
+    "PlanRowRow",
 ]
 
 
@@ -54,8 +73,55 @@ class ApplicationRow(EntityRow):
     created_by: Mapped[str]
     """A user id, or a system actor's name, so not a foreign key."""
     created_at: Mapped[dt.datetime]
+    product_version_id: Mapped[str | None] = reference("product_versions")
+    schedule_method: Mapped[str | None]
+    plan: Mapped[dict[str, Any] | None]
+    """The plan's totals, decimals as their exact text; null for an unpriced application."""
+    conditions: Mapped[dict[str, Any] | None]
 
     __table_args__ = (Index(None, "partner_id", "id"), Index(None, "state", "id"))
+
+
+class ApplicationPartyRow(Base):
+    """A co-applicant or guarantor: a customer appears once on an application."""
+
+    __tablename__ = "application_parties"
+
+    application_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("applications.id"), primary_key=True
+    )
+    customer_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("customers.id"), primary_key=True, index=True
+    )
+    role: Mapped[str]
+    position: Mapped[int]
+    """Where the party stands in the list the application was given."""
+
+
+class PlanRowRow(Base):
+    """One installment of an application's plan, in the currency of its totals."""
+
+    __tablename__ = "application_plan_rows"
+
+    application_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("applications.id"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    due_date: Mapped[dt.date]
+    payment: Mapped[Decimal]
+    principal: Mapped[Decimal]
+    interest: Mapped[Decimal]
+    balance: Mapped[Decimal]
+
+
+_PARTY_RULES: Final = (
+    Rule("pk_application_parties", ("application_id", "customer_id"), "parties",
+         "a customer is listed twice"),
+    Rule("fk_application_parties_customer_id_customers", ("customer_id",), "parties",
+         "no such customer"),
+)  # fmt: skip
+_PARTIES: Final = cast(sa.Table, ApplicationPartyRow.__table__)
+_PLAN_ROWS: Final = cast(sa.Table, PlanRowRow.__table__)
 
 
 @repository("applications")
@@ -68,8 +134,66 @@ class ApplicationRepository(SqlRepository[Application]):
             _missing("applications", "partner_id", "partners"),
             _missing("applications", "customer_id", "customers"),
             _missing("applications", "vehicle_id", "vehicles"),
+            _missing("applications", "product_version_id", "product_versions"),
         ],
+        besides=["parties"],
     )
+
+    def add_many(self, entities: Iterable[Application]) -> None:
+        added = list(entities)
+        super().add_many(added)
+        self._write_parties(added)
+
+    def update(self, entity: Application) -> None:
+        """Store *entity* (compare-and-set) and replace its parties with those it lists."""
+        super().update(entity)
+        self._session.connection().execute(
+            sa.delete(_PARTIES).where(_PARTIES.c.application_id == entity.id)
+        )
+        self._write_parties([entity])
+
+    def _write_parties(self, applications: Iterable[Application]) -> None:
+        rows = [
+            {"application_id": application.id, "customer_id": party.customer_id,
+             "role": str(party.role), "position": position}
+            for application in applications
+            for position, party in enumerate(application.parties)
+        ]  # fmt: skip
+        if rows:
+            write(self._session, "application", sa.insert(_PARTIES), rows, _PARTY_RULES)
+
+    def _parties(self, application_ids: Iterable[str]) -> dict[str, list[Party]]:
+        """The parties of each application, in the order they were listed: one query."""
+        found: dict[str, list[Party]] = {key: [] for key in application_ids}
+        if not found:
+            return found
+        statement = (
+            sa.select(_PARTIES.c.application_id, _PARTIES.c.customer_id, _PARTIES.c.role)
+            .where(_PARTIES.c.application_id.in_(list(found)))
+            .order_by(_PARTIES.c.application_id, _PARTIES.c.position)
+        )
+        for row in self._rows(statement):
+            found[row["application_id"]].append(Party(row["customer_id"], row["role"]))
+        return found
+
+    def _loaded(self, entities: list[Application]) -> list[Application]:
+        parties = self._parties(entity.id for entity in entities)
+        for entity in entities:
+            entity.parties = tuple(parties[entity.id])
+        return entities
+
+    def page(
+        self, query: object | None = None, *, after: str | None = None, limit: int = 50
+    ) -> Page[Record]:
+        """A page of records, each with its parties as the application shows them."""
+        found = super().page(query, after=after, limit=limit)
+        parties = self._parties(record["id"] for record in found.items)
+        for record in found.items:
+            record["parties"] = [
+                {"customer_id": party.customer_id, "role": str(party.role)}
+                for party in parties[record["id"]]
+            ]
+        return found
 
     def list_for_partner(self, partner_id: str, states: Iterable[str]) -> list[Application]:
         """A partner's applications in any of *states*, oldest first."""
@@ -131,6 +255,36 @@ class DocumentRow(EntityRow):
     uploaded_at: Mapped[dt.datetime]
 
     __table_args__ = (Index(None, "owner_kind", "owner_id", "id"),)
+
+
+@repository("plan_rows")
+class PlanRowRepository:
+    """The rows of applications' plans: replaced as a whole when a change prices an
+    application again, read in order."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def replace(self, application_id: str, rows: Sequence[PlanRow]) -> None:
+        connection = self._session.connection()
+        connection.execute(
+            sa.delete(_PLAN_ROWS).where(_PLAN_ROWS.c.application_id == application_id)
+        )
+        values = [{"application_id": application_id, **attrs.asdict(row)} for row in rows]
+        if values:
+            write(self._session, "plan", sa.insert(_PLAN_ROWS), values)
+
+    def for_application(self, application_id: str) -> list[PlanRow]:
+        statement = (
+            sa.select(*(_PLAN_ROWS.c[name] for name in _ROW_FIELDS))
+            .where(_PLAN_ROWS.c.application_id == application_id)
+            .order_by(_PLAN_ROWS.c.number)
+        )
+        rows = self._session.connection().execute(statement).mappings()
+        return [PlanRow(**row) for row in rows]
+
+
+_ROW_FIELDS: Final = tuple(field.name for field in attrs.fields(PlanRow))
 
 
 @repository("documents")

@@ -194,9 +194,11 @@ class Stored(Generic[E]):
         *,
         rules: Iterable[Rule] = (),
         computed: Mapping[str, Callable[[E], object]] | None = None,
+        besides: Iterable[str] = (),
     ) -> Stored[E]:
         table: sa.Table = row_class.__table__  # type: ignore[attr-defined]
-        return cls(kind, table, Mapper(entity, computed=computed), tuple(rules))
+        mapper = Mapper(entity, computed=computed, besides=frozenset(besides))
+        return cls(kind, table, mapper, tuple(rules))
 
     @property
     def read_columns(self) -> list[sa.Column[Any]]:
@@ -234,7 +236,12 @@ class SqlRepository(Generic[E]):
         rows = self._rows(statement)
         if not rows:
             raise NotFoundError(self.stored.kind, entity_id)
-        return self.stored.mapper.load(rows[0])
+        return self._loaded([self.stored.mapper.load(rows[0])])[0]
+
+    def _loaded(self, entities: list[E]) -> list[E]:
+        """*entities* as read from their rows, completed with what is stored elsewhere (the
+        fields :class:`Stored` keeps *besides* its table); as read, by default."""
+        return entities
 
     def add(self, entity: E) -> None:
         self.add_many([entity])
@@ -281,7 +288,7 @@ class SqlRepository(Generic[E]):
     def _find(self, *criteria: sa.ColumnElement[bool]) -> list[E]:
         """Entities matching *criteria*, in id order."""
         statement = sa.select(*self.stored.read_columns).where(*criteria).order_by(self._table.c.id)
-        return [self.stored.mapper.load(row) for row in self._rows(statement)]
+        return self._loaded([self.stored.mapper.load(row) for row in self._rows(statement)])
 
     def _latest(self, *criteria: sa.ColumnElement[bool]) -> E | None:
         """The newest entity matching *criteria* (ids grow with time), read alone."""
@@ -292,7 +299,7 @@ class SqlRepository(Generic[E]):
             .limit(1)
         )
         rows = self._rows(statement)
-        return self.stored.mapper.load(rows[0]) if rows else None
+        return self._loaded([self.stored.mapper.load(rows[0])])[0] if rows else None
 
     def page(
         self, query: object | None = None, *, after: str | None = None, limit: int = 50

@@ -5,6 +5,9 @@ amounts as decimal strings in one currency) and read back as the domain's ``Appl
 whose ``requested`` terms carry each amount as Money. The two differ on purpose: what a
 client types is the least it must say, what it reads states every currency.
 
+An application priced with a product (``product_code``) carries its plan's totals as
+``plan``; ``GET /applications/{id}/plan`` gives them with every installment.
+
 Lifecycle moves are ``POST /applications/{id}/transitions`` with ``{"action", "reason"}``;
 ``PUT`` replaces what a draft (or a returned application) asks for. Both need the version the
 caller read, as ``If-Match``.
@@ -41,6 +44,12 @@ list_route(
     api, "/applications", applications.list_applications, query=ApplicationQuery, item=Application
 )
 get_route(api, f"/applications/{ID}", applications.get_application, reply=Application)
+get_route(
+    api,
+    f"/applications/{ID}/plan",
+    applications.get_application_plan,
+    reply=applications.ApplicationPlan,
+)
 revise_route(
     api,
     f"/applications/{ID}",

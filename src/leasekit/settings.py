@@ -36,6 +36,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from leasekit.domain.credit_limits import DEFAULT_LIMIT_BANDS, LimitPolicy
 from leasekit.domain.documents import DocumentKind
+from leasekit.domain.face_photos import MAX_REUSE_DISTANCE, FacePolicy
 from leasekit.domain.partner_monitoring import DEFAULT_RULES, MonitoredFigure, MonitoringRule
 from leasekit.domain.partner_onboarding import DEFAULT_REQUIRED_DOCUMENTS
 from leasekit.domain.partner_ratings import (
@@ -329,6 +330,47 @@ class PartnerSettings(BaseModel):
         )
 
 
+class FaceSettings(BaseModel):
+    """Checks of the face-to-face photo taken at signing."""
+
+    model_config = _section("faces")
+
+    max_distance_km: Decimal = Field(
+        default=Decimal(5),
+        gt=0,
+        description="How far from the dealer's business address (its coordinates) a photo "
+        "may have been taken, by its GPS position, in kilometres.",
+    )
+    capture_window_hours: int = Field(
+        default=72,
+        gt=0,
+        description="How many hours before the application was made a photo may have been "
+        "taken; one taken after its upload is never plausible.",
+    )
+    reuse_distance: int = Field(
+        default=6,
+        ge=0,
+        le=MAX_REUSE_DISTANCE,
+        description="How many of the 64 bits of their perceptual hashes two photos may differ "
+        "in and still count as one photo (0: identical hashes only).",
+    )
+    max_pixels: int = Field(
+        default=40_000_000,
+        gt=0,
+        description="Largest photo, in pixels, that is decoded; a larger one is refused unread.",
+    )
+
+    def policy(self, timezone: str) -> FacePolicy:
+        """The checks' policy; a capture time without an offset is read in *timezone*."""
+        return FacePolicy(
+            max_distance_km=self.max_distance_km,
+            capture_window_hours=self.capture_window_hours,
+            reuse_distance=self.reuse_distance,
+            max_pixels=self.max_pixels,
+            local_zone=zoneinfo.ZoneInfo(timezone),
+        )
+
+
 class Settings(BaseSettings):
     """All of leasekit's settings; see ``docs/settings.md`` for the variables."""
 
@@ -375,6 +417,9 @@ class Settings(BaseSettings):
     )
     partners: PartnerSettings = Field(
         default_factory=PartnerSettings, description="Rules for dealers and other partners."
+    )
+    faces: FaceSettings = Field(
+        default_factory=FaceSettings, description="Checks of the face-to-face photo."
     )
     secret_key: SecretStr | None = Field(
         default=None,

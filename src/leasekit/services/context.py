@@ -13,6 +13,7 @@ import attrs
 from leasekit.domain.access import visible_to
 from leasekit.domain.clock import Clock
 from leasekit.domain.credit_limits import LimitPolicy
+from leasekit.domain.face_photos import FacePolicy, PhotoInspector
 from leasekit.domain.identity import BACK_OFFICE, Actor
 from leasekit.domain.partner_monitoring import PartnerOversight
 from leasekit.domain.partner_onboarding import RequiredDocuments
@@ -59,6 +60,11 @@ class ServiceContext:
     """The documents each kind of partner supplies before it is approved."""
     import_limits: SheetLimits = attrs.field(factory=SheetLimits)
     """How large a file of changes to partners may be."""
+    face_policy: FacePolicy = attrs.field(factory=FacePolicy)
+    """How strict the face photo's checks are."""
+    inspect_photo: PhotoInspector | None = None
+    """Reads a face photo (:func:`leasekit.builtin.faces.inspect_photo`, set by the runtime:
+    image decoding stays out of the core); without it a photo cannot be checked."""
     after_commit: Callable[[], None] = lambda: None
     """Called after each command's unit of work closes; the runtime wakes its background
     worker with it, so events are delivered promptly without the caller waiting for them."""

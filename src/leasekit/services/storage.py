@@ -34,6 +34,7 @@ from leasekit.domain.document_defects import DocumentDefect
 from leasekit.domain.documents import Document, DocumentKind
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.exception_requests import ExceptionRequest
+from leasekit.domain.face_photos import FacePhotoHash
 from leasekit.domain.partner_figures import BookCounts
 from leasekit.domain.partner_imports import PartnerImport
 from leasekit.domain.partner_onboarding import OnboardingDocument
@@ -68,6 +69,7 @@ __all__ = [
     "Enrolment",
     "EnrolmentRepository",
     "ExceptionRequestRepository",
+    "FacePhotoHashRepository",
     "IdempotencyRepository",
     "IdempotentRequest",
     "LimitMovementRepository",
@@ -424,7 +426,22 @@ class ReviewFlagRepository(Repository[ReviewFlag], Protocol):
         ...
 
 
-class DocumentRepository(Repository[Document], Protocol): ...
+class DocumentRepository(Repository[Document], Protocol):
+    def latest_of(self, owner_kind: str, owner_id: str, kind: str) -> Document | None:
+        """The owner's newest document of *kind*, if any."""
+        ...
+
+
+class FacePhotoHashRepository(Protocol):
+    """Face photos' perceptual hashes, added once per document, never changed."""
+
+    def add(self, photo: FacePhotoHash) -> None: ...
+
+    def for_document(self, document_id: str) -> FacePhotoHash | None: ...
+
+    def near(self, value: int, distance: int, *, besides_application: str) -> list[FacePhotoHash]:
+        """Other applications' photo hashes within *distance* bits of *value*."""
+        ...
 
 
 class DocumentDefectRepository(Repository[DocumentDefect], Protocol):
@@ -583,6 +600,9 @@ class UnitOfWork(Protocol):
 
     @property
     def documents(self) -> DocumentRepository: ...
+
+    @property
+    def face_photo_hashes(self) -> FacePhotoHashRepository: ...
 
     @property
     def document_defects(self) -> DocumentDefectRepository: ...

@@ -399,8 +399,9 @@ def demo(
         _serve(settings)
 
 
-SAMPLE_SUFFIXES: Final = (".png", ".csv")
-"""The samples the demo hands out: an ID card photo, files of changes to partners."""
+SAMPLE_SUFFIXES: Final = (".png", ".jpg", ".csv")
+"""The samples the demo hands out: an ID card photo, a face photo, files of changes to
+partners."""
 
 
 def _copy_samples(directory: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from leasekit.domain.documents import DocumentKind, OwnerKind
@@ -14,8 +15,8 @@ from leasekit.domain.face_photos import FaceCheck
 from leasekit.domain.identity import Actor
 from leasekit.domain.partner_profiles import PostalAddress
 from leasekit.domain.partners import Partner
-from leasekit.errors import ConfigurationError
-from leasekit.services import applications, documents, partners
+from leasekit.errors import ConfigurationError, PermissionDeniedError
+from leasekit.services import applications, documents, face_photos, partners
 from leasekit.services.commands import Work
 from leasekit.services.context import ServiceContext
 from leasekit.services.face_photos import (
@@ -252,8 +253,21 @@ def test_a_file_that_is_no_readable_image_is_a_finding(
 def test_a_context_without_an_inspector_refuses_to_guess(
     ctx: ServiceContext, dealer: Actor, application_id: str
 ) -> None:
-    import attrs
-
     attach(ctx, dealer, application_id, face_photo(taken=HALF_AN_HOUR_AGO))
     with pytest.raises(ConfigurationError, match="no photo inspector"):
         check(attrs.evolve(ctx, inspect_photo=None), application_id)
+
+
+def test_back_office_staff_read_the_checks_without_recording_the_hash(
+    ctx: ServiceContext, officer: Actor, dealer: Actor, partner: Partner, application_id: str
+) -> None:
+    photo = face_photo(taken=HALF_AN_HOUR_AGO)
+    attach(ctx, dealer, application_id, photo)
+    report = face_photos.face_check(ctx, officer, application_id)
+    assert report.facts["face_detected_count"] == "1"
+    assert [f.check for f in report.findings] == list(FaceCheck)
+    with pytest.raises(PermissionDeniedError):
+        face_photos.face_check(ctx, dealer, application_id)
+    second = application_of(ctx, dealer, partner, "11010519850712002")
+    attach(ctx, dealer, second, photo)
+    assert check(ctx, second).facts["face_photo_reused_count"] == Decimal(0)

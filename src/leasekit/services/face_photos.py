@@ -45,11 +45,20 @@ from leasekit.domain.face_photos import (
     match_finding,
     reuse_finding,
 )
+from leasekit.domain.identity import Actor
 from leasekit.errors import ConfigurationError, ValidationError
 from leasekit.ports import FaceMatch
 from leasekit.services.commands import Work
+from leasekit.services.context import ServiceContext, back_office_only
 
-__all__ = ["FACE_FACTS", "FacePhotoCheck", "check_face_photo", "face_photo_facts"]
+__all__ = [
+    "FACE_FACTS",
+    "FaceCheckReport",
+    "FacePhotoCheck",
+    "check_face_photo",
+    "face_check",
+    "face_photo_facts",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +87,37 @@ class FacePhotoCheck:
     unavailable: tuple[str, ...] = ()
 
 
+def _shown(facts: dict[str, Any]) -> dict[str, str | bool | None]:
+    """Facts as JSON shows them: exact numbers as text."""
+    return {name: str(value) if isinstance(value, Decimal) else value
+            for name, value in facts.items()}  # fmt: skip
+
+
+@attrs.frozen
+class FaceCheckReport:
+    """The face photo's checks as back-office staff read them."""
+
+    application_id: str
+    facts: dict[str, Any] = attrs.field(converter=_shown)
+    findings: tuple[FaceFinding, ...]
+    unavailable: tuple[str, ...]
+
+
+def face_check(ctx: ServiceContext, actor: Actor, application_id: str) -> FaceCheckReport:
+    """Check an application's face photo.
+
+    Back-office staff only. The checks pre-approval makes, made now: a face in the newest
+    face photo, its capture time and place, its reuse on other applications and its match
+    with the ID card photo, which asks the face verifier. Each finding has a sentence for
+    the officer; ``passed`` is null when a check could not be judged. Nothing is recorded.
+    """
+    back_office_only(actor, "face_check")
+    with ctx.uow_factory() as uow:
+        work = Work(ctx, uow, actor, *ctx.moment())
+        check = check_face_photo(work, uow.applications.get(application_id), record=False)
+    return FaceCheckReport(application_id, check.facts, check.findings, check.unavailable)
+
+
 def face_photo_facts(work: Work, application: Application) -> tuple[dict[str, Any], list[str]]:
     """The face photo's facts and the parties that did not answer, as pre-approval gathers
     them (see the module)."""
@@ -85,8 +125,11 @@ def face_photo_facts(work: Work, application: Application) -> tuple[dict[str, An
     return check.facts, list(check.unavailable)
 
 
-def check_face_photo(work: Work, application: Application) -> FacePhotoCheck:
-    """Every check of the application's newest face photo (see the module)."""
+def check_face_photo(
+    work: Work, application: Application, *, record: bool = True
+) -> FacePhotoCheck:
+    """Every check of the application's newest face photo (see the module); *record*: keep
+    the photo's hash for the applications that come later."""
     facts: dict[str, Any] = dict.fromkeys(FACE_FACTS)
     photo = work.uow.documents.latest_of(
         OwnerKind.APPLICATION, application.id, DocumentKind.FACE_PHOTO
@@ -108,7 +151,7 @@ def check_face_photo(work: Work, application: Application) -> FacePhotoCheck:
         _face(facts, inspected),
         _capture_time(work, facts, application, photo, inspected),
         _capture_place(work, facts, application, inspected),
-        _reuse(work, facts, application, photo, inspected),
+        _reuse(work, facts, application, photo, inspected, record=record),
         _match(work, facts, application, content, unavailable),
     )
     return FacePhotoCheck(facts, findings, tuple(unavailable))
@@ -174,6 +217,8 @@ def _reuse(
     application: Application,
     photo: Document,
     inspected: PhotoFacts,
+    *,
+    record: bool,
 ) -> FaceFinding:
     """Other applications with a near-identical photo; the photo's hash recorded once."""
     hashes = work.uow.face_photo_hashes
@@ -182,7 +227,7 @@ def _reuse(
         work.ctx.face_policy.reuse_distance,
         besides_application=application.id,
     )
-    if hashes.for_document(photo.id) is None:
+    if record and hashes.for_document(photo.id) is None:
         hashes.add(
             FacePhotoHash.of(
                 inspected.perceptual_hash,

@@ -22,7 +22,7 @@ from leasekit.server.resources import (
     revise_route,
     transition_route,
 )
-from leasekit.services import applications
+from leasekit.services import applications, face_photos
 from leasekit.services.applications import ApplicationQuery, DraftApplication, Revision
 
 __all__ = ["api"]
@@ -41,6 +41,9 @@ list_route(
     api, "/applications", applications.list_applications, query=ApplicationQuery, item=Application
 )
 get_route(api, f"/applications/{ID}", applications.get_application, reply=Application)
+get_route(
+    api, f"/applications/{ID}/face-check", face_photos.face_check, reply=face_photos.FaceCheckReport
+)
 revise_route(
     api,
     f"/applications/{ID}",

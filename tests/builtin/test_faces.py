@@ -4,7 +4,7 @@ a perceptual hash that survives recompression, and hostile files refused without
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -69,3 +69,13 @@ def test_a_file_that_is_no_readable_photo_is_refused(content: bytes, message: st
     with pytest.raises(ValidationError, match=message) as caught:
         inspect_photo(content, 1_000_000)
     assert [error.field for error in caught.value.errors] == ["file"]
+
+
+def test_corrupt_exif_is_read_as_far_as_it_goes() -> None:
+    photo = bytearray(face_photo(taken=datetime(2024, 1, 1, 8, 0, tzinfo=UTC)))
+    tiff = photo.index(b"Exif\x00\x00") + 6
+    order = "little" if photo[tiff : tiff + 2] == b"II" else "big"
+    ifd = tiff + int.from_bytes(photo[tiff + 4 : tiff + 8], order)
+    photo[ifd : ifd + 2] = (0x7FFF).to_bytes(2, order)  # more entries than the file holds
+    facts = inspect_photo(bytes(photo), PIXELS)  # warnings are errors in these tests
+    assert (facts.faces, facts.position) == (1, None)

@@ -43,13 +43,13 @@ def inspect_photo(content: bytes, max_pixels: int) -> PhotoFacts:
     import imagehash
 
     image = _opened(content, max_pixels)
-    exif = image.getexif()
+    captured_at, position = _exif_facts(image)
     upright = _decoded(image)
     return PhotoFacts(
         faces=_count_faces(upright),
         perceptual_hash=int(str(imagehash.phash(upright)), 16),
-        captured_at=_capture_time(exif),
-        position=_position(exif),
+        captured_at=captured_at,
+        position=position,
     )
 
 
@@ -59,6 +59,9 @@ def _opened(content: bytes, max_pixels: int) -> Image.Image:
 
     try:
         with warnings.catch_warnings():
+            # Pillow reads the EXIF as it opens a JPEG and warns of corrupt EXIF, which
+            # _exif_facts treats as absent.
+            warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(content))
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
@@ -81,8 +84,10 @@ def _decoded(image: Image.Image) -> Image.Image:
     from PIL import ImageOps
 
     try:
-        image.draft("L", (DETECTION_SIDE, DETECTION_SIDE))
-        grey = ImageOps.exif_transpose(image).convert("L")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # corrupt EXIF: left as it is
+            image.draft("L", (DETECTION_SIDE, DETECTION_SIDE))
+            grey = ImageOps.exif_transpose(image).convert("L")
     except (OSError, ValueError, SyntaxError) as exc:
         raise ValidationError.single("file", f"is a damaged image ({type(exc).__name__})") from None
     grey.thumbnail((DETECTION_SIDE, DETECTION_SIDE))
@@ -110,6 +115,18 @@ def _count_faces(grey: Image.Image) -> int:
         pixels, scaleFactor=1.1, minNeighbors=5, minSize=(smallest, smallest)
     )
     return len(faces)
+
+
+def _exif_facts(image: Image.Image) -> tuple[datetime | None, GeoPoint | None]:
+    """The capture time and place, as far as Pillow can read the EXIF (it skips tags it finds
+    corrupt, with a warning); a warning while reading them leaves both unknown."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            exif = image.getexif()
+            return _capture_time(exif), _position(exif)
+    except (UserWarning, OSError, ValueError, KeyError, TypeError, SyntaxError):
+        return None, None
 
 
 def _capture_time(exif: Image.Exif) -> datetime | None:

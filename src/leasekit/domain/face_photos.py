@@ -103,11 +103,15 @@ def _reuse_distance(_: object, __: object, value: int) -> None:
         )
 
 
+def _kilometres(value: object) -> Decimal:
+    return to_decimal(value, "max_distance_km")
+
+
 @attrs.frozen
 class FacePolicy:
     """How strict the checks are (settings ``LEASEKIT_FACES__*``)."""
 
-    max_distance_km: Decimal = attrs.field(default=Decimal(5), converter=Decimal)
+    max_distance_km: Decimal = attrs.field(default=Decimal(5), converter=_kilometres)
     """How far from the dealer's business address a photo may have been taken."""
     capture_window_hours: int = 72
     """How long before the application was made a photo may have been taken."""

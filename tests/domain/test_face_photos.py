@@ -15,6 +15,7 @@ from leasekit.domain.face_photos import (
     FacePhotoHash,
     FacePolicy,
     GeoPoint,
+    band_probes,
     bands,
     capture_place_finding,
     capture_time_finding,
@@ -47,16 +48,29 @@ def test_a_position_off_the_globe_is_refused(latitude: str, longitude: str, fiel
 
 
 @given(hashes, st.sets(st.integers(0, 63), max_size=MAX_REUSE_DISTANCE))
-def test_hashes_within_the_reuse_distance_share_a_band(value: int, flipped: set[int]) -> None:
+def test_hashes_within_the_reuse_distance_meet_in_a_probed_band(
+    value: int, flipped: set[int]
+) -> None:
     other = value
     for bit in flipped:
         other ^= 1 << bit
     assert hamming_distance(value, other) == len(flipped)
-    assert any(a == b for a, b in zip(bands(value), bands(other), strict=True))
+    assert any(
+        band in probes for band, probes in zip(bands(other), band_probes(value), strict=True)
+    )
 
 
-def test_bands_are_the_hash_cut_in_bytes_highest_first() -> None:
-    assert bands(0x0102030405060708) == (1, 2, 3, 4, 5, 6, 7, 8)
+def test_one_more_bit_may_escape_the_probes() -> None:
+    value = 0
+    other = sum(0b11 << (16 * band) for band in range(4))  # two bits in every band: 8 in all
+    assert not any(
+        band in probes for band, probes in zip(bands(other), band_probes(value), strict=True)
+    )
+
+
+def test_bands_are_the_hash_cut_in_16_bits_highest_first() -> None:
+    assert bands(0x0001_0002_0003_FFFF) == (1, 2, 3, 0xFFFF)
+    assert band_probes(0)[0] == (0, *(1 << bit for bit in range(16)))
     with pytest.raises(ValidationError, match="64-bit"):
         bands(1 << 64)
 

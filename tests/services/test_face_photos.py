@@ -11,7 +11,7 @@ import attrs
 import pytest
 
 from leasekit.domain.documents import DocumentKind, OwnerKind
-from leasekit.domain.face_photos import FaceCheck
+from leasekit.domain.face_photos import FaceCheck, FacePhotoHash
 from leasekit.domain.identity import Actor
 from leasekit.domain.partner_profiles import PostalAddress
 from leasekit.domain.partners import Partner
@@ -271,3 +271,29 @@ def test_back_office_staff_read_the_checks_without_recording_the_hash(
     second = application_of(ctx, dealer, partner, "11010519850712002")
     attach(ctx, dealer, second, photo)
     assert check(ctx, second).facts["face_photo_reused_count"] == Decimal(0)
+
+
+def test_the_band_search_finds_every_hash_within_seven_bits(
+    ctx: ServiceContext, dealer: Actor, partner: Partner, application_id: str
+) -> None:
+    other = application_of(ctx, dealer, partner, "11010519850712002")
+    stored = 0x0123_4567_89AB_CDEF
+    document = attach(ctx, dealer, other, blank_image())
+    seven_apart = stored ^ 0b111 ^ (0b11 << 16) ^ (0b11 << 32)  # 3 + 2 + 2 bits, last band same
+    spread = stored ^ (0b1 << 3) ^ (0b11 << 19) ^ (0b11 << 35) ^ (0b11 << 51)  # 7, no band equal
+    with ctx.uow_factory() as uow:
+        application = uow.applications.get(other)
+        photo = FacePhotoHash.of(
+            stored,
+            document_id=document,
+            application_id=other,
+            customer_id=application.customer_id,
+            partner_id=partner.id,
+            at=HALF_AN_HOUR_AGO,
+        )
+        uow.face_photo_hashes.add(photo)
+        hashes = uow.face_photo_hashes
+        assert hashes.near(seven_apart, 7, besides_application=application_id) == [other]
+        assert hashes.near(spread, 7, besides_application=application_id) == [other]
+        assert hashes.near(spread, 6, besides_application=application_id) == []
+        assert hashes.near(stored, 7, besides_application=other) == []

@@ -7,7 +7,8 @@ Four checks, each giving a :class:`FaceFinding` (a verdict and one sentence for 
   not after the upload and not long before the application (:func:`capture_time_finding`), and
   its position, when the camera recorded one, near the dealer (:func:`capture_place_finding`);
 * the same or a near-identical photo was not used for another application: 64-bit perceptual
-  hashes within a Hamming distance (:func:`reuse_finding`), found through :func:`bands`;
+  hashes within a Hamming distance (:func:`reuse_finding`), found through :func:`bands` and
+  :func:`band_probes`;
 * the face matches the ID card's (:func:`match_finding`), as the face verifier judges.
 
 This module only judges; reading the image is :mod:`leasekit.builtin.faces`'s work, and the
@@ -41,6 +42,7 @@ __all__ = [
     "GeoPoint",
     "PhotoFacts",
     "PhotoInspector",
+    "band_probes",
     "bands",
     "capture_place_finding",
     "capture_time_finding",
@@ -52,11 +54,13 @@ __all__ = [
 ]
 
 HASH_BITS: Final = 64
-BAND_COUNT: Final = 8
+BAND_COUNT: Final = 4
 BAND_BITS: Final = HASH_BITS // BAND_COUNT
-MAX_REUSE_DISTANCE: Final = BAND_COUNT - 1
-"""Two hashes that differ in at most this many bits agree exactly on one of the
-:data:`BAND_COUNT` bands (pigeonhole), so a band lookup finds every such pair."""
+MAX_REUSE_DISTANCE: Final = 2 * BAND_COUNT - 1
+"""Two hashes that differ in at most this many bits differ in at most one bit of one of the
+:data:`BAND_COUNT` bands (pigeonhole: were every band two bits apart, they would be eight),
+so looking each band up with its one-bit neighbours (:func:`band_probes`) finds every such
+pair."""
 EARTH_RADIUS_KM: Final = 6371.0088
 """The mean radius (IUGG); the haversine distance is good to about 0.5 %."""
 _KM: Final = Decimal("0.01")
@@ -271,6 +275,14 @@ class FacePhotoHash:
     @property
     def value(self) -> int:
         return int(self.perceptual_hash, 16)
+
+
+def band_probes(perceptual_hash: int) -> tuple[tuple[int, ...], ...]:
+    """For each band, its value and the :data:`BAND_BITS` values one bit away: a hash within
+    :data:`MAX_REUSE_DISTANCE` bits has one of them in the same band."""
+    return tuple(
+        (band, *(band ^ (1 << bit) for bit in range(BAND_BITS))) for band in bands(perceptual_hash)
+    )
 
 
 def reuse_finding(other_applications: int) -> FaceFinding:

@@ -238,7 +238,7 @@ def _reuse(
                 at=work.at,
             )
         )
-    others = len({found.application_id for found in near})
+    others = len(near)
     facts["face_photo_reused_count"] = Decimal(others)
     return reuse_finding(others)
 

@@ -439,8 +439,9 @@ class FacePhotoHashRepository(Protocol):
 
     def for_document(self, document_id: str) -> FacePhotoHash | None: ...
 
-    def near(self, value: int, distance: int, *, besides_application: str) -> list[FacePhotoHash]:
-        """Other applications' photo hashes within *distance* bits of *value*."""
+    def near(self, value: int, distance: int, *, besides_application: str) -> list[str]:
+        """The other applications with a photo whose hash is within *distance* bits of
+        *value*."""
         ...
 
 

@@ -18,7 +18,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 ID = sa.String(length=32)
-BANDS = tuple(f"band{index}" for index in range(8))
+BANDS = tuple(f"band{index}" for index in range(4))
 REFERENCES = (("document_id", "documents"), ("application_id", "applications"),
               ("customer_id", "customers"), ("partner_id", "partners"))  # fmt: skip
 
@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("id", ID, nullable=False),
         *(sa.Column(column, ID, nullable=False) for column, _ in REFERENCES),
         sa.Column("perceptual_hash", sa.String(length=16), nullable=False),
-        *(sa.Column(band, sa.SmallInteger(), nullable=False) for band in BANDS),
+        *(sa.Column(band, sa.Integer(), nullable=False) for band in BANDS),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         *(
             sa.ForeignKeyConstraint(

@@ -15,9 +15,12 @@ decoding (a small file can declare a gigapixel image), and anything Pillow canno
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
+import threading
 import warnings
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
@@ -35,6 +38,7 @@ DETECTION_SIDE: Final = 1024
 at signing fills a good part of the frame, and the cascade's cost grows with the area."""
 _CASCADE: Final = "haarcascade_frontalface_default.xml"
 _EXIF_TIME: Final = "%Y:%m:%d %H:%M:%S"
+_WARNINGS: Final = threading.Lock()
 
 
 def inspect_photo(content: bytes, max_pixels: int) -> PhotoFacts:
@@ -58,13 +62,9 @@ def _opened(content: bytes, max_pixels: int) -> Image.Image:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with warnings.catch_warnings():
-            # Pillow reads the EXIF as it opens a JPEG and warns of corrupt EXIF, which
-            # _exif_facts treats as absent.
-            warnings.simplefilter("ignore", UserWarning)
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with _quietly():
             image = Image.open(io.BytesIO(content))
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
         raise _too_large(max_pixels) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise ValidationError.single("file", "is not an image this check can read") from None
@@ -72,6 +72,19 @@ def _opened(content: bytes, max_pixels: int) -> Image.Image:
     if width * height > max_pixels:
         raise _too_large(max_pixels)
     return image
+
+
+@contextlib.contextmanager
+def _quietly() -> Iterator[None]:
+    """Pillow's warnings silenced: of corrupt EXIF (whose bad tags it skips) and of a
+    decompression bomb (which :func:`_opened` refuses by its own, lower limit). The filters
+    are global, so one thread at a time changes them."""
+    from PIL import Image
+
+    with _WARNINGS, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
 
 
 def _too_large(max_pixels: int) -> ValidationError:
@@ -84,8 +97,7 @@ def _decoded(image: Image.Image) -> Image.Image:
     from PIL import ImageOps
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # corrupt EXIF: left as it is
+        with _quietly():
             image.draft("L", (DETECTION_SIDE, DETECTION_SIDE))
             grey = ImageOps.exif_transpose(image).convert("L")
     except (OSError, ValueError, SyntaxError) as exc:
@@ -118,14 +130,13 @@ def _count_faces(grey: Image.Image) -> int:
 
 
 def _exif_facts(image: Image.Image) -> tuple[datetime | None, GeoPoint | None]:
-    """The capture time and place, as far as Pillow can read the EXIF (it skips tags it finds
-    corrupt, with a warning); a warning while reading them leaves both unknown."""
+    """The capture time and place, as far as Pillow can read the EXIF (it skips the tags it
+    finds corrupt); EXIF it cannot read at all says neither."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", UserWarning)
+        with _quietly():
             exif = image.getexif()
             return _capture_time(exif), _position(exif)
-    except (UserWarning, OSError, ValueError, KeyError, TypeError, SyntaxError):
+    except (OSError, ValueError, KeyError, TypeError, SyntaxError):
         return None, None
 
 

@@ -14,7 +14,7 @@ Options (``LEASEKIT_ADAPTER_OPTIONS__FACE_VERIFIER__<NAME>``):
 ``url``             the API's compare endpoint (required)
 ``api_key``         sent in the ``api_key_header``; none is sent when unset
 ``api_key_header``  the header that carries the key                            ``X-API-Key``
-``timeout``         seconds to wait for the answer                             ``10``
+``timeout``         seconds to wait to connect and for each read               ``10``
 ``threshold``       the similarity (0-1) from which the faces match            ``0.80``
 ==================  ==========================================================  ==============
 

@@ -12,7 +12,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
@@ -371,13 +371,14 @@ def demo(
     tokens_file: Path | None,
 ) -> None:
     """Seed a demo company on fake adapters, print a token per role, and serve it."""
-    from leasekit.demo import DEMO_ADAPTERS, seed_demo
+    from leasekit.demo import DEMO_ADAPTER_OPTIONS, DEMO_ADAPTERS, seed_demo
 
     # Settings first: a typo in a variable must not cost the previous demo's folder.
     settings = _settings(
         database_url=f"sqlite:///{directory / 'leasekit.db'}",
         data_dir=directory,
         adapters=DEMO_ADAPTERS,
+        adapter_options=DEMO_ADAPTER_OPTIONS,
     )
     settings = _server_overrides(settings, host, port)
     _fresh_demo_dir(directory)
@@ -399,15 +400,19 @@ def demo(
         _serve(settings)
 
 
-SAMPLE_SUFFIXES: Final = (".png", ".csv")
-"""The samples the demo hands out: an ID card photo, files of changes to partners."""
+SAMPLE_SUFFIXES: Final = (".png", ".jpg", ".csv", ".xml")
+"""The samples the demo hands out: an ID card photo, a face photo, files of changes to
+partners, bank statements."""
 
 
 def _copy_samples(directory: Path) -> None:
-    """Files to try the API with (an ID card photo to upload, changes to import), into
-    ``<dir>/samples``."""
+    """Files to try the API with (an ID card photo and a face photo to upload, bank
+    statements, changes to import), into ``<dir>/samples``; the face photo says it was taken
+    now, as one taken at signing would."""
     import shutil
     from importlib import resources
+
+    from leasekit.demo import SAMPLE_FACE_PHOTO, demo_face_photo
 
     samples = directory / "samples"
     samples.mkdir()
@@ -415,6 +420,7 @@ def _copy_samples(directory: Path) -> None:
         if sample.name.endswith(SAMPLE_SUFFIXES):
             with resources.as_file(sample) as source:
                 shutil.copyfile(source, samples / sample.name)
+    (samples / SAMPLE_FACE_PHOTO).write_bytes(demo_face_photo(datetime.now(UTC)))
 
 
 def _write_tokens(path: Path, company: DemoCompany) -> None:

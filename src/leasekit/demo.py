@@ -8,7 +8,7 @@ never by switching validation off.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from importlib import resources
 from typing import Final
@@ -42,8 +42,11 @@ from leasekit.settings import ADAPTER_KINDS
 
 __all__ = [
     "DEMO_ADAPTERS",
+    "DEMO_ADAPTER_OPTIONS",
     "DEMO_PRODUCTS",
+    "SAMPLE_FACE_PHOTO",
     "DemoCompany",
+    "demo_face_photo",
     "seed_demo",
     "supply_onboarding_documents",
 ]
@@ -51,10 +54,17 @@ __all__ = [
 DEMO_ADAPTERS: Final = dict.fromkeys(sorted(ADAPTER_KINDS), "fake") | {
     "document_store": "filesystem",
     "notifier": "filesystem",
+    "statement_parser": "camt053",
 }
-"""Every external party on its deterministic fake; documents on the local filesystem, and what
-the notifier would tell people written under the demo folder's ``messages``, to be read."""
+"""Every external party on its deterministic fake; documents on the local filesystem, what
+the notifier would tell people written under the demo folder's ``messages``, to be read, and
+bank statements read as the camt.053 files banks export."""
+DEMO_ADAPTER_OPTIONS: Final = {"face_verifier": {"other_similarity": "0.93"}}
+"""The fake face verifier finds a face photo like the ID card's, as a real verifier would the
+same person's: the demo's ID card sample shows no face to compare."""
 
+SAMPLE_FACE_PHOTO: Final = "face-photo.jpg"
+"""The sample face-to-face photo (in :mod:`leasekit.samples`)."""
 SAMPLE_SCAN: Final = "id-card.png"
 """The sample file (in :mod:`leasekit.samples`) that stands in for every scan the demo
 uploads."""
@@ -81,6 +91,14 @@ class DemoCompany:
     """The active partners' onboarding documents."""
     products: list[Product] = attrs.field(factory=list)
     """The catalogue, each product's first version published."""
+
+
+def demo_face_photo(taken: datetime) -> bytes:
+    """The sample face photo saying it was *taken* then: the photo a dealer takes at signing
+    (its capture time is checked against the application's)."""
+    from leasekit.testing.photos import face_photo
+
+    return face_photo(taken=taken)
 
 
 def resident_id(body: str) -> str:
@@ -188,6 +206,19 @@ PRE_APPROVAL_RULES: Final = (
                     RuleAction.REFER, "a bank statement shows signs of editing"),
     rules.RuleInput("statement_unreadable", "statement_unreadable > 0", RuleAction.REFER,
                     "a bank statement could not be read"),
+    rules.RuleInput("face_photo_reused",
+                    "face_photo_reused_count != null and face_photo_reused_count > 0",
+                    RuleAction.DECLINE, "the face photo was used on another application"),
+    rules.RuleInput("no_face", "face_detected_count == 0", RuleAction.REFER,
+                    "no face in the face-to-face photo"),
+    rules.RuleInput("face_not_the_id_card", "face_matched == false", RuleAction.REFER,
+                    "the face does not match the ID card's"),
+    rules.RuleInput("photo_not_taken_now", "face_capture_time_plausible == false",
+                    RuleAction.REFER, "the face photo was not taken during this application"),
+    rules.RuleInput("photo_taken_elsewhere", "face_capture_place_plausible == false",
+                    RuleAction.REFER, "the face photo was taken far from the dealer"),
+    rules.RuleInput("large_amount", "amount_financed > 1000000.00", RuleAction.REFER,
+                    "more than 1,000,000.00 financed: people decide"),
 )  # fmt: skip
 """The demo's pre-approval rules, in force from the start."""
 

@@ -20,6 +20,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from leasekit.builtin.faces import inspect_photo
 from leasekit.domain.clock import Clock, SystemClock
 from leasekit.domain.events import DomainEvent, EventSubscriber
 from leasekit.domain.identity import Actor
@@ -179,6 +180,8 @@ def build_runtime(
         party_calls=party_calls(settings.pre_approval),
         voters=tuple(as_hooks(pm).application_voters()),
         pricing=settings.pricing.convention(),
+        face_policy=settings.faces.policy(settings.timezone),
+        inspect_photo=inspect_photo,
     )
     relay = OutboxRelay(
         engine, subscribers(pm, adapters, services), policy=_policy(settings.outbox)

@@ -39,6 +39,7 @@ from leasekit.calc.rounding import CONVENTIONS
 from leasekit.domain.approvals import DEFAULT_AUTHORITY, ApprovalRules, Tier
 from leasekit.domain.credit_limits import DEFAULT_LIMIT_BANDS, LimitPolicy
 from leasekit.domain.documents import DocumentKind
+from leasekit.domain.face_photos import MAX_REUSE_DISTANCE, FacePolicy
 from leasekit.domain.partner_monitoring import DEFAULT_RULES, MonitoredFigure, MonitoringRule
 from leasekit.domain.partner_onboarding import DEFAULT_REQUIRED_DOCUMENTS
 from leasekit.domain.partner_ratings import (
@@ -413,6 +414,7 @@ _CALLED_PARTIES: Final = frozenset(
     {
         AdapterKind.CREDIT_BUREAU.value,
         AdapterKind.FRAUD_SOURCE.value,
+        AdapterKind.FACE_VERIFIER.value,
         AdapterKind.DOCUMENT_STORE.value,
         AdapterKind.STATEMENT_PARSER.value,
         AdapterKind.APPROVAL_POLICY.value,
@@ -464,6 +466,47 @@ class PreApprovalSettings(BaseModel):
             parties = ", ".join(sorted(_CALLED_PARTIES))
             raise ValueError(f"unknown party {', '.join(unknown)} (parties: {parties})")
         return timeouts
+
+
+class FaceSettings(BaseModel):
+    """Checks of the face-to-face photo taken at signing."""
+
+    model_config = _section("faces")
+
+    max_distance_km: Decimal = Field(
+        default=Decimal(5),
+        gt=0,
+        description="How far from the dealer's business address (its coordinates) a photo "
+        "may have been taken, by its GPS position, in kilometres.",
+    )
+    capture_window_hours: int = Field(
+        default=72,
+        gt=0,
+        description="How many hours before the application was made a photo may have been "
+        "taken; one taken after its upload is never plausible.",
+    )
+    reuse_distance: int = Field(
+        default=6,
+        ge=0,
+        le=MAX_REUSE_DISTANCE,
+        description="How many of the 64 bits of their perceptual hashes two photos may differ "
+        "in and still count as one photo (0: identical hashes only).",
+    )
+    max_pixels: int = Field(
+        default=40_000_000,
+        gt=0,
+        description="Largest photo, in pixels, that is decoded; a larger one is refused unread.",
+    )
+
+    def policy(self, timezone: str) -> FacePolicy:
+        """The checks' policy; a capture time without an offset is read in *timezone*."""
+        return FacePolicy(
+            max_distance_km=self.max_distance_km,
+            capture_window_hours=self.capture_window_hours,
+            reuse_distance=self.reuse_distance,
+            max_pixels=self.max_pixels,
+            local_zone=zoneinfo.ZoneInfo(timezone),
+        )
 
 
 class Settings(BaseSettings):
@@ -523,6 +566,9 @@ class Settings(BaseSettings):
     pre_approval: PreApprovalSettings = Field(
         default_factory=PreApprovalSettings,
         description="How pre-approval asks the external parties.",
+    )
+    faces: FaceSettings = Field(
+        default_factory=FaceSettings, description="Checks of the face-to-face photo."
     )
     secret_key: SecretStr | None = Field(
         default=None,

@@ -23,7 +23,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from leasekit.demo import DEMO_ADAPTERS, DemoCompany, seed_demo
+from leasekit.demo import DEMO_ADAPTER_OPTIONS, DEMO_ADAPTERS, DemoCompany, seed_demo
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.users import User
 from leasekit.errors import AuthenticationError
@@ -169,6 +169,7 @@ def _demo_settings(data_dir: Path, database: Path) -> Settings:
         database_url=f"sqlite:///{database}",
         data_dir=data_dir,
         adapters=DEMO_ADAPTERS,
+        adapter_options=DEMO_ADAPTER_OPTIONS,
         server={"max_upload_bytes": DEMO_UPLOAD_LIMIT, "worker_threads": 4},
     )
 

@@ -102,3 +102,27 @@ async def test_a_dealer_cannot_draft_on_another_partners_customer(demo) -> None:
     body = demo.draft(partner_id=demo.partner_id("Harbour Auto"))
     problem = await demo.call("POST", "/applications", "harbour", 422, json=body)
     assert {e["field"] for e in problem["errors"]} == {"customer_id", "vehicle_id"}
+
+
+async def test_back_office_staff_read_the_face_photos_findings(demo) -> None:
+    from leasekit.testing.photos import sample_face_photo
+
+    application = demo.company.applications[0].id
+    params = {"kind": "face_photo", "filename": "signing.jpg"}
+    await demo.call("POST", f"/applications/{application}/documents", "sunrise", 201,
+                    params=params, data=sample_face_photo())  # fmt: skip
+    path = f"/applications/{application}/face-check"
+    report = await demo.call("GET", path, "officer", 200)
+    assert demo.row_counts()["face_photo_hashes"] == 0, "a read records no hash"
+    assert report["application_id"] == application
+    assert report["facts"]["face_photo_present"] is True
+    assert report["facts"]["face_detected_count"] == "1"
+    assert report["facts"]["face_photo_reused_count"] == "0"
+    assert [f["check"] for f in report["findings"]] == [
+        "face", "capture_time", "capture_place", "reuse", "match",
+    ]  # fmt: skip
+    assert report["findings"][0] == {
+        "check": "face", "passed": True, "sentence": "One face was found in the photo."
+    }  # fmt: skip
+    await demo.call("GET", path, "sunrise", 403)
+    await demo.call("GET", "/applications/nothing-here/face-check", "officer", 404)

@@ -82,3 +82,33 @@ async def test_the_history_pages_oldest_first(demo) -> None:
     reasons = [entry["reason"] for entry in first["items"] + rest["items"]]
     assert reasons == ["onboarded", "Buick", "Audi", "BYD"]
     assert rest["next"] is None
+
+
+async def test_the_business_address_keeps_its_coordinates_exactly(served) -> None:
+    path = f"/partners/{served.partner_id('Harbour Auto')}"
+    address = {"line": "88 Century Ave", "city": "Shanghai", "country": "CN",
+               "latitude": "31.2304", "longitude": "121.4737"}  # fmt: skip
+    body = profile(await served.call("GET", path, "officer", 200), business_address=address,
+                   reason="mapped")  # fmt: skip
+    headers = {"If-Match": await served.etag(path)}
+    await served.call("PUT", path, "officer", 200, json=body, headers=headers)
+    shown = (await served.call("GET", path, "officer", 200))["business_address"]
+    assert (shown["latitude"], shown["longitude"]) == ("31.2304", "121.4737")
+    history = await served.listing(f"{path}/history", "officer")
+    assert history[-1]["changes"][0]["after"]["latitude"] == "31.2304"
+
+
+async def test_coordinates_come_in_pairs_and_on_the_globe(demo) -> None:
+    path = f"/partners/{demo.partner_id('Harbour Auto')}"
+    before = await demo.call("GET", path, "officer", 200)
+    registered = {"line": "1 Pier Rd", "city": "Ningbo", "country": "CN", "latitude": "29.87"}
+    business = {"line": "2 Pier Rd", "city": "Ningbo", "country": "CN", "latitude": "95",
+                "longitude": "121.55"}  # fmt: skip
+    body = profile(before, registered_address=registered, business_address=business,
+                   reason="mapped")  # fmt: skip
+    headers = {"If-Match": await demo.etag(path)}
+    problem = await demo.call("PUT", path, "officer", 422, json=body, headers=headers)
+    assert [e["field"] for e in problem["errors"]] == [
+        "registered_address.longitude",
+        "business_address.latitude",
+    ]

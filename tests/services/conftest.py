@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from leasekit.builtin.faces import inspect_photo
 from leasekit.demo import credit_code, resident_id, supply_onboarding_documents, vin
 from leasekit.domain.approvals import ApprovalTask, ApprovalTaskState
 from leasekit.domain.clock import FixedClock
@@ -52,6 +53,7 @@ def ctx(
         max_upload_bytes=64 * 1024,
         secret_key=b"the test installation's secret",
         after_commit=lambda: deliveries.append(1),
+        inspect_photo=inspect_photo,
     )
 
 

@@ -34,6 +34,7 @@ from leasekit.services import (
     document_defects,
     documents,
     events,
+    face_photos,
     partner_exit,
     partner_imports,
     partner_monitoring,
@@ -51,6 +52,7 @@ from leasekit.services.storage import DeliveryQuery, DeliveryStatus
 from leasekit.store.audit import count_entries
 from leasekit.store.outbox import OutboxRelay
 from leasekit.store.uow import SqlUnitOfWork
+from leasekit.testing.photos import sample_face_photo
 
 from .conftest import open_review, open_task, register_customer, register_vehicle
 from .test_applications import draft_command
@@ -166,6 +168,16 @@ def _partner_document(w: World) -> str:
     """One of the partner's onboarding documents (the fixture uploaded them)."""
     page = documents.list_documents(w.ctx, w.officer, OwnerKind.PARTNER, w.partner.id)
     return str(page.items[0]["id"])
+
+
+def _face_check(w: World) -> Callable[[], object]:
+    """The check of a draft's face photo, which would record its hash if it wrote."""
+    draft = applications.create_draft(w.ctx, w.dealer, _draft(w))
+    upload = documents.UploadDocument(
+        OwnerKind.APPLICATION, draft.id, DocumentKind.FACE_PHOTO, "signing.jpg"
+    )
+    documents.upload_document(w.ctx, w.dealer, upload, [sample_face_photo()])
+    return lambda: face_photos.face_check(w.ctx, w.officer, draft.id)
 
 
 def _defect(w: World) -> str:
@@ -476,6 +488,7 @@ READS: dict[str, Prepare] = {
         lambda: document_defects.document_defects_count(w.ctx, w.partner.id)
     ),
     "authenticate": _authenticate,
+    "face_check": _face_check,
     "list_products": lambda w: lambda: products.list_products(w.ctx, w.officer),
     "get_product": lambda w: (
         lambda product_id: lambda: products.get_product(w.ctx, w.officer, product_id)

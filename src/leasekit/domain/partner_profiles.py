@@ -21,6 +21,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
@@ -31,10 +32,12 @@ from stdnum.exceptions import ValidationError as NumberError
 from stdnum.us import rtn
 
 from leasekit.domain.clock import require_utc
+from leasekit.domain.face_photos import GeoPoint
 from leasekit.domain.identity import Actor, new_id
 from leasekit.domain.lifecycle import MAX_REASON
 from leasekit.domain.validation import Checks, country_code, text
 from leasekit.errors import DomainError, ValidationError
+from leasekit.money import to_decimal
 
 __all__ = [
     "PROFILE_FIELDS",
@@ -68,6 +71,10 @@ ONBOARDING_REASON: Final = "onboarded"
 """The reason revision 0 gives: the profile as the partner was onboarded with it."""
 
 
+def _degrees(value: object) -> Decimal:
+    return to_decimal(value, "degrees")
+
+
 @attrs.frozen(kw_only=True)
 class PostalAddress:
     """A postal address, structured so that letters and filings can be printed from it."""
@@ -78,6 +85,24 @@ class PostalAddress:
     """Province, state or county, where the country has them."""
     postal_code: str | None = None
     country: str = attrs.field(metadata={"description": "ISO 3166-1 alpha-2 code."})
+    latitude: Decimal | None = attrs.field(
+        default=None,
+        converter=attrs.converters.optional(_degrees),
+        metadata={"description": "Where it is on the map (WGS 84 degrees, -90 to 90), with "
+                  "``longitude``: face photos are checked to be taken near it."},
+    )  # fmt: skip
+    longitude: Decimal | None = attrs.field(
+        default=None,
+        converter=attrs.converters.optional(_degrees),
+        metadata={"description": "WGS 84 degrees, -180 to 180, with ``latitude``."},
+    )
+
+    @property
+    def position(self) -> GeoPoint | None:
+        """Its coordinates, when both are known."""
+        if self.latitude is None or self.longitude is None:
+            return None
+        return GeoPoint(self.latitude, self.longitude)
 
 
 @attrs.frozen(kw_only=True)
@@ -205,9 +230,25 @@ def _address(address: PostalAddress, path: str) -> PostalAddress:
     if address.postal_code is not None:
         postal = checks.run(lambda: _postal_code(address.postal_code or "", f"{path}.postal_code"))
     country = checks.run(lambda: country_code(address.country, f"{path}.country"))
+    checks.run(lambda: _coordinates(address, path))
     if line is None or city is None or country is None or checks.errors:
         raise checks.error()
-    return PostalAddress(line=line, city=city, region=region, postal_code=postal, country=country)
+    return PostalAddress(line=line, city=city, region=region, postal_code=postal, country=country,
+                         latitude=address.latitude, longitude=address.longitude)  # fmt: skip
+
+
+def _coordinates(address: PostalAddress, path: str) -> None:
+    """Both coordinates or neither, each in its range."""
+    latitude, longitude = address.latitude, address.longitude
+    if latitude is None and longitude is None:
+        return
+    if latitude is None or longitude is None:
+        missing = "latitude" if latitude is None else "longitude"
+        raise ValidationError.single(f"{path}.{missing}", "give latitude and longitude, or neither")
+    try:
+        GeoPoint(latitude, longitude)
+    except ValidationError as exc:
+        raise exc.prefixed(path) from None
 
 
 _POSTAL_CODE: Final = re.compile(r"[0-9A-Z][0-9A-Z -]{1,10}[0-9A-Z]")
@@ -418,7 +459,7 @@ def _plain(value: object) -> JsonValue:
     if attrs.has(type(value)):
         fields = attrs.asdict(value, recurse=False)  # type: ignore[arg-type]
         return {name: _plain(item) for name, item in fields.items()}
-    return str(value) if isinstance(value, StrEnum) else value
+    return str(value) if isinstance(value, StrEnum | Decimal) else value
 
 
 def profile_view(profile: PartnerProfile) -> dict[str, JsonValue]:

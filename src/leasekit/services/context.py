@@ -14,6 +14,7 @@ from leasekit.domain.access import visible_to
 from leasekit.domain.approvals import ApprovalRules
 from leasekit.domain.clock import Clock
 from leasekit.domain.credit_limits import LimitPolicy
+from leasekit.domain.face_photos import FacePolicy, PhotoInspector
 from leasekit.domain.identity import BACK_OFFICE, Actor
 from leasekit.domain.partner_monitoring import PartnerOversight
 from leasekit.domain.partner_onboarding import RequiredDocuments
@@ -70,6 +71,11 @@ class ServiceContext:
     """The plugins that vote on applications (``leasekit_evaluate_application``)."""
     pricing: PlanConvention = attrs.field(factory=PlanConvention)
     """The APR and rounding conventions applications' plans are computed by."""
+    face_policy: FacePolicy = attrs.field(factory=FacePolicy)
+    """How strict the face photo's checks are."""
+    inspect_photo: PhotoInspector | None = None
+    """Reads a face photo (:func:`leasekit.builtin.faces.inspect_photo`, set by the runtime:
+    image decoding stays out of the core); without it a photo cannot be checked."""
     after_commit: Callable[[], None] = lambda: None
     """Called after each command's unit of work closes; the runtime wakes its background
     worker with it, so events are delivered promptly without the caller waiting for them."""

@@ -11,7 +11,10 @@ call has a deadline and retries (``LEASEKIT_PRE_APPROVAL__*``, :mod:`leasekit.se
 a party that fails or times out on every attempt, a plugin that raises included, is noted as
 not answering, its facts left null.
 
-The handler then, in its transaction, adds what the database knows: the terms, the customer,
+The handler then, in its transaction, checks the face-to-face photo
+(:mod:`leasekit.services.face_photos`: a face, capture time and place, reuse on another
+application, the face verifier's match with the ID card, asked with its own deadline) and
+adds what the database knows: the terms, the customer,
 the dealer's state, grade and available limit, the blacklist, and how many other applications
 carry the same id number (at any dealer, and at other dealers) or the same VIN. It runs the
 published ``pre_approval`` rule set over the facts and keeps the assessment
@@ -38,6 +41,7 @@ from leasekit.domain.blacklist import mask
 from leasekit.domain.customers import Customer
 from leasekit.domain.documents import Document, DocumentKind
 from leasekit.domain.events import DomainEvent
+from leasekit.domain.face_photos import FaceFinding
 from leasekit.domain.partners import Partner
 from leasekit.domain.pre_approvals import RULE_SET, PreApproval, Vote, outcome_of
 from leasekit.domain.rules import RuleAction
@@ -56,6 +60,7 @@ from leasekit.services.calls import ask
 from leasekit.services.commands import Work
 from leasekit.services.context import ServiceContext, back_office_lists
 from leasekit.services.events import handles_gathered
+from leasekit.services.face_photos import check_face_photo
 from leasekit.services.reads import Lister, lister
 from leasekit.services.rules import RuleResult, evaluate, published_rule_set
 from leasekit.services.statement_facts import (
@@ -250,6 +255,11 @@ def _facts(work: Work, application: Application, answers: Answers) -> dict[str, 
     }
 
 
+def _face_finding(finding: FaceFinding) -> str:
+    verdict = {True: "passed", False: "failed", None: "not judged"}[finding.passed]
+    return f"face photo, {finding.check} ({verdict}): {finding.sentence}"
+
+
 def _fired(result: RuleResult | None) -> tuple[str, ...]:
     """The reasons of the rules that held against the case."""
     if result is None:
@@ -270,8 +280,9 @@ def pre_approve_submitted(work: Work, event: DomainEvent, answers: Answers | Non
     application = work.uow.applications.get(event.subject_id)
     if application.state is not ApplicationState.SUBMITTED:
         return  # withdrawn or moved on while the parties were asked
-    facts = _facts(work, application, answers)
-    unavailable = answers.unavailable
+    face = check_face_photo(work, application)
+    facts = {**_facts(work, application, answers), **face.facts}
+    unavailable = (*answers.unavailable, *face.unavailable)
     rules = published_rule_set(work.ctx, RULE_SET, work.uow)
     result = None if rules is None else evaluate(rules, facts)
     action, added = outcome_of(
@@ -284,7 +295,7 @@ def pre_approve_submitted(work: Work, event: DomainEvent, answers: Answers | Non
         score=0 if result is None else result.score,
         reasons=_fired(result) + added,
         facts=facts,
-        findings=answers.statements.findings,
+        findings=(*answers.statements.findings, *map(_face_finding, face.findings)),
         bureau_report=_kept_report(answers.report),
         unavailable=unavailable,
         rule_set_version_id=None if rules is None else rules.id,

@@ -34,6 +34,7 @@ from leasekit.domain.document_defects import DocumentDefect
 from leasekit.domain.documents import Document, DocumentKind, OwnerKind
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.exception_requests import ExceptionRequest
+from leasekit.domain.face_photos import FacePhotoHash
 from leasekit.domain.partner_figures import BookCounts
 from leasekit.domain.partner_imports import PartnerImport
 from leasekit.domain.partner_onboarding import OnboardingDocument
@@ -70,6 +71,7 @@ __all__ = [
     "Enrolment",
     "EnrolmentRepository",
     "ExceptionRequestRepository",
+    "FacePhotoHashRepository",
     "IdempotencyRepository",
     "IdempotentRequest",
     "LimitMovementRepository",
@@ -456,6 +458,23 @@ class DocumentRepository(Repository[Document], Protocol):
         kind, owner id)``), newest first."""
         ...
 
+    def latest_of(self, owner_kind: str, owner_id: str, kind: str) -> Document | None:
+        """The owner's newest document of *kind*, if any."""
+        ...
+
+
+class FacePhotoHashRepository(Protocol):
+    """Face photos' perceptual hashes, added once per document, never changed."""
+
+    def add(self, photo: FacePhotoHash) -> None: ...
+
+    def for_document(self, document_id: str) -> FacePhotoHash | None: ...
+
+    def near(self, value: int, distance: int, *, besides_application: str) -> list[str]:
+        """The other applications with a photo whose hash is within *distance* bits of
+        *value*."""
+        ...
+
 
 class DocumentDefectRepository(Repository[DocumentDefect], Protocol):
     def onboarding_documents(
@@ -639,6 +658,9 @@ class UnitOfWork(Protocol):
 
     @property
     def documents(self) -> DocumentRepository: ...
+
+    @property
+    def face_photo_hashes(self) -> FacePhotoHashRepository: ...
 
     @property
     def document_defects(self) -> DocumentDefectRepository: ...

@@ -312,6 +312,13 @@ class DocumentRepository(SqlRepository[Document]):
         )
         return [self.stored.mapper.load(row) for row in self._rows(statement)]
 
+    def latest_of(self, owner_kind: str, owner_id: str, kind: str) -> Document | None:
+        """The owner's newest document of *kind*, read through the owner's index."""
+        table = self._table
+        return self._latest(
+            table.c.owner_kind == owner_kind, table.c.owner_id == owner_id, table.c.kind == kind
+        )
+
 
 class ApprovalTaskRow(EntityRow):
     __tablename__ = "approval_tasks"

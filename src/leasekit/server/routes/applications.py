@@ -25,7 +25,7 @@ from leasekit.server.resources import (
     revise_route,
     transition_route,
 )
-from leasekit.services import applications
+from leasekit.services import applications, face_photos
 from leasekit.services.applications import ApplicationQuery, DraftApplication, Revision
 
 __all__ = ["api"]
@@ -49,6 +49,9 @@ get_route(
     f"/applications/{ID}/plan",
     applications.get_application_plan,
     reply=applications.ApplicationPlan,
+)
+get_route(
+    api, f"/applications/{ID}/face-check", face_photos.face_check, reply=face_photos.FaceCheckReport
 )
 revise_route(
     api,

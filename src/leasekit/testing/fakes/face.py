@@ -29,8 +29,12 @@ class FakeFaceVerifier(Outages):
 
     @classmethod
     def from_context(cls, context: AdapterContext) -> FakeFaceVerifier:
-        """Option ``threshold``: the similarity from which faces match (default 0.80)."""
-        return cls(threshold=decimal_option(context, "threshold", Decimal("0.80")))
+        """Options ``threshold``: the similarity from which faces match (default 0.80);
+        ``other_similarity``: what two different images score (default 0.10)."""
+        return cls(
+            threshold=decimal_option(context, "threshold", Decimal("0.80")),
+            other_similarity=decimal_option(context, "other_similarity", Decimal("0.10")),
+        )
 
     def set_similarity(self, probe: bytes, similarity: DecimalLike) -> None:
         self._scripted[probe] = to_decimal(similarity, "similarity")

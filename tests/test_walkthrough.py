@@ -526,7 +526,7 @@ PAGES = {
          ("POST", "/applications/X/transitions"), ("GET", "/applications/X"),
          ("GET", "/applications"), ("GET", "/pre-approvals")),
         (BASE_VARIABLE, "SUNRISE", "OFFICER"),
-        lambda last: last["items"][0]["state"] == "pre_approved",
+        lambda last: last["items"][0]["state"] == "in_review",
         shows_audit=True,
     ),
     "partners.md": Page(

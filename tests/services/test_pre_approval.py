@@ -16,6 +16,7 @@ from leasekit.domain.applications import ApplicationState
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor
 from leasekit.domain.partners import Partner
+from leasekit.domain.plans import Party, PartyRole
 from leasekit.domain.rules import RuleAction
 from leasekit.services import applications, blacklist, catalog, events, pre_approval, rules
 from leasekit.services.calls import CallPolicy
@@ -26,6 +27,7 @@ from .conftest import dealer_of, register_customer, register_vehicle
 from .test_applications import draft_command
 
 ID_BODY = "11010519850712003"
+GUARANTOR_BODY = "11010519790304005"
 RULES = (
     rules.RuleInput("blacklisted", "blacklist_hits > 0", RuleAction.DECLINE, "on the blacklist"),
     rules.RuleInput("no_file", "credit_score == null", RuleAction.REFER, "no bureau file"),
@@ -94,6 +96,23 @@ def test_a_blacklisted_applicant_is_declined_with_the_reason(
     assert assessment["outcome"] == "decline"
     assert assessment["reasons"] == ["blacklisted: on the blacklist"]
     assert state(ctx, dealer, application_id) is ApplicationState.DECLINED
+
+
+@pytest.mark.usefixtures("published")
+def test_a_blacklisted_guarantor_declines_the_case(
+    ctx: ServiceContext, dealer: Actor, supervisor: Actor, partner: Partner
+) -> None:
+    guarantor = register_customer(ctx, dealer, GUARANTOR_BODY)
+    customer, vehicle = register_customer(ctx, dealer, ID_BODY), register_vehicle(ctx, dealer)
+    command = draft_command(partner, customer, vehicle,
+                            parties=(Party(guarantor, PartyRole.GUARANTOR),))  # fmt: skip
+    draft = applications.create_draft(ctx, dealer, command)
+    applications.transition_application(ctx, dealer, draft.id, "submit")
+    entry = blacklist.AddToBlacklist("identity fraud", id_number=resident_id(GUARANTOR_BODY))
+    blacklist.add_to_blacklist(ctx, supervisor, entry)
+    (assessment,) = assess(ctx, draft.id)
+    assert (assessment["outcome"], assessment["facts"]["blacklist_hits"]) == ("decline", "1")
+    assert state(ctx, dealer, draft.id) is ApplicationState.DECLINED
 
 
 @pytest.mark.usefixtures("published")

@@ -99,6 +99,8 @@ FACT_TYPES: Final[Mapping[str, FactType]] = {
     "statement_balance_trend": FactType.DECIMAL,
     "statement_tampering_signals": FactType.DECIMAL,
     "statement_tampering_high": FactType.DECIMAL,
+    "installment": FactType.DECIMAL,
+    "income_to_installment": FactType.DECIMAL,
 }
 """The facts a rule may read, by name, and their types. A fact may be null when its source
 had nothing (no bureau record): a rule that compares it must say what null means

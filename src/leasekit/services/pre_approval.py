@@ -41,7 +41,6 @@ from leasekit.domain.blacklist import mask
 from leasekit.domain.customers import Customer
 from leasekit.domain.documents import Document, DocumentKind
 from leasekit.domain.events import DomainEvent
-from leasekit.domain.face_photos import FaceFinding
 from leasekit.domain.partners import Partner
 from leasekit.domain.pre_approvals import RULE_SET, PreApproval, Vote, outcome_of
 from leasekit.domain.rules import RuleAction
@@ -60,7 +59,7 @@ from leasekit.services.calls import ask
 from leasekit.services.commands import Work
 from leasekit.services.context import ServiceContext, back_office_lists
 from leasekit.services.events import handles_gathered
-from leasekit.services.face_photos import check_face_photo
+from leasekit.services.face_photos import FacePhotoCheck, check_face_photo
 from leasekit.services.reads import Lister, lister
 from leasekit.services.rules import RuleResult, evaluate, published_rule_set
 from leasekit.services.statement_facts import (
@@ -99,7 +98,7 @@ class Answers:
 
 
 def _down_payment_ratio(application: Application) -> Decimal:
-    terms = application.requested
+    terms = application.terms
     return (terms.down_payment.amount / terms.vehicle_price.amount).quantize(_EXACT_DIGITS)
 
 
@@ -115,8 +114,8 @@ def _case(
         application_id=application.id,
         partner_id=application.partner_id,
         business_type=str(application.business_type),
-        amount_financed=application.requested.amount_financed,
-        term_months=application.requested.term_months,
+        amount_financed=application.terms.amount_financed,
+        term_months=application.terms.term_months,
         down_payment_ratio=_down_payment_ratio(application),
         partner_rating=None if partner.rating is None else str(partner.rating),
         credit_score=None if report is None else report.score,
@@ -223,11 +222,12 @@ def _facts(work: Work, application: Application, answers: Answers) -> dict[str, 
     customer = uow.customers.get(application.customer_id)
     vehicle = uow.vehicles.get(application.vehicle_id)
     partner = uow.partners.get(application.partner_id)
-    terms = application.requested
+    terms = application.terms
     position = uow.credit_limits.get(partner.id).position(work.business_date)
+    people = [customer, *(uow.customers.get(party.customer_id) for party in application.parties)]
     hits = blacklist_hits(
         uow,
-        id_numbers=[(customer.country, customer.id_number)],
+        id_numbers=[(person.country, person.id_number) for person in people],
         vins=[str(vehicle.vin)],
         partner_ids=[partner.id],
     )
@@ -252,12 +252,27 @@ def _facts(work: Work, application: Application, answers: Answers) -> dict[str, 
             uow.applications.count_for_vin(str(vehicle.vin), application.id)
         ),
         **_answer_facts(answers),
+        **_affordability(application, answers),
     }
 
 
-def _face_finding(finding: FaceFinding) -> str:
-    verdict = {True: "passed", False: "failed", None: "not judged"}[finding.passed]
-    return f"face photo, {finding.check} ({verdict}): {finding.sentence}"
+def _affordability(application: Application, answers: Answers) -> dict[str, Any]:
+    """The plan's installment, and how many times the statement's monthly income covers it
+    (null without a plan or a statement income)."""
+    installment = None if application.plan is None else application.plan.installment
+    income = answers.statements.facts.get("statement_monthly_income")
+    cover = None
+    if installment and income is not None:
+        cover = (income / installment).quantize(_EXACT_DIGITS)
+    return {"installment": installment, "income_to_installment": cover}
+
+
+def _face_findings(check: FacePhotoCheck) -> list[str]:
+    """The face photo's findings as sentences; none without a photo (a fact says so)."""
+    if not check.facts["face_photo_present"]:
+        return []
+    verdicts = {True: "passed", False: "failed", None: "not judged"}
+    return [f"face photo, {f.check} ({verdicts[f.passed]}): {f.sentence}" for f in check.findings]
 
 
 def _fired(result: RuleResult | None) -> tuple[str, ...]:
@@ -295,7 +310,7 @@ def pre_approve_submitted(work: Work, event: DomainEvent, answers: Answers | Non
         score=0 if result is None else result.score,
         reasons=_fired(result) + added,
         facts=facts,
-        findings=(*answers.statements.findings, *map(_face_finding, face.findings)),
+        findings=(*answers.statements.findings, *_face_findings(face)),
         bureau_report=_kept_report(answers.report),
         unavailable=unavailable,
         rule_set_version_id=None if rules is None else rules.id,

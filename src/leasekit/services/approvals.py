@@ -54,6 +54,7 @@ from leasekit.services.applications import ImposeConditions, impose_conditions
 from leasekit.services.commands import Work, command, transition_command
 from leasekit.services.context import ServiceContext, back_office_lists, back_office_only
 from leasekit.services.events import handles
+from leasekit.services.pre_approval import approval_case
 from leasekit.services.reads import Lister, lister
 from leasekit.services.storage import ApprovalTaskQuery, Record
 
@@ -81,23 +82,17 @@ _CAUTIOUS: Final = Tier.DIRECTOR
 
 
 def _case(work: Work, application: Application, assessment: PreApproval | None) -> ApprovalCase:
-    """What the approval policy decides on, from the application and its assessment."""
-    terms = application.terms
+    """What the approval policy decides on: the application, and the bureau's score and the
+    fraud risk as pre-approval found them."""
     partner = work.uow.partners.get(application.partner_id)
     facts: dict[str, Any] = {} if assessment is None else dict(assessment.facts)
-    score = facts.get("credit_score")
-    risk = facts.get("fraud_risk")
-    return ApprovalCase(
-        application_id=application.id,
-        partner_id=application.partner_id,
-        business_type=str(application.business_type),
-        amount_financed=terms.amount_financed,
-        term_months=terms.term_months,
-        down_payment_ratio=(terms.down_payment.amount / terms.vehicle_price.amount),
-        partner_rating=None if partner.rating is None else str(partner.rating),
-        credit_score=None if score is None else int(Decimal(score)),
-        fraud_risk=None if risk is None else RiskLevel(risk),
-        tags=_assessment_tags(assessment),
+    score, risk = facts.get("credit_score"), facts.get("fraud_risk")
+    return approval_case(
+        application,
+        partner,
+        None if score is None else int(Decimal(score)),
+        None if risk is None else RiskLevel(risk),
+        _assessment_tags(assessment),
     )
 
 

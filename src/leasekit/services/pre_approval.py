@@ -30,6 +30,7 @@ and the bureau's report is kept with the id number masked.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from decimal import Decimal
 from functools import partial
 from typing import Any, Final
@@ -52,6 +53,7 @@ from leasekit.ports import (
     FraudCheck,
     FraudSubject,
     PolicyVote,
+    RiskLevel,
     Verdict,
 )
 from leasekit.services.blacklist import blacklist_hits
@@ -70,8 +72,8 @@ from leasekit.services.statement_facts import (
 )
 from leasekit.services.storage import Record
 
-__all__ = ["Answers", "PreApprovalQuery", "gather_answers", "list_pre_approvals",
-           "pre_approve_submitted"]  # fmt: skip
+__all__ = ["Answers", "PreApprovalQuery", "approval_case", "gather_answers",
+           "list_pre_approvals", "pre_approve_submitted"]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 _EXACT_DIGITS: Final = Decimal("0.0001")
@@ -102,12 +104,12 @@ def _down_payment_ratio(application: Application) -> Decimal:
     return (terms.down_payment.amount / terms.vehicle_price.amount).quantize(_EXACT_DIGITS)
 
 
-def _case(
+def approval_case(
     application: Application,
     partner: Partner,
-    report: CreditReport | None,
-    fraud: FraudCheck | None,
-    tags: frozenset[str],
+    credit_score: int | None,
+    fraud_risk: RiskLevel | None,
+    tags: Iterable[str],
 ) -> ApprovalCase:
     """The case as the approval policy and the plugins see it."""
     return ApprovalCase(
@@ -118,9 +120,9 @@ def _case(
         term_months=application.terms.term_months,
         down_payment_ratio=_down_payment_ratio(application),
         partner_rating=None if partner.rating is None else str(partner.rating),
-        credit_score=None if report is None else report.score,
-        fraud_risk=None if fraud is None else fraud.risk,
-        tags=tags,
+        credit_score=credit_score,
+        fraud_risk=fraud_risk,
+        tags=frozenset(tags),
     )
 
 
@@ -167,7 +169,9 @@ def _ask_parties(
     statements = statement_facts(adapters, calls, documents)
     unavailable += statements.unavailable
     tags = frozenset(statements.signal_names) | frozenset(unavailable)
-    votes = _votes(ctx, _case(application, partner, report, fraud, tags), unavailable)
+    score = None if report is None else report.score
+    case = approval_case(application, partner, score, None if fraud is None else fraud.risk, tags)
+    votes = _votes(ctx, case, unavailable)
     return Answers(report, fraud, statements, votes, tuple(unavailable))
 
 

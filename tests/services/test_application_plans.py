@@ -32,6 +32,7 @@ from leasekit.errors import (
 from leasekit.services import applications, approvals, products
 from leasekit.services.context import ServiceContext
 from leasekit.services.products import CreateProduct, ProductRevision
+from leasekit.services.storage import ApprovalTaskQuery
 
 from ..domain.test_application_plans import _PRODUCT, DAY, deals
 from .conftest import open_review, open_task, register_customer, register_vehicle
@@ -274,6 +275,8 @@ def test_conditions_reprice_the_plan_and_keep_the_request(
 ) -> None:
     draft = applications.create_draft(ctx, dealer, _draft(partner, ids))
     task_id = _claimed(ctx, dealer, officer, draft)
+    queue = approvals.list_approval_tasks(ctx, officer, ApprovalTaskQuery(product_code=lease.code))
+    assert [item["id"] for item in queue.items] == [task_id]
     reason = "a larger down payment for a first-time customer"
     with pytest.raises(ValidationError) as caught:
         _with_conditions(ctx, officer, task_id, reason, term_months="72")

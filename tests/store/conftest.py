@@ -116,6 +116,7 @@ class Build:
             new_id(),
             application.id,
             application.partner_id,
+            "FL-STD",
             "manager",
             "director",
             "claimed",

@@ -316,7 +316,7 @@ def test_0012_gives_earlier_tasks_their_partner_and_tag_key(at_0001: Engine) -> 
     ) == [("p-1", "manager", "{}", "|high_amount|used_vehicle|")]
     downgrade(at_0001, "0011")
     columns = {c["name"] for c in sa.inspect(at_0001).get_columns("approval_tasks")}
-    assert {"partner_id", "required_tier", "tag_key", "lock_expires_at"}.isdisjoint(columns)
+    assert {"partner_id", "product_code", "required_tier", "tag_key"}.isdisjoint(columns)
     assert _rows(at_0001, "SELECT id, tier FROM approval_tasks") == [("t-1", "manager")]
 
 

@@ -273,6 +273,8 @@ class ApprovalTask(Stateful):
     id: str
     application_id: str
     partner_id: str
+    product_code: str | None
+    """The product the application is priced with, for queues by product."""
     tier: Tier = attrs.field(converter=Tier)
     required_tier: Tier = attrs.field(converter=Tier)
     """The tier whose approval approves the application (the approval policy's answer)."""
@@ -323,6 +325,7 @@ class ApprovalTask(Stateful):
         required_tier: Tier | str,
         actor: Actor,
         at: datetime,
+        product_code: str | None = None,
         assignee: str | None = None,
         tags: Iterable[str] = (),
     ) -> ApprovalTask:
@@ -336,6 +339,7 @@ class ApprovalTask(Stateful):
             id=new_id(),
             application_id=application_id,
             partner_id=partner_id,
+            product_code=product_code,
             tier=valid_tier,
             required_tier=required,
             state=ApprovalTaskState.OPEN,
@@ -384,8 +388,8 @@ class ApprovalTask(Stateful):
             raise DomainError(f"a {self.tier}-tier task has no higher tier")
         return ApprovalTask.open(
             application_id=self.application_id, partner_id=self.partner_id,
-            tier=self.next_tier, required_tier=required_tier or self.required_tier,
-            actor=actor, at=at, tags=self.tags,
+            product_code=self.product_code, tier=self.next_tier,
+            required_tier=required_tier or self.required_tier, actor=actor, at=at, tags=self.tags,
         )  # fmt: skip
 
     def decide(

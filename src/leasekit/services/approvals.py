@@ -179,10 +179,19 @@ def open_review(work: Work, event: DomainEvent) -> None:
         work,
         ApprovalTask.open(
             application_id=application.id, partner_id=application.partner_id,
-            tier=Tier.OFFICER, required_tier=required, actor=work.actor, at=work.at,
+            product_code=_product_code(work, application), tier=Tier.OFFICER,
+            required_tier=required, actor=work.actor, at=work.at,
             tags=[*case.tags, *tags, str(application.business_type)],
         ),
     )  # fmt: skip
+
+
+def _product_code(work: Work, application: Application) -> str | None:
+    """The code of the product the application is priced with; None when unpriced."""
+    if application.product_version_id is None:
+        return None
+    version = work.uow.product_versions.get(application.product_version_id)
+    return work.uow.products.get(version.product_id).code
 
 
 @handles("application_cancelled", name="origination.cancel_open_tasks")
@@ -387,10 +396,11 @@ list_approval_tasks: Lister[ApprovalTaskQuery, Record] = lister(
     back_office_lists("approval_task"),
     """List approval tasks.
 
-    A queue: filter by ``tier``, ``state``, ``tag``, ``partner_id``, ``application_id``,
-    ``assignee``, ``locked_by`` and the day opened (``created_from``/``created_to``; the
-    oldest first). A claimed task shows its holder and ``lock_expires_at``; after that
-    instant anyone of the tier may claim it. Back-office staff only.""",
+    A queue: filter by ``tier``, ``state``, ``tag``, ``partner_id``, ``product_code``,
+    ``application_id``, ``assignee``, ``locked_by`` and the day opened
+    (``created_from``/``created_to``; the oldest first). A claimed task shows its holder and
+    ``lock_expires_at``; after that instant anyone of the tier may claim it. Back-office
+    staff only.""",
 )
 
 

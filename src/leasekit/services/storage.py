@@ -498,6 +498,7 @@ class ApprovalTaskQuery:
     tag: str | None = None
     """One of the task's tags."""
     partner_id: str | None = None
+    product_code: str | None = None
     application_id: str | None = None
     assignee: str | None = None
     locked_by: str | None = None

@@ -325,6 +325,7 @@ class ApprovalTaskRow(EntityRow):
 
     application_id: Mapped[str] = reference("applications")
     partner_id: Mapped[str] = reference("partners", index=False)
+    product_code: Mapped[str | None]
     tier: Mapped[str]
     required_tier: Mapped[str]
     state: Mapped[str]
@@ -341,7 +342,11 @@ class ApprovalTaskRow(EntityRow):
     """The tags as ``|a|b|``, so that a queue filters by one tag the same way on every database."""
     created_at: Mapped[dt.datetime]
 
-    __table_args__ = (Index(None, "state", "tier", "id"), Index(None, "partner_id", "id"))
+    __table_args__ = (
+        Index(None, "state", "tier", "id"),
+        Index(None, "partner_id", "id"),
+        Index(None, "product_code", "id"),
+    )
 
 
 def _tag_key(tags: Iterable[str]) -> str:

@@ -1,6 +1,6 @@
-"""Approval tasks that climb the tiers: the partner they concern, the tier that approves the
-case, the claim's lease, who decided, the conditions of an approval, and a key to filter a
-queue by tag.
+"""Approval tasks that climb the tiers: the partner and the product they concern, the tier
+that approves the case, the claim's lease, who decided, the conditions of an approval, and a
+key to filter a queue by tag.
 
 An existing task takes its partner from its application, needs no higher tier than its own,
 and keeps its tags.
@@ -35,6 +35,7 @@ def _tag_key(tags: str) -> str:
 def upgrade() -> None:
     with op.batch_alter_table("approval_tasks") as batch:
         batch.add_column(sa.Column("partner_id", ID, nullable=True))
+        batch.add_column(sa.Column("product_code", sa.String(), nullable=True))
         batch.add_column(sa.Column("required_tier", sa.String(), nullable=True))
         batch.add_column(sa.Column("lock_expires_at", INSTANT, nullable=True))
         batch.add_column(sa.Column("decided_by", sa.String(), nullable=True))
@@ -62,13 +63,15 @@ def upgrade() -> None:
         batch.drop_index("ix_approval_tasks_state_tier")
         batch.create_index(op.f("ix_approval_tasks_state_tier_id"), ["state", "tier", "id"])
         batch.create_index(op.f("ix_approval_tasks_partner_id_id"), ["partner_id", "id"])
+        batch.create_index(op.f("ix_approval_tasks_product_code_id"), ["product_code", "id"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("approval_tasks") as batch:
+        batch.drop_index("ix_approval_tasks_product_code_id")
         batch.drop_index("ix_approval_tasks_partner_id_id")
         batch.drop_index("ix_approval_tasks_state_tier_id")
         batch.create_index("ix_approval_tasks_state_tier", ["state", "tier"])
         batch.drop_constraint("fk_approval_tasks_partner_id_partners", type_="foreignkey")
-        for column in (*_FILLED, "lock_expires_at", "decided_by", "reason"):
+        for column in (*_FILLED, "product_code", "lock_expires_at", "decided_by", "reason"):
             batch.drop_column(column)

@@ -20,6 +20,8 @@ from leasekit.domain.approvals import ApprovalRules, ApprovalTaskState, Tier
 from leasekit.domain.clock import FixedClock
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
+from leasekit.domain.pre_approvals import PreApproval
+from leasekit.domain.rules import RuleAction
 from leasekit.errors import DomainError, StaleVersionError, ValidationError
 from leasekit.money import currency
 from leasekit.services import applications, approvals, users
@@ -29,7 +31,14 @@ from leasekit.store.database import create_engine
 from leasekit.store.uow import unit_of_work_factory
 from leasekit.testing import Fakes
 
-from .conftest import decide, open_review, open_task, register_customer, register_vehicle
+from .conftest import (
+    decide,
+    deliver,
+    open_review,
+    open_task,
+    register_customer,
+    register_vehicle,
+)
 from .test_applications import draft_command
 
 S = ApplicationState
@@ -180,7 +189,7 @@ def test_authority_limits_raise_the_tier_whatever_the_policy_says(
 def test_a_failing_policy_sends_the_case_to_the_director(
     ctx: ServiceContext, dealer: Actor, partner: Partner, fakes: Fakes
 ) -> None:
-    fakes.approval_policy.fail_next()
+    fakes.approval_policy.fail_next(2)  # the first attempt and its one retry
     application_id = submitted(ctx, dealer, partner)
     open_review(ctx, application_id)
     task = open_task(ctx, application_id)
@@ -195,6 +204,39 @@ def test_auto_approval_only_where_settings_allow(
     open_review(ctx, application_id)
     assert state(ctx, application_id) is S.IN_REVIEW, "not assessed: people must look"
     assert tasks(ctx, application_id) == [("officer", "open", None)]
+
+
+def test_a_case_pre_approval_passed_is_approved_without_people_within_the_limit(
+    ctx: ServiceContext, dealer: Actor, partner: Partner
+) -> None:
+    ctx = attrs.evolve(ctx, approval_rules=ApprovalRules(auto_approve_up_to=Decimal(200_000)))
+    small, large = (
+        submitted(ctx, dealer, partner),
+        submitted(ctx, dealer, partner, 1, vehicle_price=Decimal("300000.00"), residual_value=None),
+    )
+    for application_id in (small, large):
+        applications.transition_application(ctx, Actor.system(), application_id, "pre_approve")
+        with ctx.uow_factory() as uow:
+            uow.pre_approvals.add(passed(application_id, partner.id, ctx))
+            uow.commit()
+        deliver(ctx, "origination.open_review", "application_pre_approved", "application",
+                application_id)  # fmt: skip
+    assert (state(ctx, small), tasks(ctx, small)) == (S.APPROVED, [])
+    assert (state(ctx, large), tasks(ctx, large)) == (S.IN_REVIEW, [("officer", "open", None)])
+    with ctx.uow_factory() as uow:
+        trail = uow.audit.for_subject("application", small)
+    assert trail[-1].action == "application_approved"
+    assert trail[-1].actor_id == Actor.system().user_id
+
+
+def passed(application_id: str, partner_id: str, ctx: ServiceContext) -> PreApproval:
+    """An assessment that passed the case, as pre-approval keeps it."""
+    return PreApproval.of(
+        application_id=application_id, partner_id=partner_id, outcome=RuleAction.PASS,
+        score=0, reasons=(), facts={"credit_score": Decimal(720), "fraud_risk": "low"},
+        findings=(), bureau_report=None, unavailable=(), rule_set_version_id=None,
+        at=ctx.clock.now(),
+    )  # fmt: skip
 
 
 def test_a_claim_excludes_and_expires(
@@ -319,8 +361,6 @@ def test_dealers_see_no_queue(ctx: ServiceContext, dealer: Actor) -> None:
 def test_a_cancelled_application_cancels_its_task(
     ctx: ServiceContext, dealer: Actor, partner: Partner, manager: Actor
 ) -> None:
-    from .conftest import deliver
-
     application_id = submitted(ctx, dealer, partner)
     open_review(ctx, application_id)
     applications.transition_application(ctx, manager, application_id, "cancel", "duplicate")

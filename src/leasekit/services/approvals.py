@@ -16,9 +16,9 @@ decision bypasses the tiers.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from functools import partial
 from typing import Any, Final
 
 import attrs
@@ -49,8 +49,9 @@ from leasekit.errors import (
     ValidationError,
 )
 from leasekit.money import to_decimal
-from leasekit.ports import ApprovalCase, RiskLevel
+from leasekit.ports import AdapterKind, ApprovalCase, RiskLevel
 from leasekit.services.applications import ImposeConditions, impose_conditions
+from leasekit.services.calls import ask
 from leasekit.services.commands import Work, command, transition_command
 from leasekit.services.context import ServiceContext, back_office_lists, back_office_only
 from leasekit.services.events import handles
@@ -69,11 +70,11 @@ __all__ = [
     "transition_approval_task",
 ]
 
-logger = logging.getLogger(__name__)
 _SUBJECT: Final = "approval task"
 _AUTOMATIC: Final = "approved without people: pre-approval passed it within the automatic limit"
 _WORKFLOW: Final = Actor.system()
 """Who opens a higher tier's task: the workflow, whoever's decision led to it."""
+_POLICY: Final = AdapterKind.APPROVAL_POLICY.value
 _CAUTIOUS: Final = Tier.DIRECTOR
 """The tier a case needs when the approval policy cannot answer."""
 
@@ -110,13 +111,9 @@ def _assessment_tags(assessment: PreApproval | None) -> list[str]:
 def _required_tier(work: Work, case: ApprovalCase) -> tuple[Tier, list[str]]:
     """The tier that approves *case*: the policy's, raised to the one whose authority covers
     the amount; a director's, tagged, when the policy fails or no tier's authority does."""
-    tags: list[str] = []
-    try:
-        tier = Tier(work.ctx.adapters.approval_policy.required_tier(case))
-    except Exception as exc:
-        # The kind only: a vendor's message may quote what it was sent.
-        logger.warning("approval policy did not answer (%s)", type(exc).__name__)
-        tier, tags = _CAUTIOUS, ["no_answer_approval_policy"]
+    policy, unavailable = work.ctx.adapters.approval_policy, list[str]()
+    answer = ask(_POLICY, partial(policy.required_tier, case), work.ctx.party_calls, unavailable)
+    tier, tags = (_CAUTIOUS, [f"no_answer_{_POLICY}"]) if answer is None else (Tier(answer), [])
     by_amount = work.ctx.approval_rules.tier_for(case.amount_financed.amount)
     if by_amount is None:
         return _CAUTIOUS, [*tags, "above_every_authority"]

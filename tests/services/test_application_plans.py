@@ -35,7 +35,7 @@ from leasekit.services.products import CreateProduct, ProductRevision
 from leasekit.services.storage import ApprovalTaskQuery
 
 from ..domain.test_application_plans import _PRODUCT, DAY, deals
-from .conftest import open_review, open_task, register_customer, register_vehicle
+from .conftest import decide, open_review, open_task, register_customer, register_vehicle
 from .test_applications import draft_command
 
 LOAN, LEASE, OPERATING = DEMO_PRODUCTS
@@ -308,6 +308,27 @@ def test_conditions_reprice_the_plan_and_keep_the_request(
         "application_conditions_imposed", "application_approved",
     ]  # fmt: skip
     assert trail[-2].details["payload"]["reason"] == reason
+
+
+def test_conditions_that_raise_the_amount_climb_to_the_tier_it_needs(
+    ctx: ServiceContext,
+    dealer: Actor,
+    officer: Actor,
+    manager: Actor,
+    partner: Partner,
+    lease: Product,
+    ids: tuple[str, str],
+) -> None:
+    draft = applications.create_draft(ctx, dealer, _draft(partner, ids))  # 190,400.00
+    task_id = _claimed(ctx, dealer, officer, draft)
+    _with_conditions(ctx, officer, task_id, "a smaller down payment", down_payment="35700.00")
+    conditioned = applications.get_application(ctx, officer, draft.id)
+    assert conditioned.terms.amount_financed.amount == Decimal("202300.00")  # above 200,000
+    assert conditioned.state is ApplicationState.IN_REVIEW
+    upper = open_task(ctx, draft.id)
+    assert (upper.tier, upper.required_tier) == ("manager", "manager")
+    decide(ctx, manager, draft.id, "approve")
+    assert applications.get_application(ctx, officer, draft.id).state is ApplicationState.APPROVED
 
 
 def test_conditions_need_a_priced_application(

@@ -151,7 +151,7 @@ HAPPY_PATH = [
     ("return", Role.OFFICER, S.RETURNED),
     ("resubmit", Role.DEALER_USER, S.SUBMITTED),
     ("pre_approve", Role.SYSTEM, S.PRE_APPROVED),
-    ("start_review", Role.OFFICER, S.IN_REVIEW),
+    ("start_review", Role.SYSTEM, S.IN_REVIEW),
     ("approve", Role.MANAGER, S.APPROVED),
     ("contract", Role.SYSTEM, S.CONTRACTED),
     ("sign", Role.SYSTEM, S.SIGNED),

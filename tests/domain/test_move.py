@@ -91,7 +91,10 @@ def test_a_move_needing_a_capability_cannot_skip_the_partner(
 def test_guards_come_before_the_reason_and_nothing_changes_when_refused(
     at: datetime, business_date: date
 ) -> None:
-    task = ApprovalTask.open(application_id="a1", tier="officer", actor=Actor.system(), at=at)
+    task = ApprovalTask.open(
+        application_id="a1", partner_id="p1", tier="officer", required_tier="officer",
+        actor=Actor.system(), at=at,
+    )  # fmt: skip
     task.apply("claim", Actor("o1", Role.OFFICER), at=at, business_date=business_date)
     before = _snapshot(task)
     with pytest.raises(ObjectPermissionError, match="another reviewer holds the task"):

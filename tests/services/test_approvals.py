@@ -5,11 +5,12 @@ below; the application's own decisions go through its task."""
 
 from __future__ import annotations
 
-import multiprocessing
+import subprocess
+import sys
 import threading
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import attrs
 import pytest
@@ -23,12 +24,9 @@ from leasekit.domain.partners import Partner
 from leasekit.domain.pre_approvals import PreApproval
 from leasekit.domain.rules import RuleAction
 from leasekit.errors import DomainError, StaleVersionError, ValidationError
-from leasekit.money import currency
 from leasekit.services import applications, approvals, users
 from leasekit.services.context import ServiceContext
 from leasekit.services.storage import ApprovalTaskQuery
-from leasekit.store.database import create_engine
-from leasekit.store.uow import unit_of_work_factory
 from leasekit.testing import Fakes
 
 from .conftest import (
@@ -385,23 +383,39 @@ def test_the_task_view_carries_the_case(
     assert view.task.decision is None
 
 
-def _claim_in_a_process(database_url: str, task_id: str, user_id: str, start: Any) -> str:
-    """One reviewer's claim, from a process of its own with its own engine: what it got."""
-    engine = create_engine(database_url)
-    clock = FixedClock(now=CLAIMED_AT, business_date=CLAIMED_AT.date())
-    ctx = ServiceContext(unit_of_work_factory(engine), Fakes.create(clock).adapters(), clock,
-                         currency("CNY"), 1024)  # fmt: skip
-    start.wait()
-    try:
-        approvals.transition_approval_task(ctx, Actor(user_id, Role.OFFICER), task_id, "claim")
-        return "claimed"
-    except (StaleVersionError, ObjectPermissionError) as refused:
-        return type(refused).__name__
-    finally:
-        engine.dispose()
+CLAIM = """
+import sys, time
+from datetime import UTC, datetime
 
+from leasekit.domain.access import ObjectPermissionError
+from leasekit.domain.clock import FixedClock
+from leasekit.domain.identity import Actor, Role
+from leasekit.errors import StaleVersionError
+from leasekit.money import currency
+from leasekit.services import approvals, catalog
+from leasekit.services.context import ServiceContext
+from leasekit.store.database import create_engine
+from leasekit.store.uow import unit_of_work_factory
+from leasekit.testing import Fakes
 
-CLAIMED_AT = datetime(2024, 3, 1, 10, tzinfo=UTC)
+url, task_id, user_id, start = sys.argv[1:]
+at = datetime(2024, 3, 1, 10, tzinfo=UTC)
+clock = FixedClock(now=at, business_date=at.date())
+engine = create_engine(url)
+catalog.commands()
+ctx = ServiceContext(unit_of_work_factory(engine), Fakes.create(clock).adapters(), clock,
+                     currency("CNY"), 1024)
+while time.time() < float(start):
+    time.sleep(0.001)
+try:
+    approvals.transition_approval_task(ctx, Actor(user_id, Role.OFFICER), task_id, "claim")
+    print("claimed")
+except (StaleVersionError, ObjectPermissionError) as refused:
+    print(type(refused).__name__)
+engine.dispose()
+"""
+"""One reviewer's claim from a process of its own, with its own engine, at the instant given;
+it prints what it got."""
 
 
 def test_many_processes_claiming_one_task_leave_one_holder(
@@ -411,14 +425,21 @@ def test_many_processes_claiming_one_task_leave_one_holder(
     application_id = submitted(ctx, dealer, partner)
     open_review(ctx, application_id)
     task = open_task(ctx, application_id)
-    spawn = multiprocessing.get_context("spawn")
-    with spawn.Manager() as manager:
-        start = manager.Barrier(len(officers))
-        with spawn.Pool(len(officers)) as pool:
-            outcomes = pool.starmap(
-                _claim_in_a_process,
-                [(database_url, task.id, officer.user_id, start) for officer in officers],
-            )
+    start = str(time.time() + 5)  # time for every process to import and connect first
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIM, database_url, task.id, officer.user_id, start],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for officer in officers
+    ]
+    outcomes = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        outcomes.append(out.strip())
     assert sorted(outcomes).count("claimed") == 1, outcomes
     winner = officers[outcomes.index("claimed")].user_id
     assert open_task_or_claimed(ctx, application_id).locked_by == winner

@@ -294,15 +294,7 @@ def test_0011_adds_the_catalogue_and_is_not_undone_while_a_product_is_held(
 def test_0012_gives_earlier_tasks_their_partner_and_tag_key(at_0001: Engine) -> None:
     upgrade(at_0001, "0011")
     with at_0001.begin() as connection:
-        _insert(
-            connection,
-            "applications",
-            {"id": "a-1", "partner_id": "p-1", "customer_id": "c-1", "vehicle_id": "v-new",
-             "business_type": "loan", "currency": "CNY", "vehicle_price": "200000.00",
-             "down_payment": "40000.00", "residual_value": None, "term_months": 36,
-             "annual_rate": "0.0488", "state": "in_review", "created_by": "u-officer",
-             "created_at": AT, "version": 3},
-        )  # fmt: skip
+        _application(connection)
         _insert(
             connection,
             "approval_tasks",
@@ -323,15 +315,7 @@ def test_0012_gives_earlier_tasks_their_partner_and_tag_key(at_0001: Engine) -> 
 def test_0013_gives_earlier_assessments_no_findings_and_no_report(at_0001: Engine) -> None:
     upgrade(at_0001, "0012")
     with at_0001.begin() as connection:
-        _insert(
-            connection,
-            "applications",
-            {"id": "a-1", "partner_id": "p-1", "customer_id": "c-1", "vehicle_id": "v-new",
-             "business_type": "loan", "currency": "CNY", "vehicle_price": "200000.00",
-             "down_payment": "40000.00", "residual_value": None, "term_months": 36,
-             "annual_rate": "0.0488", "state": "pre_approved", "created_by": "u-officer",
-             "created_at": AT, "version": 2},
-        )  # fmt: skip
+        _application(connection)
         _insert(
             connection,
             "pre_approvals",
@@ -393,3 +377,12 @@ def test_0014_keeps_applications_unpriced_and_is_not_undone_while_one_lists_a_gu
     downgrade(at_0001, "0013")
     assert "application_plan_rows" not in sa.inspect(at_0001).get_table_names()
     assert _rows(at_0001, "SELECT id, state FROM applications") == [("a-1", "submitted")]
+
+
+def test_0015_adds_the_face_photo_hashes_and_takes_them_away(at_0001: Engine) -> None:
+    upgrade(at_0001, "0015")
+    assert "face_photo_hashes" in sa.inspect(at_0001).get_table_names()
+    indexed = {i["name"] for i in sa.inspect(at_0001).get_indexes("face_photo_hashes")}
+    assert {f"ix_face_photo_hashes_band{n}" for n in range(4)} <= indexed
+    downgrade(at_0001, "0014")
+    assert "face_photo_hashes" not in sa.inspect(at_0001).get_table_names()

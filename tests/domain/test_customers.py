@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 import pytest
 
@@ -89,6 +90,17 @@ def test_register_an_individual(officer: Actor, at: datetime) -> None:
     assert customer.partner_id is None
     assert len(customer.id) == 32
     assert customer.version == 0
+
+
+def test_a_phone_number_is_kept_as_digits(officer: Actor, at: datetime) -> None:
+    register = partial(Customer.register, kind="individual", name="Wang Fang",
+                       id_number="11010519491231002X", actor=officer, at=at)  # fmt: skip
+    assert register(phone="+86 (138) 0013-8000").phone == "+8613800138000"
+    assert register().phone is None
+    for wrong in ("138 0013 8000 ext 5", "1234", "１３８００１３８０００"):
+        with pytest.raises(ValidationError) as caught:
+            register(phone=wrong)
+        assert [e.field for e in caught.value.errors] == ["phone"]
 
 
 def test_register_a_us_company(officer: Actor, at: datetime) -> None:

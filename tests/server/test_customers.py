@@ -31,6 +31,7 @@ async def test_a_dealer_registers_a_customer_for_its_own_partner(demo) -> None:
         "id_number",
         "partner_id",
         "created_at",
+        "phone",
         "version",
     }
     fetched = await demo.call("GET", f"/customers/{created['id']}", "sunrise", 200)

@@ -258,6 +258,7 @@ CASES: dict[str, Case] = {
             "kind": "individual",
             "name": "Wang Xiu",
             "id_number": resident_id("11010519900307451"),
+            "phone": "+86 139 2588 0166",
         },
         201,
     ),

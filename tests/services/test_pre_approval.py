@@ -13,12 +13,21 @@ import pytest
 
 from leasekit.demo import resident_id
 from leasekit.domain.applications import ApplicationState
+from leasekit.domain.customers import CustomerKind
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor
 from leasekit.domain.partners import Partner
 from leasekit.domain.plans import Party, PartyRole
 from leasekit.domain.rules import RuleAction
-from leasekit.services import applications, blacklist, catalog, events, pre_approval, rules
+from leasekit.services import (
+    applications,
+    blacklist,
+    catalog,
+    customers,
+    events,
+    pre_approval,
+    rules,
+)
 from leasekit.services.calls import CallPolicy
 from leasekit.services.context import ServiceContext
 from leasekit.testing import Fakes
@@ -171,6 +180,31 @@ def test_the_same_person_at_another_dealer_is_a_fact(
     assert assessment["facts"]["same_id_other_applications"] == "1"
     (earlier,) = assess(ctx, first)
     assert earlier["facts"]["same_id_other_applications"] == "1"
+
+
+@pytest.mark.usefixtures("published")
+def test_one_phone_on_applications_of_two_people_is_a_fact_and_a_listed_phone_declines(
+    ctx: ServiceContext, dealer: Actor, supervisor: Actor, partner: Partner
+) -> None:
+    ids = []
+    for n, (body, vin_text) in enumerate(
+        ((ID_BODY, "LSVAU2180N2183294"), (GUARANTOR_BODY, "LFV2A21K5A3049721"))
+    ):
+        person = customers.RegisterCustomer(CustomerKind.INDIVIDUAL, f"Person {n}",
+                                            resident_id(body), phone="138 0013 8000")  # fmt: skip
+        customer = customers.register_customer(ctx, dealer, person).id
+        draft = applications.create_draft(
+            ctx, dealer, draft_command(partner, customer, register_vehicle(ctx, dealer, vin_text))
+        )
+        applications.transition_application(ctx, dealer, draft.id, "submit")
+        ids.append(draft.id)
+    (first,) = assess(ctx, ids[0])
+    assert (first["outcome"], first["facts"]["same_phone_other_applications"]) == ("pass", "1")
+    blacklist.add_to_blacklist(
+        ctx, supervisor, blacklist.AddToBlacklist("mule", phone="13800138000")
+    )
+    (second,) = assess(ctx, ids[1])
+    assert (second["outcome"], second["facts"]["blacklist_hits"]) == ("decline", "1")
 
 
 @pytest.mark.usefixtures("published")

@@ -386,3 +386,15 @@ def test_0015_adds_the_face_photo_hashes_and_takes_them_away(at_0001: Engine) ->
     assert {f"ix_face_photo_hashes_band{n}" for n in range(4)} <= indexed
     downgrade(at_0001, "0014")
     assert "face_photo_hashes" not in sa.inspect(at_0001).get_table_names()
+
+
+def test_0016_gives_earlier_customers_no_phone(at_0001: Engine) -> None:
+    upgrade(at_0001, "0015")
+    with at_0001.begin() as connection:
+        _insert(connection, "customers", _customer("c-2", "Wang Fang")
+                | {"name_key": "wang fang", "id_number": "110105198811230029"})  # fmt: skip
+    upgrade(at_0001, "0016")
+    assert _rows(at_0001, "SELECT id, phone FROM customers WHERE id = 'c-2'") == [("c-2", None)]
+    downgrade(at_0001, "0015")
+    columns = {c["name"] for c in sa.inspect(at_0001).get_columns("customers")}
+    assert "phone" not in columns

@@ -15,7 +15,6 @@ Id numbers are personal data: events and logs carry them masked (:func:`mask`), 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
@@ -38,7 +37,7 @@ from leasekit.domain.lifecycle import (
     records_actor,
     row,
 )
-from leasekit.domain.validation import Checks, country_code, text
+from leasekit.domain.validation import Checks, country_code, normalize_phone, text
 from leasekit.domain.vehicles import Vin
 from leasekit.errors import FieldError, ValidationError
 
@@ -58,11 +57,6 @@ __all__ = [
 
 MAX_EVIDENCE: Final = 20
 """Documents one entry cites; proof, not an archive."""
-
-_PHONE: Final = re.compile(r"\+?[0-9]{5,15}")
-"""E.164 allows at most 15 digits; fewer than 5 is no subscriber number anywhere."""
-_PHONE_SEPARATORS: Final = re.compile(r"[\s().-]")
-"""What people write between digits; dropped, so every way of writing a number matches."""
 
 
 class BlacklistKind(StrEnum):
@@ -118,17 +112,6 @@ BLACKLIST_LIFECYCLE: Final = StateMachine(
     final=frozenset({_S.REMOVED}),
     actions_enum=BlacklistAction,
 )  # fmt: skip
-
-
-def normalize_phone(value: str, field: str = "phone") -> str:
-    """*value* as digits with an optional leading ``+``, separators dropped; anything else
-    (a letter, an extension) is refused on *field*."""
-    compact = _PHONE_SEPARATORS.sub("", value)
-    if not _PHONE.fullmatch(compact) or not compact.isascii():
-        raise ValidationError.single(
-            field, "must be 5 to 15 digits, optionally after a leading +, and nothing else"
-        )
-    return compact
 
 
 def mask(id_number: str) -> str:

@@ -81,6 +81,7 @@ FACT_TYPES: Final[Mapping[str, FactType]] = {
     "same_id_other_applications": FactType.DECIMAL,
     "same_id_other_dealers": FactType.DECIMAL,
     "same_vin_other_applications": FactType.DECIMAL,
+    "same_phone_other_applications": FactType.DECIMAL,
     "fraud_risk": FactType.TEXT,
     "face_photo_present": FactType.BOOLEAN,
     "face_photo_readable": FactType.BOOLEAN,

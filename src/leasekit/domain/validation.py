@@ -24,6 +24,7 @@ __all__ = [
     "is_whole_number",
     "money_amount",
     "non_negative",
+    "normalize_phone",
     "text",
     "text_fault",
 ]
@@ -32,6 +33,11 @@ _T = TypeVar("_T")
 _E = TypeVar("_E", bound=StrEnum)
 
 MAX_TEXT: Final = 200
+
+_PHONE: Final = re.compile(r"\+?[0-9]{5,15}")
+"""E.164 allows at most 15 digits; fewer than 5 is no subscriber number anywhere."""
+_PHONE_SEPARATORS: Final = re.compile(r"[\s().-]")
+"""What people write between digits; dropped, so every way of writing a number matches."""
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -144,3 +150,14 @@ def is_whole_number(value: object) -> TypeGuard[int]:
 def non_negative(value: Money, field: str) -> None:
     if value.amount < Decimal(0):
         raise ValidationError.single(field, "must not be negative")
+
+
+def normalize_phone(value: str, field: str = "phone") -> str:
+    """*value* as digits with an optional leading ``+``, separators dropped; anything else
+    (a letter, an extension) is refused on *field*."""
+    compact = _PHONE_SEPARATORS.sub("", value)
+    if not _PHONE.fullmatch(compact) or not compact.isascii():
+        raise ValidationError.single(
+            field, "must be 5 to 15 digits, optionally after a leading +, and nothing else"
+        )
+    return compact

@@ -33,6 +33,8 @@ class RegisterCustomer:
     country: str = "CN"
     partner_id: str | None = None
     """For back-office staff registering on a partner's behalf; dealers always get their own."""
+    phone: str | None = attrs.field(default=None, metadata={"max_length": 32})
+    """The customer's mobile number; separators are dropped."""
 
 
 @attrs.frozen
@@ -75,6 +77,7 @@ def register_customer(work: Work, request: RegisterCustomer) -> Customer:
         id_number=request.id_number,
         country=request.country,
         partner_id=request.partner_id,
+        phone=request.phone,
         actor=work.actor,
         at=work.at,
     )

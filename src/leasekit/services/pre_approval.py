@@ -232,6 +232,7 @@ def _facts(work: Work, application: Application, answers: Answers) -> dict[str, 
     hits = blacklist_hits(
         uow,
         id_numbers=[(person.country, person.id_number) for person in people],
+        phones=[person.phone for person in people if person.phone is not None],
         vins=[str(vehicle.vin)],
         partner_ids=[partner.id],
     )
@@ -255,6 +256,9 @@ def _facts(work: Work, application: Application, answers: Answers) -> dict[str, 
         "same_vin_other_applications": Decimal(
             uow.applications.count_for_vin(str(vehicle.vin), application.id)
         ),
+        "same_phone_other_applications": None
+        if customer.phone is None
+        else Decimal(uow.applications.count_for_phone(customer.phone, application.id)),
         **_answer_facts(answers),
         **_affordability(application, answers),
     }

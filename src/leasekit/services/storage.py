@@ -406,6 +406,11 @@ class ApplicationRepository(Repository[Application], PartnerBusiness, Protocol):
         """A partner's applications in any of *states*, oldest first."""
         ...
 
+    def count_for_phone(self, phone: str, besides: str) -> int:
+        """Applications other than *besides*, at any partner, whose customer gave this phone
+        number (drafts aside)."""
+        ...
+
     def count_for_identity(
         self, country: str, id_number: str, besides: str, *, other_than: str | None = None
     ) -> int:

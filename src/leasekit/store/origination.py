@@ -200,6 +200,18 @@ class ApplicationRepository(SqlRepository[Application]):
         table = self.stored.table
         return self._find(table.c.partner_id == partner_id, table.c.state.in_(list(states)))
 
+    def count_for_phone(self, phone: str, besides: str) -> int:
+        """Applications other than *besides*, at any partner, whose customer gave this phone
+        number (drafts aside): several people, or one under several names, on one phone."""
+        table = self.stored.table
+        customers = sa.table("customers", sa.column("id"), sa.column("phone"))
+        statement = (
+            sa.select(sa.func.count())
+            .select_from(table.join(customers, customers.c.id == table.c.customer_id))
+            .where(customers.c.phone == phone, table.c.id != besides, table.c.state != "draft")
+        )
+        return int(self._session.connection().scalar(statement) or 0)
+
     def count_for_identity(
         self, country: str, id_number: str, besides: str, *, other_than: str | None = None
     ) -> int:

@@ -67,6 +67,7 @@ class CustomerRow(EntityRow):
     id_number: Mapped[str]
     partner_id: Mapped[str | None] = reference("partners", index=False)
     created_at: Mapped[dt.datetime]
+    phone: Mapped[str | None] = mapped_column(index=True)
 
     __table_args__ = (
         unique_where(

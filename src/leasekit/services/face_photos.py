@@ -145,12 +145,15 @@ def check_face_photo(
         return FacePhotoCheck(facts, (unreadable,))
     facts["face_photo_readable"] = True
     unavailable: list[str] = []
+    # The verifier is asked before the hash is recorded: no write, so no lock, is held while
+    # a vendor answers (on SQLite a write would hold the database's one write lock).
+    match = _match(work, facts, application, content, unavailable)
     findings = (
         _face(facts, inspected),
         _capture_time(work, facts, application, photo, inspected),
         _capture_place(work, facts, application, inspected),
         _reuse(work, facts, application, photo, inspected, record=record),
-        _match(work, facts, application, content, unavailable),
+        match,
     )
     return FacePhotoCheck(facts, findings, tuple(unavailable))
 

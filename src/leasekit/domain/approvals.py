@@ -39,7 +39,6 @@ __all__ = [
     "Tier",
     "conflict_of_interest",
     "higher",
-    "tier_for_amount",
     "tier_of",
 ]
 
@@ -124,22 +123,15 @@ class ApprovalRules:
     auto_approve_up_to: Decimal | None = None
 
     def tier_for(self, amount: Decimal) -> Tier | None:
-        return tier_for_amount(amount, self.authority)
+        """The lowest tier whose authority covers *amount*; None when none does (then nobody
+        may approve the case as it stands: it can only be rejected, returned or made
+        smaller)."""
+        return next((tier for tier in _TIERS if self.covers(tier, amount)), None)
 
     def covers(self, tier: Tier, amount: Decimal) -> bool:
         """Whether *tier*'s authority reaches *amount*."""
         limit = self.authority.get(tier)
         return limit is None or amount <= limit
-
-
-def tier_for_amount(amount: Decimal, authority: Mapping[Tier, Decimal]) -> Tier | None:
-    """The lowest tier whose authority covers *amount*; None when none does (then nobody
-    may approve the case as it stands: it can only be rejected, returned or made smaller)."""
-    for tier in _TIERS:
-        limit = authority.get(tier)
-        if limit is None or amount <= limit:
-            return tier
-    return None
 
 
 def higher(first: Tier, second: Tier) -> Tier:

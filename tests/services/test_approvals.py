@@ -23,7 +23,12 @@ from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
 from leasekit.domain.pre_approvals import PreApproval
 from leasekit.domain.rules import RuleAction
-from leasekit.errors import DomainError, StaleVersionError, ValidationError
+from leasekit.errors import (
+    DomainError,
+    PermissionDeniedError,
+    StaleVersionError,
+    ValidationError,
+)
 from leasekit.services import applications, approvals, users
 from leasekit.services.context import ServiceContext
 from leasekit.services.storage import ApprovalTaskQuery
@@ -352,8 +357,10 @@ def test_tags_filter_the_queue(
 
 
 def test_dealers_see_no_queue(ctx: ServiceContext, dealer: Actor) -> None:
-    with pytest.raises(Exception, match="dealer_user"):
+    with pytest.raises(PermissionDeniedError, match="dealer_user"):
         approvals.list_approval_tasks(ctx, dealer)
+    with pytest.raises(PermissionDeniedError):
+        approvals.transition_approval_task(ctx, dealer, "any-task", "claim")
 
 
 def test_a_cancelled_application_cancels_its_task(

@@ -23,7 +23,13 @@ from leasekit.domain.clock import require_utc
 from leasekit.domain.identity import new_id
 from leasekit.domain.rules import RuleAction
 
-__all__ = ["RULE_SET", "PreApproval", "Vote", "outcome_of"]
+__all__ = [
+    "RULE_SET",
+    "PreApproval",
+    "Vote",
+    "outcome_of",
+    "shown_facts",
+]
 
 RULE_SET: Final = "pre_approval"
 """The rule set pre-approval runs: its published version."""
@@ -33,7 +39,7 @@ def _strings(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(values)
 
 
-def _shown(facts: Mapping[str, Any]) -> dict[str, str | bool | None]:
+def shown_facts(facts: Mapping[str, Any]) -> dict[str, str | bool | None]:
     """Facts as stored and shown: exact numbers as text."""
     return {name: str(value) if isinstance(value, Decimal) else value
             for name, value in facts.items()}  # fmt: skip
@@ -86,7 +92,7 @@ class PreApproval:
     outcome: RuleAction = attrs.field(converter=RuleAction)
     score: int
     reasons: tuple[str, ...] = attrs.field(converter=_strings)
-    facts: dict[str, Any] = attrs.field(converter=_shown)
+    facts: dict[str, Any] = attrs.field(converter=shown_facts)
     findings: tuple[str, ...] = attrs.field(converter=_strings)
     """What lies behind some facts, for the reviewer: each tampering signal of a statement."""
     bureau_report: dict[str, Any] | None

@@ -279,8 +279,8 @@ def _conditioned(work: Work, task: ApprovalTask, application: Application) -> Ap
 
 def _carry_out(work: Work, task: ApprovalTask) -> None:
     """The decision's effect on the application: reject and return at once; an approval
-    approves when this tier may, otherwise the case climbs to the next tier."""
-    _refuse_conflict(work, task, work.actor.user_id, ApprovalTaskAction.DECIDE)
+    approves when this tier may, otherwise the case climbs to the next tier. (Its holder
+    was found independent of the case when they claimed it.)"""
     application = work.uow.applications.get(task.application_id)
     if task.decision is Decision.REJECT:
         _move(work, application, ApplicationAction.REJECT, task.reason)
@@ -306,7 +306,6 @@ def _carry_out(work: Work, task: ApprovalTask) -> None:
 
 def _escalate(work: Work, task: ApprovalTask) -> None:
     """The case goes to the next tier, which the application then needs at least."""
-    _refuse_conflict(work, task, work.actor.user_id, ApprovalTaskAction.ESCALATE)
     top = task.next_tier
     assert top is not None  # the domain refused an escalation from the top tier
     _open(

@@ -45,6 +45,7 @@ from leasekit.domain.face_photos import (
     reuse_finding,
 )
 from leasekit.domain.identity import Actor
+from leasekit.domain.pre_approvals import shown_facts
 from leasekit.errors import ConfigurationError, ValidationError
 from leasekit.services.calls import ask
 from leasekit.services.commands import Work
@@ -85,18 +86,12 @@ class FacePhotoCheck:
     unavailable: tuple[str, ...] = ()
 
 
-def _shown(facts: dict[str, Any]) -> dict[str, str | bool | None]:
-    """Facts as JSON shows them: exact numbers as text."""
-    return {name: str(value) if isinstance(value, Decimal) else value
-            for name, value in facts.items()}  # fmt: skip
-
-
 @attrs.frozen
 class FaceCheckReport:
     """The face photo's checks as back-office staff read them."""
 
     application_id: str
-    facts: dict[str, Any] = attrs.field(converter=_shown)
+    facts: dict[str, Any] = attrs.field(converter=shown_facts)
     findings: tuple[FaceFinding, ...]
     unavailable: tuple[str, ...]
 

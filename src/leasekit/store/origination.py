@@ -203,14 +203,8 @@ class ApplicationRepository(SqlRepository[Application]):
     def count_for_phone(self, phone: str, besides: str) -> int:
         """Applications other than *besides*, at any partner, whose customer gave this phone
         number (drafts aside): several people, or one under several names, on one phone."""
-        table = self.stored.table
         customers = sa.table("customers", sa.column("id"), sa.column("phone"))
-        statement = (
-            sa.select(sa.func.count())
-            .select_from(table.join(customers, customers.c.id == table.c.customer_id))
-            .where(customers.c.phone == phone, table.c.id != besides, table.c.state != "draft")
-        )
-        return int(self._session.connection().scalar(statement) or 0)
+        return self._count_others(besides, customers, "customer_id", customers.c.phone == phone)
 
     def count_for_identity(
         self, country: str, id_number: str, besides: str, *, other_than: str | None = None
@@ -218,33 +212,36 @@ class ApplicationRepository(SqlRepository[Application]):
         """Applications other than *besides*, at any partner (or at partners *other_than*
         this one), whose customer has this id number: the same person applying twice, or
         under several dealers (drafts aside)."""
-        table = self.stored.table
         customers = sa.table("customers", sa.column("id"), sa.column("country"),
                              sa.column("id_number"))  # fmt: skip
-        elsewhere = () if other_than is None else (table.c.partner_id != other_than,)
-        statement = (
-            sa.select(sa.func.count())
-            .select_from(table.join(customers, customers.c.id == table.c.customer_id))
-            .where(
-                customers.c.country == country,
-                customers.c.id_number == id_number,
-                table.c.id != besides,
-                table.c.state != "draft",
-                *elsewhere,
-            )
-        )
-        return int(self._session.connection().scalar(statement) or 0)
+        elsewhere = () if other_than is None else (self.stored.table.c.partner_id != other_than,)
+        return self._count_others(
+            besides, customers, "customer_id",
+            customers.c.country == country, customers.c.id_number == id_number, *elsewhere,
+        )  # fmt: skip
 
     def count_for_vin(self, vin: str, besides: str) -> int:
         """Applications other than *besides*, at any partner, for a vehicle with this VIN
         (each dealer registers its own vehicle record): one car financed twice (drafts
         aside)."""
-        table = self.stored.table
         vehicles = sa.table("vehicles", sa.column("id"), sa.column("vin"))
+        return self._count_others(besides, vehicles, "vehicle_id", vehicles.c.vin == vin)
+
+    def _count_others(
+        self,
+        besides: str,
+        joined: sa.TableClause,
+        through: str,
+        *criteria: sa.ColumnElement[bool],
+    ) -> int:
+        """How many applications other than *besides*, drafts aside, have a row of *joined*
+        (reached through their column *through*) meeting *criteria*, counted by the
+        database."""
+        table = self.stored.table
         statement = (
             sa.select(sa.func.count())
-            .select_from(table.join(vehicles, vehicles.c.id == table.c.vehicle_id))
-            .where(vehicles.c.vin == vin, table.c.id != besides, table.c.state != "draft")
+            .select_from(table.join(joined, joined.c.id == table.c[through]))
+            .where(table.c.id != besides, table.c.state != "draft", *criteria)
         )
         return int(self._session.connection().scalar(statement) or 0)
 

@@ -102,6 +102,7 @@ def render_contract_pdf(
         subject=document.number,
         author=document.company,
         creator="leasekit",
+        initialFontName=styles.regular_font,
         invariant=True,
     )
     decorate = _page_decorator(document, template, styles)
@@ -334,6 +335,7 @@ def _disclosure_box(
         colWidths=_width(*[share] * len(cells)),
         style=TableStyle(
             [
+                ("FONT", (0, 0), (-1, -1), styles.regular_font),
                 ("BOX", (0, 0), (-1, -1), 1.5, colors.black),
                 ("INNERGRID", (0, 0), (-1, -1), 0.75, colors.black),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),

@@ -179,3 +179,10 @@ def test_a_template_for_another_business_type_is_refused(document: ContractDocum
 def test_markup_characters_in_names_are_printed_as_written(document: ContractDocument) -> None:
     document = attrs.evolve(document, dealer="Smith & Sons <Motors>")
     assert "Smith & Sons <Motors>" in "".join(_pages(_render(document)))
+
+
+def test_a_draft_without_signers_renders_without_signature_lines(
+    document: ContractDocument,
+) -> None:
+    text = "".join(_pages(_render(attrs.evolve(document, signers=()))))
+    assert "Signatures" not in text

@@ -8,14 +8,18 @@ character outside Latin-1, which a fresh server does not have. A deployer who wa
 embedded (an archive format, or a house font) passes ``cjk_font`` as the path of a TrueType
 file instead; OpenType files with CFF outlines are not supported by ReportLab.
 
-Latin-only documents use the standard Helvetica, which needs no font at all. A document in
-another language, or whose names do not fit Helvetica's WinAnsi character set, uses the CJK
-font throughout (its Latin glyphs are complete).
+A contract whose every text (the template's and the document's) fits Helvetica's WinAnsi
+character set uses the standard Helvetica, which needs no font at all; any other, such as a
+Chinese template or a Chinese name on an English contract, uses the CJK font throughout (its
+Latin glyphs are complete).
 
 The output is deterministic: ReportLab's invariant mode fixes its timestamp and derives the
 file identifier from the content, and the creation date printed in the PDF is ``issued_on``.
 The same contract therefore renders to the same bytes, so its SHA-256 can be recorded with the
-document (:class:`~leasekit.domain.documents.Document`) and checked years later.
+document (:class:`~leasekit.domain.documents.Document`). The bytes are those of one ReportLab
+release and one environment: ReportLab seeds the file identifier with ``SOURCE_DATE_EPOCH``
+when it is set (the reproducible-builds convention), so machines that compare renders should
+agree on it, or leave it unset.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from io import BytesIO
+from itertools import chain
 from pathlib import Path
 from typing import Any, Final
 from xml.sax.saxutils import escape
@@ -60,6 +65,8 @@ _LATIN: Final = ("Helvetica", "Helvetica-Bold")
 _MARGIN: Final = 18 * mm
 _GRID: Final = colors.Color(0.6, 0.6, 0.6)
 _SHADE: Final = colors.Color(0.92, 0.92, 0.92)
+_CONSPICUOUS: Final = frozenset({"apr", "finance_charge"})
+"""Disclosure items set apart from the others in their box."""
 _PLAIN: Final = frozenset({"annual_rate", "term_months"})
 """Terms printed without the currency code."""
 
@@ -89,7 +96,8 @@ def render_contract_pdf(
     loan's wording is a mistake no reader would catch.
     """
     _check_matches(document, template)
-    styles = _styles(_fonts(document, template, cjk_font), cjk=template.language != "en")
+    fonts = _fonts(document, template, cjk_font)
+    styles = _styles(fonts, cjk=fonts != _LATIN)
     buffer = BytesIO()
     pdf = SimpleDocTemplate(
         buffer,
@@ -122,8 +130,14 @@ def _check_matches(document: ContractDocument, template: ContractTemplate) -> No
 def _fonts(
     document: ContractDocument, template: ContractTemplate, cjk_font: str
 ) -> tuple[str, str]:
-    """The regular and bold font names: Helvetica when every text fits it, else the CJK font."""
-    if template.language == "en" and all(_fits_latin(text) for text in _texts(document)):
+    """The regular and bold font names: Helvetica when every text fits it, else the CJK font.
+
+    The choice is made from the texts, not the language, so a Chinese name on an English
+    contract prints, and a deployer's template in another Latin-script language keeps
+    Helvetica.
+    """
+    texts = chain(_document_texts(document), _template_texts(template))
+    if all(_fits_latin(text) for text in texts):
         return _LATIN
     name = _register(cjk_font)
     return name, name
@@ -138,13 +152,22 @@ def _fits_latin(text: str) -> bool:
     return True
 
 
-def _texts(document: ContractDocument) -> Iterable[str]:
-    """The document's free texts: what a template's language does not vouch for."""
+def _document_texts(document: ContractDocument) -> Iterable[str]:
     yield from (document.company, document.dealer, document.number, *document.signers)
     yield from (document.vehicle.make, document.vehicle.model)
     for party in document.parties:
         yield from (party.name, party.id_number or "")
     yield from (fee.name for fee in document.fees)
+
+
+def _template_texts(template: ContractTemplate) -> Iterable[str]:
+    yield from (template.title, *template.clauses)
+    for section in (template.labels, template.roles, template.schedule_columns):
+        yield from section.values()
+    for box in template.disclosures.values():
+        yield box.heading
+        for item in box.items:
+            yield from (item.label, item.description)
 
 
 def _register(cjk_font: str) -> str:
@@ -230,7 +253,7 @@ def _story(
         _schedule(document, template, styles),
         _text(labels["clauses"], styles.heading),
         *_clauses(document, template, styles),
-        _signatures(document, template, styles),
+        *_signatures(document, template, styles),
     ]
 
 
@@ -302,46 +325,47 @@ def _vehicle(document: ContractDocument, template: ContractTemplate, styles: _St
     return _grid(rows, _width(0.22, 0.3, 0.13, 0.35), styles, header=True)
 
 
-def _disclosure_figure(document: ContractDocument, key: str) -> str:
-    """The figure of one disclosure item; the EU borrowing rate is the contract's own rate."""
+def _disclosure_figures(document: ContractDocument) -> dict[str, str]:
+    """The figure of each disclosure item; the EU borrowing rate is the contract's own rate."""
     disclosures, code = document.disclosures, document.currency
-    figures: dict[str, Callable[[], str]] = {
-        "apr": lambda: percent_text(disclosures.apr),
-        "borrowing_rate": lambda: percent_text(document.terms.annual_rate),
-        "finance_charge": lambda: f"{code} {amount_text(disclosures.finance_charge, code)}",
-        "amount_financed": lambda: f"{code} {amount_text(disclosures.amount_financed, code)}",
-        "total_of_payments": lambda: f"{code} {amount_text(disclosures.total_of_payments, code)}",
+    return {
+        "apr": percent_text(disclosures.apr),
+        "borrowing_rate": percent_text(document.terms.annual_rate),
+        "finance_charge": f"{code} {amount_text(disclosures.finance_charge, code)}",
+        "amount_financed": f"{code} {amount_text(disclosures.amount_financed, code)}",
+        "total_of_payments": f"{code} {amount_text(disclosures.total_of_payments, code)}",
     }
-    return figures[key]()
 
 
 def _disclosure_box(
     document: ContractDocument, box: DisclosureBox, styles: _Styles
 ) -> KeepTogether:
     """The box the rules want set apart: one column per figure, label over description over
-    figure, in a heavy frame (Regulation Z §1026.17(a) asks for the APR and finance charge
-    to be more conspicuous; they are printed in bold capitals by the template)."""
+    figure, in a heavy frame. Regulation Z §1026.17(a)(2) wants the APR and the finance charge
+    more conspicuous than the other disclosures, so their columns are shaded (the EU APRC is
+    shaded too, the figure the SECCI is built around)."""
+    figures = _disclosure_figures(document)
     cells = [
         [
             _text(item.label, styles.heading),
             _text(item.description, styles.small),
-            _text(_disclosure_figure(document, item.key), styles.figure),
+            _text(figures[item.key], styles.figure),
         ]
         for item in box.items
     ]
+    commands: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), styles.regular_font),
+        ("BOX", (0, 0), (-1, -1), 1.5, colors.black),
+        ("INNERGRID", (0, 0), (-1, -1), 0.75, colors.black),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]
+    commands += [
+        ("BACKGROUND", (column, 0), (column, 0), _SHADE)
+        for column, item in enumerate(box.items)
+        if item.key in _CONSPICUOUS
+    ]
     share = 1 / len(cells)
-    table = Table(
-        [cells],
-        colWidths=_width(*[share] * len(cells)),
-        style=TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), styles.regular_font),
-                ("BOX", (0, 0), (-1, -1), 1.5, colors.black),
-                ("INNERGRID", (0, 0), (-1, -1), 0.75, colors.black),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        ),
-    )
+    table = Table([cells], colWidths=_width(*[share] * len(cells)), style=TableStyle(commands))
     return KeepTogether([_text(box.heading, styles.heading), table])
 
 
@@ -412,8 +436,11 @@ def _clauses(
 
 def _signatures(
     document: ContractDocument, template: ContractTemplate, styles: _Styles
-) -> KeepTogether:
-    """A line to sign and a line to date for each signer, kept on one page."""
+) -> list[Flowable]:
+    """A line to sign and a line to date for each signer, kept on one page (nothing for a
+    draft that names no signer yet)."""
+    if not document.signers:
+        return []
     labels = template.labels
     rows = [
         [_text(signer, styles.cell), labels["signature"], "", labels["date"], ""]
@@ -432,7 +459,8 @@ def _signatures(
             ]
         ),
     )
-    return KeepTogether([Spacer(1, 4 * mm), _text(labels["signatures"], styles.heading), table])
+    heading = _text(labels["signatures"], styles.heading)
+    return [KeepTogether([Spacer(1, 4 * mm), heading, table])]
 
 
 def _page_decorator(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from leasekit.errors import ConfigurationError
 from leasekit.render import load_template
 from leasekit.render.templates import DISCLOSURE_ITEMS
 
-PACKAGED = Path(__file__).parents[2] / "src" / "leasekit" / "render" / "templates"
+PACKAGED = Path(str(resources.files("leasekit.render") / "templates"))
+"""The installed templates, so that a file left out of the wheel fails here."""
 LANGUAGES = ("en", "zh")
 
 

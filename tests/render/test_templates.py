@@ -71,6 +71,11 @@ def test_a_missing_template_names_the_type_language_and_places(tmp_path: Path) -
     assert "templates/loan.fr.json" in message
 
 
+def test_an_unknown_business_type_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigurationError, match="known: loan, finance_lease"):
+        load_template("hire_purchase", "en")
+
+
 def test_a_language_that_is_not_a_tag_is_refused_before_any_path_is_built() -> None:
     with pytest.raises(ConfigurationError, match="not a language tag"):
         load_template(BusinessType.LOAN, "../../etc/passwd")

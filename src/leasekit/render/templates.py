@@ -154,7 +154,7 @@ def load_template(
     Raises ``ConfigurationError`` naming the places looked when there is none, or naming the
     file and its fault when it is malformed.
     """
-    kind = BusinessType(business_type)
+    kind = _business_type(business_type)
     if not _LANGUAGE.fullmatch(language):
         raise ConfigurationError(f"contract template language {language!r} is not a language tag")
     name = f"{kind.value}.{language}.json"
@@ -167,6 +167,16 @@ def load_template(
         f"no contract template for business type {kind.value!r} in language {language!r} "
         f"(looked for {looked})"
     )
+
+
+def _business_type(value: BusinessType | str) -> BusinessType:
+    try:
+        return BusinessType(value)
+    except ValueError:
+        known = ", ".join(kind.value for kind in BusinessType)
+        raise ConfigurationError(
+            f"no contract templates for business type {value!r} (known: {known})"
+        ) from None
 
 
 def _candidates(name: str, override_dir: Path | None) -> list[Path | Traversable]:

@@ -44,9 +44,10 @@ ROOT_CERTIFICATE_FILE: Final = "root-certificate.pem"
 SIGNERS_FOLDER: Final = "signers"
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class Credentials:
-    """A private key and the certificate that names its holder."""
+    """A private key and the certificate that names its holder; keys do not compare, so
+    compare :meth:`to_pem`."""
 
     key: ec.EllipticCurvePrivateKey = attrs.field(repr=False)
     certificate: x509.Certificate

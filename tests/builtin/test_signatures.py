@@ -3,9 +3,11 @@ a validator finds intact, valid and trusted against the local root, and nothing 
 
 from __future__ import annotations
 
+import io
 import uuid
 from pathlib import Path
 
+import pypdf
 import pytest
 
 from leasekit.builtin.signatures import LocalSignatureProvider, verify_signed_pdf
@@ -224,3 +226,25 @@ def test_the_data_stays_under_the_signatures_folder(
     ]
     assert (envelope / "current.pdf").read_bytes() == signed_pdf
     assert (tmp_path / "data" / "signatures" / "authority" / "root-key.pem").is_file()
+
+
+def test_a_document_signed_in_another_envelope_can_be_signed_again(
+    provider: LocalSignatureProvider, signed_pdf: bytes
+) -> None:
+    addendum = provider.request(_request(signed_pdf))
+    assert provider.signed_by(addendum) == ()
+    provider.sign(addendum, LESSEE)
+    provider.sign(addendum, GUARANTOR)
+    checks = verify_signed_pdf(
+        provider.signed_document(addendum), [provider.root_certificate_pem()]
+    )
+    assert [check.ok for check in checks] == [True] * 4
+
+
+def test_an_encrypted_document_is_refused_when_sent(provider: LocalSignatureProvider) -> None:
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(sample_pdf()))
+    writer.encrypt("secret", algorithm="AES-128")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    with pytest.raises(ValidationError, match="encrypted"):
+        provider.request(_request(buffer.getvalue()))

@@ -17,8 +17,9 @@ Envelopes live on disk so that the server and a CLI process share them::
             declined.json               who declined and why, if someone did
 
 Who has signed is read from ``current.pdf`` itself (its signature fields named
-``leasekit-signer-<n>``), so the progress can never disagree with the document; the PDF is
-replaced whole at each signature. Signers sign in the order of the request, so two processes
+``<envelope id>-signer-<n>``, so that signatures a document already carried when it was sent
+do not count), and the progress can never disagree with the document; the PDF is replaced
+whole at each signature. Signers sign in the order of the request, so two processes
 can never add two different signatures at once: only the next signer may sign.
 
 pyHanko (and the ``cryptography`` it brings) is imported on the first signature or check, not
@@ -79,7 +80,6 @@ LOCAL: Final = "local"
 EXPIRE_DAYS: Final = "30"
 """Default of option ``expire_days``: how long an envelope waits for its signers."""
 FOLDER: Final = "signatures"
-FIELD_PREFIX: Final = "leasekit-signer-"
 _ENVELOPE_ID: Final = re.compile(r"env-[0-9a-f]{32}")
 _REQUEST: Final = "request.json"
 _ORIGINAL: Final = "original.pdf"
@@ -212,7 +212,7 @@ class LocalSignatureProvider:
         folder = self._folder(envelope_id)
         if (folder / _DECLINED).is_file():
             return SignatureStatus.DECLINED
-        if len(_signed_fields(folder / _CURRENT)) == len(envelope.signers):
+        if _signature_count(envelope_id, folder / _CURRENT) == len(envelope.signers):
             return SignatureStatus.SIGNED
         if self.clock.now() - envelope.requested_at > self.expire_after:
             return SignatureStatus.EXPIRED
@@ -232,11 +232,12 @@ class LocalSignatureProvider:
         envelope = self._pending(envelope_id, "sign")
         index = envelope.index_of(envelope_id, signer)
         current = self._folder(envelope_id) / _CURRENT
-        _check_turn(envelope_id, envelope.signers, index, len(_signed_fields(current)))
+        _check_turn(envelope_id, envelope.signers, index, _signature_count(envelope_id, current))
         person = envelope.signers[index]
         credentials = self.authority.credentials(person.name, person.email)
         issuer = self.authority.root.certificate
-        signed = _signed_pdf(current.read_bytes(), credentials, issuer, index, person.name)
+        field = _field_name(envelope_id, index)
+        signed = _signed_pdf(current.read_bytes(), credentials, issuer, field, person.name)
         replace_file(current, signed)
 
     def decline(self, envelope_id: str, signer: str, reason: str) -> None:
@@ -250,7 +251,7 @@ class LocalSignatureProvider:
     def signed_by(self, envelope_id: str) -> tuple[str, ...]:
         """The names of the signers who have signed so far, in order."""
         envelope = self._load(envelope_id)
-        count = len(_signed_fields(self._folder(envelope_id) / _CURRENT))
+        count = _signature_count(envelope_id, self._folder(envelope_id) / _CURRENT)
         return tuple(signer.name for signer in envelope.signers[:count])
 
     def root_certificate_pem(self) -> bytes:
@@ -312,32 +313,40 @@ def _check_turn(envelope_id: str, signers: Sequence[Signer], index: int, signed:
 def _check_pdf(document: bytes) -> None:
     """Refuse a document pyHanko could not sign, when it is sent rather than at signing."""
     with _readable("document"):
-        _reader(document)
+        reader = _reader(document)
+    if reader.encrypted:
+        raise ValidationError.single("document", "is encrypted; send it without a password")
 
 
-def _signed_fields(path: Path) -> tuple[str, ...]:
-    """The names of the filled ``leasekit-signer-<n>`` signature fields of the PDF at *path*."""
+def _field_prefix(envelope_id: str) -> str:
+    return f"{envelope_id}-signer-"
+
+
+def _field_name(envelope_id: str, index: int) -> str:
+    """The signature field of the signer at *index* in the envelope's order of signing."""
+    return f"{_field_prefix(envelope_id)}{index + 1}"
+
+
+def _signature_count(envelope_id: str, path: Path) -> int:
+    """How many signers of the envelope have signed the PDF at *path*."""
     from pyhanko.sign.fields import enumerate_sig_fields
 
     reader = _reader(path.read_bytes())
-    return tuple(
-        name
-        for name, _, _ in enumerate_sig_fields(reader, filled_status=True)
-        if name.startswith(FIELD_PREFIX)
-    )
+    filled = enumerate_sig_fields(reader, filled_status=True)
+    return sum(1 for name, _, _ in filled if name.startswith(_field_prefix(envelope_id)))
 
 
 def _signed_pdf(
-    document: bytes, credentials: Credentials, issuer: Certificate, index: int, name: str
+    document: bytes, credentials: Credentials, issuer: Certificate, field: str, name: str
 ) -> bytes:
-    """*document* with one PAdES signature more, in field ``leasekit-signer-<index + 1>``,
-    appended as an incremental update."""
+    """*document* with one PAdES signature more, in a new signature field *field*, appended
+    as an incremental update."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
     from pyhanko.sign.fields import SigSeedSubFilter
 
     metadata = signers.PdfSignatureMetadata(
-        field_name=f"{FIELD_PREFIX}{index + 1}", subfilter=SigSeedSubFilter.PADES, name=name
+        field_name=field, subfilter=SigSeedSubFilter.PADES, name=name
     )
     signer = _pyhanko_signer(credentials, issuer)
     writer = IncrementalPdfFileWriter(io.BytesIO(document))

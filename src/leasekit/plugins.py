@@ -102,6 +102,7 @@ names that are not loaded."""
 BUILTIN_PLUGINS: Final = (
     "leasekit.builtin.approval_policy",
     "leasekit.builtin.filesystem",
+    "leasekit.builtin.signatures",
     "leasekit.builtin.statements",
     "leasekit.builtin.fakes",
 )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from leasekit import hookimpl
 from leasekit.builtin.filesystem import FilesystemDocumentStore
+from leasekit.builtin.signatures import LocalSignatureProvider
 from leasekit.domain.clock import FixedClock
 from leasekit.errors import (
     ConfigurationError,
@@ -237,6 +239,24 @@ def test_the_filesystem_store_root_is_an_option(
     store = adapters.document_store
     assert isinstance(store, FilesystemDocumentStore)
     assert store.root == root
+
+
+def test_the_local_signature_provider_keeps_envelopes_under_the_data_dir(
+    make_pm: PluginFactory, tmp_path: Path, clock: FixedClock
+) -> None:
+    adapters = _resolve(
+        make_pm(),
+        tmp_path,
+        clock,
+        {"signature_provider": "local"},
+        {"signature_provider": {"expire_days": "7"}},
+    )
+    provider = adapters.signature_provider
+    assert isinstance(provider, LocalSignatureProvider)
+    assert (provider.folder, provider.expire_after) == (tmp_path / "signatures", timedelta(7))
+    assert adapters.active[AdapterKind.SIGNATURE_PROVIDER].plugin == (
+        "leasekit.builtin.signatures (builtin)"
+    )
 
 
 def test_voucher_templates_are_all_used_keyed_by_event(

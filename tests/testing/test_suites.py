@@ -1,4 +1,4 @@
-"""Every fake and the built-in filesystem store pass their kind's adapter suite.
+"""Every fake and the built-in adapters pass their kind's adapter suite.
 
 The fakes stand in for real parties in every other test; if a fake broke its port's promises,
 those tests would prove behaviour that no real adapter has.
@@ -7,13 +7,14 @@ those tests would prove behaviour that no real adapter has.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from leasekit.builtin.filesystem import EVENTS_FILE, FilesystemDocumentStore, FilesystemNotifier
+from leasekit.builtin.signatures import LocalSignatureProvider
 from leasekit.builtin.statements import Camt053Parser, CsvStatementParser, Mt940Parser
 from leasekit.builtin.statements.delimited import CsvLayout
 from leasekit.domain.clock import Clock
@@ -25,6 +26,7 @@ from leasekit.ports import (
     FraudHit,
     FraudSubject,
     RiskLevel,
+    SignatureRequest,
     StatementLine,
     Verdict,
 )
@@ -147,6 +149,22 @@ class TestFakeSignatureProvider(suites.SignatureProviderSuite):
     @pytest.fixture
     def complete_signing(self, adapter: fakes.FakeSignatureProvider) -> Callable[[str], None]:
         return adapter.sign
+
+
+class TestLocalSignatureProvider(suites.SignatureProviderSuite):
+    @pytest.fixture
+    def adapter(self, tmp_path: Path, clock: Clock) -> LocalSignatureProvider:
+        return LocalSignatureProvider(tmp_path / "signatures", clock, expire_after=timedelta(30))
+
+    @pytest.fixture
+    def complete_signing(
+        self, adapter: LocalSignatureProvider, signature_request: SignatureRequest
+    ) -> Callable[[str], None]:
+        def sign_in_order(envelope_id: str) -> None:
+            for signer in signature_request.signers:
+                adapter.sign(envelope_id, signer.email or signer.name)
+
+        return sign_in_order
 
 
 class TestFakeLedger(suites.LedgerSuite):

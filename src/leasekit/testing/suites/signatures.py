@@ -9,6 +9,7 @@ import pytest
 
 from leasekit.errors import DomainError, NotFoundError
 from leasekit.ports import SignatureProvider, SignatureRequest, SignatureStatus, Signer
+from leasekit.testing.pdfs import sample_pdf
 from leasekit.testing.suites._base import Suite, provide
 
 __all__ = ["SignatureProviderSuite"]
@@ -23,7 +24,7 @@ class SignatureProviderSuite(Suite):
             request_id=f"sign-{uuid.uuid4().hex}",
             title="Finance lease contract C-1",
             filename="contract-c-1.pdf",
-            document=b"%PDF-1.7\n% contract C-1\n",
+            document=sample_pdf(),
             signers=(Signer("Zhang Wei", email="zhang.wei@example.com"),),
         )
 

@@ -36,6 +36,7 @@ from leasekit.plugins import (
     resolve_adapters,
 )
 from leasekit.ports import AdapterKind
+from leasekit.render import contract_renderer
 from leasekit.services import catalog, users
 from leasekit.services.calls import CallPolicy
 from leasekit.services.context import ServiceContext
@@ -182,6 +183,11 @@ def build_runtime(
         pricing=settings.pricing.convention(),
         face_policy=settings.faces.policy(settings.timezone),
         inspect_photo=inspect_photo,
+        payout_rules=settings.payouts.rules(),
+        contracting=settings.contracts.contracting(),
+        render_contract=contract_renderer(
+            settings.contracts.template_dir, settings.contracts.cjk_font
+        ),
     )
     relay = OutboxRelay(
         engine, subscribers(pm, adapters, services), policy=_policy(settings.outbox)

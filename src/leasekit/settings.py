@@ -37,7 +37,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from leasekit.calc.apr import APR_CONVENTIONS
 from leasekit.calc.rounding import CONVENTIONS
 from leasekit.domain.approvals import DEFAULT_AUTHORITY, ApprovalRules, Tier
+from leasekit.domain.business import BusinessType
+from leasekit.domain.contracts import Contracting, NumberPattern
 from leasekit.domain.credit_limits import DEFAULT_LIMIT_BANDS, LimitPolicy
+from leasekit.domain.disbursements import DEFAULT_PAYOUT_DOCUMENTS, PayoutRules
 from leasekit.domain.documents import DocumentKind
 from leasekit.domain.face_photos import MAX_REUSE_DISTANCE, FacePolicy
 from leasekit.domain.partner_monitoring import DEFAULT_RULES, MonitoredFigure, MonitoringRule
@@ -51,7 +54,7 @@ from leasekit.domain.partner_ratings import (
 )
 from leasekit.domain.partners import PartnerKind, PartnerRating
 from leasekit.domain.plans import PlanConvention
-from leasekit.errors import ConfigurationError
+from leasekit.errors import ConfigurationError, ValidationError
 from leasekit.money import CURRENCIES
 from leasekit.ports import AdapterKind
 from leasekit.ports.kinds import KINDS
@@ -410,6 +413,84 @@ class ApprovalSettings(BaseModel):
         )
 
 
+class ContractSettings(BaseModel):
+    """How contracts are drawn up and their documents rendered."""
+
+    model_config = _section("contracts")
+
+    company_name: str = Field(
+        default="Leasekit Demo Leasing Co.",
+        min_length=1,
+        description="The company's name as contracts show it.",
+    )
+    company_code: str = Field(
+        default="LK",
+        pattern=r"^[A-Za-z0-9]{1,16}$",
+        description="The company's short code in contract numbers; numbers are counted per "
+        "code and year.",
+    )
+    number_pattern: str = Field(
+        default="{company}-{year}-{sequence:06d}",
+        description="How contract numbers read, as a Python format string over `company`, "
+        "`year` and `sequence` (from 1 each year, without gaps).",
+    )
+    language: str = Field(
+        default="en",
+        pattern=r"^(en|zh)$",
+        description="The language of a new contract's document: `en` or `zh`.",
+    )
+    template_dir: Path | None = Field(
+        default=None,
+        description="A folder of contract templates (`<business_type>.<language>.json`) "
+        "that replace the packaged ones of the same name.",
+    )
+    cjk_font: str = Field(
+        default="STSong-Light",
+        description="The font of Chinese text in contract documents: a CID font every PDF "
+        "reader has (`STSong-Light`), or the path of a TrueType font to embed.",
+    )
+
+    @model_validator(mode="after")
+    def _numbers_read(self) -> ContractSettings:
+        self.contracting()
+        return self
+
+    def contracting(self) -> Contracting:
+        try:
+            numbering = NumberPattern(self.number_pattern, self.company_code)
+        except ValidationError as exc:
+            raise ValueError(f"number_pattern: {exc}") from None
+        return Contracting(self.company_name, numbering, self.language)
+
+
+class PayoutSettings(BaseModel):
+    """How the payout queue is worked."""
+
+    model_config = _section("payouts")
+
+    claim_minutes: float = Field(
+        default=30,
+        gt=0,
+        description="How long a reviewer's claim on a payout lasts; afterwards anyone may "
+        "claim it. Claiming again renews it.",
+    )
+    required_documents: dict[BusinessType, tuple[DocumentKind, ...]] = Field(
+        default_factory=lambda: dict(DEFAULT_PAYOUT_DOCUMENTS),
+        description="The document kinds a payout needs on file (attached to the contract or "
+        "its application), by business type, as a JSON object of lists; a business type "
+        "left out keeps its default ("
+        + "; ".join(
+            f"{kind}: {', '.join(map(str, kinds))}"
+            for kind, kinds in DEFAULT_PAYOUT_DOCUMENTS.items()
+        )
+        + "), one given `[]` needs none.",
+    )
+
+    def rules(self) -> PayoutRules:
+        documents = {**DEFAULT_PAYOUT_DOCUMENTS, **self.required_documents}
+        return PayoutRules(timedelta(minutes=self.claim_minutes), documents)
+
+
 _CALLED_PARTIES: Final = frozenset(
     {
         AdapterKind.CREDIT_BUREAU.value,
@@ -569,6 +650,13 @@ class Settings(BaseSettings):
     )
     faces: FaceSettings = Field(
         default_factory=FaceSettings, description="Checks of the face-to-face photo."
+    )
+    contracts: ContractSettings = Field(
+        default_factory=ContractSettings,
+        description="How contracts are drawn up and their documents rendered.",
+    )
+    payouts: PayoutSettings = Field(
+        default_factory=PayoutSettings, description="How the payout queue is worked."
     )
     secret_key: SecretStr | None = Field(
         default=None,

@@ -3,14 +3,37 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from leasekit.domain.access import ObjectPermissionError
 from leasekit.domain.applications import Application, ApplicationState
-from leasekit.domain.contracts import Contract, ContractState, Payment, PaymentState, Receivable
+from leasekit.domain.business import BusinessType
+from leasekit.domain.contracts import (
+    Contract,
+    ContractSigner,
+    ContractState,
+    DraftChanges,
+    NumberPattern,
+    Payment,
+    PaymentState,
+    Receivable,
+    SignerContact,
+    SignerRole,
+    StoredFile,
+    receivables,
+)
 from leasekit.domain.identity import Actor, Role
-from leasekit.errors import IllegalTransitionError, PermissionDeniedError, ValidationError
+from leasekit.domain.plans import PlanConvention, PlanRow, plan_for
+from leasekit.errors import (
+    DomainError,
+    IllegalTransitionError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from leasekit.money import Money
+
+from .test_application_plans import _PRODUCT, DAY
 
 C = ContractState
 SYSTEM, FINANCE = Actor.system(), Actor("f1", Role.FINANCE)
@@ -21,103 +44,188 @@ def cny(amount: str) -> Money:
 
 
 @pytest.fixture
-def contract(application: Application, at: datetime) -> Contract:
-    application.state = ApplicationState.APPROVED
-    return Contract.from_application(application, actor=SYSTEM, at=at)
+def contracted(application: Application) -> Application:
+    """The application priced with a product, approved, and just being contracted."""
+    plan = plan_for(_PRODUCT, application.requested, "annuity", DAY, PlanConvention())
+    application.plan, application.product_version_id = plan.summary, "version-1"
+    application.state = ApplicationState.CONTRACTED
+    return application
 
 
-def test_from_application_copies_the_approved_terms(
-    contract: Contract, application: Application
+def draw_up(application: Application, at: datetime, actor: Actor = SYSTEM) -> Contract:
+    signer = ContractSigner(application.customer_id, SignerRole.CUSTOMER, "Zhang Wei")
+    return Contract.draw_up(
+        application, number="LK-2024-000001", signers=[signer], language="en", actor=actor, at=at
+    )
+
+
+@pytest.fixture
+def contract(contracted: Application, at: datetime) -> Contract:
+    return draw_up(contracted, at)
+
+
+def test_a_contract_copies_the_approved_terms_and_plan(
+    contract: Contract, contracted: Application
 ) -> None:
     assert contract.state is C.DRAFT
     assert (contract.application_id, contract.partner_id) == (
-        application.id,
-        application.partner_id,
-    )
-    assert (contract.customer_id, contract.vehicle_id) == (
-        application.customer_id, application.vehicle_id,
+        contracted.id, contracted.partner_id,
     )  # fmt: skip
-    assert contract.principal == cny("160000")
+    assert (contract.customer_id, contract.vehicle_id) == (
+        contracted.customer_id, contracted.vehicle_id,
+    )  # fmt: skip
+    assert contract.plan == contracted.plan
+    assert contract.principal == cny("161600.00"), "the amount lent and the financed fee"
     assert (contract.annual_rate, contract.term_months) == (Decimal("0.0599"), 36)
-    assert contract.residual_value is None
-    assert contract.start_date is None
+    assert (contract.residual_value, contract.start_date, contract.document) == (None, None, None)
 
 
-def test_only_approved_applications_are_contracted(application: Application, at: datetime) -> None:
+def test_only_an_application_being_contracted_is_drawn_up(
+    application: Application, at: datetime
+) -> None:
     with pytest.raises(IllegalTransitionError) as caught:
-        Contract.from_application(application, actor=SYSTEM, at=at)
+        draw_up(application, at)
     assert (caught.value.machine, caught.value.state, caught.value.action) == (
         "application", "draft", "contract",
     )  # fmt: skip
 
 
-def test_dealers_do_not_draw_up_contracts(
-    application: Application, dealer: Actor, at: datetime
+def test_an_application_without_a_plan_is_not_drawn_up(
+    application: Application, at: datetime
 ) -> None:
-    application.state = ApplicationState.APPROVED
+    application.state = ApplicationState.CONTRACTED
+    with pytest.raises(DomainError, match="without a product's plan"):
+        draw_up(application, at)
+
+
+def test_dealers_do_not_draw_up_contracts(
+    contracted: Application, dealer: Actor, at: datetime
+) -> None:
     with pytest.raises(PermissionDeniedError):
-        Contract.from_application(application, actor=dealer, at=at)
+        draw_up(contracted, at, dealer)
 
 
 def test_from_draft_to_closed(
     contract: Contract, dealer: Actor, at: datetime, business_date: date
 ) -> None:
+    payout = {"disbursement_id": "d1", "payout_amount": "190400.00", "bank_reference": "B-1"}
     steps = [
-        ("send_for_signature", SYSTEM, C.SENT_FOR_SIGNATURE),
-        ("sign", SYSTEM, C.SIGNED),
-        ("request_disbursement", dealer, C.DISBURSEMENT_REQUESTED),
-        ("disburse", FINANCE, C.DISBURSED),
-        ("activate", SYSTEM, C.ACTIVE),
-        ("settle", SYSTEM, C.SETTLED),
-        ("close", SYSTEM, C.CLOSED),
+        ("send_for_signature", SYSTEM, C.SENT_FOR_SIGNATURE, {}),
+        ("sign", SYSTEM, C.SIGNED, {}),
+        ("request_disbursement", dealer, C.DISBURSEMENT_REQUESTED, {}),
+        ("disburse", SYSTEM, C.DISBURSED, payout),
+        ("activate", SYSTEM, C.ACTIVE, {}),
+        ("settle", SYSTEM, C.SETTLED, {}),
+        ("close", SYSTEM, C.CLOSED, {}),
     ]
-    for action, actor, expected in steps:
-        event = contract.apply(action, actor, at=at, business_date=business_date)
+    for action, actor, expected, params in steps:
+        event = contract.apply(action, actor, at=at, business_date=business_date, **params)
         assert contract.state is expected
         assert event.payload["application_id"] == contract.application_id
+        if action == "disburse":
+            assert (event.payload["principal"], event.payload["payout_amount"]) == (
+                "161600.00", "190400.00",
+            )  # fmt: skip
+            assert event.payload["financed_fees"] == "1600.00"
     assert contract.start_date == business_date
 
 
-def test_default_termination_and_write_off(
-    contract: Contract, at: datetime, business_date: date
+@pytest.mark.parametrize("action", ["sign", "disburse", "activate"])
+def test_people_do_not_make_the_workflows_moves(
+    contract: Contract, at: datetime, business_date: date, action: str
 ) -> None:
-    contract.state = C.ACTIVE
-    contract.apply(
-        "terminate", Actor("s1", Role.POST_LOAN_SUPERVISOR), at=at, business_date=business_date,
-        reason="six installments overdue",
-    )  # fmt: skip
-    with pytest.raises(PermissionDeniedError):
-        contract.apply("write_off", FINANCE, at=at, business_date=business_date, reason="x")
-    event = contract.apply(
-        "write_off", Actor("fd", Role.FINANCE_DIRECTOR), at=at, business_date=business_date,
-        reason="vehicle not recovered",
-    )  # fmt: skip
-    assert contract.state is C.WRITTEN_OFF
-    assert event.name == "contract_written_off"
+    contract.state = {"sign": C.SENT_FOR_SIGNATURE, "disburse": C.DISBURSEMENT_REQUESTED,
+                      "activate": C.DISBURSED}[action]  # fmt: skip
+    for role in (Role.OFFICER, Role.FINANCE, Role.DIRECTOR):
+        with pytest.raises(PermissionDeniedError):
+            contract.apply(action, Actor("p", role), at=at, business_date=business_date)
 
 
-def test_no_cancellation_after_disbursement(
-    contract: Contract, at: datetime, business_date: date
-) -> None:
-    contract.state = C.DISBURSED
-    with pytest.raises(
-        IllegalTransitionError, match="cannot cancel a contract in state 'disbursed'"
-    ):
-        contract.apply("cancel", Actor("d1", Role.DIRECTOR), at=at, business_date=business_date)
+# --- numbers and data entry -------------------------------------------------------------
 
 
-def test_another_dealer_cannot_request_disbursement(
-    contract: Contract, at: datetime, business_date: date
-) -> None:
+def test_numbers_read_as_the_pattern_says() -> None:
+    assert NumberPattern().format(2026, 42) == "LK-2026-000042"
+    assert NumberPattern("{year}/{company}/{sequence:04d}", "ACME").format(2026, 7) == (
+        "2026/ACME/0007"
+    )
+
+
+@pytest.mark.parametrize(
+    "pattern", ["{company}-{sequence}", "{year}-{sequence}-{branch}", "{year}-{sequence:q}",
+                "{year}-{0}-{sequence}"],
+)  # fmt: skip
+def test_a_pattern_without_year_and_sequence_or_with_more_is_refused(pattern: str) -> None:
+    with pytest.raises(ValidationError, match="number_pattern"):
+        NumberPattern(pattern)
+
+
+def test_data_entry_changes_a_draft_and_voids_its_document(contract: Contract) -> None:
+    contract.document = StoredFile("k", "0" * 64, 1)
+    customer = contract.signers[0].customer_id
+    changed = contract.revise(
+        DraftChanges("zh", (SignerContact(customer, phone="+86 138 0013 8000"),)), SYSTEM
+    )
+    assert changed == ["language", "signers"]
+    assert contract.signers[0].phone == "+8613800138000"
+    assert contract.document is None
+    assert contract.revise(DraftChanges("zh"), SYSTEM) == []
+
+
+def test_no_data_entry_after_the_draft(contract: Contract) -> None:
     contract.state = C.SIGNED
+    with pytest.raises(DomainError, match="only a draft is edited"):
+        contract.revise(DraftChanges("zh"), SYSTEM)
+
+
+def test_another_dealers_user_cannot_enter_data(contract: Contract) -> None:
     with pytest.raises(ObjectPermissionError):
-        contract.apply(
-            "request_disbursement", Actor("x", Role.DEALER_USER, "other"), at=at,
-            business_date=business_date,
-        )  # fmt: skip
+        contract.revise(DraftChanges("zh"), Actor("x", Role.DEALER_USER, "other"))
 
 
 # --- receivables ------------------------------------------------------------------------
+
+
+def _priced(
+    application: Application, at: datetime, business_type: BusinessType, residual: str
+) -> tuple[Contract, tuple[PlanRow, ...]]:
+    """*application* priced with a residual value, as *business_type*, and drawn up."""
+    requested = attrs.evolve(application.requested, residual_value=cny(residual))
+    plan = plan_for(_PRODUCT, requested, "annuity", DAY, PlanConvention())
+    application.requested, application.plan = requested, plan.summary
+    application.business_type = business_type
+    application.state = ApplicationState.CONTRACTED
+    return draw_up(application, at), plan.rows
+
+
+def test_receivables_are_the_plan_with_the_residual_owed_last(
+    application: Application, at: datetime
+) -> None:
+    contract, rows = _priced(application, at, BusinessType.FINANCE_LEASE, "20000.00")
+    lines = receivables(contract, rows)
+    assert [(line.sequence, line.due_date) for line in lines] == [
+        (row.number, row.due_date) for row in rows
+    ]
+    assert sum(line.principal.amount for line in lines) == contract.principal.amount
+    assert lines[-1].principal.amount == rows[-1].principal + Decimal("20000.00")
+    assert [line.interest.amount for line in lines] == [row.interest for row in rows]
+
+
+def test_an_operating_lease_owes_no_residual_the_vehicle_goes_back(
+    application: Application, at: datetime
+) -> None:
+    contract, rows = _priced(application, at, BusinessType.OPERATING_LEASE, "20000.00")
+    lines = receivables(contract, rows)
+    owed = sum(line.principal.amount for line in lines)
+    assert owed == contract.principal.amount - Decimal("20000.00")
+
+
+def test_receivables_refuse_rows_that_are_not_the_plans(
+    application: Application, at: datetime
+) -> None:
+    contract, rows = _priced(application, at, BusinessType.FINANCE_LEASE, "0.00")
+    with pytest.raises(DomainError, match="rows"):
+        receivables(contract, rows[:-1])
 
 
 def test_receivable_line() -> None:

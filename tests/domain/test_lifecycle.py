@@ -23,6 +23,7 @@ from leasekit.domain.contracts import (
     PaymentState,
 )
 from leasekit.domain.credit_limits import LimitRequestState
+from leasekit.domain.disbursements import DisbursementState
 from leasekit.domain.document_defects import DefectState
 from leasekit.domain.events import StateChanged
 from leasekit.domain.exception_requests import EXCEPTION_REQUEST_LIFECYCLE, ExceptionRequestState
@@ -50,12 +51,12 @@ SPEC = {
         reject | in_review | rejected | officer manager director | !
         return | in_review | returned | officer manager director | !
         resubmit | returned | submitted | dealer_user officer |
-        contract | approved | contracted | officer system |
-        sign | contracted | signed | officer system |
-        request_disbursement | signed | disbursement_requested | dealer_user officer |
-        reject_disbursement | disbursement_requested | signed | finance | !
-        disburse | disbursement_requested | disbursed | finance |
-        activate | disbursed | active | finance system |
+        contract | approved | contracted | system |
+        sign | contracted | signed | system |
+        request_disbursement | signed | disbursement_requested | system |
+        reject_disbursement | disbursement_requested | signed | system | !
+        disburse | disbursement_requested | disbursed | system |
+        activate | disbursed | active | system |
         settle | active | settled | finance system |
         close | settled | closed | finance system |
         cancel | draft submitted | cancelled | dealer_user officer manager director |
@@ -65,18 +66,28 @@ SPEC = {
     """,
     "contract": """
         send_for_signature | draft | sent_for_signature | officer system |
-        recall | sent_for_signature | draft | officer manager | !
-        sign | sent_for_signature | signed | officer system |
-        request_disbursement | signed | disbursement_requested | dealer_user officer |
-        reject_disbursement | disbursement_requested | signed | finance | !
-        disburse | disbursement_requested | disbursed | finance |
-        activate | disbursed | active | finance system |
+        recall | sent_for_signature | draft | officer manager system | !
+        sign | sent_for_signature | signed | system |
+        request_disbursement | signed | disbursement_requested | dealer_user officer system |
+        reject_disbursement | disbursement_requested | signed | system | !
+        disburse | disbursement_requested | disbursed | system |
+        activate | disbursed | active | system |
         settle | active | settled | finance system |
         terminate | active | terminated | post_loan_supervisor director | !
         write_off | active terminated | written_off | finance_director | !
         close | settled terminated | closed | finance system |
         cancel | draft sent_for_signature | cancelled | manager director | !
         cancel | signed disbursement_requested | cancelled | manager director | !
+    """,
+    "disbursement": """
+        claim | queued claimed | claimed | finance |
+        release | claimed | queued | finance finance_director system |
+        approve | queued claimed | approved | finance |
+        reject | queued claimed | rejected | finance | !
+        report_fraud | queued claimed | rejected | finance | !
+        send | approved | sent | system |
+        settle | sent | paid | system |
+        fail | approved sent | queued | system | !
     """,
     "partner": """
         apply | prospect | applied | dealer_user officer |
@@ -162,6 +173,7 @@ SPEC = {
 STATE_ENUMS = {
     "application": ApplicationState,
     "contract": ContractState,
+    "disbursement": DisbursementState,
     "partner": PartnerState,
     "approval_task": ApprovalTaskState,
     "payment": PaymentState,
@@ -179,6 +191,7 @@ STATE_ENUMS = {
 FINAL = {
     "application": {"declined", "rejected", "closed", "cancelled"},
     "contract": {"written_off", "closed", "cancelled"},
+    "disbursement": {"paid", "rejected"},
     "partner": {"rejected"},
     "approval_task": {"decided", "escalated", "cancelled"},
     "payment": {"reversed", "refunded"},

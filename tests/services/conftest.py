@@ -18,6 +18,7 @@ from leasekit.domain.partners import Partner, PartnerRating
 from leasekit.domain.vehicles import VehicleCondition
 from leasekit.money import currency
 from leasekit.plugins import Adapters
+from leasekit.render import contract_renderer
 from leasekit.services import (
     applications,
     approvals,
@@ -54,6 +55,7 @@ def ctx(
         secret_key=b"the test installation's secret",
         after_commit=lambda: deliveries.append(1),
         inspect_photo=inspect_photo,
+        render_contract=contract_renderer(),
     )
 
 

@@ -76,6 +76,8 @@ CREATE_ROLES: Final[Mapping[str, frozenset[Role]]] = {
     # Disbursement and settlement move a partner's limit as the system or finance; a
     # manual adjustment is a manager's or director's.
     "limit_movement": frozenset({Role.MANAGER, Role.DIRECTOR, Role.FINANCE, Role.SYSTEM}),
+    # A signed contract enters the payout queue by itself.
+    "disbursement": frozenset({Role.SYSTEM}),
     "limit_request": frozenset(
         {Role.OFFICER, Role.MANAGER, Role.DIRECTOR, Role.POST_LOAN_SUPERVISOR}
     ),

@@ -106,8 +106,8 @@ class ApplicationAction(StrEnum):
 _S = ApplicationState
 _A = ApplicationAction
 _BRINGS_BUSINESS: Final = PartnerCapability.SUBMIT_APPLICATIONS
-_OFFICE_OR_SYSTEM: Final = (Role.OFFICER, Role.SYSTEM)
 _BOOKKEEPING: Final = (Role.FINANCE, Role.SYSTEM)
+_WORKFLOW: Final = (Role.SYSTEM,)
 
 APPLICATION_LIFECYCLE: Final = StateMachine(
     "application",
@@ -130,17 +130,17 @@ APPLICATION_LIFECYCLE: Final = StateMachine(
         row(_A.RETURN, [_S.IN_REVIEW], _S.RETURNED, REVIEWERS, "application_returned", True),
         row(_A.RESUBMIT, [_S.RETURNED], _S.SUBMITTED, ORIGINATORS, "application_resubmitted",
             requires=_BRINGS_BUSINESS),
-        row(_A.CONTRACT, [_S.APPROVED], _S.CONTRACTED, _OFFICE_OR_SYSTEM,
-            "application_contracted"),
-        # The signature provider's callback (system) or an officer recording a wet-ink signature.
-        row(_A.SIGN, [_S.CONTRACTED], _S.SIGNED, _OFFICE_OR_SYSTEM, "application_signed"),
-        row(_A.REQUEST_DISBURSEMENT, [_S.SIGNED], _S.DISBURSEMENT_REQUESTED, ORIGINATORS,
+        # From here the application follows its contract: drawn up when it is approved,
+        # signed, queued for payout and paid out as the contract is, by the workflow.
+        row(_A.CONTRACT, [_S.APPROVED], _S.CONTRACTED, _WORKFLOW, "application_contracted"),
+        row(_A.SIGN, [_S.CONTRACTED], _S.SIGNED, _WORKFLOW, "application_signed"),
+        row(_A.REQUEST_DISBURSEMENT, [_S.SIGNED], _S.DISBURSEMENT_REQUESTED, _WORKFLOW,
             "application_disbursement_requested"),
-        row(_A.REJECT_DISBURSEMENT, [_S.DISBURSEMENT_REQUESTED], _S.SIGNED, [Role.FINANCE],
+        row(_A.REJECT_DISBURSEMENT, [_S.DISBURSEMENT_REQUESTED], _S.SIGNED, _WORKFLOW,
             "application_disbursement_rejected", True),
-        row(_A.DISBURSE, [_S.DISBURSEMENT_REQUESTED], _S.DISBURSED, [Role.FINANCE],
+        row(_A.DISBURSE, [_S.DISBURSEMENT_REQUESTED], _S.DISBURSED, _WORKFLOW,
             "application_disbursed"),
-        row(_A.ACTIVATE, [_S.DISBURSED], _S.ACTIVE, _BOOKKEEPING, "application_activated"),
+        row(_A.ACTIVATE, [_S.DISBURSED], _S.ACTIVE, _WORKFLOW, "application_activated"),
         row(_A.SETTLE, [_S.ACTIVE], _S.SETTLED, _BOOKKEEPING, "application_settled"),
         row(_A.CLOSE, [_S.SETTLED], _S.CLOSED, _BOOKKEEPING, "application_closed"),
         # Early on, the dealer may withdraw its own application; once the company has invested

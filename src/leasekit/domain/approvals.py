@@ -20,6 +20,15 @@ from typing import ClassVar, Final
 import attrs
 
 from leasekit.domain.access import ObjectPermissionError, ensure_may_create
+from leasekit.domain.claims import (
+    check_holder,
+    check_live_claim,
+    check_not_taken,
+    leased,
+    lock,
+    refused,
+    unlock,
+)
 from leasekit.domain.clock import require_utc
 from leasekit.domain.events import PayloadValue, StateChanged
 from leasekit.domain.identity import REVIEWERS, SENIOR_REVIEWERS, Actor, Role, new_id
@@ -164,8 +173,11 @@ def _tags(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted({" ".join(value.split()) for value in values} - {""}))
 
 
+_HELD: Final = "another reviewer holds the task"
+
+
 def _refused(action: str, actor: Actor, why: str) -> ObjectPermissionError:
-    return ObjectPermissionError(_MACHINE, action, actor.role.value, why)
+    return refused(_MACHINE, action, actor, why)
 
 
 def _check_claim(task: ApprovalTask, move: Move) -> None:
@@ -175,24 +187,15 @@ def _check_claim(task: ApprovalTask, move: Move) -> None:
         raise _refused("claim", move.actor, f"the task needs {task.tier} authority")
     if task.assignee is not None and task.assignee != move.actor.user_id:
         raise _refused("claim", move.actor, "the task is assigned to someone else")
-    if task.state is _T.CLAIMED and task.locked_by != move.actor.user_id and task.leased(move.at):
-        until = "" if task.lock_expires_at is None else f" until {task.lock_expires_at}"
-        raise _refused("claim", move.actor, f"another reviewer holds the task{until}")
+    check_not_taken(task, move, _MACHINE, _HELD)
 
 
 def _check_holder(task: ApprovalTask, move: Move) -> None:
-    if task.locked_by != move.actor.user_id:
-        raise _refused(move.transition.action, move.actor, "another reviewer holds the task")
+    check_holder(task, move, _MACHINE, _HELD)
 
 
 def _check_live_claim(task: ApprovalTask, move: Move) -> None:
-    """Deciding needs a claim that still stands: after its lease someone else may hold it."""
-    _check_holder(task, move)
-    if not task.leased(move.at):
-        raise _refused(
-            move.transition.action, move.actor,
-            f"the claim ran out at {task.lock_expires_at}; claim the task again",
-        )  # fmt: skip
+    check_live_claim(task, move, _MACHINE, _HELD)
 
 
 def _check_release(task: ApprovalTask, move: Move) -> None:
@@ -230,19 +233,9 @@ def _check_reassign(task: ApprovalTask, move: Move) -> None:
     text(move.params["assignee"], "assignee")
 
 
-def _lock(task: ApprovalTask, move: Move) -> None:
-    """Lock to the claimant; the service sets how long the lease lasts."""
-    task.locked_by, task.locked_at = move.actor.user_id, require_utc(move.at)
-    task.lock_expires_at = None
-
-
-def _unlock(task: ApprovalTask, move: Move) -> None:
-    task.locked_by, task.locked_at, task.lock_expires_at = None, None, None
-
-
 def _hand_up(task: ApprovalTask, move: Move) -> None:
     task.decided_by, task.reason = move.actor.user_id, move.reason
-    _unlock(task, move)
+    unlock(task, move)
 
 
 def _record_decision(task: ApprovalTask, move: Move) -> None:
@@ -254,7 +247,7 @@ def _record_decision(task: ApprovalTask, move: Move) -> None:
 def _hand_over(task: ApprovalTask, move: Move) -> Mapping[str, PayloadValue]:
     """Give the task to the new assignee, breaking any lock."""
     previous, task.assignee = task.assignee, text(move.params["assignee"], "assignee")
-    _unlock(task, move)
+    unlock(task, move)
     return {"assignee": task.assignee, "previous_assignee": previous}
 
 
@@ -299,10 +292,10 @@ class ApprovalTask(Stateful):
         _A.REASSIGN: _check_reassign,
     }
     effects: ClassVar[Mapping[str, Effect]] = {
-        _A.CLAIM: _lock,
-        _A.RELEASE: _unlock,
+        _A.CLAIM: lock,
+        _A.RELEASE: unlock,
         _A.ESCALATE: _hand_up,
-        _A.CANCEL: _unlock,
+        _A.CANCEL: unlock,
         _A.DECIDE: _record_decision,
         _A.REASSIGN: _hand_over,
     }
@@ -349,9 +342,7 @@ class ApprovalTask(Stateful):
 
     def leased(self, at: datetime) -> bool:
         """Whether a claim stands at *at*: claimed, and its lease (if set) not run out."""
-        if self.locked_by is None:
-            return False
-        return self.lock_expires_at is None or require_utc(at) < self.lock_expires_at
+        return leased(self, at)
 
     @property
     def approves(self) -> bool:

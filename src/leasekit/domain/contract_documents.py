@@ -13,14 +13,19 @@ The disclosure figures use the vocabulary of :class:`~leasekit.domain.plans.Plan
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Final
+from typing import Final, Protocol
 
 import attrs
 
+from leasekit.domain.blacklist import mask
 from leasekit.domain.business import BusinessType
+from leasekit.domain.contracts import Contract, ContractSigner, Receivable, SignerRole
+from leasekit.domain.customers import Customer
 from leasekit.domain.plans import PlanSummary
+from leasekit.domain.vehicles import Vehicle
 from leasekit.errors import AmountError, ValidationError
 from leasekit.money import currency
 
@@ -28,12 +33,14 @@ __all__ = [
     "APR_CONVENTIONS",
     "PARTY_ROLES",
     "ContractDocument",
+    "ContractRenderer",
     "Disclosures",
     "DocumentFee",
     "DocumentLine",
     "DocumentParty",
     "DocumentTerms",
     "DocumentVehicle",
+    "document_of",
 ]
 
 PARTY_ROLES: Final = ("lessee", "borrower", "co_applicant", "guarantor")
@@ -158,3 +165,78 @@ class ContractDocument:
     disclosures: Disclosures
     signers: tuple[str, ...]
     """Names printed under the signature lines, in order."""
+
+
+class ContractRenderer(Protocol):
+    """What turns a document into PDF bytes (:mod:`leasekit.render`, with the deployer's
+    templates and fonts)."""
+
+    def __call__(self, document: ContractDocument, /) -> bytes: ...
+
+
+def _role(signer: ContractSigner, business_type: BusinessType) -> str:
+    if signer.role is not SignerRole.CUSTOMER:
+        return str(signer.role)
+    return "borrower" if business_type is BusinessType.LOAN else "lessee"
+
+
+def _party(
+    signer: ContractSigner, contract: Contract, people: Mapping[str, Customer]
+) -> DocumentParty:
+    role = _role(signer, contract.business_type)
+    return DocumentParty(role, signer.name, mask(people[signer.customer_id].id_number))
+
+
+def _lines(contract: Contract, receivables: Sequence[Receivable]) -> tuple[DocumentLine, ...]:
+    """The schedule as printed, with the principal still owed after each installment."""
+    owed, lines = contract.principal.amount, []
+    for line in receivables:
+        owed -= line.principal.amount
+        lines.append(
+            DocumentLine(
+                line.sequence, line.due_date, line.amount_due.amount, line.principal.amount,
+                line.interest.amount, line.fee.amount, owed,
+            )
+        )  # fmt: skip
+    return tuple(lines)
+
+
+def document_of(
+    contract: Contract,
+    receivables: Sequence[Receivable],
+    *,
+    company: str,
+    dealer: str,
+    vehicle: Vehicle,
+    people: Mapping[str, Customer],
+    fees: Sequence[DocumentFee],
+    issued_on: date,
+) -> ContractDocument:
+    """What *contract*'s document states: its terms, plan and schedule, the *people* who sign
+    it (by customer id; id numbers masked) and the product's *fees*."""
+    cur = contract.principal.currency
+    residual = contract.residual_value.amount if contract.residual_value else cur.zero
+    return ContractDocument(
+        number=contract.number,
+        business_type=contract.business_type,
+        language=contract.language,
+        company=company,
+        dealer=dealer,
+        issued_on=issued_on,
+        currency=cur.code,
+        parties=tuple(_party(signer, contract, people) for signer in contract.signers),
+        vehicle=DocumentVehicle(vehicle.make, vehicle.model, vehicle.year, str(vehicle.vin)),
+        terms=DocumentTerms(
+            vehicle_price=contract.vehicle_price.amount,
+            down_payment=contract.down_payment.amount,
+            principal=contract.principal.amount,
+            annual_rate=contract.annual_rate * 100,
+            term_months=contract.term_months,
+            residual_value=residual,
+            installment=contract.plan.installment,
+        ),
+        fees=tuple(fees),
+        schedule=_lines(contract, receivables),
+        disclosures=Disclosures.from_summary(contract.plan),
+        signers=tuple(signer.name for signer in contract.signers),
+    )

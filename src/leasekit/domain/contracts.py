@@ -8,7 +8,8 @@ receivables (allocation) and how it is undone (reversal) follow :data:`PAYMENT_L
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import string
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -16,14 +17,15 @@ from typing import ClassVar, Final
 
 import attrs
 
-from leasekit.domain.access import ensure_may_create
+from leasekit.domain.access import ensure_may_act, ensure_may_create
 from leasekit.domain.applications import (
     APPLICATION_LIFECYCLE,
     Application,
     ApplicationState,
-    BusinessType,
 )
+from leasekit.domain.business import BusinessType
 from leasekit.domain.clock import require_utc
+from leasekit.domain.events import PayloadValue
 from leasekit.domain.identity import (
     BOOKKEEPERS,
     ORIGINATORS,
@@ -33,20 +35,38 @@ from leasekit.domain.identity import (
     new_id,
 )
 from leasekit.domain.lifecycle import Effect, Move, Stateful, StateMachine, row
-from leasekit.domain.validation import Checks, is_whole_number, money_amount, text
-from leasekit.errors import IllegalTransitionError
+from leasekit.domain.partner_profiles import BankAccount, checked_account
+from leasekit.domain.plans import PlanRow, PlanSummary
+from leasekit.domain.validation import (
+    Checks,
+    email_address,
+    is_whole_number,
+    money_amount,
+    telephone,
+    text,
+)
+from leasekit.errors import DomainError, FieldError, IllegalTransitionError, ValidationError
 from leasekit.money import Money
 
 __all__ = [
     "CONTRACT_LIFECYCLE",
+    "LANGUAGES",
     "PAYMENT_LIFECYCLE",
     "Contract",
     "ContractAction",
+    "ContractSigner",
     "ContractState",
+    "Contracting",
+    "DraftChanges",
+    "NumberPattern",
     "Payment",
     "PaymentAction",
     "PaymentState",
     "Receivable",
+    "SignerContact",
+    "SignerRole",
+    "StoredFile",
+    "receivables",
 ]
 
 
@@ -82,6 +102,9 @@ class ContractAction(StrEnum):
 _C = ContractState
 _CA = ContractAction
 _OFFICE_OR_SYSTEM: Final = (Role.OFFICER, Role.SYSTEM)
+_WORKFLOW: Final = (Role.SYSTEM,)
+_PAYOUT: Final = ("disbursement_id", "payout_amount", "bank_reference")
+"""What a disbursement's event says of the payout that made it."""
 
 CONTRACT_LIFECYCLE: Final = StateMachine(
     "contract",
@@ -89,17 +112,19 @@ CONTRACT_LIFECYCLE: Final = StateMachine(
     (
         row(_CA.SEND_FOR_SIGNATURE, [_C.DRAFT], _C.SENT_FOR_SIGNATURE, _OFFICE_OR_SYSTEM,
             "contract_sent_for_signature"),
-        # Corrections or an expired signing link: back to draft, the old envelope is void.
-        row(_CA.RECALL, [_C.SENT_FOR_SIGNATURE], _C.DRAFT, [Role.OFFICER, Role.MANAGER],
-            "contract_recalled", True),
-        row(_CA.SIGN, [_C.SENT_FOR_SIGNATURE], _C.SIGNED, _OFFICE_OR_SYSTEM, "contract_signed"),
-        row(_CA.REQUEST_DISBURSEMENT, [_C.SIGNED], _C.DISBURSEMENT_REQUESTED, ORIGINATORS,
-            "contract_disbursement_requested"),
-        row(_CA.REJECT_DISBURSEMENT, [_C.DISBURSEMENT_REQUESTED], _C.SIGNED, [Role.FINANCE],
+        # Corrections, or a declined or expired envelope: back to draft, the envelope is void.
+        row(_CA.RECALL, [_C.SENT_FOR_SIGNATURE], _C.DRAFT,
+            [Role.OFFICER, Role.MANAGER, Role.SYSTEM], "contract_recalled", True),
+        # What the signature provider and the payout queue report, moved by the workflow.
+        row(_CA.SIGN, [_C.SENT_FOR_SIGNATURE], _C.SIGNED, _WORKFLOW, "contract_signed"),
+        # Into the payout queue: by itself once signed, or again after a refused payout.
+        row(_CA.REQUEST_DISBURSEMENT, [_C.SIGNED], _C.DISBURSEMENT_REQUESTED,
+            [*ORIGINATORS, Role.SYSTEM], "contract_disbursement_requested"),
+        row(_CA.REJECT_DISBURSEMENT, [_C.DISBURSEMENT_REQUESTED], _C.SIGNED, _WORKFLOW,
             "contract_disbursement_rejected", True),
-        row(_CA.DISBURSE, [_C.DISBURSEMENT_REQUESTED], _C.DISBURSED, [Role.FINANCE],
-            "contract_disbursed"),
-        row(_CA.ACTIVATE, [_C.DISBURSED], _C.ACTIVE, BOOKKEEPERS, "contract_activated"),
+        row(_CA.DISBURSE, [_C.DISBURSEMENT_REQUESTED], _C.DISBURSED, _WORKFLOW,
+            "contract_disbursed", params=_PAYOUT),
+        row(_CA.ACTIVATE, [_C.DISBURSED], _C.ACTIVE, _WORKFLOW, "contract_activated"),
         row(_CA.SETTLE, [_C.ACTIVE], _C.SETTLED, BOOKKEEPERS, "contract_settled"),
         # Default: the contract is ended early and the vehicle recovered.
         row(_CA.TERMINATE, [_C.ACTIVE], _C.TERMINATED,
@@ -155,59 +180,330 @@ def _start(contract: Contract, move: Move) -> None:
         contract.start_date = move.business_date
 
 
+def _disbursed(contract: Contract, move: Move) -> Mapping[str, PayloadValue]:
+    """What the voucher engine needs of a payout: what was paid, what was lent, and the fees
+    financed or paid up front."""
+    cur = contract.principal.currency
+    financed_fees = contract.principal - (contract.vehicle_price - contract.down_payment)
+    return {
+        **{name: move.params[name] for name in _PAYOUT},
+        "currency": cur.code,
+        "business_type": str(contract.business_type),
+        "principal": str(contract.principal.amount),
+        "vehicle_price": str(contract.vehicle_price.amount),
+        "down_payment": str(contract.down_payment.amount),
+        "financed_fees": str(financed_fees.amount),
+        "upfront_fees": str(contract.plan.upfront_fees),
+    }
+
+
+def _void_envelope(contract: Contract, move: Move) -> None:
+    """A recalled or declined signing round is over: its envelope is void and the next round
+    sends a new one."""
+    contract.envelope_id = None
+
+
+_NUMBER_FIELDS: Final = frozenset({"company", "year", "sequence"})
+
+
+@attrs.frozen
+class NumberPattern:
+    """How contract numbers read: a :meth:`str.format` pattern over ``company``, ``year`` and
+    ``sequence`` (the count within the company's year, from 1, without gaps)."""
+
+    pattern: str = "{company}-{year}-{sequence:06d}"
+    company: str = "LK"
+
+    def __attrs_post_init__(self) -> None:
+        names = {name for _, name, _, _ in string.Formatter().parse(self.pattern) if name}
+        if "sequence" not in names or "year" not in names or not names <= _NUMBER_FIELDS:
+            raise ValidationError.single(
+                "number_pattern",
+                "must name {year} and {sequence}, and may name {company}; nothing else",
+            )
+        self.format(2000, 1)  # a format specification that does not fit fails here
+
+    def format(self, year: int, sequence: int) -> str:
+        try:
+            return self.pattern.format(company=self.company, year=year, sequence=sequence)
+        except (ValueError, IndexError) as exc:
+            raise ValidationError.single("number_pattern", str(exc)) from None
+
+
+class SignerRole(StrEnum):
+    """Why a person signs: they take the financing, share it, or guarantee it."""
+
+    CUSTOMER = "customer"
+    """The lessee, or the borrower of a loan."""
+    CO_APPLICANT = "co_applicant"
+    GUARANTOR = "guarantor"
+
+
+@attrs.frozen
+class ContractSigner:
+    """A person who must sign, and where the signature provider reaches them."""
+
+    customer_id: str
+    role: SignerRole = attrs.field(converter=SignerRole)
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@attrs.frozen
+class StoredFile:
+    """A file the contract keeps in the document store, and the SHA-256 of its bytes."""
+
+    key: str
+    sha256: str
+    size: int
+
+
+@attrs.frozen
+class SignerContact:
+    """Where to reach one signer, as data entry on a draft gives it."""
+
+    customer_id: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@attrs.frozen
+class DraftChanges:
+    """What may change on a draft: the document's language, the signers' contacts, and for a
+    sale-leaseback the seller's account the price is paid into."""
+
+    language: str | None = None
+    contacts: tuple[SignerContact, ...] = ()
+    seller_account: BankAccount | None = None
+
+
+LANGUAGES: Final = frozenset({"en", "zh"})
+"""The languages contract documents are written in."""
+
+
+@attrs.frozen
+class Contracting:
+    """How the company draws up contracts: its name on them, their numbers, and the language
+    of their documents unless a draft says otherwise."""
+
+    company_name: str = "Leasekit Demo Leasing Co."
+    numbering: NumberPattern = attrs.field(factory=NumberPattern)
+    language: str = "en"
+
+
 @attrs.define
 class Contract(Stateful):
-    """The agreement a customer signs; its terms are copied from the approved application,
-    so that later revisions of anything else cannot change what was signed."""
+    """The agreement a customer signs; its terms are copied from the approved application and
+    its plan, so that later revisions of anything else cannot change what was signed."""
 
     id: str
+    number: str
     application_id: str
     partner_id: str
     customer_id: str
     vehicle_id: str
     business_type: BusinessType = attrs.field(converter=BusinessType)
+    product_version_id: str | None
+    vehicle_price: Money
+    down_payment: Money
     principal: Money
-    """The amount financed: vehicle price less down payment."""
+    """The amount lent: vehicle price less down payment, plus financed fees."""
     annual_rate: Decimal
     term_months: int
     residual_value: Money | None
+    plan: PlanSummary = attrs.field(metadata={"whole": True})
+    """The approved plan's totals and disclosures, frozen."""
+    signers: tuple[ContractSigner, ...]
+    language: str
     start_date: date | None
     """The business date the contract became active; interest and due dates run from it."""
     state: ContractState = attrs.field(converter=ContractState)
     created_at: datetime
+    document: StoredFile | None = None
+    """The contract document to be signed; None until rendered, and again after a change."""
+    envelope_id: str | None = None
+    """The signature provider's envelope of the signing round under way."""
+    signed_document: StoredFile | None = None
+    seller_account: BankAccount | None = None
+    """A sale-leaseback's seller (the customer) is paid into this account."""
     version: int = 0
 
     lifecycle: ClassVar[StateMachine[ContractState]] = CONTRACT_LIFECYCLE
-    event_fields: ClassVar[tuple[str, ...]] = ("partner_id", "application_id")
-    effects: ClassVar[Mapping[str, Effect]] = {ContractAction.ACTIVATE: _start}
+    event_fields: ClassVar[tuple[str, ...]] = ("partner_id", "application_id", "number")
+    effects: ClassVar[Mapping[str, Effect]] = {
+        ContractAction.ACTIVATE: _start,
+        ContractAction.RECALL: _void_envelope,
+        ContractAction.DISBURSE: _disbursed,
+    }
 
     @classmethod
-    def from_application(cls, application: Application, *, actor: Actor, at: datetime) -> Contract:
-        """A draft contract on the terms of an approved *application*."""
+    def draw_up(
+        cls,
+        application: Application,
+        *,
+        number: str,
+        signers: Sequence[ContractSigner],
+        language: str,
+        actor: Actor,
+        at: datetime,
+    ) -> Contract:
+        """A draft contract on the terms and plan of *application*, which the move that
+        contracts it has just taken out of ``approved``."""
         ensure_may_create(actor, "contract")
-        if application.state is not ApplicationState.APPROVED:
+        if application.state is not ApplicationState.CONTRACTED:
             raise IllegalTransitionError(
                 APPLICATION_LIFECYCLE.name,
                 str(application.state),
                 "contract",
                 APPLICATION_LIFECYCLE.actions_from(application.state),
             )
-        terms = application.requested
+        if application.plan is None:
+            raise DomainError(
+                f"application {application.id} was approved without a product's plan; a "
+                "contract freezes a plan's schedule, so price it with a product first"
+            )
+        terms = application.terms
         return cls(
             id=new_id(),
+            number=number,
             application_id=application.id,
             partner_id=application.partner_id,
             customer_id=application.customer_id,
             vehicle_id=application.vehicle_id,
             business_type=application.business_type,
-            principal=terms.amount_financed,
+            product_version_id=application.product_version_id,
+            vehicle_price=terms.vehicle_price,
+            down_payment=terms.down_payment,
+            principal=Money(application.plan.principal, terms.vehicle_price.currency),
             annual_rate=terms.annual_rate,
             term_months=terms.term_months,
             residual_value=terms.residual_value,
+            plan=application.plan,
+            signers=tuple(signers),
+            language=_language(language),
             start_date=None,
             state=ContractState.DRAFT,
             created_at=require_utc(at),
         )
+
+    def revise(self, changes: DraftChanges, actor: Actor) -> list[str]:
+        """Apply data entry to a draft; the names of the fields that changed. A change voids
+        the rendered document, which no longer shows the contract."""
+        if self.state is not ContractState.DRAFT:
+            raise DomainError(
+                f"contract {self.number} is {self.state}: only a draft is edited; a signed "
+                "contract changes only by reversal or settlement"
+            )
+        ensure_may_act(actor, self, "contract", "revise")
+        checks = Checks()
+        language = (
+            self.language
+            if changes.language is None
+            else checks.run(lambda: _language(changes.language or ""))
+        )
+        signers = checks.run(lambda: self._with_contacts(changes.contacts))
+        account = self.seller_account
+        if changes.seller_account is not None:
+            account = checks.run(lambda: self._seller_account(changes.seller_account))
+        if checks.errors or language is None or signers is None:
+            raise checks.error()
+        changed: list[str] = [
+            name
+            for name, before, after in (
+                ("language", self.language, language),
+                ("signers", self.signers, signers),
+                ("seller_account", self.seller_account, account),
+            )
+            if before != after
+        ]
+        self.language, self.signers, self.seller_account = language, signers, account
+        if changed:
+            self.document = None
+        return changed
+
+    def _seller_account(self, account: BankAccount | None) -> BankAccount:
+        if self.business_type is not BusinessType.SALE_LEASEBACK:
+            raise ValidationError.single(
+                "seller_account", "only a sale-leaseback pays its customer; others pay the dealer"
+            )
+        assert account is not None
+        return attrs.evolve(checked_account(account, "seller_account"), primary=True)
+
+    def _with_contacts(self, contacts: Sequence[SignerContact]) -> tuple[ContractSigner, ...]:
+        by_customer = {signer.customer_id: signer for signer in self.signers}
+        checks, updated = Checks(), dict(by_customer)
+        for index, contact in enumerate(contacts):
+            path = f"contacts.{index}"
+            signer = by_customer.get(contact.customer_id)
+            if signer is None:
+                checks.add(f"{path}.customer_id", "is not a signer of this contract")
+                continue
+            email = (
+                None
+                if contact.email is None
+                else checks.run(
+                    lambda c=contact, p=path: email_address(c.email or "", f"{p}.email")
+                )
+            )
+            phone = (
+                None
+                if contact.phone is None
+                else checks.run(lambda c=contact, p=path: telephone(c.phone or "", f"{p}.phone"))
+            )
+            updated[signer.customer_id] = attrs.evolve(
+                signer, email=email or signer.email, phone=phone or signer.phone
+            )
+        if checks.errors:
+            raise checks.error()
+        return tuple(updated[signer.customer_id] for signer in self.signers)
+
+    def signing_errors(self) -> list[FieldError]:
+        """Why the contract cannot go for signature yet: no document, or a signer the
+        provider cannot reach."""
+        errors = []
+        if self.document is None:
+            errors.append(FieldError("document", "render the contract document first"))
+        for index, signer in enumerate(self.signers):
+            if not (signer.email or signer.phone):
+                errors.append(
+                    FieldError(f"signers.{index}", f"{signer.name} has no e-mail or phone")
+                )
+        return errors
+
+
+def _language(value: str) -> str:
+    if value not in LANGUAGES:
+        raise ValidationError.single("language", f"must be one of {', '.join(sorted(LANGUAGES))}")
+    return value
+
+
+def receivables(contract: Contract, rows: Sequence[PlanRow]) -> list[Receivable]:
+    """The contract's schedule as receivables, one per installment of the plan's *rows*.
+
+    Each line's principal and interest are the row's. The residual value is owed with the
+    last installment (the balloon of a loan, the purchase price a finance lease ends with),
+    except for an operating lease, whose vehicle goes back instead. So the receivables'
+    principal adds up to the contract's principal, less an operating lease's residual.
+    """
+    if len(rows) != contract.plan.installments:
+        raise DomainError(
+            f"the plan has {len(rows)} rows but its totals count {contract.plan.installments}"
+        )
+    cur = contract.principal.currency
+    balloon = Decimal(0)
+    if contract.business_type is not BusinessType.OPERATING_LEASE:
+        balloon = contract.plan.residual_value
+    return [
+        Receivable.line(
+            contract_id=contract.id,
+            sequence=row.number,
+            due_date=row.due_date,
+            principal=Money(row.principal + (balloon if row is rows[-1] else 0), cur),
+            interest=Money(row.interest, cur),
+        )
+        for row in rows
+    ]
 
 
 def _zero_like(amount: Money) -> Money:

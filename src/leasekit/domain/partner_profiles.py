@@ -35,7 +35,13 @@ from leasekit.domain.clock import require_utc
 from leasekit.domain.face_photos import GeoPoint
 from leasekit.domain.identity import Actor, new_id
 from leasekit.domain.lifecycle import MAX_REASON
-from leasekit.domain.validation import Checks, country_code, text
+from leasekit.domain.validation import (
+    Checks,
+    country_code,
+    email_address,
+    telephone,
+    text,
+)
 from leasekit.errors import DomainError, ValidationError
 from leasekit.money import to_decimal
 
@@ -48,13 +54,17 @@ __all__ = [
     "PartnerProfile",
     "PartnerRevision",
     "PostalAddress",
+    "account_number",
+    "checked_account",
     "checked_profile",
+    "mask_number",
     "masked",
     "no_change",
     "profile_changes",
     "profile_view",
     "rebuilt_view",
     "revision_reason",
+    "settlement_account",
 ]
 
 _T = TypeVar("_T")
@@ -64,7 +74,6 @@ MAX_BANK_ACCOUNTS: Final = 10
 MAX_BRANDS: Final = 50
 MAX_BRAND: Final = 50
 MAX_NAME: Final = 100
-MAX_EMAIL: Final = 254
 """RFC 5321's limit on an address that can actually receive mail."""
 
 ONBOARDING_REASON: Final = "onboarded"
@@ -181,7 +190,9 @@ def checked_profile(profile: PartnerProfile) -> PartnerProfile:
     registered = _address_at(checks, profile.registered_address, "registered_address")
     business = _address_at(checks, profile.business_address, "business_address")
     brands = checks.run(lambda: _brands(profile.brands))
-    accounts = _each(checks, profile.bank_accounts, "bank_accounts", MAX_BANK_ACCOUNTS, _account)
+    accounts = _each(
+        checks, profile.bank_accounts, "bank_accounts", MAX_BANK_ACCOUNTS, checked_account
+    )
     if accounts is not None:
         checks.run(lambda: _settlement_rules(accounts))
     if name is None or contacts is None or brands is None or accounts is None or checks.errors:
@@ -261,47 +272,15 @@ def _postal_code(value: str, field: str) -> str:
     return code
 
 
-_PHONE_SEPARATORS: Final = re.compile(r"[ ().-]")
-
-
-def _phone(value: str, field: str) -> str:
-    """A telephone number as ``+`` and digits (or digits alone, when typed without a country
-    code): 7 to 15 digits, the most E.164 allows."""
-    digits = _PHONE_SEPARATORS.sub("", text(value, field, 30))
-    international = digits.startswith("+")
-    digits = digits.removeprefix("+")
-    if not digits.isascii() or not digits.isdigit() or not 7 <= len(digits) <= 15:
-        raise ValidationError.single(
-            field, "a telephone number of 7 to 15 digits, optionally after a + and country code"
-        )
-    return f"+{digits}" if international else digits
-
-
-_EMAIL: Final = re.compile(
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
-)
-
-
-def _email(value: str, field: str) -> str:
-    """An address mail can be sent to: a local part, ``@`` and a domain with a top level (an
-    international domain in its ``xn--`` form); the domain in lower case."""
-    address = text(value, field, MAX_EMAIL)
-    if not _EMAIL.fullmatch(address) or ".." in address or address.startswith("."):
-        raise ValidationError.single(field, f"{value!r} is not an e-mail address")
-    local, _, domain = address.rpartition("@")
-    return f"{local}@{domain.lower()}"
-
-
 def _contact(contact: Contact, path: str) -> Contact:
     checks = Checks()
     name = checks.run(lambda: text(contact.name, f"{path}.name", MAX_NAME))
     role = checks.run(lambda: text(contact.role, f"{path}.role", MAX_NAME))
     phone = email = None
     if contact.phone is not None:
-        phone = checks.run(lambda: _phone(contact.phone or "", f"{path}.phone"))
+        phone = checks.run(lambda: telephone(contact.phone or "", f"{path}.phone"))
     if contact.email is not None:
-        email = checks.run(lambda: _email(contact.email or "", f"{path}.email"))
+        email = checks.run(lambda: email_address(contact.email or "", f"{path}.email"))
     if contact.phone is None and contact.email is None:
         checks.add(path, "give a phone number or an e-mail address")
     if name is None or role is None or checks.errors:
@@ -369,7 +348,9 @@ _SCHEME_FIELDS: Final[Mapping[BankScheme, frozenset[str]]] = {
 _NUMBER_FIELDS: Final = ("iban", "bic", "card_number", "routing_number", "account_number")
 
 
-def _account(account: BankAccount, path: str) -> BankAccount:
+def checked_account(account: BankAccount, path: str) -> BankAccount:
+    """*account* with its numbers checked for its scheme (IBAN and BIC, a Chinese bank card,
+    a US routing and account number), faults named under *path*."""
     checks = Checks()
     scheme = account.scheme
     holder = checks.run(lambda: text(account.holder, f"{path}.holder"))
@@ -432,6 +413,23 @@ def _settlement_rules(accounts: tuple[BankAccount, ...]) -> None:
         raise checks.error()
 
 
+def settlement_account(profile: PartnerProfile | None) -> BankAccount | None:
+    """The account payouts to the partner go into: its primary one."""
+    if profile is None:
+        return None
+    return next((account for account in profile.bank_accounts if account.primary), None)
+
+
+def account_number(account: BankAccount) -> str:
+    """The number a payment instruction names: the IBAN, the card number, or the routing and
+    account numbers as ``routing/account``."""
+    if account.scheme is BankScheme.US_ABA:
+        return f"{account.routing_number}/{account.account_number}"
+    number = account.iban if account.scheme is BankScheme.IBAN else account.card_number
+    assert number is not None  # checked_account made sure the scheme's number is there
+    return number
+
+
 # --- the history -----------------------------------------------------------------------------
 
 
@@ -439,8 +437,13 @@ _SECRET_NUMBERS: Final = ("iban", "card_number", "account_number")
 """What identifies the account itself; a routing number or BIC names only the bank."""
 
 
+def mask_number(number: str) -> str:
+    """An account number as people other than the bank see it: its last four characters."""
+    return f"****{number[-4:]}"
+
+
 def _mask(number: str | None) -> str | None:
-    return None if number is None else f"****{number[-4:]}"
+    return None if number is None else mask_number(number)
 
 
 def masked(account: BankAccount) -> BankAccount:

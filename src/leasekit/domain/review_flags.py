@@ -34,6 +34,8 @@ __all__ = [
 class ReviewCause(StrEnum):
     PARTNER_BLACKLISTED = "partner_blacklisted"
     """The application's partner was blacklisted while the application was open."""
+    FRAUD_AT_PAYOUT = "fraud_at_payout"
+    """A payout reviewer found fraud in the contract's business and refused the payout."""
 
 
 class ReviewFlagState(StrEnum):

@@ -37,6 +37,11 @@ MAX_TEXT: Final = 200
 _PHONE: Final = re.compile(r"\+?[0-9]{5,15}")
 """E.164 allows at most 15 digits; fewer than 5 is no subscriber number anywhere."""
 _PHONE_SEPARATORS: Final = re.compile(r"[\s().-]")
+MAX_EMAIL: Final = 254
+_EMAIL: Final = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
 """What people write between digits; dropped, so every way of writing a number matches."""
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
@@ -161,3 +166,26 @@ def normalize_phone(value: str, field: str = "phone") -> str:
             field, "must be 5 to 15 digits, optionally after a leading +, and nothing else"
         )
     return compact
+
+
+def telephone(value: str, field: str) -> str:
+    """A telephone number as ``+`` and digits (or digits alone, when typed without a country
+    code): 7 to 15 digits, the most E.164 allows."""
+    digits = _PHONE_SEPARATORS.sub("", text(value, field, 30))
+    international = digits.startswith("+")
+    digits = digits.removeprefix("+")
+    if not digits.isascii() or not digits.isdigit() or not 7 <= len(digits) <= 15:
+        raise ValidationError.single(
+            field, "a telephone number of 7 to 15 digits, optionally after a + and country code"
+        )
+    return f"+{digits}" if international else digits
+
+
+def email_address(value: str, field: str) -> str:
+    """An address mail can be sent to: a local part, ``@`` and a domain with a top level (an
+    international domain in its ``xn--`` form); the domain in lower case."""
+    address = text(value, field, MAX_EMAIL)
+    if not _EMAIL.fullmatch(address) or ".." in address or address.startswith("."):
+        raise ValidationError.single(field, f"{value!r} is not an e-mail address")
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"

@@ -33,9 +33,11 @@ import attrs
 import cattrs
 from cattrs.cols import list_structure_factory, mapping_structure_factory
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
-from cattrs.gen import make_dict_structure_fn, override
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception
 
+from leasekit.domain.disbursements import Payee
+from leasekit.domain.partner_profiles import BankAccount, mask_number, masked
 from leasekit.domain.validation import text_fault
 from leasekit.domain.vehicles import Vin
 from leasekit.errors import FieldError, LeasekitError, ValidationError
@@ -403,7 +405,19 @@ def make_converter() -> cattrs.Converter:
     converter.register_structure_hook_factory(
         attrs.has, lambda cls: _object_only(_attrs_hook(cls, converter))
     )
+    _mask_accounts(converter)
     return converter
+
+
+def _mask_accounts(converter: cattrs.Converter) -> None:
+    """Bank account numbers leave the server cut to their last four characters, wherever
+    they appear in a reply: a settlement account, a seller's account, a payee."""
+    account = make_dict_unstructure_fn(BankAccount, converter)
+    payee = make_dict_unstructure_fn(Payee, converter)
+    converter.register_unstructure_hook(BankAccount, lambda value: account(masked(value)))
+    converter.register_unstructure_hook(
+        Payee, lambda value: payee(attrs.evolve(value, account=mask_number(value.account)))
+    )
 
 
 def _attrs_hook(cls: type, converter: cattrs.Converter) -> Callable[[Any, Any], object]:

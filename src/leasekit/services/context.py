@@ -13,13 +13,21 @@ import attrs
 from leasekit.domain.access import visible_to
 from leasekit.domain.approvals import ApprovalRules
 from leasekit.domain.clock import Clock
+from leasekit.domain.contract_documents import ContractRenderer
+from leasekit.domain.contracts import Contracting
 from leasekit.domain.credit_limits import LimitPolicy
+from leasekit.domain.disbursements import PayoutRules
 from leasekit.domain.face_photos import FacePolicy, PhotoInspector
 from leasekit.domain.identity import BACK_OFFICE, Actor
 from leasekit.domain.partner_monitoring import PartnerOversight
 from leasekit.domain.partner_onboarding import RequiredDocuments
 from leasekit.domain.plans import PlanConvention
-from leasekit.errors import NotFoundError, PermissionDeniedError, ValidationError
+from leasekit.errors import (
+    ConfigurationError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from leasekit.money import Currency
 from leasekit.plugins import Adapters, ApplicationVoter
 from leasekit.services.calls import CallPolicy
@@ -41,6 +49,10 @@ T = TypeVar("T")
 P = TypeVar("P")
 DEFAULT_PAGE_SIZE: Final = 50
 MAX_PAGE_SIZE: Final = 200
+
+
+def _no_renderer(document: object) -> bytes:
+    raise ConfigurationError("no contract renderer is configured")
 
 
 @attrs.frozen
@@ -74,6 +86,12 @@ class ServiceContext:
     face_policy: FacePolicy = attrs.field(factory=FacePolicy)
     """How strict the face photo's checks are."""
     inspect_photo: PhotoInspector | None = None
+    payout_rules: PayoutRules = attrs.field(factory=PayoutRules)
+    """How the payout queue is worked: claims and the documents a payout needs."""
+    contracting: Contracting = attrs.field(factory=Contracting)
+    """How contracts are numbered and what company they name."""
+    render_contract: ContractRenderer = attrs.field(default=_no_renderer)
+    """Renders a contract document as PDF bytes (:mod:`leasekit.render`)."""
     """Reads a face photo (:func:`leasekit.builtin.faces.inspect_photo`, set by the runtime:
     image decoding stays out of the core); without it a photo cannot be checked."""
     after_commit: Callable[[], None] = lambda: None

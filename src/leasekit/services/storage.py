@@ -30,6 +30,7 @@ from leasekit.domain.blacklist import BlacklistEntry
 from leasekit.domain.contracts import Contract, Payment, Receivable
 from leasekit.domain.credit_limits import CreditLimit, LimitMovement, LimitRequest
 from leasekit.domain.customers import Customer
+from leasekit.domain.disbursements import Disbursement
 from leasekit.domain.document_defects import DocumentDefect
 from leasekit.domain.documents import Document, DocumentKind, OwnerKind
 from leasekit.domain.events import DomainEvent
@@ -67,9 +68,11 @@ __all__ = [
     "DeliveryQuery",
     "DeliveryRepository",
     "DeliveryStatus",
+    "DisbursementRepository",
     "DocumentDefectRepository",
     "Enrolment",
     "EnrolmentRepository",
+    "EventLog",
     "ExceptionRequestRepository",
     "FacePhotoHashRepository",
     "IdempotencyRepository",
@@ -454,13 +457,17 @@ class ReviewFlagRepository(Repository[ReviewFlag], Protocol):
         """The open flags of one cause on a partner's applications."""
         ...
 
+    def for_application(self, application_id: str) -> list[ReviewFlag]:
+        """Every flag ever raised on an application, open or cleared."""
+        ...
+
 
 class DocumentRepository(Repository[Document], Protocol):
     def of_owners(
-        self, owners: Iterable[tuple[OwnerKind, str]], kind: DocumentKind, limit: int
+        self, owners: Iterable[tuple[OwnerKind, str]], kind: DocumentKind | None, limit: int
     ) -> list[Document]:
-        """The newest *limit* documents of *kind* attached to any of *owners* (``(owner
-        kind, owner id)``), newest first."""
+        """The newest *limit* documents of *kind* (None: of any kind) attached to any of
+        *owners* (``(owner kind, owner id)``), newest first."""
         ...
 
     def latest_of(self, owner_kind: str, owner_id: str, kind: str) -> Document | None:
@@ -524,6 +531,32 @@ class ApprovalTaskRepository(Repository[ApprovalTask], Protocol):
 
 class ContractRepository(Repository[Contract], PartnerBusiness, Protocol):
     def list_for_application(self, application_id: str) -> list[Contract]: ...
+
+    def find_by_envelope(self, envelope_id: str) -> Contract | None: ...
+
+    def next_sequence(self, company: str, year: int) -> int:
+        """The next number's sequence in *company*'s *year*, from 1, without gaps: taken in
+        the caller's transaction and given back if it rolls back."""
+        ...
+
+
+class EventLog(Protocol):
+    """Committed events read back in the order they were written."""
+
+    def last_position(self) -> int: ...
+
+    def after(
+        self, subjects: Sequence[str], position: int, limit: int
+    ) -> list[tuple[int, DomainEvent]]:
+        """Up to *limit* events about *subjects* past *position*, oldest first, each with
+        its own position."""
+        ...
+
+
+class DisbursementRepository(Repository[Disbursement], Protocol):
+    def for_contract(self, contract_id: str) -> list[Disbursement]:
+        """Every payout of a contract, the rejected ones included, oldest first."""
+        ...
 
 
 class ReceivableRepository(Repository[Receivable], Protocol):
@@ -679,6 +712,12 @@ class UnitOfWork(Protocol):
 
     @property
     def receivables(self) -> ReceivableRepository: ...
+
+    @property
+    def disbursements(self) -> DisbursementRepository: ...
+
+    @property
+    def event_log(self) -> EventLog: ...
 
     @property
     def payments(self) -> PaymentRepository: ...

@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any, Final
 
-from sqlalchemy import Index, UniqueConstraint
+import sqlalchemy as sa
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leasekit.domain.contracts import Contract, Payment, Receivable
+from leasekit.domain.disbursements import Disbursement, DisbursementState
 from leasekit.domain.exception_requests import ExceptionRequest
-from leasekit.store.repository import SqlRepository, Stored, repository
-from leasekit.store.schema import EntityRow, currency_column, reference
+from leasekit.store.repository import Rule, SqlRepository, Stored, repository
+from leasekit.store.schema import (
+    ID_LENGTH,
+    Base,
+    EntityRow,
+    currency_column,
+    reference,
+    unique_where,
+)
 
 __all__ = [
+    "ContractNumberRow",
     "ContractRepository",
     "ContractRow",
+    "DisbursementRepository",
+    "DisbursementRow",
     "ExceptionRequestRepository",
     "ExceptionRequestRow",
     "PaymentRepository",
@@ -26,23 +40,54 @@ __all__ = [
 
 
 class ContractRow(EntityRow):
+    """A contract; an application is drawn up once, and numbers never repeat."""
+
     __tablename__ = "contracts"
 
-    application_id: Mapped[str] = reference("applications")
+    number: Mapped[str] = mapped_column(unique=True)
+    application_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("applications.id"), unique=True
+    )
     partner_id: Mapped[str] = reference("partners", index=False)
     customer_id: Mapped[str] = reference("customers")
     vehicle_id: Mapped[str] = reference("vehicles")
     business_type: Mapped[str]
+    product_version_id: Mapped[str | None] = reference("product_versions")
     currency: Mapped[str] = currency_column()
+    vehicle_price: Mapped[Decimal]
+    down_payment: Mapped[Decimal]
     principal: Mapped[Decimal]
     annual_rate: Mapped[Decimal]
     term_months: Mapped[int]
     residual_value: Mapped[Decimal | None]
+    plan: Mapped[dict[str, Any]]
+    """The approved plan's totals, decimals as their exact text."""
+    signers: Mapped[list[Any]]
+    language: Mapped[str]
     start_date: Mapped[dt.date | None]
     state: Mapped[str]
     created_at: Mapped[dt.datetime]
+    document: Mapped[dict[str, Any] | None]
+    envelope_id: Mapped[str | None] = mapped_column(unique=True)
+    signed_document: Mapped[dict[str, Any] | None]
+    seller_account: Mapped[dict[str, Any] | None]
 
     __table_args__ = (Index(None, "partner_id", "id"), Index(None, "state", "id"))
+
+
+class ContractNumberRow(Base):
+    """The last number given in a company's year. Taking the next one updates this row in the
+    drawing-up transaction, so concurrent drawings queue on it and a rolled-back one gives
+    its number back: numbers have no gaps."""
+
+    __tablename__ = "contract_numbers"
+
+    company: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last: Mapped[int]
+
+
+_NUMBERS: Final = ContractNumberRow.__table__
 
 
 @repository("contracts")
@@ -51,6 +96,30 @@ class ContractRepository(SqlRepository[Contract]):
 
     def list_for_application(self, application_id: str) -> list[Contract]:
         return self._find(self.stored.table.c.application_id == application_id)
+
+    def find_by_envelope(self, envelope_id: str) -> Contract | None:
+        found = self._find(self.stored.table.c.envelope_id == envelope_id)
+        return found[0] if found else None
+
+    def next_sequence(self, company: str, year: int) -> int:
+        """The next contract number's sequence in *company*'s *year*, from 1; held (and on
+        PostgreSQL row-locked) until this transaction ends."""
+        taken = self._session.execute(
+            sa.update(_NUMBERS)
+            .where(_NUMBERS.c.company == company, _NUMBERS.c.year == year)
+            .values(last=_NUMBERS.c.last + 1)
+            .returning(_NUMBERS.c.last)
+        ).scalar_one_or_none()
+        if taken is not None:
+            return int(taken)
+        try:
+            with self._session.begin_nested():
+                self._session.execute(
+                    sa.insert(_NUMBERS).values(company=company, year=year, last=1)
+                )
+        except IntegrityError:
+            return self.next_sequence(company, year)  # another drawing opened the year first
+        return 1
 
 
 class ReceivableRow(EntityRow):
@@ -135,3 +204,61 @@ class ExceptionRequestRepository(SqlRepository[ExceptionRequest]):
 
     def list_for_payment(self, payment_id: str) -> list[ExceptionRequest]:
         return self._find(self.stored.table.c.payment_id == payment_id)
+
+
+_OPEN_PAYOUT_SQL: Final = f"state <> '{DisbursementState.REJECTED}'"
+"""The payouts that hold their contract: one at a time, and a paid one for good."""
+
+
+class DisbursementRow(EntityRow):
+    """A contract's payout; a contract has at most one that is not rejected."""
+
+    __tablename__ = "disbursements"
+
+    contract_id: Mapped[str] = reference("contracts", index=False)
+    contract_number: Mapped[str]
+    application_id: Mapped[str] = reference("applications")
+    partner_id: Mapped[str] = reference("partners", index=False)
+    currency: Mapped[str] = currency_column()
+    amount: Mapped[Decimal]
+    payee: Mapped[dict[str, Any]]
+    checks: Mapped[list[Any]]
+    state: Mapped[str]
+    locked_by: Mapped[str | None]
+    locked_at: Mapped[dt.datetime | None]
+    lock_expires_at: Mapped[dt.datetime | None]
+    attempts: Mapped[list[Any]]
+    created_at: Mapped[dt.datetime]
+    checked_at: Mapped[dt.datetime]
+    reason: Mapped[str | None]
+    reported_person: Mapped[str | None]
+
+    __table_args__ = (
+        unique_where("uq_disbursements_contract_id", "contract_id", where=_OPEN_PAYOUT_SQL),
+        Index(None, "contract_id", "id"),
+        Index(None, "partner_id", "id"),
+        Index(None, "state", "id"),
+        Index(None, "locked_by", "id"),
+    )
+
+
+@repository("disbursements")
+class DisbursementRepository(SqlRepository[Disbursement]):
+    stored = Stored.of(
+        "disbursement",
+        DisbursementRow,
+        Disbursement,
+        rules=[
+            Rule(
+                "uq_disbursements_contract_id",
+                ("contract_id",),
+                "contract_id",
+                "has a payout in the queue or paid already",
+            )
+        ],
+    )
+
+    def for_contract(self, contract_id: str) -> list[Disbursement]:
+        """Every payout of a contract, the rejected ones included, oldest first."""
+        found = self._find(self.stored.table.c.contract_id == contract_id)
+        return sorted(found, key=lambda item: item.created_at)

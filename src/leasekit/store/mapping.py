@@ -12,7 +12,9 @@ a nested attrs class      its fields, flattened into the same row (an applicatio
 ``tuple[str, ...]``       a JSON list column
 an attrs class or None    a JSON object column (null for None): a value that may be missing
                           as a whole, such as an address, which columns could not tell apart
-                          from one with every part missing
+                          from one with every part missing; also an attrs class whose field
+                          says ``metadata={"whole": True}``: a value read and written only
+                          as a whole (a contract's frozen plan totals)
 ``tuple[attrs class...]`` a JSON list of objects: values read and replaced with their owner,
                           never queried alone (a partner's contacts)
 anything else             one column of the field's name, as is
@@ -170,7 +172,8 @@ class _Document:
 _Field = _Plain | _Money | _Nested | _Document
 
 
-def _plan_field(name: str, annotation: Any) -> _Field:
+def _plan_field(field: attrs.Attribute[Any]) -> _Field:
+    name, annotation = field.name, field.type
     kind = _strip_optional(annotation)
     if kind is Money:
         return _Money(name)
@@ -183,7 +186,7 @@ def _plan_field(name: str, annotation: Any) -> _Field:
     if get_origin(kind) is tuple:
         return _Plain(name, _to_list)
     if isinstance(kind, type) and attrs.has(kind):
-        if kind is not annotation:
+        if kind is not annotation or field.metadata.get("whole"):
             return _Document(name, kind, many=False)
         return _Nested(name, _Plan(kind))
     return _Plain(name, None)
@@ -197,7 +200,7 @@ class _Plan:
         self.cls = cls
         attrs.resolve_types(cls)
         self.fields = tuple(
-            _plan_field(field.name, field.type)
+            _plan_field(field)
             for field in attrs.fields(cls)
             if field.init and field.name not in besides
         )

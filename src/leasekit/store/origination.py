@@ -303,9 +303,10 @@ class DocumentRepository(SqlRepository[Document]):
     stored = Stored.of("document", DocumentRow, Document)
 
     def of_owners(
-        self, owners: Iterable[tuple[OwnerKind, str]], kind: DocumentKind, limit: int
+        self, owners: Iterable[tuple[OwnerKind, str]], kind: DocumentKind | None, limit: int
     ) -> list[Document]:
-        """The newest *limit* documents of *kind* attached to any of *owners*."""
+        """The newest *limit* documents of *kind* (None: of any kind) attached to any of
+        *owners*."""
         table = self.stored.table
         attached = sa.or_(
             *(
@@ -315,7 +316,7 @@ class DocumentRepository(SqlRepository[Document]):
         )
         statement = (
             sa.select(*self.stored.read_columns)
-            .where(attached, table.c.kind == str(kind))
+            .where(attached, *([] if kind is None else [table.c.kind == str(kind)]))
             .order_by(table.c.id.desc())
             .limit(limit)
         )

@@ -501,6 +501,33 @@ def _delivery_key(delivery_id: str) -> int:
     return int(delivery_id)
 
 
+@repository("event_log")
+class EventLog:
+    """Committed events read back in the order they were written, for clients that follow
+    them (a status stream)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def last_position(self) -> int:
+        """The position of the newest event; 0 when there is none."""
+        return int(self._session.scalar(sa.select(sa.func.max(OutboxRow.id))) or 0)
+
+    def after(
+        self, subjects: Sequence[str], position: int, limit: int
+    ) -> list[tuple[int, DomainEvent]]:
+        """Up to *limit* events about *subjects* past *position*, oldest first, each with
+        its own position."""
+        statement = (
+            sa.select(*_EVENT_COLUMNS)
+            .where(OutboxRow.id > position, OutboxRow.subject.in_(subjects))
+            .order_by(OutboxRow.id)
+            .limit(limit)
+        )
+        rows = self._session.execute(statement).mappings()
+        return [(int(row["id"]), _to_event(row)) for row in rows]
+
+
 @repository("deliveries")
 class DeliveryRepository:
     """Deliveries as administrators see them: listed, and parked ones retried or discarded."""

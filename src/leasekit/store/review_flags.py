@@ -62,3 +62,7 @@ class ReviewFlagRepository(SqlRepository[ReviewFlag]):
             table.c.cause == str(cause),
             table.c.state == str(ReviewFlagState.OPEN),
         )
+
+    def for_application(self, application_id: str) -> list[ReviewFlag]:
+        """Every flag ever raised on an application, open or cleared."""
+        return self._find(self.stored.table.c.application_id == application_id)

@@ -62,9 +62,10 @@ OWNER_PATHS: Final[Mapping[OwnerKind, str]] = {
     OwnerKind.VEHICLE: "vehicles",
     OwnerKind.PARTNER: "partners",
     OwnerKind.APPLICATION: "applications",
+    OwnerKind.CONTRACT: "contracts",
 }
-"""The owners that have a resource of their own, and its path; documents of contracts and
-exception requests get routes when those resources do."""
+"""The owners that have a resource of their own, and its path; documents of exception
+requests get routes when those requests do."""
 
 OCTET_STREAM: Final = "application/octet-stream"
 

@@ -55,10 +55,13 @@ DEMO_ADAPTERS: Final = dict.fromkeys(sorted(ADAPTER_KINDS), "fake") | {
     "document_store": "filesystem",
     "notifier": "filesystem",
     "statement_parser": "camt053",
+    "signature_provider": "local",
 }
 """Every external party on its deterministic fake; documents on the local filesystem, what
-the notifier would tell people written under the demo folder's ``messages``, to be read, and
-bank statements read as the camt.053 files banks export."""
+the notifier would tell people written under the demo folder's ``messages``, to be read,
+bank statements read as the camt.053 files banks export, and contracts really signed by the
+local provider (``leasekit signatures sign``), with a certificate authority it makes under
+the demo folder."""
 DEMO_ADAPTER_OPTIONS: Final = {"face_verifier": {"other_similarity": "0.93"}}
 """The fake face verifier finds a face photo like the ID card's, as a real verifier would the
 same person's: the demo's ID card sample shows no face to compare."""

@@ -229,6 +229,8 @@ def queue_payout(work: Work, contract: Contract) -> Disbursement:
 @handles("contract_signed", name="payouts.queue")
 def queue_signed(work: Work, event: DomainEvent) -> None:
     """A signed contract asks for its disbursement and enters the payout queue."""
+    if event.subject != "contract":
+        return
     contract = work.uow.contracts.get(event.subject_id)
     if contract.state is not ContractState.SIGNED:
         return  # cancelled, or queued already
@@ -396,6 +398,8 @@ def _ask_bank(ctx: ServiceContext, event: DomainEvent) -> PaymentReceipt | None:
     """The bank's receipt for the approved attempt, before any transaction: what the bank
     knows of its instruction id first (an earlier call may have timed out after the bank
     acted), and only if it knows nothing, the instruction sent."""
+    if event.subject != _SUBJECT:
+        return None
     with ctx.uow_factory() as uow:
         item = uow.disbursements.get(event.subject_id)
     if item.state is not DisbursementState.APPROVED:

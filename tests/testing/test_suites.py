@@ -7,7 +7,7 @@ those tests would prove behaviour that no real adapter has.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -137,6 +137,22 @@ class TestFakeBank(suites.BankSuite):
     @pytest.fixture
     def statement_content(self, currency: str) -> bytes:
         return fakes.FakeBank.statement_file(_statement(currency))
+
+    @pytest.fixture
+    def settle_payment(self, adapter: fakes.FakeBank) -> Callable[[str], None]:
+        return adapter.settle
+
+
+class TestFakeBankSettlingAtOnce(TestFakeBank):
+    """Payments the bank settles as it takes them, the way instant payment schemes do."""
+
+    @pytest.fixture
+    def adapter(self, clock: Clock) -> fakes.FakeBank:
+        return fakes.FakeBank(clock, settle_after=timedelta(0))
+
+    @pytest.fixture
+    def settle_payment(self) -> Callable[[str], None]:
+        return lambda instruction_id: None
 
 
 class TestFakeSignatureProvider(suites.SignatureProviderSuite):

@@ -160,7 +160,8 @@ def test_an_adapter_lacking_port_members_is_refused_at_start_up(
             return b""
 
     pm = make_pm(_registering("leasekit_register_banks", "half", lambda context: HalfBank()))
-    with pytest.raises(PluginError, match="lacks parse_return_file, parse_statement, send_payment"):
+    lacking = "parse_return_file, parse_statement, payment_status, send_payment"
+    with pytest.raises(PluginError, match=f"lacks {lacking}"):
         _resolve(pm, tmp_path, clock, {"bank": "half"})
 
 

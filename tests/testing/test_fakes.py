@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from leasekit.errors import (
     ConfigurationError,
     ConflictError,
     DomainError,
+    NotFoundError,
     ValidationError,
 )
 from leasekit.money import Money
@@ -208,6 +209,96 @@ def test_payments_are_idempotent_and_rejections_scriptable(clock: FixedClock) ->
     assert list(bank.payments) == ["pay-1", "pay-2"]
     with pytest.raises(ConflictError, match="pay-1"):
         bank.send_payment(_payment(account="acc-other"))
+
+
+def _settling_bank(clock: FixedClock, tmp_path: Path, seconds: str) -> fakes.FakeBank:
+    options = {"settle_after_seconds": seconds}
+    return fakes.FakeBank.from_context(AdapterContext(options, tmp_path, clock, AdapterKind.BANK))
+
+
+def test_a_payment_settles_when_its_time_comes(clock: FixedClock, tmp_path: Path) -> None:
+    bank = _settling_bank(clock, tmp_path, "3600")
+    receipt = bank.send_payment(_payment())
+    clock.current += timedelta(seconds=3599)
+    assert bank.payment_status("pay-1") == receipt
+    clock.current += timedelta(seconds=1)
+    settled = bank.payment_status("pay-1")
+    assert settled is not None
+    assert (settled.status, settled.received_at) == (PaymentStatus.SETTLED, clock.now())
+    assert settled.bank_reference == receipt.bank_reference
+    assert bank.send_payment(_payment()) == receipt
+
+
+def test_a_bank_settling_at_once_answers_settled(clock: FixedClock, tmp_path: Path) -> None:
+    receipt = _settling_bank(clock, tmp_path, "0").send_payment(_payment())
+    assert (receipt.status, receipt.received_at) == (PaymentStatus.SETTLED, clock.now())
+
+
+@pytest.mark.parametrize("raw", ["-1", "soon"])
+def test_the_settlement_delay_is_whole_seconds_from_zero(
+    raw: str, clock: FixedClock, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigurationError, match="settle_after_seconds"):
+        _settling_bank(clock, tmp_path, raw)
+
+
+def test_a_payment_stays_accepted_until_settled(clock: FixedClock) -> None:
+    bank = fakes.FakeBank(clock)
+    receipt = bank.send_payment(_payment())
+    clock.advance(30)
+    assert bank.payment_status("pay-1") == receipt
+    bank.settle("pay-1")
+    settled = bank.payment_status("pay-1")
+    assert settled is not None
+    assert (settled.status, settled.received_at) == (PaymentStatus.SETTLED, clock.now())
+    with pytest.raises(DomainError, match="already settled"):
+        bank.fail_settlement("pay-1")
+    with pytest.raises(NotFoundError, match="pay-2"):
+        bank.settle("pay-2")
+
+
+def test_a_lost_answer_leaves_a_payment_made_once(clock: FixedClock) -> None:
+    """A timeout after the bank paid: the status shows the payment and a resend pays nothing."""
+    bank = fakes.FakeBank(clock)
+    bank.lose_next_answer()
+    assert bank.payment_status("pay-1") is None
+    with pytest.raises(AdapterError, match=r"FakeBank\.send_payment"):
+        bank.send_payment(_payment())
+    status = bank.payment_status("pay-1")
+    assert status is not None
+    assert status.status is PaymentStatus.ACCEPTED
+    assert bank.send_payment(_payment()) == status
+    assert bank.paid() == bank.paid("acc-9") == [_payment()]
+    assert bank.paid("acc-other") == []
+
+
+def test_an_outage_before_the_bank_leaves_no_payment(clock: FixedClock) -> None:
+    bank = fakes.FakeBank(clock)
+    bank.fail_next()
+    with pytest.raises(AdapterError):
+        bank.send_payment(_payment())
+    assert bank.payment_status("pay-1") is None
+    assert bank.paid() == []
+
+
+def test_a_failed_settlement_rejects_an_accepted_payment(clock: FixedClock) -> None:
+    bank = fakes.FakeBank(clock)
+    bank.reject_payments_to("acc-blocked")
+    bank.send_payment(_payment())
+    bank.send_payment(_payment("pay-2", "acc-blocked"))
+    bank.send_payment(_payment("pay-3"))
+    clock.advance()
+    bank.fail_settlement("pay-1", "payee account closed")
+    rejected = bank.payment_status("pay-1")
+    assert rejected is not None
+    assert (rejected.status, rejected.reason, rejected.received_at) == (
+        PaymentStatus.REJECTED,
+        "payee account closed",
+        clock.now(),
+    )
+    assert [instruction.instruction_id for instruction in bank.paid()] == ["pay-3"]
+    with pytest.raises(DomainError, match="already rejected"):
+        bank.settle("pay-1")
 
 
 def _signature_request(request_id: str = "r-1", document: bytes = b"contract") -> SignatureRequest:

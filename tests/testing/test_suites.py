@@ -140,6 +140,22 @@ class TestFakeBank(suites.BankSuite):
     def statement_content(self, currency: str) -> bytes:
         return fakes.FakeBank.statement_file(_statement(currency))
 
+    @pytest.fixture
+    def settle_payment(self, adapter: fakes.FakeBank) -> Callable[[str], None]:
+        return adapter.settle
+
+
+class TestFakeBankSettlingAtOnce(TestFakeBank):
+    """Payments the bank settles as it takes them, the way instant payment schemes do."""
+
+    @pytest.fixture
+    def adapter(self, clock: Clock) -> fakes.FakeBank:
+        return fakes.FakeBank(clock, settle_after=timedelta(0))
+
+    @pytest.fixture
+    def settle_payment(self) -> Callable[[str], None]:
+        return lambda instruction_id: None
+
 
 class TestFakeSignatureProvider(suites.SignatureProviderSuite):
     @pytest.fixture

@@ -57,6 +57,13 @@ class TrustingBank(fakes.FakeBank):
         return results + results
 
 
+class AmnesicBank(fakes.FakeBank):
+    """Says it never received any payment, so a caller whose send timed out pays again."""
+
+    def payment_status(self, instruction_id):
+        return None
+
+
 class CrashingRuleSet(fakes.FakeRuleSet):
     """Lets a missing fact escape as a KeyError."""
 
@@ -101,6 +108,16 @@ class TestTrustingBank(suites.BankSuite):
         balance = Money("100.00", currency)
         statement = BankStatement("acc", date(2024, 1, 1), date(2024, 1, 31), balance, balance, [])
         return fakes.FakeBank.statement_file(statement)
+
+    @pytest.fixture
+    def settle_payment(self, adapter):
+        return adapter.settle
+
+
+class TestAmnesicBank(TestTrustingBank):
+    @pytest.fixture
+    def adapter(self, clock):
+        return AmnesicBank(clock)
 
 
 class TestCrashingRuleSet(suites.RuleSetSuite):
@@ -168,6 +185,9 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
         "TestChattyNotifier::test_a_repeated_message_is_sent_once",
         "TestTrustingBank::test_return_file_results_are_items_of_the_batch",
         "TestTrustingBank::test_a_returned_debit_is_read_as_returned",
+        "TestAmnesicBank::test_a_sent_payment_has_a_status",
+        "TestAmnesicBank::test_a_repeated_payment_keeps_its_first_receipt_and_status",
+        "TestAmnesicBank::test_a_settled_payment_stays_settled",
         "TestCrashingRuleSet::test_a_missing_fact_is_a_validation_error",
     ],
 )
@@ -180,6 +200,8 @@ def test_kept_promises_still_pass(outcome: Outcome) -> None:
     assert "TestLeakyStore::test_exists_and_delete" not in outcome.failed
     assert "TestChattyNotifier::test_a_message_is_sent" not in outcome.failed
     assert "TestTrustingBank::test_a_repeated_payment_is_not_paid_twice" not in outcome.failed
+    assert "TestTrustingBank::test_a_settled_payment_stays_settled" not in outcome.failed
+    assert "TestAmnesicBank::test_an_instruction_never_sent_has_no_status" not in outcome.failed
 
 
 def test_a_missing_adapter_fixture_says_what_to_provide(outcome: Outcome) -> None:

@@ -127,6 +127,7 @@ class PaymentReceipt:
     bank_reference: str
     status: PaymentStatus = attrs.field(converter=PaymentStatus)
     received_at: datetime = attrs.field(converter=utc)
+    """When the payment reached *status*."""
     reason: str | None = None
     """Why the bank rejected the payment; None otherwise."""
 
@@ -150,5 +151,20 @@ class Bank(Protocol):
         ...
 
     def send_payment(self, instruction: PaymentInstruction) -> PaymentReceipt:
-        """Instruct a payment; idempotent on ``instruction.instruction_id``."""
+        """Instruct a payment; idempotent on ``instruction.instruction_id``: a repeat returns
+        the first receipt and pays nothing more.
+
+        A call that fails without an answer (a timeout, a lost connection) may or may not have
+        reached the bank; ask :meth:`payment_status` before sending again."""
+        ...
+
+    def payment_status(self, instruction_id: str) -> PaymentReceipt | None:
+        """The bank's current receipt for the instruction it received as *instruction_id*, or
+        None when it never received one: the only safe answer to a failed
+        :meth:`send_payment`, which is sent again only on None.
+
+        A payment is ``accepted`` and later ``settled``, or ``rejected`` (at once, or returned
+        by the payee's bank after acceptance); a settled payment stays settled. ``received_at``
+        is when the payment reached its current status and ``reason`` says why it was
+        rejected."""
         ...

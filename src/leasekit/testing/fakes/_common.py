@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 
 from leasekit.errors import AdapterError, AmountError, ConfigurationError
@@ -21,8 +22,11 @@ class Outages:
 
     def _call(self, operation: str) -> None:
         if self._outages:
-            message = self._outages.pop(0)
-            raise AdapterError(f"{type(self).__name__}.{operation}: {message}")
+            raise self._outage(operation, self._outages.pop(0))
+
+    def _outage(self, operation: str, message: str) -> AdapterError:
+        """The error a party that is down, or that never answered, makes the call raise."""
+        return AdapterError(f"{type(self).__name__}.{operation}: {message}")
 
 
 def sequence(prefix: str) -> Callable[[], str]:
@@ -55,3 +59,11 @@ def decimal_option(context: AdapterContext, name: str, default: Decimal) -> Deci
         return default if raw is None else to_decimal(raw, name)
     except AmountError:
         raise ConfigurationError(f"adapter option {name}: {raw!r} is not a number") from None
+
+
+def seconds_option(context: AdapterContext, name: str) -> timedelta | None:
+    """A duration in whole seconds; absent or ``none`` is None."""
+    seconds = int_option(context, name, None)
+    if seconds is not None and seconds < 0:
+        raise ConfigurationError(f"adapter option {name}: {seconds} is negative")
+    return None if seconds is None else timedelta(seconds=seconds)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, Final
 
+import attrs
+
 from leasekit.domain.clock import Clock
-from leasekit.errors import ConflictError, ValidationError
+from leasekit.errors import ConflictError, DomainError, NotFoundError, ValidationError
 from leasekit.ports import (
     AdapterContext,
     BankStatement,
@@ -17,7 +20,7 @@ from leasekit.ports import (
     PaymentReceipt,
     PaymentStatus,
 )
-from leasekit.testing.fakes._common import Outages, sequence
+from leasekit.testing.fakes._common import Outages, seconds_option, sequence
 from leasekit.testing.fakes._files import dump_json, money, money_json, read_json
 from leasekit.testing.fakes.statements import FakeStatementParser, parse_statement
 
@@ -59,20 +62,29 @@ def _returns(data: Mapping[str, Any]) -> list[DebitReturn]:
 
 class FakeBank(Outages):
     """A bank whose files are JSON: it writes the return file you ask for
-    (:meth:`return_file`), and pays every instruction unless told to reject a payee."""
+    (:meth:`return_file`), and pays every instruction unless told to reject a payee.
 
-    def __init__(self, clock: Clock) -> None:
+    A payment is accepted when sent and settles when a test calls :meth:`settle`, or by
+    itself *settle_after* its acceptance by the fake's clock (``timedelta(0)``: at once).
+    """
+
+    def __init__(self, clock: Clock, *, settle_after: timedelta | None = None) -> None:
         super().__init__()
         self.clock = clock
+        self.settle_after = settle_after
         self.batches: dict[str, DebitBatch] = {}
         self.payments: dict[str, PaymentInstruction] = {}
         self._receipts: dict[str, PaymentReceipt] = {}
+        self._later_receipts: dict[str, PaymentReceipt] = {}
         self._rejected_payees: dict[str, str] = {}
+        self._answers_to_lose = 0
         self._reference = sequence("fake-bank")
 
     @classmethod
     def from_context(cls, context: AdapterContext) -> FakeBank:
-        return cls(context.clock)
+        """Option ``settle_after_seconds``: payments settle that long after acceptance (``0``:
+        at once); without it they stay accepted until :meth:`settle`."""
+        return cls(context.clock, settle_after=seconds_option(context, "settle_after_seconds"))
 
     def render_debit_file(self, batch: DebitBatch) -> bytes:
         self._call("render_debit_file")
@@ -129,21 +141,93 @@ class FakeBank(Outages):
     def reject_payments_to(self, account: str, reason: str = "account blocked") -> None:
         self._rejected_payees[account] = reason
 
+    def lose_next_answer(self, times: int = 1) -> None:
+        """The next *times* calls of :meth:`send_payment` do their work and then fail as an
+        outage does, so the caller cannot tell whether the payment was made."""
+        self._answers_to_lose += times
+
     def send_payment(self, instruction: PaymentInstruction) -> PaymentReceipt:
         """Idempotent on the instruction id; a reused id with other terms is a conflict."""
         self._call("send_payment")
         known = self.payments.get(instruction.instruction_id)
-        if known is not None:
-            if known != instruction:
-                raise ConflictError(
-                    f"payment instruction {instruction.instruction_id!r} was sent with other terms"
-                )
-            return self._receipts[instruction.instruction_id]
+        if known is None:
+            receipt = self._receive(instruction)
+        elif known == instruction:
+            receipt = self._receipts[instruction.instruction_id]
+        else:
+            raise ConflictError(
+                f"payment instruction {instruction.instruction_id!r} was sent with other terms"
+            )
+        if self._answers_to_lose:
+            self._answers_to_lose -= 1
+            raise self._outage("send_payment", "no answer came back")
+        return receipt
+
+    def payment_status(self, instruction_id: str) -> PaymentReceipt | None:
+        self._call("payment_status")
+        return self._current(instruction_id)
+
+    def settle(self, instruction_id: str) -> None:
+        """Settle the accepted payment *instruction_id* now, as the bank's clearing would."""
+        self._later_receipts[instruction_id] = self._moved(instruction_id, PaymentStatus.SETTLED)
+
+    def fail_settlement(
+        self, instruction_id: str, reason: str = "returned by the payee's bank"
+    ) -> None:
+        """Reject the accepted payment *instruction_id* now, as a payee's bank returning it
+        would."""
+        self._later_receipts[instruction_id] = self._moved(
+            instruction_id, PaymentStatus.REJECTED, reason
+        )
+
+    def paid(self, account: str | None = None) -> list[PaymentInstruction]:
+        """The distinct instructions carried out (accepted or settled), in the order first sent,
+        only those to *account* if given: a payout sent under two instruction ids shows twice."""
+        return [
+            instruction
+            for instruction_id, instruction in self.payments.items()
+            if self._known(instruction_id).status is not PaymentStatus.REJECTED
+            and account in (None, instruction.payee_account)
+        ]
+
+    def _receive(self, instruction: PaymentInstruction) -> PaymentReceipt:
         reason = self._rejected_payees.get(instruction.payee_account)
         status = PaymentStatus.ACCEPTED if reason is None else PaymentStatus.REJECTED
         receipt = PaymentReceipt(
             instruction.instruction_id, self._reference(), status, self.clock.now(), reason
         )
         self.payments[instruction.instruction_id] = instruction
-        self._receipts[instruction.instruction_id] = receipt
+        self._receipts[instruction.instruction_id] = self._settled_if_due(receipt)
+        return self._receipts[instruction.instruction_id]
+
+    def _current(self, instruction_id: str) -> PaymentReceipt | None:
+        later = self._later_receipts.get(instruction_id)
+        if later is not None:
+            return later
+        first = self._receipts.get(instruction_id)
+        return None if first is None else self._settled_if_due(first)
+
+    def _known(self, instruction_id: str) -> PaymentReceipt:
+        receipt = self._current(instruction_id)
+        if receipt is None:
+            raise NotFoundError("payment instruction", instruction_id)
         return receipt
+
+    def _settled_if_due(self, receipt: PaymentReceipt) -> PaymentReceipt:
+        """*receipt* settled at the moment *settle_after* ran out, if it has by the clock."""
+        if receipt.status is not PaymentStatus.ACCEPTED or self.settle_after is None:
+            return receipt
+        due = receipt.received_at + self.settle_after
+        if self.clock.now() < due:
+            return receipt
+        return attrs.evolve(receipt, status=PaymentStatus.SETTLED, received_at=due)
+
+    def _moved(
+        self, instruction_id: str, status: PaymentStatus, reason: str | None = None
+    ) -> PaymentReceipt:
+        """The receipt of an accepted payment moved to *status* now; a settled or rejected
+        payment moves no more."""
+        receipt = self._known(instruction_id)
+        if receipt.status is not PaymentStatus.ACCEPTED:
+            raise DomainError(f"payment {instruction_id!r} is already {receipt.status}")
+        return attrs.evolve(receipt, status=status, received_at=self.clock.now(), reason=reason)

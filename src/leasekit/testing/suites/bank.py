@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -17,11 +18,22 @@ from leasekit.ports import (
     DebitReturn,
     PaymentInstruction,
     PaymentReceipt,
+    PaymentStatus,
 )
 from leasekit.testing.suites._base import Suite, provide
 from leasekit.testing.suites.statements import assert_statement_balances
 
 __all__ = ["BankSuite"]
+
+
+def _assert_carried_out(status: PaymentReceipt | None, receipt: PaymentReceipt) -> None:
+    """*status* is the bank's word on the payment *receipt* answered, accepted or settled."""
+    assert status is not None, "a payment the bank received has a status"
+    assert (status.instruction_id, status.bank_reference) == (
+        receipt.instruction_id,
+        receipt.bank_reference,
+    ), f"{status} is not the status of {receipt}"
+    assert status.status in {PaymentStatus.ACCEPTED, PaymentStatus.SETTLED}
 
 
 class BankSuite(Suite):
@@ -49,6 +61,14 @@ class BankSuite(Suite):
     @pytest.fixture
     def statement_content(self) -> bytes:
         provide("statement_content", "an account statement in the bank's format")
+
+    @pytest.fixture
+    def settle_payment(self, adapter: Bank) -> Callable[[str], None]:
+        provide(
+            "settle_payment",
+            "a function that returns once the bank has settled the payment sent with an "
+            "instruction id (settling it, or waiting until it has)",
+        )
 
     @pytest.fixture
     def payment(self, currency: str) -> PaymentInstruction:
@@ -110,3 +130,34 @@ class BankSuite(Suite):
     ) -> None:
         first = adapter.send_payment(payment)
         assert adapter.send_payment(payment) == first
+
+    def test_an_instruction_never_sent_has_no_status(self, adapter: Bank) -> None:
+        """None tells a caller whose send failed that sending again pays only once."""
+        assert adapter.payment_status(f"pay-{uuid.uuid4().hex}") is None
+
+    def test_a_sent_payment_has_a_status(self, adapter: Bank, payment: PaymentInstruction) -> None:
+        """A bank that forgot a payment it took would have a caller after a timeout pay again."""
+        receipt = adapter.send_payment(payment)
+        _assert_carried_out(adapter.payment_status(payment.instruction_id), receipt)
+
+    def test_a_repeated_payment_keeps_its_first_receipt_and_status(
+        self, adapter: Bank, payment: PaymentInstruction
+    ) -> None:
+        first = adapter.send_payment(payment)
+        assert adapter.send_payment(payment) == first
+        _assert_carried_out(adapter.payment_status(payment.instruction_id), first)
+
+    def test_a_settled_payment_stays_settled(
+        self,
+        adapter: Bank,
+        payment: PaymentInstruction,
+        settle_payment: Callable[[str], None],
+    ) -> None:
+        first = adapter.send_payment(payment)
+        settle_payment(payment.instruction_id)
+        settled = adapter.payment_status(payment.instruction_id)
+        assert settled is not None
+        assert settled.status is PaymentStatus.SETTLED
+        assert settled.bank_reference == first.bank_reference
+        assert adapter.send_payment(payment) == first
+        assert adapter.payment_status(payment.instruction_id) == settled

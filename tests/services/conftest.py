@@ -8,13 +8,14 @@ from decimal import Decimal
 import pytest
 
 from leasekit.builtin.faces import inspect_photo
-from leasekit.demo import credit_code, resident_id, supply_onboarding_documents, vin
+from leasekit.demo import DEMO_PRODUCTS, credit_code, resident_id, supply_onboarding_documents, vin
 from leasekit.domain.approvals import ApprovalTask, ApprovalTaskState
 from leasekit.domain.clock import FixedClock
 from leasekit.domain.customers import CustomerKind
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner, PartnerRating
+from leasekit.domain.products import Product
 from leasekit.domain.vehicles import VehicleCondition
 from leasekit.money import currency
 from leasekit.plugins import Adapters
@@ -26,6 +27,7 @@ from leasekit.services import (
     customers,
     events,
     partners,
+    products,
     users,
     vehicles,
 )
@@ -184,3 +186,19 @@ def decide(
     return approvals.transition_approval_task(
         ctx, reviewer, task.id, "decide", reason, decision=decision, **conditions
     )
+
+
+def published(
+    ctx: ServiceContext, manager: Actor, director: Actor, request: products.CreateProduct
+) -> Product:
+    """A product written by *manager* and published by *director*."""
+    product = products.create_product(ctx, manager, request)
+    assert product.draft_version_id is not None
+    products.transition_product_version(ctx, director, product.draft_version_id, "publish")
+    return products.get_product(ctx, manager, product.id)
+
+
+@pytest.fixture
+def lease(ctx: ServiceContext, manager: Actor, director: Actor) -> Product:
+    """The demo's direct finance lease (``FL-STD``), on sale."""
+    return published(ctx, manager, director, DEMO_PRODUCTS[1])

@@ -31,29 +31,24 @@ from leasekit.errors import (
 )
 from leasekit.services import applications, approvals, products
 from leasekit.services.context import ServiceContext
-from leasekit.services.products import CreateProduct, ProductRevision
+from leasekit.services.products import ProductRevision
 from leasekit.services.storage import ApprovalTaskQuery
 
 from ..domain.test_application_plans import _PRODUCT, DAY, deals
-from .conftest import decide, open_review, open_task, register_customer, register_vehicle
+from .conftest import (
+    decide,
+    open_review,
+    open_task,
+    register_customer,
+    register_vehicle,
+)
+from .conftest import (
+    published as _published,
+)
 from .test_applications import draft_command
 
 LOAN, LEASE, OPERATING = DEMO_PRODUCTS
 SYSTEM = Actor.system()
-
-
-def _published(
-    ctx: ServiceContext, manager: Actor, director: Actor, request: CreateProduct
-) -> Product:
-    product = products.create_product(ctx, manager, request)
-    assert product.draft_version_id is not None
-    products.transition_product_version(ctx, director, product.draft_version_id, "publish")
-    return products.get_product(ctx, manager, product.id)
-
-
-@pytest.fixture
-def lease(ctx: ServiceContext, manager: Actor, director: Actor) -> Product:
-    return _published(ctx, manager, director, LEASE)
 
 
 @pytest.fixture

@@ -17,20 +17,25 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from leasekit.demo import DEMO_PRODUCTS, credit_code, vin
+from leasekit.domain.contracts import Contract, DraftChanges, SignerContact
 from leasekit.domain.credit_limits import LimitMovementKind, LimitRequestKind
+from leasekit.domain.disbursements import DisbursementState, PayoutAttempt
 from leasekit.domain.document_defects import DefectKind
 from leasekit.domain.documents import DocumentKind, OwnerKind
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner, PartnerRating
 from leasekit.domain.rules import RuleAction
+from leasekit.ports import PaymentReceipt, PaymentStatus
 from leasekit.services import (
     applications,
     approvals,
     blacklist,
     catalog,
+    contracts,
     credit_limits,
     customers,
+    disbursements,
     document_defects,
     documents,
     events,
@@ -47,6 +52,7 @@ from leasekit.services import (
     users,
     vehicles,
 )
+from leasekit.services.commands import execute
 from leasekit.services.context import ServiceContext
 from leasekit.services.storage import DeliveryQuery, DeliveryStatus
 from leasekit.store.audit import count_entries
@@ -54,7 +60,14 @@ from leasekit.store.outbox import OutboxRelay
 from leasekit.store.uow import SqlUnitOfWork
 from leasekit.testing.photos import sample_face_photo
 
-from .conftest import open_review, open_task, register_customer, register_vehicle
+from .conftest import (
+    decide,
+    deliver,
+    open_review,
+    open_task,
+    register_customer,
+    register_vehicle,
+)
 from .test_applications import draft_command
 from .test_documents import PNG, chunks
 
@@ -254,7 +267,72 @@ def _retag(w: World) -> Callable[[], object]:
     return lambda: approvals.retag_approval_task(w.ctx, w.officer, change)
 
 
+def _contract(w: World) -> Contract:
+    """A contract the workflow drew up from a priced application an officer approved."""
+    application_id = _priced(w)
+    applications.transition_application(w.ctx, w.dealer, application_id, "submit")
+    open_review(w.ctx, application_id)
+    decide(w.ctx, w.officer, application_id, "approve")
+    deliver(w.ctx, "contracts.draw_up", "application_approved", "application", application_id)
+    query = contracts.ContractQuery(application_id=application_id)
+    (record,) = contracts.list_contracts(w.ctx, w.officer, query).items
+    return contracts.get_contract(w.ctx, w.officer, record["id"])
+
+
+def _reachable(w: World) -> Contract:
+    """:func:`_contract`, with its signer's e-mail address entered."""
+    contract = _contract(w)
+    contact = SignerContact(contract.signers[0].customer_id, email="zhang.wei@example.com")
+    revision = contracts.ContractRevision(contract.id, DraftChanges(contacts=(contact,)))
+    return contracts.revise_contract(w.ctx, w.officer, revision)
+
+
+def _signing(w: World) -> Callable[[], object]:
+    """The check that finds the contract's envelope signed."""
+    sent = contracts.transition_contract(w.ctx, w.officer, _reachable(w).id, "send_for_signature")
+    w.ctx.adapters.signature_provider.sign(sent.envelope_id)  # type: ignore[attr-defined]
+    return lambda: contracts.check_signature(w.ctx, w.officer, contracts.EnvelopeCheck(sent.id))
+
+
+def _finance(w: World) -> Actor:
+    made = users.create_user(w.ctx, w.admin, users.CreateUser("finance", "Finance", Role.FINANCE))
+    return made.actor()
+
+
+def _queued(w: World) -> str:
+    """A signed contract's payout, queued by the workflow."""
+    _signing(w)()
+    (record,) = contracts.list_contracts(w.ctx, w.officer).items
+    deliver(w.ctx, "payouts.queue", "contract_signed", "contract", record["id"])
+    return str(disbursements.list_disbursements(w.ctx, w.officer).items[0]["id"])
+
+
+def _payout_status(w: World) -> Callable[[], object]:
+    """What the bank says of a payout it accepted: settled."""
+    item_id = _queued(w)
+    with w.ctx.uow_factory() as uow:
+        item = uow.disbursements.get(item_id)
+        attempt = PayoutAttempt(
+            1, f"{item_id}-1", "finance", w.ctx.clock.now(), bank_reference="B-1"
+        )
+        item.state, item.attempts = DisbursementState.SENT, (attempt,)
+        uow.disbursements.update(item)
+        uow.commit()
+    receipt = PaymentReceipt(f"{item_id}-1", "B-1", PaymentStatus.SETTLED, w.ctx.clock.now())
+    return lambda: execute(w.ctx, Actor.system(), disbursements.record_payout_status, receipt)
+
+
 PREPARE: dict[str, Prepare] = {
+    "revise_contract": lambda w: (lambda contract: lambda: contracts.revise_contract(
+        w.ctx, w.officer, contracts.ContractRevision(contract.id, DraftChanges("zh"))))(
+        _contract(w)),
+    "transition_contract": lambda w: (lambda contract: lambda: contracts.transition_contract(
+        w.ctx, w.officer, contract.id, "send_for_signature"))(_reachable(w)),
+    "check_signature": _signing,
+    "transition_disbursement": lambda w: (lambda item_id, finance: lambda:
+        disbursements.transition_disbursement(w.ctx, finance, item_id, "claim"))(
+        _queued(w), _finance(w)),
+    "record_payout_status": _payout_status,
     "transition_approval_task": _claim,
     "retag_approval_task": _retag,
     "create_user": lambda w: lambda: users.create_user(
@@ -424,6 +502,20 @@ def _authenticate(w: World) -> Callable[[], object]:
 
 
 READS: dict[str, Prepare] = {
+    "get_contract": lambda w: (
+        lambda contract: lambda: contracts.get_contract(w.ctx, w.dealer, contract.id)
+    )(_contract(w)),
+    "list_contracts": lambda w: lambda: contracts.list_contracts(w.ctx, w.dealer),
+    "list_receivables": lambda w: (
+        lambda contract: lambda: contracts.list_receivables(w.ctx, w.dealer, contract.id)
+    )(_contract(w)),
+    "trace_contract": lambda w: (
+        lambda contract: lambda: contracts.trace_contract(w.ctx, w.officer, contract.id)
+    )(_contract(w)),
+    "list_disbursements": lambda w: lambda: disbursements.list_disbursements(w.ctx, w.officer),
+    "get_disbursement": lambda w: (
+        lambda item_id: lambda: disbursements.get_disbursement(w.ctx, w.officer, item_id)
+    )(_queued(w)),
     "list_approval_tasks": lambda w: lambda: approvals.list_approval_tasks(w.ctx, w.officer),
     "get_task_view": lambda w: (
         lambda task_id: lambda: approvals.get_task_view(w.ctx, w.officer, task_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 from decimal import Decimal
 
 import attrs
@@ -35,7 +36,6 @@ from leasekit.services.contracts import ContractQuery, ContractRevision, Envelop
 from leasekit.testing import Fakes
 
 from .conftest import decide, deliver, open_review, register_customer, register_vehicle
-from .test_application_plans import lease  # noqa: F401 - a fixture
 from .test_applications import draft_command
 
 SYSTEM = Actor.system()
@@ -45,8 +45,8 @@ def approved(
     ctx: ServiceContext, dealer: Actor, partner: Partner, officer: Actor, n: int = 0
 ) -> str:
     """Application *n* (its own customer and car), priced with the finance lease, approved."""
-    customer = register_customer(ctx, dealer, f"1101051985071200{n}")
-    vehicle = register_vehicle(ctx, dealer, f"LSVAU2180N218329{n}")
+    customer = register_customer(ctx, dealer, f"11010519850712{n:03d}")
+    vehicle = register_vehicle(ctx, dealer, f"LSVAU2180N21{n:05d}")
     command = draft_command(partner, customer, vehicle, product_code="FL-STD")
     draft = applications.create_draft(ctx, dealer, command)
     applications.transition_application(ctx, dealer, draft.id, "submit")
@@ -170,7 +170,8 @@ def test_data_entry_on_a_draft_is_checked_audited_and_renders_again(
     )
     assert revised.language == "zh"
     assert revised.signers[0].email == "Zhang.Wei@example.com"
-    assert revised.document is not None and revised.document != contract.document
+    assert revised.document is not None
+    assert revised.document != contract.document
     text = pypdf.PdfReader(io.BytesIO(_stored(ctx, revised.document.key))).pages[0].extract_text()
     assert "融资租赁" in text
     with pytest.raises(StaleVersionError):
@@ -227,7 +228,8 @@ def test_signed_by_every_signer_the_contract_and_its_application_are_signed(
 ) -> None:
     _with_email(ctx, officer, contract)
     sent = contracts.transition_contract(ctx, officer, contract.id, "send_for_signature")
-    assert sent.state is ContractState.SENT_FOR_SIGNATURE and sent.envelope_id
+    assert sent.state is ContractState.SENT_FOR_SIGNATURE
+    assert sent.envelope_id
     pending = contracts.check_signature(ctx, officer, EnvelopeCheck(contract.id))
     assert pending.state is ContractState.SENT_FOR_SIGNATURE
     fakes.signature_provider.sign(sent.envelope_id)
@@ -271,3 +273,30 @@ def test_a_dealer_sees_its_own_contracts_only(
     assert contracts.list_contracts(ctx, other_dealer).items == []
     with pytest.raises(Exception, match="contract"):
         contracts.get_contract(ctx, other_dealer, contract.id)
+
+
+def test_numbers_have_no_gap_when_drawn_up_at_once(
+    ctx: ServiceContext, dealer: Actor, partner: Partner, officer: Actor, lease: Product
+) -> None:
+    """Eight approvals drawn up by eight threads at once: every number once, none skipped,
+    on PostgreSQL where they really run side by side."""
+    ids = [approved(ctx, dealer, partner, officer, n) for n in range(8)]
+    barrier, failures = threading.Barrier(len(ids)), []
+
+    def draw(application_id: str) -> None:
+        barrier.wait()
+        try:
+            deliver(ctx, "contracts.draw_up", "application_approved", "application",
+                    application_id)  # fmt: skip
+        except Exception as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=draw, args=(one,)) for one in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    year = ctx.clock.business_date().year
+    numbers = sorted(r["number"] for r in contracts.list_contracts(ctx, SYSTEM).items)
+    assert numbers == [f"LK-{year}-{n:06d}" for n in range(1, 9)]

@@ -2,12 +2,15 @@
 
 A signed contract enters the payout queue as one :class:`Disbursement`, with the results of
 the automated checks (:class:`PayoutCheck`). A reviewer claims it (a lock for a lease, as
-approval tasks have), and approves, rejects or reports fraud; approving re-runs the checks and
-takes the partner's limit. The payout is then an instruction to the bank, one per attempt:
-pending until the bank accepts it (``sent``), then ``paid`` when it settles. A payout the bank
-refuses fails: the limit is given back and the item returns to the queue for another attempt
-under a new instruction id, while a retry of the *same* attempt reuses its id, so the bank
-never pays one attempt twice.
+approval tasks have), and approves, rejects or reports fraud. Approving re-runs the checks and
+takes the partner's limit; the checks need what only storage can tell, so the service runs
+them, and :func:`failed_checks` says why they refuse.
+
+The payout is then an instruction to the bank, one per attempt: pending until the bank
+accepts it (``sent``), then ``paid`` when it settles. A payout the bank refuses fails: the
+limit is given back and the item returns to the queue for another attempt under a new
+instruction id, while a retry of the *same* attempt reuses its id, so the bank never pays one
+attempt twice.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ __all__ = [
     "PayoutAttempt",
     "PayoutCheck",
     "PayoutRules",
+    "failed_checks",
 ]
 
 
@@ -185,13 +189,14 @@ def _check_release(item: Disbursement, move: Move) -> None:
         check_holder(item, move, _MACHINE, _HELD)
 
 
-def _check_approve(item: Disbursement, move: Move) -> None:
-    _check_holder(item, move)
-    failed = [check for check in item.checks if not check.passed]
-    if failed:
-        raise ValidationError.single(
-            "checks", "; ".join(f"{check.name}: {check.detail}" for check in failed)
-        )
+def failed_checks(checks: Iterable[PayoutCheck]) -> ValidationError | None:
+    """The refusal of an approval that *checks* do not all pass, each failure with why."""
+    failed = [check for check in checks if not check.passed]
+    if not failed:
+        return None
+    return ValidationError.single(
+        "checks", "; ".join(f"{check.name}: {check.detail}" for check in failed)
+    )
 
 
 def _refused(item: Disbursement, move: Move) -> Mapping[str, PayloadValue] | None:
@@ -242,7 +247,8 @@ class Disbursement(Stateful):
     partner_id: str
     amount: Money
     """What the payee receives: the vehicle price less the down payment."""
-    payee: Payee
+    payee: Payee | None
+    """None while the account to pay into is not on file (a check then fails)."""
     checks: tuple[PayoutCheck, ...]
     state: DisbursementState = attrs.field(converter=DisbursementState)
     locked_by: str | None
@@ -262,7 +268,7 @@ class Disbursement(Stateful):
     guards: ClassVar[Mapping[str, Guard]] = {
         _D.CLAIM: _check_claim,
         _D.RELEASE: _check_release,
-        _D.APPROVE: _check_approve,
+        _D.APPROVE: _check_holder,
         _D.REJECT: _check_holder,
         _D.REPORT_FRAUD: _check_holder,
     }
@@ -286,7 +292,7 @@ class Disbursement(Stateful):
         application_id: str,
         partner_id: str,
         amount: Money,
-        payee: Payee,
+        payee: Payee | None,
         checks: Iterable[PayoutCheck],
         actor: Actor,
         at: datetime,

@@ -207,7 +207,8 @@ def revise_contract(work: Work, request: ContractRevision) -> Contract:
         "contract_revised",
         _SUBJECT,
         contract.id,
-        {"number": contract.number, "partner_id": contract.partner_id, "changed": ", ".join(changed),
+        {"number": contract.number, "partner_id": contract.partner_id,
+         "changed": ", ".join(changed),
          "document_sha256": contract.document.sha256 if contract.document else None},
     )  # fmt: skip
     return contract

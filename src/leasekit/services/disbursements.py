@@ -39,6 +39,7 @@ from leasekit.domain.disbursements import (
     DisbursementState,
     Payee,
     PayoutCheck,
+    failed_checks,
 )
 from leasekit.domain.documents import OwnerKind
 from leasekit.domain.events import DomainEvent
@@ -207,7 +208,7 @@ def queue_payout(work: Work, contract: Contract) -> Disbursement:
         application_id=contract.application_id,
         partner_id=contract.partner_id,
         amount=amount,
-        payee=payee or Payee("", ""),
+        payee=payee,
         checks=payout_checks(work, contract, payee),
         actor=WORKFLOW,
         at=work.at,
@@ -249,13 +250,12 @@ def _approve(work: Work, item: Disbursement) -> None:
     """Check again, now: a failed check refuses the approval; then take the partner's limit
     for the amount lent (refused, with the figures, when it is not available)."""
     contract = work.uow.contracts.get(item.contract_id)
-    item.recheck(payout_checks(work, contract, _payee(work, contract)), work.at)
-    failed = [check for check in item.checks if not check.passed]
-    if failed:
-        raise ValidationError.single(
-            "checks", "; ".join(f"{check.name}: {check.detail}" for check in failed)
-        )
-    item.payee = _payee(work, contract) or item.payee
+    payee = _payee(work, contract)
+    item.recheck(payout_checks(work, contract, payee), work.at)
+    refusal = failed_checks(item.checks)
+    if refusal is not None:
+        raise refusal
+    item.payee = payee
     move_limit(
         work, contract.partner_id, LimitMovementKind.TAKE, _exposure(contract.id),
         contract.principal.amount, f"payout of contract {contract.number}",
@@ -383,6 +383,7 @@ def approve_disbursements(
 
 
 def _instruction(item: Disbursement, on: date) -> PaymentInstruction:
+    assert item.payee is not None  # approval checked the payee's account
     return PaymentInstruction(
         instruction_id=item.current.instruction_id,
         payee_name=item.payee.name,

@@ -221,7 +221,7 @@ class DisbursementRow(EntityRow):
     partner_id: Mapped[str] = reference("partners", index=False)
     currency: Mapped[str] = currency_column()
     amount: Mapped[Decimal]
-    payee: Mapped[dict[str, Any]]
+    payee: Mapped[dict[str, Any] | None]
     checks: Mapped[list[Any]]
     state: Mapped[str]
     locked_by: Mapped[str | None]

@@ -54,7 +54,9 @@ _STREAM_SECONDS: Final = 3600
 
 def _masked(record: dict[str, Any]) -> dict[str, Any]:
     """A listed payout with its payee's account number cut, as replies show it."""
-    record["payee"] = {**record["payee"], "account": mask_number(record["payee"]["account"])}
+    payee = record["payee"]
+    if payee:
+        record["payee"] = {**payee, "account": mask_number(payee["account"])}
     return record
 
 

@@ -86,7 +86,7 @@ def _create_disbursements() -> None:
         sa.Column("partner_id", ID, nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("amount", AMOUNT, nullable=False),
-        sa.Column("payee", sa.Text(), nullable=False),
+        sa.Column("payee", sa.Text(), nullable=True),
         sa.Column("checks", sa.Text(), nullable=False),
         sa.Column("state", sa.String(), nullable=False),
         sa.Column("locked_by", sa.String(), nullable=True),

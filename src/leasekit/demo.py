@@ -62,9 +62,13 @@ the notifier would tell people written under the demo folder's ``messages``, to 
 bank statements read as the camt.053 files banks export, and contracts really signed by the
 local provider (``leasekit signatures sign``), with a certificate authority it makes under
 the demo folder."""
-DEMO_ADAPTER_OPTIONS: Final = {"face_verifier": {"other_similarity": "0.93"}}
+DEMO_ADAPTER_OPTIONS: Final = {
+    "face_verifier": {"other_similarity": "0.93"},
+    "bank": {"settle_after_seconds": "0"},
+}
 """The fake face verifier finds a face photo like the ID card's, as a real verifier would the
-same person's: the demo's ID card sample shows no face to compare."""
+same person's (the demo's ID card sample shows no face to compare); the fake bank settles a
+payout the moment it accepts it."""
 
 SAMPLE_FACE_PHOTO: Final = "face-photo.jpg"
 """The sample face-to-face photo (in :mod:`leasekit.samples`)."""

@@ -22,6 +22,7 @@ from leasekit.services.sheets import XLSX_MEDIA_TYPE as XLSX
 from .conftest import Demo
 from .test_approval_tasks import open_task
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
+from .test_contracts import drawn_up, queued
 from .test_document_defects import defect_body, recorded_defect
 from .test_partner_ratings import SOON, requested_override
 from .test_products import first_product, product_body
@@ -71,6 +72,10 @@ async def _transitions(made: Awaitable[str]) -> str:
 
 async def _tags(made: Awaitable[str]) -> str:
     return f"{await made}/tags"
+
+
+async def _draft_entry(made: Awaitable[str]) -> str:
+    return f"{await made}/draft"
 
 
 async def _dry_run(made: Awaitable[str]) -> str:
@@ -332,6 +337,37 @@ CASES: dict[str, Case] = {
         texts=frozenset({"add", "remove"}),
         prepare=lambda d: _tags(open_task(d)),
     ),
+    "PUT /contracts/{id}/draft": Case(
+        "officer",
+        lambda d: "/contracts/unknown/draft",
+        lambda d: {"language": "zh"},
+        200,
+        versioned=True,
+        prepare=lambda d: _draft_entry(drawn_up(d)),
+    ),
+    "POST /contracts/{id}/transitions": Case(
+        "manager",
+        lambda d: "/contracts/unknown/transitions",
+        lambda d: {"action": "cancel", "reason": "the customer withdrew"},
+        200,
+        versioned=True,
+        prepare=lambda d: _transitions(drawn_up(d)),
+    ),
+    "POST /disbursements/{id}/transitions": Case(
+        "finance",
+        lambda d: "/disbursements/unknown/transitions",
+        lambda d: {"action": "claim"},
+        200,
+        versioned=True,
+        prepare=lambda d: _transitions(queued(d)),
+    ),
+    "POST /disbursements/batch-approvals": Case(
+        "finance",
+        lambda d: "/disbursements/batch-approvals",
+        lambda d: {"ids": ["unknown"]},
+        200,
+        texts=frozenset({"ids"}),
+    ),
 }
 
 
@@ -370,7 +406,7 @@ async def test_every_field_refuses_hostile_values_and_nothing_is_written(
     body = case.body(served)
     headers = served.auth(case.user) if case.user else {}
     if case.versioned:
-        target = path.removesuffix("/transitions").removesuffix("/tags")
+        target = path.removesuffix("/transitions").removesuffix("/tags").removesuffix("/draft")
         headers["If-Match"] = await served.etag(target, case.user)
     before = served.row_counts()
     for field, what, spoiled in _spoiled(body, case):

@@ -16,7 +16,7 @@ import attrs
 
 from leasekit.errors import ConfigurationError
 
-__all__ = ["Clock", "FixedClock", "SystemClock", "require_utc"]
+__all__ = ["Clock", "FixedClock", "SystemClock", "instant", "optional_instant", "require_utc"]
 
 
 def require_utc(moment: datetime, name: str = "at") -> datetime:
@@ -36,6 +36,16 @@ class Clock(Protocol):
     def business_date(self) -> date:
         """The company's current accounting day."""
         ...
+
+
+def instant(value: object) -> datetime:
+    """An instant as a value class stored as JSON holds it (ISO 8601 text) back to a
+    ``datetime``; a ``datetime`` as it is. For converters of such classes."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def optional_instant(value: object) -> datetime | None:
+    return None if value is None else instant(value)
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -32,7 +32,7 @@ from leasekit.domain.claims import (
     lock,
     unlock,
 )
-from leasekit.domain.clock import require_utc
+from leasekit.domain.clock import instant, optional_instant, require_utc
 from leasekit.domain.documents import DocumentKind
 from leasekit.domain.events import PayloadValue
 from leasekit.domain.identity import Actor, Role, new_id
@@ -165,10 +165,10 @@ class PayoutAttempt:
     number: int
     instruction_id: str
     approved_by: str
-    approved_at: datetime
-    sent_at: datetime | None = None
-    paid_at: datetime | None = None
-    failed_at: datetime | None = None
+    approved_at: datetime = attrs.field(converter=instant)
+    sent_at: datetime | None = attrs.field(default=None, converter=optional_instant)
+    paid_at: datetime | None = attrs.field(default=None, converter=optional_instant)
+    failed_at: datetime | None = attrs.field(default=None, converter=optional_instant)
     bank_reference: str | None = None
     reason: str | None = None
 

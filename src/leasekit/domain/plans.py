@@ -32,6 +32,7 @@ from leasekit.calc.apr import APR_CONVENTIONS, round_aprc
 from leasekit.calc.plan import Fee, FinancingPlan, financing_plan
 from leasekit.calc.rounding import CONVENTIONS
 from leasekit.calc.schedule import Method
+from leasekit.domain.clock import instant
 from leasekit.domain.products import PricedTerms, ProductTerms
 from leasekit.errors import CalculationError, ValidationError
 
@@ -81,10 +82,6 @@ def _optional_decimal(value: object) -> Decimal | None:
 
 def _day(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(cast(str, value))
-
-
-def _instant(value: object) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(cast(str, value))
 
 
 @attrs.frozen
@@ -174,7 +171,7 @@ class Conditions:
     residual_value: Decimal | None = attrs.field(converter=_optional_decimal)
     reason: str
     imposed_by: str
-    imposed_at: datetime = attrs.field(converter=_instant)
+    imposed_at: datetime = attrs.field(converter=instant)
 
 
 def _fees(terms: ProductTerms, requested: PricedTerms) -> list[Fee]:

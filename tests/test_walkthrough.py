@@ -98,11 +98,28 @@ VARYING = frozenset(
         "locked_at",
         "lock_expires_at",
         "findings",
+        "number",
+        "contract_number",
+        "contract_id",
+        "key",
+        "envelope_id",
+        "start_date",
+        "checked_at",
+        "approved_by",
+        "approved_at",
+        "sent_at",
+        "paid_at",
+        "instruction_id",
+        "bank_reference",
+        "disbursement_id",
+        "subject_id",
+        "at",
+        "details",
     }
 )
 """Keys whose values differ from run to run (and with the reader's photo; ``findings`` say
-when the face photo was taken); their presence is still checked, and every other value must
-equal the page's."""
+when the face photo was taken; a contract's ``number`` holds the year); their presence is
+still checked, and every other value must equal the page's."""
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 _CAPTURE = re.compile(r"(?P<name>[A-Z_][A-Z0-9_]*)=\$\((?P<inner>.*)\)", re.DOTALL)
@@ -312,6 +329,8 @@ class Request:
     url: str
     headers: dict[str, str]
     body: bytes | None
+    output: Path | None = None
+    """Where ``-o FILE`` saves the answer (a download), instead of printing it."""
 
 
 def request_of(command: Command, variables: Mapping[str, str], workdir: Path) -> Request:
@@ -321,12 +340,14 @@ def request_of(command: Command, variables: Mapping[str, str], workdir: Path) ->
     method = url = None
     headers: dict[str, str] = {}
     body: bytes | None = None
+    output: Path | None = None
     options = iter(words[1:])
     for word in options:
         if word in ("-s", "--silent"):
             continue
         if word in ("-o", "--output"):
-            assert next(options) == "/dev/null", "only -o /dev/null, to keep a block's output"
+            target = next(options)
+            output = None if target == "/dev/null" else workdir / target
             continue
         if word in ("-X", "--request"):
             method = next(options)
@@ -344,7 +365,7 @@ def request_of(command: Command, variables: Mapping[str, str], workdir: Path) ->
     if body is not None:
         # As curl does: data without a Content-Type is sent as a form.
         headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-    return Request(method or ("GET" if body is None else "POST"), url, headers, body)
+    return Request(method or ("GET" if body is None else "POST"), url, headers, body, output)
 
 
 def _data(
@@ -362,11 +383,16 @@ def _data(
 
 
 def send(request: Request) -> tuple[int, Any]:
+    """The status and the JSON answer; a download is saved where ``-o`` says, and answers
+    None."""
     prepared = urllib.request.Request(
         request.url, data=request.body, headers=request.headers, method=request.method
     )
     try:
         with urllib.request.urlopen(prepared, timeout=30) as response:
+            if request.output is not None:
+                request.output.write_bytes(response.read())
+                return response.status, None
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         with error:
@@ -516,7 +542,9 @@ class Page:
     exports: tuple[str, ...]
     ends: Callable[[Any], bool]
     """Whether the last answer is the one the page ends on."""
-    shows_audit: bool = False
+    checks_afterwards: bool = False
+    """Whether the page ends with leasekit commands run once the demo has stopped (checking
+    the audit log, or a signed PDF)."""
 
 
 PAGES = {
@@ -527,7 +555,7 @@ PAGES = {
          ("GET", "/applications"), ("GET", "/pre-approvals")),
         (BASE_VARIABLE, "SUNRISE", "OFFICER"),
         lambda last: last["items"][0]["state"] == "in_review",
-        shows_audit=True,
+        checks_afterwards=True,
     ),
     "partners.md": Page(
         (("POST", "/partners"), ("POST", "/partners/X/transitions"),
@@ -567,6 +595,20 @@ PAGES = {
         (BASE_VARIABLE, "SUNRISE", "OFFICER", "MANAGER", "DIRECTOR", "SUPERVISOR"),
         lambda last: last["items"][0]["outcome"] == "decline"
         and last["items"][0]["facts"]["statement_tampering_high"] != "0",
+    ),
+    "contracts.md": Page(
+        (("POST", "/approval-tasks/X/transitions"), ("GET", "/contracts"),
+         ("GET", "/contracts/X"), ("GET", "/contracts/X/receivables"),
+         ("GET", "/contracts/X/document"), ("PUT", "/contracts/X/draft"),
+         ("POST", "/contracts/X/transitions"), ("POST", "/contracts/X/signature-checks"),
+         ("GET", "/contracts/X/signed-document"), ("GET", "/disbursements"),
+         ("GET", "/disbursements/X"), ("POST", "/contracts/X/documents"),
+         ("PUT", "/partners/X"), ("POST", "/disbursements/batch-approvals"),
+         ("GET", "/partners/X/credit-limit"), ("GET", "/contracts/X/trace")),
+        (BASE_VARIABLE, "SUNRISE", "OFFICER", "FINANCE"),
+        lambda last: last["state"] == "active"
+        and last["entries"][-1]["action"] == "application_activated",
+        checks_afterwards=True,
     ),
     "identity.md": Page(
         (("POST", "/users"), ("POST", "/enrolments"), ("GET", "/me"), ("POST", "/me/tokens"),
@@ -635,7 +677,7 @@ def test_the_page_has_the_steps_a_new_user_needs(page: str, markdown: str, tmp_p
     for needed in PAGES[page].needed:
         assert needed in paths, needed
     assert any("If-Match" in request.headers for request in sent), "changes name their version"
-    assert bool(checks(markdown)) == PAGES[page].shows_audit, "how to verify the audit log"
+    assert bool(checks(markdown)) == PAGES[page].checks_afterwards, "what to check afterwards"
     assert exported(markdown) == list(PAGES[page].exports)
 
 
@@ -660,6 +702,8 @@ def test_a_new_user_walks_through_it_over_http(
                 output = run_shell(command.shell, variables, demo_server.workdir)
                 if command.shell_capture is not None:
                     variables[command.shell_capture] = output
+                elif output:
+                    last = json.loads(output)  # what a leasekit command printed
                 continue
             request = request_of(command, variables, demo_server.workdir)
             status, last = send(request)

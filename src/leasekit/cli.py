@@ -577,14 +577,19 @@ _DATA_DIR = click.option(
 @_DATA_DIR
 def signatures_sign(envelope_id: str, signer: str, data_dir: Path | None) -> None:
     """SIGNER (an e-mail address, or the name of a signer without one) signs ENVELOPE_ID,
-    in the order the envelope lists its signers, with a certificate of the local authority."""
+    in the order the envelope lists its signers, with a certificate of the local authority;
+    prints the envelope's progress as JSON."""
     provider = _local_provider(data_dir)
     try:
         provider.sign(envelope_id, signer)
     except LeasekitError as exc:
         raise click.ClickException(str(exc)) from None
-    signed = ", ".join(provider.signed_by(envelope_id))
-    click.echo(f"{envelope_id}: {provider.status(envelope_id)} (signed by {signed})")
+    progress = {
+        "envelope_id": envelope_id,
+        "status": str(provider.status(envelope_id)),
+        "signed_by": list(provider.signed_by(envelope_id)),
+    }
+    click.echo(json.dumps(progress, ensure_ascii=False, indent=2))
 
 
 @signatures.command("verify")

@@ -102,8 +102,9 @@ async def test_an_approved_application_is_drawn_up_and_its_document_downloads(
         assert response.headers["Content-Type"] == "application/pdf"
         content = await response.read()
     assert hashlib.sha256(content).hexdigest() == contract["document"]["sha256"]
-    schedule = await served.call("GET", f"{path}/receivables", "sunrise", 200)
+    schedule = await served.call("GET", f"{path}/receivables?limit=200", "sunrise", 200)
     assert len(schedule["items"]) == contract["term_months"]
+    assert schedule["next"] is None
     await served.call("GET", path, "harbour", 404)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from leasekit.server.app import API
 
 from .test_approval_tasks import open_task
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
+from .test_contracts import drawn_up, queued, sent
 from .test_customers import NEW_CUSTOMER
 from .test_document_defects import defect_body, recorded_defect
 from .test_documents import png
@@ -215,6 +217,27 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
             "/partner-imports",
             {"data": PARTNER_CHANGES, "headers": {"Content-Type": "text/csv"}},
         ),
+        "POST /contracts/{id}/documents": (
+            "sunrise",
+            "",
+            {"params": {"kind": "vehicle_invoice", "filename": "invoice.png"}, "data": png()},
+        ),
+        "POST /contracts/{id}/transitions": (
+            "manager",
+            "",
+            {"json": {"action": "cancel", "reason": "the customer withdrew"}, "headers": at_first},
+        ),
+        "POST /contracts/{id}/signature-checks": ("officer", "", {}),
+        "POST /disbursements/{id}/transitions": (
+            "finance",
+            "",
+            {"json": {"action": "claim"}, "headers": at_first},
+        ),
+        "POST /disbursements/batch-approvals": (
+            "finance",
+            "/disbursements/batch-approvals",
+            {"json": {"ids": ["no-such-payout"]}},
+        ),
     }
     assert sorted(requests) == _retryable(), "every retryable operation has a request here"
     return requests[operation]
@@ -227,8 +250,19 @@ PREPARED = {
     "POST /rule-set-versions/{id}/transitions": saved_rule_set,
     "POST /document-defects/{id}/transitions": recorded_defect,
     "POST /approval-tasks/{id}/transitions": open_task,
+    "POST /contracts/{id}/documents": drawn_up,
+    "POST /contracts/{id}/transitions": drawn_up,
+    "POST /contracts/{id}/signature-checks": lambda demo: _path(sent(demo)),
+    "POST /disbursements/{id}/transitions": queued,
 }
 """Operations on objects the demo lacks, made first (their path is left empty above)."""
+ANSWERED = {"POST /contracts/{id}/signature-checks", "POST /disbursements/batch-approvals"}
+"""Operations that answer 200 with what they did, though they are neither moves nor creates."""
+
+
+async def _path(made: Awaitable[tuple[str, str]]) -> str:
+    path, _ = await made
+    return path
 
 
 @pytest.mark.parametrize("operation", _retryable())
@@ -239,8 +273,8 @@ async def test_every_retryable_operation_honours_the_key(demo, operation: str) -
     user, path, request = _request(demo, operation)
     made = PREPARED.get(operation)
     if made is not None:
-        path = f"{await made(demo)}/transitions"
-    status = 200 if path.endswith("/transitions") else 201
+        path = f"{await made(demo)}/{operation.rsplit('/', 1)[1]}"
+    status = 200 if path.endswith("/transitions") or operation in ANSWERED else 201
     headers = {"Idempotency-Key": f"retry-{operation}"} | request.pop("headers", {})
     first = await demo.call("POST", path, user, status, headers=headers, **request)
     again = await demo.call("POST", path, user, status, headers=headers, **request)

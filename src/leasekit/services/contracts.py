@@ -46,13 +46,14 @@ from leasekit.services.commands import Work, command, transition_command
 from leasekit.services.context import (
     ServiceContext,
     back_office_only,
+    page_size,
     scoped,
     visible_or_not_found,
 )
 from leasekit.services.disbursements import queue_payout
 from leasekit.services.events import handles
 from leasekit.services.reads import Lister, lister
-from leasekit.services.storage import Record
+from leasekit.services.storage import Page, Record
 from leasekit.services.workflow import move_along
 
 __all__ = [
@@ -337,11 +338,27 @@ list_contracts: Lister[ContractQuery, Record] = lister(
 )
 
 
-def list_receivables(ctx: ServiceContext, actor: Actor, contract_id: str, /) -> list[Receivable]:
-    """The contract's schedule: what falls due when, by part, and what is paid."""
+def list_receivables(
+    ctx: ServiceContext,
+    actor: Actor,
+    contract_id: str,
+    /,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[Record]:
+    """List a contract's receivables.
+
+    In schedule order, one per installment: when it falls due, its principal, interest and
+    fee, and what has been paid of each. A dealer user reads its own partner's contracts'."""
+    since = None
+    if after is not None:
+        if not after.isdecimal() or len(after) > 6:
+            raise ValidationError.single("after", "not a cursor this server gave")
+        since = int(after)
     with ctx.uow_factory() as uow:
         visible_or_not_found(actor, uow.contracts.get(contract_id), _SUBJECT, contract_id)
-        return uow.receivables.list_for_contract(contract_id)
+        return uow.receivables.schedule(contract_id, after=since, limit=page_size(limit))
 
 
 @attrs.frozen

@@ -112,7 +112,7 @@ def _signature_check(work: Work, contract: Contract) -> PayoutCheck:
         return PayoutCheck("signatures", False, "the signed document is missing from the store")
     if digest.hexdigest() != stored.sha256:
         return PayoutCheck("signatures", False, "the signed document changed after signing")
-    return PayoutCheck("signatures", True, f"signed document sha256 {stored.sha256}")
+    return PayoutCheck("signatures", True, "the signed document is as it came back")
 
 
 def _partner_check(work: Work, contract: Contract) -> PayoutCheck:

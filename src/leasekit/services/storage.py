@@ -564,6 +564,10 @@ class ReceivableRepository(Repository[Receivable], Protocol):
         """In schedule order."""
         ...
 
+    def schedule(self, contract_id: str, *, after: int | None, limit: int) -> Page[Record]:
+        """Up to *limit* lines of one contract after line *after*, in schedule order."""
+        ...
+
     def list_due(self, on_or_before: date) -> list[Receivable]: ...
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from leasekit.domain.contracts import Contract, Payment, Receivable
 from leasekit.domain.disbursements import Disbursement, DisbursementState
 from leasekit.domain.exception_requests import ExceptionRequest
+from leasekit.services.storage import Page, Record
 from leasekit.store.repository import Rule, SqlRepository, Stored, repository
 from leasekit.store.schema import (
     ID_LENGTH,
@@ -151,6 +152,13 @@ class ReceivableRepository(SqlRepository[Receivable]):
         """In schedule order."""
         found = self._find(self.stored.table.c.contract_id == contract_id)
         return sorted(found, key=lambda line: line.sequence)
+
+    def schedule(self, contract_id: str, *, after: int | None, limit: int) -> Page[Record]:
+        """Up to *limit* lines of one contract after line *after*, in schedule order."""
+        table = self.stored.table
+        return self._keyset_page(
+            [table.c.contract_id == contract_id], table.c.sequence, after, limit
+        )
 
     def list_due(self, on_or_before: dt.date) -> list[Receivable]:
         """Lines falling due up to a business date (paid ones included; the caller filters),

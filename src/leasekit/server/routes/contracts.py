@@ -78,29 +78,13 @@ revise_route(
 )
 
 
-@attrs.frozen
-class Schedule:
-    """A contract's receivables in schedule order: one per installment."""
-
-    items: tuple[Receivable, ...]
-
-
-def _schedule(ctx: Any, who: Any, contract_id: str) -> Schedule:
-    return Schedule(tuple(contracts.list_receivables(ctx, who, contract_id)))
-
-
-@api.get(
+list_route(
+    api,
     f"/contracts/{ID}/receivables",
-    summary="A contract's schedule",
-    responses={200: Reply("Every installment: due date, parts, and what is paid.", Schedule)},
+    contracts.list_receivables,
+    item=Receivable,
+    path_args=lambda request: (request.match_info["id"],),
 )
-async def contract_receivables(request: web.Request) -> web.Response:
-    """One receivable per installment, as frozen from the approved plan; at most the term's
-    months, so not paged."""
-    schedule = await run_sync(
-        request, _schedule, services(request), actor(request), request.match_info["id"]
-    )
-    return json_response(request, schedule)
 
 
 async def _download(request: web.Request, signed: bool) -> web.StreamResponse:

@@ -153,7 +153,7 @@ async def approve_batch(request: web.Request) -> web.Response:
 
 @api.post(
     f"/disbursements/{ID}/payout-checks",
-    retryable=True,
+    retryable=False,
     summary="Ask the bank where a payout stands",
     responses={200: Reply("The payout, paid or back in the queue if the bank says so.",
                           Disbursement)},

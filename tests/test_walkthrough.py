@@ -603,7 +603,7 @@ PAGES = {
          ("POST", "/contracts/X/transitions"), ("POST", "/contracts/X/signature-checks"),
          ("GET", "/contracts/X/signed-document"), ("GET", "/disbursements"),
          ("GET", "/disbursements/X"), ("POST", "/contracts/X/documents"),
-         ("PUT", "/partners/X"), ("POST", "/disbursements/batch-approvals"),
+         ("PUT", "/partners/X"), ("POST", "/disbursement-approvals"),
          ("GET", "/partners/X/credit-limit"), ("GET", "/contracts/X/trace")),
         (BASE_VARIABLE, "SUNRISE", "OFFICER", "FINANCE"),
         lambda last: last["state"] == "active"

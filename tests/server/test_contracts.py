@@ -136,7 +136,7 @@ async def test_a_batch_approval_pays_out_while_a_client_watches(served: Demo) ->
     limit = f"/partners/{item['partner_id']}/credit-limit"
     used_before = Decimal((await served.call("GET", limit, "officer", 200))["used"]["amount"])
     outcome = await served.call(
-        "POST", "/disbursements/batch-approvals", "finance", 200, json={"ids": [item["id"]]}
+        "POST", "/disbursement-approvals", "finance", 200, json={"ids": [item["id"]]}
     )
     assert outcome["items"] == [{"id": item["id"], "approved": True, "error": None,
                                  "detail": None}]  # fmt: skip
@@ -162,7 +162,7 @@ async def _watch(demo: Demo, contract_id: str) -> list[dict[str, Any]]:
     """The events a client following one contract's payout receives, until the stream ends."""
     events = []
     async with demo.client.get(
-        f"/disbursements/events?contract_id={contract_id}", headers=demo.auth("sunrise")
+        f"/disbursement-events?contract_id={contract_id}", headers=demo.auth("sunrise")
     ) as response:
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("text/event-stream")

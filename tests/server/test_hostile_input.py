@@ -361,9 +361,9 @@ CASES: dict[str, Case] = {
         versioned=True,
         prepare=lambda d: _transitions(queued(d)),
     ),
-    "POST /disbursements/batch-approvals": Case(
+    "POST /disbursement-approvals": Case(
         "finance",
-        lambda d: "/disbursements/batch-approvals",
+        lambda d: "/disbursement-approvals",
         lambda d: {"ids": ["unknown"]},
         200,
         texts=frozenset({"ids"}),

@@ -233,9 +233,9 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
             "",
             {"json": {"action": "claim"}, "headers": at_first},
         ),
-        "POST /disbursements/batch-approvals": (
+        "POST /disbursement-approvals": (
             "finance",
-            "/disbursements/batch-approvals",
+            "/disbursement-approvals",
             {"json": {"ids": ["no-such-payout"]}},
         ),
     }
@@ -256,7 +256,7 @@ PREPARED = {
     "POST /disbursements/{id}/transitions": queued,
 }
 """Operations on objects the demo lacks, made first (their path is left empty above)."""
-ANSWERED = {"POST /contracts/{id}/signature-checks", "POST /disbursements/batch-approvals"}
+ANSWERED = {"POST /contracts/{id}/signature-checks", "POST /disbursement-approvals"}
 """Operations that answer 200 with what they did, though they are neither moves nor creates."""
 
 

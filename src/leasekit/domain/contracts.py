@@ -8,8 +8,9 @@ receivables (allocation) and how it is undone (reversal) follow :data:`PAYMENT_L
 
 from __future__ import annotations
 
+import functools
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -439,18 +440,8 @@ class Contract(Stateful):
             if signer is None:
                 checks.add(f"{path}.customer_id", "is not a signer of this contract")
                 continue
-            email = (
-                None
-                if contact.email is None
-                else checks.run(
-                    lambda c=contact, p=path: email_address(c.email or "", f"{p}.email")
-                )
-            )
-            phone = (
-                None
-                if contact.phone is None
-                else checks.run(lambda c=contact, p=path: telephone(c.phone or "", f"{p}.phone"))
-            )
+            email = _checked(checks, contact.email, f"{path}.email", email_address)
+            phone = _checked(checks, contact.phone, f"{path}.phone", telephone)
             updated[signer.customer_id] = attrs.evolve(
                 signer, email=email or signer.email, phone=phone or signer.phone
             )
@@ -470,6 +461,14 @@ class Contract(Stateful):
                     FieldError(f"signers.{index}", f"{signer.name} has no e-mail or phone")
                 )
         return errors
+
+
+def _checked(
+    checks: Checks, value: str | None, field: str, check: Callable[[str, str], str]
+) -> str | None:
+    """*value* as *check* gives it back, None if it is None or at fault (noted in
+    *checks*)."""
+    return None if value is None else checks.run(functools.partial(check, value, field))
 
 
 def _language(value: str) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final
 
 import attrs
 
@@ -215,7 +215,7 @@ def _approved(item: Disbursement, move: Move) -> Mapping[str, PayloadValue]:
     return {"instruction_id": attempt.instruction_id, "attempt": number}
 
 
-def _update_attempt(item: Disbursement, **changes: object) -> Mapping[str, PayloadValue]:
+def _update_attempt(item: Disbursement, **changes: Any) -> Mapping[str, PayloadValue]:
     item.attempts = (*item.attempts[:-1], attrs.evolve(item.current, **changes))
     return {"instruction_id": item.current.instruction_id, "attempt": item.current.number}
 

@@ -198,7 +198,7 @@ def _move_application(
     move_along(work, application, work.uow.applications, action, reason)
 
 
-def queue_payout(work: Work, contract: Contract) -> Disbursement:
+def queue_payout(work: Work, contract: Contract) -> None:
     """Queue the payout of *contract*, which has just asked for disbursement."""
     payee = _payee(work, contract)
     amount = contract.vehicle_price - contract.down_payment
@@ -224,7 +224,6 @@ def queue_payout(work: Work, contract: Contract) -> Disbursement:
          "currency": amount.currency.code,
          "failed_checks": ", ".join(c.name for c in item.checks if not c.passed)},
     )  # fmt: skip
-    return item
 
 
 @handles("contract_signed", name="payouts.queue")

@@ -26,7 +26,8 @@ def move_along(
 ) -> None:
     """Move *subject* by *action* as the workflow, store it and record the move."""
     moved = subject.apply(
-        action, WORKFLOW, at=work.at, business_date=work.business_date, reason=reason, **params
-    )
+        action, WORKFLOW, at=work.at, business_date=work.business_date, reason=reason,
+        partner=None, **params,
+    )  # fmt: skip
     repository.update(subject)
     work.record(moved)

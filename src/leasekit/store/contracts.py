@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import sqlalchemy as sa
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
@@ -88,7 +88,7 @@ class ContractNumberRow(Base):
     last: Mapped[int]
 
 
-_NUMBERS: Final = ContractNumberRow.__table__
+_NUMBERS: Final = cast(sa.Table, ContractNumberRow.__table__)
 
 
 @repository("contracts")

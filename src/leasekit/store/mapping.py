@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Final, Generic, TypeVar, Union, get_args, get_origin
+from typing import Any, Final, Generic, TypeVar, Union, cast, get_args, get_origin
 
 import attrs
 
@@ -173,7 +173,7 @@ _Field = _Plain | _Money | _Nested | _Document
 
 
 def _plan_field(field: attrs.Attribute[Any]) -> _Field:
-    name, annotation = field.name, field.type
+    name, annotation = field.name, cast(Any, field.type)
     kind = _strip_optional(annotation)
     if kind is Money:
         return _Money(name)

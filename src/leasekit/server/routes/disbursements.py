@@ -1,10 +1,10 @@
-"""``/disbursements``: the payout queue, batch approval, payout tracking, and a live stream of
-payout statuses.
+"""``/disbursements``: the payout queue and payout tracking; ``/disbursement-approvals``:
+batch approval; ``/disbursement-events``: a live stream of payout statuses.
 
 Signed contracts enter the queue by themselves. Finance reviewers claim, release, approve,
-reject or report fraud with ``POST /disbursements/{id}/transitions``; ``POST
-/disbursements/batch-approvals`` approves many at once and reports each. ``GET
-/disbursements/events`` is a server-sent-events stream of payout status changes, which a
+reject or report fraud with ``POST /disbursements/{id}/transitions``;
+``POST /disbursement-approvals`` approves many at once and reports each.
+``GET /disbursement-events`` is a server-sent-events stream of payout status changes, which a
 client reconnecting with ``Last-Event-ID`` resumes where it left off. Account numbers are
 shown masked.
 """
@@ -86,7 +86,7 @@ def _data(position: int, event: DomainEvent) -> str:
 
 
 @api.get(
-    "/disbursements/events",
+    "/disbursement-events",
     summary="Follow payout statuses as they change",
     query=StreamFilter,
     responses={200: Reply("A server-sent-events stream, one event per status change.", str,
@@ -131,7 +131,7 @@ transition_route(
 
 
 @api.post(
-    "/disbursements/batch-approvals",
+    "/disbursement-approvals",
     retryable=True,
     summary="Approve payouts in a batch",
     body=BatchApproval,

@@ -15,9 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from leasekit.domain.disbursements import Payee
+from leasekit.domain.partner_profiles import BankAccount
 from leasekit.errors import ValidationError
 from leasekit.money import CURRENCIES, Money
 from leasekit.server.payloads import make_converter, structure
+
+from ..store.conftest import Build
 
 
 class Colour(StrEnum):
@@ -290,3 +294,21 @@ def test_any_json_is_a_request_or_a_validation_error(
         return
     assert refusal.errors, "a refusal names at least one field"
     assert all(isinstance(error.field, str) and error.message for error in refusal.errors)
+
+
+def test_the_accounts_a_payout_pays_into_leave_masked(converter: cattrs.Converter) -> None:
+    """A payout's payee and a sale-leaseback seller's account show their last four
+    characters; a partner's own settlement accounts are not touched here."""
+    account = BankAccount(scheme="iban", holder="Zhang Wei", bank_name="Deutsche Bank",
+                          iban="DE89370400440532013000", bic="DEUTDEFF")  # fmt: skip
+    assert converter.unstructure(account)["iban"] == "DE89370400440532013000"
+    payee = converter.unstructure(Payee("Sunrise Motors", "6222020200112233446", "ICBC"))
+    assert payee["account"] == "****3446"
+    build = Build()
+    partner = build.partner()
+    application = build.application(
+        partner, build.customer(partner.id), build.vehicle(partner.id), build.terms()
+    )
+    contract = converter.unstructure(build.contract(application))
+    assert contract["seller_account"]["iban"] == "****3000"
+    assert contract["seller_account"]["bic"] == "DEUTDEFF"

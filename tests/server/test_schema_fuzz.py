@@ -109,7 +109,7 @@ def _schema() -> schemathesis.BaseSchema:
                     "checks": {
                         "positive_data_acceptance": {"expected-statuses": [*ACCEPTED_STATUSES, 401]}
                     },
-                }
+                },
             ],
         }
     )

@@ -276,6 +276,7 @@ def _contract(w: World) -> Contract:
     deliver(w.ctx, "contracts.draw_up", "application_approved", "application", application_id)
     query = contracts.ContractQuery(application_id=application_id)
     (record,) = contracts.list_contracts(w.ctx, w.officer, query).items
+    deliver(w.ctx, "contracts.render", "contract_drawn_up", "contract", record["id"])
     return contracts.get_contract(w.ctx, w.officer, record["id"])
 
 

@@ -10,7 +10,6 @@ import io
 import threading
 from decimal import Decimal
 
-import attrs
 import pypdf
 import pytest
 
@@ -56,11 +55,13 @@ def approved(
 
 
 def drawn_up(ctx: ServiceContext, application_id: str) -> Contract:
-    """Let the workflow draw up the approved application's contract."""
+    """Let the workflow draw up the approved application's contract and render its
+    document."""
     deliver(ctx, "contracts.draw_up", "application_approved", "application", application_id)
     (record,) = contracts.list_contracts(
         ctx, SYSTEM, ContractQuery(application_id=application_id)
     ).items
+    deliver(ctx, "contracts.render", "contract_drawn_up", "contract", record["id"])
     return contracts.get_contract(ctx, SYSTEM, record["id"])
 
 
@@ -132,20 +133,30 @@ def test_numbers_follow_each_other_in_the_year(
 
 
 def test_a_drawing_up_that_fails_gives_its_number_back(
-    ctx: ServiceContext, dealer: Actor, partner: Partner, officer: Actor, lease: Product
-) -> None:
+    ctx: ServiceContext, dealer: Actor, partner: Partner, officer: Actor, lease: Product,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     first = approved(ctx, dealer, partner, officer, 0)
     second = approved(ctx, dealer, partner, officer, 1)
 
-    def broken(document: object) -> bytes:
-        raise RuntimeError("the renderer fell over")
+    def broken(*args: object) -> list[object]:
+        raise RuntimeError("the schedule could not be written")
 
-    with pytest.raises(RuntimeError):
-        drawn_up(attrs.evolve(ctx, render_contract=broken), first)
+    with monkeypatch.context() as patched:
+        patched.setattr(contracts, "receivables", broken)
+        with pytest.raises(RuntimeError):
+            drawn_up(ctx, first)
     assert applications.get_application(ctx, SYSTEM, first).state is ApplicationState.APPROVED
     year = ctx.clock.business_date().year
     assert drawn_up(ctx, second).number == f"LK-{year}-000001"
     assert drawn_up(ctx, first).number == f"LK-{year}-000002"
+
+
+def test_a_document_entered_before_rendering_is_not_rendered_twice(
+    ctx: ServiceContext, officer: Actor, contract: Contract
+) -> None:
+    deliver(ctx, "contracts.render", "contract_drawn_up", "contract", contract.id)
+    assert contracts.get_contract(ctx, SYSTEM, contract.id) == contract
 
 
 def test_an_application_is_drawn_up_once(ctx: ServiceContext, contract: Contract) -> None:

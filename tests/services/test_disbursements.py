@@ -308,11 +308,14 @@ def test_a_batch_of_a_hundred_with_three_failing_checks_pays_ninety_seven(
     assert used(ctx, large_partner.id) == 97 * principal
 
 
-def test_a_batch_names_no_item_twice(
+def test_a_batch_names_each_item_once_and_not_too_many(
     ctx: ServiceContext, finance: Actor, item: Disbursement
 ) -> None:
     with pytest.raises(ValidationError, match="twice"):
         disbursements.approve_disbursements(ctx, finance, BatchApproval((item.id, item.id)))
+    for ids in ((), tuple(f"p{n}" for n in range(201))):
+        with pytest.raises(ValidationError, match="name 1 to 200 payouts"):
+            disbursements.approve_disbursements(ctx, finance, BatchApproval(ids))
 
 
 def test_a_claim_excludes_other_reviewers_and_expires(

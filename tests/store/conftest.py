@@ -15,18 +15,28 @@ import pytest
 from leasekit.demo import vin
 from leasekit.domain.applications import Application, RequestedTerms
 from leasekit.domain.approvals import ApprovalTask
-from leasekit.domain.contracts import Contract, Payment, Receivable
+from leasekit.domain.contracts import (
+    Contract,
+    ContractSigner,
+    Payment,
+    Receivable,
+    StoredFile,
+)
 from leasekit.domain.customers import Customer
 from leasekit.domain.documents import Document
 from leasekit.domain.events import DomainEvent, StateChanged
 from leasekit.domain.exception_requests import ExceptionRequest
 from leasekit.domain.identity import new_id
+from leasekit.domain.partner_profiles import BankAccount
 from leasekit.domain.partners import Partner
+from leasekit.domain.plans import PlanConvention, plan_for
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import Vehicle
 from leasekit.domain.vouchers import JournalLine, Voucher
 from leasekit.money import Money
 from leasekit.store.uow import SqlUnitOfWork
+
+from ..domain.test_application_plans import _PRODUCT
 
 NOW = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC)
 TODAY = date(2026, 3, 2)
@@ -132,22 +142,39 @@ class Build:
             NOW,
         )
 
-    def contract(self, application: Application) -> Contract:
+    def contract(self, application: Application, number: str = "LK-2024-000001") -> Contract:
+        """A contract on the application's requested terms, priced without fees, with a
+        document, an envelope, a signed copy and a sale-leaseback seller's account, so that
+        every kind of column is written and read back."""
         terms = application.requested
+        plan = plan_for(_PRODUCT, terms, "annuity", TODAY, PlanConvention())
+        account = BankAccount(scheme="iban", holder="Zhang Wei", bank_name="Deutsche Bank",
+                              iban="DE89370400440532013000", bic="DEUTDEFF")  # fmt: skip
         return Contract(
             new_id(),
+            number,
             application.id,
             application.partner_id,
             application.customer_id,
             application.vehicle_id,
             application.business_type,
+            None,
+            terms.vehicle_price,
+            terms.down_payment,
             terms.amount_financed,
             terms.annual_rate,
             terms.term_months,
             terms.residual_value,
+            plan.summary,
+            (ContractSigner(application.customer_id, "customer", "Zhang Wei", "z@example.com"),),
+            "zh",
             None,
             "draft",
             NOW,
+            document=StoredFile("contracts/c/contract.pdf", "a" * 64, 1234),
+            envelope_id=f"env-{number}",
+            signed_document=StoredFile("contracts/c/signed.pdf", "b" * 64, 2345),
+            seller_account=account,
         )
 
     def schedule(self, contract_id: str, lines: int = 3) -> list[Receivable]:

@@ -36,6 +36,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception
 
+from leasekit.domain.contracts import Contract
 from leasekit.domain.disbursements import Payee
 from leasekit.domain.partner_profiles import BankAccount, mask_number, masked
 from leasekit.domain.validation import text_fault
@@ -410,11 +411,20 @@ def make_converter() -> cattrs.Converter:
 
 
 def _mask_accounts(converter: cattrs.Converter) -> None:
-    """Bank account numbers leave the server cut to their last four characters, wherever
-    they appear in a reply: a settlement account, a seller's account, a payee."""
+    """The accounts a payout pays into leave the server cut to their last four characters: a
+    payout's payee, a sale-leaseback seller's account on its contract. (A partner's own
+    settlement accounts come back whole to the staff who keep its profile, which is replaced
+    whole.)"""
     account = make_dict_unstructure_fn(BankAccount, converter)
+
+    def seller_account(value: BankAccount | None) -> object:
+        return None if value is None else account(masked(value))
+
     payee = make_dict_unstructure_fn(Payee, converter)
-    converter.register_unstructure_hook(BankAccount, lambda value: account(masked(value)))
+    contract = make_dict_unstructure_fn(
+        Contract, converter, seller_account=override(unstruct_hook=seller_account)
+    )
+    converter.register_unstructure_hook(Contract, contract)
     converter.register_unstructure_hook(
         Payee, lambda value: payee(attrs.evolve(value, account=mask_number(value.account)))
     )

@@ -5,8 +5,8 @@ When an application is approved (``application_approved``), an in-process handle
 it and draws up its contract: the next number of the company's year, the approved terms and
 plan, the signers (the customer, then the co-applicants and guarantors) and the schedule
 frozen as receivables, one per installment. The contract document is rendered from the
-template of the business type and language at once, and again after every change to the
-draft, so that the document in the store is always the draft's.
+template of the business type and language by the next handler (``contract_drawn_up``), and
+again after every change to the draft, so that the document in the store is the draft's.
 
 Sending for signature hands the document to the signature provider as one envelope; the
 envelope's outcome is fetched by :func:`check_signature` (a poll, or a provider's callback
@@ -52,7 +52,7 @@ from leasekit.services.context import (
 )
 from leasekit.services.disbursements import queue_payout
 from leasekit.services.events import handles
-from leasekit.services.reads import Lister, lister
+from leasekit.services.reads import Lister, lister, number_cursor
 from leasekit.services.storage import Page, Record
 from leasekit.services.workflow import move_along
 
@@ -68,6 +68,7 @@ __all__ = [
     "get_contract",
     "list_contracts",
     "list_receivables",
+    "render_drawn_up",
     "revise_contract",
     "trace_contract",
     "transition_contract",
@@ -96,8 +97,9 @@ def _signers(work: Work, application: Application) -> list[ContractSigner]:
 
 
 def draw_up(work: Work, application: Application) -> Contract:
-    """The contract of *application*, just moved to ``contracted``, with its receivables and
-    its rendered document."""
+    """The contract of *application*, just moved to ``contracted``, with its receivables.
+    Its document is rendered after the commit (:func:`render_drawn_up`): the year's number
+    counter stays locked until the commit, and rendering takes a while."""
     rules = work.ctx.contracting
     year = work.business_date.year
     number = rules.numbering.format(
@@ -112,7 +114,6 @@ def draw_up(work: Work, application: Application) -> Contract:
         at=work.at,
     )
     lines = receivables(contract, work.uow.plan_rows.for_application(application.id))
-    _render(work, contract, lines)
     work.uow.contracts.add(contract)
     work.uow.receivables.add_many(lines)
     work.event(
@@ -140,6 +141,25 @@ def draw_up_approved(work: Work, event: DomainEvent) -> None:
 
 
 # --- the document ----------------------------------------------------------------------------
+
+
+@handles("contract_drawn_up", name="contracts.render")
+def render_drawn_up(work: Work, event: DomainEvent) -> None:
+    """Render a drawn-up contract's document, unless data entry has rendered it already."""
+    if event.subject != _SUBJECT:
+        return
+    contract = work.uow.contracts.get(event.subject_id)
+    if contract.state is not ContractState.DRAFT or contract.document is not None:
+        return
+    _render(work, contract, work.uow.receivables.list_for_contract(contract.id))
+    work.uow.contracts.update(contract)
+    work.event(
+        "contract_document_rendered",
+        _SUBJECT,
+        contract.id,
+        {"number": contract.number, "partner_id": contract.partner_id,
+         "document_sha256": contract.document.sha256 if contract.document else None},
+    )  # fmt: skip
 
 
 def _store(work: Work, contract: Contract, name: str, content: bytes) -> StoredFile:
@@ -351,11 +371,7 @@ def list_receivables(
 
     In schedule order, one per installment: when it falls due, its principal, interest and
     fee, and what has been paid of each. A dealer user reads its own partner's contracts'."""
-    since = None
-    if after is not None:
-        if not after.isdecimal() or len(after) > 6:
-            raise ValidationError.single("after", "not a cursor this server gave")
-        since = int(after)
+    since = number_cursor(after)
     with ctx.uow_factory() as uow:
         visible_or_not_found(actor, uow.contracts.get(contract_id), _SUBJECT, contract_id)
         return uow.receivables.schedule(contract_id, after=since, limit=page_size(limit))

@@ -325,7 +325,9 @@ transition_disbursement = transition_command(
 class BatchApproval:
     """Payouts to approve together; each is approved or refused on its own."""
 
-    ids: tuple[str, ...] = attrs.field(metadata={"max_items": MAX_BATCH})
+    ids: tuple[str, ...] = attrs.field(
+        metadata={"description": f"The payouts' ids, 1 to {MAX_BATCH}, each once."}
+    )
 
 
 @attrs.frozen
@@ -362,6 +364,8 @@ def approve_disbursements(
     holds up or half-applies the others. A retried batch (same key) answers each approved
     item as before."""
     transition_disbursement.authorize(actor)
+    if not 1 <= len(batch.ids) <= MAX_BATCH:
+        raise ValidationError.single("ids", f"name 1 to {MAX_BATCH} payouts")
     if len(set(batch.ids)) != len(batch.ids):
         raise ValidationError.single("ids", "an id is listed twice")
     outcomes = []

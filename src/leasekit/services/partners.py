@@ -32,7 +32,7 @@ from leasekit.services.commands import Work, command, transition_command
 from leasekit.services.context import ServiceContext, page_size, visible_or_not_found
 from leasekit.services.partner_exit import exit_only_when_clear
 from leasekit.services.partner_onboarding import approve_only_when_documented
-from leasekit.services.reads import lister, reader
+from leasekit.services.reads import lister, number_cursor, reader
 from leasekit.services.storage import Page, Record, UnitOfWork
 
 __all__ = [
@@ -261,11 +261,7 @@ def partner_history(
     the partner (lifecycle moves take versions too, so numbers may skip). A dealer user reads
     its own partner's history.
     """
-    since = None
-    if after is not None:
-        if not after.isdecimal():
-            raise ValidationError.single("after", "not a cursor this server gave")
-        since = int(after)
+    since = number_cursor(after)
     with ctx.uow_factory() as uow:
         visible_or_not_found(actor, uow.partners.get(partner_id), "partner", partner_id)
         return uow.partner_revisions.history(partner_id, after=since, limit=page_size(limit))

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from leasekit.domain.identity import Actor
+from leasekit.errors import ValidationError
 from leasekit.services.context import ServiceContext, page_size, visible_or_not_found
 from leasekit.services.storage import Page, UnitOfWork
 
-__all__ = ["Lister", "Reader", "lister", "reader"]
+__all__ = ["Lister", "Reader", "lister", "number_cursor", "reader"]
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -89,6 +90,16 @@ def lister(
 
 
 F = TypeVar("F", bound=Callable[..., object])
+
+
+def number_cursor(after: str | None) -> int | None:
+    """The ``after`` cursor of a list kept in numbered order (revisions, schedule lines) as
+    the number it is; anything else is an input error, not an empty page."""
+    if after is None:
+        return None
+    if not after.isascii() or not after.isdecimal() or len(after) > 18:
+        raise ValidationError.single("after", "not a cursor this server gave")
+    return int(after)
 
 
 def _named(function: F, name: str, doc: str) -> F:

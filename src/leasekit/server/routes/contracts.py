@@ -58,17 +58,13 @@ get_route(api, f"/contracts/{ID}/trace", contracts.trace_contract, reply=Contrac
 transition_route(api, f"/contracts/{ID}/transitions", contracts.transition_contract, reply=Contract)
 
 
-def _revision(contract_id: str, changes: DraftChanges, version: int | None) -> ContractRevision:
-    return ContractRevision(contract_id, changes, version)
-
-
 revise_route(
     api,
     f"/contracts/{ID}/draft",
     contracts.revise_contract,
     body=DraftChanges,
     reply=Contract,
-    revision=_revision,
+    revision=ContractRevision,
     summary="Enter data on a draft contract",
     answer="The contract, its document rendered again if anything changed.",
     description="""Sets the document's language (``en``, ``zh``), signers' e-mail

@@ -83,7 +83,7 @@ SPEC = {
         claim | queued claimed | claimed | finance |
         release | claimed | queued | finance finance_director system |
         approve | queued claimed | approved | finance |
-        reject | queued claimed | rejected | finance | !
+        reject | queued claimed | rejected | finance system | !
         report_fraud | queued claimed | rejected | finance | !
         send | approved | sent | system |
         settle | sent | paid | system |

@@ -28,6 +28,7 @@ from leasekit.domain.review_flags import ReviewCause
 from leasekit.errors import (
     AdapterError,
     ConflictError,
+    DomainError,
     LeasekitError,
     StaleVersionError,
     ValidationError,
@@ -393,3 +394,22 @@ def test_two_reviewers_racing_for_one_payout_leave_one_holder(
     assert sorted(results.values()).count("claimed") == 1, results
     holder = disbursements.get_disbursement(ctx, SYSTEM, item.id).locked_by
     assert results[holder or ""] == "claimed"
+
+
+def test_cancelling_a_contract_withdraws_its_queued_payout(
+    ctx: ServiceContext, manager: Actor, finance: Actor, item: Disbursement
+) -> None:
+    contracts.transition_contract(ctx, manager, item.contract_id, "cancel", "customer withdrew")
+    assert state_of(ctx, item) is DisbursementState.REJECTED
+    with pytest.raises(LeasekitError):
+        disbursements.transition_disbursement(ctx, finance, item.id, "approve")
+
+
+def test_a_contract_whose_payout_is_at_the_bank_is_not_cancelled(
+    ctx: ServiceContext, manager: Actor, finance: Actor, item: Disbursement
+) -> None:
+    disbursements.transition_disbursement(ctx, finance, item.id, "approve")
+    with pytest.raises(DomainError, match="at the bank or paid"):
+        contracts.transition_contract(ctx, manager, item.contract_id, "cancel", "too late")
+    contract = contracts.get_contract(ctx, SYSTEM, item.contract_id)
+    assert contract.state is ContractState.DISBURSEMENT_REQUESTED

@@ -454,7 +454,7 @@ class Contract(Stateful):
         provider cannot reach."""
         errors = []
         if self.document is None:
-            errors.append(FieldError("document", "render the contract document first"))
+            errors.append(FieldError("document", "the contract document is not rendered yet"))
         for index, signer in enumerate(self.signers):
             if not (signer.email or signer.phone):
                 errors.append(

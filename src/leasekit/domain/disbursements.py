@@ -98,7 +98,8 @@ DISBURSEMENT_LIFECYCLE: Final = StateMachine(
         # An unclaimed item may be approved too: a batch approval takes items nobody holds.
         row(_D.APPROVE, [_Q.QUEUED, _Q.CLAIMED], _Q.APPROVED, PAYOUT_REVIEWERS,
             "disbursement_approved"),
-        row(_D.REJECT, [_Q.QUEUED, _Q.CLAIMED], _Q.REJECTED, PAYOUT_REVIEWERS,
+        # The workflow rejects the payout of a contract that is cancelled.
+        row(_D.REJECT, [_Q.QUEUED, _Q.CLAIMED], _Q.REJECTED, [*PAYOUT_REVIEWERS, Role.SYSTEM],
             "disbursement_rejected", True),
         # Fraud found at payout: rejected, and the finding counts against the partner.
         # *person* names a customer on the contract whose id number goes on the blacklist.
@@ -178,7 +179,10 @@ def _check_claim(item: Disbursement, move: Move) -> None:
 
 
 def _check_holder(item: Disbursement, move: Move) -> None:
-    """Work on a claimed item is its holder's; an unclaimed one is anyone's."""
+    """Work on a claimed item is its holder's (or the workflow's); an unclaimed one is
+    anyone's."""
+    if move.actor.role is Role.SYSTEM:
+        return
     if item.state is DisbursementState.CLAIMED and leased(item, move.at):
         check_live_claim(item, move, _MACHINE, _HELD)
 

@@ -50,7 +50,7 @@ from leasekit.services.context import (
     scoped,
     visible_or_not_found,
 )
-from leasekit.services.disbursements import queue_payout
+from leasekit.services.disbursements import queue_payout, withdraw_payouts
 from leasekit.services.events import handles
 from leasekit.services.reads import Lister, lister, number_cursor
 from leasekit.services.storage import Page, Record
@@ -270,7 +270,7 @@ transition_contract = transition_command(
     _SUBJECT,
     Contract.lifecycle,
     lambda uow: uow.contracts,
-    before={ContractAction.SEND_FOR_SIGNATURE: _send},
+    before={ContractAction.SEND_FOR_SIGNATURE: _send, ContractAction.CANCEL: withdraw_payouts},
     after={ContractAction.REQUEST_DISBURSEMENT: queue_payout},
     roles=frozenset({*BACK_OFFICE, *ORIGINATORS}),
 )

@@ -48,7 +48,7 @@ from leasekit.domain.lifecycle import MAX_REASON
 from leasekit.domain.partner_profiles import account_number, mask_number, settlement_account
 from leasekit.domain.partners import PartnerCapability
 from leasekit.domain.review_flags import ReviewCause, ReviewFlag, ReviewFlagState
-from leasekit.errors import LeasekitError, NotFoundError, ValidationError
+from leasekit.errors import DomainError, LeasekitError, NotFoundError, ValidationError
 from leasekit.ports import PaymentInstruction, PaymentReceipt, PaymentStatus
 from leasekit.services.blacklist import AddToBlacklist, add_to_blacklist, blacklist_hits
 from leasekit.services.commands import Work, command, execute, transition_command
@@ -76,6 +76,7 @@ __all__ = [
     "queue_payout",
     "track_payout",
     "transition_disbursement",
+    "withdraw_payouts",
 ]
 
 _SUBJECT: Final = "disbursement"
@@ -249,6 +250,8 @@ def _approve(work: Work, item: Disbursement) -> None:
     """Check again, now: a failed check refuses the approval; then take the partner's limit
     for the amount lent (refused, with the figures, when it is not available)."""
     contract = work.uow.contracts.get(item.contract_id)
+    if contract.state is not ContractState.DISBURSEMENT_REQUESTED:
+        raise DomainError(f"contract {contract.number} is {contract.state}: nothing to pay")
     payee = _payee(work, contract)
     item.recheck(payout_checks(work, contract, payee), work.at)
     refusal = failed_checks(item.checks)
@@ -380,6 +383,20 @@ def approve_disbursements(
         else:
             outcomes.append(ItemOutcome(item_id, True))
     return BatchOutcome(tuple(outcomes))
+
+
+def withdraw_payouts(work: Work, contract: Contract) -> None:
+    """Before *contract* is cancelled: its payout still in the queue is rejected; one the
+    bank has (approved, sent, paid) refuses the cancellation."""
+    for item in work.uow.disbursements.for_contract(contract.id):
+        if item.state in (DisbursementState.QUEUED, DisbursementState.CLAIMED):
+            why = f"contract {contract.number} was cancelled"
+            move_along(work, item, work.uow.disbursements, DisbursementAction.REJECT, why)
+        elif item.state is not DisbursementState.REJECTED:
+            raise DomainError(
+                f"the payout of contract {contract.number} is {item.state}: a contract whose "
+                "money is at the bank or paid is not cancelled"
+            )
 
 
 # --- paying out ------------------------------------------------------------------------------

@@ -225,7 +225,11 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
         "POST /contracts/{id}/transitions": (
             "manager",
             "",
-            {"json": {"action": "cancel", "reason": "the customer withdrew"}, "headers": at_first},
+            # version 1: the workflow rendered the document after drawing the contract up
+            {
+                "json": {"action": "cancel", "reason": "the customer withdrew"},
+                "headers": {"If-Match": '"1"'},
+            },
         ),
         "POST /contracts/{id}/signature-checks": ("officer", "", {}),
         "POST /disbursements/{id}/transitions": (

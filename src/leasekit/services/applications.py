@@ -29,11 +29,10 @@ from leasekit.errors import (
     DomainError,
     FieldError,
     NotFoundError,
-    StaleVersionError,
     ValidationError,
 )
 from leasekit.money import Money, currency
-from leasekit.services.commands import Work, command, transition_command
+from leasekit.services.commands import Work, at_version, command, transition_command
 from leasekit.services.context import ServiceContext, scoped, visible_or_not_found
 from leasekit.services.partners import load_partner_reference
 from leasekit.services.reads import Lister, lister
@@ -290,11 +289,10 @@ def revise_application(work: Work, request: Revision) -> Application:
 
     The parties are replaced and the plan computed again, priced with the version of the
     product on sale at revision time."""
-    application = _load(work.uow, work.actor, request.id)
-    if request.expected_version not in (None, application.version):
-        raise StaleVersionError(
-            "application", request.id, request.expected_version or 0, application.version
-        )
+    application = at_version(
+        "application", request.id, _load(work.uow, work.actor, request.id),
+        request.expected_version,
+    )  # fmt: skip
     if request.draft.partner_id != application.partner_id:
         raise ValidationError.single("partner_id", "an application cannot change partner")
     customer, vehicle = _references(work.uow, work.actor, request.draft)
@@ -347,11 +345,10 @@ def impose_conditions(work: Work, request: ImposeConditions) -> Application:
     priced with, the plan computed again and stored. The requested terms stay as the partner
     asked; ``conditions`` holds the terms imposed.
     """
-    application = _load(work.uow, work.actor, request.id)
-    if request.expected_version not in (None, application.version):
-        raise StaleVersionError(
-            "application", request.id, request.expected_version or 0, application.version
-        )
+    application = at_version(
+        "application", request.id, _load(work.uow, work.actor, request.id),
+        request.expected_version,
+    )  # fmt: skip
     if application.product_version_id is None:
         raise ConflictError(f"application {application.id} was priced with no product")
     pricing = Pricing(

@@ -45,14 +45,13 @@ from leasekit.errors import (
     AmountError,
     DomainError,
     NotFoundError,
-    StaleVersionError,
     ValidationError,
 )
 from leasekit.money import to_decimal
 from leasekit.ports import AdapterKind, ApprovalCase, RiskLevel
 from leasekit.services.applications import ImposeConditions, impose_conditions
 from leasekit.services.calls import ask
-from leasekit.services.commands import Work, command, transition_command
+from leasekit.services.commands import Work, at_version, command, transition_command
 from leasekit.services.context import ServiceContext, back_office_lists, back_office_only
 from leasekit.services.events import handles
 from leasekit.services.pre_approval import approval_case
@@ -363,11 +362,10 @@ def retag_approval_task(work: Work, request: TagsRevision) -> ApprovalTask:
     Reviewers only."""
     _tag_errors(request.change.add, "add")
     _tag_errors(request.change.remove, "remove")
-    task = work.uow.approval_tasks.get(request.id)
-    if request.expected_version not in (None, task.version):
-        raise StaleVersionError(
-            "approval task", request.id, request.expected_version or 0, task.version
-        )
+    task = at_version(
+        "approval task", request.id, work.uow.approval_tasks.get(request.id),
+        request.expected_version,
+    )  # fmt: skip
     before = task.tagged(request.change.add, request.change.remove)
     if before == task.tags:
         raise ValidationError.single("add", "the tags would not change")

@@ -53,6 +53,7 @@ __all__ = [
     "TransitionCommand",
     "TransitionRequest",
     "Work",
+    "at_version",
     "command",
     "execute",
     "transition_command",
@@ -245,6 +246,18 @@ class TransitionRequest:
     expected_version: int | None = None
 
 
+V = TypeVar("V")
+
+
+def at_version(kind: str, subject_id: str, subject: V, expected: int | None) -> V:
+    """*subject* if it is still at the version the caller read (``If-Match``; None: not
+    said), else a StaleVersionError: no change is made on a stale picture."""
+    version: int = subject.version  # type: ignore[attr-defined]
+    if expected not in (None, version):
+        raise StaleVersionError(kind, subject_id, expected or 0, version)
+    return subject
+
+
 After = Callable[[Work, Any], None]
 """What a service does beyond the domain after one action (disabling a user revokes its
 tokens), in the move's transaction: raising refuses the move."""
@@ -337,13 +350,7 @@ def transition_command(
 
     def body(work: Work, request: TransitionRequest) -> E:
         subject = visible_or_not_found(work.actor, load(work.uow, request.id), kind, request.id)
-        if request.expected_version not in (None, subject.version):  # type: ignore[attr-defined]
-            raise StaleVersionError(
-                kind,
-                request.id,
-                request.expected_version or 0,
-                subject.version,  # type: ignore[attr-defined]
-            )
+        at_version(kind, request.id, subject, request.expected_version)
         event = _move(work, machine, subject, request)
         first = preparations.get(request.action)
         if first is not None:

@@ -40,9 +40,9 @@ from leasekit.domain.documents import OwnerKind
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import BACK_OFFICE, ORIGINATORS, Actor, Role
 from leasekit.domain.plans import PartyRole
-from leasekit.errors import DomainError, StaleVersionError, ValidationError
+from leasekit.errors import DomainError, ValidationError
 from leasekit.ports import SignatureRequest, SignatureStatus, Signer
-from leasekit.services.commands import Work, command, transition_command
+from leasekit.services.commands import Work, at_version, command, transition_command
 from leasekit.services.context import (
     ServiceContext,
     back_office_only,
@@ -239,9 +239,7 @@ def _load(work: Work, contract_id: str, expected_version: int | None = None) -> 
     contract = visible_or_not_found(
         work.actor, work.uow.contracts.get(contract_id), _SUBJECT, contract_id
     )
-    if expected_version not in (None, contract.version):
-        raise StaleVersionError(_SUBJECT, contract_id, expected_version or 0, contract.version)
-    return contract
+    return at_version(_SUBJECT, contract_id, contract, expected_version)
 
 
 # --- signing ---------------------------------------------------------------------------------

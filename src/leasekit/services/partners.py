@@ -26,9 +26,9 @@ from leasekit.domain.partners import (
     PartnerState,
 )
 from leasekit.domain.validation import Checks
-from leasekit.errors import NotFoundError, StaleVersionError, ValidationError
+from leasekit.errors import NotFoundError, ValidationError
 from leasekit.money import Money
-from leasekit.services.commands import Work, command, transition_command
+from leasekit.services.commands import Work, at_version, command, transition_command
 from leasekit.services.context import ServiceContext, page_size, visible_or_not_found
 from leasekit.services.partner_exit import exit_only_when_clear
 from leasekit.services.partner_onboarding import approve_only_when_documented
@@ -183,11 +183,9 @@ def revise_partner(work: Work, request: ProfileRevision) -> Partner:
     company code, country, state and rating do not change here. Credit officers and managers
     only; a dealer does not edit its own record. A revision that changes nothing is refused.
     """
-    partner = work.uow.partners.get(request.id)
-    if request.expected_version not in (None, partner.version):
-        raise StaleVersionError(
-            "partner", request.id, request.expected_version or 0, partner.version
-        )
+    partner = at_version(
+        "partner", request.id, work.uow.partners.get(request.id), request.expected_version
+    )
     revision = partner.revise(
         request.change.profile, reason=request.change.reason, actor=work.actor, at=work.at
     )

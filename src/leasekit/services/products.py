@@ -25,8 +25,8 @@ from leasekit.domain.products import (
     ProductVersionAction,
     ProductVersionState,
 )
-from leasekit.errors import ConflictError, StaleVersionError, ValidationError
-from leasekit.services.commands import Work, command, transition_command
+from leasekit.errors import ConflictError, ValidationError
+from leasekit.services.commands import Work, at_version, command, transition_command
 from leasekit.services.context import (
     ServiceContext,
     back_office_lists,
@@ -149,10 +149,10 @@ def revise_product(work: Work, request: ProductRevision) -> Product:
     Versions are never edited: the new terms become the next version, a draft, and a draft
     written before it is retired (its terms stay readable). The code and business type stay.
     """
-    product = work.uow.products.get_for_update(request.id)
-    if request.expected_version not in (None, product.version):
-        raise StaleVersionError("product", request.id, request.expected_version or 0,
-                                product.version)  # fmt: skip
+    product = at_version(
+        "product", request.id, work.uow.products.get_for_update(request.id),
+        request.expected_version,
+    )  # fmt: skip
     replaced = product.draft_version_id
     made = product.revise(request.terms, actor=work.actor, at=work.at)
     if replaced is not None:

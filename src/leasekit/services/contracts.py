@@ -151,15 +151,7 @@ def render_drawn_up(work: Work, event: DomainEvent) -> None:
     contract = work.uow.contracts.get(event.subject_id)
     if contract.state is not ContractState.DRAFT or contract.document is not None:
         return
-    _render(work, contract, work.uow.receivables.list_for_contract(contract.id))
-    work.uow.contracts.update(contract)
-    work.event(
-        "contract_document_rendered",
-        _SUBJECT,
-        contract.id,
-        {"number": contract.number, "partner_id": contract.partner_id,
-         "document_sha256": contract.document.sha256 if contract.document else None},
-    )  # fmt: skip
+    _render_and_store(work, contract, "contract_document_rendered")
 
 
 def _store(work: Work, contract: Contract, name: str, content: bytes) -> StoredFile:
@@ -180,6 +172,21 @@ def _fees(work: Work, contract: Contract) -> list[DocumentFee]:
     return [
         DocumentFee(fee.name, fee.charge(base).amount, fee.financed) for fee in version.terms.fees
     ]
+
+
+def _render_and_store(work: Work, contract: Contract, name: str, **details: str) -> None:
+    """Render the draft's document, store the contract with it and record *name* with the
+    document's digest."""
+    _render(work, contract, work.uow.receivables.list_for_contract(contract.id))
+    work.uow.contracts.update(contract)
+    assert contract.document is not None
+    work.event(
+        name,
+        _SUBJECT,
+        contract.id,
+        {"number": contract.number, "partner_id": contract.partner_id,
+         "document_sha256": contract.document.sha256, **details},
+    )  # fmt: skip
 
 
 def _render(work: Work, contract: Contract, lines: Sequence[Receivable]) -> None:
@@ -220,18 +227,8 @@ def revise_contract(work: Work, request: ContractRevision) -> Contract:
     recorded."""
     contract = _load(work, request.contract_id, request.expected_version)
     changed = contract.revise(request.changes, work.actor)
-    if not changed:
-        return contract
-    _render(work, contract, work.uow.receivables.list_for_contract(contract.id))
-    work.uow.contracts.update(contract)
-    work.event(
-        "contract_revised",
-        _SUBJECT,
-        contract.id,
-        {"number": contract.number, "partner_id": contract.partner_id,
-         "changed": ", ".join(changed),
-         "document_sha256": contract.document.sha256 if contract.document else None},
-    )  # fmt: skip
+    if changed:
+        _render_and_store(work, contract, "contract_revised", changed=", ".join(changed))
     return contract
 
 

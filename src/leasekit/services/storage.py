@@ -532,8 +532,6 @@ class ApprovalTaskRepository(Repository[ApprovalTask], Protocol):
 class ContractRepository(Repository[Contract], PartnerBusiness, Protocol):
     def list_for_application(self, application_id: str) -> list[Contract]: ...
 
-    def find_by_envelope(self, envelope_id: str) -> Contract | None: ...
-
     def next_sequence(self, company: str, year: int) -> int:
         """The next number's sequence in *company*'s *year*, from 1, without gaps: taken in
         the caller's transaction and given back if it rolls back."""

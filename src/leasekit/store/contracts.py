@@ -98,10 +98,6 @@ class ContractRepository(SqlRepository[Contract]):
     def list_for_application(self, application_id: str) -> list[Contract]:
         return self._find(self.stored.table.c.application_id == application_id)
 
-    def find_by_envelope(self, envelope_id: str) -> Contract | None:
-        found = self._find(self.stored.table.c.envelope_id == envelope_id)
-        return found[0] if found else None
-
     def next_sequence(self, company: str, year: int) -> int:
         """The next contract number's sequence in *company*'s *year*, from 1; held (and on
         PostgreSQL row-locked) until this transaction ends."""

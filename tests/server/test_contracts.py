@@ -173,7 +173,10 @@ async def _watch(demo: Demo, contract_id: str) -> list[dict[str, Any]]:
     return events
 
 
-async def test_two_reviewers_racing_for_one_payout_leave_one_holder(served: Demo) -> None:
+async def test_two_claims_sent_at_once_on_one_version_leave_one_holder(served: Demo) -> None:
+    """Two claims sent at once, each with the version it read: one wins, the other is told
+    the payout changed. (Two different reviewers racing is tested in the services, on both
+    databases.)"""
     item_path = await queued(served)
     etag = await served.etag(item_path, "finance")
     statuses = await asyncio.gather(

@@ -25,6 +25,7 @@ from leasekit.domain.partners import Partner
 from leasekit.domain.products import Product
 from leasekit.errors import (
     DomainError,
+    NotFoundError,
     PermissionDeniedError,
     StaleVersionError,
     ValidationError,
@@ -153,10 +154,21 @@ def test_a_drawing_up_that_fails_gives_its_number_back(
 
 
 def test_a_document_entered_before_rendering_is_not_rendered_twice(
-    ctx: ServiceContext, officer: Actor, contract: Contract
+    ctx: ServiceContext, dealer: Actor, partner: Partner, officer: Actor, lease: Product
 ) -> None:
-    deliver(ctx, "contracts.render", "contract_drawn_up", "contract", contract.id)
-    assert contracts.get_contract(ctx, SYSTEM, contract.id) == contract
+    application_id = approved(ctx, dealer, partner, officer)
+    deliver(ctx, "contracts.draw_up", "application_approved", "application", application_id)
+    query = ContractQuery(application_id=application_id)
+    (record,) = contracts.list_contracts(ctx, SYSTEM, query).items
+    assert record["document"] is None, "rendered after the drawing up commits"
+    with pytest.raises(ValidationError, match="not rendered yet"):
+        contracts.transition_contract(ctx, officer, record["id"], "send_for_signature")
+    entered = contracts.revise_contract(
+        ctx, officer, ContractRevision(record["id"], DraftChanges("zh"))
+    )
+    assert entered.document is not None
+    deliver(ctx, "contracts.render", "contract_drawn_up", "contract", record["id"])
+    assert contracts.get_contract(ctx, SYSTEM, record["id"]) == entered
 
 
 def test_an_application_is_drawn_up_once(ctx: ServiceContext, contract: Contract) -> None:
@@ -286,7 +298,7 @@ def test_a_dealer_sees_its_own_contracts_only(
 ) -> None:
     assert contracts.get_contract(ctx, dealer, contract.id).id == contract.id
     assert contracts.list_contracts(ctx, other_dealer).items == []
-    with pytest.raises(Exception, match="contract"):
+    with pytest.raises(NotFoundError):
         contracts.get_contract(ctx, other_dealer, contract.id)
 
 

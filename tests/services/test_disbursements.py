@@ -29,7 +29,8 @@ from leasekit.errors import (
     AdapterError,
     ConflictError,
     DomainError,
-    LeasekitError,
+    IllegalTransitionError,
+    PermissionDeniedError,
     StaleVersionError,
     ValidationError,
 )
@@ -366,7 +367,7 @@ def test_dealers_see_their_payouts_but_do_not_review_them(
 ) -> None:
     assert disbursements.get_disbursement(ctx, dealer, item.id).id == item.id
     assert disbursements.list_disbursements(ctx, other_dealer).items == []
-    with pytest.raises(LeasekitError):
+    with pytest.raises(PermissionDeniedError):
         disbursements.transition_disbursement(ctx, dealer, item.id, "approve")
 
 
@@ -401,7 +402,7 @@ def test_cancelling_a_contract_withdraws_its_queued_payout(
 ) -> None:
     contracts.transition_contract(ctx, manager, item.contract_id, "cancel", "customer withdrew")
     assert state_of(ctx, item) is DisbursementState.REJECTED
-    with pytest.raises(LeasekitError):
+    with pytest.raises(IllegalTransitionError):
         disbursements.transition_disbursement(ctx, finance, item.id, "approve")
 
 

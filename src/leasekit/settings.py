@@ -71,6 +71,7 @@ __all__ = [
     "PricingSettings",
     "ServerSettings",
     "Settings",
+    "WorkbenchSettings",
     "env_var_name",
     "load_settings",
 ]
@@ -145,6 +146,25 @@ class ServerSettings(BaseModel):
         gt=0,
         description="Requests that may wait for a thread; beyond them the server answers "
         "503 with Retry-After at once instead of letting waits grow without bound.",
+    )
+
+
+class WorkbenchSettings(BaseModel):
+    """The back-office web pages under ``/workbench``."""
+
+    model_config = _section("workbench")
+
+    idle_minutes: float = Field(
+        default=30,
+        gt=0,
+        description="A workbench session unused this long ends; the next page asks the person "
+        "to sign in again.",
+    )
+    secure_cookie: bool = Field(
+        default=False,
+        description="Send the session cookie over HTTPS only. Set it wherever the server is "
+        "reached through TLS (a reverse proxy); the demo on plain http://127.0.0.1 leaves it "
+        "off.",
     )
 
 
@@ -657,6 +677,9 @@ class Settings(BaseSettings):
     )
     payouts: PayoutSettings = Field(
         default_factory=PayoutSettings, description="How the payout queue is worked."
+    )
+    workbench: WorkbenchSettings = Field(
+        default_factory=WorkbenchSettings, description="The back-office web pages."
     )
     secret_key: SecretStr | None = Field(
         default=None,

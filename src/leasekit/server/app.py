@@ -40,6 +40,7 @@ from leasekit.server.payloads import make_converter
 from leasekit.server.problems import problem_middleware
 from leasekit.server.routes.helpers import Admission
 from leasekit.server.runtime import Runtime
+from leasekit.server.workbench import setup_workbench
 from leasekit.services.partner_monitoring import refresh_partners
 from leasekit.settings import Settings
 
@@ -86,7 +87,7 @@ def _build_app(settings: Settings, runtime_factory: Callable[[], Runtime]) -> we
     app[OPENAPI_KEY] = build_document(
         API, title="leasekit", version=__version__, description=_DESCRIPTION
     )
-    app[PUBLIC_HANDLERS_KEY] = frozenset(
+    app[PUBLIC_HANDLERS_KEY] = setup_workbench(app) | frozenset(
         operation.handler for group in API for operation in group.operations if operation.public
     )
     app.cleanup_ctx.append(_thread_pool)

@@ -34,7 +34,8 @@ CONVERTER_KEY: Final = web.AppKey("converter", cattrs.Converter)
 OPENAPI_KEY: Final = web.AppKey[dict[str, Any]]("openapi")
 """The OpenAPI document, built once from the route declarations when the app is built."""
 PUBLIC_HANDLERS_KEY: Final = web.AppKey[frozenset[object]]("public_handlers")
-"""Handlers that answer without a token (``/health``, ``/openapi.json``)."""
+"""Handlers that answer without a bearer token (``/health``, ``/openapi.json``, and the
+workbench's, which authenticate with a session cookie)."""
 EXECUTOR_KEY: Final = web.AppKey("executor", ThreadPoolExecutor)
 """The thread pool for synchronous service calls; present while the app runs."""
 HEALTH_EXECUTOR_KEY: Final = web.AppKey("health_executor", ThreadPoolExecutor)

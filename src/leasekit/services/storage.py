@@ -95,6 +95,9 @@ __all__ = [
     "Repository",
     "ReviewFlagRepository",
     "RuleSetRepository",
+    "SessionCredential",
+    "SessionRepository",
+    "SignInSession",
     "TokenRepository",
     "UnitOfWork",
     "UserRepository",
@@ -277,6 +280,50 @@ class TokenRepository(Protocol):
     def revoke_all(self, user_id: str, at: datetime) -> int: ...
 
     def list_for_user(self, user_id: str) -> list[ApiToken]: ...
+
+
+@attrs.frozen
+class SignInSession:
+    """A person's session in the workbench: stored by the hash of its secret (the cookie),
+    tied to the token they signed in with, so revoking that token ends it too."""
+
+    id: str
+    user_id: str
+    token_id: str
+    language: str
+    created_at: datetime
+    last_seen_at: datetime
+    ended_at: datetime | None = None
+
+
+@attrs.frozen
+class SessionCredential:
+    """A live session and who it speaks for, read in one query on every page."""
+
+    session: SignInSession
+    credential: Credential
+    display_name: str
+    """The person's name, for the page's header."""
+
+
+class SessionRepository(Protocol):
+    """Workbench sessions; ended, never deleted, so the audit log can name them."""
+
+    def add(self, session: SignInSession, secret_hash: str) -> None: ...
+
+    def credential(self, secret_hash: str) -> SessionCredential | None:
+        """The unended session with this secret's hash, if its token is live."""
+        ...
+
+    def touch(self, session_id: str, at: datetime) -> None:
+        """Record activity at *at* (idle expiry counts from the last one)."""
+        ...
+
+    def set_language(self, session_id: str, language: str) -> None: ...
+
+    def end(self, session_id: str, user_id: str, at: datetime) -> bool:
+        """End *user_id*'s session; False if it had ended already (or is not theirs)."""
+        ...
 
 
 class EnrolmentRepository(Protocol):
@@ -636,6 +683,9 @@ class UnitOfWork(Protocol):
 
     @property
     def enrolments(self) -> EnrolmentRepository: ...
+
+    @property
+    def sign_ins(self) -> SessionRepository: ...
 
     @property
     def idempotency(self) -> IdempotencyRepository: ...

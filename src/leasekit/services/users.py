@@ -47,6 +47,7 @@ from leasekit.services.partners import load_partner_reference
 from leasekit.services.reads import lister
 from leasekit.services.storage import (
     ApiToken,
+    Credential,
     Enrolment,
     UnitOfWork,
     hash_secret,
@@ -60,6 +61,7 @@ __all__ = [
     "NewToken",
     "Redemption",
     "UserQuery",
+    "actor_of",
     "authenticate",
     "bootstrap_admin",
     "create_system_account",
@@ -380,8 +382,14 @@ def authenticate(ctx: ServiceContext, token: str) -> Actor:
     users (blacklisted, rejected) is refused as such: the holder is known, and learns why."""
     with ctx.uow_factory() as uow:
         found = uow.tokens.credential(hash_secret(token))
+    return actor_of(found, AuthenticationError("invalid or revoked token"))
+
+
+def actor_of(found: Credential | None, refused: AuthenticationError) -> Actor:
+    """The actor a credential speaks for; *refused* when there is none or its user is not
+    active, and PartnerBarredError when the user's partner bars its users."""
     if found is None or found.user_state != UserState.ACTIVE:
-        raise AuthenticationError("invalid or revoked token")
+        raise refused
     if found.partner_state is not None and not admits_users(found.partner_state):
         raise PartnerBarredError(found.partner_state)
     return Actor(found.user_id, Role(found.role), found.partner_id, found.token_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -21,6 +22,8 @@ from leasekit.services.storage import (
     Credential,
     Enrolment,
     IdempotentRequest,
+    SessionCredential,
+    SignInSession,
 )
 from leasekit.store.parties import PartnerRow
 from leasekit.store.repository import Rule, SqlRepository, Stored, repository, write
@@ -33,6 +36,8 @@ __all__ = [
     "EnrolmentRow",
     "IdempotencyKeyRow",
     "IdempotencyRepository",
+    "SignInRepository",
+    "SignInRow",
     "TokenRepository",
     "UserRepository",
     "UserRow",
@@ -81,6 +86,21 @@ class EnrolmentRow(Base):
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
+
+
+class SignInRow(Base):
+    """A workbench session, kept only as the SHA-256 of its cookie's secret."""
+
+    __tablename__ = "sign_ins"
+
+    id: Mapped[str] = id_column()
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = reference("users")
+    token_id: Mapped[str] = reference("api_tokens")
+    language: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
 
 
 class IdempotencyKeyRow(Base):
@@ -309,3 +329,72 @@ class IdempotencyRepository:
             "created_at": request.created_at,
         }
         write(self._session, "idempotency key", sa.insert(IdempotencyKeyRow).values(values))
+
+
+_SIGN_IN_COLUMNS: Final = (
+    SignInRow.id,
+    SignInRow.user_id,
+    SignInRow.token_id,
+    SignInRow.language,
+    SignInRow.created_at,
+    SignInRow.last_seen_at,
+    SignInRow.ended_at,
+)
+
+_SESSION_CREDENTIAL: Final = (
+    sa.select(*_SIGN_IN_COLUMNS, *_CREDENTIAL.selected_columns, UserRow.display_name)
+    .select_from(SignInRow)
+    .join(ApiTokenRow, ApiTokenRow.id == SignInRow.token_id)
+    .join(UserRow, UserRow.id == ApiTokenRow.user_id)
+    .outerjoin(PartnerRow, PartnerRow.id == UserRow.partner_id)
+    .where(
+        SignInRow.secret_hash == sa.bindparam("secret_hash"),
+        SignInRow.ended_at.is_(None),
+        ApiTokenRow.revoked_at.is_(None),
+    )
+)
+
+
+@repository("sign_ins")
+class SignInRepository:
+    """Workbench sessions: started, touched as the person works, ended; never deleted."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, session: SignInSession, secret_hash: str) -> None:
+        values = attrs.asdict(session) | {"secret_hash": secret_hash}
+        write(self._session, "session", sa.insert(SignInRow).values(values))
+
+    def credential(self, secret_hash: str) -> SessionCredential | None:
+        """The session and its credential in one indexed query: the cost of every page."""
+        row = (
+            self._session.connection()
+            .execute(_SESSION_CREDENTIAL, {"secret_hash": secret_hash})
+            .first()
+        )
+        if row is None:
+            return None
+        *values, display_name = row
+        session, credential = values[: len(_SIGN_IN_COLUMNS)], values[len(_SIGN_IN_COLUMNS) :]
+        return SessionCredential(SignInSession(*session), Credential(*credential), display_name)
+
+    def touch(self, session_id: str, at: dt.datetime) -> None:
+        statement = sa.update(SignInRow).where(SignInRow.id == session_id).values(last_seen_at=at)
+        write(self._session, "session", statement)
+
+    def set_language(self, session_id: str, language: str) -> None:
+        statement = sa.update(SignInRow).where(SignInRow.id == session_id).values(language=language)
+        write(self._session, "session", statement)
+
+    def end(self, session_id: str, user_id: str, at: dt.datetime) -> bool:
+        statement = (
+            sa.update(SignInRow)
+            .where(
+                SignInRow.id == session_id,
+                SignInRow.user_id == user_id,
+                SignInRow.ended_at.is_(None),
+            )
+            .values(ended_at=at)
+        )
+        return write(self._session, "session", statement) == 1

@@ -28,7 +28,9 @@ async def test_signing_in_sets_a_strict_http_only_cookie_and_goes_where_asked(de
         assert r.status == 303
         assert r.headers["Location"] == "/workbench/partners"
         cookie = r.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/workbench" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+    assert "Path=/workbench" in cookie
     assert demo.token("officer") not in r.headers["Location"]
 
 
@@ -91,7 +93,8 @@ async def test_the_language_follows_the_session(desk: Any) -> None:
 async def test_signing_out_ends_the_session_on_the_server(desk: Any) -> None:
     officer = await desk("officer")
     status, _, headers = await officer.post("/workbench/sign-out", {})
-    assert status == 303 and headers["Location"] == "/workbench/sign-in"
+    assert status == 303
+    assert headers["Location"] == "/workbench/sign-in"
     status, _, headers = await officer.get("/workbench/queue")
     assert status == 303
     assert headers["Location"].startswith("/workbench/sign-in?")
@@ -106,7 +109,8 @@ async def test_an_idle_session_ends(desk: Any, demo: Any) -> None:
         connection.execute(sa.update(SignInRow).values(last_seen_at=long_ago))
     engine.dispose()
     status, _, headers = await officer.get("/workbench/queue")
-    assert status == 303 and "expired=1" in headers["Location"]
+    assert status == 303
+    assert "expired=1" in headers["Location"]
 
 
 async def test_revoking_the_token_ends_its_sessions(desk: Any, demo: Any) -> None:
@@ -129,6 +133,7 @@ async def test_pages_forbid_inline_script_and_foreign_frames(desk: Any) -> None:
     officer = await desk("officer")
     _, _, headers = await officer.get("/workbench/queue")
     policy = headers["Content-Security-Policy"]
-    assert "default-src 'self'" in policy and "frame-ancestors 'self'" in policy
+    assert "default-src 'self'" in policy
+    assert "frame-ancestors 'self'" in policy
     assert "unsafe-inline" not in policy
     assert headers["Cache-Control"] == "no-store"

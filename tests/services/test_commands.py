@@ -49,6 +49,7 @@ from leasekit.services import (
     products,
     review_flags,
     rules,
+    sign_ins,
     users,
     vehicles,
 )
@@ -128,6 +129,17 @@ def _with_email(w: World) -> str:
 def _redeem(w: World) -> Callable[[], object]:
     secret = users.enrol_locally(w.ctx, "officer")
     return lambda: users.enrol(w.ctx, secret)
+
+
+def _sign_in(w: World) -> Callable[[], object]:
+    issued = users.issue_token(w.ctx, w.officer, users.NewToken("workbench"))
+    return lambda: sign_ins.sign_in(w.ctx, sign_ins.SignIn("officer", issued.token, "en"))
+
+
+def _sign_out(w: World) -> Callable[[], object]:
+    issued = users.issue_token(w.ctx, w.officer, users.NewToken("workbench"))
+    started = sign_ins.sign_in(w.ctx, sign_ins.SignIn("officer", issued.token, "en"))
+    return lambda: sign_ins.sign_out(w.ctx, w.officer, started.session.id)
 
 
 def _revoke(w: World) -> Callable[[], object]:
@@ -344,6 +356,8 @@ PREPARE: dict[str, Prepare] = {
     "redeem_enrolment": _redeem,
     "issue_token": lambda w: lambda: users.issue_token(w.ctx, w.officer, users.NewToken("x")),
     "revoke_token": _revoke,
+    "sign_in": _sign_in,
+    "sign_out": _sign_out,
     "transition_user": lambda w: lambda: users.transition_user(
         w.ctx, w.admin, w.officer.user_id, "disable", "left"
     ),

@@ -4,6 +4,7 @@ session is only ever its own person's."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -137,3 +138,26 @@ async def test_pages_forbid_inline_script_and_foreign_frames(desk: Any) -> None:
     assert "frame-ancestors 'self'" in policy
     assert "unsafe-inline" not in policy
     assert headers["Cache-Control"] == "no-store"
+
+
+async def test_hostile_sign_in_fields_are_refused_cleanly(demo: Any) -> None:
+    bodies = [
+        {"username": "officer\x00", "token": demo.token("officer")},
+        {"username": "<script>alert(1)</script>", "token": "x" * 100_000},
+        {"username": "\u202eofficer", "token": "\x07\x1b[31m"},
+    ]
+    for data in bodies:
+        async with demo.client.post("/workbench/sign-in", data=data, allow_redirects=False) as r:
+            body = await r.text()
+            assert r.status == 401, body
+            assert "<script>alert(1)</script>" not in body
+            assert COOKIE not in r.cookies
+
+
+async def test_a_sign_in_form_that_is_not_utf8_or_too_large_gets_a_4xx(demo: Any) -> None:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    for raw in (b"username=%ED%A0%80&token=%FF%FE", b"username=" + b"a" * 2_000_000):
+        async with demo.client.post(
+            "/workbench/sign-in", data=io.BytesIO(raw), headers=headers, allow_redirects=False
+        ) as r:
+            assert 400 <= r.status < 500, await r.text()

@@ -20,9 +20,10 @@ _PACKAGE = resources.files("leasekit.server.workbench")
 def _template_texts() -> Iterator[tuple[str, str]]:
     """(template, text) of every translated text in the templates."""
     options = {"extensions": "jinja2.ext.i18n"}
+    keywords = ["_", "gettext", "ngettext"]
     for entry in sorted(_PACKAGE.joinpath("templates").iterdir(), key=lambda e: e.name):
         with entry.open("rb") as handle:
-            for _, _, message, _ in babel_extract(handle, ["_", "gettext", "ngettext"], [], options):
+            for _, _, message, _ in babel_extract(handle, keywords, [], options):
                 for text in message if isinstance(message, tuple) else (message,):
                     if text:
                         yield entry.name, text

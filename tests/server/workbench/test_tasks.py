@@ -188,3 +188,12 @@ async def test_hostile_text_is_refused_with_a_page(demo: Demo, desk: Any) -> Non
     assert (task["state"], task["tags"], task["reason"]) == (
         "claimed", ["finance_lease", "pre_approval_pass"], None,
     )  # fmt: skip
+
+
+async def test_the_task_page_speaks_chinese(demo: Demo, desk: Any) -> None:
+    path = await open_task(demo)
+    officer = await desk("officer")
+    await officer.page(path)
+    page = await officer.submit("/workbench/language", {"language": "zh", "back": path})
+    assert "征信报告" in page
+    assert "认领" in page

@@ -78,7 +78,7 @@ _FACT_GROUPS: Final = {
 """The pre-approval's facts by the section of the page that shows them (by name prefix);
 the others are shown together."""
 _MAX_TAG: Final = 200
-_MAX_ASSIGNEE: Final = 64
+_MAX_PARAM: Final = 64
 
 
 @attrs.frozen
@@ -197,7 +197,7 @@ def _params(form: Form, action: str) -> dict[str, str]:
         names = ("decision", *CONDITIONS)
     elif action == ApprovalTaskAction.REASSIGN:
         names = ("assignee",)
-    given = {name: _text(form, name, _MAX_ASSIGNEE) for name in names}
+    given = {name: _text(form, name, _MAX_PARAM) for name in names}
     return {name: value for name, value in given.items() if value is not None}
 
 

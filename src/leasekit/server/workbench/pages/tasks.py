@@ -10,6 +10,7 @@ lifecycle for the person's role; whether one may be made now is the service's to
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, Final
 
 import attrs
@@ -138,6 +139,19 @@ def _fact_groups(facts: Mapping[str, Any]) -> dict[str, list[tuple[str, Any]]]:
     return groups
 
 
+def _bureau_report(report: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The bureau's report as kept, its moment read back as one (to show it as a date)."""
+    if report is None:
+        return None
+    fetched = report.get("fetched_at")
+    if not isinstance(fetched, str):
+        return dict(report)
+    try:
+        return {**report, "fetched_at": datetime.fromisoformat(fetched)}
+    except ValueError:
+        return dict(report)
+
+
 def _moves(view: TaskView, who: Actor) -> list[str]:
     """The moves the lifecycle has from the task's state for the person's role."""
     possible = APPROVAL_TASK_LIFECYCLE.actions_from(view.task.state, who.role)
@@ -150,14 +164,15 @@ async def task_page(request: web.Request) -> web.StreamResponse:
     who, ctx = actor(request), services(request)
     view = await run_sync(request, approvals.get_task_view, ctx, who, request.match_info["id"])
     case = await run_sync(request, _read_case, ctx, who, view.application)
-    facts = view.pre_approval.facts if view.pre_approval is not None else {}
+    assessment = view.pre_approval
     context = {
         "view": view,
         "task": view.task,
         "application": view.application,
-        "assessment": view.pre_approval,
+        "assessment": assessment,
         "case": case,
-        "facts": _fact_groups(facts),
+        "facts": _fact_groups(assessment.facts if assessment is not None else {}),
+        "bureau": _bureau_report(assessment.bureau_report if assessment is not None else None),
         "moves": _moves(view, who),
         "taggable": view.task.state not in APPROVAL_TASK_LIFECYCLE.final,
         "me": who.user_id,

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from tests.server.conftest import Demo
 
 _VERSION = re.compile(r'name="version" value="(\d+)"')
+_BACK = re.compile(r'name="back" value="([^"]*)"')
 _SCRIPT = "<script>alert(1)</script>"
 
 
@@ -30,11 +31,15 @@ def api_path(path: str) -> str:
 
 
 async def form(desk: Desk, path: str, target: str, **fields: str) -> dict[str, str]:
-    """A form of the task's page as it is now: its version and the way back."""
+    """The hidden fields of the task page's form at *target* (the version, the way back)
+    as the page is now, with *fields* filled in."""
     page = await desk.page(path)
-    found = _VERSION.search(page)
-    assert found is not None, "the page carries the task's version"
-    return {"version": found.group(1), "back": path, **fields} | {"_target": target}
+    start = page.index(f'action="{path}/{target}"')
+    version = _VERSION.search(page, start)
+    back = _BACK.search(page, start)
+    assert version is not None, "the form carries the task's version"
+    assert back is not None, "the form carries the way back"
+    return {"version": version.group(1), "back": back.group(1), **fields} | {"_target": target}
 
 
 async def send(desk: Desk, path: str, target: str, **fields: str) -> str:
@@ -68,6 +73,7 @@ async def test_an_officer_claims_reads_the_masked_bureau_report_tags_and_escalat
     assert customer["id_number"][-4:] in page
     page = await send(officer, path, "tags", add="used_vehicle")
     assert "Tags changed." in page
+    assert "Task claimed." not in page, "the notice is the last form's"
     page = await send(officer, path, "moves", action="escalate", reason="above my comfort")
     assert "Task escalated to the next tier." in page
     task = (await view(demo, path))["task"]
@@ -112,6 +118,12 @@ async def test_a_stale_page_is_refused_and_changes_nothing(demo: Demo, desk: Any
     assert status == 412, body[:2000]
     assert "Changed since the version named" in body
     assert "late" not in (await view(demo, path))["task"]["tags"]
+    held = await view(demo, path)
+    status, body, _ = await (await desk("director")).post(
+        f"{path}/moves", {"action": "release", "version": stale["version"], "back": path}
+    )
+    assert status == 412, body[:2000]
+    assert await view(demo, path) == held
 
 
 async def dealer(demo: Demo, username: str) -> Desk:

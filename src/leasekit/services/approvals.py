@@ -17,6 +17,7 @@ decision bypasses the tiers.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any, Final
@@ -59,12 +60,14 @@ from leasekit.services.reads import Lister, lister
 from leasekit.services.storage import ApprovalTaskQuery, Record
 
 __all__ = [
+    "AGE_BANDS",
     "TagsChange",
     "TagsRevision",
     "TaskView",
     "get_task_view",
     "list_approval_tasks",
     "open_review",
+    "queue_ageing",
     "retag_approval_task",
     "transition_approval_task",
 ]
@@ -432,3 +435,19 @@ def get_task_view(ctx: ServiceContext, actor: Actor, task_id: str, /) -> TaskVie
             t for t in uow.approval_tasks.list_for_application(application.id) if t.id != task.id
         ]
     return TaskView(task, application, assessment, tuple(others))
+
+
+AGE_BANDS: Final = (timedelta(days=1), timedelta(days=3), timedelta(days=7))
+"""The ages that part a queue's ageing: under a day, 1 to 3 days, 3 to 7, over 7."""
+
+
+def queue_ageing(ctx: ServiceContext, actor: Actor, query: ApprovalTaskQuery, /) -> list[int]:
+    """How long the queue's cases have waited.
+
+    The open and claimed tasks *query* matches (the whole queue, not a page), counted by
+    age: one count per span :data:`AGE_BANDS` cut, youngest first. Back-office staff
+    only."""
+    back_office_only(actor, "approval_task")
+    now = ctx.clock.now()
+    with ctx.uow_factory() as uow:
+        return uow.approval_tasks.count_by_age(query, [now - age for age in AGE_BANDS])

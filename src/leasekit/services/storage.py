@@ -575,6 +575,12 @@ class ApprovalTaskRepository(Repository[ApprovalTask], Protocol):
         """A queue: the tasks *query* matches, in id (so age) order."""
         ...
 
+    def count_by_age(self, query: ApprovalTaskQuery, bounds: Sequence[datetime]) -> list[int]:
+        """How many open or claimed tasks *query* matches were opened in each span *bounds*
+        (instants, newest first) cut time into: after the first, between each two, before
+        the last (``len(bounds) + 1`` counts)."""
+        ...
+
 
 class ContractRepository(Repository[Contract], PartnerBusiness, Protocol):
     def list_for_application(self, application_id: str) -> list[Contract]: ...

@@ -11,6 +11,7 @@ application never reads its schedule.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Final, cast
@@ -21,7 +22,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leasekit.domain.applications import Application
-from leasekit.domain.approvals import ApprovalTask
+from leasekit.domain.approvals import ApprovalTask, ApprovalTaskState
 from leasekit.domain.documents import Document, DocumentKind, OwnerKind
 from leasekit.domain.plans import Party, PlanRow
 from leasekit.services.storage import ApprovalTaskQuery, Page
@@ -382,8 +383,33 @@ class ApprovalTaskRepository(SqlRepository[ApprovalTask]):
         """A queue: *query*'s ``tag`` matches one of a task's tags; the other fields as
         :func:`~leasekit.store.repository.query_criteria` says."""
         table = self.stored.table
-        query = query or ApprovalTaskQuery()
+        criteria = self._criteria(query or ApprovalTaskQuery())
+        return self._keyset_page(criteria, table.c.id, after, limit)
+
+    def count_by_age(self, query: ApprovalTaskQuery, bounds: Sequence[dt.datetime]) -> list[int]:
+        """How many open or claimed tasks *query* matches were opened in each span *bounds*
+        (instants, newest first) cut time into: after the first, between each two, before
+        the last; counted by the database in one statement."""
+        table = self.stored.table
+        created = table.c.created_at
+        edges: list[dt.datetime | None] = [None, *bounds, None]
+        spans = [
+            sa.and_(
+                sa.true() if newer is None else created <= newer,
+                sa.true() if older is None else created > older,
+            )
+            for newer, older in itertools.pairwise(edges)
+        ]
+        waiting = table.c.state.in_([ApprovalTaskState.OPEN, ApprovalTaskState.CLAIMED])
+        statement = sa.select(*(sa.func.count().filter(span) for span in spans)).where(
+            waiting, *self._criteria(query)
+        )
+        row = self._session.connection().execute(statement).one()
+        return [int(count or 0) for count in row]
+
+    def _criteria(self, query: ApprovalTaskQuery) -> list[sa.ColumnElement[bool]]:
+        table = self.stored.table
         criteria = query_criteria(attrs.evolve(query, tag=None), table)
         if query.tag is not None:
             criteria.append(table.c.tag_key.contains(_tag_key([query.tag]), autoescape=True))
-        return self._keyset_page(criteria, table.c.id, after, limit)
+        return criteria

@@ -67,7 +67,8 @@ async def test_every_route_of_the_app_is_in_the_openapi_document(demo) -> None:
     routes = {
         (route.method, route.resource.canonical)
         for route in demo.client.app.router.routes()
-        if route.resource is not None and route.method != "HEAD"
+        if route.resource is not None
+        and route.method != "HEAD"
         # The workbench's pages are HTML for people, not part of the API.
         and not route.resource.canonical.startswith("/workbench")
     }

@@ -4,7 +4,7 @@ get: a reload never posts twice)."""
 from __future__ import annotations
 
 from typing import Any, Final, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -34,10 +34,11 @@ def form_texts(form: Form, name: str, limit: int = 2000) -> list[str]:
 
 
 def done(form: Form, notice: str) -> web.HTTPSeeOther:
-    """Back to the page the form was on (its ``back`` field), saying what happened."""
-    target = safe_next(form_text(form, "back"))
-    separator = "&" if "?" in target else "?"
-    return web.HTTPSeeOther(f"{target}{separator}{urlencode({'notice': notice})}")
+    """Back to the page the form was on (its ``back`` field), saying what happened; an
+    earlier form's notice on that page is replaced, not repeated."""
+    target = urlsplit(safe_next(form_text(form, "back")))
+    query = [(k, v) for k, v in parse_qsl(target.query) if k != "notice"] + [("notice", notice)]
+    return web.HTTPSeeOther(f"{target.path}?{urlencode(query)}")
 
 
 def read_filters(request: web.Request, cls: type[_T]) -> tuple[_T, dict[str, str]]:

@@ -34,7 +34,7 @@ from leasekit.domain.events import Payload
 from leasekit.domain.identity import Actor
 from leasekit.domain.partners import PartnerCapability, PartnerRating
 from leasekit.domain.validation import choice
-from leasekit.money import Money
+from leasekit.money import HALF_UP, Money
 from leasekit.services.commands import Work, command, transition_command
 from leasekit.services.context import (
     ServiceContext,
@@ -299,7 +299,7 @@ def exposure_by_grade(ctx: ServiceContext, actor: Actor, /) -> tuple[GradeExposu
     back_office_only(actor, "credit_limit_exposure")
     with ctx.uow_factory() as uow:
         found = uow.partners.exposure_by_grade(ctx.clock.business_date())
-    zero = Money(0, ctx.currency)
+    zero = Money.zero(ctx.currency).quantize(HALF_UP)
     held = {exposure.grade for exposure in found if exposure.limit.currency == ctx.currency}
     empty = [GradeExposure(grade, 0, zero, zero, zero) for grade in _GRADES if grade not in held]
     return tuple(sorted([*found, *empty], key=lambda exposure: _GRADES.index(exposure.grade)))

@@ -7,11 +7,15 @@ from __future__ import annotations
 import html
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from leasekit.demo import credit_code
+from leasekit.server import workbench
+from leasekit.server.workbench.i18n import translations
+from leasekit.server.workbench.render import NOTICES
 from leasekit.server.workbench.session import COOKIE
 
 IBAN = "DE89370400440532013000"
@@ -54,8 +58,11 @@ def exposure_rows(body: str) -> dict[str, list[str]]:
     return {grade: re.findall(r"<td>(.*?)</td>", cells, re.S) for grade, cells in rows}
 
 
-def chart_values(body: str) -> list[str]:
-    return [html.unescape(text) for text in re.findall(r'class="chart-value">([^<]*)<', body)]
+def chart_values(body: str, chart_id: str) -> list[str]:
+    """The amounts a chart writes by its bars."""
+    chart = body[body.index(f'id="{chart_id}-title"') :]
+    chart = chart[: chart.index("</svg>")]
+    return [html.unescape(text) for text in re.findall(r'class="chart-value">([^<]*)<', chart)]
 
 
 async def dealer_desk(demo: Any, desk: Any, username: str = "sunrise") -> Any:
@@ -119,7 +126,9 @@ async def test_the_exposure_adds_up_every_partner_beyond_the_first_page(
     shown = exposure_rows(body)
     for grade, (count, limit, used, frozen) in expected.items():
         assert shown[grade] == [str(count), money(limit), money(used), money(frozen)], grade
-    assert chart_values(body) == [money(row[2] + row[3]) for row in expected.values()]
+    in_use = [money(row[2] + row[3]) for row in expected.values()]
+    assert chart_values(body, "exposure-by-grade") == in_use
+    assert chart_values(body, "limits-by-grade") == [money(row[1]) for row in expected.values()]
     assert money("5300000.00") in body, "Sunrise and Ridgeway's limits together"
     assert money("1000.50") in body
     assert money("250.25") in body
@@ -305,3 +314,32 @@ async def test_hostile_text_in_the_forms_is_refused_or_shown_as_text(
         status, body, _ = await officer.get(path.replace("\x00", "%00"))
         assert status < 500, body
         assert "<script>alert" not in body
+
+
+# --- languages -------------------------------------------------------------------------------
+
+TEMPLATES = Path(workbench.__file__).parent / "templates"
+TEXT = re.compile(r"""_\((?:"([^"]*)"|'([^']*)')\)""")
+
+
+def test_every_text_of_the_partner_pages_has_its_chinese() -> None:
+    texts = {
+        first or second
+        for name in ("partners.html", "partner.html")
+        for first, second in TEXT.findall((TEMPLATES / name).read_text(encoding="utf-8"))
+    }
+    texts |= {NOTICES[key] for key in ("partner_moved", "settlement_set", "partner_rated")}
+    texts.add("Ungraded")
+    chinese = translations("zh")
+    assert [text for text in sorted(texts) if chinese.gettext(text) == text] == []
+
+
+async def test_the_partner_pages_speak_chinese(demo: Any, desk: Any) -> None:
+    officer = await desk("officer")
+    body = await officer.submit(
+        "/workbench/language", {"language": "zh", "back": "/workbench/partners"}
+    )
+    assert "按评级的敞口" in body
+    assert '<text x="0" y="126" class="chart-label">未评级</text>' in body
+    page = await officer.page(f"/workbench/partners/{demo.partner_id('Harbour Auto')}")
+    assert "结算银行账户" in page

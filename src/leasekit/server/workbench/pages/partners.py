@@ -11,7 +11,7 @@ meanwhile is refused (412) rather than overwritten.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
@@ -81,6 +81,7 @@ async def partner_list(request: web.Request) -> web.StreamResponse:
         "exposure": exposure,
         "total": _total(exposure),
         "chart": _exposure_chart(exposure, language),
+        "limits_chart": _limits_chart(exposure, language),
     }
     return render(request, "partners.html", context)
 
@@ -97,13 +98,26 @@ def _limit(request: web.Request) -> int | None:
 
 def _exposure_chart(exposure: Sequence[GradeExposure], language: str) -> BarChart:
     """Credit in use (used and frozen) by grade: where the company stands to lose."""
-    words = translations(language)
+    return _grade_chart("exposure-by-grade", exposure, language, lambda row: row.used + row.frozen)
+
+
+def _limits_chart(exposure: Sequence[GradeExposure], language: str) -> BarChart:
+    """The credit limits granted by grade: what the company has promised."""
+    return _grade_chart("limits-by-grade", exposure, language, lambda row: row.limit)
+
+
+def _grade_chart(
+    chart_id: str,
+    exposure: Sequence[GradeExposure],
+    language: str,
+    figure: Callable[[GradeExposure], Money],
+) -> BarChart:
+    ungraded = str(translations(language).gettext("Ungraded"))
     bars = []
     for row in exposure:
-        label = row.grade.value if row.grade is not None else str(words.gettext("Ungraded"))
-        held = row.used + row.frozen
-        bars.append((label, held.amount, _amount_text(held, language)))
-    return bar_chart("exposure-by-grade", bars)
+        label = row.grade.value if row.grade is not None else ungraded
+        bars.append((label, figure(row).amount, _amount_text(figure(row), language)))
+    return bar_chart(chart_id, bars)
 
 
 @attrs.frozen

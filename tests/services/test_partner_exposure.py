@@ -1,5 +1,6 @@
 """The exposure by grade (what the workbench's partner list draws) over every partner, on
-SQLite and PostgreSQL; and the profile that sets a partner's settlement account."""
+SQLite and PostgreSQL; the profile that sets a partner's settlement account; and partners
+listed by kind."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from leasekit.domain.clock import FixedClock
 from leasekit.domain.credit_limits import LimitRequestKind
 from leasekit.domain.identity import Actor
 from leasekit.domain.partner_profiles import BankAccount, BankScheme
-from leasekit.domain.partners import Partner, PartnerRating
+from leasekit.domain.partners import Partner, PartnerKind, PartnerRating
 from leasekit.errors import PermissionDeniedError
 from leasekit.services import credit_limits, partners
 from leasekit.services.context import ServiceContext
@@ -99,3 +100,12 @@ def test_a_settlement_account_becomes_the_primary_and_the_others_stay(
     assert [(a.iban, a.primary) for a in again.bank_accounts] == [
         (" gb82 west 1234 5698 7654 32", True)
     ], "the same number, spaced and cased otherwise, replaces the one held"
+
+
+def test_partners_are_listed_by_kind(ctx: ServiceContext, officer: Actor, partner: Partner) -> None:
+    broker = partners.OnboardPartner(
+        "Lakeside", credit_code("91110000MA00AB1C2"), Decimal(7), PartnerKind.BROKER
+    )
+    lakeside = partners.onboard_partner(ctx, officer, broker)
+    found = partners.list_partners(ctx, officer, partners.PartnerQuery(kind=PartnerKind.BROKER))
+    assert [record["id"] for record in found.items] == [lakeside.id]

@@ -325,7 +325,7 @@ TEXT = re.compile(r"""_\((?:"([^"]*)"|'([^']*)')\)""")
 def test_every_text_of_the_partner_pages_has_its_chinese() -> None:
     texts = {
         first or second
-        for name in ("partners.html", "partner.html")
+        for name in ("partners.html", "partner.html", "partner_names.html")
         for first, second in TEXT.findall((TEMPLATES / name).read_text(encoding="utf-8"))
     }
     texts |= {NOTICES[key] for key in ("partner_moved", "settlement_set", "partner_rated")}

@@ -34,12 +34,17 @@ from leasekit.domain.events import Payload
 from leasekit.domain.identity import Actor
 from leasekit.domain.partners import PartnerCapability, PartnerRating
 from leasekit.domain.validation import choice
-from leasekit.money import Money
+from leasekit.money import HALF_UP, Money
 from leasekit.services.commands import Work, command, transition_command
-from leasekit.services.context import ServiceContext, scoped, visible_or_not_found
+from leasekit.services.context import (
+    ServiceContext,
+    back_office_only,
+    scoped,
+    visible_or_not_found,
+)
 from leasekit.services.partners import load_partner_reference
 from leasekit.services.reads import Lister, lister, reader
-from leasekit.services.storage import Record
+from leasekit.services.storage import GradeExposure, Record
 
 __all__ = [
     "AdjustCreditLimit",
@@ -47,6 +52,7 @@ __all__ = [
     "LimitRequestQuery",
     "RequestLimitChange",
     "adjust_credit_limit",
+    "exposure_by_grade",
     "get_credit_limit",
     "get_limit_movement",
     "get_limit_request",
@@ -284,6 +290,22 @@ def get_credit_limit(ctx: ServiceContext, actor: Actor, partner_id: str, /) -> L
         account = uow.credit_limits.get(partner_id)
     visible_or_not_found(actor, account, "credit limit", partner_id)
     return account.position(ctx.clock.business_date())
+
+
+def exposure_by_grade(ctx: ServiceContext, actor: Actor, /) -> tuple[GradeExposure, ...]:
+    """Every partner's credit limit, used and frozen amounts added up by grade, A to D and
+    then the ungraded, on the business date: where the company's exposure sits. A grade no
+    partner holds is there with zeros, in the book currency. Back-office staff only."""
+    back_office_only(actor, "credit_limit_exposure")
+    with ctx.uow_factory() as uow:
+        found = uow.partners.exposure_by_grade(ctx.clock.business_date())
+    zero = Money.zero(ctx.currency).quantize(HALF_UP)
+    held = {exposure.grade for exposure in found if exposure.limit.currency == ctx.currency}
+    empty = [GradeExposure(grade, 0, zero, zero, zero) for grade in _GRADES if grade not in held]
+    return tuple(sorted([*found, *empty], key=lambda exposure: _GRADES.index(exposure.grade)))
+
+
+_GRADES: tuple[PartnerRating | None, ...] = (*PartnerRating, None)
 
 
 @attrs.frozen

@@ -46,6 +46,7 @@ __all__ = [
     "onboard_partner",
     "partner_history",
     "revise_partner",
+    "settlement_change",
     "transition_partner",
 ]
 
@@ -114,6 +115,7 @@ class PartnerQuery:
     q: str | None = attrs.field(
         default=None, metadata={"description": "The start of the name, in any case."}
     )
+    kind: PartnerKind | None = None
     created_from: date | None = None
     created_to: date | None = None
     id: str | None = None
@@ -198,6 +200,27 @@ def revise_partner(work: Work, request: ProfileRevision) -> Partner:
         {"fields": ",".join(change.field for change in revision.changes)},
     )
     return partner
+
+
+def settlement_change(partner: Partner, account: BankAccount, reason: str) -> ProfileChange:
+    """*partner*'s profile with *account* as the one its payouts go into (a contract's payout
+    needs it): the accounts it had stay, no longer primary, but one with the same number is
+    replaced. Checked, as every profile is, when :func:`revise_partner` stores it."""
+    kept = tuple(
+        attrs.evolve(held, primary=False)
+        for held in partner.bank_accounts
+        if _number_key(held) != _number_key(account)
+    )
+    profile = attrs.evolve(
+        partner.profile, bank_accounts=(attrs.evolve(account, primary=True), *kept)
+    )
+    return ProfileChange(**attrs.asdict(profile, recurse=False), reason=reason)
+
+
+def _number_key(account: BankAccount) -> tuple[str, ...]:
+    """What tells one account from another, however its numbers were spaced or cased."""
+    numbers = (account.iban, account.card_number, account.routing_number, account.account_number)
+    return (str(account.scheme), *("".join((n or "").split()).upper() for n in numbers))
 
 
 transition_partner = transition_command(

@@ -41,7 +41,7 @@ from leasekit.domain.partner_imports import PartnerImport
 from leasekit.domain.partner_onboarding import OnboardingDocument
 from leasekit.domain.partner_profiles import PartnerRevision
 from leasekit.domain.partner_ratings import RatingOverride, RatingRecord
-from leasekit.domain.partners import Partner
+from leasekit.domain.partners import Partner, PartnerRating
 from leasekit.domain.plans import PlanRow
 from leasekit.domain.pre_approvals import PreApproval
 from leasekit.domain.products import Product, ProductVersion
@@ -50,7 +50,7 @@ from leasekit.domain.rules import RuleSetVersion
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import Vehicle
 from leasekit.domain.vouchers import Voucher
-from leasekit.money import Currency
+from leasekit.money import Currency, Money
 
 __all__ = [
     "ApiToken",
@@ -75,6 +75,7 @@ __all__ = [
     "EventLog",
     "ExceptionRequestRepository",
     "FacePhotoHashRepository",
+    "GradeExposure",
     "IdempotencyRepository",
     "IdempotentRequest",
     "LimitMovementRepository",
@@ -360,8 +361,35 @@ class VehicleRepository(Repository[Vehicle], Protocol):
         ...
 
 
+@attrs.frozen
+class GradeExposure:
+    """What the partners of one grade (None: not graded yet) hold of their credit limits,
+    added up in one currency."""
+
+    grade: PartnerRating | None
+    partners: int
+    limit: Money
+    """Their limits on the business date (a temporary addition counts while in force)."""
+    used: Money
+    frozen: Money
+
+    def plus(self, other: GradeExposure) -> GradeExposure:
+        """Both added up (of the same grade and currency)."""
+        return GradeExposure(
+            self.grade,
+            self.partners + other.partners,
+            self.limit + other.limit,
+            self.used + other.used,
+            self.frozen + other.frozen,
+        )
+
+
 class PartnerRepository(Repository[Partner], Protocol):
     def find_by_registration_number(self, country: str, number: str) -> Partner | None: ...
+
+    def exposure_by_grade(self, on: date) -> list[GradeExposure]:
+        """Every partner's credit limit added up by its grade and currency, on *on*."""
+        ...
 
     def get_for_update(self, partner_id: str) -> Partner:
         """The partner, locked until the transaction ends."""

@@ -26,9 +26,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from leasekit.domain.customers import Customer
 from leasekit.domain.partner_profiles import PartnerRevision
-from leasekit.domain.partners import Partner
+from leasekit.domain.partners import Partner, PartnerRating
 from leasekit.domain.vehicles import Vehicle, VehicleState
-from leasekit.services.storage import Page
+from leasekit.money import Money
+from leasekit.services.storage import GradeExposure, Page
+from leasekit.store.credit_limits import CreditLimitRow
 from leasekit.store.mapping import Record
 from leasekit.store.repository import Rule, SqlRepository, Stored, repository
 from leasekit.store.schema import (
@@ -218,6 +220,27 @@ class PartnerRepository(SqlRepository[Partner]):
         """The partner, locked until the transaction ends: work that regrades or moves it
         (a rating, monitoring) queues here rather than failing its compare-and-set."""
         return self._get(partner_id, for_update=True)
+
+    def exposure_by_grade(self, on: dt.date) -> list[GradeExposure]:
+        """Every partner's limit, used and frozen amounts added up by grade and currency:
+        one narrow row per partner (partners are thousands), added up here because SQLite
+        keeps amounts as text and would add them as binary floats."""
+        partners, limits = self._table, CreditLimitRow.__table__
+        statement = sa.select(
+            partners.c.rating, limits.c.currency, limits.c.total, limits.c.temporary,
+            limits.c.temporary_until, limits.c.used, limits.c.frozen,
+        ).join(limits, limits.c.id == partners.c.id)  # fmt: skip
+        found: dict[tuple[str | None, str], GradeExposure] = {}
+        for row in self._session.connection().execute(statement):
+            rating, currency, total, temporary, until, used, frozen = row
+            limit = total + temporary if until is not None and on <= until else total
+            grade = None if rating is None else PartnerRating(rating)
+            one = GradeExposure(
+                grade, 1, Money(limit, currency), Money(used, currency), Money(frozen, currency)
+            )
+            before = found.get((rating, currency))
+            found[rating, currency] = one if before is None else before.plus(one)
+        return list(found.values())
 
     def ids_in_states(self, states: Iterable[str]) -> list[str]:
         """The ids of every partner in one of *states*, in id order (partners are thousands,

@@ -38,7 +38,7 @@ from leasekit.domain.approvals import (
     tier_of,
 )
 from leasekit.domain.events import DomainEvent
-from leasekit.domain.identity import REVIEWERS, Actor
+from leasekit.domain.identity import REVIEWERS, SENIOR_REVIEWERS, Actor, Role
 from leasekit.domain.pre_approvals import PreApproval
 from leasekit.domain.rules import RuleAction
 from leasekit.domain.users import UserState
@@ -46,6 +46,7 @@ from leasekit.errors import (
     AmountError,
     DomainError,
     NotFoundError,
+    PermissionDeniedError,
     ValidationError,
 )
 from leasekit.money import to_decimal
@@ -58,9 +59,11 @@ from leasekit.services.events import handles
 from leasekit.services.pre_approval import approval_case
 from leasekit.services.reads import Lister, lister
 from leasekit.services.storage import ApprovalTaskQuery, Record
+from leasekit.services.users import UserQuery
 
 __all__ = [
     "AGE_BANDS",
+    "Reviewer",
     "TagsChange",
     "TagsRevision",
     "TaskView",
@@ -69,6 +72,7 @@ __all__ = [
     "open_review",
     "queue_ageing",
     "retag_approval_task",
+    "reviewers_for",
     "transition_approval_task",
 ]
 
@@ -225,6 +229,12 @@ def _claim(work: Work, task: ApprovalTask) -> None:
     task.lock_expires_at = work.at + work.ctx.approval_rules.claim_lease
 
 
+def _has_authority(role: Role, tier: Tier) -> bool:
+    """Whether *role* may decide at *tier*."""
+    reach = tier_of(role)
+    return reach is not None and higher(reach, tier) == reach
+
+
 def _reassign(work: Work, task: ApprovalTask) -> None:
     """The new assignee is an active reviewer with the tier's authority, independent of the
     case."""
@@ -233,8 +243,7 @@ def _reassign(work: Work, task: ApprovalTask) -> None:
         user = work.uow.users.get(assignee)
     except NotFoundError:
         raise ValidationError.single("assignee", "no such user") from None
-    reach = tier_of(user.role)
-    if user.state is not UserState.ACTIVE or reach is None or higher(reach, task.tier) != reach:
+    if user.state is not UserState.ACTIVE or not _has_authority(user.role, task.tier):
         raise ValidationError.single(
             "assignee", f"must be an active reviewer with {task.tier} authority"
         )
@@ -435,6 +444,44 @@ def get_task_view(ctx: ServiceContext, actor: Actor, task_id: str, /) -> TaskVie
             t for t in uow.approval_tasks.list_for_application(application.id) if t.id != task.id
         ]
     return TaskView(task, application, assessment, tuple(others))
+
+
+@attrs.frozen
+class Reviewer:
+    """Someone a task can be handed to, as a manager picks them."""
+
+    id: str
+    display_name: str
+    role: str
+
+
+_REVIEWERS_SHOWN: Final = 200
+
+
+def reviewers_for(ctx: ServiceContext, actor: Actor, task_id: str, /) -> list[Reviewer]:
+    """The active reviewers with the authority of the task's tier, but the caller: whom a
+    reassignment may name (the reassignment checks again). For senior reviewers only, who
+    may reassign; listing users is otherwise an administrator's."""
+    if actor.role not in SENIOR_REVIEWERS:
+        raise PermissionDeniedError(_SUBJECT, "list the reviewers of", actor.role.value)
+    with ctx.uow_factory() as uow:
+        task = uow.approval_tasks.get(task_id)
+        found = [
+            record
+            for role in sorted(REVIEWERS)
+            if _has_authority(role, task.tier)
+            for record in uow.users.page(
+                UserQuery(role=role, state=UserState.ACTIVE), limit=_REVIEWERS_SHOWN
+            ).items
+        ]
+    return sorted(
+        (
+            Reviewer(r["id"], r["display_name"], r["role"])
+            for r in found
+            if r["id"] != actor.user_id
+        ),
+        key=lambda reviewer: (reviewer.role, reviewer.display_name),
+    )
 
 
 AGE_BANDS: Final = (timedelta(days=1), timedelta(days=3), timedelta(days=7))

@@ -7,7 +7,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
+from leasekit.errors import PermissionDeniedError
+from leasekit.server.keys import RUNTIME_KEY
 from leasekit.server.workbench.session import COOKIE
+from leasekit.services import approvals
 from leasekit.testing.photos import sample_face_photo
 
 from .conftest import Desk
@@ -87,9 +92,24 @@ async def test_a_manager_reassigns_the_task(demo: Demo, desk: Any) -> None:
     path = await open_task(demo)
     manager = await desk("manager")
     officer_id = demo.user("officer").id
+    offered = await manager.page(path)
+    assert f'<option value="{officer_id}">Li Na (credit officer) (officer)</option>' in offered
+    assert demo.user("manager").id not in offered.split('id="reassign-assignee"')[1][:2000]
     page = await send(manager, path, "moves", action="reassign", assignee=officer_id)
     assert "Task reassigned." in page
     assert (await view(demo, path))["task"]["assignee"] == officer_id
+
+
+async def test_only_senior_reviewers_list_whom_a_task_may_go_to(demo: Demo) -> None:
+    path = await open_task(demo)
+    task_id = path.rsplit("/", 1)[1]
+    ctx = demo.client.app[RUNTIME_KEY].services
+    with pytest.raises(PermissionDeniedError):
+        approvals.reviewers_for(ctx, demo.user("officer").actor(), task_id)
+    names = [
+        r.display_name for r in approvals.reviewers_for(ctx, demo.user("director").actor(), task_id)
+    ]
+    assert names == ["Wang Fang (credit manager)", "Li Na (credit officer)"]
 
 
 async def test_a_director_approves_with_conditions(demo: Demo, desk: Any) -> None:

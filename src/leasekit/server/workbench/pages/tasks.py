@@ -165,6 +165,10 @@ async def task_page(request: web.Request) -> web.StreamResponse:
     view = await run_sync(request, approvals.get_task_view, ctx, who, request.match_info["id"])
     case = await run_sync(request, _read_case, ctx, who, view.application)
     assessment = view.pre_approval
+    moves = _moves(view, who)
+    reviewers = []
+    if "reassign" in moves:
+        reviewers = await run_sync(request, approvals.reviewers_for, ctx, who, view.task.id)
     context = {
         "view": view,
         "task": view.task,
@@ -173,7 +177,8 @@ async def task_page(request: web.Request) -> web.StreamResponse:
         "case": case,
         "facts": _fact_groups(assessment.facts if assessment is not None else {}),
         "bureau": _bureau_report(assessment.bureau_report if assessment is not None else None),
-        "moves": _moves(view, who),
+        "moves": moves,
+        "reviewers": reviewers,
         "taggable": view.task.state not in APPROVAL_TASK_LIFECYCLE.final,
         "me": who.user_id,
         "decisions": [decision.value for decision in Decision],

@@ -10,10 +10,10 @@ import re
 from typing import Any
 
 import aiohttp
-
-from leasekit.server.workbench.session import COOKIE
 from tests.server.test_blacklist import eventually, settled
 from tests.server.test_contracts import EMAIL, INVOICE, drawn_up, local_provider
+
+from leasekit.server.workbench.session import COOKIE
 
 
 async def fetch(desk: Any, path: str) -> tuple[int, bytes, dict[str, str]]:
@@ -32,8 +32,13 @@ def version_of(page: str) -> str:
     return found.group(1)
 
 
-async def upload(desk: Any, contract_path: str, content: bytes, kind: str = "vehicle_invoice",
-                 filename: str = "invoice.pdf") -> tuple[int, str, dict[str, str]]:
+async def upload(
+    desk: Any,
+    contract_path: str,
+    content: bytes,
+    kind: str = "vehicle_invoice",
+    filename: str = "invoice.pdf",
+) -> tuple[int, str, dict[str, str]]:
     """Post the upload form as a browser does: multipart, with the page's CSRF token."""
     form = aiohttp.FormData()
     form.add_field("csrf", desk.csrf)
@@ -41,7 +46,9 @@ async def upload(desk: Any, contract_path: str, content: bytes, kind: str = "veh
     form.add_field("kind", kind)
     form.add_field("file", content, filename=filename, content_type="application/pdf")
     async with desk.client.post(
-        f"{contract_path}/documents", data=form, headers={"Cookie": f"{COOKIE}={desk.cookie}"},
+        f"{contract_path}/documents",
+        data=form,
+        headers={"Cookie": f"{COOKIE}={desk.cookie}"},
         allow_redirects=False,
     ) as response:
         body, headers = await response.text(), dict(response.headers)

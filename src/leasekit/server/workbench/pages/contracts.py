@@ -190,9 +190,7 @@ async def check_signature(request: web.Request) -> web.StreamResponse:
     """Ask the signature provider where the envelope stands (signed, the payout queues)."""
     form = await request.post()
     check = EnvelopeCheck(request.match_info["id"])
-    await run_sync(
-        request, contracts.check_signature, services(request), actor(request), check
-    )
+    await run_sync(request, contracts.check_signature, services(request), actor(request), check)
     raise done(form, "contract_checked")
 
 
@@ -207,9 +205,7 @@ async def revise_draft(request: web.Request) -> web.StreamResponse:
         DraftChanges(form_text(form, "language", 16) or None, _contacts(form)),
         _version(form),
     )
-    await run_sync(
-        request, contracts.revise_contract, services(request), actor(request), revision
-    )
+    await run_sync(request, contracts.revise_contract, services(request), actor(request), revision)
     raise done(form, "contract_revised")
 
 
@@ -302,7 +298,7 @@ async def _pdf(request: web.Request, *, signed: bool) -> web.StreamResponse:
         request, contracts.contract_file, services(request), actor(request),
         request.match_info["id"], signed,
     )  # fmt: skip
-    name = "".join(c for c in contract.number if c.isascii() and c.isalnum() or c in "-_")
+    name = "".join(c for c in contract.number if (c.isascii() and c.isalnum()) or c in "-_")
     suffix = "-signed" if signed else ""
     how = "attachment" if "download" in request.query else "inline"
     response = web.StreamResponse(
@@ -325,4 +321,3 @@ async def _pdf(request: web.Request, *, signed: bool) -> web.StreamResponse:
         if callable(close):
             await run_sync(request, close)
     return response
-

@@ -6,6 +6,7 @@ dealer may see; hostile input."""
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from typing import Any
 
@@ -13,6 +14,7 @@ import aiohttp
 from tests.server.test_blacklist import eventually, settled
 from tests.server.test_contracts import EMAIL, INVOICE, drawn_up, local_provider
 
+from leasekit.server.keys import SETTINGS_KEY
 from leasekit.server.workbench.session import COOKIE
 
 
@@ -44,7 +46,7 @@ async def upload(
     form.add_field("csrf", desk.csrf)
     form.add_field("back", contract_path)
     form.add_field("kind", kind)
-    form.add_field("file", content, filename=filename, content_type="application/pdf")
+    form.add_field("file", io.BytesIO(content), filename=filename, content_type="application/pdf")
     async with desk.client.post(
         f"{contract_path}/documents",
         data=form,
@@ -194,3 +196,17 @@ async def test_hostile_form_fields_give_a_4xx_page_or_text(demo: Any, desk: Any)
     assert 400 <= status < 500, answer[:300]
     status, answer, _ = await upload(officer, page, b"<html><script>alert(1)</script></html>")
     assert status == 422, answer[:300]
+
+
+async def test_an_upload_is_held_to_the_apis_size_limit(demo: Any, desk: Any) -> None:
+    api_path = await drawn_up(demo)
+    page = f"/workbench{api_path}"
+    dealer = await desk("sunrise")
+    await dealer.page(page)
+    limit = demo.client.app[SETTINGS_KEY].server.max_upload_bytes
+    within = INVOICE + b"\n%" + b"0" * (limit - len(INVOICE) - 2)
+    status, body, _ = await upload(dealer, page, within)
+    assert status == 303, body[:500]
+    status, body, _ = await upload(dealer, page, within + b"0")
+    assert status in (413, 422), body[:500]
+    assert "<html" in body

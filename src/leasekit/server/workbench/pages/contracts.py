@@ -306,7 +306,7 @@ async def _pdf(request: web.Request, *, signed: bool) -> web.StreamResponse:
             hdrs.CONTENT_TYPE: "application/pdf",
             hdrs.CONTENT_DISPOSITION: f'{how}; filename="{name}{suffix}.pdf"',
             "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
+            "Content-Security-Policy": "frame-ancestors 'self'",
             hdrs.CACHE_CONTROL: "no-store",
         }
     )

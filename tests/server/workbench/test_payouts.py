@@ -74,6 +74,10 @@ async def test_a_batch_shows_one_payout_approved_and_one_refused_with_why(
     after = await finance.page("/workbench/payouts")
     assert re.search(rf'id="payout-state-{good}"><span class="state state-(approved|sent|paid)',
                      after)  # fmt: skip
+    asked = await finance.submit(
+        f"/workbench/payouts/{good}/bank-checks", {"back": "/workbench/payouts"}
+    )
+    assert "The bank was asked where the payout stands." in asked
 
 
 async def test_a_reviewer_claims_releases_and_reports_fraud_at_the_version_shown(

@@ -120,6 +120,8 @@ async def contract_list(request: web.Request) -> web.StreamResponse:
 @routes.get("/workbench/contracts/{id}")
 @page_handler
 async def contract_page(request: web.Request) -> web.StreamResponse:
+    """One contract: what it says, where its signing stands, what may be done with it, its
+    documents, its history (for the back office) and its schedule, paged."""
     who, ctx, contract_id = actor(request), services(request), request.match_info["id"]
     contract = await run_sync(request, contracts.get_contract, ctx, who, contract_id)
     schedule: Page[Record] = await run_sync(
@@ -156,10 +158,7 @@ def _offers(contract: Contract, who: Actor) -> dict[str, Any]:
     the contract's state, data entry on a draft, a signature check while it is out."""
     moves = CONTRACT_LIFECYCLE.actions_from(contract.state, who.role)
     return {
-        "moves": [
-            (move, CONTRACT_LIFECYCLE.transition(contract.state, move).reason_required)  # type: ignore[union-attr]
-            for move in moves
-        ],
+        "moves": [(move, _needs_reason(contract.state, move)) for move in moves],
         "editable": contract.state is ContractState.DRAFT
         and _may(contracts.revise_contract.authorize, who),
         "checkable": contract.state is ContractState.SENT_FOR_SIGNATURE
@@ -168,6 +167,11 @@ def _offers(contract: Contract, who: Actor) -> dict[str, Any]:
         "document_languages": sorted(LANGUAGES),
         "kinds": [kind.value for kind in DocumentKind],
     }
+
+
+def _needs_reason(state: str, move: str) -> bool:
+    row = CONTRACT_LIFECYCLE.transition(state, move)
+    return row is not None and row.reason_required
 
 
 @routes.post("/workbench/contracts/{id}/moves")

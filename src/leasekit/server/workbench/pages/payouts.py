@@ -16,7 +16,7 @@ from leasekit.domain.disbursements import (
 )
 from leasekit.domain.identity import Actor
 from leasekit.domain.partner_profiles import mask_number
-from leasekit.errors import NotFoundError, ValidationError
+from leasekit.errors import NotFoundError, PermissionDeniedError, ValidationError
 from leasekit.money import Money
 from leasekit.server.routes.disbursements import payout_events
 from leasekit.server.routes.helpers import actor, run_sync, services
@@ -45,7 +45,6 @@ NOTICES.update(
         "payout_release": "Payout released.",
         "payout_report_fraud": "Fraud reported; the payout is refused.",
         "payout_reject": "Payout rejected.",
-        "payout_approve": "Payout approved.",
         "payout_tracked": "The bank was asked where the payout stands.",
     }
 )
@@ -81,7 +80,7 @@ class PayoutRow:
     locked_by: str | None
 
 
-def _row(record: Record, who: Actor) -> PayoutRow:
+def _row(record: Record, who: Actor, may_track: bool) -> PayoutRow:
     payee = record["payee"] or {}
     checks = tuple(record["checks"])
     state = str(record["state"])
@@ -98,18 +97,26 @@ def _row(record: Record, who: Actor) -> PayoutRow:
         checks=checks,
         failures=tuple(check for check in checks if not check["passed"]),
         moves=tuple(move for move in _ITEM_MOVES if move in allowed),
-        trackable=state in _TRACKED and DisbursementAction.APPROVE in _reviewer_actions(who),
+        trackable=may_track and state in _TRACKED,
         locked_by=record["locked_by"],
     )
 
 
-def _reviewer_actions(who: Actor) -> frozenset[str]:
-    """What the reader's role may do to payouts at all, from any state."""
-    return frozenset(
-        action
+def _may_approve(who: Actor) -> bool:
+    """Whether the reader's role approves payouts at all, from any state."""
+    return any(
+        DisbursementAction.APPROVE in DISBURSEMENT_LIFECYCLE.actions_from(state, who.role)
         for state in DISBURSEMENT_LIFECYCLE.states
-        for action in DISBURSEMENT_LIFECYCLE.actions_from(state, who.role)
     )
+
+
+def _may_track(who: Actor) -> bool:
+    """Whether the reader may ask the bank about payouts (the service's own check)."""
+    try:
+        disbursements.transition_disbursement.authorize(who)
+    except PermissionDeniedError:
+        return False
+    return True
 
 
 @routes.get("/workbench/payouts")
@@ -122,12 +129,13 @@ async def payouts(request: web.Request) -> web.StreamResponse:
         request, disbursements.list_disbursements, services(request), who, query,
         after=request.query.get("after"),
     )  # fmt: skip
+    may_track = _may_track(who)
     context = {
-        "items": [_row(record, who) for record in page.items],
+        "items": [_row(record, who, may_track) for record in page.items],
         "next_url": next_page_url(request, page),
         "filters": given,
         "states": [state.value for state in DisbursementState],
-        "may_approve": DisbursementAction.APPROVE in _reviewer_actions(who),
+        "may_approve": _may_approve(who),
         "max_batch": MAX_BATCH,
     }
     return render(request, "payouts.html", context)

@@ -177,7 +177,13 @@ async def test_hostile_form_fields_give_a_4xx_page_or_text(demo: Any, desk: Any)
         status, body, _ = await finance.post(f"/workbench/payouts/{item}/moves", data)
         assert status < 500, body[:300]
         assert "<script>alert" not in body
-    assert "<script>alert" not in await finance.page("/workbench/payouts")
+    queue = await finance.page("/workbench/payouts")
+    assert "<script>alert" not in queue
+    contract = re.search(r'href="(/workbench/contracts/[0-9a-f]+)"', queue)
+    assert contract is not None
+    timeline = await finance.page(contract.group(1))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in timeline  # the reason, as text
+    assert "<script>alert" not in timeline
 
 
 async def test_the_payout_and_contract_pages_speak_chinese(demo: Any, desk: Any) -> None:

@@ -6,6 +6,7 @@ schedule of receivables."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from typing import Any, Final
 
 import attrs
@@ -37,7 +38,12 @@ from leasekit.server.workbench.handlers import form_handler, page_handler
 from leasekit.server.workbench.render import NOTICES, render
 from leasekit.server.workbench.session import check_csrf
 from leasekit.services import contracts, documents
-from leasekit.services.contracts import ContractQuery, ContractRevision, EnvelopeCheck
+from leasekit.services.contracts import (
+    ContractQuery,
+    ContractRevision,
+    EnvelopeCheck,
+    TraceEntry,
+)
 from leasekit.services.documents import UploadDocument
 from leasekit.services.storage import Page, Record
 
@@ -67,7 +73,7 @@ class ScheduleLine:
     """One receivable as the schedule table shows it."""
 
     sequence: int
-    due_date: Any
+    due_date: date
     principal: Money
     interest: Money
     fee: Money
@@ -143,14 +149,31 @@ async def contract_page(request: web.Request) -> web.StreamResponse:
     return render(request, "contract.html", context)
 
 
-async def _trace(request: web.Request, who: Actor, contract_id: str) -> Any:
+@attrs.frozen
+class Step:
+    """One entry of the contract's timeline: when, what, who, and why if a reason was given."""
+
+    at: datetime
+    action: str
+    actor_id: str | None
+    reason: str | None
+
+
+def _step(entry: TraceEntry) -> Step:
+    payload = entry.details.get("payload")
+    given = payload.get("reason") if isinstance(payload, dict) else entry.details.get("reason")
+    return Step(entry.at, entry.action, entry.actor_id, given if isinstance(given, str) else None)
+
+
+async def _trace(request: web.Request, who: Actor, contract_id: str) -> list[Step] | None:
     """The contract's history, for the back office (it shows reviewers' reasons)."""
     try:
-        return await run_sync(
+        trace = await run_sync(
             request, contracts.trace_contract, services(request), who, contract_id
         )
     except PermissionDeniedError:
         return None
+    return [_step(entry) for entry in trace.entries]
 
 
 def _offers(contract: Contract, who: Actor) -> dict[str, Any]:

@@ -122,7 +122,8 @@ def _may_track(who: Actor) -> bool:
 @routes.get("/workbench/payouts")
 @page_handler
 async def payouts(request: web.Request) -> web.StreamResponse:
-    """The queue (queued payouts first by default), filtered by state or contract, paged."""
+    """Every payout the reader may see, oldest first, filtered by state or contract, paged
+    (``?state=queued`` is the queue)."""
     who = actor(request)
     query, given = read_filters(request, DisbursementQuery)
     page = await run_sync(
@@ -185,11 +186,9 @@ async def move_payout(request: web.Request) -> web.StreamResponse:
     if action not in _ITEM_MOVES:
         raise ValidationError.single("action", "approve payouts with the batch form")
     reason = form_text(form, "reason", 1000) or None
-    person = form_text(form, "person", 64)
     await run_sync(
         request, disbursements.transition_disbursement, services(request), actor(request),
         request.match_info["id"], action, reason, expected_version=_version(form),
-        **({"person": person} if person else {}),
     )  # fmt: skip
     raise done(form, f"payout_{action}")
 

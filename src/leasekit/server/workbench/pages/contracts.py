@@ -261,7 +261,9 @@ def _version(form: Form) -> int:
 @page_handler
 async def upload(request: web.Request) -> web.StreamResponse:
     """A document of the contract (the vehicle invoice the payout needs), posted as a
-    multipart form and held to the API's upload size limit."""
+    multipart form and held to the API's upload size limit. It checks the CSRF field itself
+    rather than through :func:`form_handler`, which reads forms within the app's 1 MiB body
+    limit."""
     limit = request.app[SETTINGS_KEY].server.max_upload_bytes
     roomy = request.clone(client_max_size=limit + _FORM_SLACK)
     await check_csrf(roomy)
@@ -283,7 +285,7 @@ async def _store_upload(request: web.Request, form: Form) -> None:
     if kind not in {member.value for member in DocumentKind}:
         raise ValidationError.single("kind", "choose what the document is")
     command = UploadDocument(
-        OwnerKind.CONTRACT, request.match_info["id"], DocumentKind(kind), file.filename[:255]
+        OwnerKind.CONTRACT, request.match_info["id"], DocumentKind(kind), file.filename
     )
     try:
         await run_sync(

@@ -50,7 +50,8 @@ function payoutStream() {
   };
   for (const name of ["disbursement_claimed", "disbursement_released", "disbursement_approved",
                       "disbursement_sent", "disbursement_paid", "disbursement_rejected",
-                      "disbursement_failed", "disbursement_queued"]) {
+                      "disbursement_failed", "disbursement_queued",
+                      "disbursement_fraud_reported"]) {
     source.addEventListener(name, show);
   }
   source.onmessage = show;

@@ -127,7 +127,7 @@ class Person:
         self.page: Page = self.context.new_page()
         self.server = server
         self.username = username
-        self._shots = ARTIFACTS / test
+        self.shots = ARTIFACTS / test
         self._count = 0
 
     def sign_in(self, *, language: str | None = None) -> Person:
@@ -143,17 +143,18 @@ class Person:
         self.page.goto(f"{self.server.url}{path}")
         return self.page
 
-    def check(self, name: str) -> None:
-        """Keep a screenshot of the page as it is, and refuse critical accessibility
-        violations on it."""
+    def check(self, name: str) -> Path:
+        """Keep a screenshot of the page as it is (its path), and refuse critical
+        accessibility violations on it."""
         self._count += 1
-        self._shots.mkdir(parents=True, exist_ok=True)
-        shot = self._shots / f"{self._count:02d}-{self.username}-{name}.png"
+        self.shots.mkdir(parents=True, exist_ok=True)
+        shot = self.shots / f"{self._count:02d}-{self.username}-{name}.png"
         self.page.screenshot(path=str(shot), full_page=True)
         violations = Axe().run(self.page).response["violations"]
         critical = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
                     for v in violations if v["impact"] == "critical"]  # fmt: skip
         assert not critical, f"{name}: {critical}"
+        return shot
 
     def close(self) -> None:
         self.context.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -32,3 +33,37 @@ def test_the_pages_speak_chinese_when_asked(person: Any) -> None:
     officer.page.get_by_label("Language").select_option("zh")
     expect(officer.page.get_by_role("heading", name="我的队列")).to_be_visible()
     officer.check("queue-zh")
+
+
+def test_the_keyboard_reaches_the_content_first(person: Any) -> None:
+    officer = person("officer")
+    page = officer.page
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to the content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_the_pages_fit_a_tablet(person: Any) -> None:
+    officer = person("officer")
+    officer.page.set_viewport_size({"width": 768, "height": 1024})
+    for path in ("/workbench/queue", "/workbench/contracts", "/workbench/partners"):
+        officer.goto(path)
+        overflow = officer.page.evaluate(
+            "document.scrollingElement.scrollWidth - window.innerWidth"
+        )
+        assert overflow <= 0, f"{path} is {overflow} px wider than a tablet"
+        officer.check(f"tablet{path.replace('/', '-')}")
+
+
+def test_hostile_text_shows_as_text_and_never_runs(person: Any) -> None:
+    officer = person("officer")
+    page = officer.page
+    page.get_by_role("link", name=re.compile(r"^Application ")).first.click()
+    attack = '<img src=x onerror="window.pwned=1">'
+    page.get_by_label("Add a tag").fill("x" + attack)
+    page.get_by_role("button", name="Add", exact=True).click()
+    page.wait_for_load_state()
+    expect(page.get_by_text(attack, exact=False).first).to_be_visible()
+    assert page.evaluate("window.pwned") is None
+    officer.check("hostile-tag")

@@ -4,6 +4,7 @@ on screen as the payout stream reports them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Final
 
 import attrs
@@ -75,6 +76,8 @@ class PayoutRow:
     version: int
     checks: tuple[dict[str, Any], ...]
     failures: tuple[dict[str, Any], ...]
+    checked_at: datetime
+    """When the checks ran: on queueing, and again at each claim and approval."""
     moves: tuple[str, ...]
     trackable: bool
     locked_by: str | None
@@ -96,6 +99,7 @@ def _row(record: Record, who: Actor, may_track: bool) -> PayoutRow:
         version=int(record["version"]),
         checks=checks,
         failures=tuple(check for check in checks if not check["passed"]),
+        checked_at=record["checked_at"],
         moves=tuple(move for move in _ITEM_MOVES if move in allowed),
         trackable=may_track and state in _TRACKED,
         locked_by=record["locked_by"],

@@ -229,3 +229,12 @@ async def test_the_task_page_speaks_chinese(demo: Demo, desk: Any) -> None:
     page = await officer.submit("/workbench/language", {"language": "zh", "back": path})
     assert "征信报告" in page
     assert "认领" in page
+
+
+async def test_a_version_that_is_not_a_plain_number_is_refused(demo: Demo, desk: Any) -> None:
+    path = await open_task(demo)
+    officer = await desk("officer")
+    for version in ("³", "1e3", "", "9" * 40):
+        body = await refused(officer, path, "moves", 422, action="claim", version=version)
+        assert "version" in body
+    assert (await view(demo, path))["task"]["state"] == "open"

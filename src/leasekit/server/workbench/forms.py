@@ -9,12 +9,21 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from leasekit.errors import ValidationError
 from leasekit.server.keys import CONVERTER_KEY
 from leasekit.server.payloads import structure
 from leasekit.server.workbench.session import safe_next
 from leasekit.services.storage import Page
 
-__all__ = ["Form", "done", "form_text", "form_texts", "next_page_url", "read_filters"]
+__all__ = [
+    "Form",
+    "done",
+    "form_text",
+    "form_texts",
+    "form_version",
+    "next_page_url",
+    "read_filters",
+]
 
 Form = MultiDictProxy[str | bytes | bytearray | web.FileField]
 _T = TypeVar("_T")
@@ -39,6 +48,15 @@ def done(form: Form, notice: str) -> web.HTTPSeeOther:
     target = urlsplit(safe_next(form_text(form, "back")))
     query = [(k, v) for k, v in parse_qsl(target.query) if k != "notice"] + [("notice", notice)]
     return web.HTTPSeeOther(f"{target.path}?{urlencode(query)}")
+
+
+def form_version(form: Form) -> int:
+    """The version of the object the page showed: a form always says which it acts on, and
+    one without it is refused, as the API refuses a change without ``If-Match``."""
+    given = form_text(form, "version", 20)
+    if not given.isascii() or not given.isdigit() or len(given) > 12:
+        raise ValidationError.single("version", "the version the page showed; reload the page")
+    return int(given)
 
 
 def read_filters(request: web.Request, cls: type[_T]) -> tuple[_T, dict[str, str]]:

@@ -31,6 +31,7 @@ from leasekit.server.workbench.forms import (
     done,
     form_text,
     form_texts,
+    form_version,
     next_page_url,
     read_filters,
 )
@@ -206,7 +207,7 @@ async def move_contract(request: web.Request) -> web.StreamResponse:
     await run_sync(
         request, contracts.transition_contract, services(request), actor(request),
         request.match_info["id"], action, form_text(form, "reason", 1000) or None,
-        expected_version=_version(form),
+        expected_version=form_version(form),
     )  # fmt: skip
     raise done(form, f"contract_{action}")
 
@@ -230,7 +231,7 @@ async def revise_draft(request: web.Request) -> web.StreamResponse:
     revision = ContractRevision(
         request.match_info["id"],
         DraftChanges(form_text(form, "language", 16) or None, _contacts(form)),
-        _version(form),
+        form_version(form),
     )
     await run_sync(request, contracts.revise_contract, services(request), actor(request), revision)
     raise done(form, "contract_revised")
@@ -246,15 +247,6 @@ def _contacts(form: Form) -> tuple[SignerContact, ...]:
         SignerContact(customer_id, email or None, phone or None)
         for customer_id, email, phone in zip(ids, emails, phones, strict=True)
     )
-
-
-def _version(form: Form) -> int:
-    """The version the page showed; without one the change is refused, as the API refuses
-    one without If-Match."""
-    given = form_text(form, "version", 18)
-    if not given.isascii() or not given.isdigit():
-        raise ValidationError.single("version", "reload the page and try again")
-    return int(given)
 
 
 @routes.post("/workbench/contracts/{id}/documents")

@@ -30,7 +30,14 @@ from leasekit.server.keys import CONVERTER_KEY
 from leasekit.server.payloads import structure
 from leasekit.server.routes.helpers import actor, run_sync, services
 from leasekit.server.workbench.charts import BarChart, bar_chart
-from leasekit.server.workbench.forms import Form, done, form_text, next_page_url, read_filters
+from leasekit.server.workbench.forms import (
+    Form,
+    done,
+    form_text,
+    form_version,
+    next_page_url,
+    read_filters,
+)
 from leasekit.server.workbench.handlers import form_handler, page_handler
 from leasekit.server.workbench.i18n import locale_of, translations
 from leasekit.server.workbench.render import NOTICES, render
@@ -255,7 +262,7 @@ async def move_partner(request: web.Request) -> web.StreamResponse:
         partner_id,
         form_text(form, "action", 64),
         form_text(form, "reason") or None,
-        expected_version=_version(form),
+        expected_version=form_version(form),
     )
     raise done(form, "partner_moved")
 
@@ -266,7 +273,7 @@ async def set_settlement_account(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     who, ctx, partner_id = actor(request), services(request), request.match_info["id"]
     account = _account(request, form)
-    version = _version(form)
+    version = form_version(form)
     partner = await run_sync(request, partners.get_partner, ctx, who, partner_id)
     change = partners.settlement_change(partner, account, form_text(form, "reason"))
     revision = ProfileRevision(partner_id, change, version)
@@ -290,11 +297,3 @@ def _account(request: web.Request, form: Form) -> BankAccount:
     given = {name: form_text(form, name) for name in _ACCOUNT_FIELDS}
     data = {name: value for name, value in given.items() if value}
     return structure(request.app[CONVERTER_KEY], data, BankAccount)
-
-
-def _version(form: Form) -> int:
-    """The version of the partner the page showed: a form always says which it acts on."""
-    given = form_text(form, "version", 20)
-    if not given.isascii() or not given.isdecimal() or len(given) > 12:
-        raise ValidationError.single("version", "the version the page showed, a whole number")
-    return int(given)

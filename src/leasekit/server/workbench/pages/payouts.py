@@ -22,10 +22,10 @@ from leasekit.money import Money
 from leasekit.server.routes.disbursements import payout_events
 from leasekit.server.routes.helpers import actor, run_sync, services
 from leasekit.server.workbench.forms import (
-    Form,
     done,
     form_text,
     form_texts,
+    form_version,
     next_page_url,
     read_filters,
 )
@@ -192,7 +192,7 @@ async def move_payout(request: web.Request) -> web.StreamResponse:
     reason = form_text(form, "reason", 1000) or None
     await run_sync(
         request, disbursements.transition_disbursement, services(request), actor(request),
-        request.match_info["id"], action, reason, expected_version=_version(form),
+        request.match_info["id"], action, reason, expected_version=form_version(form),
     )  # fmt: skip
     raise done(form, f"payout_{action}")
 
@@ -207,15 +207,6 @@ async def track_payout(request: web.Request) -> web.StreamResponse:
         request.match_info["id"],
     )  # fmt: skip
     raise done(form, "payout_tracked")
-
-
-def _version(form: Form) -> int:
-    """The version the page showed; a form without one is refused, as the API refuses a
-    move without If-Match."""
-    given = form_text(form, "version", 18)
-    if not given.isascii() or not given.isdigit():
-        raise ValidationError.single("version", "reload the page and try again")
-    return int(given)
 
 
 @routes.get("/workbench/payout-events")

@@ -31,7 +31,7 @@ from leasekit.domain.validation import text_fault
 from leasekit.domain.vehicles import Vehicle
 from leasekit.errors import NotFoundError, ValidationError
 from leasekit.server.routes.helpers import actor, run_sync, services
-from leasekit.server.workbench.forms import Form, done, form_text
+from leasekit.server.workbench.forms import Form, done, form_text, form_version
 from leasekit.server.workbench.handlers import form_handler, page_handler
 from leasekit.server.workbench.render import NOTICES, render
 from leasekit.services import applications, approvals, customers, documents, partners, vehicles
@@ -187,14 +187,6 @@ async def task_page(request: web.Request) -> web.StreamResponse:
     return render(request, "task.html", context)
 
 
-def _version(form: Form) -> int:
-    """The task's version the page showed: the move is made only if it still is."""
-    given = form_text(form, "version", 20)
-    if not given.isdigit():
-        raise ValidationError.single("version", "missing: reload the task's page")
-    return int(given)
-
-
 def _text(form: Form, name: str, limit: int, *, multiline: bool = False) -> str | None:
     """A text field as the API's payloads take it (None when blank): overlong or unfit text
     (control characters, a lone surrogate) is refused, not cut or stored."""
@@ -229,7 +221,7 @@ async def move_task(request: web.Request) -> web.StreamResponse:
     action = form_text(form, "action", 40)
     if action not in _NOTICE_OF:
         raise ValidationError.single("action", f"one of {', '.join(_NOTICE_OF)}")
-    version = _version(form)
+    version = form_version(form)
     reason = _text(form, "reason", MAX_REASON, multiline=True)
     params = _params(form, action)
     await run_sync(
@@ -244,7 +236,7 @@ async def move_task(request: web.Request) -> web.StreamResponse:
 async def retag_task(request: web.Request) -> web.StreamResponse:
     """Add a tag or take one off, as the API's ``PUT /approval-tasks/{id}/tags`` does."""
     form = await request.post()
-    version = _version(form)
+    version = form_version(form)
     add, remove = _text(form, "add", _MAX_TAG), _text(form, "remove", _MAX_TAG)
     change = TagsChange(add=(add,) if add else (), remove=(remove,) if remove else ())
     revision = TagsRevision(request.match_info["id"], change, version)

@@ -333,12 +333,12 @@ def _close(chunks: Iterator[bytes]) -> None:
         close()
 
 
-def _attachment(filename: str) -> str:
+def _disposition(filename: str, how: str = "attachment") -> str:
     """A Content-Disposition that survives any file name (RFC 6266 with RFC 8187)."""
     fallback = "".join(
         c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
     )
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return f"{how}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 async def send_download(
@@ -348,9 +348,11 @@ async def send_download(
     content_type: str,
     filename: str,
     size: int | None = None,
+    inline: bool = False,
 ) -> web.StreamResponse:
     """Stream *chunks* (a blocking iterator, as a DocumentStore's ``open`` returns) to the
-    client, each chunk read in the thread pool.
+    client, each chunk read in the thread pool; *inline* to show it in the page (a PDF the
+    workbench previews) rather than save it.
 
     The first chunk is read before any header goes out, so a failure there is still a proper
     problem response; a failure later can only cut the body short (StreamAbortedError).
@@ -360,7 +362,9 @@ async def send_download(
         response = web.StreamResponse(
             headers={
                 hdrs.CONTENT_TYPE: content_type,
-                hdrs.CONTENT_DISPOSITION: _attachment(filename),
+                hdrs.CONTENT_DISPOSITION: _disposition(
+                    filename, "inline" if inline else "attachment"
+                ),
                 # Browsers must not guess that an uploaded file is HTML and run it.
                 "X-Content-Type-Options": "nosniff",
             }

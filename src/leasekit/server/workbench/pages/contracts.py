@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any, Final
 
 import attrs
-from aiohttp import hdrs, web
+from aiohttp import web
 
 from leasekit.domain.contracts import (
     CONTRACT_LIFECYCLE,
@@ -25,7 +25,7 @@ from leasekit.domain.identity import Actor
 from leasekit.errors import PermissionDeniedError, ValidationError
 from leasekit.money import Money
 from leasekit.server.keys import SETTINGS_KEY
-from leasekit.server.routes.helpers import actor, run_sync, services
+from leasekit.server.routes.helpers import actor, run_sync, send_download, services
 from leasekit.server.workbench.forms import (
     Form,
     done,
@@ -310,35 +310,13 @@ async def signed_document(request: web.Request) -> web.StreamResponse:
     return await _pdf(request, signed=True)
 
 
-def _next_chunk(chunks: Iterator[bytes]) -> bytes | None:
-    return next(chunks, None)
-
-
 async def _pdf(request: web.Request, *, signed: bool) -> web.StreamResponse:
     contract, stored, chunks = await run_sync(
         request, contracts.contract_file, services(request), actor(request),
         request.match_info["id"], signed,
     )  # fmt: skip
-    name = "".join(c for c in contract.number if (c.isascii() and c.isalnum()) or c in "-_")
     suffix = "-signed" if signed else ""
-    how = "attachment" if "download" in request.query else "inline"
-    response = web.StreamResponse(
-        headers={
-            hdrs.CONTENT_TYPE: "application/pdf",
-            hdrs.CONTENT_DISPOSITION: f'{how}; filename="{name}{suffix}.pdf"',
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "frame-ancestors 'self'",
-            hdrs.CACHE_CONTROL: "no-store",
-        }
-    )
-    response.content_length = stored.size
-    try:
-        await response.prepare(request)
-        while (chunk := await run_sync(request, _next_chunk, chunks)) is not None:
-            await response.write(chunk)
-        await response.write_eof()
-    finally:
-        close = getattr(chunks, "close", None)
-        if callable(close):
-            await run_sync(request, close)
-    return response
+    return await send_download(
+        request, chunks, content_type="application/pdf", size=stored.size,
+        filename=f"{contract.number}{suffix}.pdf", inline="download" not in request.query,
+    )  # fmt: skip

@@ -67,3 +67,28 @@ def test_hostile_text_shows_as_text_and_never_runs(person: Any) -> None:
     expect(page.get_by_text(attack, exact=False).first).to_be_visible()
     assert page.evaluate("window.pwned") is None
     officer.check("hostile-tag")
+
+
+PAGES = {
+    "officer": ["/workbench/queue", "/workbench/contracts", "/workbench/partners",
+                "/workbench/tasks/no-such-task"],
+    "finance": ["/workbench/payouts"],
+    "sunrise": ["/workbench/contracts", "/workbench/payouts"],
+}  # fmt: skip
+"""Each page as the people who use it see it (a task that is not there: the error page)."""
+
+
+def test_every_page_is_screenshotted_and_has_no_critical_accessibility_fault(
+    person: Any,
+) -> None:
+    for username, paths in PAGES.items():
+        someone = person(username)
+        for path in paths:
+            someone.goto(path)
+            someone.check(path.strip("/").replace("/", "-"))
+    officer = person("officer")
+    officer.page.get_by_role("link", name=re.compile(r"^Application ")).first.click()
+    officer.check("task")
+    officer.goto("/workbench/partners")
+    officer.page.get_by_role("link", name="Sunrise Motors").click()
+    officer.check("partner")

@@ -101,13 +101,15 @@ def demo_server(tmp_path: Path) -> Iterator[DemoServer]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
+    """Playwright's sync API runs an event loop of its own in this thread while it is open:
+    opened per module and closed after it, so no other test finds that loop running."""
     with sync_playwright() as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     executable = _chromium()
     if executable is None:

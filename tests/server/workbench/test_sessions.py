@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 
 from leasekit.server.workbench.session import COOKIE
+from leasekit.services import approvals
 from leasekit.store.database import create_engine
 from leasekit.store.identity import SignInRow
 
@@ -161,3 +163,21 @@ async def test_a_sign_in_form_that_is_not_utf8_or_too_large_gets_a_4xx(demo: Any
             "/workbench/sign-in", data=io.BytesIO(raw), headers=headers, allow_redirects=False
         ) as r:
             assert 400 <= r.status < 500, await r.text()
+
+
+async def test_an_unexpected_error_is_a_page_with_its_logged_reference(
+    desk: Any, monkeypatch: Any, caplog: Any
+) -> None:
+    officer = await desk("officer")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(approvals, "list_approval_tasks", broken)
+    status, body, headers = await officer.get("/workbench/queue")
+    assert status == 500
+    assert headers["Content-Type"].startswith("text/html")
+    assert "secret internals" not in body
+    reference = re.search(r"<code>(urn:uuid:[0-9a-f-]+)</code>", body)
+    assert reference is not None
+    assert reference.group(1) in caplog.text

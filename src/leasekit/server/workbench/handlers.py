@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from leasekit.errors import AuthenticationError, LeasekitError
+from leasekit.errors import AuthenticationError
 from leasekit.server.workbench.render import error_page
 from leasekit.server.workbench.session import check_csrf, find_session, sign_in_redirect
 
@@ -18,7 +18,8 @@ WorkbenchHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def shown_as_page(handler: WorkbenchHandler) -> WorkbenchHandler:
-    """Errors as an HTML page with the problem's status; redirects pass through."""
+    """Errors as an HTML page with the problem's status (an unexpected one logged with the
+    id the page shows, as the API logs it); redirects pass through."""
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
@@ -26,7 +27,7 @@ def shown_as_page(handler: WorkbenchHandler) -> WorkbenchHandler:
             return await handler(request)
         except web.HTTPRedirection:
             raise
-        except (LeasekitError, web.HTTPException) as exc:
+        except Exception as exc:  # noqa: BLE001 - every error is shown as a page
             return error_page(request, exc)
 
     return wrapped

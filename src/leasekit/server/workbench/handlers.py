@@ -27,7 +27,7 @@ def shown_as_page(handler: WorkbenchHandler) -> WorkbenchHandler:
             return await handler(request)
         except web.HTTPRedirection:
             raise
-        except Exception as exc:  # noqa: BLE001 - every error is shown as a page
+        except Exception as exc:  # every error is shown as a page
             return error_page(request, exc)
 
     return wrapped

@@ -9,13 +9,15 @@ from __future__ import annotations
 import io
 import os
 import re
+import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 pytestmark = pytest.mark.browser
 
@@ -58,9 +60,22 @@ def _open_first_task(page: Page) -> None:
     expect(page.get_by_role("heading", name="Approval task", exact=False)).to_be_visible()
 
 
+def _reload_until(page: Page, found: Callable[[], Locator]) -> None:
+    """Reload *page* until *found* shows, as a person waits for the background worker (the
+    contract drawn up and rendered, the payout queued); at most :data:`WAIT_MS`."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not found().first.is_visible():
+        assert time.monotonic() < deadline, f"{page.url} never showed {found()}"
+        time.sleep(0.3)
+        page.reload()
+
+
 def _move(page: Page, button: str) -> None:
-    page.get_by_role("button", name=button, exact=True).click()
-    page.wait_for_load_state()
+    """Press *button* and wait for the page the form leads to, which must not be an error."""
+    with page.expect_navigation():
+        page.get_by_role("button", name=button, exact=True).click()
+    problem = page.locator("section.problem")
+    assert not problem.is_visible(), f"{button}: {problem.inner_text()}"
 
 
 def test_an_application_goes_from_referral_to_paid_out_in_the_browser(
@@ -110,10 +125,9 @@ def test_an_application_goes_from_referral_to_paid_out_in_the_browser(
 
     # The contract is drawn up; the officer completes it and sends it for signature.
     page = officer.goto("/workbench/contracts")
-    expect(page.get_by_role("link", name=re.compile(r"-\d{6}$")).first).to_be_visible(
-        timeout=WAIT_MS
-    )
+    _reload_until(page, lambda: page.get_by_role("link", name=re.compile(r"-\d{6}$")))
     page.get_by_role("link", name=re.compile(r"-\d{6}$")).first.click()
+    _reload_until(page, lambda: page.get_by_role("link", name="Download the contract document"))
     page.get_by_label("E-mail").first.fill("liu.yang@example.com")
     _move(page, "Save")
     story.step(officer, "The contract, drawn up")
@@ -145,9 +159,11 @@ def test_an_application_goes_from_referral_to_paid_out_in_the_browser(
     # Finance watches the payout queue in one tab and approves in another.
     watching = person("finance")
     queue = watching.goto("/workbench/payouts")
+    _reload_until(queue, lambda: queue.locator("[id^=payout-state-] .state"))
     queue.evaluate("window.stillTheSamePage = true")
     approving = person("finance")
     page = approving.goto("/workbench/payouts")
+    _reload_until(page, lambda: page.get_by_label(re.compile("Select the payout of contract")))
     page.get_by_label(re.compile("Select the payout of contract")).first.check()
     story.step(approving, "Finance selects the payout")
     _move(page, "Approve the selected payouts")

@@ -132,13 +132,14 @@ class Person:
         self.shots = ARTIFACTS / test
         self._count = 0
 
-    def sign_in(self, *, language: str | None = None) -> Person:
+    def sign_in(self) -> Person:
         page = self.page
         page.goto(f"{self.server.url}/workbench")
         page.get_by_label("User name").fill(self.username)
         page.get_by_label("API token").fill(self.server.tokens[self.username])
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state()
+        with page.expect_navigation(wait_until="domcontentloaded"):
+            page.get_by_role("button", name="Sign in").press("Enter")
+        assert "/workbench/sign-in" not in page.url, f"{self.username} was not signed in"
         return self
 
     def goto(self, path: str) -> Page:

@@ -55,8 +55,14 @@ def _picture(page: Page, path: Path) -> None:
         shot.convert("RGB").quantize(256).save(path, optimize=True)
 
 
+def _follow(page: Page, link: Locator) -> None:
+    """Click *link* and wait for the page it opens."""
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        link.first.press("Enter")
+
+
 def _open_first_task(page: Page) -> None:
-    page.get_by_role("link", name=re.compile(r"^Application ")).first.click()
+    _follow(page, page.get_by_role("link", name=re.compile(r"^Application ")))
     expect(page.get_by_role("heading", name="Approval task", exact=False)).to_be_visible()
 
 
@@ -67,13 +73,15 @@ def _reload_until(page: Page, found: Callable[[], Locator]) -> None:
     while not found().first.is_visible():
         assert time.monotonic() < deadline, f"{page.url} never showed {found()}"
         time.sleep(0.3)
-        page.reload()
+        page.reload(wait_until="domcontentloaded")
 
 
 def _move(page: Page, button: str) -> None:
-    """Press *button* and wait for the page the form leads to, which must not be an error."""
-    with page.expect_navigation():
-        page.get_by_role("button", name=button, exact=True).click()
+    """Press *button* and wait for the page the form leads to, which must not be an error.
+    With the keyboard, as people do too: a click aims at a place, and the contract's PDF
+    preview can still move the form down while it loads."""
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        page.get_by_role("button", name=button, exact=True).press("Enter")
     problem = page.locator("section.problem")
     assert not problem.is_visible(), f"{button}: {problem.inner_text()}"
 
@@ -126,7 +134,7 @@ def test_an_application_goes_from_referral_to_paid_out_in_the_browser(
     # The contract is drawn up; the officer completes it and sends it for signature.
     page = officer.goto("/workbench/contracts")
     _reload_until(page, lambda: page.get_by_role("link", name=re.compile(r"-\d{6}$")))
-    page.get_by_role("link", name=re.compile(r"-\d{6}$")).first.click()
+    _follow(page, page.get_by_role("link", name=re.compile(r"-\d{6}$")))
     _reload_until(page, lambda: page.get_by_role("link", name="Download the contract document"))
     page.get_by_label("E-mail").first.fill("liu.yang@example.com")
     _move(page, "Save")
@@ -147,7 +155,7 @@ def test_an_application_goes_from_referral_to_paid_out_in_the_browser(
 
     # The dealer's settlement account, which the payout goes to.
     page = officer.goto("/workbench/partners")
-    page.get_by_role("link", name="Sunrise Motors").click()
+    _follow(page, page.get_by_role("link", name="Sunrise Motors"))
     page.get_by_label("Scheme").select_option("cn_bank_card")
     page.get_by_label("Account holder").fill("Sunrise Motors")
     page.get_by_label("Bank name").fill("ICBC Shenzhen")

@@ -32,7 +32,15 @@ from leasekit.server.workbench.session import (
     same_site_path,
 )
 
-__all__ = ["NAVIGATION", "NOTICES", "error_page", "render", "setup_templates"]
+__all__ = [
+    "NAVIGATION",
+    "NOTICES",
+    "error_page",
+    "format_money",
+    "page_language",
+    "render",
+    "setup_templates",
+]
 
 NAVIGATION: Final = (
     ("queue", "/workbench/queue",
@@ -61,17 +69,19 @@ def _ngettext(context: jinja2.runtime.Context, singular: str, plural: str, n: in
     return str(translations(context["language"]).ngettext(singular, plural, n))
 
 
+def format_money(amount: Decimal, currency: str, language: str) -> str:
+    """An amount with its currency, grouped for the language; exact (never through float)."""
+    text = format_decimal(amount, "#,##0.00", locale=locale_of(language))
+    return f"{text} {currency}".strip()
+
+
 @jinja2.pass_context
 def _money(context: jinja2.runtime.Context, value: Money | Decimal | str | None) -> str:
-    """An amount with its currency, grouped for the language; exact (never through float)."""
     if value is None:
         return "—"
     if isinstance(value, Money):
-        amount, currency = value.amount, value.currency.code
-    else:
-        amount, currency = Decimal(value), ""
-    text = format_decimal(amount, "#,##0.00", locale=locale_of(context["language"]))
-    return f"{text} {currency}".strip()
+        return format_money(value.amount, value.currency.code, context["language"])
+    return format_money(Decimal(value), "", context["language"])
 
 
 @jinja2.pass_context
@@ -103,7 +113,8 @@ def setup_templates(app: web.Application) -> None:
     environment.filters.update(money=_money, moment=_moment, masked=_masked)
 
 
-def _language(request: web.Request) -> str:
+def page_language(request: web.Request) -> str:
+    """The session's language; before sign-in, the browser's."""
     signed_in = request.get(SIGNED_IN_KEY)
     if signed_in is not None and signed_in.session.language in LANGUAGES:
         return str(signed_in.session.language)
@@ -118,7 +129,7 @@ def _common(request: web.Request) -> dict[str, Any]:
         role = signed_in.actor.role
         menu = [(name, path) for name, path, roles in NAVIGATION if role in roles]
     return {
-        "language": _language(request),
+        "language": page_language(request),
         "languages": LANGUAGES,
         "zone": ZoneInfo(settings.timezone),
         "signed_in": signed_in,
@@ -126,7 +137,7 @@ def _common(request: web.Request) -> dict[str, Any]:
         "menu": menu,
         "path": request.path,
         "path_qs": request.path_qs,
-        "notice": _notice(request, _language(request)),
+        "notice": _notice(request, page_language(request)),
     }
 
 

@@ -17,7 +17,6 @@ from typing import Any, Final
 
 import attrs
 from aiohttp import web
-from babel.numbers import format_decimal
 
 from leasekit.domain.credit_limits import LimitPosition
 from leasekit.domain.identity import Role
@@ -39,9 +38,8 @@ from leasekit.server.workbench.forms import (
     read_filters,
 )
 from leasekit.server.workbench.handlers import form_handler, page_handler
-from leasekit.server.workbench.i18n import locale_of, translations
-from leasekit.server.workbench.render import NOTICES, render
-from leasekit.server.workbench.session import SIGNED_IN_KEY
+from leasekit.server.workbench.i18n import translations
+from leasekit.server.workbench.render import NOTICES, format_money, page_language, render
 from leasekit.services import credit_limits, partner_ratings, partners
 from leasekit.services.partners import PartnerQuery, ProfileRevision
 from leasekit.services.storage import GradeExposure
@@ -77,7 +75,7 @@ async def partner_list(request: web.Request) -> web.StreamResponse:
     page = await run_sync(
         request, partners.list_partners, ctx, who, query, after=after, limit=limit
     )
-    language = _language(request)
+    language = page_language(request)
     context = {
         "partners": page.items,
         "next_url": next_page_url(request, page),
@@ -153,12 +151,7 @@ def _total(exposure: Sequence[GradeExposure]) -> _Total | None:
 
 def _amount_text(value: Money, language: str) -> str:
     """An amount as the ``money`` filter writes it, for text drawn in a chart."""
-    text = format_decimal(value.amount, "#,##0.00", locale=locale_of(language))
-    return f"{text} {value.currency.code}"
-
-
-def _language(request: web.Request) -> str:
-    return str(request[SIGNED_IN_KEY].session.language)
+    return format_money(value.amount, value.currency.code, language)
 
 
 # --- one partner ----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""How a workbench request finds its person: the session cookie, the CSRF token of its
-forms, and the decorators every page and form handler wears.
+"""How a workbench request finds its person: the session cookie and the CSRF token of its
+forms (the decorators of :mod:`.handlers` use them on every page and form).
 
 The cookie is HttpOnly (no script reads it), SameSite=Strict (no other site's page sends
 it), scoped to ``/workbench`` and, with ``LEASEKIT_WORKBENCH__SECURE_COOKIE``, HTTPS-only.

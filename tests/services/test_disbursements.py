@@ -414,3 +414,12 @@ def test_a_contract_whose_payout_is_at_the_bank_is_not_cancelled(
         contracts.transition_contract(ctx, manager, item.contract_id, "cancel", "too late")
     contract = contracts.get_contract(ctx, SYSTEM, item.contract_id)
     assert contract.state is ContractState.DISBURSEMENT_REQUESTED
+
+
+def test_a_batchs_payouts_are_named_by_their_contracts_for_approvers_only(
+    ctx: ServiceContext, finance: Actor, dealer: Actor, item: Disbursement
+) -> None:
+    numbers = disbursements.batch_contract_numbers(ctx, finance, [item.id, "no-such-payout"])
+    assert numbers == {item.id: item.contract_number}
+    with pytest.raises(PermissionDeniedError):
+        disbursements.batch_contract_numbers(ctx, dealer, [item.id])

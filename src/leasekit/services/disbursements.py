@@ -22,6 +22,7 @@ has not settled yet is followed with :func:`track_payout`.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from datetime import date
 from typing import Final
 
@@ -67,6 +68,7 @@ __all__ = [
     "ItemOutcome",
     "PayoutFeed",
     "approve_disbursements",
+    "batch_contract_numbers",
     "get_disbursement",
     "list_disbursements",
     "next_payout_events",
@@ -383,6 +385,16 @@ def approve_disbursements(
         else:
             outcomes.append(ItemOutcome(item_id, True))
     return BatchOutcome(tuple(outcomes))
+
+
+def batch_contract_numbers(
+    ctx: ServiceContext, actor: Actor, item_ids: Collection[str], /
+) -> dict[str, str]:
+    """The contract number of each payout of a batch, read at once, so that its outcome can
+    name them; for those who approve payouts (who see every one)."""
+    transition_disbursement.authorize(actor)
+    with ctx.uow_factory() as uow:
+        return uow.disbursements.contract_numbers(item_ids)
 
 
 def withdraw_payouts(work: Work, contract: Contract) -> None:

@@ -16,7 +16,7 @@ races. Lists are pages of records (the entity's fields as plain values), in id o
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from types import TracebackType
@@ -635,6 +635,10 @@ class EventLog(Protocol):
 class DisbursementRepository(Repository[Disbursement], Protocol):
     def for_contract(self, contract_id: str) -> list[Disbursement]:
         """Every payout of a contract, the rejected ones included, oldest first."""
+        ...
+
+    def contract_numbers(self, item_ids: Collection[str]) -> dict[str, str]:
+        """The contract number of each of the payouts *item_ids* that exist, in one query."""
         ...
 
 

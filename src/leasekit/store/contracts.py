@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any, Final, cast
 
@@ -266,3 +267,11 @@ class DisbursementRepository(SqlRepository[Disbursement]):
         """Every payout of a contract, the rejected ones included, oldest first."""
         found = self._find(self.stored.table.c.contract_id == contract_id)
         return sorted(found, key=lambda item: item.created_at)
+
+    def contract_numbers(self, item_ids: Collection[str]) -> dict[str, str]:
+        """The contract number of each of the payouts *item_ids* that exist, in one query."""
+        table = self.stored.table
+        statement = sa.select(table.c.id, table.c.contract_number).where(
+            table.c.id.in_(list(item_ids))
+        )
+        return {row.id: row.contract_number for row in self._rows(statement)}

@@ -70,6 +70,11 @@ async def test_a_batch_shows_one_payout_approved_and_one_refused_with_why(
     assert refused is not None
     assert "refused" in refused.group(1)
     assert "vehicle_invoice" in refused.group(1)
+    for item_id, row in ((good, approved), (bad, refused)):
+        number = (await demo.call("GET", f"/disbursements/{item_id}", "finance", 200))[
+            "contract_number"
+        ]
+        assert f"<td>{number}</td>" in row.group(1), "each outcome names its contract"
     await settled(demo)
     after = await finance.page("/workbench/payouts")
     assert re.search(rf'id="payout-state-{good}"><span class="state state-(approved|sent|paid)',

@@ -17,7 +17,7 @@ from leasekit.domain.disbursements import (
 )
 from leasekit.domain.identity import Actor
 from leasekit.domain.partner_profiles import mask_number
-from leasekit.errors import NotFoundError, PermissionDeniedError, ValidationError
+from leasekit.errors import PermissionDeniedError, ValidationError
 from leasekit.money import Money
 from leasekit.server.routes.disbursements import payout_events
 from leasekit.server.routes.helpers import actor, run_sync, services
@@ -161,23 +161,11 @@ async def approve_batch(request: web.Request) -> web.StreamResponse:
     outcome = await run_sync(
         request, disbursements.approve_disbursements, services(request), who, BatchApproval(ids)
     )
-    numbers = await _numbers(request, who, ids)
+    numbers = await run_sync(
+        request, disbursements.batch_contract_numbers, services(request), who, ids
+    )
     context = {"outcome": outcome, "numbers": numbers, "back": safe_next(form_text(form, "back"))}
     return render(request, "payout_batch.html", context)
-
-
-async def _numbers(request: web.Request, who: Actor, ids: tuple[str, ...]) -> dict[str, str]:
-    """The contract number of each payout of a batch the reader may see, to name them."""
-    numbers = {}
-    for item_id in ids:
-        try:
-            item = await run_sync(
-                request, disbursements.get_disbursement, services(request), who, item_id
-            )
-        except NotFoundError:
-            continue
-        numbers[item_id] = item.contract_number
-    return numbers
 
 
 @routes.post("/workbench/payouts/{id}/moves")

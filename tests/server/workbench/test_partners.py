@@ -16,7 +16,6 @@ from leasekit.demo import credit_code
 from leasekit.server import workbench
 from leasekit.server.workbench.i18n import translations
 from leasekit.server.workbench.render import NOTICES
-from leasekit.server.workbench.session import COOKIE
 
 IBAN = "DE89370400440532013000"
 GRADES = ("A", "B", "C", "D", "none")
@@ -63,18 +62,6 @@ def chart_values(body: str, chart_id: str) -> list[str]:
     chart = body[body.index(f'id="{chart_id}-title"') :]
     chart = chart[: chart.index("</svg>")]
     return [html.unescape(text) for text in re.findall(r'class="chart-value">([^<]*)<', chart)]
-
-
-async def dealer_desk(demo: Any, desk: Any, username: str = "sunrise") -> Any:
-    """A dealer user's browser, signed in (the landing page of dealers is another page's)."""
-    signed_in = await desk("officer")
-    signed_in.username = username
-    data = {"username": username, "token": demo.token(username)}
-    async with demo.client.post("/workbench/sign-in", data=data, allow_redirects=False) as r:
-        assert r.status == 303
-        signed_in.cookie = r.cookies[COOKIE].value
-    demo.client.session.cookie_jar.clear()
-    return signed_in
 
 
 # --- the list --------------------------------------------------------------------------------
@@ -135,7 +122,7 @@ async def test_the_exposure_adds_up_every_partner_beyond_the_first_page(
 
 
 async def test_a_dealer_is_refused_the_list(demo: Any, desk: Any) -> None:
-    dealer = await dealer_desk(demo, desk)
+    dealer = await desk("sunrise")
     status, body, _ = await dealer.get("/workbench/partners")
     assert status == 403
     assert "Exposure by grade" not in body
@@ -258,7 +245,7 @@ async def test_an_invalid_account_is_a_422_page_naming_the_field(
 
 
 async def test_a_dealer_cannot_open_a_partner(demo: Any, desk: Any) -> None:
-    dealer = await dealer_desk(demo, desk)
+    dealer = await desk("sunrise")
     status, body, _ = await dealer.get(f"/workbench/partners/{demo.partner_id('Harbour Auto')}")
     assert status == 404
     assert "Harbour Auto" not in body
@@ -269,7 +256,7 @@ async def test_a_dealer_cannot_open_a_partner(demo: Any, desk: Any) -> None:
 async def test_a_dealer_cannot_set_an_account(demo: Any, desk: Any) -> None:
     sunrise = demo.partner_id("Sunrise Motors")
     before = await demo.call("GET", f"/partners/{sunrise}", "officer", 200)
-    dealer = await dealer_desk(demo, desk)
+    dealer = await desk("sunrise")
     data = account_form(before["version"]) | back(sunrise)
     status, _, _ = await dealer.post(f"/workbench/partners/{sunrise}/settlement-account", data)
     assert status == 403

@@ -146,20 +146,9 @@ async def test_a_stale_page_is_refused_and_changes_nothing(demo: Demo, desk: Any
     assert await view(demo, path) == held
 
 
-async def dealer(demo: Demo, username: str) -> Desk:
-    """A dealer user's browser, signed in (their first page is not this part's)."""
-    person = Desk(demo, username)
-    data = {"username": username, "token": demo.token(username)}
-    async with demo.client.post("/workbench/sign-in", data=data, allow_redirects=False) as reply:
-        assert reply.status == 303
-        person.cookie = reply.cookies[COOKIE].value
-    demo.client.session.cookie_jar.clear()
-    return person
-
-
-async def test_a_dealer_gets_no_task_page(demo: Demo) -> None:
+async def test_a_dealer_gets_no_task_page(demo: Demo, desk: Any) -> None:
     path = await open_task(demo)
-    sunrise = await dealer(demo, "sunrise")
+    sunrise = await desk("sunrise")
     status, body, _ = await sunrise.get(path)
     assert status in {403, 404}, body[:2000]
     assert "<h1>" in body
@@ -185,8 +174,8 @@ async def test_documents_show_as_images_to_those_who_may_see_them(demo: Demo, de
     file = f"/workbench/documents/{document['id']}/file"
     page = await (await desk("officer")).page(path)
     assert f'<img src="{file}"' in page
-    assert await fetch(await dealer(demo, "sunrise"), file) == (200, "image/jpeg", photo)
-    status, _, _ = await fetch(await dealer(demo, "harbour"), file)
+    assert await fetch(await desk("sunrise"), file) == (200, "image/jpeg", photo)
+    status, _, _ = await fetch(await desk("harbour"), file)
     assert status == 404
 
 

@@ -79,6 +79,8 @@ def _start(work: Work, request: SignIn) -> StartedSession:
     actor = actor_of(found, refused)
     if work.uow.users.get(actor.user_id).username != request.username:
         raise refused
+    if actor.role is Role.SYSTEM:
+        raise AuthenticationError("automated accounts use the API, not the workbench")
     secret = SESSION_PREFIX + secrets.token_urlsafe(32)
     session = SignInSession(
         id=new_id(),

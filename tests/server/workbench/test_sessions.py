@@ -11,8 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 
+from leasekit.server.keys import RUNTIME_KEY
 from leasekit.server.workbench.session import COOKIE
-from leasekit.services import approvals
+from leasekit.services import approvals, users
 from leasekit.store.database import create_engine
 from leasekit.store.identity import SignInRow
 
@@ -181,3 +182,13 @@ async def test_an_unexpected_error_is_a_page_with_its_logged_reference(
     reference = re.search(r"<code>(urn:uuid:[0-9a-f-]+)</code>", body)
     assert reference is not None
     assert reference.group(1) in caplog.text
+
+
+async def test_an_automated_account_does_not_sign_in_to_the_workbench(demo: Any) -> None:
+    ctx = demo.client.app[RUNTIME_KEY].services
+    _, token = users.create_system_account(ctx, "bank-callback", "Bank callback")
+    data = {"username": "bank-callback", "token": token}
+    async with demo.client.post("/workbench/sign-in", data=data, allow_redirects=False) as r:
+        assert r.status == 401
+        assert COOKIE not in r.cookies
+        assert "automated accounts" in await r.text()

@@ -23,14 +23,17 @@ from __future__ import annotations
 
 from leasekit.ports.approval import ApprovalCase, ApprovalPolicy, PolicyVote, Tier
 from leasekit.ports.bank import (
+    AccountType,
     Bank,
     DebitBatch,
     DebitItem,
     DebitOutcome,
     DebitReturn,
+    DebitScheme,
     PaymentInstruction,
     PaymentReceipt,
     PaymentStatus,
+    ReturnAction,
 )
 from leasekit.ports.bureau import CreditBureau, CreditReport, CreditSubject
 from leasekit.ports.common import (
@@ -66,6 +69,7 @@ from leasekit.ports.vouchers import VoucherTemplate
 
 __all__ = [
     "DOCUMENT_KEY_PATTERN",
+    "AccountType",
     "AdapterContext",
     "AdapterFactory",
     "AdapterKind",
@@ -80,6 +84,7 @@ __all__ = [
     "DebitItem",
     "DebitOutcome",
     "DebitReturn",
+    "DebitScheme",
     "DocumentStore",
     "EntrySide",
     "FaceMatch",
@@ -100,6 +105,7 @@ __all__ = [
     "PaymentStatus",
     "PolicyVote",
     "Register",
+    "ReturnAction",
     "RiskLevel",
     "RuleHit",
     "RuleOutcome",

@@ -15,15 +15,47 @@ from leasekit.ports.common import not_blank, positive, utc
 from leasekit.ports.statements import BankStatement
 
 __all__ = [
+    "AccountType",
     "Bank",
     "DebitBatch",
     "DebitItem",
     "DebitOutcome",
     "DebitReturn",
+    "DebitScheme",
     "PaymentInstruction",
     "PaymentReceipt",
     "PaymentStatus",
+    "ReturnAction",
 ]
+
+
+class DebitScheme(StrEnum):
+    """The file format a debit batch is written in; each creditor account uses one."""
+
+    NACHA = "nacha"
+    """US ACH: PPD debits in a NACHA file; returns as NACHA return entries."""
+    SEPA = "sepa"
+    """SEPA Direct Debit core: pain.008.001.02; results as pain.002 or camt.054."""
+    CSV = "csv"
+    """A bank's delimited format, one debit per line; results the same way."""
+
+
+class AccountType(StrEnum):
+    """The kind of a debtor's US account: an ACH debit's transaction code depends on it."""
+
+    CHECKING = "checking"
+    SAVINGS = "savings"
+
+
+class ReturnAction(StrEnum):
+    """What the company does about a returned debit, as the bank's reason code says."""
+
+    RETRY = "retry"
+    """Collect again in a later run (insufficient funds, uncollected funds)."""
+    STOP_MANDATE = "stop_mandate"
+    """The mandate can no longer be used (account closed, no authorization, revoked)."""
+    NOTIFY = "notify"
+    """Tell someone and do nothing automatic (a dispute, a code the company did not expect)."""
 
 
 @attrs.frozen
@@ -36,6 +68,12 @@ class DebitItem:
     amount: Money = attrs.field(validator=positive)
     mandate_reference: str
     remittance: str = ""
+    debtor_agent: str = ""
+    """The debtor's bank: its BIC (SEPA) or nine-digit routing number (NACHA)."""
+    mandate_signed_on: date | None = None
+    account_type: AccountType = attrs.field(default=AccountType.CHECKING, converter=AccountType)
+    first_collection: bool = False
+    """The first debit under its mandate (SEPA sequence type FRST rather than RCUR)."""
 
 
 def _debit_items(values: Iterable[DebitItem]) -> tuple[DebitItem, ...]:
@@ -66,6 +104,14 @@ class DebitBatch:
     creditor_account: str
     collection_date: date
     items: tuple[DebitItem, ...] = attrs.field(converter=_debit_items)
+    scheme: DebitScheme | None = attrs.field(
+        default=None, converter=attrs.converters.optional(DebitScheme)
+    )
+    """The file format; None: the bank's own."""
+    creditor_id: str = ""
+    """Who collects: the SEPA creditor identifier, or the NACHA company identification."""
+    creditor_agent: str = ""
+    """The company's bank: its BIC (SEPA) or the originating bank's routing number (NACHA)."""
 
     def __attrs_post_init__(self) -> None:
         errors = _batch_errors(self)
@@ -94,6 +140,10 @@ class DebitReturn:
     amount: Money
     reason_code: str | None = None
     reason: str | None = None
+    action: ReturnAction | None = attrs.field(
+        default=None, converter=attrs.converters.optional(ReturnAction)
+    )
+    """What the bank's reason code calls for; None for a collected debit."""
 
     def __attrs_post_init__(self) -> None:
         if self.outcome is DebitOutcome.RETURNED and not self.reason_code:

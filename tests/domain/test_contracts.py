@@ -16,6 +16,7 @@ from leasekit.domain.contracts import (
     DraftChanges,
     NumberPattern,
     Payment,
+    PaymentSource,
     PaymentState,
     Receivable,
     SignerContact,
@@ -267,7 +268,7 @@ def test_receivable_lines_are_numbered_in_whole_numbers(sequence: object) -> Non
 def receive(actor: Actor, at: datetime, amount: Money) -> Payment:
     return Payment.receive(
         contract_id="c1", amount=amount, received_on=date(2024, 4, 1), reference=" BANK-778 ",
-        actor=actor, at=at,
+        source=PaymentSource.CASH, actor=actor, at=at,
     )  # fmt: skip
 
 

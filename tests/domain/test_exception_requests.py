@@ -5,7 +5,7 @@ from datetime import date, datetime
 import pytest
 
 from leasekit.domain.access import ObjectPermissionError
-from leasekit.domain.contracts import Payment
+from leasekit.domain.contracts import Payment, PaymentSource
 from leasekit.domain.exception_requests import (
     ExceptionKind,
     ExceptionRequest,
@@ -25,7 +25,7 @@ FINANCE_DIRECTOR = Actor("fd1", Role.FINANCE_DIRECTOR)
 def payment(at: datetime) -> Payment:
     return Payment.receive(
         contract_id="c1", amount=Money("5000.00", "CNY"), received_on=date(2024, 3, 1),
-        reference="BANK-1", actor=FINANCE, at=at,
+        reference="BANK-1", source=PaymentSource.BANK_TRANSFER, actor=FINANCE, at=at,
     )  # fmt: skip
 
 

@@ -23,6 +23,7 @@ from leasekit.domain.contracts import (
     PaymentState,
 )
 from leasekit.domain.credit_limits import LimitRequestState
+from leasekit.domain.debit_runs import DebitItemState
 from leasekit.domain.disbursements import DisbursementState
 from leasekit.domain.document_defects import DefectState
 from leasekit.domain.events import StateChanged
@@ -30,6 +31,7 @@ from leasekit.domain.exception_requests import EXCEPTION_REQUEST_LIFECYCLE, Exce
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.lifecycle import StateMachine, Transition, change_state
 from leasekit.domain.lifecycle_docs import MACHINES
+from leasekit.domain.mandates import MandateState
 from leasekit.domain.partner_ratings import RatingOverrideState
 from leasekit.domain.partners import PARTNER_LIFECYCLE, PartnerState
 from leasekit.domain.products import ProductVersionState
@@ -122,6 +124,14 @@ SPEC = {
         reverse | received allocated | reversed | finance system | !
         refund | received | refunded | finance system | !
     """,
+    "mandate": """
+        stop | active | stopped | finance system | !
+        revoke | active stopped | revoked | finance post_loan_supervisor system | !
+    """,
+    "debit_item": """
+        collect | in_flight | collected | finance system |
+        return | in_flight collected | returned | finance system | !
+    """,
     "exception_request": """
         submit | draft | submitted | officer finance |
         approve | submitted | level1_approved | post_loan_supervisor |
@@ -177,6 +187,8 @@ STATE_ENUMS = {
     "partner": PartnerState,
     "approval_task": ApprovalTaskState,
     "payment": PaymentState,
+    "mandate": MandateState,
+    "debit_item": DebitItemState,
     "exception_request": ExceptionRequestState,
     "vehicle": VehicleState,
     "user": UserState,
@@ -195,6 +207,8 @@ FINAL = {
     "partner": {"rejected"},
     "approval_task": {"decided", "escalated", "cancelled"},
     "payment": {"reversed", "refunded"},
+    "mandate": {"revoked"},
+    "debit_item": {"returned"},
     "exception_request": {"executed", "rejected", "cancelled"},
     "vehicle": {"released"},
     "user": set(),

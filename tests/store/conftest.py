@@ -190,12 +190,17 @@ class Build:
                 cny("0.00"),
                 cny("0.00"),
                 cny("0.00"),
+                cny("0.00"),
+                cny("0.00"),
             )
             for sequence in range(1, lines + 1)
         ]
 
     def payment(self, contract_id: str, amount: str = "5998.33") -> Payment:
-        return Payment(new_id(), contract_id, cny(amount), TODAY, "BANK-REF-1", "received", NOW)
+        return Payment(
+            new_id(), contract_id, cny(amount), TODAY, "BANK-REF-1", "bank_transfer",
+            f"line-{new_id()}", "user-finance", cny(amount), "received", NOW,
+        )  # fmt: skip
 
     def exception_request(self, payment: Payment) -> ExceptionRequest:
         return ExceptionRequest(

@@ -71,6 +71,11 @@ CREATE_ROLES: Final[Mapping[str, frozenset[Role]]] = {
     "approval_task": frozenset({Role.SYSTEM, Role.MANAGER, Role.DIRECTOR}),
     "contract": frozenset({Role.OFFICER, Role.SYSTEM}),
     "payment": frozenset({Role.FINANCE, Role.SYSTEM}),
+    # Mandates are taken by whoever deals with the customer after the contract: the
+    # officer at signing, finance or post-loan staff later.
+    "mandate": frozenset({Role.OFFICER, Role.FINANCE, Role.POST_LOAN_SUPERVISOR}),
+    # Debit runs and the bank's result files are finance's (or the scheduler's).
+    "debit_run": frozenset({Role.FINANCE, Role.SYSTEM}),
     "voucher": frozenset({Role.FINANCE, Role.SYSTEM}),
     "exception_request": frozenset({Role.OFFICER, Role.FINANCE}),
     # Disbursement and settlement move a partner's limit as the system or finance; a

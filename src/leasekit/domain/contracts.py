@@ -62,6 +62,7 @@ __all__ = [
     "NumberPattern",
     "Payment",
     "PaymentAction",
+    "PaymentSource",
     "PaymentState",
     "Receivable",
     "SignerContact",
@@ -527,6 +528,11 @@ class Receivable:
     paid_principal: Money
     paid_interest: Money
     paid_fee: Money
+    penalty: Money
+    """Penalty interest accrued while the line is overdue (end of day adds it)."""
+    paid_penalty: Money
+    written_off_on: date | None = None
+    """The business date the company gave up on what is still outstanding."""
     version: int = 0
 
     @classmethod
@@ -569,15 +575,30 @@ class Receivable:
             paid_principal=zero,
             paid_interest=zero,
             paid_fee=zero,
+            penalty=zero,
+            paid_penalty=zero,
         )
 
     @property
     def amount_due(self) -> Money:
-        return self.principal + self.interest + self.fee
+        return self.principal + self.interest + self.fee + self.penalty
 
     @property
     def paid(self) -> Money:
-        return self.paid_principal + self.paid_interest + self.paid_fee
+        return self.paid_principal + self.paid_interest + self.paid_fee + self.paid_penalty
+
+    def owed(self, part: str) -> Money:
+        """What is still unpaid of *part* (``principal``, ``interest``, ``fee``,
+        ``penalty``)."""
+        return getattr(self, part) - getattr(self, f"paid_{part}")  # type: ignore[no-any-return]
+
+    def pay(self, part: str, amount: Money) -> None:
+        """Add *amount* to what is paid of *part*; a negative amount undoes a payment. Paying
+        more than is owed, or undoing more than was paid, is a bug the caller made."""
+        paid = getattr(self, f"paid_{part}") + amount
+        if paid.amount < 0 or paid > getattr(self, part):
+            raise DomainError(f"line {self.sequence}: {part} paid would be {paid.amount}")
+        setattr(self, f"paid_{part}", paid)
 
     @property
     def outstanding(self) -> Money:
@@ -588,9 +609,27 @@ class Receivable:
         return self.outstanding.amount <= 0
 
 
+class PaymentSource(StrEnum):
+    """Where money came from; with :attr:`Payment.source_ref` it names the very item."""
+
+    DIRECT_DEBIT = "direct_debit"
+    """A debit run's item the bank collected (``source_ref``: the item's id)."""
+    BANK_TRANSFER = "bank_transfer"
+    """A line of the company's bank statement (``source_ref``: the line's id)."""
+    DEALER_SETTLEMENT = "dealer_settlement"
+    """A dealer paying for its customers' contracts (corporate settlement)."""
+    CASH = "cash"
+    OTHER = "other"
+
+
 @attrs.define
 class Payment(Stateful):
-    """Money received for a contract, identified by the bank's reference."""
+    """Money received for a contract, where it came from, and what of it is still unallocated.
+
+    Allocation spreads the amount over the contract's receivables; what no receivable is due
+    for stays on the payment as the customer's credit (:attr:`unallocated`), which a later
+    installment uses. So allocations plus credit always equal the amount.
+    """
 
     id: str
     contract_id: str
@@ -598,12 +637,19 @@ class Payment(Stateful):
     received_on: date
     """The business date the money arrived; allocation and interest use it, not the time."""
     reference: str
+    """The payer's or the bank's reference, as it came."""
+    source: PaymentSource = attrs.field(converter=PaymentSource)
+    source_ref: str | None
+    """The id of the item it came from (debit item, statement line); one payment per item."""
+    recorded_by: str
+    """The user who entered it, or the system account that read it from a bank file."""
+    unallocated: Money
     state: PaymentState = attrs.field(converter=PaymentState)
     created_at: datetime
     version: int = 0
 
     lifecycle: ClassVar[StateMachine[PaymentState]] = PAYMENT_LIFECYCLE
-    event_fields: ClassVar[tuple[str, ...]] = ("contract_id", "amount")
+    event_fields: ClassVar[tuple[str, ...]] = ("contract_id", "amount", "source")
 
     @classmethod
     def receive(
@@ -613,6 +659,8 @@ class Payment(Stateful):
         amount: Money,
         received_on: date,
         reference: str,
+        source: PaymentSource,
+        source_ref: str | None = None,
         actor: Actor,
         at: datetime,
     ) -> Payment:
@@ -630,6 +678,10 @@ class Payment(Stateful):
             amount=valid_amount,
             received_on=received_on,
             reference=valid_reference,
+            source=source,
+            source_ref=source_ref,
+            recorded_by=actor.user_id,
+            unallocated=valid_amount,
             state=PaymentState.RECEIVED,
             created_at=require_utc(at),
         )

@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from leasekit.domain.mandates import AccountType, DebitScheme
 from leasekit.errors import FieldError, ValidationError
 from leasekit.money import Money
 from leasekit.ports.common import not_blank, positive, utc
@@ -27,24 +28,6 @@ __all__ = [
     "PaymentStatus",
     "ReturnAction",
 ]
-
-
-class DebitScheme(StrEnum):
-    """The file format a debit batch is written in; each creditor account uses one."""
-
-    NACHA = "nacha"
-    """US ACH: PPD debits in a NACHA file; returns as NACHA return entries."""
-    SEPA = "sepa"
-    """SEPA Direct Debit core: pain.008.001.02; results as pain.002 or camt.054."""
-    CSV = "csv"
-    """A bank's delimited format, one debit per line; results the same way."""
-
-
-class AccountType(StrEnum):
-    """The kind of a debtor's US account: an ACH debit's transaction code depends on it."""
-
-    CHECKING = "checking"
-    SAVINGS = "savings"
 
 
 class ReturnAction(StrEnum):

@@ -28,6 +28,9 @@ from leasekit.domain.applications import Application
 from leasekit.domain.approvals import ApprovalTask, ApprovalTaskState, Tier
 from leasekit.domain.blacklist import BlacklistEntry
 from leasekit.domain.contracts import Contract, Payment, Receivable
+from leasekit.domain.debit_runs import DebitOrderItem, DebitRun, ResultImport
+from leasekit.domain.funds import PostedAllocation
+from leasekit.domain.mandates import Mandate
 from leasekit.domain.credit_limits import CreditLimit, LimitMovement, LimitRequest
 from leasekit.domain.customers import Customer
 from leasekit.domain.disbursements import Disbursement
@@ -659,6 +662,62 @@ class PaymentRepository(Repository[Payment], Protocol):
 
     def find_by_reference(self, reference: str) -> list[Payment]: ...
 
+    def for_contract(self, contract_id: str, *, after: str | None, limit: int) -> Page[Record]:
+        """A page of the contract's payments, oldest first."""
+        ...
+
+    def with_credit(self, contract_id: str) -> list[Payment]:
+        """The contract's payments that still hold credit (unallocated money), oldest first."""
+        ...
+
+
+class AllocationRepository(Protocol):
+    """Allocations are append-only: no update; an undone one is a reversing row."""
+
+    def add_many(self, allocations: Iterable[PostedAllocation]) -> None: ...
+
+    def of_payment(self, payment_id: str) -> list[PostedAllocation]:
+        """Every allocation of the payment, reversals included, in the order posted."""
+        ...
+
+    def of_payments(self, payment_ids: Collection[str]) -> list[Record]: ...
+
+
+class MandateRepository(Repository[Mandate], Protocol):
+    def active_for(self, contract_ids: Collection[str]) -> dict[str, Mandate]:
+        """The active mandate of each of *contract_ids* that has one, in one query."""
+        ...
+
+    def latest_for(self, contract_ids: Collection[str]) -> dict[str, Mandate]:
+        """Each contract's newest mandate, whatever its state."""
+        ...
+
+
+class DebitRunRepository(Repository[DebitRun], Protocol):
+    def find(self, account_id: str, business_date: date) -> DebitRun | None: ...
+
+
+class DebitItemRepository(Repository[DebitOrderItem], Protocol):
+    def of_run(self, run_id: str, *, after: str | None, limit: int) -> Page[Record]: ...
+
+    def all_of_run(self, run_id: str) -> list[DebitOrderItem]: ...
+
+    def by_trace(self, traces: Collection[str]) -> dict[str, DebitOrderItem]:
+        """The newest debit of each trace id."""
+        ...
+
+    def for_contracts(self, contract_ids: Collection[str]) -> list[DebitOrderItem]:
+        """Every debit of the contracts, oldest first."""
+        ...
+
+    def take_sequences(self, account_id: str, count: int) -> int:
+        """Reserve *count* trace sequences of the account (held until commit); the first."""
+        ...
+
+
+class ResultImportRepository(Repository[ResultImport], Protocol):
+    def by_hash(self, sha256: str) -> ResultImport | None: ...
+
 
 class ExceptionRequestRepository(Repository[ExceptionRequest], Protocol):
     def list_for_payment(self, payment_id: str) -> list[ExceptionRequest]: ...
@@ -811,6 +870,21 @@ class UnitOfWork(Protocol):
 
     @property
     def payments(self) -> PaymentRepository: ...
+
+    @property
+    def allocations(self) -> AllocationRepository: ...
+
+    @property
+    def mandates(self) -> MandateRepository: ...
+
+    @property
+    def debit_runs(self) -> DebitRunRepository: ...
+
+    @property
+    def debit_items(self) -> DebitItemRepository: ...
+
+    @property
+    def result_imports(self) -> ResultImportRepository: ...
 
     @property
     def exception_requests(self) -> ExceptionRequestRepository: ...

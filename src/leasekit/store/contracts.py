@@ -12,7 +12,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from leasekit.domain.contracts import Contract, Payment, Receivable
+from leasekit.domain.contracts import Contract, Payment, PaymentState, Receivable
 from leasekit.domain.disbursements import Disbursement, DisbursementState
 from leasekit.domain.exception_requests import ExceptionRequest
 from leasekit.services.storage import Page, Record
@@ -135,6 +135,9 @@ class ReceivableRow(EntityRow):
     paid_principal: Mapped[Decimal]
     paid_interest: Mapped[Decimal]
     paid_fee: Mapped[Decimal]
+    penalty: Mapped[Decimal]
+    paid_penalty: Mapped[Decimal]
+    written_off_on: Mapped[dt.date | None]
 
     __table_args__ = (UniqueConstraint("contract_id", "sequence"),)
 
@@ -165,23 +168,54 @@ class ReceivableRepository(SqlRepository[Receivable]):
 
 
 class PaymentRow(EntityRow):
+    """Money received; one payment per source item (a debit, a statement line), which the
+    database enforces, so a result or statement read twice cannot pay twice."""
+
     __tablename__ = "payments"
 
-    contract_id: Mapped[str] = reference("contracts")
+    contract_id: Mapped[str] = reference("contracts", index=False)
     currency: Mapped[str] = currency_column()
     amount: Mapped[Decimal]
     received_on: Mapped[dt.date]
     reference: Mapped[str] = mapped_column(index=True)
+    source: Mapped[str]
+    source_ref: Mapped[str | None]
+    recorded_by: Mapped[str]
+    unallocated: Mapped[Decimal]
     state: Mapped[str]
     created_at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        UniqueConstraint("source", "source_ref"),
+        Index(None, "contract_id", "id"),
+    )
 
 
 @repository("payments")
 class PaymentRepository(SqlRepository[Payment]):
-    stored = Stored.of("payment", PaymentRow, Payment)
+    stored = Stored.of(
+        "payment",
+        PaymentRow,
+        Payment,
+        rules=[Rule("uq_payments_source_source_ref", ("source", "source_ref"), "source_ref",
+                    "is paid already")],
+    )  # fmt: skip
 
     def list_for_contract(self, contract_id: str) -> list[Payment]:
         return self._find(self.stored.table.c.contract_id == contract_id)
+
+    def for_contract(self, contract_id: str, *, after: str | None, limit: int) -> Page[Record]:
+        """A page of the contract's payments, oldest first."""
+        table = self.stored.table
+        return self._keyset_page([table.c.contract_id == contract_id], table.c.id, after, limit)
+
+    def with_credit(self, contract_id: str) -> list[Payment]:
+        """The contract's payments that still hold credit (unallocated money), oldest first."""
+        return [
+            payment
+            for payment in self.list_for_contract(contract_id)
+            if payment.unallocated.amount > 0 and payment.state is not PaymentState.REVERSED
+        ]
 
     def find_by_reference(self, reference: str) -> list[Payment]:
         return self._find(self.stored.table.c.reference == reference)

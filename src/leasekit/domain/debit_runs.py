@@ -22,7 +22,7 @@ import attrs
 from leasekit.domain.clock import require_utc
 from leasekit.domain.contracts import StoredFile
 from leasekit.domain.identity import BOOKKEEPERS, new_id
-from leasekit.domain.lifecycle import StateMachine, Stateful, row
+from leasekit.domain.lifecycle import Stateful, StateMachine, row
 from leasekit.domain.mandates import DebitScheme
 from leasekit.errors import ValidationError
 from leasekit.money import Money, currency

@@ -28,17 +28,17 @@ from leasekit.domain.applications import Application
 from leasekit.domain.approvals import ApprovalTask, ApprovalTaskState, Tier
 from leasekit.domain.blacklist import BlacklistEntry
 from leasekit.domain.contracts import Contract, Payment, Receivable
-from leasekit.domain.debit_runs import DebitOrderItem, DebitRun, ResultImport
-from leasekit.domain.funds import PostedAllocation
-from leasekit.domain.mandates import Mandate
 from leasekit.domain.credit_limits import CreditLimit, LimitMovement, LimitRequest
 from leasekit.domain.customers import Customer
+from leasekit.domain.debit_runs import DebitOrderItem, DebitRun, ResultImport
 from leasekit.domain.disbursements import Disbursement
 from leasekit.domain.document_defects import DocumentDefect
 from leasekit.domain.documents import Document, DocumentKind, OwnerKind
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.exception_requests import ExceptionRequest
 from leasekit.domain.face_photos import FacePhotoHash
+from leasekit.domain.funds import PostedAllocation
+from leasekit.domain.mandates import Mandate
 from leasekit.domain.partner_figures import BookCounts
 from leasekit.domain.partner_imports import PartnerImport
 from leasekit.domain.partner_onboarding import OnboardingDocument

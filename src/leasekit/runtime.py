@@ -185,6 +185,7 @@ def build_runtime(
         inspect_photo=inspect_photo,
         payout_rules=settings.payouts.rules(),
         contracting=settings.contracts.contracting(),
+        collection=settings.funds.rules(),
         render_contract=contract_renderer(
             settings.contracts.template_dir, settings.contracts.cjk_font
         ),

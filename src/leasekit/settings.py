@@ -40,9 +40,12 @@ from leasekit.domain.approvals import DEFAULT_AUTHORITY, ApprovalRules, Tier
 from leasekit.domain.business import BusinessType
 from leasekit.domain.contracts import Contracting, NumberPattern
 from leasekit.domain.credit_limits import DEFAULT_LIMIT_BANDS, LimitPolicy
+from leasekit.domain.debit_runs import CollectionRules, RetryPolicy, creditor_accounts
 from leasekit.domain.disbursements import DEFAULT_PAYOUT_DOCUMENTS, PayoutRules
 from leasekit.domain.documents import DocumentKind
 from leasekit.domain.face_photos import MAX_REUSE_DISTANCE, FacePolicy
+from leasekit.domain.funds import ReceivablePart, Waterfall, WaterfallOrder
+from leasekit.domain.mandates import DebitScheme
 from leasekit.domain.partner_monitoring import DEFAULT_RULES, MonitoredFigure, MonitoringRule
 from leasekit.domain.partner_onboarding import DEFAULT_REQUIRED_DOCUMENTS
 from leasekit.domain.partner_ratings import (
@@ -511,6 +514,104 @@ class PayoutSettings(BaseModel):
         return PayoutRules(timedelta(minutes=self.claim_minutes), documents)
 
 
+class CreditorAccountSettings(BaseModel):
+    """One account of the company's that debits are collected into."""
+
+    model_config = _section("creditor account")
+
+    name: str = Field(min_length=1, description="The company's name on debtors' statements.")
+    scheme: DebitScheme = Field(description="The file format: `nacha`, `sepa` or `csv`.")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="The account's currency.")
+    account: str = Field(min_length=1, description="IBAN, or account number.")
+    agent: str = Field(
+        default="", description="The company's bank: BIC (SEPA) or routing number (NACHA)."
+    )
+    creditor_id: str = Field(
+        default="",
+        description="The SEPA creditor identifier, or the NACHA company identification.",
+    )
+
+
+class WaterfallSettings(BaseModel):
+    """The order a payment pays what is due in."""
+
+    model_config = _section("waterfall")
+
+    parts: tuple[ReceivablePart, ...] = Field(
+        default=tuple(ReceivablePart),
+        description="Each of `penalty`, `fee`, `interest`, `principal` once, in paying order.",
+    )
+    order: WaterfallOrder = Field(
+        default=WaterfallOrder.BY_INSTALLMENT,
+        description="`by_installment`: the oldest installment in full first; `by_part`: the "
+        "first part of every installment first.",
+    )
+
+    def waterfall(self) -> Waterfall:
+        try:
+            return Waterfall(self.parts, self.order)
+        except ValidationError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class FundsSettings(BaseModel):
+    """How installments are collected and payments allocated."""
+
+    model_config = _section("funds")
+
+    creditor_accounts: dict[str, CreditorAccountSettings] = Field(
+        default_factory=dict,
+        description="The accounts debits are collected into, by id, as a JSON object "
+        '(`{"us": {"name": "...", "scheme": "nacha", "currency": "USD", "account": "...", '
+        '"agent": "<routing number>", "creditor_id": "<company id>"}}`).',
+    )
+    grace_days: int = Field(
+        default=3, ge=0, le=90, description="Days after its due date before an unpaid "
+        "installment is overdue.",
+    )  # fmt: skip
+    lead_days: int = Field(
+        default=0, ge=0, le=30, description="Days from a debit run's business date to the "
+        "collection date it asks the bank for.",
+    )  # fmt: skip
+    retry_overdue: bool = Field(
+        default=True, description="Whether debit runs collect overdue installments again."
+    )
+    max_attempts: int = Field(
+        default=3, ge=1, le=20, description="Returned debits of a contract's arrears after "
+        "which runs leave it to collections.",
+    )  # fmt: skip
+    waterfall: WaterfallSettings = Field(
+        default_factory=WaterfallSettings, description="The default payment waterfall."
+    )
+    waterfalls: dict[BusinessType, WaterfallSettings] = Field(
+        default_factory=dict,
+        description="Waterfalls of business types that differ from the default.",
+    )
+    return_fees: dict[str, Annotated[Decimal, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description='The fee a returned debit costs the customer, by currency (`{"USD": '
+        '"25.00"}`); none where not listed.',
+    )
+
+    @model_validator(mode="after")
+    def _rules_hold(self) -> FundsSettings:
+        self.rules()
+        return self
+
+    def rules(self) -> CollectionRules:
+        try:
+            accounts = creditor_accounts(
+                {key: value.model_dump() for key, value in self.creditor_accounts.items()}
+            )
+        except ValidationError as exc:
+            raise ValueError(f"creditor_accounts: {exc}") from None
+        retry = RetryPolicy(self.retry_overdue, self.max_attempts, self.grace_days, self.lead_days)
+        waterfalls = {kind: value.waterfall() for kind, value in self.waterfalls.items()}
+        return CollectionRules(
+            accounts, retry, self.waterfall.waterfall(), waterfalls, dict(self.return_fees)
+        )
+
+
 _CALLED_PARTIES: Final = frozenset(
     {
         AdapterKind.CREDIT_BUREAU.value,
@@ -677,6 +778,10 @@ class Settings(BaseSettings):
     )
     payouts: PayoutSettings = Field(
         default_factory=PayoutSettings, description="How the payout queue is worked."
+    )
+    funds: FundsSettings = Field(
+        default_factory=FundsSettings,
+        description="Collections: creditor accounts, debit retries, the payment waterfall.",
     )
     workbench: WorkbenchSettings = Field(
         default_factory=WorkbenchSettings, description="The back-office web pages."

@@ -159,16 +159,20 @@ class PaymentAction(StrEnum):
 
 _Y = PaymentState
 _YA = PaymentAction
+_SPLIT: Final = ("penalty", "fee", "interest", "principal", "credit")
 
 PAYMENT_LIFECYCLE: Final = StateMachine(
     "payment",
     _Y.RECEIVED,
     (
-        row(_YA.ALLOCATE, [_Y.RECEIVED], _Y.ALLOCATED, BOOKKEEPERS, "payment_allocated"),
-        # A reversal undoes a payment that bounced or was booked to the wrong contract; for an
-        # allocated payment the service first requires an executed exception request.
+        # What the payment paid of each part, and what is left as credit, for the vouchers.
+        row(_YA.ALLOCATE, [_Y.RECEIVED], _Y.ALLOCATED, BOOKKEEPERS, "payment_allocated",
+            params=_SPLIT),
+        # A reversal undoes a payment that bounced or was booked to the wrong contract (what
+        # it had paid of each part, and its credit, given back); for an allocated payment
+        # booked by hand the service first requires an executed exception request.
         row(_YA.REVERSE, [_Y.RECEIVED, _Y.ALLOCATED], _Y.REVERSED, BOOKKEEPERS,
-            "payment_reversed", True),
+            "payment_reversed", True, optional=_SPLIT),
         row(_YA.REFUND, [_Y.RECEIVED], _Y.REFUNDED, BOOKKEEPERS, "payment_refunded", True),
     ),
     final=frozenset({_Y.REVERSED, _Y.REFUNDED}),

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar, Final
 
 import attrs
 
+from leasekit.domain.business import BusinessType
 from leasekit.domain.clock import require_utc
 from leasekit.domain.contracts import StoredFile
+from leasekit.domain.funds import DEFAULT_WATERFALL, Waterfall
 from leasekit.domain.identity import BOOKKEEPERS, new_id
 from leasekit.domain.lifecycle import Stateful, StateMachine, row
 from leasekit.domain.mandates import DebitScheme
@@ -29,6 +32,7 @@ from leasekit.money import Money, currency
 
 __all__ = [
     "DEBIT_ITEM_LIFECYCLE",
+    "CollectionRules",
     "CreditorAccount",
     "DebitItemAction",
     "DebitItemState",
@@ -99,6 +103,42 @@ class RetryPolicy:
     """Days from the run's business date to its collection date."""
 
 
+@attrs.frozen
+class CollectionRules:
+    """How the company collects: its creditor accounts, when it debits again, the order
+    payments pay in (by business type, else the default), and the fee a returned debit
+    costs the customer (by currency; none if not listed)."""
+
+    accounts: Mapping[str, CreditorAccount] = attrs.field(factory=dict)
+    retry: RetryPolicy = attrs.field(factory=RetryPolicy)
+    waterfall: Waterfall = DEFAULT_WATERFALL
+    waterfalls: Mapping[BusinessType, Waterfall] = attrs.field(factory=dict)
+    return_fees: Mapping[str, Decimal] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        seen: dict[tuple[DebitScheme, str], str] = {}
+        for account in self.accounts.values():
+            other = seen.setdefault((account.scheme, account.currency), account.id)
+            if other != account.id:
+                raise ValidationError.single(
+                    account.id,
+                    f"{other} collects {account.scheme} in {account.currency} already; "
+                    "one account per scheme and currency",
+                )
+
+    def waterfall_for(self, business_type: BusinessType) -> Waterfall:
+        return self.waterfalls.get(business_type, self.waterfall)
+
+    def account(self, account_id: str) -> CreditorAccount:
+        try:
+            return self.accounts[account_id]
+        except KeyError:
+            known = ", ".join(sorted(self.accounts)) or "none is configured"
+            raise ValidationError.single(
+                "account_id", f"no creditor account {account_id!r} ({known})"
+            ) from None
+
+
 class DebitItemState(StrEnum):
     IN_FLIGHT = "in_flight"
     COLLECTED = "collected"
@@ -120,7 +160,7 @@ DEBIT_ITEM_LIFECYCLE: Final = StateMachine(
         row(_IA.COLLECT, [_I.IN_FLIGHT], _I.COLLECTED, BOOKKEEPERS, "debit_item_collected"),
         # Returned before it settled, or after (a NACHA return comes days later).
         row(_IA.RETURN, [_I.IN_FLIGHT, _I.COLLECTED], _I.RETURNED, BOOKKEEPERS,
-            "debit_item_returned", True, params=("reason_code", "action")),
+            "debit_item_returned", True, params=("reason_code", "return_action")),
     ),
     final=frozenset({_I.RETURNED}),
     actions_enum=DebitItemAction,

@@ -16,6 +16,7 @@ from leasekit.domain.clock import Clock
 from leasekit.domain.contract_documents import ContractRenderer
 from leasekit.domain.contracts import Contracting
 from leasekit.domain.credit_limits import LimitPolicy
+from leasekit.domain.debit_runs import CollectionRules
 from leasekit.domain.disbursements import PayoutRules
 from leasekit.domain.face_photos import FacePolicy, PhotoInspector
 from leasekit.domain.identity import BACK_OFFICE, Actor
@@ -90,6 +91,9 @@ class ServiceContext:
     """How the payout queue is worked: claims and the documents a payout needs."""
     contracting: Contracting = attrs.field(factory=Contracting)
     """How contracts are numbered and what company they name."""
+    collection: CollectionRules = attrs.field(factory=CollectionRules)
+    """The creditor accounts debits go to, when they are tried again, the order payments pay
+    in, and the fee for a returned debit."""
     render_contract: ContractRenderer = attrs.field(default=_no_renderer)
     """Renders a contract document as PDF bytes (:mod:`leasekit.render`)."""
     """Reads a face photo (:func:`leasekit.builtin.faces.inspect_photo`, set by the runtime:

@@ -46,14 +46,13 @@ from leasekit.services.commands import Work, at_version, command, transition_com
 from leasekit.services.context import (
     ServiceContext,
     back_office_only,
-    page_size,
     scoped,
     visible_or_not_found,
 )
 from leasekit.services.disbursements import queue_payout, withdraw_payouts
 from leasekit.services.events import handles
-from leasekit.services.reads import Lister, lister, number_cursor
-from leasekit.services.storage import Page, Record
+from leasekit.services.reads import Lister, lister
+from leasekit.services.storage import Record
 from leasekit.services.workflow import move_along
 
 __all__ = [
@@ -67,7 +66,6 @@ __all__ = [
     "draw_up_approved",
     "get_contract",
     "list_contracts",
-    "list_receivables",
     "render_drawn_up",
     "revise_contract",
     "trace_contract",
@@ -351,25 +349,6 @@ list_contracts: Lister[ContractQuery, Record] = lister(
     A dealer user sees its own partner's contracts; back-office staff see all.
     ``?state=draft`` keeps those in one state; ``number`` finds one by its number.""",
 )
-
-
-def list_receivables(
-    ctx: ServiceContext,
-    actor: Actor,
-    contract_id: str,
-    /,
-    *,
-    after: str | None = None,
-    limit: int | None = None,
-) -> Page[Record]:
-    """List a contract's receivables.
-
-    In schedule order, one per installment: when it falls due, its principal, interest and
-    fee, and what has been paid of each. A dealer user reads its own partner's contracts'."""
-    since = number_cursor(after)
-    with ctx.uow_factory() as uow:
-        visible_or_not_found(actor, uow.contracts.get(contract_id), _SUBJECT, contract_id)
-        return uow.receivables.schedule(contract_id, after=since, limit=page_size(limit))
 
 
 @attrs.frozen

@@ -656,6 +656,13 @@ class ReceivableRepository(Repository[Receivable], Protocol):
 
     def list_due(self, on_or_before: date) -> list[Receivable]: ...
 
+    def unpaid_due(
+        self, on_or_before: date, currency: str, contract_states: Collection[str]
+    ) -> list[Receivable]:
+        """Lines of contracts in *contract_states* and *currency* due by a date and not paid
+        in full (nor written off), by contract and then in schedule order."""
+        ...
+
 
 class PaymentRepository(Repository[Payment], Protocol):
     def list_for_contract(self, contract_id: str) -> list[Payment]: ...

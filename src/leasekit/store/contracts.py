@@ -160,6 +160,29 @@ class ReceivableRepository(SqlRepository[Receivable]):
             [table.c.contract_id == contract_id], table.c.sequence, after, limit
         )
 
+    def unpaid_due(
+        self, on_or_before: dt.date, currency: str, contract_states: Collection[str]
+    ) -> list[Receivable]:
+        """Lines of contracts in *contract_states* and *currency* due by a date and not paid
+        in full (nor written off), by contract and then in schedule order: what a debit run
+        collects."""
+        r, c = self.stored.table.c, ContractRow.__table__.c
+        owed = (r.paid_principal + r.paid_interest + r.paid_fee + r.paid_penalty
+                < r.principal + r.interest + r.fee + r.penalty)  # fmt: skip
+        statement = (
+            sa.select(*self.stored.read_columns)
+            .join(ContractRow.__table__, c.id == r.contract_id)
+            .where(
+                r.due_date <= on_or_before,
+                r.written_off_on.is_(None),
+                owed,
+                r.currency == currency,
+                c.state.in_(sorted(contract_states)),
+            )
+            .order_by(r.contract_id, r.sequence)
+        )
+        return [self.stored.mapper.load(row) for row in self._rows(statement)]
+
     def list_due(self, on_or_before: dt.date) -> list[Receivable]:
         """Lines falling due up to a business date (paid ones included; the caller filters),
         by contract and then in schedule order."""

@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from leasekit.domain.contracts import Contract, DraftChanges, Receivable
+from leasekit.domain.contracts import Contract, DraftChanges, Payment
 from leasekit.domain.partner_profiles import BankAccount, masked
 from leasekit.server.openapi import ApiRoutes, Reply
 from leasekit.server.resources import ID, get_route, list_route, revise_route, transition_route
@@ -28,13 +28,14 @@ from leasekit.server.routes.helpers import (
     send_download,
     services,
 )
-from leasekit.services import contracts
+from leasekit.services import contracts, funds
 from leasekit.services.contracts import (
     ContractQuery,
     ContractRevision,
     ContractTrace,
     EnvelopeCheck,
 )
+from leasekit.services.funds import ReceivableLine
 
 __all__ = ["api"]
 
@@ -77,8 +78,15 @@ revise_route(
 list_route(
     api,
     f"/contracts/{ID}/receivables",
-    contracts.list_receivables,
-    item=Receivable,
+    funds.list_receivables,
+    item=ReceivableLine,
+    path_args=lambda request: (request.match_info["id"],),
+)
+list_route(
+    api,
+    f"/contracts/{ID}/payments",
+    funds.list_contract_payments,
+    item=Payment,
     path_args=lambda request: (request.match_info["id"],),
 )
 

@@ -6,7 +6,7 @@ schedule of receivables."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import attrs
@@ -23,7 +23,6 @@ from leasekit.domain.contracts import (
 from leasekit.domain.documents import DocumentKind, OwnerKind
 from leasekit.domain.identity import Actor
 from leasekit.errors import PermissionDeniedError, ValidationError
-from leasekit.money import Money
 from leasekit.server.keys import SETTINGS_KEY
 from leasekit.server.routes.helpers import actor, run_sync, send_download, services
 from leasekit.server.workbench.forms import (
@@ -38,7 +37,7 @@ from leasekit.server.workbench.forms import (
 from leasekit.server.workbench.handlers import form_handler, page_handler
 from leasekit.server.workbench.render import NOTICES, render
 from leasekit.server.workbench.session import check_csrf
-from leasekit.services import contracts, documents
+from leasekit.services import contracts, documents, funds
 from leasekit.services.contracts import (
     ContractQuery,
     ContractRevision,
@@ -46,7 +45,8 @@ from leasekit.services.contracts import (
     TraceEntry,
 )
 from leasekit.services.documents import UploadDocument
-from leasekit.services.storage import Page, Record
+from leasekit.services.funds import ReceivableLine
+from leasekit.services.storage import Page
 
 __all__ = ["routes"]
 
@@ -67,34 +67,6 @@ NOTICES.update(
 _CHUNK: Final = 64 * 1024
 _FORM_SLACK: Final = 64 * 1024
 """Room in an upload form for its other fields, besides the file's own size limit."""
-
-
-@attrs.frozen
-class ScheduleLine:
-    """One receivable as the schedule table shows it."""
-
-    sequence: int
-    due_date: date
-    principal: Money
-    interest: Money
-    fee: Money
-    paid: Money
-
-
-def _money(value: dict[str, Any]) -> Money:
-    return Money(value["amount"], value["currency"])
-
-
-def _line(record: Record) -> ScheduleLine:
-    paid = [_money(record[part]) for part in ("paid_principal", "paid_interest", "paid_fee")]
-    return ScheduleLine(
-        sequence=record["sequence"],
-        due_date=record["due_date"],
-        principal=_money(record["principal"]),
-        interest=_money(record["interest"]),
-        fee=_money(record["fee"]),
-        paid=Money(sum(part.amount for part in paid), paid[0].currency),
-    )
 
 
 def _may(check: Callable[[Actor], None], who: Actor) -> bool:
@@ -131,8 +103,8 @@ async def contract_page(request: web.Request) -> web.StreamResponse:
     documents, its history (for the back office) and its schedule, paged."""
     who, ctx, contract_id = actor(request), services(request), request.match_info["id"]
     contract = await run_sync(request, contracts.get_contract, ctx, who, contract_id)
-    schedule: Page[Record] = await run_sync(
-        request, contracts.list_receivables, ctx, who, contract_id,
+    schedule: Page[ReceivableLine] = await run_sync(
+        request, funds.list_receivables, ctx, who, contract_id,
         after=request.query.get("after"),
     )  # fmt: skip
     files = await run_sync(
@@ -142,7 +114,7 @@ async def contract_page(request: web.Request) -> web.StreamResponse:
     context = {
         "contract": contract,
         "trace": await _trace(request, who, contract_id),
-        "schedule": [_line(record) for record in schedule.items],
+        "schedule": schedule.items,
         "next_url": next_page_url(request, schedule),
         "files": files.items,
         **_offers(contract, who),

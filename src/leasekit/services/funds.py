@@ -1,0 +1,357 @@
+"""Payments: recorded with their source, allocated to the contract's receivables by the
+product's waterfall, kept as credit where nothing is due, and undone when the bank takes the
+money back.
+
+Every movement of money is an event the voucher engine books: ``payment_received``,
+``payment_allocated`` (what the payment paid of each part, and the credit left),
+``credit_applied`` (credit a later installment used), ``payment_reversed`` (what was given
+back) and ``return_fee_charged``. Allocations are append-only rows; a receivable's paid
+parts are their running sum, updated in the same transaction, so allocations plus credit
+equal the payments at every commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Final
+
+import attrs
+
+from leasekit.domain.contracts import (
+    Contract,
+    ContractState,
+    Payment,
+    PaymentAction,
+    PaymentSource,
+    Receivable,
+)
+from leasekit.domain.funds import (
+    Allocation,
+    PostedAllocation,
+    ReceivablePart,
+    ReceivableStatus,
+    allocate,
+    by_part,
+    status_of,
+)
+from leasekit.domain.identity import Actor
+from leasekit.errors import ValidationError
+from leasekit.money import Money
+from leasekit.services.commands import Work, command
+from leasekit.services.context import ServiceContext, page_size, visible_or_not_found
+from leasekit.services.reads import number_cursor
+from leasekit.services.storage import Page, Record
+
+__all__ = [
+    "PAYING_STATES",
+    "PaymentView",
+    "ReceivableLine",
+    "RecordPayment",
+    "allocate_credit",
+    "charge_return_fee",
+    "get_payment",
+    "list_contract_payments",
+    "list_receivables",
+    "post_payment",
+    "record_payment",
+    "reverse_payment",
+]
+
+_SUBJECT: Final = "payment"
+PAYING_STATES: Final = frozenset({ContractState.ACTIVE, ContractState.TERMINATED})
+"""The states in which a contract's customer owes, and pays, installments."""
+_MANUAL_SOURCES: Final = frozenset(PaymentSource) - {PaymentSource.DIRECT_DEBIT}
+
+
+@attrs.frozen
+class RecordPayment:
+    """Money received for a contract by hand: a transfer, cash, a dealer paying for its
+    customer. Direct debits are recorded by importing the bank's results."""
+
+    contract_id: str
+    amount: Money
+    reference: str = attrs.field(metadata={"max_length": 140})
+    source: PaymentSource = attrs.field(
+        default=PaymentSource.BANK_TRANSFER,
+        metadata={"description": "bank_transfer, dealer_settlement, cash or other."},
+    )
+    source_ref: str | None = attrs.field(
+        default=None,
+        metadata={"max_length": 64, "description": "The id of the item it came from (a "
+                  "statement line, a receipt number): one payment per source item."},
+    )  # fmt: skip
+    received_on: date | None = attrs.field(
+        default=None, metadata={"description": "The business date it arrived; today's if left out."}
+    )
+
+
+def _paying_contract(work: Work, contract_id: str) -> Contract:
+    contract = visible_or_not_found(
+        work.actor, work.uow.contracts.get(contract_id), "contract", contract_id
+    )
+    if contract.state not in PAYING_STATES:
+        raise ValidationError.single(
+            "contract_id", f"contract {contract.number} is {contract.state}; it takes no payments"
+        )
+    return contract
+
+
+def _split(allocations: Sequence[Allocation], credit: Money) -> dict[str, str]:
+    zero = Money(0, credit.currency)
+    return {**by_part(allocations, zero), "credit": str(credit.amount)}
+
+
+def _post(work: Work, payment: Payment, allocations: Sequence[Allocation], on: date) -> None:
+    work.uow.allocations.add_many(
+        PostedAllocation.of(payment, allocation, on=on, at=work.at) for allocation in allocations
+    )
+
+
+def _store_lines(work: Work, lines: Sequence[Receivable], touched: set[str]) -> None:
+    for line in lines:
+        if line.id in touched:
+            work.uow.receivables.update(line)
+
+
+def post_payment(work: Work, contract: Contract, payment: Payment) -> Payment:
+    """Record *payment* and allocate it (after any older credit) to what is due by the day it
+    arrived; what nothing is due for stays with it as credit."""
+    if payment.amount.currency != contract.principal.currency:
+        raise ValidationError.single("amount", f"the contract is in {contract.principal.currency}")
+    work.uow.payments.add(payment)
+    work.event(
+        "payment_received",
+        _SUBJECT,
+        payment.id,
+        {"contract_id": contract.id, "amount": str(payment.amount.amount),
+         "currency": payment.amount.currency.code, "source": str(payment.source),
+         "source_ref": payment.source_ref},
+    )  # fmt: skip
+    lines = work.uow.receivables.list_for_contract(contract.id)
+    touched = _use_credit(work, contract, lines, payment.received_on)
+    waterfall = work.ctx.collection.waterfall_for(contract.business_type)
+    allocations, left = allocate(lines, payment.amount, waterfall, payment.received_on)
+    _post(work, payment, allocations, payment.received_on)
+    touched |= {allocation.receivable_id for allocation in allocations}
+    _store_lines(work, lines, touched)
+    payment.unallocated = left
+    _move(work, payment, PaymentAction.ALLOCATE, _split(allocations, left))
+    return payment
+
+
+def _move(
+    work: Work,
+    payment: Payment,
+    action: PaymentAction,
+    split: dict[str, str],
+    reason: str | None = None,
+) -> None:
+    """Move *payment* with what it paid of each part and its credit in the event."""
+    event = payment.apply(
+        action, work.actor, at=work.at, business_date=work.business_date, reason=reason,
+        penalty=split["penalty"], fee=split["fee"], interest=split["interest"],
+        principal=split["principal"], credit=split["credit"],
+    )  # fmt: skip
+    work.uow.payments.update(payment)
+    work.record(event)
+
+
+def _use_credit(work: Work, contract: Contract, lines: Sequence[Receivable], on: date) -> set[str]:
+    """Let older payments' credit pay what is due by *on*, oldest payment first; the lines
+    changed."""
+    waterfall = work.ctx.collection.waterfall_for(contract.business_type)
+    touched: set[str] = set()
+    for payment in work.uow.payments.with_credit(contract.id):
+        allocations, left = allocate(lines, payment.unallocated, waterfall, on)
+        if not allocations:
+            break
+        _post(work, payment, allocations, on)
+        touched |= {allocation.receivable_id for allocation in allocations}
+        payment.unallocated = left
+        work.uow.payments.update(payment)
+        work.event(
+            "credit_applied", _SUBJECT, payment.id,
+            {"contract_id": contract.id, "currency": left.currency.code,
+             **_split(allocations, left)},
+        )  # fmt: skip
+    return touched
+
+
+def allocate_credit(work: Work, contract: Contract) -> bool:
+    """Let the contract's credit pay what has fallen due by the business date (end of day
+    calls it for installments falling due); True if any credit was used."""
+    lines = work.uow.receivables.list_for_contract(contract.id)
+    touched = _use_credit(work, contract, lines, work.business_date)
+    _store_lines(work, lines, touched)
+    return bool(touched)
+
+
+@command(
+    "record_payment",
+    subject=_SUBJECT,
+    creates="payment",
+    reload=lambda uow, payment_id: uow.payments.get(payment_id),
+)
+def record_payment(work: Work, request: RecordPayment) -> Payment:
+    """Record money received for a contract and allocate it.
+
+    The amount pays what the contract's receivables have due by the day it arrived, oldest
+    installment first and within it penalty, fees, interest, principal (the product's
+    waterfall may differ); what is left is the customer's credit, which the next installment
+    uses when it falls due. ``source_ref`` names the item it came from, once: recording the
+    same source item again is a 422. An active (or terminated) contract only. Finance."""
+    if request.source not in _MANUAL_SOURCES:
+        raise ValidationError.single("source", "direct debits come from the bank's result files")
+    contract = _paying_contract(work, request.contract_id)
+    payment = Payment.receive(
+        contract_id=contract.id,
+        amount=request.amount,
+        received_on=request.received_on or work.business_date,
+        reference=request.reference,
+        source=request.source,
+        source_ref=request.source_ref,
+        actor=work.actor,
+        at=work.at,
+    )
+    if payment.received_on > work.business_date:
+        raise ValidationError.single("received_on", "is after the business date")
+    return post_payment(work, contract, payment)
+
+
+def reverse_payment(work: Work, payment: Payment, reason: str) -> None:
+    """Undo *payment*: each of its allocations is reversed by a row of its own and the
+    receivables owe again what it had paid; its credit goes with it."""
+    posted = work.uow.allocations.of_payment(payment.id)
+    undone = {row.reverses for row in posted if row.reverses}
+    reversals = [
+        row.reversal(on=work.business_date, at=work.at)
+        for row in posted
+        if row.reverses is None and row.id not in undone
+    ]
+    lines = {line.id: line for line in work.uow.receivables.list_for_contract(payment.contract_id)}
+    for row in reversals:
+        lines[row.receivable_id].pay(str(row.part), row.amount)
+    work.uow.allocations.add_many(reversals)
+    for line_id in {row.receivable_id for row in reversals}:
+        work.uow.receivables.update(lines[line_id])
+    given_back = [Allocation(row.receivable_id, row.sequence, row.part, -row.amount)
+                  for row in reversals]  # fmt: skip
+    split = _split(given_back, payment.unallocated)
+    payment.unallocated = Money(0, payment.amount.currency)
+    _move(work, payment, PaymentAction.REVERSE, split, reason)
+
+
+def charge_return_fee(work: Work, contract: Contract, line_ids: Sequence[str], code: str) -> None:
+    """Add the product's fee for a returned debit to the first line the debit was for, if the
+    company charges one in the contract's currency."""
+    cur = contract.principal.currency
+    fee = work.ctx.collection.return_fees.get(cur.code)
+    if not fee or not line_ids:
+        return
+    line = work.uow.receivables.get(line_ids[0])
+    line.fee += Money(Decimal(fee), cur)
+    work.uow.receivables.update(line)
+    work.event(
+        "return_fee_charged", "receivable", line.id,
+        {"contract_id": contract.id, "amount": str(fee), "currency": cur.code,
+         "reason_code": code},
+    )  # fmt: skip
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class PaymentView:
+    """A payment and every allocation it made (reversals as negative amounts)."""
+
+    payment: Payment
+    allocations: tuple[PostedAllocation, ...]
+
+
+def get_payment(ctx: ServiceContext, actor: Actor, payment_id: str) -> PaymentView:
+    """Get a payment with its allocations.
+
+    Where it came from (``source`` and ``source_ref``: the debit, the statement line, the
+    person who entered it), what it paid of which installment and part, what is left as
+    credit. Back office, or the contract's dealer."""
+    with ctx.uow_factory() as uow:
+        payment = uow.payments.get(payment_id)
+        visible_or_not_found(actor, uow.contracts.get(payment.contract_id), _SUBJECT, payment_id)
+        return PaymentView(payment, tuple(uow.allocations.of_payment(payment_id)))
+
+
+def list_contract_payments(
+    ctx: ServiceContext,
+    actor: Actor,
+    contract_id: str,
+    /,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[Record]:
+    """List a contract's payments.
+
+    Oldest first, each with its source, state and what is still unallocated (credit)."""
+    with ctx.uow_factory() as uow:
+        visible_or_not_found(actor, uow.contracts.get(contract_id), "contract", contract_id)
+        return uow.payments.for_contract(contract_id, after=after, limit=page_size(limit))
+
+
+@attrs.frozen
+class ReceivableLine:
+    """An installment as it stands on the business date."""
+
+    id: str
+    sequence: int
+    due_date: date
+    status: ReceivableStatus
+    amount_due: Money
+    outstanding: Money
+    principal: Money
+    interest: Money
+    fee: Money
+    penalty: Money
+    paid_principal: Money
+    paid_interest: Money
+    paid_fee: Money
+    paid_penalty: Money
+
+    @classmethod
+    def of(cls, line: Receivable, on: date, grace_days: int) -> ReceivableLine:
+        parts = {f"{paid}{part}": getattr(line, f"{paid}{part}")
+                 for part in ReceivablePart for paid in ("", "paid_")}  # fmt: skip
+        return cls(
+            id=line.id, sequence=line.sequence, due_date=line.due_date,
+            status=status_of(line, on, grace_days), amount_due=line.amount_due,
+            outstanding=line.outstanding, **parts,
+        )  # fmt: skip
+
+
+def list_receivables(
+    ctx: ServiceContext,
+    actor: Actor,
+    contract_id: str,
+    /,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[ReceivableLine]:
+    """List a contract's receivables with their status.
+
+    In schedule order, one per installment: when it falls due, its principal, interest, fee
+    and penalty and what has been paid of each, and its status on the business date
+    (``not_due``, ``due``, ``partly_paid``, ``paid``, ``overdue`` past the grace days,
+    ``written_off``). A dealer user reads its own partner's contracts'."""
+    since = number_cursor(after)
+    size = page_size(limit)
+    on, grace = ctx.clock.business_date(), ctx.collection.retry.grace_days
+    with ctx.uow_factory() as uow:
+        visible_or_not_found(actor, uow.contracts.get(contract_id), "contract", contract_id)
+        lines = [line for line in uow.receivables.list_for_contract(contract_id)
+                 if since is None or line.sequence > since]  # fmt: skip
+    shown = [ReceivableLine.of(line, on, grace) for line in lines[:size]]
+    more = len(lines) > size
+    return Page(shown, str(shown[-1].sequence) if more else None)

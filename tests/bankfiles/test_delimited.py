@@ -3,6 +3,7 @@ was written, and malformed result files refused whole with their line and column
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from datetime import date
@@ -263,6 +264,11 @@ MALFORMED = [
         id="too-many-decimals",
     ),
     pytest.param(
+        results("T-2,B-7,collected," + "9" * 40 + ".5,USD,,"),
+        [("line 2, column amount", "'" + "9" * 40 + ".5' is too large")],
+        id="huge-amount",
+    ),
+    pytest.param(
         results("T-2,B-7,collected,0.00,USD,,"),
         [("line 2, column amount", "is zero")],
         id="zero-amount",
@@ -344,3 +350,21 @@ def test_results_for_items_not_in_the_batch_are_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         delimited.result_file(batch(), {"T-9": "R01", "T-1": " "})
     assert [error.field for error in caught.value.errors] == ["returned.T-9", "returned.T-1"]
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    content = bytearray(
+        delimited.result_file(batch(item(), item("T-2"), item("T-3")), {"T-2": "R01"})
+    )
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(content) - 1))
+        content[at : at + draw(st.integers(0, 6))] = draw(st.binary(max_size=6))
+    return bytes(content)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(mutated(), st.binary(max_size=200)))
+def test_read_results_raises_nothing_but_validation_errors(content: bytes) -> None:
+    with contextlib.suppress(ValidationError):  # the only error a reader may raise
+        delimited.read_results(content)

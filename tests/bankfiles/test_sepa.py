@@ -3,6 +3,7 @@ results read back to what was written, and malformed results refused whole with 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -214,6 +215,15 @@ def test_an_item_id_outside_the_sepa_character_set_is_named() -> None:
     debits = batch(item("E2E_1", mandate_reference="M1"))
     errors = refused(lambda b: sepa.debit_file(b, created_at=CREATED), debits)
     assert errors == [("items.0.item_id", "'_' is not in the SEPA character set")]
+
+
+def test_identifiers_with_blanks_around_them_are_refused() -> None:
+    debits = batch(item(" E2E-1", mandate_reference="M-1 "))
+    errors = refused(lambda b: sepa.debit_file(b, created_at=CREATED), debits)
+    assert errors == [
+        ("items.0.item_id", "may not start or end with a space"),
+        ("items.0.mandate_reference", "may not start or end with a space"),
+    ]
 
 
 def test_only_euro_can_be_collected() -> None:
@@ -554,3 +564,45 @@ def test_a_notification_skips_pending_entries_and_other_kinds_of_payment() -> No
 def test_a_status_report_is_not_a_notification() -> None:
     content = sepa.status_report(three(), {}, created_at=CREATED)
     assert where(sepa.read_notification, content) == ["/Document"]
+
+
+def mutations() -> st.SearchStrategy[bytes]:
+    valid = [
+        sepa.status_report(three(), {"E2E-2": "AM04"}, created_at=CREATED),
+        sepa.notification(three(), {"E2E-2": "AM04"}, created_at=CREATED),
+    ]
+
+    @st.composite
+    def mutate(draw: st.DrawFn) -> bytes:
+        content = bytearray(draw(st.sampled_from(valid)))
+        for _ in range(draw(st.integers(1, 4))):
+            at = draw(st.integers(0, len(content) - 1))
+            cut = draw(st.integers(0, 8))
+            content[at : at + cut] = draw(st.binary(max_size=6))
+        return bytes(content)
+
+    return st.one_of(mutate(), st.binary(max_size=200))
+
+
+@settings(max_examples=300, deadline=None)
+@given(mutations())
+def test_readers_raise_nothing_but_validation_errors(content: bytes) -> None:
+    for read in (sepa.read_status_report, sepa.read_notification):
+        with contextlib.suppress(ValidationError):  # the only error a reader may raise
+            read(content)
+
+
+def test_a_status_report_names_the_blocks_of_the_debit_file() -> None:
+    def ids(content: bytes, tag: str) -> list[str]:
+        return [e.text or "" for e in ElementTree.fromstring(content).iter() if e.tag.endswith(tag)]
+
+    debit = sepa.debit_file(three(), created_at=CREATED)
+    report = sepa.status_report(three(), {"E2E-3": "MD06"}, created_at=CREATED)
+    assert ids(report, "}OrgnlPmtInfId") == ids(debit, "}PmtInfId")
+    assert ids(report, "}OrgnlMsgId") == ids(debit, "}MsgId") == ["B-2026-12-10"]
+    [md06] = [r for r in sepa.read_status_report(report) if r.outcome is DebitOutcome.RETURNED]
+    assert (md06.item_id, md06.reason, md06.action) == (
+        "E2E-3",
+        "Refund requested by the debtor",
+        ReturnAction.NOTIFY,
+    )

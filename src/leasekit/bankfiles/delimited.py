@@ -6,8 +6,9 @@ are set with :class:`Columns`; the result file has a fixed header::
 
     item_id,batch_id,status,amount,currency,reason_code,reason
 
-in any column order (unknown columns are ignored). ``status`` is ``collected`` or ``returned``;
-a returned debit needs a reason code, either a SEPA reason (``AM04``, see
+in any column order (unknown columns are ignored); values are stripped of surrounding blanks,
+and the case of ``status`` and ``currency`` does not matter. ``status`` is ``collected`` or
+``returned``; a returned debit needs a reason code, either a SEPA reason (``AM04``, see
 :data:`leasekit.bankfiles.sepa.RETURN_REASONS`) or a NACHA return code (``R01``,
 :data:`NACHA_RETURN_REASONS`), which decides its :class:`~leasekit.ports.bank.ReturnAction`;
 an unknown code is read with the action ``NOTIFY``. An empty ``reason`` is filled with the
@@ -96,6 +97,8 @@ accounts closed, missing, invalid, frozen or not for transactions, deceased hold
 unauthorized or revoked debits end the mandate; the rest go to a person."""
 
 _AMOUNT: Final = re.compile(r"[0-9]+(\.[0-9]+)?")
+_MAX_DIGITS: Final = 18
+"""Digits before the decimal point an amount may have (as ISO 20022 amounts)."""
 _STATUSES: Final = {"collected": DebitOutcome.COLLECTED, "returned": DebitOutcome.RETURNED}
 
 
@@ -281,6 +284,8 @@ def _parse_amount(text: str, unit: Currency | None) -> Money | str | None:
         return f"{text!r} is negative"
     if not _AMOUNT.fullmatch(text):
         return f"{text!r} is not a decimal amount"
+    if len(text.partition(".")[0].lstrip("0")) > _MAX_DIGITS:
+        return f"{text!r} is too large"
     if unit is None:
         return None
     amount = Money(text, unit)

@@ -118,7 +118,6 @@ _SEPA_TEXT: Final = re.compile(r"[A-Za-z0-9/\-?:().,'+ ]*")
 _REASON_CODE: Final = re.compile(r"[A-Z0-9]{4}")
 _AMOUNT: Final = re.compile(r"[0-9]{1,18}(\.[0-9]{1,5})?")
 _MAX_AMOUNT: Final = Decimal("999999999.99")
-_SEQUENCE_TYPES: Final = ("FRST", "RCUR")
 _TX_STATUSES: Final = frozenset({"ACTC", "ACCP", "ACSC", "ACSP", "ACWC", "PDNG", "RJCT"})
 _GROUP_STATUSES: Final = _TX_STATUSES | {"RCVD", "PART"}
 _ENTRY_STATUSES: Final = frozenset({"BOOK", "PDNG", "INFO"})
@@ -156,6 +155,8 @@ def _identifier_problem(value: str, limit: int) -> str | None:
         return f"{bad!r} is not in the SEPA character set"
     if value.startswith("/") or value.endswith("/") or "//" in value:
         return "may not start or end with '/' or hold '//'"
+    if value != value.strip():
+        return "may not start or end with a space"
     return None
 
 

@@ -531,10 +531,10 @@ def _ladders(pairs: Iterable[tuple[str, OpenItem]]) -> dict[tuple[str, str], _La
     grouped: defaultdict[tuple[str, str], list[tuple[Decimal, str]]] = defaultdict(list)
     for payer, item in pairs:
         grouped[payer, item.amount_due.currency.code].append((item.amount_due.amount, item.key))
-    ladders = {}
-    for key, rows in grouped.items():
+    ladders: dict[tuple[str, str], _Ladder] = {}
+    for group, rows in grouped.items():
         rows.sort()
-        ladders[key] = _Ladder([amount for amount, _ in rows], [key for _, key in rows])
+        ladders[group] = _Ladder([amount for amount, _ in rows], [key for _, key in rows])
     return ladders
 
 

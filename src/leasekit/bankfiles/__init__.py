@@ -1,0 +1,1 @@
+"""Bank files: debit orders out, results in."""

@@ -6,6 +6,7 @@ module's layout tables, so that a wrong position in the module cannot be confirm
 
 from __future__ import annotations
 
+import contextlib
 import string
 from collections.abc import Callable
 from datetime import date, datetime
@@ -251,9 +252,15 @@ class TestDebitFile:
         assert lines[-1].startswith("9000001000001")
 
     def test_names_lose_their_accents_and_are_cut_to_their_field(self) -> None:
-        debits = (item(1, debtor_name="  José  Müller-Straße de la Peña y Gómez "),)
+        debits = (
+            item(1, debtor_name="  José  Müller-Straße de la Peña y Gómez "),
+            item(2, debtor_name="Siobhán O\u2019Brien"),
+        )
         _, entries = read_debit_file(debit_file(batch(*debits), created_at=CREATED))
-        assert entries[0]["name"] == "JOSE MULLER-STRASSE DE"
+        assert [e["name"] for e in entries] == [
+            "JOSE MULLER-STRASSE DE",
+            "SIOBHAN O'BRIEN       ",
+        ]
 
     def test_the_entry_description_is_upper_case(self) -> None:
         content = debit_file(batch(), created_at=CREATED, entry_description="rent")
@@ -298,6 +305,7 @@ class TestDebitFileRefuses:
             ({"creditor_agent": "091000018"}, "creditor_agent"),
             ({"creditor_id": "12345678901"}, "creditor_id"),
             ({"creditor_id": ""}, "creditor_id"),
+            ({"creditor_id": " 1234567890"}, "creditor_id"),
             ({"creditor_name": "株式会社"}, "creditor_name"),
             ({"scheme": DebitScheme.SEPA}, "scheme"),
         ],
@@ -320,6 +328,10 @@ class TestDebitFileRefuses:
     )
     def test_an_option_the_file_cannot_carry(self, options: dict[str, str], field: str) -> None:
         assert refused(lambda: debit_file(batch(), created_at=CREATED, **options)) == [field]
+
+    def test_a_total_beyond_the_control_records(self) -> None:
+        debits = [item(n, amount=Money("99999999.99", "USD")) for n in range(1, 102)]
+        assert refused(lambda: debit_file(batch(*debits), created_at=CREATED)) == ["items"]
 
     def test_every_problem_is_named_by_its_item(self) -> None:
         bad = batch(
@@ -590,6 +602,14 @@ MALFORMED = {
 @pytest.mark.parametrize(("content", "where"), MALFORMED.values(), ids=MALFORMED.keys())
 def test_a_malformed_file_is_refused_whole(content: bytes, where: list[str]) -> None:
     assert refused(lambda: read_returns(content)) == where
+
+
+@given(st.integers(0, len(BASE) - 1), st.binary(min_size=0, max_size=3), st.integers(0, 3))
+@settings(max_examples=300)
+def test_any_damage_is_refused_or_read_never_crashes(at: int, text: bytes, cut_out: int) -> None:
+    damaged = BASE[:at] + text + BASE[at + cut_out :]
+    with contextlib.suppress(ValidationError):
+        assert all(r.outcome is DebitOutcome.RETURNED for r in read_returns(damaged))
 
 
 def test_every_problem_in_the_records_is_reported() -> None:

@@ -60,7 +60,10 @@ PADDING: Final = "9" * RECORD_LENGTH
 MAX_AMOUNT_CENTS: Final = 9_999_999_999
 """An entry's amount field holds ten digits of cents: $99,999,999.99."""
 MAX_ENTRIES: Final = 999_999 // 2
-"""A batch control counts entries and addenda in six digits; a return entry has one addenda."""
+"""A batch control counts entries and addenda in six digits; a return entry has one addenda,
+and the returns of a batch must fit a file as well as its debits."""
+MAX_TOTAL_CENTS: Final = 10**12 - 1
+"""Control records hold a batch's and a file's total in twelve digits of cents."""
 DEFAULT_ENTRY_DESCRIPTION: Final = "LEASE PMT"
 
 DEBITS_ONLY: Final = "225"
@@ -333,9 +336,11 @@ def return_code(code: str) -> ReturnCode:
 
 _SPELLED_OUT: Final = {
     "ß": "SS", "Æ": "AE", "æ": "AE", "Œ": "OE", "œ": "OE", "Ø": "O", "ø": "O", "Ł": "L",
-    "ł": "L", "Đ": "D", "đ": "D", "Þ": "TH", "þ": "TH", "ı": "I",
+    "ł": "L", "Đ": "D", "đ": "D", "Þ": "TH", "þ": "TH", "ı": "I", "\u2018": "'", "\u2019": "'",
+    "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
 }  # fmt: skip
-"""Letters that Unicode decomposition does not bring to ASCII."""
+"""Letters and typographic marks (O\u2019Brien) that Unicode decomposition leaves outside
+ASCII."""
 
 _ACCOUNT_NUMBER: Final = re.compile(r"[A-Za-z0-9-]{1,17}")
 _FILE_ID_MODIFIER: Final = re.compile(r"[A-Z0-9]")
@@ -379,6 +384,11 @@ def _cents(amount: Money) -> int:
     return int(amount.amount.scaleb(2))
 
 
+def _total_cents(batch: DebitBatch) -> int:
+    """The batch's total in cents, counting only the amounts that an entry can carry."""
+    return sum(_cents(item.amount) for item in batch.items if _amount_problem(item.amount) is None)
+
+
 def _amount_problem(amount: Money) -> str | None:
     if amount.currency.code != "USD":
         return f"ACH debits are in USD, not {amount.currency.code}"
@@ -412,12 +422,15 @@ def _batch_problems(batch: DebitBatch) -> Iterator[tuple[str, str]]:
         yield "scheme", f"a {batch.scheme} batch is not written as a NACHA file"
     if problem := _routing_problem(batch.creditor_agent):
         yield "creditor_agent", problem
-    if not 0 < len(batch.creditor_id.strip()) <= 10 or not _printable(batch.creditor_id):
+    company_id = batch.creditor_id
+    if not company_id.strip() or len(company_id) > 10 or not _printable(company_id):
         yield "creditor_id", "the company identification is 1 to 10 printable ASCII characters"
     if problem := _name_problem(batch.creditor_name):
         yield "creditor_name", problem
     if len(batch.items) > MAX_ENTRIES:
         yield "items", f"a NACHA batch holds at most {MAX_ENTRIES} entries"
+    elif _total_cents(batch) > MAX_TOTAL_CENTS:
+        yield "items", "the total exceeds the twelve-digit control total (9999999999.99)"
     odfi = batch.creditor_agent[:8] if _digits(batch.creditor_agent, 9) else ""
     for index, item in enumerate(batch.items):
         for field, message in _item_problems(item, odfi):

@@ -541,7 +541,7 @@ MALFORMED = {
     "a truncated file": (joined(lines()[:9]), ["file"]),
     "a record after the file control": (
         overwrite(13, 1, lines()[2]),
-        ["record 13 (entry detail)"],
+        ["record 13 (padding)"],
     ),
     "padding that is not all nines": (overwrite(20, 94, "8"), ["record 20 (padding)"]),
     "no padding": (joined(lines()[:12]), ["file"]),
@@ -610,6 +610,15 @@ def test_any_damage_is_refused_or_read_never_crashes(at: int, text: bytes, cut_o
     damaged = BASE[:at] + text + BASE[at + cut_out :]
     with contextlib.suppress(ValidationError):
         assert all(r.outcome is DebitOutcome.RETURNED for r in read_returns(damaged))
+
+
+def test_a_debit_file_is_no_return_file() -> None:
+    content = debit_file(batch(), created_at=CREATED)
+    assert refused(lambda: read_returns(content)) == [
+        f"record {n} (entry detail), {field}"
+        for n in (3, 4, 5)
+        for field in ("transaction code (positions 2-3)", "addenda record indicator (position 79)")
+    ]
 
 
 def test_every_problem_in_the_records_is_reported() -> None:

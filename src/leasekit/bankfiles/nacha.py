@@ -770,7 +770,7 @@ def _field_errors(record: _Record) -> Iterator[FieldError]:
     for field in record.layout.fields:
         text = field.read(record.text)
         if field.fixed is not None and text != field.fixed:
-            yield record.error(f"{text!r} where the rules require {field.fixed!r}", field.name)
+            yield record.error(f"is {text!r}; the rules require {field.fixed!r}", field.name)
         elif field.kind is Kind.NUMERIC and not text.isdigit():
             yield record.error(f"{text!r} is not numeric", field.name)
 
@@ -789,13 +789,14 @@ def _entry_errors(record: _Record) -> Iterator[FieldError]:
         yield record.error(
             f"{code} is not a returned debit (26 checking, 36 savings)", "transaction code"
         )
-    routing = record["receiving DFI identification"] + record["check digit"]
-    if routing.isdigit() and not rtn.is_valid(routing):
-        yield record.error(f"does not match the routing number {routing[:8]}", "check digit")
+    prefix, check = record["receiving DFI identification"], record["check digit"]
+    if (prefix + check).isdigit() and not rtn.is_valid(prefix + check):
+        expected = rtn.calc_check_digit(prefix)
+        yield record.error(f"is {check}; the check digit of {prefix} is {expected}", "check digit")
     indicator = record["addenda record indicator"]
     if indicator.isdigit() and indicator != "1":
         yield record.error(
-            f"{indicator}: a return entry carries its return addenda (1)",
+            f"is {indicator}; a return entry carries its return addenda (1)",
             "addenda record indicator",
         )
 
@@ -811,8 +812,6 @@ _RECORD_CHECKS: Final = {"5": _batch_header_errors, "6": _entry_errors, "7": _ad
 
 def _record_errors(record: _Record) -> list[FieldError]:
     """What is wrong inside one record, whatever comes before or after it."""
-    if record.text == PADDING:
-        return []
     check = _RECORD_CHECKS.get(record.layout.type_code)
     return [*_field_errors(record), *(check(record) if check else ())]
 
@@ -836,26 +835,28 @@ def _order_errors(records: Sequence[_Record]) -> Iterator[FieldError]:
     control)+, file control, padding."""
     previous: _Record | None = None
     for record in records:
-        if previous is not None and previous.layout.type_code == "9":
-            yield from _padding_errors(record)
-            continue
         expected = _NEXT[previous.layout.type_code if previous else None]
         if record.layout.type_code not in expected:
             if previous is not None and previous.layout.type_code == "6":
                 yield previous.error("is not followed by its return addenda record (type 7)")
             else:
                 after = f"after {previous.where()}" if previous else "at the start of the file"
-                wanted = " or ".join(LAYOUTS[code].record for code in sorted(expected))
-                yield record.error(f"cannot come {after}; expected a {wanted}")
+                wanted = " or ".join(_a(LAYOUTS[code].record) for code in sorted(expected))
+                yield record.error(f"cannot come {after}; expected {wanted}")
         previous = record
 
 
-def _padding_errors(record: _Record) -> Iterator[FieldError]:
-    """After the file control, nothing but records of nines that fill the last block."""
-    if record.layout.type_code != "9":
-        yield record.error("follows the file control, where only padding records of nines may")
-    elif record.text != PADDING:
-        yield FieldError(f"record {record.number} (padding)", "a padding record is 94 nines")
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
+def _padding_errors(lines: Sequence[bytes], end: int) -> Iterator[FieldError]:
+    """After the file control (record *end*), nothing but records of nines."""
+    for number, line in enumerate(lines[end:], end + 1):
+        if line != PADDING.encode("ascii"):
+            yield FieldError(
+                f"record {number} (padding)", "after the file control, a record is 94 nines"
+            )
 
 
 @attrs.frozen
@@ -918,16 +919,18 @@ def _batch_errors(batch: _Batch) -> Iterator[FieldError]:
             )
 
 
-def _file_errors(records: Sequence[_Record], batches: Sequence[_Batch]) -> Iterator[FieldError]:
-    control = next(r for r in records if r.layout.type_code == "9")
+def _file_errors(
+    control: _Record, record_count: int, batches: Sequence[_Batch]
+) -> Iterator[FieldError]:
+    """The file control's counts and totals, and the blocks the padding fills."""
     blocks = -(-control.number // BLOCKING_FACTOR)
     returns = [ret for batch in batches for ret in batch.returns]
     counts = {"batch count": len(batches), "block count": blocks, **_sums(returns)}
     yield from _total_errors(control, counts)
-    if len(records) != blocks * BLOCKING_FACTOR:
+    if record_count != blocks * BLOCKING_FACTOR:
         yield FieldError(
             "file",
-            f"has {len(records)} records; padding records of nines fill the last block of ten "
+            f"has {record_count} records; padding records of nines fill the last block of ten "
             f"({blocks * BLOCKING_FACTOR})",
         )
 
@@ -969,9 +972,10 @@ def read_returns(content: bytes) -> list[DebitReturn]:
     if not content.strip():
         raise ValidationError.single("file", "is empty")
     lines = _lines(content)
+    end = next((n for n, line in enumerate(lines, 1) if line.startswith(b"9")), None)
     records: list[_Record] = []
     errors: list[FieldError] = []
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines[:end], 1):
         parsed = _record_or_errors(number, line)
         if isinstance(parsed, list):
             errors += parsed
@@ -981,14 +985,16 @@ def read_returns(content: bytes) -> list[DebitReturn]:
     if not errors:
         # A line that is no record would put every record after it out of order.
         errors += _order_errors(records)
-    if not any(line.startswith(b"9") for line in lines):
+    if end is None:
         errors.append(FieldError("file", "ends without a file control record (type 9)"))
+    else:
+        errors += _padding_errors(lines, end)
     if errors:
         raise ValidationError(errors)
     batches = list(_batches(records))
     returns = [ret for batch in batches for ret in batch.returns]
     errors += [error for batch in batches for error in _batch_errors(batch)]
-    errors += _file_errors(records, batches)
+    errors += _file_errors(records[-1], len(lines), batches)
     errors += _duplicate_errors(returns)
     if errors:
         raise ValidationError(errors)

@@ -261,62 +261,48 @@ class ReturnCode:
     action: ReturnAction
 
 
-def _codes(action: ReturnAction, titles: Mapping[str, str]) -> dict[str, ReturnCode]:
-    return {code: ReturnCode(code, title, action) for code, title in titles.items()}
+_RETRY, _STOP, _NOTIFY = ReturnAction.RETRY, ReturnAction.STOP_MANDATE, ReturnAction.NOTIFY
 
-
-RETURN_CODES: Final[Mapping[str, ReturnCode]] = MappingProxyType(
-    dict(
-        sorted(
-            {
-                # The money may be there next time.
-                **_codes(ReturnAction.RETRY, {
-                    "R01": "Insufficient Funds",
-                    "R09": "Uncollected Funds",
-                }),
-                # The account or the authorization is gone: debiting again breaks the rules.
-                **_codes(ReturnAction.STOP_MANDATE, {
-                    "R02": "Account Closed",
-                    "R03": "No Account/Unable to Locate Account",
-                    "R04": "Invalid Account Number Structure",
-                    "R05": "Unauthorized Debit to Consumer Account Using Corporate SEC Code",
-                    "R07": "Authorization Revoked by Customer",
-                    "R08": "Payment Stopped",
-                    "R10": "Customer Advises Originator is Not Known to Receiver and/or "
-                    "Originator is Not Authorized by Receiver to Debit Receiver's Account",
-                    "R12": "Account Sold to Another DFI",
-                    "R14": "Representative Payee Deceased or Unable to Continue in That "
-                    "Capacity",
-                    "R15": "Beneficiary or Account Holder (Other Than a Representative Payee) "
-                    "Deceased",
-                    "R16": "Account Frozen/Entry Returned per OFAC Instruction",
-                    "R20": "Non-Transaction Account",
-                    "R29": "Corporate Customer Advises Not Authorized",
-                }),
-                # Someone has to look: a dispute, or an error in the file or at a bank.
-                **_codes(ReturnAction.NOTIFY, {
-                    "R06": "Returned per ODFI's Request",
-                    "R11": "Customer Advises Entry Not in Accordance with the Terms of the "
-                    "Authorization",
-                    "R13": "Invalid ACH Routing Number",
-                    "R17": "File Record Edit Criteria",
-                    "R18": "Improper Effective Entry Date",
-                    "R19": "Amount Field Error",
-                    "R21": "Invalid Company Identification",
-                    "R22": "Invalid Individual ID Number",
-                    "R23": "Credit Entry Refused by Receiver",
-                    "R24": "Duplicate Entry",
-                    "R25": "Addenda Error",
-                    "R26": "Mandatory Field Error",
-                    "R27": "Trace Number Error",
-                    "R28": "Routing Number Check Digit Error",
-                    "R31": "Permissible Return Entry",
-                    "R33": "Return of XCK Entry",
-                }),
-            }.items()
-        )
-    )
-)  # fmt: skip
+# RETRY: the money may be there next time. STOP: the account or the authorization is gone, and
+# debiting again would break the rules. NOTIFY: someone has to look (a dispute, an error in the
+# file or at a bank).
+RETURN_CODES: Final[Mapping[str, ReturnCode]] = MappingProxyType({c.code: c for c in (
+    ReturnCode("R01", "Insufficient Funds", _RETRY),
+    ReturnCode("R02", "Account Closed", _STOP),
+    ReturnCode("R03", "No Account/Unable to Locate Account", _STOP),
+    ReturnCode("R04", "Invalid Account Number Structure", _STOP),
+    ReturnCode("R05", "Unauthorized Debit to Consumer Account Using Corporate SEC Code", _STOP),
+    ReturnCode("R06", "Returned per ODFI's Request", _NOTIFY),
+    ReturnCode("R07", "Authorization Revoked by Customer", _STOP),
+    ReturnCode("R08", "Payment Stopped", _STOP),
+    ReturnCode("R09", "Uncollected Funds", _RETRY),
+    ReturnCode("R10", "Customer Advises Originator is Not Known to Receiver and/or Originator "
+               "is Not Authorized by Receiver to Debit Receiver's Account", _STOP),
+    ReturnCode("R11", "Customer Advises Entry Not in Accordance with the Terms of the "
+               "Authorization", _NOTIFY),
+    ReturnCode("R12", "Account Sold to Another DFI", _STOP),
+    ReturnCode("R13", "Invalid ACH Routing Number", _NOTIFY),
+    ReturnCode("R14", "Representative Payee Deceased or Unable to Continue in That Capacity",
+               _STOP),
+    ReturnCode("R15", "Beneficiary or Account Holder (Other Than a Representative Payee) "
+               "Deceased", _STOP),
+    ReturnCode("R16", "Account Frozen/Entry Returned per OFAC Instruction", _STOP),
+    ReturnCode("R17", "File Record Edit Criteria", _NOTIFY),
+    ReturnCode("R18", "Improper Effective Entry Date", _NOTIFY),
+    ReturnCode("R19", "Amount Field Error", _NOTIFY),
+    ReturnCode("R20", "Non-Transaction Account", _STOP),
+    ReturnCode("R21", "Invalid Company Identification", _NOTIFY),
+    ReturnCode("R22", "Invalid Individual ID Number", _NOTIFY),
+    ReturnCode("R23", "Credit Entry Refused by Receiver", _NOTIFY),
+    ReturnCode("R24", "Duplicate Entry", _NOTIFY),
+    ReturnCode("R25", "Addenda Error", _NOTIFY),
+    ReturnCode("R26", "Mandatory Field Error", _NOTIFY),
+    ReturnCode("R27", "Trace Number Error", _NOTIFY),
+    ReturnCode("R28", "Routing Number Check Digit Error", _NOTIFY),
+    ReturnCode("R29", "Corporate Customer Advises Not Authorized", _STOP),
+    ReturnCode("R31", "Permissible Return Entry", _NOTIFY),
+    ReturnCode("R33", "Return of XCK Entry", _NOTIFY),
+)})  # fmt: skip
 """The return reason codes leasekit knows; :func:`return_code` answers for any other."""
 
 _RETURN_CODE_FORMAT: Final = re.compile(r"R[0-9]{2}")

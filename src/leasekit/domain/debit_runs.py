@@ -97,7 +97,7 @@ class RetryPolicy:
 
     retry_overdue: bool = True
     max_attempts: int = 3
-    grace_days: int = 0
+    grace_days: int = 3
     """Days after its due date a line still owed becomes overdue."""
     lead_days: int = 0
     """Days from the run's business date to its collection date."""
@@ -197,6 +197,12 @@ class DebitRun:
     created_at: datetime
     created_by: str
     version: int = 0
+
+    @property
+    def batch_id(self) -> str:
+        """The run's id in its bank file: the date and the random end of its id, short
+        enough for every scheme (SEPA's payment information ids take 35 characters)."""
+        return f"{self.business_date:%Y%m%d}{self.id[-20:]}"
 
     @classmethod
     def start(

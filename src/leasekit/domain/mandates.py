@@ -11,6 +11,8 @@ runs, with the reason, until a new mandate is taken.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar, Final
@@ -92,53 +94,56 @@ _DIGITS_US_ACCOUNT: Final = range(4, 18)
 _DIGITS_CARD: Final = range(16, 20)
 
 
-def _number_error(field: str, what: str) -> ValidationError:
-    return ValidationError.single(field, f"is not a valid {what}")
-
-
-def _sepa_account(account: str, agent: str) -> tuple[str, str]:
+def _checked(field: str, what: str, validate: Callable[[str], str], value: str) -> str:
     try:
-        iban = stdnum.iban.validate(account)
+        return validate(value)
     except NumberError:
-        raise _number_error("account", "IBAN") from None
-    try:
-        bic = stdnum.bic.validate(agent)
-    except NumberError:
-        raise _number_error("agent", "BIC") from None
-    return iban, bic
+        raise ValidationError.single(field, f"is not a valid {what}") from None
 
 
-def _us_account(account: str, agent: str) -> tuple[str, str]:
-    number = account.replace(" ", "").replace("-", "")
-    if not number.isascii() or not number.isdigit() or len(number) not in _DIGITS_US_ACCOUNT:
-        raise ValidationError.single("account", "must be 4 to 17 digits")
-    try:
-        routing = stdnum.us.rtn.validate(agent)
-    except NumberError:
-        raise _number_error("agent", "ABA routing number") from None
-    return number, routing
+def _digits(value: str, field: str, lengths: range, what: str) -> str:
+    number = value.replace(" ", "").replace("-", "")
+    if not number.isascii() or not number.isdigit() or len(number) not in lengths:
+        raise ValidationError.single(field, f"{what} has {lengths[0]} to {lengths[-1]} digits")
+    return number
 
 
-def _card_account(account: str, agent: str) -> tuple[str, str]:
-    number = account.replace(" ", "")
-    if not number.isascii() or not number.isdigit() or len(number) not in _DIGITS_CARD:
-        raise ValidationError.single("account", "a bank card number has 16 to 19 digits")
+def _card(value: str) -> str:
+    number = _digits(value, "account", _DIGITS_CARD, "a bank card number")
     if not stdnum.luhn.is_valid(number):
-        raise _number_error("account", "bank card number (check digit)")
-    return number, text(agent, "agent", max_length=140) if agent else ""
+        raise ValidationError.single("account", "is not a valid bank card number (check digit)")
+    return number
 
 
-_CHECKERS: Final = {
-    DebitScheme.SEPA: _sepa_account,
-    DebitScheme.NACHA: _us_account,
-    DebitScheme.CSV: _card_account,
-}
+def _bank_name(value: str) -> str:
+    return text(value, "agent", max_length=140) if value else ""
+
+
+_CHECKS: Final[dict[DebitScheme, tuple[Callable[[str], str], Callable[[str], str]]]] = {
+    DebitScheme.SEPA: (
+        functools.partial(_checked, "account", "IBAN", stdnum.iban.validate),
+        functools.partial(_checked, "agent", "BIC", stdnum.bic.validate),
+    ),
+    DebitScheme.NACHA: (
+        functools.partial(_digits, field="account", lengths=_DIGITS_US_ACCOUNT,
+                          what="a US account number"),
+        functools.partial(_checked, "agent", "ABA routing number", stdnum.us.rtn.validate),
+    ),
+    DebitScheme.CSV: (_card, _bank_name),
+}  # fmt: skip
+"""How each scheme checks an account and its bank, and writes them."""
 
 
 def checked_debtor_account(scheme: DebitScheme, account: str, agent: str) -> tuple[str, str]:
     """The account and its bank (*agent*) in the form the scheme's files hold them, or a
-    ValidationError naming ``account`` or ``agent``."""
-    return _CHECKERS[scheme](account, agent)
+    ValidationError naming ``account``, ``agent`` or both."""
+    check_account, check_agent = _CHECKS[scheme]
+    checks = Checks()
+    number = checks.run(lambda: check_account(account))
+    bank = checks.run(lambda: check_agent(agent))
+    if number is None or bank is None or checks.errors:
+        raise checks.error()
+    return number, bank
 
 
 @attrs.define

@@ -48,6 +48,7 @@ from leasekit.domain.debit_runs import (
 )
 from leasekit.domain.identity import Actor, new_id
 from leasekit.domain.mandates import DebitScheme, Mandate, MandateAction
+from leasekit.domain.validation import text
 from leasekit.errors import LeasekitError, ValidationError
 from leasekit.money import Money
 from leasekit.ports import DebitBatch, DebitItem, DebitOutcome, DebitReturn, ReturnAction
@@ -225,7 +226,7 @@ def _write_file(
         if item.state is DebitItemState.COLLECTED
     }
     batch = DebitBatch(
-        batch_id=run.id,
+        batch_id=run.batch_id,
         creditor_name=account.name,
         creditor_account=account.account,
         collection_date=run.collection_date,
@@ -467,9 +468,10 @@ def import_debit_results(
     The role is checked before a byte is read; the bank adapter reads the file whole and
     refuses a malformed one with its position (a ValidationError), before anything changes."""
     apply_debit_results.authorize(actor)
+    name = text(filename, "filename", max_length=200)
     data = _read(chunks)
     results = tuple(ctx.adapters.bank.parse_return_file(data))
-    upload = ResultsUpload(filename[:200] or "results", hashlib.sha256(data).hexdigest(), results)
+    upload = ResultsUpload(name, hashlib.sha256(data).hexdigest(), results)
     try:
         return apply_debit_results(ctx, actor, upload, idempotency_key=idempotency_key), True
     except _ImportedBefore as exc:

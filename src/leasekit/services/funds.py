@@ -120,6 +120,8 @@ def post_payment(work: Work, contract: Contract, payment: Payment) -> Payment:
     arrived; what nothing is due for stays with it as credit."""
     if payment.amount.currency != contract.principal.currency:
         raise ValidationError.single("amount", f"the contract is in {contract.principal.currency}")
+    lines = work.uow.receivables.list_for_contract(contract.id)
+    touched = _use_credit(work, contract, lines, payment.received_on)
     work.uow.payments.add(payment)
     work.event(
         "payment_received",
@@ -129,8 +131,6 @@ def post_payment(work: Work, contract: Contract, payment: Payment) -> Payment:
          "currency": payment.amount.currency.code, "source": str(payment.source),
          "source_ref": payment.source_ref},
     )  # fmt: skip
-    lines = work.uow.receivables.list_for_contract(contract.id)
-    touched = _use_credit(work, contract, lines, payment.received_on)
     waterfall = work.ctx.collection.waterfall_for(contract.business_type)
     allocations, left = allocate(lines, payment.amount, waterfall, payment.received_on)
     _post(work, payment, allocations, payment.received_on)

@@ -8,6 +8,7 @@ from typing import Any, Final
 
 import attrs
 
+from leasekit import bankfiles
 from leasekit.domain.clock import Clock
 from leasekit.errors import ConflictError, DomainError, NotFoundError, ValidationError
 from leasekit.ports import (
@@ -87,8 +88,12 @@ class FakeBank(Outages):
         return cls(context.clock, settle_after=seconds_option(context, "settle_after_seconds"))
 
     def render_debit_file(self, batch: DebitBatch) -> bytes:
+        """A batch that names its scheme in that scheme's real format (NACHA, SEPA pain.008,
+        CSV: :mod:`leasekit.bankfiles`); one that does not as the fake's JSON."""
         self._call("render_debit_file")
         self.batches[batch.batch_id] = batch
+        if batch.scheme is not None:
+            return bankfiles.debit_file(batch, created_at=self.clock.now())
         return dump_json(
             {
                 "batch_id": batch.batch_id,
@@ -109,11 +114,14 @@ class FakeBank(Outages):
 
     def return_file(self, batch: DebitBatch, returned: Mapping[str, str] | None = None) -> bytes:
         """The return file for *batch*: items in *returned* (item id to reason code, e.g.
-        ``{"item-2": "AM04"}``) come back returned, the rest collected."""
+        ``{"item-2": "AM04"}``) come back returned, the rest collected. In the batch's
+        scheme's format if it names one (a NACHA return file lists only the returned)."""
         returned = dict(returned or {})
         unknown = sorted(set(returned) - {item.item_id for item in batch.items})
         if unknown:
             raise ValidationError.single("returned", f"items not in the batch: {unknown}")
+        if batch.scheme is not None:
+            return bankfiles.result_file(batch, returned, created_at=self.clock.now())
         rows = []
         for item in batch.items:
             code = returned.get(item.item_id)
@@ -125,7 +133,10 @@ class FakeBank(Outages):
         return dump_json({"returns": [_return_json(row) for row in rows]})
 
     def parse_return_file(self, content: bytes) -> list[DebitReturn]:
+        """The fake's JSON, or any format :func:`leasekit.bankfiles.read_results` reads."""
         self._call("parse_return_file")
+        if not content.lstrip().startswith(b"{"):
+            return bankfiles.read_results(content)
         returns: list[DebitReturn] = read_json(content, "return", _returns)
         return returns
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -12,12 +13,14 @@ from leasekit.demo import DEMO_PRODUCTS, credit_code, resident_id, supply_onboar
 from leasekit.domain.approvals import ApprovalTask, ApprovalTaskState
 from leasekit.domain.clock import FixedClock
 from leasekit.domain.customers import CustomerKind
+from leasekit.domain.debit_runs import CollectionRules, creditor_accounts
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, Role
+from leasekit.domain.mandates import DebitScheme
 from leasekit.domain.partners import Partner, PartnerRating
 from leasekit.domain.products import Product
 from leasekit.domain.vehicles import VehicleCondition
-from leasekit.money import currency
+from leasekit.money import Money, currency
 from leasekit.plugins import Adapters
 from leasekit.render import contract_renderer
 from leasekit.services import (
@@ -33,6 +36,50 @@ from leasekit.services import (
 )
 from leasekit.services.context import ServiceContext
 from leasekit.services.storage import ApprovalTaskQuery, UnitOfWork
+from leasekit.testing.book import BookContract, Debtor, book_partner, taken_over_contract
+
+ACCOUNTS = {
+    "us": {"name": "Leasekit Demo", "scheme": "nacha", "currency": "USD",
+           "account": "123456789", "agent": "021000021", "creditor_id": "1234567890"},
+    "eu": {"name": "Leasekit Demo", "scheme": "sepa", "currency": "EUR",
+           "account": "DE89370400440532013000", "agent": "COBADEFFXXX",
+           "creditor_id": "DE98ZZZ09999999999"},
+    "cn": {"name": "Leasekit Demo", "scheme": "csv", "currency": "CNY",
+           "account": "6222020200000000001", "agent": "ICBC"},
+}  # fmt: skip
+DEBTORS = {
+    "USD": Debtor("John Smith", DebitScheme.NACHA, "000123456789", "011000015"),
+    "EUR": Debtor("Erika Mustermann", DebitScheme.SEPA, "DE02120300000000202051", "BYLADEM1001"),
+    "CNY": Debtor("Zhang Wei", DebitScheme.CSV, "6222020200112233447", "ICBC"),
+}
+
+
+def taken_over(
+    ctx: ServiceContext, n: int, currency: str = "USD", *, mandate: bool = True
+) -> BookContract:
+    """An active contract whose first installment fell due a month before the business date
+    and whose second falls due on it; with an active mandate unless told otherwise."""
+    today, at = ctx.clock.business_date(), ctx.clock.now()
+    with ctx.uow_factory() as uow:
+        partner = book_partner(uow, f"Dealer {n}", f"91110000MA{n:08d}", at)
+        made = taken_over_contract(
+            uow, partner, number=f"BK-{n:06d}", serial=n, customer_name=f"Customer {n}",
+            price=Money("12000.00", currency), term_months=12, annual_rate=Decimal("0.06"),
+            priced_on=_months_before(today, 2), at=at,
+            debtor=DEBTORS[currency] if mandate else None,
+        )  # fmt: skip
+        uow.commit()
+    return made
+
+
+def _months_before(day: date, months: int) -> date:
+    month = day.month - months
+    year = day.year + (month - 1) // 12
+    return day.replace(year=year, month=(month - 1) % 12 + 1)
+
+
+COLLECTION = CollectionRules(creditor_accounts(ACCOUNTS), return_fees={"USD": Decimal("25.00")})
+"""Collections as the services' tests see them: an account per scheme, a fee for US returns."""
 
 
 @pytest.fixture
@@ -58,6 +105,7 @@ def ctx(
         after_commit=lambda: deliveries.append(1),
         inspect_photo=inspect_photo,
         render_contract=contract_renderer(),
+        collection=COLLECTION,
     )
 
 

@@ -24,8 +24,10 @@ from leasekit.domain.document_defects import DefectKind
 from leasekit.domain.documents import DocumentKind, OwnerKind
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, Role
+from leasekit.domain.mandates import DebitScheme
 from leasekit.domain.partners import Partner, PartnerRating
 from leasekit.domain.rules import RuleAction
+from leasekit.money import Money
 from leasekit.ports import PaymentReceipt, PaymentStatus
 from leasekit.services import (
     applications,
@@ -35,11 +37,14 @@ from leasekit.services import (
     contracts,
     credit_limits,
     customers,
+    debit_runs,
     disbursements,
     document_defects,
     documents,
     events,
     face_photos,
+    funds,
+    mandates,
     partner_exit,
     partner_imports,
     partner_monitoring,
@@ -59,6 +64,7 @@ from leasekit.services.storage import DeliveryQuery, DeliveryStatus
 from leasekit.store.audit import count_entries
 from leasekit.store.outbox import OutboxRelay
 from leasekit.store.uow import SqlUnitOfWork
+from leasekit.testing.fakes import FakeBank
 from leasekit.testing.photos import sample_face_photo
 
 from .conftest import (
@@ -68,6 +74,7 @@ from .conftest import (
     open_task,
     register_customer,
     register_vehicle,
+    taken_over,
 )
 from .test_applications import draft_command
 from .test_documents import PNG, chunks
@@ -428,8 +435,39 @@ PREPARE: dict[str, Prepare] = {
         w.ctx, w.admin, delivery_id))(_parked(w)),
     "discard_delivery": lambda w: (lambda delivery_id: lambda: events.discard_delivery(
         w.ctx, w.admin, delivery_id))(_parked(w)),
+    "record_payment": lambda w: (lambda contract, finance: lambda: funds.record_payment(
+        w.ctx, finance, funds.RecordPayment(contract.id, Money("100.00", "USD"), "TRF-1")))(
+        taken_over(w.ctx, 1).contract, _finance(w)),
+    "take_mandate": lambda w: (lambda contract, finance: lambda: mandates.take_mandate(
+        w.ctx, finance, mandates.TakeMandate(contract.id, "MD-1", DebitScheme.NACHA, "J. Smith",
+        "000123456789", w.ctx.clock.business_date(), "011000015")))(
+        taken_over(w.ctx, 1, mandate=False).contract, _finance(w)),
+    "transition_mandate": lambda w: (lambda made, finance: lambda: mandates.transition_mandate(
+        w.ctx, finance, made.mandate.id, "revoke", reason="replaced"))(
+        taken_over(w.ctx, 1), _finance(w)),
+    "start_debit_run": lambda w: (lambda finance: lambda: debit_runs.start_debit_run(
+        w.ctx, finance, debit_runs.StartDebitRun("us")))(
+        (taken_over(w.ctx, 1), _finance(w))[1]),
+    "settle_debit_run": lambda w: (lambda run, finance: lambda: debit_runs.settle_debit_run(
+        w.ctx, finance, debit_runs.SettleRun(run.id)))(*_debit_run(w)),
+    "apply_debit_results": lambda w: (lambda run, finance: lambda: debit_runs.import_debit_results(
+        w.ctx, finance, [_results(w, run)]))(*_debit_run(w)),
 }  # fmt: skip
 """How to run each registered command, except event handlers (below)."""
+
+
+def _debit_run(w: World) -> tuple[debit_runs.DebitRun, Actor]:
+    """A run with one debit in flight, and a finance user."""
+    taken_over(w.ctx, 1)
+    finance = _finance(w)
+    return debit_runs.start_debit_run(w.ctx, finance, debit_runs.StartDebitRun("us")), finance
+
+
+def _results(w: World, run: debit_runs.DebitRun) -> bytes:
+    fake = w.ctx.adapters.bank
+    assert isinstance(fake, FakeBank)
+    (item,) = fake.batches[run.batch_id].items
+    return fake.return_file(fake.batches[run.batch_id], {item.item_id: "R01"})
 
 
 @pytest.fixture
@@ -522,7 +560,7 @@ READS: dict[str, Prepare] = {
     )(_contract(w)),
     "list_contracts": lambda w: lambda: contracts.list_contracts(w.ctx, w.dealer),
     "list_receivables": lambda w: (
-        lambda contract: lambda: contracts.list_receivables(w.ctx, w.dealer, contract.id)
+        lambda contract: lambda: funds.list_receivables(w.ctx, w.dealer, contract.id)
     )(_contract(w)),
     "trace_contract": lambda w: (
         lambda contract: lambda: contracts.trace_contract(w.ctx, w.officer, contract.id)

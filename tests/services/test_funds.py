@@ -4,7 +4,7 @@ active contracts (:mod:`leasekit.testing.book`), on both databases."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import attrs
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from leasekit.domain.clock import FixedClock
 from leasekit.domain.contracts import Contract, PaymentSource, PaymentState
-from leasekit.domain.debit_runs import CollectionRules, ResultOutcome, creditor_accounts
+from leasekit.domain.debit_runs import ResultOutcome
 from leasekit.domain.funds import ReceivableStatus
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.mandates import AccountType, DebitScheme, MandateState
@@ -27,30 +27,12 @@ from leasekit.services.context import ServiceContext
 from leasekit.services.debit_runs import SettleRun, StartDebitRun
 from leasekit.services.funds import RecordPayment
 from leasekit.services.mandates import TakeMandate
-from leasekit.testing.book import BookContract, Debtor, book_partner, taken_over_contract
+from leasekit.testing.book import BookContract
 from leasekit.testing.fakes import Fakes
 
+from .conftest import taken_over
+
 SYSTEM = Actor.system()
-ACCOUNTS = {
-    "us": {"name": "Leasekit Demo", "scheme": "nacha", "currency": "USD",
-           "account": "123456789", "agent": "021000021", "creditor_id": "1234567890"},
-    "eu": {"name": "Leasekit Demo", "scheme": "sepa", "currency": "EUR",
-           "account": "DE89370400440532013000", "agent": "COBADEFFXXX",
-           "creditor_id": "DE98ZZZ09999999999"},
-    "cn": {"name": "Leasekit Demo", "scheme": "csv", "currency": "CNY",
-           "account": "6222020200000000001", "agent": "ICBC"},
-}  # fmt: skip
-DEBTORS = {
-    "USD": Debtor("John Smith", DebitScheme.NACHA, "000123456789", "011000015"),
-    "EUR": Debtor("Erika Mustermann", DebitScheme.SEPA, "DE02120300000000202051", "BYLADEM1001"),
-    "CNY": Debtor("Zhang Wei", DebitScheme.CSV, "6222020200112233447", "ICBC"),
-}
-
-
-@pytest.fixture
-def ctx(ctx: ServiceContext) -> ServiceContext:
-    rules = CollectionRules(creditor_accounts(ACCOUNTS), return_fees={"USD": Decimal("25.00")})
-    return attrs.evolve(ctx, collection=rules)
 
 
 @pytest.fixture
@@ -60,31 +42,11 @@ def finance(ctx: ServiceContext, admin: Actor) -> Actor:
 
 @pytest.fixture
 def book(ctx: ServiceContext) -> Callable[..., BookContract]:
-    """Makes an active contract whose first installment fell due a month before the business
-    date and whose second falls due on it."""
+    """Makes taken-over contracts (see :func:`taken_over`), each with a serial of its own."""
     serial = iter(range(1, 10_000))
-
-    def make(currency: str = "USD", *, mandate: bool = True) -> BookContract:
-        n = next(serial)
-        today, at = ctx.clock.business_date(), ctx.clock.now()
-        with ctx.uow_factory() as uow:
-            partner = book_partner(uow, f"Dealer {n}", f"91110000MA{n:08d}", at)
-            made = taken_over_contract(
-                uow, partner, number=f"BK-{n:06d}", serial=n, customer_name=f"Customer {n}",
-                price=Money("12000.00", currency), term_months=12, annual_rate=Decimal("0.06"),
-                priced_on=_months_before(today, 2), at=at,
-                debtor=DEBTORS[currency] if mandate else None,
-            )  # fmt: skip
-            uow.commit()
-        return made
-
-    return make
-
-
-def _months_before(day: date, months: int) -> date:
-    month = day.month - months
-    year = day.year + (month - 1) // 12
-    return day.replace(year=year, month=(month - 1) % 12 + 1)
+    return lambda currency="USD", mandate=True: taken_over(
+        ctx, next(serial), currency, mandate=mandate
+    )
 
 
 def statuses(ctx: ServiceContext, contract: Contract) -> list[ReceivableStatus]:

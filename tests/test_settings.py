@@ -7,6 +7,7 @@ import os
 import types
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
@@ -328,6 +329,8 @@ def _type_name(annotation: Any, info: FieldInfo) -> str:
         return "comma-separated list"
     if origin is dict:
         return "JSON object"
+    if isinstance(annotation, type) and issubclass(annotation, StrEnum):
+        return f"one of {', '.join(annotation)}"
     names = {str: "string", SecretStr: "string, secret", Path: "path", bool: "boolean",
              date: "date (YYYY-MM-DD)", int: "integer", float: "number",
              Decimal: "decimal amount"}  # fmt: skip
@@ -353,6 +356,8 @@ def _default(info: FieldInfo) -> str:
         return f"`{str(value).lower()}`"
     if isinstance(value, dict):
         return f"`{json.dumps(value)}`"  # as the variable is written
+    if isinstance(value, list):
+        return f"`{','.join(map(str, value))}`"
     return f"`{value}`"
 
 

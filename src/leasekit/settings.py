@@ -537,8 +537,8 @@ class WaterfallSettings(BaseModel):
 
     model_config = _section("waterfall")
 
-    parts: tuple[ReceivablePart, ...] = Field(
-        default=tuple(ReceivablePart),
+    parts: Annotated[list[ReceivablePart], NoDecode] = Field(
+        default_factory=lambda: list(ReceivablePart),
         description="Each of `penalty`, `fee`, `interest`, `principal` once, in paying order.",
     )
     order: WaterfallOrder = Field(
@@ -546,6 +546,13 @@ class WaterfallSettings(BaseModel):
         description="`by_installment`: the oldest installment in full first; `by_part`: the "
         "first part of every installment first.",
     )
+
+    @field_validator("parts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
 
     def waterfall(self) -> Waterfall:
         try:

@@ -275,7 +275,10 @@ def receive(actor: Actor, at: datetime, amount: Money) -> Payment:
 def test_payment_lifecycle(at: datetime, business_date: date) -> None:
     payment = receive(FINANCE, at, cny("4798.67"))
     assert (payment.state, payment.reference) == (PaymentState.RECEIVED, "BANK-778")
-    payment.apply("allocate", SYSTEM, at=at, business_date=business_date)
+    split = {"penalty": "0", "fee": "0", "interest": "798.67", "principal": "4000.00",
+             "credit": "0"}  # fmt: skip
+    allocated = payment.apply("allocate", SYSTEM, at=at, business_date=business_date, **split)
+    assert allocated.payload["interest"] == "798.67"
     event = payment.apply("reverse", FINANCE, at=at, business_date=business_date, reason="bounced")
     assert payment.state is PaymentState.REVERSED
     assert (event.payload["amount"], event.payload["currency"]) == ("4798.67", "CNY")

@@ -185,9 +185,11 @@ def test_the_bank_keeps_the_batches_it_rendered(clock: FixedClock, batch: DebitB
 
 def test_malformed_fake_files_name_the_content(clock: FixedClock) -> None:
     bank = fakes.FakeBank(clock)
-    for content in (b"{}", b'{"returns": [{"batch_id": "b"}]}', b"[1, 2]", b"\xff"):
+    for content in (b"{}", b'{"returns": [{"batch_id": "b"}]}', b"[1, 2]"):
         with pytest.raises(ValidationError, match="content: not a fake return file"):
             bank.parse_return_file(content)
+    with pytest.raises(ValidationError, match="line 1"):  # neither JSON nor a bank's format
+        bank.parse_return_file(b"\xff")
     with pytest.raises(ValidationError, match="content: not a fake statement file"):
         fakes.FakeStatementParser().parse(b'{"account": "x"}')
 

@@ -135,7 +135,7 @@ class FakeBank(Outages):
     def parse_return_file(self, content: bytes) -> list[DebitReturn]:
         """The fake's JSON, or any format :func:`leasekit.bankfiles.read_results` reads."""
         self._call("parse_return_file")
-        if not content.lstrip().startswith(b"{"):
+        if content.lstrip()[:1] not in (b"{", b"["):
             return bankfiles.read_results(content)
         returns: list[DebitReturn] = read_json(content, "return", _returns)
         return returns

@@ -332,6 +332,19 @@ def serve(host: str | None, port: int | None) -> None:
 DEMO_MARKER = ".leasekit-demo"
 
 
+def _demo_settings(directory: Path) -> Settings:
+    """The demo's settings: its folder's database and files, its fakes and its accounts."""
+    from leasekit.demo import DEMO_ADAPTER_OPTIONS, DEMO_ADAPTERS, DEMO_FUNDS
+
+    return _settings(
+        database_url=f"sqlite:///{directory / 'leasekit.db'}",
+        data_dir=directory,
+        adapters=DEMO_ADAPTERS,
+        adapter_options=DEMO_ADAPTER_OPTIONS,
+        funds=DEMO_FUNDS,
+    )
+
+
 def _fresh_demo_dir(directory: Path) -> None:
     """Empty *directory* for a new demo, refusing any folder a demo did not create."""
     import shutil
@@ -371,16 +384,10 @@ def demo(
     tokens_file: Path | None,
 ) -> None:
     """Seed a demo company on fake adapters, print a token per role, and serve it."""
-    from leasekit.demo import DEMO_ADAPTER_OPTIONS, DEMO_ADAPTERS, seed_demo
+    from leasekit.demo import seed_demo
 
     # Settings first: a typo in a variable must not cost the previous demo's folder.
-    settings = _settings(
-        database_url=f"sqlite:///{directory / 'leasekit.db'}",
-        data_dir=directory,
-        adapters=DEMO_ADAPTERS,
-        adapter_options=DEMO_ADAPTER_OPTIONS,
-    )
-    settings = _server_overrides(settings, host, port)
+    settings = _server_overrides(_demo_settings(directory), host, port)
     _fresh_demo_dir(directory)
     # Seeding has its own runtime, closed before serving: the server then starts exactly as
     # `leasekit serve` does on these settings, and --no-serve needs no server at all.
@@ -697,9 +704,10 @@ def users() -> None:
     enrolment of users without e-mail."""
 
 
-def _on_server(work: Callable[[ServiceContext], _T]) -> _T:
-    """Run *work* on a runtime of its own; a refusal is the command's message, not a trace."""
-    runtime = _runtime(_settings())
+def _on_server(work: Callable[[ServiceContext], _T], settings: Settings | None = None) -> _T:
+    """Run *work* on a runtime of its own (on *settings*, the environment's by default); a
+    refusal is the command's message, not a trace."""
+    runtime = _runtime(settings or _settings())
     try:
         return work(runtime.services)
     except LeasekitError as exc:
@@ -928,3 +936,149 @@ def events_retry(delivery_id: str) -> None:
 def events_discard(delivery_id: str) -> None:
     """Give a parked delivery up for good."""
     _settle_delivery("discard_delivery", delivery_id)
+
+
+# --- collections ------------------------------------------------------------------------------
+
+_TOKEN_OPTION = click.option(
+    "--token",
+    envvar="LEASEKIT_TOKEN",
+    prompt="Your API token",
+    hide_input=True,
+    help="Your API token [LEASEKIT_TOKEN; asked for when unset]: the command acts as you.",
+)
+
+
+@cli.group()
+def funds() -> None:
+    """Collections: debit runs and their bank files, and the bank's results."""
+
+
+@funds.command("debit-run")
+@click.argument("account_id")
+@click.option(
+    "--date",
+    "business_date",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The business date to collect for (today's business date if left out).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the bank file (its own name in this folder by default).",
+)
+@_TOKEN_OPTION
+def funds_debit_run(
+    account_id: str, business_date: datetime | None, out: Path | None, token: str
+) -> None:
+    """Collect what is due into creditor account ACCOUNT_ID and write the bank file: one run
+    per account and business date, so running it again writes the same run's file."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from leasekit.services.debit_runs import StartDebitRun, debit_run_file, start_debit_run
+    from leasekit.services.users import authenticate
+
+    asked = StartDebitRun(account_id, None if business_date is None else business_date.date())
+
+    def run(ctx: ServiceContext) -> tuple[Any, bytes | None]:
+        actor = authenticate(ctx, token)
+        with Console(stderr=True).status("building the run"):
+            made = start_debit_run(ctx, actor, asked)
+            content = (None if made.file is None
+                       else b"".join(debit_run_file(ctx, actor, made.id)[2]))  # fmt: skip
+        return made, content
+
+    made, content = _on_server(run)
+    table = Table("run", "scheme", "business date", "collects on", "debits", "total",
+                  title=f"Debit run into {account_id}")  # fmt: skip
+    table.add_row(made.id, str(made.scheme), str(made.business_date), str(made.collection_date),
+                  str(made.item_count), str(made.total))  # fmt: skip
+    Console(width=200).print(table)
+    if made.excluded:
+        left = Table("contract", "why", title="Left out")
+        for exclusion in made.excluded:
+            left.add_row(exclusion.contract_number, exclusion.reason)
+        Console(width=200).print(left)
+    if content is not None:
+        target = out or Path(made.file.key.rsplit("/", 1)[-1])
+        target.write_bytes(content)
+        click.echo(f"The bank file is {target} ({len(content)} bytes).")
+
+
+@funds.command("import-results")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_TOKEN_OPTION
+def funds_import_results(file: Path, token: str) -> None:
+    """Import the bank's results for debits from FILE (a NACHA return file, a SEPA pain.002
+    or camt.054, or the bank's CSV): checked whole first, then applied at once, or refused
+    with the position at fault. The same file again changes nothing."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from leasekit.domain.debit_runs import ResultOutcome
+    from leasekit.services.debit_runs import import_debit_results
+    from leasekit.services.users import authenticate
+
+    def run(ctx: ServiceContext) -> tuple[Any, bool]:
+        actor = authenticate(ctx, token)
+        with _progress() as progress:
+            return import_debit_results(
+                ctx, actor, [file.read_bytes()], filename=file.name, progress=progress
+            )
+
+    report, applied = _on_server(run)
+    before = f"This file was imported before, as {report.id}; nothing was changed now."
+    click.echo(f"Imported as {report.id}." if applied else before)
+    counts = Table(*map(str, ResultOutcome), title="What the lines did")
+    counts.add_row(*(str(report.count(outcome)) for outcome in ResultOutcome))
+    Console(width=200).print(counts)
+    odd = [line for line in report.lines if line.outcome is not ResultOutcome.COLLECTED]
+    if odd:
+        table = Table("trace", "outcome", "code", "action", "note")
+        for line in odd:
+            table.add_row(line.trace, str(line.outcome), line.reason_code or "",
+                          line.action or "", line.note)  # fmt: skip
+        Console(width=200).print(table)
+
+
+@funds.command("bank-results")
+@click.argument("run_id")
+@click.option(
+    "--return",
+    "returned",
+    multiple=True,
+    metavar="CONTRACT=CODE",
+    help="A debit the bank returns, by contract number (or trace id), with its "
+    "reason code (R01, AM04 ...); repeatable. The others were collected.",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--demo-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="The folder of a running `leasekit demo`: use its settings.",
+)
+@_TOKEN_OPTION
+def funds_bank_results(
+    run_id: str, returned: tuple[str, ...], out: Path, demo_dir: Path | None, token: str
+) -> None:
+    """Write the results file a bank would send for run RUN_ID, in the run's scheme (a NACHA
+    return file, a SEPA pain.002, a CSV): for demos and tests against the fake bank."""
+    from leasekit import bankfiles
+    from leasekit.services.debit_runs import debit_batch
+    from leasekit.services.users import authenticate
+
+    def run(ctx: ServiceContext) -> bytes:
+        batch = debit_batch(ctx, authenticate(ctx, token), run_id)
+        traces = {item.remittance.split()[0]: item.item_id for item in batch.items}
+        codes = {}
+        for pair in returned:
+            key, _, code = pair.partition("=")
+            if not code or traces.get(key, key) not in traces.values():
+                raise click.BadParameter(f"{pair!r}: not CONTRACT=CODE of a debit in the run")
+            codes[traces.get(key, key)] = code
+        return bankfiles.result_file(batch, codes, created_at=ctx.clock.now())
+
+    content = _on_server(run, None if demo_dir is None else _demo_settings(demo_dir))
+    out.write_bytes(content)
+    click.echo(f"Wrote {out} ({len(content)} bytes).", err=True)

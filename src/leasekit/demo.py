@@ -21,11 +21,13 @@ from leasekit.domain.credit_limits import LimitRequest, LimitRequestKind
 from leasekit.domain.customers import CustomerKind
 from leasekit.domain.documents import Document, DocumentKind, OwnerKind
 from leasekit.domain.identity import Actor, Role
+from leasekit.domain.mandates import AccountType, DebitScheme
 from leasekit.domain.partners import Partner, PartnerKind, PartnerRating
 from leasekit.domain.products import Product, ProductFee, ProductTerms, ResidualRule
 from leasekit.domain.rules import RuleAction
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import VehicleCondition, vin_check_digit
+from leasekit.money import Money
 from leasekit.services import (
     applications,
     credit_limits,
@@ -39,10 +41,13 @@ from leasekit.services import (
 )
 from leasekit.services.context import ServiceContext
 from leasekit.settings import ADAPTER_KINDS
+from leasekit.testing.book import Debtor, months_before, taken_over_contract
 
 __all__ = [
     "DEMO_ADAPTERS",
     "DEMO_ADAPTER_OPTIONS",
+    "DEMO_BOOK",
+    "DEMO_FUNDS",
     "DEMO_PRODUCTS",
     "SAMPLE_FACE_PHOTO",
     "DemoCompany",
@@ -75,6 +80,36 @@ SAMPLE_FACE_PHOTO: Final = "face-photo.jpg"
 SAMPLE_SCAN: Final = "id-card.png"
 """The sample file (in :mod:`leasekit.samples`) that stands in for every scan the demo
 uploads."""
+
+DEMO_FUNDS: Final = {
+    "creditor_accounts": {
+        "us": {"name": "Leasekit Demo Leasing", "scheme": "nacha", "currency": "USD",
+               "account": "4400123456", "agent": "021000021", "creditor_id": "9876543210"},
+        "eu": {"name": "Leasekit Demo Leasing", "scheme": "sepa", "currency": "EUR",
+               "account": "DE89370400440532013000", "agent": "COBADEFFXXX",
+               "creditor_id": "DE98ZZZ09999999999"},
+        "cn": {"name": "Leasekit Demo Leasing", "scheme": "csv", "currency": "CNY",
+               "account": "6222021001122334455", "agent": "ICBC Shanghai"},
+    },
+    "return_fees": {"USD": "25.00", "EUR": "10.00"},
+}  # fmt: skip
+"""The demo company collects into an account per scheme: US dollars by ACH (NACHA files),
+euros by SEPA direct debit, yuan by its bank's CSV files; a returned debit costs a fee."""
+
+DEMO_BOOK: Final = (
+    ("TB-0001", "John Smith", "USD", Debtor("John Smith", DebitScheme.NACHA, "000123456789",
+                                            "011000015")),
+    ("TB-0002", "Mary Jones", "USD", Debtor("Mary Jones", DebitScheme.NACHA, "000987654321",
+                                            "121000358", AccountType.SAVINGS)),
+    ("TB-0003", "Erika Mustermann", "EUR", Debtor("Erika Mustermann", DebitScheme.SEPA,
+                                                  "DE02120300000000202051", "BYLADEM1001")),
+    ("TB-0004", "Jan de Vries", "EUR", Debtor("Jan de Vries", DebitScheme.SEPA,
+                                              "NL91ABNA0417164300", "ABNANL2A")),
+    ("TB-0005", "Wang Fang", "CNY", None),
+)  # fmt: skip
+"""The book the demo company took over from its earlier system: active loans at Sunrise Motors
+whose first installment fell due a month before the business date and whose second falls
+due on it, each with a debit mandate but the last."""
 
 STAFF = (
     ("officer", "Li Na (credit officer)", Role.OFFICER),
@@ -181,6 +216,7 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
         ctx.clock.business_date() + timedelta(days=90),
     )
     waiting = credit_limits.request_limit_change(ctx, staff["officer"], season)
+    _take_over_book(ctx, sunrise)
     return DemoCompany(
         tokens,
         [sunrise, harbour, prospect],
@@ -189,6 +225,20 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
         sunrise_file + harbour_file,
         catalogue,
     )
+
+
+def _take_over_book(ctx: ServiceContext, partner: Partner) -> None:
+    """Write :data:`DEMO_BOOK` (12-month loans of 12,000, priced two months ago)."""
+    today, at = ctx.clock.business_date(), ctx.clock.now()
+    priced_on = months_before(today, 2)
+    with ctx.unit_of_work() as uow:
+        for serial, (number, name, cur, debtor) in enumerate(DEMO_BOOK, start=1):
+            taken_over_contract(
+                uow, partner, number=number, serial=serial, customer_name=name,
+                price=Money("12000.00", cur), term_months=12, annual_rate=Decimal("0.069"),
+                priced_on=priced_on, at=at, debtor=debtor,
+            )  # fmt: skip
+        uow.commit()
 
 
 PRE_APPROVAL_RULES: Final = (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -36,7 +35,13 @@ from leasekit.services import (
 )
 from leasekit.services.context import ServiceContext
 from leasekit.services.storage import ApprovalTaskQuery, UnitOfWork
-from leasekit.testing.book import BookContract, Debtor, book_partner, taken_over_contract
+from leasekit.testing.book import (
+    BookContract,
+    Debtor,
+    book_partner,
+    months_before,
+    taken_over_contract,
+)
 
 ACCOUNTS = {
     "us": {"name": "Leasekit Demo", "scheme": "nacha", "currency": "USD",
@@ -65,17 +70,11 @@ def taken_over(
         made = taken_over_contract(
             uow, partner, number=f"BK-{n:06d}", serial=n, customer_name=f"Customer {n}",
             price=Money("12000.00", currency), term_months=12, annual_rate=Decimal("0.06"),
-            priced_on=_months_before(today, 2), at=at,
+            priced_on=months_before(today, 2), at=at,
             debtor=DEBTORS[currency] if mandate else None,
         )  # fmt: skip
         uow.commit()
     return made
-
-
-def _months_before(day: date, months: int) -> date:
-    month = day.month - months
-    year = day.year + (month - 1) // 12
-    return day.replace(year=year, month=(month - 1) % 12 + 1)
 
 
 COLLECTION = CollectionRules(creditor_accounts(ACCOUNTS), return_fees={"USD": Decimal("25.00")})

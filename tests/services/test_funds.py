@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import attrs
 import pytest
+import sepaxml
+import xmlschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -236,6 +239,10 @@ def test_results_collect_and_return_debits_once(
 ) -> None:
     paid, bounced = book("EUR"), book("EUR")
     made = run(ctx, finance, "eu")
+    schema = Path(sepaxml.__file__).parent / "schemas" / "pain.008.001.02.xsd"
+    xmlschema.XMLSchema(schema).validate(
+        b"".join(debit_runs.debit_run_file(ctx, finance, made.id)[2]).decode()
+    )
     batch = batch_of(ctx, fakes, made.id)
     trace = {item.remittance.split()[0]: item.item_id for item in batch.items}
     content = fakes.bank.return_file(batch, {trace[bounced.contract.number]: "AM04"})

@@ -55,8 +55,9 @@ from leasekit.ports import DebitBatch, DebitItem, DebitOutcome, DebitReturn, Ret
 from leasekit.services.commands import Work, command
 from leasekit.services.context import ServiceContext, back_office_only, page_size
 from leasekit.services.funds import charge_return_fee, post_payment, reverse_payment
+from leasekit.services.progress import Progress, quiet
 from leasekit.services.reads import Lister, lister, reader
-from leasekit.services.storage import Page, Record
+from leasekit.services.storage import Page, Record, UnitOfWork
 
 __all__ = [
     "DebitRunQuery",
@@ -64,6 +65,7 @@ __all__ = [
     "SettleRun",
     "StartDebitRun",
     "apply_debit_results",
+    "debit_batch",
     "debit_run_file",
     "get_debit_run",
     "get_result_import",
@@ -197,51 +199,62 @@ def _by_key(
     return grouped
 
 
-def _port_item(item: DebitOrderItem, plan: _Plan, first: bool) -> DebitItem:
+def _port_item(uow: UnitOfWork, item: DebitOrderItem, first: bool) -> DebitItem:
+    """The debit as the bank's file carries it: the mandate's debtor and account, and the
+    contract number and installments as the debtor's statement shows them."""
+    mandate = uow.mandates.get(item.mandate_id)
+    number = uow.contracts.get(item.contract_id).number
+    sequences = sorted(uow.receivables.get(line_id).sequence for line_id in item.receivable_ids)
     return DebitItem(
         item_id=item.trace,
-        debtor_name=plan.mandate.debtor_name,
-        debtor_account=plan.mandate.account,
+        debtor_name=mandate.debtor_name,
+        debtor_account=mandate.account,
         amount=item.amount,
-        mandate_reference=plan.mandate.reference,
-        remittance=f"{plan.contract.number} installments "
-        + ", ".join(str(line.sequence) for line in plan.lines),
-        debtor_agent=plan.mandate.agent,
-        mandate_signed_on=plan.mandate.signed_on,
-        account_type=plan.mandate.account_type,
+        mandate_reference=mandate.reference,
+        remittance=f"{number} installments {', '.join(map(str, sequences))}",
+        debtor_agent=mandate.agent,
+        mandate_signed_on=mandate.signed_on,
+        account_type=mandate.account_type,
         first_collection=first,
     )
 
 
-def _write_file(
-    work: Work,
-    run: DebitRun,
-    account: CreditorAccount,
-    pairs: Sequence[tuple[DebitOrderItem, _Plan]],
-) -> StoredFile:
-    """The bank's file for the run, kept in the document store under a key its digest names."""
-    collected_before = {
-        item.mandate_id
-        for item in work.uow.debit_items.for_contracts([plan.contract.id for _, plan in pairs])
-        if item.state is DebitItemState.COLLECTED
+def _batch(uow: UnitOfWork, run: DebitRun, account: CreditorAccount) -> DebitBatch:
+    """The run as the bank adapter takes it. A debit is its mandate's first (SEPA's FRST)
+    unless an earlier run's debit under the mandate was collected."""
+    items = uow.debit_items.all_of_run(run.id)
+    earlier = uow.debit_items.for_contracts([item.contract_id for item in items])
+    used = {
+        other.mandate_id
+        for other in earlier
+        if other.state is DebitItemState.COLLECTED and other.created_at < run.created_at
     }
-    batch = DebitBatch(
+    return DebitBatch(
         batch_id=run.batch_id,
         creditor_name=account.name,
         creditor_account=account.account,
         collection_date=run.collection_date,
-        items=[
-            _port_item(item, plan, plan.mandate.id not in collected_before) for item, plan in pairs
-        ],
+        items=[_port_item(uow, item, item.mandate_id not in used) for item in items],
         scheme=account.scheme,
         creditor_id=account.creditor_id,
         creditor_agent=account.agent,
     )
-    content = work.ctx.adapters.bank.render_debit_file(batch)
+
+
+def _write_file(work: Work, run: DebitRun, account: CreditorAccount) -> StoredFile:
+    """The bank's file for the run, kept in the document store under a key its digest names."""
+    content = work.ctx.adapters.bank.render_debit_file(_batch(work.uow, run, account))
     sha256 = hashlib.sha256(content).hexdigest()
     key = f"debit-runs/{run.id}/{run.business_date}-{account.id}.{_SUFFIX[account.scheme]}"
     work.ctx.adapters.document_store.put(key, [content])
     return StoredFile(key, sha256, len(content))
+
+
+def debit_batch(ctx: ServiceContext, actor: Actor, run_id: str) -> DebitBatch:
+    """The run as its bank file holds it (what the bank's results answer)."""
+    run = get_debit_run(ctx, actor, run_id)
+    with ctx.uow_factory() as uow:
+        return _batch(uow, run, ctx.collection.account(run.account_id))
 
 
 def _run_date(work: Work, asked: date | None) -> date:
@@ -293,7 +306,7 @@ def start_debit_run(work: Work, request: StartDebitRun) -> DebitRun:
     work.uow.debit_items.add_many(item for item, _ in pairs)
     run.item_count, run.excluded = len(pairs), tuple(excluded)
     run.total = sum((item.amount for item, _ in pairs), Money(0, account.currency))
-    run.file = _write_file(work, run, account, pairs) if pairs else None
+    run.file = _write_file(work, run, account) if pairs else None
     work.uow.debit_runs.update(run)
     work.event(
         "debit_run_created", _SUBJECT, run.id,
@@ -315,6 +328,7 @@ class ResultsUpload:
     filename: str
     sha256: str
     results: tuple[DebitReturn, ...]
+    progress: Progress = attrs.field(default=quiet, eq=False)
 
 
 class _ImportedBefore(LeasekitError):
@@ -424,7 +438,8 @@ def apply_debit_results(work: Work, upload: ResultsUpload) -> ResultImport:
     items = work.uow.debit_items.by_trace({result.item_id for result in upload.results})
     seen: set[str] = set()
     lines = []
-    for result in upload.results:
+    for done, result in enumerate(upload.results):
+        upload.progress("applying", done, len(upload.results))
         if result.item_id in seen:
             lines.append(_line(result, ResultOutcome.DUPLICATE, note="repeated in this file"))
             continue
@@ -461,6 +476,7 @@ def import_debit_results(
     *,
     filename: str = "results",
     idempotency_key: str | None = None,
+    progress: Progress = quiet,
 ) -> tuple[ResultImport, bool]:
     """Import the bank's results for debits: the report, and whether this call applied it
     (False: the same file was imported before, and this is that import's report).
@@ -471,7 +487,7 @@ def import_debit_results(
     name = text(filename, "filename", max_length=200)
     data = _read(chunks)
     results = tuple(ctx.adapters.bank.parse_return_file(data))
-    upload = ResultsUpload(name, hashlib.sha256(data).hexdigest(), results)
+    upload = ResultsUpload(name, hashlib.sha256(data).hexdigest(), results, progress)
     try:
         return apply_debit_results(ctx, actor, upload, idempotency_key=idempotency_key), True
     except _ImportedBefore as exc:

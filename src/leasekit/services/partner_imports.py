@@ -101,6 +101,7 @@ from leasekit.services.partners import (
     revise_partner,
     transition_partner,
 )
+from leasekit.services.progress import Progress, quiet
 from leasekit.services.reads import reader
 from leasekit.services.sheets import Sheet, SheetRow, read_sheet, read_upload
 from leasekit.services.storage import UnitOfWork
@@ -119,10 +120,6 @@ __all__ = [
 IMPORTERS: Final = frozenset({Role.OFFICER, Role.MANAGER, Role.DIRECTOR, Role.POST_LOAN_SUPERVISOR})
 """The back-office roles that act on partners; what each row may do is then the importer's
 role's, as the single-object commands decide it."""
-
-Progress = Callable[[str, int, int], None]
-"""Told ``(phase, rows done, rows in all)`` as an import checks (``checking``) and applies
-(``applying``) its rows: what a progress bar shows."""
 
 ID_COLUMNS: Final = ("partner_id", "registration_number", "country")
 REASON: Final = "reason"
@@ -650,10 +647,6 @@ def _plan(work: Work, upload: _Upload) -> _Plan:
 # --- applying --------------------------------------------------------------------------------
 
 
-def _quiet(phase: str, done: int, total: int) -> None:
-    """No progress bar."""
-
-
 @attrs.frozen
 class _Upload:
     """A file to import, read: its rows, its digest, the import's reason."""
@@ -661,7 +654,7 @@ class _Upload:
     sheet: Sheet
     sha256: str
     reason: str | None
-    progress: Progress = attrs.field(default=_quiet, eq=False)
+    progress: Progress = attrs.field(default=quiet, eq=False)
 
 
 class _ImportedBefore(LeasekitError):
@@ -731,7 +724,7 @@ def import_partners(
     reason: str | None = None,
     dry_run: bool = False,
     idempotency_key: str | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> PartnerImport:
     """Import changes to partners from a CSV or XLSX file, all or nothing (see the module).
 

@@ -30,7 +30,7 @@ from leasekit.domain.vehicles import Vehicle, Vin, vin_check_digit
 from leasekit.money import Money
 from leasekit.services.storage import UnitOfWork
 
-__all__ = ["BookContract", "Debtor", "book_partner", "taken_over_contract"]
+__all__ = ["BookContract", "Debtor", "book_partner", "months_before", "taken_over_contract"]
 
 _TERMS: Final = ProductTerms(
     name="Taken-over book",
@@ -61,6 +61,13 @@ class BookContract:
     contract: Contract
     lines: tuple[Receivable, ...]
     mandate: Mandate | None
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day *months* earlier (the 28th at most, so that every month has it)."""
+    month = day.month - months
+    year = day.year + (month - 1) // 12
+    return date(year, (month - 1) % 12 + 1, min(day.day, 28))
 
 
 def book_partner(uow: UnitOfWork, name: str, registration_number: str, at: datetime) -> Partner:

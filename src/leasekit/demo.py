@@ -17,6 +17,7 @@ import attrs
 from stdnum.cn import ric, uscc
 
 from leasekit.domain.applications import Application, BusinessType
+from leasekit.domain.contracts import Contract
 from leasekit.domain.credit_limits import LimitRequest, LimitRequestKind
 from leasekit.domain.customers import CustomerKind
 from leasekit.domain.documents import Document, DocumentKind, OwnerKind
@@ -133,6 +134,8 @@ class DemoCompany:
     """The active partners' onboarding documents."""
     products: list[Product] = attrs.field(factory=list)
     """The catalogue, each product's first version published."""
+    book: list[Contract] = attrs.field(factory=list)
+    """The active contracts taken over (:data:`DEMO_BOOK`), in its order."""
 
 
 def demo_face_photo(taken: datetime) -> bytes:
@@ -216,7 +219,7 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
         ctx.clock.business_date() + timedelta(days=90),
     )
     waiting = credit_limits.request_limit_change(ctx, staff["officer"], season)
-    _take_over_book(ctx, sunrise)
+    book = _take_over_book(ctx, sunrise)
     return DemoCompany(
         tokens,
         [sunrise, harbour, prospect],
@@ -224,21 +227,25 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
         [waiting],
         sunrise_file + harbour_file,
         catalogue,
+        book,
     )
 
 
-def _take_over_book(ctx: ServiceContext, partner: Partner) -> None:
+def _take_over_book(ctx: ServiceContext, partner: Partner) -> list[Contract]:
     """Write :data:`DEMO_BOOK` (12-month loans of 12,000, priced two months ago)."""
     today, at = ctx.clock.business_date(), ctx.clock.now()
     priced_on = months_before(today, 2)
     with ctx.unit_of_work() as uow:
-        for serial, (number, name, cur, debtor) in enumerate(DEMO_BOOK, start=1):
+        made = [
             taken_over_contract(
                 uow, partner, number=number, serial=serial, customer_name=name,
                 price=Money("12000.00", cur), term_months=12, annual_rate=Decimal("0.069"),
                 priced_on=priced_on, at=at, debtor=debtor,
-            )  # fmt: skip
+            ).contract
+            for serial, (number, name, cur, debtor) in enumerate(DEMO_BOOK, start=1)
+        ]  # fmt: skip
         uow.commit()
+    return made
 
 
 PRE_APPROVAL_RULES: Final = (

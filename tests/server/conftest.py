@@ -23,7 +23,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from leasekit.demo import DEMO_ADAPTER_OPTIONS, DEMO_ADAPTERS, DemoCompany, seed_demo
+from leasekit.demo import (
+    DEMO_ADAPTER_OPTIONS,
+    DEMO_ADAPTERS,
+    DEMO_FUNDS,
+    DemoCompany,
+    seed_demo,
+)
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.users import User
 from leasekit.errors import AuthenticationError
@@ -170,6 +176,7 @@ def _demo_settings(data_dir: Path, database: Path) -> Settings:
         data_dir=data_dir,
         adapters=DEMO_ADAPTERS,
         adapter_options=DEMO_ADAPTER_OPTIONS,
+        funds=DEMO_FUNDS,
         server={"max_upload_bytes": DEMO_UPLOAD_LIMIT, "worker_threads": 4},
     )
 

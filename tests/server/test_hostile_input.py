@@ -24,6 +24,7 @@ from .test_approval_tasks import open_task
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
 from .test_contracts import drawn_up, queued
 from .test_document_defects import defect_body, recorded_defect
+from .test_funds import mary_mandate
 from .test_partner_ratings import SOON, requested_override
 from .test_products import first_product, product_body
 from .test_rules import rule_set, saved_rule_set
@@ -368,7 +369,38 @@ CASES: dict[str, Case] = {
         200,
         texts=frozenset({"ids"}),
     ),
-}
+    "POST /payments": Case(
+        "finance",
+        lambda d: "/payments",
+        lambda d: {"contract_id": d.company.book[1].id,
+                   "amount": {"amount": "50.00", "currency": "USD"},
+                   "reference": "cash at the counter", "source": "cash", "source_ref": "R-1",
+                   "received_on": "2026-01-05"},
+        201,
+    ),
+    "POST /mandates": Case(
+        "officer",
+        lambda d: "/mandates",
+        lambda d: {"contract_id": d.company.book[4].id, "reference": "MD-NEW", "scheme": "csv",
+                   "debtor_name": "Wang Fang", "account": "6222020200112233446",
+                   "agent": "ICBC", "signed_on": "2026-01-05", "account_type": "checking"},
+        201,
+    ),
+    "POST /mandates/{id}/transitions": Case(
+        "finance",
+        lambda d: "/mandates/unknown/transitions",
+        lambda d: {"action": "revoke", "reason": "replaced"},
+        200,
+        versioned=True,
+        prepare=lambda d: _transitions(mary_mandate(d)),
+    ),
+    "POST /debit-runs": Case(
+        "finance",
+        lambda d: "/debit-runs",
+        lambda d: {"account_id": "us", "business_date": None},
+        201,
+    ),
+}  # fmt: skip
 
 
 async def test_the_matrix_covers_every_json_endpoint(demo) -> None:

@@ -15,6 +15,7 @@ from .test_contracts import drawn_up, queued, sent
 from .test_customers import NEW_CUSTOMER
 from .test_document_defects import defect_body, recorded_defect
 from .test_documents import png
+from .test_funds import mary_mandate, us_results, us_run
 from .test_partner_imports import HEADER, ROWS, csv_file
 from .test_partner_ratings import override, requested_override
 from .test_partners import NEW_PARTNER
@@ -242,7 +243,22 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
             "/disbursement-approvals",
             {"json": {"ids": ["no-such-payout"]}},
         ),
-    }
+        "POST /payments": ("finance", "/payments", {"json": {
+            "contract_id": demo.company.book[1].id,
+            "amount": {"amount": "50.00", "currency": "USD"},
+            "reference": "cash at the counter", "source": "cash"}}),
+        "POST /mandates": ("officer", "/mandates", {"json": {
+            "contract_id": demo.company.book[4].id, "reference": "MD-NEW", "scheme": "csv",
+            "debtor_name": "Wang Fang", "account": "6222020200112233446",
+            "signed_on": "2026-01-05"}}),
+        "POST /mandates/{id}/transitions": (
+            "finance", "", {"json": {"action": "revoke", "reason": "replaced"},
+                            "headers": at_first}),
+        "POST /debit-runs": ("finance", "/debit-runs", {"json": {"account_id": "us"}}),
+        "POST /debit-runs/{id}/settlement": ("finance", "", {}),
+        "POST /debit-results": ("finance", "/debit-results", {
+            "data": us_results(demo), "headers": {"Content-Type": "text/csv"}}),
+    }  # fmt: skip
     assert sorted(requests) == _retryable(), "every retryable operation has a request here"
     return requests[operation]
 
@@ -258,9 +274,15 @@ PREPARED = {
     "POST /contracts/{id}/transitions": drawn_up,
     "POST /contracts/{id}/signature-checks": lambda demo: _path(sent(demo)),
     "POST /disbursements/{id}/transitions": queued,
+    "POST /mandates/{id}/transitions": mary_mandate,
+    "POST /debit-runs/{id}/settlement": us_run,
 }
 """Operations on objects the demo lacks, made first (their path is left empty above)."""
-ANSWERED = {"POST /contracts/{id}/signature-checks", "POST /disbursement-approvals"}
+ANSWERED = {
+    "POST /contracts/{id}/signature-checks",
+    "POST /disbursement-approvals",
+    "POST /debit-runs/{id}/settlement",
+}
 """Operations that answer 200 with what they did, though they are neither moves nor creates."""
 
 

@@ -55,7 +55,7 @@ ACCOUNTS = {
 DEBTORS = {
     "USD": Debtor("John Smith", DebitScheme.NACHA, "000123456789", "011000015"),
     "EUR": Debtor("Erika Mustermann", DebitScheme.SEPA, "DE02120300000000202051", "BYLADEM1001"),
-    "CNY": Debtor("Zhang Wei", DebitScheme.CSV, "6222020200112233447", "ICBC"),
+    "CNY": Debtor("Zhang Wei", DebitScheme.CSV, "6222020200112233446", "ICBC"),
 }
 
 

@@ -129,6 +129,10 @@ VARYING = frozenset(
         "allocated_on",
         "signed_on",
         "reverses",
+        "booked_on",
+        "line_id",
+        "import_id",
+        "payments",
     }
 )
 """Keys whose values differ from run to run (and with the reader's photo; ``findings`` say
@@ -629,7 +633,9 @@ PAGES = {
          ("GET", "/debit-runs/X/items"), ("GET", "/debit-runs/X/file"), ("GET", "/debit-runs/X"),
          ("POST", "/debit-results"), ("POST", "/debit-runs/X/settlement"),
          ("GET", "/contracts/X/payments"), ("POST", "/mandates"),
-         ("POST", "/mandates/X/transitions"), ("POST", "/payments"), ("GET", "/payments/X")),
+         ("POST", "/mandates/X/transitions"), ("POST", "/payments"), ("GET", "/payments/X"),
+         ("POST", "/statements"), ("GET", "/statement-entries"),
+         ("POST", "/statement-entries/X/suspense")),
         (BASE_VARIABLE, "FINANCE", "OFFICER"),
         lambda last: [line["status"] for line in last["items"]] == ["paid", "paid", "not_due"],
     ),

@@ -394,9 +394,10 @@ def demo(
     runtime = _runtime(settings)
     try:
         company = seed_demo(runtime.services)
+        today = runtime.services.clock.business_date()
     finally:
         runtime.close()
-    _copy_samples(directory)
+    _copy_samples(directory, today)
     _print_demo(company, None if no_serve else _base_url(settings))
     if tokens_file is not None:
         _write_tokens(tokens_file, company)
@@ -412,14 +413,19 @@ SAMPLE_SUFFIXES: Final = (".png", ".jpg", ".csv", ".xml", ".pdf")
 partners, bank statements, a dealer's vehicle invoice."""
 
 
-def _copy_samples(directory: Path) -> None:
+def _copy_samples(directory: Path, today: date) -> None:
     """Files to try the API with (an ID card photo and a face photo to upload, bank
     statements, changes to import), into ``<dir>/samples``; the face photo says it was taken
-    now, as one taken at signing would."""
+    now, as one taken at signing would, and the company's own statement is today's."""
     import shutil
     from importlib import resources
 
-    from leasekit.demo import SAMPLE_FACE_PHOTO, demo_face_photo
+    from leasekit.demo import (
+        DEMO_US_ACCOUNT,
+        SAMPLE_FACE_PHOTO,
+        company_statement,
+        demo_face_photo,
+    )
 
     samples = directory / "samples"
     samples.mkdir()
@@ -428,6 +434,7 @@ def _copy_samples(directory: Path) -> None:
             with resources.as_file(sample) as source:
                 shutil.copyfile(source, samples / sample.name)
     (samples / SAMPLE_FACE_PHOTO).write_bytes(demo_face_photo(datetime.now(UTC)))
+    (samples / "company-statement.xml").write_bytes(company_statement(DEMO_US_ACCOUNT, today))
 
 
 def _write_tokens(path: Path, company: DemoCompany) -> None:
@@ -1082,3 +1089,30 @@ def funds_bank_results(
     content = _on_server(run, None if demo_dir is None else _demo_settings(demo_dir))
     out.write_bytes(content)
     click.echo(f"Wrote {out} ({len(content)} bytes).", err=True)
+
+
+@funds.command("import-statement")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_TOKEN_OPTION
+def funds_import_statement(file: Path, token: str) -> None:
+    """Import the company's bank statement FILE (camt.053, MT940 or the bank's CSV): each
+    credit line a previous import did not bring is matched to a contract and paid, or left on
+    the reconciliation queue. The same file again changes nothing."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from leasekit.services.reconciliation import import_statement
+    from leasekit.services.users import authenticate
+
+    def run(ctx: ServiceContext) -> tuple[Any, bool]:
+        actor = authenticate(ctx, token)
+        with Console(stderr=True).status("reconciling"):
+            return import_statement(ctx, actor, [file.read_bytes()], filename=file.name)
+
+    report, applied = _on_server(run)
+    before = f"This file was imported before, as {report.id}; nothing was changed now."
+    click.echo(f"Imported as {report.id}." if applied else before)
+    table = Table("credits", "matched", "queued", "imported before",
+                  title=f"Statement of {report.account}")  # fmt: skip
+    table.add_row(*map(str, (report.credits, report.matched, report.queued, report.known)))
+    Console(width=200).print(table)

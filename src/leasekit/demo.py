@@ -8,7 +8,7 @@ never by switching validation off.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
 from typing import Final
@@ -50,8 +50,10 @@ __all__ = [
     "DEMO_BOOK",
     "DEMO_FUNDS",
     "DEMO_PRODUCTS",
+    "DEMO_US_ACCOUNT",
     "SAMPLE_FACE_PHOTO",
     "DemoCompany",
+    "company_statement",
     "demo_face_photo",
     "seed_demo",
     "supply_onboarding_documents",
@@ -82,10 +84,12 @@ SAMPLE_SCAN: Final = "id-card.png"
 """The sample file (in :mod:`leasekit.samples`) that stands in for every scan the demo
 uploads."""
 
+DEMO_US_ACCOUNT: Final = "4400123456"
+"""The demo company's US dollar account, which its ACH debits are collected into."""
 DEMO_FUNDS: Final = {
     "creditor_accounts": {
         "us": {"name": "Leasekit Demo Leasing", "scheme": "nacha", "currency": "USD",
-               "account": "4400123456", "agent": "021000021", "creditor_id": "9876543210"},
+               "account": DEMO_US_ACCOUNT, "agent": "021000021", "creditor_id": "9876543210"},
         "eu": {"name": "Leasekit Demo Leasing", "scheme": "sepa", "currency": "EUR",
                "account": "DE89370400440532013000", "agent": "COBADEFFXXX",
                "creditor_id": "DE98ZZZ09999999999"},
@@ -246,6 +250,63 @@ def _take_over_book(ctx: ServiceContext, partner: Partner) -> list[Contract]:
         ]  # fmt: skip
         uow.commit()
     return made
+
+
+_STATEMENT_LINES: Final = (
+    # (entry reference, amount, payer, payer's account, remittance text)
+    ("1", "1685.42", "SUNRISE MOTORS", "4400998877", "Settlement TB-0002 arrears and fee"),
+    ("2", "830.21", "JOHN SMITH", "000123456789", "Car loan installment"),
+    ("3", "120.00", "NORTHWIND TRADING", "7711002233", "INV 4471"),
+    ("4", "-35.00", "", "", "Account maintenance fee"),
+)
+"""The day's bookings on the demo company's US account: a dealer settling a customer's
+arrears, a customer paying early, money nobody can place, and a bank charge."""
+
+
+def company_statement(account: str, day: date) -> bytes:
+    """The demo company's camt.053 statement of *account* for *day* (:data:`_STATEMENT_LINES`),
+    as the bank would export it: what ``docs/funds.md`` imports."""
+    entries = "".join(_statement_entry(day, *line) for line in _STATEMENT_LINES)
+    moved = sum(Decimal(amount) for _, amount, *_ in _STATEMENT_LINES)
+    opening = Decimal("250000.00")
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">
+  <BkToCstmrStmt>
+    <GrpHdr><MsgId>STMT-{day:%Y%m%d}</MsgId><CreDtTm>{day}T20:00:00Z</CreDtTm></GrpHdr>
+    <Stmt>
+      <Id>{day:%Y%m%d}-{account}</Id>
+      <CreDtTm>{day}T20:00:00Z</CreDtTm>
+      <Acct><Id><Othr><Id>{account}</Id></Othr></Id><Ccy>USD</Ccy></Acct>
+      {_balance("OPBD", opening, day)}
+      {_balance("CLBD", opening + moved, day)}{entries}
+    </Stmt>
+  </BkToCstmrStmt>
+</Document>
+""".encode()
+
+
+def _balance(code: str, amount: Decimal, day: date) -> str:
+    return (f'<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy="USD">{amount}</Amt>'
+            f"<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>")  # fmt: skip
+
+
+def _statement_entry(
+    day: date, reference: str, amount: str, payer: str, account: str, text: str
+) -> str:
+    credit = not amount.startswith("-")
+    role = "Dbtr" if credit else "Cdtr"
+    party = (f"<RltdPties><{role}><Nm>{payer}</Nm></{role}><{role}Acct><Id><Othr><Id>{account}"
+             f"</Id></Othr></Id></{role}Acct></RltdPties>") if payer else ""  # fmt: skip
+    return f"""
+      <Ntry>
+        <NtryRef>{reference}</NtryRef>
+        <Amt Ccy="USD">{amount.lstrip("-")}</Amt>
+        <CdtDbtInd>{"CRDT" if credit else "DBIT"}</CdtDbtInd>
+        <Sts>BOOK</Sts>
+        <BookgDt><Dt>{day}</Dt></BookgDt>
+        <AcctSvcrRef>{day:%Y%m%d}{int(reference):05d}</AcctSvcrRef>
+        <NtryDtls><TxDtls>{party}<RmtInf><Ustrd>{text}</Ustrd></RmtInf></TxDtls></NtryDtls>
+      </Ntry>"""
 
 
 PRE_APPROVAL_RULES: Final = (

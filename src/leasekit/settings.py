@@ -57,6 +57,8 @@ from leasekit.domain.partner_ratings import (
 )
 from leasekit.domain.partners import PartnerKind, PartnerRating
 from leasekit.domain.plans import PlanConvention
+from leasekit.domain.reconciliation import DEFAULT_RULES as DEFAULT_MATCHING
+from leasekit.domain.reconciliation import MatchingRules
 from leasekit.errors import ConfigurationError, ValidationError
 from leasekit.money import CURRENCIES
 from leasekit.ports import AdapterKind
@@ -600,6 +602,14 @@ class FundsSettings(BaseModel):
         '"25.00"}`); none where not listed.',
     )
 
+    matching: dict[str, Any] = Field(
+        default_factory=DEFAULT_MATCHING.to_dict,
+        description="How incoming money is matched to contracts, as a JSON object: `rules`, "
+        "tried in order (`reference`, `amount_and_payer`, `amount_within_tolerance`), and "
+        'a `tolerance` (`{"amount": "2.00", "currency": "USD", "percent": "0.5"}`) for the '
+        "last.",
+    )
+
     @model_validator(mode="after")
     def _rules_hold(self) -> FundsSettings:
         self.rules()
@@ -614,9 +624,14 @@ class FundsSettings(BaseModel):
             raise ValueError(f"creditor_accounts: {exc}") from None
         retry = RetryPolicy(self.retry_overdue, self.max_attempts, self.grace_days, self.lead_days)
         waterfalls = {kind: value.waterfall() for kind, value in self.waterfalls.items()}
+        try:
+            matching = MatchingRules.from_dict(self.matching)
+        except ValidationError as exc:
+            raise ValueError(f"matching: {exc}") from None
         return CollectionRules(
-            accounts, retry, self.waterfall.waterfall(), waterfalls, dict(self.return_fees)
-        )
+            accounts, retry, self.waterfall.waterfall(), waterfalls, dict(self.return_fees),
+            matching,
+        )  # fmt: skip
 
 
 _CALLED_PARTIES: Final = frozenset(

@@ -37,6 +37,7 @@ from leasekit.domain.partners import PARTNER_LIFECYCLE, PartnerState
 from leasekit.domain.products import ProductVersionState
 from leasekit.domain.review_flags import ReviewFlagState
 from leasekit.domain.rules import RuleSetState
+from leasekit.domain.statement_entries import EntryState
 from leasekit.domain.users import USER_LIFECYCLE, UserState
 from leasekit.domain.vehicles import VehicleState
 from leasekit.errors import IllegalTransitionError, PermissionDeniedError, ValidationError
@@ -128,6 +129,10 @@ SPEC = {
         stop | active | stopped | finance system | !
         revoke | active stopped | revoked | finance post_loan_supervisor system | !
     """,
+    "statement_entry": """
+        match | queued suspense | matched | finance system |
+        park | queued | suspense | finance system | !
+    """,
     "debit_item": """
         collect | in_flight | collected | finance system |
         return | in_flight collected | returned | finance system | !
@@ -189,6 +194,7 @@ STATE_ENUMS = {
     "payment": PaymentState,
     "mandate": MandateState,
     "debit_item": DebitItemState,
+    "statement_entry": EntryState,
     "exception_request": ExceptionRequestState,
     "vehicle": VehicleState,
     "user": UserState,
@@ -209,6 +215,7 @@ FINAL = {
     "payment": {"reversed", "refunded"},
     "mandate": {"revoked"},
     "debit_item": {"returned"},
+    "statement_entry": {"matched"},
     "exception_request": {"executed", "rejected", "cancelled"},
     "vehicle": {"released"},
     "user": set(),

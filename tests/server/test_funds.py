@@ -4,9 +4,13 @@ both databases; hostile input refused cleanly; the back office's alone."""
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Any
 
+from leasekit.demo import DEMO_US_ACCOUNT, company_statement
+
 from .conftest import Demo
+from .test_blacklist import settled
 
 PARALLEL = 6
 
@@ -25,7 +29,9 @@ async def _run(demo: Demo, account: str) -> dict[str, Any]:
 
 async def us_run(demo: Demo) -> str:
     """The path of the demo's first US debit run."""
-    return f"/debit-runs/{(await _run(demo, 'us'))['id']}"
+    made = await _run(demo, "us")
+    await settled(demo)
+    return f"/debit-runs/{made['id']}"
 
 
 async def mary_mandate(demo: Demo) -> str:
@@ -33,6 +39,22 @@ async def mary_mandate(demo: Demo) -> str:
     mary = await _contract(demo, "TB-0002")
     (mandate,) = await demo.listing(f"/mandates?contract_id={mary}", "finance")
     return f"/mandates/{mandate['id']}"
+
+
+def todays_statement() -> bytes:
+    """The demo company's statement of its US account for today (the demo's business date)."""
+    return company_statement(DEMO_US_ACCOUNT, date.today())
+
+
+async def queued_entry(demo: Demo) -> str:
+    """The path of the entry today's statement leaves on the queue (120.00 USD from
+    Northwind Trading), at version 0."""
+    await demo.call("POST", "/statements", "finance", 201, data=todays_statement(),
+                    headers={"Content-Type": "application/xml"})  # fmt: skip
+    await settled(demo)
+    queued = await demo.listing("/statement-entries?state=queued", "finance")
+    (entry,) = [entry for entry in queued if entry["payer_name"] == "NORTHWIND TRADING"]
+    return f"/statement-entries/{entry['id']}"
 
 
 def us_results(demo: Demo) -> bytes:
@@ -144,3 +166,19 @@ async def test_a_retried_payment_is_recorded_once(served: Demo) -> None:
     view = await served.call("GET", f"/payments/{first['id']}", "finance", 200)
     paid = sum(int(row["amount"]["amount"].replace(".", "")) for row in view["allocations"])
     assert paid + int(view["payment"]["unallocated"]["amount"].replace(".", "")) == 90000
+
+
+async def test_a_statement_over_http_matches_and_queues(demo: Demo) -> None:
+    path = await queued_entry(demo)
+    john = await _contract(demo, "TB-0001")
+    body = {"parts": [{"contract_id": john, "amount": {"amount": "100.00", "currency": "USD"}}]}
+    await demo.call("POST", f"{path}/matches", "finance", 428, json=body)
+    problem = await demo.call("POST", f"{path}/matches", "finance", 422, json=body,
+                              headers={"If-Match": '"0"'})  # fmt: skip
+    assert problem["errors"][0]["field"] == "parts"
+    body["parts"][0]["amount"]["amount"] = "120.00"  # type: ignore[index]
+    matched = await demo.call("POST", f"{path}/matches", "finance", 200, json=body,
+                              headers={"If-Match": '"0"'})  # fmt: skip
+    assert (matched["state"], matched["rule"], len(matched["payments"])) == ("matched", "manual", 1)
+    await demo.call("POST", f"{path}/suspense", "finance", 409, json={"reason": "x"},
+                    headers={"If-Match": '"1"'})  # fmt: skip

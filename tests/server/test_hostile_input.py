@@ -24,7 +24,7 @@ from .test_approval_tasks import open_task
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
 from .test_contracts import drawn_up, queued
 from .test_document_defects import defect_body, recorded_defect
-from .test_funds import mary_mandate
+from .test_funds import mary_mandate, queued_entry
 from .test_partner_ratings import SOON, requested_override
 from .test_products import first_product, product_body
 from .test_rules import rule_set, saved_rule_set
@@ -69,6 +69,14 @@ class Case:
 
 async def _transitions(made: Awaitable[str]) -> str:
     return f"{await made}/transitions"
+
+
+async def _matches(made: Awaitable[str]) -> str:
+    return f"{await made}/matches"
+
+
+async def _suspense(made: Awaitable[str]) -> str:
+    return f"{await made}/suspense"
 
 
 async def _tags(made: Awaitable[str]) -> str:
@@ -394,6 +402,23 @@ CASES: dict[str, Case] = {
         versioned=True,
         prepare=lambda d: _transitions(mary_mandate(d)),
     ),
+    "POST /statement-entries/{id}/matches": Case(
+        "finance",
+        lambda d: "/statement-entries/unknown/matches",
+        lambda d: {"parts": [{"contract_id": d.company.book[0].id,
+                              "amount": {"amount": "120.00", "currency": "USD"}}]},
+        200,
+        versioned=True,
+        prepare=lambda d: _matches(queued_entry(d)),
+    ),
+    "POST /statement-entries/{id}/suspense": Case(
+        "finance",
+        lambda d: "/statement-entries/unknown/suspense",
+        lambda d: {"reason": "unknown sender"},
+        200,
+        versioned=True,
+        prepare=lambda d: _suspense(queued_entry(d)),
+    ),
     "POST /debit-runs": Case(
         "finance",
         lambda d: "/debit-runs",
@@ -438,7 +463,7 @@ async def test_every_field_refuses_hostile_values_and_nothing_is_written(
     body = case.body(served)
     headers = served.auth(case.user) if case.user else {}
     if case.versioned:
-        target = path.removesuffix("/transitions").removesuffix("/tags").removesuffix("/draft")
+        target = path.rsplit("/", 1)[0]  # the object a move, a tag or a draft changes
         headers["If-Match"] = await served.etag(target, case.user)
     before = served.row_counts()
     for field, what, spoiled in _spoiled(body, case):

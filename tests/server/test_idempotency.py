@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from .test_contracts import drawn_up, queued, sent
 from .test_customers import NEW_CUSTOMER
 from .test_document_defects import defect_body, recorded_defect
 from .test_documents import png
-from .test_funds import mary_mandate, us_results, us_run
+from .test_funds import mary_mandate, queued_entry, todays_statement, us_results, us_run
 from .test_partner_imports import HEADER, ROWS, csv_file
 from .test_partner_ratings import override, requested_override
 from .test_partners import NEW_PARTNER
@@ -258,6 +259,19 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
         "POST /debit-runs/{id}/settlement": ("finance", "", {}),
         "POST /debit-results": ("finance", "/debit-results", {
             "data": us_results(demo), "headers": {"Content-Type": "text/csv"}}),
+        "POST /statements": ("finance", "/statements", {
+            "data": todays_statement(), "headers": {"Content-Type": "application/xml"}}),
+        "POST /partners/{id}/settlement-files": (
+            "finance", f"/partners/{demo.partner_id('Sunrise Motors')}/settlement-files", {
+                "data": b"contract_number,amount,currency,paid_on\nTB-0001,830.21,USD,"
+                        + date.today().isoformat().encode() + b"\n",
+                "headers": {"Content-Type": "text/csv"}}),
+        "POST /statement-entries/{id}/matches": ("finance", "", {
+            "json": {"parts": [{"contract_id": demo.company.book[0].id,
+                                "amount": {"amount": "120.00", "currency": "USD"}}]},
+            "headers": at_first}),
+        "POST /statement-entries/{id}/suspense": ("finance", "", {
+            "json": {"reason": "unknown sender"}, "headers": at_first}),
     }  # fmt: skip
     assert sorted(requests) == _retryable(), "every retryable operation has a request here"
     return requests[operation]
@@ -276,12 +290,16 @@ PREPARED = {
     "POST /disbursements/{id}/transitions": queued,
     "POST /mandates/{id}/transitions": mary_mandate,
     "POST /debit-runs/{id}/settlement": us_run,
+    "POST /statement-entries/{id}/matches": queued_entry,
+    "POST /statement-entries/{id}/suspense": queued_entry,
 }
 """Operations on objects the demo lacks, made first (their path is left empty above)."""
 ANSWERED = {
     "POST /contracts/{id}/signature-checks",
     "POST /disbursement-approvals",
     "POST /debit-runs/{id}/settlement",
+    "POST /statement-entries/{id}/matches",
+    "POST /statement-entries/{id}/suspense",
 }
 """Operations that answer 200 with what they did, though they are neither moves nor creates."""
 

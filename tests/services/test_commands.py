@@ -27,8 +27,9 @@ from leasekit.domain.identity import Actor, Role
 from leasekit.domain.mandates import DebitScheme
 from leasekit.domain.partners import Partner, PartnerRating
 from leasekit.domain.rules import RuleAction
+from leasekit.domain.statement_entries import EntryState
 from leasekit.money import Money
-from leasekit.ports import PaymentReceipt, PaymentStatus
+from leasekit.ports import BankStatement, PaymentReceipt, PaymentStatus, StatementLine
 from leasekit.services import (
     applications,
     approvals,
@@ -52,6 +53,7 @@ from leasekit.services import (
     partner_ratings,
     partners,
     products,
+    reconciliation,
     review_flags,
     rules,
     sign_ins,
@@ -452,8 +454,32 @@ PREPARE: dict[str, Prepare] = {
         w.ctx, finance, debit_runs.SettleRun(run.id)))(*_debit_run(w)),
     "apply_debit_results": lambda w: (lambda run, finance: lambda: debit_runs.import_debit_results(
         w.ctx, finance, [_results(w, run)]))(*_debit_run(w)),
+    "apply_statement": lambda w: (lambda finance: lambda: reconciliation.import_statement(
+        w.ctx, finance, [_statement(w)]))(_finance(w)),
+    "match_statement_entry": lambda w: (lambda entry, finance, contract: lambda:
+        reconciliation.match_statement_entry(w.ctx, finance, reconciliation.MatchEntry(
+            entry, (reconciliation.EntryPart(contract, Money("7.00", "USD")),))))(
+        *_queued_entry(w), taken_over(w.ctx, 2).contract.id),
+    "park_statement_entry": lambda w: (lambda entry, finance: lambda:
+        reconciliation.park_statement_entry(w.ctx, finance, reconciliation.ParkEntry(
+            entry, "unknown sender")))(*_queued_entry(w)),
 }  # fmt: skip
 """How to run each registered command, except event handlers (below)."""
+
+
+def _statement(w: World) -> bytes:
+    """A statement with one line nobody owes (7.00 USD from a stranger)."""
+    day, money = w.ctx.clock.business_date(), Money("7.00", "USD")
+    line = StatementLine("L-7", day, money, "Stranger", "42", "?")
+    return FakeBank.statement_file(BankStatement("US-1", day, day, money, money + money, [line]))
+
+
+def _queued_entry(w: World) -> tuple[str, Actor]:
+    finance = _finance(w)
+    reconciliation.import_statement(w.ctx, finance, [_statement(w)])
+    query = reconciliation.EntryQuery(state=EntryState.QUEUED)
+    (entry,) = reconciliation.list_statement_entries(w.ctx, finance, query).items
+    return str(entry["id"]), finance
 
 
 def _debit_run(w: World) -> tuple[debit_runs.DebitRun, Actor]:

@@ -27,6 +27,7 @@ from leasekit.domain.funds import DEFAULT_WATERFALL, Waterfall
 from leasekit.domain.identity import BOOKKEEPERS, new_id
 from leasekit.domain.lifecycle import Stateful, StateMachine, row
 from leasekit.domain.mandates import DebitScheme
+from leasekit.domain.reconciliation import DEFAULT_RULES, MatchingRules
 from leasekit.errors import ValidationError
 from leasekit.money import Money, currency
 
@@ -106,14 +107,16 @@ class RetryPolicy:
 @attrs.frozen
 class CollectionRules:
     """How the company collects: its creditor accounts, when it debits again, the order
-    payments pay in (by business type, else the default), and the fee a returned debit
-    costs the customer (by currency; none if not listed)."""
+    payments pay in (by business type, else the default), the fee a returned debit costs
+    the customer (by currency; none if not listed), and how money coming in is matched."""
 
     accounts: Mapping[str, CreditorAccount] = attrs.field(factory=dict)
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
     waterfall: Waterfall = DEFAULT_WATERFALL
     waterfalls: Mapping[BusinessType, Waterfall] = attrs.field(factory=dict)
     return_fees: Mapping[str, Decimal] = attrs.field(factory=dict)
+    matching: MatchingRules = DEFAULT_RULES
+    """How incoming money is matched to contracts (:mod:`leasekit.domain.reconciliation`)."""
 
     def __attrs_post_init__(self) -> None:
         seen: dict[tuple[DebitScheme, str], str] = {}

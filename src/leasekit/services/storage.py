@@ -50,6 +50,7 @@ from leasekit.domain.pre_approvals import PreApproval
 from leasekit.domain.products import Product, ProductVersion
 from leasekit.domain.review_flags import ReviewCause, ReviewFlag
 from leasekit.domain.rules import RuleSetVersion
+from leasekit.domain.statement_entries import StatementEntry, StatementImport
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import Vehicle
 from leasekit.domain.vouchers import Voucher
@@ -726,6 +727,16 @@ class ResultImportRepository(Repository[ResultImport], Protocol):
     def by_hash(self, sha256: str) -> ResultImport | None: ...
 
 
+class StatementEntryRepository(Repository[StatementEntry], Protocol):
+    def known(self, account: str, line_ids: Collection[str]) -> set[str]:
+        """Which of *line_ids* the account's earlier imports brought already."""
+        ...
+
+
+class StatementImportRepository(Repository[StatementImport], Protocol):
+    def by_hash(self, sha256: str) -> StatementImport | None: ...
+
+
 class ExceptionRequestRepository(Repository[ExceptionRequest], Protocol):
     def list_for_payment(self, payment_id: str) -> list[ExceptionRequest]: ...
 
@@ -892,6 +903,12 @@ class UnitOfWork(Protocol):
 
     @property
     def result_imports(self) -> ResultImportRepository: ...
+
+    @property
+    def statement_entries(self) -> StatementEntryRepository: ...
+
+    @property
+    def statement_imports(self) -> StatementImportRepository: ...
 
     @property
     def exception_requests(self) -> ExceptionRequestRepository: ...

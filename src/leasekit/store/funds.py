@@ -1,5 +1,5 @@
-"""Collections: allocations, debit mandates, debit runs and their items, and the bank's result
-files as imported.
+"""Collections: allocations, debit mandates, debit runs and their items, the bank's result
+files as imported, and statement entries waiting to be (or placed) on contracts.
 
 The database keeps the promises collections make: one active mandate per contract and one
 mandate reference in all; one run per creditor account and business date (a second request
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from leasekit.domain.debit_runs import DebitItemState, DebitOrderItem, DebitRun, ResultImport
 from leasekit.domain.funds import PostedAllocation
 from leasekit.domain.mandates import Mandate, MandateState
+from leasekit.domain.statement_entries import StatementEntry, StatementImport
 from leasekit.services.storage import Page, Record
 from leasekit.store.repository import Rule, SqlRepository, Stored, repository
 from leasekit.store.schema import Base, EntityRow, currency_column, reference, unique_where
@@ -33,6 +34,8 @@ __all__ = [
     "DebitRunRepository",
     "MandateRepository",
     "ResultImportRepository",
+    "StatementEntryRepository",
+    "StatementImportRepository",
 ]
 
 _ACTIVE_SQL: Final = f"state = '{MandateState.ACTIVE}'"
@@ -279,4 +282,79 @@ class ResultImportRepository(SqlRepository[ResultImport]):
     )  # fmt: skip
 
     def by_hash(self, sha256: str) -> ResultImport | None:
+        return self._latest(self.stored.table.c.sha256 == sha256)
+
+
+class StatementEntryRow(EntityRow):
+    """Money in waiting to be placed, or placed; a booking is imported once per account."""
+
+    __tablename__ = "statement_entries"
+
+    account: Mapped[str] = mapped_column(String(64))
+    line_id: Mapped[str] = mapped_column(String(140))
+    source: Mapped[str]
+    booked_on: Mapped[dt.date]
+    currency: Mapped[str] = currency_column()
+    amount: Mapped[Decimal]
+    payer_name: Mapped[str]
+    payer_account: Mapped[str]
+    reference: Mapped[str]
+    state: Mapped[str]
+    rule: Mapped[str | None]
+    why: Mapped[str | None]
+    candidates: Mapped[list[Any]]
+    payments: Mapped[list[Any]]
+    import_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        sa.UniqueConstraint("account", "line_id"),
+        Index(None, "state", "id"),
+    )
+
+
+@repository("statement_entries")
+class StatementEntryRepository(SqlRepository[StatementEntry]):
+    stored = Stored.of(
+        "statement entry",
+        StatementEntryRow,
+        StatementEntry,
+        rules=[Rule("uq_statement_entries_account_line_id", ("account", "line_id"), "line_id",
+                    "was imported already")],
+    )  # fmt: skip
+
+    def known(self, account: str, line_ids: Collection[str]) -> set[str]:
+        """Which of *line_ids* the account's earlier imports brought already."""
+        table = self.stored.table
+        statement = sa.select(table.c.line_id).where(
+            table.c.account == account, table.c.line_id.in_(sorted(line_ids))
+        )
+        return {str(row.line_id) for row in self._rows(statement)}
+
+
+class StatementImportRow(EntityRow):
+    __tablename__ = "statement_imports"
+
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str]
+    account: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str]
+    imported_at: Mapped[dt.datetime]
+    imported_by: Mapped[str]
+    credits: Mapped[int]
+    matched: Mapped[int]
+    queued: Mapped[int]
+    known: Mapped[int]
+
+
+@repository("statement_imports")
+class StatementImportRepository(SqlRepository[StatementImport]):
+    stored = Stored.of(
+        "statement import",
+        StatementImportRow,
+        StatementImport,
+        rules=[Rule("uq_statement_imports_sha256", ("sha256",), "file", "was imported already")],
+    )
+
+    def by_hash(self, sha256: str) -> StatementImport | None:
         return self._latest(self.stored.table.c.sha256 == sha256)

@@ -9,6 +9,8 @@ from typing import Any, Final
 import attrs
 
 from leasekit import bankfiles
+from leasekit.builtin.statements.camt053 import Camt053Parser
+from leasekit.builtin.statements.swift import Mt940Parser
 from leasekit.domain.clock import Clock
 from leasekit.errors import ConflictError, DomainError, NotFoundError, ValidationError
 from leasekit.ports import (
@@ -146,7 +148,13 @@ class FakeBank(Outages):
         return FakeStatementParser.render(statement)
 
     def parse_statement(self, content: bytes) -> BankStatement:
+        """The fake's JSON, or a statement as banks export them: camt.053 (XML) or MT940."""
         self._call("parse_statement")
+        head = content.lstrip(b"\xef\xbb\xbf \t\r\n")[:5]
+        if head.startswith(b"<"):
+            return Camt053Parser().parse(content)
+        if head.startswith((b":20:", b"{1:", b":")):
+            return Mt940Parser().parse(content)
         return parse_statement(content)
 
     def reject_payments_to(self, account: str, reason: str = "account blocked") -> None:

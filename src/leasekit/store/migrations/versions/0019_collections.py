@@ -1,6 +1,7 @@
 """Collections: allocations of payments to receivables, debit mandates, debit runs and their
-items, and the bank result files imported. Receivables gain penalty interest and a write-off
-date; payments their source and what of them is still unallocated (credit).
+items, the bank result files imported, and statement entries with their imports. Receivables
+gain penalty interest and a write-off date; payments their source and what of them is still
+unallocated (credit).
 
 Revision ID: 0019
 Revises: 0018
@@ -58,6 +59,56 @@ def upgrade() -> None:
             batch_op.f("ix_debit_runs_business_date_id"), ["business_date", "id"], unique=False
         )
 
+    op.create_table(
+        "statement_entries",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("account", sa.String(length=64), nullable=False),
+        sa.Column("line_id", sa.String(length=140), nullable=False),
+        sa.Column("source", sa.String(), nullable=False),
+        sa.Column("booked_on", sa.Date(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("amount", sa.Numeric().with_variant(sa.Text(), "sqlite"), nullable=False),
+        sa.Column("payer_name", sa.String(), nullable=False),
+        sa.Column("payer_account", sa.String(), nullable=False),
+        sa.Column("reference", sa.String(), nullable=False),
+        sa.Column("state", sa.String(), nullable=False),
+        sa.Column("rule", sa.String(), nullable=True),
+        sa.Column("why", sa.String(), nullable=True),
+        sa.Column("candidates", sa.Text(), nullable=False),
+        sa.Column("payments", sa.Text(), nullable=False),
+        sa.Column("import_id", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_statement_entries")),
+        sa.UniqueConstraint(
+            "account", "line_id", name=op.f("uq_statement_entries_account_line_id")
+        ),
+    )
+    with op.batch_alter_table("statement_entries", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_statement_entries_import_id"), ["import_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_statement_entries_state_id"), ["state", "id"], unique=False
+        )
+
+    op.create_table(
+        "statement_imports",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("filename", sa.String(), nullable=False),
+        sa.Column("account", sa.String(length=64), nullable=False),
+        sa.Column("source", sa.String(), nullable=False),
+        sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("imported_by", sa.String(), nullable=False),
+        sa.Column("credits", sa.Integer(), nullable=False),
+        sa.Column("matched", sa.Integer(), nullable=False),
+        sa.Column("queued", sa.Integer(), nullable=False),
+        sa.Column("known", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_statement_imports")),
+        sa.UniqueConstraint("sha256", name=op.f("uq_statement_imports_sha256")),
+    )
     op.create_table(
         "trace_sequences",
         sa.Column("account_id", sa.String(length=64), nullable=False),
@@ -276,6 +327,12 @@ def downgrade() -> None:
 
     op.drop_table("mandates")
     op.drop_table("trace_sequences")
+    op.drop_table("statement_imports")
+    with op.batch_alter_table("statement_entries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_statement_entries_state_id"))
+        batch_op.drop_index(batch_op.f("ix_statement_entries_import_id"))
+
+    op.drop_table("statement_entries")
     with op.batch_alter_table("debit_runs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_debit_runs_business_date_id"))
 

@@ -1,0 +1,460 @@
+"""Corporate settlement and bank statements: money that came in without a debit, matched to
+contracts automatically where the deployer's rules can tell, queued for a person where not.
+
+A statement is read by the bank adapter (camt.053, MT940 or CSV, refused whole with its
+position if malformed) and a dealer's settlement file by the sheet reader (CSV or XLSX, a row
+per contract), both before anything changes. Then, in one transaction, every credit line an
+earlier import did not bring becomes a :class:`~leasekit.domain.statement_entries.
+StatementEntry` and :func:`~leasekit.domain.reconciliation.reconcile` places it against what
+each paying contract owes now (its outstanding due, or the next installment): a match becomes
+payments, allocated like any other (from the dealer: ``dealer_settlement``; otherwise
+``bank_transfer``; each naming the entry it came from); the rest waits on the queue with the
+candidates the rules saw. On the queue a person matches an entry (split over contracts if need
+be) or parks it in suspense. Nothing is matched twice: an entry's payments are made in the
+transaction that places it, and a booking is imported once per account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Final
+
+import attrs
+
+from leasekit.domain.contracts import Contract, Payment, PaymentSource, Receivable
+from leasekit.domain.identity import Actor, new_id
+from leasekit.domain.reconciliation import (
+    Ambiguity,
+    IncomingLine,
+    Match,
+    OpenItem,
+    normalize,
+    reconcile,
+    split,
+)
+from leasekit.domain.statement_entries import (
+    EntryAction,
+    EntrySource,
+    EntryState,
+    StatementEntry,
+    StatementImport,
+)
+from leasekit.domain.validation import text
+from leasekit.errors import LeasekitError, ValidationError
+from leasekit.money import Money, to_decimal
+from leasekit.services.commands import Work, at_version, command
+from leasekit.services.context import ServiceContext, back_office_only
+from leasekit.services.funds import PAYING_STATES, post_payment
+from leasekit.services.reads import Lister, lister, reader
+from leasekit.services.sheets import Sheet, read_sheet, read_upload
+from leasekit.services.storage import Record, UnitOfWork
+
+__all__ = [
+    "EntryPart",
+    "EntryQuery",
+    "MatchEntry",
+    "ParkEntry",
+    "get_statement_entry",
+    "get_statement_import",
+    "import_settlement_file",
+    "import_statement",
+    "list_statement_entries",
+    "match_statement_entry",
+    "park_statement_entry",
+]
+
+_SUBJECT: Final = "statement_entry"
+_LOOK_AHEAD: Final = timedelta(days=31)
+"""How far ahead an installment counts as what a contract owes "now" when nothing is due: a
+customer paying a few days early is paying the next installment."""
+SETTLEMENT_COLUMNS: Final = ("contract_number", "amount", "currency", "paid_on")
+"""The columns a dealer's settlement file must have; ``reference`` and ``row_id`` may follow."""
+
+
+# --- what each contract owes now ----------------------------------------------------------
+
+
+def _owed_now(lines: Sequence[Receivable], on: date) -> Money | None:
+    due = [line.outstanding for line in lines if line.due_date <= on]
+    if due:
+        return sum(due[1:], due[0])
+    return lines[0].outstanding if lines else None
+
+
+def _open_items(uow: UnitOfWork, currency: str, on: date) -> list[OpenItem]:
+    """What every paying contract in *currency* owes on *on*, with the references, accounts
+    and names its payer may quote: the contract number and mandate reference, the mandate's
+    account, the customer's and the dealer's names."""
+    states = [str(state) for state in PAYING_STATES]
+    lines = uow.receivables.unpaid_due(on + _LOOK_AHEAD, currency, states)
+    by_contract: dict[str, list[Receivable]] = {}
+    for line in lines:
+        by_contract.setdefault(line.contract_id, []).append(line)
+    mandates = uow.mandates.latest_for(list(by_contract))
+    items = []
+    for contract_id, owed_lines in by_contract.items():
+        owed = _owed_now(owed_lines, on)
+        if owed is None or owed.amount <= 0:
+            continue
+        contract = uow.contracts.get(contract_id)
+        mandate = mandates.get(contract_id)
+        names = (uow.customers.get(contract.customer_id).name,
+                 uow.partners.get(contract.partner_id).name)  # fmt: skip
+        items.append(OpenItem(
+            key=contract_id, contract_number=contract.number, amount_due=owed,
+            due_on=owed_lines[0].due_date,
+            references=() if mandate is None else (mandate.reference,),
+            payer_accounts=() if mandate is None else (mandate.account,), payer_names=names,
+        ))  # fmt: skip
+    return items
+
+
+# --- placing an entry ------------------------------------------------------------------------
+
+
+def _from_dealer(uow: UnitOfWork, entry: StatementEntry, contract: Contract) -> bool:
+    partner = uow.partners.get(contract.partner_id)
+    return bool(entry.payer_name) and normalize(entry.payer_name) == normalize(partner.name)
+
+
+def _pay(work: Work, entry: StatementEntry, parts: Sequence[tuple[str, Money]]) -> list[str]:
+    """Payments of *parts* (contract id, amount) from *entry*; the ids."""
+    made = []
+    for index, (contract_id, amount) in enumerate(parts):
+        contract = work.uow.contracts.get(contract_id)
+        dealer = entry.source is EntrySource.SETTLEMENT_FILE or _from_dealer(
+            work.uow, entry, contract
+        )
+        payment = Payment.receive(
+            contract_id=contract.id, amount=amount,
+            received_on=min(entry.booked_on, work.business_date),
+            reference=entry.reference or entry.payer_name or entry.line_id,
+            source=PaymentSource.DEALER_SETTLEMENT if dealer else PaymentSource.BANK_TRANSFER,
+            source_ref=f"{entry.id}:{index + 1}", actor=work.actor, at=work.at,
+        )  # fmt: skip
+        made.append(post_payment(work, contract, payment).id)
+    return made
+
+
+def _parts(match: Match) -> list[tuple[str, Money]]:
+    """Where a match's money goes; what it paid beyond the amounts due goes with the last
+    contract, as that customer's credit."""
+    parts = [(allocation.key, allocation.amount) for allocation in match.allocations]
+    if match.overpayment.amount > 0:
+        key, amount = parts[-1]
+        parts[-1] = (key, amount + match.overpayment)
+    return parts
+
+
+def _queued(entry: StatementEntry, ambiguity: Ambiguity | None) -> None:
+    entry.state = EntryState.QUEUED
+    if ambiguity is None:
+        entry.why = "no contract matches"
+    else:
+        entry.rule, entry.why = str(ambiguity.rule), str(ambiguity.reason).replace("_", " ")
+        entry.candidates = ambiguity.candidates
+
+
+def _place(work: Work, entries: Sequence[StatementEntry]) -> None:
+    """Reconcile *entries* against what contracts owe now, per currency."""
+    by_line = {entry.line_id: entry for entry in entries}
+    for code in sorted({entry.amount.currency.code for entry in entries}):
+        lines = [e.line for e in entries if e.amount.currency.code == code]
+        items = _open_items(work.uow, code, work.business_date)
+        result = reconcile(lines, items, work.ctx.collection.matching)
+        for match in result.matched:
+            entry = by_line[match.line_id]
+            entry.state, entry.rule = EntryState.MATCHED, str(match.rule)
+            entry.payments = tuple(_pay(work, entry, _parts(match)))
+        for ambiguity in result.ambiguous:
+            _queued(by_line[ambiguity.line_id], ambiguity)
+        for line_id in result.unmatched:
+            _queued(by_line[line_id], None)
+
+
+# --- importing -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Upload:
+    filename: str
+    sha256: str
+    account: str
+    source: EntrySource
+    lines: tuple[IncomingLine, ...]
+
+
+class _ImportedBefore(LeasekitError):
+    def __init__(self, report: StatementImport) -> None:
+        super().__init__(f"imported before as {report.id}")
+        self.report = report
+
+
+@command(
+    "apply_statement",
+    subject="statement_import",
+    creates="payment",
+    reload=lambda uow, import_id: uow.statement_imports.get(import_id),
+    fingerprint=lambda upload: upload.sha256,
+)
+def apply_statement(work: Work, upload: _Upload) -> StatementImport:
+    """Place a checked statement or settlement file (see :func:`import_statement`)."""
+    earlier = work.uow.statement_imports.by_hash(upload.sha256)
+    if earlier is not None:
+        raise _ImportedBefore(earlier)
+    line_ids = [line.line_id for line in upload.lines]
+    known = work.uow.statement_entries.known(upload.account, line_ids)
+    report_id = new_id()
+    entries = [
+        StatementEntry.of(line, account=upload.account, source=upload.source,
+                          import_id=report_id, at=work.at)
+        for line in upload.lines if line.line_id not in known
+    ]  # fmt: skip
+    _place(work, entries)
+    work.uow.statement_entries.add_many(entries)
+    for entry in entries:
+        if entry.state is EntryState.QUEUED:
+            work.event("statement_entry_queued", _SUBJECT, entry.id,
+                       {"amount": str(entry.amount.amount),
+                        "currency": entry.amount.currency.code, "why": entry.why})  # fmt: skip
+    matched = sum(1 for entry in entries if entry.state is EntryState.MATCHED)
+    report = StatementImport(
+        id=report_id, sha256=upload.sha256, filename=upload.filename, account=upload.account,
+        source=upload.source, imported_at=work.at, imported_by=work.actor.user_id,
+        credits=len(upload.lines), matched=matched, queued=len(entries) - matched,
+        known=len(upload.lines) - len(entries),
+    )  # fmt: skip
+    work.uow.statement_imports.add(report)
+    counts = {"credits": report.credits, "matched": report.matched, "queued": report.queued,
+              "known": report.known}  # fmt: skip
+    work.event("statement_imported", "statement_import", report.id,
+               {"account": report.account, **counts})  # fmt: skip
+    return report
+
+
+def _apply(
+    ctx: ServiceContext, actor: Actor, upload: _Upload, idempotency_key: str | None
+) -> tuple[StatementImport, bool]:
+    try:
+        return apply_statement(ctx, actor, upload, idempotency_key=idempotency_key), True
+    except _ImportedBefore as exc:
+        return exc.report, False
+    except LeasekitError:
+        # A concurrent import of the same file may have won; its report is this one's too.
+        with ctx.uow_factory() as uow:
+            earlier = uow.statement_imports.by_hash(upload.sha256)
+        if earlier is None:
+            raise
+        return earlier, False
+
+
+def import_statement(
+    ctx: ServiceContext,
+    actor: Actor,
+    chunks: Iterable[bytes],
+    *,
+    filename: str = "statement",
+    idempotency_key: str | None = None,
+) -> tuple[StatementImport, bool]:
+    """Import the company's bank statement: each credit line an earlier import did not bring
+    is matched to a contract or queued. The report, and whether this call applied it (False:
+    the same file was imported before)."""
+    apply_statement.authorize(actor)
+    name = text(filename, "filename", max_length=200)
+    data = read_upload(chunks, ctx.import_limits)
+    statement = ctx.adapters.bank.parse_statement(data)
+    lines = tuple(
+        IncomingLine(line.line_id, line.amount, line.booked_on,
+                     " ".join(dict.fromkeys(filter(None, (line.reference, line.description)))),
+                     line.counterparty_name, line.counterparty_account)
+        for line in statement.lines if line.amount.amount > 0
+    )  # fmt: skip
+    upload = _Upload(name, hashlib.sha256(data).hexdigest(), statement.account,
+                     EntrySource.STATEMENT, lines)  # fmt: skip
+    return _apply(ctx, actor, upload, idempotency_key)
+
+
+def _settlement_line(row: dict[str, str], number: int) -> IncomingLine:
+    where = f"row {number}"
+    faults = [f"{where}.{column}" for column in SETTLEMENT_COLUMNS if not row.get(column)]
+    if faults:
+        raise ValidationError.single(faults[0], "is required")
+    try:
+        amount = Money(to_decimal(row["amount"]), row["currency"].strip())
+        paid_on = date.fromisoformat(row["paid_on"].strip())
+    except (ValueError, LeasekitError) as exc:
+        raise ValidationError.single(where, str(exc)) from None
+    if amount.amount <= Decimal(0):
+        raise ValidationError.single(f"{where}.amount", "must be positive")
+    reference = " ".join(filter(None, (row["contract_number"], row.get("reference", ""))))
+    return IncomingLine(row.get("row_id") or f"row-{number}", amount, paid_on, reference)
+
+
+def _settlement_lines(sheet: Sheet) -> tuple[IncomingLine, ...]:
+    """The rows of a settlement file as incoming lines, the header naming the columns."""
+    if not sheet.rows:
+        raise ValidationError.single("file", "has no header row")
+    header = [cell.strip().lower() for cell in sheet.rows[0].cells]
+    missing = [column for column in SETTLEMENT_COLUMNS if column not in header]
+    if missing:
+        raise ValidationError.single("row 1", f"has no column {', '.join(missing)}")
+    lines = []
+    for row in sheet.rows[1:]:
+        if row.refused:
+            position, why = row.refused[0]
+            raise ValidationError.single(f"row {row.number}.{header[position]}", why)
+        lines.append(_settlement_line(dict(zip(header, row.cells, strict=False)), row.number))
+    return tuple(lines)
+
+
+def import_settlement_file(
+    ctx: ServiceContext,
+    actor: Actor,
+    chunks: Iterable[bytes],
+    *,
+    partner_id: str,
+    filename: str = "settlement",
+    idempotency_key: str | None = None,
+) -> tuple[StatementImport, bool]:
+    """Import the file a dealer sends with a settlement transfer (CSV or XLSX): a row per
+    contract it pays (``contract_number``, ``amount``, ``currency``, ``paid_on``, and
+    optionally ``reference`` and ``row_id``). Each row is matched by its contract number;
+    every row is checked before anything changes."""
+    apply_statement.authorize(actor)
+    back_office_only(actor, "settlement file")
+    name = text(filename, "filename", max_length=200)
+    with ctx.uow_factory() as uow:
+        partner = uow.partners.get(partner_id)
+    data = read_upload(chunks, ctx.import_limits)
+    lines = _settlement_lines(read_sheet(data, ctx.import_limits))
+    digest = hashlib.sha256(data).hexdigest()
+    upload = _Upload(name, digest, f"dealer:{partner.id}", EntrySource.SETTLEMENT_FILE, lines)
+    return _apply(ctx, actor, upload, idempotency_key)
+
+
+# --- the queue -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class EntryPart:
+    """Money of an entry that goes to one contract."""
+
+    contract_id: str
+    amount: Money
+
+
+@attrs.frozen
+class MatchEntry:
+    entry_id: str
+    parts: tuple[EntryPart, ...]
+    expected_version: int | None = None
+
+
+def _entry(work: Work, entry_id: str, version: int | None) -> StatementEntry:
+    entry = work.uow.statement_entries.get(entry_id)
+    at_version(_SUBJECT, entry_id, entry, version)
+    return entry
+
+
+@command(
+    "match_statement_entry",
+    subject=_SUBJECT,
+    creates="payment",
+    reload=lambda uow, entry_id: uow.statement_entries.get(entry_id),
+)
+def match_statement_entry(work: Work, request: MatchEntry) -> StatementEntry:
+    """Place a queued (or parked) entry on contracts by hand.
+
+    The parts name each contract and its share; they must add up to the entry's amount
+    exactly, and each becomes a payment allocated to that contract (what no installment is
+    due for stays as the customer's credit). Finance."""
+    entry = _entry(work, request.entry_id, request.expected_version)
+    parts = [(part.contract_id, part.amount) for part in request.parts]
+    match = split(entry.line, parts)
+    for index, (contract_id, _) in enumerate(parts):
+        contract = work.uow.contracts.get(contract_id)
+        if contract.state not in PAYING_STATES:
+            raise ValidationError.single(
+                f"parts[{index}].contract_id", f"contract {contract.number} takes no payments"
+            )
+    event = entry.apply(
+        EntryAction.MATCH, work.actor, at=work.at, business_date=work.business_date,
+        contracts=",".join(allocation.key for allocation in match.allocations),
+    )  # fmt: skip
+    entry.rule, entry.why = "manual", None
+    entry.payments = tuple(_pay(work, entry, _parts(match)))
+    work.uow.statement_entries.update(entry)
+    work.record(event)
+    return entry
+
+
+@attrs.frozen
+class ParkEntry:
+    entry_id: str
+    reason: str
+    expected_version: int | None = None
+
+
+@command(
+    "park_statement_entry",
+    subject=_SUBJECT,
+    creates="payment",
+    reload=lambda uow, entry_id: uow.statement_entries.get(entry_id),
+)
+def park_statement_entry(work: Work, request: ParkEntry) -> StatementEntry:
+    """Park a queued entry in suspense until someone knows what it is for; the reason is
+    what the next person reads. Finance."""
+    entry = _entry(work, request.entry_id, request.expected_version)
+    event = entry.apply(
+        EntryAction.PARK, work.actor, at=work.at, business_date=work.business_date,
+        reason=request.reason,
+    )  # fmt: skip
+    entry.why = event.reason
+    work.uow.statement_entries.update(entry)
+    work.record(event)
+    return entry
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class EntryQuery:
+    state: EntryState | None = None
+    account: str | None = None
+    import_id: str | None = None
+
+
+def _back_office(actor: Actor, query: EntryQuery) -> EntryQuery:
+    back_office_only(actor, _SUBJECT)
+    return query
+
+
+list_statement_entries: Lister[EntryQuery, Record] = lister(
+    "list_statement_entries",
+    EntryQuery,
+    lambda uow: uow.statement_entries,
+    _back_office,
+    """List statement entries: the reconciliation queue.
+
+    ``?state=queued`` is what waits for a person (with why, and the contracts the rules
+    saw); ``suspense`` what is parked; ``matched`` what became payments. Back office.""",
+)
+
+get_statement_entry = reader(
+    "get_statement_entry",
+    _SUBJECT,
+    lambda uow: uow.statement_entries,
+    """Get a statement entry: the money, who sent it with what reference, and where it went
+    (its payments) or why it waits. Back office.""",
+)
+
+get_statement_import = reader(
+    "get_statement_import",
+    "statement_import",
+    lambda uow: uow.statement_imports,
+    """Get the report of an imported statement or settlement file. Back office.""",
+)

@@ -956,9 +956,19 @@ _TOKEN_OPTION = click.option(
 )
 
 
+_DEMO_DIR_OPTION = click.option(
+    "--demo-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="The folder of a `leasekit demo`: use its settings rather than the environment's.",
+)  # fmt: skip
+
+
+def _funds_settings(demo_dir: Path | None) -> Settings | None:
+    return None if demo_dir is None else _demo_settings(demo_dir)
+
+
 @cli.group()
 def funds() -> None:
-    """Collections: debit runs and their bank files, and the bank's results."""
+    """Collections: debit runs and their bank files, the bank's results, statements."""
 
 
 @funds.command("debit-run")
@@ -974,9 +984,14 @@ def funds() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the bank file (its own name in this folder by default).",
 )
+@_DEMO_DIR_OPTION
 @_TOKEN_OPTION
 def funds_debit_run(
-    account_id: str, business_date: datetime | None, out: Path | None, token: str
+    account_id: str,
+    business_date: datetime | None,
+    out: Path | None,
+    demo_dir: Path | None,
+    token: str,
 ) -> None:
     """Collect what is due into creditor account ACCOUNT_ID and write the bank file: one run
     per account and business date, so running it again writes the same run's file."""
@@ -996,7 +1011,7 @@ def funds_debit_run(
                        else b"".join(debit_run_file(ctx, actor, made.id)[2]))  # fmt: skip
         return made, content
 
-    made, content = _on_server(run)
+    made, content = _on_server(run, _funds_settings(demo_dir))
     table = Table("run", "scheme", "business date", "collects on", "debits", "total",
                   title=f"Debit run into {account_id}")  # fmt: skip
     table.add_row(made.id, str(made.scheme), str(made.business_date), str(made.collection_date),
@@ -1015,8 +1030,9 @@ def funds_debit_run(
 
 @funds.command("import-results")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_DEMO_DIR_OPTION
 @_TOKEN_OPTION
-def funds_import_results(file: Path, token: str) -> None:
+def funds_import_results(file: Path, demo_dir: Path | None, token: str) -> None:
     """Import the bank's results for debits from FILE (a NACHA return file, a SEPA pain.002
     or camt.054, or the bank's CSV): checked whole first, then applied at once, or refused
     with the position at fault. The same file again changes nothing."""
@@ -1034,7 +1050,7 @@ def funds_import_results(file: Path, token: str) -> None:
                 ctx, actor, [file.read_bytes()], filename=file.name, progress=progress
             )
 
-    report, applied = _on_server(run)
+    report, applied = _on_server(run, _funds_settings(demo_dir))
     before = f"This file was imported before, as {report.id}; nothing was changed now."
     click.echo(f"Imported as {report.id}." if applied else before)
     counts = Table(*map(str, ResultOutcome), title="What the lines did")
@@ -1086,15 +1102,16 @@ def funds_bank_results(
             codes[traces.get(key, key)] = code
         return bankfiles.result_file(batch, codes, created_at=ctx.clock.now())
 
-    content = _on_server(run, None if demo_dir is None else _demo_settings(demo_dir))
+    content = _on_server(run, _funds_settings(demo_dir))
     out.write_bytes(content)
     click.echo(f"Wrote {out} ({len(content)} bytes).", err=True)
 
 
 @funds.command("import-statement")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_DEMO_DIR_OPTION
 @_TOKEN_OPTION
-def funds_import_statement(file: Path, token: str) -> None:
+def funds_import_statement(file: Path, demo_dir: Path | None, token: str) -> None:
     """Import the company's bank statement FILE (camt.053, MT940 or the bank's CSV): each
     credit line a previous import did not bring is matched to a contract and paid, or left on
     the reconciliation queue. The same file again changes nothing."""
@@ -1109,7 +1126,7 @@ def funds_import_statement(file: Path, token: str) -> None:
         with Console(stderr=True).status("reconciling"):
             return import_statement(ctx, actor, [file.read_bytes()], filename=file.name)
 
-    report, applied = _on_server(run)
+    report, applied = _on_server(run, _funds_settings(demo_dir))
     before = f"This file was imported before, as {report.id}; nothing was changed now."
     click.echo(f"Imported as {report.id}." if applied else before)
     table = Table("credits", "matched", "queued", "imported before",

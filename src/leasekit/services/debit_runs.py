@@ -18,6 +18,7 @@ same file imported again answers its first report.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 from collections.abc import Callable, Iterable, Sequence
@@ -49,12 +50,13 @@ from leasekit.domain.debit_runs import (
 from leasekit.domain.identity import Actor, new_id
 from leasekit.domain.mandates import DebitScheme, Mandate, MandateAction
 from leasekit.domain.validation import text
-from leasekit.errors import LeasekitError, ValidationError
+from leasekit.errors import ValidationError
 from leasekit.money import Money
 from leasekit.ports import DebitBatch, DebitItem, DebitOutcome, DebitReturn, ReturnAction
 from leasekit.services.commands import Work, command
 from leasekit.services.context import ServiceContext, back_office_only, page_size
 from leasekit.services.funds import charge_return_fee, post_payment, reverse_payment
+from leasekit.services.imports import ImportedBefore, import_once
 from leasekit.services.progress import Progress, quiet
 from leasekit.services.reads import Lister, lister, reader
 from leasekit.services.storage import Page, Record, UnitOfWork
@@ -331,12 +333,6 @@ class ResultsUpload:
     progress: Progress = attrs.field(default=quiet, eq=False)
 
 
-class _ImportedBefore(LeasekitError):
-    def __init__(self, report: ResultImport) -> None:
-        super().__init__(f"imported before as {report.id}")
-        self.report = report
-
-
 def _line(result: DebitReturn, outcome: ResultOutcome, item: DebitOrderItem | None = None,
           note: str = "") -> ResultLine:  # fmt: skip
     return ResultLine(
@@ -434,7 +430,7 @@ def apply_debit_results(work: Work, upload: ResultsUpload) -> ResultImport:
     """Apply a checked result file (see :func:`import_debit_results`)."""
     earlier = work.uow.result_imports.by_hash(upload.sha256)
     if earlier is not None:
-        raise _ImportedBefore(earlier)
+        raise ImportedBefore(earlier)
     items = work.uow.debit_items.by_trace({result.item_id for result in upload.results})
     seen: set[str] = set()
     lines = []
@@ -488,17 +484,15 @@ def import_debit_results(
     data = _read(chunks)
     results = tuple(ctx.adapters.bank.parse_return_file(data))
     upload = ResultsUpload(name, hashlib.sha256(data).hexdigest(), results, progress)
-    try:
-        return apply_debit_results(ctx, actor, upload, idempotency_key=idempotency_key), True
-    except _ImportedBefore as exc:
-        return exc.report, False
-    except LeasekitError:
-        # A concurrent import of the same file may have won; its report is this one's too.
+
+    def earlier() -> ResultImport | None:
         with ctx.uow_factory() as uow:
-            earlier = uow.result_imports.by_hash(upload.sha256)
-        if earlier is None:
-            raise
-        return earlier, False
+            return uow.result_imports.by_hash(upload.sha256)
+
+    apply = functools.partial(
+        apply_debit_results, ctx, actor, upload, idempotency_key=idempotency_key
+    )
+    return import_once(apply, earlier)
 
 
 @attrs.frozen

@@ -16,6 +16,7 @@ transaction that places it, and a booking is imported once per account.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
@@ -48,6 +49,7 @@ from leasekit.money import Money, to_decimal
 from leasekit.services.commands import Work, at_version, command
 from leasekit.services.context import ServiceContext, back_office_only
 from leasekit.services.funds import PAYING_STATES, post_payment
+from leasekit.services.imports import ImportedBefore, import_once
 from leasekit.services.reads import Lister, lister, reader
 from leasekit.services.sheets import Sheet, read_sheet, read_upload
 from leasekit.services.storage import Record, UnitOfWork
@@ -187,12 +189,6 @@ class _Upload:
     lines: tuple[IncomingLine, ...]
 
 
-class _ImportedBefore(LeasekitError):
-    def __init__(self, report: StatementImport) -> None:
-        super().__init__(f"imported before as {report.id}")
-        self.report = report
-
-
 @command(
     "apply_statement",
     subject="statement_import",
@@ -204,7 +200,7 @@ def apply_statement(work: Work, upload: _Upload) -> StatementImport:
     """Place a checked statement or settlement file (see :func:`import_statement`)."""
     earlier = work.uow.statement_imports.by_hash(upload.sha256)
     if earlier is not None:
-        raise _ImportedBefore(earlier)
+        raise ImportedBefore(earlier)
     line_ids = [line.line_id for line in upload.lines]
     known = work.uow.statement_entries.known(upload.account, line_ids)
     report_id = new_id()
@@ -238,17 +234,12 @@ def apply_statement(work: Work, upload: _Upload) -> StatementImport:
 def _apply(
     ctx: ServiceContext, actor: Actor, upload: _Upload, idempotency_key: str | None
 ) -> tuple[StatementImport, bool]:
-    try:
-        return apply_statement(ctx, actor, upload, idempotency_key=idempotency_key), True
-    except _ImportedBefore as exc:
-        return exc.report, False
-    except LeasekitError:
-        # A concurrent import of the same file may have won; its report is this one's too.
+    def earlier() -> StatementImport | None:
         with ctx.uow_factory() as uow:
-            earlier = uow.statement_imports.by_hash(upload.sha256)
-        if earlier is None:
-            raise
-        return earlier, False
+            return uow.statement_imports.by_hash(upload.sha256)
+
+    apply = functools.partial(apply_statement, ctx, actor, upload, idempotency_key=idempotency_key)
+    return import_once(apply, earlier)
 
 
 def import_statement(

@@ -42,12 +42,13 @@ from leasekit.services import (
 )
 from leasekit.services.context import ServiceContext
 from leasekit.settings import ADAPTER_KINDS
-from leasekit.testing.book import Debtor, months_before, taken_over_contract
+from leasekit.testing.book import Debtor, book_partner, months_before, taken_over_contract
 
 __all__ = [
     "DEMO_ADAPTERS",
     "DEMO_ADAPTER_OPTIONS",
     "DEMO_BOOK",
+    "DEMO_BOOK_DEALER",
     "DEMO_FUNDS",
     "DEMO_PRODUCTS",
     "DEMO_US_ACCOUNT",
@@ -112,9 +113,11 @@ DEMO_BOOK: Final = (
                                               "NL91ABNA0417164300", "ABNANL2A")),
     ("TB-0005", "Wang Fang", "CNY", None),
 )  # fmt: skip
-"""The book the demo company took over from its earlier system: active loans at Sunrise Motors
-whose first installment fell due a month before the business date and whose second falls
-due on it, each with a debit mandate but the last."""
+"""The book the demo company took over from its earlier system: active loans through
+:data:`DEMO_BOOK_DEALER` whose first installment fell due a month before the business date and
+whose second falls due on it, each with a debit mandate but the last."""
+DEMO_BOOK_DEALER: Final = "Metro Fleet Sales"
+"""The dealer of the taken-over book (a partner of the earlier system, active here)."""
 
 STAFF = (
     ("officer", "Li Na (credit officer)", Role.OFFICER),
@@ -223,7 +226,7 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
         ctx.clock.business_date() + timedelta(days=90),
     )
     waiting = credit_limits.request_limit_change(ctx, staff["officer"], season)
-    book = _take_over_book(ctx, sunrise)
+    book = _take_over_book(ctx)
     return DemoCompany(
         tokens,
         [sunrise, harbour, prospect],
@@ -235,11 +238,13 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
     )
 
 
-def _take_over_book(ctx: ServiceContext, partner: Partner) -> list[Contract]:
-    """Write :data:`DEMO_BOOK` (12-month loans of 12,000, priced two months ago)."""
+def _take_over_book(ctx: ServiceContext) -> list[Contract]:
+    """Write :data:`DEMO_BOOK` (12-month loans of 12,000, priced two months ago), with the
+    dealer they came through."""
     today, at = ctx.clock.business_date(), ctx.clock.now()
     priced_on = months_before(today, 2)
     with ctx.unit_of_work() as uow:
+        partner = book_partner(uow, DEMO_BOOK_DEALER, credit_code("91440300MA5G7H8J9"), at)
         made = [
             taken_over_contract(
                 uow, partner, number=number, serial=serial, customer_name=name,
@@ -254,7 +259,7 @@ def _take_over_book(ctx: ServiceContext, partner: Partner) -> list[Contract]:
 
 _STATEMENT_LINES: Final = (
     # (entry reference, amount, payer, payer's account, remittance text)
-    ("1", "1685.42", "SUNRISE MOTORS", "4400998877", "Settlement TB-0002 arrears and fee"),
+    ("1", "1685.42", "METRO FLEET SALES", "4400998877", "Settlement TB-0002 arrears and fee"),
     ("2", "830.21", "JOHN SMITH", "000123456789", "Car loan installment"),
     ("3", "120.00", "NORTHWIND TRADING", "7711002233", "INV 4471"),
     ("4", "-35.00", "", "", "Account maintenance fee"),

@@ -136,8 +136,8 @@ async def test_collections_are_the_back_offices(demo: Demo) -> None:
     body = {"contract_id": john, "amount": {"amount": "10.00", "currency": "USD"},
             "reference": "cash"}  # fmt: skip
     await demo.call("POST", "/payments", "officer", 403, json=body)
-    # The contract's dealer reads its receivables and payments; another dealer does not.
-    await demo.call("GET", f"/contracts/{john}/receivables", "sunrise", 200)
+    # Another dealer's contract is not found.
+    await demo.call("GET", f"/contracts/{john}/receivables", "sunrise", 404)
     await demo.call("GET", f"/contracts/{john}/payments", "harbour", 404)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from leasekit.demo import credit_code
+from leasekit.demo import DEMO_BOOK_DEALER, credit_code
 
 from .test_customers import NEW_CUSTOMER
 from .test_documents import png
@@ -46,6 +46,7 @@ async def test_staff_onboard_a_partner_and_take_it_to_active(demo) -> None:
         "Sunrise Motors",
         "Harbour Auto",
         "Lakeside Cars",
+        DEMO_BOOK_DEALER,
         "Riverside Autos",
     ]
 

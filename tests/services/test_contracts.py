@@ -30,7 +30,7 @@ from leasekit.errors import (
     StaleVersionError,
     ValidationError,
 )
-from leasekit.services import applications, contracts
+from leasekit.services import applications, contracts, funds
 from leasekit.services.context import ServiceContext
 from leasekit.services.contracts import ContractQuery, ContractRevision, EnvelopeCheck
 from leasekit.testing import Fakes
@@ -97,19 +97,20 @@ def test_an_approved_application_becomes_a_draft_contract_on_its_approved_plan(
 def test_the_schedule_is_frozen_as_one_receivable_per_installment(
     ctx: ServiceContext, contract: Contract
 ) -> None:
-    first = contracts.list_receivables(ctx, SYSTEM, contract.id, limit=30)
-    rest = contracts.list_receivables(ctx, SYSTEM, contract.id, after=first.next_after, limit=30)
+    first = funds.list_receivables(ctx, SYSTEM, contract.id, limit=30)
+    rest = funds.list_receivables(ctx, SYSTEM, contract.id, after=first.next_after, limit=30)
     assert (first.next_after, rest.next_after) == ("30", None)
     lines = first.items + rest.items
     rows = applications.get_application_plan(ctx, SYSTEM, contract.application_id).rows
-    assert [line["sequence"] for line in lines] == list(range(1, 37))
-    assert [line["due_date"] for line in lines] == [row.due_date for row in rows]
-    assert [line["interest"]["amount"] for line in lines] == [row.interest for row in rows]
+    assert [line.sequence for line in lines] == list(range(1, 37))
+    assert [line.due_date for line in lines] == [row.due_date for row in rows]
+    assert [line.interest.amount for line in lines] == [row.interest for row in rows]
     # A finance lease ends with its residual, owed with the last installment.
-    principal = [line["principal"]["amount"] for line in lines]
+    principal = [line.principal.amount for line in lines]
     assert sum(principal) == contract.principal.amount
     assert principal[-1] == rows[-1].principal + contract.plan.residual_value
-    assert all(line["paid_principal"]["amount"] == 0 for line in lines)
+    assert all(line.paid_principal.amount == 0 for line in lines)
+    assert {line.status for line in lines} == {"not_due"}
 
 
 def test_the_document_is_rendered_stored_and_names_its_figures(

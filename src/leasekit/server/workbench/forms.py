@@ -3,6 +3,8 @@ get: a reload never posts twice)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -10,24 +12,30 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from leasekit.errors import ValidationError
-from leasekit.server.keys import CONVERTER_KEY
+from leasekit.server.keys import CONVERTER_KEY, SETTINGS_KEY
 from leasekit.server.payloads import structure
-from leasekit.server.workbench.session import safe_next
+from leasekit.server.workbench.session import check_csrf, safe_next
 from leasekit.services.storage import Page
 
 __all__ = [
     "Form",
     "done",
+    "file_chunks",
+    "form_file",
     "form_text",
     "form_texts",
     "form_version",
     "next_page_url",
     "read_filters",
+    "upload_form",
 ]
 
 Form = MultiDictProxy[str | bytes | bytearray | web.FileField]
 _T = TypeVar("_T")
 _NOT_FILTERS: Final = frozenset({"after", "limit", "notice"})
+_CHUNK: Final = 64 * 1024
+_FORM_SLACK: Final = 64 * 1024
+"""Room in an upload form for its other fields, besides the file's own size limit."""
 
 
 def form_text(form: Form, name: str, limit: int = 2000) -> str:
@@ -77,3 +85,36 @@ def next_page_url(request: web.Request, page: Page[Any]) -> str | None:
         return None
     query = {k: v for k, v in request.query.items() if k not in {"after", "notice"}}
     return f"{request.path}?{urlencode({**query, 'after': page.next_after})}"
+
+
+@contextlib.asynccontextmanager
+async def upload_form(request: web.Request) -> AsyncIterator[Form]:
+    """A multipart form carrying a file, held to the API's upload size limit rather than
+    the app's 1 MiB body limit (which :func:`~.handlers.form_handler` reads forms within),
+    its CSRF field checked; its files are closed afterwards. For a :func:`~.handlers.
+    page_handler`."""
+    limit = request.app[SETTINGS_KEY].server.max_upload_bytes
+    roomy = request.clone(client_max_size=limit + _FORM_SLACK)
+    await check_csrf(roomy)
+    form = await roomy.post()
+    try:
+        yield form
+    finally:
+        for value in form.values():
+            if isinstance(value, web.FileField):
+                value.file.close()
+
+
+def form_file(form: Form, name: str = "file") -> web.FileField:
+    """The file the form carries in *name*; a form without one is refused."""
+    file = form.get(name)
+    if not isinstance(file, web.FileField):
+        raise ValidationError.single(name, "choose a file to upload")
+    return file
+
+
+def file_chunks(file: web.FileField) -> Iterator[bytes]:
+    """The uploaded file's bytes, from the start, a piece at a time."""
+    file.file.seek(0)
+    while chunk := file.file.read(_CHUNK):
+        yield chunk

@@ -50,6 +50,8 @@ NAVIGATION: Final = (
     ("contracts", "/workbench/contracts", frozenset(Role) - {Role.SYSTEM}),
     ("partners", "/workbench/partners",
      frozenset(Role) - {Role.SYSTEM, Role.DEALER_USER}),
+    ("reconciliation", "/workbench/reconciliation",
+     frozenset({Role.FINANCE, Role.FINANCE_DIRECTOR, Role.POST_LOAN_SUPERVISOR, Role.ADMIN})),
 )  # fmt: skip
 """The menu: each page and the roles it is for (the services decide what each may see)."""
 

@@ -5,9 +5,9 @@ schedule of receivables."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 import attrs
 from aiohttp import web
@@ -23,20 +23,21 @@ from leasekit.domain.contracts import (
 from leasekit.domain.documents import DocumentKind, OwnerKind
 from leasekit.domain.identity import Actor
 from leasekit.errors import PermissionDeniedError, ValidationError
-from leasekit.server.keys import SETTINGS_KEY
 from leasekit.server.routes.helpers import actor, run_sync, send_download, services
 from leasekit.server.workbench.forms import (
     Form,
     done,
+    file_chunks,
+    form_file,
     form_text,
     form_texts,
     form_version,
     next_page_url,
     read_filters,
+    upload_form,
 )
 from leasekit.server.workbench.handlers import form_handler, page_handler
 from leasekit.server.workbench.render import NOTICES, render
-from leasekit.server.workbench.session import check_csrf
 from leasekit.services import contracts, documents, funds
 from leasekit.services.contracts import (
     ContractQuery,
@@ -63,10 +64,6 @@ NOTICES.update(
         "contract_uploaded": "The document is uploaded.",
     }
 )
-
-_CHUNK: Final = 64 * 1024
-_FORM_SLACK: Final = 64 * 1024
-"""Room in an upload form for its other fields, besides the file's own size limit."""
 
 
 def _may(check: Callable[[Actor], None], who: Actor) -> bool:
@@ -225,26 +222,14 @@ def _contacts(form: Form) -> tuple[SignerContact, ...]:
 @page_handler
 async def upload(request: web.Request) -> web.StreamResponse:
     """A document of the contract (the vehicle invoice the payout needs), posted as a
-    multipart form and held to the API's upload size limit. It checks the CSRF field itself
-    rather than through :func:`form_handler`, which reads forms within the app's 1 MiB body
-    limit."""
-    limit = request.app[SETTINGS_KEY].server.max_upload_bytes
-    roomy = request.clone(client_max_size=limit + _FORM_SLACK)
-    await check_csrf(roomy)
-    form = await roomy.post()
-    try:
+    multipart form and held to the API's upload size limit (:func:`upload_form`)."""
+    async with upload_form(request) as form:
         await _store_upload(request, form)
-    finally:
-        for value in form.values():
-            if isinstance(value, web.FileField):
-                value.file.close()
     raise done(form, "contract_uploaded")
 
 
 async def _store_upload(request: web.Request, form: Form) -> None:
-    file = form.get("file")
-    if not isinstance(file, web.FileField):
-        raise ValidationError.single("file", "choose a file to upload")
+    file = form_file(form)
     kind = form_text(form, "kind", 64)
     if kind not in {member.value for member in DocumentKind}:
         raise ValidationError.single("kind", "choose what the document is")
@@ -254,18 +239,12 @@ async def _store_upload(request: web.Request, form: Form) -> None:
     try:
         await run_sync(
             request, documents.upload_document, services(request), actor(request), command,
-            _chunks(file),
+            file_chunks(file),
         )  # fmt: skip
     except ValidationError as exc:
         if [error.field for error in exc.errors] == ["owner_id"]:
             raise web.HTTPNotFound() from None
         raise
-
-
-def _chunks(file: web.FileField) -> Iterator[bytes]:
-    file.file.seek(0)
-    while chunk := file.file.read(_CHUNK):
-        yield chunk
 
 
 @routes.get("/workbench/contracts/{id}/document")

@@ -20,6 +20,7 @@ from stdnum.cn import ric
 from leasekit.domain.applications import Application, RequestedTerms
 from leasekit.domain.business import BusinessType
 from leasekit.domain.contracts import Contract, ContractSigner, Receivable, receivables
+from leasekit.domain.credit_limits import CreditLimit
 from leasekit.domain.customers import Customer
 from leasekit.domain.identity import new_id
 from leasekit.domain.mandates import AccountType, DebitScheme, Mandate, MandateState
@@ -70,13 +71,23 @@ def months_before(day: date, months: int) -> date:
     return date(year, (month - 1) % 12 + 1, min(day.day, 28))
 
 
-def book_partner(uow: UnitOfWork, name: str, registration_number: str, at: datetime) -> Partner:
-    """An active partner (A-rated dealer) that a taken-over book's contracts came through."""
+def book_partner(
+    uow: UnitOfWork,
+    name: str,
+    registration_number: str,
+    at: datetime,
+    *,
+    limit: Decimal = Decimal(0),
+    currency: str = "CNY",
+) -> Partner:
+    """An active partner (A-rated dealer) that a taken-over book's contracts came through,
+    with its credit limit account (*limit*: none to draw on unless given)."""
     partner = Partner(
         id=new_id(), name=name, country="CN", registration_number=registration_number,
         kind="new_car_dealer", rating="A", state="active", created_at=at,
     )  # fmt: skip
     uow.partners.add(partner)
+    uow.credit_limits.add(CreditLimit.open(partner.id, Money(limit, currency), at))
     return partner
 
 

@@ -73,7 +73,7 @@ async def test_finance_imports_the_statement_and_sees_the_queue(demo: Any, desk:
     assert "imported before; nothing changed" in await finance.page(location)
     assert "No entry in this state." in await finance.page(f"{QUEUE}?state=suspense")
     matched = await finance.page(f"{QUEUE}?state=matched")
-    assert "SUNRISE MOTORS" in matched
+    assert "METRO FLEET SALES" in matched
     assert "NORTHWIND TRADING" not in matched
     chinese = await finance.submit("/workbench/language", {"language": "zh", "back": QUEUE})
     assert "筛选款项" in chinese

@@ -363,6 +363,9 @@ def leasekit_run(runtime: Any) -> None:
 def phase(which: str, database: Path, profile: bool) -> None:
     """One run on *database*, in this process; prints what it measured as JSON."""
     folder = database.parent
+    if which == "statement":
+        statement_phase(database, profile)
+        return
     runtime = runtime_for(folder, database) if which == "leasekit" else None
     engine = runtime.engine if runtime is not None else create_engine(f"sqlite:///{database}")
     with engine.connect() as connection:  # open the pool's connection before timing
@@ -398,11 +401,15 @@ def phase(which: str, database: Path, profile: bool) -> None:
                       "total": total, "digest": digest, "profile": top}))  # fmt: skip
 
 
-def run_phase(which: str, seeded: Path, profile: bool) -> dict[str, Any]:
+def run_phase(
+    which: str, seeded: Path, profile: bool, statement: bytes | None = None
+) -> dict[str, Any]:
     """*which* on a fresh copy of the seeded database, in a process of its own."""
     with tempfile.TemporaryDirectory(prefix="bench-collections-") as scratch:
         copy = Path(scratch) / "book.db"
         shutil.copyfile(seeded, copy)
+        if statement is not None:
+            (Path(scratch) / STATEMENT_FILE).write_bytes(statement)
         command = [sys.executable, __file__, "--phase", which, "--db", str(copy)]
         if profile:
             command.append("--profile")
@@ -415,6 +422,72 @@ def run_phase(which: str, seeded: Path, profile: bool) -> dict[str, Any]:
 
 
 # --- reconciliation -----------------------------------------------------------------------
+
+STATEMENT_FILE: Final = "statement.xml"
+
+
+def camt053(lines: Sequence[IncomingLine]) -> bytes:
+    """*lines* as the demo account's camt.053 statement for the business date, each line's
+    reference in the remittance text, its payer as the debtor party."""
+    from leasekit.demo import DEMO_US_ACCOUNT, _balance, _statement_entry
+
+    day = BUSINESS_DATE
+    entries = "".join(
+        _statement_entry(day, str(n + 1), f"{line.amount.amount}", line.payer_name,
+                         line.payer_account, line.reference or "transfer")
+        for n, line in enumerate(lines)
+    )  # fmt: skip
+    opening = Decimal("250000.00")
+    closing = opening + sum((line.amount.amount for line in lines), Decimal(0))
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">
+  <BkToCstmrStmt>
+    <GrpHdr><MsgId>STMT-{day:%Y%m%d}</MsgId><CreDtTm>{day}T20:00:00Z</CreDtTm></GrpHdr>
+    <Stmt>
+      <Id>{day:%Y%m%d}-{DEMO_US_ACCOUNT}</Id>
+      <CreDtTm>{day}T20:00:00Z</CreDtTm>
+      <Acct><Id><Othr><Id>{DEMO_US_ACCOUNT}</Id></Othr></Id><Ccy>USD</Ccy></Acct>
+      {_balance("OPBD", opening, day)}
+      {_balance("CLBD", closing, day)}{entries}
+    </Stmt>
+  </BkToCstmrStmt>
+</Document>
+""".encode()
+
+
+def statement_phase(database: Path, profile: bool) -> None:
+    """``services.reconciliation.import_statement`` on the statement beside *database*."""
+    from leasekit.services.reconciliation import import_statement
+
+    runtime = runtime_for(database.parent, database)
+    content = (database.parent / STATEMENT_FILE).read_bytes()
+    profiler = cProfile.Profile() if profile else None
+    before = reset_peak()
+    started = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    report, applied = import_statement(
+        runtime.services, Actor.system(), [content], filename=STATEMENT_FILE
+    )
+    if profiler is not None:
+        profiler.disable()
+    seconds = time.perf_counter() - started
+    top = ""
+    if profiler is not None:
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(8)
+        stats.sort_stats("cumulative").print_stats(r"leasekit/(services|store|domain)", 12)
+        top = out.getvalue()
+    peak = peak_mb()
+    with runtime.engine.connect() as connection:
+        payments = connection.exec_driver_sql("SELECT count(*) FROM payments").scalar_one()
+    runtime.close()
+    print(json.dumps({"seconds": seconds, "before_mb": before, "peak_mb": peak,
+                      "applied": applied, "credits": report.credits, "matched": report.matched,
+                      "queued": report.queued, "payments": payments,
+                      "profile": top}))  # fmt: skip
+
 
 _SEPARATORS: Final = re.compile(r"[\W_]+")
 
@@ -583,14 +656,40 @@ def reconciliation(book: Book, count: int, repeats: int, profile: bool) -> bool:
     return True
 
 
+def statement_import(seeded: Path, book: Book, count: int, profile: bool) -> bool:
+    """``import_statement`` end to end on *count* lines: parse, match, pay, queue."""
+    lines, items = statement(book, count)
+    expected = len(plain_match(lines, items))
+    run = run_phase("statement", seeded, profile=False, statement=camt053(lines))
+    print(f"\nimport_statement end to end (camt.053, {count:,} lines, against every contract "
+          f"of the book): {run['seconds']:.2f} s = {count / run['seconds']:,.0f} lines/s; "
+          f"{run['matched']:,} matched, {run['queued']:,} queued, {run['payments']:,} "
+          f"payments; peak RSS {run['peak_mb']:.0f} MB (growth "
+          f"{run['peak_mb'] - run['before_mb']:.0f})")  # fmt: skip
+    if profile:
+        profiled = run_phase("statement", seeded, profile=True, statement=camt053(lines))
+        _profile("leasekit's import_statement", profiled["profile"])
+    if not run["applied"] or run["matched"] != expected or run["payments"] != expected:
+        print(f"CORRECTNESS FAILURE: the import matched {run['matched']} lines and made "
+              f"{run['payments']} payments; the hash join matches {expected}")  # fmt: skip
+        return False
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contracts", type=int, default=20_000, help="book size (20,000)")
     parser.add_argument("--quick", action="store_true", help="2,000 contracts, one repeat")
     parser.add_argument("--lines", type=int, help="statement lines (as many as contracts)")
     parser.add_argument("--repeats", type=int, help="debit runs of each kind (2; 1 from 100k)")
+    parser.add_argument(
+        "--statement-lines", type=int, default=2_000,
+        help="lines of the statement imported end to end (2,000; 0: none)",
+    )  # fmt: skip
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
-    parser.add_argument("--phase", choices=("baseline", "leasekit"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--phase", choices=("baseline", "leasekit", "statement"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.phase:
@@ -620,6 +719,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               f" (database {database.stat().st_size / 2**20:.0f} MB)")  # fmt: skip
         ok = debit_runs(database, repeats, args.profile)
         ok = reconciliation(book, lines, 3 if count < 100_000 else 2, args.profile) and ok
+        statement_lines = min(args.statement_lines, count, 200 if args.quick else count)
+        if statement_lines > 0:
+            ok = statement_import(database, book, statement_lines, args.profile) and ok
     return 0 if ok else 1
 
 

@@ -64,10 +64,10 @@ from leasekit.store.parties import CustomerRepository, VehicleRepository
 from leasekit.store.schema import search_key
 from leasekit.testing.book import (
     Debtor,
-    _id_number,
-    _vin,
     book_partner,
     months_before,
+    serial_id_number,
+    serial_vin,
     taken_over_contract,
 )
 
@@ -179,9 +179,9 @@ def _copy(serial: int, template: Template, partner_id: str) -> dict[str, list[di
     name = f"Customer {serial}"
     customer = template.customer | {
         "id": customer_id, "name": name, "name_key": search_key(name),
-        "id_number": _id_number(serial), "partner_id": partner_id,
+        "id_number": serial_id_number(serial), "partner_id": partner_id,
     }  # fmt: skip
-    vehicle = template.vehicle | {"id": vehicle_id, "vin": str(_vin(serial)),
+    vehicle = template.vehicle | {"id": vehicle_id, "vin": str(serial_vin(serial)),
                                   "partner_id": partner_id}  # fmt: skip
     application = template.application | {
         "id": application_id, "customer_id": customer_id, "vehicle_id": vehicle_id,
@@ -429,30 +429,14 @@ STATEMENT_FILE: Final = "statement.xml"
 def camt053(lines: Sequence[IncomingLine]) -> bytes:
     """*lines* as the demo account's camt.053 statement for the business date, each line's
     reference in the remittance text, its payer as the debtor party."""
-    from leasekit.demo import DEMO_US_ACCOUNT, _balance, _statement_entry
+    from leasekit.demo import DEMO_US_ACCOUNT, company_statement
 
-    day = BUSINESS_DATE
-    entries = "".join(
-        _statement_entry(day, str(n + 1), f"{line.amount.amount}", line.payer_name,
-                         line.payer_account, line.reference or "transfer")
+    entries = [
+        (str(n + 1), f"{line.amount.amount}", line.payer_name, line.payer_account,
+         line.reference or "transfer")
         for n, line in enumerate(lines)
-    )  # fmt: skip
-    opening = Decimal("250000.00")
-    closing = opening + sum((line.amount.amount for line in lines), Decimal(0))
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">
-  <BkToCstmrStmt>
-    <GrpHdr><MsgId>STMT-{day:%Y%m%d}</MsgId><CreDtTm>{day}T20:00:00Z</CreDtTm></GrpHdr>
-    <Stmt>
-      <Id>{day:%Y%m%d}-{DEMO_US_ACCOUNT}</Id>
-      <CreDtTm>{day}T20:00:00Z</CreDtTm>
-      <Acct><Id><Othr><Id>{DEMO_US_ACCOUNT}</Id></Othr></Id><Ccy>USD</Ccy></Acct>
-      {_balance("OPBD", opening, day)}
-      {_balance("CLBD", closing, day)}{entries}
-    </Stmt>
-  </BkToCstmrStmt>
-</Document>
-""".encode()
+    ]  # fmt: skip
+    return company_statement(DEMO_US_ACCOUNT, BUSINESS_DATE, entries)
 
 
 def statement_phase(database: Path, profile: bool) -> None:

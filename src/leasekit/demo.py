@@ -8,6 +8,7 @@ never by switching validation off.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
@@ -268,11 +269,19 @@ _STATEMENT_LINES: Final = (
 arrears, a customer paying early, money nobody can place, and a bank charge."""
 
 
-def company_statement(account: str, day: date) -> bytes:
-    """The demo company's camt.053 statement of *account* for *day* (:data:`_STATEMENT_LINES`),
-    as the bank would export it: what ``docs/funds.md`` imports."""
-    entries = "".join(_statement_entry(day, *line) for line in _STATEMENT_LINES)
-    moved = sum(Decimal(amount) for _, amount, *_ in _STATEMENT_LINES)
+StatementLineText = tuple[str, str, str, str, str]
+"""(entry reference, amount, payer, payer's account, remittance text); a negative amount is
+money out."""
+
+
+def company_statement(
+    account: str, day: date, lines: Sequence[StatementLineText] = _STATEMENT_LINES
+) -> bytes:
+    """The demo company's camt.053 statement of its USD *account* for *day*, as the bank
+    would export it: by default the day :data:`_STATEMENT_LINES` describes, which
+    ``docs/funds.md`` imports."""
+    entries = "".join(_statement_entry(day, *line) for line in lines)
+    moved = sum((Decimal(amount) for _, amount, *_ in lines), Decimal(0))
     opening = Decimal("250000.00")
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">

@@ -31,7 +31,15 @@ from leasekit.domain.vehicles import Vehicle, Vin, vin_check_digit
 from leasekit.money import Money
 from leasekit.services.storage import UnitOfWork
 
-__all__ = ["BookContract", "Debtor", "book_partner", "months_before", "taken_over_contract"]
+__all__ = [
+    "BookContract",
+    "Debtor",
+    "book_partner",
+    "months_before",
+    "serial_id_number",
+    "serial_vin",
+    "taken_over_contract",
+]
 
 _TERMS: Final = ProductTerms(
     name="Taken-over book",
@@ -91,7 +99,7 @@ def book_partner(
     return partner
 
 
-def _vin(serial: int) -> Vin:
+def serial_vin(serial: int) -> Vin:
     """A VIN of its own for each serial, its check digit computed as a real one's is."""
     body = "".join(_VIN_CHARS[(serial // 33**n) % 33] for n in range(6))[::-1]
     text = f"LBKSDN1X0N{'0'}{body}"
@@ -116,9 +124,9 @@ def taken_over_contract(
     """An active contract on *price* (20 % down), its first installment a month after
     *priced_on*, with its receivables and, for a *debtor*, an active mandate."""
     cur = price.currency
-    customer = Customer(new_id(), "individual", customer_name, "CN", _id_number(serial),
+    customer = Customer(new_id(), "individual", customer_name, "CN", serial_id_number(serial),
                         partner.id, at)  # fmt: skip
-    vehicle = Vehicle(new_id(), _vin(serial), "Taken-over", "Sedan", priced_on.year, "new",
+    vehicle = Vehicle(new_id(), serial_vin(serial), "Taken-over", "Sedan", priced_on.year, "new",
                       "registered", partner.id, at)  # fmt: skip
     down = Money((price.amount / 5).quantize(Decimal(1).scaleb(-cur.minor_unit)), cur)
     terms = RequestedTerms(price, down, term_months, annual_rate)
@@ -153,7 +161,7 @@ def _mandate(contract: Contract, debtor: Debtor, signed_on: date, at: datetime) 
     )  # fmt: skip
 
 
-def _id_number(serial: int) -> str:
+def serial_id_number(serial: int) -> str:
     """A resident id number of its own for each serial, its check character computed."""
     body = f"110105198501{serial % 10**5:05d}"
     return body + ric.calc_check_digit(body + "0")

@@ -21,8 +21,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
-from collections.abc import Callable, Iterable, Sequence
-from datetime import date, timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Final
 
 import attrs
@@ -59,7 +59,7 @@ from leasekit.services.funds import charge_return_fee, post_payment, reverse_pay
 from leasekit.services.imports import ImportedBefore, import_once
 from leasekit.services.progress import Progress, quiet
 from leasekit.services.reads import Lister, lister, reader
-from leasekit.services.storage import Page, Record, UnitOfWork
+from leasekit.services.storage import Page, Record
 
 __all__ = [
     "DebitRunQuery",
@@ -143,53 +143,70 @@ def _attempts_problem(
     return None
 
 
+@attrs.frozen
+class _Book:
+    """What the run knows of the contracts it looks at, each read in one query."""
+
+    contracts: Mapping[str, Contract]
+    active: Mapping[str, Mandate]
+    latest: Mapping[str, Mandate]
+    items: Mapping[str, list[DebitOrderItem]]
+    credit: Mapping[str, Money]
+
+
 def _plan(
     work: Work,
     contract: Contract,
     lines: Sequence[Receivable],
-    mandates: tuple[Mandate | None, Mandate | None],
-    items: Sequence[DebitOrderItem],
+    book: _Book,
     account: CreditorAccount,
     run_date: date,
 ) -> _Plan | str:
     """The contract's debit in this run, or why it has none."""
-    problem = _mandate_problem(*mandates) or _attempts_problem(work, lines, items, run_date)
+    items = book.items.get(contract.id, [])
+    mandate = book.active.get(contract.id)
+    problem = _mandate_problem(mandate, book.latest.get(contract.id)) or _attempts_problem(
+        work, lines, items, run_date
+    )
     if problem is not None:
         return problem
-    owed = sum((line.outstanding for line in lines), Money(0, account.currency))
-    in_flight = sum((item.amount for item in items if item.state is DebitItemState.IN_FLIGHT),
-                    Money(0, account.currency))  # fmt: skip
-    credit = sum((payment.unallocated for payment in work.uow.payments.with_credit(contract.id)),
-                 Money(0, account.currency))  # fmt: skip
-    amount = owed - in_flight - credit
+    zero = Money(0, account.currency)
+    owed = sum((line.outstanding for line in lines), zero)
+    in_flight = sum((item.amount for item in items if item.state is DebitItemState.IN_FLIGHT), zero)
+    amount = owed - in_flight - book.credit.get(contract.id, zero)
     if amount.amount <= 0:
         return f"{owed.amount} owed is covered by debits in flight and credit"
-    assert mandates[0] is not None
-    return _Plan(contract, mandates[0], amount, tuple(lines))
+    assert mandate is not None
+    return _Plan(contract, mandate, amount, tuple(lines))
 
 
 def _plans(
     work: Work, account: CreditorAccount, run_date: date, collection_date: date
-) -> tuple[list[_Plan], list[Exclusion]]:
+) -> tuple[list[_Plan], list[Exclusion], _Book]:
     due = work.uow.receivables.unpaid_due(
         collection_date, account.currency, [str(state) for state in _COLLECTED_FROM]
     )
     grouped = _by_contract(due)
     ids = list(grouped)
-    active, latest = work.uow.mandates.active_for(ids), work.uow.mandates.latest_for(ids)
-    items = _by_key(work.uow.debit_items.for_contracts(ids), lambda item: item.contract_id)
+    book = _Book(
+        contracts=work.uow.contracts.get_many(ids),
+        active=work.uow.mandates.active_for(ids),
+        latest=work.uow.mandates.latest_for(ids),
+        items=_by_key(work.uow.debit_items.for_contracts(ids), lambda item: item.contract_id),
+        credit=work.uow.payments.credit_of(ids),
+    )
     plans, excluded = [], []
     for contract_id, lines in grouped.items():
-        mine = active.get(contract_id), latest.get(contract_id)
-        if mine[0] is not None and mine[0].scheme is not account.scheme:
+        mandate = book.active.get(contract_id)
+        if mandate is not None and mandate.scheme is not account.scheme:
             continue  # the account of the mandate's scheme collects it
-        contract = work.uow.contracts.get(contract_id)
-        found = _plan(work, contract, lines, mine, items.get(contract_id, []), account, run_date)
+        contract = book.contracts[contract_id]
+        found = _plan(work, contract, lines, book, account, run_date)
         if isinstance(found, _Plan):
             plans.append(found)
         else:
             excluded.append(Exclusion(contract.id, contract.number, found))
-    return plans, excluded
+    return plans, excluded, book
 
 
 def _by_key(
@@ -201,19 +218,18 @@ def _by_key(
     return grouped
 
 
-def _port_item(uow: UnitOfWork, item: DebitOrderItem, first: bool) -> DebitItem:
+def _port_item(
+    item: DebitOrderItem, mandate: Mandate, number: str, sequences: Iterable[int], first: bool
+) -> DebitItem:
     """The debit as the bank's file carries it: the mandate's debtor and account, and the
     contract number and installments as the debtor's statement shows them."""
-    mandate = uow.mandates.get(item.mandate_id)
-    number = uow.contracts.get(item.contract_id).number
-    sequences = sorted(uow.receivables.get(line_id).sequence for line_id in item.receivable_ids)
     return DebitItem(
         item_id=item.trace,
         debtor_name=mandate.debtor_name,
         debtor_account=mandate.account,
         amount=item.amount,
         mandate_reference=mandate.reference,
-        remittance=f"{number} installments {', '.join(map(str, sequences))}",
+        remittance=f"{number} installments {', '.join(map(str, sorted(sequences)))}",
         debtor_agent=mandate.agent,
         mandate_signed_on=mandate.signed_on,
         account_type=mandate.account_type,
@@ -221,31 +237,44 @@ def _port_item(uow: UnitOfWork, item: DebitOrderItem, first: bool) -> DebitItem:
     )
 
 
-def _batch(uow: UnitOfWork, run: DebitRun, account: CreditorAccount) -> DebitBatch:
-    """The run as the bank adapter takes it. A debit is its mandate's first (SEPA's FRST)
-    unless an earlier run's debit under the mandate was collected."""
-    items = uow.debit_items.all_of_run(run.id)
-    earlier = uow.debit_items.for_contracts([item.contract_id for item in items])
-    used = {
-        other.mandate_id
-        for other in earlier
-        if other.state is DebitItemState.COLLECTED and other.created_at < run.created_at
-    }
+def _batch(run: DebitRun, account: CreditorAccount, items: Iterable[DebitItem]) -> DebitBatch:
     return DebitBatch(
         batch_id=run.batch_id,
         creditor_name=account.name,
         creditor_account=account.account,
         collection_date=run.collection_date,
-        items=[_port_item(uow, item, item.mandate_id not in used) for item in items],
+        items=items,
         scheme=account.scheme,
         creditor_id=account.creditor_id,
         creditor_agent=account.agent,
     )
 
 
-def _write_file(work: Work, run: DebitRun, account: CreditorAccount) -> StoredFile:
+def _used_mandates(items: Iterable[DebitOrderItem], before: datetime) -> set[str]:
+    """Mandates an earlier run's debit was collected under: their next debit is not the
+    first (SEPA's FRST)."""
+    return {
+        item.mandate_id
+        for item in items
+        if item.state is DebitItemState.COLLECTED and item.created_at < before
+    }
+
+
+def _write_file(
+    work: Work,
+    run: DebitRun,
+    account: CreditorAccount,
+    pairs: Sequence[tuple[DebitOrderItem, _Plan]],
+    book: _Book,
+) -> StoredFile:
     """The bank's file for the run, kept in the document store under a key its digest names."""
-    content = work.ctx.adapters.bank.render_debit_file(_batch(work.uow, run, account))
+    used = _used_mandates((item for items in book.items.values() for item in items), run.created_at)
+    batch = _batch(run, account, [
+        _port_item(item, plan.mandate, plan.contract.number,
+                   (line.sequence for line in plan.lines), plan.mandate.id not in used)
+        for item, plan in pairs
+    ])  # fmt: skip
+    content = work.ctx.adapters.bank.render_debit_file(batch)
     sha256 = hashlib.sha256(content).hexdigest()
     key = f"debit-runs/{run.id}/{run.business_date}-{account.id}.{_SUFFIX[account.scheme]}"
     work.ctx.adapters.document_store.put(key, [content])
@@ -256,7 +285,22 @@ def debit_batch(ctx: ServiceContext, actor: Actor, run_id: str) -> DebitBatch:
     """The run as its bank file holds it (what the bank's results answer)."""
     run = get_debit_run(ctx, actor, run_id)
     with ctx.uow_factory() as uow:
-        return _batch(uow, run, ctx.collection.account(run.account_id))
+        items = uow.debit_items.all_of_run(run.id)
+        ids = [item.contract_id for item in items]
+        contracts, mandates = (
+            uow.contracts.get_many(ids),
+            uow.mandates.get_many([item.mandate_id for item in items]),
+        )
+        used = _used_mandates(uow.debit_items.for_contracts(ids), run.created_at)
+        lines = uow.receivables.get_many(
+            [line_id for item in items for line_id in item.receivable_ids]
+        )
+    return _batch(run, ctx.collection.account(run.account_id), [
+        _port_item(item, mandates[item.mandate_id], contracts[item.contract_id].number,
+                   (lines[line_id].sequence for line_id in item.receivable_ids),
+                   item.mandate_id not in used)
+        for item in items
+    ])  # fmt: skip
 
 
 def _run_date(work: Work, asked: date | None) -> date:
@@ -294,7 +338,7 @@ def start_debit_run(work: Work, request: StartDebitRun) -> DebitRun:
         account, business_date=run_date, collection_date=collection_date,
         created_by=work.actor.user_id, at=work.at,
     )  # fmt: skip
-    plans, excluded = _plans(work, account, run_date, collection_date)
+    plans, excluded, book = _plans(work, account, run_date, collection_date)
     work.uow.debit_runs.add(run)
     first = work.uow.debit_items.take_sequences(account.id, len(plans)) if plans else 0
     pairs = [
@@ -308,7 +352,7 @@ def start_debit_run(work: Work, request: StartDebitRun) -> DebitRun:
     work.uow.debit_items.add_many(item for item, _ in pairs)
     run.item_count, run.excluded = len(pairs), tuple(excluded)
     run.total = sum((item.amount for item, _ in pairs), Money(0, account.currency))
-    run.file = _write_file(work, run, account) if pairs else None
+    run.file = _write_file(work, run, account, pairs, book) if pairs else None
     work.uow.debit_runs.update(run)
     work.event(
         "debit_run_created", _SUBJECT, run.id,

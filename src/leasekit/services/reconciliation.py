@@ -95,16 +95,17 @@ def _open_items(uow: UnitOfWork, currency: str, on: date) -> list[OpenItem]:
     by_contract: dict[str, list[Receivable]] = {}
     for line in lines:
         by_contract.setdefault(line.contract_id, []).append(line)
-    mandates = uow.mandates.latest_for(list(by_contract))
+    ids = list(by_contract)
+    mandates, contracts = uow.mandates.latest_for(ids), uow.contracts.get_many(ids)
+    customers = uow.customers.get_many({c.customer_id for c in contracts.values()})
+    partners = uow.partners.get_many({c.partner_id for c in contracts.values()})
     items = []
     for contract_id, owed_lines in by_contract.items():
         owed = _owed_now(owed_lines, on)
         if owed is None or owed.amount <= 0:
             continue
-        contract = uow.contracts.get(contract_id)
-        mandate = mandates.get(contract_id)
-        names = (uow.customers.get(contract.customer_id).name,
-                 uow.partners.get(contract.partner_id).name)  # fmt: skip
+        contract, mandate = contracts[contract_id], mandates.get(contract_id)
+        names = (customers[contract.customer_id].name, partners[contract.partner_id].name)
         items.append(OpenItem(
             key=contract_id, contract_number=contract.number, amount_due=owed,
             due_on=owed_lines[0].due_date,

@@ -247,6 +247,10 @@ class Repository(Protocol[E]):
         """Insert new entities in one statement."""
         ...
 
+    def get_many(self, entity_ids: Collection[str]) -> dict[str, E]:
+        """The entities of *entity_ids* that exist, by id, read in one query."""
+        ...
+
     def update(self, entity: E) -> None:
         """Store *entity* if its ``version`` is still current, then increment the version."""
         ...
@@ -676,6 +680,11 @@ class PaymentRepository(Repository[Payment], Protocol):
 
     def with_credit(self, contract_id: str) -> list[Payment]:
         """The contract's payments that still hold credit (unallocated money), oldest first."""
+        ...
+
+    def credit_of(self, contract_ids: Collection[str]) -> dict[str, Money]:
+        """Each contract's credit (the unallocated money of its payments), where it has any,
+        read in one query."""
         ...
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from leasekit.domain.contracts import Contract, Payment, PaymentState, Receivable
 from leasekit.domain.disbursements import Disbursement, DisbursementState
 from leasekit.domain.exception_requests import ExceptionRequest
+from leasekit.money import Money
 from leasekit.services.storage import Page, Record
 from leasekit.store.repository import Rule, SqlRepository, Stored, repository
 from leasekit.store.schema import (
@@ -231,6 +232,23 @@ class PaymentRepository(SqlRepository[Payment]):
         """A page of the contract's payments, oldest first."""
         table = self.stored.table
         return self._keyset_page([table.c.contract_id == contract_id], table.c.id, after, limit)
+
+    def credit_of(self, contract_ids: Collection[str]) -> dict[str, Money]:
+        """Each contract's credit (the unallocated money of its payments), where it has any,
+        read in one query."""
+        table = self.stored.table
+        credit: dict[str, Money] = {}
+        for payment in self._find(
+            table.c.contract_id.in_(sorted(contract_ids)),
+            table.c.state != str(PaymentState.REVERSED),
+            sa.cast(table.c.unallocated, sa.Numeric()) > 0,  # text on SQLite: compared as such
+        ):
+            if payment.unallocated.amount > 0:
+                held = credit.get(payment.contract_id)
+                credit[payment.contract_id] = (
+                    payment.unallocated if held is None else held + payment.unallocated
+                )
+        return credit
 
     def with_credit(self, contract_id: str) -> list[Payment]:
         """The contract's payments that still hold credit (unallocated money), oldest first."""

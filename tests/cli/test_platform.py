@@ -207,11 +207,12 @@ def test_partners_refresh_rates_each_trading_partner_once_a_day(run) -> None:
     env = {"LEASEKIT_DATABASE_URL": "sqlite:///demo/leasekit.db", "LEASEKIT_DATA_DIR": "demo"}
     first = run("partners", "refresh", **env)
     assert first.exit_code == 0, first.output
-    assert "partners rated: 2; rated earlier on this business date: 0; not rated: 0" in (
+    # The two trading dealers and the taken-over book's.
+    assert "partners rated: 3; rated earlier on this business date: 0; not rated: 0" in (
         first.output
     )
     again = run("partners", "refresh", **env)
-    assert "partners rated: 0; rated earlier on this business date: 2" in again.output
+    assert "partners rated: 0; rated earlier on this business date: 3" in again.output
 
 
 def test_invalid_settings_are_reported_by_variable(run) -> None:

@@ -340,3 +340,23 @@ def test_only_finance_runs_debits(
         run(ctx, officer, "us")
     with pytest.raises(PermissionDeniedError):
         debit_runs.import_debit_results(ctx, officer, iter(()))
+
+
+def test_what_a_bank_writes_is_kept_as_text_whatever_it_is(
+    ctx: ServiceContext, finance: Actor, fakes: Fakes, book: Callable[..., BookContract]
+) -> None:
+    book("CNY")
+    made = run(ctx, finance, "cn")
+    (item,) = batch_of(ctx, fakes, made.id).items
+    said = "Insufficient\x00 funds\x07 \u202e" + "!" * 2_000
+    content = (
+        "item_id,batch_id,status,amount,currency,reason_code,reason\n"
+        f'{item.item_id},{made.id},returned,{item.amount.amount},CNY,R01,"{said}"\n'
+    ).encode()
+    report, _ = debit_runs.import_debit_results(ctx, finance, [content])
+    assert [str(line.outcome) for line in report.lines] == ["returned"]
+    with ctx.uow_factory() as uow:
+        (debit,) = uow.debit_items.all_of_run(made.id)
+    assert debit.return_reason is not None
+    assert debit.return_reason.startswith("Insufficient funds !!")
+    assert len(debit.return_reason) == 200

@@ -183,3 +183,19 @@ def test_one_statement_imported_at_once_by_several_pays_once(
     assert sorted(applied for _, applied in results) == [False, False, False, True]  # type: ignore[misc]
     with ctx.uow_factory() as uow:
         assert len(uow.payments.list_for_contract(made.contract.id)) == 1
+
+
+def test_what_a_statement_says_is_kept_as_text_whatever_it_is(
+    ctx: ServiceContext, finance: Actor, book: Callable[..., BookContract]
+) -> None:
+    book()
+    odd = "Fleet\x00 Co\u202e\ud800"
+    content = statement(ctx.clock.business_date(), ("L\x07-1", "10.00", odd, "1\x00", odd))
+    report, _ = reconciliation.import_statement(ctx, finance, [content])
+    assert report.queued == 1
+    (entry,) = entries(ctx, EntryState.QUEUED)
+    assert (entry["line_id"], entry["payer_name"], entry["payer_account"]) == (
+        "L -1",
+        "Fleet Co",
+        "1",
+    )

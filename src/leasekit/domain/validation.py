@@ -19,6 +19,7 @@ from leasekit.money import Currency, Money, amount_in, currency
 __all__ = [
     "MAX_TEXT",
     "Checks",
+    "bank_text",
     "choice",
     "country_code",
     "is_whole_number",
@@ -74,6 +75,15 @@ def text_fault(value: str, *, multiline: bool = False) -> str | None:
     if _INVISIBLE.fullmatch(value) is not None and not value.isspace():
         return "has no visible character"  # blank text is the field's own check: "required"
     return None
+
+
+def bank_text(value: str, limit: int) -> str:
+    """Text a bank's file says (a payer's name, a reason) as it may be kept and shown: what
+    :func:`text_fault` finds unfit becomes a blank, blanks collapse, and at most *limit*
+    characters remain. A file is not refused for the text a bank put in it."""
+    for pattern in (_SURROGATE, _CONTROL, _BIDI, _LINE_BREAK):
+        value = pattern.sub(" ", value)
+    return " ".join(value.split())[:limit]
 
 
 class Checks:

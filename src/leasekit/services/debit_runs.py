@@ -49,7 +49,7 @@ from leasekit.domain.debit_runs import (
 )
 from leasekit.domain.identity import Actor, new_id
 from leasekit.domain.mandates import DebitScheme, Mandate, MandateAction
-from leasekit.domain.validation import text
+from leasekit.domain.validation import bank_text, text
 from leasekit.errors import ValidationError
 from leasekit.money import Money
 from leasekit.ports import DebitBatch, DebitItem, DebitOutcome, DebitReturn, ReturnAction
@@ -380,8 +380,8 @@ class ResultsUpload:
 def _line(result: DebitReturn, outcome: ResultOutcome, item: DebitOrderItem | None = None,
           note: str = "") -> ResultLine:  # fmt: skip
     return ResultLine(
-        trace=result.item_id, outcome=outcome, amount=str(result.amount.amount),
-        reason_code=result.reason_code,
+        trace=bank_text(result.item_id, 35), outcome=outcome, amount=str(result.amount.amount),
+        reason_code=None if result.reason_code is None else bank_text(result.reason_code, 35),
         action=None if result.action is None else str(result.action),
         item_id=None if item is None else item.id,
         contract_id=None if item is None else item.contract_id, note=note,
@@ -406,11 +406,12 @@ def _collect(work: Work, item: DebitOrderItem) -> None:
 
 
 def _return(work: Work, item: DebitOrderItem, result: DebitReturn) -> None:
-    code = result.reason_code or "unknown"
-    reason = f"{code}: {result.reason or 'returned by the bank'}"
+    code = bank_text(result.reason_code or "", 35) or "unknown"
+    said = bank_text(result.reason or "", 200)
+    reason = f"{code}: {said or 'returned by the bank'}"
     if item.payment_id is not None:
         reverse_payment(work, work.uow.payments.get(item.payment_id), reason)
-    item.return_code, item.return_reason = code, result.reason
+    item.return_code, item.return_reason = code, said or None
     action = result.action or ReturnAction.NOTIFY
     _move(work, item, DebitItemAction.RETURN, reason=reason, code=code, action=action)
     charge_return_fee(work, work.uow.contracts.get(item.contract_id), item.receivable_ids, code)

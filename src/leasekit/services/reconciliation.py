@@ -43,7 +43,7 @@ from leasekit.domain.statement_entries import (
     StatementEntry,
     StatementImport,
 )
-from leasekit.domain.validation import text
+from leasekit.domain.validation import bank_text, text
 from leasekit.errors import LeasekitError, ValidationError
 from leasekit.money import Money, to_decimal
 from leasekit.services.commands import Work, at_version, command
@@ -259,9 +259,12 @@ def import_statement(
     data = read_upload(chunks, ctx.import_limits)
     statement = ctx.adapters.bank.parse_statement(data)
     lines = tuple(
-        IncomingLine(line.line_id, line.amount, line.booked_on,
-                     " ".join(dict.fromkeys(filter(None, (line.reference, line.description)))),
-                     line.counterparty_name, line.counterparty_account)
+        IncomingLine(
+            bank_text(line.line_id, 140), line.amount, line.booked_on,
+            bank_text(" ".join(dict.fromkeys(filter(None, (line.reference, line.description)))),
+                      280),
+            bank_text(line.counterparty_name, 140), bank_text(line.counterparty_account, 64),
+        )
         for line in statement.lines if line.amount.amount > 0
     )  # fmt: skip
     upload = _Upload(name, hashlib.sha256(data).hexdigest(), statement.account,
@@ -282,7 +285,8 @@ def _settlement_line(row: dict[str, str], number: int) -> IncomingLine:
     if amount.amount <= Decimal(0):
         raise ValidationError.single(f"{where}.amount", "must be positive")
     reference = " ".join(filter(None, (row["contract_number"], row.get("reference", ""))))
-    return IncomingLine(row.get("row_id") or f"row-{number}", amount, paid_on, reference)
+    line_id = bank_text(row.get("row_id") or "", 140) or f"row-{number}"
+    return IncomingLine(line_id, amount, paid_on, bank_text(reference, 280))
 
 
 def _settlement_lines(sheet: Sheet) -> tuple[IncomingLine, ...]:

@@ -93,7 +93,10 @@ def _schema() -> schemathesis.BaseSchema:
                 "positive_data_acceptance": {"expected-statuses": ACCEPTED_STATUSES},
                 "negative_data_rejection": {"expected-statuses": REFUSED_STATUSES},
                 "missing_required_header": {"expected-statuses": MISSING_HEADER_STATUSES},
-                "max_response_time": 5,
+                # A hang, not a speed: on a loaded 2-core machine one answer took 6 s while
+                # the server shared the process with the fuzzer. Speed is measured in
+                # benchmarks/, not timed here.
+                "max_response_time": 30,
             },
             "operations": [
                 {

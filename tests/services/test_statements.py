@@ -12,7 +12,7 @@ import pytest
 from leasekit.domain.contracts import PaymentSource
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.statement_entries import EntryState
-from leasekit.errors import StaleVersionError, ValidationError
+from leasekit.errors import IllegalTransitionError, StaleVersionError, ValidationError
 from leasekit.money import Money
 from leasekit.ports import BankStatement, StatementLine
 from leasekit.services import reconciliation, users
@@ -137,7 +137,7 @@ def test_a_queued_entry_is_split_over_contracts_or_parked_by_hand(
         (paid_two,) = uow.payments.list_for_contract(two.contract.id)
     assert paid_two.amount == Money("100.00", "USD")
     # Matched once: matching again is an illegal move, whatever the version.
-    with pytest.raises(Exception, match="matched"):
+    with pytest.raises(IllegalTransitionError, match="matched"):
         reconciliation.match_statement_entry(ctx, finance, MatchEntry(waiting["L1"], parts))
 
 

@@ -346,12 +346,8 @@ def list_receivables(
     (``not_due``, ``due``, ``partly_paid``, ``paid``, ``overdue`` past the grace days,
     ``written_off``). A dealer user reads its own partner's contracts'."""
     since = number_cursor(after)
-    size = page_size(limit)
     on, grace = ctx.clock.business_date(), ctx.collection.retry.grace_days
     with ctx.uow_factory() as uow:
         visible_or_not_found(actor, uow.contracts.get(contract_id), "contract", contract_id)
-        lines = [line for line in uow.receivables.list_for_contract(contract_id)
-                 if since is None or line.sequence > since]  # fmt: skip
-    shown = [ReceivableLine.of(line, on, grace) for line in lines[:size]]
-    more = len(lines) > size
-    return Page(shown, str(shown[-1].sequence) if more else None)
+        page = uow.receivables.schedule(contract_id, after=since, limit=page_size(limit))
+    return Page([ReceivableLine.of(line, on, grace) for line in page.items], page.next_after)

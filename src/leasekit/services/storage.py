@@ -655,7 +655,7 @@ class ReceivableRepository(Repository[Receivable], Protocol):
         """In schedule order."""
         ...
 
-    def schedule(self, contract_id: str, *, after: int | None, limit: int) -> Page[Record]:
+    def schedule(self, contract_id: str, *, after: int | None, limit: int) -> Page[Receivable]:
         """Up to *limit* lines of one contract after line *after*, in schedule order."""
         ...
 

@@ -154,12 +154,22 @@ class ReceivableRepository(SqlRepository[Receivable]):
         found = self._find(self.stored.table.c.contract_id == contract_id)
         return sorted(found, key=lambda line: line.sequence)
 
-    def schedule(self, contract_id: str, *, after: int | None, limit: int) -> Page[Record]:
-        """Up to *limit* lines of one contract after line *after*, in schedule order."""
+    def schedule(self, contract_id: str, *, after: int | None, limit: int) -> Page[Receivable]:
+        """Up to *limit* lines of one contract after line *after*, in schedule order, as
+        lines (their status is computed from them), and the next page's cursor."""
         table = self.stored.table
-        return self._keyset_page(
-            [table.c.contract_id == contract_id], table.c.sequence, after, limit
+        criteria = [table.c.contract_id == contract_id]
+        if after is not None:
+            criteria.append(table.c.sequence > after)
+        statement = (
+            sa.select(*self.stored.read_columns)
+            .where(*criteria)
+            .order_by(table.c.sequence)
+            .limit(limit + 1)
         )
+        rows = self._rows(statement)
+        lines = [self.stored.mapper.load(row) for row in rows[:limit]]
+        return Page(lines, str(lines[-1].sequence) if len(rows) > limit else None)
 
     def unpaid_due(
         self, on_or_before: dt.date, currency: str, contract_states: Collection[str]
@@ -236,27 +246,27 @@ class PaymentRepository(SqlRepository[Payment]):
     def credit_of(self, contract_ids: Collection[str]) -> dict[str, Money]:
         """Each contract's credit (the unallocated money of its payments), where it has any,
         read in one query."""
-        table = self.stored.table
         credit: dict[str, Money] = {}
-        for payment in self._find(
-            table.c.contract_id.in_(sorted(contract_ids)),
-            table.c.state != str(PaymentState.REVERSED),
-            sa.cast(table.c.unallocated, sa.Numeric()) > 0,  # text on SQLite: compared as such
-        ):
-            if payment.unallocated.amount > 0:
-                held = credit.get(payment.contract_id)
-                credit[payment.contract_id] = (
-                    payment.unallocated if held is None else held + payment.unallocated
-                )
+        for payment in self._holding_credit(contract_ids):
+            held = credit.get(payment.contract_id)
+            credit[payment.contract_id] = (
+                payment.unallocated if held is None else held + payment.unallocated
+            )
         return credit
 
     def with_credit(self, contract_id: str) -> list[Payment]:
         """The contract's payments that still hold credit (unallocated money), oldest first."""
-        return [
-            payment
-            for payment in self.list_for_contract(contract_id)
-            if payment.unallocated.amount > 0 and payment.state is not PaymentState.REVERSED
-        ]
+        return self._holding_credit([contract_id])
+
+    def _holding_credit(self, contract_ids: Collection[str]) -> list[Payment]:
+        """The payments of *contract_ids* not reversed with money still unallocated, in id
+        (time) order; the amount is compared as a number (SQLite keeps it as text)."""
+        table = self.stored.table
+        return self._find(
+            table.c.contract_id.in_(sorted(contract_ids)),
+            table.c.state != str(PaymentState.REVERSED),
+            sa.cast(table.c.unallocated, sa.Numeric()) > 0,
+        )
 
     def find_by_reference(self, reference: str) -> list[Payment]:
         return self._find(self.stored.table.c.reference == reference)

@@ -336,8 +336,8 @@ def baseline_run(engine: sa.Engine, folder: Path) -> None:
             collection_date=BUSINESS_DATE, items=debits, scheme=ACCOUNT.scheme,
             creditor_id=ACCOUNT.creditor_id, creditor_agent=ACCOUNT.agent,
         )  # fmt: skip
-        content = debit_file(batch, created_at=NOW)
-        (folder / f"{run.id}.ach").write_bytes(content)
+        with (folder / f"{run.id}.ach").open("wb") as file:
+            file.writelines(debit_file(batch, created_at=NOW))
         run.item_count = len(rows)
         run.total = Money(sum((row["amount"] for row in rows), Decimal(0)), ACCOUNT.currency)
         connection.execute(sa.insert(runs), [DebitRunRepository.stored.mapper.columns(run)])

@@ -11,15 +11,16 @@ import string
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import hypothesis.strategies as st
 import pytest
 from hypothesis import HealthCheck, given, settings
 from stdnum.us import rtn
 
+from leasekit.bankfiles import nacha
 from leasekit.bankfiles.nacha import (
     RETURN_CODES,
-    debit_file,
     read_returns,
     return_code,
     return_file,
@@ -72,6 +73,11 @@ def batch(*items: DebitItem, **changes: object) -> DebitBatch:
     }
     values.update(changes)
     return DebitBatch(**values)  # type: ignore[arg-type]
+
+
+def debit_file(batch: DebitBatch, **options: Any) -> bytes:
+    """The whole debit file, its chunks joined."""
+    return b"".join(nacha.debit_file(batch, **options))
 
 
 def fields_of(error: ValidationError) -> list[str]:
@@ -152,6 +158,30 @@ def read_debit_file(content: bytes) -> tuple[dict[str, str], list[Entry]]:
     ]
 
 
+def batch_traces(content: bytes) -> list[list[str]]:
+    """The trace numbers of each batch of a debit file, after checking every control record
+    (each batch's and the file's counts, hashes and totals) against the entries."""
+    records = content.decode("ascii").splitlines()
+    batches: list[list[str]] = []
+    entries: list[str] = []
+    for record in records:
+        if record.startswith("5"):
+            assert int(cut(record, 88, 94)) == len(batches) + 1
+            entries = []
+        elif record.startswith("6"):
+            entries.append(record)
+        elif record.startswith("8"):
+            assert int(cut(record, 5, 10)) == len(entries)
+            assert int(cut(record, 11, 20)) == sum(int(cut(e, 4, 11)) for e in entries) % 10**10
+            assert int(cut(record, 21, 32)) == sum(int(cut(e, 30, 39)) for e in entries)
+            batches.append([cut(e, 80, 94) for e in entries])
+    control = next(r for r in records if r.startswith("9") and not r.startswith("99"))
+    assert int(cut(control, 2, 7)) == len(batches)
+    assert int(cut(control, 8, 13)) == len(records) // 10
+    assert int(cut(control, 14, 21)) == sum(len(traces) for traces in batches)
+    return batches
+
+
 def expected_entry(debit: DebitItem) -> Entry:
     codes = {AccountType.CHECKING: "27", AccountType.SAVINGS: "37"}
     return {
@@ -175,7 +205,9 @@ cents = st.integers(1, 9_999_999_999)
 
 @st.composite
 def batches(draw: st.DrawFn) -> DebitBatch:
-    sequences = draw(st.lists(st.integers(1, 9_999_999), min_size=1, max_size=60, unique=True))
+    sequences = sorted(
+        draw(st.lists(st.integers(1, 9_999_999), min_size=1, max_size=60, unique=True))
+    )
     items = [
         DebitItem(
             item_id=f"{ODFI[:8]}{seq:07d}",
@@ -199,7 +231,7 @@ return_codes = st.sampled_from(sorted(RETURN_CODES)) | st.from_regex(r"R[0-9]{2}
 
 class TestDebitFile:
     def test_every_field_is_at_its_position(self) -> None:
-        debits = (item(3, account_type=AccountType.SAVINGS), item(1), item(2))
+        debits = (item(1), item(2), item(3, account_type=AccountType.SAVINGS))
         content = debit_file(batch(*debits), created_at=CREATED, destination_name="Fed Bank")
         fields, entries = read_debit_file(content)
         assert fields == {
@@ -218,20 +250,33 @@ class TestDebitFile:
             "effective": "261207",
             "odfi": "09100001",
         }
-        # In ascending trace number order, as the rules require within a batch.
-        assert entries == [expected_entry(d) for d in sorted(debits, key=lambda d: d.item_id)]
+        assert entries == [expected_entry(d) for d in debits]
 
-    def test_entries_are_sorted_by_trace_number(self) -> None:
+    def test_a_trace_number_below_the_last_starts_a_batch(self) -> None:
+        """The rules want trace numbers ascending within a batch; a streamed run's wrap."""
         content = debit_file(batch(item(9), item(2), item(5)), created_at=CREATED)
-        _, entries = read_debit_file(content)
-        assert [e["trace"] for e in entries] == [f"{ODFI[:8]}{seq:07d}" for seq in (2, 5, 9)]
+        assert batch_traces(content) == [[f"{ODFI[:8]}0000009"],
+                                         [f"{ODFI[:8]}0000002", f"{ODFI[:8]}0000005"]]  # fmt: skip
+
+    def test_a_full_batch_starts_another(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(nacha, "MAX_ENTRIES", 2)
+        content = debit_file(batch(*(item(n) for n in range(1, 6))), created_at=CREATED)
+        assert [len(traces) for traces in batch_traces(content)] == [2, 2, 1]
+
+    def test_the_items_are_read_once_and_written_in_chunks(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(nacha, "CHUNK_RECORDS", 3)
+        debits = [item(n) for n in range(1, 9)]
+        chunks = list(nacha.debit_file(batch(*debits, items=iter(debits)), created_at=CREATED))
+        assert len(chunks) > 2
+        assert b"".join(chunks) == debit_file(batch(*debits), created_at=CREATED)
 
     @given(batches())
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     def test_any_batch_reads_back_field_by_field(self, debits: DebitBatch) -> None:
         _, entries = read_debit_file(debit_file(debits, created_at=CREATED))
-        ordered = sorted(debits.items, key=lambda d: d.item_id)
-        assert entries == [expected_entry(d) for d in ordered]
+        assert entries == [expected_entry(d) for d in debits.items]
 
     def test_the_entry_hash_keeps_its_last_ten_digits(self) -> None:
         big = routing("99999999")
@@ -333,16 +378,16 @@ class TestDebitFileRefuses:
         debits = [item(n, amount=Money("99999999.99", "USD")) for n in range(1, 102)]
         assert refused(lambda: debit_file(batch(*debits), created_at=CREATED)) == ["items"]
 
-    def test_every_problem_is_named_by_its_item(self) -> None:
+    def test_an_item_is_refused_with_all_its_problems(self) -> None:
         bad = batch(
             item(1),
             item(2, amount=Money("1.001", "USD"), debtor_name="王"),
             item(3, debtor_agent="123"),
         )
+        # The items are read as the file is written: the first that cannot be carried stops it.
         assert refused(lambda: debit_file(bad, created_at=CREATED)) == [
             "items.1.amount",
             "items.1.debtor_name",
-            "items.2.debtor_agent",
         ]
 
 

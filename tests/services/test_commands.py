@@ -492,8 +492,9 @@ def _debit_run(w: World) -> tuple[debit_runs.DebitRun, Actor]:
 def _results(w: World, run: debit_runs.DebitRun) -> bytes:
     fake = w.ctx.adapters.bank
     assert isinstance(fake, FakeBank)
-    (item,) = fake.batches[run.batch_id].items
-    return fake.return_file(fake.batches[run.batch_id], {item.item_id: "R01"})
+    batch = debit_runs.debit_batch(w.ctx, Actor.system(), run.id)
+    (item,) = batch.items
+    return fake.return_file(batch, {item.item_id: "R01"})
 
 
 @pytest.fixture

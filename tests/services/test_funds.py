@@ -201,8 +201,8 @@ def run(ctx: ServiceContext, finance: Actor, account: str) -> debit_runs.DebitRu
     return debit_runs.start_debit_run(ctx, finance, StartDebitRun(account))
 
 
-def batch_of(ctx: ServiceContext, fakes: Fakes, run_id: str) -> DebitBatch:
-    return fakes.bank.batches[debit_runs.get_debit_run(ctx, SYSTEM, run_id).batch_id]
+def batch_of(ctx: ServiceContext, run_id: str) -> DebitBatch:
+    return debit_runs.debit_batch(ctx, SYSTEM, run_id)
 
 
 def test_a_run_debits_what_is_due_once_and_says_whom_it_left_out(
@@ -216,7 +216,7 @@ def test_a_run_debits_what_is_due_once_and_says_whom_it_left_out(
     assert [(e.contract_number, e.reason) for e in made.excluded] == [
         (unmandated.contract.number, "no debit mandate")
     ]
-    (item,) = batch_of(ctx, fakes, made.id).items
+    (item,) = batch_of(ctx, made.id).items
     assert (item.debtor_account, item.debtor_agent, len(item.item_id)) == (
         "000123456789",
         "011000015",
@@ -243,7 +243,7 @@ def test_results_collect_and_return_debits_once(
     xmlschema.XMLSchema(schema).validate(
         b"".join(debit_runs.debit_run_file(ctx, finance, made.id)[2]).decode()
     )
-    batch = batch_of(ctx, fakes, made.id)
+    batch = batch_of(ctx, made.id)
     trace = {item.remittance.split()[0]: item.item_id for item in batch.items}
     content = fakes.bank.return_file(batch, {trace[bounced.contract.number]: "AM04"})
     report, applied = debit_runs.import_debit_results(ctx, finance, [content], filename="p2.xml")
@@ -267,8 +267,8 @@ def test_a_late_nacha_return_undoes_the_collected_payment_and_stops_the_mandate(
     made = run(ctx, finance, "us")
     debit_runs.settle_debit_run(ctx, finance, SettleRun(made.id))
     assert statuses(ctx, made_contract.contract)[:2] == ["paid", "paid"]
-    (item,) = batch_of(ctx, fakes, made.id).items
-    content = fakes.bank.return_file(batch_of(ctx, fakes, made.id), {item.item_id: "R02"})
+    (item,) = batch_of(ctx, made.id).items
+    content = fakes.bank.return_file(batch_of(ctx, made.id), {item.item_id: "R02"})
     report, _ = debit_runs.import_debit_results(ctx, finance, [content])
     (line,) = report.lines
     assert (line.outcome, line.reason_code, line.action) == (
@@ -295,7 +295,7 @@ def test_unknown_repeated_and_mismatched_lines_are_reported_and_change_nothing(
 ) -> None:
     book("CNY")
     made = run(ctx, finance, "cn")
-    (item,) = batch_of(ctx, fakes, made.id).items
+    (item,) = batch_of(ctx, made.id).items
     header = "item_id,batch_id,status,amount,currency,reason_code,reason\n"
     rows = [
         f"{item.item_id},{made.id},collected,{item.amount.amount},CNY,,\n",
@@ -324,8 +324,8 @@ def test_a_malformed_file_is_refused_whole(
 ) -> None:
     book("USD")
     made = run(ctx, finance, "us")
-    (item,) = batch_of(ctx, fakes, made.id).items
-    content = fakes.bank.return_file(batch_of(ctx, fakes, made.id), {item.item_id: "R01"})
+    (item,) = batch_of(ctx, made.id).items
+    content = fakes.bank.return_file(batch_of(ctx, made.id), {item.item_id: "R01"})
     broken = content.replace(b"\n9", b"\n8", 1)
     with pytest.raises(ValidationError):
         debit_runs.import_debit_results(ctx, finance, [broken])
@@ -347,7 +347,7 @@ def test_what_a_bank_writes_is_kept_as_text_whatever_it_is(
 ) -> None:
     book("CNY")
     made = run(ctx, finance, "cn")
-    (item,) = batch_of(ctx, fakes, made.id).items
+    (item,) = batch_of(ctx, made.id).items
     said = "Insufficient\x00 funds\x07 \u202e" + "!" * 2_000
     content = (
         "item_id,batch_id,status,amount,currency,reason_code,reason\n"

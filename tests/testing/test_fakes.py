@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -177,10 +178,12 @@ def test_a_return_for_an_item_not_in_the_batch_is_refused(
         fakes.FakeBank(clock).return_file(batch, {"item-9": "AC04"})
 
 
-def test_the_bank_keeps_the_batches_it_rendered(clock: FixedClock, batch: DebitBatch) -> None:
+def test_the_bank_writes_a_batch_without_a_scheme_as_json(
+    clock: FixedClock, batch: DebitBatch
+) -> None:
     bank = fakes.FakeBank(clock)
-    assert b"batch-7" in bank.render_debit_file(batch)
-    assert bank.batches == {"batch-7": batch}
+    (content,) = bank.render_debit_file(batch)
+    assert json.loads(content)["batch_id"] == "batch-7"
 
 
 def test_malformed_fake_files_name_the_content(clock: FixedClock) -> None:

@@ -9,7 +9,7 @@ malformed file whole, with its position, and returns nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Final
 
@@ -30,13 +30,16 @@ def _scheme(batch: DebitBatch) -> DebitScheme:
     return batch.scheme
 
 
-def debit_file(batch: DebitBatch, *, created_at: datetime) -> bytes:
-    """The file that asks the bank to collect *batch*, in the batch's scheme."""
+def debit_file(batch: DebitBatch, *, created_at: datetime) -> Iterator[bytes]:
+    """The file that asks the bank to collect *batch*, in the batch's scheme, in chunks.
+
+    NACHA and CSV files are written as the items are read, so a run of a million debits is
+    never held whole; a SEPA file is built whole by sepaxml."""
     scheme = _scheme(batch)
     if scheme is DebitScheme.NACHA:
         return nacha.debit_file(batch, created_at=created_at)
     if scheme is DebitScheme.SEPA:
-        return sepa.debit_file(batch, created_at=created_at)
+        return iter([sepa.debit_file(batch, created_at=created_at)])
     return delimited.debit_file(batch)
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Final
 
 import attrs
@@ -34,7 +34,15 @@ import attrs
 from leasekit.bankfiles.sepa import RETURN_REASONS
 from leasekit.errors import AmountError, FieldError, ValidationError
 from leasekit.money import Currency, Money, currency
-from leasekit.ports.bank import DebitBatch, DebitItem, DebitOutcome, DebitReturn, ReturnAction
+from leasekit.ports.bank import (
+    DebitBatch,
+    DebitItem,
+    DebitOutcome,
+    DebitReturn,
+    ReturnAction,
+    debit_items,
+    whole,
+)
 
 __all__ = [
     "DEBIT_FIELDS",
@@ -202,18 +210,23 @@ def _csv(rows: Iterable[Iterable[str]], delimiter: str = ",") -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def debit_file(batch: DebitBatch, *, columns: Columns = DEFAULT_COLUMNS) -> bytes:
-    """*batch* as a delimited file: a header line, then one line per debit, in UTF-8."""
-    rows = [[columns.header(field) for field in columns.fields]]
-    errors: list[FieldError] = []
-    for index, item in enumerate(batch.items):
-        try:
-            rows.append([_value(batch, item, index, field, columns) for field in columns.fields])
-        except ValidationError as exc:
-            errors.extend(exc.errors)
-    if errors:
-        raise ValidationError(errors)
-    return _csv(rows, columns.delimiter)
+CHUNK_LINES: Final = 10_000
+"""Lines per chunk of a debit file handed to the caller."""
+
+
+def debit_file(batch: DebitBatch, *, columns: Columns = DEFAULT_COLUMNS) -> Iterator[bytes]:
+    """*batch* as a delimited file in chunks: a header line, then one line per debit, in UTF-8.
+
+    The items are read once, as the chunks are asked for; an item the file cannot carry is
+    refused naming its field (``items.3.amount``) when its turn comes."""
+    yield _csv([[columns.header(field) for field in columns.fields]], columns.delimiter)
+    rows: list[list[str]] = []
+    for index, item in debit_items(batch):
+        rows.append([_value(batch, item, index, field, columns) for field in columns.fields])
+        if len(rows) == CHUNK_LINES:
+            yield _csv(rows, columns.delimiter)
+            rows = []
+    yield _csv(rows, columns.delimiter)
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -222,6 +235,7 @@ def debit_file(batch: DebitBatch, *, columns: Columns = DEFAULT_COLUMNS) -> byte
 def result_file(batch: DebitBatch, returned: Mapping[str, str]) -> bytes:
     """The results a bank sends for *batch*: the items in *returned* (item id → reason code)
     returned, the others collected."""
+    batch = whole(batch)
     ids = {item.item_id for item in batch.items}
     errors = [
         FieldError(f"returned.{item_id}", "is not an item of the batch")

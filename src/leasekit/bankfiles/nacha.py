@@ -42,6 +42,7 @@ from leasekit.ports.bank import (
     DebitReturn,
     DebitScheme,
     ReturnAction,
+    debit_items,
 )
 
 __all__ = [
@@ -370,11 +371,6 @@ def _cents(amount: Money) -> int:
     return int(amount.amount.scaleb(2))
 
 
-def _total_cents(batch: DebitBatch) -> int:
-    """The batch's total in cents, counting only the amounts that an entry can carry."""
-    return sum(_cents(item.amount) for item in batch.items if _amount_problem(item.amount) is None)
-
-
 def _amount_problem(amount: Money) -> str | None:
     if amount.currency.code != "USD":
         return f"ACH debits are in USD, not {amount.currency.code}"
@@ -404,6 +400,7 @@ def _item_problems(item: DebitItem, odfi: str) -> Iterator[tuple[str, str]]:
 
 
 def _batch_problems(batch: DebitBatch) -> Iterator[tuple[str, str]]:
+    """(field, message) for what the file's header and batch headers cannot carry."""
     if batch.scheme not in (None, DebitScheme.NACHA):
         yield "scheme", f"a {batch.scheme} batch is not written as a NACHA file"
     if problem := _routing_problem(batch.creditor_agent):
@@ -413,14 +410,21 @@ def _batch_problems(batch: DebitBatch) -> Iterator[tuple[str, str]]:
         yield "creditor_id", "the company identification is 1 to 10 printable ASCII characters"
     if problem := _name_problem(batch.creditor_name):
         yield "creditor_name", problem
-    if len(batch.items) > MAX_ENTRIES:
-        yield "items", f"a NACHA batch holds at most {MAX_ENTRIES} entries"
-    elif _total_cents(batch) > MAX_TOTAL_CENTS:
-        yield "items", "the total exceeds the twelve-digit control total (9999999999.99)"
-    odfi = batch.creditor_agent[:8] if _digits(batch.creditor_agent, 9) else ""
-    for index, item in enumerate(batch.items):
-        for field, message in _item_problems(item, odfi):
-            yield f"items.{index}.{field}", message
+
+
+def _odfi(batch: DebitBatch) -> str:
+    """The originating bank's 8-digit identification, which starts every trace number."""
+    return batch.creditor_agent[:8] if _digits(batch.creditor_agent, 9) else ""
+
+
+def _checked(batch: DebitBatch) -> Iterator[DebitItem]:
+    """The batch's items as they are read, each refused with all its problems, named by its
+    position (``items.3.amount``), before anything of it is written."""
+    odfi = _odfi(batch)
+    for index, item in debit_items(batch):
+        problems = _item_problems(item, odfi)
+        _refuse((f"items.{index}.{field}", message) for field, message in problems)
+        yield item
 
 
 def _option_problems(
@@ -488,17 +492,10 @@ def _file_header(
     )
 
 
-def _batch_records(head: _BatchHead, entries: Sequence[_Entry]) -> list[str]:
-    """A batch header, its entries and a batch control that counts and sums them."""
-    shared: dict[str, str | int] = {
-        "service class code": DEBITS_ONLY,
-        "company identification": head.company_id,
-        "originating DFI identification": head.odfi,
-        "batch number": head.number,
-    }
-    header = BATCH_HEADER.render(
+def _batch_header(head: _BatchHead) -> str:
+    return BATCH_HEADER.render(
         {
-            **shared,
+            **_batch_shared(head),
             "company name": head.company_name[:16],
             "company discretionary data": "",
             "standard entry class code": "PPD",
@@ -509,47 +506,123 @@ def _batch_records(head: _BatchHead, entries: Sequence[_Entry]) -> list[str]:
             "originator status code": "1",
         }
     )
-    control = BATCH_CONTROL.render(
-        {
-            **shared,
-            "entry/addenda count": sum(len(e.records) for e in entries),
-            "entry hash": _entry_hash(entries),
-            "total debit entry dollar amount": sum(e.cents for e in entries),
-            "total credit entry dollar amount": 0,
-            "message authentication code": "",
-            "reserved": "",
-        }
-    )
-    return [header, *(record for e in entries for record in e.records), control]
 
 
-def _entry_hash(entries: Iterable[_Entry]) -> int:
-    """The sum of the 8-digit routing numbers, keeping its last ten digits as the rules say."""
-    return sum(e.routing for e in entries) % 10**10
+def _batch_shared(head: _BatchHead) -> dict[str, str | int]:
+    """The fields a batch control repeats from its header."""
+    return {
+        "service class code": DEBITS_ONLY,
+        "company identification": head.company_id,
+        "originating DFI identification": head.odfi,
+        "batch number": head.number,
+    }
 
 
-def _file_bytes(header: str, batches: Sequence[tuple[_BatchHead, Sequence[_Entry]]]) -> bytes:
-    """The whole file: header, batches, file control, then nines to the end of the block."""
-    records = [header]
-    for head, entries in batches:
-        records += _batch_records(head, entries)
-    blocks = -(-(len(records) + 1) // BLOCKING_FACTOR)
-    entries = [e for _, batch_entries in batches for e in batch_entries]
-    records.append(
-        FILE_CONTROL.render(
-            {
-                "batch count": len(batches),
-                "block count": blocks,
-                "entry/addenda count": sum(len(e.records) for e in entries),
-                "entry hash": _entry_hash(entries),
-                "total debit entry dollar amount": sum(e.cents for e in entries),
-                "total credit entry dollar amount": 0,
-                "reserved": "",
-            }
+@attrs.define
+class _Tally:
+    """What a batch control or the file control counts: records after the header's, the
+    entry hash (the sum of 8-digit routing numbers) and the debits' total in cents."""
+
+    records: int = 0
+    routing_sum: int = 0
+    cents: int = 0
+
+    def add(self, records: int, routing_sum: int, cents: int) -> None:
+        self.records += records
+        self.routing_sum += routing_sum
+        self.cents += cents
+
+    @property
+    def entry_hash(self) -> int:
+        """The sum's last ten digits, as the rules keep them."""
+        return self.routing_sum % 10**10
+
+
+class _Writer:
+    """A file written record by record, keeping only the tallies its control records need,
+    so that a file of a million entries is never held whole.
+
+    :meth:`take` hands over what was written since it was last called; :meth:`close` ends the
+    file with its control record and the nines that fill the last block."""
+
+    def __init__(self, header: str) -> None:
+        self._pending = [header]
+        self._written = 0
+        self._file = _Tally()
+        self._batch: tuple[_BatchHead, _Tally] | None = None
+        self.batches = 0
+
+    @property
+    def in_batch(self) -> bool:
+        return self._batch is not None
+
+    @property
+    def batch_entries(self) -> int:
+        return 0 if self._batch is None else self._batch[1].records
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def open_batch(self, head: _BatchHead) -> None:
+        self._pending.append(_batch_header(head))
+        self._batch = (head, _Tally())
+        self.batches += 1
+
+    def add(self, entry: _Entry) -> None:
+        assert self._batch is not None, "an entry is written inside a batch"
+        if self._file.cents + self._batch[1].cents + entry.cents > MAX_TOTAL_CENTS:
+            raise ValidationError.single(
+                "items", "the total exceeds the twelve-digit control total (9999999999.99)"
+            )
+        self._pending += entry.records
+        self._batch[1].add(len(entry.records), entry.routing, entry.cents)
+
+    def close_batch(self) -> None:
+        assert self._batch is not None
+        head, tally = self._batch
+        self._pending.append(
+            BATCH_CONTROL.render(
+                {
+                    **_batch_shared(head),
+                    "entry/addenda count": tally.records,
+                    "entry hash": tally.entry_hash,
+                    "total debit entry dollar amount": tally.cents,
+                    "total credit entry dollar amount": 0,
+                    "message authentication code": "",
+                    "reserved": "",
+                }
+            )
         )
-    )
-    records += [PADDING] * (blocks * BLOCKING_FACTOR - len(records))
-    return "".join(f"{record}\n" for record in records).encode("ascii")
+        self._file.add(tally.records, tally.routing_sum, tally.cents)
+        self._batch = None
+
+    def take(self) -> bytes:
+        content = "".join(f"{record}\n" for record in self._pending).encode("ascii")
+        self._written += len(self._pending)
+        self._pending = []
+        return content
+
+    def close(self) -> bytes:
+        if self._batch is not None:
+            self.close_batch()
+        records = self._written + len(self._pending) + 1
+        blocks = -(-records // BLOCKING_FACTOR)
+        self._pending.append(
+            FILE_CONTROL.render(
+                {
+                    "batch count": self.batches,
+                    "block count": blocks,
+                    "entry/addenda count": self._file.records,
+                    "entry hash": self._file.entry_hash,
+                    "total debit entry dollar amount": self._file.cents,
+                    "total credit entry dollar amount": 0,
+                    "reserved": "",
+                }
+            )
+        )
+        self._pending += [PADDING] * (blocks * BLOCKING_FACTOR - records)
+        return self.take()
 
 
 def _entry_fields(item: DebitItem) -> dict[str, str | int]:
@@ -590,6 +663,10 @@ def _head(
     )
 
 
+CHUNK_RECORDS: Final = 10_000
+"""Records per chunk of a debit file handed to the caller (under a megabyte)."""
+
+
 def debit_file(
     batch: DebitBatch,
     *,
@@ -598,15 +675,19 @@ def debit_file(
     destination_name: str = "",
     origin_name: str = "",
     entry_description: str = DEFAULT_ENTRY_DESCRIPTION,
-) -> bytes:
-    """The NACHA file that asks the company's bank to collect *batch*: one PPD batch of
-    debits (service class 225) due on ``batch.collection_date``.
+) -> Iterator[bytes]:
+    """The NACHA file that asks the company's bank to collect *batch*, in chunks: PPD batches
+    of debits (service class 225) due on ``batch.collection_date``.
 
     The file is addressed to the originating bank (``batch.creditor_agent``, its routing
     number) from the company (``batch.creditor_id``, also the company identification).
     *created_at* is written as its own wall-clock date and time; *origin_name* defaults to
-    the creditor's name. Anything that the file cannot carry exactly raises
-    :class:`~leasekit.errors.ValidationError` naming the batch's field (``items.3.amount``).
+    the creditor's name. The items are read once, as the chunks are asked for: a new batch
+    starts when a trace number is not above the one before (the rules want them ascending
+    within a batch; a run's traces are, until their sequence wraps) or when a batch holds
+    :data:`MAX_ENTRIES`. What the file cannot carry raises
+    :class:`~leasekit.errors.ValidationError` naming the field (``items.3.amount``): the
+    batch's own fields and the options at once, an item when its turn comes.
     """
     _refuse(
         [
@@ -622,9 +703,24 @@ def debit_file(
         file_id_modifier,
         (names[0] or "", names[1] or ""),
     )
-    head = _head(batch, entry_description, batch.collection_date, batch.creditor_agent[:8])
-    entries = [_debit_entry(item) for item in sorted(batch.items, key=lambda i: i.item_id)]
-    return _file_bytes(header, [(head, entries)])
+    return _debit_chunks(_Writer(header), batch, entry_description)
+
+
+def _debit_chunks(writer: _Writer, batch: DebitBatch, entry_description: str) -> Iterator[bytes]:
+    last = ""
+    for item in _checked(batch):
+        if writer.in_batch and (item.item_id <= last or writer.batch_entries >= MAX_ENTRIES):
+            writer.close_batch()
+        if not writer.in_batch:
+            writer.open_batch(
+                _head(batch, entry_description, batch.collection_date, _odfi(batch),
+                      writer.batches + 1)
+            )  # fmt: skip
+        writer.add(_debit_entry(item))
+        last = item.item_id
+        if writer.pending >= CHUNK_RECORDS:
+            yield writer.take()
+    yield writer.close()
 
 
 def _return_entry(item: DebitItem, code: str, odfi_routing: str, trace: str) -> _Entry:
@@ -653,8 +749,10 @@ def _return_entry(item: DebitItem, code: str, odfi_routing: str, trace: str) -> 
     return _Entry((entry, addenda), int(odfi_routing[:8]), _cents(item.amount))
 
 
-def _returned_problems(batch: DebitBatch, returned: Mapping[str, str]) -> Iterator[tuple[str, str]]:
-    ids = {item.item_id for item in batch.items}
+def _returned_problems(
+    items: Iterable[DebitItem], returned: Mapping[str, str]
+) -> Iterator[tuple[str, str]]:
+    ids = {item.item_id for item in items}
     for item_id, code in returned.items():
         if item_id not in ids:
             yield f"returned.{item_id}", "no item of the batch has this trace number"
@@ -672,22 +770,23 @@ def return_file(batch: DebitBatch, returned: Mapping[str, str], *, created_at: d
     code, the original trace number and the original receiving bank. Return trace numbers are
     the returning bank's routing and a sequence; the date of death is left blank.
     """
-    _refuse([*_batch_problems(batch), *_returned_problems(batch, returned)])
+    _refuse(_batch_problems(batch))
+    items = list(_checked(batch))
+    _refuse(_returned_problems(items, returned))
     odfi_routing = batch.creditor_agent
     header = _file_header(batch.creditor_id, f" {odfi_routing}", created_at, "A", ("", ""))
-    items = sorted(
-        (item for item in batch.items if item.item_id in returned),
+    returning = sorted(
+        (item for item in items if item.item_id in returned),
         key=lambda i: (i.debtor_agent[:8], i.item_id),
     )
-    batches = []
-    for number, (rdfi, group) in enumerate(groupby(items, key=lambda i: i.debtor_agent[:8]), 1):
-        head = _head(batch, DEFAULT_ENTRY_DESCRIPTION, created_at.date(), rdfi, number)
-        entries = [
-            _return_entry(item, returned[item.item_id], odfi_routing, f"{rdfi}{seq:07d}")
-            for seq, item in enumerate(group, 1)
-        ]
-        batches.append((head, entries))
-    return _file_bytes(header, batches)
+    writer = _Writer(header)
+    for number, (rdfi, group) in enumerate(groupby(returning, key=lambda i: i.debtor_agent[:8]), 1):
+        writer.open_batch(_head(batch, DEFAULT_ENTRY_DESCRIPTION, created_at.date(), rdfi, number))
+        for seq, item in enumerate(group, 1):
+            trace = f"{rdfi}{seq:07d}"
+            writer.add(_return_entry(item, returned[item.item_id], odfi_routing, trace))
+        writer.close_batch()
+    return writer.take() + writer.close()
 
 
 # -- Reading ---------------------------------------------------------------------------------

@@ -63,7 +63,14 @@ from stdnum.eu import at_02
 
 from leasekit.errors import AmountError, FieldError, ValidationError
 from leasekit.money import Money, currency
-from leasekit.ports.bank import DebitBatch, DebitItem, DebitOutcome, DebitReturn, ReturnAction
+from leasekit.ports.bank import (
+    DebitBatch,
+    DebitItem,
+    DebitOutcome,
+    DebitReturn,
+    ReturnAction,
+    whole,
+)
 
 __all__ = [
     "CAMT054_NAMESPACE",
@@ -273,9 +280,11 @@ def debit_file(batch: DebitBatch, *, created_at: datetime) -> bytes:
     """*batch* as a SEPA core direct debit file (pain.008.001.02), checked against its XSD.
 
     Inputs SEPA cannot carry are refused with every problem named by its field
-    (``items.3.debtor_account``); nothing is shortened or rounded.
+    (``items.3.debtor_account``); nothing is shortened or rounded. sepaxml builds the document
+    whole, so the items are read into memory first.
     """
     created = _timestamp(created_at)
+    batch = whole(batch)
     errors = _batch_errors(batch)
     if errors:
         raise ValidationError(errors)
@@ -368,6 +377,8 @@ def status_report(batch: DebitBatch, returned: Mapping[str, str], *, created_at:
     """The pain.002.001.03 report a creditor's bank sends for *batch*: the items in *returned*
     (item id → ISO 20022 reason code) rejected (``RJCT``), the others settled (``ACSC``)."""
     created = _timestamp(created_at)
+    batch = whole(batch)
+    count = len(tuple(batch.items))
     _returned_errors(batch, returned)
     root = _document(PAIN002_NAMESPACE)
     report = _add(root, "CstmrPmtStsRpt")
@@ -377,9 +388,9 @@ def status_report(batch: DebitBatch, returned: Mapping[str, str], *, created_at:
     group = _add(report, "OrgnlGrpInfAndSts")
     _add(group, "OrgnlMsgId", batch.batch_id)
     _add(group, "OrgnlMsgNmId", "pain.008.001.02")
-    _add(group, "OrgnlNbOfTxs", str(len(batch.items)))
+    _add(group, "OrgnlNbOfTxs", str(count))
     _add(group, "OrgnlCtrlSum", _total(list(batch.items)))
-    _add(group, "GrpSts", _status(len(batch.items), len(returned)))
+    _add(group, "GrpSts", _status(count, len(returned)))
     for block_id, items in _blocks(batch).items():
         block = _add(report, "OrgnlPmtInfAndSts")
         _add(block, "OrgnlPmtInfId", block_id)

@@ -34,6 +34,8 @@ from leasekit.ports.bank import (
     PaymentReceipt,
     PaymentStatus,
     ReturnAction,
+    debit_items,
+    whole,
 )
 from leasekit.ports.bureau import CreditBureau, CreditReport, CreditSubject
 from leasekit.ports.common import (
@@ -121,6 +123,8 @@ __all__ = [
     "Verdict",
     "VoucherTemplate",
     "check_document_key",
+    "debit_items",
     "protocol_members",
     "unbalanced_currencies",
+    "whole",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -10,7 +10,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from leasekit.domain.mandates import AccountType, DebitScheme
-from leasekit.errors import FieldError, ValidationError
+from leasekit.errors import ValidationError
 from leasekit.money import Money
 from leasekit.ports.common import not_blank, positive, utc
 from leasekit.ports.statements import BankStatement
@@ -27,6 +27,8 @@ __all__ = [
     "PaymentReceipt",
     "PaymentStatus",
     "ReturnAction",
+    "debit_items",
+    "whole",
 ]
 
 
@@ -59,34 +61,45 @@ class DebitItem:
     """The first debit under its mandate (SEPA sequence type FRST rather than RCUR)."""
 
 
-def _debit_items(values: Iterable[DebitItem]) -> tuple[DebitItem, ...]:
-    return tuple(values)
+def debit_items(batch: DebitBatch) -> Iterator[tuple[int, DebitItem]]:
+    """The batch's items with their positions, read once and checked as they come: a
+    repeated id, a second currency or an empty batch is refused naming the item (``items.3``).
 
-
-def _batch_errors(batch: DebitBatch) -> list[FieldError]:
-    if not batch.items:
-        return [FieldError("items", "a debit batch needs at least one item")]
-    errors = []
+    Every renderer reads a batch through this, so a batch streamed from the database is
+    checked as strictly as one built whole; the ids seen are the only state it keeps."""
     seen: set[str] = set()
-    currency = batch.items[0].amount.currency
+    currency = None
+    index = -1
     for index, item in enumerate(batch.items):
+        currency = currency or item.amount.currency
         if item.item_id in seen:
-            errors.append(FieldError(f"items.{index}.item_id", f"{item.item_id!r} repeats"))
+            raise ValidationError.single(f"items.{index}.item_id", f"{item.item_id!r} repeats")
         if item.amount.currency != currency:
-            errors.append(FieldError(f"items.{index}.amount", f"not in {currency.code}"))
+            raise ValidationError.single(f"items.{index}.amount", f"not in {currency.code}")
         seen.add(item.item_id)
-    return errors
+        yield index, item
+    if index < 0:
+        raise ValidationError.single("items", "a debit batch needs at least one item")
+
+
+def whole(batch: DebitBatch) -> DebitBatch:
+    """*batch* with its items read and checked into a tuple, for a format written whole or a
+    file read against its batch more than once."""
+    return attrs.evolve(batch, items=tuple(item for _, item in debit_items(batch)))
 
 
 @attrs.frozen
 class DebitBatch:
-    """Debits to collect on one date into the company's account: one bank file."""
+    """Debits to collect on one date into the company's account: one bank file.
+
+    ``items`` may be a one-pass iterator: a run's debits are streamed from the database into
+    the file, never held whole. Read them once, in order, through :func:`debit_items`."""
 
     batch_id: str = attrs.field(validator=not_blank)
     creditor_name: str
     creditor_account: str
     collection_date: date
-    items: tuple[DebitItem, ...] = attrs.field(converter=_debit_items)
+    items: Iterable[DebitItem]
     scheme: DebitScheme | None = attrs.field(
         default=None, converter=attrs.converters.optional(DebitScheme)
     )
@@ -95,16 +108,6 @@ class DebitBatch:
     """Who collects: the SEPA creditor identifier, or the NACHA company identification."""
     creditor_agent: str = ""
     """The company's bank: its BIC (SEPA) or the originating bank's routing number (NACHA)."""
-
-    def __attrs_post_init__(self) -> None:
-        errors = _batch_errors(self)
-        if errors:
-            raise ValidationError(errors)
-
-    @property
-    def total(self) -> Money:
-        first, *rest = (item.amount for item in self.items)
-        return sum(rest, first)
 
 
 class DebitOutcome(StrEnum):
@@ -169,8 +172,14 @@ class PaymentReceipt:
 class Bank(Protocol):
     """The company's bank: direct-debit files out, return files and statements in, payments."""
 
-    def render_debit_file(self, batch: DebitBatch) -> bytes:
-        """The file to upload to the bank for *batch*, in the bank's format."""
+    def render_debit_file(self, batch: DebitBatch) -> Iterable[bytes]:
+        """The file to upload to the bank for *batch*, in the bank's format, in chunks.
+
+        A run of a million debits streams: read ``batch.items`` once, with
+        :func:`debit_items`, and give the file's bytes as they are written; the caller stores
+        them as they come. A batch the format cannot carry raises
+        :class:`~leasekit.errors.ValidationError` naming the field, at the latest when the
+        chunk holding it is asked for."""
         ...
 
     def parse_return_file(self, content: bytes) -> list[DebitReturn]:

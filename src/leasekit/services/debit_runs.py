@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Final
 
@@ -109,9 +109,14 @@ class _Plan:
     lines: tuple[Receivable, ...]
 
 
-def _by_contract(lines: Iterable[Receivable]) -> dict[str, list[Receivable]]:
+def _by_contract(
+    lines: Iterable[Receivable], contracts: int
+) -> Iterator[dict[str, list[Receivable]]]:
+    """The lines (in contract order) grouped by contract, *contracts* contracts at a time."""
     grouped = itertools.groupby(lines, lambda line: line.contract_id)
-    return {contract_id: list(group) for contract_id, group in grouped}
+    while chunk := {contract_id: list(group) for contract_id, group in
+                    itertools.islice(grouped, contracts)}:  # fmt: skip
+        yield chunk
 
 
 def _mandate_problem(mandate: Mandate | None, latest: Mandate | None) -> str | None:
@@ -181,12 +186,9 @@ def _plan(
 
 
 def _plans(
-    work: Work, account: CreditorAccount, run_date: date, collection_date: date
+    work: Work, account: CreditorAccount, run_date: date, grouped: Mapping[str, list[Receivable]]
 ) -> tuple[list[_Plan], list[Exclusion], _Book]:
-    due = work.uow.receivables.unpaid_due(
-        collection_date, account.currency, [str(state) for state in _COLLECTED_FROM]
-    )
-    grouped = _by_contract(due)
+    """Each contract's debit in the run, or why it has none, from its due *grouped* lines."""
     ids = list(grouped)
     book = _Book(
         contracts=work.uow.contracts.get_many(ids),
@@ -260,25 +262,33 @@ def _used_mandates(items: Iterable[DebitOrderItem], before: datetime) -> set[str
     }
 
 
+class _Measured:
+    """A file's chunks on their way to the document store, counted and hashed as they pass."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = chunks
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self._hash.update(chunk)
+            self.size += len(chunk)
+            yield chunk
+
+
 def _write_file(
-    work: Work,
-    run: DebitRun,
-    account: CreditorAccount,
-    pairs: Sequence[tuple[DebitOrderItem, _Plan]],
-    book: _Book,
+    work: Work, run: DebitRun, account: CreditorAccount, debits: Iterable[DebitItem]
 ) -> StoredFile:
-    """The bank's file for the run, kept in the document store under a key its digest names."""
-    used = _used_mandates((item for items in book.items.values() for item in items), run.created_at)
-    batch = _batch(run, account, [
-        _port_item(item, plan.mandate, plan.contract.number,
-                   (line.sequence for line in plan.lines), plan.mandate.id not in used)
-        for item, plan in pairs
-    ])  # fmt: skip
-    content = work.ctx.adapters.bank.render_debit_file(batch)
-    sha256 = hashlib.sha256(content).hexdigest()
+    """The bank's file for the run, streamed into the document store as the debits come."""
+    content = _Measured(work.ctx.adapters.bank.render_debit_file(_batch(run, account, debits)))
     key = f"debit-runs/{run.id}/{run.business_date}-{account.id}.{_SUFFIX[account.scheme]}"
-    work.ctx.adapters.document_store.put(key, [content])
-    return StoredFile(key, sha256, len(content))
+    work.ctx.adapters.document_store.put(key, content)
+    return StoredFile(key, content.sha256, content.size)
 
 
 def debit_batch(ctx: ServiceContext, actor: Actor, run_id: str) -> DebitBatch:
@@ -301,6 +311,54 @@ def debit_batch(ctx: ServiceContext, actor: Actor, run_id: str) -> DebitBatch:
                    item.mandate_id not in used)
         for item in items
     ])  # fmt: skip
+
+
+RUN_CHUNK: Final = 2_000
+"""Contracts a run reads, plans and stores at a time before handing their debits to the file:
+what bounds its memory, whatever the size of the book."""
+
+
+@attrs.define
+class _Tally:
+    """What a run adds up as its debits stream into the file."""
+
+    total: Money
+    items: int = 0
+    excluded: list[Exclusion] = attrs.field(factory=list)
+
+
+def _debits(
+    work: Work, run: DebitRun, account: CreditorAccount, tally: _Tally
+) -> Iterator[DebitItem]:
+    """The run's debits as the bank's file carries them, :data:`RUN_CHUNK` contracts at a
+    time: each chunk's lines, contracts, mandates, earlier debits and credit are read in one
+    query each, its debits planned and stored, and only then handed on."""
+    due = work.uow.receivables.unpaid_due(
+        run.collection_date, account.currency, [str(state) for state in _COLLECTED_FROM]
+    )
+    for grouped in _by_contract(due, RUN_CHUNK):
+        plans, excluded, book = _plans(work, account, run.business_date, grouped)
+        tally.excluded += excluded
+        if not plans:
+            continue
+        first = work.uow.debit_items.take_sequences(account.id, len(plans))
+        items = [
+            DebitOrderItem.new(
+                run, trace=trace_number(account, first + n), contract_id=plan.contract.id,
+                mandate_id=plan.mandate.id, amount=plan.amount,
+                receivable_ids=tuple(line.id for line in plan.lines),
+            )
+            for n, plan in enumerate(plans)
+        ]  # fmt: skip
+        work.uow.debit_items.add_many(items)
+        tally.items += len(items)
+        tally.total = sum((item.amount for item in items), tally.total)
+        earlier = (debit for debits in book.items.values() for debit in debits)
+        used = _used_mandates(earlier, run.created_at)
+        for item, plan in zip(items, plans, strict=True):
+            sequences = (line.sequence for line in plan.lines)
+            first_use = plan.mandate.id not in used
+            yield _port_item(item, plan.mandate, plan.contract.number, sequences, first_use)
 
 
 def _run_date(work: Work, asked: date | None) -> date:
@@ -338,28 +396,22 @@ def start_debit_run(work: Work, request: StartDebitRun) -> DebitRun:
         account, business_date=run_date, collection_date=collection_date,
         created_by=work.actor.user_id, at=work.at,
     )  # fmt: skip
-    plans, excluded, book = _plans(work, account, run_date, collection_date)
     work.uow.debit_runs.add(run)
-    first = work.uow.debit_items.take_sequences(account.id, len(plans)) if plans else 0
-    pairs = [
-        (DebitOrderItem.new(
-            run, trace=trace_number(account, first + n), contract_id=plan.contract.id,
-            mandate_id=plan.mandate.id, amount=plan.amount,
-            receivable_ids=tuple(line.id for line in plan.lines),
-        ), plan)
-        for n, plan in enumerate(plans)
-    ]  # fmt: skip
-    work.uow.debit_items.add_many(item for item, _ in pairs)
-    run.item_count, run.excluded = len(pairs), tuple(excluded)
-    run.total = sum((item.amount for item, _ in pairs), Money(0, account.currency))
-    run.file = _write_file(work, run, account, pairs, book) if pairs else None
+    tally = _Tally(Money(0, account.currency))
+    debits = _debits(work, run, account, tally)
+    first = next(debits, None)
+    if first is not None:
+        run.file = _write_file(work, run, account, itertools.chain([first], debits))
+        if next(debits, None) is not None:
+            raise RuntimeError("the bank adapter did not write every debit of the run")
+    run.item_count, run.total, run.excluded = tally.items, tally.total, tuple(tally.excluded)
     work.uow.debit_runs.update(run)
     work.event(
         "debit_run_created", _SUBJECT, run.id,
         {"account_id": account.id, "scheme": str(account.scheme),
          "business_date": run_date.isoformat(), "items": run.item_count,
          "total": str(run.total.amount), "currency": account.currency,
-         "excluded": len(excluded)},
+         "excluded": len(run.excluded)},
     )  # fmt: skip
     return run
 

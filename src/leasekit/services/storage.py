@@ -16,7 +16,7 @@ races. Lists are pages of records (the entity's fields as plain values), in id o
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from types import TracebackType
@@ -663,9 +663,10 @@ class ReceivableRepository(Repository[Receivable], Protocol):
 
     def unpaid_due(
         self, on_or_before: date, currency: str, contract_states: Collection[str]
-    ) -> list[Receivable]:
+    ) -> Iterator[Receivable]:
         """Lines of contracts in *contract_states* and *currency* due by a date and not paid
-        in full (nor written off), by contract and then in schedule order."""
+        in full (nor written off), by contract and then in schedule order, streamed: read
+        them once, before the transaction ends."""
         ...
 
 

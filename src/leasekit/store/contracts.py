@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from decimal import Decimal
 from typing import Any, Final, cast
 
@@ -91,6 +91,8 @@ class ContractNumberRow(Base):
 
 
 _NUMBERS: Final = cast(sa.Table, ContractNumberRow.__table__)
+_STREAMED_ROWS: Final = 2_000
+"""Rows fetched at a time by the queries that stream a whole book."""
 
 
 @repository("contracts")
@@ -173,10 +175,11 @@ class ReceivableRepository(SqlRepository[Receivable]):
 
     def unpaid_due(
         self, on_or_before: dt.date, currency: str, contract_states: Collection[str]
-    ) -> list[Receivable]:
+    ) -> Iterator[Receivable]:
         """Lines of contracts in *contract_states* and *currency* due by a date and not paid
         in full (nor written off), by contract and then in schedule order: what a debit run
-        collects."""
+        collects. Streamed from the database a few thousand rows at a time, so a run over a
+        million lines holds only those it is working on."""
         r, c = self.stored.table.c, ContractRow.__table__.c
         owed = (r.paid_principal + r.paid_interest + r.paid_fee + r.paid_penalty
                 < r.principal + r.interest + r.fee + r.penalty)  # fmt: skip
@@ -191,8 +194,10 @@ class ReceivableRepository(SqlRepository[Receivable]):
                 c.state.in_(sorted(contract_states)),
             )
             .order_by(r.contract_id, r.sequence)
+            .execution_options(yield_per=_STREAMED_ROWS)
         )
-        return [self.stored.mapper.load(row) for row in self._rows(statement)]
+        rows = self._session.connection().execute(statement).mappings()
+        return (self.stored.mapper.load(row) for row in rows)
 
     def list_due(self, on_or_before: dt.date) -> list[Receivable]:
         """Lines falling due up to a business date (paid ones included; the caller filters),

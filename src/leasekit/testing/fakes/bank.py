@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any, Final
 
@@ -22,6 +22,7 @@ from leasekit.ports import (
     PaymentInstruction,
     PaymentReceipt,
     PaymentStatus,
+    whole,
 )
 from leasekit.testing.fakes._common import Outages, seconds_option, sequence
 from leasekit.testing.fakes._files import dump_json, money, money_json, read_json
@@ -75,7 +76,6 @@ class FakeBank(Outages):
         super().__init__()
         self.clock = clock
         self.settle_after = settle_after
-        self.batches: dict[str, DebitBatch] = {}
         self.payments: dict[str, PaymentInstruction] = {}
         self._receipts: dict[str, PaymentReceipt] = {}
         self._later_receipts: dict[str, PaymentReceipt] = {}
@@ -89,36 +89,40 @@ class FakeBank(Outages):
         at once); without it they stay accepted until :meth:`settle`."""
         return cls(context.clock, settle_after=seconds_option(context, "settle_after_seconds"))
 
-    def render_debit_file(self, batch: DebitBatch) -> bytes:
+    def render_debit_file(self, batch: DebitBatch) -> Iterable[bytes]:
         """A batch that names its scheme in that scheme's real format (NACHA, SEPA pain.008,
-        CSV: :mod:`leasekit.bankfiles`); one that does not as the fake's JSON."""
+        CSV: :mod:`leasekit.bankfiles`), streamed as a real bank adapter would; one that
+        does not as the fake's JSON."""
         self._call("render_debit_file")
-        self.batches[batch.batch_id] = batch
         if batch.scheme is not None:
             return bankfiles.debit_file(batch, created_at=self.clock.now())
-        return dump_json(
-            {
-                "batch_id": batch.batch_id,
-                "creditor": {"name": batch.creditor_name, "account": batch.creditor_account},
-                "collection_date": batch.collection_date.isoformat(),
-                "items": [
-                    {
-                        "item_id": item.item_id,
-                        "debtor": {"name": item.debtor_name, "account": item.debtor_account},
-                        "amount": money_json(item.amount),
-                        "mandate": item.mandate_reference,
-                        "remittance": item.remittance,
-                    }
-                    for item in batch.items
-                ],
-            }
-        )
+        batch = whole(batch)
+        return [
+            dump_json(
+                {
+                    "batch_id": batch.batch_id,
+                    "creditor": {"name": batch.creditor_name, "account": batch.creditor_account},
+                    "collection_date": batch.collection_date.isoformat(),
+                    "items": [
+                        {
+                            "item_id": item.item_id,
+                            "debtor": {"name": item.debtor_name, "account": item.debtor_account},
+                            "amount": money_json(item.amount),
+                            "mandate": item.mandate_reference,
+                            "remittance": item.remittance,
+                        }
+                        for item in batch.items
+                    ],
+                }
+            )
+        ]
 
     def return_file(self, batch: DebitBatch, returned: Mapping[str, str] | None = None) -> bytes:
         """The return file for *batch*: items in *returned* (item id to reason code, e.g.
         ``{"item-2": "AM04"}``) come back returned, the rest collected. In the batch's
         scheme's format if it names one (a NACHA return file lists only the returned)."""
         returned = dict(returned or {})
+        batch = whole(batch)
         unknown = sorted(set(returned) - {item.item_id for item in batch.items})
         if unknown:
             raise ValidationError.single("returned", f"items not in the batch: {unknown}")

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 
+import attrs
 import pytest
 
 from leasekit.errors import ValidationError
@@ -82,9 +83,16 @@ class BankSuite(Suite):
         )
 
     def test_renders_a_debit_file(self, adapter: Bank, batch: DebitBatch) -> None:
-        content = adapter.render_debit_file(batch)
-        assert isinstance(content, bytes)
-        assert content
+        chunks = list(adapter.render_debit_file(batch))
+        assert all(isinstance(chunk, bytes) for chunk in chunks)
+        assert b"".join(chunks)
+
+    def test_reads_the_items_once_as_a_stream(self, adapter: Bank, batch: DebitBatch) -> None:
+        """A run streams its debits from the database: an adapter that reads the items twice
+        (or counts them first) would write a file without them."""
+        whole_file = b"".join(adapter.render_debit_file(batch))
+        streamed = attrs.evolve(batch, items=iter(tuple(batch.items)))
+        assert len(b"".join(adapter.render_debit_file(streamed))) == len(whole_file)
 
     def test_return_file_results_are_items_of_the_batch(
         self, adapter: Bank, batch: DebitBatch, return_file_content: bytes

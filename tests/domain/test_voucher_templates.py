@@ -46,10 +46,8 @@ def facts(event_type: str, **fields: PayloadValue) -> EventFacts:
 
 
 def booked(event: EventFacts, templates: TemplateSet = DEFAULTS) -> Booking:
-    template = templates.choose(event)
-    assert isinstance(template, TemplateVersion)
-    booking = book(template, event, templates.chart, actor=SYSTEM, at=AT)
-    assert booking is not None
+    booking = templates.book(event, actor=SYSTEM, at=AT)
+    assert isinstance(booking, Booking)
     return booking
 
 
@@ -181,9 +179,7 @@ def test_an_operating_lease_payment_is_rent() -> None:
 def test_lines_that_come_to_zero_are_dropped_and_all_zero_books_nothing() -> None:
     event = facts("payment_allocated", amount="0", penalty="0", fee="0", interest="0",
                   principal="0", credit="0")  # fmt: skip
-    version = DEFAULTS.choose(event)
-    assert isinstance(version, TemplateVersion)
-    assert book(version, event, CHART, actor=SYSTEM, at=AT) is None
+    assert DEFAULTS.book(event, actor=SYSTEM, at=AT) is None
 
 
 # --- choosing -----------------------------------------------------------------------------------
@@ -216,7 +212,7 @@ def test_an_event_no_template_meets_is_unmapped_not_lost() -> None:
         event.key,
         "no template meets business_type=finance_lease, product=None, payment_source=None",
     )
-    assert isinstance(DEFAULTS.choose(facts("contract_signed")), Unmapped)
+    assert isinstance(DEFAULTS.book(facts("contract_signed"), actor=SYSTEM, at=AT), Unmapped)
 
 
 def test_templates_as_specific_as_each_other_must_not_leave_the_choice_to_chance() -> None:
@@ -278,8 +274,8 @@ def test_lines_that_cannot_balance_are_refused_symbolically() -> None:
                     ("1200", "credit", "principal + 2 * fee / 2 + 1")),
     )  # fmt: skip
     assert refusal(TemplateSet(CHART), version) == {
-        "fee_charged.lines": "debits minus credits is -1 + amount - fee - interest - principal, "
-        "not zero, for every payload"
+        "fee_charged.lines": "debits minus credits come to -1 + amount - fee - interest - "
+        "principal; they must cancel"
     }
 
 
@@ -378,7 +374,7 @@ def test_a_negative_amount_is_an_error_naming_the_line() -> None:
     ("fields", "message"),
     [
         ({"currency": "EUR"}, "amount: the return_fee_charged event has no amount"),
-        ({"currency": "EUR", "amount": "ten"}, "amount: amount: 'ten' is not a decimal number"),
+        ({"currency": "EUR", "amount": "ten"}, "amount: 'ten' is not a decimal number"),
         ({"currency": "USD", "amount": "1"}, "currency: USD event, EUR chart"),
         ({"currency": "ZZZ", "amount": "1"}, "currency: unknown currency 'ZZZ'"),
     ],
@@ -436,3 +432,14 @@ def test_a_chart_with_other_codes_refuses_the_defaults() -> None:
     )  # fmt: skip
     with pytest.raises(ValidationError, match="not in the chart of X"):
         default_templates(other)
+
+
+def test_amounts_are_rounded_to_the_charts_currency() -> None:
+    yen = default_chart("Acme Auto Finance Japan", "JPY")
+    shares = template(lines=lines(("1200", "debit", "amount"), ("4200", "credit", "amount / 3"),
+                                  ("4300", "credit", "amount - amount / 3")))  # fmt: skip
+    event = EventFacts("return_fee_charged", "k", BD, {"currency": "JPY", "amount": "1000"})
+    booking = TemplateSet(yen).save(shares).book(event, actor=SYSTEM, at=AT)
+    assert isinstance(booking, Booking)
+    assert postings(booking) == [("1200", "debit", "1000"), ("4200", "credit", "333"),
+                                 ("4300", "credit", "667")]  # fmt: skip

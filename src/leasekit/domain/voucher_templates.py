@@ -158,7 +158,8 @@ class EventFacts:
         fields = {**context, "subject_id": event.subject_id, **event.payload}
         return cls(event.name, event.idempotency_key, event.business_date, fields)
 
-    def text(self, field: str) -> str | None:
+    def field_text(self, field: str) -> str | None:
+        """*field* as conditions and dimensions compare it, None when the event lacks it."""
         value = self.fields.get(field)
         return None if value is None else str(value)
 
@@ -192,7 +193,8 @@ class Conditions:
 
     def matches(self, facts: EventFacts) -> bool:
         return all(
-            facts.text(_CONDITION_FIELDS[name]) == value for name, value in self._given().items()
+            facts.field_text(_CONDITION_FIELDS[name]) == value
+            for name, value in self._given().items()
         )
 
     def overlaps(self, other: Conditions) -> bool:
@@ -299,7 +301,7 @@ class TemplateVersion:
                 return [
                     FieldError(
                         "lines",
-                        f"debits minus credits is {_show(difference)}, not zero, for every payload",
+                        f"debits minus credits come to {_show(difference)}; they must cancel",
                     )
                 ]
         event = EVENT_TYPES[self.event_type]
@@ -597,13 +599,13 @@ def _values(template: TemplateVersion, facts: EventFacts) -> dict[str, Decimal]:
         try:
             values[field] = to_decimal(raw, field)
         except AmountError as exc:
-            raise BookingError(template, field, str(exc)) from None
+            raise BookingError(template, field, str(exc).removeprefix(f"{field}: ")) from None
     return values
 
 
 def _currency_of(template: TemplateVersion, facts: EventFacts, chart: ChartOfAccounts) -> Currency:
     try:
-        cur = currency(facts.text("currency") or "")
+        cur = currency(facts.field_text("currency") or "")
     except AmountError as exc:
         raise BookingError(template, "currency", str(exc)) from None
     if cur != chart.currency:
@@ -666,7 +668,7 @@ def book(
 
 def _dimension_values(line: TemplateLine, facts: EventFacts) -> Mapping[str, str]:
     """The line's dimensions the event gives a value for."""
-    found = {dim: facts.text(field) for dim, field in line.dimensions.items()}
+    found = {dim: facts.field_text(field) for dim, field in line.dimensions.items()}
     return MappingProxyType({dim: value for dim, value in found.items() if value is not None})
 
 
@@ -731,9 +733,19 @@ class TemplateSet:
             if t.event_type == facts.event_type and t.conditions.matches(facts)
         ]
         if not matching:
-            said = ", ".join(f"{c}={facts.text(f)}" for c, f in _CONDITION_FIELDS.items())
+            said = ", ".join(f"{c}={facts.field_text(f)}" for c, f in _CONDITION_FIELDS.items())
             return Unmapped(facts.event_type, facts.key, f"no template meets {said}")
         return max(matching, key=lambda t: t.conditions.specificity)
+
+    def book(
+        self, facts: EventFacts, *, actor: Actor, at: datetime, rounding: Rounding = HALF_UP
+    ) -> Booking | Unmapped | None:
+        """*facts* booked by the template :meth:`choose` finds (see :func:`book`), or
+        :class:`Unmapped` for the accountant's queue."""
+        chosen = self.choose(facts)
+        if isinstance(chosen, Unmapped):
+            return chosen
+        return book(chosen, facts, self.chart, actor=actor, at=at, rounding=rounding)
 
 
 def _unsettled(

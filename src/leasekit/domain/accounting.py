@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
@@ -161,11 +161,6 @@ class ChartOfAccounts:
         if account.closed:
             raise DomainError(f"account {code} ({account.name}) is closed to postings")
         return account
-
-    def check_postings(self, accounts: Iterable[str]) -> None:
-        """Refuse postings to any of *accounts* that is unknown or closed."""
-        for code in accounts:
-            self.postable(code)
 
 
 _ANY: Final = currency("USD")

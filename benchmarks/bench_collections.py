@@ -1,8 +1,9 @@
 """What do collections cost over the bare work they do, on a book of active contracts?
 
-A fresh SQLite database is migrated and given N active US-dollar contracts, each with its
-partner's customer, vehicle and approved application, a six-month schedule (two lines due by
-the run's date) and an active NACHA mandate. A handful of contracts is written through
+A fresh database (a SQLite file, or with ``--postgres URL`` a database created on that
+PostgreSQL server and dropped afterwards) is migrated and given N active US-dollar contracts,
+each with its partner's customer, vehicle and approved application, a six-month schedule (two
+lines due by the run's date) and an active NACHA mandate. A handful of contracts is written through
 ``leasekit.testing.book.taken_over_contract``; the rest are copies of their rows, varied by
 id, number, VIN, id number and debtor, bulk-inserted with SQLAlchemy Core (executemany in
 chunks of 5,000). Then, on copies of that database:
@@ -11,7 +12,8 @@ chunks of 5,000). Then, on copies of that database:
   builds it, against a bare baseline: one Core query for the due lines joined to their
   contracts and active mandates, grouped per contract, the NACHA file written by
   ``leasekit.bankfiles.debit_file`` and the items inserted with Core executemany. Each runs
-  in a process of its own on a fresh copy, so both see the same book and each one's peak
+  in a process of its own on a fresh copy (a copied file; on PostgreSQL a database created
+  from the seeded one as its template), so both see the same book and each one's peak
   memory is its own (``ru_maxrss``).
 * **reconciliation**: ``domain.reconciliation.reconcile`` on M statement lines against one
   open item per contract, against a plain dictionary matcher written here.
@@ -22,6 +24,7 @@ It prints numbers; the exit code is 1 only when leasekit and a baseline disagree
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import hashlib
 import io
@@ -32,11 +35,13 @@ import pstats
 import re
 import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -121,9 +126,9 @@ def peak_mb() -> float:
 # --- the book -----------------------------------------------------------------------------
 
 
-def settings_for(folder: Path, database: Path) -> Any:
+def settings_for(folder: Path, url: str) -> Any:
     return load_settings(
-        database_url=f"sqlite:///{database}",
+        database_url=url,
         data_dir=folder,
         adapters=DEMO_ADAPTERS,
         adapter_options=DEMO_ADAPTER_OPTIONS,
@@ -132,9 +137,95 @@ def settings_for(folder: Path, database: Path) -> Any:
     )
 
 
-def runtime_for(folder: Path, database: Path) -> Any:
+def runtime_for(folder: Path, url: str) -> Any:
     plugins = create_plugin_manager(load_entrypoints=False, blocked=())
-    return build_runtime(settings_for(folder, database), plugins, clock=clock())
+    return build_runtime(settings_for(folder, url), plugins, clock=clock())
+
+
+# --- where the book lives -----------------------------------------------------------------
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _admin(url: str) -> sa.Engine:
+    """An engine on *url*'s server that may create and drop databases (no transaction)."""
+    return sa.create_engine(
+        sa.make_url(create_engine(url).url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+
+
+@contextlib.contextmanager
+def fresh_database(folder: Path, postgres: str | None) -> Iterator[str]:
+    """The URL of an empty database: a file in *folder*, or a database created on the
+    *postgres* server for this run and dropped after it."""
+    if postgres is None:
+        yield f"sqlite:///{folder / 'book.db'}"
+        return
+    name = f"bench_book_{uuid.uuid4().hex[:12]}"
+    admin = _admin(postgres)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield (
+            sa.make_url(create_engine(postgres).url)
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def copy_of(url: str) -> Iterator[tuple[str, Path]]:
+    """A fresh copy of the seeded database at *url*, and a scratch folder beside it."""
+    with tempfile.TemporaryDirectory(prefix="bench-collections-") as scratch:
+        folder = Path(scratch)
+        if is_sqlite(url):
+            copy = folder / "book.db"
+            shutil.copyfile(sa.make_url(url).database or "", copy)
+            yield f"sqlite:///{copy}", folder
+            return
+        seeded = sa.make_url(url)
+        name = f"{seeded.database}_copy"
+        admin = _admin(url)
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{seeded.database}"')
+        try:
+            yield seeded.set(database=name).render_as_string(hide_password=False), folder
+        finally:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.dispose()
+
+
+def database_title(url: str) -> str:
+    """The database the benchmark runs on, with what a commit waits for there."""
+    if is_sqlite(url):
+        return f"SQLite {sqlite3.sqlite_version} (WAL), a file in {tempfile.gettempdir()}"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            version = connection.exec_driver_sql("SHOW server_version").scalar_one()
+            commit = connection.exec_driver_sql("SHOW synchronous_commit").scalar_one()
+    finally:
+        engine.dispose()
+    return f"PostgreSQL {version}, synchronous_commit={commit}, a database of its own"
+
+
+def database_mb(url: str) -> float:
+    if is_sqlite(url):
+        return Path(sa.make_url(url).database or "").stat().st_size / 2**20
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            size = connection.exec_driver_sql("SELECT pg_database_size(current_database())")
+            return float(size.scalar_one()) / 2**20
+    finally:
+        engine.dispose()
 
 
 def debtor(serial: int) -> Debtor:
@@ -213,9 +304,9 @@ _TABLES: Final[dict[str, Any]] = {
 _ORDER: Final = tuple(_TABLES)
 
 
-def seed(folder: Path, database: Path, count: int) -> tuple[Book, float]:
+def seed(folder: Path, url: str, count: int) -> tuple[Book, float]:
     """A migrated database holding *count* contracts; the book and the bulk part's seconds."""
-    runtime = runtime_for(folder, database)
+    runtime = runtime_for(folder, url)
     book = Book()
     try:
         with runtime.services.uow_factory() as uow:
@@ -256,8 +347,10 @@ def seed(folder: Path, database: Path, count: int) -> tuple[Book, float]:
                         connection.execute(sa.insert(tables[name]), rows[name][at : at + CHUNK])
         seconds = time.perf_counter() - started
         with runtime.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            if is_sqlite(url):
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             connection.exec_driver_sql("ANALYZE")
+            connection.commit()
     finally:
         runtime.close()
     return book, seconds
@@ -360,14 +453,13 @@ def leasekit_run(runtime: Any) -> None:
     assert run.file is not None or run.item_count == 0
 
 
-def phase(which: str, database: Path, profile: bool) -> None:
-    """One run on *database*, in this process; prints what it measured as JSON."""
-    folder = database.parent
+def phase(which: str, url: str, folder: Path, profile: bool) -> None:
+    """One run on the database at *url*, in this process; prints what it measured as JSON."""
     if which == "statement":
-        statement_phase(database, profile)
+        statement_phase(url, folder, profile)
         return
-    runtime = runtime_for(folder, database) if which == "leasekit" else None
-    engine = runtime.engine if runtime is not None else create_engine(f"sqlite:///{database}")
+    runtime = runtime_for(folder, url) if which == "leasekit" else None
+    engine = runtime.engine if runtime is not None else create_engine(url)
     with engine.connect() as connection:  # open the pool's connection before timing
         connection.exec_driver_sql("SELECT 1")
     if set(_ITEM_COLUMNS) != set(DebitItemRepository.stored.mapper.column_names):
@@ -402,15 +494,14 @@ def phase(which: str, database: Path, profile: bool) -> None:
 
 
 def run_phase(
-    which: str, seeded: Path, profile: bool, statement: bytes | None = None
+    which: str, seeded: str, profile: bool, statement: bytes | None = None
 ) -> dict[str, Any]:
     """*which* on a fresh copy of the seeded database, in a process of its own."""
-    with tempfile.TemporaryDirectory(prefix="bench-collections-") as scratch:
-        copy = Path(scratch) / "book.db"
-        shutil.copyfile(seeded, copy)
+    with copy_of(seeded) as (url, folder):
         if statement is not None:
-            (Path(scratch) / STATEMENT_FILE).write_bytes(statement)
-        command = [sys.executable, __file__, "--phase", which, "--db", str(copy)]
+            (folder / STATEMENT_FILE).write_bytes(statement)
+        command = [sys.executable, __file__, "--phase", which, "--db", url,
+                   "--folder", str(folder)]  # fmt: skip
         if profile:
             command.append("--profile")
         done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -439,12 +530,12 @@ def camt053(lines: Sequence[IncomingLine]) -> bytes:
     return company_statement(DEMO_US_ACCOUNT, BUSINESS_DATE, entries)
 
 
-def statement_phase(database: Path, profile: bool) -> None:
-    """``services.reconciliation.import_statement`` on the statement beside *database*."""
+def statement_phase(url: str, folder: Path, profile: bool) -> None:
+    """``services.reconciliation.import_statement`` on the statement in *folder*."""
     from leasekit.services.reconciliation import import_statement
 
-    runtime = runtime_for(database.parent, database)
-    content = (database.parent / STATEMENT_FILE).read_bytes()
+    runtime = runtime_for(folder, url)
+    content = (folder / STATEMENT_FILE).read_bytes()
     profiler = cProfile.Profile() if profile else None
     before = reset_peak()
     started = time.perf_counter()
@@ -573,7 +664,7 @@ def _profile(title: str, text: str) -> None:
     print("\n".join(keep))
 
 
-def debit_runs(seeded: Path, repeats: int, profile: bool) -> bool:
+def debit_runs(seeded: str, repeats: int, profile: bool) -> bool:
     results: dict[str, list[dict[str, Any]]] = {"baseline": [], "leasekit": []}
     for _ in range(repeats):
         for which in results:
@@ -640,7 +731,7 @@ def reconciliation(book: Book, count: int, repeats: int, profile: bool) -> bool:
     return True
 
 
-def statement_import(seeded: Path, book: Book, count: int, profile: bool) -> bool:
+def statement_import(seeded: str, book: Book, count: int, profile: bool) -> bool:
     """``import_statement`` end to end on *count* lines: parse, match, pay, queue."""
     lines, items = statement(book, count)
     expected = len(plain_match(lines, items))
@@ -672,12 +763,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
     parser.add_argument(
+        "--postgres", metavar="URL",
+        help="a PostgreSQL server on which to create (and drop) the book's databases; "
+             "SQLite if not given",
+    )  # fmt: skip
+    parser.add_argument(
         "--phase", choices=("baseline", "leasekit", "statement"), help=argparse.SUPPRESS
     )
-    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.phase:
-        phase(args.phase, args.db, args.profile)
+        phase(args.phase, args.db, args.folder, args.profile)
         return 0
     count = 2_000 if args.quick else args.contracts
     if not 1 <= count <= 1_000_000:
@@ -689,9 +786,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Python "
           f"{sys.version.split()[0]}, SQLAlchemy {sa.__version__}, {os.cpu_count()} cores; "
           f"{count:,} contracts")  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="bench-collections-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-collections-") as scratch,
+        fresh_database(Path(scratch), args.postgres) as database,
+    ):
         folder = Path(scratch)
-        database = folder / "book.db"
+        print(database_title(database))
         started = time.perf_counter()
         book, bulk = seed(folder, database, count)
         total = time.perf_counter() - started
@@ -700,7 +800,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nSeeding: {count:,} contracts ({receivables:,} receivables, "
               f"{count:,} mandates) in {total:.1f} s with migration and templates; bulk part "
               f"{bulked:,} contracts in {bulk:.1f} s = {bulked / max(bulk, 1e-9):,.0f} contracts/s"
-              f" (database {database.stat().st_size / 2**20:.0f} MB)")  # fmt: skip
+              f" (database {database_mb(database):,.0f} MB)")  # fmt: skip
         ok = debit_runs(database, repeats, args.profile)
         ok = reconciliation(book, lines, 3 if count < 100_000 else 2, args.profile) and ok
         statement_lines = min(args.statement_lines, count, 200 if args.quick else count)

@@ -23,6 +23,7 @@ from leasekit.services.documents import DocumentQuery
 from leasekit.services.partners import PartnerQuery
 from leasekit.services.storage import ApiToken, Record, hash_secret
 from leasekit.services.vehicles import VehicleQuery
+from leasekit.store import repository as repository_module
 from leasekit.store.database import create_engine, upgrade
 from leasekit.store.ledger import VoucherRepository
 from leasekit.store.uow import SqlUnitOfWork, unit_of_work_factory
@@ -381,6 +382,26 @@ def test_payments_and_exception_requests_queries(
         assert uow.payments.list_for_contract(contract.id) == [payment]
         assert uow.payments.find_by_reference("BANK-REF-1") == [payment]
         assert uow.exception_requests.list_for_payment(payment.id) == [request]
+
+
+def test_reads_of_many_ids_are_split_into_lists_the_database_takes(
+    uow_factory: UowFactory, build: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A book's worth of ids exceeds the parameters one statement may carry (PostgreSQL's
+    65,535): such reads go in lists of IN_LIST, and answer as one read would."""
+    partners = [build.partner() for _ in range(7)]
+    with uow_factory() as uow:
+        uow.partners.add_many(partners)
+        uow.commit()
+    monkeypatch.setattr(repository_module, "IN_LIST", 2)
+    wanted = {partner.id for partner in partners[1:]} | {"no-such-id"}
+    with uow_factory() as uow:
+        assert uow.partners.get_many(wanted) == {p.id: p for p in partners[1:]}
+
+
+def test_a_read_of_more_ids_than_one_statement_may_carry(uow_factory: UowFactory) -> None:
+    with uow_factory() as uow:
+        assert uow.partners.get_many({new_id() for _ in range(70_000)}) == {}
 
 
 def test_vouchers_keep_their_lines_in_order(uow_factory: UowFactory, build: Build) -> None:

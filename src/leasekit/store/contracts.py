@@ -17,7 +17,7 @@ from leasekit.domain.disbursements import Disbursement, DisbursementState
 from leasekit.domain.exception_requests import ExceptionRequest
 from leasekit.money import Money
 from leasekit.services.storage import Page, Record
-from leasekit.store.repository import Rule, SqlRepository, Stored, repository
+from leasekit.store.repository import Rule, SqlRepository, Stored, in_lists, repository
 from leasekit.store.schema import (
     ID_LENGTH,
     Base,
@@ -267,8 +267,9 @@ class PaymentRepository(SqlRepository[Payment]):
         """The payments of *contract_ids* not reversed with money still unallocated, in id
         (time) order; the amount is compared as a number (SQLite keeps it as text)."""
         table = self.stored.table
-        return self._find(
-            table.c.contract_id.in_(sorted(contract_ids)),
+        return self._find_in(
+            table.c.contract_id,
+            contract_ids,
             table.c.state != str(PaymentState.REVERSED),
             sa.cast(table.c.unallocated, sa.Numeric()) > 0,
         )
@@ -361,7 +362,10 @@ class DisbursementRepository(SqlRepository[Disbursement]):
     def contract_numbers(self, item_ids: Collection[str]) -> dict[str, str]:
         """The contract number of each of the payouts *item_ids* that exist, in one query."""
         table = self.stored.table
-        statement = sa.select(table.c.id, table.c.contract_number).where(
-            table.c.id.in_(list(item_ids))
-        )
-        return {row.id: row.contract_number for row in self._rows(statement)}
+        return {
+            row.id: row.contract_number
+            for chunk in in_lists(item_ids)
+            for row in self._rows(
+                sa.select(table.c.id, table.c.contract_number).where(table.c.id.in_(chunk))
+            )
+        }

@@ -25,7 +25,7 @@ from leasekit.domain.funds import PostedAllocation
 from leasekit.domain.mandates import Mandate, MandateState
 from leasekit.domain.statement_entries import StatementEntry, StatementImport
 from leasekit.services.storage import Page, Record
-from leasekit.store.repository import Rule, SqlRepository, Stored, repository
+from leasekit.store.repository import Rule, SqlRepository, Stored, in_lists, repository
 from leasekit.store.schema import Base, EntityRow, currency_column, reference, unique_where
 
 __all__ = [
@@ -73,12 +73,15 @@ class AllocationRepository(SqlRepository[PostedAllocation]):
 
     def of_payments(self, payment_ids: Collection[str]) -> list[Record]:
         table = self.stored.table
-        statement = (
-            sa.select(*self.stored.read_columns)
-            .where(table.c.payment_id.in_(sorted(payment_ids)))
-            .order_by(table.c.id)
-        )
-        return [self.stored.mapper.record(row) for row in self._rows(statement)]
+        return [
+            self.stored.mapper.record(row)
+            for chunk in in_lists(payment_ids)
+            for row in self._rows(
+                sa.select(*self.stored.read_columns)
+                .where(table.c.payment_id.in_(chunk))
+                .order_by(table.c.id)
+            )
+        ]
 
 
 class MandateRow(EntityRow):
@@ -121,15 +124,16 @@ class MandateRepository(SqlRepository[Mandate]):
     def active_for(self, contract_ids: Collection[str]) -> dict[str, Mandate]:
         """The active mandate of each of *contract_ids* that has one, in one query."""
         table = self.stored.table
-        found = self._find(
-            table.c.contract_id.in_(sorted(contract_ids)),
+        found = self._find_in(
+            table.c.contract_id,
+            contract_ids,
             table.c.state == sa.literal_column(f"'{MandateState.ACTIVE}'"),
         )
         return {mandate.contract_id: mandate for mandate in found}
 
     def latest_for(self, contract_ids: Collection[str]) -> dict[str, Mandate]:
         """Each contract's newest mandate, whatever its state (why a run left it out)."""
-        found = self._find(self.stored.table.c.contract_id.in_(sorted(contract_ids)))
+        found = self._find_in(self.stored.table.c.contract_id, contract_ids)
         return {mandate.contract_id: mandate for mandate in found}
 
 
@@ -234,12 +238,12 @@ class DebitItemRepository(SqlRepository[DebitOrderItem]):
 
     def by_trace(self, traces: Collection[str]) -> dict[str, DebitOrderItem]:
         """The newest debit of each trace id (traces wrap, so an old debit may share one)."""
-        found = self._find(self.stored.table.c.trace.in_(sorted(traces)))
+        found = self._find_in(self.stored.table.c.trace, traces)
         return {item.trace: item for item in found}
 
     def for_contracts(self, contract_ids: Collection[str]) -> list[DebitOrderItem]:
         """Every debit of the contracts, oldest first: what is in flight, what came back."""
-        return self._find(self.stored.table.c.contract_id.in_(sorted(contract_ids)))
+        return self._find_in(self.stored.table.c.contract_id, contract_ids)
 
     def take_sequences(self, account_id: str, count: int) -> int:
         """Reserve *count* trace sequences of the account; returns the first."""
@@ -326,10 +330,15 @@ class StatementEntryRepository(SqlRepository[StatementEntry]):
     def known(self, account: str, line_ids: Collection[str]) -> set[str]:
         """Which of *line_ids* the account's earlier imports brought already."""
         table = self.stored.table
-        statement = sa.select(table.c.line_id).where(
-            table.c.account == account, table.c.line_id.in_(sorted(line_ids))
-        )
-        return {str(row.line_id) for row in self._rows(statement)}
+        return {
+            str(row.line_id)
+            for chunk in in_lists(line_ids)
+            for row in self._rows(
+                sa.select(table.c.line_id).where(
+                    table.c.account == account, table.c.line_id.in_(chunk)
+                )
+            )
+        }
 
 
 class StatementImportRow(EntityRow):

@@ -23,7 +23,7 @@ does not grow with the table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, Generic, TypeVar
 
@@ -74,6 +74,18 @@ _RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01"})
 """PostgreSQL's serialization failure and deadlock: the transaction lost a race, and like a
 failed compare-and-set, the answer is to re-read and retry."""
 _PREFIX_END: Final = "\U0010ffff"
+IN_LIST: Final = 5_000
+"""Values per ``IN (...)`` list. One statement's parameters are capped (SQLite's default
+build at 32,766, PostgreSQL's protocol at 65,535), and a book's worth of ids is more."""
+
+
+def in_lists(values: Collection[str]) -> Iterator[list[str]]:
+    """*values*, sorted, in lists of at most :data:`IN_LIST`, one statement each."""
+    ordered = sorted(values)
+    for at in range(0, len(ordered), IN_LIST):
+        yield ordered[at : at + IN_LIST]
+
+
 """Sorts after every character, so ``key <= x < key + _PREFIX_END`` is "x starts with key"."""
 
 
@@ -239,8 +251,9 @@ class SqlRepository(Generic[E]):
         return self._loaded([self.stored.mapper.load(rows[0])])[0]
 
     def get_many(self, entity_ids: Collection[str]) -> dict[str, E]:
-        """The entities of *entity_ids* that exist, by id, read in one query."""
-        found = self._find(self._table.c.id.in_(sorted(entity_ids)))
+        """The entities of *entity_ids* that exist, by id, read in one query per
+        :data:`IN_LIST` ids."""
+        found = self._find_in(self._table.c.id, entity_ids)
         return {entity.id: entity for entity in found}  # type: ignore[attr-defined]
 
     def _loaded(self, entities: list[E]) -> list[E]:
@@ -294,6 +307,23 @@ class SqlRepository(Generic[E]):
         """Entities matching *criteria*, in id order."""
         statement = sa.select(*self.stored.read_columns).where(*criteria).order_by(self._table.c.id)
         return self._loaded([self.stored.mapper.load(row) for row in self._rows(statement)])
+
+    def _find_in(
+        self,
+        column: sa.ColumnElement[Any],
+        values: Collection[str],
+        *criteria: sa.ColumnElement[bool],
+    ) -> list[E]:
+        """Entities whose *column* is one of *values* and that match *criteria*, in id order:
+        one query per :data:`IN_LIST` values."""
+        found = [
+            entity
+            for chunk in in_lists(values)
+            for entity in self._find(column.in_(chunk), *criteria)
+        ]
+        if len(values) > IN_LIST:
+            found.sort(key=lambda entity: entity.id)  # type: ignore[attr-defined]
+        return found
 
     def _latest(self, *criteria: sa.ColumnElement[bool]) -> E | None:
         """The newest entity matching *criteria* (ids grow with time), read alone."""

@@ -599,7 +599,8 @@ class FundsSettings(BaseModel):
     return_fees: dict[str, Annotated[Decimal, Field(ge=0)]] = Field(
         default_factory=dict,
         description='The fee a returned debit costs the customer, by currency (`{"USD": '
-        '"25.00"}`); none where not listed.',
+        '"25.00"}`), where the contract\'s product sets none (its `return_fee`); none where '
+        "not listed.",
     )
 
     matching: dict[str, Any] = Field(

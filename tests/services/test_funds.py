@@ -21,6 +21,7 @@ from leasekit.domain.debit_runs import ResultOutcome
 from leasekit.domain.funds import ReceivableStatus
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.mandates import AccountType, DebitScheme, MandateState
+from leasekit.domain.products import Product
 from leasekit.errors import PermissionDeniedError, ValidationError
 from leasekit.money import Money
 from leasekit.ports import DebitBatch
@@ -30,7 +31,7 @@ from leasekit.services.context import ServiceContext
 from leasekit.services.debit_runs import SettleRun, StartDebitRun
 from leasekit.services.funds import RecordPayment
 from leasekit.services.mandates import TakeMandate
-from leasekit.testing.book import BookContract
+from leasekit.testing.book import TAKEN_OVER_TERMS, BookContract
 from leasekit.testing.fakes import Fakes
 
 from .conftest import taken_over
@@ -288,6 +289,36 @@ def test_a_late_nacha_return_undoes_the_collected_payment_and_stops_the_mandate(
     ctx.clock.advance(1)  # type: ignore[attr-defined]
     later = run(ctx, finance, "us")
     assert [e.reason for e in later.excluded] == [f"mandate {mandate.reference} is stopped"]
+
+
+def test_a_products_return_fee_is_charged_instead_of_the_companys(
+    ctx: ServiceContext, finance: Actor, fakes: Fakes, book: Callable[..., BookContract]
+) -> None:
+    made_contract = book("USD")
+    contract = made_contract.contract
+    terms = attrs.evolve(TAKEN_OVER_TERMS, currency="USD", return_fee=Decimal("10"))
+    product, version = Product.create(
+        code="LOAN-RF",
+        business_type="loan",
+        terms=terms,
+        actor=Actor("m-1", Role.MANAGER),
+        at=ctx.clock.now(),
+    )
+    with ctx.uow_factory() as uow:
+        uow.products.add(product)
+        uow.product_versions.add(version)
+        contract = uow.contracts.get(contract.id)
+        contract.product_version_id = version.id
+        uow.contracts.update(contract)
+        uow.commit()
+    made = run(ctx, finance, "us")
+    (item,) = batch_of(ctx, made.id).items
+    content = fakes.bank.return_file(batch_of(ctx, made.id), {item.item_id: "R01"})
+    debit_runs.import_debit_results(ctx, finance, [content])
+    with ctx.uow_factory() as uow:
+        lines = uow.receivables.list_for_contract(contract.id)
+    assert lines[0].fee == Money("10.00", "USD")  # the product's, not the company's 25.00
+    money_in_balance(ctx, contract)
 
 
 def test_unknown_repeated_and_mismatched_lines_are_reported_and_change_nothing(

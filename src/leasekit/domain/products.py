@@ -225,6 +225,14 @@ class ProductTerms:
         converter=_kinds,
         metadata={"description": "The kinds of partner that may sell it; empty for any."},
     )
+    return_fee: Decimal | None = attrs.field(
+        default=None,
+        converter=_decimal_or_none,
+        metadata={
+            "description": "What a returned direct debit costs the customer, in the product's "
+            "currency; the company's fee for the currency applies when left out."
+        },
+    )
 
     def checked(self) -> ProductTerms:
         """These terms, cleaned, if every rule holds; else one error naming each field."""
@@ -237,6 +245,9 @@ class ProductTerms:
         _check_ratio(checks, "max_financed_ratio", self.max_financed_ratio, positive=True)
         methods = _check_methods(checks, self.schedule_methods)
         fees = self.fees if cur is None else _check_fees(checks, self.fees, cur)
+        return_fee = (
+            None if cur is None else _check_fee_amount(checks, "return_fee", self.return_fee, cur)
+        )
         _check_residual(checks, self)
         _check_unique(checks, "documents", self.documents)
         _check_unique(checks, "partner_kinds", self.partner_kinds)
@@ -249,6 +260,7 @@ class ProductTerms:
             term_months=tuple(sorted(self.term_months)),
             schedule_methods=methods,
             fees=fees,
+            return_fee=return_fee,
         )
 
 
@@ -306,6 +318,22 @@ def _check_unique(checks: Checks, field: str, values: Sequence[object]) -> None:
         checks.add(field, "a value is listed twice")
 
 
+def _check_fee_amount(
+    checks: Checks, field: str, amount: Decimal | None, cur: Currency
+) -> Decimal | None:
+    """*amount* written to the currency's decimals, if it is one that is not negative."""
+    if amount is None:
+        return None
+    try:
+        written = amount_in(amount, cur, "amount")
+    except AmountError as exc:
+        checks.add(field, str(exc).removeprefix("amount: "))
+        return amount
+    if written < 0:
+        checks.add(field, "must not be negative")
+    return written
+
+
 def _check_fees(
     checks: Checks, fees: Sequence[ProductFee], cur: Currency
 ) -> tuple[ProductFee, ...]:
@@ -319,15 +347,7 @@ def _check_fees(
         name = checks.run(lambda fee=fee, where=where: text(fee.name, f"{where}.name", 100))  # type: ignore[misc]
         if (fee.amount is None) == (fee.rate is None):
             checks.add(where, "give an amount or a rate: one of them")
-        amount = fee.amount
-        if fee.amount is not None:
-            try:
-                amount = amount_in(fee.amount, cur, "amount")
-            except AmountError as exc:
-                checks.add(f"{where}.amount", str(exc).removeprefix("amount: "))
-            else:
-                if amount < 0:
-                    checks.add(f"{where}.amount", "must not be negative")
+        amount = _check_fee_amount(checks, f"{where}.amount", fee.amount, cur)
         if fee.rate is not None:
             _check_ratio(checks, f"{where}.rate", fee.rate)
         cleaned.append(attrs.evolve(fee, name=name or fee.name, amount=amount))

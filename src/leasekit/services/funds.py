@@ -243,11 +243,21 @@ def reverse_payment(work: Work, payment: Payment, reason: str) -> None:
     _move(work, payment, PaymentAction.REVERSE, split, reason)
 
 
+def _return_fee(work: Work, contract: Contract) -> Decimal | None:
+    """What a returned debit costs under the contract's product, else the company's fee for
+    its currency; None if neither charges one."""
+    if contract.product_version_id is not None:
+        fee = work.uow.product_versions.get(contract.product_version_id).terms.return_fee
+        if fee is not None:
+            return fee
+    return work.ctx.collection.return_fees.get(contract.principal.currency.code)
+
+
 def charge_return_fee(work: Work, contract: Contract, line_ids: Sequence[str], code: str) -> None:
-    """Add the product's fee for a returned debit to the first line the debit was for, if the
-    company charges one in the contract's currency."""
+    """Add the fee for a returned debit (the product's, else the company's for the currency)
+    to the first line the debit was for."""
     cur = contract.principal.currency
-    fee = work.ctx.collection.return_fees.get(cur.code)
+    fee = _return_fee(work, contract)
     if not fee or not line_ids:
         return
     line = work.uow.receivables.get(line_ids[0])

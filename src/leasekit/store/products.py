@@ -94,6 +94,7 @@ class ProductVersionRow(EntityRow):
     documents: Mapped[list[Any]]
     min_partner_rating: Mapped[str | None] = mapped_column(String(1))
     partner_kinds: Mapped[list[Any]]
+    return_fee: Mapped[Decimal | None]
     state: Mapped[str]
     created_by: Mapped[str]
     created_at: Mapped[dt.datetime]

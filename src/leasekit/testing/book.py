@@ -32,6 +32,7 @@ from leasekit.money import Money
 from leasekit.services.storage import UnitOfWork
 
 __all__ = [
+    "TAKEN_OVER_TERMS",
     "BookContract",
     "Debtor",
     "book_partner",
@@ -41,7 +42,7 @@ __all__ = [
     "taken_over_contract",
 ]
 
-_TERMS: Final = ProductTerms(
+TAKEN_OVER_TERMS: Final = ProductTerms(
     name="Taken-over book",
     currency="CNY",
     annual_rate_min=Decimal(0),
@@ -51,6 +52,7 @@ _TERMS: Final = ProductTerms(
     max_financed_ratio=Decimal(1),
     schedule_methods=("annuity",),
 )
+"""The terms a taken-over book is priced on: anything its contracts were written at."""
 _VIN_CHARS: Final = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
 
 
@@ -132,7 +134,7 @@ def taken_over_contract(
     terms = RequestedTerms(price, down, term_months, annual_rate)
     application = Application(new_id(), partner.id, customer.id, vehicle.id, business_type,
                               terms, "active", "system", at)  # fmt: skip
-    plan = plan_for(attrs.evolve(_TERMS, currency=cur.code), terms, "annuity", priced_on,
+    plan = plan_for(attrs.evolve(TAKEN_OVER_TERMS, currency=cur.code), terms, "annuity", priced_on,
                     PlanConvention())  # fmt: skip
     contract = Contract(
         new_id(), number, application.id, partner.id, customer.id, vehicle.id, business_type,

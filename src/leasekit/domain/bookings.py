@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -69,7 +69,7 @@ class UnmappedState(StrEnum):
     RESOLVED = "resolved"
 
 
-def _payload(values: Mapping[str, PayloadValue]) -> dict[str, PayloadValue]:
+def _payload(values: Mapping[str, PayloadValue]) -> dict[str, Any]:
     return dict(values)
 
 
@@ -85,7 +85,8 @@ class UnmappedEvent:
     subject_id: str
     business_date: date
     reason: str
-    payload: dict[str, PayloadValue] = attrs.field(converter=_payload)
+    payload: dict[str, Any] = attrs.field(converter=_payload)
+    """The event's payload as it was delivered (exact JSON values: text, numbers, flags)."""
     state: UnmappedState = attrs.field(converter=UnmappedState)
     created_at: datetime = attrs.field(converter=require_utc)
     resolved_by: str | None = None

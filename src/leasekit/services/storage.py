@@ -115,6 +115,7 @@ __all__ = [
     "VoucherLineView",
     "VoucherQuery",
     "VoucherRepository",
+    "VoucherSummary",
     "VoucherView",
     "hash_secret",
 ]
@@ -767,6 +768,22 @@ class VoucherQuery:
     contract_id: str | None = None
     event_type: str | None = None
     business_date: date | None = None
+
+
+@attrs.frozen
+class VoucherSummary:
+    """A voucher as a list shows it: without its lines."""
+
+    id: str
+    business_date: date
+    description: str
+    created_by: str
+    created_at: datetime
+    source_key: str | None
+    reverses: str | None
+    event_type: str | None
+    template: str | None
+    template_version: int | None
 
 
 @attrs.frozen

@@ -27,7 +27,7 @@ from leasekit.errors import DomainError, PermissionDeniedError
 from leasekit.services.commands import Work, command
 from leasekit.services.context import ServiceContext
 from leasekit.services.events import handles
-from leasekit.services.reads import lister, reader
+from leasekit.services.reads import lister
 from leasekit.services.storage import (
     UnitOfWork,
     UnmappedQuery,
@@ -222,18 +222,6 @@ list_unmapped = lister(
     the accountant. Finance.""",
 )
 
-_read_voucher = reader("get_voucher", "voucher", lambda uow: _Views(uow), "")
-
-
-class _Views:
-    """The voucher repository's views, as :func:`reader` gets objects."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
-    def get(self, voucher_id: str) -> VoucherView:
-        return self._uow.vouchers.view(voucher_id)
-
 
 def get_voucher(ctx: ServiceContext, actor: Actor, voucher_id: str) -> VoucherView:
     """Show a voucher.
@@ -241,4 +229,5 @@ def get_voucher(ctx: ServiceContext, actor: Actor, voucher_id: str) -> VoucherVi
     Its lines with their dimensions (contract, partner, product, branch), and the event type
     and template (name and version) that produced it. Finance."""
     ensure_accountant(actor, "voucher")
-    return _read_voucher(ctx, actor, voucher_id)
+    with ctx.uow_factory() as uow:
+        return uow.vouchers.view(voucher_id)

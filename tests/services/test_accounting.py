@@ -37,9 +37,10 @@ from leasekit.services import (
     users,
 )
 from leasekit.services.catalog import handlers
+from leasekit.services.commands import execute
 from leasekit.services.context import ServiceContext
 from leasekit.services.debit_runs import SettleRun, StartDebitRun
-from leasekit.services.events import HandlerSubscriber
+from leasekit.services.events import HandlerSubscriber, Occurrence
 from leasekit.services.funds import RecordPayment
 from leasekit.services.storage import UnmappedQuery, VoucherQuery, VoucherView
 from leasekit.testing.book import BookContract
@@ -193,6 +194,20 @@ def test_the_funds_events_book_balanced_vouchers_once(
     deliver_all(usd)
     assert len(vouchers(usd, finance)) == len(found)
     assert accounting.list_unmapped(usd, finance).items == []
+
+
+def test_replaying_the_event_log_books_nothing_twice(
+    ctx: ServiceContext, usd: ServiceContext, finance: Actor, book: Callable[..., BookContract]
+) -> None:
+    contract = book().contract
+    record(ctx, finance, contract, "10.00", "T-1")
+    deliver_all(usd)
+    before = [v.id for v in vouchers(usd, finance)]
+    # The log replayed by another worker: new command keys, the same event keys.
+    handler = handlers()["accounting.book"]
+    for n, event in enumerate(money_events(usd)):
+        execute(usd, SYSTEM, handler.command, Occurrence(event), idempotency_key=f"replay-{n}")
+    assert [v.id for v in vouchers(usd, finance)] == before
 
 
 # --- the unmapped queue -------------------------------------------------------------------------

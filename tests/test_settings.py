@@ -445,3 +445,33 @@ def test_a_misspelt_party_or_a_timeout_of_nothing_is_refused(env: Any) -> None:
     env(LEASEKIT_PRE_APPROVAL__TIMEOUTS__CREDIT_BUREU="20")
     (line,) = error_lines()
     assert line.startswith("LEASEKIT_PRE_APPROVAL__TIMEOUTS: unknown party credit_bureu (parties:")
+
+
+def test_the_chart_of_accounts_is_the_default_with_accounts_added_and_closed(env: Any) -> None:
+    env(
+        LEASEKIT_CURRENCY="USD",
+        LEASEKIT_ACCOUNTING__ACCOUNTS='{"1300": {"name": "Insurance receivable", "kind": "asset"}}',
+        LEASEKIT_ACCOUNTING__CLOSED="4300, 1300",
+    )
+    settings = load_settings()
+    accounting = settings.accounting.accounting(settings.contracts.company_name, settings.currency)
+    chart = accounting.chart
+    assert (chart.company, chart.currency.code) == ("Leasekit Demo Leasing Co.", "USD")
+    assert chart.accounts["1300"].name == "Insurance receivable"
+    assert sorted(code for code, account in chart.accounts.items() if account.closed) == [
+        "1300",
+        "4300",
+    ]
+    assert not chart.accounts["1200"].closed
+    # The templates were saved before the closing: they book, and refuse the closed account.
+    assert len(accounting.templates.in_force()) > 10
+
+
+def test_a_renamed_or_unknown_account_is_named_by_its_variable(env: Any) -> None:
+    env(LEASEKIT_ACCOUNTING__ACCOUNTS='{"1200": {"name": "Cars", "kind": "asset"}}')
+    (line,) = error_lines()
+    assert line.startswith("LEASEKIT_ACCOUNTING: ")
+    assert "account 1200 exists as 'Loans receivable'" in line
+    env(LEASEKIT_ACCOUNTING__ACCOUNTS="{}", LEASEKIT_ACCOUNTING__CLOSED="9999")
+    (line,) = error_lines()
+    assert "'9999' is not in the chart" in line

@@ -186,6 +186,9 @@ def build_runtime(
         payout_rules=settings.payouts.rules(),
         contracting=settings.contracts.contracting(),
         collection=settings.funds.rules(),
+        accounting=settings.accounting.accounting(
+            settings.contracts.company_name, settings.currency
+        ),
         render_contract=contract_renderer(
             settings.contracts.template_dir, settings.contracts.cjk_font
         ),

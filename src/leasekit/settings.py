@@ -36,7 +36,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from leasekit.calc.apr import APR_CONVENTIONS
 from leasekit.calc.rounding import CONVENTIONS
+from leasekit.domain.accounting import AccountKind, ChartOfAccounts, default_chart
 from leasekit.domain.approvals import DEFAULT_AUTHORITY, ApprovalRules, Tier
+from leasekit.domain.bookings import Accounting
 from leasekit.domain.business import BusinessType
 from leasekit.domain.contracts import Contracting, NumberPattern
 from leasekit.domain.credit_limits import DEFAULT_LIMIT_BANDS, LimitPolicy
@@ -68,6 +70,8 @@ __all__ = [
     "ADAPTER_KINDS",
     "ENV_NESTED_DELIMITER",
     "ENV_PREFIX",
+    "AccountSettings",
+    "AccountingSettings",
     "AdapterIds",
     "ApprovalSettings",
     "OutboxSettings",
@@ -91,6 +95,71 @@ _MIB: Final = 1024 * 1024
 def _section(title: str) -> ConfigDict:
     """A nested section: immutable, and an unknown key (a misspelt variable) is an error."""
     return ConfigDict(title=title, extra="forbid", frozen=True)
+
+
+class AccountSettings(BaseModel):
+    """An account the company adds to the default chart."""
+
+    model_config = _section("account")
+
+    name: str = Field(min_length=1, max_length=200, description="What the account is called.")
+    kind: AccountKind = Field(description="`asset`, `liability`, `equity`, `income` or `expense`.")
+
+
+class AccountingSettings(BaseModel):
+    """The chart of accounts vouchers are booked to."""
+
+    model_config = _section("accounting")
+
+    company: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The company the chart belongs to; unset, the contracts' company name.",
+    )
+    currency: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{3}$",
+        description="The chart's currency; unset, the company's currency (`LEASEKIT_CURRENCY`).",
+    )
+    accounts: dict[str, AccountSettings] = Field(
+        default_factory=dict,
+        description="Accounts added to the default chart, by code, as a JSON object "
+        '(`{"1300": {"name": "Insurance receivable", "kind": "asset"}}`). A default code '
+        "given another name or kind is refused: accounts are never renamed.",
+    )
+    closed: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated codes of accounts closed to new postings; an event that "
+        "would book to one waits in the unmapped queue.",
+    )
+
+    @field_validator("closed", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [code.strip() for code in value.split(",") if code.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _chart_holds(self) -> AccountingSettings:
+        self.chart("company", "USD")
+        return self
+
+    def chart(self, company: str, currency_code: str) -> ChartOfAccounts:
+        """The default chart of *company* in *currency_code* (unless set here), with the
+        accounts added; closing happens in :meth:`accounting`."""
+        chart = default_chart(self.company or company, self.currency or currency_code)
+        try:
+            for code, account in self.accounts.items():
+                chart = chart.add(code, account.name, account.kind)
+            for code in self.closed:
+                chart.account(code)
+        except ValidationError as exc:
+            raise ValueError(str(exc)) from None
+        return chart
+
+    def accounting(self, company: str, currency_code: str) -> Accounting:
+        return Accounting.of(self.chart(company, currency_code), self.closed)
 
 
 class _AdapterIdsSection(BaseModel):
@@ -805,6 +874,10 @@ class Settings(BaseSettings):
     funds: FundsSettings = Field(
         default_factory=FundsSettings,
         description="Collections: creditor accounts, debit retries, the payment waterfall.",
+    )
+    accounting: AccountingSettings = Field(
+        default_factory=AccountingSettings,
+        description="The chart of accounts vouchers are booked to.",
     )
     workbench: WorkbenchSettings = Field(
         default_factory=WorkbenchSettings, description="The back-office web pages."

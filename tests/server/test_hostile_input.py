@@ -524,6 +524,8 @@ LISTS = {
     "/review-flags": "officer",
     "/document-defects": "officer",
     "/products": "officer",
+    "/vouchers": "finance",
+    "/accounting/unmapped": "finance",
 }
 """Each list, and someone who may read it (so a refusal is about the query, not the user)."""
 

@@ -10,6 +10,7 @@ import pytest
 
 from leasekit.server.app import API
 
+from .test_accounting import unmapped_usd
 from .test_approval_tasks import open_task
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
 from .test_contracts import drawn_up, queued, sent
@@ -272,6 +273,7 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
             "headers": at_first}),
         "POST /statement-entries/{id}/suspense": ("finance", "", {
             "json": {"reason": "unknown sender"}, "headers": at_first}),
+        "POST /accounting/unmapped/{id}/replay": ("finance", "", {}),
     }  # fmt: skip
     assert sorted(requests) == _retryable(), "every retryable operation has a request here"
     return requests[operation]
@@ -292,6 +294,7 @@ PREPARED = {
     "POST /debit-runs/{id}/settlement": us_run,
     "POST /statement-entries/{id}/matches": queued_entry,
     "POST /statement-entries/{id}/suspense": queued_entry,
+    "POST /accounting/unmapped/{id}/replay": unmapped_usd,
 }
 """Operations on objects the demo lacks, made first (their path is left empty above)."""
 ANSWERED = {
@@ -300,6 +303,7 @@ ANSWERED = {
     "POST /debit-runs/{id}/settlement",
     "POST /statement-entries/{id}/matches",
     "POST /statement-entries/{id}/suspense",
+    "POST /accounting/unmapped/{id}/replay",
 }
 """Operations that answer 200 with what they did, though they are neither moves nor creates."""
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from leasekit.demo import DEMO_PRODUCTS, credit_code, vin
+from leasekit.domain.bookings import default_accounting
 from leasekit.domain.contracts import Contract, DraftChanges, SignerContact
 from leasekit.domain.credit_limits import LimitMovementKind, LimitRequestKind
 from leasekit.domain.disbursements import DisbursementState, PayoutAttempt
@@ -31,6 +32,7 @@ from leasekit.domain.statement_entries import EntryState
 from leasekit.money import Money
 from leasekit.ports import BankStatement, PaymentReceipt, PaymentStatus, StatementLine
 from leasekit.services import (
+    accounting,
     applications,
     approvals,
     blacklist,
@@ -463,6 +465,9 @@ PREPARE: dict[str, Prepare] = {
     "park_statement_entry": lambda w: (lambda entry, finance: lambda:
         reconciliation.park_statement_entry(w.ctx, finance, reconciliation.ParkEntry(
             entry, "unknown sender")))(*_queued_entry(w)),
+    "replay_unmapped": lambda w: (lambda unmapped_id, finance: lambda:
+        accounting.replay_unmapped(attrs.evolve(w.ctx, accounting=default_accounting(
+            "Leasekit US", "USD")), finance, unmapped_id))(*_unmapped(w)),
 }  # fmt: skip
 """How to run each registered command, except event handlers (below)."""
 
@@ -480,6 +485,29 @@ def _queued_entry(w: World) -> tuple[str, Actor]:
     query = reconciliation.EntryQuery(state=EntryState.QUEUED)
     (entry,) = reconciliation.list_statement_entries(w.ctx, finance, query).items
     return str(entry["id"]), finance
+
+
+def _unmapped(w: World) -> tuple[str, Actor]:
+    """A dollar payment's receipt, which the services' chart in yuan could not book, in the
+    unmapped queue; and a finance user."""
+    finance = _finance(w)
+    contract = taken_over(w.ctx, 1).contract
+    funds.record_payment(
+        w.ctx, finance, funds.RecordPayment(contract.id, Money("100.00", "USD"), "TRF-1")
+    )
+    with w.ctx.uow_factory() as uow:
+        found = uow.event_log.after(["payment"], 0, 100)
+    (received,) = [event for _, event in found if event.name == "payment_received"]
+    events.HandlerSubscriber(catalog.handlers()["accounting.book"], w.ctx).deliver(received)
+    (unmapped,) = accounting.list_unmapped(w.ctx, finance).items
+    return str(unmapped["id"]), finance
+
+
+def _voucher(w: World) -> tuple[str, Actor]:
+    """The voucher the unmapped receipt became once replayed, and a finance user."""
+    unmapped_id, finance = _unmapped(w)
+    usd = attrs.evolve(w.ctx, accounting=default_accounting("Leasekit US", "USD"))
+    return accounting.replay_unmapped(usd, finance, unmapped_id).voucher_id or "", finance
 
 
 def _debit_run(w: World) -> tuple[debit_runs.DebitRun, Actor]:
@@ -679,6 +707,15 @@ READS: dict[str, Prepare] = {
     "get_partner_import": lambda w: (
         lambda import_id: lambda: partner_imports.get_partner_import(w.ctx, w.officer, import_id)
     )(_imported(w)),
+    "list_vouchers": lambda w: (lambda finance: lambda: accounting.list_vouchers(w.ctx, finance))(
+        _finance(w)
+    ),
+    "get_voucher": lambda w: (
+        lambda voucher_id, finance: lambda: accounting.get_voucher(w.ctx, finance, voucher_id)
+    )(*_voucher(w)),
+    "list_unmapped": lambda w: (lambda finance: lambda: accounting.list_unmapped(w.ctx, finance))(
+        _unmapped(w)[1]
+    ),
 }
 
 

@@ -398,3 +398,27 @@ def test_0016_gives_earlier_customers_no_phone(at_0001: Engine) -> None:
     downgrade(at_0001, "0015")
     columns = {c["name"] for c in sa.inspect(at_0001).get_columns("customers")}
     assert "phone" not in columns
+
+
+def test_0021_keeps_earlier_vouchers_and_is_not_undone_while_one_was_generated(
+    at_0001: Engine,
+) -> None:
+    upgrade(at_0001, "0020")
+    voucher = {"id": "v-1", "business_date": "2026-01-05", "description": "By hand",
+               "created_by": "u-1", "created_at": "2026-01-05 09:00:00+00:00",
+               "source_key": None, "reverses": None}  # fmt: skip
+    line = {"voucher_id": "v-1", "line_no": 1, "account": "1100", "side": "debit",
+            "currency": "CNY", "amount": "10.00", "memo": ""}  # fmt: skip
+    with at_0001.begin() as connection:
+        _insert(connection, "vouchers", voucher)
+        _insert(connection, "voucher_lines", line, line | {"line_no": 2, "side": "credit"})
+    upgrade(at_0001, "0021")
+    assert _rows(at_0001, "SELECT id, event_type, template FROM vouchers") == [("v-1", None, None)]
+    assert _rows(at_0001, "SELECT contract_id FROM voucher_lines") == [(None,), (None,)]
+    downgrade(at_0001, "0020")  # nothing generated yet: undone
+    upgrade(at_0001, "0021")
+    with at_0001.begin() as connection:
+        _insert(connection, "vouchers", voucher | {"id": "v-2", "event_type": "payment_received"})
+    with pytest.raises(RuntimeError, match="1 generated vouchers"):
+        downgrade(at_0001, "0020")
+    assert "unmapped_events" in sa.inspect(at_0001).get_table_names()

@@ -12,6 +12,7 @@ import attrs
 
 from leasekit.domain.access import visible_to
 from leasekit.domain.approvals import ApprovalRules
+from leasekit.domain.bookings import Accounting, default_accounting
 from leasekit.domain.clock import Clock
 from leasekit.domain.contract_documents import ContractRenderer
 from leasekit.domain.contracts import Contracting
@@ -94,6 +95,9 @@ class ServiceContext:
     collection: CollectionRules = attrs.field(factory=CollectionRules)
     """The creditor accounts debits go to, when they are tried again, the order payments pay
     in, and the fee for a returned debit."""
+    accounting: Accounting = attrs.field(factory=default_accounting)
+    """The chart of accounts and the voucher templates in force, which book business
+    events (:mod:`leasekit.services.accounting`)."""
     render_contract: ContractRenderer = attrs.field(default=_no_renderer)
     """Renders a contract document as PDF bytes (:mod:`leasekit.render`)."""
     """Reads a face photo (:func:`leasekit.builtin.faces.inspect_photo`, set by the runtime:

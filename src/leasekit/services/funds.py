@@ -5,7 +5,8 @@ money back.
 Every movement of money is an event the voucher engine books: ``payment_received``,
 ``payment_allocated`` (what the payment paid of each part, and the credit left),
 ``credit_applied`` (credit a later installment used), ``payment_reversed`` (what was given
-back) and ``return_fee_charged``. Allocations are append-only rows; a receivable's paid
+back of each part, negative, and the credit that went with the payment) and
+``return_fee_charged``. Allocations are append-only rows; a receivable's paid
 parts are their running sum, updated in the same transaction, so allocations plus credit
 equal the payments at every commit.
 """
@@ -236,7 +237,9 @@ def reverse_payment(work: Work, payment: Payment, reason: str) -> None:
     work.uow.allocations.add_many(reversals)
     for line_id in {row.receivable_id for row in reversals}:
         work.uow.receivables.update(lines[line_id])
-    given_back = [Allocation(row.receivable_id, row.sequence, row.part, -row.amount)
+    # What was given back of each part, negative as the reversal rows are (the voucher
+    # engine's payment_reversed declares its parts so); the credit held, as it was.
+    given_back = [Allocation(row.receivable_id, row.sequence, row.part, row.amount)
                   for row in reversals]  # fmt: skip
     split = _split(given_back, payment.unallocated)
     payment.unallocated = Money(0, payment.amount.currency)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeAlias, TypeVar
@@ -27,6 +28,7 @@ import attrs
 from leasekit.domain.applications import Application
 from leasekit.domain.approvals import ApprovalTask, ApprovalTaskState, Tier
 from leasekit.domain.blacklist import BlacklistEntry
+from leasekit.domain.bookings import UnmappedEvent, UnmappedState
 from leasekit.domain.contracts import Contract, Payment, Receivable
 from leasekit.domain.credit_limits import CreditLimit, LimitMovement, LimitRequest
 from leasekit.domain.customers import Customer
@@ -53,7 +55,8 @@ from leasekit.domain.rules import RuleSetVersion
 from leasekit.domain.statement_entries import StatementEntry, StatementImport
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import Vehicle
-from leasekit.domain.vouchers import Voucher
+from leasekit.domain.voucher_templates import Booking
+from leasekit.domain.vouchers import Side, Voucher
 from leasekit.money import Currency, Money
 
 __all__ = [
@@ -105,9 +108,15 @@ __all__ = [
     "SignInSession",
     "TokenRepository",
     "UnitOfWork",
+    "UnmappedEventRepository",
+    "UnmappedQuery",
     "UserRepository",
     "VehicleRepository",
+    "VoucherLineView",
+    "VoucherQuery",
     "VoucherRepository",
+    "VoucherSummary",
+    "VoucherView",
     "hash_secret",
 ]
 
@@ -751,10 +760,88 @@ class ExceptionRequestRepository(Repository[ExceptionRequest], Protocol):
     def list_for_payment(self, payment_id: str) -> list[ExceptionRequest]: ...
 
 
+@attrs.frozen
+class VoucherQuery:
+    """Which vouchers to list: those with a line of a contract, of an event type, or of a
+    business date."""
+
+    contract_id: str | None = None
+    event_type: str | None = None
+    business_date: date | None = None
+
+
+@attrs.frozen
+class VoucherSummary:
+    """A voucher as a list shows it: without its lines."""
+
+    id: str
+    business_date: date
+    description: str
+    created_by: str
+    created_at: datetime
+    source_key: str | None
+    reverses: str | None
+    event_type: str | None
+    template: str | None
+    template_version: int | None
+
+
+@attrs.frozen
+class VoucherLineView:
+    """A voucher line as read back, with the dimensions its template gave it."""
+
+    line_no: int
+    account: str
+    side: Side = attrs.field(converter=Side)
+    amount: Money
+    memo: str
+    contract_id: str | None = None
+    partner_id: str | None = None
+    product: str | None = None
+    branch: str | None = None
+
+
+@attrs.frozen
+class VoucherView:
+    """A posted voucher, where it came from, and its lines with their dimensions."""
+
+    id: str
+    business_date: date
+    description: str
+    created_by: str
+    created_at: datetime
+    source_key: str | None
+    reverses: str | None
+    event_type: str | None
+    """The business event that produced it; None for one posted by hand."""
+    template: str | None
+    template_version: int | None
+    lines: tuple[VoucherLineView, ...]
+
+
+@attrs.frozen
+class UnmappedQuery:
+    """Which unmapped events to list."""
+
+    state: UnmappedState | None = None
+
+
 class VoucherRepository(Protocol):
     """The journal: append-only, so there is no update and no delete."""
 
     def add(self, voucher: Voucher) -> None: ...
+
+    def add_booking(self, booking: Booking, event_type: str) -> None:
+        """Post what a template booked, with its template and the lines' dimensions."""
+        ...
+
+    def page(self, query: VoucherQuery, *, after: str | None, limit: int) -> Page[Record]: ...
+
+    def view(self, voucher_id: str) -> VoucherView: ...
+
+    def trial_balance(self, currency_code: str) -> dict[str, Decimal]:
+        """Debits less credits per account over every voucher in one currency."""
+        ...
 
     def get(self, voucher_id: str) -> Voucher: ...
 
@@ -763,6 +850,10 @@ class VoucherRepository(Protocol):
     def find_reversal(self, voucher_id: str) -> Voucher | None: ...
 
     def list_for_date(self, business_date: date) -> list[Voucher]: ...
+
+
+class UnmappedEventRepository(Repository[UnmappedEvent], Protocol):
+    def find_by_event_key(self, event_key: str) -> UnmappedEvent | None: ...
 
 
 @attrs.frozen
@@ -925,6 +1016,9 @@ class UnitOfWork(Protocol):
 
     @property
     def vouchers(self) -> VoucherRepository: ...
+
+    @property
+    def unmapped_events(self) -> UnmappedEventRepository: ...
 
     @property
     def deliveries(self) -> DeliveryRepository: ...

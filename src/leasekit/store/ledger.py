@@ -4,25 +4,49 @@ A posted voucher is never updated or deleted; correcting one means adding its
 :meth:`~leasekit.domain.vouchers.Voucher.reversal`. ``source_key`` is unique so that replaying
 the event that produced a voucher cannot post it twice; ``reverses`` is unique so that a
 voucher cannot be reversed twice.
+
+A voucher generated from a business event also names the event type and the template
+(name and version) that booked it, and each of its lines the dimensions the template gave it
+(contract, partner, product, branch); a contract's lines are indexed by contract, for its
+sub-ledger. Events that no template booked wait in ``unmapped_events``, one row per event.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from leasekit.domain.bookings import UnmappedEvent
+from leasekit.domain.voucher_templates import Booking
 from leasekit.domain.vouchers import JournalLine, Voucher
 from leasekit.errors import NotFoundError
 from leasekit.money import Money
-from leasekit.store.repository import Rule, repository, write
-from leasekit.store.schema import ID_LENGTH, Base, currency_column, id_column
+from leasekit.services.storage import Page, VoucherLineView, VoucherQuery, VoucherView
+from leasekit.store.mapping import Record
+from leasekit.store.repository import Rule, SqlRepository, Stored, repository, write
+from leasekit.store.schema import ID_LENGTH, Base, EntityRow, currency_column, id_column
 
-__all__ = ["VoucherLineRow", "VoucherRepository", "VoucherRow"]
+__all__ = [
+    "UnmappedEventRepository",
+    "UnmappedEventRow",
+    "VoucherLineRow",
+    "VoucherRepository",
+    "VoucherRow",
+]
+
+_DIMENSION_COLUMNS: Final = {
+    "contract": "contract_id",
+    "partner": "partner_id",
+    "product": "product",
+    "branch": "branch",
+}
+"""Each dimension a template line may give, and the line column that keeps it."""
 
 
 class VoucherRow(Base):
@@ -39,6 +63,12 @@ class VoucherRow(Base):
     reverses: Mapped[str | None] = mapped_column(
         String(ID_LENGTH), ForeignKey("vouchers.id"), unique=True
     )
+    event_type: Mapped[str | None] = mapped_column(String(64))
+    """The event that produced the voucher; None for one posted by hand."""
+    template: Mapped[str | None] = mapped_column(String(64))
+    template_version: Mapped[int | None]
+
+    __table_args__ = (sa.Index(None, "event_type", "id"),)
 
 
 class VoucherLineRow(Base):
@@ -55,6 +85,10 @@ class VoucherLineRow(Base):
     currency: Mapped[str] = currency_column()
     amount: Mapped[Decimal]
     memo: Mapped[str]
+    contract_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
+    partner_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    product: Mapped[str | None] = mapped_column(String(100))
+    branch: Mapped[str | None] = mapped_column(String(100))
 
 
 _RULES = (
@@ -64,8 +98,13 @@ _RULES = (
 )
 
 
-def _voucher_columns(voucher: Voucher) -> dict[str, object]:
+def _voucher_columns(
+    voucher: Voucher, booking: Booking | None = None, event_type: str | None = None
+) -> dict[str, object]:
     return {
+        "event_type": event_type,
+        "template": None if booking is None else booking.template,
+        "template_version": None if booking is None else booking.version,
         "id": voucher.id,
         "business_date": voucher.business_date,
         "description": voucher.description,
@@ -76,8 +115,11 @@ def _voucher_columns(voucher: Voucher) -> dict[str, object]:
     }
 
 
-def _line_columns(voucher_id: str, line_no: int, line: JournalLine) -> dict[str, object]:
+def _line_columns(
+    voucher_id: str, line_no: int, line: JournalLine, dimensions: Mapping[str, str]
+) -> dict[str, object]:
     return {
+        **{column: dimensions.get(dimension) for dimension, column in _DIMENSION_COLUMNS.items()},
         "voucher_id": voucher_id,
         "line_no": line_no,
         "account": line.account,
@@ -88,14 +130,30 @@ def _line_columns(voucher_id: str, line_no: int, line: JournalLine) -> dict[str,
     }
 
 
-def _voucher(row: sa.RowMapping, lines: Iterable[sa.RowMapping]) -> Voucher:
+def _line_view(row: sa.RowMapping) -> VoucherLineView:
+    return VoucherLineView(
+        line_no=row["line_no"],
+        account=row["account"],
+        side=row["side"],
+        amount=Money(row["amount"], row["currency"]),
+        memo=row["memo"],
+        contract_id=row["contract_id"],
+        partner_id=row["partner_id"],
+        product=row["product"],
+        branch=row["branch"],
+    )
+
+
+def _voucher(row: sa.RowMapping, lines: Iterable[Any]) -> Voucher:
     """The voucher as posted; the domain checks again that it balances."""
     return Voucher(
         id=row["id"],
         business_date=row["business_date"],
         description=row["description"],
         lines=tuple(
-            JournalLine(
+            line
+            if isinstance(line, JournalLine)
+            else JournalLine(
                 account=line["account"],
                 side=line["side"],
                 amount=Money(line["amount"], line["currency"]),
@@ -119,13 +177,85 @@ class VoucherRepository:
 
     def add(self, voucher: Voucher) -> None:
         """Post *voucher*; a ValidationError if its source key or reversal target is taken."""
-        header = sa.insert(VoucherRow).values(_voucher_columns(voucher))
-        write(self._session, "voucher", header, rules=_RULES)
+        self._add(voucher, _voucher_columns(voucher), [{} for _ in voucher.lines])
+
+    def add_booking(self, booking: Booking, event_type: str) -> None:
+        """Post the voucher a template booked of an *event_type* event, with the template
+        and each line's dimensions."""
+        voucher = booking.voucher
+        self._add(voucher, _voucher_columns(voucher, booking, event_type), booking.dimensions)
+
+    def _add(
+        self, voucher: Voucher, header: dict[str, object], dimensions: Sequence[Mapping[str, str]]
+    ) -> None:
+        write(self._session, "voucher", sa.insert(VoucherRow).values(header), rules=_RULES)
         lines = [
-            _line_columns(voucher.id, number, line)
-            for number, line in enumerate(voucher.lines, start=1)
+            _line_columns(voucher.id, number, line, dims)
+            for number, (line, dims) in enumerate(
+                zip(voucher.lines, dimensions, strict=True), start=1
+            )
         ]
         write(self._session, "voucher", sa.insert(VoucherLineRow), lines)
+
+    def page(self, query: VoucherQuery, *, after: str | None, limit: int) -> Page[Record]:
+        """Voucher headers matching *query*, in id order (ids grow with time), after *after*;
+        a contract's are those with a line of the contract."""
+        table: sa.Table = VoucherRow.__table__  # type: ignore[assignment]
+        criteria: list[sa.ColumnElement[bool]] = []
+        if query.contract_id is not None:
+            lines = sa.select(VoucherLineRow.voucher_id).where(
+                VoucherLineRow.contract_id == query.contract_id
+            )
+            criteria.append(table.c.id.in_(lines))
+        if query.event_type is not None:
+            criteria.append(table.c.event_type == query.event_type)
+        if query.business_date is not None:
+            criteria.append(table.c.business_date == query.business_date)
+        if after is not None:
+            criteria.append(table.c.id > after)
+        statement = sa.select(table).where(*criteria).order_by(table.c.id).limit(limit + 1)
+        rows = self._session.connection().execute(statement).mappings().all()
+        records: list[Record] = [dict(row) for row in rows[:limit]]
+        return Page(records, records[-1]["id"] if len(rows) > limit else None)
+
+    def view(self, voucher_id: str) -> VoucherView:
+        """The voucher with its origin and each line's dimensions."""
+        connection = self._session.connection()
+        header = (
+            connection.execute(sa.select(VoucherRow.__table__).where(VoucherRow.id == voucher_id))
+            .mappings()
+            .first()
+        )
+        if header is None:
+            raise NotFoundError("voucher", voucher_id)
+        rows = connection.execute(
+            sa.select(VoucherLineRow.__table__)
+            .where(VoucherLineRow.voucher_id == voucher_id)
+            .order_by(VoucherLineRow.line_no)
+        ).mappings()
+        lines = [_line_view(row) for row in rows]
+        voucher = _voucher(
+            header, [JournalLine(line.account, line.side, line.amount, line.memo) for line in lines]
+        )
+        return VoucherView(
+            voucher.id, voucher.business_date, voucher.description, voucher.created_by,
+            voucher.created_at, voucher.source_key, voucher.reverses, header["event_type"],
+            header["template"], header["template_version"], tuple(lines),
+        )  # fmt: skip
+
+    def trial_balance(self, currency_code: str) -> dict[str, Decimal]:
+        """Debits less credits of every account in *currency_code*, over every voucher,
+        summed exactly in Python (SQLite keeps amounts as text)."""
+        rows = self._session.connection().execute(
+            sa.select(VoucherLineRow.account, VoucherLineRow.side, VoucherLineRow.amount).where(
+                VoucherLineRow.currency == currency_code
+            )
+        )
+        totals: dict[str, Decimal] = {}
+        for account, side, amount in rows:
+            change = amount if side == "debit" else -amount
+            totals[account] = totals.get(account, Decimal(0)) + change
+        return totals
 
     def get(self, voucher_id: str) -> Voucher:
         found = self._load(VoucherRow.id == voucher_id)
@@ -168,3 +298,39 @@ class VoucherRepository:
         for line in line_rows:
             lines[line["voucher_id"]].append(line)
         return [_voucher(row, lines[row["id"]]) for row in vouchers]
+
+
+class UnmappedEventRow(EntityRow):
+    """An event no template booked, once per event; resolved when a replay books it."""
+
+    __tablename__ = "unmapped_events"
+
+    event_key: Mapped[str] = mapped_column(unique=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    business_date: Mapped[dt.date]
+    reason: Mapped[str]
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime]
+    resolved_by: Mapped[str | None]
+    resolved_at: Mapped[dt.datetime | None]
+    voucher_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+
+    __table_args__ = (sa.Index(None, "state", "id"),)
+
+
+@repository("unmapped_events")
+class UnmappedEventRepository(SqlRepository[UnmappedEvent]):
+    stored = Stored.of(
+        "unmapped event",
+        UnmappedEventRow,
+        UnmappedEvent,
+        rules=[Rule("uq_unmapped_events_event_key", ("event_key",), "event_key",
+                    "is in the queue already")],
+    )  # fmt: skip
+
+    def find_by_event_key(self, event_key: str) -> UnmappedEvent | None:
+        found = self._find(self.stored.table.c.event_key == event_key)
+        return found[0] if found else None

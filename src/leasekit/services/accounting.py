@@ -1,0 +1,233 @@
+"""Accounting: every business event that moves money becomes a balanced voucher.
+
+An in-process handler (``accounting.book``) receives each event of
+:data:`~leasekit.domain.voucher_templates.EVENT_TYPES` after its command commits. It reads
+what the event does not say from the contract the event names (business type, product,
+partner), has the templates in force (``ctx.accounting``) book it, and stores the voucher
+with the template that booked it and each line's dimensions. It is idempotent by the event's
+key: a replay finds the voucher (or the queued event) and does nothing, and the unique source
+key of vouchers is the last guard.
+
+An event that no template meets, or that its template cannot book (a closed account, an
+amount the event lacks), is never lost: it waits in the **unmapped queue** with the reason.
+Once the cause is fixed (a template added, the account opened again), an accountant
+:func:`replays <replay_unmapped>` it with the templates then in force; it is resolved when it
+books, and the replay is refused with the reason while it still cannot.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from leasekit.domain.bookings import UnmappedEvent, UnmappedState
+from leasekit.domain.events import DomainEvent, PayloadValue
+from leasekit.domain.identity import Actor, Role, new_id
+from leasekit.domain.voucher_templates import EVENT_TYPES, BookingError, EventFacts, Unmapped
+from leasekit.errors import DomainError, PermissionDeniedError
+from leasekit.services.commands import Work, command
+from leasekit.services.context import ServiceContext
+from leasekit.services.events import handles
+from leasekit.services.reads import lister
+from leasekit.services.storage import (
+    UnitOfWork,
+    UnmappedQuery,
+    VoucherQuery,
+    VoucherView,
+)
+
+__all__ = [
+    "ACCOUNTANTS",
+    "book_event",
+    "ensure_accountant",
+    "get_voucher",
+    "list_unmapped",
+    "list_vouchers",
+    "replay_unmapped",
+]
+
+ACCOUNTANTS: Final = frozenset({Role.FINANCE, Role.FINANCE_DIRECTOR, Role.SYSTEM})
+"""Who reads the books and works the unmapped queue."""
+_SUBJECT: Final = "unmapped_event"
+
+
+def _contract_context(uow: UnitOfWork, contract_id: str) -> dict[str, PayloadValue]:
+    """What the templates read of the contract an event names: its business type, product
+    and partner (a branch, once contracts have one)."""
+    contract = uow.contracts.get(contract_id)
+    context: dict[str, PayloadValue] = {
+        "contract_id": contract.id,
+        "business_type": str(contract.business_type),
+        "partner_id": contract.partner_id,
+    }
+    if contract.product_version_id is not None:
+        version = uow.product_versions.get(contract.product_version_id)
+        context["product"] = uow.products.get(version.product_id).code
+    return context
+
+
+def _facts(uow: UnitOfWork, event: DomainEvent) -> EventFacts:
+    """The event with what its contract adds: a contract's own events name it by their
+    subject, the others by ``contract_id``."""
+    contract_id = event.subject_id if event.subject == "contract" else None
+    named = event.payload.get("contract_id")
+    if isinstance(named, str):
+        contract_id = named
+    context = {} if contract_id is None else _contract_context(uow, contract_id)
+    return EventFacts.of(event, context)
+
+
+def _booked(work: Work, event: DomainEvent) -> str | None:
+    """Book *event*: the voucher's id (None when every line came to zero). Unmapped or
+    refused, a :class:`BookingError` or :class:`Unmapped` says why."""
+    accounting = work.ctx.accounting
+    facts = _facts(work.uow, event)
+    booked = accounting.templates.book(
+        facts, actor=work.actor, at=work.at, rounding=accounting.rounding
+    )
+    if isinstance(booked, Unmapped):
+        raise _NotBooked(booked.reason)
+    if booked is None:
+        return None
+    work.uow.vouchers.add_booking(booked, event.name)
+    return booked.voucher.id
+
+
+class _NotBooked(DomainError):
+    """No template met the event."""
+
+
+@handles(*EVENT_TYPES, name="accounting.book")
+def book_event(work: Work, event: DomainEvent) -> None:
+    """Book *event* as a voucher, or queue it as unmapped with the reason (see the module)."""
+    key = event.idempotency_key
+    if work.uow.vouchers.find_by_source_key(key) is not None:
+        return
+    if work.uow.unmapped_events.find_by_event_key(key) is not None:
+        return
+    try:
+        _booked(work, event)
+    except (_NotBooked, BookingError) as exc:
+        _queue(work, event, str(exc))
+
+
+def _queue(work: Work, event: DomainEvent, reason: str) -> None:
+    unmapped = UnmappedEvent(
+        id=new_id(),
+        event_key=event.idempotency_key,
+        event_type=event.name,
+        subject=event.subject,
+        subject_id=event.subject_id,
+        business_date=event.business_date,
+        reason=reason,
+        payload=dict(event.payload),
+        state=UnmappedState.OPEN,
+        created_at=work.at,
+    )
+    work.uow.unmapped_events.add(unmapped)
+    work.event(
+        "event_unmapped",
+        _SUBJECT,
+        unmapped.id,
+        {"event_key": unmapped.event_key, "event_type": unmapped.event_type, "reason": reason},
+    )
+
+
+def _event_of(unmapped: UnmappedEvent) -> DomainEvent:
+    """The event as it was delivered, from what the queue kept of it."""
+    return DomainEvent.new(
+        unmapped.event_type,
+        unmapped.subject,
+        unmapped.subject_id,
+        unmapped.payload,
+        occurred_at=unmapped.created_at,
+        business_date=unmapped.business_date,
+        actor_id=None,
+        idempotency_key=unmapped.event_key,
+    )
+
+
+@command(
+    "replay_unmapped",
+    subject=_SUBJECT,
+    roles=ACCOUNTANTS,
+    reload=lambda uow, unmapped_id: uow.unmapped_events.get(unmapped_id),
+)
+def replay_unmapped(work: Work, unmapped_id: str) -> UnmappedEvent:
+    """Book an unmapped event again with the templates now in force.
+
+    Booked, it is resolved and names its voucher; one that still cannot be booked is a 409
+    with the reason, and stays in the queue; one resolved already is a 409. Finance."""
+    unmapped = work.uow.unmapped_events.get(unmapped_id)
+    if unmapped.state is not UnmappedState.OPEN:
+        raise DomainError(f"unmapped event {unmapped.id} is {unmapped.state} already")
+    event = _event_of(unmapped)
+    if work.uow.vouchers.find_by_source_key(event.idempotency_key) is not None:
+        raise DomainError(f"event {event.idempotency_key} has a voucher already")
+    try:
+        voucher_id = _booked(work, event)
+    except _NotBooked as exc:
+        raise DomainError(f"still unmapped: {exc}") from None
+    except BookingError as exc:
+        raise DomainError(f"still not booked: {exc}") from None
+    unmapped.resolve(work.actor, work.at, voucher_id)
+    work.uow.unmapped_events.update(unmapped)
+    work.event(
+        "unmapped_event_resolved",
+        _SUBJECT,
+        unmapped.id,
+        {"event_key": unmapped.event_key, "event_type": unmapped.event_type,
+         "voucher_id": voucher_id},
+    )  # fmt: skip
+    return unmapped
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def ensure_accountant(actor: Actor, what: str) -> None:
+    """Refuse (403) a read of the books to anyone but finance staff."""
+    if actor.role not in ACCOUNTANTS:
+        raise PermissionDeniedError(what, "read", actor.role.value)
+
+
+def _confine_vouchers(actor: Actor, query: VoucherQuery) -> VoucherQuery:
+    ensure_accountant(actor, "voucher")
+    return query
+
+
+def _confine_unmapped(actor: Actor, query: UnmappedQuery) -> UnmappedQuery:
+    ensure_accountant(actor, _SUBJECT)
+    return query
+
+
+list_vouchers = lister(
+    "list_vouchers",
+    VoucherQuery,
+    lambda uow: uow.vouchers,
+    _confine_vouchers,
+    """List vouchers.
+
+    Oldest first; ``?contract_id=`` those with a line of the contract, ``?event_type=``
+    those a kind of event produced, ``?business_date=`` those of one day. Finance.""",
+)
+
+list_unmapped = lister(
+    "list_unmapped",
+    UnmappedQuery,
+    lambda uow: uow.unmapped_events,
+    _confine_unmapped,
+    """List events no template booked.
+
+    Oldest first, with the reason each was not booked; ``?state=open`` those waiting for
+    the accountant. Finance.""",
+)
+
+
+def get_voucher(ctx: ServiceContext, actor: Actor, voucher_id: str) -> VoucherView:
+    """Show a voucher.
+
+    Its lines with their dimensions (contract, partner, product, branch), and the event type
+    and template (name and version) that produced it. Finance."""
+    ensure_accountant(actor, "voucher")
+    with ctx.uow_factory() as uow:
+        return uow.vouchers.view(voucher_id)

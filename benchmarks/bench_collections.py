@@ -328,6 +328,11 @@ def seed(folder: Path, url: str, count: int) -> tuple[Book, float]:
                 book.numbers.append(made.contract.number)
                 book.dues.append(templates[-1].due)
             uow.commit()
+    finally:
+        # Its background worker would wait on SQLite's write lock while the bulk inserts hold it.
+        runtime.close()
+    engine = create_engine(url)
+    try:
         tables = {name: repository.stored.table for name, repository in _TABLES.items()}
         started = time.perf_counter()
         for first in range(len(templates), count, CHUNK):
@@ -341,18 +346,18 @@ def seed(folder: Path, url: str, count: int) -> tuple[Book, float]:
                 book.ids.append(rows["contracts"][-1]["id"])
                 book.numbers.append(rows["contracts"][-1]["number"])
                 book.dues.append(template.due)
-            with runtime.engine.begin() as connection:
+            with engine.begin() as connection:
                 for name in _ORDER:
                     for at in range(0, len(rows[name]), CHUNK):
                         connection.execute(sa.insert(tables[name]), rows[name][at : at + CHUNK])
         seconds = time.perf_counter() - started
-        with runtime.engine.connect() as connection:
+        with engine.connect() as connection:
             if is_sqlite(url):
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             connection.exec_driver_sql("ANALYZE")
             connection.commit()
     finally:
-        runtime.close()
+        engine.dispose()
     return book, seconds
 
 

@@ -119,7 +119,8 @@ class AccountingSettings(BaseModel):
     currency: str | None = Field(
         default=None,
         pattern=r"^[A-Z]{3}$",
-        description="The chart's currency; unset, the company's currency (`LEASEKIT_CURRENCY`).",
+        description="The chart's own currency; unset, the company's (`LEASEKIT_CURRENCY`). "
+        "An event in another currency books to the same accounts in that currency's ledger.",
     )
     accounts: dict[str, AccountSettings] = Field(
         default_factory=dict,

@@ -150,3 +150,14 @@ def test_the_default_chart_has_a_vehicle_financiers_accounts() -> None:
     assert len(chart.accounts) == len(DEFAULT_ACCOUNTS)
     assert {a.currency for a in chart.accounts.values()} == {currency("EUR")}
     assert not any(account.closed for account in chart.accounts.values())
+
+
+def test_a_chart_in_another_currency_keeps_its_codes_and_what_is_closed() -> None:
+    chart = default_chart("Acme Leasing", "CNY").close("4200")
+    dollars = chart.in_currency("USD")
+    assert dollars.currency.code == "USD"
+    assert {a.currency.code for a in dollars.accounts.values()} == {"USD"}
+    assert [(a.code, a.name, a.kind, a.closed) for a in dollars.accounts.values()] == [
+        (a.code, a.name, a.kind, a.closed) for a in chart.accounts.values()
+    ]
+    assert chart.in_currency("CNY") is chart

@@ -1,19 +1,21 @@
 """Vouchers and the unmapped queue over HTTP on the demo company: a payment recorded is
-booked by the background worker as balanced vouchers with their dimensions; an event in a
-currency the chart does not keep waits in the queue, and a replay books it once the chart
-does; finance only."""
+booked by the background worker as balanced vouchers with their dimensions, in its own
+currency's ledger; an event that would post to a closed account waits in the queue, and a
+replay books it once the account is open again; finance only."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-import attrs
+from leasekit.demo import DemoCompany
+from leasekit.server import create_app
+from leasekit.settings import AccountingSettings
 
-from leasekit.domain.bookings import default_accounting
-from leasekit.server.keys import RUNTIME_KEY
-
-from .conftest import Demo
+from .conftest import Demo, DemoTemplate, _demo_settings, _plugins
 from .test_blacklist import settled
 
 
@@ -34,20 +36,14 @@ def totals(voucher: dict[str, Any]) -> tuple[Decimal, Decimal]:
     return sums["debit"], sums["credit"]
 
 
-async def unmapped_usd(demo: Demo) -> str:
-    """The path of a dollar receipt the demo's chart (in yuan) could not book, after the
-    chart is kept in dollars (as a restart with ``LEASEKIT_ACCOUNTING__CURRENCY=USD``)."""
-    contract_id = await pay(demo, 0, "50.00", "USD", "cash at the counter")
-    waiting = await demo.listing("/accounting/unmapped?state=open", "finance")
-    (received,) = [
-        w for w in waiting
-        if w["event_type"] == "payment_received" and w["payload"]["contract_id"] == contract_id
-    ]  # fmt: skip
-    runtime = demo.client.app[RUNTIME_KEY]
-    runtime.services = attrs.evolve(
-        runtime.services, accounting=default_accounting("Leasekit Demo", "USD")
-    )
-    return f"/accounting/unmapped/{received['id']}"
+async def served_with(
+    aiohttp_client: Any, company: DemoCompany, root: Path, accounting: AccountingSettings
+) -> Demo:
+    """The demo app on the company's database under *root*, its books set up so."""
+    database = root / "leasekit.db"
+    settings = _demo_settings(root, database).model_copy(update={"accounting": accounting})
+    client = await aiohttp_client(create_app(settings, plugin_manager=_plugins()))
+    return Demo(client, company, root, f"sqlite:///{database}")
 
 
 async def test_a_payment_is_booked_as_balanced_vouchers_with_dimensions(demo: Demo) -> None:
@@ -74,27 +70,42 @@ async def test_a_payment_is_booked_as_balanced_vouchers_with_dimensions(demo: De
     assert page["next"] is not None
 
 
-async def test_an_unmapped_event_is_refused_until_it_can_be_booked(demo: Demo) -> None:
-    contract_id = await pay(demo, 1, "40.00", "USD", "cash")
-    waiting = await demo.listing("/accounting/unmapped?state=open", "finance")
-    mine = [w for w in waiting if w["payload"]["contract_id"] == contract_id]
-    assert sorted(w["event_type"] for w in mine) == ["payment_allocated", "payment_received"]
-    assert all(w["reason"].endswith("currency: USD event, CNY chart") for w in mine)
-    problem = await demo.call("POST", f"/accounting/unmapped/{mine[0]['id']}/replay",
-                              "finance", 409)  # fmt: skip
-    assert "USD event, CNY chart" in problem["detail"]
+async def test_an_unmapped_event_is_refused_until_it_can_be_booked(
+    aiohttp_client: Any, demo_template: DemoTemplate, tmp_path: Path
+) -> None:
+    """Suspense (2900) closed: receipts wait; reopened after a restart, a replay books one."""
+    with (
+        contextlib.closing(sqlite3.connect(demo_template.database)) as source,
+        contextlib.closing(sqlite3.connect(tmp_path / "leasekit.db")) as target,
+    ):
+        source.backup(target)
+    company = demo_template.company
+    closed = await served_with(aiohttp_client, company, tmp_path,
+                               AccountingSettings(closed=["2900"]))  # fmt: skip
+    contract_id = await pay(closed, 1, "40.00", "USD", "cash")
+    waiting = await closed.listing("/accounting/unmapped?state=open", "finance")
+    (received,) = [
+        w for w in waiting
+        if w["event_type"] == "payment_received" and w["payload"]["contract_id"] == contract_id
+    ]  # fmt: skip
+    assert "account 2900 (Suspense" in received["reason"]
+    path = f"/accounting/unmapped/{received['id']}"
+    problem = await closed.call("POST", f"{path}/replay", "finance", 409)
+    assert "2900" in problem["detail"]
+    await closed.client.close()
 
-    path = await unmapped_usd(demo)
-    resolved = await demo.call("POST", f"{path}/replay", "finance", 200)
+    reopened = await served_with(aiohttp_client, company, tmp_path, AccountingSettings())
+    resolved = await reopened.call("POST", f"{path}/replay", "finance", 200)
     assert (resolved["state"], resolved["resolved_by"]) == (
-        "resolved", demo.company.tokens["finance"][0].id,
+        "resolved", reopened.company.tokens["finance"][0].id,
     )  # fmt: skip
-    voucher = await demo.call("GET", f"/vouchers/{resolved['voucher_id']}", "finance", 200)
+    voucher = await reopened.call("GET", f"/vouchers/{resolved['voucher_id']}", "finance", 200)
     assert (voucher["event_type"], voucher["source_key"]) == (
         "payment_received", resolved["event_key"],
     )  # fmt: skip
-    await demo.call("POST", f"{path}/replay", "finance", 409)
-    assert resolved in await demo.listing("/accounting/unmapped?state=resolved", "finance")
+    assert {line["amount"]["currency"] for line in voucher["lines"]} == {"USD"}
+    await reopened.call("POST", f"{path}/replay", "finance", 409)
+    assert resolved in await reopened.listing("/accounting/unmapped?state=resolved", "finance")
 
 
 async def test_the_books_are_finances(demo: Demo) -> None:

@@ -265,17 +265,18 @@ def test_an_event_no_template_meets_is_queued_then_mapped(
     ]  # fmt: skip
 
 
-def test_an_event_in_another_currency_than_the_chart_is_queued_with_the_reason(
+def test_an_event_in_another_currency_books_to_the_same_codes_in_its_own_ledger(
     ctx: ServiceContext, finance: Actor, book: Callable[..., BookContract]
 ) -> None:
-    contract = book().contract
+    contract = book().contract  # in dollars; the services' chart is kept in yuan
     record(ctx, finance, contract, "10.00", "T-1")
-    deliver_all(ctx)  # the services' chart is in yuan
-    waiting = accounting.list_unmapped(ctx, finance).items
-    assert sorted(w["reason"] for w in waiting) == [
-        "template loan_payment_allocated v1, currency: USD event, CNY chart",
-        "template payment_received v1, currency: USD event, CNY chart",
-    ]
+    deliver_all(ctx)
+    assert accounting.list_unmapped(ctx, finance).items == []
+    booked = vouchers(ctx, finance, contract_id=contract.id)
+    assert [v.event_type for v in booked] == ["payment_received", "payment_allocated"]
+    lines = [line for view in booked for line in view.lines]
+    assert {line.amount.currency.code for line in lines} == {"USD"}
+    assert {line.account for line in lines} <= set(ctx.accounting.chart.accounts)
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -155,6 +155,18 @@ class ChartOfAccounts:
                 "account", f"{code!r} is not in the chart of {self.company} ({self.currency})"
             ) from None
 
+    def in_currency(self, currency_code: str | Currency) -> ChartOfAccounts:
+        """The same accounts (codes, names, kinds, closed or open) in another currency: a
+        company keeps one set of codes and books each currency in a ledger of its own."""
+        cur = currency(currency_code)
+        if cur == self.currency:
+            return self
+        return attrs.evolve(
+            self,
+            currency=cur,
+            accounts={code: attrs.evolve(a, currency=cur) for code, a in self.accounts.items()},
+        )
+
     def postable(self, code: str) -> Account:
         """The account *code* if it may take a posting now: known and open."""
         account = self.account(code)

@@ -1,11 +1,12 @@
 """Vouchers generated from business events, and the events no template could book.
 
 The company books with one :class:`Accounting`: its chart of accounts and the voucher
-templates in force. An event that a template books becomes a voucher whose lines carry their
-dimensions (contract, partner, product, branch); an event that none meets, or that the
-template chosen cannot book (a closed account, a missing amount), becomes an
-:class:`UnmappedEvent` in the accountant's queue, with the reason and everything needed to
-book it again once the cause is fixed. Nothing is dropped silently.
+templates in force, each currency in a ledger of its own with the same account codes. An
+event that a template books becomes a voucher whose lines carry their dimensions (contract,
+partner, product, branch); an event that none meets, or that the template chosen cannot book
+(a closed account, a missing amount), becomes an :class:`UnmappedEvent` in the accountant's
+queue, with the reason and everything needed to book it again once the cause is fixed.
+Nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from leasekit.domain.clock import require_utc
 from leasekit.domain.events import PayloadValue
 from leasekit.domain.identity import Actor
 from leasekit.domain.voucher_templates import TemplateSet, default_templates
-from leasekit.errors import DomainError
-from leasekit.money import HALF_UP, Rounding
+from leasekit.errors import AmountError, DomainError
+from leasekit.money import HALF_UP, Rounding, currency
 
 __all__ = [
     "Accounting",
@@ -42,10 +43,23 @@ class Accounting:
 
     templates: TemplateSet
     rounding: Rounding = HALF_UP
+    _by_currency: dict[str, TemplateSet] = attrs.field(factory=dict, eq=False, repr=False)
 
     @property
     def chart(self) -> ChartOfAccounts:
         return self.templates.chart
+
+    def templates_in(self, currency_code: str | None) -> TemplateSet:
+        """The templates booking to the chart in *currency_code* (the company's own when it
+        is None or no currency): the same codes, a ledger per currency."""
+        try:
+            cur = currency(currency_code or self.chart.currency)
+        except AmountError:
+            return self.templates  # booking it names the currency at fault
+        if cur.code not in self._by_currency:
+            chart = self.chart.in_currency(cur)
+            self._by_currency[cur.code] = attrs.evolve(self.templates, chart=chart)
+        return self._by_currency[cur.code]
 
     @classmethod
     def of(cls, chart: ChartOfAccounts, closed: Iterable[str] = ()) -> Accounting:

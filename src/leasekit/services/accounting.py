@@ -81,7 +81,7 @@ def _booked(work: Work, event: DomainEvent) -> str | None:
     refused, a :class:`BookingError` or :class:`Unmapped` says why."""
     accounting = work.ctx.accounting
     facts = _facts(work.uow, event)
-    booked = accounting.templates.book(
+    booked = accounting.templates_in(facts.field_text("currency")).book(
         facts, actor=work.actor, at=work.at, rounding=accounting.rounding
     )
     if isinstance(booked, Unmapped):

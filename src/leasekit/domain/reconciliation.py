@@ -44,7 +44,7 @@ import functools
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -441,9 +441,9 @@ _Entry = TypeVar("_Entry", bound=Hashable)
 
 
 def _grouped(pairs: Iterable[tuple[_Entry, str]]) -> dict[_Entry, tuple[str, ...]]:
-    """Item keys by index entry, in the order given (one item's pairs together), each key
-    once. The values are tuples of strings, which the garbage collector stops tracking,
-    so an index of a whole book does not make it walk the heap again and again."""
+    """Item keys by index entry, each once and sorted (one item's pairs come together). The
+    values are tuples of strings, which the garbage collector stops tracking, so an index
+    of a whole book does not make it walk the heap again and again."""
     index: dict[_Entry, tuple[str, ...]] = {}
     more: defaultdict[_Entry, list[str]] = defaultdict(list)
     for entry, key in pairs:
@@ -452,7 +452,7 @@ def _grouped(pairs: Iterable[tuple[_Entry, str]]) -> dict[_Entry, tuple[str, ...
             if not rest or rest[-1] != key:
                 rest.append(key)
     for entry, rest in more.items():
-        index[entry] += tuple(rest)
+        index[entry] = tuple(sorted((*index[entry], *rest)))
     return index
 
 
@@ -514,7 +514,7 @@ def _payer_keys(item: OpenItem) -> tuple[set[str], set[str]]:
 
 
 def _by_amount_and(
-    payers: Callable[[OpenItem], Iterable[str]], items: Sequence[OpenItem]
+    payers: Callable[[OpenItem], Iterable[str]], items: Iterable[OpenItem]
 ) -> dict[_Key, tuple[str, ...]]:
     return _grouped(
         ((item.amount_due.amount, item.amount_due.currency.code, payer), item.key)
@@ -524,7 +524,7 @@ def _by_amount_and(
     )
 
 
-def _amount_payer_finder(items: Sequence[OpenItem]) -> _Finder:
+def _amount_payer_finder(items: Collection[OpenItem]) -> _Finder:
     """Exact amount and payer as a dictionary key; the name only when the account (if
     any) finds nothing, since accounts identify and names only describe. A line paying an
     amount no item is due is passed over without normalizing its payer, and the names are
@@ -592,7 +592,7 @@ def _tolerance_finder(items: Iterable[OpenItem], tolerance: Tolerance) -> _Finde
     return find
 
 
-def _finder(rule: MatchRule, items: Sequence[OpenItem], tolerance: Tolerance) -> _Finder:
+def _finder(rule: MatchRule, items: Collection[OpenItem], tolerance: Tolerance) -> _Finder:
     if rule is MatchRule.REFERENCE:
         return _reference_finder(items)
     if rule is MatchRule.AMOUNT_AND_PAYER:
@@ -653,7 +653,6 @@ def _decide(
 
 
 _line_order: Final[Callable[[IncomingLine], tuple[date, str]]] = attrgetter("booked_on", "line_id")
-_item_order: Final[Callable[[OpenItem], str]] = attrgetter("key")
 
 
 def _unique(values: Iterable[str], field: str) -> list[FieldError]:
@@ -674,9 +673,9 @@ def reconcile(
     """Match *lines* to *items* with *rules* (see the module's description for the order in
     which lines and rules take items). Line ids and item keys must be unique."""
     ordered = sorted(lines, key=_line_order)
-    by_key = {item.key: item for item in sorted(items, key=_item_order)}
+    by_key = {item.key: item for item in items}
     _check_unique_lines(ordered)
-    indexed = list(by_key.values())
+    indexed = by_key.values()
     taken: set[str] = set()
     outcomes: dict[str, _Outcome] = {}
     pending = ordered

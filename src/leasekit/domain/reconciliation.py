@@ -516,6 +516,7 @@ def _payer_keys(item: OpenItem) -> tuple[set[str], set[str]]:
 def _by_amount_and(
     payers: Callable[[OpenItem], Iterable[str]], items: Iterable[OpenItem]
 ) -> dict[_Key, tuple[str, ...]]:
+    """The items by amount due, currency and each normalized payer *payers* names."""
     return _grouped(
         ((item.amount_due.amount, item.amount_due.currency.code, payer), item.key)
         for item in items

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
@@ -114,6 +115,12 @@ def test_normalize_drops_case_blanks_and_punctuation(text: str) -> None:
     assert normalize(text) == "lc20240001"
 
 
+@settings(max_examples=500)
+@given(text=st.text())
+def test_normalize_skips_the_expression_only_where_it_would_remove_nothing(text: str) -> None:
+    assert normalize(text) == re.sub(r"[\W_]+", "", text.casefold())
+
+
 @pytest.mark.parametrize(
     "reference",
     [
@@ -207,6 +214,27 @@ def test_payer_name_counts_when_the_account_finds_nothing() -> None:
 def test_amount_without_payer_is_not_enough() -> None:
     items = [item("C1", "100.00", accounts=("A1",))]
     assert reconcile([line("L1", "100.00", account="B2")], items).unmatched == ("L1",)
+
+
+@pytest.mark.parametrize(
+    "paid",
+    [
+        line("L1", "100.01", account="A1", name="Acme"),
+        line("L1", "100.00", account="A1", name="Acme", cur="USD"),
+    ],
+)
+def test_payer_without_an_amount_due_is_not_enough(paid: IncomingLine) -> None:
+    items = [item("C1", "100.00", accounts=("A1",), names=("Acme",))]
+    assert reconcile([paid], items).unmatched == ("L1",)
+
+
+def test_names_are_found_after_lines_found_by_account() -> None:
+    items = [item("C1", "100.00", accounts=("A1",)), item("C2", "250.50", names=("Beta Cars",))]
+    lines = [line("L1", "100.00", account="A1"), line("L2", "250.50", account="Z9", name="beta")]
+    lines.append(line("L3", "250.50", account="Z9", name="BETA CARS"))
+    result = reconcile(lines, items)
+    assert [(m.line_id, m.keys) for m in result.matched] == [("L1", ("C1",)), ("L3", ("C2",))]
+    assert result.unmatched == ("L2",)
 
 
 def test_dealer_paying_one_of_several_equal_installments_is_ambiguous() -> None:
@@ -643,6 +671,17 @@ def test_same_matches_as_a_plain_hash_join(
     lines: list[IncomingLine], items: list[OpenItem]
 ) -> None:
     assert as_outcomes(reconcile(lines, items)) == hash_join_baseline(lines, items)
+
+
+@settings(max_examples=300)
+@given(reference=single_references(), items=open_items())
+def test_a_text_that_is_just_a_reference_matches_as_among_other_words(
+    reference: str, items: list[OpenItem]
+) -> None:
+    """The whole text looked up at once finds what the runs of its words find."""
+    alone = reconcile([IncomingLine("L1", eur("100.00"), DAY, reference)], items)
+    among = reconcile([IncomingLine("L1", eur("100.00"), DAY, f"paid {reference} thanks")], items)
+    assert alone == among
 
 
 def test_rules_built_in_code_are_checked_too() -> None:

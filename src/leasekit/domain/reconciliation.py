@@ -44,11 +44,12 @@ import functools
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Final, NamedTuple, TypeAlias
+from operator import attrgetter
+from typing import Any, Final, NamedTuple, TypeAlias, TypeVar
 
 import attrs
 
@@ -83,8 +84,10 @@ only in these (``LC-2024/001``, ``lc 2024 001``)."""
 
 def normalize(value: str) -> str:
     """*value* without case, blanks or punctuation, the form references, accounts and names
-    are compared in."""
-    return _SEPARATORS.sub("", value.casefold())
+    are compared in. Text of letters and digits only (most accounts, many references) skips
+    the regular expression: ``isalnum`` holds for exactly the characters it keeps."""
+    folded = value.casefold()
+    return folded if folded.isalnum() else _SEPARATORS.sub("", folded)
 
 
 def _tokens(value: str) -> list[str]:
@@ -434,22 +437,35 @@ company accepts (and in which currency) is its own decision."""
 
 _Finder: TypeAlias = Callable[[IncomingLine], Sequence[str]]
 _Key: TypeAlias = tuple[Decimal, str, str]
+_Entry = TypeVar("_Entry", bound=Hashable)
 
 
-def _item_references(item: OpenItem) -> set[str]:
-    found = {normalize(ref) for ref in (item.contract_number, *item.references)}
-    found.discard("")
-    return found
+def _grouped(pairs: Iterable[tuple[_Entry, str]]) -> dict[_Entry, tuple[str, ...]]:
+    """Item keys by index entry, each once and sorted (one item's pairs come together). The
+    values are tuples of strings, which the garbage collector stops tracking, so an index
+    of a whole book does not make it walk the heap again and again."""
+    index: dict[_Entry, tuple[str, ...]] = {}
+    more: defaultdict[_Entry, list[str]] = defaultdict(list)
+    for entry, key in pairs:
+        if index.setdefault(entry, (key,))[0] != key:
+            rest = more[entry]
+            if not rest or rest[-1] != key:
+                rest.append(key)
+    for entry, rest in more.items():
+        index[entry] = tuple(sorted((*index[entry], *rest)))
+    return index
 
 
 def _reference_finder(items: Iterable[OpenItem]) -> _Finder:
     """Looks up every run of whole words of the reference text whose normalized form is
     at most as long as the longest reference, so a reference is found however it was
     spaced, at a cost that grows with the text, not with the items."""
-    index: defaultdict[str, list[str]] = defaultdict(list)
-    for item in items:
-        for ref in _item_references(item):
-            index[ref].append(item.key)
+    index = _grouped(
+        (ref, item.key)
+        for item in items
+        for ref in map(normalize, (item.contract_number, *item.references))
+        if ref
+    )
     longest = max(map(len, index), default=0)
 
     def find(line: IncomingLine) -> Sequence[str]:
@@ -464,9 +480,11 @@ def _reference_finder(items: Iterable[OpenItem]) -> _Finder:
     return find
 
 
-def _reference_runs(tokens: list[str], index: Mapping[str, list[str]], longest: int) -> list[str]:
+def _reference_runs(
+    tokens: list[str], index: Mapping[str, Sequence[str]], longest: int
+) -> list[str]:
     """Keys of the longest non-overlapping runs of *tokens* that are references."""
-    runs: list[tuple[int, int, int, list[str]]] = []
+    runs: list[tuple[int, int, int, Sequence[str]]] = []
     for start in range(len(tokens)):
         joined = ""
         for end in range(start, len(tokens)):
@@ -495,26 +513,40 @@ def _payer_keys(item: OpenItem) -> tuple[set[str], set[str]]:
     return accounts, names
 
 
-def _amount_payer_finder(items: Iterable[OpenItem]) -> _Finder:
+def _by_amount_and(
+    payers: Callable[[OpenItem], Iterable[str]], items: Iterable[OpenItem]
+) -> dict[_Key, tuple[str, ...]]:
+    """The items by amount due, currency and each normalized payer *payers* names."""
+    return _grouped(
+        ((item.amount_due.amount, item.amount_due.currency.code, payer), item.key)
+        for item in items
+        for payer in map(normalize, payers(item))
+        if payer
+    )
+
+
+def _amount_payer_finder(items: Collection[OpenItem]) -> _Finder:
     """Exact amount and payer as a dictionary key; the name only when the account (if
-    any) finds nothing, since accounts identify and names only describe."""
-    by_account: defaultdict[_Key, list[str]] = defaultdict(list)
-    by_name: defaultdict[_Key, list[str]] = defaultdict(list)
-    for item in items:
-        due = item.amount_due
-        accounts, names = _payer_keys(item)
-        for account in accounts:
-            by_account[due.amount, due.currency.code, account].append(item.key)
-        for name in names:
-            by_name[due.amount, due.currency.code, name].append(item.key)
+    any) finds nothing, since accounts identify and names only describe. A line paying an
+    amount no item is due is passed over without normalizing its payer, and the names are
+    indexed only once a line needs them: most lines are found by account or by nothing."""
+    dues = {item.amount_due.amount for item in items}
+    by_account = _by_amount_and(attrgetter("payer_accounts"), items)
+
+    @functools.cache
+    def by_name() -> dict[_Key, tuple[str, ...]]:
+        return _by_amount_and(attrgetter("payer_names"), items)
 
     def find(line: IncomingLine) -> Sequence[str]:
         paid = line.amount
+        if paid.amount not in dues:
+            return ()
+        code = paid.currency.code
         account = normalize(line.payer_account)
-        found = by_account.get((paid.amount, paid.currency.code, account)) if account else None
+        found = by_account.get((paid.amount, code, account)) if account else None
         if found is None:
             name = normalize(line.payer_name)
-            found = by_name.get((paid.amount, paid.currency.code, name)) if name else None
+            found = by_name().get((paid.amount, code, name)) if name else None
         return found or ()
 
     return find
@@ -561,7 +593,7 @@ def _tolerance_finder(items: Iterable[OpenItem], tolerance: Tolerance) -> _Finde
     return find
 
 
-def _finder(rule: MatchRule, items: Sequence[OpenItem], tolerance: Tolerance) -> _Finder:
+def _finder(rule: MatchRule, items: Collection[OpenItem], tolerance: Tolerance) -> _Finder:
     if rule is MatchRule.REFERENCE:
         return _reference_finder(items)
     if rule is MatchRule.AMOUNT_AND_PAYER:
@@ -575,13 +607,17 @@ _Outcome: TypeAlias = "Match | Ambiguity"
 
 
 def _pay_one(line: IncomingLine, item: OpenItem, rule: MatchRule) -> _Outcome:
+    """The line's money to one item; amounts compared as decimals, and a new amount made
+    only for the difference, since most lines pay exactly what is due. Currencies are
+    shared values (:data:`leasekit.money.CURRENCIES`), so identity settles most."""
     paid, due = line.amount, item.amount_due
-    if paid.currency != due.currency:
+    cur = paid.currency
+    if due.currency is not cur and due.currency != cur:
         return Ambiguity(line.line_id, (item.key,), rule, AmbiguityReason.CURRENCY_DIFFERS)
-    zero = _zero(paid.currency)
-    if paid == due:
+    zero = _zero(cur)
+    if paid.amount == due.amount:
         return Match(line.line_id, (Allocation(item.key, paid),), rule, zero, zero)
-    if paid > due:
+    if paid.amount > due.amount:
         return Match(line.line_id, (Allocation(item.key, due),), rule, paid - due, zero)
     return Match(line.line_id, (Allocation(item.key, paid),), rule, zero, due - paid)
 
@@ -606,9 +642,8 @@ def _decide(
     keys: Sequence[str],
     items: Mapping[str, OpenItem],
     taken: set[str],
-) -> _Outcome | None:
-    if not keys:
-        return None
+) -> _Outcome:
+    """What *rule* does with a line it found the items *keys* for (at least one)."""
     if not taken.isdisjoint(keys):
         return Ambiguity(line.line_id, tuple(keys), rule, AmbiguityReason.ALREADY_MATCHED)
     if len(keys) == 1:
@@ -618,8 +653,7 @@ def _decide(
     return Ambiguity(line.line_id, tuple(keys), rule, AmbiguityReason.SEVERAL_CANDIDATES)
 
 
-def _line_order(line: IncomingLine) -> tuple[date, str]:
-    return line.booked_on, line.line_id
+_line_order: Final[Callable[[IncomingLine], tuple[date, str]]] = attrgetter("booked_on", "line_id")
 
 
 def _unique(values: Iterable[str], field: str) -> list[FieldError]:
@@ -640,11 +674,9 @@ def reconcile(
     """Match *lines* to *items* with *rules* (see the module's description for the order in
     which lines and rules take items). Line ids and item keys must be unique."""
     ordered = sorted(lines, key=_line_order)
-    by_key = {item.key: item for item in sorted(items, key=lambda item: item.key)}
-    faults = _unique((line.line_id for line in ordered), "lines")
-    if faults:
-        raise ValidationError(faults)
-    indexed = list(by_key.values())
+    by_key = {item.key: item for item in items}
+    _check_unique_lines(ordered)
+    indexed = by_key.values()
     taken: set[str] = set()
     outcomes: dict[str, _Outcome] = {}
     pending = ordered
@@ -653,15 +685,21 @@ def reconcile(
         still_open = []
         for line in pending:
             keys = find(line)
-            outcome = _decide(line, rule, keys, by_key, taken)
-            if outcome is None:
+            if not keys:
                 still_open.append(line)
                 continue
+            outcome = _decide(line, rule, keys, by_key, taken)
             outcomes[line.line_id] = outcome
             if isinstance(outcome, Match):
                 taken.update(keys)
         pending = still_open
     return _result(ordered, outcomes)
+
+
+def _check_unique_lines(ordered: Sequence[IncomingLine]) -> None:
+    """A set for the common case; which lines repeat is worked out only when some do."""
+    if len({line.line_id for line in ordered}) != len(ordered):
+        raise ValidationError(_unique((line.line_id for line in ordered), "lines"))
 
 
 def _result(ordered: list[IncomingLine], outcomes: Mapping[str, _Outcome]) -> Reconciliation:

@@ -55,7 +55,7 @@ from leasekit.money import Money
 from leasekit.ports import DebitBatch, DebitItem, DebitOutcome, DebitReturn, ReturnAction
 from leasekit.services.commands import Work, command
 from leasekit.services.context import ServiceContext, back_office_only, page_size
-from leasekit.services.funds import charge_return_fee, post_payment, reverse_payment
+from leasekit.services.funds import by_contract, charge_return_fee, post_payment, reverse_payment
 from leasekit.services.imports import ImportedBefore, import_once
 from leasekit.services.progress import Progress, quiet
 from leasekit.services.reads import Lister, lister, reader
@@ -107,16 +107,6 @@ class _Plan:
     mandate: Mandate
     amount: Money
     lines: tuple[Receivable, ...]
-
-
-def _by_contract(
-    lines: Iterable[Receivable], contracts: int
-) -> Iterator[dict[str, list[Receivable]]]:
-    """The lines (in contract order) grouped by contract, *contracts* contracts at a time."""
-    grouped = itertools.groupby(lines, lambda line: line.contract_id)
-    while chunk := {contract_id: list(group) for contract_id, group in
-                    itertools.islice(grouped, contracts)}:  # fmt: skip
-        yield chunk
 
 
 def _mandate_problem(mandate: Mandate | None, latest: Mandate | None) -> str | None:
@@ -336,7 +326,7 @@ def _debits(
     due = work.uow.receivables.unpaid_due(
         run.collection_date, account.currency, [str(state) for state in _COLLECTED_FROM]
     )
-    for grouped in _by_contract(due, RUN_CHUNK):
+    for grouped in by_contract(due, RUN_CHUNK):
         plans, excluded, book = _plans(work, account, run.business_date, grouped)
         tally.excluded += excluded
         if not plans:

@@ -13,10 +13,11 @@ equal the payments at every commit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Final
+from typing import Final, Protocol, TypeVar
 
 import attrs
 
@@ -51,6 +52,7 @@ __all__ = [
     "ReceivableLine",
     "RecordPayment",
     "allocate_credit",
+    "by_contract",
     "charge_return_fee",
     "get_payment",
     "list_contract_payments",
@@ -64,6 +66,23 @@ _SUBJECT: Final = "payment"
 PAYING_STATES: Final = frozenset({ContractState.ACTIVE, ContractState.TERMINATED})
 """The states in which a contract's customer owes, and pays, installments."""
 _MANUAL_SOURCES: Final = frozenset(PaymentSource) - {PaymentSource.DIRECT_DEBIT}
+
+
+class _OfContract(Protocol):
+    @property
+    def contract_id(self) -> str: ...
+
+
+_L = TypeVar("_L", bound=_OfContract)
+
+
+def by_contract(lines: Iterable[_L], contracts: int) -> Iterator[dict[str, list[_L]]]:
+    """*lines* (in contract order, as the book's queries stream them) grouped by contract,
+    *contracts* contracts at a time: what a pass over a whole book holds at once."""
+    grouped = itertools.groupby(lines, lambda line: line.contract_id)
+    while chunk := {contract_id: list(group) for contract_id, group in
+                    itertools.islice(grouped, contracts)}:  # fmt: skip
+        yield chunk
 
 
 @attrs.frozen

@@ -25,7 +25,7 @@ from typing import Final
 
 import attrs
 
-from leasekit.domain.contracts import Contract, Payment, PaymentSource, Receivable
+from leasekit.domain.contracts import Contract, Payment, PaymentSource
 from leasekit.domain.identity import Actor, new_id
 from leasekit.domain.reconciliation import (
     Ambiguity,
@@ -48,11 +48,11 @@ from leasekit.errors import LeasekitError, ValidationError
 from leasekit.money import Money, to_decimal
 from leasekit.services.commands import Work, at_version, command
 from leasekit.services.context import ServiceContext, back_office_only
-from leasekit.services.funds import PAYING_STATES, post_payment
+from leasekit.services.funds import PAYING_STATES, by_contract, post_payment
 from leasekit.services.imports import ImportedBefore, import_once
 from leasekit.services.reads import Lister, lister, reader
 from leasekit.services.sheets import Sheet, read_sheet, read_upload
-from leasekit.services.storage import Record, UnitOfWork
+from leasekit.services.storage import OpenAmount, Record, UnitOfWork
 
 __all__ = [
     "EntryPart",
@@ -79,39 +79,39 @@ SETTLEMENT_COLUMNS: Final = ("contract_number", "amount", "currency", "paid_on")
 # --- what each contract owes now ----------------------------------------------------------
 
 
-def _owed_now(lines: Sequence[Receivable], on: date) -> Money | None:
+_CHUNK: Final = 5_000
+"""Contracts whose payer facts are read at a time while the open items are built."""
+
+
+def _owed_now(lines: Sequence[OpenAmount], on: date) -> Decimal:
     due = [line.outstanding for line in lines if line.due_date <= on]
-    if due:
-        return sum(due[1:], due[0])
-    return lines[0].outstanding if lines else None
+    return sum(due, Decimal(0)) if due else lines[0].outstanding
 
 
 def _open_items(uow: UnitOfWork, currency: str, on: date) -> list[OpenItem]:
     """What every paying contract in *currency* owes on *on*, with the references, accounts
     and names its payer may quote: the contract number and mandate reference, the mandate's
-    account, the customer's and the dealer's names."""
+    account, the customer's and the dealer's names.
+
+    The lines are streamed as amounts and the rest read as columns, a few thousand contracts
+    at a time: only the open items are kept, never the book's contracts and lines."""
     states = [str(state) for state in PAYING_STATES]
-    lines = uow.receivables.unpaid_due(on + _LOOK_AHEAD, currency, states)
-    by_contract: dict[str, list[Receivable]] = {}
-    for line in lines:
-        by_contract.setdefault(line.contract_id, []).append(line)
-    ids = list(by_contract)
-    mandates, contracts = uow.mandates.latest_for(ids), uow.contracts.get_many(ids)
-    customers = uow.customers.get_many({c.customer_id for c in contracts.values()})
-    partners = uow.partners.get_many({c.partner_id for c in contracts.values()})
+    amounts = uow.receivables.open_amounts(on + _LOOK_AHEAD, currency, states)
     items = []
-    for contract_id, owed_lines in by_contract.items():
-        owed = _owed_now(owed_lines, on)
-        if owed is None or owed.amount <= 0:
-            continue
-        contract, mandate = contracts[contract_id], mandates.get(contract_id)
-        names = (customers[contract.customer_id].name, partners[contract.partner_id].name)
-        items.append(OpenItem(
-            key=contract_id, contract_number=contract.number, amount_due=owed,
-            due_on=owed_lines[0].due_date,
-            references=() if mandate is None else (mandate.reference,),
-            payer_accounts=() if mandate is None else (mandate.account,), payer_names=names,
-        ))  # fmt: skip
+    for chunk in by_contract(amounts, _CHUNK):
+        facts, mandates = uow.contracts.payer_facts(chunk), uow.mandates.latest_for(chunk)
+        for contract_id, lines in chunk.items():
+            owed = _owed_now(lines, on)
+            if owed <= 0:
+                continue
+            fact, mandate = facts[contract_id], mandates.get(contract_id)
+            items.append(OpenItem(
+                key=contract_id, contract_number=fact.number,
+                amount_due=Money(owed, currency), due_on=lines[0].due_date,
+                references=() if mandate is None else (mandate.reference,),
+                payer_accounts=() if mandate is None else (mandate.account,),
+                payer_names=(fact.customer_name, fact.partner_name),
+            ))  # fmt: skip
     return items
 
 

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import TracebackType
-from typing import Any, Generic, Protocol, Self, TypeAlias, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, Self, TypeAlias, TypeVar
 
 import attrs
 
@@ -627,8 +627,28 @@ class ApprovalTaskRepository(Repository[ApprovalTask], Protocol):
         ...
 
 
+class PayerFacts(NamedTuple):
+    """What a payer may quote of a contract: its number, its customer's and dealer's names."""
+
+    number: str
+    customer_name: str
+    partner_name: str
+
+
+class OpenAmount(NamedTuple):
+    """What one unpaid line still owes, read without building the line."""
+
+    contract_id: str
+    due_date: date
+    outstanding: Decimal
+
+
 class ContractRepository(Repository[Contract], PartnerBusiness, Protocol):
     def list_for_application(self, application_id: str) -> list[Contract]: ...
+
+    def payer_facts(self, contract_ids: Collection[str]) -> dict[str, PayerFacts]:
+        """The number and names of each of *contract_ids*, read as columns, not contracts."""
+        ...
 
     def next_sequence(self, company: str, year: int) -> int:
         """The next number's sequence in *company*'s *year*, from 1, without gaps: taken in
@@ -676,6 +696,13 @@ class ReceivableRepository(Repository[Receivable], Protocol):
         """Lines of contracts in *contract_states* and *currency* due by a date and not paid
         in full (nor written off), by contract and then in schedule order, streamed: read
         them once, before the transaction ends."""
+        ...
+
+    def open_amounts(
+        self, on_or_before: date, currency: str, contract_states: Collection[str]
+    ) -> Iterator[OpenAmount]:
+        """What each line :meth:`unpaid_due` gives still owes, in the same order and as
+        streamed, without building the lines."""
         ...
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, Final, cast
 
@@ -16,7 +16,8 @@ from leasekit.domain.contracts import Contract, Payment, PaymentState, Receivabl
 from leasekit.domain.disbursements import Disbursement, DisbursementState
 from leasekit.domain.exception_requests import ExceptionRequest
 from leasekit.money import Money
-from leasekit.services.storage import Page, Record
+from leasekit.services.storage import OpenAmount, Page, PayerFacts, Record
+from leasekit.store.parties import CustomerRow, PartnerRow
 from leasekit.store.repository import Rule, SqlRepository, Stored, in_lists, repository
 from leasekit.store.schema import (
     ID_LENGTH,
@@ -102,6 +103,22 @@ class ContractRepository(SqlRepository[Contract]):
     def list_for_application(self, application_id: str) -> list[Contract]:
         return self._find(self.stored.table.c.application_id == application_id)
 
+    def payer_facts(self, contract_ids: Collection[str]) -> dict[str, PayerFacts]:
+        c = self.stored.table.c
+        customers, partners = CustomerRow.__table__, PartnerRow.__table__
+        found = {}
+        for chunk in in_lists(contract_ids):
+            statement = (
+                sa.select(c.id, c.number, customers.c.name.label("customer"),
+                          partners.c.name.label("partner"))
+                .join(customers, customers.c.id == c.customer_id)
+                .join(partners, partners.c.id == c.partner_id)
+                .where(c.id.in_(chunk))
+            )  # fmt: skip
+            for row in self._rows(statement):
+                found[row["id"]] = PayerFacts(row["number"], row["customer"], row["partner"])
+        return found
+
     def next_sequence(self, company: str, year: int) -> int:
         """The next contract number's sequence in *company*'s *year*, from 1; held (and on
         PostgreSQL row-locked) until this transaction ends."""
@@ -173,18 +190,20 @@ class ReceivableRepository(SqlRepository[Receivable]):
         lines = [self.stored.mapper.load(row) for row in rows[:limit]]
         return Page(lines, str(lines[-1].sequence) if len(rows) > limit else None)
 
-    def unpaid_due(
-        self, on_or_before: dt.date, currency: str, contract_states: Collection[str]
-    ) -> Iterator[Receivable]:
-        """Lines of contracts in *contract_states* and *currency* due by a date and not paid
-        in full (nor written off), by contract and then in schedule order: what a debit run
-        collects. Streamed from the database a few thousand rows at a time, so a run over a
-        million lines holds only those it is working on."""
+    def _unpaid_due(
+        self,
+        columns: Sequence[sa.ColumnElement[Any]],
+        on_or_before: dt.date,
+        currency: str,
+        contract_states: Collection[str],
+    ) -> Iterator[sa.RowMapping]:
+        """*columns* of the lines :meth:`unpaid_due` reads, streamed a few thousand rows at a
+        time, so a pass over a million lines holds only those it is working on."""
         r, c = self.stored.table.c, ContractRow.__table__.c
         owed = (r.paid_principal + r.paid_interest + r.paid_fee + r.paid_penalty
                 < r.principal + r.interest + r.fee + r.penalty)  # fmt: skip
         statement = (
-            sa.select(*self.stored.read_columns)
+            sa.select(*columns)
             .join(ContractRow.__table__, c.id == r.contract_id)
             .where(
                 r.due_date <= on_or_before,
@@ -196,8 +215,30 @@ class ReceivableRepository(SqlRepository[Receivable]):
             .order_by(r.contract_id, r.sequence)
             .execution_options(yield_per=_STREAMED_ROWS)
         )
-        rows = self._session.connection().execute(statement).mappings()
+        return iter(self._session.connection().execute(statement).mappings())
+
+    def unpaid_due(
+        self, on_or_before: dt.date, currency: str, contract_states: Collection[str]
+    ) -> Iterator[Receivable]:
+        """Lines of contracts in *contract_states* and *currency* due by a date and not paid
+        in full (nor written off), by contract and then in schedule order: what a debit run
+        collects. Streamed (see :meth:`_unpaid_due`)."""
+        rows = self._unpaid_due(self.stored.read_columns, on_or_before, currency, contract_states)
         return (self.stored.mapper.load(row) for row in rows)
+
+    def open_amounts(
+        self, on_or_before: dt.date, currency: str, contract_states: Collection[str]
+    ) -> Iterator[OpenAmount]:
+        """What each of those lines still owes, computed exactly from its parts (SQLite keeps
+        amounts as text), without building the lines."""
+        r = self.stored.table.c
+        parts = (r.principal, r.interest, r.fee, r.penalty)
+        paid = (r.paid_principal, r.paid_interest, r.paid_fee, r.paid_penalty)
+        columns = (r.contract_id, r.due_date, *parts, *paid)
+        for row in self._unpaid_due(columns, on_or_before, currency, contract_states):
+            owed = sum((row[c.name] for c in parts), Decimal(0))
+            owed -= sum((row[c.name] for c in paid), Decimal(0))
+            yield OpenAmount(row["contract_id"], row["due_date"], owed)
 
     def list_due(self, on_or_before: dt.date) -> list[Receivable]:
         """Lines falling due up to a business date (paid ones included; the caller filters),

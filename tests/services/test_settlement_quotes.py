@@ -378,3 +378,44 @@ def test_settings_give_the_quote_terms() -> None:
     ).rules()
     assert rules.quotes == QuoteTerms(5, Decimal("0.01"), {"USD": Decimal("75")})
     assert CollectionRules().quotes == QuoteTerms()
+
+
+def test_a_statement_line_of_the_total_from_the_dealer_pays_the_quote_but_not_once_expired(
+    ctx: ServiceContext, finance: Actor, fixed_clock: FixedClock, book: Callable[..., BookContract]
+) -> None:
+    made, late = book(), book()
+    quote = quote_for(ctx, finance, made, QuoteKind.BUY_BACK)
+    stale = quote_for(ctx, finance, late, QuoteKind.BUY_BACK)
+    with ctx.uow_factory() as uow:
+        dealer = uow.partners.get(made.contract.partner_id).name
+        late_dealer = uow.partners.get(late.contract.partner_id).name
+    content = statement(ctx.clock.business_date(), ("D1", quote.total, dealer.upper(), "buy back"))
+    report, _ = reconciliation.import_statement(ctx, finance, [content])
+    assert report.matched == 1
+    assert state_of(ctx, made) == (ContractState.SETTLED, QuoteState.PAID)
+    (payment,) = funds.list_contract_payments(ctx, finance, made.contract.id).items
+    assert payment["source"] == "dealer_settlement"
+    # Past its day, the quote is no open item: the line quoting its number is an ordinary
+    # payment of the contract it names, and the quote stays as it was.
+    day = stale.valid_until + timedelta(days=1)
+    fixed_clock.set_business_date(day)
+    content = statement(
+        day, ("D2", stale.total, late_dealer, f"{late.contract.number} {stale.number}")
+    )
+    report, _ = reconciliation.import_statement(ctx, finance, [content])
+    assert report.matched == 1
+    assert state_of(ctx, late) == (ContractState.ACTIVE, QuoteState.OPEN)
+
+
+def test_a_quote_no_longer_holds_once_the_contract_is_not_active(
+    ctx: ServiceContext, finance: Actor, supervisor: Actor, book: Callable[..., BookContract]
+) -> None:
+    made = book()
+    quote = quote_for(ctx, finance, made)
+    with ctx.uow_factory() as uow:
+        contract = uow.contracts.get(made.contract.id)
+        contract.state = ContractState.TERMINATED
+        uow.contracts.update(contract)
+        uow.commit()
+    with pytest.raises(ValidationError, match="no longer holds"):
+        pay(ctx, finance, quote, quote.total, "AFTER-TERMINATION")

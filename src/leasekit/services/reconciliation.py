@@ -9,9 +9,12 @@ StatementEntry` and :func:`~leasekit.domain.reconciliation.reconcile` places it 
 each paying contract owes now (its outstanding due, or the next installment): a match becomes
 payments, allocated like any other (from the dealer: ``dealer_settlement``; otherwise
 ``bank_transfer``; each naming the entry it came from); the rest waits on the queue with the
-candidates the rules saw. On the queue a person matches an entry (split over contracts if need
-be) or parks it in suspense. Nothing is matched twice: an entry's payments are made in the
-transaction that places it, and a booking is imported once per account.
+candidates the rules saw. Open settlement quotes come first: a line quoting a quote's number,
+or paying exactly its total from the contract's dealer, pays that quote off
+(:func:`~leasekit.services.settlement_quotes.pay_off`). On the queue a person matches an
+entry (split over contracts if need be) or parks it in suspense. Nothing is matched twice:
+an entry's payments are made in the transaction that places it, and a booking is imported
+once per account.
 """
 
 from __future__ import annotations

@@ -144,6 +144,10 @@ def pay_off(work: Work, quote: SettlementQuote, payment: Payment) -> Payment:
         raise ValidationError.single(
             "quote", f"settlement quote {quote.number} expired after {quote.valid_until}"
         )
+    if contract.state is not ContractState.ACTIVE:
+        raise ValidationError.single(
+            "quote", f"contract {contract.number} is {contract.state}; the quote no longer holds"
+        )
     if payment.amount.currency != quote.total.currency:
         raise ValidationError.single("amount", f"the quote is in {quote.total.currency}")
     if payment.amount < quote.total:

@@ -419,3 +419,31 @@ def test_a_quote_no_longer_holds_once_the_contract_is_not_active(
         uow.commit()
     with pytest.raises(ValidationError, match="no longer holds"):
         pay(ctx, finance, quote, quote.total, "AFTER-TERMINATION")
+
+
+def test_two_payoffs_at_once_settle_the_contract_once(
+    ctx: ServiceContext, finance: Actor, book: Callable[..., BookContract]
+) -> None:
+    made = book()
+    quote = quote_for(ctx, finance, made)
+    barrier = threading.Barrier(3)
+    results: list[object] = []
+
+    def one(ref: str) -> None:
+        barrier.wait()
+        try:
+            results.append(pay(ctx, finance, quote, quote.total, ref))
+        except (ValidationError, ConflictError) as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=one, args=(f"AT-ONCE-{n}",)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    paid = [result for result in results if isinstance(result, str)]
+    assert len(paid) == 1, results
+    assert state_of(ctx, made) == (ContractState.SETTLED, QuoteState.PAID)
+    with ctx.uow_factory() as uow:
+        assert [p.id for p in uow.payments.list_for_contract(made.contract.id)] == paid
+    assert money_accounted_for(ctx, made.contract.id) == Money.zero("USD")

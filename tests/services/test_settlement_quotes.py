@@ -447,3 +447,16 @@ def test_two_payoffs_at_once_settle_the_contract_once(
     with ctx.uow_factory() as uow:
         assert [p.id for p in uow.payments.list_for_contract(made.contract.id)] == paid
     assert money_accounted_for(ctx, made.contract.id) == Money.zero("USD")
+
+
+def test_no_quote_when_the_receivables_are_not_the_plans_schedule(
+    ctx: ServiceContext, finance: Actor, book: Callable[..., BookContract]
+) -> None:
+    made = book()
+    with ctx.uow_factory() as uow:
+        line = uow.receivables.list_for_contract(made.contract.id)[5]
+        line.interest += Money("1.00", "USD")
+        uow.receivables.update(line)
+        uow.commit()
+    with pytest.raises(DomainError, match="differ from its plan"):
+        quote_for(ctx, finance, made)

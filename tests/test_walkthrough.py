@@ -133,6 +133,8 @@ VARYING = frozenset(
         "line_id",
         "import_id",
         "payments",
+        "quoted_on",
+        "valid_until",
     }
 )
 """Keys whose values differ from run to run (and with the reader's photo; ``findings`` say
@@ -635,9 +637,12 @@ PAGES = {
          ("GET", "/contracts/X/payments"), ("POST", "/mandates"),
          ("POST", "/mandates/X/transitions"), ("POST", "/payments"), ("GET", "/payments/X"),
          ("POST", "/statements"), ("GET", "/statement-entries"),
-         ("POST", "/statement-entries/X/suspense")),
+         ("POST", "/statement-entries/X/suspense"), ("POST", "/contracts/X/settlement-quotes"),
+         ("GET", "/contracts/X/settlement-quotes"), ("POST", "/partners/X/settlement-files"),
+         ("GET", "/settlement-quotes/X")),
         (BASE_VARIABLE, "FINANCE", "OFFICER"),
-        lambda last: [line["status"] for line in last["items"]] == ["paid", "paid", "not_due"],
+        lambda last: [(line["sequence"], line["status"]) for line in last["items"]]
+        == [(3, "paid"), (4, "paid")],
     ),
     "identity.md": Page(
         (("POST", "/users"), ("POST", "/enrolments"), ("GET", "/me"), ("POST", "/me/tokens"),

@@ -99,9 +99,12 @@ DEMO_FUNDS: Final = {
                "account": "6222021001122334455", "agent": "ICBC Shanghai"},
     },
     "return_fees": {"USD": "25.00", "EUR": "10.00"},
+    "settlement_fee_rate": "0.01",
+    "settlement_fees": {"CNY": "200.00"},
 }  # fmt: skip
 """The demo company collects into an account per scheme: US dollars by ACH (NACHA files),
-euros by SEPA direct debit, yuan by its bank's CSV files; a returned debit costs a fee."""
+euros by SEPA direct debit, yuan by its bank's CSV files; a returned debit costs a fee, and
+paying a contract off early 1 % of the principal outstanding (plus 200.00 CNY in yuan)."""
 
 DEMO_BOOK: Final = (
     ("TB-0001", "John Smith", "USD", Debtor("John Smith", DebitScheme.NACHA, "000123456789",

@@ -61,6 +61,7 @@ from leasekit.domain.partners import PartnerKind, PartnerRating
 from leasekit.domain.plans import PlanConvention
 from leasekit.domain.reconciliation import DEFAULT_RULES as DEFAULT_MATCHING
 from leasekit.domain.reconciliation import MatchingRules
+from leasekit.domain.settlement_quotes import QuoteTerms
 from leasekit.errors import ConfigurationError, ValidationError
 from leasekit.money import CURRENCIES
 from leasekit.ports import AdapterKind
@@ -673,6 +674,19 @@ class FundsSettings(BaseModel):
         "not listed.",
     )
 
+    quote_valid_days: int = Field(
+        default=10, ge=1, le=90, description="Days a settlement quote can be paid in after "
+        "the business date it was made on.",
+    )  # fmt: skip
+    settlement_fee_rate: Decimal = Field(
+        default=Decimal(0), ge=0, lt=1, description="The early-settlement fee as a share of "
+        'the outstanding principal (`"0.02"` for 2 %); none if not set.',
+    )  # fmt: skip
+    settlement_fees: dict[str, Annotated[Decimal, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description='A fixed early-settlement fee, by currency (`{"USD": "150.00"}`), '
+        "added to the share; none where not listed.",
+    )
     matching: dict[str, Any] = Field(
         default_factory=DEFAULT_MATCHING.to_dict,
         description="How incoming money is matched to contracts, as a JSON object: `rules`, "
@@ -699,9 +713,11 @@ class FundsSettings(BaseModel):
             matching = MatchingRules.from_dict(self.matching)
         except ValidationError as exc:
             raise ValueError(f"matching: {exc}") from None
+        quotes = QuoteTerms(self.quote_valid_days, self.settlement_fee_rate,
+                            dict(self.settlement_fees))  # fmt: skip
         return CollectionRules(
             accounts, retry, self.waterfall.waterfall(), waterfalls, dict(self.return_fees),
-            matching,
+            matching, quotes,
         )  # fmt: skip
 
 

@@ -37,6 +37,7 @@ from leasekit.domain.partners import PARTNER_LIFECYCLE, PartnerState
 from leasekit.domain.products import ProductVersionState
 from leasekit.domain.review_flags import ReviewFlagState
 from leasekit.domain.rules import RuleSetState
+from leasekit.domain.settlement_quotes import QuoteState
 from leasekit.domain.statement_entries import EntryState
 from leasekit.domain.users import USER_LIFECYCLE, UserState
 from leasekit.domain.vehicles import VehicleState
@@ -129,6 +130,11 @@ SPEC = {
         stop | active | stopped | finance system | !
         revoke | active stopped | revoked | finance post_loan_supervisor system | !
     """,
+    "settlement_quote": """
+        pay | open | paid | finance system |
+        cancel | open | cancelled | officer finance post_loan_supervisor system | !
+        expire | open | expired | officer finance post_loan_supervisor system |
+    """,
     "statement_entry": """
         match | queued suspense | matched | finance system |
         park | queued | suspense | finance system | !
@@ -193,6 +199,7 @@ STATE_ENUMS = {
     "approval_task": ApprovalTaskState,
     "payment": PaymentState,
     "mandate": MandateState,
+    "settlement_quote": QuoteState,
     "debit_item": DebitItemState,
     "statement_entry": EntryState,
     "exception_request": ExceptionRequestState,
@@ -214,6 +221,7 @@ FINAL = {
     "approval_task": {"decided", "escalated", "cancelled"},
     "payment": {"reversed", "refunded"},
     "mandate": {"revoked"},
+    "settlement_quote": {"paid", "cancelled", "expired"},
     "debit_item": {"returned"},
     "statement_entry": {"matched"},
     "exception_request": {"executed", "rejected", "cancelled"},

@@ -28,6 +28,7 @@ from .test_funds import mary_mandate, queued_entry
 from .test_partner_ratings import SOON, requested_override
 from .test_products import first_product, product_body
 from .test_rules import rule_set, saved_rule_set
+from .test_settlement_quotes import open_quote
 
 ODD_TEXT = {
     "a lone surrogate": "x\ud800y",
@@ -67,7 +68,7 @@ class Case:
     ``path`` only names for requests refused before the object is read)."""
 
 
-_ACTIONS = frozenset({"transitions", "tags", "draft", "matches", "suspense"})
+_ACTIONS = frozenset({"transitions", "tags", "draft", "matches", "suspense", "payments"})
 """The last segments of paths that act on the object before them."""
 
 
@@ -77,6 +78,10 @@ async def _transitions(made: Awaitable[str]) -> str:
 
 async def _matches(made: Awaitable[str]) -> str:
     return f"{await made}/matches"
+
+
+async def _payments(made: Awaitable[str]) -> str:
+    return f"{await made}/payments"
 
 
 async def _suspense(made: Awaitable[str]) -> str:
@@ -422,6 +427,28 @@ CASES: dict[str, Case] = {
         200,
         versioned=True,
         prepare=lambda d: _suspense(queued_entry(d)),
+    ),
+    "POST /contracts/{id}/settlement-quotes": Case(
+        "finance",
+        lambda d: f"/contracts/{d.company.book[0].id}/settlement-quotes",
+        lambda d: {"kind": "buy_back"},
+        201,
+    ),
+    "POST /settlement-quotes/{id}/transitions": Case(
+        "finance",
+        lambda d: "/settlement-quotes/unknown/transitions",
+        lambda d: {"action": "cancel", "reason": "withdrawn"},
+        200,
+        versioned=True,
+        prepare=lambda d: _transitions(open_quote(d)),
+    ),
+    "POST /settlement-quotes/{id}/payments": Case(
+        "finance",
+        lambda d: "/settlement-quotes/unknown/payments",
+        lambda d: {"amount": {"amount": "50.00", "currency": "USD"}, "reference": "part",
+                   "source": "bank_transfer", "source_ref": "R-2", "received_on": None},
+        201,
+        prepare=lambda d: _payments(open_quote(d)),
     ),
     "POST /debit-runs": Case(
         "finance",

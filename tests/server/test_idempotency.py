@@ -23,6 +23,7 @@ from .test_partner_ratings import override, requested_override
 from .test_partners import NEW_PARTNER
 from .test_products import product_body
 from .test_rules import rule_set, saved_rule_set
+from .test_settlement_quotes import open_quote
 from .test_vehicles import NEW_VEHICLE
 
 
@@ -256,6 +257,14 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
         "POST /mandates/{id}/transitions": (
             "finance", "", {"json": {"action": "revoke", "reason": "replaced"},
                             "headers": at_first}),
+        "POST /contracts/{id}/settlement-quotes": (
+            "finance", f"/contracts/{demo.company.book[0].id}/settlement-quotes",
+            {"json": {"kind": "early_settlement"}}),
+        "POST /settlement-quotes/{id}/transitions": (
+            "finance", "", {"json": {"action": "cancel", "reason": "withdrawn"},
+                            "headers": at_first}),
+        "POST /settlement-quotes/{id}/payments": ("finance", "", {"json": {
+            "amount": {"amount": "50.00", "currency": "USD"}, "reference": "part"}}),
         "POST /debit-runs": ("finance", "/debit-runs", {"json": {"account_id": "us"}}),
         "POST /debit-runs/{id}/settlement": ("finance", "", {}),
         "POST /debit-results": ("finance", "/debit-results", {
@@ -292,6 +301,8 @@ PREPARED = {
     "POST /disbursements/{id}/transitions": queued,
     "POST /mandates/{id}/transitions": mary_mandate,
     "POST /debit-runs/{id}/settlement": us_run,
+    "POST /settlement-quotes/{id}/transitions": open_quote,
+    "POST /settlement-quotes/{id}/payments": open_quote,
     "POST /statement-entries/{id}/matches": queued_entry,
     "POST /statement-entries/{id}/suspense": queued_entry,
     "POST /accounting/unmapped/{id}/replay": unmapped_usd,

@@ -58,6 +58,7 @@ from leasekit.services import (
     reconciliation,
     review_flags,
     rules,
+    settlement_quotes,
     sign_ins,
     users,
     vehicles,
@@ -323,6 +324,13 @@ def _finance(w: World) -> Actor:
     return made.actor()
 
 
+def _quote(w: World) -> tuple[str, Actor]:
+    """An open settlement quote of a taken-over contract, and finance."""
+    finance = _finance(w)
+    request = settlement_quotes.RequestQuote(taken_over(w.ctx, 1).contract.id)
+    return settlement_quotes.create_settlement_quote(w.ctx, finance, request).id, finance
+
+
 def _queued(w: World) -> str:
     """A signed contract's payout, queued by the workflow."""
     _signing(w)()
@@ -449,6 +457,17 @@ PREPARE: dict[str, Prepare] = {
     "transition_mandate": lambda w: (lambda made, finance: lambda: mandates.transition_mandate(
         w.ctx, finance, made.mandate.id, "revoke", reason="replaced"))(
         taken_over(w.ctx, 1), _finance(w)),
+    "create_settlement_quote": lambda w: (lambda contract, finance: lambda:
+        settlement_quotes.create_settlement_quote(w.ctx, finance,
+            settlement_quotes.RequestQuote(contract.id)))(
+        taken_over(w.ctx, 1).contract, _finance(w)),
+    "pay_settlement_quote": lambda w: (lambda quote_id, finance: lambda:
+        settlement_quotes.pay_settlement_quote(w.ctx, finance, settlement_quotes.PayQuote(
+            quote_id, settlement_quotes.QuotePayment(Money("100.00", "USD"), "TRF-1"))))(
+        *_quote(w)),
+    "transition_settlement_quote": lambda w: (lambda quote_id, finance: lambda:
+        settlement_quotes.transition_settlement_quote(w.ctx, finance, quote_id, "cancel",
+                                                      reason="withdrawn"))(*_quote(w)),
     "start_debit_run": lambda w: (lambda finance: lambda: debit_runs.start_debit_run(
         w.ctx, finance, debit_runs.StartDebitRun("us")))(
         (taken_over(w.ctx, 1), _finance(w))[1]),

@@ -74,6 +74,9 @@ CREATE_ROLES: Final[Mapping[str, frozenset[Role]]] = {
     # Mandates are taken by whoever deals with the customer after the contract: the
     # officer at signing, finance or post-loan staff later.
     "mandate": frozenset({Role.OFFICER, Role.FINANCE, Role.POST_LOAN_SUPERVISOR}),
+    "settlement_quote": frozenset(
+        {Role.OFFICER, Role.FINANCE, Role.POST_LOAN_SUPERVISOR, Role.DEALER_USER}
+    ),
     # Debit runs and the bank's result files are finance's (or the scheduler's).
     "debit_run": frozenset({Role.FINANCE, Role.SYSTEM}),
     "voucher": frozenset({Role.FINANCE, Role.SYSTEM}),

@@ -107,6 +107,8 @@ _OFFICE_OR_SYSTEM: Final = (Role.OFFICER, Role.SYSTEM)
 _WORKFLOW: Final = (Role.SYSTEM,)
 _PAYOUT: Final = ("disbursement_id", "payout_amount", "bank_reference")
 """What a disbursement's event says of the payout that made it."""
+_PAYOFF: Final = ("settlement_quote_id", "payment_id", "amount")
+"""What a settlement quote's payoff says when it settles the contract."""
 
 CONTRACT_LIFECYCLE: Final = StateMachine(
     "contract",
@@ -127,7 +129,9 @@ CONTRACT_LIFECYCLE: Final = StateMachine(
         row(_CA.DISBURSE, [_C.DISBURSEMENT_REQUESTED], _C.DISBURSED, _WORKFLOW,
             "contract_disbursed", params=_PAYOUT),
         row(_CA.ACTIVATE, [_C.DISBURSED], _C.ACTIVE, _WORKFLOW, "contract_activated"),
-        row(_CA.SETTLE, [_C.ACTIVE], _C.SETTLED, BOOKKEEPERS, "contract_settled"),
+        # Paid off early; a settlement quote's payoff names the quote, payment and amount.
+        row(_CA.SETTLE, [_C.ACTIVE], _C.SETTLED, BOOKKEEPERS, "contract_settled",
+            optional=_PAYOFF),
         # Default: the contract is ended early and the vehicle recovered.
         row(_CA.TERMINATE, [_C.ACTIVE], _C.TERMINATED,
             [Role.POST_LOAN_SUPERVISOR, Role.DIRECTOR], "contract_terminated", True),

@@ -28,6 +28,7 @@ from leasekit.domain.identity import BOOKKEEPERS, new_id
 from leasekit.domain.lifecycle import Stateful, StateMachine, row
 from leasekit.domain.mandates import DebitScheme
 from leasekit.domain.reconciliation import DEFAULT_RULES, MatchingRules
+from leasekit.domain.settlement_quotes import QuoteTerms
 from leasekit.errors import ValidationError
 from leasekit.money import Money, currency
 
@@ -117,6 +118,8 @@ class CollectionRules:
     return_fees: Mapping[str, Decimal] = attrs.field(factory=dict)
     matching: MatchingRules = DEFAULT_RULES
     """How incoming money is matched to contracts (:mod:`leasekit.domain.reconciliation`)."""
+    quotes: QuoteTerms = attrs.field(factory=QuoteTerms)
+    """How long settlement quotes hold and what fee they charge."""
 
     def __attrs_post_init__(self) -> None:
         seen: dict[tuple[DebitScheme, str], str] = {}

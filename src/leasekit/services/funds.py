@@ -135,13 +135,17 @@ def _store_lines(work: Work, lines: Sequence[Receivable], touched: set[str]) -> 
             work.uow.receivables.update(line)
 
 
-def post_payment(work: Work, contract: Contract, payment: Payment) -> Payment:
+def post_payment(
+    work: Work, contract: Contract, payment: Payment, *, through: date | None = None
+) -> Payment:
     """Record *payment* and allocate it (after any older credit) to what is due by the day it
-    arrived; what nothing is due for stays with it as credit."""
+    arrived (or by *through*: a payoff pays installments not yet due); what nothing is due
+    for stays with it as credit."""
     if payment.amount.currency != contract.principal.currency:
         raise ValidationError.single("amount", f"the contract is in {contract.principal.currency}")
     lines = work.uow.receivables.list_for_contract(contract.id)
-    touched = _use_credit(work, contract, lines, payment.received_on)
+    due_by = through or payment.received_on
+    touched = _use_credit(work, contract, lines, payment.received_on, through=due_by)
     work.uow.payments.add(payment)
     work.event(
         "payment_received",
@@ -152,7 +156,7 @@ def post_payment(work: Work, contract: Contract, payment: Payment) -> Payment:
          "source_ref": payment.source_ref},
     )  # fmt: skip
     waterfall = work.ctx.collection.waterfall_for(contract.business_type)
-    allocations, left = allocate(lines, payment.amount, waterfall, payment.received_on)
+    allocations, left = allocate(lines, payment.amount, waterfall, due_by)
     _post(work, payment, allocations, payment.received_on)
     touched |= {allocation.receivable_id for allocation in allocations}
     _store_lines(work, lines, touched)
@@ -178,13 +182,20 @@ def _move(
     work.record(event)
 
 
-def _use_credit(work: Work, contract: Contract, lines: Sequence[Receivable], on: date) -> set[str]:
-    """Let older payments' credit pay what is due by *on*, oldest payment first; the lines
-    changed."""
+def _use_credit(
+    work: Work,
+    contract: Contract,
+    lines: Sequence[Receivable],
+    on: date,
+    *,
+    through: date | None = None,
+) -> set[str]:
+    """Let older payments' credit pay what is due by *on* (or by *through*), oldest payment
+    first, allocated on *on*; the lines changed."""
     waterfall = work.ctx.collection.waterfall_for(contract.business_type)
     touched: set[str] = set()
     for payment in work.uow.payments.with_credit(contract.id):
-        allocations, left = allocate(lines, payment.unallocated, waterfall, on)
+        allocations, left = allocate(lines, payment.unallocated, waterfall, through or on)
         if not allocations:
             break
         _post(work, payment, allocations, on)

@@ -9,9 +9,12 @@ StatementEntry` and :func:`~leasekit.domain.reconciliation.reconcile` places it 
 each paying contract owes now (its outstanding due, or the next installment): a match becomes
 payments, allocated like any other (from the dealer: ``dealer_settlement``; otherwise
 ``bank_transfer``; each naming the entry it came from); the rest waits on the queue with the
-candidates the rules saw. On the queue a person matches an entry (split over contracts if need
-be) or parks it in suspense. Nothing is matched twice: an entry's payments are made in the
-transaction that places it, and a booking is imported once per account.
+candidates the rules saw. Open settlement quotes come first: a line quoting a quote's number,
+or paying exactly its total from the contract's dealer, pays that quote off
+(:func:`~leasekit.services.settlement_quotes.pay_off`). On the queue a person matches an
+entry (split over contracts if need be) or parks it in suspense. Nothing is matched twice:
+an entry's payments are made in the transaction that places it, and a booking is imported
+once per account.
 """
 
 from __future__ import annotations
@@ -31,11 +34,14 @@ from leasekit.domain.reconciliation import (
     Ambiguity,
     IncomingLine,
     Match,
+    MatchingRules,
+    MatchRule,
     OpenItem,
     normalize,
     reconcile,
     split,
 )
+from leasekit.domain.settlement_quotes import QuoteKind, SettlementQuote
 from leasekit.domain.statement_entries import (
     EntryAction,
     EntrySource,
@@ -51,6 +57,7 @@ from leasekit.services.context import ServiceContext, back_office_only
 from leasekit.services.funds import PAYING_STATES, by_contract, post_payment
 from leasekit.services.imports import ImportedBefore, import_once
 from leasekit.services.reads import Lister, lister, reader
+from leasekit.services.settlement_quotes import pay_off
 from leasekit.services.sheets import Sheet, read_sheet, read_upload
 from leasekit.services.storage import OpenAmount, Record, UnitOfWork
 
@@ -72,6 +79,8 @@ _SUBJECT: Final = "statement_entry"
 _LOOK_AHEAD: Final = timedelta(days=31)
 """How far ahead an installment counts as what a contract owes "now" when nothing is due: a
 customer paying a few days early is paying the next installment."""
+_QUOTE_RULES: Final = MatchingRules((MatchRule.REFERENCE,))
+"""A settlement quote is matched by its number first; by amount only from its dealer."""
 SETTLEMENT_COLUMNS: Final = ("contract_number", "amount", "currency", "paid_on")
 """The columns a dealer's settlement file must have; ``reference`` and ``row_id`` may follow."""
 
@@ -161,11 +170,134 @@ def _queued(entry: StatementEntry, ambiguity: Ambiguity | None) -> None:
         entry.candidates = ambiguity.candidates
 
 
+# --- settlement quotes ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Quoted:
+    quote: SettlementQuote
+    contract: Contract
+    dealer: str
+
+
+def _open_quotes(work: Work, currency: str) -> dict[str, _Quoted]:
+    """The open quotes in *currency* that can still be paid, by id, with their contract and
+    dealer's name."""
+    quotes = [quote for quote in work.uow.settlement_quotes.open_in(currency)
+              if not quote.expired_on(work.business_date)]  # fmt: skip
+    contracts = work.uow.contracts.get_many({quote.contract_id for quote in quotes})
+    partners = work.uow.partners.get_many({c.partner_id for c in contracts.values()})
+    return {
+        quote.id: _Quoted(quote, contracts[quote.contract_id],
+                          partners[contracts[quote.contract_id].partner_id].name)
+        for quote in quotes
+    }  # fmt: skip
+
+
+def _names_contract(entry: StatementEntry, contract: Contract) -> bool:
+    number = normalize(contract.number)
+    return bool(number) and normalize(entry.reference).startswith(number)
+
+
+def _from_quote_dealer(entry: StatementEntry, quoted: _Quoted) -> bool:
+    """A settlement-file row from the contract's dealer naming the contract, or a statement
+    line the dealer sent."""
+    if entry.source is EntrySource.SETTLEMENT_FILE:
+        dealer_file = entry.account == f"dealer:{quoted.contract.partner_id}"
+        return dealer_file and _names_contract(entry, quoted.contract)
+    return bool(entry.payer_name) and normalize(entry.payer_name) == normalize(quoted.dealer)
+
+
+def _dealer_totals(
+    entries: Sequence[StatementEntry], quotes: dict[str, _Quoted]
+) -> list[tuple[StatementEntry, str]]:
+    """Entries paying exactly a quote's total from the contract's dealer, where one quote
+    alone fits; each quote once."""
+    found, taken = [], set()
+    for entry in sorted(entries, key=lambda e: (e.booked_on, e.line_id)):
+        fits = [key for key, quoted in quotes.items()
+                if key not in taken and quoted.quote.total == entry.amount
+                and _from_quote_dealer(entry, quoted)]  # fmt: skip
+        if len(fits) == 1:
+            taken.add(fits[0])
+            found.append((entry, fits[0]))
+    return found
+
+
+def _pay_quotes(
+    work: Work,
+    entry: StatementEntry,
+    parts: Sequence[tuple[str, Money]],
+    quotes: dict[str, _Quoted],
+) -> list[str] | None:
+    """Payments of *parts* (quote id, amount) from *entry*, each paying its quote off (or,
+    short of its total, an ordinary payment); None, nothing done, if a quote refuses."""
+    made = []
+    for index, (quote_id, amount) in enumerate(parts):
+        quoted = quotes[quote_id]
+        dealer = (quoted.quote.kind is QuoteKind.BUY_BACK
+                  or entry.source is EntrySource.SETTLEMENT_FILE
+                  or _from_dealer(work.uow, entry, quoted.contract))  # fmt: skip
+        payment = Payment.receive(
+            contract_id=quoted.contract.id, amount=amount,
+            received_on=min(entry.booked_on, work.business_date),
+            reference=entry.reference or entry.payer_name or entry.line_id,
+            source=PaymentSource.DEALER_SETTLEMENT if dealer else PaymentSource.BANK_TRANSFER,
+            source_ref=f"{entry.id}:{index + 1}", actor=work.actor, at=work.at,
+        )  # fmt: skip
+        try:
+            made.append(pay_off(work, quoted.quote, payment).id)
+        except ValidationError as exc:
+            if made:
+                raise
+            entry.state, entry.rule = EntryState.QUEUED, None
+            entry.why = f"quote {quoted.quote.number}: {exc.errors[0].message}"
+            return None
+    return made
+
+
+def _place_on_quotes(work: Work, entries: Sequence[StatementEntry], currency: str) -> set[str]:
+    """Place the entries that quote an open settlement quote's number, or pay exactly its
+    total from the contract's dealer; the line ids placed (matched or queued)."""
+    quotes = _open_quotes(work, currency)
+    if not quotes:
+        return set()
+    items = [
+        OpenItem(key=key, contract_number=quoted.quote.number, amount_due=quoted.quote.total,
+                 due_on=quoted.quote.valid_until)
+        for key, quoted in quotes.items()
+    ]  # fmt: skip
+    by_line = {entry.line_id: entry for entry in entries}
+    placed: set[str] = set()
+    result = reconcile([entry.line for entry in entries], items, _QUOTE_RULES)
+    for match in result.matched:
+        entry = by_line[match.line_id]
+        entry.state, entry.rule = EntryState.MATCHED, str(match.rule)
+        paid = _pay_quotes(work, entry, _parts(match), quotes)
+        if paid is not None:
+            entry.payments = tuple(paid)
+        placed.add(match.line_id)
+    for ambiguity in result.ambiguous:
+        _queued(by_line[ambiguity.line_id], ambiguity)
+        placed.add(ambiguity.line_id)
+    rest = [entry for entry in entries if entry.line_id not in placed]
+    for entry, quote_id in _dealer_totals(rest, quotes):
+        entry.state, entry.rule = EntryState.MATCHED, str(MatchRule.AMOUNT_AND_PAYER)
+        paid = _pay_quotes(work, entry, [(quote_id, entry.amount)], quotes)
+        if paid is not None:
+            entry.payments = tuple(paid)
+        placed.add(entry.line_id)
+    return placed
+
+
 def _place(work: Work, entries: Sequence[StatementEntry]) -> None:
-    """Reconcile *entries* against what contracts owe now, per currency."""
+    """Reconcile *entries* against open settlement quotes first, then against what
+    contracts owe now, per currency."""
     by_line = {entry.line_id: entry for entry in entries}
     for code in sorted({entry.amount.currency.code for entry in entries}):
-        lines = [e.line for e in entries if e.amount.currency.code == code]
+        in_currency = [e for e in entries if e.amount.currency.code == code]
+        placed = _place_on_quotes(work, in_currency, code)
+        lines = [e.line for e in in_currency if e.line_id not in placed]
         items = _open_items(work.uow, code, work.business_date)
         result = reconcile(lines, items, work.ctx.collection.matching)
         for match in result.matched:

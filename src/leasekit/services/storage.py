@@ -52,6 +52,7 @@ from leasekit.domain.pre_approvals import PreApproval
 from leasekit.domain.products import Product, ProductVersion
 from leasekit.domain.review_flags import ReviewCause, ReviewFlag
 from leasekit.domain.rules import RuleSetVersion
+from leasekit.domain.settlement_quotes import SettlementQuote
 from leasekit.domain.statement_entries import StatementEntry, StatementImport
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import Vehicle
@@ -747,6 +748,24 @@ class MandateRepository(Repository[Mandate], Protocol):
         ...
 
 
+class SettlementQuoteRepository(Repository[SettlementQuote], Protocol):
+    def for_contract(self, contract_id: str, *, after: str | None, limit: int) -> Page[Record]:
+        """A page of the contract's quotes, oldest first."""
+        ...
+
+    def count_for(self, contract_id: str) -> int:
+        """How many quotes the contract has had."""
+        ...
+
+    def open_for(self, contract_id: str) -> SettlementQuote | None:
+        """The contract's open quote, if it has one."""
+        ...
+
+    def open_in(self, currency: str) -> list[SettlementQuote]:
+        """Every open quote in *currency*, expired or not."""
+        ...
+
+
 class DebitRunRepository(Repository[DebitRun], Protocol):
     def find(self, account_id: str, business_date: date) -> DebitRun | None: ...
 
@@ -1022,6 +1041,9 @@ class UnitOfWork(Protocol):
 
     @property
     def mandates(self) -> MandateRepository: ...
+
+    @property
+    def settlement_quotes(self) -> SettlementQuoteRepository: ...
 
     @property
     def debit_runs(self) -> DebitRunRepository: ...

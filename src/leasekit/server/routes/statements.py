@@ -99,8 +99,9 @@ async def import_settlement_file(request: web.Request) -> web.Response:
     """The rows a dealer sends with a settlement transfer: ``contract_number``, ``amount``,
     ``currency``, ``paid_on`` (and ``reference``, ``row_id``), one per contract it pays
     (installments, a buy-back, a settlement quote). Each row is matched by its contract
-    number and paid as a dealer settlement; every row is checked before anything changes
-    (422 naming ``row N.column``). Finance."""
+    number and paid as a dealer settlement; a row that quotes an open settlement quote's
+    number (or pays exactly its total for the quoted contract) pays that quote off. Every row
+    is checked before anything changes (422 naming ``row N.column``). Finance."""
     who = actor(request)
     reconciliation.apply_statement.authorize(who)
     name = read_query(request, FileName).filename

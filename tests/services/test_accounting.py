@@ -23,6 +23,7 @@ from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
 from leasekit.domain.products import Product
+from leasekit.domain.settlement_quotes import QuoteKind, QuoteTerms
 from leasekit.domain.voucher_templates import EVENT_TYPES, TemplateSet
 from leasekit.domain.vouchers import Side
 from leasekit.errors import DomainError, NotFoundError, PermissionDeniedError
@@ -34,6 +35,7 @@ from leasekit.services import (
     disbursements,
     funds,
     partners,
+    settlement_quotes,
     users,
 )
 from leasekit.services.catalog import handlers
@@ -42,6 +44,7 @@ from leasekit.services.context import ServiceContext
 from leasekit.services.debit_runs import SettleRun, StartDebitRun
 from leasekit.services.events import HandlerSubscriber, Occurrence
 from leasekit.services.funds import RecordPayment
+from leasekit.services.settlement_quotes import PayQuote, QuotePayment, RequestQuote
 from leasekit.services.storage import UnmappedQuery, VoucherQuery, VoucherView
 from leasekit.testing.book import BookContract
 from leasekit.testing.fakes import Fakes
@@ -277,6 +280,28 @@ def test_an_event_in_another_currency_books_to_the_same_codes_in_its_own_ledger(
     lines = [line for view in booked for line in view.lines]
     assert {line.amount.currency.code for line in lines} == {"USD"}
     assert {line.account for line in lines} <= set(ctx.accounting.chart.accounts)
+
+
+def test_a_payoff_books_its_fee_as_a_fee_receivable_the_payment_then_clears(
+    ctx: ServiceContext, finance: Actor, book: Callable[..., BookContract]
+) -> None:
+    terms = QuoteTerms(valid_days=10, fee_rate=Decimal("0.02"))
+    priced = attrs.evolve(ctx, collection=attrs.evolve(ctx.collection, quotes=terms))
+    contract = book().contract
+    quote = settlement_quotes.create_settlement_quote(
+        priced, finance, RequestQuote(contract.id, QuoteKind.EARLY_SETTLEMENT)
+    )
+    settlement_quotes.pay_settlement_quote(
+        priced, finance, PayQuote(quote.id, QuotePayment(quote.total, "PAYOFF", source_ref="P-1"))
+    )
+    deliver_all(priced)
+    assert accounting.list_unmapped(priced, finance).items == []
+    booked = vouchers(priced, finance, contract_id=contract.id)
+    (fee,) = [view for view in booked if view.event_type == "settlement_fee_charged"]
+    assert [(line.account, line.side, line.amount) for line in fee.lines] == [
+        ("1200", Side.DEBIT, quote.fee), ("4200", Side.CREDIT, quote.fee),
+    ]  # fmt: skip
+    assert all(balanced(view) for view in booked)
 
 
 # --- reading ------------------------------------------------------------------------------------

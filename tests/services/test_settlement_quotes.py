@@ -163,6 +163,12 @@ def test_paying_the_total_settles_the_contract_once(
     assert paid_event.payload["interest_forgone"] == str((interest_before - interest_after).amount)
     assert paid_event.payload["payment_id"] == payment_id
     assert settled[0].payload["settlement_quote_id"] == quote.id
+    # The fee is charged as its own event, which the books take as a fee receivable.
+    (charged,) = [e for line in lines for e in events(priced, "receivable", line.id)
+                  if e.name == "settlement_fee_charged"]  # fmt: skip
+    assert (charged.payload["amount"], charged.payload["settlement_quote_id"]) == (
+        str(quote.fee.amount), quote.id,
+    )  # fmt: skip
     # Exactly once: the quote is paid, the contract takes no more payments.
     with pytest.raises(ValidationError, match="paid"):
         pay(priced, finance, quote, quote.total, "PAYOFF-2")

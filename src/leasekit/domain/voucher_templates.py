@@ -127,6 +127,7 @@ EVENT_TYPES: Final[Mapping[str, EventType]] = MappingProxyType({
         EventType("credit_applied", _signed(*_PARTS, "credit")),
         EventType("payment_reversed", _signed("amount", "credit", negative=_PARTS)),
         EventType("return_fee_charged", _signed("amount")),
+        EventType("settlement_fee_charged", _signed("amount")),
     )
 })
 # fmt: on
@@ -865,6 +866,11 @@ DEFAULT_TEMPLATES: Final[tuple[Mapping[str, Any], ...]] = (
       for kind, receivable in _RECEIVABLE.items() for source, bank in _BANK.items()),
     *(_template(f"{kind}_return_fee_charged", "return_fee_charged", "Returned debit fee charged",
                 _of(kind), [
+        _entry(receivable, "debit", "amount", "fee due"),
+        _entry("4200", "credit", "amount", "fee"),
+    ]) for kind, receivable in _RECEIVABLE.items()),
+    *(_template(f"{kind}_settlement_fee_charged", "settlement_fee_charged",
+                "Early settlement fee charged", _of(kind), [
         _entry(receivable, "debit", "amount", "fee due"),
         _entry("4200", "credit", "amount", "fee"),
     ]) for kind, receivable in _RECEIVABLE.items()),

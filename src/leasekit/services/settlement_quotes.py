@@ -162,6 +162,12 @@ def pay_off(work: Work, quote: SettlementQuote, payment: Payment) -> Payment:
     for line in lines:
         if line.id in changes.changed:
             work.uow.receivables.update(line)
+    if quote.fee.amount > 0:
+        work.event(
+            "settlement_fee_charged", "receivable", changes.fee_line,
+            {"contract_id": contract.id, "amount": str(quote.fee.amount),
+             "currency": quote.fee.currency.code, "settlement_quote_id": quote.id},
+        )  # fmt: skip
     last_due = max(line.due_date for line in lines)
     paid = post_payment(work, contract, payment, through=max(last_due, payment.received_on))
     remaining = work.uow.receivables.list_for_contract(contract.id)

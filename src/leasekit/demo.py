@@ -74,11 +74,20 @@ local provider (``leasekit signatures sign``), with a certificate authority it m
 the demo folder."""
 DEMO_ADAPTER_OPTIONS: Final = {
     "face_verifier": {"other_similarity": "0.93"},
-    "bank": {"settle_after_seconds": "0"},
+    "bank": {
+        "settle_after_seconds": "0",
+        "statement_currency": "CNY",
+        "statement_account": "6222021001122334455",
+        "statement_counterparty_column": "counterparty",
+        "statement_counterparty_account_column": "counterparty_account",
+        "statement_reference_column": "reference",
+        "statement_id_column": "id",
+    },
 }
 """The fake face verifier finds a face photo like the ID card's, as a real verifier would the
 same person's (the demo's ID card sample shows no face to compare); the fake bank settles a
-payout the moment it accepts it."""
+payout the moment it accepts it, and exports the yuan account's statements as CSV (``date``,
+``amount``, ``counterparty``, ``counterparty_account``, ``reference``, ``id``)."""
 
 SAMPLE_FACE_PHOTO: Final = "face-photo.jpg"
 """The sample face-to-face photo (in :mod:`leasekit.samples`)."""

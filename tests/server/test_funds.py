@@ -182,3 +182,21 @@ async def test_a_statement_over_http_matches_and_queues(demo: Demo) -> None:
     assert (matched["state"], matched["rule"], len(matched["payments"])) == ("matched", "manual", 1)
     await demo.call("POST", f"{path}/suspense", "finance", 409, json={"reason": "x"},
                     headers={"If-Match": '"1"'})  # fmt: skip
+
+
+async def test_a_csv_statement_of_the_yuan_account_is_reconciled(demo: Demo) -> None:
+    """The demo's bank exports the yuan account as CSV; Wang Fang's transfer quoting her
+    contract pays it."""
+    wang = demo.company.book[4].id
+    owed = await demo.call("GET", f"/contracts/{wang}/receivables?limit=1", "finance", 200)
+    due = owed["items"][0]["outstanding"]["amount"]
+    content = (
+        "date,amount,counterparty,counterparty_account,reference,id\n"
+        f"{date.today()},{due},Wang Fang,6222020200112233445,TB-0005 installment 1,CN-1\n"
+        f"{date.today()},-10.00,Bank,,fees,CN-2\n"
+    ).encode()
+    report = await demo.call("POST", "/statements", "finance", 201, data=content,
+                             headers={"Content-Type": "text/csv"})  # fmt: skip
+    assert (report["credits"], report["matched"], report["queued"]) == (1, 1, 0)
+    payments = await demo.listing(f"/contracts/{wang}/payments", "finance")
+    assert [p["amount"]["amount"] for p in payments] == [due]

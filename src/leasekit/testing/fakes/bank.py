@@ -10,6 +10,7 @@ import attrs
 
 from leasekit import bankfiles
 from leasekit.builtin.statements.camt053 import Camt053Parser
+from leasekit.builtin.statements.delimited import CsvLayout, CsvStatementParser
 from leasekit.builtin.statements.swift import Mt940Parser
 from leasekit.domain.clock import Clock
 from leasekit.errors import ConflictError, DomainError, NotFoundError, ValidationError
@@ -72,10 +73,19 @@ class FakeBank(Outages):
     itself *settle_after* its acceptance by the fake's clock (``timedelta(0)``: at once).
     """
 
-    def __init__(self, clock: Clock, *, settle_after: timedelta | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        settle_after: timedelta | None = None,
+        statement_csv: CsvLayout | None = None,
+    ) -> None:
         super().__init__()
         self.clock = clock
         self.settle_after = settle_after
+        self.statement_csv = statement_csv
+        """How the company's statements read when the bank exports them as CSV; None: it
+        does not."""
         self.payments: dict[str, PaymentInstruction] = {}
         self._receipts: dict[str, PaymentReceipt] = {}
         self._later_receipts: dict[str, PaymentReceipt] = {}
@@ -86,8 +96,20 @@ class FakeBank(Outages):
     @classmethod
     def from_context(cls, context: AdapterContext) -> FakeBank:
         """Option ``settle_after_seconds``: payments settle that long after acceptance (``0``:
-        at once); without it they stay accepted until :meth:`settle`."""
-        return cls(context.clock, settle_after=seconds_option(context, "settle_after_seconds"))
+        at once); without it they stay accepted until :meth:`settle`. Options named
+        ``statement_<option>`` describe the CSV export of the company's statements, as the
+        ``csv`` statement parser's ``<option>`` would (``statement_currency``,
+        ``statement_reference_column`` ...)."""
+        csv_options = {
+            name.removeprefix("statement_"): value
+            for name, value in context.options.items()
+            if name.startswith("statement_")
+        }
+        return cls(
+            context.clock,
+            settle_after=seconds_option(context, "settle_after_seconds"),
+            statement_csv=CsvLayout.from_options(csv_options) if csv_options else None,
+        )
 
     def render_debit_file(self, batch: DebitBatch) -> Iterable[bytes]:
         """A batch that names its scheme in that scheme's real format (NACHA, SEPA pain.008,
@@ -152,13 +174,16 @@ class FakeBank(Outages):
         return FakeStatementParser.render(statement)
 
     def parse_statement(self, content: bytes) -> BankStatement:
-        """The fake's JSON, or a statement as banks export them: camt.053 (XML) or MT940."""
+        """The fake's JSON, or a statement as banks export them: camt.053 (XML), MT940, or
+        CSV where the fake is told how its CSV reads (:attr:`statement_csv`)."""
         self._call("parse_statement")
         head = content.lstrip(b"\xef\xbb\xbf \t\r\n")[:5]
         if head.startswith(b"<"):
             return Camt053Parser().parse(content)
         if head.startswith((b":20:", b"{1:", b":")):
             return Mt940Parser().parse(content)
+        if self.statement_csv is not None and not head.startswith(b"{"):
+            return CsvStatementParser(self.statement_csv).parse(content)
         return parse_statement(content)
 
     def reject_payments_to(self, account: str, reason: str = "account blocked") -> None:

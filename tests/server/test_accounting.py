@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from leasekit.demo import DemoCompany
+from leasekit.domain.bookings import UnmappedEvent, UnmappedState
+from leasekit.domain.identity import new_id
 from leasekit.server import create_app
+from leasekit.server.keys import RUNTIME_KEY
 from leasekit.settings import AccountingSettings
 
 from .conftest import Demo, DemoTemplate, _demo_settings, _plugins
@@ -34,6 +37,27 @@ def totals(voucher: dict[str, Any]) -> tuple[Decimal, Decimal]:
     for line in voucher["lines"]:
         sums[line["side"]] += Decimal(line["amount"]["amount"])
     return sums["debit"], sums["credit"]
+
+
+async def unmapped_fee(demo: Demo) -> str:
+    """The path of an open entry of the unmapped queue that a replay books: a return fee
+    charged while fee income (4200) was closed, queued as the handler queues one."""
+    services = demo.client.app[RUNTIME_KEY].services
+    contract_id = demo.company.book[4].id  # Wang Fang, in yuan
+    with services.uow_factory() as uow:
+        line = uow.receivables.list_for_contract(contract_id)[0]
+        unmapped = UnmappedEvent(
+            id=new_id(), event_key=f"return-fee:{new_id()}", event_type="return_fee_charged",
+            subject="receivable", subject_id=line.id,
+            business_date=services.clock.business_date(),
+            reason="account 4200 (Fee income) is closed to postings",
+            payload={"contract_id": contract_id, "amount": "10.00", "currency": "CNY",
+                     "reason_code": "R01"},
+            state=UnmappedState.OPEN, created_at=services.clock.now(),
+        )  # fmt: skip
+        uow.unmapped_events.add(unmapped)
+        uow.commit()
+    return f"/accounting/unmapped/{unmapped.id}"
 
 
 async def served_with(

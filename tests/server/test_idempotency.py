@@ -10,7 +10,7 @@ import pytest
 
 from leasekit.server.app import API
 
-from .test_accounting import unmapped_usd
+from .test_accounting import unmapped_fee
 from .test_approval_tasks import open_task
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
 from .test_contracts import drawn_up, queued, sent
@@ -305,7 +305,7 @@ PREPARED = {
     "POST /settlement-quotes/{id}/payments": open_quote,
     "POST /statement-entries/{id}/matches": queued_entry,
     "POST /statement-entries/{id}/suspense": queued_entry,
-    "POST /accounting/unmapped/{id}/replay": unmapped_usd,
+    "POST /accounting/unmapped/{id}/replay": unmapped_fee,
 }
 """Operations on objects the demo lacks, made first (their path is left empty above)."""
 ANSWERED = {

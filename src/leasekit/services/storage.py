@@ -828,6 +828,7 @@ class VoucherSummary:
     source_key: str | None
     reverses: str | None
     event_type: str | None
+    """The business event that produced it; None for one posted by hand."""
     template: str | None
     template_version: int | None
 
@@ -848,20 +849,9 @@ class VoucherLineView:
 
 
 @attrs.frozen
-class VoucherView:
+class VoucherView(VoucherSummary):
     """A posted voucher, where it came from, and its lines with their dimensions."""
 
-    id: str
-    business_date: date
-    description: str
-    created_by: str
-    created_at: datetime
-    source_key: str | None
-    reverses: str | None
-    event_type: str | None
-    """The business event that produced it; None for one posted by hand."""
-    template: str | None
-    template_version: int | None
     lines: tuple[VoucherLineView, ...]
 
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from leasekit.demo import DEMO_PRODUCTS, credit_code, vin
-from leasekit.domain.bookings import default_accounting
+from leasekit.domain.bookings import Accounting
 from leasekit.domain.contracts import Contract, DraftChanges, SignerContact
 from leasekit.domain.credit_limits import LimitMovementKind, LimitRequestKind
 from leasekit.domain.disbursements import DisbursementState, PayoutAttempt
@@ -485,8 +485,7 @@ PREPARE: dict[str, Prepare] = {
         reconciliation.park_statement_entry(w.ctx, finance, reconciliation.ParkEntry(
             entry, "unknown sender")))(*_queued_entry(w)),
     "replay_unmapped": lambda w: (lambda unmapped_id, finance: lambda:
-        accounting.replay_unmapped(attrs.evolve(w.ctx, accounting=default_accounting(
-            "Leasekit US", "USD")), finance, unmapped_id))(*_unmapped(w)),
+        accounting.replay_unmapped(w.ctx, finance, unmapped_id))(*_unmapped(w)),
 }  # fmt: skip
 """How to run each registered command, except event handlers (below)."""
 
@@ -507,8 +506,8 @@ def _queued_entry(w: World) -> tuple[str, Actor]:
 
 
 def _unmapped(w: World) -> tuple[str, Actor]:
-    """A dollar payment's receipt, which the services' chart in yuan could not book, in the
-    unmapped queue; and a finance user."""
+    """A payment's receipt, booked while suspense (2900) was closed, in the unmapped queue;
+    and a finance user."""
     finance = _finance(w)
     contract = taken_over(w.ctx, 1).contract
     funds.record_payment(
@@ -517,7 +516,8 @@ def _unmapped(w: World) -> tuple[str, Actor]:
     with w.ctx.uow_factory() as uow:
         found = uow.event_log.after(["payment"], 0, 100)
     (received,) = [event for _, event in found if event.name == "payment_received"]
-    events.HandlerSubscriber(catalog.handlers()["accounting.book"], w.ctx).deliver(received)
+    closed = attrs.evolve(w.ctx, accounting=Accounting.of(w.ctx.accounting.chart, ["2900"]))
+    events.HandlerSubscriber(catalog.handlers()["accounting.book"], closed).deliver(received)
     (unmapped,) = accounting.list_unmapped(w.ctx, finance).items
     return str(unmapped["id"]), finance
 
@@ -525,8 +525,7 @@ def _unmapped(w: World) -> tuple[str, Actor]:
 def _voucher(w: World) -> tuple[str, Actor]:
     """The voucher the unmapped receipt became once replayed, and a finance user."""
     unmapped_id, finance = _unmapped(w)
-    usd = attrs.evolve(w.ctx, accounting=default_accounting("Leasekit US", "USD"))
-    return accounting.replay_unmapped(usd, finance, unmapped_id).voucher_id or "", finance
+    return accounting.replay_unmapped(w.ctx, finance, unmapped_id).voucher_id or "", finance
 
 
 def _debit_run(w: World) -> tuple[debit_runs.DebitRun, Actor]:

@@ -41,11 +41,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import sqlalchemy as sa
 
@@ -86,7 +86,9 @@ TERM: Final = 6
 BUSINESS_DATE: Final = date(2026, 6, 15)
 NOW: Final = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
 ACCOUNT_ID: Final = "us"
-ACCOUNT: Final = creditor_accounts(DEMO_FUNDS["creditor_accounts"])[ACCOUNT_ID]
+ACCOUNT: Final = creditor_accounts(
+    cast(Mapping[str, Mapping[str, str]], DEMO_FUNDS["creditor_accounts"])
+)[ACCOUNT_ID]
 ROUTING: Final = "011000015"
 COLLECTED_FROM: Final = ("active", "terminated")
 
@@ -278,7 +280,8 @@ def _copy(serial: int, template: Template, partner_id: str) -> dict[str, list[di
         "id": application_id, "customer_id": customer_id, "vehicle_id": vehicle_id,
         "partner_id": partner_id,
     }  # fmt: skip
-    signer = template.contract["signers"][0] | {"customer_id": customer_id, "name": name}
+    signers = cast(list[dict[str, Any]], template.contract["signers"])
+    signer = signers[0] | {"customer_id": customer_id, "name": name}
     contract = template.contract | {
         "id": contract_id, "number": f"BK-{serial:07d}", "application_id": application_id,
         "customer_id": customer_id, "vehicle_id": vehicle_id, "partner_id": partner_id,
@@ -599,14 +602,14 @@ def plain_match(
     matched = {}
     for line in lines:
         rule = "reference"
-        item = by_reference.get(_SEPARATORS.sub("", line.reference.casefold()))
-        if item is None:
+        found = by_reference.get(_SEPARATORS.sub("", line.reference.casefold()))
+        if found is None:
             rule = "amount_and_payer"
             account = _SEPARATORS.sub("", line.payer_account.casefold())
-            item = by_payer.get((line.amount.amount, account))
-        if item is not None:
-            paid = min(line.amount.amount, item.amount_due.amount)
-            matched[line.line_id] = (item.key, rule, paid)
+            found = by_payer.get((line.amount.amount, account))
+        if found is not None:
+            paid = min(line.amount.amount, found.amount_due.amount)
+            matched[line.line_id] = (found.key, rule, paid)
     return matched
 
 

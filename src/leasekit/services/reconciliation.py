@@ -127,27 +127,36 @@ def _open_items(uow: UnitOfWork, currency: str, on: date) -> list[OpenItem]:
 # --- placing an entry ------------------------------------------------------------------------
 
 
-def _from_dealer(uow: UnitOfWork, entry: StatementEntry, contract: Contract) -> bool:
-    partner = uow.partners.get(contract.partner_id)
-    return bool(entry.payer_name) and normalize(entry.payer_name) == normalize(partner.name)
+def _sent_by(entry: StatementEntry, dealer: str) -> bool:
+    """Whether the dealer called *dealer* sent *entry*: a settlement file is a dealer's; a
+    statement line is when its payer's name is the dealer's."""
+    if entry.source is EntrySource.SETTLEMENT_FILE:
+        return True
+    return bool(entry.payer_name) and normalize(entry.payer_name) == normalize(dealer)
+
+
+def _entry_payment(
+    work: Work, entry: StatementEntry, index: int, part: tuple[str, Money], *, dealer: bool
+) -> Payment:
+    """The payment of *entry*'s *index*-th part (contract id, amount), naming the entry."""
+    contract_id, amount = part
+    return Payment.receive(
+        contract_id=contract_id, amount=amount,
+        received_on=min(entry.booked_on, work.business_date),
+        reference=entry.reference or entry.payer_name or entry.line_id,
+        source=PaymentSource.DEALER_SETTLEMENT if dealer else PaymentSource.BANK_TRANSFER,
+        source_ref=f"{entry.id}:{index + 1}", actor=work.actor, at=work.at,
+    )  # fmt: skip
 
 
 def _pay(work: Work, entry: StatementEntry, parts: Sequence[tuple[str, Money]]) -> list[str]:
     """Payments of *parts* (contract id, amount) from *entry*; the ids."""
+    dealers = work.uow.contracts.payer_facts({contract_id for contract_id, _ in parts})
     made = []
-    for index, (contract_id, amount) in enumerate(parts):
-        contract = work.uow.contracts.get(contract_id)
-        dealer = entry.source is EntrySource.SETTLEMENT_FILE or _from_dealer(
-            work.uow, entry, contract
-        )
-        payment = Payment.receive(
-            contract_id=contract.id, amount=amount,
-            received_on=min(entry.booked_on, work.business_date),
-            reference=entry.reference or entry.payer_name or entry.line_id,
-            source=PaymentSource.DEALER_SETTLEMENT if dealer else PaymentSource.BANK_TRANSFER,
-            source_ref=f"{entry.id}:{index + 1}", actor=work.actor, at=work.at,
-        )  # fmt: skip
-        made.append(post_payment(work, contract, payment).id)
+    for index, part in enumerate(parts):
+        dealer = _sent_by(entry, dealers[part[0]].partner_name)
+        payment = _entry_payment(work, entry, index, part, dealer=dealer)
+        made.append(post_payment(work, work.uow.contracts.get(part[0]), payment).id)
     return made
 
 
@@ -205,7 +214,7 @@ def _from_quote_dealer(entry: StatementEntry, quoted: _Quoted) -> bool:
     if entry.source is EntrySource.SETTLEMENT_FILE:
         dealer_file = entry.account == f"dealer:{quoted.contract.partner_id}"
         return dealer_file and _names_contract(entry, quoted.contract)
-    return bool(entry.payer_name) and normalize(entry.payer_name) == normalize(quoted.dealer)
+    return _sent_by(entry, quoted.dealer)
 
 
 def _dealer_totals(
@@ -235,16 +244,9 @@ def _pay_quotes(
     made = []
     for index, (quote_id, amount) in enumerate(parts):
         quoted = quotes[quote_id]
-        dealer = (quoted.quote.kind is QuoteKind.BUY_BACK
-                  or entry.source is EntrySource.SETTLEMENT_FILE
-                  or _from_dealer(work.uow, entry, quoted.contract))  # fmt: skip
-        payment = Payment.receive(
-            contract_id=quoted.contract.id, amount=amount,
-            received_on=min(entry.booked_on, work.business_date),
-            reference=entry.reference or entry.payer_name or entry.line_id,
-            source=PaymentSource.DEALER_SETTLEMENT if dealer else PaymentSource.BANK_TRANSFER,
-            source_ref=f"{entry.id}:{index + 1}", actor=work.actor, at=work.at,
-        )  # fmt: skip
+        dealer = quoted.quote.kind is QuoteKind.BUY_BACK or _sent_by(entry, quoted.dealer)
+        part = (quoted.contract.id, amount)
+        payment = _entry_payment(work, entry, index, part, dealer=dealer)
         try:
             made.append(pay_off(work, quoted.quote, payment).id)
         except ValidationError as exc:

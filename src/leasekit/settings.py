@@ -18,11 +18,12 @@ import zoneinfo
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
 import attrs
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -93,6 +94,18 @@ _DATABASE_SCHEMES: Final = re.compile(r"^(sqlite|postgresql)(\+\w+)?://")
 _MIB: Final = 1024 * 1024
 
 
+def _comma_list(value: Any) -> Any:
+    """``a, b`` (as an environment variable gives a list) as ``["a", "b"]``; a list as is."""
+    if isinstance(value, str):
+        return [name.strip() for name in value.split(",") if name.strip()]
+    return value
+
+
+_Item = TypeVar("_Item")
+CommaSeparated = Annotated[list[_Item], NoDecode, BeforeValidator(_comma_list)]
+"""A list a variable gives as comma-separated text (``LEASEKIT_DISABLED_PLUGINS=a, b``)."""
+
+
 def _section(title: str) -> ConfigDict:
     """A nested section: immutable, and an unknown key (a misspelt variable) is an error."""
     return ConfigDict(title=title, extra="forbid", frozen=True)
@@ -129,18 +142,11 @@ class AccountingSettings(BaseModel):
         '(`{"1300": {"name": "Insurance receivable", "kind": "asset"}}`). A default code '
         "given another name or kind is refused: accounts are never renamed.",
     )
-    closed: Annotated[list[str], NoDecode] = Field(
+    closed: CommaSeparated[str] = Field(
         default_factory=list,
         description="Comma-separated codes of accounts closed to new postings; an event that "
         "would book to one waits in the unmapped queue.",
     )
-
-    @field_validator("closed", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [code.strip() for code in value.split(",") if code.strip()]
-        return value
 
     @model_validator(mode="after")
     def _chart_holds(self) -> AccountingSettings:
@@ -610,7 +616,7 @@ class WaterfallSettings(BaseModel):
 
     model_config = _section("waterfall")
 
-    parts: Annotated[list[ReceivablePart], NoDecode] = Field(
+    parts: CommaSeparated[ReceivablePart] = Field(
         default_factory=lambda: list(ReceivablePart),
         description="Each of `penalty`, `fee`, `interest`, `principal` once, in paying order.",
     )
@@ -619,13 +625,6 @@ class WaterfallSettings(BaseModel):
         description="`by_installment`: the oldest installment in full first; `by_part`: the "
         "first part of every installment first.",
     )
-
-    @field_validator("parts", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [name.strip() for name in value.split(",") if name.strip()]
-        return value
 
     def waterfall(self) -> Waterfall:
         try:
@@ -918,7 +917,7 @@ class Settings(BaseSettings):
         default=False,
         description="Load no plugins from entry points; only the built-in ones.",
     )
-    disabled_plugins: Annotated[list[str], NoDecode] = Field(
+    disabled_plugins: CommaSeparated[str] = Field(
         default_factory=list,
         description="Comma-separated plugins not to load: entry-point names, built-in module "
         "names or distribution names.",
@@ -966,14 +965,6 @@ class Settings(BaseSettings):
                 f"unknown currency {code!r}; known currencies: {', '.join(sorted(CURRENCIES))}"
             )
         return code
-
-    @field_validator("disabled_plugins", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
-        """``LEASEKIT_DISABLED_PLUGINS=a, b`` as pytest's ``-p no:`` list; a list passes as is."""
-        if isinstance(value, str):
-            return [name.strip() for name in value.split(",") if name.strip()]
-        return value
 
 
 def env_var_name(location: tuple[int | str, ...]) -> str:

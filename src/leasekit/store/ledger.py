@@ -29,7 +29,7 @@ from leasekit.errors import NotFoundError
 from leasekit.money import Money
 from leasekit.services.storage import Page, VoucherLineView, VoucherQuery, VoucherView
 from leasekit.store.mapping import Record
-from leasekit.store.repository import Rule, SqlRepository, Stored, repository, write
+from leasekit.store.repository import Rule, SqlRepository, Stored, in_lists, repository, write
 from leasekit.store.schema import ID_LENGTH, Base, EntityRow, currency_column, id_column
 
 __all__ = [
@@ -144,23 +144,22 @@ def _line_view(row: sa.RowMapping) -> VoucherLineView:
     )
 
 
-def _voucher(row: sa.RowMapping, lines: Iterable[Any]) -> Voucher:
+def _journal_line(line: sa.RowMapping) -> JournalLine:
+    return JournalLine(
+        account=line["account"],
+        side=line["side"],
+        amount=Money(line["amount"], line["currency"]),
+        memo=line["memo"],
+    )
+
+
+def _voucher(row: sa.RowMapping, lines: Iterable[JournalLine]) -> Voucher:
     """The voucher as posted; the domain checks again that it balances."""
     return Voucher(
         id=row["id"],
         business_date=row["business_date"],
         description=row["description"],
-        lines=tuple(
-            line
-            if isinstance(line, JournalLine)
-            else JournalLine(
-                account=line["account"],
-                side=line["side"],
-                amount=Money(line["amount"], line["currency"]),
-                memo=line["memo"],
-            )
-            for line in lines
-        ),
+        lines=tuple(lines),
         created_by=row["created_by"],
         created_at=row["created_at"],
         source_key=row["source_key"],
@@ -289,14 +288,15 @@ class VoucherRepository:
         )
         if not vouchers:
             return []
-        lines: dict[str, list[sa.RowMapping]] = {row["id"]: [] for row in vouchers}
-        line_rows = connection.execute(
-            sa.select(VoucherLineRow.__table__)
-            .where(VoucherLineRow.voucher_id.in_(lines))
-            .order_by(VoucherLineRow.voucher_id, VoucherLineRow.line_no)
-        ).mappings()
-        for line in line_rows:
-            lines[line["voucher_id"]].append(line)
+        lines: dict[str, list[JournalLine]] = {row["id"]: [] for row in vouchers}
+        for chunk in in_lists(lines):
+            line_rows = connection.execute(
+                sa.select(VoucherLineRow.__table__)
+                .where(VoucherLineRow.voucher_id.in_(chunk))
+                .order_by(VoucherLineRow.voucher_id, VoucherLineRow.line_no)
+            ).mappings()
+            for line in line_rows:
+                lines[line["voucher_id"]].append(_journal_line(line))
         return [_voucher(row, lines[row["id"]]) for row in vouchers]
 
 

@@ -235,6 +235,40 @@ def test_a_run_debits_what_is_due_once_and_says_whom_it_left_out(
     assert "covered by debits in flight" in reasons[debited.contract.number]
 
 
+def test_a_run_of_many_chunks_debits_each_contract_once_for_all_it_owes(
+    ctx: ServiceContext,
+    finance: Actor,
+    book: Callable[..., BookContract],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run works through the book a chunk of contracts at a time; a contract's lines
+    never straddle two chunks, and one file holds every chunk's debits."""
+    monkeypatch.setattr(debit_runs, "RUN_CHUNK", 1)
+    made = [book("USD"), book("USD", mandate=False), book("USD")]
+    run_ = run(ctx, finance, "us")
+    owed = {m.contract.number: sum((line.amount_due for line in m.lines[:2]), Money(0, "USD"))
+            for m in (made[0], made[2])}  # fmt: skip
+    batch = batch_of(ctx, run_.id)
+    assert {item.remittance.split()[0]: item.amount for item in batch.items} == owed
+    assert [e.contract_number for e in run_.excluded] == [made[1].contract.number]
+    content = b"".join(debit_runs.debit_run_file(ctx, finance, run_.id)[2])
+    assert sum(1 for record in content.splitlines() if record.startswith(b"6")) == 2
+
+
+def test_by_contract_groups_a_streamed_book_in_chunks_of_contracts() -> None:
+    @attrs.frozen
+    class Line:
+        contract_id: str
+        n: int
+
+    lines = [Line("a", 1), Line("a", 2), Line("b", 1), Line("c", 1), Line("c", 2), Line("c", 3)]
+    chunks = [
+        {key: [line.n for line in group] for key, group in chunk.items()}
+        for chunk in funds.by_contract(iter(lines), 2)
+    ]
+    assert chunks == [{"a": [1, 2], "b": [1]}, {"c": [1, 2, 3]}]
+
+
 def test_results_collect_and_return_debits_once(
     ctx: ServiceContext, finance: Actor, fakes: Fakes, book: Callable[..., BookContract]
 ) -> None:

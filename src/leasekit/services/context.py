@@ -15,7 +15,7 @@ from leasekit.domain.approvals import ApprovalRules
 from leasekit.domain.bookings import Accounting, default_accounting
 from leasekit.domain.clock import Clock
 from leasekit.domain.contract_documents import ContractRenderer
-from leasekit.domain.contracts import Contracting
+from leasekit.domain.contracts import Contract, Contracting
 from leasekit.domain.credit_limits import LimitPolicy
 from leasekit.domain.debit_runs import CollectionRules
 from leasekit.domain.disbursements import PayoutRules
@@ -44,6 +44,7 @@ __all__ = [
     "back_office_only",
     "page_size",
     "scoped",
+    "visible_contract",
     "visible_or_not_found",
 ]
 
@@ -128,6 +129,11 @@ def visible_or_not_found(actor: Actor, obj: T, kind: str, key: str) -> T:
     if not visible_to(actor, obj):
         raise NotFoundError(kind, key)
     return obj
+
+
+def visible_contract(uow: UnitOfWork, actor: Actor, contract_id: str) -> Contract:
+    """The contract, if *actor* may see it; a dealer's question about another's is a 404."""
+    return visible_or_not_found(actor, uow.contracts.get(contract_id), "contract", contract_id)
 
 
 class _PartnerQuery(Protocol):

@@ -53,7 +53,7 @@ from leasekit.errors import DomainError, LeasekitError, NotFoundError, Validatio
 from leasekit.ports import PaymentInstruction, PaymentReceipt, PaymentStatus
 from leasekit.services.blacklist import AddToBlacklist, add_to_blacklist, blacklist_hits
 from leasekit.services.commands import Work, command, execute, transition_command
-from leasekit.services.context import ServiceContext, scoped, visible_or_not_found
+from leasekit.services.context import ServiceContext, scoped, visible_contract, visible_or_not_found
 from leasekit.services.credit_limits import move_limit
 from leasekit.services.events import handles, handles_gathered
 from leasekit.services.reads import Lister, lister
@@ -557,7 +557,7 @@ def open_payout_feed(
     (a reconnecting client's last event), of one contract's payouts if *contract_id*."""
     with ctx.uow_factory() as uow:
         if contract_id is not None:
-            visible_or_not_found(actor, uow.contracts.get(contract_id), "contract", contract_id)
+            visible_contract(uow, actor, contract_id)
         if after is None:
             after = uow.event_log.last_position()
         behind = uow.event_log.after(_FOLLOWED, max(after - _LOOK_BACK, 0), _LOOK_BACK)

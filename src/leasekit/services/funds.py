@@ -42,7 +42,12 @@ from leasekit.domain.identity import Actor
 from leasekit.errors import ValidationError
 from leasekit.money import Money
 from leasekit.services.commands import Work, command
-from leasekit.services.context import ServiceContext, page_size, visible_or_not_found
+from leasekit.services.context import (
+    ServiceContext,
+    page_size,
+    visible_contract,
+    visible_or_not_found,
+)
 from leasekit.services.reads import number_cursor
 from leasekit.services.storage import Page, Record
 
@@ -339,7 +344,7 @@ def list_contract_payments(
 
     Oldest first, each with its source, state and what is still unallocated (credit)."""
     with ctx.uow_factory() as uow:
-        visible_or_not_found(actor, uow.contracts.get(contract_id), "contract", contract_id)
+        visible_contract(uow, actor, contract_id)
         return uow.payments.for_contract(contract_id, after=after, limit=page_size(limit))
 
 
@@ -391,6 +396,6 @@ def list_receivables(
     since = number_cursor(after)
     on, grace = ctx.clock.business_date(), ctx.collection.retry.grace_days
     with ctx.uow_factory() as uow:
-        visible_or_not_found(actor, uow.contracts.get(contract_id), "contract", contract_id)
+        visible_contract(uow, actor, contract_id)
         page = uow.receivables.schedule(contract_id, after=since, limit=page_size(limit))
     return Page([ReceivableLine.of(line, on, grace) for line in page.items], page.next_after)

@@ -38,7 +38,12 @@ from leasekit.domain.settlement_quotes import (
 from leasekit.errors import DomainError, ValidationError
 from leasekit.money import Money
 from leasekit.services.commands import Work, command, transition_command
-from leasekit.services.context import ServiceContext, page_size, visible_or_not_found
+from leasekit.services.context import (
+    ServiceContext,
+    page_size,
+    visible_contract,
+    visible_or_not_found,
+)
 from leasekit.services.funds import post_payment
 from leasekit.services.reads import reader
 from leasekit.services.storage import Page, Record
@@ -308,5 +313,5 @@ def list_contract_settlement_quotes(
 
     Oldest first, each with its figures and state. Back office, or the contract's dealer."""
     with ctx.uow_factory() as uow:
-        visible_or_not_found(actor, uow.contracts.get(contract_id), "contract", contract_id)
+        visible_contract(uow, actor, contract_id)
         return uow.settlement_quotes.for_contract(contract_id, after=after, limit=page_size(limit))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from leasekit.domain.bookings import UnmappedEvent, UnmappedState
+from leasekit.domain.bookings import Accounting, UnmappedEvent, UnmappedState
 from leasekit.domain.events import DomainEvent, PayloadValue
 from leasekit.domain.identity import Actor, Role, new_id
 from leasekit.domain.voucher_templates import EVENT_TYPES, BookingError, EventFacts, Unmapped
@@ -37,8 +37,10 @@ from leasekit.services.storage import (
 
 __all__ = [
     "ACCOUNTANTS",
+    "accounting_of",
     "book_event",
     "ensure_accountant",
+    "facts_of",
     "get_voucher",
     "list_unmapped",
     "list_vouchers",
@@ -65,7 +67,12 @@ def _contract_context(uow: UnitOfWork, contract_id: str) -> dict[str, PayloadVal
     return context
 
 
-def _facts(uow: UnitOfWork, event: DomainEvent) -> EventFacts:
+def accounting_of(ctx: ServiceContext, uow: UnitOfWork) -> Accounting:
+    """How the company books now: the chart and the templates in force."""
+    return ctx.accounting
+
+
+def facts_of(uow: UnitOfWork, event: DomainEvent) -> EventFacts:
     """The event with what its contract adds: a contract's own events name it by their
     subject, the others by ``contract_id``."""
     contract_id = event.subject_id if event.subject == "contract" else None
@@ -79,8 +86,8 @@ def _facts(uow: UnitOfWork, event: DomainEvent) -> EventFacts:
 def _booked(work: Work, event: DomainEvent) -> str | None:
     """Book *event*: the voucher's id (None when every line came to zero). Unmapped or
     refused, a :class:`BookingError` or :class:`Unmapped` says why."""
-    accounting = work.ctx.accounting
-    facts = _facts(work.uow, event)
+    accounting = accounting_of(work.ctx, work.uow)
+    facts = facts_of(work.uow, event)
     booked = accounting.templates_in(facts.field_text("currency")).book(
         facts, actor=work.actor, at=work.at, rounding=accounting.rounding
     )

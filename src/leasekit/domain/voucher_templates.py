@@ -22,6 +22,7 @@ negative is an error naming it (a template's side, not a sign, gives the directi
 
 from __future__ import annotations
 
+import decimal
 import functools
 import re
 from collections.abc import Iterable, Mapping
@@ -518,6 +519,78 @@ def _net(lines: Iterable[tuple[LinearForm, Side]]) -> LinearForm:
     )
 
 
+_EXACT: Final = decimal.Context(
+    prec=DECIMAL_CONTEXT.prec,
+    rounding=DECIMAL_CONTEXT.rounding,
+    traps=[decimal.Inexact, decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
+""":data:`~leasekit.money.DECIMAL_CONTEXT`, refusing to round: a sum that its digits cannot
+hold exactly is left to rule-engine."""
+
+
+@attrs.frozen
+class LinearAmount:
+    """An amount expression that is a sum of fields times constants, as exact decimal
+    coefficients: a few multiplications and additions instead of rule-engine's walk over the
+    expression's tree, which is most of the cost of booking an event."""
+
+    constant: Decimal
+    terms: tuple[tuple[str, Decimal], ...]
+
+    def evaluate(self, values: Mapping[str, Decimal]) -> Decimal | None:
+        """The exact amount on *values*; None when it needs more digits than the context has
+        (rule-engine then rounds it as it always did)."""
+        try:
+            total = self.constant
+            for field, coefficient in self.terms:
+                total = _EXACT.add(total, _EXACT.multiply(coefficient, values[field]))
+        except (decimal.Inexact, decimal.Overflow):
+            return None
+        return total
+
+
+@functools.lru_cache(maxsize=4096)
+def _linear_amount(expression: str, event_type: str) -> LinearAmount | None:
+    """*expression* as a :class:`LinearAmount` when evaluating it from its coefficients gives
+    what rule-engine gives: it is linear, each coefficient is a terminating decimal, and it
+    divides only by constants whose quotients terminate, so that rule-engine too computes it
+    exactly. None otherwise: a product of fields, a condition, ``amount / 3``."""
+    node = _compiled(expression, event_type).statement.expression
+    form = _linear(node)
+    if form is None or not _divides_exactly(node):
+        return None
+    coefficients = {key: _terminating(value) for key, value in form.items()}
+    if any(value is None for value in coefficients.values()):
+        return None
+    constant = coefficients.pop("", None) or Decimal(0)
+    terms = tuple((key, value) for key, value in coefficients.items() if value is not None)
+    return LinearAmount(constant, terms)
+
+
+def _terminating(value: Fraction) -> Decimal | None:
+    """*value* as an exact Decimal, or None when its decimal expansion does not end."""
+    denominator = value.denominator
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    if denominator != 1:
+        return None
+    return _EXACT.divide(Decimal(value.numerator), Decimal(value.denominator))
+
+
+def _divides_exactly(node: Any) -> bool:
+    """Whether every division in *node* (linear, see :func:`_linear`) is by a constant
+    whose quotients terminate, so that rule-engine never rounds on the way."""
+    ast = rule_engine.ast
+    if isinstance(node, ast.ArithmeticExpression) and node.type == "tdiv":
+        divisor = _linear(node.right)
+        factor = None if divisor is None else _constant(divisor)
+        if not factor or _terminating(1 / factor) is None:
+            return False
+    children = (getattr(node, side, None) for side in ("left", "right"))
+    return all(_divides_exactly(child) for child in children if isinstance(child, ast.ExpressionBase))
+
+
 def _show(form: LinearForm) -> str:
     """*form* as an expression: ``-1 + amount - 1/2 * fee``."""
     terms = []
@@ -560,11 +633,14 @@ def _line_amount(
     exactly (fields times rates, shares), and each line is rounded once, here."""
     line = template.lines[index]
     at = f"lines[{index}].amount"
-    try:
-        raw = _compiled(line.amount, template.event_type).evaluate(values)
-    except rule_engine.errors.EngineError as exc:
-        raise BookingError(template, at, f"cannot be evaluated: {exc.message}") from None
-    amount = rounding.apply(to_decimal(raw, at), cur)
+    linear = _linear_amount(line.amount, template.event_type)
+    raw = None if linear is None else linear.evaluate(values)
+    if raw is None:
+        try:
+            raw = to_decimal(_compiled(line.amount, template.event_type).evaluate(values), at)
+        except rule_engine.errors.EngineError as exc:
+            raise BookingError(template, at, f"cannot be evaluated: {exc.message}") from None
+    amount = rounding.apply(raw, cur)
     if amount < 0:
         raise BookingError(template, at, f"{line.amount} is {amount}, which is negative")
     return amount

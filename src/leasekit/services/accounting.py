@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Final
 
 from leasekit.domain.bookings import Accounting, UnmappedEvent, UnmappedState
+from leasekit.domain.contracts import Contract
 from leasekit.domain.events import DomainEvent, PayloadValue
 from leasekit.domain.identity import Actor, Role, new_id
 from leasekit.domain.voucher_templates import EVENT_TYPES, BookingError, EventFacts, Unmapped
@@ -39,8 +40,10 @@ __all__ = [
     "ACCOUNTANTS",
     "accounting_of",
     "book_event",
+    "contract_named",
     "ensure_accountant",
     "facts_of",
+    "facts_with",
     "get_voucher",
     "list_unmapped",
     "list_vouchers",
@@ -52,35 +55,22 @@ ACCOUNTANTS: Final = frozenset({Role.FINANCE, Role.FINANCE_DIRECTOR, Role.SYSTEM
 _SUBJECT: Final = "unmapped_event"
 
 
-def _contract_context(uow: UnitOfWork, contract_id: str) -> dict[str, PayloadValue]:
-    """What the templates read of the contract an event names: its business type, product
-    and partner (a branch, once contracts have one)."""
-    contract = uow.contracts.get(contract_id)
-    context: dict[str, PayloadValue] = {
-        "contract_id": contract.id,
-        "business_type": str(contract.business_type),
-        "partner_id": contract.partner_id,
-    }
-    if contract.product_version_id is not None:
-        version = uow.product_versions.get(contract.product_version_id)
-        context["product"] = uow.products.get(version.product_id).code
-    return context
-
-
 def accounting_of(ctx: ServiceContext, uow: UnitOfWork) -> Accounting:
     """How the company books now: the chart and the templates in force."""
     return ctx.accounting
 
 
 def facts_of(uow: UnitOfWork, event: DomainEvent) -> EventFacts:
-    """The event with what its contract adds: a contract's own events name it by their
-    subject, the others by ``contract_id``."""
-    contract_id = event.subject_id if event.subject == "contract" else None
-    named = event.payload.get("contract_id")
-    if isinstance(named, str):
-        contract_id = named
-    context = {} if contract_id is None else _contract_context(uow, contract_id)
-    return EventFacts.of(event, context)
+    """The event with what its contract adds (see :func:`facts_with`)."""
+    contract_id = contract_named(event)
+    if contract_id is None:
+        return facts_with(event, None, None)
+    contract = uow.contracts.get(contract_id)
+    product = None
+    if contract.product_version_id is not None:
+        version = uow.product_versions.get(contract.product_version_id)
+        product = uow.products.get(version.product_id).code
+    return facts_with(event, contract, product)
 
 
 def _booked(work: Work, event: DomainEvent) -> str | None:
@@ -238,3 +228,31 @@ def get_voucher(ctx: ServiceContext, actor: Actor, voucher_id: str) -> VoucherVi
     ensure_accountant(actor, "voucher")
     with ctx.uow_factory() as uow:
         return uow.vouchers.view(voucher_id)
+
+
+# --- an event's facts, without I/O --------------------------------------------------------------
+
+
+def contract_named(event: DomainEvent) -> str | None:
+    """The contract *event* is about: a contract's own events name it by their subject, the
+    others by ``contract_id``."""
+    named = event.payload.get("contract_id")
+    if isinstance(named, str):
+        return named
+    return event.subject_id if event.subject == "contract" else None
+
+
+def facts_with(event: DomainEvent, contract: Contract | None, product: str | None) -> EventFacts:
+    """*event* with what the templates read of its *contract* (business type, partner, the
+    *product* code): shared by :func:`facts_of` and the bulk path, which reads a whole
+    chunk's contracts at once."""
+    if contract is None:
+        return EventFacts.of(event, {})
+    context: dict[str, PayloadValue] = {
+        "contract_id": contract.id,
+        "business_type": str(contract.business_type),
+        "partner_id": contract.partner_id,
+    }
+    if product is not None:
+        context["product"] = product
+    return EventFacts.of(event, context)

@@ -887,6 +887,14 @@ class VoucherRepository(Protocol):
 
     def list_for_date(self, business_date: date) -> list[Voucher]: ...
 
+    def add_bookings(self, bookings: Sequence[tuple[Booking, str]]) -> None:
+        """Post many of what templates booked, each with its event type, in two statements."""
+        ...
+
+    def known_keys(self, keys: Collection[str]) -> set[str]:
+        """Those of the event *keys* that have a voucher or wait in the unmapped queue."""
+        ...
+
 
 class UnmappedEventRepository(Repository[UnmappedEvent], Protocol):
     def find_by_event_key(self, event_key: str) -> UnmappedEvent | None: ...

@@ -25,7 +25,7 @@ from __future__ import annotations
 import decimal
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -543,7 +543,7 @@ class LinearAmount:
         try:
             total = self.constant
             for field, coefficient in self.terms:
-                total = _EXACT.add(total, _EXACT.multiply(coefficient, values[field]))
+                total = _EXACT.fma(coefficient, values[field], total)
         except (decimal.Inexact, decimal.Overflow):
             return None
         return total
@@ -588,7 +588,9 @@ def _divides_exactly(node: Any) -> bool:
         if not factor or _terminating(1 / factor) is None:
             return False
     children = (getattr(node, side, None) for side in ("left", "right"))
-    return all(_divides_exactly(child) for child in children if isinstance(child, ast.ExpressionBase))
+    return all(
+        _divides_exactly(child) for child in children if isinstance(child, ast.ExpressionBase)
+    )
 
 
 def _show(form: LinearForm) -> str:
@@ -625,24 +627,30 @@ def _line_amount(
     index: int,
     values: Mapping[str, Decimal],
     cur: Currency,
-    rounding: Rounding,
+    round_amount: Callable[[Decimal], Decimal],
 ) -> Decimal:
-    """Line *index*'s amount on *values*, rounded to *cur*'s minor unit by *rounding*.
+    """Line *index*'s amount on *values*, rounded to *cur*'s minor unit by *round_amount*
+    (a :meth:`~leasekit.money.Rounding.quantizer`).
 
     This is the one place where a voucher amount loses precision: expressions compute
     exactly (fields times rates, shares), and each line is rounded once, here."""
     line = template.lines[index]
-    at = f"lines[{index}].amount"
     linear = _linear_amount(line.amount, template.event_type)
     raw = None if linear is None else linear.evaluate(values)
     if raw is None:
+        at = f"lines[{index}].amount"
         try:
             raw = to_decimal(_compiled(line.amount, template.event_type).evaluate(values), at)
         except rule_engine.errors.EngineError as exc:
             raise BookingError(template, at, f"cannot be evaluated: {exc.message}") from None
-    amount = rounding.apply(raw, cur)
+    try:
+        amount = round_amount(raw)
+    except decimal.InvalidOperation:
+        raise AmountError(f"amount: {raw} is too large to express in {cur.code}") from None
     if amount < 0:
-        raise BookingError(template, at, f"{line.amount} is {amount}, which is negative")
+        raise BookingError(
+            template, f"lines[{index}].amount", f"{line.amount} is {amount}, which is negative"
+        )
     return amount
 
 
@@ -651,18 +659,19 @@ def _rounded_amounts(
 ) -> list[Decimal]:
     """Each line's amount on *values*, rounded; refused unless they balance, which rounding
     can upset when expressions take shares (``amount / 3`` three times)."""
+    round_amount = rounding.quantizer(cur)
     amounts = [
-        _line_amount(template, index, values, cur, rounding) for index in range(len(template.lines))
+        _line_amount(template, index, values, cur, round_amount)
+        for index in range(len(template.lines))
     ]
-    totals = {Side.DEBIT: Decimal(0), Side.CREDIT: Decimal(0)}
+    debits = credits = Decimal(0)
     for line, amount in zip(template.lines, amounts, strict=True):
-        totals[line.side] = DECIMAL_CONTEXT.add(totals[line.side], amount)
-    if totals[Side.DEBIT] != totals[Side.CREDIT]:
-        raise BookingError(
-            template,
-            "lines",
-            f"debits {totals[Side.DEBIT]} do not equal credits {totals[Side.CREDIT]}",
-        )
+        if line.side is Side.DEBIT:
+            debits = DECIMAL_CONTEXT.add(debits, amount)
+        else:
+            credits = DECIMAL_CONTEXT.add(credits, amount)
+    if debits != credits:
+        raise BookingError(template, "lines", f"debits {debits} do not equal credits {credits}")
     return amounts
 
 
@@ -739,14 +748,23 @@ def book(
         at=at,
         source_key=facts.key,
     )
-    dimensions = tuple(_dimension_values(line, facts) for line in lines)
-    return Booking(template.name, template.version, voucher, dimensions)
+    return Booking(template.name, template.version, voucher, _dimension_values(lines, facts))
 
 
-def _dimension_values(line: TemplateLine, facts: EventFacts) -> Mapping[str, str]:
-    """The line's dimensions the event gives a value for."""
-    found = {dim: facts.field_text(field) for dim, field in line.dimensions.items()}
-    return MappingProxyType({dim: value for dim, value in found.items() if value is not None})
+def _dimension_values(
+    lines: Iterable[TemplateLine], facts: EventFacts
+) -> tuple[Mapping[str, str], ...]:
+    """Each line's dimensions the event gives a value for; lines that name the same fields
+    (most of a template's) share one mapping."""
+    found: list[Mapping[str, str]] = []
+    given: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
+    for line in lines:
+        names = tuple(line.dimensions.items())
+        if names not in given:
+            values = {dim: facts.field_text(field) for dim, field in names}
+            given[names] = MappingProxyType({d: v for d, v in values.items() if v is not None})
+        found.append(given[names])
+    return tuple(found)
 
 
 # --- choosing ----------------------------------------------------------------------------------

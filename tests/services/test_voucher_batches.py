@@ -13,11 +13,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from leasekit.domain.accounting import default_chart
 from leasekit.domain.bookings import Accounting
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
 from leasekit.domain.products import Product
-from leasekit.domain.voucher_templates import EVENT_TYPES
+from leasekit.domain.voucher_templates import EVENT_TYPES, TemplateSet
 from leasekit.services import debit_runs, disbursements, partners, users
 from leasekit.services.context import ServiceContext
 from leasekit.services.debit_runs import SettleRun, StartDebitRun
@@ -137,6 +138,20 @@ def test_events_the_templates_cannot_book_are_queued_with_the_handlers_reasons(
     with book.uow_factory() as uow:
         announced = uow.event_log.after(["unmapped_event"], 0, 1000)
     assert len(announced) == 2 * report.unmapped, "each queuing is announced, as by the handler"
+
+
+def test_events_no_template_meets_are_queued_with_the_handlers_reasons(
+    book: ServiceContext, engine: Engine
+) -> None:
+    bare = attrs.evolve(book, accounting=Accounting(TemplateSet(default_chart("X", "USD"))))
+    deliver_all(bare)
+    queued = books(engine)
+    assert len(queued["unmapped"]) == len(money_events(book))
+    assert all(row["reason"].startswith("no template meets") for row in queued["unmapped"].values())
+
+    cleared(engine)
+    replay_log(bare, chunk=4)
+    assert books(engine) == queued
 
 
 def test_a_replay_run_twice_or_after_the_handler_books_nothing_more(

@@ -61,6 +61,7 @@ __all__ = [
     "TemplateVersion",
     "Unmapped",
     "book",
+    "choice_key",
     "default_templates",
 ]
 
@@ -697,6 +698,12 @@ def _currency_of(template: TemplateVersion, facts: EventFacts, chart: ChartOfAcc
     if cur != chart.currency:
         raise BookingError(template, "currency", f"{cur} event, {chart.currency} chart")
     return cur
+
+
+def choice_key(facts: EventFacts) -> tuple[str | None, ...]:
+    """What :meth:`TemplateSet.choose` reads of *facts*: its type and the fields the
+    conditions compare. Events alike in these meet the same template, so a batch asks once."""
+    return (facts.event_type, *(facts.field_text(field) for field in _CONDITION_FIELDS.values()))
 
 
 @attrs.frozen

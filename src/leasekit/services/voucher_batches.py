@@ -30,7 +30,15 @@ from leasekit.domain.bookings import UnmappedEvent, UnmappedState
 from leasekit.domain.contracts import Contract
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, new_id
-from leasekit.domain.voucher_templates import EVENT_TYPES, Booking, BookingError, Unmapped
+from leasekit.domain.voucher_templates import (
+    EVENT_TYPES,
+    Booking,
+    BookingError,
+    TemplateVersion,
+    Unmapped,
+    book,
+    choice_key,
+)
 from leasekit.errors import ConflictError, NotFoundError, ValidationError
 from leasekit.services.accounting import accounting_of, contract_named, facts_with
 from leasekit.services.commands import Work
@@ -163,24 +171,34 @@ def _fresh(uow: UnitOfWork, events: Sequence[DomainEvent]) -> list[DomainEvent]:
 def _bookings(
     work: Work, events: Sequence[DomainEvent]
 ) -> tuple[list[tuple[Booking, str]], list[UnmappedEvent], int]:
-    """What the templates in force make of *events*: the bookings with their event types,
-    the events to queue, and how many came to nothing."""
+    """What the templates in force make of *events*, as :meth:`TemplateSet.book` makes of
+    each, choosing once per kind of event (:func:`choice_key`): the bookings with their event
+    types, the events to queue, and how many came to nothing."""
     accounting = accounting_of(work.ctx, work.uow)
+    chosen: dict[tuple[str | None, ...], TemplateVersion | Unmapped] = {}
     bookings: list[tuple[Booking, str]] = []
     unmapped: list[UnmappedEvent] = []
     zero = 0
     for event, (contract, product) in zip(events, _contracts(work.uow, events), strict=True):
         facts = facts_with(event, contract, product)
+        currency = facts.field_text("currency")
+        templates = accounting.templates_in(currency)
+        key = (currency, *choice_key(facts))
+        if key not in chosen:
+            chosen[key] = templates.choose(facts)
+        template = chosen[key]
+        if isinstance(template, Unmapped):  # its reason names only what the key holds
+            unmapped.append(_unmapped(work, event, template.reason))
+            continue
         try:
-            booked = accounting.templates_in(facts.field_text("currency")).book(
-                facts, actor=work.actor, at=work.at, rounding=accounting.rounding
-            )
+            booked = book(
+                template, facts, templates.chart, actor=work.actor, at=work.at,
+                rounding=accounting.rounding,
+            )  # fmt: skip
         except BookingError as exc:
             unmapped.append(_unmapped(work, event, str(exc)))
             continue
-        if isinstance(booked, Unmapped):
-            unmapped.append(_unmapped(work, event, booked.reason))
-        elif booked is None:
+        if booked is None:
             zero += 1
         else:
             bookings.append((booked, event.name))

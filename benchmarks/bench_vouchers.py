@@ -214,7 +214,7 @@ def booked_rows(
     try:
         accounting: Accounting = runtime.services.accounting
         with runtime.services.uow_factory() as uow:
-            contracts = uow.contracts.get_many(contract_ids(runtime.engine))
+            contracts = uow.contracts.booking_facts(contract_ids(runtime.engine))
     finally:
         runtime.close()
     actor = Actor.system()
@@ -224,7 +224,7 @@ def booked_rows(
         lines: list[dict[str, object]] = []
         for event in chunk_events:
             named = event.payload.get("contract_id", event.subject_id)
-            facts: EventFacts = facts_with(event, contracts[str(named)], None)
+            facts: EventFacts = facts_with(event, contracts[str(named)])
             booked = accounting.templates_in("USD").book(facts, actor=actor, at=NOW)
             if not isinstance(booked, Booking):
                 continue

@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Final
 
 from leasekit.domain.bookings import Accounting, UnmappedEvent, UnmappedState
-from leasekit.domain.contracts import Contract
 from leasekit.domain.events import DomainEvent, PayloadValue
 from leasekit.domain.identity import Actor, Role, new_id
 from leasekit.domain.voucher_templates import EVENT_TYPES, BookingError, EventFacts, Unmapped
@@ -30,6 +29,7 @@ from leasekit.services.context import ServiceContext
 from leasekit.services.events import handles
 from leasekit.services.reads import lister
 from leasekit.services.storage import (
+    ContractFacts,
     UnitOfWork,
     UnmappedQuery,
     VoucherQuery,
@@ -64,13 +64,14 @@ def facts_of(uow: UnitOfWork, event: DomainEvent) -> EventFacts:
     """The event with what its contract adds (see :func:`facts_with`)."""
     contract_id = contract_named(event)
     if contract_id is None:
-        return facts_with(event, None, None)
+        return facts_with(event, None)
     contract = uow.contracts.get(contract_id)
     product = None
     if contract.product_version_id is not None:
         version = uow.product_versions.get(contract.product_version_id)
         product = uow.products.get(version.product_id).code
-    return facts_with(event, contract, product)
+    known = ContractFacts(contract.id, str(contract.business_type), contract.partner_id, product)
+    return facts_with(event, known)
 
 
 def _booked(work: Work, event: DomainEvent) -> str | None:
@@ -242,17 +243,16 @@ def contract_named(event: DomainEvent) -> str | None:
     return event.subject_id if event.subject == "contract" else None
 
 
-def facts_with(event: DomainEvent, contract: Contract | None, product: str | None) -> EventFacts:
-    """*event* with what the templates read of its *contract* (business type, partner, the
-    *product* code): shared by :func:`facts_of` and the bulk path, which reads a whole
-    chunk's contracts at once."""
+def facts_with(event: DomainEvent, contract: ContractFacts | None) -> EventFacts:
+    """*event* with what the templates read of its *contract*: shared by :func:`facts_of`
+    and the bulk path, which reads a whole chunk's contracts at once."""
     if contract is None:
         return EventFacts.of(event, {})
     context: dict[str, PayloadValue] = {
         "contract_id": contract.id,
-        "business_type": str(contract.business_type),
+        "business_type": contract.business_type,
         "partner_id": contract.partner_id,
     }
-    if product is not None:
-        context["product"] = product
+    if contract.product is not None:
+        context["product"] = contract.product
     return EventFacts.of(event, context)

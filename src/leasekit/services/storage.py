@@ -68,6 +68,7 @@ __all__ = [
     "AuditRecord",
     "AuditTrail",
     "BlacklistRepository",
+    "ContractFacts",
     "ContractRepository",
     "Credential",
     "CreditLimitRepository",
@@ -636,6 +637,16 @@ class PayerFacts(NamedTuple):
     partner_name: str
 
 
+class ContractFacts(NamedTuple):
+    """What voucher templates read of a contract: its business type, its partner, and its
+    product's code (None for a contract on no product)."""
+
+    id: str
+    business_type: str
+    partner_id: str
+    product: str | None
+
+
 class OpenAmount(NamedTuple):
     """What one unpaid line still owes, read without building the line."""
 
@@ -649,6 +660,10 @@ class ContractRepository(Repository[Contract], PartnerBusiness, Protocol):
 
     def payer_facts(self, contract_ids: Collection[str]) -> dict[str, PayerFacts]:
         """The number and names of each of *contract_ids*, read as columns, not contracts."""
+        ...
+
+    def booking_facts(self, contract_ids: Collection[str]) -> dict[str, ContractFacts]:
+        """What templates read of each of *contract_ids* that exists, read as columns."""
         ...
 
     def next_sequence(self, company: str, year: int) -> int:

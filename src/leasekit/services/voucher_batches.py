@@ -4,7 +4,7 @@
 one, chunk by chunk, one transaction per chunk: the same templates (:func:`accounting_of`),
 the same facts (:func:`facts_with`), the same vouchers, lines, dimensions and source keys, and
 the same unmapped rows with the same reasons. What differs is the cost: a chunk's keys are
-checked in one query, its contracts, product versions and products read in three, and its
+checked in one query, its contracts read with their products' codes in one, and its
 vouchers and lines written with two executemany INSERTs.
 
 Each event key is booked once, however often a stream is booked or by how many runs at once.
@@ -22,12 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
-from typing import Final, TypeVar
+from typing import Final
 
 import attrs
 
 from leasekit.domain.bookings import UnmappedEvent, UnmappedState
-from leasekit.domain.contracts import Contract
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, new_id
 from leasekit.domain.voucher_templates import (
@@ -43,7 +42,7 @@ from leasekit.errors import ConflictError, NotFoundError, ValidationError
 from leasekit.services.accounting import accounting_of, contract_named, facts_with
 from leasekit.services.commands import Work
 from leasekit.services.context import ServiceContext
-from leasekit.services.storage import UnitOfWork
+from leasekit.services.storage import ContractFacts, UnitOfWork
 
 __all__ = ["ATTEMPTS", "LOGGED_SUBJECTS", "BatchReport", "book_events", "replay_log"]
 
@@ -54,8 +53,6 @@ LOGGED_SUBJECTS: Final = ("contract", "payment", "receivable")
 _DUPLICATE_FIELDS: Final = frozenset({"source_key", "event_key"})
 """The fields whose unique index says another run booked or queued the event first."""
 _UNMAPPED_SUBJECT: Final = "unmapped_event"
-
-T = TypeVar("T")
 
 
 @attrs.frozen
@@ -179,8 +176,8 @@ def _bookings(
     bookings: list[tuple[Booking, str]] = []
     unmapped: list[UnmappedEvent] = []
     zero = 0
-    for event, (contract, product) in zip(events, _contracts(work.uow, events), strict=True):
-        facts = facts_with(event, contract, product)
+    for event, contract in zip(events, _contracts(work.uow, events), strict=True):
+        facts = facts_with(event, contract)
         currency = facts.field_text("currency")
         templates = accounting.templates_in(currency)
         key = (currency, *choice_key(facts))
@@ -205,36 +202,17 @@ def _bookings(
     return bookings, unmapped, zero
 
 
-def _contracts(
-    uow: UnitOfWork, events: Sequence[DomainEvent]
-) -> list[tuple[Contract | None, str | None]]:
-    """The contract each event names and its product's code, read for the whole chunk in
-    three queries (contracts, product versions, products); a contract, version or product
-    that is missing is a NotFoundError, as it is to the handler."""
+def _contracts(uow: UnitOfWork, events: Sequence[DomainEvent]) -> list[ContractFacts | None]:
+    """What the templates read of the contract each event names, read for the whole chunk
+    at once; a contract that is missing is a NotFoundError, as it is to the handler."""
     named = [contract_named(event) for event in events]
-    contracts = uow.contracts.get_many({cid for cid in named if cid is not None})
-    versions = uow.product_versions.get_many(
-        {c.product_version_id for c in contracts.values() if c.product_version_id is not None}
-    )
-    products = uow.products.get_many({version.product_id for version in versions.values()})
-    found: list[tuple[Contract | None, str | None]] = []
+    found = uow.contracts.booking_facts({cid for cid in named if cid is not None})
+    facts: list[ContractFacts | None] = []
     for contract_id in named:
-        if contract_id is None:
-            found.append((None, None))
-            continue
-        contract = _required(contracts, "contract", contract_id)
-        product = None
-        if contract.product_version_id is not None:
-            version = _required(versions, "product version", contract.product_version_id)
-            product = _required(products, "product", version.product_id).code
-        found.append((contract, product))
-    return found
-
-
-def _required(found: dict[str, T], kind: str, key: str) -> T:
-    if key not in found:
-        raise NotFoundError(kind, key)
-    return found[key]
+        if contract_id is not None and contract_id not in found:
+            raise NotFoundError("contract", contract_id)
+        facts.append(None if contract_id is None else found[contract_id])
+    return facts
 
 
 def _unmapped(work: Work, event: DomainEvent, reason: str) -> UnmappedEvent:

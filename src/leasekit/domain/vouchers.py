@@ -39,13 +39,18 @@ class Side(StrEnum):
         return Side.CREDIT if self is Side.DEBIT else Side.DEBIT
 
 
+def _side(value: str) -> Side:
+    """*value* as a side; one already (nearly every line's) without the enum's lookup."""
+    return value if type(value) is Side else Side(value)
+
+
 @attrs.frozen
 class JournalLine:
     """One posting: an amount on one side of one account. Amounts are positive, to the
     currency's minor unit; the side, not a sign, says which way the money moves."""
 
     account: str
-    side: Side = attrs.field(converter=Side)
+    side: Side = attrs.field(converter=_side)
     amount: Money
     memo: str = ""
 

@@ -6,6 +6,10 @@ it runs, and when another run posts some of a chunk's events first."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -201,3 +205,16 @@ def test_the_replay_reads_every_money_event_in_the_log(
             sa.select(OutboxRow.subject).where(OutboxRow.name.in_(EVENT_TYPES)).distinct()
         ).scalars()
         assert set(subjects) <= set(LOGGED_SUBJECTS)
+
+
+def test_the_benchmark_books_a_small_stream_as_the_floor_writes_it(tmp_path: Path) -> None:
+    """A smoke run of benchmarks/bench_vouchers.py: it exits 1 on an unbalanced voucher or
+    a book that differs from the bare insert's; its timings are not judged."""
+    script = Path(__file__).parents[2] / "benchmarks" / "bench_vouchers.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick"],
+        capture_output=True, text=True, check=False, timeout=600,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2,000 events booked as vouchers" in done.stdout

@@ -569,14 +569,18 @@ def _linear_amount(expression: str, event_type: str) -> LinearAmount | None:
 
 
 def _terminating(value: Fraction) -> Decimal | None:
-    """*value* as an exact Decimal, or None when its decimal expansion does not end."""
+    """*value* as an exact Decimal, or None when its decimal expansion does not end (or
+    is longer than the context's digits)."""
     denominator = value.denominator
     for prime in (2, 5):
         while denominator % prime == 0:
             denominator //= prime
     if denominator != 1:
         return None
-    return _EXACT.divide(Decimal(value.numerator), Decimal(value.denominator))
+    try:
+        return _EXACT.divide(Decimal(value.numerator), Decimal(value.denominator))
+    except decimal.Inexact:
+        return None
 
 
 def _divides_exactly(node: Any) -> bool:

@@ -185,6 +185,30 @@ def _digest(voucher: LedgerVoucher) -> str:
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 
+def _sums(entries: Directives, code: str) -> dict[tuple[str, str | None], Decimal]:
+    """The postings in currency *code* summed by leasekit account and contract; an account
+    opened without a leasekit code keeps its Beancount name."""
+    from beancount.core.data import Open, Transaction
+
+    codes = {
+        entry.account: str(entry.meta.get("leasekit-account", entry.account))
+        for entry in entries
+        if isinstance(entry, Open)
+    }
+    totals: dict[tuple[str, str | None], Decimal] = {}
+    for entry in entries:
+        if not isinstance(entry, Transaction):
+            continue
+        for posting in entry.postings:
+            units = posting.units
+            if units is None or units.number is None or units.currency != code:
+                continue
+            contract = (posting.meta or {}).get("contract")
+            pair = (codes[posting.account], None if contract is None else str(contract))
+            totals[pair] = totals.get(pair, Decimal(0)) + units.number
+    return totals
+
+
 class BeancountLedger:
     """Posts vouchers to the Beancount file at *path* (see the module)."""
 
@@ -247,7 +271,6 @@ class BeancountLedger:
         """Every (account, contract) pair with postings in *currency*, summed from the file as
         Beancount's loader reads it (with its checks: an error in the file is refused)."""
         from beancount import loader
-        from beancount.core.data import Open, Transaction
 
         code = money.currency(currency).code
         with self._locked(fcntl.LOCK_SH):
@@ -258,21 +281,7 @@ class BeancountLedger:
                 f"{self.path} line {(first.source or {}).get('lineno')}: {first.message} "
                 f"({len(errors)} error(s) in all)"
             )
-        codes = {
-            entry.account: str(entry.meta.get("leasekit-account", entry.account))
-            for entry in entries
-            if isinstance(entry, Open)
-        }
-        totals: dict[tuple[str, str | None], Decimal] = {}
-        for entry in entries:
-            if not isinstance(entry, Transaction):
-                continue
-            for posting in entry.postings:
-                if posting.units is None or posting.units.currency != code:
-                    continue
-                contract = (posting.meta or {}).get("contract")
-                pair = (codes[posting.account], None if contract is None else str(contract))
-                totals[pair] = totals.get(pair, Decimal(0)) + Decimal(posting.units.number)
+        totals = _sums(entries, code)
         return [
             LedgerBalance(account, contract_id, Money(amount, code))
             for (account, contract_id), amount in sorted(

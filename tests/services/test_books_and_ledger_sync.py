@@ -288,9 +288,10 @@ def test_the_reconciliation_names_every_difference(
 
     # Someone posts straight into the ledger, on the contract.
     amount = Money("3.00", "USD")
+    on_contract = {"contract": contract.contract.id}
     stray = LedgerVoucher(
         "stray-1", date(2024, 1, 15), "typed in by hand",
-        (LedgerLine("1220", EntrySide.CREDIT, amount, dimensions={"contract": contract.contract.id}),
+        (LedgerLine("1220", EntrySide.CREDIT, amount, dimensions=on_contract),
          LedgerLine("4200", EntrySide.DEBIT, amount)),
     )  # fmt: skip
     fakes.ledger.post(stray, "stray-1")

@@ -42,21 +42,21 @@ from leasekit.services.storage import (
 __all__ = [
     "ACCOUNTANTS",
     "CLOSERS",
+    "VOUCHERS_POSTED",
     "Correction",
     "ReverseVoucher",
-    "VOUCHERS_POSTED",
-    "close_books",
-    "get_books",
-    "posted",
-    "reverse_voucher",
     "accounting_of",
     "book_event",
+    "close_books",
     "ensure_accountant",
     "facts_of",
+    "get_books",
     "get_voucher",
     "list_unmapped",
     "list_vouchers",
+    "posted",
     "replay_unmapped",
+    "reverse_voucher",
 ]
 
 ACCOUNTANTS: Final = frozenset({Role.FINANCE, Role.FINANCE_DIRECTOR, Role.SYSTEM})

@@ -90,7 +90,7 @@ class BooksRepository:
 
     def close(self, books: Books, expected_version: int) -> None:
         """Store *books* if nobody changed them since *expected_version* was read."""
-        table = AccountingBooksRow.__table__
+        table: sa.Table = AccountingBooksRow.__table__  # type: ignore[assignment]
         done = write(
             self._session,
             "books",
@@ -140,7 +140,7 @@ class VoucherSyncRepository:
         """Store each outcome over what was there: attempts count up across failures."""
         outcomes = list(outcomes)
         known = self.states([outcome.voucher_id for outcome in outcomes])
-        table = VoucherSyncRow.__table__
+        table: sa.Table = VoucherSyncRow.__table__  # type: ignore[assignment]
         for outcome in outcomes:
             before = known.get(outcome.voucher_id)
             values = {
@@ -167,10 +167,14 @@ class VoucherSyncRepository:
         *currency_code*, summed exactly in Python as rows stream (SQLite keeps text)."""
         lines = Base.metadata.tables["voucher_lines"]  # store.ledger's, which imports this
         syncs: sa.Table = VoucherSyncRow.__table__  # type: ignore[assignment]
-        rows = self._session.connection().execution_options(yield_per=5000).execute(
-            sa.select(lines.c.account, lines.c.contract_id, lines.c.side, lines.c.amount)
-            .join(syncs, syncs.c.voucher_id == lines.c.voucher_id)
-            .where(syncs.c.status == str(SyncStatus.SYNCED), lines.c.currency == currency_code)
+        rows = (
+            self._session.connection()
+            .execution_options(yield_per=5000)
+            .execute(
+                sa.select(lines.c.account, lines.c.contract_id, lines.c.side, lines.c.amount)
+                .join(syncs, syncs.c.voucher_id == lines.c.voucher_id)
+                .where(syncs.c.status == str(SyncStatus.SYNCED), lines.c.currency == currency_code)
+            )
         )
         totals: dict[tuple[str, str | None], Decimal] = {}
         for account, contract_id, side, amount in rows:

@@ -259,8 +259,10 @@ class VoucherRepository:
         voucher = _voucher(
             header, [JournalLine(line.account, line.side, line.amount, line.memo) for line in lines]
         )
-        ledger = VoucherSyncRepository(self._session).states([voucher_id]).get(
-            voucher_id, LedgerSyncState(voucher_id, SyncStatus.PENDING)
+        ledger = (
+            VoucherSyncRepository(self._session)
+            .states([voucher_id])
+            .get(voucher_id, LedgerSyncState(voucher_id, SyncStatus.PENDING))
         )
         return VoucherView(
             voucher.id, voucher.business_date, voucher.description, voucher.created_by,

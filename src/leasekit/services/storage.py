@@ -905,7 +905,7 @@ class TemplatesFingerprint(NamedTuple):
     """What changes whenever a template version is saved: how many there are and the
     newest id (ids grow with time), read in one cheap query."""
 
-    count: int
+    saved: int
     last_id: str | None
 
 

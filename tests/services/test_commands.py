@@ -62,6 +62,7 @@ from leasekit.services import (
     sign_ins,
     users,
     vehicles,
+    voucher_templates,
 )
 from leasekit.services.commands import execute
 from leasekit.services.context import ServiceContext
@@ -83,6 +84,7 @@ from .conftest import (
 )
 from .test_applications import draft_command
 from .test_documents import PNG, chunks
+from .test_voucher_templates_api import fee_template
 
 
 @attrs.frozen
@@ -486,6 +488,8 @@ PREPARE: dict[str, Prepare] = {
             entry, "unknown sender")))(*_queued_entry(w)),
     "replay_unmapped": lambda w: (lambda unmapped_id, finance: lambda:
         accounting.replay_unmapped(w.ctx, finance, unmapped_id))(*_unmapped(w)),
+    "save_voucher_template": lambda w: (lambda finance: lambda:
+        voucher_templates.save_voucher_template(w.ctx, finance, fee_template()))(_finance(w)),
 }  # fmt: skip
 """How to run each registered command, except event handlers (below)."""
 
@@ -734,6 +738,14 @@ READS: dict[str, Prepare] = {
     "list_unmapped": lambda w: (lambda finance: lambda: accounting.list_unmapped(w.ctx, finance))(
         _unmapped(w)[1]
     ),
+    "list_voucher_templates": lambda w: (
+        lambda finance: lambda: voucher_templates.list_voucher_templates(w.ctx, finance)
+    )(_finance(w)),
+    "get_voucher_template": lambda w: (
+        lambda finance: (
+            lambda: voucher_templates.get_voucher_template(w.ctx, finance, "loan_disbursed")
+        )
+    )(_finance(w)),
 }
 
 

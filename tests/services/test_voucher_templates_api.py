@@ -15,7 +15,7 @@ from leasekit.domain.accounting import default_chart
 from leasekit.domain.bookings import Accounting
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, Role, new_id
-from leasekit.domain.voucher_templates import Conditions, TemplateSet, TemplateVersion
+from leasekit.domain.voucher_templates import TemplateSet, TemplateVersion
 from leasekit.domain.vouchers import Side
 from leasekit.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from leasekit.money import Money
@@ -26,8 +26,9 @@ from leasekit.services.context import ServiceContext
 from leasekit.services.events import HandlerSubscriber
 from leasekit.services.storage import SavedTemplate
 from leasekit.services.voucher_templates import (
-    SaveVoucherTemplate,
-    TemplateLineInput,
+    TemplateConditions,
+    TemplateData,
+    TemplateLineData,
     TemplateScope,
     VoucherTemplateQuery,
 )
@@ -38,15 +39,15 @@ from .test_accounting import book, deliver_all, finance, record, usd, vouchers
 __all__ = ["book", "fee_template", "finance", "usd"]  # fixtures used here
 
 
-def fee_template(**changes: object) -> SaveVoucherTemplate:
+def fee_template(**changes: object) -> TemplateData:
     """``payment_received`` again, its money held in suspense with a memo of its own."""
-    template = SaveVoucherTemplate(
+    template = TemplateData(
         name="payment_received",
         event_type="payment_received",
         description="Payment received (v2)",
         lines=(
-            TemplateLineInput("1100", Side.DEBIT, "amount", memo="received v2"),
-            TemplateLineInput("2900", Side.CREDIT, "amount", memo="to allocate"),
+            TemplateLineData("1100", Side.DEBIT, "amount", memo="received v2"),
+            TemplateLineData("2900", Side.CREDIT, "amount", memo="to allocate"),
         ),
         dimensions={"contract": "contract_id", "partner": "partner_id"},
     )
@@ -103,19 +104,19 @@ def test_the_version_is_the_next_one_and_one_taken_is_a_conflict(
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"lines": (TemplateLineInput("1100", Side.DEBIT, "amount"),
-                    TemplateLineInput("2900", Side.CREDIT, "amount / 2"))},
+        ({"lines": (TemplateLineData("1100", Side.DEBIT, "amount"),
+                    TemplateLineData("2900", Side.CREDIT, "amount / 2"))},
          "lines", "debits minus credits come to 1/2 * amount; they must cancel"),
-        ({"lines": (TemplateLineInput("1100", Side.DEBIT, "amount"),
-                    TemplateLineInput("2900", Side.CREDIT, "amount + fee"))},
+        ({"lines": (TemplateLineData("1100", Side.DEBIT, "amount"),
+                    TemplateLineData("2900", Side.CREDIT, "amount + fee"))},
          "lines[1].amount", "unknown field 'fee'"),
-        ({"lines": (TemplateLineInput("9999", Side.DEBIT, "amount"),
-                    TemplateLineInput("2900", Side.CREDIT, "amount"))},
+        ({"lines": (TemplateLineData("9999", Side.DEBIT, "amount"),
+                    TemplateLineData("2900", Side.CREDIT, "amount"))},
          "lines[0].account", "9999"),
         ({"name": "Payment"}, "name", "lower-case"),
         ({"event_type": "contract_signed"}, "event_type", "'contract_signed' is not one of"),
         # Loans' receipts, as specific as direct debits' and nothing for both.
-        ({"name": "loan_payment_received", "conditions": Conditions(business_type="loan")},
+        ({"name": "loan_payment_received", "conditions": TemplateConditions(business_type="loan")},
          "conditions", "as specific as template payment_received_direct_debit"),
     ],
 )  # fmt: skip
@@ -258,7 +259,7 @@ def test_a_template_shows_every_version_and_who_saved_it(
 
 def test_a_stored_version_reads_back_equal() -> None:
     template = TemplateVersion.from_mapping(
-        fee_template(conditions=Conditions(payment_source="direct_debit")).as_mapping(4)
+        fee_template(conditions=TemplateConditions(payment_source="direct_debit")).as_mapping(4)
     )
     assert TemplateVersion.from_mapping(template.as_mapping()) == template
 

@@ -29,7 +29,6 @@ from leasekit.domain.identity import Actor, Role, new_id
 from leasekit.domain.voucher_templates import (
     EVENT_TYPES,
     MAX_EXPRESSION,
-    Conditions,
     TemplateSet,
     TemplateVersion,
 )
@@ -43,8 +42,9 @@ from leasekit.services.templates_in_force import in_force
 
 __all__ = [
     "TEMPLATE_EDITORS",
-    "SaveVoucherTemplate",
-    "TemplateLineInput",
+    "TemplateConditions",
+    "TemplateData",
+    "TemplateLineData",
     "TemplateScope",
     "TemplateSummary",
     "VersionView",
@@ -53,6 +53,7 @@ __all__ = [
     "get_voucher_template",
     "list_voucher_templates",
     "save_voucher_template",
+    "saved_view",
 ]
 
 TEMPLATE_EDITORS: Final = frozenset({Role.FINANCE, Role.FINANCE_DIRECTOR})
@@ -68,7 +69,20 @@ def _templates(ctx: ServiceContext, uow: UnitOfWork) -> TemplateSet:
 
 
 @attrs.frozen
-class TemplateLineInput:
+class TemplateConditions:
+    """When a template applies; a condition left out (null) matches any event."""
+
+    business_type: str | None = attrs.field(
+        default=None, metadata={"description": "loan, finance_lease, operating_lease ..."}
+    )
+    product: str | None = attrs.field(default=None, metadata={"description": "A product code."})
+    payment_source: str | None = attrs.field(
+        default=None, metadata={"description": "How a payment came: direct_debit ..."}
+    )
+
+
+@attrs.frozen
+class TemplateLineData:
     """One line: an account, a side, the amount as an expression over the event's amount
     fields (``payout_amount + financed_fees``), and the event fields that give its
     dimensions (the template's ``dimensions`` when left out)."""
@@ -88,8 +102,9 @@ class TemplateLineInput:
 
 
 @attrs.frozen
-class SaveVoucherTemplate:
-    """A version of a voucher template, as ``GET /accounting/templates/{name}`` shows one."""
+class TemplateData:
+    """A version of a voucher template as data: the body that saves one, and how one is
+    shown, so that a version read can be changed and saved as the next."""
 
     name: str = attrs.field(
         metadata={"max_length": 64, "description": "Lower-case letters, digits and _."}
@@ -98,19 +113,34 @@ class SaveVoucherTemplate:
         metadata={"max_length": 64, "description": f"One of {', '.join(EVENT_TYPES)}."}
     )
     description: str
-    lines: tuple[TemplateLineInput, ...]
+    lines: tuple[TemplateLineData, ...]
     version: int | None = attrs.field(
         default=None,
         metadata={"description": "The next version of the name; left out, the next is taken."},
     )
-    conditions: Conditions = attrs.field(
-        factory=Conditions,
+    conditions: TemplateConditions = attrs.field(
+        factory=TemplateConditions,
         metadata={"description": "When the template applies; a condition left out: any."},
     )
     dimensions: Mapping[str, str] | None = attrs.field(
         default=None,
         metadata={"description": "Dimension → event field, for each line that gives none."},
     )
+
+    @classmethod
+    def of(cls, template: TemplateVersion) -> TemplateData:
+        given = template.conditions
+        return cls(
+            template.name,
+            template.event_type,
+            template.description,
+            tuple(
+                TemplateLineData(line.account, line.side, line.amount, line.dimensions, line.memo)
+                for line in template.lines
+            ),
+            template.version,
+            TemplateConditions(given.business_type, given.product, given.payment_source),
+        )
 
     def as_mapping(self, version: int) -> dict[str, Any]:
         """The body as :meth:`TemplateVersion.from_mapping` reads it, as *version*."""
@@ -140,7 +170,7 @@ def _relative(exc: ValidationError, name: str) -> ValidationError:
     roles=TEMPLATE_EDITORS,
     reload=lambda uow, saved_id: uow.voucher_templates.get(saved_id),
 )
-def save_voucher_template(work: Work, request: SaveVoucherTemplate) -> SavedTemplate:
+def save_voucher_template(work: Work, request: TemplateData) -> SavedTemplate:
     """Save a new version of a voucher template.
 
     Checked before it is stored: the next version of its name (left out, the next is
@@ -202,7 +232,7 @@ class TemplateSummary:
     version: int
     event_type: str
     description: str
-    conditions: Conditions
+    conditions: TemplateConditions
     in_force: bool
     saved: bool
     """Saved through the API; False for a default of the code."""
@@ -210,12 +240,22 @@ class TemplateSummary:
 
 @attrs.frozen
 class VersionView:
-    """A version, who saved it and when (null for a default of the code)."""
+    """A version, who saved it and when (null for a default that comes with leasekit)."""
 
-    template: TemplateVersion
+    template: TemplateData
     in_force: bool
+    id: str | None = None
     created_by: str | None = None
     created_at: datetime | None = None
+
+    @classmethod
+    def of(
+        cls, template: TemplateVersion, in_force: bool, saved: SavedTemplate | None
+    ) -> VersionView:
+        data = TemplateData.of(template)
+        if saved is None:
+            return cls(data, in_force)
+        return cls(data, in_force, saved.id, saved.created_by, saved.created_at)
 
 
 @attrs.frozen
@@ -274,7 +314,7 @@ def list_voucher_templates(
     )
     items = [
         TemplateSummary(
-            t.name, t.version, t.event_type, t.description, t.conditions,
+            t.name, t.version, t.event_type, t.description, TemplateData.of(t).conditions,
             current[t.name] is t, (t.name, t.version) not in defaults,
         )
         for t in found[:size]
@@ -300,13 +340,10 @@ def get_voucher_template(ctx: ServiceContext, actor: Actor, name: str, /) -> Vou
         name,
         current.event_type,
         current.version,
-        tuple(_version_view(t, t is current, saved.get(t.version)) for t in versions),
+        tuple(VersionView.of(t, t is current, saved.get(t.version)) for t in versions),
     )
 
 
-def _version_view(
-    template: TemplateVersion, current: bool, saved: SavedTemplate | None
-) -> VersionView:
-    if saved is None:
-        return VersionView(template, current)
-    return VersionView(template, current, saved.created_by, saved.created_at)
+def saved_view(saved: SavedTemplate) -> VersionView:
+    """A version just saved, as the API shows it (in force as it was saved)."""
+    return VersionView.of(saved.template, True, saved)

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import attrs
 import pytest
 
+from leasekit import hookimpl
+from leasekit.demo import DEMO_ADAPTERS
 from leasekit.domain.accounting import default_chart
 from leasekit.domain.bookings import Accounting
 from leasekit.domain.events import DomainEvent
@@ -19,7 +22,9 @@ from leasekit.domain.voucher_templates import TemplateSet, TemplateVersion
 from leasekit.domain.vouchers import Side
 from leasekit.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from leasekit.money import Money
+from leasekit.plugins import create_plugin_manager
 from leasekit.ports import LedgerLine
+from leasekit.runtime import build_runtime
 from leasekit.services import accounting, users, voucher_templates
 from leasekit.services.catalog import handlers
 from leasekit.services.context import ServiceContext
@@ -32,7 +37,9 @@ from leasekit.services.voucher_templates import (
     TemplateScope,
     VoucherTemplateQuery,
 )
+from leasekit.settings import load_settings
 from leasekit.testing.book import BookContract
+from leasekit.testing.fakes.vouchers import FakeVoucherTemplate
 
 from .test_accounting import book, deliver_all, finance, record, usd, vouchers
 
@@ -367,3 +374,41 @@ def test_a_plugin_that_gives_no_lines_books_nothing(usd: ServiceContext, finance
     )
     assert vouchers(usd, finance) == []
     assert accounting.list_unmapped(usd, finance).items == []
+
+
+class InsurancePlugin:
+    """Books ``vehicle_insured`` events, which no data template knows, through the hook."""
+
+    @hookimpl
+    def leasekit_register_voucher_templates(
+        self, register: Callable[[str, Callable[[object], FakeVoucherTemplate]], None]
+    ) -> None:
+        register(
+            "insurance", lambda context: FakeVoucherTemplate("vehicle_insured", "1100", "4200")
+        )
+
+
+def test_the_relay_hands_a_plugin_s_event_to_the_booking_handler(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = load_settings(database_url=database_url, data_dir=tmp_path, adapters=DEMO_ADAPTERS)
+    pm = create_plugin_manager(
+        load_entrypoints=False, blocked=(), extra_plugins=[InsurancePlugin()]
+    )
+    runtime = build_runtime(settings, pm)
+    try:
+        ctx = runtime.services
+        event = _event(ctx, "vehicle_insured", amount="88.00", currency=settings.currency)
+        with ctx.uow_factory() as uow:
+            uow.record(event)
+            uow.commit()
+        runtime.deliver_outbox()
+        assert runtime.wait_for_delivery()
+        with ctx.uow_factory() as uow:
+            voucher = uow.vouchers.find_by_source_key(event.idempotency_key)
+        assert voucher is not None
+        assert [(line.account, line.side) for line in voucher.lines] == [
+            ("1100", Side.DEBIT), ("4200", Side.CREDIT),
+        ]  # fmt: skip
+    finally:
+        runtime.close()

@@ -20,6 +20,7 @@ partner, product, branch), as the default templates' do.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
@@ -60,6 +61,8 @@ class _Built:
 _BUILT: dict[int, _Built] = {}
 """The accountings built, by the identity of the configured one they were built on (kept
 alive here, so the identity is not reused while its entry lives)."""
+_BUILDING: Final = threading.Lock()
+"""Held while the cache changes: the server's worker threads book side by side."""
 
 
 def in_force(base: Accounting, uow: UnitOfWork) -> Accounting:
@@ -73,9 +76,10 @@ def in_force(base: Accounting, uow: UnitOfWork) -> Accounting:
         return built.accounting
     saved = base.templates.restored(uow.voucher_templates.in_order())
     accounting = Accounting(saved, base.rounding)
-    if len(_BUILT) >= _KEPT:
-        _BUILT.pop(next(iter(_BUILT)))
-    _BUILT[id(base)] = _Built(base, fingerprint, accounting)
+    with _BUILDING:
+        if len(_BUILT) >= _KEPT:
+            del _BUILT[next(iter(_BUILT))]
+        _BUILT[id(base)] = _Built(base, fingerprint, accounting)
     return accounting
 
 

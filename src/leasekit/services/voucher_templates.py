@@ -25,6 +25,8 @@ from typing import Any, Final
 
 import attrs
 
+from leasekit.domain.business import BusinessType
+from leasekit.domain.contracts import PaymentSource
 from leasekit.domain.identity import Actor, Role, new_id
 from leasekit.domain.voucher_templates import (
     EVENT_TYPES,
@@ -73,11 +75,11 @@ class TemplateConditions:
     """When a template applies; a condition left out (null) matches any event."""
 
     business_type: str | None = attrs.field(
-        default=None, metadata={"description": "loan, finance_lease, operating_lease ..."}
+        default=None, metadata={"description": f"One of {', '.join(BusinessType)}."}
     )
     product: str | None = attrs.field(default=None, metadata={"description": "A product code."})
     payment_source: str | None = attrs.field(
-        default=None, metadata={"description": "How a payment came: direct_debit ..."}
+        default=None, metadata={"description": f"One of {', '.join(PaymentSource)}."}
     )
 
 
@@ -94,6 +96,7 @@ class TemplateLineData:
     memo: str = ""
 
     def as_mapping(self) -> dict[str, Any]:
+        """The line as :meth:`TemplateVersion.from_mapping` reads it."""
         line: dict[str, Any] = {"account": self.account, "side": str(self.side),
                                 "amount": self.amount, "memo": self.memo}  # fmt: skip
         if self.dimensions is not None:

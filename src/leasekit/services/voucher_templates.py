@@ -31,6 +31,7 @@ from leasekit.domain.identity import Actor, Role, new_id
 from leasekit.domain.voucher_templates import (
     EVENT_TYPES,
     MAX_EXPRESSION,
+    Conditions,
     TemplateSet,
     TemplateVersion,
 )
@@ -82,6 +83,10 @@ class TemplateConditions:
         default=None, metadata={"description": f"One of {', '.join(PaymentSource)}."}
     )
 
+    @classmethod
+    def of(cls, conditions: Conditions) -> TemplateConditions:
+        return cls(conditions.business_type, conditions.product, conditions.payment_source)
+
 
 @attrs.frozen
 class TemplateLineData:
@@ -132,7 +137,6 @@ class TemplateData:
 
     @classmethod
     def of(cls, template: TemplateVersion) -> TemplateData:
-        given = template.conditions
         return cls(
             template.name,
             template.event_type,
@@ -142,7 +146,7 @@ class TemplateData:
                 for line in template.lines
             ),
             template.version,
-            TemplateConditions(given.business_type, given.product, given.payment_source),
+            TemplateConditions.of(template.conditions),
         )
 
     def as_mapping(self, version: int) -> dict[str, Any]:
@@ -317,7 +321,7 @@ def list_voucher_templates(
     )
     items = [
         TemplateSummary(
-            t.name, t.version, t.event_type, t.description, TemplateData.of(t).conditions,
+            t.name, t.version, t.event_type, t.description, TemplateConditions.of(t.conditions),
             current[t.name] is t, (t.name, t.version) not in defaults,
         )
         for t in found[:size]

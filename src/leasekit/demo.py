@@ -59,8 +59,8 @@ __all__ = [
     "DemoCompany",
     "company_statement",
     "demo_adapters",
-    "demo_ledger",
     "demo_face_photo",
+    "demo_ledger",
     "seed_demo",
     "supply_onboarding_documents",
 ]

@@ -30,6 +30,7 @@ from .test_partner_ratings import SOON, requested_override
 from .test_products import first_product, product_body
 from .test_rules import rule_set, saved_rule_set
 from .test_settlement_quotes import open_quote
+from .test_voucher_templates import template_body
 
 ODD_TEXT = {
     "a lone surrogate": "x\ud800y",
@@ -473,6 +474,10 @@ CASES: dict[str, Case] = {
     "POST /accounting/books/close": Case(
         "cfo", lambda d: "/accounting/books/close", lambda d: {"period": last_month(d)}, 200
     ),
+    "POST /accounting/templates": Case(
+        "finance", lambda d: "/accounting/templates", lambda d: template_body(version=None),
+        201, numbers=frozenset({"version"}),
+    ),
 }  # fmt: skip
 
 
@@ -570,6 +575,7 @@ LISTS = {
     "/products": "officer",
     "/vouchers": "finance",
     "/accounting/unmapped": "finance",
+    "/accounting/templates": "finance",
 }
 """Each list, and someone who may read it (so a refusal is about the query, not the user)."""
 

@@ -25,6 +25,7 @@ from .test_products import product_body
 from .test_rules import rule_set, saved_rule_set
 from .test_settlement_quotes import open_quote
 from .test_vehicles import NEW_VEHICLE
+from .test_voucher_templates import template_body
 
 
 async def test_a_retried_post_returns_the_first_result(demo) -> None:
@@ -286,6 +287,8 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
         "POST /vouchers/{id}/reversal": ("finance", "", {"json": {"reason": "posted twice"}}),
         "POST /accounting/books/close": ("cfo", "/accounting/books/close", {
             "json": {"period": last_month(demo)}}),
+        "POST /accounting/templates": (
+            "finance", "/accounting/templates", {"json": template_body()}),
     }  # fmt: skip
     assert sorted(requests) == _retryable(), "every retryable operation has a request here"
     return requests[operation]

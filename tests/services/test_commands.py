@@ -63,6 +63,7 @@ from leasekit.services import (
     sign_ins,
     users,
     vehicles,
+    voucher_templates,
 )
 from leasekit.services.commands import execute
 from leasekit.services.context import ServiceContext
@@ -84,6 +85,7 @@ from .conftest import (
 )
 from .test_applications import draft_command
 from .test_documents import PNG, chunks
+from .test_voucher_templates_api import fee_template
 
 
 @attrs.frozen
@@ -497,6 +499,8 @@ PREPARE: dict[str, Prepare] = {
             voucher_id, accounting.Correction("posted twice"))))(*_voucher(w)),
     "close_books": lambda w: (lambda director: lambda: accounting.close_books(
         w.ctx, director, "2023-12"))(_finance_director(w)),
+    "save_voucher_template": lambda w: (lambda finance: lambda:
+        voucher_templates.save_voucher_template(w.ctx, finance, fee_template()))(_finance(w)),
 }  # fmt: skip
 """How to run each registered command, except event handlers (below)."""
 
@@ -751,6 +755,14 @@ READS: dict[str, Prepare] = {
     "reconcile_ledger": lambda w: (
         lambda voucher_id, finance: lambda: ledger_sync.reconcile_ledger(w.ctx, finance)
     )(*_voucher(w)),
+    "list_voucher_templates": lambda w: (
+        lambda finance: lambda: voucher_templates.list_voucher_templates(w.ctx, finance)
+    )(_finance(w)),
+    "get_voucher_template": lambda w: (
+        lambda finance: (
+            lambda: voucher_templates.get_voucher_template(w.ctx, finance, "loan_disbursed")
+        )
+    )(_finance(w)),
 }
 
 

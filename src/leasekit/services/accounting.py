@@ -3,7 +3,7 @@
 An in-process handler (``accounting.book``) receives each event of
 :data:`~leasekit.domain.voucher_templates.EVENT_TYPES` after its command commits. It reads
 what the event does not say from the contract the event names (business type, product,
-partner), has the templates in force (``ctx.accounting``) book it, and stores the voucher
+partner), has the templates in force (:func:`accounting_of`) book it, and stores the voucher
 with the template that booked it and each line's dimensions. It is idempotent by the event's
 key: a replay finds the voucher (or the queued event) and does nothing, and the unique source
 key of vouchers is the last guard.
@@ -38,6 +38,7 @@ from leasekit.services.storage import (
     VoucherQuery,
     VoucherView,
 )
+from leasekit.services.templates_in_force import book_with_plugins, in_force, plugin_event_names
 
 __all__ = [
     "ACCOUNTANTS",
@@ -84,8 +85,9 @@ def _contract_context(uow: UnitOfWork, contract_id: str) -> dict[str, PayloadVal
 
 
 def accounting_of(ctx: ServiceContext, uow: UnitOfWork) -> Accounting:
-    """How the company books now: the chart and the templates in force."""
-    return ctx.accounting
+    """How the company books now: the chart and the templates in force, the configured
+    defaults with every version saved since (:mod:`leasekit.services.templates_in_force`)."""
+    return in_force(ctx.accounting, uow)
 
 
 def facts_of(uow: UnitOfWork, event: DomainEvent) -> EventFacts:
@@ -104,8 +106,8 @@ def _booked(work: Work, event: DomainEvent) -> str | None:
     refused, a :class:`BookingError` or :class:`Unmapped` says why."""
     accounting = accounting_of(work.ctx, work.uow)
     facts = facts_of(work.uow, event)
-    booked = accounting.templates_in(facts.field_text("currency")).book(
-        facts, actor=work.actor, at=work.at, rounding=accounting.rounding
+    booked = book_with_plugins(
+        accounting, work.ctx.adapters, event, facts, actor=work.actor, at=work.at
     )
     if isinstance(booked, Unmapped):
         raise _NotBooked(booked.reason)
@@ -128,7 +130,7 @@ class _NotBooked(DomainError):
     """No template met the event."""
 
 
-@handles(*EVENT_TYPES, name="accounting.book")
+@handles(*EVENT_TYPES, name="accounting.book", also=plugin_event_names)
 def book_event(work: Work, event: DomainEvent) -> None:
     """Book *event* as a voucher, or queue it as unmapped with the reason (see the module)."""
     key = event.idempotency_key

@@ -57,7 +57,7 @@ from leasekit.domain.settlement_quotes import SettlementQuote
 from leasekit.domain.statement_entries import StatementEntry, StatementImport
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import Vehicle
-from leasekit.domain.voucher_templates import Booking
+from leasekit.domain.voucher_templates import Booking, TemplateVersion
 from leasekit.domain.vouchers import Side, Voucher
 from leasekit.money import Currency, Money
 
@@ -105,9 +105,11 @@ __all__ = [
     "Repository",
     "ReviewFlagRepository",
     "RuleSetRepository",
+    "SavedTemplate",
     "SessionCredential",
     "SessionRepository",
     "SignInSession",
+    "TemplatesFingerprint",
     "TokenRepository",
     "UnitOfWork",
     "UnmappedEventRepository",
@@ -118,6 +120,7 @@ __all__ = [
     "VoucherQuery",
     "VoucherRepository",
     "VoucherSummary",
+    "VoucherTemplateRepository",
     "VoucherView",
     "hash_secret",
 ]
@@ -919,6 +922,51 @@ class VoucherRepository(Protocol):
     def list_for_date(self, business_date: date) -> list[Voucher]: ...
 
 
+@attrs.frozen
+class SavedTemplate:
+    """A voucher template version saved through the API, with who saved it and when."""
+
+    id: str
+    template: TemplateVersion
+    created_by: str
+    created_at: datetime
+
+
+class TemplatesFingerprint(NamedTuple):
+    """What changes whenever a template version is saved: how many there are and the
+    newest id (ids grow with time), read in one cheap query."""
+
+    saved: int
+    last_id: str | None
+
+
+class VoucherTemplateRepository(Protocol):
+    """Saved voucher template versions: append-only, a name's version numbers unique."""
+
+    def begin_saving(self) -> None:
+        """Before a save reads what it adds to: SQLite's write lock is taken now, so that
+        saves there run one after the other; PostgreSQL runs them side by side and its
+        unique index refuses the second of one version."""
+        ...
+
+    def add(self, saved: SavedTemplate) -> None:
+        """Store *saved*; a ConflictError naming the template and version when someone
+        else saved that version at the same moment."""
+        ...
+
+    def get(self, saved_id: str) -> SavedTemplate: ...
+
+    def fingerprint(self) -> TemplatesFingerprint: ...
+
+    def in_order(self) -> list[TemplateVersion]:
+        """Every saved version, in the order they were saved."""
+        ...
+
+    def of_name(self, name: str) -> list[SavedTemplate]:
+        """The saved versions of *name*, oldest first."""
+        ...
+
+
 class UnmappedEventRepository(Repository[UnmappedEvent], Protocol):
     def find_by_event_key(self, event_key: str) -> UnmappedEvent | None: ...
 
@@ -1125,6 +1173,9 @@ class UnitOfWork(Protocol):
 
     @property
     def voucher_syncs(self) -> VoucherSyncRepository: ...
+
+    @property
+    def voucher_templates(self) -> VoucherTemplateRepository: ...
 
     @property
     def deliveries(self) -> DeliveryRepository: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from leasekit.domain.accounting import default_chart
+from leasekit.domain.accounting_periods import period_of
 from leasekit.domain.bookings import Accounting
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
 from leasekit.domain.products import Product
 from leasekit.domain.voucher_templates import EVENT_TYPES, TemplateSet
-from leasekit.services import debit_runs, disbursements, partners, users
+from leasekit.services import accounting, debit_runs, disbursements, partners, users
 from leasekit.services.context import ServiceContext
 from leasekit.services.debit_runs import SettleRun, StartDebitRun
 from leasekit.services.voucher_batches import LOGGED_SUBJECTS, BatchReport, replay_log
@@ -80,6 +82,7 @@ def books(engine: Engine) -> dict[str, Any]:
                 VoucherRow.id, VoucherRow.source_key, VoucherRow.business_date,
                 VoucherRow.description, VoucherRow.created_by, VoucherRow.reverses,
                 VoucherRow.event_type, VoucherRow.template, VoucherRow.template_version,
+                VoucherRow.corrects_period,
             )
         ).all()  # fmt: skip
         lines = connection.execute(
@@ -156,6 +159,23 @@ def test_events_no_template_meets_are_queued_with_the_handlers_reasons(
     cleared(engine)
     replay_log(bare, chunk=4)
     assert books(engine) == queued
+
+
+def test_events_of_a_closed_month_are_placed_as_the_handler_places_them(
+    book: ServiceContext, engine: Engine, admin: Actor
+) -> None:
+    request = users.CreateUser("fd", "Finance director", Role.FINANCE_DIRECTOR)
+    director = users.create_user(book, admin, request).actor()
+    last = max(event.business_date for event in money_events(book))
+    book.clock.set_business_date(last + timedelta(days=62))  # type: ignore[attr-defined]
+    accounting.close_books(book, director, period_of(last))
+    deliver_all(book)
+    placed = books(engine)
+    assert None not in {header[-1] for header, _ in placed["vouchers"].values()}, "all late"
+
+    cleared(engine)
+    replay_log(book)
+    assert books(engine) == placed
 
 
 def test_a_replay_run_twice_or_after_the_handler_books_nothing_more(

@@ -267,6 +267,27 @@ class TemplateVersion:
             raise checks.error()
         return cls(name, version, event_type, description, conditions, lines)
 
+    def as_mapping(self) -> dict[str, Any]:
+        """The template as plain JSON data, in the shape :meth:`from_mapping` reads back to
+        an equal template: how a saved version is stored and shown."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "event_type": self.event_type,
+            "description": self.description,
+            "conditions": self.conditions._given(),
+            "lines": [
+                {
+                    "account": line.account,
+                    "side": str(line.side),
+                    "amount": line.amount,
+                    "dimensions": dict(line.dimensions),
+                    "memo": line.memo,
+                }
+                for line in self.lines
+            ],
+        }
+
     def check(self, chart: ChartOfAccounts) -> None:
         """Refuse a template that cannot be saved: an expression that does not compile, an
         account the chart lacks or has closed, lines that cannot balance, or a line that is
@@ -829,6 +850,13 @@ class TemplateSet:
                     f"for {template.conditions.merged(other.conditions)} first",
                 )
         return saved
+
+    def restored(self, saved: Iterable[TemplateVersion]) -> TemplateSet:
+        """The set with versions *saved* earlier (by :meth:`save`) added in the order they
+        were saved. They are not checked again: each was checked against the chart of its
+        day, and an account closed since makes the events it books wait in the unmapped
+        queue, as it does for the defaults, rather than stopping every booking."""
+        return attrs.evolve(self, versions=(*self.versions, *saved))
 
     def choose(self, facts: EventFacts) -> TemplateVersion | Unmapped:
         """The in-force template for *facts* whose conditions it meets and that sets the

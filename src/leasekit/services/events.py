@@ -22,7 +22,7 @@ it and decide.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Final, TypeVar
 
 import attrs
@@ -55,6 +55,9 @@ _OPERATORS: Final = frozenset({Role.ADMIN, Role.SYSTEM})
 _G = TypeVar("_G")
 Gather = Callable[[ServiceContext, DomainEvent], object]
 """A handler's gather step: what it needs from outside, fetched before its transaction."""
+Also = Callable[[ServiceContext], Collection[str]]
+"""The events a handler wants besides those it names, as the context configures them (the
+events plugins' voucher templates book)."""
 
 
 @attrs.frozen
@@ -74,6 +77,7 @@ class Handler:
     events: frozenset[str]
     command: Command[Occurrence, str]
     gather: Gather | None = None
+    also: Also | None = None
 
 
 HANDLERS: Final[dict[str, Handler]] = {}
@@ -85,6 +89,7 @@ def _declare(
     event_names: tuple[str, ...],
     handle: Callable[[Work, Occurrence], None],
     gather: Gather | None,
+    also: Also | None = None,
 ) -> None:
     def body(work: Work, occurrence: Occurrence) -> str:
         handle(work, occurrence)
@@ -101,18 +106,19 @@ def _declare(
     )(body)
     if name in HANDLERS:
         raise ValueError(f"two event handlers are named {name!r}")
-    HANDLERS[name] = Handler(name, frozenset(event_names), handler_command, gather)
+    HANDLERS[name] = Handler(name, frozenset(event_names), handler_command, gather, also)
 
 
 def handles(
-    *event_names: str, name: str
+    *event_names: str, name: str, also: Also | None = None
 ) -> Callable[[Callable[[Work, DomainEvent], None]], Callable[[Work, DomainEvent], None]]:
-    """Declare *function* the handler *name* of events *event_names* (see the module)."""
+    """Declare *function* the handler *name* of events *event_names*, and of those *also*
+    names given the context (see the module)."""
 
     def declare(
         function: Callable[[Work, DomainEvent], None],
     ) -> Callable[[Work, DomainEvent], None]:
-        _declare(name, event_names, lambda work, each: function(work, each.event), None)
+        _declare(name, event_names, lambda work, each: function(work, each.event), None, also)
         return function
 
     return declare
@@ -149,7 +155,10 @@ class HandlerSubscriber:
         return f"handler:{self.handler.name}"
 
     def wants(self, event_name: str) -> bool:
-        return event_name in self.handler.events
+        also = self.handler.also
+        return event_name in self.handler.events or (
+            also is not None and event_name in also(self.ctx)
+        )
 
     def deliver(self, event: DomainEvent) -> None:
         key = f"{self.handler.name}:{event.idempotency_key}"

@@ -25,6 +25,7 @@ from typing import Any, Generic, NamedTuple, Protocol, Self, TypeAlias, TypeVar
 
 import attrs
 
+from leasekit.domain.accounting_periods import Books
 from leasekit.domain.applications import Application
 from leasekit.domain.approvals import ApprovalTask, ApprovalTaskState, Tier
 from leasekit.domain.blacklist import BlacklistEntry
@@ -56,7 +57,7 @@ from leasekit.domain.settlement_quotes import SettlementQuote
 from leasekit.domain.statement_entries import StatementEntry, StatementImport
 from leasekit.domain.users import User
 from leasekit.domain.vehicles import Vehicle
-from leasekit.domain.voucher_templates import Booking
+from leasekit.domain.voucher_templates import Booking, TemplateVersion
 from leasekit.domain.vouchers import Side, Voucher
 from leasekit.money import Currency, Money
 
@@ -105,9 +106,11 @@ __all__ = [
     "Repository",
     "ReviewFlagRepository",
     "RuleSetRepository",
+    "SavedTemplate",
     "SessionCredential",
     "SessionRepository",
     "SignInSession",
+    "TemplatesFingerprint",
     "TokenRepository",
     "UnitOfWork",
     "UnmappedEventRepository",
@@ -118,6 +121,7 @@ __all__ = [
     "VoucherQuery",
     "VoucherRepository",
     "VoucherSummary",
+    "VoucherTemplateRepository",
     "VoucherView",
     "hash_secret",
 ]
@@ -829,6 +833,30 @@ class VoucherQuery:
     contract_id: str | None = None
     event_type: str | None = None
     business_date: date | None = None
+    sync: SyncStatus | None = None
+    """Those whose synchronisation with the ledger is pending, synced or failed."""
+
+
+class SyncStatus(StrEnum):
+    """Where a voucher stands with the ledger."""
+
+    PENDING = "pending"
+    """Not yet tried, or on its way."""
+    SYNCED = "synced"
+    FAILED = "failed"
+    """Tried and refused or unanswered; tried again with backoff until it is parked."""
+
+
+@attrs.frozen
+class LedgerSyncState:
+    """A voucher's last synchronisation with the ledger."""
+
+    voucher_id: str
+    status: SyncStatus = attrs.field(converter=SyncStatus)
+    ledger_reference: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    synced_at: datetime | None = None
 
 
 @attrs.frozen
@@ -846,6 +874,10 @@ class VoucherSummary:
     """The business event that produced it; None for one posted by hand."""
     template: str | None
     template_version: int | None
+    corrects_period: str | None
+    """The closed month whose event it books late, in the open period."""
+    sync: SyncStatus
+    """Where it stands with the ledger."""
 
 
 @attrs.frozen
@@ -865,9 +897,11 @@ class VoucherLineView:
 
 @attrs.frozen
 class VoucherView(VoucherSummary):
-    """A posted voucher, where it came from, and its lines with their dimensions."""
+    """A posted voucher, where it came from, its lines with their dimensions, and its
+    synchronisation with the ledger."""
 
     lines: tuple[VoucherLineView, ...]
+    ledger: LedgerSyncState
 
 
 @attrs.frozen
@@ -911,8 +945,83 @@ class VoucherRepository(Protocol):
         ...
 
 
+@attrs.frozen
+class SavedTemplate:
+    """A voucher template version saved through the API, with who saved it and when."""
+
+    id: str
+    template: TemplateVersion
+    created_by: str
+    created_at: datetime
+
+
+class TemplatesFingerprint(NamedTuple):
+    """What changes whenever a template version is saved: how many there are and the
+    newest id (ids grow with time), read in one cheap query."""
+
+    saved: int
+    last_id: str | None
+
+
+class VoucherTemplateRepository(Protocol):
+    """Saved voucher template versions: append-only, a name's version numbers unique."""
+
+    def begin_saving(self) -> None:
+        """Before a save reads what it adds to: SQLite's write lock is taken now, so that
+        saves there run one after the other; PostgreSQL runs them side by side and its
+        unique index refuses the second of one version."""
+        ...
+
+    def add(self, saved: SavedTemplate) -> None:
+        """Store *saved*; a ConflictError naming the template and version when someone
+        else saved that version at the same moment."""
+        ...
+
+    def get(self, saved_id: str) -> SavedTemplate: ...
+
+    def fingerprint(self) -> TemplatesFingerprint: ...
+
+    def in_order(self) -> list[TemplateVersion]:
+        """Every saved version, in the order they were saved."""
+        ...
+
+    def of_name(self, name: str) -> list[SavedTemplate]:
+        """The saved versions of *name*, oldest first."""
+        ...
+
+
 class UnmappedEventRepository(Repository[UnmappedEvent], Protocol):
     def find_by_event_key(self, event_key: str) -> UnmappedEvent | None: ...
+
+    def open_through(self, before: date) -> int:
+        """How many events dated before *before* wait in the queue."""
+        ...
+
+
+class BooksRepository(Protocol):
+    """How far the books are closed."""
+
+    def get(self) -> Books: ...
+
+    def for_posting(self) -> Books:
+        """The books, held against a concurrent close until the unit of work ends."""
+        ...
+
+    def close(self, books: Books, expected_version: int) -> None: ...
+
+
+class VoucherSyncRepository(Protocol):
+    """Each voucher's last synchronisation with the ledger; none yet means pending."""
+
+    def states(self, voucher_ids: Collection[str]) -> dict[str, LedgerSyncState]: ...
+
+    def record(self, outcomes: Iterable[LedgerSyncState], at: datetime) -> None: ...
+
+    def synced_balances(self, currency_code: str) -> dict[tuple[str, str | None], Decimal]:
+        """Debits less credits per (account, contract) over the synced vouchers."""
+        ...
+
+    def counts(self) -> dict[SyncStatus, int]: ...
 
 
 @attrs.frozen
@@ -1081,6 +1190,15 @@ class UnitOfWork(Protocol):
 
     @property
     def unmapped_events(self) -> UnmappedEventRepository: ...
+
+    @property
+    def books(self) -> BooksRepository: ...
+
+    @property
+    def voucher_syncs(self) -> VoucherSyncRepository: ...
+
+    @property
+    def voucher_templates(self) -> VoucherTemplateRepository: ...
 
     @property
     def deliveries(self) -> DeliveryRepository: ...

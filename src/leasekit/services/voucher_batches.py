@@ -1,10 +1,12 @@
 """Booking events in bulk, and rebuilding the books from the event log.
 
 :func:`book_events` books a stream of events as the ``accounting.book`` handler books each
-one, chunk by chunk, one transaction per chunk: the same templates (:func:`accounting_of`),
-the same facts (:func:`facts_with`), the same vouchers, lines, dimensions and source keys, and
-the same unmapped rows with the same reasons. What differs is the cost: a chunk's keys are
-checked in one query, its contracts read with their products' codes in one, and its
+one, chunk by chunk, one transaction per chunk: the same templates (:func:`accounting_of`, a
+plugin's where no data template meets an event), the same facts (:func:`facts_with`), the
+same vouchers, lines, dimensions and source keys, the same placing of a voucher dated in a
+closed month, and the same unmapped rows with the same reasons; the ledger is told of the
+chunk's vouchers by one ``vouchers_posted`` event. What differs is the cost: a chunk's keys
+are checked in one query, its contracts read with their products' codes in one, and its
 vouchers and lines written with two executemany INSERTs.
 
 Each event key is booked once, however often a stream is booked or by how many runs at once.
@@ -39,10 +41,11 @@ from leasekit.domain.voucher_templates import (
     choice_key,
 )
 from leasekit.errors import ConflictError, NotFoundError, ValidationError
-from leasekit.services.accounting import accounting_of, contract_named, facts_with
+from leasekit.services.accounting import accounting_of, contract_named, facts_with, posted
 from leasekit.services.commands import Work
 from leasekit.services.context import ServiceContext
 from leasekit.services.storage import ContractFacts, UnitOfWork
+from leasekit.services.templates_in_force import book_with_plugins, plugin_event_names
 
 __all__ = ["ATTEMPTS", "LOGGED_SUBJECTS", "BatchReport", "book_events", "replay_log"]
 
@@ -68,7 +71,8 @@ class BatchReport:
     skipped: int = 0
     """Events that had a voucher or waited in the queue already, or came twice."""
     ignored: int = 0
-    """Events that move no money (not of :data:`EVENT_TYPES`)."""
+    """Events that move no money: neither of :data:`EVENT_TYPES` nor named by a plugin's
+    template."""
     chunks: int = 0
     retried: int = 0
     """Chunks done again because another run posted some of their events meanwhile."""
@@ -106,14 +110,14 @@ def replay_log(ctx: ServiceContext, *, after: int = 0, chunk: int = 2000) -> Bat
 def _logged(ctx: ServiceContext, after: int, page: int) -> Iterator[DomainEvent]:
     """The log's money events past *after*, read *page* at a time, each page in a short
     transaction of its own: the log is streamed, never held whole."""
-    position = after
+    position, booked = after, _booked_names(ctx)
     while True:
         with ctx.uow_factory() as uow:
             found = uow.event_log.after(LOGGED_SUBJECTS, position, page)
         if not found:
             return
         position = found[-1][0]
-        yield from (event for _, event in found if event.name in EVENT_TYPES)
+        yield from (event for _, event in found if event.name in booked)
 
 
 def _book_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent]) -> BatchReport:
@@ -133,13 +137,16 @@ def _book_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent]
 
 
 def _try_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent]) -> BatchReport:
-    money = [event for event in events if event.name in EVENT_TYPES]
+    booked_names = _booked_names(ctx)
+    money = [event for event in events if event.name in booked_names]
     with ctx.unit_of_work() as uow:
         fresh = _fresh(uow, money)
         at, business_date = ctx.moment()
         work = Work(ctx, uow, actor, at, business_date)
         bookings, unmapped, zero = _bookings(work, fresh)
         uow.vouchers.add_bookings(bookings)
+        if bookings:
+            posted(work, [booking.voucher.id for booking, _ in bookings])
         uow.unmapped_events.add_many(unmapped)
         for queued in unmapped:
             _announce(work, queued)
@@ -152,6 +159,12 @@ def _try_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent])
         ignored=len(events) - len(money),
         chunks=1,
     )
+
+
+def _booked_names(ctx: ServiceContext) -> frozenset[str]:
+    """The events the booking handler takes: those of :data:`EVENT_TYPES`, and those the
+    plugins' templates name."""
+    return frozenset(EVENT_TYPES) | frozenset(plugin_event_names(ctx))
 
 
 def _fresh(uow: UnitOfWork, events: Sequence[DomainEvent]) -> list[DomainEvent]:
@@ -168,10 +181,12 @@ def _fresh(uow: UnitOfWork, events: Sequence[DomainEvent]) -> list[DomainEvent]:
 def _bookings(
     work: Work, events: Sequence[DomainEvent]
 ) -> tuple[list[tuple[Booking, str]], list[UnmappedEvent], int]:
-    """What the templates in force make of *events*, as :meth:`TemplateSet.book` makes of
-    each, choosing once per kind of event (:func:`choice_key`): the bookings with their event
-    types, the events to queue, and how many came to nothing."""
+    """What the templates in force make of *events*, as the handler makes of each (the data
+    templates, else a plugin's; a voucher dated in a closed month placed in the first open
+    day), choosing once per kind of event (:func:`choice_key`): the bookings with their
+    event types, the events to queue, and how many came to nothing."""
     accounting = accounting_of(work.ctx, work.uow)
+    books = work.uow.books.for_posting()
     chosen: dict[tuple[str | None, ...], TemplateVersion | Unmapped] = {}
     bookings: list[tuple[Booking, str]] = []
     unmapped: list[UnmappedEvent] = []
@@ -184,21 +199,25 @@ def _bookings(
         if key not in chosen:
             chosen[key] = templates.choose(facts)
         template = chosen[key]
-        if isinstance(template, Unmapped):  # its reason names only what the key holds
-            unmapped.append(_unmapped(work, event, template.reason))
-            continue
         try:
-            booked = book(
-                template, facts, templates.chart, actor=work.actor, at=work.at,
-                rounding=accounting.rounding,
+            booked = (
+                book_with_plugins(  # no data template: a plugin's may book it
+                    accounting, work.ctx.adapters, event, facts, actor=work.actor, at=work.at
+                )
+                if isinstance(template, Unmapped)
+                else book(template, facts, templates.chart, actor=work.actor, at=work.at,
+                          rounding=accounting.rounding)
             )  # fmt: skip
         except BookingError as exc:
             unmapped.append(_unmapped(work, event, str(exc)))
             continue
-        if booked is None:
+        if isinstance(booked, Unmapped):
+            unmapped.append(_unmapped(work, event, booked.reason))
+        elif booked is None:
             zero += 1
         else:
-            bookings.append((booked, event.name))
+            placed = attrs.evolve(booked, voucher=books.placed(booked.voucher))
+            bookings.append((placed, event.name))
     return bookings, unmapped, zero
 
 

@@ -173,6 +173,9 @@ class Run:
 
 def leasekit_run(url: str, folder: Path, count: int, chunk: int, profile: bool) -> Run:
     runtime = runtime_for(folder, url)
+    # Delivering the chunks' vouchers_posted events to the ledger is the ledger subscriber's
+    # work, not booking's; running beside the run, it would hold SQLite's write lock against it.
+    runtime.worker.stop()
     try:
         contracts = contract_ids(runtime.engine)
         profiler = cProfile.Profile() if profile else None

@@ -197,8 +197,9 @@ def test_an_accounts_ledger_runs_its_balance_across_pages_and_into_csv(
     rows = parsed(csv_chunks(ledger_csv_rows(usd, finance, "1100", ever(usd))))
     assert rows[0]["description"] == "opening"
     assert rows[-1]["description"] == "closing"
-    assert [Decimal(row["balance"]) for row in rows] == [0, *(l.balance for l in whole.lines), 100]
-    assert [row["voucher_id"] for row in rows[1:-1]] == [l.voucher_id for l in whole.lines]
+    balances = [line.balance for line in whole.lines]
+    assert [Decimal(row["balance"]) for row in rows] == [0, *balances, Decimal("100.00")]
+    assert [row["voucher_id"] for row in rows[1:-1]] == [line.voucher_id for line in whole.lines]
 
 
 # --- a contract's sub-ledger --------------------------------------------------------------------

@@ -40,6 +40,7 @@ __all__ = [
     "TrialBalance",
     "TrialBalanceRow",
     "account_ledger",
+    "cell_text",
     "contract_sub_ledger",
     "csv_chunks",
     "ledger_csv_rows",
@@ -375,7 +376,8 @@ Cells = Sequence[object]
 CSV_CHUNK: Final = 64 * 1024
 
 
-def _text(value: object) -> str:
+def cell_text(value: object) -> str:
+    """A cell as CSV and tables write it: decimals exact, dates ISO 8601, None empty."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
@@ -391,7 +393,7 @@ def csv_chunks(rows: Iterable[Cells]) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for row in rows:
-        writer.writerow([_text(cell) for cell in row])
+        writer.writerow([cell_text(cell) for cell in row])
         if buffer.tell() >= CSV_CHUNK:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)

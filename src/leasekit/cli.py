@@ -334,12 +334,12 @@ DEMO_MARKER = ".leasekit-demo"
 
 def _demo_settings(directory: Path) -> Settings:
     """The demo's settings: its folder's database and files, its fakes and its accounts."""
-    from leasekit.demo import DEMO_ADAPTER_OPTIONS, DEMO_ADAPTERS, DEMO_FUNDS
+    from leasekit.demo import DEMO_ADAPTER_OPTIONS, DEMO_FUNDS, demo_adapters
 
     return _settings(
         database_url=f"sqlite:///{directory / 'leasekit.db'}",
         data_dir=directory,
-        adapters=DEMO_ADAPTERS,
+        adapters=demo_adapters(),
         adapter_options=DEMO_ADAPTER_OPTIONS,
         funds=DEMO_FUNDS,
     )
@@ -455,6 +455,8 @@ def _print_demo(company: DemoCompany, base_url: str | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from leasekit.demo import demo_ledger
+
     table = Table(title="Demo users (tokens are shown once)")
     for heading in ("user", "role", "partner", "token"):
         table.add_column(heading)
@@ -471,6 +473,7 @@ def _print_demo(company: DemoCompany, base_url: str | None) -> None:
         soft_wrap=True,
     )
     console.print(f"API description: {base_url}/openapi.json; walkthrough: docs/walkthrough.md")
+    console.print(f"Ledger: {demo_ledger()} (docs/accounting.md)", soft_wrap=True)
     console.print(
         f"Workbench: {base_url}/workbench (sign in as officer with its token above; "
         "docs/workbench.md)",

@@ -8,6 +8,7 @@ never by switching validation off.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -46,6 +47,7 @@ from leasekit.settings import ADAPTER_KINDS
 from leasekit.testing.book import Debtor, book_partner, months_before, taken_over_contract
 
 __all__ = [
+    "BEANCOUNT_PLUGIN",
     "DEMO_ADAPTERS",
     "DEMO_ADAPTER_OPTIONS",
     "DEMO_BOOK",
@@ -56,6 +58,8 @@ __all__ = [
     "SAMPLE_FACE_PHOTO",
     "DemoCompany",
     "company_statement",
+    "demo_adapters",
+    "demo_ledger",
     "demo_face_photo",
     "seed_demo",
     "supply_onboarding_documents",
@@ -72,6 +76,29 @@ the notifier would tell people written under the demo folder's ``messages``, to 
 bank statements read as the camt.053 files banks export, and contracts really signed by the
 local provider (``leasekit signatures sign``), with a certificate authority it makes under
 the demo folder."""
+BEANCOUNT_PLUGIN: Final = "leasekit_ledger_beancount"
+"""The Beancount ledger's distribution (``plugins/leasekit-ledger-beancount``): with it
+installed, the demo books to a Beancount file, ``ledger.beancount`` in its folder."""
+
+
+def demo_adapters() -> dict[str, str]:
+    """:data:`DEMO_ADAPTERS`, with the Beancount ledger in place of the fake one when its
+    plugin is installed, so the demo's vouchers land in a file ``bean-check`` can check."""
+    if importlib.util.find_spec(BEANCOUNT_PLUGIN) is None:
+        return dict(DEMO_ADAPTERS)
+    return DEMO_ADAPTERS | {"ledger": "beancount"}
+
+
+def demo_ledger() -> str:
+    """Where the demo's vouchers are synchronised, as its start-up message says."""
+    if demo_adapters()["ledger"] == "beancount":
+        return "Beancount, ledger.beancount in the demo folder (check it with bean-check)"
+    return (
+        "the fake ledger, in memory (pip install plugins/leasekit-ledger-beancount for a "
+        "Beancount file)"
+    )
+
+
 DEMO_ADAPTER_OPTIONS: Final = {
     "face_verifier": {"other_similarity": "0.93"},
     "bank": {

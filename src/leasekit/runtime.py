@@ -41,6 +41,7 @@ from leasekit.services import catalog, users
 from leasekit.services.calls import CallPolicy
 from leasekit.services.context import ServiceContext
 from leasekit.services.events import handler_subscribers
+from leasekit.services.ledger_sync import LedgerSubscriber
 from leasekit.services.sheets import SheetLimits
 from leasekit.settings import OutboxSettings, PartnerSettings, PreApprovalSettings, Settings
 from leasekit.store.database import create_engine, upgrade
@@ -217,7 +218,7 @@ def subscribers(
     pm: PluginManager, adapters: Adapters, ctx: ServiceContext
 ) -> list[EventSubscriber]:
     """Who receives committed events, each on its own: every plugin with an event hook, the
-    notifier if one is configured, and every in-process handler."""
+    notifier and the ledger if they are configured, and every in-process handler."""
     hooks = as_hooks(pm)
     found: list[EventSubscriber] = [
         PluginSubscriber(plugin, hooks, events)
@@ -225,6 +226,8 @@ def subscribers(
     ]
     if adapters.active_id(AdapterKind.NOTIFIER):
         found.append(NotifierSubscriber(adapters))
+    if adapters.active_id(AdapterKind.LEDGER):
+        found.append(LedgerSubscriber(ctx))
     found.extend(handler_subscribers(ctx))
     return found
 

@@ -147,6 +147,33 @@ def test_a_voucher_must_balance_per_currency() -> None:
     assert isinstance(voucher.lines, tuple)
 
 
+def test_a_ledger_lines_dimensions_are_known_read_only_and_give_its_contract() -> None:
+    line = LedgerLine(
+        "1221", "debit", Money("1.00", "CNY"), dimensions={"contract": "C-1", "branch": "SH"}
+    )
+    assert line.contract_id == "C-1"
+    assert line == attrs.evolve(line, dimensions={"branch": "SH", "contract": "C-1"})
+    assert hash(line) == hash(attrs.evolve(line))
+    with pytest.raises(TypeError):
+        line.dimensions["contract"] = "C-2"  # type: ignore[index]
+    assert LedgerLine("1002", "credit", Money("1.00", "CNY")).contract_id is None
+
+
+@pytest.mark.parametrize(
+    ("dimensions", "field"),
+    [({"cost_centre": "A"}, "dimensions.cost_centre"), ({"contract": " "}, "dimensions.contract")],
+)
+def test_an_unknown_or_blank_dimension_is_named(dimensions: dict[str, str], field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        LedgerLine("1221", "debit", Money("1.00", "CNY"), dimensions=dimensions)
+    assert [error.field for error in caught.value.errors] == [field]
+
+
+def test_a_ledger_line_counts_debits_plus_and_credits_minus() -> None:
+    assert LedgerLine("1221", "debit", Money("1.50", "CNY")).signed_amount == Money("1.50", "CNY")
+    assert LedgerLine("1221", "credit", Money("1.50", "CNY")).signed_amount == Money("-1.50", "CNY")
+
+
 def test_a_statement_is_in_one_currency_and_knows_if_it_balances() -> None:
     line = StatementLine("t-1", date(2024, 1, 2), Money("5.00", "CNY"), "X", "1")
     statement = BankStatement(

@@ -60,6 +60,19 @@ async def unmapped_fee(demo: Demo) -> str:
     return f"/accounting/unmapped/{unmapped.id}"
 
 
+async def booked_voucher(demo: Demo) -> str:
+    """The path of a voucher the demo booked: a cash payment's receipt."""
+    contract_id = await pay(demo, 4, "120.00", "CNY", "cash, booked")
+    (received, _) = await demo.listing(f"/vouchers?contract_id={contract_id}", "finance")
+    return f"/vouchers/{received['id']}"
+
+
+def last_month(demo: Demo) -> str:
+    """The month before the demo's business date, as ``YYYY-MM``: one that may be closed."""
+    today = demo.client.app[RUNTIME_KEY].services.clock.business_date()
+    return f"{today.year - (today.month == 1)}-{(today.month - 2) % 12 + 1:02d}"
+
+
 async def served_with(
     aiohttp_client: Any, company: DemoCompany, root: Path, accounting: AccountingSettings
 ) -> Demo:
@@ -144,3 +157,46 @@ async def test_the_books_are_finances(demo: Demo) -> None:
     await demo.call("POST", "/accounting/unmapped/no-such-event/replay", "finance", 404)
     await demo.call("GET", "/accounting/unmapped?state=lost", "finance", 422)
     await demo.call("GET", "/vouchers?business_date=yesterday", "finance", 422)
+
+
+async def test_a_payment_reaches_the_ledger_and_the_books_agree(demo: Demo) -> None:
+    contract_id = await pay(demo, 4, "300.00", "CNY", "cash for the ledger")
+    found = await demo.listing(f"/vouchers?contract_id={contract_id}", "finance")
+    assert {v["sync"] for v in found} == {"synced"}
+    assert await demo.listing("/vouchers?sync=failed", "finance") == []
+    voucher = await demo.call("GET", f"/vouchers/{found[0]['id']}", "finance", 200)
+    assert voucher["ledger"]["status"] == "synced"
+    assert voucher["ledger"]["ledger_reference"]
+    report = await demo.call("GET", "/accounting/ledger-reconciliation", "finance", 200)
+    assert report["agrees"], report["differences"]
+    assert report["currency"] == "CNY"
+    await demo.call("GET", "/accounting/ledger-reconciliation?currency=XYZ", "finance", 422)
+    await demo.call("GET", "/accounting/ledger-reconciliation", "officer", 403)
+
+
+async def test_a_voucher_is_reversed_once_over_http(demo: Demo) -> None:
+    contract_id = await pay(demo, 4, "300.00", "CNY", "cash to reverse")
+    (received, _) = await demo.listing(f"/vouchers?contract_id={contract_id}", "finance")
+    path = f"/vouchers/{received['id']}/reversal"
+    body = {"reason": "posted to the wrong contract"}
+    headers = {"Idempotency-Key": "reverse-1"}
+    made = await demo.call("POST", path, "finance", 201, json=body, headers=headers)
+    again = await demo.call("POST", path, "finance", 201, json=body, headers=headers)
+    assert made == again
+    assert made["reverses"] == received["id"]
+    await demo.call("POST", path, "finance", 422, json=body)  # reversed already
+    await demo.call("POST", path, "officer", 403, json=body)
+    await demo.call("POST", f"/vouchers/{new_id()}/reversal", "finance", 404, json=body)
+
+
+async def test_the_books_are_closed_by_the_finance_director(demo: Demo) -> None:
+    assert (await demo.call("GET", "/accounting/books", "finance", 200))["closed_through"] is None
+    today = demo.client.app[RUNTIME_KEY].services.clock.business_date()
+    body = {"period": last_month(demo)}
+    await demo.call("POST", "/accounting/books/close", "finance", 403, json=body)
+    await demo.call("POST", "/accounting/books/close", "cfo", 422, json={"period": "2026-13"})
+    this_month = {"period": f"{today.year}-{today.month:02d}"}
+    await demo.call("POST", "/accounting/books/close", "cfo", 409, json=this_month)
+    books = await demo.call("POST", "/accounting/books/close", "cfo", 200, json=body)
+    assert (books["closed_through"], books["version"]) == (body["period"], 1)
+    await demo.call("POST", "/accounting/books/close", "cfo", 409, json=body)

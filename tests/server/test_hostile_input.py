@@ -20,6 +20,7 @@ from leasekit.demo import credit_code, resident_id, vin
 from leasekit.services.sheets import XLSX_MEDIA_TYPE as XLSX
 
 from .conftest import Demo
+from .test_accounting import booked_voucher, last_month
 from .test_approval_tasks import open_task
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
 from .test_contracts import drawn_up, queued
@@ -68,7 +69,9 @@ class Case:
     ``path`` only names for requests refused before the object is read)."""
 
 
-_ACTIONS = frozenset({"transitions", "tags", "draft", "matches", "suspense", "payments"})
+_ACTIONS = frozenset(
+    {"transitions", "tags", "draft", "matches", "suspense", "payments", "reversal"}
+)
 """The last segments of paths that act on the object before them."""
 
 
@@ -90,6 +93,10 @@ async def _suspense(made: Awaitable[str]) -> str:
 
 async def _tags(made: Awaitable[str]) -> str:
     return f"{await made}/tags"
+
+
+async def _reversal(made: Awaitable[str]) -> str:
+    return f"{await made}/reversal"
 
 
 async def _draft_entry(made: Awaitable[str]) -> str:
@@ -455,6 +462,16 @@ CASES: dict[str, Case] = {
         lambda d: "/debit-runs",
         lambda d: {"account_id": "us", "business_date": None},
         201,
+    ),
+    "POST /vouchers/{id}/reversal": Case(
+        "finance",
+        lambda d: "/vouchers/unknown/reversal",
+        lambda d: {"reason": "posted twice"},
+        201,
+        prepare=lambda d: _reversal(booked_voucher(d)),
+    ),
+    "POST /accounting/books/close": Case(
+        "cfo", lambda d: "/accounting/books/close", lambda d: {"period": last_month(d)}, 200
     ),
 }  # fmt: skip
 

@@ -10,7 +10,7 @@ import pytest
 
 from leasekit.server.app import API
 
-from .test_accounting import unmapped_fee
+from .test_accounting import booked_voucher, last_month, unmapped_fee
 from .test_approval_tasks import open_task
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
 from .test_contracts import drawn_up, queued, sent
@@ -283,6 +283,9 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
         "POST /statement-entries/{id}/suspense": ("finance", "", {
             "json": {"reason": "unknown sender"}, "headers": at_first}),
         "POST /accounting/unmapped/{id}/replay": ("finance", "", {}),
+        "POST /vouchers/{id}/reversal": ("finance", "", {"json": {"reason": "posted twice"}}),
+        "POST /accounting/books/close": ("cfo", "/accounting/books/close", {
+            "json": {"period": last_month(demo)}}),
     }  # fmt: skip
     assert sorted(requests) == _retryable(), "every retryable operation has a request here"
     return requests[operation]
@@ -306,6 +309,7 @@ PREPARED = {
     "POST /statement-entries/{id}/matches": queued_entry,
     "POST /statement-entries/{id}/suspense": queued_entry,
     "POST /accounting/unmapped/{id}/replay": unmapped_fee,
+    "POST /vouchers/{id}/reversal": booked_voucher,
 }
 """Operations on objects the demo lacks, made first (their path is left empty above)."""
 ANSWERED = {
@@ -315,6 +319,7 @@ ANSWERED = {
     "POST /statement-entries/{id}/matches",
     "POST /statement-entries/{id}/suspense",
     "POST /accounting/unmapped/{id}/replay",
+    "POST /accounting/books/close",
 }
 """Operations that answer 200 with what they did, though they are neither moves nor creates."""
 

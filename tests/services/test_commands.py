@@ -47,6 +47,7 @@ from leasekit.services import (
     events,
     face_photos,
     funds,
+    ledger_sync,
     mandates,
     partner_exit,
     partner_imports,
@@ -324,6 +325,11 @@ def _finance(w: World) -> Actor:
     return made.actor()
 
 
+def _finance_director(w: World) -> Actor:
+    request = users.CreateUser("cfo", "Finance director", Role.FINANCE_DIRECTOR)
+    return users.create_user(w.ctx, w.admin, request).actor()
+
+
 def _quote(w: World) -> tuple[str, Actor]:
     """An open settlement quote of a taken-over contract, and finance."""
     finance = _finance(w)
@@ -486,6 +492,11 @@ PREPARE: dict[str, Prepare] = {
             entry, "unknown sender")))(*_queued_entry(w)),
     "replay_unmapped": lambda w: (lambda unmapped_id, finance: lambda:
         accounting.replay_unmapped(w.ctx, finance, unmapped_id))(*_unmapped(w)),
+    "reverse_voucher": lambda w: (lambda voucher_id, finance: lambda:
+        accounting.reverse_voucher(w.ctx, finance, accounting.ReverseVoucher(
+            voucher_id, accounting.Correction("posted twice"))))(*_voucher(w)),
+    "close_books": lambda w: (lambda director: lambda: accounting.close_books(
+        w.ctx, director, "2023-12"))(_finance_director(w)),
 }  # fmt: skip
 """How to run each registered command, except event handlers (below)."""
 
@@ -734,6 +745,12 @@ READS: dict[str, Prepare] = {
     "list_unmapped": lambda w: (lambda finance: lambda: accounting.list_unmapped(w.ctx, finance))(
         _unmapped(w)[1]
     ),
+    "get_books": lambda w: (lambda finance: lambda: accounting.get_books(w.ctx, finance))(
+        _finance(w)
+    ),
+    "reconcile_ledger": lambda w: (
+        lambda voucher_id, finance: lambda: ledger_sync.reconcile_ledger(w.ctx, finance)
+    )(*_voucher(w)),
 }
 
 

@@ -357,6 +357,137 @@ def test_the_ledger_records_each_key_once_and_keeps_balances(clock: FixedClock) 
     assert ledger.receipts["k-2"].ledger_reference == "fake-gl-000002"
 
 
+def test_a_lost_answer_posts_once_and_the_retry_gets_the_first_receipt(
+    clock: FixedClock,
+) -> None:
+    ledger = fakes.FakeLedger(clock)
+    ledger.lose_next_answer()
+    with pytest.raises(AdapterError, match="no answer came back"):
+        ledger.post(_voucher("v-1", "100.00"), "k-1")
+    assert ledger.receipts["k-1"] == ledger.post(_voucher("v-1", "100.00"), "k-1")
+    assert ledger.balance("1221", "CNY") == Money("100.00", "CNY")
+
+
+def test_an_outage_posts_nothing(clock: FixedClock) -> None:
+    ledger = fakes.FakeLedger(clock)
+    ledger.fail_next()
+    with pytest.raises(AdapterError):
+        ledger.post(_voucher("v-1", "100.00"), "k-1")
+    assert ledger.posted == []
+    assert ledger.balances("CNY") == []
+
+
+def test_a_request_delivered_twice_is_answered_with_the_first_receipt_and_counted_once(
+    clock: FixedClock,
+) -> None:
+    ledger = fakes.FakeLedger(clock)
+    ledger.deliver_twice()
+    receipt = ledger.post(_voucher("v-1", "100.00"), "k-1")
+    assert ledger.deliveries == 2
+    assert ledger.receipts == {"k-1": receipt}
+    assert ledger.balance("1221", "CNY") == Money("100.00", "CNY")
+    ledger.post(_voucher("v-2", "5.00"), "k-2")
+    assert ledger.deliveries == 3
+
+
+def test_a_refusal_is_permanent_names_what_is_at_fault_and_posts_nothing(
+    clock: FixedClock,
+) -> None:
+    ledger = fakes.FakeLedger(clock)
+    ledger.refuse_next(reason="period closed")
+    with pytest.raises(ValidationError, match="'v-1': period closed") as caught:
+        ledger.post(_voucher("v-1", "100.00"), "k-1")
+    assert caught.value.errors[0].field == "voucher"
+    ledger.refuse_account("1002")
+    with pytest.raises(ValidationError) as caught:
+        ledger.post(_voucher("v-1", "100.00"), "k-1")
+    assert caught.value.errors[0].field == "lines[1].account"
+    assert ledger.posted == []
+    ledger.post(_voucher("v-3", "1.00", debit="1221", credit="6011"), "k-3")
+    assert len(ledger.posted) == 1
+
+
+def test_a_flaky_ledger_fails_the_same_way_for_a_seed_and_never_counts_twice(
+    clock: FixedClock,
+) -> None:
+    def run(seed: int) -> tuple[list[str], fakes.FakeLedger]:
+        ledger = fakes.FakeLedger(clock, failure_rate=Decimal("0.3"), seed=seed)
+        failures = []
+        for number in range(1, 41):
+            voucher, key = _voucher(f"v-{number}", "10.00"), f"k-{number}"
+            while True:
+                try:
+                    ledger.post(voucher, key)
+                    break
+                except AdapterError as exc:
+                    failures.append(f"{key}: {exc}")
+        return failures, ledger
+
+    failures, ledger = run(7)
+    assert failures == run(7)[0]
+    assert failures != run(8)[0]
+    assert any("outage" in failure for failure in failures)
+    assert any("answer" in failure for failure in failures)
+    assert len(ledger.posted) == 40
+    assert ledger.balance("1221", "CNY") == Money("400.00", "CNY")
+
+
+def test_the_ledgers_balances_are_exact_by_account_and_contract(clock: FixedClock) -> None:
+    ledger = fakes.FakeLedger(clock)
+    cny = Money("0.10", "CNY")
+    lines = [
+        LedgerLine("1221", "debit", cny, dimensions={"contract": "C-2"}),
+        LedgerLine("1221", "debit", cny, dimensions={"contract": "C-1", "partner": "P-1"}),
+        LedgerLine("1221", "debit", cny),
+        LedgerLine("1002", "credit", cny * 3),
+    ]
+    ledger.post(LedgerVoucher("v-1", date(2024, 1, 15), "x", lines), "k-1")
+    ledger.post(_voucher("v-2", "1.00", debit="1002", credit="1221"), "k-2")
+    assert [(b.account, b.contract_id, b.amount) for b in ledger.balances("CNY")] == [
+        ("1002", None, Money("0.70", "CNY")),
+        ("1221", None, Money("-0.90", "CNY")),
+        ("1221", "C-1", cny),
+        ("1221", "C-2", cny),
+    ]
+    assert ledger.balances("USD") == []
+
+
+def test_the_ledgers_faults_are_options(clock: FixedClock, tmp_path: Path) -> None:
+    options = {
+        "outages": "1",
+        "lost_answers": "1",
+        "refused_accounts": "6011, 6012",
+        "failure_rate": "0",
+        "seed": "7",
+    }
+    context = AdapterContext(options, tmp_path, clock, AdapterKind.LEDGER)
+    ledger = fakes.FakeLedger.from_context(context)
+    with pytest.raises(AdapterError, match="scripted outage"):
+        ledger.post(_voucher("v-1", "1.00"), "k-1")
+    with pytest.raises(AdapterError, match="no answer"):
+        ledger.post(_voucher("v-1", "1.00"), "k-1")
+    with pytest.raises(ValidationError, match="6012"):
+        ledger.post(_voucher("v-2", "1.00", credit="6012"), "k-2")
+    assert [voucher.voucher_id for voucher in ledger.posted] == ["v-1"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"failure_rate": "1.5"}, "outside 0-1"),
+        ({"failure_rate": "often"}, "failure_rate"),
+        ({"refusals": "-1"}, "refusals"),
+        ({"seed": "x"}, "seed"),
+    ],
+)
+def test_bad_ledger_options_stop_start_up(
+    clock: FixedClock, tmp_path: Path, options: dict[str, str], message: str
+) -> None:
+    context = AdapterContext(options, tmp_path, clock, AdapterKind.LEDGER)
+    with pytest.raises(ConfigurationError, match=message):
+        fakes.FakeLedger.from_context(context)
+
+
 def test_the_in_memory_store_holds_what_was_put() -> None:
     store = fakes.InMemoryDocumentStore(chunk_size=3)
     store.put("a/b", [b"hello", b"!"])

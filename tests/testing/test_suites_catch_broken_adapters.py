@@ -21,7 +21,7 @@ import attrs
 import pytest
 
 from leasekit.money import Money
-from leasekit.ports import BankStatement
+from leasekit.ports import BankStatement, LedgerBalance
 from leasekit.testing import fakes, suites
 
 
@@ -44,6 +44,28 @@ class ForgetfulLedger(fakes.FakeLedger):
         self.receipts.pop(idempotency_key, None)
         self._vouchers.pop(idempotency_key, None)
         return super().post(voucher, idempotency_key)
+
+
+class DoubleCountingLedger(fakes.FakeLedger):
+    """Answers a repeat with the first receipt, and books it again."""
+
+    def post(self, voucher, idempotency_key):
+        repeat = idempotency_key in self._vouchers
+        receipt = super().post(voucher, idempotency_key)
+        if repeat:
+            self._vouchers[f"{idempotency_key}#{self.deliveries}"] = voucher
+        return receipt
+
+
+class ContractBlindLedger(fakes.FakeLedger):
+    """Sums each account whatever the contract its lines carry."""
+
+    def balances(self, currency):
+        blind = {}
+        for balance in super().balances(currency):
+            known = blind.get(balance.account)
+            blind[balance.account] = balance.amount if known is None else known + balance.amount
+        return [LedgerBalance(account, None, amount) for account, amount in blind.items()]
 
 
 class TrustingBank(fakes.FakeBank):
@@ -92,6 +114,18 @@ class TestForgetfulLedger(suites.LedgerSuite):
     @pytest.fixture
     def adapter(self, clock):
         return ForgetfulLedger(clock)
+
+
+class TestDoubleCountingLedger(suites.LedgerSuite):
+    @pytest.fixture
+    def adapter(self, clock):
+        return DoubleCountingLedger(clock)
+
+
+class TestContractBlindLedger(suites.LedgerSuite):
+    @pytest.fixture
+    def adapter(self, clock):
+        return ContractBlindLedger(clock)
 
 
 class TestTrustingBank(suites.BankSuite):
@@ -181,6 +215,10 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
         "TestLeakyStore::test_unsafe_keys_are_refused[../outside]",
         "TestForgetfulLedger::test_a_repeated_post_returns_the_first_receipt",
         "TestForgetfulLedger::test_a_key_reused_for_another_voucher_is_a_conflict",
+        "TestDoubleCountingLedger::test_a_repeated_post_does_not_change_balances",
+        "TestForgetfulLedger::test_a_conflict_changes_nothing",
+        "TestContractBlindLedger::test_balances_by_account_and_contract_are_exact_and_sum_to_zero",
+        "TestContractBlindLedger::test_a_lines_dimensions_give_the_contract_of_its_balance",
         "TestChattyNotifier::test_a_redelivered_event_is_notified_once",
         "TestChattyNotifier::test_a_repeated_message_is_sent_once",
         "TestTrustingBank::test_return_file_results_are_items_of_the_batch",

@@ -120,6 +120,9 @@ class Voucher:
     does not post twice."""
     reverses: str | None = None
     """The id of the voucher this one reverses."""
+    corrects_period: str | None = None
+    """The closed month (``YYYY-MM``) whose event or voucher this one books late, in the
+    open period (:mod:`leasekit.domain.accounting_periods`)."""
 
     @classmethod
     def post(

@@ -51,8 +51,10 @@ from leasekit.ports.documents import DOCUMENT_KEY_PATTERN, DocumentStore, check_
 from leasekit.ports.face import FaceMatch, FaceVerifier
 from leasekit.ports.fraud import FraudCheck, FraudHit, FraudSource, FraudSubject
 from leasekit.ports.ledger import (
+    DIMENSIONS,
     EntrySide,
     Ledger,
+    LedgerBalance,
     LedgerLine,
     LedgerReceipt,
     LedgerVoucher,
@@ -70,6 +72,7 @@ from leasekit.ports.statements import (
 from leasekit.ports.vouchers import VoucherTemplate
 
 __all__ = [
+    "DIMENSIONS",
     "DOCUMENT_KEY_PATTERN",
     "AccountType",
     "AdapterContext",
@@ -97,6 +100,7 @@ __all__ = [
     "FraudSource",
     "FraudSubject",
     "Ledger",
+    "LedgerBalance",
     "LedgerLine",
     "LedgerReceipt",
     "LedgerVoucher",

@@ -17,8 +17,12 @@ books, and the replay is refused with the reason while it still cannot.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
+import attrs
+
+from leasekit.domain.accounting_periods import Books, first_day_after, period_of, valid_period
 from leasekit.domain.bookings import Accounting, UnmappedEvent, UnmappedState
 from leasekit.domain.events import DomainEvent, PayloadValue
 from leasekit.domain.identity import Actor, Role, new_id
@@ -37,18 +41,30 @@ from leasekit.services.storage import (
 
 __all__ = [
     "ACCOUNTANTS",
+    "CLOSERS",
+    "VOUCHERS_POSTED",
+    "Correction",
+    "ReverseVoucher",
     "accounting_of",
     "book_event",
+    "close_books",
     "ensure_accountant",
     "facts_of",
+    "get_books",
     "get_voucher",
     "list_unmapped",
     "list_vouchers",
+    "posted",
     "replay_unmapped",
+    "reverse_voucher",
 ]
 
 ACCOUNTANTS: Final = frozenset({Role.FINANCE, Role.FINANCE_DIRECTOR, Role.SYSTEM})
-"""Who reads the books and works the unmapped queue."""
+"""Who reads the books, works the unmapped queue and corrects a voucher."""
+CLOSERS: Final = frozenset({Role.FINANCE_DIRECTOR})
+"""Who closes the books for a month."""
+VOUCHERS_POSTED: Final = "vouchers_posted"
+"""Recorded with every voucher posted: what the ledger subscriber synchronises."""
 _SUBJECT: Final = "unmapped_event"
 
 
@@ -95,8 +111,17 @@ def _booked(work: Work, event: DomainEvent) -> str | None:
         raise _NotBooked(booked.reason)
     if booked is None:
         return None
-    work.uow.vouchers.add_booking(booked, event.name)
-    return booked.voucher.id
+    placed = attrs.evolve(booked, voucher=work.uow.books.for_posting().placed(booked.voucher))
+    work.uow.vouchers.add_booking(placed, event.name)
+    posted(work, [placed.voucher.id])
+    return placed.voucher.id
+
+
+def posted(work: Work, voucher_ids: Sequence[str]) -> None:
+    """Tell the ledger subscriber that *voucher_ids* were posted in this unit of work: one
+    event for all (their ids comma-separated), named after the first, so a batch is
+    synchronised by one delivery."""
+    work.event(VOUCHERS_POSTED, "voucher", voucher_ids[0], {"voucher_ids": ",".join(voucher_ids)})
 
 
 class _NotBooked(DomainError):
@@ -186,6 +211,80 @@ def replay_unmapped(work: Work, unmapped_id: str) -> UnmappedEvent:
          "voucher_id": voucher_id},
     )  # fmt: skip
     return unmapped
+
+
+# --- periods and corrections ---------------------------------------------------------------
+
+
+@command("close_books", subject="books", roles=CLOSERS, reload=lambda uow, _: uow.books.get(),
+         identify=lambda books: "books")  # fmt: skip
+def close_books(work: Work, period: str) -> Books:
+    """Close the books through a month (``YYYY-MM``).
+
+    That month and every one before it refuse postings from then on; an event of theirs that
+    comes later is booked on the first open day, naming the month it corrects. Only a month
+    that has ended, after the last one closed, and with no event of it left in the unmapped
+    queue. Finance director."""
+    books = work.uow.books.for_posting()
+    closed = books.close(
+        valid_period(period), actor=work.actor, at=work.at, business_date=work.business_date
+    )
+    waiting = work.uow.unmapped_events.open_through(first_day_after(period))
+    if waiting:
+        raise DomainError(
+            f"{waiting} event(s) of {period} or before wait in the unmapped queue; book them "
+            "before closing the month"
+        )
+    work.uow.books.close(closed, books.version)
+    work.event("books_closed", "books", "books", {"closed_through": period})
+    return work.uow.books.get()
+
+
+def get_books(ctx: ServiceContext, actor: Actor) -> Books:
+    """How far the books are closed. Finance."""
+    ensure_accountant(actor, "books")
+    with ctx.uow_factory() as uow:
+        return uow.books.get()
+
+
+@attrs.frozen
+class Correction:
+    """Why a voucher is reversed."""
+
+    reason: str = attrs.field(metadata={"description": "Why the voucher is wrong; kept on it."})
+
+
+@attrs.frozen
+class ReverseVoucher:
+    voucher_id: str
+    correction: Correction
+
+
+@command(
+    "reverse_voucher",
+    subject="voucher",
+    roles=ACCOUNTANTS - {Role.SYSTEM},
+    reload=lambda uow, voucher_id: uow.vouchers.view(voucher_id),
+)
+def reverse_voucher(work: Work, request: ReverseVoucher) -> VoucherView:
+    """Correct a voucher by reversing it.
+
+    Vouchers are never changed: the reversal mirrors every line, links back to the original
+    and is dated today; one of a closed month also names that month. A voucher is reversed
+    once (409 the second time). Finance."""
+    original = work.uow.vouchers.get(request.voucher_id)
+    reversal = original.reversal(
+        actor=work.actor,
+        at=work.at,
+        business_date=work.business_date,
+        reason=request.correction.reason,
+    )
+    books = work.uow.books.for_posting()
+    if books.is_closed(original.business_date):
+        reversal = attrs.evolve(reversal, corrects_period=period_of(original.business_date))
+    work.uow.vouchers.add(reversal)
+    posted(work, [reversal.id])
+    return work.uow.vouchers.view(reversal.id)
 
 
 # --- reading ---------------------------------------------------------------------------------

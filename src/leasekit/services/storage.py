@@ -25,6 +25,7 @@ from typing import Any, Generic, NamedTuple, Protocol, Self, TypeAlias, TypeVar
 
 import attrs
 
+from leasekit.domain.accounting_periods import Books
 from leasekit.domain.applications import Application
 from leasekit.domain.approvals import ApprovalTask, ApprovalTaskState, Tier
 from leasekit.domain.blacklist import BlacklistEntry
@@ -818,6 +819,30 @@ class VoucherQuery:
     contract_id: str | None = None
     event_type: str | None = None
     business_date: date | None = None
+    sync: SyncStatus | None = None
+    """Those whose synchronisation with the ledger is pending, synced or failed."""
+
+
+class SyncStatus(StrEnum):
+    """Where a voucher stands with the ledger."""
+
+    PENDING = "pending"
+    """Not yet tried, or on its way."""
+    SYNCED = "synced"
+    FAILED = "failed"
+    """Tried and refused or unanswered; tried again with backoff until it is parked."""
+
+
+@attrs.frozen
+class LedgerSyncState:
+    """A voucher's last synchronisation with the ledger."""
+
+    voucher_id: str
+    status: SyncStatus = attrs.field(converter=SyncStatus)
+    ledger_reference: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    synced_at: datetime | None = None
 
 
 @attrs.frozen
@@ -835,6 +860,10 @@ class VoucherSummary:
     """The business event that produced it; None for one posted by hand."""
     template: str | None
     template_version: int | None
+    corrects_period: str | None
+    """The closed month whose event it books late, in the open period."""
+    sync: SyncStatus
+    """Where it stands with the ledger."""
 
 
 @attrs.frozen
@@ -854,9 +883,11 @@ class VoucherLineView:
 
 @attrs.frozen
 class VoucherView(VoucherSummary):
-    """A posted voucher, where it came from, and its lines with their dimensions."""
+    """A posted voucher, where it came from, its lines with their dimensions, and its
+    synchronisation with the ledger."""
 
     lines: tuple[VoucherLineView, ...]
+    ledger: LedgerSyncState
 
 
 @attrs.frozen
@@ -960,6 +991,36 @@ class LedgerReports(Protocol):
 
 class UnmappedEventRepository(Repository[UnmappedEvent], Protocol):
     def find_by_event_key(self, event_key: str) -> UnmappedEvent | None: ...
+
+    def open_through(self, before: date) -> int:
+        """How many events dated before *before* wait in the queue."""
+        ...
+
+
+class BooksRepository(Protocol):
+    """How far the books are closed."""
+
+    def get(self) -> Books: ...
+
+    def for_posting(self) -> Books:
+        """The books, held against a concurrent close until the unit of work ends."""
+        ...
+
+    def close(self, books: Books, expected_version: int) -> None: ...
+
+
+class VoucherSyncRepository(Protocol):
+    """Each voucher's last synchronisation with the ledger; none yet means pending."""
+
+    def states(self, voucher_ids: Collection[str]) -> dict[str, LedgerSyncState]: ...
+
+    def record(self, outcomes: Iterable[LedgerSyncState], at: datetime) -> None: ...
+
+    def synced_balances(self, currency_code: str) -> dict[tuple[str, str | None], Decimal]:
+        """Debits less credits per (account, contract) over the synced vouchers."""
+        ...
+
+    def counts(self) -> dict[SyncStatus, int]: ...
 
 
 @attrs.frozen
@@ -1128,6 +1189,12 @@ class UnitOfWork(Protocol):
 
     @property
     def unmapped_events(self) -> UnmappedEventRepository: ...
+
+    @property
+    def books(self) -> BooksRepository: ...
+
+    @property
+    def voucher_syncs(self) -> VoucherSyncRepository: ...
 
     @property
     def ledger_reports(self) -> LedgerReports: ...

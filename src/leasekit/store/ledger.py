@@ -27,7 +27,15 @@ from leasekit.domain.voucher_templates import Booking
 from leasekit.domain.vouchers import JournalLine, Voucher
 from leasekit.errors import NotFoundError
 from leasekit.money import Money
-from leasekit.services.storage import Page, VoucherLineView, VoucherQuery, VoucherView
+from leasekit.services.storage import (
+    LedgerSyncState,
+    Page,
+    SyncStatus,
+    VoucherLineView,
+    VoucherQuery,
+    VoucherView,
+)
+from leasekit.store.accounting_books import BooksRepository, VoucherSyncRepository, VoucherSyncRow
 from leasekit.store.mapping import Record
 from leasekit.store.repository import Rule, SqlRepository, Stored, in_lists, repository, write
 from leasekit.store.schema import ID_LENGTH, Base, EntityRow, currency_column, id_column
@@ -67,6 +75,8 @@ class VoucherRow(Base):
     """The event that produced the voucher; None for one posted by hand."""
     template: Mapped[str | None] = mapped_column(String(64))
     template_version: Mapped[int | None]
+    corrects_period: Mapped[str | None] = mapped_column(String(7))
+    """The closed month whose event it books late, in the open period."""
 
     __table_args__ = (sa.Index(None, "event_type", "id"),)
 
@@ -112,6 +122,7 @@ def _voucher_columns(
         "created_at": voucher.created_at,
         "source_key": voucher.source_key,
         "reverses": voucher.reverses,
+        "corrects_period": voucher.corrects_period,
     }
 
 
@@ -164,6 +175,7 @@ def _voucher(row: sa.RowMapping, lines: Iterable[JournalLine]) -> Voucher:
         created_at=row["created_at"],
         source_key=row["source_key"],
         reverses=row["reverses"],
+        corrects_period=row["corrects_period"],
     )
 
 
@@ -187,6 +199,7 @@ class VoucherRepository:
     def _add(
         self, voucher: Voucher, header: dict[str, object], dimensions: Sequence[Mapping[str, str]]
     ) -> None:
+        BooksRepository(self._session).for_posting().ensure_open(voucher.business_date)
         write(self._session, "voucher", sa.insert(VoucherRow).values(header), rules=_RULES)
         lines = [
             _line_columns(voucher.id, number, line, dims)
@@ -200,6 +213,8 @@ class VoucherRepository:
         """Voucher headers matching *query*, in id order (ids grow with time), after *after*;
         a contract's are those with a line of the contract."""
         table: sa.Table = VoucherRow.__table__  # type: ignore[assignment]
+        syncs: sa.Table = VoucherSyncRow.__table__  # type: ignore[assignment]
+        sync = sa.func.coalesce(syncs.c.status, str(SyncStatus.PENDING))
         criteria: list[sa.ColumnElement[bool]] = []
         if query.contract_id is not None:
             lines = sa.select(VoucherLineRow.voucher_id).where(
@@ -210,9 +225,17 @@ class VoucherRepository:
             criteria.append(table.c.event_type == query.event_type)
         if query.business_date is not None:
             criteria.append(table.c.business_date == query.business_date)
+        if query.sync is not None:
+            criteria.append(sync == str(query.sync))
         if after is not None:
             criteria.append(table.c.id > after)
-        statement = sa.select(table).where(*criteria).order_by(table.c.id).limit(limit + 1)
+        statement = (
+            sa.select(table, sync.label("sync"))
+            .outerjoin(syncs, syncs.c.voucher_id == table.c.id)
+            .where(*criteria)
+            .order_by(table.c.id)
+            .limit(limit + 1)
+        )
         rows = self._session.connection().execute(statement).mappings().all()
         records: list[Record] = [dict(row) for row in rows[:limit]]
         return Page(records, records[-1]["id"] if len(rows) > limit else None)
@@ -236,10 +259,16 @@ class VoucherRepository:
         voucher = _voucher(
             header, [JournalLine(line.account, line.side, line.amount, line.memo) for line in lines]
         )
+        ledger = (
+            VoucherSyncRepository(self._session)
+            .states([voucher_id])
+            .get(voucher_id, LedgerSyncState(voucher_id, SyncStatus.PENDING))
+        )
         return VoucherView(
             voucher.id, voucher.business_date, voucher.description, voucher.created_by,
             voucher.created_at, voucher.source_key, voucher.reverses, header["event_type"],
-            header["template"], header["template_version"], tuple(lines),
+            header["template"], header["template_version"], voucher.corrects_period,
+            ledger.status, tuple(lines), ledger,
         )  # fmt: skip
 
     def trial_balance(self, currency_code: str) -> dict[str, Decimal]:
@@ -334,3 +363,11 @@ class UnmappedEventRepository(SqlRepository[UnmappedEvent]):
     def find_by_event_key(self, event_key: str) -> UnmappedEvent | None:
         found = self._find(self.stored.table.c.event_key == event_key)
         return found[0] if found else None
+
+    def open_through(self, before: dt.date) -> int:
+        """How many events dated before *before* wait in the queue."""
+        table = self.stored.table
+        count = sa.select(sa.func.count()).where(
+            table.c.state == "open", table.c.business_date < before
+        )
+        return int(self._session.connection().execute(count).scalar_one())

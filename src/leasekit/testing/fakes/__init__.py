@@ -1,8 +1,9 @@
 """Deterministic, scriptable stand-ins for every external party.
 
 Each fake does what its port promises (idempotency included) with no network and no
-randomness, and lets a test or a demo decide the answer: a fake bureau returns the score you
-set, a fake bank writes the return file you ask for, a fake ledger records what was posted.
+randomness but the seeded kind a test asks for (the ledger's failure rate), and lets a test
+or a demo decide the answer: a fake bureau returns the score you set, a fake bank writes the
+return file you ask for, a fake ledger records what was posted.
 Every fake can also be told to fail its next calls (:meth:`fail_next`) with an
 :class:`~leasekit.errors.AdapterError`, as a party that is down would.
 

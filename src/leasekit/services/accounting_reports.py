@@ -258,16 +258,16 @@ def account_ledger(
     known = chart.account(account)
     code = chart.currency.code
     start = None if after is None else _key(after)
+    places = [period.opening_key, period.closing_key]
+    if start is not None:
+        following = start._replace(line_no=start.line_no + 1)
+        places.append(max(following, period.opening_key))
     with ctx.uow_factory() as uow:
         reports = uow.ledger_reports
-        opening = reports.balance_before(account, code, period.opening_key)
-        closing = reports.balance_before(account, code, period.closing_key)
-        balance = opening
-        if start is not None:
-            following = start._replace(line_no=start.line_no + 1)
-            balance = reports.balance_before(account, code, max(following, period.opening_key))
+        opening, closing, *at_cursor = reports.balances_before(account, code, places)
         found = list(reports.lines(account, code, period.start, period.end, after=start,
                                    limit=size + 1))  # fmt: skip
+    balance = at_cursor[0] if at_cursor else opening
     page = list(_entries(found[:size], balance))
     more = len(found) > size
     return AccountLedger(
@@ -450,7 +450,7 @@ def _ledger_rows(
     yield LEDGER_COLUMNS
     with ctx.uow_factory() as uow:
         reports = uow.ledger_reports
-        balance = reports.balance_before(account, currency_code, period.opening_key)
+        (balance,) = reports.balances_before(account, currency_code, [period.opening_key])
         yield (period.start, "", "", "", "opening", "", "", "", "", balance)
         lines = reports.lines(account, currency_code, period.start, period.end)
         for entry in _entries(lines, balance):

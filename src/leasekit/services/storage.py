@@ -967,8 +967,11 @@ class LedgerReports(Protocol):
         """Each account with lines in *currency* up to *end*, by code."""
         ...
 
-    def balance_before(self, account: str, currency: str, key: LedgerKey) -> Decimal:
-        """Debits less credits of *account* over its lines before *key*."""
+    def balances_before(
+        self, account: str, currency: str, keys: Sequence[LedgerKey]
+    ) -> list[Decimal]:
+        """Debits less credits of *account* over its lines before each of *keys*, in one
+        pass."""
         ...
 
     def lines(

@@ -85,12 +85,24 @@ class LedgerReportRepository:
             found[account] = moved
         return [found[account] for account in sorted(found)]
 
-    def balance_before(self, account: str, currency: str, key: LedgerKey) -> Decimal:
-        """Debits less credits of *account* in *currency* over the lines before *key*."""
+    def balances_before(
+        self, account: str, currency: str, keys: Sequence[LedgerKey]
+    ) -> list[Decimal]:
+        """Debits less credits of *account* in *currency* over the lines before each of
+        *keys*, in one pass over the lines before the last of them."""
+        if not keys:
+            return []
+        flags = [_before(key).label(f"before_{n}") for n, key in enumerate(keys)]
         totals = self._totals(
-            (), _LINE.account == account, _LINE.currency == currency, _before(key)
+            flags, _LINE.account == account, _LINE.currency == currency, _before(max(keys))
         )
-        return totals.get(("debit",), Decimal(0)) - totals.get(("credit",), Decimal(0))
+        balances = [Decimal(0)] * len(keys)
+        for (*before, side), amount in totals.items():
+            signed = amount if side == "debit" else -amount
+            for n, counted in enumerate(before):
+                if counted:
+                    balances[n] += signed
+        return balances
 
     def lines(
         self,

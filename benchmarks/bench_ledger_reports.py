@@ -174,7 +174,7 @@ def main() -> int:
         for which in ("trial balance", "ledger page", "ledger csv"):
             answer = subprocess.run(
                 [sys.executable, __file__, "--report", which, "--url", url],
-                check=True, capture_output=True, text=True,
+                check=True, stdout=subprocess.PIPE, text=True,
             )  # fmt: skip
             result = json.loads(answer.stdout)
             failed |= result.get("balanced") is False

@@ -48,11 +48,15 @@ _ACCOUNT: Final = "{account:[0-9A-Za-z_.-]{1,64}}"
 
 
 class ReportFormat(StrEnum):
+    """What a report is sent as."""
+
     JSON = "json"
     CSV = "csv"
 
 
-class Switch(StrEnum):
+class AllAccounts(StrEnum):
+    """``true`` to list every account of the chart, quiet ones too."""
+
     TRUE = "true"
     FALSE = "false"
 
@@ -79,7 +83,7 @@ class LedgerQuery:
 class TrialBalanceQuery(LedgerQuery):
     """``all=true`` also lists the accounts that neither moved nor hold a balance."""
 
-    all: Switch | None = None
+    all: AllAccounts | None = None
 
 
 def _wants_csv(request: web.Request, asked: ReportFormat | None) -> bool:
@@ -126,7 +130,7 @@ async def trial_balance(request: web.Request) -> web.StreamResponse:
     query = read_query(request, TrialBalanceQuery)
     report = await run_sync(
         request, reports.trial_balance, services(request), actor(request), _period(query),
-        _code(query), every_account=query.all is Switch.TRUE,
+        _code(query), every_account=query.all is AllAccounts.TRUE,
     )  # fmt: skip
     if _wants_csv(request, query.format):
         rows = reports.trial_balance_csv_rows(report)

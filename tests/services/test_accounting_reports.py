@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
 
 from leasekit.domain.bookings import default_accounting
+from leasekit.domain.business import BusinessType
 from leasekit.domain.contracts import Contract
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
 from leasekit.domain.products import Product
+from leasekit.domain.voucher_templates import DEFAULT_TEMPLATES, RECEIVABLE_ACCOUNTS, receivable_of
 from leasekit.errors import NotFoundError, PermissionDeniedError, ValidationError
 from leasekit.money import Money
 from leasekit.services import contracts, debit_runs, disbursements, funds, partners, users
@@ -280,3 +283,30 @@ def test_only_finance_reads_the_reports(
             contract_sub_ledger(usd, actor, contract.id)
     with pytest.raises(NotFoundError):
         contract_sub_ledger(usd, finance, "0" * 26)
+
+
+# --- the receivable account -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("business_type", [str(kind) for kind in BusinessType])
+def test_the_receivable_account_and_its_parts_are_those_the_default_templates_book(
+    business_type: str,
+) -> None:
+    """A fee charged is debited to the receivable account; paying credits it with exactly
+    the parts :func:`receivable_of` names."""
+    account, parts = receivable_of(business_type)
+    kind = business_type if business_type in RECEIVABLE_ACCOUNTS else "loan"
+
+    def of_kind(event_type: str) -> Mapping[str, Any]:
+        (found,) = [
+            t for t in DEFAULT_TEMPLATES
+            if t["event_type"] == event_type
+            and t["conditions"].get("business_type", "loan") == kind
+        ]  # fmt: skip
+        return found
+
+    (charged,) = [line for line in of_kind("return_fee_charged")["lines"]
+                  if line["side"] == "debit"]  # fmt: skip
+    assert charged["account"] == account
+    paid = of_kind("payment_allocated")["lines"]
+    assert sorted(line["amount"] for line in paid if line["account"] == account) == sorted(parts)

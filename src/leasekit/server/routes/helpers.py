@@ -279,7 +279,7 @@ def read_query(request: web.Request, cls: type[_T], *, besides: frozenset[str] =
         raise ValidationError(
             FieldError(parameters.get(error.field, error.field), error.message)
             for error in exc.errors
-        ) from None
+        ) from exc
 
 
 PAGING: Final = frozenset({"after", "limit"})

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -314,14 +315,8 @@ class ContractSubLedger:
 
 def _by_account(chart: ChartOfAccounts, lines: Iterable[LedgerLine]) -> Iterator[SubLedgerAccount]:
     """*lines*, in currency and account order, as one :class:`SubLedgerAccount` each."""
-    group: list[LedgerLine] = []
-    for line in [*lines, None]:
-        if group and (line is None or (line.currency, line.account) != (
-            group[0].currency, group[0].account)):  # fmt: skip
-            yield _sub_account(chart, group)
-            group = []
-        if line is not None:
-            group.append(line)
+    for _, held in itertools.groupby(lines, key=lambda line: (line.currency, line.account)):
+        yield _sub_account(chart, list(held))
 
 
 def _sub_account(chart: ChartOfAccounts, lines: Sequence[LedgerLine]) -> SubLedgerAccount:

@@ -24,7 +24,15 @@ from leasekit.domain.products import Product
 from leasekit.domain.voucher_templates import DEFAULT_TEMPLATES, RECEIVABLE_ACCOUNTS, receivable_of
 from leasekit.errors import NotFoundError, PermissionDeniedError, ValidationError
 from leasekit.money import Money
-from leasekit.services import contracts, debit_runs, disbursements, funds, partners, users
+from leasekit.services import (
+    accounting,
+    contracts,
+    debit_runs,
+    disbursements,
+    funds,
+    partners,
+    users,
+)
 from leasekit.services.accounting_reports import (
     Period,
     account_ledger,
@@ -38,6 +46,7 @@ from leasekit.services.accounting_reports import (
 from leasekit.services.context import ServiceContext
 from leasekit.services.debit_runs import SettleRun, StartDebitRun
 from leasekit.services.funds import RecordPayment
+from leasekit.services.storage import VoucherQuery
 from leasekit.testing.book import BookContract
 from leasekit.testing.fakes import Fakes
 
@@ -310,3 +319,26 @@ def test_the_receivable_account_and_its_parts_are_those_the_default_templates_bo
     assert charged["account"] == account
     paid = of_kind("payment_allocated")["lines"]
     assert sorted(line["amount"] for line in paid if line["account"] == account) == sorted(parts)
+
+
+def test_a_hand_reversal_of_a_contracts_voucher_is_in_its_sub_ledger(
+    ctx: ServiceContext, usd: ServiceContext, finance: Actor, book: Callable[[], BookContract]
+) -> None:
+    """A reversal mirrors its original line for line: its lines are the contract's, and
+    undoing an allocation the receivables still show puts the account out by what it paid."""
+    contract = book().contract
+    record(ctx, finance, contract, "500.00", "T-1")
+    deliver_all(usd)
+    before = contract_sub_ledger(usd, finance, contract.id)
+    found = accounting.list_vouchers(usd, finance, VoucherQuery(contract_id=contract.id))
+    (allocated,) = [v for v in found.items if v["event_type"] == "payment_allocated"]
+    view = accounting.get_voucher(usd, finance, allocated["id"])
+    paid = sum((line.amount.amount for line in view.lines
+                if line.account == before.receivable_account), Decimal(0))  # fmt: skip
+    reversal = accounting.reverse_voucher(
+        usd, finance, accounting.ReverseVoucher(view.id, accounting.Correction("wrong contract"))
+    )
+    after = contract_sub_ledger(usd, finance, contract.id)
+    shown = {line.voucher_id for account in after.accounts for line in account.lines}
+    assert reversal.id in shown
+    assert after.difference - before.difference == paid > 0

@@ -49,6 +49,7 @@ __all__ = [
     "DEFAULT_TEMPLATES",
     "DIMENSIONS",
     "EVENT_TYPES",
+    "RECEIVABLE_ACCOUNTS",
     "Booking",
     "BookingError",
     "Conditions",
@@ -61,6 +62,7 @@ __all__ = [
     "Unmapped",
     "book",
     "default_templates",
+    "receivable_of",
 ]
 
 _NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -810,7 +812,10 @@ _BY_CONTRACT: Final = {"contract": "contract_id", "partner": "partner_id", "prod
 _OF_CONTRACT: Final = {**_BY_CONTRACT, "contract": "subject_id"}
 """A contract's own events name it by their subject."""
 _ALL_PARTS: Final = "penalty + fee + interest + principal"
-_RECEIVABLE: Final = {"loan": "1200", "finance_lease": "1210", "operating_lease": "1220"}
+RECEIVABLE_ACCOUNTS: Final[Mapping[str, str]] = MappingProxyType(
+    {"loan": "1200", "finance_lease": "1210", "operating_lease": "1220"})
+"""Where the default templates keep what a contract owes, by business type (a sale-leaseback
+books as a loan)."""
 _BANK: Final = {None: "1100", "direct_debit": "1110"}
 """Where money comes in: the creditor account that collects direct debits, or the operating
 account for everything else."""
@@ -842,6 +847,16 @@ def _given_back(receivable: str, bank: str, *, rent: bool) -> list[dict[str, str
             _entry(bank, "credit", f"credit - ({_ALL_PARTS})", "returned")]
 
 
+def receivable_of(business_type: str) -> tuple[str, tuple[str, ...]]:
+    """The account the default templates keep a contract of *business_type* receivable in,
+    and the parts of its schedule that account carries: what was lent (less an operating
+    lease's rent, which is income when paid) and the fees charged; interest and penalties
+    are income only when paid, so the account never holds them."""
+    kind = business_type if business_type in RECEIVABLE_ACCOUNTS else "loan"
+    parts = ("fee",) if kind == "operating_lease" else ("principal", "fee")
+    return RECEIVABLE_ACCOUNTS[kind], parts
+
+
 def _template(name: str, event_type: str, description: str, conditions: Mapping[str, str],
               lines: list[dict[str, str]], dimensions: Mapping[str, str] = _BY_CONTRACT,
               ) -> Mapping[str, Any]:
@@ -864,7 +879,7 @@ DEFAULT_TEMPLATES: Final[tuple[Mapping[str, Any], ...]] = (
     # Lent: the receivable is what was lent; the bank paid the dealer (or the seller); fees
     # financed are unearned until the contract earns them.
     *(_template(f"{kind}_disbursed", "contract_disbursed", "Disbursement", _of(kind), [
-        _entry(_RECEIVABLE[kind], "debit", "payout_amount + financed_fees", "lent"),
+        _entry(RECEIVABLE_ACCOUNTS[kind], "debit", "payout_amount + financed_fees", "lent"),
         _entry("1100", "credit", "payout_amount", "paid out"),
         _entry("2300", "credit", "financed_fees", "fees financed"),
     ], _OF_CONTRACT) for kind in ("loan", "finance_lease")),
@@ -883,25 +898,25 @@ DEFAULT_TEMPLATES: Final[tuple[Mapping[str, Any], ...]] = (
         _entry("2900", "debit", f"{_ALL_PARTS} + credit", "allocated"),
         *_paid_parts(receivable, rent=kind == "operating_lease"),
         _entry("2200", "credit", "credit", "credit left"),
-    ]) for kind, receivable in _RECEIVABLE.items()),
+    ]) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
     *(_template(f"{kind}_credit_applied", "credit_applied", "Customer credit applied", _of(kind), [
         _entry("2200", "debit", _ALL_PARTS, "credit used"),
         *_paid_parts(receivable, rent=kind == "operating_lease"),
-    ]) for kind, receivable in _RECEIVABLE.items()),
+    ]) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
     *(_template(f"{kind}_payment_reversed{_suffix(source)}", "payment_reversed",
                 "Payment reversed", _of(kind, source),
                 _given_back(receivable, bank, rent=kind == "operating_lease"))
-      for kind, receivable in _RECEIVABLE.items() for source, bank in _BANK.items()),
+      for kind, receivable in RECEIVABLE_ACCOUNTS.items() for source, bank in _BANK.items()),
     *(_template(f"{kind}_return_fee_charged", "return_fee_charged", "Returned debit fee charged",
                 _of(kind), [
         _entry(receivable, "debit", "amount", "fee due"),
         _entry("4200", "credit", "amount", "fee"),
-    ]) for kind, receivable in _RECEIVABLE.items()),
+    ]) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
     *(_template(f"{kind}_settlement_fee_charged", "settlement_fee_charged",
                 "Early settlement fee charged", _of(kind), [
         _entry(receivable, "debit", "amount", "fee due"),
         _entry("4200", "credit", "amount", "fee"),
-    ]) for kind, receivable in _RECEIVABLE.items()),
+    ]) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
 )
 """The default templates, as plain data in the shape :meth:`TemplateVersion.from_mapping`
 reads, for the default chart (:data:`~leasekit.domain.accounting.DEFAULT_ACCOUNTS`): loans,

@@ -272,9 +272,11 @@ def reverse_voucher(work: Work, request: ReverseVoucher) -> VoucherView:
     """Correct a voucher by reversing it.
 
     Vouchers are never changed: the reversal mirrors every line, links back to the original
-    and is dated today; one of a closed month also names that month. A voucher is reversed
-    once (409 the second time). Finance."""
+    and is dated today, each line with its original's dimensions (so a contract's sub-ledger
+    sees both); one of a closed month also names that month. A voucher is reversed once (409
+    the second time). Finance."""
     original = work.uow.vouchers.get(request.voucher_id)
+    dimensions = [line.dimensions for line in work.uow.vouchers.view(original.id).lines]
     reversal = original.reversal(
         actor=work.actor,
         at=work.at,
@@ -284,7 +286,7 @@ def reverse_voucher(work: Work, request: ReverseVoucher) -> VoucherView:
     books = work.uow.books.for_posting()
     if books.is_closed(original.business_date):
         reversal = attrs.evolve(reversal, corrects_period=period_of(original.business_date))
-    work.uow.vouchers.add(reversal)
+    work.uow.vouchers.add(reversal, dimensions)
     posted(work, [reversal.id])
     return work.uow.vouchers.view(reversal.id)
 

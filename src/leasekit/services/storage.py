@@ -883,6 +883,13 @@ class VoucherLineView:
     product: str | None = None
     branch: str | None = None
 
+    @property
+    def dimensions(self) -> dict[str, str]:
+        """The dimensions the line carries, by name (``contract``, ``partner`` ...)."""
+        given = {"contract": self.contract_id, "partner": self.partner_id,
+                 "product": self.product, "branch": self.branch}  # fmt: skip
+        return {name: value for name, value in given.items() if value is not None}
+
 
 @attrs.frozen
 class VoucherView(VoucherSummary):
@@ -903,7 +910,10 @@ class UnmappedQuery:
 class VoucherRepository(Protocol):
     """The journal: append-only, so there is no update and no delete."""
 
-    def add(self, voucher: Voucher) -> None: ...
+    def add(self, voucher: Voucher, dimensions: Sequence[Mapping[str, str]] = ()) -> None:
+        """Post *voucher*, each line with its *dimensions* (contract, partner, product,
+        branch), none if not given."""
+        ...
 
     def add_booking(self, booking: Booking, event_type: str) -> None:
         """Post what a template booked, with its template and the lines' dimensions."""

@@ -186,9 +186,10 @@ class VoucherRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def add(self, voucher: Voucher) -> None:
-        """Post *voucher*; a ValidationError if its source key or reversal target is taken."""
-        self._add(voucher, _voucher_columns(voucher), [{} for _ in voucher.lines])
+    def add(self, voucher: Voucher, dimensions: Sequence[Mapping[str, str]] = ()) -> None:
+        """Post *voucher*, each line with its *dimensions* (none if not given); a
+        ValidationError if its source key or reversal target is taken."""
+        self._add(voucher, _voucher_columns(voucher), dimensions or [{} for _ in voucher.lines])
 
     def add_booking(self, booking: Booking, event_type: str) -> None:
         """Post the voucher a template booked of an *event_type* event, with the template

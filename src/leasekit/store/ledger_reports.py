@@ -132,26 +132,13 @@ class LedgerReportRepository:
 
     def for_contract(self, contract_id: str) -> Iterator[LedgerLine]:
         """Every line carrying *contract_id*'s dimension, by currency, account and ledger
-        order, streamed. A reversal posted without dimensions mirrors its original line for
-        line, so its line belongs to the contract its original line names."""
-        carried = (
-            sa.select(*_LINE_COLUMNS).select_from(_JOURNAL).where(_LINE.contract_id == contract_id)
-        )
-        original = VoucherLineRow.__table__.alias("original")
-        mirrored = (
+        order, streamed."""
+        statement = (
             sa.select(*_LINE_COLUMNS)
-            .select_from(
-                original.join(VoucherRow.__table__, _VOUCHER.reverses == original.c.voucher_id)
-                .join(VoucherLineRow.__table__, sa.and_(
-                    _LINE.voucher_id == _VOUCHER.id, _LINE.line_no == original.c.line_no))
-            )
-            .where(original.c.contract_id == contract_id, _LINE.contract_id.is_(None))
-        )  # fmt: skip
-        both = sa.union_all(carried, mirrored).subquery()
-        statement = sa.select(both).order_by(
-            both.c.currency, both.c.account, both.c.business_date, both.c.voucher_id,
-            both.c.line_no,
-        )  # fmt: skip
+            .select_from(_JOURNAL)
+            .where(_LINE.contract_id == contract_id)
+            .order_by(_LINE.currency, _LINE.account, *_ORDER)
+        )
         return self._stream(statement)
 
     def _stream(self, statement: sa.Select[Any]) -> Iterator[LedgerLine]:

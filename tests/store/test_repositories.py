@@ -447,9 +447,9 @@ def test_a_source_key_posts_once(uow_factory: UowFactory, build: Build) -> None:
 def test_the_journal_has_no_way_to_change_or_delete_a_voucher() -> None:
     public = {name for name in dir(VoucherRepository) if not name.startswith("_")}
     assert public == {
-        "add", "add_booking",  # appends
-        "get", "find_by_source_key", "find_reversal", "list_for_date", "page", "view",
-        "trial_balance",  # reads
+        "add", "add_booking", "add_bookings",  # appends
+        "get", "find_by_source_key", "find_reversal", "known_keys", "list_for_date", "page",
+        "view", "trial_balance",  # reads
     }  # fmt: skip
 
 

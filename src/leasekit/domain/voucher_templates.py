@@ -22,9 +22,10 @@ negative is an error naming it (a template's side, not a sign, gives the directi
 
 from __future__ import annotations
 
+import decimal
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -61,6 +62,7 @@ __all__ = [
     "TemplateVersion",
     "Unmapped",
     "book",
+    "choice_key",
     "default_templates",
     "receivable_of",
 ]
@@ -541,6 +543,84 @@ def _net(lines: Iterable[tuple[LinearForm, Side]]) -> LinearForm:
     )
 
 
+_EXACT: Final = decimal.Context(
+    prec=DECIMAL_CONTEXT.prec,
+    rounding=DECIMAL_CONTEXT.rounding,
+    traps=[decimal.Inexact, decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
+""":data:`~leasekit.money.DECIMAL_CONTEXT`, refusing to round: a sum that its digits cannot
+hold exactly is left to rule-engine."""
+
+
+@attrs.frozen
+class LinearAmount:
+    """An amount expression that is a sum of fields times constants, as exact decimal
+    coefficients: a few multiplications and additions instead of rule-engine's walk over the
+    expression's tree, which is most of the cost of booking an event."""
+
+    constant: Decimal
+    terms: tuple[tuple[str, Decimal], ...]
+
+    def evaluate(self, values: Mapping[str, Decimal]) -> Decimal | None:
+        """The exact amount on *values*; None when it needs more digits than the context has
+        (rule-engine then rounds it as it always did)."""
+        try:
+            total = self.constant
+            for field, coefficient in self.terms:
+                total = _EXACT.fma(coefficient, values[field], total)
+        except (decimal.Inexact, decimal.Overflow):
+            return None
+        return total
+
+
+@functools.lru_cache(maxsize=4096)
+def _linear_amount(expression: str, event_type: str) -> LinearAmount | None:
+    """*expression* as a :class:`LinearAmount` when evaluating it from its coefficients gives
+    what rule-engine gives: it is linear, each coefficient is a terminating decimal, and it
+    divides only by constants whose quotients terminate, so that rule-engine too computes it
+    exactly. None otherwise: a product of fields, a condition, ``amount / 3``."""
+    node = _compiled(expression, event_type).statement.expression
+    form = _linear(node)
+    if form is None or not _divides_exactly(node):
+        return None
+    coefficients = {key: _terminating(value) for key, value in form.items()}
+    if any(value is None for value in coefficients.values()):
+        return None
+    constant = coefficients.pop("", None) or Decimal(0)
+    terms = tuple((key, value) for key, value in coefficients.items() if value is not None)
+    return LinearAmount(constant, terms)
+
+
+def _terminating(value: Fraction) -> Decimal | None:
+    """*value* as an exact Decimal, or None when its decimal expansion does not end (or
+    is longer than the context's digits)."""
+    denominator = value.denominator
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    if denominator != 1:
+        return None
+    try:
+        return _EXACT.divide(Decimal(value.numerator), Decimal(value.denominator))
+    except decimal.Inexact:
+        return None
+
+
+def _divides_exactly(node: Any) -> bool:
+    """Whether every division in *node* (linear, see :func:`_linear`) is by a constant
+    whose quotients terminate, so that rule-engine never rounds on the way."""
+    ast = rule_engine.ast
+    if isinstance(node, ast.ArithmeticExpression) and node.type == "tdiv":
+        divisor = _linear(node.right)
+        factor = None if divisor is None else _constant(divisor)
+        if not factor or _terminating(1 / factor) is None:
+            return False
+    children = (getattr(node, side, None) for side in ("left", "right"))
+    return all(
+        _divides_exactly(child) for child in children if isinstance(child, ast.ExpressionBase)
+    )
+
+
 def _show(form: LinearForm) -> str:
     """*form* as an expression: ``-1 + amount - 1/2 * fee``."""
     terms = []
@@ -575,21 +655,30 @@ def _line_amount(
     index: int,
     values: Mapping[str, Decimal],
     cur: Currency,
-    rounding: Rounding,
+    round_amount: Callable[[Decimal], Decimal],
 ) -> Decimal:
-    """Line *index*'s amount on *values*, rounded to *cur*'s minor unit by *rounding*.
+    """Line *index*'s amount on *values*, rounded to *cur*'s minor unit by *round_amount*
+    (a :meth:`~leasekit.money.Rounding.quantizer`).
 
     This is the one place where a voucher amount loses precision: expressions compute
     exactly (fields times rates, shares), and each line is rounded once, here."""
     line = template.lines[index]
-    at = f"lines[{index}].amount"
+    linear = _linear_amount(line.amount, template.event_type)
+    raw = None if linear is None else linear.evaluate(values)
+    if raw is None:
+        at = f"lines[{index}].amount"
+        try:
+            raw = to_decimal(_compiled(line.amount, template.event_type).evaluate(values), at)
+        except rule_engine.errors.EngineError as exc:
+            raise BookingError(template, at, f"cannot be evaluated: {exc.message}") from None
     try:
-        raw = _compiled(line.amount, template.event_type).evaluate(values)
-    except rule_engine.errors.EngineError as exc:
-        raise BookingError(template, at, f"cannot be evaluated: {exc.message}") from None
-    amount = rounding.apply(to_decimal(raw, at), cur)
+        amount = round_amount(raw)
+    except decimal.InvalidOperation:
+        raise AmountError(f"amount: {raw} is too large to express in {cur.code}") from None
     if amount < 0:
-        raise BookingError(template, at, f"{line.amount} is {amount}, which is negative")
+        raise BookingError(
+            template, f"lines[{index}].amount", f"{line.amount} is {amount}, which is negative"
+        )
     return amount
 
 
@@ -598,18 +687,19 @@ def _rounded_amounts(
 ) -> list[Decimal]:
     """Each line's amount on *values*, rounded; refused unless they balance, which rounding
     can upset when expressions take shares (``amount / 3`` three times)."""
+    round_amount = rounding.quantizer(cur)
     amounts = [
-        _line_amount(template, index, values, cur, rounding) for index in range(len(template.lines))
+        _line_amount(template, index, values, cur, round_amount)
+        for index in range(len(template.lines))
     ]
-    totals = {Side.DEBIT: Decimal(0), Side.CREDIT: Decimal(0)}
+    debits = credits = Decimal(0)
     for line, amount in zip(template.lines, amounts, strict=True):
-        totals[line.side] = DECIMAL_CONTEXT.add(totals[line.side], amount)
-    if totals[Side.DEBIT] != totals[Side.CREDIT]:
-        raise BookingError(
-            template,
-            "lines",
-            f"debits {totals[Side.DEBIT]} do not equal credits {totals[Side.CREDIT]}",
-        )
+        if line.side is Side.DEBIT:
+            debits = DECIMAL_CONTEXT.add(debits, amount)
+        else:
+            credits = DECIMAL_CONTEXT.add(credits, amount)
+    if debits != credits:
+        raise BookingError(template, "lines", f"debits {debits} do not equal credits {credits}")
     return amounts
 
 
@@ -635,6 +725,12 @@ def _currency_of(template: TemplateVersion, facts: EventFacts, chart: ChartOfAcc
     if cur != chart.currency:
         raise BookingError(template, "currency", f"{cur} event, {chart.currency} chart")
     return cur
+
+
+def choice_key(facts: EventFacts) -> tuple[str | None, ...]:
+    """What :meth:`TemplateSet.choose` reads of *facts*: its type and the fields the
+    conditions compare. Events alike in these meet the same template, so a batch asks once."""
+    return (facts.event_type, *(facts.field_text(field) for field in _CONDITION_FIELDS.values()))
 
 
 @attrs.frozen
@@ -686,14 +782,23 @@ def book(
         at=at,
         source_key=facts.key,
     )
-    dimensions = tuple(_dimension_values(line, facts) for line in lines)
-    return Booking(template.name, template.version, voucher, dimensions)
+    return Booking(template.name, template.version, voucher, _dimension_values(lines, facts))
 
 
-def _dimension_values(line: TemplateLine, facts: EventFacts) -> Mapping[str, str]:
-    """The line's dimensions the event gives a value for."""
-    found = {dim: facts.field_text(field) for dim, field in line.dimensions.items()}
-    return MappingProxyType({dim: value for dim, value in found.items() if value is not None})
+def _dimension_values(
+    lines: Iterable[TemplateLine], facts: EventFacts
+) -> tuple[Mapping[str, str], ...]:
+    """Each line's dimensions the event gives a value for; lines that name the same fields
+    (most of a template's) share one mapping."""
+    found: list[Mapping[str, str]] = []
+    given: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
+    for line in lines:
+        names = tuple(line.dimensions.items())
+        if names not in given:
+            values = {dim: facts.field_text(field) for dim, field in names}
+            given[names] = MappingProxyType({d: v for d, v in values.items() if v is not None})
+        found.append(given[names])
+    return tuple(found)
 
 
 # --- choosing ----------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from leasekit.services.context import ServiceContext
 from leasekit.services.events import handles
 from leasekit.services.reads import lister
 from leasekit.services.storage import (
+    ContractFacts,
     UnitOfWork,
     UnmappedQuery,
     VoucherQuery,
@@ -49,8 +50,10 @@ __all__ = [
     "accounting_of",
     "book_event",
     "close_books",
+    "contract_named",
     "ensure_accountant",
     "facts_of",
+    "facts_with",
     "get_books",
     "get_voucher",
     "list_unmapped",
@@ -69,21 +72,6 @@ VOUCHERS_POSTED: Final = "vouchers_posted"
 _SUBJECT: Final = "unmapped_event"
 
 
-def _contract_context(uow: UnitOfWork, contract_id: str) -> dict[str, PayloadValue]:
-    """What the templates read of the contract an event names: its business type, product
-    and partner (a branch, once contracts have one)."""
-    contract = uow.contracts.get(contract_id)
-    context: dict[str, PayloadValue] = {
-        "contract_id": contract.id,
-        "business_type": str(contract.business_type),
-        "partner_id": contract.partner_id,
-    }
-    if contract.product_version_id is not None:
-        version = uow.product_versions.get(contract.product_version_id)
-        context["product"] = uow.products.get(version.product_id).code
-    return context
-
-
 def accounting_of(ctx: ServiceContext, uow: UnitOfWork) -> Accounting:
     """How the company books now: the chart and the templates in force, the configured
     defaults with every version saved since (:mod:`leasekit.services.templates_in_force`)."""
@@ -91,14 +79,17 @@ def accounting_of(ctx: ServiceContext, uow: UnitOfWork) -> Accounting:
 
 
 def facts_of(uow: UnitOfWork, event: DomainEvent) -> EventFacts:
-    """The event with what its contract adds: a contract's own events name it by their
-    subject, the others by ``contract_id``."""
-    contract_id = event.subject_id if event.subject == "contract" else None
-    named = event.payload.get("contract_id")
-    if isinstance(named, str):
-        contract_id = named
-    context = {} if contract_id is None else _contract_context(uow, contract_id)
-    return EventFacts.of(event, context)
+    """The event with what its contract adds (see :func:`facts_with`)."""
+    contract_id = contract_named(event)
+    if contract_id is None:
+        return facts_with(event, None)
+    contract = uow.contracts.get(contract_id)
+    product = None
+    if contract.product_version_id is not None:
+        version = uow.product_versions.get(contract.product_version_id)
+        product = uow.products.get(version.product_id).code
+    known = ContractFacts(contract.id, str(contract.business_type), contract.partner_id, product)
+    return facts_with(event, known)
 
 
 def _booked(work: Work, event: DomainEvent) -> str | None:
@@ -341,3 +332,30 @@ def get_voucher(ctx: ServiceContext, actor: Actor, voucher_id: str) -> VoucherVi
     ensure_accountant(actor, "voucher")
     with ctx.uow_factory() as uow:
         return uow.vouchers.view(voucher_id)
+
+
+# --- an event's facts, without I/O --------------------------------------------------------------
+
+
+def contract_named(event: DomainEvent) -> str | None:
+    """The contract *event* is about: a contract's own events name it by their subject, the
+    others by ``contract_id``."""
+    named = event.payload.get("contract_id")
+    if isinstance(named, str):
+        return named
+    return event.subject_id if event.subject == "contract" else None
+
+
+def facts_with(event: DomainEvent, contract: ContractFacts | None) -> EventFacts:
+    """*event* with what the templates read of its *contract*: shared by :func:`facts_of`
+    and the bulk path, which reads a whole chunk's contracts at once."""
+    if contract is None:
+        return EventFacts.of(event, {})
+    context: dict[str, PayloadValue] = {
+        "contract_id": contract.id,
+        "business_type": contract.business_type,
+        "partner_id": contract.partner_id,
+    }
+    if contract.product is not None:
+        context["product"] = contract.product
+    return EventFacts.of(event, context)

@@ -42,6 +42,7 @@ __all__ = [
     "sync_vouchers",
 ]
 
+
 def ledger_key(voucher: VoucherView) -> str:
     """The voucher's idempotency key at the ledger: stable across every retry."""
     return voucher.source_key or f"voucher:{voucher.id}"

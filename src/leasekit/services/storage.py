@@ -70,6 +70,7 @@ __all__ = [
     "AuditRecord",
     "AuditTrail",
     "BlacklistRepository",
+    "ContractFacts",
     "ContractRepository",
     "Credential",
     "CreditLimitRepository",
@@ -644,6 +645,16 @@ class PayerFacts(NamedTuple):
     partner_name: str
 
 
+class ContractFacts(NamedTuple):
+    """What voucher templates read of a contract: its business type, its partner, and its
+    product's code (None for a contract on no product)."""
+
+    id: str
+    business_type: str
+    partner_id: str
+    product: str | None
+
+
 class OpenAmount(NamedTuple):
     """What one unpaid line still owes, read without building the line."""
 
@@ -657,6 +668,10 @@ class ContractRepository(Repository[Contract], PartnerBusiness, Protocol):
 
     def payer_facts(self, contract_ids: Collection[str]) -> dict[str, PayerFacts]:
         """The number and names of each of *contract_ids*, read as columns, not contracts."""
+        ...
+
+    def booking_facts(self, contract_ids: Collection[str]) -> dict[str, ContractFacts]:
+        """What templates read of each of *contract_ids* that exists, read as columns."""
         ...
 
     def next_sequence(self, company: str, year: int) -> int:
@@ -934,6 +949,14 @@ class VoucherRepository(Protocol):
     def find_reversal(self, voucher_id: str) -> Voucher | None: ...
 
     def list_for_date(self, business_date: date) -> list[Voucher]: ...
+
+    def add_bookings(self, bookings: Sequence[tuple[Booking, str]]) -> None:
+        """Post many of what templates booked, each with its event type, in two statements."""
+        ...
+
+    def known_keys(self, keys: Collection[str]) -> set[str]:
+        """Those of the event *keys* that have a voucher or wait in the unmapped queue."""
+        ...
 
 
 @attrs.frozen

@@ -16,8 +16,9 @@ from leasekit.domain.contracts import Contract, Payment, PaymentState, Receivabl
 from leasekit.domain.disbursements import Disbursement, DisbursementState
 from leasekit.domain.exception_requests import ExceptionRequest
 from leasekit.money import Money
-from leasekit.services.storage import OpenAmount, Page, PayerFacts, Record
+from leasekit.services.storage import ContractFacts, OpenAmount, Page, PayerFacts, Record
 from leasekit.store.parties import CustomerRow, PartnerRow
+from leasekit.store.products import ProductRow, ProductVersionRow
 from leasekit.store.repository import Rule, SqlRepository, Stored, in_lists, repository
 from leasekit.store.schema import (
     ID_LENGTH,
@@ -117,6 +118,25 @@ class ContractRepository(SqlRepository[Contract]):
             )  # fmt: skip
             for row in self._rows(statement):
                 found[row["id"]] = PayerFacts(row["number"], row["customer"], row["partner"])
+        return found
+
+    def booking_facts(self, contract_ids: Collection[str]) -> dict[str, ContractFacts]:
+        """What templates read of each contract (business type, partner, product code), in
+        one query per IN list joining the product through its version."""
+        c = self.stored.table.c
+        versions, products = ProductVersionRow.__table__, ProductRow.__table__
+        found = {}
+        for chunk in in_lists(contract_ids):
+            statement = (
+                sa.select(c.id, c.business_type, c.partner_id, products.c.code)
+                .outerjoin(versions, versions.c.id == c.product_version_id)
+                .outerjoin(products, products.c.id == versions.c.product_id)
+                .where(c.id.in_(chunk))
+            )
+            for row in self._rows(statement):
+                found[row["id"]] = ContractFacts(
+                    row["id"], row["business_type"], row["partner_id"], row["code"]
+                )
         return found
 
     def next_sequence(self, company: str, year: int) -> int:

@@ -14,7 +14,7 @@ sub-ledger. Events that no template booked wait in ``unmapped_events``, one row 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
@@ -328,6 +328,44 @@ class VoucherRepository:
             for line in line_rows:
                 lines[line["voucher_id"]].append(_journal_line(line))
         return [_voucher(row, lines[row["id"]]) for row in vouchers]
+
+    def add_bookings(self, bookings: Sequence[tuple[Booking, str]]) -> None:
+        """Post many vouchers templates booked, each with its event type, as
+        :meth:`add_booking` posts one: two executemany INSERTs, however many there are. A
+        source key posted already is a ValidationError on ``source_key`` and nothing is
+        posted (the transaction is the caller's to abandon)."""
+        if not bookings:
+            return
+        books = BooksRepository(self._session).for_posting()
+        for booking, _ in bookings:
+            books.ensure_open(booking.voucher.business_date)
+        headers = [
+            _voucher_columns(booking.voucher, booking, event_type)
+            for booking, event_type in bookings
+        ]
+        lines = [
+            _line_columns(booking.voucher.id, number, line, dims)
+            for booking, _ in bookings
+            for number, (line, dims) in enumerate(
+                zip(booking.voucher.lines, booking.dimensions, strict=True), start=1
+            )
+        ]
+        write(self._session, "voucher", sa.insert(VoucherRow), headers, rules=_RULES)
+        write(self._session, "voucher", sa.insert(VoucherLineRow), lines)
+
+    def known_keys(self, keys: Collection[str]) -> set[str]:
+        """Those of the event *keys* that have a voucher or wait in the unmapped queue: what a
+        bulk run passes over, read in one query per
+        :data:`~leasekit.store.repository.IN_LIST` keys."""
+        connection = self._session.connection()
+        found: set[str] = set()
+        for chunk in in_lists(keys):
+            booked = sa.select(VoucherRow.source_key).where(VoucherRow.source_key.in_(chunk))
+            queued = sa.select(UnmappedEventRow.event_key).where(
+                UnmappedEventRow.event_key.in_(chunk)
+            )
+            found.update(connection.execute(sa.union_all(booked, queued)).scalars())
+        return found
 
 
 class UnmappedEventRow(EntityRow):

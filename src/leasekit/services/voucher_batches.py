@@ -1,0 +1,262 @@
+"""Booking events in bulk, and rebuilding the books from the event log.
+
+:func:`book_events` books a stream of events as the ``accounting.book`` handler books each
+one, chunk by chunk, one transaction per chunk: the same templates (:func:`accounting_of`),
+the same facts (:func:`facts_with`), the same vouchers, lines, dimensions and source keys, and
+the same unmapped rows with the same reasons, a plugin's template booking what no data
+template meets, and a voucher of a closed month landing in the open period. What differs is
+the cost: a chunk's keys are checked in one query, its contracts read with their products'
+codes in one, its vouchers and lines written with two executemany INSERTs, and one
+``vouchers_posted`` event hands them all to the ledger's subscriber.
+
+Each event key is booked once, however often a stream is booked or by how many runs at once.
+A chunk passes over the keys that have a voucher or wait in the unmapped queue; a run that
+posts one of the others between that read and its own INSERT makes the INSERT break the unique
+source key (or event key). The chunk is then rolled back whole and done again, which reads
+the keys afresh and passes over what the other run posted; only a chunk that keeps losing
+:data:`ATTEMPTS` times is an error.
+
+:func:`replay_log` streams the committed events of the outbox, oldest first, into
+:func:`book_events`: on a database restored without its vouchers, it books them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Final
+
+import attrs
+
+from leasekit.domain.bookings import UnmappedEvent, UnmappedState
+from leasekit.domain.events import DomainEvent
+from leasekit.domain.identity import Actor, new_id
+from leasekit.domain.voucher_templates import (
+    EVENT_TYPES,
+    Booking,
+    BookingError,
+    TemplateVersion,
+    Unmapped,
+    book,
+    choice_key,
+)
+from leasekit.errors import ConflictError, NotFoundError, ValidationError
+from leasekit.services.accounting import accounting_of, contract_named, facts_with, posted
+from leasekit.services.commands import Work
+from leasekit.services.context import ServiceContext
+from leasekit.services.storage import ContractFacts, UnitOfWork
+from leasekit.services.templates_in_force import book_with_plugins
+
+__all__ = ["ATTEMPTS", "LOGGED_SUBJECTS", "BatchReport", "book_events", "replay_log"]
+
+ATTEMPTS: Final = 5
+"""How often a chunk is done again after another run posted some of its events meanwhile."""
+LOGGED_SUBJECTS: Final = ("contract", "payment", "receivable")
+"""The subjects of the events that move money (:data:`EVENT_TYPES`): what a replay reads."""
+_DUPLICATE_FIELDS: Final = frozenset({"source_key", "event_key"})
+"""The fields whose unique index says another run booked or queued the event first."""
+_UNMAPPED_SUBJECT: Final = "unmapped_event"
+
+
+@attrs.frozen
+class BatchReport:
+    """What a bulk run did with the events it was given."""
+
+    booked: int = 0
+    """Vouchers posted."""
+    zero: int = 0
+    """Events booked to nothing: every line of their template came to zero."""
+    unmapped: int = 0
+    """Events queued for the accountant, with the reason."""
+    skipped: int = 0
+    """Events that had a voucher or waited in the queue already, or came twice."""
+    ignored: int = 0
+    """Events that move no money (not of :data:`EVENT_TYPES`)."""
+    chunks: int = 0
+    retried: int = 0
+    """Chunks done again because another run posted some of their events meanwhile."""
+
+    def __add__(self, other: BatchReport) -> BatchReport:
+        mine, theirs = attrs.astuple(self), attrs.astuple(other)
+        return BatchReport(*(a + b for a, b in zip(mine, theirs, strict=True)))
+
+
+def book_events(
+    ctx: ServiceContext,
+    events: Iterable[DomainEvent],
+    *,
+    chunk: int = 2000,
+    actor: Actor | None = None,
+) -> BatchReport:
+    """Book *events* in chunks of *chunk*, one transaction each, as the ``accounting.book``
+    handler books each (see the module); as *actor* (the system by default)."""
+    if chunk < 1:
+        raise ValidationError.single("chunk", "must be at least 1")
+    booker = actor or Actor.system()
+    report = BatchReport()
+    stream = iter(events)
+    while batch := list(islice(stream, chunk)):
+        report += _book_chunk(ctx, booker, batch)
+    return report
+
+
+def replay_log(ctx: ServiceContext, *, after: int = 0, chunk: int = 2000) -> BatchReport:
+    """Book every money event of the event log past position *after*, oldest first, through
+    :func:`book_events`; events booked or queued already are passed over."""
+    return book_events(ctx, _logged(ctx, after, chunk), chunk=chunk)
+
+
+def _logged(ctx: ServiceContext, after: int, page: int) -> Iterator[DomainEvent]:
+    """The log's money events past *after*, read *page* at a time, each page in a short
+    transaction of its own: the log is streamed, never held whole."""
+    position = after
+    while True:
+        with ctx.uow_factory() as uow:
+            found = uow.event_log.after(LOGGED_SUBJECTS, position, page)
+        if not found:
+            return
+        position = found[-1][0]
+        yield from (event for _, event in found if _books(ctx, event.name))
+
+
+def _book_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent]) -> BatchReport:
+    """Book one chunk, again from the start while another run keeps posting its events."""
+    for attempt in range(ATTEMPTS):
+        try:
+            report = _try_chunk(ctx, actor, events)
+        except ValidationError as exc:
+            if not {error.field for error in exc.errors} <= _DUPLICATE_FIELDS:
+                raise
+            continue
+        return attrs.evolve(report, retried=attempt)
+    raise ConflictError(
+        f"the chunk of {len(events)} events from {events[0].idempotency_key} lost to other "
+        f"runs booking the same events {ATTEMPTS} times; run it again"
+    )
+
+
+def _try_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent]) -> BatchReport:
+    money = [event for event in events if _books(ctx, event.name)]
+    with ctx.unit_of_work() as uow:
+        fresh = _fresh(uow, money)
+        at, business_date = ctx.moment()
+        work = Work(ctx, uow, actor, at, business_date)
+        bookings, unmapped, zero = _bookings(work, fresh)
+        books = uow.books.for_posting()
+        bookings = [
+            (attrs.evolve(booking, voucher=books.placed(booking.voucher)), event_type)
+            for booking, event_type in bookings
+        ]
+        uow.vouchers.add_bookings(bookings)
+        if bookings:
+            posted(work, [booking.voucher.id for booking, _ in bookings])
+        uow.unmapped_events.add_many(unmapped)
+        for queued in unmapped:
+            _announce(work, queued)
+        uow.commit()
+    return BatchReport(
+        booked=len(bookings),
+        zero=zero,
+        unmapped=len(unmapped),
+        skipped=len(money) - len(fresh),
+        ignored=len(events) - len(money),
+        chunks=1,
+    )
+
+
+def _books(ctx: ServiceContext, event_name: str) -> bool:
+    """Whether events named so are booked: money events, and those a plugin's template names."""
+    return event_name in EVENT_TYPES or ctx.adapters.voucher_template(event_name) is not None
+
+
+def _fresh(uow: UnitOfWork, events: Sequence[DomainEvent]) -> list[DomainEvent]:
+    """*events* that have no voucher and are not queued, each key once (the first)."""
+    seen = uow.vouchers.known_keys({event.idempotency_key for event in events})
+    fresh = []
+    for event in events:
+        if event.idempotency_key not in seen:
+            seen.add(event.idempotency_key)
+            fresh.append(event)
+    return fresh
+
+
+def _bookings(
+    work: Work, events: Sequence[DomainEvent]
+) -> tuple[list[tuple[Booking, str]], list[UnmappedEvent], int]:
+    """What the templates in force make of *events*, as :meth:`TemplateSet.book` makes of
+    each, choosing once per kind of event (:func:`choice_key`): the bookings with their event
+    types, the events to queue, and how many came to nothing."""
+    accounting = accounting_of(work.ctx, work.uow)
+    chosen: dict[tuple[str | None, ...], TemplateVersion | Unmapped] = {}
+    bookings: list[tuple[Booking, str]] = []
+    unmapped: list[UnmappedEvent] = []
+    zero = 0
+    for event, contract in zip(events, _contracts(work.uow, events), strict=True):
+        facts = facts_with(event, contract)
+        currency = facts.field_text("currency")
+        templates = accounting.templates_in(currency)
+        key = (currency, *choice_key(facts))
+        if key not in chosen:
+            chosen[key] = templates.choose(facts)
+        template = chosen[key]
+        try:
+            booked = (
+                book_with_plugins(
+                    accounting, work.ctx.adapters, event, facts, actor=work.actor, at=work.at
+                )
+                if isinstance(template, Unmapped)  # a plugin's template may book it
+                else book(
+                    template, facts, templates.chart, actor=work.actor, at=work.at,
+                    rounding=accounting.rounding,
+                )
+            )  # fmt: skip
+        except BookingError as exc:
+            unmapped.append(_unmapped(work, event, str(exc)))
+            continue
+        if isinstance(booked, Unmapped):
+            unmapped.append(_unmapped(work, event, booked.reason))
+        elif booked is None:
+            zero += 1
+        else:
+            bookings.append((booked, event.name))
+    return bookings, unmapped, zero
+
+
+def _contracts(uow: UnitOfWork, events: Sequence[DomainEvent]) -> list[ContractFacts | None]:
+    """What the templates read of the contract each event names, read for the whole chunk
+    at once; a contract that is missing is a NotFoundError, as it is to the handler."""
+    named = [contract_named(event) for event in events]
+    found = uow.contracts.booking_facts({cid for cid in named if cid is not None})
+    facts: list[ContractFacts | None] = []
+    for contract_id in named:
+        if contract_id is not None and contract_id not in found:
+            raise NotFoundError("contract", contract_id)
+        facts.append(None if contract_id is None else found[contract_id])
+    return facts
+
+
+def _unmapped(work: Work, event: DomainEvent, reason: str) -> UnmappedEvent:
+    """The queue's row for *event*, as the handler writes it."""
+    return UnmappedEvent(
+        id=new_id(),
+        event_key=event.idempotency_key,
+        event_type=event.name,
+        subject=event.subject,
+        subject_id=event.subject_id,
+        business_date=event.business_date,
+        reason=reason,
+        payload=dict(event.payload),
+        state=UnmappedState.OPEN,
+        created_at=work.at,
+    )
+
+
+def _announce(work: Work, unmapped: UnmappedEvent) -> None:
+    """The event the handler records for a queued one, for whoever watches the queue."""
+    work.event(
+        "event_unmapped",
+        _UNMAPPED_SUBJECT,
+        unmapped.id,
+        {"event_key": unmapped.event_key, "event_type": unmapped.event_type,
+         "reason": unmapped.reason},
+    )  # fmt: skip

@@ -22,6 +22,7 @@ from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
 from leasekit.domain.products import Product
 from leasekit.domain.voucher_templates import DEFAULT_TEMPLATES, RECEIVABLE_ACCOUNTS, receivable_of
+from leasekit.domain.vouchers import Side
 from leasekit.errors import NotFoundError, PermissionDeniedError, ValidationError
 from leasekit.money import Money
 from leasekit.services import (
@@ -46,7 +47,7 @@ from leasekit.services.accounting_reports import (
 from leasekit.services.context import ServiceContext
 from leasekit.services.debit_runs import SettleRun, StartDebitRun
 from leasekit.services.funds import RecordPayment
-from leasekit.services.storage import VoucherQuery
+from leasekit.services.storage import VoucherQuery, VoucherView
 from leasekit.testing.book import BookContract
 from leasekit.testing.fakes import Fakes
 
@@ -342,3 +343,34 @@ def test_a_hand_reversal_of_a_contracts_voucher_is_in_its_sub_ledger(
     shown = {line.voucher_id for account in after.accounts for line in account.lines}
     assert reversal.id in shown
     assert after.difference - before.difference == paid > 0
+
+
+def test_a_write_off_takes_what_the_contract_owes_off_the_books(
+    ctx: ServiceContext, admin: Actor, finance: Actor, disbursed: Contract
+) -> None:
+    record(ctx, finance, disbursed, "1000.00", "T-1")
+    ctx.clock.advance(40)  # type: ignore[attr-defined]
+    deliver_all(ctx)
+    owed = contract_sub_ledger(ctx, finance, disbursed.id).receivable_balance
+    request = users.CreateUser("cfo", "Finance director", Role.FINANCE_DIRECTOR)
+    cfo = users.create_user(ctx, admin, request).actor()
+    contracts.transition_contract(ctx, cfo, disbursed.id, "write_off", "uncollectable")
+
+    deliver_all(ctx)
+    (voucher,) = vouchers_of(ctx, finance, disbursed.id, "receivables_written_off")
+    assert [(line.account, line.side, line.amount.amount) for line in voucher.lines] == [
+        ("6100", Side.DEBIT, owed), ("1210", Side.CREDIT, owed),
+    ]  # fmt: skip
+    report = contract_sub_ledger(ctx, finance, disbursed.id)
+    assert (report.receivable_balance, report.outstanding, report.matches) == (0, 0, True)
+    with ctx.uow_factory() as uow:
+        lines = uow.receivables.list_for_contract(disbursed.id)
+    assert all(line.written_off_on == ctx.clock.business_date() for line in lines)
+
+
+def vouchers_of(
+    ctx: ServiceContext, finance: Actor, contract_id: str, event_type: str
+) -> list[VoucherView]:
+    query = VoucherQuery(contract_id=contract_id, event_type=event_type)
+    page = accounting.list_vouchers(ctx, finance, query)
+    return [accounting.get_voucher(ctx, finance, record["id"]) for record in page.items]

@@ -1,8 +1,9 @@
 """The books under random business, on SQLite and PostgreSQL: payouts, payments by hand,
-direct debits collected or returned (a reversal and a fee), early settlements and days passing,
-in any order. After every step the trial balance is zero, every voucher balances, no event
-waits unmapped and each contract's receivable account equals what it still owes; at the end
-the event log, booked again into an emptied journal, gives the same vouchers."""
+direct debits collected or returned (a reversal and a fee), early settlements, write-offs and
+days passing, in any order. After every step the trial balance is zero, every voucher
+balances, no event waits unmapped and each contract's receivable account equals what it still
+owes; at the end the event log, booked again into an emptied journal, gives the same
+vouchers."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy.engine import Engine
 
-from leasekit.domain.identity import Actor
+from leasekit.domain.identity import Actor, Role
 from leasekit.domain.mandates import DebitScheme
 from leasekit.domain.partners import Partner
 from leasekit.domain.products import Product
@@ -35,11 +36,13 @@ from leasekit.money import Money
 from leasekit.services import (
     accounting,
     accounting_reports,
+    contracts,
     debit_runs,
     disbursements,
     funds,
     mandates,
     settlement_quotes,
+    users,
 )
 from leasekit.services.context import ServiceContext
 from leasekit.services.debit_runs import SettleRun, StartDebitRun
@@ -78,10 +81,13 @@ def emptied(engine: Engine) -> None:
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_the_books_stay_whole_under_random_business(
-    ctx: ServiceContext, engine: Engine, dealer: Actor, officer: Actor, finance: Actor,  # noqa: F811
+    ctx: ServiceContext, engine: Engine, admin: Actor, dealer: Actor, officer: Actor,
+    finance: Actor,  # noqa: F811
     fakes: Fakes, settled_partner: Partner, lease: Product,  # noqa: F811
 ) -> None:  # fmt: skip
     serial = itertools.count()
+    request = users.CreateUser("cfo", "Finance director", Role.FINANCE_DIRECTOR)
+    cfo = users.create_user(ctx, admin, request).actor()
     with ctx.uow_factory() as uow:  # room for every payout the machine may make
         limit = uow.credit_limits.get_for_update(settled_partner.id)
         uow.credit_limits.update(attrs.evolve(limit, total=Money("100000000.00", "CNY")))
@@ -147,6 +153,12 @@ def test_the_books_stay_whole_under_random_business(
             payment = QuotePayment(quote.total, f"payoff {n}", source_ref=f"payoff-{n}")
             settlement_quotes.pay_settlement_quote(ctx, finance, PayQuote(quote.id, payment))
             self.active.discard(contract)
+
+        @rule(contract=consumes(contracts))
+        def write_off(self, contract: str) -> None:
+            if contract in self.active:
+                contracts.transition_contract(ctx, cfo, contract, "write_off", "uncollectable")
+                self.active.discard(contract)
 
         @invariant()
         def the_books_are_whole(self) -> None:

@@ -132,13 +132,15 @@ EVENT_TYPES: Final[Mapping[str, EventType]] = MappingProxyType({
         EventType("payment_reversed", _signed("amount", "credit", negative=_PARTS)),
         EventType("return_fee_charged", _signed("amount")),
         EventType("settlement_fee_charged", _signed("amount")),
+        EventType("receivables_written_off", _signed(*_PARTS)),
     )
 })
 # fmt: on
 """The events that move money today, from the contract, funds and debit-run services. In
 ``payment_allocated`` and ``credit_applied`` the parts are what was paid of each and
 ``credit`` what is left as the customer's credit; in ``payment_reversed`` the parts are what
-was given back (negative) and ``credit`` the credit that went with the payment."""
+was given back (negative) and ``credit`` the credit that went with the payment; in
+``receivables_written_off`` the parts are what a written-off contract still owed of each."""
 
 DIMENSIONS: Final = ("contract", "partner", "product", "branch")
 """What a line can be analysed by; each is read from an event field the line names."""
@@ -1022,6 +1024,13 @@ DEFAULT_TEMPLATES: Final[tuple[Mapping[str, Any], ...]] = (
         _entry(receivable, "debit", "amount", "fee due"),
         _entry("4200", "credit", "amount", "fee"),
     ]) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
+    # Given up: what the receivable account holds of the contract becomes an expense;
+    # interest and penalties still owed were never booked, so nothing of them is reversed.
+    *(_template(f"{kind}_receivables_written_off", "receivables_written_off", "Written off",
+                _of(kind), [
+        _entry("6100", "debit", " + ".join(receivable_of(kind)[1]), "written off"),
+        _entry(receivable, "credit", " + ".join(receivable_of(kind)[1]), "written off"),
+    ], _OF_CONTRACT) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
 )
 """The default templates, as plain data in the shape :meth:`TemplateVersion.from_mapping`
 reads, for the default chart (:data:`~leasekit.domain.accounting.DEFAULT_ACCOUNTS`): loans,

@@ -28,9 +28,9 @@ from typing import Final
 
 import attrs
 
-from leasekit.domain.bookings import UnmappedEvent, UnmappedState
+from leasekit.domain.bookings import UnmappedEvent
 from leasekit.domain.events import DomainEvent
-from leasekit.domain.identity import Actor, new_id
+from leasekit.domain.identity import Actor
 from leasekit.domain.voucher_templates import (
     EVENT_TYPES,
     Booking,
@@ -41,7 +41,13 @@ from leasekit.domain.voucher_templates import (
     choice_key,
 )
 from leasekit.errors import ConflictError, NotFoundError, ValidationError
-from leasekit.services.accounting import accounting_of, contract_named, facts_with, posted
+from leasekit.services.accounting import (
+    accounting_of,
+    announce_unmapped,
+    contract_named,
+    facts_with,
+    posted,
+)
 from leasekit.services.commands import Work
 from leasekit.services.context import ServiceContext
 from leasekit.services.storage import ContractFacts, UnitOfWork
@@ -55,7 +61,6 @@ LOGGED_SUBJECTS: Final = ("contract", "payment", "receivable")
 """The subjects of the events that move money (:data:`EVENT_TYPES`): what a replay reads."""
 _DUPLICATE_FIELDS: Final = frozenset({"source_key", "event_key"})
 """The fields whose unique index says another run booked or queued the event first."""
-_UNMAPPED_SUBJECT: Final = "unmapped_event"
 
 
 @attrs.frozen
@@ -152,7 +157,7 @@ def _try_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent])
             posted(work, [booking.voucher.id for booking, _ in bookings])
         uow.unmapped_events.add_many(unmapped)
         for queued in unmapped:
-            _announce(work, queued)
+            announce_unmapped(work, queued)
         uow.commit()
     return BatchReport(
         booked=len(bookings),
@@ -211,10 +216,10 @@ def _bookings(
                 )
             )  # fmt: skip
         except BookingError as exc:
-            unmapped.append(_unmapped(work, event, str(exc)))
+            unmapped.append(UnmappedEvent.of(event, str(exc), work.at))
             continue
         if isinstance(booked, Unmapped):
-            unmapped.append(_unmapped(work, event, booked.reason))
+            unmapped.append(UnmappedEvent.of(event, booked.reason, work.at))
         elif booked is None:
             zero += 1
         else:
@@ -233,30 +238,3 @@ def _contracts(uow: UnitOfWork, events: Sequence[DomainEvent]) -> list[ContractF
             raise NotFoundError("contract", contract_id)
         facts.append(None if contract_id is None else found[contract_id])
     return facts
-
-
-def _unmapped(work: Work, event: DomainEvent, reason: str) -> UnmappedEvent:
-    """The queue's row for *event*, as the handler writes it."""
-    return UnmappedEvent(
-        id=new_id(),
-        event_key=event.idempotency_key,
-        event_type=event.name,
-        subject=event.subject,
-        subject_id=event.subject_id,
-        business_date=event.business_date,
-        reason=reason,
-        payload=dict(event.payload),
-        state=UnmappedState.OPEN,
-        created_at=work.at,
-    )
-
-
-def _announce(work: Work, unmapped: UnmappedEvent) -> None:
-    """The event the handler records for a queued one, for whoever watches the queue."""
-    work.event(
-        "event_unmapped",
-        _UNMAPPED_SUBJECT,
-        unmapped.id,
-        {"event_key": unmapped.event_key, "event_type": unmapped.event_type,
-         "reason": unmapped.reason},
-    )  # fmt: skip

@@ -135,11 +135,24 @@ VARYING = frozenset(
         "payments",
         "quoted_on",
         "valid_until",
+        "description",
+        "source_key",
+        "event_key",
+        "voucher_id",
+        "synced_at",
+        "from_date",
+        "to_date",
+        "resolved_by",
+        "resolved_at",
+        "closed_through",
+        "closed_by",
+        "closed_at",
     }
 )
 """Keys whose values differ from run to run (and with the reader's photo; ``findings`` say
-when the face photo was taken; a contract's ``number`` holds the year); their presence is
-still checked, and every other value must equal the page's."""
+when the face photo was taken; a contract's ``number`` holds the year; a voucher's
+``description`` names the event's key, and the books close the month before today); their
+presence is still checked, and every other value must equal the page's."""
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 _CAPTURE = re.compile(r"(?P<name>[A-Z_][A-Z0-9_]*)=\$\((?P<inner>.*)\)", re.DOTALL)
@@ -643,6 +656,15 @@ PAGES = {
         (BASE_VARIABLE, "FINANCE", "OFFICER"),
         lambda last: [(line["sequence"], line["status"]) for line in last["items"]]
         == [(3, "paid"), (4, "paid")],
+    ),
+    "accounting.md": Page(
+        (("POST", "/disbursement-approvals"), ("GET", "/vouchers"), ("GET", "/vouchers/X"),
+         ("POST", "/payments"), ("GET", "/accounting/trial-balance"),
+         ("GET", "/contracts/X/sub-ledger"), ("GET", "/accounting/ledger-reconciliation"),
+         ("POST", "/accounting/templates"), ("GET", "/accounting/unmapped"),
+         ("POST", "/accounting/unmapped/X/replay"), ("POST", "/accounting/books/close")),
+        (BASE_VARIABLE, "FINANCE", "CFO", "OFFICER", "SUNRISE"),
+        lambda last: last["version"] == 1 and last["closed_through"] < last["closed_at"],
     ),
     "identity.md": Page(
         (("POST", "/users"), ("POST", "/enrolments"), ("GET", "/me"), ("POST", "/me/tokens"),

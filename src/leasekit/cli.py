@@ -11,7 +11,7 @@ import contextlib
 import functools
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -1136,3 +1136,141 @@ def funds_import_statement(file: Path, demo_dir: Path | None, token: str) -> Non
                   title=f"Statement of {report.account}")  # fmt: skip
     table.add_row(*map(str, (report.credits, report.matched, report.queued, report.known)))
     Console(width=200).print(table)
+
+
+# --- accounting reports -----------------------------------------------------------------------
+
+_PERIOD_OPTIONS = (
+    click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True,
+                 help="The first business date of the period."),
+    click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True,
+                 help="The last business date of the period."),
+    click.option("--currency", help="The currency's ledger (the company's currency if left out)."),
+)  # fmt: skip
+_CSV_OPTION = click.option("--csv", "as_csv", is_flag=True, help="Write CSV to stdout.")
+
+
+def _period_options(command: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(_PERIOD_OPTIONS):
+        command = option(command)
+    return command
+
+
+@cli.group()
+def accounting() -> None:
+    """Accounting reports, for finance: the trial balance, an account's ledger, a contract's
+    sub-ledger; as tables, or CSV with --csv."""
+
+
+def _write_csv(rows: Iterable[Any]) -> None:
+    import sys
+
+    from leasekit.services.accounting_reports import csv_chunks
+
+    out = sys.stdout.buffer
+    for chunk in csv_chunks(rows):
+        out.write(chunk)
+    out.flush()
+
+
+def _report_table(title: str, header: Any, rows: Iterable[Any], caption: str = "") -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from leasekit.services.accounting_reports import cell_text
+
+    table = Table(*header, title=title, caption=caption or None)
+    for row in rows:
+        table.add_row(*map(cell_text, row))
+    Console(width=200).print(table)
+
+
+@accounting.command("trial-balance")
+@_period_options
+@click.option("--all", "every_account", is_flag=True,
+              help="Also the accounts that neither moved nor hold a balance.")  # fmt: skip
+@_CSV_OPTION
+@_DEMO_DIR_OPTION
+@_TOKEN_OPTION
+def accounting_trial_balance(
+    start: datetime, end: datetime, currency: str | None, every_account: bool, as_csv: bool,
+    demo_dir: Path | None, token: str,
+) -> None:  # fmt: skip
+    """Each account's balance before the period, its debits and credits in it, its balance
+    after; the totals, and whether the books balance."""
+    from leasekit.services.accounting_reports import (
+        Period,
+        trial_balance,
+        trial_balance_csv_rows,
+    )
+    from leasekit.services.users import authenticate
+
+    def run(ctx: ServiceContext) -> Any:
+        period = Period(start.date(), end.date())
+        return trial_balance(ctx, authenticate(ctx, token), period, currency,
+                             every_account=every_account)  # fmt: skip
+
+    report = _on_server(run, _funds_settings(demo_dir))
+    rows = trial_balance_csv_rows(report)
+    if as_csv:
+        _write_csv(rows)
+        return
+    balanced = "balanced" if report.balanced else "NOT BALANCED"
+    _report_table(f"Trial balance {report.from_date} to {report.to_date}, {report.currency}",
+                  next(rows), rows, balanced)  # fmt: skip
+
+
+@accounting.command("ledger")
+@click.argument("account")
+@_period_options
+@_CSV_OPTION
+@_DEMO_DIR_OPTION
+@_TOKEN_OPTION
+def accounting_ledger(
+    account: str, start: datetime, end: datetime, currency: str | None, as_csv: bool,
+    demo_dir: Path | None, token: str,
+) -> None:  # fmt: skip
+    """Every line of ACCOUNT in the period with the running balance, between the balance
+    before the period and the balance after it."""
+    from leasekit.services.accounting_reports import Period, ledger_csv_rows
+    from leasekit.services.users import authenticate
+
+    def run(ctx: ServiceContext) -> None:
+        period = Period(start.date(), end.date())
+        rows = ledger_csv_rows(ctx, authenticate(ctx, token), account, period, currency)
+        if as_csv:
+            _write_csv(rows)
+        else:
+            _report_table(f"Ledger of {account}, {period.start} to {period.end}", next(rows),
+                          rows)  # fmt: skip
+
+    _on_server(run, _funds_settings(demo_dir))
+
+
+@accounting.command("sub-ledger")
+@click.argument("contract_id")
+@_CSV_OPTION
+@_DEMO_DIR_OPTION
+@_TOKEN_OPTION
+def accounting_sub_ledger(
+    contract_id: str, as_csv: bool, demo_dir: Path | None, token: str
+) -> None:
+    """Every line carrying contract CONTRACT_ID, by account, with balances; and whether its
+    receivable account equals what it still owes."""
+    from leasekit.services.accounting_reports import contract_sub_ledger, sub_ledger_csv_rows
+    from leasekit.services.users import authenticate
+
+    report = _on_server(
+        lambda ctx: contract_sub_ledger(ctx, authenticate(ctx, token), contract_id),
+        _funds_settings(demo_dir),
+    )
+    rows = sub_ledger_csv_rows(report)
+    if as_csv:
+        _write_csv(rows)
+        return
+    _report_table(f"Sub-ledger of {report.contract_number} ({report.currency})", next(rows), rows)
+    verdict = "matches" if report.matches else f"differs by {report.difference}"
+    click.echo(
+        f"Receivable account {report.receivable_account} ({', '.join(report.receivable_parts)})"
+        f": {report.receivable_balance}; outstanding {report.outstanding}; {verdict}."
+    )

@@ -154,9 +154,10 @@ def test_a_voucher_is_corrected_by_one_reversal_linked_to_it(
     assert accounting.reverse_voucher(usd, finance, request, idempotency_key="fix-1") == reversal
     assert reversal.reverses == original.id
     assert (reversal.business_date, reversal.corrects_period) == (date(2024, 2, 10), "2024-01")
-    assert [(line.account, line.side) for line in reversal.lines] == [
-        (line.account, line.side.opposite) for line in original.lines
+    assert [(line.account, line.side, line.dimensions) for line in reversal.lines] == [
+        (line.account, line.side.opposite, line.dimensions) for line in original.lines
     ]
+    assert all(line.contract_id == contract.contract.id for line in reversal.lines)
     with pytest.raises(ValidationError, match="reversed already"):
         accounting.reverse_voucher(usd, finance, request)
     with pytest.raises(PermissionDeniedError):

@@ -20,8 +20,8 @@ import attrs
 
 from leasekit.domain.accounting import ChartOfAccounts, default_chart
 from leasekit.domain.clock import require_utc
-from leasekit.domain.events import PayloadValue
-from leasekit.domain.identity import Actor
+from leasekit.domain.events import DomainEvent, PayloadValue
+from leasekit.domain.identity import Actor, new_id
 from leasekit.domain.voucher_templates import TemplateSet, default_templates
 from leasekit.errors import AmountError, DomainError
 from leasekit.money import HALF_UP, Rounding, currency
@@ -108,6 +108,22 @@ class UnmappedEvent:
     voucher_id: str | None = None
     """The voucher the replay booked; None when every line came to zero."""
     version: int = 0
+
+    @classmethod
+    def of(cls, event: DomainEvent, reason: str, at: datetime) -> UnmappedEvent:
+        """*event* queued at *at*, because of *reason*, with all it takes to book it later."""
+        return cls(
+            id=new_id(),
+            event_key=event.idempotency_key,
+            event_type=event.name,
+            subject=event.subject,
+            subject_id=event.subject_id,
+            business_date=event.business_date,
+            reason=reason,
+            payload=dict(event.payload),
+            state=UnmappedState.OPEN,
+            created_at=at,
+        )
 
     def resolve(self, actor: Actor, at: datetime, voucher_id: str | None) -> None:
         """Booked at last: resolved by *actor*, naming the voucher it became."""

@@ -50,6 +50,7 @@ __all__ = [
     "DEFAULT_TEMPLATES",
     "DIMENSIONS",
     "EVENT_TYPES",
+    "RECEIVABLE_ACCOUNTS",
     "Booking",
     "BookingError",
     "Conditions",
@@ -63,6 +64,7 @@ __all__ = [
     "book",
     "choice_key",
     "default_templates",
+    "receivable_of",
 ]
 
 _NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -130,13 +132,15 @@ EVENT_TYPES: Final[Mapping[str, EventType]] = MappingProxyType({
         EventType("payment_reversed", _signed("amount", "credit", negative=_PARTS)),
         EventType("return_fee_charged", _signed("amount")),
         EventType("settlement_fee_charged", _signed("amount")),
+        EventType("receivables_written_off", _signed(*_PARTS)),
     )
 })
 # fmt: on
 """The events that move money today, from the contract, funds and debit-run services. In
 ``payment_allocated`` and ``credit_applied`` the parts are what was paid of each and
 ``credit`` what is left as the customer's credit; in ``payment_reversed`` the parts are what
-was given back (negative) and ``credit`` the credit that went with the payment."""
+was given back (negative) and ``credit`` the credit that went with the payment; in
+``receivables_written_off`` the parts are what a written-off contract still owed of each."""
 
 DIMENSIONS: Final = ("contract", "partner", "product", "branch")
 """What a line can be analysed by; each is read from an event field the line names."""
@@ -915,7 +919,10 @@ _BY_CONTRACT: Final = {"contract": "contract_id", "partner": "partner_id", "prod
 _OF_CONTRACT: Final = {**_BY_CONTRACT, "contract": "subject_id"}
 """A contract's own events name it by their subject."""
 _ALL_PARTS: Final = "penalty + fee + interest + principal"
-_RECEIVABLE: Final = {"loan": "1200", "finance_lease": "1210", "operating_lease": "1220"}
+RECEIVABLE_ACCOUNTS: Final[Mapping[str, str]] = MappingProxyType(
+    {"loan": "1200", "finance_lease": "1210", "operating_lease": "1220"})
+"""Where the default templates keep what a contract owes, by business type (a sale-leaseback
+books as a loan)."""
 _BANK: Final = {None: "1100", "direct_debit": "1110"}
 """Where money comes in: the creditor account that collects direct debits, or the operating
 account for everything else."""
@@ -947,6 +954,16 @@ def _given_back(receivable: str, bank: str, *, rent: bool) -> list[dict[str, str
             _entry(bank, "credit", f"credit - ({_ALL_PARTS})", "returned")]
 
 
+def receivable_of(business_type: str) -> tuple[str, tuple[str, ...]]:
+    """The account the default templates keep a contract of *business_type* receivable in,
+    and the parts of its schedule that account carries: what was lent (less an operating
+    lease's rent, which is income when paid) and the fees charged; interest and penalties
+    are income only when paid, so the account never holds them."""
+    kind = business_type if business_type in RECEIVABLE_ACCOUNTS else "loan"
+    parts = ("fee",) if kind == "operating_lease" else ("principal", "fee")
+    return RECEIVABLE_ACCOUNTS[kind], parts
+
+
 def _template(name: str, event_type: str, description: str, conditions: Mapping[str, str],
               lines: list[dict[str, str]], dimensions: Mapping[str, str] = _BY_CONTRACT,
               ) -> Mapping[str, Any]:
@@ -969,7 +986,7 @@ DEFAULT_TEMPLATES: Final[tuple[Mapping[str, Any], ...]] = (
     # Lent: the receivable is what was lent; the bank paid the dealer (or the seller); fees
     # financed are unearned until the contract earns them.
     *(_template(f"{kind}_disbursed", "contract_disbursed", "Disbursement", _of(kind), [
-        _entry(_RECEIVABLE[kind], "debit", "payout_amount + financed_fees", "lent"),
+        _entry(RECEIVABLE_ACCOUNTS[kind], "debit", "payout_amount + financed_fees", "lent"),
         _entry("1100", "credit", "payout_amount", "paid out"),
         _entry("2300", "credit", "financed_fees", "fees financed"),
     ], _OF_CONTRACT) for kind in ("loan", "finance_lease")),
@@ -988,25 +1005,32 @@ DEFAULT_TEMPLATES: Final[tuple[Mapping[str, Any], ...]] = (
         _entry("2900", "debit", f"{_ALL_PARTS} + credit", "allocated"),
         *_paid_parts(receivable, rent=kind == "operating_lease"),
         _entry("2200", "credit", "credit", "credit left"),
-    ]) for kind, receivable in _RECEIVABLE.items()),
+    ]) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
     *(_template(f"{kind}_credit_applied", "credit_applied", "Customer credit applied", _of(kind), [
         _entry("2200", "debit", _ALL_PARTS, "credit used"),
         *_paid_parts(receivable, rent=kind == "operating_lease"),
-    ]) for kind, receivable in _RECEIVABLE.items()),
+    ]) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
     *(_template(f"{kind}_payment_reversed{_suffix(source)}", "payment_reversed",
                 "Payment reversed", _of(kind, source),
                 _given_back(receivable, bank, rent=kind == "operating_lease"))
-      for kind, receivable in _RECEIVABLE.items() for source, bank in _BANK.items()),
+      for kind, receivable in RECEIVABLE_ACCOUNTS.items() for source, bank in _BANK.items()),
     *(_template(f"{kind}_return_fee_charged", "return_fee_charged", "Returned debit fee charged",
                 _of(kind), [
         _entry(receivable, "debit", "amount", "fee due"),
         _entry("4200", "credit", "amount", "fee"),
-    ]) for kind, receivable in _RECEIVABLE.items()),
+    ]) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
     *(_template(f"{kind}_settlement_fee_charged", "settlement_fee_charged",
                 "Early settlement fee charged", _of(kind), [
         _entry(receivable, "debit", "amount", "fee due"),
         _entry("4200", "credit", "amount", "fee"),
-    ]) for kind, receivable in _RECEIVABLE.items()),
+    ]) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
+    # Given up: what the receivable account holds of the contract becomes an expense;
+    # interest and penalties still owed were never booked, so nothing of them is reversed.
+    *(_template(f"{kind}_receivables_written_off", "receivables_written_off", "Written off",
+                _of(kind), [
+        _entry("6100", "debit", " + ".join(receivable_of(kind)[1]), "written off"),
+        _entry(receivable, "credit", " + ".join(receivable_of(kind)[1]), "written off"),
+    ], _OF_CONTRACT) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
 )
 """The default templates, as plain data in the shape :meth:`TemplateVersion.from_mapping`
 reads, for the default chart (:data:`~leasekit.domain.accounting.DEFAULT_ACCOUNTS`): loans,

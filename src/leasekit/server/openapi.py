@@ -50,6 +50,9 @@ class Reply:
     description: str
     body: Any = None
     media_type: str = JSON
+    alternatives: Mapping[str, Any] = attrs.field(factory=dict)
+    """The same answer in other media types, each with its body (``{"text/csv": bytes}``),
+    for a client that asks for one (``Accept``, or a ``format`` in the query)."""
 
 
 @attrs.frozen
@@ -363,6 +366,12 @@ def _present(cls: Any) -> Any:
     return cls
 
 
+def query_parameter(field: attrs.Attribute[Any]) -> str:
+    """The query parameter a field of a query class reads: its name, less the trailing
+    underscore that lets a Python keyword be one (``from_`` reads ``?from=``)."""
+    return field.name.removesuffix("_")
+
+
 def _parameters(operation: Operation, schemas: Schemas) -> list[dict[str, Any]]:
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": dict(_PATH_ID_SCHEMA)}
@@ -372,7 +381,7 @@ def _parameters(operation: Operation, schemas: Schemas) -> list[dict[str, Any]]:
         attrs.resolve_types(operation.query)
         parameters.extend(
             {
-                "name": field.name,
+                "name": query_parameter(field),
                 "in": "query",
                 "required": field.default is attrs.NOTHING,
                 "schema": _with_max_length(schemas.of(_present(field.type)), field),
@@ -415,6 +424,8 @@ def _responses(operation: Operation, schemas: Schemas) -> dict[str, Any]:
         response: dict[str, Any] = {"description": reply.description}
         if reply.body is not None:
             response["content"] = _content(reply.body, reply.media_type, schemas)
+            for media_type, body in reply.alternatives.items():
+                response["content"].update(_content(body, media_type, schemas))
             if reply.media_type == JSON and status < 300:
                 response["headers"] = _headers(operation, status)
         responses[str(status)] = response

@@ -25,7 +25,7 @@ import attrs
 from leasekit.domain.accounting_periods import Books, first_day_after, period_of, valid_period
 from leasekit.domain.bookings import Accounting, UnmappedEvent, UnmappedState
 from leasekit.domain.events import DomainEvent, PayloadValue
-from leasekit.domain.identity import Actor, Role, new_id
+from leasekit.domain.identity import Actor, Role
 from leasekit.domain.voucher_templates import EVENT_TYPES, BookingError, EventFacts, Unmapped
 from leasekit.errors import DomainError, PermissionDeniedError
 from leasekit.services.commands import Work, command
@@ -48,6 +48,7 @@ __all__ = [
     "Correction",
     "ReverseVoucher",
     "accounting_of",
+    "announce_unmapped",
     "book_event",
     "close_books",
     "contract_named",
@@ -136,25 +137,20 @@ def book_event(work: Work, event: DomainEvent) -> None:
 
 
 def _queue(work: Work, event: DomainEvent, reason: str) -> None:
-    unmapped = UnmappedEvent(
-        id=new_id(),
-        event_key=event.idempotency_key,
-        event_type=event.name,
-        subject=event.subject,
-        subject_id=event.subject_id,
-        business_date=event.business_date,
-        reason=reason,
-        payload=dict(event.payload),
-        state=UnmappedState.OPEN,
-        created_at=work.at,
-    )
+    unmapped = UnmappedEvent.of(event, reason, work.at)
     work.uow.unmapped_events.add(unmapped)
+    announce_unmapped(work, unmapped)
+
+
+def announce_unmapped(work: Work, unmapped: UnmappedEvent) -> None:
+    """Record that *unmapped* waits in the queue, for whoever watches it."""
     work.event(
         "event_unmapped",
         _SUBJECT,
         unmapped.id,
-        {"event_key": unmapped.event_key, "event_type": unmapped.event_type, "reason": reason},
-    )
+        {"event_key": unmapped.event_key, "event_type": unmapped.event_type,
+         "reason": unmapped.reason},
+    )  # fmt: skip
 
 
 def _event_of(unmapped: UnmappedEvent) -> DomainEvent:
@@ -263,9 +259,11 @@ def reverse_voucher(work: Work, request: ReverseVoucher) -> VoucherView:
     """Correct a voucher by reversing it.
 
     Vouchers are never changed: the reversal mirrors every line, links back to the original
-    and is dated today; one of a closed month also names that month. A voucher is reversed
-    once (409 the second time). Finance."""
+    and is dated today, each line with its original's dimensions (so a contract's sub-ledger
+    sees both); one of a closed month also names that month. A voucher is reversed once (409
+    the second time). Finance."""
     original = work.uow.vouchers.get(request.voucher_id)
+    dimensions = [line.dimensions for line in work.uow.vouchers.view(original.id).lines]
     reversal = original.reversal(
         actor=work.actor,
         at=work.at,
@@ -275,7 +273,7 @@ def reverse_voucher(work: Work, request: ReverseVoucher) -> VoucherView:
     books = work.uow.books.for_posting()
     if books.is_closed(original.business_date):
         reversal = attrs.evolve(reversal, corrects_period=period_of(original.business_date))
-    work.uow.vouchers.add(reversal)
+    work.uow.vouchers.add(reversal, dimensions)
     posted(work, [reversal.id])
     return work.uow.vouchers.view(reversal.id)
 

@@ -51,6 +51,7 @@ from leasekit.services.context import (
 )
 from leasekit.services.disbursements import queue_payout, withdraw_payouts
 from leasekit.services.events import handles
+from leasekit.services.funds import write_off_receivables
 from leasekit.services.reads import Lister, lister
 from leasekit.services.storage import Record
 from leasekit.services.workflow import move_along
@@ -264,7 +265,10 @@ transition_contract = transition_command(
     Contract.lifecycle,
     lambda uow: uow.contracts,
     before={ContractAction.SEND_FOR_SIGNATURE: _send, ContractAction.CANCEL: withdraw_payouts},
-    after={ContractAction.REQUEST_DISBURSEMENT: queue_payout},
+    after={
+        ContractAction.REQUEST_DISBURSEMENT: queue_payout,
+        ContractAction.WRITE_OFF: write_off_receivables,
+    },
     roles=frozenset({*BACK_OFFICE, *ORIGINATORS}),
 )
 """Send a draft for signature, recall it, cancel it, or queue a signed contract's payout

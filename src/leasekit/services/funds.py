@@ -65,6 +65,7 @@ __all__ = [
     "post_payment",
     "record_payment",
     "reverse_payment",
+    "write_off_receivables",
 ]
 
 _SUBJECT: Final = "payment"
@@ -305,6 +306,29 @@ def charge_return_fee(work: Work, contract: Contract, line_ids: Sequence[str], c
         "return_fee_charged", "receivable", line.id,
         {"contract_id": contract.id, "amount": str(fee), "currency": cur.code,
          "reason_code": code},
+    )  # fmt: skip
+
+
+_WRITTEN_OFF_PARTS: Final = ("principal", "interest", "fee", "penalty")
+
+
+def write_off_receivables(work: Work, contract: Contract) -> None:
+    """Once *contract* is written off: every line it still owes on is written off on the
+    business date (so nothing of it is owed or debited again), and one event says what was
+    given up of each part, for the voucher that takes it off the books."""
+    cur = contract.principal.currency
+    given_up = dict.fromkeys(_WRITTEN_OFF_PARTS, Money.zero(cur))
+    for line in work.uow.receivables.list_for_contract(contract.id):
+        if line.written_off_on is not None or line.settled:
+            continue
+        for part in _WRITTEN_OFF_PARTS:
+            given_up[part] += line.owed(part)
+        line.written_off_on = work.business_date
+        work.uow.receivables.update(line)
+    work.event(
+        "receivables_written_off", "contract", contract.id,
+        {"contract_id": contract.id, "currency": cur.code,
+         **{part: str(amount.amount) for part, amount in given_up.items()}},
     )  # fmt: skip
 
 

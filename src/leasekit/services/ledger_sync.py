@@ -19,9 +19,8 @@ what leasekit synchronised, and names every difference.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Final
 
 import attrs
 
@@ -43,8 +42,6 @@ __all__ = [
     "sync_vouchers",
 ]
 
-_DIMENSIONS: Final = ("contract", "partner", "product", "branch")
-
 
 def ledger_key(voucher: VoucherView) -> str:
     """The voucher's idempotency key at the ledger: stable across every retry."""
@@ -58,22 +55,10 @@ def ledger_voucher(voucher: VoucherView) -> LedgerVoucher:
         business_date=voucher.business_date,
         description=voucher.description,
         lines=tuple(
-            LedgerLine(
-                line.account,
-                line.side,
-                line.amount,
-                line.memo,
-                dimensions=_dimensions(
-                    (line.contract_id, line.partner_id, line.product, line.branch)
-                ),
-            )
+            LedgerLine(line.account, line.side, line.amount, line.memo, line.dimensions)
             for line in voucher.lines
         ),
     )
-
-
-def _dimensions(values: Sequence[str | None]) -> dict[str, str]:
-    return {name: value for name, value in zip(_DIMENSIONS, values, strict=True) if value}
 
 
 def _post(ctx: ServiceContext, voucher: VoucherView) -> LedgerSyncState:

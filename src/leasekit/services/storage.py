@@ -62,6 +62,7 @@ from leasekit.domain.vouchers import Side, Voucher
 from leasekit.money import Currency, Money
 
 __all__ = [
+    "AccountMovement",
     "ApiToken",
     "ApplicationRepository",
     "ApprovalTaskQuery",
@@ -88,6 +89,9 @@ __all__ = [
     "GradeExposure",
     "IdempotencyRepository",
     "IdempotentRequest",
+    "LedgerKey",
+    "LedgerLine",
+    "LedgerReports",
     "LimitMovementRepository",
     "LimitRequestRepository",
     "Page",
@@ -894,6 +898,13 @@ class VoucherLineView:
     product: str | None = None
     branch: str | None = None
 
+    @property
+    def dimensions(self) -> dict[str, str]:
+        """The dimensions the line carries, by name (``contract``, ``partner`` ...)."""
+        given = {"contract": self.contract_id, "partner": self.partner_id,
+                 "product": self.product, "branch": self.branch}  # fmt: skip
+        return {name: value for name, value in given.items() if value is not None}
+
 
 @attrs.frozen
 class VoucherView(VoucherSummary):
@@ -914,7 +925,10 @@ class UnmappedQuery:
 class VoucherRepository(Protocol):
     """The journal: append-only, so there is no update and no delete."""
 
-    def add(self, voucher: Voucher) -> None: ...
+    def add(self, voucher: Voucher, dimensions: Sequence[Mapping[str, str]] = ()) -> None:
+        """Post *voucher*, each line with its *dimensions* (contract, partner, product,
+        branch), none if not given."""
+        ...
 
     def add_booking(self, booking: Booking, event_type: str) -> None:
         """Post what a template booked, with its template and the lines' dimensions."""
@@ -987,6 +1001,75 @@ class VoucherTemplateRepository(Protocol):
 
     def of_name(self, name: str) -> list[SavedTemplate]:
         """The saved versions of *name*, oldest first."""
+        ...
+
+
+class LedgerKey(NamedTuple):
+    """A line's place in a ledger, which orders lines by business date and then as posted."""
+
+    business_date: date
+    voucher_id: str
+    line_no: int
+
+
+class LedgerLine(NamedTuple):
+    """A journal line as a report shows it, with what its voucher says of it."""
+
+    business_date: date
+    voucher_id: str
+    line_no: int
+    event_type: str | None
+    description: str
+    account: str
+    side: str
+    currency: str
+    amount: Decimal
+    memo: str
+    contract_id: str | None
+
+    @property
+    def key(self) -> LedgerKey:
+        return LedgerKey(self.business_date, self.voucher_id, self.line_no)
+
+
+class AccountMovement(NamedTuple):
+    """What an account moved in a period, and its balance (debits less credits) before."""
+
+    account: str
+    opening: Decimal
+    debits: Decimal
+    credits: Decimal
+
+
+class LedgerReports(Protocol):
+    """The journal read for reports: totals summed exactly, lines streamed in ledger order."""
+
+    def movements(self, currency: str, start: date, end: date) -> list[AccountMovement]:
+        """Each account with lines in *currency* up to *end*, by code."""
+        ...
+
+    def balances_before(
+        self, account: str, currency: str, keys: Sequence[LedgerKey]
+    ) -> list[Decimal]:
+        """Debits less credits of *account* over its lines before each of *keys*, in one
+        pass."""
+        ...
+
+    def lines(
+        self,
+        account: str,
+        currency: str,
+        start: date,
+        end: date,
+        *,
+        after: LedgerKey | None = None,
+        limit: int | None = None,
+    ) -> Iterator[LedgerLine]:
+        """The account's lines in the period, after *after*, up to *limit* (or streamed)."""
+        ...
+
+    def for_contract(self, contract_id: str) -> Iterator[LedgerLine]:
+        """The lines carrying the contract's dimension, by currency, account, ledger order."""
         ...
 
 
@@ -1199,6 +1282,9 @@ class UnitOfWork(Protocol):
 
     @property
     def voucher_templates(self) -> VoucherTemplateRepository: ...
+
+    @property
+    def ledger_reports(self) -> LedgerReports: ...
 
     @property
     def deliveries(self) -> DeliveryRepository: ...

@@ -1,13 +1,13 @@
 """Booking events in bulk, and rebuilding the books from the event log.
 
 :func:`book_events` books a stream of events as the ``accounting.book`` handler books each
-one, chunk by chunk, one transaction per chunk: the same templates (:func:`accounting_of`, a
-plugin's where no data template meets an event), the same facts (:func:`facts_with`), the
-same vouchers, lines, dimensions and source keys, the same placing of a voucher dated in a
-closed month, and the same unmapped rows with the same reasons; the ledger is told of the
-chunk's vouchers by one ``vouchers_posted`` event. What differs is the cost: a chunk's keys
-are checked in one query, its contracts read with their products' codes in one, and its
-vouchers and lines written with two executemany INSERTs.
+one, chunk by chunk, one transaction per chunk: the same templates (:func:`accounting_of`),
+the same facts (:func:`facts_with`), the same vouchers, lines, dimensions and source keys, and
+the same unmapped rows with the same reasons, a plugin's template booking what no data
+template meets, and a voucher of a closed month landing in the open period. What differs is
+the cost: a chunk's keys are checked in one query, its contracts read with their products'
+codes in one, its vouchers and lines written with two executemany INSERTs, and one
+``vouchers_posted`` event hands them all to the ledger's subscriber.
 
 Each event key is booked once, however often a stream is booked or by how many runs at once.
 A chunk passes over the keys that have a voucher or wait in the unmapped queue; a run that
@@ -28,9 +28,9 @@ from typing import Final
 
 import attrs
 
-from leasekit.domain.bookings import UnmappedEvent, UnmappedState
+from leasekit.domain.bookings import UnmappedEvent
 from leasekit.domain.events import DomainEvent
-from leasekit.domain.identity import Actor, new_id
+from leasekit.domain.identity import Actor
 from leasekit.domain.voucher_templates import (
     EVENT_TYPES,
     Booking,
@@ -41,11 +41,17 @@ from leasekit.domain.voucher_templates import (
     choice_key,
 )
 from leasekit.errors import ConflictError, NotFoundError, ValidationError
-from leasekit.services.accounting import accounting_of, contract_named, facts_with, posted
+from leasekit.services.accounting import (
+    accounting_of,
+    announce_unmapped,
+    contract_named,
+    facts_with,
+    posted,
+)
 from leasekit.services.commands import Work
 from leasekit.services.context import ServiceContext
 from leasekit.services.storage import ContractFacts, UnitOfWork
-from leasekit.services.templates_in_force import book_with_plugins, plugin_event_names
+from leasekit.services.templates_in_force import book_with_plugins
 
 __all__ = ["ATTEMPTS", "LOGGED_SUBJECTS", "BatchReport", "book_events", "replay_log"]
 
@@ -55,7 +61,6 @@ LOGGED_SUBJECTS: Final = ("contract", "payment", "receivable")
 """The subjects of the events that move money (:data:`EVENT_TYPES`): what a replay reads."""
 _DUPLICATE_FIELDS: Final = frozenset({"source_key", "event_key"})
 """The fields whose unique index says another run booked or queued the event first."""
-_UNMAPPED_SUBJECT: Final = "unmapped_event"
 
 
 @attrs.frozen
@@ -71,8 +76,7 @@ class BatchReport:
     skipped: int = 0
     """Events that had a voucher or waited in the queue already, or came twice."""
     ignored: int = 0
-    """Events that move no money: neither of :data:`EVENT_TYPES` nor named by a plugin's
-    template."""
+    """Events that move no money (not of :data:`EVENT_TYPES`)."""
     chunks: int = 0
     retried: int = 0
     """Chunks done again because another run posted some of their events meanwhile."""
@@ -110,14 +114,14 @@ def replay_log(ctx: ServiceContext, *, after: int = 0, chunk: int = 2000) -> Bat
 def _logged(ctx: ServiceContext, after: int, page: int) -> Iterator[DomainEvent]:
     """The log's money events past *after*, read *page* at a time, each page in a short
     transaction of its own: the log is streamed, never held whole."""
-    position, booked = after, _booked_names(ctx)
+    position = after
     while True:
         with ctx.uow_factory() as uow:
             found = uow.event_log.after(LOGGED_SUBJECTS, position, page)
         if not found:
             return
         position = found[-1][0]
-        yield from (event for _, event in found if event.name in booked)
+        yield from (event for _, event in found if _books(ctx, event.name))
 
 
 def _book_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent]) -> BatchReport:
@@ -137,19 +141,23 @@ def _book_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent]
 
 
 def _try_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent]) -> BatchReport:
-    booked_names = _booked_names(ctx)
-    money = [event for event in events if event.name in booked_names]
+    money = [event for event in events if _books(ctx, event.name)]
     with ctx.unit_of_work() as uow:
         fresh = _fresh(uow, money)
         at, business_date = ctx.moment()
         work = Work(ctx, uow, actor, at, business_date)
         bookings, unmapped, zero = _bookings(work, fresh)
+        books = uow.books.for_posting()
+        bookings = [
+            (attrs.evolve(booking, voucher=books.placed(booking.voucher)), event_type)
+            for booking, event_type in bookings
+        ]
         uow.vouchers.add_bookings(bookings)
         if bookings:
             posted(work, [booking.voucher.id for booking, _ in bookings])
         uow.unmapped_events.add_many(unmapped)
         for queued in unmapped:
-            _announce(work, queued)
+            announce_unmapped(work, queued)
         uow.commit()
     return BatchReport(
         booked=len(bookings),
@@ -161,10 +169,9 @@ def _try_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent])
     )
 
 
-def _booked_names(ctx: ServiceContext) -> frozenset[str]:
-    """The events the booking handler takes: those of :data:`EVENT_TYPES`, and those the
-    plugins' templates name."""
-    return frozenset(EVENT_TYPES) | frozenset(plugin_event_names(ctx))
+def _books(ctx: ServiceContext, event_name: str) -> bool:
+    """Whether events named so are booked: money events, and those a plugin's template names."""
+    return event_name in EVENT_TYPES or ctx.adapters.voucher_template(event_name) is not None
 
 
 def _fresh(uow: UnitOfWork, events: Sequence[DomainEvent]) -> list[DomainEvent]:
@@ -181,12 +188,10 @@ def _fresh(uow: UnitOfWork, events: Sequence[DomainEvent]) -> list[DomainEvent]:
 def _bookings(
     work: Work, events: Sequence[DomainEvent]
 ) -> tuple[list[tuple[Booking, str]], list[UnmappedEvent], int]:
-    """What the templates in force make of *events*, as the handler makes of each (the data
-    templates, else a plugin's; a voucher dated in a closed month placed in the first open
-    day), choosing once per kind of event (:func:`choice_key`): the bookings with their
-    event types, the events to queue, and how many came to nothing."""
+    """What the templates in force make of *events*, as :meth:`TemplateSet.book` makes of
+    each, choosing once per kind of event (:func:`choice_key`): the bookings with their event
+    types, the events to queue, and how many came to nothing."""
     accounting = accounting_of(work.ctx, work.uow)
-    books = work.uow.books.for_posting()
     chosen: dict[tuple[str | None, ...], TemplateVersion | Unmapped] = {}
     bookings: list[tuple[Booking, str]] = []
     unmapped: list[UnmappedEvent] = []
@@ -201,23 +206,24 @@ def _bookings(
         template = chosen[key]
         try:
             booked = (
-                book_with_plugins(  # no data template: a plugin's may book it
+                book_with_plugins(
                     accounting, work.ctx.adapters, event, facts, actor=work.actor, at=work.at
                 )
-                if isinstance(template, Unmapped)
-                else book(template, facts, templates.chart, actor=work.actor, at=work.at,
-                          rounding=accounting.rounding)
+                if isinstance(template, Unmapped)  # a plugin's template may book it
+                else book(
+                    template, facts, templates.chart, actor=work.actor, at=work.at,
+                    rounding=accounting.rounding,
+                )
             )  # fmt: skip
         except BookingError as exc:
-            unmapped.append(_unmapped(work, event, str(exc)))
+            unmapped.append(UnmappedEvent.of(event, str(exc), work.at))
             continue
         if isinstance(booked, Unmapped):
-            unmapped.append(_unmapped(work, event, booked.reason))
+            unmapped.append(UnmappedEvent.of(event, booked.reason, work.at))
         elif booked is None:
             zero += 1
         else:
-            placed = attrs.evolve(booked, voucher=books.placed(booked.voucher))
-            bookings.append((placed, event.name))
+            bookings.append((booked, event.name))
     return bookings, unmapped, zero
 
 
@@ -232,30 +238,3 @@ def _contracts(uow: UnitOfWork, events: Sequence[DomainEvent]) -> list[ContractF
             raise NotFoundError("contract", contract_id)
         facts.append(None if contract_id is None else found[contract_id])
     return facts
-
-
-def _unmapped(work: Work, event: DomainEvent, reason: str) -> UnmappedEvent:
-    """The queue's row for *event*, as the handler writes it."""
-    return UnmappedEvent(
-        id=new_id(),
-        event_key=event.idempotency_key,
-        event_type=event.name,
-        subject=event.subject,
-        subject_id=event.subject_id,
-        business_date=event.business_date,
-        reason=reason,
-        payload=dict(event.payload),
-        state=UnmappedState.OPEN,
-        created_at=work.at,
-    )
-
-
-def _announce(work: Work, unmapped: UnmappedEvent) -> None:
-    """The event the handler records for a queued one, for whoever watches the queue."""
-    work.event(
-        "event_unmapped",
-        _UNMAPPED_SUBJECT,
-        unmapped.id,
-        {"event_key": unmapped.event_key, "event_type": unmapped.event_type,
-         "reason": unmapped.reason},
-    )  # fmt: skip

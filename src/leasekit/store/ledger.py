@@ -186,9 +186,10 @@ class VoucherRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def add(self, voucher: Voucher) -> None:
-        """Post *voucher*; a ValidationError if its source key or reversal target is taken."""
-        self._add(voucher, _voucher_columns(voucher), [{} for _ in voucher.lines])
+    def add(self, voucher: Voucher, dimensions: Sequence[Mapping[str, str]] = ()) -> None:
+        """Post *voucher*, each line with its *dimensions* (none if not given); a
+        ValidationError if its source key or reversal target is taken."""
+        self._add(voucher, _voucher_columns(voucher), dimensions or [{} for _ in voucher.lines])
 
     def add_booking(self, booking: Booking, event_type: str) -> None:
         """Post the voucher a template booked of an *event_type* event, with the template
@@ -330,15 +331,14 @@ class VoucherRepository:
 
     def add_bookings(self, bookings: Sequence[tuple[Booking, str]]) -> None:
         """Post many vouchers templates booked, each with its event type, as
-        :meth:`add_booking` posts one (into open periods only): two executemany INSERTs,
-        however many there are. A
+        :meth:`add_booking` posts one: two executemany INSERTs, however many there are. A
         source key posted already is a ValidationError on ``source_key`` and nothing is
         posted (the transaction is the caller's to abandon)."""
         if not bookings:
             return
         books = BooksRepository(self._session).for_posting()
-        for business_date in {booking.voucher.business_date for booking, _ in bookings}:
-            books.ensure_open(business_date)
+        for booking, _ in bookings:
+            books.ensure_open(booking.voucher.business_date)
         headers = [
             _voucher_columns(booking.voucher, booking, event_type)
             for booking, event_type in bookings

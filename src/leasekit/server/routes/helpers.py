@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 from urllib.parse import quote, urlencode
 
+import attrs
 from aiohttp import hdrs, web
 
 from leasekit.domain.identity import Actor
@@ -38,7 +39,7 @@ from leasekit.server.keys import (
     RUNTIME_KEY,
     SETTINGS_KEY,
 )
-from leasekit.server.openapi import IDEMPOTENCY_KEY_HEADER, JSON
+from leasekit.server.openapi import IDEMPOTENCY_KEY_HEADER, JSON, query_parameter
 from leasekit.server.payloads import structure
 from leasekit.server.problems import Problem, ProblemError, StreamAbortedError
 
@@ -259,14 +260,26 @@ def read_query(request: web.Request, cls: type[_T], *, besides: frozenset[str] =
 
     Query values are strings, so *cls* should have string-like fields only (str, StrEnum,
     Decimal, date); an int field would reject every value. Parameters named in *besides*
-    are read by someone else (:data:`PAGING`).
+    are read by someone else (:data:`PAGING`). A field named with a trailing underscore, so
+    that a Python keyword can be one, reads the parameter without it (``from_``, ``?from=``).
     """
     query = request.query
     repeated = sorted({name for name in query if len(query.getall(name)) > 1})
     if repeated:
         raise ValidationError(FieldError(name, "given more than once") for name in repeated)
-    fields = {k: v for k, v in query.items() if k not in besides}
-    return structure(request.app[CONVERTER_KEY], fields, cls)
+    names = {query_parameter(f): f.name for f in attrs.fields(cls)} if attrs.has(cls) else {}
+    hidden = sorted((set(names.values()) - set(names)) & set(query))
+    if hidden:
+        raise ValidationError(FieldError(name, "unknown field") for name in hidden)
+    fields = {names.get(k, k): v for k, v in query.items() if k not in besides}
+    try:
+        return structure(request.app[CONVERTER_KEY], fields, cls)
+    except ValidationError as exc:
+        parameters = {name: parameter for parameter, name in names.items()}
+        raise ValidationError(
+            FieldError(parameters.get(error.field, error.field), error.message)
+            for error in exc.errors
+        ) from exc
 
 
 PAGING: Final = frozenset({"after", "limit"})

@@ -449,7 +449,7 @@ def test_the_journal_has_no_way_to_change_or_delete_a_voucher() -> None:
     assert public == {
         "add", "add_booking", "add_bookings",  # appends
         "get", "find_by_source_key", "find_reversal", "known_keys", "list_for_date", "page",
-        "view", "trial_balance",  # reads
+        "view", "views", "trial_balance",  # reads
     }  # fmt: skip
 
 

@@ -82,11 +82,13 @@ def sync_vouchers(ctx: ServiceContext, voucher_ids: Iterable[str]) -> list[Ledge
     wanted = list(dict.fromkeys(voucher_ids))
     with ctx.uow_factory() as uow:
         states = uow.voucher_syncs.states(wanted)
-        todo = [
-            uow.vouchers.view(voucher_id)
-            for voucher_id in wanted
-            if voucher_id not in states or states[voucher_id].status is not SyncStatus.SYNCED
-        ]
+        todo = uow.vouchers.views(
+            [
+                voucher_id
+                for voucher_id in wanted
+                if voucher_id not in states or states[voucher_id].status is not SyncStatus.SYNCED
+            ]
+        )
     outcomes = [_post(ctx, voucher) for voucher in todo]
     if outcomes:
         with ctx.uow_factory() as uow:

@@ -118,6 +118,18 @@ def _state(row: sa.RowMapping) -> LedgerSyncState:
     )
 
 
+def _columns(outcome: LedgerSyncState, attempts: int, at: dt.datetime) -> dict[str, object]:
+    error = outcome.last_error
+    return {
+        "status": str(outcome.status),
+        "ledger_reference": outcome.ledger_reference,
+        "attempts": attempts,
+        "last_error": None if error is None else error[:_MAX_ERROR],
+        "synced_at": outcome.synced_at,
+        "updated_at": at,
+    }
+
+
 @repository("voucher_syncs")
 class VoucherSyncRepository:
     """Each voucher's last synchronisation with the ledger."""
@@ -137,30 +149,24 @@ class VoucherSyncRepository:
         return found
 
     def record(self, outcomes: Iterable[LedgerSyncState], at: dt.datetime) -> None:
-        """Store each outcome over what was there: attempts count up across failures."""
+        """Store each outcome over what was there: attempts count up across failures. First
+        outcomes go in one executemany INSERT; the others (after a failure) one UPDATE each."""
         outcomes = list(outcomes)
         known = self.states([outcome.voucher_id for outcome in outcomes])
         table: sa.Table = VoucherSyncRow.__table__  # type: ignore[assignment]
+        first = [
+            {"voucher_id": o.voucher_id, **_columns(o, 1, at)}
+            for o in outcomes
+            if o.voucher_id not in known
+        ]
+        if first:
+            write(self._session, "voucher sync", sa.insert(table), first)
         for outcome in outcomes:
             before = known.get(outcome.voucher_id)
-            values = {
-                "status": str(outcome.status),
-                "ledger_reference": outcome.ledger_reference,
-                "attempts": (0 if before is None else before.attempts) + 1,
-                "last_error": None if outcome.last_error is None
-                else outcome.last_error[:_MAX_ERROR],
-                "synced_at": outcome.synced_at,
-                "updated_at": at,
-            }  # fmt: skip
-            if before is None:
-                statement: sa.Executable = sa.insert(table).values(
-                    voucher_id=outcome.voucher_id, **values
-                )
-            else:
-                statement = (
-                    sa.update(table).where(table.c.voucher_id == outcome.voucher_id).values(values)
-                )
-            write(self._session, "voucher sync", statement)
+            if before is not None:
+                values = _columns(outcome, before.attempts + 1, at)
+                where = table.c.voucher_id == outcome.voucher_id
+                write(self._session, "voucher sync", sa.update(table).where(where).values(values))
 
     def synced_balances(self, currency_code: str) -> dict[tuple[str, str | None], Decimal]:
         """Debits less credits per (account, contract) over the synced vouchers' lines in

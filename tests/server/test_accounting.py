@@ -170,7 +170,10 @@ async def test_a_payment_reaches_the_ledger_and_the_books_agree(demo: Demo) -> N
     report = await demo.call("GET", "/accounting/ledger-reconciliation", "finance", 200)
     assert report["agrees"], report["differences"]
     assert report["currency"] == "CNY"
-    await demo.call("GET", "/accounting/ledger-reconciliation?currency=XYZ", "finance", 422)
+    for odd in ("XYZ", "%00", "%ED%A0%80", "C" * 4_000, "%E2%80%AE"):
+        await demo.call(
+            "GET", f"/accounting/ledger-reconciliation?currency={odd}", "finance", 422
+        )
     await demo.call("GET", "/accounting/ledger-reconciliation", "officer", 403)
 
 

@@ -28,6 +28,7 @@ from typing import Final
 
 import attrs
 
+from leasekit.domain.accounting_periods import Books
 from leasekit.domain.bookings import UnmappedEvent
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor
@@ -148,10 +149,7 @@ def _try_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent])
         work = Work(ctx, uow, actor, at, business_date)
         bookings, unmapped, zero = _bookings(work, fresh)
         books = uow.books.for_posting()
-        bookings = [
-            (attrs.evolve(booking, voucher=books.placed(booking.voucher)), event_type)
-            for booking, event_type in bookings
-        ]
+        bookings = [(_placed(books, booking), event_type) for booking, event_type in bookings]
         uow.vouchers.add_bookings(bookings)
         if bookings:
             posted(work, [booking.voucher.id for booking, _ in bookings])
@@ -167,6 +165,13 @@ def _try_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent])
         ignored=len(events) - len(money),
         chunks=1,
     )
+
+
+def _placed(books: Books, booking: Booking) -> Booking:
+    """*booking* with its voucher placed in the open period (:meth:`Books.placed`); as it
+    is, without a copy, when it is dated there already (nearly every one)."""
+    voucher = books.placed(booking.voucher)
+    return booking if voucher is booking.voucher else attrs.evolve(booking, voucher=voucher)
 
 
 def _books(ctx: ServiceContext, event_name: str) -> bool:

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy import ForeignKey, String
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leasekit.domain.bookings import UnmappedEvent
@@ -420,17 +421,35 @@ class VoucherRepository:
 
     def known_keys(self, keys: Collection[str]) -> set[str]:
         """Those of the event *keys* that have a voucher or wait in the unmapped queue: what a
-        bulk run passes over, read in one query per
-        :data:`~leasekit.store.repository.IN_LIST` keys."""
+        bulk run passes over, read on PostgreSQL in one query with the keys as one array
+        (an IN list of thousands costs more to render and parse than to run), elsewhere in
+        one query per :data:`~leasekit.store.repository.IN_LIST` keys."""
         connection = self._session.connection()
+        if connection.dialect.name == "postgresql":
+            chunks: Iterable[list[str]] = [sorted(keys)] if keys else []
+        else:
+            chunks = in_lists(keys)
         found: set[str] = set()
-        for chunk in in_lists(keys):
-            booked = sa.select(VoucherRow.source_key).where(VoucherRow.source_key.in_(chunk))
-            queued = sa.select(UnmappedEventRow.event_key).where(
-                UnmappedEventRow.event_key.in_(chunk)
-            )
-            found.update(connection.execute(sa.union_all(booked, queued)).scalars())
+        for chunk in chunks:
+            found.update(connection.execute(_known(connection.dialect.name, chunk)).scalars())
         return found
+
+
+def _known(dialect: str, keys: list[str]) -> sa.Executable:
+    """The query for those of *keys* that have a voucher or wait in the unmapped queue."""
+    source: sa.ColumnElement[bool]
+    queued: sa.ColumnElement[bool]
+    if dialect == "postgresql":
+        array = sa.bindparam("keys", keys, type_=ARRAY(sa.String))
+        source = VoucherRow.source_key == sa.any_(array)
+        queued = UnmappedEventRow.event_key == sa.any_(array)
+    else:
+        source = VoucherRow.source_key.in_(keys)
+        queued = UnmappedEventRow.event_key.in_(keys)
+    return sa.union_all(
+        sa.select(VoucherRow.source_key).where(source),
+        sa.select(UnmappedEventRow.event_key).where(queued),
+    )
 
 
 class UnmappedEventRow(EntityRow):

@@ -14,13 +14,14 @@ sub-ledger. Events that no template booked wait in ``unmapped_events``, one row 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leasekit.domain.bookings import UnmappedEvent
@@ -191,9 +192,14 @@ def _booking_rows(
     return headers, lines
 
 
-def _mappings(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> list[dict[str, object]]:
-    """*rows* as the mappings an executemany INSERT takes."""
-    return [dict(zip(columns, row, strict=True)) for row in rows]
+def _bound(
+    row: tuple[object, ...], processors: Sequence[tuple[int, Callable[[Any], Any]]]
+) -> tuple[object, ...]:
+    """*row* with the values at the *processors*' places as their columns bind them."""
+    values = list(row)
+    for index, processor in processors:
+        values[index] = processor(values[index])
+    return tuple(values)
 
 
 def _line_view(row: sa.RowMapping) -> VoucherLineView:
@@ -399,9 +405,34 @@ class VoucherRepository:
             self._copy("vouchers", _HEADER_FIELDS, headers)
             self._copy("voucher_lines", _LINE_FIELDS, lines)
             return
-        write(self._session, "voucher", sa.insert(VoucherRow), _mappings(_HEADER_FIELDS, headers),
-              rules=_RULES)  # fmt: skip
-        write(self._session, "voucher", sa.insert(VoucherLineRow), _mappings(_LINE_FIELDS, lines))
+        self._insert(VoucherRow.__table__, _HEADER_FIELDS, headers)  # type: ignore[arg-type]
+        self._insert(VoucherLineRow.__table__, _LINE_FIELDS, lines)  # type: ignore[arg-type]
+
+    def _insert(
+        self, table: sa.Table, columns: Sequence[str], rows: list[tuple[object, ...]]
+    ) -> None:
+        """*rows* into *table* with one executemany of SQLite's own INSERT (``?`` for each
+        value), each value bound as the column's type binds it: what Core's executemany does,
+        without building and reading a mapping per row. A broken rule is the error
+        :func:`write` makes of it."""
+        connection = self._session.connection()
+        dialect = connection.dialect
+        processors = [
+            (index, processor)
+            for index, name in enumerate(columns)
+            if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        ]
+        if processors:
+            rows = [_bound(row, processors) for row in rows]
+        quote = dialect.identifier_preparer.quote
+        statement = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        try:
+            connection.exec_driver_sql(statement, rows)
+        except IntegrityError as exc:
+            raise translate_integrity_error(exc, "voucher", _RULES) from exc
 
     def _copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
         """*rows* into *table* through psycopg's COPY, in the session's transaction; a broken

@@ -791,16 +791,17 @@ def book(
 def _dimension_values(
     lines: Iterable[TemplateLine], facts: EventFacts
 ) -> tuple[Mapping[str, str], ...]:
-    """Each line's dimensions the event gives a value for; lines that name the same fields
-    (most of a template's) share one mapping."""
+    """Each line's dimensions the event gives a value for; a line that names the same fields
+    as the line before it (most of a template's) shares its mapping."""
     found: list[Mapping[str, str]] = []
-    given: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
+    names: Mapping[str, str] | None = None
+    values: Mapping[str, str] = MappingProxyType({})
     for line in lines:
-        names = tuple(line.dimensions.items())
-        if names not in given:
-            values = {dim: facts.field_text(field) for dim, field in names}
-            given[names] = MappingProxyType({d: v for d, v in values.items() if v is not None})
-        found.append(given[names])
+        if names is None or line.dimensions != names:
+            names = line.dimensions
+            given = {dim: facts.field_text(field) for dim, field in names.items()}
+            values = MappingProxyType({d: v for d, v in given.items() if v is not None})
+        found.append(values)
     return tuple(found)
 
 

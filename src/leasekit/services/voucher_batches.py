@@ -6,8 +6,9 @@ the same facts (:func:`facts_with`), the same vouchers, lines, dimensions and so
 the same unmapped rows with the same reasons, a plugin's template booking what no data
 template meets, and a voucher of a closed month landing in the open period. What differs is
 the cost: a chunk's keys are checked in one query, its contracts read with their products'
-codes in one, its vouchers and lines written with two executemany INSERTs, and one
-``vouchers_posted`` event hands them all to the ledger's subscriber.
+codes in one, its vouchers and lines written with COPY on PostgreSQL and two executemany
+INSERTs on SQLite, and one ``vouchers_posted`` event hands them all to the ledger's
+subscriber.
 
 Each event key is booked once, however often a stream is booked or by how many runs at once.
 A chunk passes over the keys that have a voucher or wait in the unmapped queue; a run that

@@ -99,3 +99,42 @@ def test_an_event_is_queued_once_and_reads_back_as_it_was(uow_factory: UowFactor
         )  # fmt: skip
         with pytest.raises(ValidationError, match="event_key"):
             uow.unmapped_events.add(again)
+
+
+def test_vouchers_added_in_bulk_read_back_as_one_added_alone(uow_factory: UowFactory) -> None:
+    alone, bulk = booking("contract_disbursed:c-1:k1"), booking("contract_disbursed:c-2:k2", "c-2")
+    with uow_factory() as uow:
+        uow.vouchers.add_booking(alone, "contract_disbursed")
+        uow.vouchers.add_bookings([(bulk, "contract_disbursed")])
+        uow.commit()
+    with uow_factory() as uow:
+        views = [uow.vouchers.view(made.voucher.id) for made in (alone, bulk)]
+        assert uow.vouchers.get(bulk.voucher.id) == bulk.voucher
+        known = uow.vouchers.known_keys({"contract_disbursed:c-2:k2", "unknown"})
+    assert known == {"contract_disbursed:c-2:k2"}
+    mine, theirs = (
+        [(line.account, line.side, line.amount, line.memo, line.partner_id, line.branch)
+         for line in view.lines]
+        for view in views
+    )  # fmt: skip
+    assert mine == theirs
+    assert [line.contract_id for line in views[1].lines] == ["c-2", "c-2", None]
+    assert (views[1].event_type, views[1].template, views[1].template_version) == (
+        "contract_disbursed", "finance_lease_disbursed", 3,
+    )  # fmt: skip
+
+
+def test_a_bulk_add_of_a_posted_source_key_is_refused_on_the_source_key(
+    uow_factory: UowFactory,
+) -> None:
+    with uow_factory() as uow:
+        uow.vouchers.add_bookings([(booking("contract_disbursed:c-1:k1"), "contract_disbursed")])
+        uow.commit()
+    with uow_factory() as uow, pytest.raises(ValidationError) as raised:
+        uow.vouchers.add_bookings([
+            (booking("contract_disbursed:c-3:k3", "c-3"), "contract_disbursed"),
+            (booking("contract_disbursed:c-1:k1"), "contract_disbursed"),
+        ])  # fmt: skip
+    assert [error.field for error in raised.value.errors] == ["source_key"]
+    with uow_factory() as uow:
+        assert uow.vouchers.known_keys({"contract_disbursed:c-3:k3"}) == set()

@@ -690,16 +690,16 @@ def _rounded_amounts(
     """Each line's amount on *values*, rounded; refused unless they balance, which rounding
     can upset when expressions take shares (``amount / 3`` three times)."""
     round_amount = rounding.quantizer(cur)
-    amounts = [
-        _line_amount(template, index, values, cur, round_amount)
-        for index in range(len(template.lines))
-    ]
+    add = DECIMAL_CONTEXT.add
+    amounts = []
     debits = credits = Decimal(0)
-    for line, amount in zip(template.lines, amounts, strict=True):
+    for index, line in enumerate(template.lines):
+        amount = _line_amount(template, index, values, cur, round_amount)
+        amounts.append(amount)
         if line.side is Side.DEBIT:
-            debits = DECIMAL_CONTEXT.add(debits, amount)
+            debits = add(debits, amount)
         else:
-            credits = DECIMAL_CONTEXT.add(credits, amount)
+            credits = add(credits, amount)
     if debits != credits:
         raise BookingError(template, "lines", f"debits {debits} do not equal credits {credits}")
     return amounts
@@ -764,22 +764,23 @@ def book(
         )
     cur = _currency_of(template, facts, chart)
     amounts = _rounded_amounts(template, _values(template, facts), cur, rounding)
-    kept = [(index, amount) for index, amount in enumerate(amounts) if amount]
-    if not kept:
-        return None
-    for index, _ in kept:
+    lines: list[TemplateLine] = []
+    journal: list[JournalLine] = []
+    for index, (line, amount) in enumerate(zip(template.lines, amounts, strict=True)):
+        if not amount:
+            continue
         try:
-            chart.postable(template.lines[index].account)
+            chart.postable(line.account)
         except (ValidationError, DomainError) as exc:
             raise BookingError(template, f"lines[{index}].account", _message(exc)) from None
-    lines = [template.lines[index] for index, _ in kept]
+        lines.append(line)
+        journal.append(JournalLine(line.account, line.side, Money(amount, cur), line.memo))
+    if not lines:
+        return None
     voucher = Voucher.post(
         business_date=facts.business_date,
         description=f"{template.description} ({facts.key})",
-        lines=[
-            JournalLine(line.account, line.side, Money(amount, cur), line.memo)
-            for line, (_, amount) in zip(lines, kept, strict=True)
-        ],
+        lines=journal,
         actor=actor,
         at=at,
         source_key=facts.key,
@@ -790,16 +791,17 @@ def book(
 def _dimension_values(
     lines: Iterable[TemplateLine], facts: EventFacts
 ) -> tuple[Mapping[str, str], ...]:
-    """Each line's dimensions the event gives a value for; lines that name the same fields
-    (most of a template's) share one mapping."""
+    """Each line's dimensions the event gives a value for; a line that names the same fields
+    as the line before it (most of a template's) shares its mapping."""
     found: list[Mapping[str, str]] = []
-    given: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
+    names: Mapping[str, str] | None = None
+    values: Mapping[str, str] = MappingProxyType({})
     for line in lines:
-        names = tuple(line.dimensions.items())
-        if names not in given:
-            values = {dim: facts.field_text(field) for dim, field in names}
-            given[names] = MappingProxyType({d: v for d, v in values.items() if v is not None})
-        found.append(given[names])
+        if names is None or line.dimensions != names:
+            names = line.dimensions
+            given = {dim: facts.field_text(field) for dim, field in names.items()}
+            values = MappingProxyType({d: v for d, v in given.items() if v is not None})
+        found.append(values)
     return tuple(found)
 
 

@@ -14,12 +14,14 @@ sub-ledger. Events that no template booked wait in ``unmapped_events``, one row 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy import ForeignKey, String
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leasekit.domain.bookings import UnmappedEvent
@@ -37,7 +39,15 @@ from leasekit.services.storage import (
 )
 from leasekit.store.accounting_books import BooksRepository, VoucherSyncRepository, VoucherSyncRow
 from leasekit.store.mapping import Record
-from leasekit.store.repository import Rule, SqlRepository, Stored, in_lists, repository, write
+from leasekit.store.repository import (
+    Rule,
+    SqlRepository,
+    Stored,
+    in_lists,
+    repository,
+    translate_integrity_error,
+    write,
+)
 from leasekit.store.schema import ID_LENGTH, Base, EntityRow, currency_column, id_column
 
 __all__ = [
@@ -139,6 +149,57 @@ def _line_columns(
         "amount": line.amount.amount,
         "memo": line.memo,
     }
+
+
+_HEADER_FIELDS: Final = (
+    "id", "business_date", "description", "created_by", "created_at", "source_key", "reverses",
+    "event_type", "template", "template_version", "corrects_period",
+)  # fmt: skip
+"""The voucher columns :func:`_booking_rows` fills, in its order."""
+_LINE_FIELDS: Final = (
+    "voucher_id", "line_no", "account", "side", "currency", "amount", "memo",
+    "contract_id", "partner_id", "product", "branch",
+)  # fmt: skip
+"""The line columns :func:`_booking_rows` fills, in its order (the dimensions last)."""
+
+
+def _booking_rows(
+    bookings: Sequence[tuple[Booking, str]],
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The voucher and line rows of *bookings*, as tuples in the order of
+    :data:`_HEADER_FIELDS` and :data:`_LINE_FIELDS`: the bulk path's rows, read off each
+    voucher once and each line once. Amounts stay decimals: exact, whichever way they are
+    written."""
+    headers: list[tuple[object, ...]] = []
+    lines: list[tuple[object, ...]] = []
+    header, line_row = headers.append, lines.append
+    for booking, event_type in bookings:
+        voucher = booking.voucher
+        voucher_id = voucher.id
+        header((
+            voucher_id, voucher.business_date, voucher.description, voucher.created_by,
+            voucher.created_at, voucher.source_key, voucher.reverses, event_type,
+            booking.template, booking.version, voucher.corrects_period,
+        ))  # fmt: skip
+        numbered = enumerate(zip(voucher.lines, booking.dimensions, strict=True), start=1)
+        for number, (line, dims) in numbered:
+            money = line.amount
+            line_row((
+                voucher_id, number, line.account, line.side.value, money.currency.code,
+                money.amount, line.memo, dims.get("contract"), dims.get("partner"),
+                dims.get("product"), dims.get("branch"),
+            ))  # fmt: skip
+    return headers, lines
+
+
+def _bound(
+    row: tuple[object, ...], processors: Sequence[tuple[int, Callable[[Any], Any]]]
+) -> tuple[object, ...]:
+    """*row* with the values at the *processors*' places as their columns bind them."""
+    values = list(row)
+    for index, processor in processors:
+        values[index] = processor(values[index])
+    return tuple(values)
 
 
 def _line_view(row: sa.RowMapping) -> VoucherLineView:
@@ -348,41 +409,95 @@ class VoucherRepository:
 
     def add_bookings(self, bookings: Sequence[tuple[Booking, str]]) -> None:
         """Post many vouchers templates booked, each with its event type, as
-        :meth:`add_booking` posts one: two executemany INSERTs, however many there are. A
-        source key posted already is a ValidationError on ``source_key`` and nothing is
-        posted (the transaction is the caller's to abandon)."""
+        :meth:`add_booking` posts one: with COPY on PostgreSQL, two executemany INSERTs
+        elsewhere, however many there are. A source key posted already is a ValidationError
+        on ``source_key`` and nothing is posted (the transaction is the caller's to abandon)."""
         if not bookings:
             return
         books = BooksRepository(self._session).for_posting()
-        for booking, _ in bookings:
-            books.ensure_open(booking.voucher.business_date)
-        headers = [
-            _voucher_columns(booking.voucher, booking, event_type)
-            for booking, event_type in bookings
+        for day in dict.fromkeys(booking.voucher.business_date for booking, _ in bookings):
+            books.ensure_open(day)
+        headers, lines = _booking_rows(bookings)
+        if self._session.connection().dialect.name == "postgresql":
+            self._copy("vouchers", _HEADER_FIELDS, headers)
+            self._copy("voucher_lines", _LINE_FIELDS, lines)
+            return
+        self._insert(VoucherRow.__table__, _HEADER_FIELDS, headers)  # type: ignore[arg-type]
+        self._insert(VoucherLineRow.__table__, _LINE_FIELDS, lines)  # type: ignore[arg-type]
+
+    def _insert(
+        self, table: sa.Table, columns: Sequence[str], rows: list[tuple[object, ...]]
+    ) -> None:
+        """*rows* into *table* with one executemany of SQLite's own INSERT (``?`` for each
+        value), each value bound as the column's type binds it: what Core's executemany does,
+        without building and reading a mapping per row. A broken rule is the error
+        :func:`write` makes of it."""
+        connection = self._session.connection()
+        dialect = connection.dialect
+        processors = [
+            (index, processor)
+            for index, name in enumerate(columns)
+            if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
         ]
-        lines = [
-            _line_columns(booking.voucher.id, number, line, dims)
-            for booking, _ in bookings
-            for number, (line, dims) in enumerate(
-                zip(booking.voucher.lines, booking.dimensions, strict=True), start=1
-            )
-        ]
-        write(self._session, "voucher", sa.insert(VoucherRow), headers, rules=_RULES)
-        write(self._session, "voucher", sa.insert(VoucherLineRow), lines)
+        if processors:
+            rows = [_bound(row, processors) for row in rows]
+        quote = dialect.identifier_preparer.quote
+        statement = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        try:
+            connection.exec_driver_sql(statement, rows)
+        except IntegrityError as exc:
+            raise translate_integrity_error(exc, "voucher", _RULES) from exc
+
+    def _copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+        """*rows* into *table* through psycopg's COPY, in the session's transaction; a broken
+        rule is the error :func:`write` makes of it."""
+        import psycopg  # an optional dependency: imported where PostgreSQL is in use
+
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        driver = self._session.connection().connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.IntegrityError as exc:
+            error = sa.exc.IntegrityError(statement, None, exc)
+            raise translate_integrity_error(error, "voucher", _RULES) from exc
 
     def known_keys(self, keys: Collection[str]) -> set[str]:
         """Those of the event *keys* that have a voucher or wait in the unmapped queue: what a
-        bulk run passes over, read in one query per
-        :data:`~leasekit.store.repository.IN_LIST` keys."""
+        bulk run passes over, read on PostgreSQL in one query with the keys as one array
+        (an IN list of thousands costs more to render and parse than to run), elsewhere in
+        one query per :data:`~leasekit.store.repository.IN_LIST` keys."""
         connection = self._session.connection()
+        if connection.dialect.name == "postgresql":
+            chunks: Iterable[list[str]] = [sorted(keys)] if keys else []
+        else:
+            chunks = in_lists(keys)
         found: set[str] = set()
-        for chunk in in_lists(keys):
-            booked = sa.select(VoucherRow.source_key).where(VoucherRow.source_key.in_(chunk))
-            queued = sa.select(UnmappedEventRow.event_key).where(
-                UnmappedEventRow.event_key.in_(chunk)
-            )
-            found.update(connection.execute(sa.union_all(booked, queued)).scalars())
+        for chunk in chunks:
+            found.update(connection.execute(_known(connection.dialect.name, chunk)).scalars())
         return found
+
+
+def _known(dialect: str, keys: list[str]) -> sa.Executable:
+    """The query for those of *keys* that have a voucher or wait in the unmapped queue."""
+    source: sa.ColumnElement[bool]
+    queued: sa.ColumnElement[bool]
+    if dialect == "postgresql":
+        array = sa.bindparam("keys", keys, type_=ARRAY(sa.String))
+        source = VoucherRow.source_key == sa.any_(array)
+        queued = UnmappedEventRow.event_key == sa.any_(array)
+    else:
+        source = VoucherRow.source_key.in_(keys)
+        queued = UnmappedEventRow.event_key.in_(keys)
+    return sa.union_all(
+        sa.select(VoucherRow.source_key).where(source),
+        sa.select(UnmappedEventRow.event_key).where(queued),
+    )
 
 
 class UnmappedEventRow(EntityRow):

@@ -171,9 +171,7 @@ async def test_a_payment_reaches_the_ledger_and_the_books_agree(demo: Demo) -> N
     assert report["agrees"], report["differences"]
     assert report["currency"] == "CNY"
     for odd in ("XYZ", "%00", "%ED%A0%80", "C" * 4_000, "%E2%80%AE"):
-        await demo.call(
-            "GET", f"/accounting/ledger-reconciliation?currency={odd}", "finance", 422
-        )
+        await demo.call("GET", f"/accounting/ledger-reconciliation?currency={odd}", "finance", 422)
     await demo.call("GET", "/accounting/ledger-reconciliation", "officer", 403)
 
 

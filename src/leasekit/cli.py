@@ -473,12 +473,12 @@ def _print_demo(company: DemoCompany, base_url: str | None) -> None:
         soft_wrap=True,
     )
     console.print(f"API description: {base_url}/openapi.json; walkthrough: docs/walkthrough.md")
-    console.print(f"Ledger: {demo_ledger()} (docs/accounting.md)", soft_wrap=True)
     console.print(
         f"Workbench: {base_url}/workbench (sign in as officer with its token above; "
         "docs/workbench.md)",
         soft_wrap=True,
     )
+    console.print(f"Ledger: {demo_ledger()}; docs/accounting.md", soft_wrap=True)
 
 
 @cli.command()

@@ -92,7 +92,7 @@ def demo_adapters() -> dict[str, str]:
 def demo_ledger() -> str:
     """Where the demo's vouchers are synchronised, as its start-up message says."""
     if demo_adapters()["ledger"] == "beancount":
-        return "Beancount, ledger.beancount in the demo folder (check it with bean-check)"
+        return "Beancount, ledger.beancount in the demo folder, checked by bean-check"
     return (
         "the fake ledger, in memory (pip install plugins/leasekit-ledger-beancount for a "
         "Beancount file)"

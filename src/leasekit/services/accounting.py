@@ -13,6 +13,12 @@ amount the event lacks), is never lost: it waits in the **unmapped queue** with 
 Once the cause is fixed (a template added, the account opened again), an accountant
 :func:`replays <replay_unmapped>` it with the templates then in force; it is resolved when it
 books, and the replay is refused with the reason while it still cannot.
+
+Every voucher posted is announced by a ``vouchers_posted`` event in the same transaction,
+which the ledger's own subscriber takes (:mod:`leasekit.services.ledger_sync`). Vouchers are
+never changed: :func:`reverse_voucher` corrects one by its mirror. The finance director closes
+the books month by month (:func:`close_books`); a voucher of a closed month is posted on the
+first open day, naming the month it corrects.
 """
 
 from __future__ import annotations

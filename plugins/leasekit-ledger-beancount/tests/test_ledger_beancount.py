@@ -3,7 +3,6 @@ accepts, keeps each key once across processes, and refuses a file a crash left t
 
 from __future__ import annotations
 
-import multiprocessing
 import shutil
 import subprocess
 import sys
@@ -139,17 +138,27 @@ def _post_many(path: str, worker: int, count: int) -> None:
         ledger.post(_voucher(1000 * worker + number), f"own:{worker}:{number}")
 
 
+_CHILD = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from test_ledger_beancount import _post_many; "
+    "_post_many(sys.argv[2], int(sys.argv[3]), 25)"
+)
+"""A worker process: this module imported by its file's folder, whatever the test runner
+named it, so that the child does not depend on how pytest imported the tests."""
+
+
 def test_two_processes_post_without_interleaving_or_posting_a_key_twice(tmp_path: Path) -> None:
     path = tmp_path / "ledger.beancount"
-    context = multiprocessing.get_context("spawn")
+    here = str(Path(__file__).resolve().parent)
     workers = [
-        context.Process(target=_post_many, args=(str(path), worker, 25)) for worker in (1, 2)
+        subprocess.Popen(
+            [sys.executable, "-c", _CHILD, here, str(path), str(worker)], stderr=subprocess.PIPE
+        )
+        for worker in (1, 2)
     ]
     for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-        assert worker.exitcode == 0
+        _, errors = worker.communicate(timeout=120)
+        assert worker.returncode == 0, errors.decode()
     text = path.read_text()
     assert text.count('idempotency-key: "shared:') == 25
     assert text.count('idempotency-key: "own:') == 50

@@ -34,9 +34,11 @@ from leasekit.services.context import ServiceContext
 from leasekit.services.storage import LedgerSyncState, SyncStatus, VoucherView
 
 __all__ = [
+    "AccountBalance",
     "BalanceDifference",
     "LedgerReconciliation",
     "LedgerSubscriber",
+    "ledger_key",
     "ledger_voucher",
     "reconcile_ledger",
     "sync_vouchers",
@@ -66,7 +68,7 @@ def _post(ctx: ServiceContext, voucher: VoucherView) -> LedgerSyncState:
     the others of the batch still go."""
     try:
         receipt = ctx.adapters.ledger.post(ledger_voucher(voucher), ledger_key(voucher))
-    except (AdapterError, LeasekitError) as exc:
+    except LeasekitError as exc:  # an outage (AdapterError), a refusal, a key conflict
         return LedgerSyncState(voucher.id, SyncStatus.FAILED, last_error=str(exc))
     return LedgerSyncState(
         voucher.id,

@@ -217,10 +217,12 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
         tokens[username] = _user(ctx, admin.actor(), users.CreateUser(username, name, role))
     staff = {name: user.actor() for name, (user, _) in tokens.items()}
     sunrise, sunrise_file = _active_partner(
-        ctx, staff, "Sunrise Motors", "91440300MA5F0A1B2", "A", PartnerKind.NEW_CAR_DEALER
+        ctx, staff, "Sunrise Motors", "91440300MA5F0A1B2", "A", PartnerKind.NEW_CAR_DEALER,
+        branch="SZ-01",
     )
     harbour, harbour_file = _active_partner(
-        ctx, staff, "Harbour Auto", "91310000MA1K3C4D5", "B", PartnerKind.USED_CAR_DEALER
+        ctx, staff, "Harbour Auto", "91310000MA1K3C4D5", "B", PartnerKind.USED_CAR_DEALER,
+        branch="SH-01",
     )
     prospect = partners.onboard_partner(
         ctx,
@@ -512,15 +514,18 @@ def _active_partner(
     code: str,
     rating: str,
     kind: PartnerKind,
+    *,
+    branch: str,
 ) -> tuple[Partner, list[Document]]:
-    """A partner taken through onboarding: applied, its documents uploaded, reviewed by an
-    officer, approved; and its documents."""
+    """A partner taken through onboarding, served by *branch*: applied, its documents
+    uploaded, reviewed by an officer, approved; and its documents."""
     officer = staff["officer"]
     partner = partners.onboard_partner(
         ctx,
         officer,
         partners.OnboardPartner(
-            name, credit_code(code), Decimal("5000000.00"), kind, rating=PartnerRating(rating)
+            name, credit_code(code), Decimal("5000000.00"), kind, rating=PartnerRating(rating),
+            branch=branch,
         ),
     )
     partner = partners.transition_partner(ctx, officer, partner.id, "apply")

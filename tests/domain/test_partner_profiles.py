@@ -162,3 +162,13 @@ def test_a_new_number_with_the_same_last_digits_is_still_a_change() -> None:
         FieldChange("bank_accounts", profile_view(before)["bank_accounts"],
                     profile_view(after)["bank_accounts"]),
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("code", ["", "NORTH 1", "north/1", "-1", "N" * 33, "A\x00"])
+def test_a_branch_is_a_short_code(code: str) -> None:
+    assert faults(PartnerProfile(name="Riverside Autos", branch=code)) == ["branch"]
+
+
+def test_a_branch_code_is_kept_as_entered() -> None:
+    profile = checked_profile(PartnerProfile(name="Riverside Autos", branch="North-1_a"))
+    assert profile.branch == "North-1_a"

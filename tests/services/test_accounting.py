@@ -63,9 +63,9 @@ def finance(ctx: ServiceContext, admin: Actor) -> Actor:
 
 @pytest.fixture
 def settled_partner(ctx: ServiceContext, officer: Actor, partner: Partner) -> Partner:
-    """The partner with the account its payouts are paid into."""
+    """The partner with the account its payouts are paid into, served by branch NORTH-1."""
     change = partners.ProfileChange(
-        name=partner.name, bank_accounts=(ACCOUNT,), reason="settlement account"
+        name=partner.name, bank_accounts=(ACCOUNT,), branch="NORTH-1", reason="settlement account"
     )
     return partners.revise_partner(ctx, officer, partners.ProfileRevision(partner.id, change))
 
@@ -150,8 +150,8 @@ def test_a_disbursement_and_a_payment_each_book_a_balanced_voucher_with_dimensio
     lent = next(line for line in disbursed.lines if line.account == "1210")
     assert lent.side is Side.DEBIT
     assert lent.amount == contract.principal
-    assert (lent.contract_id, lent.partner_id, lent.product) == (
-        contract.id, contract.partner_id, lease.code,
+    assert (lent.contract_id, lent.partner_id, lent.product, lent.branch) == (
+        contract.id, contract.partner_id, lease.code, "NORTH-1",
     )  # fmt: skip
     assert all(line.contract_id == contract.id for v in found for line in v.lines)
     assert sum(trial_balance(ctx).values(), Decimal(0)) == 0

@@ -52,7 +52,9 @@ def book(
     """A book made with real commands: a lease paid out (in yuan), and a loan taken over
     (in dollars) whose direct debit came back with a fee and that was then paid by hand
     beyond what was due, the credit paying the next installment a month later."""
-    change = partners.ProfileChange(name=partner.name, bank_accounts=(ACCOUNT,), reason="payouts")
+    change = partners.ProfileChange(
+        name=partner.name, bank_accounts=(ACCOUNT,), branch="EAST", reason="payouts"
+    )
     settled = partners.revise_partner(ctx, officer, partners.ProfileRevision(partner.id, change))
     item = payout(ctx, dealer, officer, fakes, settled, 0)
     pay(ctx, disbursements.transition_disbursement(ctx, finance, item.id, "approve"))
@@ -121,6 +123,10 @@ def test_replaying_the_log_books_what_the_handler_booked(
     assert kinds == set(EVENT_TYPES) - {"settlement_fee_charged", "receivables_written_off"}
     assert len(booked["vouchers"]) == len(money_events(book))
     assert booked["unmapped"] == {}
+    # The paid-out lease's vouchers are analysed by its partner's branch.
+    with engine.connect() as connection:
+        branches = connection.scalars(sa.select(VoucherLineRow.branch).distinct()).all()
+    assert set(branches) == {"EAST", None}
 
     cleared(engine)
     report = replay_log(book, chunk=3)

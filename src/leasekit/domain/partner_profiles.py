@@ -73,6 +73,8 @@ MAX_CONTACTS: Final = 20
 MAX_BANK_ACCOUNTS: Final = 10
 MAX_BRANDS: Final = 50
 MAX_BRAND: Final = 50
+MAX_BRANCH: Final = 32
+_BRANCH: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 MAX_NAME: Final = 100
 """RFC 5321's limit on an address that can actually receive mail."""
 
@@ -172,6 +174,12 @@ class PartnerProfile:
     bank_accounts: tuple[BankAccount, ...] = attrs.field(
         default=(), metadata={"description": "Settlement accounts; exactly one is primary."}
     )
+    branch: str | None = attrs.field(
+        default=None,
+        metadata={"description": "The company's branch that serves it, as a code (letters, "
+                  "digits, '-', '_'): the branch its contracts' vouchers are analysed by.",
+                  "max_length": MAX_BRANCH},
+    )  # fmt: skip
 
 
 PROFILE_FIELDS: Final = tuple(field.name for field in attrs.fields(PartnerProfile))
@@ -195,6 +203,7 @@ def checked_profile(profile: PartnerProfile) -> PartnerProfile:
     )
     if accounts is not None:
         checks.run(lambda: _settlement_rules(accounts))
+    branch = None if profile.branch is None else checks.run(lambda: _branch(profile.branch))
     if name is None or contacts is None or brands is None or accounts is None or checks.errors:
         raise checks.error()
     return PartnerProfile(
@@ -205,7 +214,17 @@ def checked_profile(profile: PartnerProfile) -> PartnerProfile:
         business_address=business,
         brands=brands,
         bank_accounts=accounts,
+        branch=branch,
     )
+
+
+def _branch(value: str | None) -> str:
+    """A branch code as accountants filter by it: no spaces, no punctuation but ``-`` and
+    ``_``, compared as entered."""
+    code = text(value or "", "branch", MAX_BRANCH)
+    if not _BRANCH.fullmatch(code):
+        raise ValidationError.single("branch", "letters, digits, '-' and '_' only")
+    return code
 
 
 def _optional(checks: Checks, value: str | None, field: str, limit: int = MAX_NAME) -> str | None:

@@ -276,6 +276,7 @@ class Partner(Stateful):
     business_address: PostalAddress | None = None
     brands: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     bank_accounts: tuple[BankAccount, ...] = ()
+    branch: str | None = None
     version: int = 0
 
     lifecycle: ClassVar[StateMachine[PartnerState]] = PARTNER_LIFECYCLE

@@ -70,6 +70,7 @@ class OnboardPartner:
     business_address: PostalAddress | None = None
     brands: tuple[str, ...] = ()
     bank_accounts: tuple[BankAccount, ...] = ()
+    branch: str | None = attrs.field(default=None, metadata={"max_length": 32})
 
     @property
     def profile(self) -> PartnerProfile:
@@ -81,6 +82,7 @@ class OnboardPartner:
             business_address=self.business_address,
             brands=self.brands,
             bank_accounts=self.bank_accounts,
+            branch=self.branch,
         )
 
 

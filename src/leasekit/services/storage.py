@@ -646,13 +646,15 @@ class PayerFacts(NamedTuple):
 
 
 class ContractFacts(NamedTuple):
-    """What voucher templates read of a contract: its business type, its partner, and its
-    product's code (None for a contract on no product)."""
+    """What voucher templates read of a contract: its business type, its partner, its
+    product's code (None for a contract on no product) and its partner's branch (None if
+    the partner names none)."""
 
     id: str
     business_type: str
     partner_id: str
     product: str | None
+    branch: str | None
 
 
 class OpenAmount(NamedTuple):

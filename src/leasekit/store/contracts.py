@@ -121,21 +121,23 @@ class ContractRepository(SqlRepository[Contract]):
         return found
 
     def booking_facts(self, contract_ids: Collection[str]) -> dict[str, ContractFacts]:
-        """What templates read of each contract (business type, partner, product code), in
-        one query per IN list joining the product through its version."""
+        """What templates read of each contract (business type, partner, product code,
+        partner's branch), in one query per IN list joining the product through its version."""
         c = self.stored.table.c
         versions, products = ProductVersionRow.__table__, ProductRow.__table__
+        partners = PartnerRow.__table__
         found = {}
         for chunk in in_lists(contract_ids):
             statement = (
-                sa.select(c.id, c.business_type, c.partner_id, products.c.code)
+                sa.select(c.id, c.business_type, c.partner_id, products.c.code, partners.c.branch)
+                .join(partners, partners.c.id == c.partner_id)
                 .outerjoin(versions, versions.c.id == c.product_version_id)
                 .outerjoin(products, products.c.id == versions.c.product_id)
                 .where(c.id.in_(chunk))
             )
             for row in self._rows(statement):
                 found[row["id"]] = ContractFacts(
-                    row["id"], row["business_type"], row["partner_id"], row["code"]
+                    row["id"], row["business_type"], row["partner_id"], row["code"], row["branch"]
                 )
         return found
 

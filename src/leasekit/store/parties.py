@@ -189,6 +189,7 @@ class PartnerRow(EntityRow):
     business_address: Mapped[dict[str, Any] | None]
     brands: Mapped[list[Any]]
     bank_accounts: Mapped[list[Any]]
+    branch: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (UniqueConstraint("country", "registration_number"), Index(None, "name_key"))
 

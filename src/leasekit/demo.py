@@ -219,11 +219,11 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
     sunrise, sunrise_file = _active_partner(
         ctx, staff, "Sunrise Motors", "91440300MA5F0A1B2", "A", PartnerKind.NEW_CAR_DEALER,
         branch="SZ-01",
-    )
+    )  # fmt: skip
     harbour, harbour_file = _active_partner(
         ctx, staff, "Harbour Auto", "91310000MA1K3C4D5", "B", PartnerKind.USED_CAR_DEALER,
         branch="SH-01",
-    )
+    )  # fmt: skip
     prospect = partners.onboard_partner(
         ctx,
         staff["officer"],
@@ -520,14 +520,11 @@ def _active_partner(
     """A partner taken through onboarding, served by *branch*: applied, its documents
     uploaded, reviewed by an officer, approved; and its documents."""
     officer = staff["officer"]
-    partner = partners.onboard_partner(
-        ctx,
-        officer,
-        partners.OnboardPartner(
-            name, credit_code(code), Decimal("5000000.00"), kind, rating=PartnerRating(rating),
-            branch=branch,
-        ),
-    )
+    request = partners.OnboardPartner(
+        name, credit_code(code), Decimal("5000000.00"), kind, rating=PartnerRating(rating),
+        branch=branch,
+    )  # fmt: skip
+    partner = partners.onboard_partner(ctx, officer, request)
     partner = partners.transition_partner(ctx, officer, partner.id, "apply")
     supplied = supply_onboarding_documents(ctx, officer, partner)
     partner = partners.transition_partner(ctx, officer, partner.id, "start_review")

@@ -28,7 +28,7 @@ from leasekit.domain.voucher_templates import EVENT_TYPES, TemplateSet
 from leasekit.services import accounting, debit_runs, disbursements, partners, users
 from leasekit.services.context import ServiceContext
 from leasekit.services.debit_runs import SettleRun, StartDebitRun
-from leasekit.services.voucher_batches import LOGGED_SUBJECTS, BatchReport, replay_log
+from leasekit.services.voucher_batches import BatchReport, replay_log
 from leasekit.store.accounting_books import VoucherSyncRow
 from leasekit.store.ledger import UnmappedEventRow, VoucherLineRow, VoucherRepository, VoucherRow
 from leasekit.store.outbox import OutboxRow
@@ -224,14 +224,23 @@ def test_a_chunk_another_run_posted_some_of_is_done_again_without_them(
     assert books(engine) == booked
 
 
-def test_the_replay_reads_every_money_event_in_the_log(
+def test_the_replay_reads_the_money_events_whatever_they_are_about(
     book: ServiceContext, engine: Engine
 ) -> None:
-    with engine.connect() as connection:
-        subjects = connection.execute(
-            sa.select(OutboxRow.subject).where(OutboxRow.name.in_(EVENT_TYPES)).distinct()
-        ).scalars()
-        assert set(subjects) <= set(LOGGED_SUBJECTS)
+    """What the log names an event's subject does not decide whether it is replayed: its
+    name does (a money event a new feature records about a subject of its own is booked)."""
+    deliver_all(book)
+    booked = books(engine)
+    with engine.begin() as connection:
+        moved = connection.execute(
+            sa.update(OutboxRow)
+            .where(OutboxRow.name == "payment_received")
+            .values(subject="statement_line")
+        ).rowcount
+    assert moved > 0
+    cleared(engine)
+    replay_log(book)
+    assert books(engine) == booked
 
 
 def test_the_benchmark_books_a_small_stream_as_the_floor_writes_it(tmp_path: Path) -> None:

@@ -694,6 +694,13 @@ class EventLog(Protocol):
         its own position."""
         ...
 
+    def named_after(
+        self, names: Collection[str], position: int, limit: int
+    ) -> list[tuple[int, DomainEvent]]:
+        """Up to *limit* events named one of *names* past *position*, oldest first, each
+        with its own position."""
+        ...
+
 
 class DisbursementRepository(Repository[Disbursement], Protocol):
     def for_contract(self, contract_id: str) -> list[Disbursement]:

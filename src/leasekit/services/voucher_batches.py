@@ -24,6 +24,8 @@ the keys afresh and passes over what the other run posted; only a chunk that kee
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date, datetime
 from itertools import islice
 from typing import Final
 
@@ -53,14 +55,14 @@ from leasekit.services.accounting import (
 from leasekit.services.commands import Work
 from leasekit.services.context import ServiceContext
 from leasekit.services.storage import ContractFacts, UnitOfWork
-from leasekit.services.templates_in_force import book_with_plugins
+from leasekit.services.templates_in_force import book_with_plugins, plugin_event_names
 
-__all__ = ["ATTEMPTS", "LOGGED_SUBJECTS", "BatchReport", "book_events", "replay_log"]
+__all__ = ["ATTEMPTS", "BatchReport", "book_events", "replay_log"]
 
 ATTEMPTS: Final = 5
 """How often a chunk is done again after another run posted some of its events meanwhile."""
-LOGGED_SUBJECTS: Final = ("contract", "payment", "receivable")
-"""The subjects of the events that move money (:data:`EVENT_TYPES`): what a replay reads."""
+CACHED_CONTRACTS: Final = 100_000
+"""How many contracts' facts a run keeps between chunks (a few MB)."""
 _DUPLICATE_FIELDS: Final = frozenset({"source_key", "event_key"})
 """The fields whose unique index says another run booked or queued the event first."""
 
@@ -96,14 +98,25 @@ def book_events(
     actor: Actor | None = None,
 ) -> BatchReport:
     """Book *events* in chunks of *chunk*, one transaction each, as the ``accounting.book``
-    handler books each (see the module); as *actor* (the system by default)."""
+    handler books each (see the module); as *actor* (the system by default).
+
+    A chunk is booked while the one before it is written: the writing waits mostly on the
+    database, so a thread of its own lets the booking go on meanwhile."""
     if chunk < 1:
         raise ValidationError.single("chunk", "must be at least 1")
     booker = actor or Actor.system()
     report = BatchReport()
+    contracts = _ContractCache()
     stream = iter(events)
-    while batch := list(islice(stream, chunk)):
-        report += _book_chunk(ctx, booker, batch)
+    with ThreadPoolExecutor(1, thread_name_prefix="voucher-writer") as writer:
+        pending: tuple[Sequence[DomainEvent], Future[BatchReport]] | None = None
+        while batch := list(islice(stream, chunk)):
+            prepared = _prepare(ctx, booker, batch, contracts)
+            if pending is not None:
+                report += _written(ctx, booker, *pending)
+            pending = (batch, writer.submit(_write, ctx, booker, prepared))
+        if pending is not None:
+            report += _written(ctx, booker, *pending)
     return report
 
 
@@ -114,25 +127,42 @@ def replay_log(ctx: ServiceContext, *, after: int = 0, chunk: int = 2000) -> Bat
 
 
 def _logged(ctx: ServiceContext, after: int, page: int) -> Iterator[DomainEvent]:
-    """The log's money events past *after*, read *page* at a time, each page in a short
-    transaction of its own: the log is streamed, never held whole."""
+    """The log's events that are booked (:func:`_books`) past *after*, read *page* at a
+    time, each page in a short transaction of its own: the log is streamed, never held
+    whole."""
+    names = {*EVENT_TYPES, *plugin_event_names(ctx)}
     position = after
     while True:
         with ctx.uow_factory() as uow:
-            found = uow.event_log.after(LOGGED_SUBJECTS, position, page)
+            found = uow.event_log.named_after(names, position, page)
         if not found:
             return
         position = found[-1][0]
-        yield from (event for _, event in found if _books(ctx, event.name))
+        yield from (event for _, event in found)
 
 
-def _book_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent]) -> BatchReport:
+def _written(
+    ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent], write: Future[BatchReport]
+) -> BatchReport:
+    """What writing *events* did; if another run posted some of them since they were booked,
+    the chunk is done again from the start, alone (:func:`_book_chunk`)."""
+    try:
+        return write.result()
+    except ValidationError as exc:
+        if not _lost_to_another_run(exc):
+            raise
+    return _book_chunk(ctx, actor, events, retried=1)
+
+
+def _book_chunk(
+    ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent], *, retried: int
+) -> BatchReport:
     """Book one chunk, again from the start while another run keeps posting its events."""
-    for attempt in range(ATTEMPTS):
+    for attempt in range(retried, ATTEMPTS):
         try:
-            report = _try_chunk(ctx, actor, events)
+            report = _write(ctx, actor, _prepare(ctx, actor, events, _ContractCache()))
         except ValidationError as exc:
-            if not {error.field for error in exc.errors} <= _DUPLICATE_FIELDS:
+            if not _lost_to_another_run(exc):
                 raise
             continue
         return attrs.evolve(report, retried=attempt)
@@ -142,23 +172,34 @@ def _book_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent]
     )
 
 
-def _try_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent]) -> BatchReport:
+def _lost_to_another_run(error: ValidationError) -> bool:
+    return {fault.field for fault in error.errors} <= _DUPLICATE_FIELDS
+
+
+@attrs.frozen
+class _Prepared:
+    """A chunk booked and not yet written: what :func:`_write` stores in one transaction."""
+
+    at: datetime
+    business_date: date
+    bookings: list[tuple[Booking, str]]
+    unmapped: list[UnmappedEvent]
+    report: BatchReport
+
+
+def _prepare(
+    ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent], contracts: _ContractCache
+) -> _Prepared:
+    """Book *events* in a transaction that only reads: which keys are new, the templates,
+    the contracts. Nothing it reads can go stale before :func:`_write` but the keys, which
+    the database's unique indexes guard."""
     money = [event for event in events if _books(ctx, event.name)]
-    with ctx.unit_of_work() as uow:
+    at, business_date = ctx.moment()
+    with ctx.uow_factory() as uow:
         fresh = _fresh(uow, money)
-        at, business_date = ctx.moment()
         work = Work(ctx, uow, actor, at, business_date)
-        bookings, unmapped, zero = _bookings(work, fresh)
-        books = uow.books.for_posting()
-        bookings = [(_placed(books, booking), event_type) for booking, event_type in bookings]
-        uow.vouchers.add_bookings(bookings)
-        if bookings:
-            posted(work, [booking.voucher.id for booking, _ in bookings])
-        uow.unmapped_events.add_many(unmapped)
-        for queued in unmapped:
-            announce_unmapped(work, queued)
-        uow.commit()
-    return BatchReport(
+        bookings, unmapped, zero = _bookings(work, fresh, contracts)
+    report = BatchReport(
         booked=len(bookings),
         zero=zero,
         unmapped=len(unmapped),
@@ -166,6 +207,25 @@ def _try_chunk(ctx: ServiceContext, actor: Actor, events: Sequence[DomainEvent])
         ignored=len(events) - len(money),
         chunks=1,
     )
+    return _Prepared(at, business_date, bookings, unmapped, report)
+
+
+def _write(ctx: ServiceContext, actor: Actor, prepared: _Prepared) -> BatchReport:
+    """Store a booked chunk in one transaction: its vouchers placed in the open period (read
+    under the lock that a close of the books waits for), their lines, the unmapped events and
+    the events that announce them."""
+    with ctx.unit_of_work() as uow:
+        work = Work(ctx, uow, actor, prepared.at, prepared.business_date)
+        books = uow.books.for_posting()
+        bookings = [(_placed(books, booking), kind) for booking, kind in prepared.bookings]
+        uow.vouchers.add_bookings(bookings)
+        if bookings:
+            posted(work, [booking.voucher.id for booking, _ in bookings])
+        uow.unmapped_events.add_many(prepared.unmapped)
+        for queued in prepared.unmapped:
+            announce_unmapped(work, queued)
+        uow.commit()
+    return prepared.report
 
 
 def _placed(books: Books, booking: Booking) -> Booking:
@@ -192,7 +252,7 @@ def _fresh(uow: UnitOfWork, events: Sequence[DomainEvent]) -> list[DomainEvent]:
 
 
 def _bookings(
-    work: Work, events: Sequence[DomainEvent]
+    work: Work, events: Sequence[DomainEvent], contracts: _ContractCache
 ) -> tuple[list[tuple[Booking, str]], list[UnmappedEvent], int]:
     """What the templates in force make of *events*, as :meth:`TemplateSet.book` makes of
     each, choosing once per kind of event (:func:`choice_key`): the bookings with their event
@@ -202,7 +262,7 @@ def _bookings(
     bookings: list[tuple[Booking, str]] = []
     unmapped: list[UnmappedEvent] = []
     zero = 0
-    for event, contract in zip(events, _contracts(work.uow, events), strict=True):
+    for event, contract in zip(events, contracts.of(work.uow, events), strict=True):
         facts = facts_with(event, contract)
         currency = facts.field_text("currency")
         templates = accounting.templates_in(currency)
@@ -233,14 +293,25 @@ def _bookings(
     return bookings, unmapped, zero
 
 
-def _contracts(uow: UnitOfWork, events: Sequence[DomainEvent]) -> list[ContractFacts | None]:
-    """What the templates read of the contract each event names, read for the whole chunk
-    at once; a contract that is missing is a NotFoundError, as it is to the handler."""
-    named = [contract_named(event) for event in events]
-    found = uow.contracts.booking_facts({cid for cid in named if cid is not None})
-    facts: list[ContractFacts | None] = []
-    for contract_id in named:
-        if contract_id is not None and contract_id not in found:
-            raise NotFoundError("contract", contract_id)
-        facts.append(None if contract_id is None else found[contract_id])
-    return facts
+class _ContractCache:
+    """What the templates read of each contract, kept for a run: a chunk reads only the
+    contracts no earlier chunk read (what it reads of one does not change once it books
+    money), up to :data:`CACHED_CONTRACTS` at once."""
+
+    def __init__(self) -> None:
+        self._facts: dict[str, ContractFacts] = {}
+
+    def of(self, uow: UnitOfWork, events: Sequence[DomainEvent]) -> list[ContractFacts | None]:
+        """The contract each of *events* names, or None; a contract that is missing is a
+        NotFoundError, as it is to the handler."""
+        named = [contract_named(event) for event in events]
+        unread = {cid for cid in named if cid is not None and cid not in self._facts}
+        if len(self._facts) + len(unread) > CACHED_CONTRACTS:
+            self._facts.clear()
+        self._facts.update(uow.contracts.booking_facts(unread))
+        facts: list[ContractFacts | None] = []
+        for contract_id in named:
+            if contract_id is not None and contract_id not in self._facts:
+                raise NotFoundError("contract", contract_id)
+            facts.append(None if contract_id is None else self._facts[contract_id])
+        return facts

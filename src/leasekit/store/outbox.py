@@ -29,7 +29,7 @@ import datetime as dt
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, Final
 
 import attrs
@@ -518,9 +518,19 @@ class EventLog:
     ) -> list[tuple[int, DomainEvent]]:
         """Up to *limit* events about *subjects* past *position*, oldest first, each with
         its own position."""
+        return self._page(OutboxRow.subject.in_(subjects), position, limit)
+
+    def named_after(
+        self, names: Collection[str], position: int, limit: int
+    ) -> list[tuple[int, DomainEvent]]:
+        """Up to *limit* events named one of *names* past *position*, oldest first, each
+        with its own position."""
+        return self._page(OutboxRow.name.in_(sorted(names)), position, limit)
+
+    def _page(self, which: Any, position: int, limit: int) -> list[tuple[int, DomainEvent]]:
         statement = (
             sa.select(*_EVENT_COLUMNS)
-            .where(OutboxRow.id > position, OutboxRow.subject.in_(subjects))
+            .where(OutboxRow.id > position, which)
             .order_by(OutboxRow.id)
             .limit(limit)
         )

@@ -14,6 +14,7 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.engine import Engine
 
 from leasekit.domain.contracts import Contract, Payment, PaymentState
 from leasekit.domain.funds import PostedAllocation
@@ -26,11 +27,13 @@ from leasekit.services import accounting, accounting_reports, contracts, disburs
 from leasekit.services.commands import Work
 from leasekit.services.context import ServiceContext
 from leasekit.services.funds import RecordPayment
+from leasekit.services.voucher_batches import replay_log
 from leasekit.testing.book import BookContract
 from leasekit.testing.fakes import Fakes
 
 from .conftest import taken_over
 from .test_accounting import deliver_all, finance, settled_partner, trial_balance  # noqa: F401
+from .test_books_stateful import emptied, journal
 from .test_disbursements import ACCOUNT, pay, payout
 from .test_funds import money_in_balance
 
@@ -214,7 +217,8 @@ def test_a_later_payment_pays_what_the_reversed_one_had_paid(
 
 
 def test_the_books_stay_whole_after_a_reverse_and_replay(
-    ctx: ServiceContext, admin: Actor, dealer: Actor, officer: Actor,
+    ctx: ServiceContext,
+    engine: Engine, admin: Actor, dealer: Actor, officer: Actor,
     finance: Actor,  # noqa: F811
     fakes: Fakes, settled_partner: Partner, lease: Product,  # noqa: F811
 ) -> None:  # fmt: skip
@@ -246,6 +250,11 @@ def test_the_books_stay_whole_after_a_reverse_and_replay(
         credit = uow.payments.credit_of([contract.id]).get(contract.id)
     held = -trial_balance(ctx).get("2200", Decimal(0))  # a liability: credit balance
     assert held == (Decimal(0) if credit is None else credit.amount)
+    # The event log booked again into an emptied journal gives the same vouchers.
+    booked = journal(engine)
+    emptied(engine)
+    replay_log(ctx)
+    assert journal(engine) == booked
 
 
 # --- re-applying ---------------------------------------------------------------------------------

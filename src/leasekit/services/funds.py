@@ -5,8 +5,9 @@ money back.
 Every movement of money is an event the voucher engine books: ``payment_received``,
 ``payment_allocated`` (what the payment paid of each part, and the credit left),
 ``credit_applied`` (credit a later installment used), ``payment_reversed`` (what was given
-back of each part, negative, and the credit that went with the payment) and
-``return_fee_charged``. Allocations are append-only rows; a receivable's paid
+back of each part, negative, and the credit that went with the payment),
+``allocation_undone`` (a later payment's allocation given back to its credit when a reversal
+replays what came after it) and ``return_fee_charged``. Allocations are append-only rows; a receivable's paid
 parts are their running sum, updated in the same transaction, so allocations plus credit
 equal the payments at every commit.
 """
@@ -14,7 +15,7 @@ equal the payments at every commit.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Final, Protocol, TypeVar
@@ -69,7 +70,6 @@ __all__ = [
     "list_receivables",
     "post_payment",
     "record_payment",
-    "replay",
     "reverse_payment",
     "write_off_receivables",
 ]
@@ -268,14 +268,14 @@ def reverse_payment(
 ) -> Payment | None:
     """Undo *payment* and replay what came after it: each of its allocations is reversed by a
     row of its own, its credit goes with it, and the contract's later history is allocated
-    again as if it had never been posted (:func:`replay`). With *reapply_to* (a paying
+    again as if it had never been posted (:func:`_replay`). With *reapply_to* (a paying
     contract in the same currency) the same money is then posted there, as it arrived, and
     that payment is returned."""
     contract = work.uow.contracts.get(payment.contract_id)
     if reapply_to is not None:
         _check_reapply(contract, reapply_to)
     _undo(work, payment, reason)
-    replay(work, contract, payment.received_on)
+    _replay(work, contract, payment.received_on)
     return None if reapply_to is None else _reapply(work, payment, reapply_to)
 
 
@@ -307,7 +307,7 @@ def _as_allocations(rows: Iterable[PostedAllocation]) -> list[Allocation]:
     return [Allocation(row.receivable_id, row.sequence, row.part, row.amount) for row in rows]
 
 
-def replay(work: Work, contract: Contract, since: date) -> None:
+def _replay(work: Work, contract: Contract, since: date) -> None:
     """Allocate again what *contract*'s allocated payments did from the day *since* on, as
     posting them one by one would have without the payments reversed since.
 
@@ -321,21 +321,27 @@ def replay(work: Work, contract: Contract, since: date) -> None:
     deleted among the allocations."""
     payments = [payment for payment in work.uow.payments.list_for_contract(contract.id)
                 if payment.state is PaymentState.ALLOCATED]  # fmt: skip
-    window = [row for row in _standing(work.uow.allocations.of_contract(contract.id))
-              if row.allocated_on >= since]  # fmt: skip
+    window: dict[str, list[PostedAllocation]] = {payment.id: [] for payment in payments}
+    for row in _standing(work.uow.allocations.of_contract(contract.id)):
+        if row.allocated_on >= since:
+            window[row.payment_id].append(row)
     lines = work.uow.receivables.list_for_contract(contract.id)
     paid_before = {line.id: _paid_parts(line) for line in lines}
     by_id = {line.id: line for line in lines}
-    for row in window:
+    for row in itertools.chain.from_iterable(window.values()):
         by_id[row.receivable_id].pay(str(row.part), -row.amount)
     arriving = sorted((p for p in payments if p.received_on >= since),
                       key=lambda p: (p.received_on, p.id))  # fmt: skip
-    held = {p.id: p.unallocated + _total(window, p) for p in payments if p.received_on < since}
+    held = {p.id: p.unallocated + _total(window[p.id], p) for p in payments
+            if p.received_on < since}  # fmt: skip
     waterfall = work.ctx.collection.waterfall_for(contract.business_type)
-    steps = _steps(window, arriving, lines, since, work.business_date)
-    placed, credit = play(lines, steps, waterfall, held)
+    placed, credit = play(lines, _steps(window, arriving, lines, since, work.business_date),
+                          waterfall, held)  # fmt: skip
+    new: dict[str, list[Placed]] = {payment.id: [] for payment in payments}
+    for one in placed:
+        new[one.payment_id].append(one)
     for payment in payments:
-        _replace(work, payment, window, placed, credit[payment.id])
+        _replace(work, payment, window[payment.id], new[payment.id], credit[payment.id])
     for line in lines:
         if _paid_parts(line) != paid_before[line.id]:
             work.uow.receivables.update(line)
@@ -346,12 +352,11 @@ def _paid_parts(line: Receivable) -> tuple[Money, ...]:
 
 
 def _total(rows: Iterable[PostedAllocation], payment: Payment) -> Money:
-    return sum((row.amount for row in rows if row.payment_id == payment.id),
-               Money(0, payment.amount.currency))  # fmt: skip
+    return sum((row.amount for row in rows), Money(0, payment.amount.currency))
 
 
 def _steps(
-    window: Sequence[PostedAllocation],
+    window: Mapping[str, Sequence[PostedAllocation]],
     arriving: Sequence[Payment],
     lines: Sequence[Receivable],
     since: date,
@@ -364,12 +369,11 @@ def _steps(
     due = {line.id: line.due_date for line in lines}
     arrival_days = {payment.received_on for payment in arriving} | {since}
     runs = {day for day in due.values() if since <= day <= today}
-    runs |= {row.allocated_on for row in window} - arrival_days
+    runs |= {row.allocated_on for rows in window.values() for row in rows} - arrival_days
     steps: list[tuple[date, str, Arrival | CreditRun]] = [(day, "", CreditRun(day)) for day in runs]
     for payment in arriving:
         day = payment.received_on
-        paid = [due[row.receivable_id] for row in window
-                if row.payment_id == payment.id and row.allocated_on == day]  # fmt: skip
+        paid = [due[row.receivable_id] for row in window[payment.id] if row.allocated_on == day]
         through = max([day, *paid])
         steps.append((day, payment.id, Arrival(payment.id, payment.amount, day, through)))
     return [step for _, _, step in sorted(steps, key=lambda entry: entry[:2])]
@@ -378,14 +382,12 @@ def _steps(
 def _replace(
     work: Work,
     payment: Payment,
-    window: Sequence[PostedAllocation],
-    placed: Sequence[Placed],
+    old: Sequence[PostedAllocation],
+    new: Sequence[Placed],
     credit: Money,
 ) -> None:
-    """Post *payment*'s replayed allocations in place of its standing ones of the window,
-    unless they come out the same."""
-    old = [row for row in window if row.payment_id == payment.id]
-    new = [one for one in placed if one.payment_id == payment.id]
+    """Post *payment*'s replayed allocations (*new*) in place of its standing ones of the
+    replayed days (*old*), unless they come out the same."""
     if _by_line_part_day(old) == _by_line_part_day(new):
         return
     reversals = [row.reversal(on=work.business_date, at=work.at) for row in old]
@@ -453,7 +455,7 @@ def _reapply(work: Work, reversed_: Payment, target: Contract) -> Payment:
         at=work.at,
     )
     post_payment(work, target, payment)
-    replay(work, target, payment.received_on)
+    _replay(work, target, payment.received_on)
     return work.uow.payments.get(payment.id)
 
 

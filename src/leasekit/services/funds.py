@@ -7,9 +7,9 @@ Every movement of money is an event the voucher engine books: ``payment_received
 ``credit_applied`` (credit a later installment used), ``payment_reversed`` (what was given
 back of each part, negative, and the credit that went with the payment),
 ``allocation_undone`` (a later payment's allocation given back to its credit when a reversal
-replays what came after it) and ``return_fee_charged``. Allocations are append-only rows; a receivable's paid
-parts are their running sum, updated in the same transaction, so allocations plus credit
-equal the payments at every commit.
+replays what came after it) and ``return_fee_charged``. Allocations are append-only rows; a
+receivable's paid parts are their running sum, updated in the same transaction, so
+allocations plus credit equal the payments at every commit.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -15,11 +15,15 @@ from leasekit.domain.contracts import Receivable
 from leasekit.domain.funds import (
     DEFAULT_WATERFALL,
     Allocation,
+    Arrival,
+    CreditRun,
+    Placed,
     ReceivablePart,
     ReceivableStatus,
     Waterfall,
     WaterfallOrder,
     allocate,
+    play,
     status_of,
 )
 from leasekit.errors import ValidationError
@@ -95,6 +99,67 @@ def test_a_waterfall_names_every_part_once() -> None:
         Waterfall(["interest", "principal", "fee"])
     with pytest.raises(ValidationError, match="parts"):
         Waterfall(["interest", "interest", "fee", "penalty"])
+
+
+def test_play_pays_as_payments_arriving_one_by_one_would() -> None:
+    """Older credit first when a payment arrives, the payment next; a credit run pays what
+    has fallen due since; a payoff (through) pays what is not yet due."""
+    lines = schedule(3)
+    day = START + timedelta(days=30)
+    steps = [
+        Arrival("p1", usd("1000.00"), day, day),
+        CreditRun(day + timedelta(days=30)),
+        Arrival("p2", usd("100.00"), day + timedelta(days=31), day + timedelta(days=31)),
+        Arrival("p3", usd("1390.00"), day + timedelta(days=32), START + timedelta(days=90)),
+    ]
+    placed, credit = play(lines, steps, DEFAULT_WATERFALL)
+    one, run, two, three = (step.on for step in steps)
+    assert [(p.payment_id, p.allocation.sequence, str(p.allocation.part), p.allocation.amount,
+             p.on) for p in placed] == [
+        ("p1", 1, "interest", usd("30.00"), one), ("p1", 1, "principal", usd("800.00"), one),
+        ("p1", 2, "interest", usd("30.00"), run), ("p1", 2, "principal", usd("140.00"), run),
+        ("p2", 2, "principal", usd("100.00"), two),
+        ("p3", 2, "principal", usd("560.00"), three), ("p3", 3, "interest", usd("30.00"), three),
+        ("p3", 3, "principal", usd("800.00"), three),
+    ]  # fmt: skip
+    assert credit == {"p1": usd("0.00"), "p2": usd("0.00"), "p3": usd("0.00")}
+    assert all(line.settled for line in lines)
+
+
+_STEPS = st.lists(
+    st.tuples(st.integers(0, 40), st.one_of(st.none(), st.integers(1, 200_000))),
+    min_size=1, max_size=8,
+)  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None)
+@given(moves=_STEPS, cut=st.integers(0, 8))
+def test_play_in_two_parts_is_play_in_one(moves: list[tuple[int, int | None]], cut: int) -> None:
+    """What a replay relies on: the steps before a day played once, the rest played from
+    the credit they left, come out as all of them played at once; and every payment is
+    allocated or credit to the cent."""
+    steps: list[Arrival | CreditRun] = []
+    day = START
+    for n, (days, cents) in enumerate(moves):
+        day += timedelta(days=days)
+        amount = None if cents is None else usd(Decimal(cents).scaleb(-2))
+        steps.append(CreditRun(day) if amount is None else Arrival(f"p{n:02d}", amount, day, day))
+    whole, whole_credit = play(schedule(6, fee="4.50", penalty="1.25"), steps, DEFAULT_WATERFALL)
+    lines = schedule(6, fee="4.50", penalty="1.25")
+    first, held = play(lines, steps[:cut], DEFAULT_WATERFALL)
+    rest, credit = play(lines, steps[cut:], DEFAULT_WATERFALL, held)
+
+    def shape(placed: list[Placed]) -> list[tuple[str, int, str, Money, date]]:
+        return [(p.payment_id, p.allocation.sequence, str(p.allocation.part), p.allocation.amount,
+                 p.on) for p in placed]  # fmt: skip
+
+    assert shape(first + rest) == shape(whole)
+    assert credit == whole_credit
+    for step in steps:
+        if isinstance(step, Arrival):
+            paid = sum((p.allocation.amount for p in whole if p.payment_id == step.payment_id),
+                       usd(0))  # fmt: skip
+            assert paid + whole_credit[step.payment_id] == step.amount
 
 
 class Book(RuleBasedStateMachine):

@@ -120,7 +120,10 @@ def test_replaying_the_log_books_what_the_handler_booked(
     deliver_all(book)
     booked = books(engine)
     kinds = {event.name for event in money_events(book)}
-    assert kinds == set(EVENT_TYPES) - {"settlement_fee_charged", "receivables_written_off"}
+    # A replay's allocation_undone is booked again from the log in test_reverse_and_replay.
+    assert kinds == set(EVENT_TYPES) - {
+        "settlement_fee_charged", "receivables_written_off", "allocation_undone",
+    }  # fmt: skip
     assert len(booked["vouchers"]) == len(money_events(book))
     assert booked["unmapped"] == {}
     # The paid-out lease's vouchers are analysed by its partner's branch.

@@ -6,6 +6,10 @@ first, and within it penalty, then fees, then interest, then principal, so that 
 paid what costs the customer most before the balance shrinks. Some products pay each part
 across all installments before the next part (:attr:`WaterfallOrder.BY_PART`). Nothing is
 paid before it falls due: what is left over stays with the payment as the customer's credit.
+
+:func:`play` allocates a sequence of arrivals and credit runs as the services do one at a
+time: the replay of a contract's history after a payment is reversed, and the oracle that
+checks it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from leasekit.money import Money
 __all__ = [
     "DEFAULT_WATERFALL",
     "Allocation",
+    "Arrival",
+    "CreditRun",
+    "Placed",
     "PostedAllocation",
     "ReceivablePart",
     "ReceivableStatus",
@@ -32,6 +39,7 @@ __all__ = [
     "WaterfallOrder",
     "allocate",
     "by_part",
+    "play",
     "status_of",
 ]
 
@@ -149,6 +157,58 @@ def allocate(
         left -= share
         allocations.append(Allocation(line.id, line.sequence, part, share))
     return allocations, left
+
+
+@attrs.frozen
+class Arrival:
+    """A payment arriving on *on*: the credit held pays what is due by *through* first, then
+    the payment does (*through* is *on* but for a payoff, which pays what is not yet due)."""
+
+    payment_id: str
+    amount: Money
+    on: date
+    through: date
+
+
+@attrs.frozen
+class CreditRun:
+    """The credit held paying what is due by *on* (the end of day, as installments fall due)."""
+
+    on: date
+
+
+@attrs.frozen
+class Placed:
+    """An allocation :func:`play` made: of which payment, on which day."""
+
+    payment_id: str
+    allocation: Allocation
+    on: date
+
+
+def play(
+    lines: Iterable[Receivable],
+    steps: Iterable[Arrival | CreditRun],
+    waterfall: Waterfall,
+    credit: Mapping[str, Money] | None = None,
+) -> tuple[list[Placed], dict[str, Money]]:
+    """Allocate *steps* in order over *lines* (updated), as posting each payment and applying
+    credit would have: at every step the credit held, by payment id (oldest payment first),
+    pays what is due by the step's date, then an arriving payment pays and keeps the rest.
+    *credit* is what payments hold before the first step. Returns the allocations made and
+    the credit each payment holds at the end."""
+    lines = list(lines)
+    held = dict(credit or {})
+    placed: list[Placed] = []
+    for step in steps:
+        through = step.through if isinstance(step, Arrival) else step.on
+        for payment_id in sorted(held):
+            made, held[payment_id] = allocate(lines, held[payment_id], waterfall, through)
+            placed += (Placed(payment_id, allocation, step.on) for allocation in made)
+        if isinstance(step, Arrival):
+            made, held[step.payment_id] = allocate(lines, step.amount, waterfall, through)
+            placed += (Placed(step.payment_id, allocation, step.on) for allocation in made)
+    return placed, held
 
 
 def by_part(allocations: Iterable[Allocation], zero: Money) -> Mapping[str, str]:

@@ -130,6 +130,7 @@ EVENT_TYPES: Final[Mapping[str, EventType]] = MappingProxyType({
         EventType("payment_allocated", _signed("amount", *_PARTS, "credit")),
         EventType("credit_applied", _signed(*_PARTS, "credit")),
         EventType("payment_reversed", _signed("amount", "credit", negative=_PARTS)),
+        EventType("allocation_undone", _signed("credit", negative=_PARTS)),
         EventType("return_fee_charged", _signed("amount")),
         EventType("settlement_fee_charged", _signed("amount")),
         EventType("receivables_written_off", _signed(*_PARTS)),
@@ -140,7 +141,10 @@ EVENT_TYPES: Final[Mapping[str, EventType]] = MappingProxyType({
 ``payment_allocated`` and ``credit_applied`` the parts are what was paid of each and
 ``credit`` what is left as the customer's credit; in ``payment_reversed`` the parts are what
 was given back (negative) and ``credit`` the credit that went with the payment; in
-``receivables_written_off`` the parts are what a written-off contract still owed of each."""
+``allocation_undone`` (a later payment's allocation undone to be replayed after a reversal)
+the parts are what went back to the payment's credit (negative) and ``credit`` what it then
+holds; in ``receivables_written_off`` the parts are what a written-off contract still owed
+of each."""
 
 DIMENSIONS: Final = ("contract", "partner", "product", "branch")
 """What a line can be analysed by; each is read from an event field the line names."""
@@ -947,12 +951,17 @@ def _paid_parts(receivable: str, *, rent: bool) -> list[dict[str, str]]:
             _entry(receivable, "credit", "fee", "fee"), *earned]
 
 
-def _given_back(receivable: str, bank: str, *, rent: bool) -> list[dict[str, str]]:
-    """A reversal debits back what the allocation credited (the event's parts are negative)
-    and the credit the payment held, and takes the money out of the bank it came into."""
-    back = [{**line, "side": "debit", "amount": f"-({line['amount']})"}
+def _unpaid_parts(receivable: str, *, rent: bool) -> list[dict[str, str]]:
+    """Undoing an allocation debits back what it credited (the event's parts are negative)."""
+    return [{**line, "side": "debit", "amount": f"-({line['amount']})"}
             for line in _paid_parts(receivable, rent=rent)]
-    return [*back, _entry("2200", "debit", "credit", "credit held"),
+
+
+def _given_back(receivable: str, bank: str, *, rent: bool) -> list[dict[str, str]]:
+    """A reversal debits back what the allocation credited and the credit the payment held,
+    and takes the money out of the bank it came into."""
+    return [*_unpaid_parts(receivable, rent=rent),
+            _entry("2200", "debit", "credit", "credit held"),
             _entry(bank, "credit", f"credit - ({_ALL_PARTS})", "returned")]
 
 
@@ -1016,6 +1025,13 @@ DEFAULT_TEMPLATES: Final[tuple[Mapping[str, Any], ...]] = (
                 "Payment reversed", _of(kind, source),
                 _given_back(receivable, bank, rent=kind == "operating_lease"))
       for kind, receivable in RECEIVABLE_ACCOUNTS.items() for source, bank in _BANK.items()),
+    # Replayed after a reversal: a later payment's allocation goes back to its credit, which
+    # credit_applied then spends again.
+    *(_template(f"{kind}_allocation_undone", "allocation_undone", "Allocation undone for replay",
+                _of(kind), [
+        *_unpaid_parts(receivable, rent=kind == "operating_lease"),
+        _entry("2200", "credit", f"-({_ALL_PARTS})", "back to credit"),
+    ]) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
     *(_template(f"{kind}_return_fee_charged", "return_fee_charged", "Returned debit fee charged",
                 _of(kind), [
         _entry(receivable, "debit", "amount", "fee due"),

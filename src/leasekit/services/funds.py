@@ -5,16 +5,17 @@ money back.
 Every movement of money is an event the voucher engine books: ``payment_received``,
 ``payment_allocated`` (what the payment paid of each part, and the credit left),
 ``credit_applied`` (credit a later installment used), ``payment_reversed`` (what was given
-back of each part, negative, and the credit that went with the payment) and
-``return_fee_charged``. Allocations are append-only rows; a receivable's paid
-parts are their running sum, updated in the same transaction, so allocations plus credit
-equal the payments at every commit.
+back of each part, negative, and the credit that went with the payment),
+``allocation_undone`` (a later payment's allocation given back to its credit when a reversal
+replays what came after it) and ``return_fee_charged``. Allocations are append-only rows; a
+receivable's paid parts are their running sum, updated in the same transaction, so
+allocations plus credit equal the payments at every commit.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Final, Protocol, TypeVar
@@ -27,15 +28,20 @@ from leasekit.domain.contracts import (
     Payment,
     PaymentAction,
     PaymentSource,
+    PaymentState,
     Receivable,
 )
 from leasekit.domain.funds import (
     Allocation,
+    Arrival,
+    CreditRun,
+    Placed,
     PostedAllocation,
     ReceivablePart,
     ReceivableStatus,
     allocate,
     by_part,
+    play,
     status_of,
 )
 from leasekit.domain.identity import Actor
@@ -257,16 +263,26 @@ def record_payment(work: Work, request: RecordPayment) -> Payment:
     return post_payment(work, contract, payment)
 
 
-def reverse_payment(work: Work, payment: Payment, reason: str) -> None:
-    """Undo *payment*: each of its allocations is reversed by a row of its own and the
-    receivables owe again what it had paid; its credit goes with it."""
-    posted = work.uow.allocations.of_payment(payment.id)
-    undone = {row.reverses for row in posted if row.reverses}
-    reversals = [
-        row.reversal(on=work.business_date, at=work.at)
-        for row in posted
-        if row.reverses is None and row.id not in undone
-    ]
+def reverse_payment(
+    work: Work, payment: Payment, reason: str, *, reapply_to: Contract | None = None
+) -> Payment | None:
+    """Undo *payment* and replay what came after it: each of its allocations is reversed by a
+    row of its own, its credit goes with it, and the contract's later history is allocated
+    again as if it had never been posted (:func:`_replay`). With *reapply_to* (a paying
+    contract in the same currency) the same money is then posted there, as it arrived, and
+    that payment is returned."""
+    contract = work.uow.contracts.get(payment.contract_id)
+    if reapply_to is not None:
+        _check_reapply(contract, reapply_to)
+    _undo(work, payment, reason)
+    _replay(work, contract, payment.received_on)
+    return None if reapply_to is None else _reapply(work, payment, reapply_to)
+
+
+def _undo(work: Work, payment: Payment, reason: str) -> None:
+    """Reverse *payment*'s standing allocations; the lines owe again what it had paid."""
+    reversals = [row.reversal(on=work.business_date, at=work.at)
+                 for row in _standing(work.uow.allocations.of_payment(payment.id))]  # fmt: skip
     lines = {line.id: line for line in work.uow.receivables.list_for_contract(payment.contract_id)}
     for row in reversals:
         lines[row.receivable_id].pay(str(row.part), row.amount)
@@ -275,11 +291,172 @@ def reverse_payment(work: Work, payment: Payment, reason: str) -> None:
         work.uow.receivables.update(lines[line_id])
     # What was given back of each part, negative as the reversal rows are (the voucher
     # engine's payment_reversed declares its parts so); the credit held, as it was.
-    given_back = [Allocation(row.receivable_id, row.sequence, row.part, row.amount)
-                  for row in reversals]  # fmt: skip
-    split = _split(given_back, payment.unallocated)
+    split = _split(_as_allocations(reversals), payment.unallocated)
     payment.unallocated = Money(0, payment.amount.currency)
     _move(work, payment, PaymentAction.REVERSE, split, reason)
+
+
+def _standing(rows: Iterable[PostedAllocation]) -> list[PostedAllocation]:
+    """The allocations in *rows* that still count: not reversals, and not undone."""
+    rows = list(rows)
+    undone = {row.reverses for row in rows if row.reverses}
+    return [row for row in rows if row.reverses is None and row.id not in undone]
+
+
+def _as_allocations(rows: Iterable[PostedAllocation]) -> list[Allocation]:
+    return [Allocation(row.receivable_id, row.sequence, row.part, row.amount) for row in rows]
+
+
+def _replay(work: Work, contract: Contract, since: date) -> None:
+    """Allocate again what *contract*'s allocated payments did from the day *since* on, as
+    posting them one by one would have without the payments reversed since.
+
+    The order is the payments' ``received_on``, then the order they were recorded in (their
+    ids); on each day the credit held first pays what falls due that day (as the end of day
+    does, up to the business date, and on any other day credit was applied), then the
+    payments of the day arrive, each after the older credit (:func:`~leasekit.domain.funds.play`).
+    A payment whose allocations come out as they stand keeps them; each other one has them
+    reversed (``allocation_undone``: the parts go back to its credit) and the new ones posted
+    on the days the replay made them (``credit_applied``). Rows only: nothing is updated or
+    deleted among the allocations."""
+    payments = [payment for payment in work.uow.payments.list_for_contract(contract.id)
+                if payment.state is PaymentState.ALLOCATED]  # fmt: skip
+    window: dict[str, list[PostedAllocation]] = {payment.id: [] for payment in payments}
+    for row in _standing(work.uow.allocations.of_contract(contract.id)):
+        if row.allocated_on >= since:
+            window[row.payment_id].append(row)
+    lines = work.uow.receivables.list_for_contract(contract.id)
+    paid_before = {line.id: _paid_parts(line) for line in lines}
+    by_id = {line.id: line for line in lines}
+    for row in itertools.chain.from_iterable(window.values()):
+        by_id[row.receivable_id].pay(str(row.part), -row.amount)
+    arriving = sorted((p for p in payments if p.received_on >= since),
+                      key=lambda p: (p.received_on, p.id))  # fmt: skip
+    held = {p.id: p.unallocated + _total(window[p.id], p) for p in payments
+            if p.received_on < since}  # fmt: skip
+    waterfall = work.ctx.collection.waterfall_for(contract.business_type)
+    placed, credit = play(lines, _steps(window, arriving, lines, since, work.business_date),
+                          waterfall, held)  # fmt: skip
+    new: dict[str, list[Placed]] = {payment.id: [] for payment in payments}
+    for one in placed:
+        new[one.payment_id].append(one)
+    for payment in payments:
+        _replace(work, payment, window[payment.id], new[payment.id], credit[payment.id])
+    for line in lines:
+        if _paid_parts(line) != paid_before[line.id]:
+            work.uow.receivables.update(line)
+
+
+def _paid_parts(line: Receivable) -> tuple[Money, ...]:
+    return tuple(getattr(line, f"paid_{part}") for part in ReceivablePart)
+
+
+def _total(rows: Iterable[PostedAllocation], payment: Payment) -> Money:
+    return sum((row.amount for row in rows), Money(0, payment.amount.currency))
+
+
+def _steps(
+    window: Mapping[str, Sequence[PostedAllocation]],
+    arriving: Sequence[Payment],
+    lines: Sequence[Receivable],
+    since: date,
+    today: date,
+) -> list[Arrival | CreditRun]:
+    """The replay's days in order. Credit is applied on each due date up to *today* (as the
+    end of day does) and on each other day it was applied but not by a payment arriving (nor
+    by the one reversed, which arrived on *since*); then the day's payments arrive. A payment
+    that paid installments not yet due when it arrived (a payoff) pays as far again."""
+    due = {line.id: line.due_date for line in lines}
+    arrival_days = {payment.received_on for payment in arriving} | {since}
+    runs = {day for day in due.values() if since <= day <= today}
+    runs |= {row.allocated_on for rows in window.values() for row in rows} - arrival_days
+    steps: list[tuple[date, str, Arrival | CreditRun]] = [(day, "", CreditRun(day)) for day in runs]
+    for payment in arriving:
+        day = payment.received_on
+        paid = [due[row.receivable_id] for row in window[payment.id] if row.allocated_on == day]
+        through = max([day, *paid])
+        steps.append((day, payment.id, Arrival(payment.id, payment.amount, day, through)))
+    return [step for _, _, step in sorted(steps, key=lambda entry: entry[:2])]
+
+
+def _replace(
+    work: Work,
+    payment: Payment,
+    old: Sequence[PostedAllocation],
+    new: Sequence[Placed],
+    credit: Money,
+) -> None:
+    """Post *payment*'s replayed allocations (*new*) in place of its standing ones of the
+    replayed days (*old*), unless they come out the same."""
+    if _by_line_part_day(old) == _by_line_part_day(new):
+        return
+    reversals = [row.reversal(on=work.business_date, at=work.at) for row in old]
+    work.uow.allocations.add_many(reversals)
+    cur = payment.amount.currency
+    if reversals:
+        back = payment.unallocated - _total(reversals, payment)
+        work.event(
+            "allocation_undone", _SUBJECT, payment.id,
+            {"contract_id": payment.contract_id, "currency": cur.code,
+             **_split(_as_allocations(reversals), back)},
+        )  # fmt: skip
+    work.uow.allocations.add_many(
+        PostedAllocation.of(payment, one.allocation, on=one.on, at=work.at) for one in new
+    )
+    payment.unallocated = credit
+    work.uow.payments.update(payment)
+    if new:
+        work.event(
+            "credit_applied", _SUBJECT, payment.id,
+            {"contract_id": payment.contract_id, "currency": cur.code,
+             **_split([one.allocation for one in new], credit)},
+        )  # fmt: skip
+
+
+def _by_line_part_day(
+    rows: Iterable[PostedAllocation | Placed],
+) -> dict[tuple[str, ReceivablePart, date], Money]:
+    """What *rows* paid of each line's part on each day (a row split in two counts once)."""
+    totals: dict[tuple[str, ReceivablePart, date], Money] = {}
+    for row in rows:
+        one = row.allocation if isinstance(row, Placed) else row
+        day = row.on if isinstance(row, Placed) else row.allocated_on
+        key = (one.receivable_id, one.part, day)
+        totals[key] = totals[key] + one.amount if key in totals else one.amount
+    return totals
+
+
+def _check_reapply(contract: Contract, target: Contract) -> None:
+    """Money re-applied goes to another contract that takes payments in its currency."""
+    if target.id == contract.id:
+        raise ValidationError.single("reapply_to", "is the contract the payment is reversed on")
+    if target.state not in PAYING_STATES:
+        raise ValidationError.single(
+            "reapply_to", f"contract {target.number} is {target.state}; it takes no payments"
+        )
+    if target.principal.currency != contract.principal.currency:
+        raise ValidationError.single(
+            "reapply_to", f"contract {target.number} is in {target.principal.currency}"
+        )
+
+
+def _reapply(work: Work, reversed_: Payment, target: Contract) -> Payment:
+    """Post the money of *reversed_* to *target* as it arrived (its source, reference and
+    day; ``source_ref`` names the payment reversed, one re-application each), then replay
+    what *target*'s later payments did after it."""
+    payment = Payment.receive(
+        contract_id=target.id,
+        amount=reversed_.amount,
+        received_on=reversed_.received_on,
+        reference=reversed_.reference,
+        source=reversed_.source,
+        source_ref=f"reapplied:{reversed_.id}",
+        actor=work.actor,
+        at=work.at,
+    )
+    post_payment(work, target, payment)
+    _replay(work, target, payment.received_on)
+    return work.uow.payments.get(payment.id)
 
 
 def _return_fee(work: Work, contract: Contract) -> Decimal | None:

@@ -767,6 +767,11 @@ class AllocationRepository(Protocol):
         """Every allocation of the payment, reversals included, in the order posted."""
         ...
 
+    def of_contract(self, contract_id: str) -> list[PostedAllocation]:
+        """Every allocation of the contract's payments, reversals included, in the order
+        posted."""
+        ...
+
     def of_payments(self, payment_ids: Collection[str]) -> list[Record]: ...
 
 

@@ -71,6 +71,11 @@ class AllocationRepository(SqlRepository[PostedAllocation]):
         """Every allocation of the payment, reversals included, in the order posted."""
         return self._find(self.stored.table.c.payment_id == payment_id)
 
+    def of_contract(self, contract_id: str) -> list[PostedAllocation]:
+        """Every allocation of the contract's payments, reversals included, in the order
+        posted: what a replay of its history reads."""
+        return self._find(self.stored.table.c.contract_id == contract_id)
+
     def of_payments(self, payment_ids: Collection[str]) -> list[Record]:
         table = self.stored.table
         return [

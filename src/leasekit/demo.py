@@ -282,7 +282,7 @@ def seed_demo(ctx: ServiceContext) -> DemoCompany:
 
 def _take_over_book(ctx: ServiceContext) -> list[Contract]:
     """Write :data:`DEMO_BOOK` (12-month loans of 12,000, priced two months ago), with the
-    dealer they came through."""
+    dealer they came through, taken over today: each books its opening balance."""
     today, at = ctx.clock.business_date(), ctx.clock.now()
     priced_on = months_before(today, 2)
     with ctx.unit_of_work() as uow:
@@ -291,7 +291,7 @@ def _take_over_book(ctx: ServiceContext) -> list[Contract]:
             taken_over_contract(
                 uow, partner, number=number, serial=serial, customer_name=name,
                 price=Money("12000.00", cur), term_months=12, annual_rate=Decimal("0.069"),
-                priced_on=priced_on, at=at, debtor=debtor,
+                priced_on=priced_on, at=at, debtor=debtor, taken_over_on=today,
             ).contract
             for serial, (number, name, cur, debtor) in enumerate(DEMO_BOOK, start=1)
         ]  # fmt: skip

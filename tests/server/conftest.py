@@ -37,8 +37,10 @@ from leasekit.plugins import PluginManager, create_plugin_manager
 from leasekit.runtime import build_runtime
 from leasekit.server import create_app
 from leasekit.server.app import _build_app
-from leasekit.server.keys import SETTINGS_KEY
+from leasekit.server.keys import RUNTIME_KEY, SETTINGS_KEY
+from leasekit.services.ledger_sync import ledger_key, ledger_voucher
 from leasekit.settings import Settings, load_settings
+from leasekit.store.accounting_books import VoucherSyncRow
 from leasekit.store.database import create_engine
 from leasekit.store.tables import metadata
 
@@ -304,7 +306,27 @@ async def demo(aiohttp_client: Any, demo_template: DemoTemplate, tmp_path: Path)
         plugin_manager=_plugins(),
     )
     client: TestClient[web.Request, web.Application] = await aiohttp_client(app)
+    ledger_as_seeded(client.app)
     return Demo(client, demo_template.company, tmp_path, f"sqlite:///{database}")
+
+
+def ledger_as_seeded(app: web.Application) -> None:
+    """Give *app*'s fake ledger the vouchers the seeding synced (the taken-over book's
+    opening balances): they went to the seeding runtime's own fake ledger, held in memory and
+    gone with it, where a real ledger would still hold them."""
+    services = app[RUNTIME_KEY].services
+    engine = create_engine(app[SETTINGS_KEY].database_url.get_secret_value())
+    try:
+        with engine.connect() as connection:
+            synced = connection.scalars(
+                sa.select(VoucherSyncRow.voucher_id).where(VoucherSyncRow.status == "synced")
+            ).all()
+    finally:
+        engine.dispose()
+    with services.uow_factory() as uow:
+        seeded = uow.vouchers.views(synced)
+    for voucher in seeded:
+        services.adapters.ledger.post(ledger_voucher(voucher), ledger_key(voucher))
 
 
 @pytest.fixture
@@ -320,4 +342,5 @@ async def served(database_url: str, aiohttp_client: Any, tmp_path: Path) -> Demo
     client: TestClient[web.Request, web.Application] = await aiohttp_client(
         create_app(settings, plugin_manager=_plugins())
     )
+    ledger_as_seeded(client.app)
     return Demo(client, company, tmp_path, database_url)

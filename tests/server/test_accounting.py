@@ -18,7 +18,7 @@ from leasekit.server import create_app
 from leasekit.server.keys import RUNTIME_KEY
 from leasekit.settings import AccountingSettings
 
-from .conftest import Demo, DemoTemplate, _demo_settings, _plugins
+from .conftest import Demo, DemoTemplate, _demo_settings, _plugins, ledger_as_seeded
 from .test_blacklist import settled
 
 
@@ -63,7 +63,8 @@ async def unmapped_fee(demo: Demo) -> str:
 async def booked_voucher(demo: Demo) -> str:
     """The path of a voucher the demo booked: a cash payment's receipt."""
     contract_id = await pay(demo, 4, "120.00", "CNY", "cash, booked")
-    (received, _) = await demo.listing(f"/vouchers?contract_id={contract_id}", "finance")
+    path = f"/vouchers?contract_id={contract_id}&event_type=payment_received"
+    (received,) = await demo.listing(path, "finance")
     return f"/vouchers/{received['id']}"
 
 
@@ -80,12 +81,14 @@ async def served_with(
     database = root / "leasekit.db"
     settings = _demo_settings(root, database).model_copy(update={"accounting": accounting})
     client = await aiohttp_client(create_app(settings, plugin_manager=_plugins()))
+    ledger_as_seeded(client.app)
     return Demo(client, company, root, f"sqlite:///{database}")
 
 
 async def test_a_payment_is_booked_as_balanced_vouchers_with_dimensions(demo: Demo) -> None:
     contract_id = await pay(demo, 4, "300.00", "CNY", "cash at the counter")  # Wang Fang
-    found = await demo.listing(f"/vouchers?contract_id={contract_id}", "finance")
+    opened, *found = await demo.listing(f"/vouchers?contract_id={contract_id}", "finance")
+    assert (opened["event_type"], opened["template"]) == ("contract_taken_over", "loan_taken_over")
     assert [v["event_type"] for v in found] == ["payment_received", "payment_allocated"]
     assert [v["template"] for v in found] == ["payment_received", "loan_payment_allocated"]
     for summary in found:
@@ -177,7 +180,8 @@ async def test_a_payment_reaches_the_ledger_and_the_books_agree(demo: Demo) -> N
 
 async def test_a_voucher_is_reversed_once_over_http(demo: Demo) -> None:
     contract_id = await pay(demo, 4, "300.00", "CNY", "cash to reverse")
-    (received, _) = await demo.listing(f"/vouchers?contract_id={contract_id}", "finance")
+    path = f"/vouchers?contract_id={contract_id}&event_type=payment_received"
+    (received,) = await demo.listing(path, "finance")
     path = f"/vouchers/{received['id']}/reversal"
     body = {"reason": "posted to the wrong contract"}
     headers = {"Idempotency-Key": "reverse-1"}

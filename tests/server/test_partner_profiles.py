@@ -12,7 +12,7 @@ ACCOUNT = {"scheme": "iban", "holder": "Harbour Auto", "bank_name": "Deutsche Ba
 
 def profile(partner: dict[str, Any], **changes: Any) -> dict[str, Any]:
     fields = ("name", "legal_representative", "contacts", "registered_address",
-              "business_address", "brands", "bank_accounts")  # fmt: skip
+              "business_address", "brands", "bank_accounts", "branch")  # fmt: skip
     return {field: partner[field] for field in fields} | changes
 
 

@@ -60,10 +60,16 @@ DEBTORS = {
 
 
 def taken_over(
-    ctx: ServiceContext, n: int, currency: str = "USD", *, mandate: bool = True
+    ctx: ServiceContext,
+    n: int,
+    currency: str = "USD",
+    *,
+    mandate: bool = True,
+    opening: bool = False,
 ) -> BookContract:
     """An active contract whose first installment fell due a month before the business date
-    and whose second falls due on it; with an active mandate unless told otherwise."""
+    and whose second falls due on it; with an active mandate unless told otherwise, and with
+    the event that books its opening balance if told so."""
     today, at = ctx.clock.business_date(), ctx.clock.now()
     with ctx.uow_factory() as uow:
         partner = book_partner(uow, f"Dealer {n}", f"91110000MA{n:08d}", at)
@@ -72,6 +78,7 @@ def taken_over(
             price=Money("12000.00", currency), term_months=12, annual_rate=Decimal("0.06"),
             priced_on=months_before(today, 2), at=at,
             debtor=DEBTORS[currency] if mandate else None,
+            taken_over_on=today if opening else None,
         )  # fmt: skip
         uow.commit()
     return made

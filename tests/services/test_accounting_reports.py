@@ -247,19 +247,28 @@ def test_a_disbursed_contracts_receivable_account_equals_what_it_owes(
     assert {row["contract_id"] for row in rows} == {disbursed.id}
 
 
-def test_a_reversal_and_its_fee_move_the_receivable_account_with_the_receivables(
-    ctx: ServiceContext, usd: ServiceContext, finance: Actor, fakes: Fakes,
-    book: Callable[[], BookContract],
-) -> None:  # fmt: skip
-    """A taken-over contract was never disbursed through these books, so its receivable
-    account lacks what it owed when taken over; every event since moves both alike."""
-    made = book()
+def test_a_taken_over_contract_opens_with_what_it_owed_and_moves_with_its_receivables(
+    ctx: ServiceContext,
+    usd: ServiceContext,
+    finance: Actor,
+    fakes: Fakes,
+) -> None:
+    """The opening voucher puts what a taken-over contract owed in its receivable account,
+    against the opening balances; a payment, a returned debit and its fee then move both
+    alike."""
+    made = taken_over(ctx, 1, "USD", opening=True)
     contract = made.contract
     taken = sum((line.owed("principal").amount + line.owed("fee").amount
                  for line in made.lines), Decimal(0))  # fmt: skip
+    deliver_all(usd)
+    opened = contract_sub_ledger(usd, finance, contract.id)
+    assert (opened.receivable_balance, opened.matches) == (taken, True)
+    assert {held.account: held.balance for held in opened.accounts} == {
+        "1200": taken, "3900": -taken,
+    }  # fmt: skip
     record(ctx, finance, contract, "500.00", "T-1")
     deliver_all(usd)
-    assert contract_sub_ledger(usd, finance, contract.id).difference == -taken
+    assert contract_sub_ledger(usd, finance, contract.id).matches
 
     run = debit_runs.start_debit_run(ctx, finance, StartDebitRun("us"))
     debit_runs.settle_debit_run(ctx, finance, SettleRun(run.id))
@@ -271,10 +280,9 @@ def test_a_reversal_and_its_fee_move_the_receivable_account_with_the_receivables
     deliver_all(usd)
     report = contract_sub_ledger(usd, finance, contract.id)
     kinds = {line.event_type for account in report.accounts for line in account.lines}
-    assert {"payment_reversed", "return_fee_charged"} <= kinds
+    assert {"contract_taken_over", "payment_reversed", "return_fee_charged"} <= kinds
     assert report.receivable_account == "1200"
-    assert report.difference == -taken
-    assert not report.matches
+    assert (report.difference, report.matches) == (0, True)
 
 
 def test_only_finance_reads_the_reports(

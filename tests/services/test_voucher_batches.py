@@ -50,8 +50,9 @@ def book(
     partner: Partner, lease: Product,
 ) -> ServiceContext:  # fmt: skip
     """A book made with real commands: a lease paid out (in yuan), and a loan taken over
-    (in dollars) whose direct debit came back with a fee and that was then paid by hand
-    beyond what was due, the credit paying the next installment a month later."""
+    (in dollars, its opening balance booked) whose direct debit came back with a fee and that
+    was then paid by hand beyond what was due, the credit paying the next installment a month
+    later."""
     change = partners.ProfileChange(
         name=partner.name, bank_accounts=(ACCOUNT,), branch="EAST", reason="payouts"
     )
@@ -62,7 +63,7 @@ def book(
     fakes.bank.settle(instruction.instruction_id)
     disbursements.track_payout(ctx, finance, item.id)
 
-    made = taken_over(ctx, 1, "USD")
+    made = taken_over(ctx, 1, "USD", opening=True)
     run = debit_runs.start_debit_run(ctx, finance, StartDebitRun("us"))
     debit_runs.settle_debit_run(ctx, finance, SettleRun(run.id))
     batch = debit_runs.debit_batch(ctx, SYSTEM, run.id)

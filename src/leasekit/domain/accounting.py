@@ -198,6 +198,7 @@ DEFAULT_ACCOUNTS: Final[tuple[tuple[str, str, AccountKind], ...]] = (
     ("2200", "Customer credit balances", AccountKind.LIABILITY),
     ("2300", "Unearned finance income", AccountKind.LIABILITY),
     ("2900", "Suspense: receipts not yet allocated", AccountKind.LIABILITY),
+    ("3900", "Opening balances: books taken over", AccountKind.EQUITY),
     ("4100", "Interest income", AccountKind.INCOME),
     ("4200", "Fee income", AccountKind.INCOME),
     ("4300", "Penalty income", AccountKind.INCOME),
@@ -206,7 +207,8 @@ DEFAULT_ACCOUNTS: Final[tuple[tuple[str, str, AccountKind], ...]] = (
 )
 """A vehicle finance company's accounts: code, name, kind. Accumulated depreciation is an
 asset account with a credit balance (a contra-asset); unearned finance income holds financed
-fees until they are earned over the contract."""
+fees until they are earned over the contract; opening balances hold the other side of what
+contracts taken over from an earlier system owed when they came."""
 
 
 def default_chart(company: str, currency_code: str | Currency) -> ChartOfAccounts:

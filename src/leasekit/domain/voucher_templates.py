@@ -134,6 +134,7 @@ EVENT_TYPES: Final[Mapping[str, EventType]] = MappingProxyType({
         EventType("return_fee_charged", _signed("amount")),
         EventType("settlement_fee_charged", _signed("amount")),
         EventType("receivables_written_off", _signed(*_PARTS)),
+        EventType("contract_taken_over", _signed(*_PARTS)),
     )
 })
 # fmt: on
@@ -144,7 +145,8 @@ was given back (negative) and ``credit`` the credit that went with the payment; 
 ``allocation_undone`` (a later payment's allocation undone to be replayed after a reversal)
 the parts are what went back to the payment's credit (negative) and ``credit`` what it then
 holds; in ``receivables_written_off`` the parts are what a written-off contract still owed
-of each."""
+of each; in ``contract_taken_over`` what a contract taken over from an earlier system owed of
+each when it came."""
 
 DIMENSIONS: Final = ("contract", "partner", "product", "branch")
 """What a line can be analysed by; each is read from an event field the line names."""
@@ -1048,6 +1050,12 @@ DEFAULT_TEMPLATES: Final[tuple[Mapping[str, Any], ...]] = (
                 _of(kind), [
         _entry("6100", "debit", " + ".join(receivable_of(kind)[1]), "written off"),
         _entry(receivable, "credit", " + ".join(receivable_of(kind)[1]), "written off"),
+    ], _OF_CONTRACT) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
+    # Taken over: the receivable account opens with what the contract owed of the parts it
+    # holds, against the opening balances (an operating lease's vehicle is not a receivable).
+    *(_template(f"{kind}_taken_over", "contract_taken_over", "Taken over", _of(kind), [
+        _entry(receivable, "debit", " + ".join(receivable_of(kind)[1]), "owed when taken over"),
+        _entry("3900", "credit", " + ".join(receivable_of(kind)[1]), "opening balance"),
     ], _OF_CONTRACT) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
 )
 """The default templates, as plain data in the shape :meth:`TemplateVersion.from_mapping`

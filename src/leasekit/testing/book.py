@@ -5,11 +5,14 @@ to take every contract through origination, signing and payout.
 Each contract is real as far as storage goes: a partner, a customer, a vehicle and an
 approved application behind it, its plan computed by the calculator, its receivables the
 plan's rows, and (if asked) an active debit mandate. It is written straight through the unit
-of work, as a book taken over from an earlier system would be, so no event is recorded.
+of work, as a book taken over from an earlier system would be: no event is recorded but, if
+asked, ``contract_taken_over`` with what it owed, from which the voucher engine books its
+opening balance.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Final
@@ -22,7 +25,9 @@ from leasekit.domain.business import BusinessType
 from leasekit.domain.contracts import Contract, ContractSigner, Receivable, receivables
 from leasekit.domain.credit_limits import CreditLimit
 from leasekit.domain.customers import Customer
-from leasekit.domain.identity import new_id
+from leasekit.domain.events import DomainEvent
+from leasekit.domain.funds import ReceivablePart
+from leasekit.domain.identity import Actor, new_id
 from leasekit.domain.mandates import AccountType, DebitScheme, Mandate, MandateState
 from leasekit.domain.partners import Partner
 from leasekit.domain.plans import PlanConvention, plan_for
@@ -122,9 +127,11 @@ def taken_over_contract(
     at: datetime,
     debtor: Debtor | None = None,
     business_type: BusinessType = BusinessType.LOAN,
+    taken_over_on: date | None = None,
 ) -> BookContract:
     """An active contract on *price* (20 % down), its first installment a month after
-    *priced_on*, with its receivables and, for a *debtor*, an active mandate."""
+    *priced_on*, with its receivables and, for a *debtor*, an active mandate; with
+    *taken_over_on*, the event that books what it owed on that business date."""
     cur = price.currency
     customer = Customer(new_id(), "individual", customer_name, "CN", serial_id_number(serial),
                         partner.id, at)  # fmt: skip
@@ -151,7 +158,25 @@ def taken_over_contract(
     mandate = None if debtor is None else _mandate(contract, debtor, priced_on, at)
     if mandate is not None:
         uow.mandates.add(mandate)
+    if taken_over_on is not None:
+        uow.record(_taken_over(contract, lines, taken_over_on, at))
     return BookContract(contract, tuple(lines), mandate)
+
+
+def _taken_over(
+    contract: Contract, lines: Sequence[Receivable], on: date, at: datetime
+) -> DomainEvent:
+    """``contract_taken_over`` with what *lines* owed of each part on *on*."""
+    cur = contract.principal.currency
+    owed = {
+        str(part): str(sum((line.owed(str(part)).amount for line in lines), Decimal(0)))
+        for part in ReceivablePart
+    }
+    return DomainEvent.new(
+        "contract_taken_over", "contract", contract.id,
+        {"contract_id": contract.id, "currency": cur.code, **owed},
+        occurred_at=at, business_date=on, actor_id=Actor.system().user_id,
+    )  # fmt: skip
 
 
 def _mandate(contract: Contract, debtor: Debtor, signed_on: date, at: datetime) -> Mandate:

@@ -133,6 +133,7 @@ EVENT_TYPES: Final[Mapping[str, EventType]] = MappingProxyType({
         EventType("return_fee_charged", _signed("amount")),
         EventType("settlement_fee_charged", _signed("amount")),
         EventType("receivables_written_off", _signed(*_PARTS)),
+        EventType("receivable_waived", _signed("fee", "penalty")),
     )
 })
 # fmt: on
@@ -140,7 +141,9 @@ EVENT_TYPES: Final[Mapping[str, EventType]] = MappingProxyType({
 ``payment_allocated`` and ``credit_applied`` the parts are what was paid of each and
 ``credit`` what is left as the customer's credit; in ``payment_reversed`` the parts are what
 was given back (negative) and ``credit`` the credit that went with the payment; in
-``receivables_written_off`` the parts are what a written-off contract still owed of each."""
+``receivables_written_off`` the parts are what a written-off contract still owed of each; in
+``receivable_waived`` (an executed exception request) what a line no longer owes of its fee
+and its penalty."""
 
 DIMENSIONS: Final = ("contract", "partner", "product", "branch")
 """What a line can be analysed by; each is read from an event field the line names."""
@@ -1033,6 +1036,12 @@ DEFAULT_TEMPLATES: Final[tuple[Mapping[str, Any], ...]] = (
         _entry("6100", "debit", " + ".join(receivable_of(kind)[1]), "written off"),
         _entry(receivable, "credit", " + ".join(receivable_of(kind)[1]), "written off"),
     ], _OF_CONTRACT) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
+    # Waived: a charged fee leaves the receivable it was booked to as an expense; accrued
+    # penalty was never booked (it is income when paid), so waiving it books nothing.
+    *(_template(f"{kind}_receivable_waived", "receivable_waived", "Fee waived", _of(kind), [
+        _entry("6200", "debit", "fee", "fee waived"),
+        _entry(receivable, "credit", "fee", "fee waived"),
+    ]) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
 )
 """The default templates, as plain data in the shape :meth:`TemplateVersion.from_mapping`
 reads, for the default chart (:data:`~leasekit.domain.accounting.DEFAULT_ACCOUNTS`): loans,

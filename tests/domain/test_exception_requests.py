@@ -155,7 +155,8 @@ def test_the_chain_is_approved_level_by_level(
     with pytest.raises(DomainError, match="waits for a director"):
         request.apply("conclude", Actor.system(), at=at, business_date=business_date)
     request.apply("approve", DIRECTOR, at=at, business_date=business_date)
-    assert request.state is S.SUBMITTED and request.waiting_for is None
+    assert request.state is S.SUBMITTED
+    assert request.waiting_for is None
     request.apply("conclude", Actor.system(), at=at, business_date=business_date)
     assert [(a.level, a.user_id) for a in request.approvals] == [(1, "s1"), (2, "fd1"), (3, "d1")]
     request.apply("execute", FINANCE, at=at, business_date=business_date)

@@ -60,7 +60,7 @@ from leasekit.services.context import (
 )
 from leasekit.services.funds import PAYING_STATES, post_payment, reverse_payment
 from leasekit.services.reads import Lister, lister
-from leasekit.services.storage import ExceptionRequestQuery, Record, UnitOfWork
+from leasekit.services.storage import ExceptionRequestQuery, Page, Record, UnitOfWork
 from leasekit.services.templates_in_force import book_with_plugins
 
 __all__ = [
@@ -72,7 +72,9 @@ __all__ = [
     "create_exception_request",
     "edit_exception_request",
     "get_exception_request",
+    "list_contract_exception_requests",
     "list_exception_requests",
+    "list_payment_exception_requests",
     "preview_exception_request",
     "submit_exception_request",
     "transition_exception_request",
@@ -431,3 +433,44 @@ def _vouchers(work: _Rehearsal) -> tuple[Voucher, ...]:
         if booked is not None and hasattr(booked, "voucher"):
             found.append(booked.voucher)
     return tuple(found)
+
+
+def list_payment_exception_requests(
+    ctx: ServiceContext,
+    actor: Actor,
+    payment_id: str,
+    /,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[Record]:
+    """List the exception requests about a payment.
+
+    Its history of corrections, oldest first: who asked, who approved each level and when,
+    and once executed each contract's figures before and after. Back office."""
+    back_office_only(actor, _SUBJECT)
+    with ctx.uow_factory() as uow:
+        uow.payments.get(payment_id)
+    query = ExceptionRequestQuery(payment_id=payment_id)
+    return list_exception_requests(ctx, actor, query, after=after, limit=limit)
+
+
+def list_contract_exception_requests(
+    ctx: ServiceContext,
+    actor: Actor,
+    contract_id: str,
+    /,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[Record]:
+    """List the exception requests that touched a contract.
+
+    Those about it and those that re-applied a payment to it, oldest first: who asked, who
+    approved each level and when, and once executed its figures before and after. Back
+    office."""
+    back_office_only(actor, _SUBJECT)
+    with ctx.uow_factory() as uow:
+        uow.contracts.get(contract_id)
+    query = ExceptionRequestQuery(contract_id=contract_id)
+    return list_exception_requests(ctx, actor, query, after=after, limit=limit)

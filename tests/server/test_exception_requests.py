@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .conftest import Demo
+from .test_blacklist import settled
 
 
 async def misapplied(demo: Demo) -> tuple[str, str]:
@@ -16,23 +17,27 @@ async def misapplied(demo: Demo) -> tuple[str, str]:
     body = {"contract_id": john, "amount": {"amount": "150.00", "currency": "USD"},
             "reference": "for the other contract", "source_ref": "MIS-1"}  # fmt: skip
     payment = await demo.call("POST", "/payments", "finance", 201, json=body)
+    await settled(demo)
     return payment["id"], right
 
 
 async def raised(demo: Demo) -> str:
-    """The path of an officer's draft reversal of :func:`misapplied`'s payment."""
+    """The path of an officer's draft reversal of :func:`misapplied`'s payment, its events
+    delivered."""
     payment_id, right = await misapplied(demo)
     john = demo.company.book[0].id
     body = {"kind": "reversal", "reason_code": "wrong_contract", "reason": "typo in the number",
             "payment_id": payment_id, "reapply_to_contract_id": right}  # fmt: skip
     made = await demo.call("POST", f"/contracts/{john}/exception-requests", "officer", 201,
                            json=body)  # fmt: skip
+    await settled(demo)
     return f"/exception-requests/{made['id']}"
 
 
 async def submitted(demo: Demo) -> str:
     path = await raised(demo)
     await demo.call("POST", f"{path}/submission", "officer", 200)
+    await settled(demo)
     return path
 
 

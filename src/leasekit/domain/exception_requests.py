@@ -156,6 +156,10 @@ EXCEPTION_REQUEST_LIFECYCLE: Final = StateMachine(
 _MACHINE: Final = EXCEPTION_REQUEST_LIFECYCLE.name
 
 
+def _roles(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(str(value) for value in values)
+
+
 def _to_datetime(value: datetime | str) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
@@ -449,7 +453,7 @@ class ExceptionRequest(Stateful):
     requested_by: str
     state: ExceptionRequestState = attrs.field(converter=ExceptionRequestState)
     created_at: datetime
-    chain: tuple[str, ...] = ()
+    chain: tuple[str, ...] = attrs.field(default=(), converter=_roles)
     """The roles that approve it, level by level, fixed when it was last submitted."""
     approvals: tuple[Approval, ...] = ()
     submitted_at: datetime | None = None

@@ -55,7 +55,7 @@ class ExceptionRequestRow(EntityRow):
 @repository("exception_requests")
 class ExceptionRequestRepository(SqlRepository[ExceptionRequest]):
     stored = Stored.of(
-        "exception_request",
+        "exception request",
         ExceptionRequestRow,
         ExceptionRequest,
         rules=[

@@ -8,8 +8,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
+from fractions import Fraction
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leasekit.domain.access import ObjectPermissionError
 from leasekit.domain.clock import FixedClock
@@ -44,6 +48,7 @@ from .conftest import taken_over
 
 S = ExceptionRequestState
 USD = "USD"
+CENT = Decimal("0.01")
 
 
 def staff(ctx: ServiceContext, admin: Actor, username: str, role: Role) -> Actor:
@@ -396,3 +401,53 @@ def test_two_executions_at_once_reverse_the_payment_once(
 
 def test_expiry_of_a_window_is_the_setting(ctx: ServiceContext) -> None:
     assert ctx.approval_rules.exception_window == timedelta(hours=72)
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    fee=st.decimals(min_value="0.01", max_value="500", places=2),
+    penalty=st.decimals(min_value="0.01", max_value="500", places=2),
+    part=st.sampled_from(["fee", "penalty"]),
+    share=st.fractions(min_value=0, max_value=1),
+)
+def test_a_waiver_takes_exactly_its_amount_off_one_part(
+    ctx: ServiceContext, officer: Actor, supervisor: Actor, cfo: Actor, finance: Actor,
+    book: Callable[..., BookContract], fee: Decimal, penalty: Decimal, part: str,
+    share: Fraction,
+) -> None:  # fmt: skip
+    """For any fee and penalty charged and any amount up to what one part owes: executing
+    the waiver takes exactly that amount off that part and nothing else, the preview's
+    voucher books the fee's share (the penalty was never booked), and a cent more than
+    owed is refused."""
+    made = book()
+    with ctx.uow_factory() as uow:
+        line = uow.receivables.list_for_contract(made.contract.id)[0]
+        line.fee += Money(fee, USD)
+        line.penalty += Money(penalty, USD)
+        uow.receivables.update(line)
+        uow.commit()
+    owed = line.owed(part).amount
+    amount = max(Decimal("0.01"), (owed * share.numerator / share.denominator).quantize(CENT))
+
+    def waiver(of: Decimal) -> Proposal:
+        return Proposal("waiver", "goodwill", "a loyal customer", amount=Money(of, USD),  # type: ignore[arg-type]
+                        receivable_id=line.id, part=part)  # type: ignore[arg-type]  # fmt: skip
+
+    with pytest.raises(ValidationError, match="amount: at most"):
+        service.create_exception_request(
+            ctx, officer, RaiseRequest(made.contract.id, waiver(owed + CENT))
+        )
+    request = service.create_exception_request(
+        ctx, officer, RaiseRequest(made.contract.id, waiver(amount))
+    )
+    approved(ctx, officer, supervisor, cfo, request)
+    vouchers = service.preview_exception_request(ctx, finance, request.id).vouchers
+    booked = sum((ln.amount.amount for v in vouchers for ln in v.lines if ln.account == "6200"),
+                 Decimal(0))  # fmt: skip
+    assert booked == (amount if part == "fee" else 0)
+    [impact] = move(ctx, finance, request.id, "execute").impacts
+    changes = {name: getattr(impact.before, name) - getattr(impact.after, name)
+               for name in ("principal", "interest", "fee", "penalty", "credit")}  # fmt: skip
+    assert changes == {name: amount if name == part else 0 for name in changes}

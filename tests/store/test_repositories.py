@@ -386,7 +386,6 @@ def test_payments_and_exception_requests_queries(
         assert page.items[0]["approvals"][1]["user_id"] == "fd-1"
         by_contract = ExceptionRequestQuery(contract_id=contract.id, state=request.state)
         assert uow.exception_requests.page(by_contract).items == page.items
-        assert uow.exception_requests.lock(request.id) == request
 
 
 def test_reads_of_many_ids_are_split_into_lists_the_database_takes(

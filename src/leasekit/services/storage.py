@@ -842,10 +842,6 @@ class ExceptionRequestQuery:
 
 
 class ExceptionRequestRepository(Repository[ExceptionRequest], Protocol):
-    def lock(self, request_id: str) -> ExceptionRequest:
-        """The request, locked against other deciders until the transaction ends."""
-        ...
-
     def page(  # type: ignore[override]
         self,
         query: ExceptionRequestQuery | None = None,

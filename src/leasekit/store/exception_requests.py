@@ -68,11 +68,6 @@ class ExceptionRequestRepository(SqlRepository[ExceptionRequest]):
         ],
     )  # fmt: skip
 
-    def lock(self, request_id: str) -> ExceptionRequest:
-        """The request, its row locked until the transaction ends: two deciders of one
-        request take turns, and the second sees what the first did."""
-        return self._get(request_id, for_update=True)
-
     def page(  # type: ignore[override]
         self,
         query: ExceptionRequestQuery | None = None,

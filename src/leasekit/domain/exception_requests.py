@@ -56,6 +56,7 @@ __all__ = [
     "DEFAULT_CHAIN",
     "EXCEPTION_REQUEST_LIFECYCLE",
     "REASON_CODES",
+    "REQUESTERS",
     "Approval",
     "ExceptionKind",
     "ExceptionRequest",
@@ -119,20 +120,21 @@ REASON_CODES: Final[Mapping[ExceptionKind, tuple[str, ...]]] = {
 
 _X = ExceptionRequestState
 _A = ExceptionRequestAction
-_REQUESTERS: Final = (Role.OFFICER, Role.FINANCE)
+REQUESTERS: Final = frozenset({Role.OFFICER, Role.FINANCE})
+"""Who raises, edits, submits and cancels a request (their own only)."""
 APPROVERS: Final = frozenset({Role.POST_LOAN_SUPERVISOR, Role.FINANCE_DIRECTOR, Role.DIRECTOR})
 """The roles an approval chain may name."""
 DEFAULT_CHAIN: Final = (Role.POST_LOAN_SUPERVISOR, Role.FINANCE_DIRECTOR)
-_WATCHERS: Final = (*_REQUESTERS, *APPROVERS, *BOOKKEEPERS)
+_WATCHERS: Final = (*REQUESTERS, *APPROVERS, *BOOKKEEPERS)
 
 EXCEPTION_REQUEST_LIFECYCLE: Final = StateMachine(
     "exception_request",
     _X.DRAFT,
     (
-        row(_A.EDIT, [_X.DRAFT], _X.DRAFT, _REQUESTERS, "exception_request_edited"),
-        row(_A.EDIT, [_X.RETURNED], _X.RETURNED, _REQUESTERS, "exception_request_edited"),
+        row(_A.EDIT, [_X.DRAFT], _X.DRAFT, REQUESTERS, "exception_request_edited"),
+        row(_A.EDIT, [_X.RETURNED], _X.RETURNED, REQUESTERS, "exception_request_edited"),
         # The service fixes the chain from the approval policy as the request is submitted.
-        row(_A.SUBMIT, [_X.DRAFT, _X.RETURNED], _X.SUBMITTED, _REQUESTERS,
+        row(_A.SUBMIT, [_X.DRAFT, _X.RETURNED], _X.SUBMITTED, REQUESTERS,
             "exception_request_submitted"),
         # One level of the chain; the actor's role must be that level's.
         row(_A.APPROVE, [_X.SUBMITTED], _X.SUBMITTED, APPROVERS, "exception_request_approved"),
@@ -144,7 +146,7 @@ EXCEPTION_REQUEST_LIFECYCLE: Final = StateMachine(
         row(_A.RETURN, [_X.SUBMITTED], _X.RETURNED, APPROVERS, "exception_request_returned",
             True),
         row(_A.EXECUTE, [_X.APPROVED], _X.EXECUTED, BOOKKEEPERS, "exception_request_executed"),
-        row(_A.CANCEL, [_X.DRAFT, _X.RETURNED, _X.SUBMITTED], _X.CANCELLED, _REQUESTERS,
+        row(_A.CANCEL, [_X.DRAFT, _X.RETURNED, _X.SUBMITTED], _X.CANCELLED, REQUESTERS,
             "exception_request_cancelled"),
         # Past its approval window; whoever finds it so (or end of day) moves it.
         row(_A.EXPIRE, [_X.SUBMITTED, _X.APPROVED], _X.EXPIRED, _WATCHERS,

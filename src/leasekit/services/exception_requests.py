@@ -35,10 +35,10 @@ from leasekit.domain.contracts import Contract, Payment, PaymentState
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.exception_requests import (
     EXCEPTION_REQUEST_LIFECYCLE,
+    REQUESTERS,
     ExceptionKind,
     ExceptionRequest,
     ExceptionRequestAction,
-    ExceptionRequestState,
     Facts,
     Figures,
     Impact,
@@ -188,7 +188,7 @@ def _summary(request: ExceptionRequest) -> dict[str, str | None]:
 @command(
     "edit_exception_request",
     subject=_SUBJECT,
-    roles=EXCEPTION_REQUEST_LIFECYCLE.transition(ExceptionRequestState.DRAFT, _A.EDIT).roles,  # type: ignore[union-attr]
+    roles=REQUESTERS,
     reload=lambda uow, request_id: uow.exception_requests.get(request_id),
 )
 def edit_exception_request(work: Work, revision: Revision) -> ExceptionRequest:
@@ -216,7 +216,7 @@ def _case(work: Work, request: ExceptionRequest) -> ExceptionCase:
 @command(
     "submit_exception_request",
     subject=_SUBJECT,
-    roles=EXCEPTION_REQUEST_LIFECYCLE.transition(ExceptionRequestState.DRAFT, _A.SUBMIT).roles,  # type: ignore[union-attr]
+    roles=REQUESTERS,
     reload=lambda uow, request_id: uow.exception_requests.get(request_id),
 )
 def submit_exception_request(work: Work, submission: Submission) -> ExceptionRequest:

@@ -11,11 +11,13 @@ from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leasekit.domain.access import ObjectPermissionError
+from leasekit.domain.bookings import default_accounting
 from leasekit.domain.clock import FixedClock
 from leasekit.domain.contracts import PaymentState
 from leasekit.domain.exception_requests import (
@@ -45,6 +47,7 @@ from leasekit.testing.book import BookContract
 from leasekit.testing.fakes import FakeApprovalPolicy
 
 from .conftest import taken_over
+from .test_accounting import balanced, deliver_all, trial_balance, vouchers
 
 S = ExceptionRequestState
 USD = "USD"
@@ -169,6 +172,11 @@ def test_a_payment_on_the_wrong_contract_moves_to_the_right_one(
     assert right_impact.before.principal - right_impact.after.principal > 0
     right_after = figures(ctx, right.contract.id)
     assert right_impact.after == right_after
+    usd = attrs.evolve(ctx, accounting=default_accounting("Leasekit US", "USD"))
+    delivered = {event.name for event in deliver_all(usd)}
+    assert {"payment_reversed", "payment_received", "payment_allocated"} <= delivered
+    assert all(balanced(v) for v in vouchers(usd, finance, contract_id=right.contract.id))
+    assert sum(trial_balance(usd).values(), Decimal(0)) == 0
     history = service.list_exception_requests(
         ctx, finance, ExceptionRequestQuery(contract_id=right.contract.id)
     )
@@ -210,6 +218,12 @@ def test_a_waiver_takes_the_fee_off_the_line_and_books_it(
     with ctx.uow_factory() as uow:
         waived = uow.receivables.get(line.id)
     assert (waived.fee, waived.penalty) == (line.fee - Money("25.00", USD), line.penalty)
+    usd = attrs.evolve(ctx, accounting=default_accounting("Leasekit US", "USD"))
+    assert "receivable_waived" in {event.name for event in deliver_all(usd)}
+    [booked] = [v for v in vouchers(usd, finance, contract_id=made.contract.id)
+                if v.lines[0].account == "6200"]  # fmt: skip
+    assert balanced(booked)
+    assert sum(trial_balance(usd).values(), Decimal(0)) == 0
 
 
 def test_a_waiver_cannot_exceed_what_is_owed(

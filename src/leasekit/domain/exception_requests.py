@@ -193,10 +193,11 @@ class Figures:
     @classmethod
     def of(cls, lines: Iterable[Receivable], credit: Money) -> Figures:
         """The figures of a contract's receivable *lines* (written-off ones owe nothing)."""
+        zero = credit.currency.zero
         owing = [line for line in lines if line.written_off_on is None]
-        owed = {part: sum((line.owed(part).amount for line in owing), Decimal(0))
+        owed = {part: sum((line.owed(part).amount for line in owing), zero)
                 for part in ("principal", "interest", "fee", "penalty")}  # fmt: skip
-        return cls(**owed, credit=credit.amount)
+        return cls(**owed, credit=credit.amount + zero)
 
 
 def _figures(value: Figures | Mapping[str, Any]) -> Figures:

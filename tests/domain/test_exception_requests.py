@@ -37,6 +37,7 @@ SUPERVISOR, SUPERVISOR_2 = (
 FINANCE_DIRECTOR = Actor("fd1", Role.FINANCE_DIRECTOR)
 DIRECTOR = Actor("d1", Role.DIRECTOR)
 WINDOW = timedelta(hours=72)
+REASONS = {"reversal": "duplicate", "refund": "overpayment", "waiver": "goodwill"}
 
 
 @pytest.fixture
@@ -246,3 +247,20 @@ def test_a_chain_names_approvers_only(payment: Payment, at: datetime) -> None:
         reversal(payment, at).prepare_submission((Role.FINANCE,), WINDOW, at)
     with pytest.raises(DomainError, match="approvers only"):
         reversal(payment, at).prepare_submission((), WINDOW, at)
+
+
+@pytest.mark.parametrize("kind", ["reversal", "refund", "waiver"])
+def test_an_amount_in_another_currency_is_a_fault_of_its_field(
+    kind: str, payment: Payment, line: Receivable, at: datetime
+) -> None:
+    proposal = Proposal(
+        kind, REASONS[kind], "x", amount=Money("10.00", "USD"),  # type: ignore[arg-type]
+        payment_id=payment.id if kind == "reversal" else None,
+        receivable_id=line.id if kind == "waiver" else None,
+        part="fee" if kind == "waiver" else None,  # type: ignore[arg-type]
+        account=RefundAccount("DE89370400440532013000", "Zhang Wei") if kind == "refund" else None,
+    )  # fmt: skip
+    facts = Facts("c1", CNY, payment=payment, credit=Money("300.00", "CNY"), line=line)
+    with pytest.raises(ValidationError) as caught:
+        ExceptionRequest.draft(proposal, facts, actor=OFFICER, at=at)
+    assert [e.field for e in caught.value.errors] == ["amount"]

@@ -291,7 +291,7 @@ def _forbid(checks: Checks, proposal: Proposal, names: Sequence[str]) -> None:
             checks.add(name, f"not taken by a {proposal.kind}")
 
 
-def _reversal(checks: Checks, proposal: Proposal, facts: Facts) -> Money | None:
+def _reversal(checks: Checks, proposal: Proposal, facts: Facts, faulty: bool) -> Money | None:
     payment = facts.payment
     _forbid(checks, proposal, ("receivable_id", "part", "account"))
     if proposal.reapply_to_contract_id is not None:
@@ -305,12 +305,12 @@ def _reversal(checks: Checks, proposal: Proposal, facts: Facts) -> Money | None:
     if payment.state is PaymentState.REVERSED:
         checks.add("payment_id", f"payment {payment.id} is reversed already")
     amount = proposal.amount or payment.amount
-    if amount != payment.amount:
+    if not faulty and amount != payment.amount:
         checks.add("amount", f"a reversal undoes the whole payment of {payment.amount}")
     return amount
 
 
-def _refund(checks: Checks, proposal: Proposal, facts: Facts) -> Money | None:
+def _refund(checks: Checks, proposal: Proposal, facts: Facts, faulty: bool) -> Money | None:
     _forbid(checks, proposal, ("payment_id", "reapply_to_contract_id", "receivable_id", "part"))
     if proposal.account is None:
         checks.add("account", "required for a refund: the IBAN and its holder")
@@ -319,20 +319,22 @@ def _refund(checks: Checks, proposal: Proposal, facts: Facts) -> Money | None:
         checks.run(lambda: text(proposal.account.holder, "account.holder", 140))  # type: ignore[union-attr]
     credit = facts.credit or Money.zero(facts.currency)
     if proposal.amount is None:
-        checks.add("amount", "required for a refund")
+        if not faulty:
+            checks.add("amount", "required for a refund")
     elif proposal.amount > credit:
         checks.add("amount", f"at most the contract's credit balance of {credit}")
     return proposal.amount
 
 
-def _waiver(checks: Checks, proposal: Proposal, facts: Facts) -> Money | None:
+def _waiver(checks: Checks, proposal: Proposal, facts: Facts, faulty: bool) -> Money | None:
     _forbid(checks, proposal, ("payment_id", "reapply_to_contract_id", "account"))
     if proposal.part is None:
         checks.add("part", "required for a waiver: fee or penalty")
     if facts.line is None:
         checks.add("receivable_id", "required for a waiver: a line of the contract")
     if proposal.amount is None:
-        checks.add("amount", "required for a waiver")
+        if not faulty:
+            checks.add("amount", "required for a waiver")
     elif facts.line is not None and proposal.part is not None:
         owed = facts.line.owed(str(proposal.part))
         if proposal.amount > owed:
@@ -354,11 +356,14 @@ def _check(proposal: Proposal, facts: Facts) -> tuple[str, _Checked]:
     if proposal.reason_code not in REASON_CODES[proposal.kind]:
         allowed = ", ".join(REASON_CODES[proposal.kind])
         checks.add("reason_code", f"{proposal.reason_code!r} is not one of {allowed}")
-    if proposal.amount is not None:
-        valid = checks.run(lambda: money_amount(proposal.amount, "amount", facts.currency))  # type: ignore[arg-type]
+    given, valid = proposal.amount, None
+    if given is not None:
+        valid = checks.run(lambda: money_amount(given, "amount", facts.currency))
         if valid is not None and valid.amount <= 0:
             checks.add("amount", "must be positive")
-    amount = _BY_KIND[proposal.kind](checks, proposal, facts)
+            valid = None
+    faulty = given is not None and valid is None
+    amount = _BY_KIND[proposal.kind](checks, attrs.evolve(proposal, amount=valid), facts, faulty)
     if reason is None or amount is None or checks.errors:
         raise checks.error()
     account = proposal.account

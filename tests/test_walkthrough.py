@@ -1,5 +1,6 @@
 """The walkthroughs (docs/walkthrough.md, docs/identity.md, docs/partners.md,
-docs/products.md), run as written against a real ``leasekit demo`` server.
+docs/products.md, docs/exceptions.md and the others in :data:`PAGES`), run as written
+against a real ``leasekit demo`` server.
 
 The page is the script: the test starts the demo with the command of its first ``console``
 block (adding a free port and a folder of its own), checks that the demo prints what the page
@@ -147,6 +148,11 @@ VARYING = frozenset(
         "closed_through",
         "closed_by",
         "closed_at",
+        "submitted_at",
+        "expires_at",
+        "executed_by",
+        "executed_at",
+        "reapply_to_contract_id",
     }
 )
 """Keys whose values differ from run to run (and with the reader's photo; ``findings`` say
@@ -665,6 +671,16 @@ PAGES = {
          ("POST", "/accounting/unmapped/X/replay"), ("POST", "/accounting/books/close")),
         (BASE_VARIABLE, "FINANCE", "CFO", "OFFICER", "SUNRISE"),
         lambda last: last["version"] == 1 and last["closed_through"] < last["closed_at"],
+    ),
+    "exceptions.md": Page(
+        (("POST", "/payments"), ("POST", "/contracts/X/exception-requests"),
+         ("POST", "/exception-requests/X/submission"),
+         ("POST", "/exception-requests/X/transitions"), ("GET", "/exception-requests/X/preview"),
+         ("GET", "/contracts/X/receivables"), ("GET", "/contracts/X/exception-requests")),
+        (BASE_VARIABLE, "FINANCE", "OFFICER", "SUPERVISOR", "CFO"),
+        lambda last: last["items"][0]["state"] == "executed"
+        and [a["role"] for a in last["items"][0]["approvals"]]
+        == ["post_loan_supervisor", "finance_director"],
     ),
     "identity.md": Page(
         (("POST", "/users"), ("POST", "/enrolments"), ("GET", "/me"), ("POST", "/me/tokens"),

@@ -506,12 +506,20 @@ class ApprovalSettings(BaseModel):
         "amount financed is at most this and that the approval policy lets an officer "
         "decide; unset, every application goes to people.",
     )
+    exception_window_hours: float = Field(
+        default=72,
+        gt=0,
+        description="How long an exception request (a reversal, refund or waiver) may take "
+        "from its submission to its execution; afterwards it can be neither approved nor "
+        "executed, only expired, and must be raised again.",
+    )
 
     def rules(self) -> ApprovalRules:
         return ApprovalRules(
             timedelta(minutes=self.claim_minutes),
             {**DEFAULT_AUTHORITY, **self.authority},
             self.auto_approve_up_to,
+            timedelta(hours=self.exception_window_hours),
         )
 
 

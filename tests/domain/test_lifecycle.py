@@ -144,14 +144,17 @@ SPEC = {
         return | in_flight collected | returned | finance system | !
     """,
     "exception_request": """
-        submit | draft | submitted | officer finance |
-        approve | submitted | level1_approved | post_loan_supervisor |
-        approve | level1_approved | approved | finance_director |
-        reject | submitted | rejected | post_loan_supervisor | !
-        reject | level1_approved | rejected | finance_director | !
+        edit | draft | draft | officer finance |
+        edit | returned | returned | officer finance |
+        submit | draft returned | submitted | officer finance |
+        approve | submitted | submitted | post_loan_supervisor finance_director director |
+        conclude | submitted | approved | system |
+        reject | submitted | rejected | post_loan_supervisor finance_director director | !
+        return | submitted | returned | post_loan_supervisor finance_director director | !
         execute | approved | executed | finance system |
-        cancel | draft submitted | cancelled | officer finance |
-    """,
+        cancel | draft returned submitted | cancelled | officer finance |
+        expire | submitted approved | expired | officer finance post_loan_supervisor finance_director director system |
+    """,  # noqa: E501 - a table row reads best on one line
     "vehicle": """
         release | registered | released | officer manager | !
     """,
@@ -224,7 +227,7 @@ FINAL = {
     "settlement_quote": {"paid", "cancelled", "expired"},
     "debit_item": {"returned"},
     "statement_entry": {"matched"},
-    "exception_request": {"executed", "rejected", "cancelled"},
+    "exception_request": {"executed", "rejected", "cancelled", "expired"},
     "vehicle": {"released"},
     "user": set(),
     "limit_request": {"approved", "rejected", "cancelled"},
@@ -363,7 +366,8 @@ def test_actions_from_filters_by_role() -> None:
     assert CONTRACT_LIFECYCLE.actions_from("active", Role.FINANCE_DIRECTOR) == ("write_off",)
     assert PARTNER_LIFECYCLE.actions_from("exited") == ("blacklist",)
     assert APPROVAL_TASK_LIFECYCLE.actions_from("open", Role.OFFICER) == ("claim",)
-    assert EXCEPTION_REQUEST_LIFECYCLE.actions_from("submitted", Role.FINANCE_DIRECTOR) == ()
+    approved = EXCEPTION_REQUEST_LIFECYCLE.actions_from("approved", Role.FINANCE_DIRECTOR)
+    assert approved == ("expire",)
 
 
 def test_admin_makes_no_business_move() -> None:

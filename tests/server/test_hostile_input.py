@@ -25,6 +25,7 @@ from .test_approval_tasks import open_task
 from .test_blacklist import ID_NUMBER, listed_vin, open_flag
 from .test_contracts import drawn_up, queued
 from .test_document_defects import defect_body, recorded_defect
+from .test_exception_requests import misapplied, raised, submitted
 from .test_funds import mary_mandate, queued_entry
 from .test_partner_ratings import SOON, requested_override
 from .test_products import first_product, product_body
@@ -98,6 +99,28 @@ async def _tags(made: Awaitable[str]) -> str:
 
 async def _reversal(made: Awaitable[str]) -> str:
     return f"{await made}/reversal"
+
+
+_PAYMENTS: dict[int, str] = {}
+"""The payment each demo's exception request drafts reverse (a body is made after the
+object the request acts on, so it reads the payment from here)."""
+
+
+async def _payment_to_reverse(demo: Demo) -> str:
+    _PAYMENTS[id(demo)], _ = await misapplied(demo)
+    return f"/contracts/{demo.company.book[0].id}/exception-requests"
+
+
+async def _draft_reversal(demo: Demo) -> str:
+    path = await raised(demo)
+    _PAYMENTS[id(demo)] = (await demo.call("GET", path, "officer", 200))["payment_id"]
+    return path
+
+
+def _reversal_body(demo: Demo) -> dict[str, Any]:
+    return {"kind": "reversal", "reason_code": "duplicate", "reason": "entered twice",
+            "payment_id": _PAYMENTS[id(demo)], "amount": None, "reapply_to_contract_id": None,
+            "receivable_id": None, "part": None, "account": None}  # fmt: skip
 
 
 async def _draft_entry(made: Awaitable[str]) -> str:
@@ -457,6 +480,29 @@ CASES: dict[str, Case] = {
                    "source": "bank_transfer", "source_ref": "R-2", "received_on": None},
         201,
         prepare=lambda d: _payments(open_quote(d)),
+    ),
+    "POST /contracts/{id}/exception-requests": Case(
+        "officer",
+        lambda d: f"/contracts/{d.company.book[0].id}/exception-requests",
+        _reversal_body,
+        201,
+        prepare=_payment_to_reverse,
+    ),
+    "PUT /exception-requests/{id}": Case(
+        "officer",
+        lambda d: "/exception-requests/unknown",
+        _reversal_body,
+        200,
+        versioned=True,
+        prepare=_draft_reversal,
+    ),
+    "POST /exception-requests/{id}/transitions": Case(
+        "supervisor",
+        lambda d: "/exception-requests/unknown/transitions",
+        lambda d: {"action": "return", "reason": "attach the bank's advice"},
+        200,
+        versioned=True,
+        prepare=lambda d: _transitions(submitted(d)),
     ),
     "POST /debit-runs": Case(
         "finance",

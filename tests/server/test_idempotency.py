@@ -17,6 +17,7 @@ from .test_contracts import drawn_up, queued, sent
 from .test_customers import NEW_CUSTOMER
 from .test_document_defects import defect_body, recorded_defect
 from .test_documents import png
+from .test_exception_requests import misapplied, raised, submitted
 from .test_funds import mary_mandate, queued_entry, todays_statement, us_results, us_run
 from .test_partner_imports import HEADER, ROWS, csv_file
 from .test_partner_ratings import override, requested_override
@@ -285,6 +286,12 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
             "json": {"reason": "unknown sender"}, "headers": at_first}),
         "POST /accounting/unmapped/{id}/replay": ("finance", "", {}),
         "POST /vouchers/{id}/reversal": ("finance", "", {"json": {"reason": "posted twice"}}),
+        "POST /contracts/{id}/exception-requests": (
+            "officer", f"/contracts/{demo.company.book[0].id}/exception-requests", {"json": {
+                "kind": "reversal", "reason_code": "duplicate", "reason": "entered twice"}}),
+        "POST /exception-requests/{id}/submission": ("officer", "", {}),
+        "POST /exception-requests/{id}/transitions": (
+            "supervisor", "", {"json": {"action": "approve"}, "headers": {"If-Match": '"1"'}}),
         "POST /accounting/books/close": ("cfo", "/accounting/books/close", {
             "json": {"period": last_month(demo)}}),
         "POST /accounting/templates": (
@@ -313,6 +320,8 @@ PREPARED = {
     "POST /statement-entries/{id}/suspense": queued_entry,
     "POST /accounting/unmapped/{id}/replay": unmapped_fee,
     "POST /vouchers/{id}/reversal": booked_voucher,
+    "POST /exception-requests/{id}/submission": raised,
+    "POST /exception-requests/{id}/transitions": submitted,
 }
 """Operations on objects the demo lacks, made first (their path is left empty above)."""
 ANSWERED = {
@@ -323,6 +332,7 @@ ANSWERED = {
     "POST /statement-entries/{id}/suspense",
     "POST /accounting/unmapped/{id}/replay",
     "POST /accounting/books/close",
+    "POST /exception-requests/{id}/submission",
 }
 """Operations that answer 200 with what they did, though they are neither moves nor creates."""
 
@@ -342,6 +352,8 @@ async def test_every_retryable_operation_honours_the_key(demo, operation: str) -
     if made is not None:
         path = f"{await made(demo)}/{operation.rsplit('/', 1)[1]}"
     status = 200 if path.endswith("/transitions") or operation in ANSWERED else 201
+    if operation == "POST /contracts/{id}/exception-requests":
+        request["json"]["payment_id"], _ = await misapplied(demo)
     headers = {"Idempotency-Key": f"retry-{operation}"} | request.pop("headers", {})
     first = await demo.call("POST", path, user, status, headers=headers, **request)
     again = await demo.call("POST", path, user, status, headers=headers, **request)

@@ -183,10 +183,11 @@ def test_the_funds_events_book_balanced_vouchers_once(
 
     delivered = deliver_all(usd)
     kinds = Counter(event.name for event in delivered)
-    # A disbursement, a payoff, a write-off, a replay and a take-over have tests of their own.
+    # A disbursement, a payoff, a write-off, a replay, a take-over and a waiver have tests of
+    # their own.
     assert set(kinds) == set(EVENT_TYPES) - {
         "contract_disbursed", "settlement_fee_charged", "receivables_written_off",
-        "allocation_undone", "contract_taken_over",
+        "allocation_undone", "contract_taken_over", "receivable_waived",
     }  # fmt: skip
     found = vouchers(usd, finance, contract_id=contract.id)
     assert [w["reason"] for w in accounting.list_unmapped(usd, finance).items] == []

@@ -24,6 +24,7 @@ from leasekit.domain.disbursements import DisbursementState, PayoutAttempt
 from leasekit.domain.document_defects import DefectKind
 from leasekit.domain.documents import DocumentKind, OwnerKind
 from leasekit.domain.events import DomainEvent
+from leasekit.domain.exception_requests import Proposal
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.mandates import DebitScheme
 from leasekit.domain.partners import Partner, PartnerRating
@@ -45,6 +46,7 @@ from leasekit.services import (
     document_defects,
     documents,
     events,
+    exception_requests,
     face_photos,
     funds,
     ledger_sync,
@@ -339,6 +341,34 @@ def _quote(w: World) -> tuple[str, Actor]:
     return settlement_quotes.create_settlement_quote(w.ctx, finance, request).id, finance
 
 
+def _paid(w: World) -> tuple[str, str]:
+    """A taken-over contract with a payment finance recorded: their ids."""
+    contract = taken_over(w.ctx, 1).contract
+    payment = funds.record_payment(
+        w.ctx, _finance(w), funds.RecordPayment(contract.id, Money("100.00", "USD"), "TRF-1")
+    )
+    return contract.id, payment.id
+
+
+def _reversal_of(payment_id: str) -> Proposal:
+    return Proposal("reversal", "duplicate", "entered twice", payment_id=payment_id)  # type: ignore[arg-type]
+
+
+def _payment_of(w: World, request_id: str) -> str:
+    return exception_requests.get_exception_request(w.ctx, w.officer, request_id).payment_id or ""
+
+
+def _exception_request(w: World) -> tuple[str, Actor]:
+    """A draft reversal of a payment on a taken-over contract, and the finance user."""
+    contract_id, payment_id = _paid(w)
+    request = exception_requests.RaiseRequest(contract_id, _reversal_of(payment_id))
+    made = exception_requests.create_exception_request(w.ctx, w.officer, request)
+    with w.ctx.uow_factory() as uow:
+        finance = uow.users.find_by_username("finance")
+    assert finance is not None
+    return made.id, finance.actor()
+
+
 def _queued(w: World) -> str:
     """A signed contract's payout, queued by the workflow."""
     _signing(w)()
@@ -476,6 +506,18 @@ PREPARE: dict[str, Prepare] = {
     "transition_settlement_quote": lambda w: (lambda quote_id, finance: lambda:
         settlement_quotes.transition_settlement_quote(w.ctx, finance, quote_id, "cancel",
                                                       reason="withdrawn"))(*_quote(w)),
+    "create_exception_request": lambda w: (lambda contract_id, payment_id: lambda:
+        exception_requests.create_exception_request(w.ctx, w.officer,
+            exception_requests.RaiseRequest(contract_id, _reversal_of(payment_id))))(*_paid(w)),
+    "edit_exception_request": lambda w: (lambda request_id, finance: lambda:
+        exception_requests.edit_exception_request(w.ctx, w.officer, exception_requests.Revision(
+            request_id, _reversal_of(_payment_of(w, request_id)))))(*_exception_request(w)),
+    "submit_exception_request": lambda w: (lambda request_id, finance: lambda:
+        exception_requests.submit_exception_request(w.ctx, w.officer,
+            exception_requests.Submission(request_id)))(*_exception_request(w)),
+    "transition_exception_request": lambda w: (lambda request_id, finance: lambda:
+        exception_requests.transition_exception_request(w.ctx, w.officer, request_id,
+                                                        "cancel"))(*_exception_request(w)),
     "start_debit_run": lambda w: (lambda finance: lambda: debit_runs.start_debit_run(
         w.ctx, finance, debit_runs.StartDebitRun("us")))(
         (taken_over(w.ctx, 1), _finance(w))[1]),
@@ -755,6 +797,35 @@ READS: dict[str, Prepare] = {
     "reconcile_ledger": lambda w: (
         lambda voucher_id, finance: lambda: ledger_sync.reconcile_ledger(w.ctx, finance)
     )(*_voucher(w)),
+    "get_exception_request": lambda w: (
+        lambda request_id, finance: (
+            lambda: exception_requests.get_exception_request(w.ctx, finance, request_id)
+        )
+    )(*_exception_request(w)),
+    "list_exception_requests": lambda w: (
+        lambda request_id, finance: (
+            lambda: exception_requests.list_exception_requests(w.ctx, finance)
+        )
+    )(*_exception_request(w)),
+    "preview_exception_request": lambda w: (
+        lambda request_id, finance: (
+            lambda: exception_requests.preview_exception_request(w.ctx, finance, request_id)
+        )
+    )(*_exception_request(w)),
+    "list_payment_exception_requests": lambda w: (
+        lambda request_id, finance: (
+            lambda: exception_requests.list_payment_exception_requests(
+                w.ctx, finance, _payment_of(w, request_id)
+            )
+        )
+    )(*_exception_request(w)),
+    "list_contract_exception_requests": lambda w: (
+        lambda contract_id, payment_id: (
+            lambda: exception_requests.list_contract_exception_requests(
+                w.ctx, w.officer, contract_id
+            )
+        )
+    )(*_paid(w)),
     "list_voucher_templates": lambda w: (
         lambda finance: lambda: voucher_templates.list_voucher_templates(w.ctx, finance)
     )(_finance(w)),

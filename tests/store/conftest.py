@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from leasekit.demo import vin
@@ -25,8 +26,14 @@ from leasekit.domain.contracts import (
 from leasekit.domain.customers import Customer
 from leasekit.domain.documents import Document
 from leasekit.domain.events import DomainEvent, StateChanged
-from leasekit.domain.exception_requests import ExceptionRequest
-from leasekit.domain.identity import new_id
+from leasekit.domain.exception_requests import (
+    Approval,
+    ExceptionRequest,
+    Figures,
+    Impact,
+    RefundAccount,
+)
+from leasekit.domain.identity import Role, new_id
 from leasekit.domain.partner_profiles import BankAccount
 from leasekit.domain.partners import Partner
 from leasekit.domain.plans import PlanConvention, plan_for
@@ -203,19 +210,18 @@ class Build:
         )  # fmt: skip
 
     def exception_request(self, payment: Payment) -> ExceptionRequest:
+        """An executed reversal, with every part a request keeps filled in."""
+        figures = Figures(*(Decimal(f"{n}.25") for n in range(5)))
         return ExceptionRequest(
-            new_id(),
-            "refund",
-            payment.contract_id,
-            payment.id,
-            cny("100.00"),
-            "overpaid by the customer",
-            "finance-1",
-            None,
-            None,
-            "draft",
-            NOW,
-        )
+            new_id(), "reversal", payment.contract_id, "wrong_contract", "typo in the number",
+            payment.amount, payment.id, payment.contract_id, None, None,
+            RefundAccount("DE89370400440532013000", "Zhang Wei"), "finance-1", "executed", NOW,
+            ("post_loan_supervisor", "finance_director"),
+            (Approval(1, Role.POST_LOAN_SUPERVISOR, "s-1", NOW),
+             Approval(2, Role.FINANCE_DIRECTOR, "fd-1", NOW + timedelta(hours=1))),
+            NOW, NOW + timedelta(hours=72), "finance-2", NOW + timedelta(hours=2),
+            (Impact(payment.contract_id, figures, attrs.evolve(figures, credit=Decimal(0))),),
+        )  # fmt: skip
 
     def voucher(self, source_key: str | None = None) -> Voucher:
         return Voucher(

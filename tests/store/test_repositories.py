@@ -21,7 +21,7 @@ from leasekit.services.applications import ApplicationQuery
 from leasekit.services.customers import CustomerQuery
 from leasekit.services.documents import DocumentQuery
 from leasekit.services.partners import PartnerQuery
-from leasekit.services.storage import ApiToken, Record, hash_secret
+from leasekit.services.storage import ApiToken, ExceptionRequestQuery, Record, hash_secret
 from leasekit.services.vehicles import VehicleQuery
 from leasekit.store import repository as repository_module
 from leasekit.store.database import create_engine, upgrade
@@ -381,7 +381,11 @@ def test_payments_and_exception_requests_queries(
     with uow_factory() as uow:
         assert uow.payments.list_for_contract(contract.id) == [payment]
         assert uow.payments.find_by_reference("BANK-REF-1") == [payment]
-        assert uow.exception_requests.list_for_payment(payment.id) == [request]
+        page = uow.exception_requests.page(ExceptionRequestQuery(payment_id=payment.id))
+        assert [item["id"] for item in page.items] == [request.id]
+        assert page.items[0]["approvals"][1]["user_id"] == "fd-1"
+        by_contract = ExceptionRequestQuery(contract_id=contract.id, state=request.state)
+        assert uow.exception_requests.page(by_contract).items == page.items
 
 
 def test_reads_of_many_ids_are_split_into_lists_the_database_takes(

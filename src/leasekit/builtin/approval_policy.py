@@ -13,6 +13,12 @@ its amount says, and asks for a manager or a director accordingly:
   manager.
 
 Its vote: decline a high fraud risk, refer a case without a credit score, approve the rest.
+
+An exception request (a reversal, a refund, a waiver) is approved by the post-loan supervisor
+(who knows the customer and the collections) and then the finance director (who answers for
+the books); above ``exception_director_above`` (default 100000, in the request's currency) the
+risk director approves third, because the company's most senior decider should see the
+largest amounts leave or stop being owed.
 Options come from ``LEASEKIT_ADAPTER_OPTIONS__APPROVAL_POLICY__<NAME>``.
 """
 
@@ -24,6 +30,7 @@ from typing import Final
 
 import attrs
 
+from leasekit.domain.identity import Role
 from leasekit.errors import AmountError, ConfigurationError
 from leasekit.hookspecs import hookimpl
 from leasekit.money import to_decimal
@@ -31,6 +38,7 @@ from leasekit.ports import (
     AdapterContext,
     ApprovalCase,
     ApprovalPolicy,
+    ExceptionCase,
     PolicyVote,
     Register,
     RiskLevel,
@@ -71,6 +79,7 @@ class StandardApprovalPolicy:
         default=frozenset({"sale_leaseback"}), converter=_names
     )
     manager_below_down_payment: Decimal = Decimal("0.10")
+    exception_director_above: Decimal = Decimal(100000)
 
     @classmethod
     def from_context(cls, context: AdapterContext) -> StandardApprovalPolicy:
@@ -79,6 +88,7 @@ class StandardApprovalPolicy:
             _option_decimal(context, "manager_below_score", "600"),
             _option_names(context, "manager_business_types", "sale_leaseback"),
             _option_decimal(context, "manager_below_down_payment", "0.10"),
+            _option_decimal(context, "exception_director_above", "100000"),
         )
 
     def needs_manager(self, case: ApprovalCase) -> bool:
@@ -104,6 +114,12 @@ class StandardApprovalPolicy:
         if case.credit_score is None:
             return PolicyVote(VOTER, Verdict.REFER, ["no credit score: a person must look"])
         return PolicyVote(VOTER, Verdict.APPROVE)
+
+    def exception_chain(self, case: ExceptionCase) -> tuple[Role, ...]:
+        chain = (Role.POST_LOAN_SUPERVISOR, Role.FINANCE_DIRECTOR)
+        if case.amount.amount > self.exception_director_above:
+            return (*chain, Role.DIRECTOR)
+        return chain
 
 
 @hookimpl(trylast=True)

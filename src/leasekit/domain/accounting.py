@@ -204,6 +204,7 @@ DEFAULT_ACCOUNTS: Final[tuple[tuple[str, str, AccountKind], ...]] = (
     ("4300", "Penalty income", AccountKind.INCOME),
     ("4400", "Rental income", AccountKind.INCOME),
     ("6100", "Write-off expense", AccountKind.EXPENSE),
+    ("6200", "Waived fees expense", AccountKind.EXPENSE),
 )
 """A vehicle finance company's accounts: code, name, kind. Accumulated depreciation is an
 asset account with a credit balance (a contra-asset); unearned finance income holds financed

@@ -124,12 +124,15 @@ out (the director, by default) approves any amount."""
 
 @attrs.frozen
 class ApprovalRules:
-    """How approvals are worked: a claim's lease, each tier's authority, and up to which
-    amount a case that pre-approval passed is approved without people (None: never)."""
+    """How approvals are worked: a claim's lease, each tier's authority, up to which amount
+    a case that pre-approval passed is approved without people (None: never), and how long
+    an exception request's approvals hold."""
 
     claim_lease: timedelta = timedelta(minutes=30)
     authority: Mapping[Tier, Decimal] = attrs.field(factory=lambda: dict(DEFAULT_AUTHORITY))
     auto_approve_up_to: Decimal | None = None
+    exception_window: timedelta = timedelta(hours=72)
+    """How long an exception request may take from submission to execution."""
 
     def tier_for(self, amount: Decimal) -> Tier | None:
         """The lowest tier whose authority covers *amount*; None when none does (then nobody

@@ -135,6 +135,7 @@ EVENT_TYPES: Final[Mapping[str, EventType]] = MappingProxyType({
         EventType("settlement_fee_charged", _signed("amount")),
         EventType("receivables_written_off", _signed(*_PARTS)),
         EventType("contract_taken_over", _signed(*_PARTS)),
+        EventType("receivable_waived", _signed("fee", "penalty")),
     )
 })
 # fmt: on
@@ -146,7 +147,8 @@ was given back (negative) and ``credit`` the credit that went with the payment; 
 the parts are what went back to the payment's credit (negative) and ``credit`` what it then
 holds; in ``receivables_written_off`` the parts are what a written-off contract still owed
 of each; in ``contract_taken_over`` what a contract taken over from an earlier system owed of
-each when it came."""
+each when it came; in ``receivable_waived`` (an executed exception request) what a line no
+longer owes of its fee and its penalty."""
 
 DIMENSIONS: Final = ("contract", "partner", "product", "branch")
 """What a line can be analysed by; each is read from an event field the line names."""
@@ -1057,6 +1059,12 @@ DEFAULT_TEMPLATES: Final[tuple[Mapping[str, Any], ...]] = (
         _entry(receivable, "debit", " + ".join(receivable_of(kind)[1]), "owed when taken over"),
         _entry("3900", "credit", " + ".join(receivable_of(kind)[1]), "opening balance"),
     ], _OF_CONTRACT) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
+    # Waived: a charged fee leaves the receivable it was booked to as an expense; accrued
+    # penalty was never booked (it is income when paid), so waiving it books nothing.
+    *(_template(f"{kind}_receivable_waived", "receivable_waived", "Fee waived", _of(kind), [
+        _entry("6200", "debit", "fee", "fee waived"),
+        _entry(receivable, "credit", "fee", "fee waived"),
+    ]) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
 )
 """The default templates, as plain data in the shape :meth:`TemplateVersion.from_mapping`
 reads, for the default chart (:data:`~leasekit.domain.accounting.DEFAULT_ACCOUNTS`): loans,

@@ -21,7 +21,13 @@ derived from. Import from here: every name is re-exported.
 
 from __future__ import annotations
 
-from leasekit.ports.approval import ApprovalCase, ApprovalPolicy, PolicyVote, Tier
+from leasekit.ports.approval import (
+    ApprovalCase,
+    ApprovalPolicy,
+    ExceptionCase,
+    PolicyVote,
+    Tier,
+)
 from leasekit.ports.bank import (
     AccountType,
     Bank,
@@ -92,6 +98,7 @@ __all__ = [
     "DebitScheme",
     "DocumentStore",
     "EntrySide",
+    "ExceptionCase",
     "FaceMatch",
     "FaceVerifier",
     "Fact",

@@ -1,4 +1,5 @@
-"""Approval policy: which tier must approve a case, and the policy's own vote."""
+"""Approval policy: which tier must approve a case, the policy's own vote, and which roles
+must approve an exception request, level by level."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from leasekit.domain.approvals import Tier
+from leasekit.domain.identity import Role
 from leasekit.money import Money, to_decimal
 from leasekit.ports.common import RiskLevel, Verdict, count, positive
 
-__all__ = ["ApprovalCase", "ApprovalPolicy", "PolicyVote", "Tier"]
+__all__ = ["ApprovalCase", "ApprovalPolicy", "ExceptionCase", "PolicyVote", "Tier"]
 
 
 def _ratio(value: object) -> Decimal:
@@ -52,6 +54,18 @@ class PolicyVote:
     reasons: tuple[str, ...] = attrs.field(default=(), converter=_reasons)
 
 
+@attrs.frozen
+class ExceptionCase:
+    """What a policy decides an exception request's approval chain on."""
+
+    request_id: str
+    kind: str
+    """``reversal``, ``refund`` or ``waiver``."""
+    reason_code: str
+    amount: Money = attrs.field(validator=positive)
+    business_type: str
+
+
 @runtime_checkable
 class ApprovalPolicy(Protocol):
     def required_tier(self, case: ApprovalCase) -> Tier:
@@ -60,4 +74,10 @@ class ApprovalPolicy(Protocol):
 
     def vote(self, case: ApprovalCase) -> PolicyVote:
         """The policy's own verdict, counted with the votes of ``leasekit_evaluate_application``."""
+        ...
+
+    def exception_chain(self, case: ExceptionCase) -> tuple[Role, ...]:
+        """The roles that approve the exception request *case*, level by level, from the
+        first; at least one, each of ``post_loan_supervisor``, ``finance_director`` and
+        ``director``, none twice."""
         ...

@@ -38,7 +38,11 @@ from leasekit.domain.disbursements import Disbursement
 from leasekit.domain.document_defects import DocumentDefect
 from leasekit.domain.documents import Document, DocumentKind, OwnerKind
 from leasekit.domain.events import DomainEvent
-from leasekit.domain.exception_requests import ExceptionRequest
+from leasekit.domain.exception_requests import (
+    ExceptionKind,
+    ExceptionRequest,
+    ExceptionRequestState,
+)
 from leasekit.domain.face_photos import FacePhotoHash
 from leasekit.domain.funds import PostedAllocation
 from leasekit.domain.mandates import Mandate
@@ -84,6 +88,7 @@ __all__ = [
     "Enrolment",
     "EnrolmentRepository",
     "EventLog",
+    "ExceptionRequestQuery",
     "ExceptionRequestRepository",
     "FacePhotoHashRepository",
     "GradeExposure",
@@ -839,8 +844,27 @@ class StatementImportRepository(Repository[StatementImport], Protocol):
     def by_hash(self, sha256: str) -> StatementImport | None: ...
 
 
+@attrs.frozen
+class ExceptionRequestQuery:
+    """Which exception requests to list: in a state, of a kind, touching a contract (the one
+    it is about or the one a reversal re-applies to), about a payment."""
+
+    state: ExceptionRequestState | None = None
+    kind: ExceptionKind | None = None
+    contract_id: str | None = None
+    payment_id: str | None = None
+
+
 class ExceptionRequestRepository(Repository[ExceptionRequest], Protocol):
-    def list_for_payment(self, payment_id: str) -> list[ExceptionRequest]: ...
+    def page(  # type: ignore[override]
+        self,
+        query: ExceptionRequestQuery | None = None,
+        *,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> Page[Record]:
+        """A page of requests matching *query*, oldest first."""
+        ...
 
 
 @attrs.frozen

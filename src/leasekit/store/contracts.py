@@ -1,4 +1,4 @@
-"""Contracts, their schedule lines (receivables), payments and exception requests."""
+"""Contracts, their schedule lines (receivables) and payments."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from leasekit.domain.contracts import Contract, Payment, PaymentState, Receivable
 from leasekit.domain.disbursements import Disbursement, DisbursementState
-from leasekit.domain.exception_requests import ExceptionRequest
 from leasekit.money import Money
 from leasekit.services.storage import ContractFacts, OpenAmount, Page, PayerFacts, Record
 from leasekit.store.parties import CustomerRow, PartnerRow
@@ -35,8 +34,6 @@ __all__ = [
     "ContractRow",
     "DisbursementRepository",
     "DisbursementRow",
-    "ExceptionRequestRepository",
-    "ExceptionRequestRow",
     "PaymentRepository",
     "PaymentRow",
     "ReceivableRepository",
@@ -339,30 +336,6 @@ class PaymentRepository(SqlRepository[Payment]):
 
     def find_by_reference(self, reference: str) -> list[Payment]:
         return self._find(self.stored.table.c.reference == reference)
-
-
-class ExceptionRequestRow(EntityRow):
-    __tablename__ = "exception_requests"
-
-    kind: Mapped[str]
-    contract_id: Mapped[str] = reference("contracts")
-    payment_id: Mapped[str] = reference("payments")
-    currency: Mapped[str] = currency_column()
-    amount: Mapped[Decimal]
-    reason: Mapped[str]
-    requested_by: Mapped[str]
-    level1_approved_by: Mapped[str | None]
-    approved_by: Mapped[str | None]
-    state: Mapped[str] = mapped_column(index=True)
-    created_at: Mapped[dt.datetime]
-
-
-@repository("exception_requests")
-class ExceptionRequestRepository(SqlRepository[ExceptionRequest]):
-    stored = Stored.of("exception request", ExceptionRequestRow, ExceptionRequest)
-
-    def list_for_payment(self, payment_id: str) -> list[ExceptionRequest]:
-        return self._find(self.stored.table.c.payment_id == payment_id)
 
 
 _OPEN_PAYOUT_SQL: Final = f"state <> '{DisbursementState.REJECTED}'"

@@ -8,8 +8,16 @@ import attrs
 import pytest
 
 from leasekit.domain.approvals import Tier
+from leasekit.domain.identity import Role
 from leasekit.money import Money
-from leasekit.ports import ApprovalCase, ApprovalPolicy, PolicyVote, RiskLevel, Verdict
+from leasekit.ports import (
+    ApprovalCase,
+    ApprovalPolicy,
+    ExceptionCase,
+    PolicyVote,
+    RiskLevel,
+    Verdict,
+)
 from leasekit.testing.suites._base import Suite
 
 __all__ = ["ApprovalPolicySuite"]
@@ -33,6 +41,36 @@ class ApprovalPolicySuite(Suite):
             credit_score=720,
             fraud_risk=RiskLevel.LOW,
         )
+
+    @pytest.fixture
+    def exception_case(self, currency: str) -> ExceptionCase:
+        return ExceptionCase(
+            request_id="er-1",
+            kind="reversal",
+            reason_code="wrong_contract",
+            amount=Money("5000.00", currency),
+            business_type="loan",
+        )
+
+    def test_an_exception_chain_names_approvers_once_each(
+        self, adapter: ApprovalPolicy, exception_case: ExceptionCase
+    ) -> None:
+        approvers = {Role.POST_LOAN_SUPERVISOR, Role.FINANCE_DIRECTOR, Role.DIRECTOR}
+        for kind in ("reversal", "refund", "waiver"):
+            chain = adapter.exception_chain(attrs.evolve(exception_case, kind=kind))
+            assert chain, f"a {kind} needs at least one approval"
+            assert all(isinstance(role, Role) and role in approvers for role in chain), chain
+            assert len(set(chain)) == len(chain), f"a role twice in {chain}"
+
+    def test_a_larger_exception_never_needs_fewer_levels(
+        self, adapter: ApprovalPolicy, exception_case: ExceptionCase
+    ) -> None:
+        lengths = [
+            len(adapter.exception_chain(
+                attrs.evolve(exception_case, amount=exception_case.amount * factor)))
+            for factor in (1, 100, 10_000)
+        ]  # fmt: skip
+        assert lengths == sorted(lengths), f"levels by growing amount: {lengths}"
 
     def test_a_case_gets_a_tier_and_a_vote(
         self, adapter: ApprovalPolicy, case: ApprovalCase

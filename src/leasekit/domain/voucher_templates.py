@@ -133,6 +133,8 @@ EVENT_TYPES: Final[Mapping[str, EventType]] = MappingProxyType({
         EventType("return_fee_charged", _signed("amount")),
         EventType("settlement_fee_charged", _signed("amount")),
         EventType("receivables_written_off", _signed(*_PARTS)),
+        EventType("credit_refunded", _signed("amount")),
+        EventType("refund_failed", _signed("amount")),
     )
 })
 # fmt: on
@@ -140,7 +142,9 @@ EVENT_TYPES: Final[Mapping[str, EventType]] = MappingProxyType({
 ``payment_allocated`` and ``credit_applied`` the parts are what was paid of each and
 ``credit`` what is left as the customer's credit; in ``payment_reversed`` the parts are what
 was given back (negative) and ``credit`` the credit that went with the payment; in
-``receivables_written_off`` the parts are what a written-off contract still owed of each."""
+``receivables_written_off`` the parts are what a written-off contract still owed of each;
+``credit_refunded`` is credit taken to be paid back to the customer, ``refund_failed`` the
+same amount given back to the credit when the bank refused or returned the refund."""
 
 DIMENSIONS: Final = ("contract", "partner", "product", "branch")
 """What a line can be analysed by; each is read from an event field the line names."""
@@ -1033,6 +1037,18 @@ DEFAULT_TEMPLATES: Final[tuple[Mapping[str, Any], ...]] = (
         _entry("6100", "debit", " + ".join(receivable_of(kind)[1]), "written off"),
         _entry(receivable, "credit", " + ".join(receivable_of(kind)[1]), "written off"),
     ], _OF_CONTRACT) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
+    # Credit paid back: out of the customer's credit balance through the operating account;
+    # a refund the bank fails puts it back.
+    *(_template(f"{kind}_credit_refunded", "credit_refunded", "Customer credit refunded",
+                _of(kind), [
+        _entry("2200", "debit", "amount", "credit refunded"),
+        _entry("1100", "credit", "amount", "paid out"),
+    ]) for kind in RECEIVABLE_ACCOUNTS),
+    *(_template(f"{kind}_refund_failed", "refund_failed", "Customer credit refund failed",
+                _of(kind), [
+        _entry("1100", "debit", "amount", "returned"),
+        _entry("2200", "credit", "amount", "credit given back"),
+    ]) for kind in RECEIVABLE_ACCOUNTS),
 )
 """The default templates, as plain data in the shape :meth:`TemplateVersion.from_mapping`
 reads, for the default chart (:data:`~leasekit.domain.accounting.DEFAULT_ACCOUNTS`): loans,

@@ -51,6 +51,7 @@ from leasekit.domain.partners import Partner, PartnerRating
 from leasekit.domain.plans import PlanRow
 from leasekit.domain.pre_approvals import PreApproval
 from leasekit.domain.products import Product, ProductVersion
+from leasekit.domain.refunds import Refund
 from leasekit.domain.review_flags import ReviewCause, ReviewFlag
 from leasekit.domain.rules import RuleSetVersion
 from leasekit.domain.settlement_quotes import SettlementQuote
@@ -107,6 +108,7 @@ __all__ = [
     "RatingRecordRepository",
     "ReceivableRepository",
     "Record",
+    "RefundRepository",
     "Repository",
     "ReviewFlagRepository",
     "RuleSetRepository",
@@ -771,6 +773,12 @@ class MandateRepository(Repository[Mandate], Protocol):
         ...
 
 
+class RefundRepository(Repository[Refund], Protocol):
+    def for_contract(self, contract_id: str, *, after: str | None, limit: int) -> Page[Record]:
+        """A page of the contract's refunds, oldest first."""
+        ...
+
+
 class SettlementQuoteRepository(Repository[SettlementQuote], Protocol):
     def for_contract(self, contract_id: str, *, after: str | None, limit: int) -> Page[Record]:
         """A page of the contract's quotes, oldest first."""
@@ -1253,6 +1261,9 @@ class UnitOfWork(Protocol):
 
     @property
     def settlement_quotes(self) -> SettlementQuoteRepository: ...
+
+    @property
+    def refunds(self) -> RefundRepository: ...
 
     @property
     def debit_runs(self) -> DebitRunRepository: ...

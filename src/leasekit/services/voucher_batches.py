@@ -59,7 +59,7 @@ __all__ = ["ATTEMPTS", "LOGGED_SUBJECTS", "BatchReport", "book_events", "replay_
 
 ATTEMPTS: Final = 5
 """How often a chunk is done again after another run posted some of its events meanwhile."""
-LOGGED_SUBJECTS: Final = ("contract", "payment", "receivable")
+LOGGED_SUBJECTS: Final = ("contract", "payment", "receivable", "refund")
 """The subjects of the events that move money (:data:`EVENT_TYPES`): what a replay reads."""
 _DUPLICATE_FIELDS: Final = frozenset({"source_key", "event_key"})
 """The fields whose unique index says another run booked or queued the event first."""

@@ -83,7 +83,7 @@ def valid_iban(value: str, field: str = "iban") -> str:
     try:
         return str(stdnum_iban.validate(value))
     except StdnumError as exc:
-        raise ValidationError.single(field, f"not a valid IBAN: {exc.message}") from None
+        raise ValidationError.single(field, f"not a valid IBAN: {exc}") from None
 
 
 @attrs.frozen

@@ -25,7 +25,7 @@ from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
 from leasekit.domain.products import Product
 from leasekit.domain.voucher_templates import EVENT_TYPES, TemplateSet
-from leasekit.services import accounting, debit_runs, disbursements, partners, users
+from leasekit.services import accounting, debit_runs, disbursements, partners, refunds, users
 from leasekit.services.context import ServiceContext
 from leasekit.services.debit_runs import SettleRun, StartDebitRun
 from leasekit.services.voucher_batches import LOGGED_SUBJECTS, BatchReport, replay_log
@@ -37,6 +37,7 @@ from leasekit.testing.fakes import Fakes
 from .conftest import taken_over
 from .test_accounting import SYSTEM, deliver_all, money_events, record
 from .test_disbursements import ACCOUNT, pay, payout
+from .test_refunds import refund, relay
 
 
 @pytest.fixture
@@ -51,7 +52,8 @@ def book(
 ) -> ServiceContext:  # fmt: skip
     """A book made with real commands: a lease paid out (in yuan), and a loan taken over
     (in dollars) whose direct debit came back with a fee and that was then paid by hand
-    beyond what was due, the credit paying the next installment a month later."""
+    beyond what was due, the credit paying the next installment a month later; some of the
+    credit left was refunded twice, one refund paid and one returned by the payee's bank."""
     change = partners.ProfileChange(name=partner.name, bank_accounts=(ACCOUNT,), reason="payouts")
     settled = partners.revise_partner(ctx, officer, partners.ProfileRevision(partner.id, change))
     item = payout(ctx, dealer, officer, fakes, settled, 0)
@@ -71,6 +73,12 @@ def book(
     record(ctx, finance, made.contract, str(made.lines[0].amount_due.amount * 3), "T-1")
     ctx.clock.advance(31)  # type: ignore[attr-defined]
     record(ctx, finance, made.contract, "1.00", "T-2")
+    record(ctx, finance, made.contract, "500.00", "T-3")
+    for n, answer in enumerate((fakes.bank.settle, fakes.bank.fail_settlement)):
+        done = refund(ctx, finance, made.contract, "10.00", request_id=f"ER-{n}")
+        relay(ctx, done)
+        answer(done.id)
+        refunds.track_refund(ctx, finance, done.id)
     return ctx
 
 

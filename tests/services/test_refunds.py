@@ -107,6 +107,9 @@ def test_the_credit_is_taken_oldest_payment_first_and_exactly(
     left = credits(ctx, made.contract)
     assert (left[first], left[second], left[third]) == (0, Decimal("34.50"), Decimal("20.00"))
     assert refunds.get_refund(ctx, finance, done.id) == done
+    with ctx.uow_factory() as uow:
+        assert [found.id for found in uow.refunds.of_payment(second)] == [done.id]
+        assert uow.refunds.of_payment(third) == []
 
 
 @pytest.mark.parametrize(
@@ -294,6 +297,7 @@ def test_refunds_are_listed_by_contract_masked_and_kept_from_dealers(
     assert [record["id"] for record in rest.items] == [second.id]
     assert rest.items[0]["iban"] != COMPACT
     assert rest.items[0]["iban"].endswith(COMPACT[-4:])
+    assert [part["amount"] for part in rest.items[0]["taken"]] == [Decimal("20.00")]
     with pytest.raises(PermissionDeniedError):
         refunds.get_refund(ctx, dealer, first.id)
     with pytest.raises(PermissionDeniedError):

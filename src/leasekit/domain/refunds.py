@@ -151,7 +151,6 @@ class Refund(Stateful):
     reference: str
     """What the payee's statement shows."""
     exception_request_id: str | None
-    taken: tuple[CreditTaken, ...]
     state: RefundState = attrs.field(converter=RefundState)
     requested_by: str
     created_at: datetime = attrs.field(converter=instant)
@@ -161,6 +160,8 @@ class Refund(Stateful):
     bank_reference: str | None = None
     reason: str | None = None
     """Why the bank refused or returned it."""
+    taken: tuple[CreditTaken, ...] = ()
+    """What it took of which payment's credit, oldest payment first."""
     version: int = 0
 
     lifecycle: ClassVar[StateMachine[RefundState]] = REFUND_LIFECYCLE

@@ -775,7 +775,11 @@ class MandateRepository(Repository[Mandate], Protocol):
 
 class RefundRepository(Repository[Refund], Protocol):
     def for_contract(self, contract_id: str, *, after: str | None, limit: int) -> Page[Record]:
-        """A page of the contract's refunds, oldest first."""
+        """A page of the contract's refunds, oldest first, each with what it took."""
+        ...
+
+    def of_payment(self, payment_id: str) -> list[Refund]:
+        """The refunds that took credit from the payment, oldest first."""
         ...
 
 

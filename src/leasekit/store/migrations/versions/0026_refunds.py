@@ -1,5 +1,5 @@
-"""Refunds: a contract's credit paid back to a bank account, with the payments whose credit
-each took and what the bank made of it.
+"""Refunds: a contract's credit paid back to a bank account and what the bank made of it,
+with a row per payment whose credit each took (``refund_credits``).
 
 Revision ID: 0026
 Revises: 0024
@@ -34,7 +34,6 @@ def upgrade() -> None:
         sa.Column("holder", sa.String(), nullable=False),
         sa.Column("reference", sa.String(), nullable=False),
         sa.Column("exception_request_id", sa.String(), nullable=True),
-        sa.Column("taken", sa.Text(), nullable=False),
         sa.Column("state", sa.String(), nullable=False),
         sa.Column("requested_by", sa.String(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -53,6 +52,18 @@ def upgrade() -> None:
     op.create_index(op.f("ix_refunds_exception_request_id"), "refunds", ["exception_request_id"])
     for columns in (("contract_id", "id"), ("state", "id")):
         op.create_index(op.f(f"ix_refunds_{'_'.join(columns)}"), "refunds", columns)
+    op.create_table(
+        "refund_credits",
+        sa.Column("refund_id", ID, nullable=False),
+        sa.Column("payment_id", ID, nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("amount", AMOUNT, nullable=False),
+        *(sa.ForeignKeyConstraint([f"{name}_id"], [f"{name}s.id"],
+                                  name=op.f(f"fk_refund_credits_{name}_id_{name}s"))
+          for name in ("refund", "payment")),
+        sa.PrimaryKeyConstraint("refund_id", "payment_id", name=op.f("pk_refund_credits")),
+    )  # fmt: skip
+    op.create_index(op.f("ix_refund_credits_payment_id"), "refund_credits", ["payment_id"])
 
 
 def downgrade() -> None:
@@ -61,4 +72,5 @@ def downgrade() -> None:
     kept = op.get_bind().scalar(sa.text("SELECT count(*) FROM refunds")) or 0
     if kept:
         raise RuntimeError(f"{kept} refunds are recorded that revision 0024 cannot hold")
+    op.drop_table("refund_credits")
     op.drop_table("refunds")

@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 from leasekit.domain.contracts import Contract
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.refunds import CreditTaken, Refund, RefundState
-from leasekit.errors import AdapterError, NotFoundError, PermissionDeniedError, ValidationError
+from leasekit.errors import (
+    AdapterError,
+    DomainError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from leasekit.money import Money
 from leasekit.services import accounting, accounting_reports, refunds, users
 from leasekit.services.catalog import handlers
@@ -110,6 +116,30 @@ def test_the_credit_is_taken_oldest_payment_first_and_exactly(
     with ctx.uow_factory() as uow:
         assert [found.id for found in uow.refunds.of_payment(second)] == [done.id]
         assert uow.refunds.of_payment(third) == []
+
+
+def test_a_payment_whose_credit_is_out_at_the_bank_is_not_changed(
+    ctx: ServiceContext, finance: Actor, cfo: Actor, fakes: Fakes,
+    book: Callable[..., BookContract],
+) -> None:  # fmt: skip
+    made = book()
+    (payment_id,) = with_credit(ctx, finance, made, "30.00")
+    done = refund(ctx, cfo, made.contract, "10.00")
+
+    def check() -> None:
+        with ctx.uow_factory() as uow:
+            at, business_date = ctx.moment()
+            work = Work(ctx, uow, cfo, at, business_date)
+            refunds.ensure_no_refund_out(work, uow.payments.get(payment_id))
+
+    with pytest.raises(DomainError, match=f"refund {done.id} .* is requested"):
+        check()
+    relay(ctx, done)
+    with pytest.raises(DomainError, match="is sent at the bank"):
+        check()
+    fakes.bank.settle(done.id)
+    refunds.track_refund(ctx, finance, done.id)
+    check()
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from leasekit.domain.identity import Actor, Role
 from leasekit.domain.lifecycle import MAX_REASON
 from leasekit.domain.partner_profiles import mask_number
 from leasekit.domain.refunds import Refund, RefundAction, RefundState
-from leasekit.errors import PermissionDeniedError
+from leasekit.errors import DomainError, PermissionDeniedError
 from leasekit.money import Money
 from leasekit.ports import PaymentInstruction, PaymentReceipt, PaymentStatus
 from leasekit.services.commands import Work, command, execute
@@ -39,6 +39,7 @@ from leasekit.services.workflow import WORKFLOW, move_along
 
 __all__ = [
     "REFUND_TRACKERS",
+    "ensure_no_refund_out",
     "get_refund",
     "list_contract_refunds",
     "mask_iban",
@@ -93,6 +94,18 @@ def pay_out_refund(
          "payments": ",".join(part.payment_id for part in refund.taken)},
     )  # fmt: skip
     return refund
+
+
+def ensure_no_refund_out(work: Work, payment: Payment) -> None:
+    """Refuse to change *payment* (a reversal) while a refund that took its credit is still
+    out at the bank: if the bank failed it afterwards, the credit would come back to a
+    payment that no longer holds any."""
+    for refund in work.uow.refunds.of_payment(payment.id):
+        if refund.state in _OUT:
+            raise DomainError(
+                f"refund {refund.id} of this payment's credit is {refund.state} at the bank; "
+                "wait until it is paid or failed"
+            )
 
 
 def _change_credit(work: Work, payment: Payment, change: Money) -> None:

@@ -35,6 +35,7 @@ from leasekit.domain.mandates import MandateState
 from leasekit.domain.partner_ratings import RatingOverrideState
 from leasekit.domain.partners import PARTNER_LIFECYCLE, PartnerState
 from leasekit.domain.products import ProductVersionState
+from leasekit.domain.refunds import RefundState
 from leasekit.domain.review_flags import ReviewFlagState
 from leasekit.domain.rules import RuleSetState
 from leasekit.domain.settlement_quotes import QuoteState
@@ -92,6 +93,11 @@ SPEC = {
         send | approved | sent | system |
         settle | sent | paid | system |
         fail | approved sent | queued | system | !
+    """,
+    "refund": """
+        send | requested | sent | system |
+        settle | sent | paid | system |
+        fail | requested sent | failed | system | !
     """,
     "partner": """
         apply | prospect | applied | dealer_user officer |
@@ -198,6 +204,7 @@ STATE_ENUMS = {
     "application": ApplicationState,
     "contract": ContractState,
     "disbursement": DisbursementState,
+    "refund": RefundState,
     "partner": PartnerState,
     "approval_task": ApprovalTaskState,
     "payment": PaymentState,
@@ -220,6 +227,7 @@ FINAL = {
     "application": {"declined", "rejected", "closed", "cancelled"},
     "contract": {"written_off", "closed", "cancelled"},
     "disbursement": {"paid", "rejected"},
+    "refund": {"paid", "failed"},
     "partner": {"rejected"},
     "approval_task": {"decided", "escalated", "cancelled"},
     "payment": {"reversed", "refunded"},

@@ -1,8 +1,9 @@
 """The books under random business, on SQLite and PostgreSQL: payouts, payments by hand,
-direct debits collected or returned (a reversal and a fee), early settlements, write-offs and
-days passing, in any order. After every step the trial balance is zero, every voucher
-balances, no event waits unmapped and each contract's receivable account equals what it still
-owes; at the end the event log, booked again into an emptied journal, gives the same
+direct debits collected or returned (a reversal and a fee), early settlements, write-offs,
+refunds of credit paid or failed by the bank and days passing, in any order. After every step
+the trial balance is zero, every voucher balances, no event waits unmapped, each contract's
+receivable account equals what it still owes and the credit balances account the credit the
+payments hold; at the end the event log, booked again into an emptied journal, gives the same
 vouchers."""
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ from leasekit.services import (
     disbursements,
     funds,
     mandates,
+    refunds,
     settlement_quotes,
     users,
 )
+from leasekit.services.commands import Work
 from leasekit.services.context import ServiceContext
 from leasekit.services.debit_runs import SettleRun, StartDebitRun
 from leasekit.services.settlement_quotes import PayQuote, QuotePayment, RequestQuote
@@ -52,8 +55,10 @@ from leasekit.testing.fakes import Fakes
 
 from .test_accounting import deliver_all, finance, settled_partner, trial_balance  # noqa: F401
 from .test_disbursements import ACCOUNT, pay, payout
+from .test_refunds import COMPACT, relay
 
 SYSTEM = Actor.system()
+_CREDIT_HELD = sa.text("SELECT unallocated FROM payments WHERE state <> 'reversed'")
 _JOURNAL = ("voucher_syncs", "voucher_lines", "vouchers", "unmapped_events")
 
 
@@ -160,6 +165,30 @@ def test_the_books_stay_whole_under_random_business(
                 contracts.transition_contract(ctx, cfo, contract, "write_off", "uncollectable")
                 self.active.discard(contract)
 
+        @rule(contract=contracts, paid=st.integers(1, 20_000_000), percent=st.integers(1, 100),
+              fails=st.booleans())  # fmt: skip
+        def refund(self, contract: str, paid: int, percent: int, fails: bool) -> None:
+            """The customer pays, perhaps more than is due, and a share of the contract's
+            credit is refunded; the bank pays the refund or returns it."""
+            if contract not in self.active:
+                return
+            self.pay_by_hand(contract, paid)
+            with ctx.uow_factory() as uow:
+                held = sum(p.unallocated.amount for p in uow.payments.with_credit(contract))
+                at, business_date = ctx.moment()
+                cents = int(held * percent)
+                if not cents:
+                    return
+                made = refunds.pay_out_refund(
+                    Work(ctx, uow, cfo, at, business_date), contract_id=contract,
+                    amount=Money(Decimal(cents).scaleb(-2), "CNY"), iban=COMPACT,
+                    holder="Zhang Wei", exception_request_id=None,
+                )  # fmt: skip
+                uow.commit()
+            relay(ctx, made)
+            (fakes.bank.fail_settlement if fails else fakes.bank.settle)(made.id)
+            refunds.track_refund(ctx, finance, made.id)
+
         @invariant()
         def the_books_are_whole(self) -> None:
             deliver_all(ctx)
@@ -168,6 +197,9 @@ def test_the_books_stay_whole_under_random_business(
             for contract in self.active:
                 report = accounting_reports.contract_sub_ledger(ctx, finance, contract)
                 assert report.matches, (report.receivable_balance, report.outstanding)
+            with engine.connect() as connection:
+                held = sum(Decimal(str(row[0])) for row in connection.execute(_CREDIT_HELD))
+            assert -trial_balance(ctx).get("2200", Decimal(0)) == held
 
     run_state_machine_as_test(
         Business,

@@ -28,6 +28,7 @@ from leasekit.domain.exception_requests import Proposal
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.mandates import DebitScheme
 from leasekit.domain.partners import Partner, PartnerRating
+from leasekit.domain.refunds import RefundState
 from leasekit.domain.rules import RuleAction
 from leasekit.domain.statement_entries import EntryState
 from leasekit.money import Money
@@ -59,6 +60,7 @@ from leasekit.services import (
     partners,
     products,
     reconciliation,
+    refunds,
     review_flags,
     rules,
     settlement_quotes,
@@ -67,7 +69,7 @@ from leasekit.services import (
     vehicles,
     voucher_templates,
 )
-from leasekit.services.commands import execute
+from leasekit.services.commands import Work, execute
 from leasekit.services.context import ServiceContext
 from leasekit.services.storage import DeliveryQuery, DeliveryStatus
 from leasekit.store.audit import count_entries
@@ -392,6 +394,30 @@ def _payout_status(w: World) -> Callable[[], object]:
     return lambda: execute(w.ctx, Actor.system(), disbursements.record_payout_status, receipt)
 
 
+def _refund(w: World) -> str:
+    """A refund of a taken-over contract's credit, which the bank accepted."""
+    contract = taken_over(w.ctx, 1).contract
+    funds.record_payment(w.ctx, _finance(w), funds.RecordPayment(
+        contract.id, Money("5000.00", contract.principal.currency), "overpaid"))  # fmt: skip
+    with w.ctx.uow_factory() as uow:
+        at, business_date = w.ctx.moment()
+        made = refunds.pay_out_refund(
+            Work(w.ctx, uow, _finance_director(w), at, business_date), contract_id=contract.id,
+            amount=Money("10.00", contract.principal.currency), iban="DE89370400440532013000",
+            holder="Erika Mustermann", exception_request_id=None,
+        )  # fmt: skip
+        made.state = RefundState.SENT
+        uow.refunds.update(made)
+        uow.commit()
+    return made.id
+
+
+def _refund_status(w: World) -> Callable[[], object]:
+    """What the bank says of a refund it accepted: settled."""
+    receipt = PaymentReceipt(_refund(w), "B-1", PaymentStatus.SETTLED, w.ctx.clock.now())
+    return lambda: execute(w.ctx, Actor.system(), refunds.record_refund_status, receipt)
+
+
 PREPARE: dict[str, Prepare] = {
     "revise_contract": lambda w: (lambda contract: lambda: contracts.revise_contract(
         w.ctx, w.officer, contracts.ContractRevision(contract.id, DraftChanges("zh"))))(
@@ -403,6 +429,7 @@ PREPARE: dict[str, Prepare] = {
         disbursements.transition_disbursement(w.ctx, finance, item_id, "claim"))(
         _queued(w), _finance(w)),
     "record_payout_status": _payout_status,
+    "record_refund_status": _refund_status,
     "transition_approval_task": _claim,
     "retag_approval_task": _retag,
     "create_user": lambda w: lambda: users.create_user(
@@ -696,6 +723,12 @@ READS: dict[str, Prepare] = {
         lambda contract: lambda: contracts.trace_contract(w.ctx, w.officer, contract.id)
     )(_contract(w)),
     "list_disbursements": lambda w: lambda: disbursements.list_disbursements(w.ctx, w.officer),
+    "get_refund": lambda w: (
+        lambda refund_id: lambda: refunds.get_refund(w.ctx, w.officer, refund_id)
+    )(_refund(w)),
+    "list_contract_refunds": lambda w: (
+        lambda contract: lambda: refunds.list_contract_refunds(w.ctx, w.officer, contract.id)
+    )(taken_over(w.ctx, 1).contract),
     "get_disbursement": lambda w: (
         lambda item_id: lambda: disbursements.get_disbursement(w.ctx, w.officer, item_id)
     )(_queued(w)),

@@ -39,7 +39,7 @@ from leasekit.errors import (
 )
 from leasekit.money import Money
 from leasekit.services import exception_requests as service
-from leasekit.services import funds, users
+from leasekit.services import funds, refunds, users
 from leasekit.services.context import ServiceContext
 from leasekit.services.exception_requests import RaiseRequest, Revision, Submission
 from leasekit.services.storage import ExceptionRequestQuery
@@ -247,7 +247,7 @@ def test_a_waiver_cannot_exceed_what_is_owed(
         service.create_exception_request(ctx, officer, RaiseRequest(made.contract.id, stranger))
 
 
-def test_a_refund_is_raised_against_the_credit_but_not_paid_out_here(
+def test_a_refund_of_the_credit_is_paid_out_once_approved(
     ctx: ServiceContext, officer: Actor, supervisor: Actor, cfo: Actor, finance: Actor,
     book: Callable[..., BookContract],
 ) -> None:  # fmt: skip
@@ -260,14 +260,21 @@ def test_a_refund_is_raised_against_the_credit_but_not_paid_out_here(
     with pytest.raises(ValidationError, match="amount: at most the contract's credit"):
         service.create_exception_request(ctx, officer, RaiseRequest(made.contract.id, too_much))
     proposal = Proposal("refund", "overpayment", "paid the year at once",  # type: ignore[arg-type]
-                        amount=Money(credit, USD), account=account)  # fmt: skip
+                        amount=Money(credit - 100, USD), account=account)  # fmt: skip
     request = service.create_exception_request(
         ctx, officer, RaiseRequest(made.contract.id, proposal)
     )
     approved(ctx, officer, supervisor, cfo, request)
-    with pytest.raises(DomainError, match="refunds service"):
+    executed = move(ctx, finance, request.id, "execute")
+    assert executed.state is S.EXECUTED
+    assert figures(ctx, made.contract.id).credit == Decimal("100.00")
+    (paid_out,) = refunds.list_contract_refunds(ctx, finance, made.contract.id).items
+    assert (paid_out["exception_request_id"], paid_out["amount"]) == (
+        request.id, {"amount": credit - 100, "currency": USD},
+    )  # fmt: skip
+    with pytest.raises((IllegalTransitionError, ConflictError)):
         move(ctx, finance, request.id, "execute")
-    assert service.get_exception_request(ctx, finance, request.id).state is S.APPROVED
+    assert len(refunds.list_contract_refunds(ctx, finance, made.contract.id).items) == 1
 
 
 def test_four_eyes_and_a_return_that_starts_over(

@@ -25,7 +25,7 @@ from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
 from leasekit.domain.products import Product
 from leasekit.domain.voucher_templates import EVENT_TYPES, TemplateSet
-from leasekit.services import accounting, debit_runs, disbursements, partners, users
+from leasekit.services import accounting, debit_runs, disbursements, partners, refunds, users
 from leasekit.services.context import ServiceContext
 from leasekit.services.debit_runs import SettleRun, StartDebitRun
 from leasekit.services.voucher_batches import BatchReport, replay_log
@@ -37,6 +37,7 @@ from leasekit.testing.fakes import Fakes
 from .conftest import taken_over
 from .test_accounting import SYSTEM, deliver_all, money_events, record
 from .test_disbursements import ACCOUNT, pay, payout
+from .test_refunds import refund, relay
 
 
 @pytest.fixture
@@ -52,7 +53,8 @@ def book(
     """A book made with real commands: a lease paid out (in yuan), and a loan taken over
     (in dollars, its opening balance booked) whose direct debit came back with a fee and that
     was then paid by hand beyond what was due, the credit paying the next installment a month
-    later."""
+    later; some of the credit left was refunded twice, one refund paid and one returned by the
+    payee's bank."""
     change = partners.ProfileChange(
         name=partner.name, bank_accounts=(ACCOUNT,), branch="EAST", reason="payouts"
     )
@@ -74,6 +76,12 @@ def book(
     record(ctx, finance, made.contract, str(made.lines[0].amount_due.amount * 3), "T-1")
     ctx.clock.advance(31)  # type: ignore[attr-defined]
     record(ctx, finance, made.contract, "1.00", "T-2")
+    record(ctx, finance, made.contract, "500.00", "T-3")
+    for n, answer in enumerate((fakes.bank.settle, fakes.bank.fail_settlement)):
+        done = refund(ctx, finance, made.contract, "10.00", request_id=f"ER-{n}")
+        relay(ctx, done)
+        answer(done.id)
+        refunds.track_refund(ctx, finance, done.id)
     return ctx
 
 
@@ -121,9 +129,11 @@ def test_replaying_the_log_books_what_the_handler_booked(
     deliver_all(book)
     booked = books(engine)
     kinds = {event.name for event in money_events(book)}
-    # A replay's allocation_undone is booked again from the log in test_reverse_and_replay.
+    # A replay's allocation_undone is booked again from the log in test_reverse_and_replay;
+    # a waiver books as any fee does.
     assert kinds == set(EVENT_TYPES) - {
         "settlement_fee_charged", "receivables_written_off", "allocation_undone",
+        "receivable_waived",
     }  # fmt: skip
     assert len(booked["vouchers"]) == len(money_events(book))
     assert booked["unmapped"] == {}

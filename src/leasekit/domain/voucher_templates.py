@@ -136,6 +136,8 @@ EVENT_TYPES: Final[Mapping[str, EventType]] = MappingProxyType({
         EventType("receivables_written_off", _signed(*_PARTS)),
         EventType("contract_taken_over", _signed(*_PARTS)),
         EventType("receivable_waived", _signed("fee", "penalty")),
+        EventType("credit_refunded", _signed("amount")),
+        EventType("refund_failed", _signed("amount")),
     )
 })
 # fmt: on
@@ -148,7 +150,9 @@ the parts are what went back to the payment's credit (negative) and ``credit`` w
 holds; in ``receivables_written_off`` the parts are what a written-off contract still owed
 of each; in ``contract_taken_over`` what a contract taken over from an earlier system owed of
 each when it came; in ``receivable_waived`` (an executed exception request) what a line no
-longer owes of its fee and its penalty."""
+longer owes of its fee and its penalty. ``credit_refunded`` is credit taken to be paid back
+to the customer, ``refund_failed`` the same amount given back to the credit when the bank
+refused or returned the refund."""
 
 DIMENSIONS: Final = ("contract", "partner", "product", "branch")
 """What a line can be analysed by; each is read from an event field the line names."""
@@ -1065,6 +1069,18 @@ DEFAULT_TEMPLATES: Final[tuple[Mapping[str, Any], ...]] = (
         _entry("6200", "debit", "fee", "fee waived"),
         _entry(receivable, "credit", "fee", "fee waived"),
     ]) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
+    # Credit paid back: out of the customer's credit balance through the operating account;
+    # a refund the bank fails puts it back.
+    *(_template(f"{kind}_credit_refunded", "credit_refunded", "Customer credit refunded",
+                _of(kind), [
+        _entry("2200", "debit", "amount", "credit refunded"),
+        _entry("1100", "credit", "amount", "paid out"),
+    ]) for kind in RECEIVABLE_ACCOUNTS),
+    *(_template(f"{kind}_refund_failed", "refund_failed", "Customer credit refund failed",
+                _of(kind), [
+        _entry("1100", "debit", "amount", "returned"),
+        _entry("2200", "credit", "amount", "credit given back"),
+    ]) for kind in RECEIVABLE_ACCOUNTS),
 )
 """The default templates, as plain data in the shape :meth:`TemplateVersion.from_mapping`
 reads, for the default chart (:data:`~leasekit.domain.accounting.DEFAULT_ACCOUNTS`): loans,

@@ -61,6 +61,7 @@ from leasekit.services.context import (
 )
 from leasekit.services.funds import PAYING_STATES, reverse_payment
 from leasekit.services.reads import Lister, lister
+from leasekit.services.refunds import ensure_no_refund_out, pay_out_refund
 from leasekit.services.storage import ExceptionRequestQuery, Page, Record, UnitOfWork
 from leasekit.services.templates_in_force import book_with_plugins
 
@@ -263,6 +264,7 @@ def _reverse(work: Work, request: ExceptionRequest) -> None:
     payment = work.uow.payments.get(request.payment_id or "")
     if payment.state is PaymentState.REVERSED:
         raise DomainError(f"payment {payment.id} is reversed already")
+    ensure_no_refund_out(work, payment)
     target = None
     if request.reapply_to_contract_id is not None:
         contract = work.uow.contracts.get(request.contract_id)
@@ -289,16 +291,22 @@ def _waive(work: Work, request: ExceptionRequest) -> None:
     )  # fmt: skip
 
 
-def _refund_not_wired(work: Work, request: ExceptionRequest) -> None:
-    """Refunds are paid out through the bank by the refunds service, which this build does
-    not have yet; :data:`EXECUTORS` names it once it does."""
-    raise DomainError("refunds are paid out by the refunds service, which is not installed")
+def _refund(work: Work, request: ExceptionRequest) -> None:
+    """Pay the amount out of the contract's credit to the request's account; the bank's
+    answer comes later (:mod:`leasekit.services.refunds`)."""
+    if request.account is None:
+        raise DomainError(f"exception request {request.id} names no account to refund to")
+    pay_out_refund(
+        work, contract_id=request.contract_id, amount=request.amount,
+        iban=request.account.iban, holder=request.account.holder,
+        exception_request_id=request.id,
+    )  # fmt: skip
 
 
 EXECUTORS: Final[Mapping[ExceptionKind, Executor]] = {
     ExceptionKind.REVERSAL: _reverse,
     ExceptionKind.WAIVER: _waive,
-    ExceptionKind.REFUND: _refund_not_wired,
+    ExceptionKind.REFUND: _refund,
 }
 """The executor of each kind of request."""
 
@@ -400,7 +408,7 @@ def preview_exception_request(ctx: ServiceContext, actor: Actor, request_id: str
 
     The execution is run as the system in a transaction that is rolled back: each contract's
     receivables owed by part and credit balance before and after, and the vouchers its events
-    would post. A refund's preview is refused while the refunds service is not installed.
+    would post (a refund's instruction goes to the bank only after a commit, so none goes).
     Back office."""
     back_office_only(actor, _SUBJECT)
     at, business_date = ctx.moment()

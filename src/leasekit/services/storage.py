@@ -55,6 +55,7 @@ from leasekit.domain.partners import Partner, PartnerRating
 from leasekit.domain.plans import PlanRow
 from leasekit.domain.pre_approvals import PreApproval
 from leasekit.domain.products import Product, ProductVersion
+from leasekit.domain.refunds import Refund
 from leasekit.domain.review_flags import ReviewCause, ReviewFlag
 from leasekit.domain.rules import RuleSetVersion
 from leasekit.domain.settlement_quotes import SettlementQuote
@@ -112,6 +113,7 @@ __all__ = [
     "RatingRecordRepository",
     "ReceivableRepository",
     "Record",
+    "RefundRepository",
     "Repository",
     "ReviewFlagRepository",
     "RuleSetRepository",
@@ -790,6 +792,16 @@ class MandateRepository(Repository[Mandate], Protocol):
         ...
 
 
+class RefundRepository(Repository[Refund], Protocol):
+    def for_contract(self, contract_id: str, *, after: str | None, limit: int) -> Page[Record]:
+        """A page of the contract's refunds, oldest first, each with what it took."""
+        ...
+
+    def of_payment(self, payment_id: str) -> list[Refund]:
+        """The refunds that took credit from the payment, oldest first."""
+        ...
+
+
 class SettlementQuoteRepository(Repository[SettlementQuote], Protocol):
     def for_contract(self, contract_id: str, *, after: str | None, limit: int) -> Page[Record]:
         """A page of the contract's quotes, oldest first."""
@@ -1291,6 +1303,9 @@ class UnitOfWork(Protocol):
 
     @property
     def settlement_quotes(self) -> SettlementQuoteRepository: ...
+
+    @property
+    def refunds(self) -> RefundRepository: ...
 
     @property
     def debit_runs(self) -> DebitRunRepository: ...

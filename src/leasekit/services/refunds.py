@@ -1,0 +1,245 @@
+"""Refunds of a customer's credit, paid out through the bank with their status followed.
+
+:func:`pay_out_refund` runs inside the command that decided the refund (an approved exception
+request's execution) and commits with it: it takes the amount from the credit the contract's
+payments hold, oldest payment first, records a :class:`~leasekit.domain.refunds.Refund` and
+one event, ``credit_refunded``, which the vouchers book (out of the customer's credit
+balances, through the operating account) and which sends the bank instruction once the
+transaction has committed.
+
+The instruction goes out as the payouts' do (:mod:`leasekit.services.disbursements`): in a
+handler whose bank call happens outside any transaction, which first asks the bank about the
+refund's instruction id (the refund's own id; a call that timed out may have been carried
+out) and sends only if the bank has never seen it, so a redelivered event pays once. The
+bank's receipt moves the refund: accepted is ``sent``, settled is ``paid``, refused or
+returned is ``failed``, which gives each payment back exactly the credit taken from it, and
+whose event (``refund_failed``) the vouchers book back. A refund out at the bank is followed
+with :func:`track_refund`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Final
+
+from leasekit.domain.contracts import Payment
+from leasekit.domain.events import DomainEvent
+from leasekit.domain.identity import Actor, Role
+from leasekit.domain.lifecycle import MAX_REASON
+from leasekit.domain.partner_profiles import mask_number
+from leasekit.domain.refunds import Refund, RefundAction, RefundState
+from leasekit.errors import DomainError, PermissionDeniedError
+from leasekit.money import Money
+from leasekit.ports import PaymentInstruction, PaymentReceipt, PaymentStatus
+from leasekit.services.commands import Work, command, execute
+from leasekit.services.context import ServiceContext, back_office_only, page_size
+from leasekit.services.events import handles_gathered
+from leasekit.services.storage import Page, Record
+from leasekit.services.workflow import WORKFLOW, move_along
+
+__all__ = [
+    "REFUND_TRACKERS",
+    "ensure_no_refund_out",
+    "get_refund",
+    "list_contract_refunds",
+    "mask_iban",
+    "pay_out",
+    "pay_out_refund",
+    "record_refund_status",
+    "track_refund",
+]
+
+_SUBJECT: Final = "refund"
+REFUND_TRACKERS: Final = frozenset({Role.FINANCE, Role.FINANCE_DIRECTOR})
+"""Who may ask the bank where a refund stands."""
+_OUT: Final = frozenset({RefundState.REQUESTED, RefundState.SENT})
+"""The states in which the bank still has something to say."""
+
+
+def pay_out_refund(
+    work: Work,
+    *,
+    contract_id: str,
+    amount: Money,
+    iban: str,
+    holder: str,
+    exception_request_id: str | None,
+) -> Refund:
+    """Refund *amount* of the contract's credit to the account *iban* of *holder*, within
+    *work* (which commits it): the credit is taken oldest payment first, and refused, with
+    nothing written, when it is smaller than *amount* (see the module)."""
+    contract = work.uow.contracts.get(contract_id)
+    holding = work.uow.payments.with_credit(contract.id)
+    refund = Refund.request(
+        contract_id=contract.id,
+        partner_id=contract.partner_id,
+        amount=amount,
+        iban=iban,
+        holder=holder,
+        reference=f"Refund of credit, contract {contract.number}",
+        exception_request_id=exception_request_id,
+        held=[(payment.id, payment.unallocated) for payment in holding],
+        actor=work.actor,
+        at=work.at,
+    )
+    by_id = {payment.id: payment for payment in holding}
+    for part in refund.taken:
+        _change_credit(work, by_id[part.payment_id], -Money(part.amount, refund.amount.currency))
+    work.uow.refunds.add(refund)
+    work.event(
+        "credit_refunded", _SUBJECT, refund.id,
+        {"contract_id": contract.id, "partner_id": contract.partner_id,
+         "amount": str(refund.amount.amount), "currency": refund.amount.currency.code,
+         "exception_request_id": exception_request_id,
+         "payments": ",".join(part.payment_id for part in refund.taken)},
+    )  # fmt: skip
+    return refund
+
+
+def ensure_no_refund_out(work: Work, payment: Payment) -> None:
+    """Refuse to change *payment* (a reversal) while a refund that took its credit is still
+    out at the bank: if the bank failed it afterwards, the credit would come back to a
+    payment that no longer holds any."""
+    for refund in work.uow.refunds.of_payment(payment.id):
+        if refund.state in _OUT:
+            raise DomainError(
+                f"refund {refund.id} of this payment's credit is {refund.state} at the bank; "
+                "wait until it is paid or failed"
+            )
+
+
+def _change_credit(work: Work, payment: Payment, change: Money) -> None:
+    payment.unallocated += change
+    work.uow.payments.update(payment)
+
+
+# --- paying out ------------------------------------------------------------------------------
+
+
+def _instruction(refund: Refund, on: date) -> PaymentInstruction:
+    return PaymentInstruction(
+        instruction_id=refund.instruction_id,
+        payee_name=refund.holder,
+        payee_account=refund.iban,
+        amount=refund.amount,
+        requested_date=on,
+        remittance=refund.reference,
+    )
+
+
+def _ask_bank(ctx: ServiceContext, event: DomainEvent) -> PaymentReceipt | None:
+    """The bank's receipt for a refund just recorded, before any transaction: what the bank
+    knows of its instruction id first, and only if it knows nothing, the instruction sent."""
+    if event.subject != _SUBJECT:
+        return None
+    with ctx.uow_factory() as uow:
+        refund = uow.refunds.get(event.subject_id)
+    if refund.state is not RefundState.REQUESTED:
+        return None  # answered already
+    bank = ctx.adapters.bank
+    known = bank.payment_status(refund.instruction_id)
+    if known is not None:
+        return known
+    return bank.send_payment(_instruction(refund, ctx.moment()[1]))
+
+
+@handles_gathered("credit_refunded", name="refunds.pay_out", gather=_ask_bank)
+def pay_out(work: Work, event: DomainEvent, receipt: PaymentReceipt | None) -> None:
+    """Record what the bank answered for a refund just recorded (see the module)."""
+    if receipt is None:
+        return
+    refund = work.uow.refunds.get(event.subject_id)
+    if refund.state is RefundState.REQUESTED:
+        _record_receipt(work, refund, receipt)
+
+
+def _record_receipt(work: Work, refund: Refund, receipt: PaymentReceipt) -> None:
+    if receipt.status is PaymentStatus.REJECTED:
+        _fail(work, refund, (receipt.reason or "refused by the bank")[:MAX_REASON])
+        return
+    if refund.state is RefundState.REQUESTED:
+        _move(work, refund, RefundAction.SEND, bank_reference=receipt.bank_reference)
+    if receipt.status is PaymentStatus.SETTLED:
+        _move(work, refund, RefundAction.SETTLE)
+
+
+def _move(
+    work: Work, refund: Refund, action: RefundAction, reason: str | None = None, **params: str
+) -> None:
+    move_along(work, refund, work.uow.refunds, action, reason, **params)
+
+
+def _fail(work: Work, refund: Refund, reason: str) -> None:
+    """Failed: each payment gets back exactly the credit the refund took from it."""
+    _move(work, refund, RefundAction.FAIL, reason)
+    payments = work.uow.payments.get_many([part.payment_id for part in refund.taken])
+    for part in refund.taken:
+        _change_credit(work, payments[part.payment_id], Money(part.amount, refund.amount.currency))
+
+
+@command(
+    "record_refund_status",
+    subject=_SUBJECT,
+    roles=frozenset({Role.SYSTEM}),
+    reload=lambda uow, refund_id: uow.refunds.get(refund_id),
+    quiet=True,
+)
+def record_refund_status(work: Work, receipt: PaymentReceipt) -> Refund:
+    """Record the bank's current receipt for a refund that is out at the bank."""
+    refund = work.uow.refunds.get(receipt.instruction_id)
+    if refund.state in _OUT:
+        _record_receipt(work, refund, receipt)
+    return refund
+
+
+def _ensure_tracker(actor: Actor) -> None:
+    if actor.role not in REFUND_TRACKERS:
+        raise PermissionDeniedError(_SUBJECT, "track", actor.role.value)
+
+
+def track_refund(ctx: ServiceContext, actor: Actor, refund_id: str, /) -> Refund:
+    """Ask the bank where a refund that is out stands, and record its answer: settled is
+    paid, refused or returned fails and gives the credit back. Finance only."""
+    _ensure_tracker(actor)
+    refund = get_refund(ctx, actor, refund_id)
+    if refund.state not in _OUT:
+        return refund
+    receipt = ctx.adapters.bank.payment_status(refund.instruction_id)
+    if receipt is None:
+        return refund
+    return execute(ctx, WORKFLOW, record_refund_status, receipt)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def mask_iban(record: Record) -> Record:
+    """A listed refund with its account number cut, as lists show it."""
+    return {**record, "iban": mask_number(record["iban"])}
+
+
+def get_refund(ctx: ServiceContext, actor: Actor, refund_id: str, /) -> Refund:
+    """Get a refund: the account paid, the payments whose credit it took, the exception
+    request that asked for it and what the bank made of it. Back office."""
+    back_office_only(actor, _SUBJECT)
+    with ctx.uow_factory() as uow:
+        return uow.refunds.get(refund_id)
+
+
+def list_contract_refunds(
+    ctx: ServiceContext,
+    actor: Actor,
+    contract_id: str,
+    /,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[Record]:
+    """List a contract's refunds.
+
+    Oldest first, each with its state and amount; account numbers masked. Back office."""
+    back_office_only(actor, _SUBJECT)
+    with ctx.uow_factory() as uow:
+        uow.contracts.get(contract_id)
+        page = uow.refunds.for_contract(contract_id, after=after, limit=page_size(limit))
+    return Page([mask_iban(record) for record in page.items], page.next_after)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -81,3 +82,21 @@ def test_user_create_refuses_an_unknown_role() -> None:
 def test_user_create_refuses_a_naive_time() -> None:
     with pytest.raises(ValueError, match="no time zone"):
         User.create(username="x1", display_name="X", role="admin", at=datetime(2024, 3, 1))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_process_does_not_draw_the_random_parts_its_parent_will() -> None:
+    """The random parts are read ahead in bulk; a child of fork must not reuse its parent's
+    stock, or two processes would make the same ids in the same millisecond."""
+    new_id()  # the parent's stock is filled
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child process
+        os.write(write, new_id()[12:].encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read) as pipe:
+        childs = pipe.read()
+    assert len(childs) == 20
+    assert childs != new_id()[12:]

@@ -451,7 +451,7 @@ def test_a_source_key_posts_once(uow_factory: UowFactory, build: Build) -> None:
 def test_the_journal_has_no_way_to_change_or_delete_a_voucher() -> None:
     public = {name for name in dir(VoucherRepository) if not name.startswith("_")}
     assert public == {
-        "add", "add_booking", "add_bookings",  # appends
+        "add", "add_booking", "add_bookings", "bulk_writes_wait",  # appends
         "get", "find_by_source_key", "find_reversal", "known_keys", "list_for_date", "page",
         "view", "views", "trial_balance",  # reads
     }  # fmt: skip

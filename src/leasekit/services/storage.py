@@ -1008,6 +1008,13 @@ class VoucherRepository(Protocol):
         """Post many of what templates booked, each with its event type, in two statements."""
         ...
 
+    @property
+    def bulk_writes_wait(self) -> bool:
+        """Whether :meth:`add_bookings` spends its time waiting on a database server, so that
+        a bulk run gains by booking the next chunk meanwhile; not when the database works in
+        this process (SQLite), where the two would only take turns."""
+        ...
+
     def known_keys(self, keys: Collection[str]) -> set[str]:
         """Those of the event *keys* that have a voucher or wait in the unmapped queue."""
         ...

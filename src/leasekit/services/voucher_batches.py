@@ -100,8 +100,10 @@ def book_events(
     """Book *events* in chunks of *chunk*, one transaction each, as the ``accounting.book``
     handler books each (see the module); as *actor* (the system by default).
 
-    A chunk is booked while the one before it is written: the writing waits mostly on the
-    database, so a thread of its own lets the booking go on meanwhile."""
+    On a database server a chunk is booked while the one before it is written: the writing
+    waits mostly on the server, so a thread of its own lets the booking go on meanwhile
+    (measured by ``benchmarks/bench_vouchers.py``; on SQLite the two would only take turns,
+    and each chunk is written as soon as it is booked)."""
     if chunk < 1:
         raise ValidationError.single("chunk", "must be at least 1")
     booker = actor or Actor.system()
@@ -115,6 +117,9 @@ def book_events(
             if pending is not None:
                 report += _written(ctx, booker, *pending)
             pending = (batch, writer.submit(_write, ctx, booker, prepared))
+            if not prepared.overlap:
+                report += _written(ctx, booker, *pending)
+                pending = None
         if pending is not None:
             report += _written(ctx, booker, *pending)
     return report
@@ -185,6 +190,9 @@ class _Prepared:
     bookings: list[tuple[Booking, str]]
     unmapped: list[UnmappedEvent]
     report: BatchReport
+    overlap: bool
+    """Whether the next chunk is booked while this one is written
+    (:attr:`~leasekit.services.storage.VoucherRepository.bulk_writes_wait`)."""
 
 
 def _prepare(
@@ -199,6 +207,7 @@ def _prepare(
         fresh = _fresh(uow, money)
         work = Work(ctx, uow, actor, at, business_date)
         bookings, unmapped, zero = _bookings(work, fresh, contracts)
+        overlap = uow.vouchers.bulk_writes_wait
     report = BatchReport(
         booked=len(bookings),
         zero=zero,
@@ -207,7 +216,7 @@ def _prepare(
         ignored=len(events) - len(money),
         chunks=1,
     )
-    return _Prepared(at, business_date, bookings, unmapped, report)
+    return _Prepared(at, business_date, bookings, unmapped, report, overlap)
 
 
 def _write(ctx: ServiceContext, actor: Actor, prepared: _Prepared) -> BatchReport:

@@ -425,6 +425,12 @@ class VoucherRepository:
         self._insert(VoucherRow.__table__, _HEADER_FIELDS, headers)  # type: ignore[arg-type]
         self._insert(VoucherLineRow.__table__, _LINE_FIELDS, lines)  # type: ignore[arg-type]
 
+    @property
+    def bulk_writes_wait(self) -> bool:
+        """Whether :meth:`add_bookings` waits on a database server (PostgreSQL), not on work
+        done in this process (SQLite)."""
+        return self._session.connection().dialect.name != "sqlite"
+
     def _insert(
         self, table: sa.Table, columns: Sequence[str], rows: list[tuple[object, ...]]
     ) -> None:

@@ -107,6 +107,27 @@ def approved(
     return move(ctx, cfo, request.id, "approve")
 
 
+def at_once(ctx: ServiceContext, actors: list[Actor], request_id: str, action: str) -> list[object]:
+    """*actors* moving the request with *action* at the same moment, each in a thread: what
+    each got, the request or the error."""
+    barrier = threading.Barrier(len(actors))
+    results: list[object] = []
+
+    def one(actor: Actor) -> None:
+        barrier.wait()
+        try:
+            results.append(move(ctx, actor, request_id, action))
+        except (ConflictError, DomainError) as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=one, args=(actor,)) for actor in actors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
 def figures(ctx: ServiceContext, contract_id: str) -> Figures:
     with ctx.uow_factory() as uow:
         lines = uow.receivables.list_for_contract(contract_id)
@@ -364,21 +385,7 @@ def test_two_finance_directors_approving_at_once_approve_it_once(
     request = raise_reversal(ctx, officer, made, pay(ctx, finance, made, "500.00", "P1"))
     service.submit_exception_request(ctx, officer, Submission(request.id))
     move(ctx, supervisor, request.id, "approve")
-    barrier = threading.Barrier(len(directors))
-    results: list[object] = []
-
-    def one(actor: Actor) -> None:
-        barrier.wait()
-        try:
-            results.append(move(ctx, actor, request.id, "approve"))
-        except (ConflictError, DomainError) as exc:
-            results.append(exc)
-
-    threads = [threading.Thread(target=one, args=(actor,)) for actor in directors]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(ctx, directors, request.id, "approve")
     won = [result for result in results if isinstance(result, ExceptionRequest)]
     assert len(won) == 1, results
     stored = service.get_exception_request(ctx, finance, request.id)
@@ -398,21 +405,7 @@ def test_two_executions_at_once_reverse_the_payment_once(
     made = book()
     payment = pay(ctx, finance, made, "500.00", "P1")
     request = approved(ctx, officer, supervisor, cfo, raise_reversal(ctx, officer, made, payment))
-    barrier = threading.Barrier(len(clerks))
-    results: list[object] = []
-
-    def one(actor: Actor) -> None:
-        barrier.wait()
-        try:
-            results.append(move(ctx, actor, request.id, "execute"))
-        except (ConflictError, DomainError) as exc:
-            results.append(exc)
-
-    threads = [threading.Thread(target=one, args=(actor,)) for actor in clerks]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(ctx, clerks, request.id, "execute")
     assert len([r for r in results if isinstance(r, ExceptionRequest)]) == 1, results
     with ctx.uow_factory() as uow:
         rows = uow.allocations.of_payment(payment)

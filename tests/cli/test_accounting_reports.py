@@ -72,7 +72,9 @@ def test_the_reports_print_as_tables_and_as_csv(
     assert made.exit_code == 0, made.output
     rows = list(csv.DictReader(io.StringIO(made.output)))
     assert rows[-1]["account"] == "total"
-    assert rows[-1]["debits"] == rows[-1]["credits"] == "600.00", "received, then allocated"
+    # The taken-over book's openings in yuan (9,600.00), then the payment received and
+    # allocated (300.00 each).
+    assert rows[-1]["debits"] == rows[-1]["credits"] == "10200.00"
     assert sum(Decimal(row["closing"]) for row in rows[:-1]) == 0
     (bank,) = [row for row in rows if row["account"] == "1100"]
     assert bank["closing"] == "300.00"

@@ -17,9 +17,9 @@ before and after: a reversal reverses the payment through
 :func:`leasekit.services.funds.reverse_payment` (and re-applies it to the right contract, for
 one booked to the wrong one; the contract's later payments are allocated again, as if it had
 never been posted), a waiver takes the fee or penalty off the receivable line
-(event ``receivable_waived``), a refund is paid out by the refunds service. The request's
-version is compare-and-set, so two deciders (or two executors) acting at once cannot both
-win: the later gets a 409 and changes nothing.
+(event ``receivable_waived``), a refund is paid out through the bank
+(:mod:`leasekit.services.refunds`). The request's version is compare-and-set, so two deciders
+(or two executors) acting at once cannot both win: the later gets a 409 and changes nothing.
 
 :func:`preview_exception_request` runs the execution in a transaction it rolls back and
 answers with the figures and the vouchers it would produce.

@@ -41,6 +41,7 @@ from leasekit.ports.bank import (
     PaymentStatus,
     ReturnAction,
     debit_items,
+    send_once,
     whole,
 )
 from leasekit.ports.bureau import CreditBureau, CreditReport, CreditSubject
@@ -136,6 +137,7 @@ __all__ = [
     "check_document_key",
     "debit_items",
     "protocol_members",
+    "send_once",
     "unbalanced_currencies",
     "whole",
 ]

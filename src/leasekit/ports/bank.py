@@ -28,6 +28,7 @@ __all__ = [
     "PaymentStatus",
     "ReturnAction",
     "debit_items",
+    "send_once",
     "whole",
 ]
 
@@ -210,3 +211,13 @@ class Bank(Protocol):
         is when the payment reached its current status and ``reason`` says why it was
         rejected."""
         ...
+
+
+def send_once(bank: Bank, instruction: PaymentInstruction) -> PaymentReceipt:
+    """The bank's receipt for *instruction*, paid at most once however often this is called:
+    what the bank knows of its instruction id first (an earlier call may have failed after
+    the bank acted on it), and only if it knows nothing, the instruction sent."""
+    known = bank.payment_status(instruction.instruction_id)
+    if known is not None:
+        return known
+    return bank.send_payment(instruction)

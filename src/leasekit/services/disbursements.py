@@ -50,7 +50,7 @@ from leasekit.domain.partner_profiles import account_number, mask_number, settle
 from leasekit.domain.partners import PartnerCapability
 from leasekit.domain.review_flags import ReviewCause, ReviewFlag, ReviewFlagState
 from leasekit.errors import DomainError, LeasekitError, NotFoundError, ValidationError
-from leasekit.ports import PaymentInstruction, PaymentReceipt, PaymentStatus
+from leasekit.ports import PaymentInstruction, PaymentReceipt, PaymentStatus, send_once
 from leasekit.services.blacklist import AddToBlacklist, add_to_blacklist, blacklist_hits
 from leasekit.services.commands import Work, command, execute, transition_command
 from leasekit.services.context import ServiceContext, scoped, visible_contract, visible_or_not_found
@@ -439,11 +439,7 @@ def _ask_bank(ctx: ServiceContext, event: DomainEvent) -> PaymentReceipt | None:
         return None  # answered already
     if item.current.instruction_id != event.payload.get("instruction_id"):
         return None  # an earlier attempt's approval
-    bank = ctx.adapters.bank
-    known = bank.payment_status(item.current.instruction_id)
-    if known is not None:
-        return known
-    return bank.send_payment(_instruction(item, ctx.moment()[1]))
+    return send_once(ctx.adapters.bank, _instruction(item, ctx.moment()[1]))
 
 
 @handles_gathered("disbursement_approved", name="payouts.pay_out", gather=_ask_bank)

@@ -30,7 +30,7 @@ from leasekit.domain.partner_profiles import mask_number
 from leasekit.domain.refunds import Refund, RefundAction, RefundState
 from leasekit.errors import DomainError, PermissionDeniedError
 from leasekit.money import Money
-from leasekit.ports import PaymentInstruction, PaymentReceipt, PaymentStatus
+from leasekit.ports import PaymentInstruction, PaymentReceipt, PaymentStatus, send_once
 from leasekit.services.commands import Work, command, execute
 from leasekit.services.context import ServiceContext, back_office_only, page_size
 from leasekit.services.events import handles_gathered
@@ -136,11 +136,7 @@ def _ask_bank(ctx: ServiceContext, event: DomainEvent) -> PaymentReceipt | None:
         refund = uow.refunds.get(event.subject_id)
     if refund.state is not RefundState.REQUESTED:
         return None  # answered already
-    bank = ctx.adapters.bank
-    known = bank.payment_status(refund.instruction_id)
-    if known is not None:
-        return known
-    return bank.send_payment(_instruction(refund, ctx.moment()[1]))
+    return send_once(ctx.adapters.bank, _instruction(refund, ctx.moment()[1]))
 
 
 @handles_gathered("credit_refunded", name="refunds.pay_out", gather=_ask_bank)

@@ -209,6 +209,23 @@ def test_a_payment_on_the_wrong_contract_moves_to_the_right_one(
     assert by_payment.items[0]["impacts"][1]["after"]["principal"] == str(right_after.principal)
 
 
+def test_money_is_re_applied_only_to_another_paying_contract_in_its_currency(
+    ctx: ServiceContext, officer: Actor, finance: Actor, book: Callable[..., BookContract]
+) -> None:
+    """The request is checked by the funds' rule when it is drafted, not first when it is
+    executed."""
+    made, euros = book(), taken_over(ctx, 900, "EUR")
+    misapplied = pay(ctx, finance, made, "700.00", "MISAPPLIED")
+    for target, fault in (
+        (made.contract.id, "is the contract the payment is reversed on"),
+        (euros.contract.id, "is in EUR"),
+        ("no-such-contract", "no such contract"),
+    ):
+        with pytest.raises(ValidationError, match=f"reapply_to_contract_id: .*{fault}"):
+            raise_reversal(ctx, officer, made, misapplied, reason_code="wrong_contract",
+                           reapply_to_contract_id=target)  # fmt: skip
+
+
 def test_a_waiver_takes_the_fee_off_the_line_and_books_it(
     ctx: ServiceContext, officer: Actor, supervisor: Actor, cfo: Actor, finance: Actor,
     book: Callable[..., BookContract],

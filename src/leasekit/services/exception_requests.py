@@ -59,7 +59,7 @@ from leasekit.services.context import (
     back_office_only,
     visible_or_not_found,
 )
-from leasekit.services.funds import PAYING_STATES, reverse_payment
+from leasekit.services.funds import check_reapply, reverse_payment
 from leasekit.services.reads import Lister, lister
 from leasekit.services.refunds import ensure_no_refund_out, pay_out_refund
 from leasekit.services.storage import ExceptionRequestQuery, Page, Record, UnitOfWork
@@ -136,15 +136,13 @@ def _of_contract(get: Callable[[str], _T], item_id: str, contract: Contract, fie
 
 
 def _paying_target(uow: UnitOfWork, contract: Contract, target_id: str) -> Contract:
+    """The contract a reversal re-applies its money to, checked by the funds' own rule."""
     field = "reapply_to_contract_id"
     try:
         target = uow.contracts.get(target_id)
     except NotFoundError:
         raise ValidationError.single(field, "no such contract") from None
-    if target.state not in PAYING_STATES:
-        raise ValidationError.single(field, f"contract {target.number} takes no payments")
-    if target.principal.currency != contract.principal.currency:
-        raise ValidationError.single(field, f"contract {target.number} is in another currency")
+    check_reapply(contract, target, field)
     return target
 
 

@@ -65,6 +65,7 @@ __all__ = [
     "allocate_credit",
     "by_contract",
     "charge_return_fee",
+    "check_reapply",
     "get_payment",
     "list_contract_payments",
     "list_receivables",
@@ -273,7 +274,7 @@ def reverse_payment(
     that payment is returned."""
     contract = work.uow.contracts.get(payment.contract_id)
     if reapply_to is not None:
-        _check_reapply(contract, reapply_to)
+        check_reapply(contract, reapply_to)
     _undo(work, payment, reason)
     _replay(work, contract, payment.received_on)
     return None if reapply_to is None else _reapply(work, payment, reapply_to)
@@ -426,17 +427,18 @@ def _by_line_part_day(
     return totals
 
 
-def _check_reapply(contract: Contract, target: Contract) -> None:
-    """Money re-applied goes to another contract that takes payments in its currency."""
+def check_reapply(contract: Contract, target: Contract, field: str = "reapply_to") -> None:
+    """Money reversed on *contract* may be re-applied to *target* only if it is another
+    contract that takes payments in the same currency; otherwise a fault of *field*."""
     if target.id == contract.id:
-        raise ValidationError.single("reapply_to", "is the contract the payment is reversed on")
+        raise ValidationError.single(field, "is the contract the payment is reversed on")
     if target.state not in PAYING_STATES:
         raise ValidationError.single(
-            "reapply_to", f"contract {target.number} is {target.state}; it takes no payments"
+            field, f"contract {target.number} is {target.state}; it takes no payments"
         )
     if target.principal.currency != contract.principal.currency:
         raise ValidationError.single(
-            "reapply_to", f"contract {target.number} is in {target.principal.currency}"
+            field, f"contract {target.number} is in {target.principal.currency}"
         )
 
 

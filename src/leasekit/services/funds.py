@@ -275,21 +275,23 @@ def reverse_payment(
     contract = work.uow.contracts.get(payment.contract_id)
     if reapply_to is not None:
         check_reapply(contract, reapply_to)
-    _undo(work, payment, reason)
-    _replay(work, contract, payment.received_on)
+    lines = work.uow.receivables.list_for_contract(contract.id)
+    _undo(work, payment, reason, lines)
+    _replay(work, contract, payment.received_on, lines)
     return None if reapply_to is None else _reapply(work, payment, reapply_to)
 
 
-def _undo(work: Work, payment: Payment, reason: str) -> None:
-    """Reverse *payment*'s standing allocations; the lines owe again what it had paid."""
+def _undo(work: Work, payment: Payment, reason: str, lines: Sequence[Receivable]) -> None:
+    """Reverse *payment*'s standing allocations; its contract's *lines* (changed and stored)
+    owe again what it had paid."""
     reversals = [row.reversal(on=work.business_date, at=work.at)
                  for row in _standing(work.uow.allocations.of_payment(payment.id))]  # fmt: skip
-    lines = {line.id: line for line in work.uow.receivables.list_for_contract(payment.contract_id)}
+    by_id = {line.id: line for line in lines}
     for row in reversals:
-        lines[row.receivable_id].pay(str(row.part), row.amount)
+        by_id[row.receivable_id].pay(str(row.part), row.amount)
     work.uow.allocations.add_many(reversals)
     for line_id in {row.receivable_id for row in reversals}:
-        work.uow.receivables.update(lines[line_id])
+        work.uow.receivables.update(by_id[line_id])
     # What was given back of each part, negative as the reversal rows are (the voucher
     # engine's payment_reversed declares its parts so); the credit held, as it was.
     split = _split(_as_allocations(reversals), payment.unallocated)
@@ -308,9 +310,10 @@ def _as_allocations(rows: Iterable[PostedAllocation]) -> list[Allocation]:
     return [Allocation(row.receivable_id, row.sequence, row.part, row.amount) for row in rows]
 
 
-def _replay(work: Work, contract: Contract, since: date) -> None:
+def _replay(work: Work, contract: Contract, since: date, lines: Sequence[Receivable]) -> None:
     """Allocate again what *contract*'s allocated payments did from the day *since* on, as
-    posting them one by one would have without the payments reversed since.
+    posting them one by one would have without the payments reversed since; *lines* are its
+    receivables as they stand in this transaction (changed, and stored where they change).
 
     The order is the payments' ``received_on``, then the order they were recorded in (their
     ids); on each day the credit held first pays what falls due that day (as the end of day
@@ -326,7 +329,6 @@ def _replay(work: Work, contract: Contract, since: date) -> None:
     for row in _standing(work.uow.allocations.of_contract(contract.id)):
         if row.allocated_on >= since:
             window[row.payment_id].append(row)
-    lines = work.uow.receivables.list_for_contract(contract.id)
     paid_before = {line.id: _paid_parts(line) for line in lines}
     by_id = {line.id: line for line in lines}
     for row in itertools.chain.from_iterable(window.values()):
@@ -457,7 +459,7 @@ def _reapply(work: Work, reversed_: Payment, target: Contract) -> Payment:
         at=work.at,
     )
     post_payment(work, target, payment)
-    _replay(work, target, payment.received_on)
+    _replay(work, target, payment.received_on, work.uow.receivables.list_for_contract(target.id))
     return work.uow.payments.get(payment.id)
 
 

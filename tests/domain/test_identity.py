@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -92,11 +93,13 @@ def test_a_forked_process_does_not_draw_the_random_parts_its_parent_will() -> No
     read, write = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - the child process
+        time.sleep(0.005)  # a later millisecond: the random part is a fresh draw, not a step
         os.write(write, new_id()[12:].encode())
         os._exit(0)
     os.close(write)
     os.waitpid(child, 0)
     with os.fdopen(read) as pipe:
         childs = pipe.read()
+    time.sleep(0.005)
     assert len(childs) == 20
-    assert childs != new_id()[12:]
+    assert childs != new_id()[12:], "the child drew the parent's next random part"

@@ -7,6 +7,7 @@ Three families, named the way pytest, datasette and tox name theirs:
 - decision, ``leasekit_evaluate_application(case)``: every plugin may vote, and the approval
   service combines the votes, so no plugin silently overrides another;
   ``leasekit_partner_rating_model(scorecard)`` lets one plugin replace the rating model;
+  ``leasekit_end_of_day_steps()`` adds steps to the close of business;
 - notification, past tense: ``leasekit_event_published(event)`` for every domain event and
   ``leasekit_<event name>(event)`` for the main lifecycle events. The outbox relay delivers them
   after the transaction commits, at least once; receivers drop repeats by
@@ -19,7 +20,7 @@ arguments and checks what comes back. Every hook is documented in ``docs/plugins
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from leasekit import ports
     from leasekit.domain.events import DomainEvent
     from leasekit.domain.partner_ratings import RatingModel, Scorecard
+    from leasekit.services.end_of_day import EndOfDayStep
 
 __all__ = ["NAMED_EVENT_HOOKS", "PROJECT_NAME", "hookimpl", "hookspec"]
 
@@ -128,6 +130,15 @@ def leasekit_partner_rating_model(scorecard: Scorecard) -> RatingModel | None:
 
     Called once when leasekit starts. At most one plugin may replace the model: two are an
     error naming both. The model's ``version`` is kept with every grade it gives.
+    """
+
+
+@hookspec
+def leasekit_end_of_day_steps() -> Sequence[EndOfDayStep] | None:
+    """Return steps the close of business runs after its own, in order
+    (:class:`leasekit.services.end_of_day.EndOfDayStep`). A step must be safe to run again:
+    a close that stopped resumes by running the step's unfinished partitions. Two steps with
+    one name are an error when the close starts.
     """
 
 

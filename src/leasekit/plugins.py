@@ -424,6 +424,25 @@ class Hooks:
             ApplicationVoter(name, self, caller) for name, caller in self._each_implementation(hook)
         ]
 
+    def end_of_day_steps(self) -> list[Any]:
+        """The plugins' steps of the close of business, plugin by plugin; anything but a
+        sequence of steps is an error naming the plugin."""
+        from leasekit.services.end_of_day import EndOfDayStep
+
+        hook = "leasekit_end_of_day_steps"
+        found: list[Any] = []
+        for name, caller in self._each_implementation(hook):
+            for steps in self._call_plugin(caller, name, allow_results=True):
+                if not isinstance(steps, list | tuple) or not all(
+                    isinstance(step, EndOfDayStep) for step in steps
+                ):
+                    raise PluginError(
+                        f"{self._label(name)} returned {steps!r} from {hook}; expected a "
+                        "sequence of EndOfDayStep"
+                    )
+                found.extend(steps)
+        return found
+
     def partner_rating_model(self, scorecard: Scorecard) -> RatingModel:
         """The model a plugin puts in place of *scorecard*, or *scorecard*; two plugins
         replacing it is an error naming both, not a race decided by load order."""

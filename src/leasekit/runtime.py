@@ -45,6 +45,7 @@ from leasekit.services.ledger_sync import LedgerSubscriber
 from leasekit.services.sheets import SheetLimits
 from leasekit.settings import OutboxSettings, PartnerSettings, PreApprovalSettings, Settings
 from leasekit.store.database import create_engine, upgrade
+from leasekit.store.end_of_day import ClosedDateClock
 from leasekit.store.outbox import OutboxRelay, RelayPolicy
 from leasekit.store.uow import unit_of_work_factory
 from leasekit.store.worker import BackgroundWorker
@@ -162,6 +163,7 @@ def build_runtime(
         except BaseException:
             engine.dispose()
             raise
+    clock = ClosedDateClock(clock, engine)
     catalog.commands()
     wake = _Wake()
     services = ServiceContext(
@@ -187,6 +189,8 @@ def build_runtime(
         payout_rules=settings.payouts.rules(),
         contracting=settings.contracts.contracting(),
         collection=settings.funds.rules(),
+        close_rules=settings.eod.rules(),
+        end_of_day_steps=tuple(as_hooks(pm).end_of_day_steps()),
         accounting=settings.accounting.accounting(
             settings.contracts.company_name, settings.currency
         ),

@@ -46,6 +46,7 @@ from leasekit.domain.credit_limits import DEFAULT_LIMIT_BANDS, LimitPolicy
 from leasekit.domain.debit_runs import CollectionRules, RetryPolicy, creditor_accounts
 from leasekit.domain.disbursements import DEFAULT_PAYOUT_DOCUMENTS, PayoutRules
 from leasekit.domain.documents import DocumentKind
+from leasekit.domain.end_of_day import CloseRules
 from leasekit.domain.face_photos import MAX_REUSE_DISTANCE, FacePolicy
 from leasekit.domain.funds import ReceivablePart, Waterfall, WaterfallOrder
 from leasekit.domain.mandates import DebitScheme
@@ -601,6 +602,32 @@ class PayoutSettings(BaseModel):
         return PayoutRules(timedelta(minutes=self.claim_minutes), documents)
 
 
+class EndOfDaySettings(BaseModel):
+    """The close of business (`leasekit eod run`)."""
+
+    model_config = _section("end of day")
+
+    partition_size: int = Field(
+        default=5000, ge=1, le=1_000_000, description="Contracts per partition: what one "
+        "worker does in one transaction.",
+    )  # fmt: skip
+    penalty_daily_rate: Decimal = Field(
+        default=Decimal("0.0005"), ge=0, lt=1, description="Penalty interest per day on what "
+        'an overdue installment still owes (`"0.0005"` is 0.05 % a day).',
+    )  # fmt: skip
+    prepare_debit_runs: bool = Field(
+        default=False, description="Whether the close prepares the next business date's "
+        "debit run of every creditor account.",
+    )  # fmt: skip
+    distribute: bool = Field(
+        default=False, description="Run the close's partitions as jobs for `leasekit worker` "
+        "processes (PostgreSQL only); otherwise the close runs them itself.",
+    )  # fmt: skip
+
+    def rules(self) -> CloseRules:
+        return CloseRules(self.partition_size, self.penalty_daily_rate, self.prepare_debit_runs)
+
+
 class CreditorAccountSettings(BaseModel):
     """One account of the company's that debits are collected into."""
 
@@ -898,6 +925,10 @@ class Settings(BaseSettings):
     funds: FundsSettings = Field(
         default_factory=FundsSettings,
         description="Collections: creditor accounts, debit retries, the payment waterfall.",
+    )
+    eod: EndOfDaySettings = Field(
+        default_factory=EndOfDaySettings,
+        description="The close of business: partitions, penalty interest, workers.",
     )
     accounting: AccountingSettings = Field(
         default_factory=AccountingSettings,

@@ -85,7 +85,7 @@ def test_the_python_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     examples load into a plugin manager, whose ``check_pending`` checks their hook names and
     arguments, and the vote example votes."""
     text = GUIDE.read_text(encoding="utf-8")
-    plugin, voting, rating, suite_test, conftest = re.findall(
+    plugin, voting, rating, steps, suite_test, conftest = re.findall(
         r"^```python\n(.*?)^```$", text, re.S | re.M
     )
     acme = _run(plugin, "leasekit_acme")
@@ -104,6 +104,10 @@ def test_the_python_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     assert model.version.startswith("first-year-cap-1/scorecard-1+")
     assert lenient.rate(NEW_DEALER).grade is PartnerRating.A
     assert model.rate(NEW_DEALER).grade is PartnerRating.C
+    closing = create_plugin_manager(
+        load_entrypoints=False, blocked=(), extra_plugins=[_run(steps, "count_contracts")]
+    )
+    assert [step.name for step in closing.hooks.end_of_day_steps()] == ["count_contracts"]
     suite = _run(suite_test, "test_acme").TestAcmeBureau
     assert issubclass(suite, suites.CreditBureauSuite)
     assert _run(conftest, "conftest").pytest_plugins == ["leasekit.testing.pytest_plugin"]

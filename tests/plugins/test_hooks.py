@@ -20,6 +20,7 @@ from leasekit.errors import ConfigurationError, PluginError
 from leasekit.money import Money
 from leasekit.plugins import Hooks, PluginManager, publish
 from leasekit.ports import AdapterKind, ApprovalCase, PolicyVote, Register, RiskLevel, Verdict
+from leasekit.services.end_of_day import EndOfDayStep
 from leasekit.testing import fakes
 
 PluginFactory = Callable[..., PluginManager]
@@ -291,6 +292,27 @@ def test_a_rating_model_without_rate_is_refused(make_pm: PluginFactory) -> None:
 
     with pytest.raises(PluginError, match=r"Sloppy .* returned 'A'.* RatingModel"):
         make_pm(Sloppy()).hooks.partner_rating_model(Scorecard())
+
+
+class _Archive:
+    @hookimpl
+    def leasekit_end_of_day_steps(self) -> list[EndOfDayStep]:
+        return [EndOfDayStep("archive", lambda uow, ctx, on, low, high: {"archived": 0})]
+
+
+def test_hook_leasekit_end_of_day_steps(make_pm: PluginFactory) -> None:
+    assert make_pm().hooks.end_of_day_steps() == []
+    assert [step.name for step in make_pm(_Archive()).hooks.end_of_day_steps()] == ["archive"]
+
+
+def test_end_of_day_steps_that_are_not_steps_are_refused(make_pm: PluginFactory) -> None:
+    class Sloppy:
+        @hookimpl
+        def leasekit_end_of_day_steps(self) -> list[str]:
+            return ["archive"]
+
+    with pytest.raises(PluginError, match=r"Sloppy .* returned \['archive'\].* EndOfDayStep"):
+        make_pm(Sloppy()).hooks.end_of_day_steps()
 
 
 # --- notification -------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Final, Protocol, TypeVar
+from typing import TYPE_CHECKING, Final, Protocol, TypeVar
 
 import attrs
 
@@ -19,6 +19,7 @@ from leasekit.domain.contracts import Contract, Contracting
 from leasekit.domain.credit_limits import LimitPolicy
 from leasekit.domain.debit_runs import CollectionRules
 from leasekit.domain.disbursements import PayoutRules
+from leasekit.domain.end_of_day import CloseRules
 from leasekit.domain.face_photos import FacePolicy, PhotoInspector
 from leasekit.domain.identity import BACK_OFFICE, Actor
 from leasekit.domain.partner_monitoring import PartnerOversight
@@ -35,6 +36,9 @@ from leasekit.plugins import Adapters, ApplicationVoter
 from leasekit.services.calls import CallPolicy
 from leasekit.services.sheets import SheetLimits
 from leasekit.services.storage import UnitOfWork
+
+if TYPE_CHECKING:
+    from leasekit.services.end_of_day import EndOfDayStep
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -99,6 +103,11 @@ class ServiceContext:
     accounting: Accounting = attrs.field(factory=default_accounting)
     """The chart of accounts and the voucher templates in force, which book business
     events (:mod:`leasekit.services.accounting`)."""
+    close_rules: CloseRules = attrs.field(factory=CloseRules)
+    """How the close of business works the book (:mod:`leasekit.services.end_of_day`)."""
+    end_of_day_steps: tuple[EndOfDayStep, ...] = ()
+    """The plugins' steps of the close (``leasekit_end_of_day_steps``), after the built-in
+    ones."""
     render_contract: ContractRenderer = attrs.field(default=_no_renderer)
     """Renders a contract document as PDF bytes (:mod:`leasekit.render`)."""
     """Reads a face photo (:func:`leasekit.builtin.faces.inspect_photo`, set by the runtime:

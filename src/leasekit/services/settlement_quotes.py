@@ -53,6 +53,7 @@ __all__ = [
     "QuotePayment",
     "RequestQuote",
     "create_settlement_quote",
+    "expire",
     "get_settlement_quote",
     "list_contract_settlement_quotes",
     "pay_off",
@@ -76,7 +77,7 @@ class RequestQuote:
     )  # fmt: skip
 
 
-def _expire(work: Work, quote: SettlementQuote) -> None:
+def expire(work: Work, quote: SettlementQuote) -> None:
     """Move an open quote whose day has passed to expired (as the system: time did it)."""
     event = quote.apply(
         QuoteAction.EXPIRE, Actor.system(), at=work.at, business_date=work.business_date
@@ -117,7 +118,7 @@ def create_settlement_quote(work: Work, request: RequestQuote) -> SettlementQuot
                 "contract_id", f"has an open settlement quote already ({earlier.number}); "
                 "cancel it first",
             )  # fmt: skip
-        _expire(work, earlier)
+        expire(work, earlier)
     quote = SettlementQuote.make(
         contract=contract,
         lines=work.uow.receivables.list_for_contract(contract.id),

@@ -37,6 +37,7 @@ from leasekit.domain.debit_runs import DebitOrderItem, DebitRun, ResultImport
 from leasekit.domain.disbursements import Disbursement
 from leasekit.domain.document_defects import DocumentDefect
 from leasekit.domain.documents import Document, DocumentKind, OwnerKind
+from leasekit.domain.end_of_day import AgingBucket, CloseState, PartitionState
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.exception_requests import (
     ExceptionKind,
@@ -68,6 +69,7 @@ from leasekit.money import Currency, Money
 
 __all__ = [
     "AccountMovement",
+    "AgingRow",
     "ApiToken",
     "ApplicationRepository",
     "ApprovalTaskQuery",
@@ -75,6 +77,7 @@ __all__ = [
     "AuditRecord",
     "AuditTrail",
     "BlacklistRepository",
+    "CloseRecord",
     "ContractFacts",
     "ContractRepository",
     "Credential",
@@ -86,6 +89,7 @@ __all__ = [
     "DeliveryStatus",
     "DisbursementRepository",
     "DocumentDefectRepository",
+    "EndOfDayRepository",
     "Enrolment",
     "EnrolmentRepository",
     "EventLog",
@@ -100,12 +104,15 @@ __all__ = [
     "LedgerReports",
     "LimitMovementRepository",
     "LimitRequestRepository",
+    "OverdueLine",
     "Page",
+    "PartitionRecord",
     "PartnerBook",
     "PartnerImportRepository",
     "PartnerRepository",
     "PartnerRevisionRepository",
     "PaymentRepository",
+    "PenaltyUpdate",
     "PreApprovalRepository",
     "ProductRepository",
     "ProductVersionRepository",
@@ -1200,6 +1207,95 @@ class AuditTrail(Protocol):
         ...
 
 
+class CloseRecord(NamedTuple):
+    """One business date's close: running until every step has finished."""
+
+    business_date: date
+    state: CloseState
+    started_at: datetime
+    closed_at: datetime | None
+    summary: dict[str, Any]
+
+
+class PartitionRecord(NamedTuple):
+    """One step's share of a close: contracts with ids from *low* to *high* (excluded; None
+    for the last), and what the step counted when it finished it."""
+
+    step: str
+    low: str
+    high: str | None
+    state: PartitionState
+    result: dict[str, Any]
+    done_at: datetime | None
+
+
+class OverdueLine(NamedTuple):
+    """What the close reads of a line past its due date and still owed."""
+
+    line_id: str
+    contract_id: str
+    due_date: date
+    currency: str
+    owed: Decimal
+    """Fee, interest and principal still unpaid: what penalty accrues on."""
+    penalty_exact: Decimal
+    penalty_through: date | None
+
+
+class PenaltyUpdate(NamedTuple):
+    line_id: str
+    added: Decimal
+    exact: Decimal
+    through: date
+
+
+class AgingRow(NamedTuple):
+    """A contract with something overdue after a close."""
+
+    contract_id: str
+    as_of: date
+    days_past_due: int
+    bucket: AgingBucket
+    overdue: Decimal
+    currency: str
+
+
+class EndOfDayRepository(Protocol):
+    """Closes and their partitions (:mod:`leasekit.services.end_of_day`)."""
+
+    def close_of(self, business_date: date) -> CloseRecord | None: ...
+
+    def open_close(self, business_date: date, at: datetime) -> CloseRecord: ...
+
+    def finish_close(self, business_date: date, at: datetime, summary: dict[str, Any]) -> bool: ...
+
+    def partitions(self, business_date: date, step: str) -> list[PartitionRecord]: ...
+
+    def add_partitions(
+        self, business_date: date, step: str, ranges: Sequence[tuple[str, str | None]]
+    ) -> None: ...
+
+    def take_partition(
+        self, business_date: date, step: str, low: str
+    ) -> PartitionRecord | None: ...
+
+    def finish_partition(
+        self, business_date: date, step: str, low: str, result: dict[str, Any], at: datetime
+    ) -> None: ...
+
+    def contract_ids(self, states: Collection[str]) -> list[str]: ...
+
+    def overdue_lines(
+        self, low: str, high: str | None, before: date, states: Collection[str]
+    ) -> Iterator[OverdueLine]: ...
+
+    def accrue_penalties(self, updates: Sequence[PenaltyUpdate]) -> None: ...
+
+    def replace_aging(self, low: str, high: str | None, rows: Sequence[AgingRow]) -> None: ...
+
+    def aging_of(self, contract_id: str) -> AgingRow | None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction and the repositories that work inside it."""
 
@@ -1313,6 +1409,9 @@ class UnitOfWork(Protocol):
 
     @property
     def refunds(self) -> RefundRepository: ...
+
+    @property
+    def end_of_day(self) -> EndOfDayRepository: ...
 
     @property
     def debit_runs(self) -> DebitRunRepository: ...

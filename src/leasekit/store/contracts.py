@@ -177,6 +177,11 @@ class ReceivableRow(EntityRow):
     penalty: Mapped[Decimal]
     paid_penalty: Mapped[Decimal]
     written_off_on: Mapped[dt.date | None]
+    penalty_exact: Mapped[Decimal | None]
+    """The penalty the close of business has accrued, unrounded
+    (:mod:`leasekit.store.end_of_day`); not part of the line as services see it."""
+    penalty_through: Mapped[dt.date | None]
+    """The business date that accrual runs through."""
 
     __table_args__ = (UniqueConstraint("contract_id", "sequence"),)
 

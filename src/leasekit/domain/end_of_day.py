@@ -1,0 +1,157 @@
+"""The close of business: what one day's close does to a contract's receivables, how a book
+is cut into partitions, and the record of a close and its steps.
+
+A receivable that is still owed after its grace days is **overdue**; its contract's **days
+past due** count from the due date of its oldest overdue line, and put the contract in an
+**aging bucket** (1–30, 31–60, 61–90, 90+). Overdue lines accrue **penalty interest** every
+day on what they still owe of fee, interest and principal (never on penalty: it does not
+compound), by the calculator's rule (:func:`leasekit.calc.penalty_interest`): nothing within
+the grace days, and past them the penalty runs from the due date. The exact figure is kept
+beside the charged one, which is that figure rounded once to the currency's minor unit, so
+a line whose balance never changes is charged exactly what the calculator quotes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Final
+
+import attrs
+
+from leasekit.errors import ValidationError
+
+__all__ = [
+    "AgingBucket",
+    "CloseRules",
+    "CloseState",
+    "LineAccrual",
+    "PartitionState",
+    "accrue_penalty",
+    "bucket_of",
+    "cut",
+    "days_past_due",
+    "next_business_date",
+]
+
+
+class AgingBucket(StrEnum):
+    """How long a contract's oldest overdue installment has been unpaid."""
+
+    CURRENT = "current"
+    """Nothing overdue."""
+    DAYS_1_30 = "1-30"
+    DAYS_31_60 = "31-60"
+    DAYS_61_90 = "61-90"
+    DAYS_90_PLUS = "90+"
+
+
+_BUCKETS: Final = ((30, AgingBucket.DAYS_1_30), (60, AgingBucket.DAYS_31_60),
+                   (90, AgingBucket.DAYS_61_90))  # fmt: skip
+
+
+def bucket_of(days: int) -> AgingBucket:
+    """The bucket of a contract *days* past due (0 is current)."""
+    if days <= 0:
+        return AgingBucket.CURRENT
+    for upper, bucket in _BUCKETS:
+        if days <= upper:
+            return bucket
+    return AgingBucket.DAYS_90_PLUS
+
+
+def days_past_due(oldest_owed: date | None, on: date, grace_days: int) -> int:
+    """Days from the due date of a contract's oldest line still owed to *on*, once that line
+    is past its grace days; 0 while it is within them or when nothing is owed."""
+    if oldest_owed is None:
+        return 0
+    days = (on - oldest_owed).days
+    return days if days > grace_days else 0
+
+
+@attrs.frozen
+class LineAccrual:
+    """What a close adds to a line's penalty: the exact accrual since the due date, what that
+    adds to the charged penalty (the exact accrual rounded once, less what the last close
+    charged of it; a waiver or a settlement may have cut the charged penalty meanwhile, and
+    is not undone), and the business date it runs through."""
+
+    exact: Decimal
+    added: Decimal
+    through: date
+
+
+def accrue_penalty(
+    *,
+    base: Decimal,
+    due_date: date,
+    exact: Decimal,
+    through: date | None,
+    on: date,
+    daily_rate: Decimal,
+    grace_days: int,
+    exponent: Decimal,
+) -> LineAccrual | None:
+    """The penalty of a line owing *base* (fee, interest and principal still unpaid) after
+    the close of *on*, given what it had accrued (*exact*) through *through*; None when the
+    close adds nothing (within the grace days, nothing owed, or already accrued through *on*,
+    which makes a repeated close a no-op). The first close past the grace days charges the
+    days since the due date; each later one the days since the last close."""
+    if base <= 0 or (on - due_date).days <= grace_days:
+        return None
+    start = max(through or due_date, due_date)
+    days = (on - start).days
+    if days <= 0:
+        return None
+    total = exact + base * daily_rate * days
+    added = _rounded(total, exponent) - _rounded(exact, exponent)
+    return LineAccrual(total, added, on)
+
+
+def _rounded(amount: Decimal, exponent: Decimal) -> Decimal:
+    return amount.quantize(exponent, ROUND_HALF_UP)
+
+
+def cut(ids: Sequence[str], size: int) -> list[tuple[str, str | None]]:
+    """Sorted *ids* cut into partitions of about *size*: ``(first, next first)`` ranges, the
+    last open-ended, so that an id added later still falls into one of them."""
+    if size < 1:
+        raise ValidationError.single("partition_size", "must be at least 1")
+    starts = [ids[index] for index in range(0, len(ids), size)]
+    if not starts:
+        return []
+    starts[0] = ""
+    return [(start, starts[index + 1] if index + 1 < len(starts) else None)
+            for index, start in enumerate(starts)]  # fmt: skip
+
+
+@attrs.frozen
+class CloseRules:
+    """How the close of business works the book."""
+
+    partition_size: int = 5000
+    """Contracts per partition: the unit one worker does in one transaction."""
+    penalty_daily_rate: Decimal = Decimal("0.0005")
+    """Penalty interest per day on what an overdue line still owes (0.05 %)."""
+    prepare_debit_runs: bool = False
+    """Whether the close prepares the next business date's debit runs."""
+
+
+class CloseState(StrEnum):
+    RUNNING = "running"
+    """Steps are being worked; the business date has not moved."""
+    CLOSED = "closed"
+    """Every step succeeded and the business date moved to the next day."""
+
+
+class PartitionState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+
+
+def next_business_date(closed: date) -> date:
+    """The business date after a closed one: the next calendar day (weekends and holidays
+    are business days of a leasing company's books; interest runs on them too)."""
+    return closed + timedelta(days=1)

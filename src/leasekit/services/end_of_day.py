@@ -1,0 +1,367 @@
+"""The close of business: the named steps that end a business date, and the business date
+that moves on once every one of them has finished.
+
+A close is recorded by its business date (:mod:`leasekit.store.end_of_day`). Each step is cut
+into **partitions** when the close first reaches it: ranges of contract ids for a step that
+works contract by contract, one partition for the rest. A partition is done in one
+transaction that also marks it done, under its row's lock, so it is done exactly once
+however often it is started, by however many workers; a crash loses at most the partitions
+in flight, and running the close again resumes with what is left. The business date moves
+(the close's row turns ``closed``) only after every partition of every step is done, so a
+step failing in the middle leaves the date where it was.
+
+Partitions run in this process (:func:`run_inline`) or as jobs for ``leasekit worker``
+processes on PostgreSQL (:mod:`leasekit.jobs`); either gives the same database contents.
+
+The built-in steps, in order:
+
+``receivables``
+    Lines still owed past their grace days accrue penalty interest for the day, and each
+    contract's days past due and aging bucket are stored (``contract_aging``).
+``expiries``
+    Settlement quotes whose last valid day this is are expired.
+``partners``
+    Partners are rated and their monitoring rules applied (once per business date).
+``debit_runs``
+    Where settings ask for it, the next business date's debit runs are prepared.
+
+Plugins add steps with the ``leasekit_end_of_day_steps`` hook; theirs run after these.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, Final, Protocol
+
+import attrs
+
+from leasekit.domain.contracts import ContractState
+from leasekit.domain.end_of_day import (
+    AgingBucket,
+    CloseState,
+    PartitionState,
+    accrue_penalty,
+    bucket_of,
+    cut,
+    days_past_due,
+    next_business_date,
+)
+from leasekit.domain.identity import Actor
+from leasekit.errors import LeasekitError
+from leasekit.money import currency
+from leasekit.services.commands import Work
+from leasekit.services.context import ServiceContext
+from leasekit.services.storage import (
+    AgingRow,
+    CloseRecord,
+    OverdueLine,
+    PartitionRecord,
+    PenaltyUpdate,
+    UnitOfWork,
+)
+
+__all__ = [
+    "BUILTIN_STEPS",
+    "CloseFailed",
+    "CloseProgress",
+    "EndOfDayStep",
+    "close_business_day",
+    "close_progress",
+    "run_inline",
+    "run_partition",
+    "steps_of",
+]
+
+SERVICED_STATES: Final = frozenset({ContractState.ACTIVE, ContractState.TERMINATED})
+"""Contracts whose receivables age and accrue: those being collected."""
+
+_SYSTEM: Final = Actor.system("end_of_day")
+
+Counts = dict[str, Any]
+"""What a partition of a step did, as counts (and amounts as text): summed into the close's
+summary."""
+
+
+@attrs.frozen
+class EndOfDayStep:
+    """A named step of the close.
+
+    A step *by_contract* works on one range of contract ids at a time, inside the
+    partition's transaction: ``work(uow, ctx, business_date, low, high)``. Any other step is
+    one partition: ``work(None, ctx, business_date, "", None)``, which opens its own
+    transactions and must be safe to run again (a rerun after a crash repeats it)."""
+
+    name: str
+    work: Callable[[UnitOfWork | None, ServiceContext, date, str, str | None], Counts]
+    by_contract: bool = False
+
+
+class CloseFailed(LeasekitError):
+    """A step did not finish: the business date stays, and running the close again resumes."""
+
+
+def _receivables(
+    uow: UnitOfWork | None, ctx: ServiceContext, on: date, low: str, high: str | None
+) -> Counts:
+    """Penalty accrual and aging of the contracts in one range."""
+    assert uow is not None
+    rules = ctx.close_rules
+    grace = ctx.collection.retry.grace_days
+    states = sorted(SERVICED_STATES)
+    updates: list[PenaltyUpdate] = []
+    aging: list[AgingRow] = []
+    penalty = Decimal(0)
+    owed = uow.end_of_day.overdue_lines(low, high, next_business_date(on), states)
+    for contract_id, lines in _by_contract(owed):
+        exponent = currency(lines[0].currency).quantum
+        for line in lines:
+            accrued = accrue_penalty(
+                base=line.owed, due_date=line.due_date, exact=line.penalty_exact,
+                through=line.penalty_through, on=on, daily_rate=rules.penalty_daily_rate,
+                grace_days=grace, exponent=exponent,
+            )  # fmt: skip
+            if accrued is not None:
+                updates.append(PenaltyUpdate(line.line_id, accrued.added, accrued.exact, on))
+                penalty += accrued.added
+        days = days_past_due(lines[0].due_date, on, grace)
+        if days:
+            overdue = sum((line.owed for line in lines if line.due_date <= on), Decimal(0))
+            aging.append(AgingRow(contract_id, on, days, bucket_of(days), overdue,
+                                  lines[0].currency))  # fmt: skip
+    uow.end_of_day.accrue_penalties(updates)
+    uow.end_of_day.replace_aging(low, high, aging)
+    buckets = Counter(row.bucket.value for row in aging)
+    return {"lines_accrued": len(updates), "penalty": str(penalty), "overdue_contracts": len(aging),
+            **{f"bucket_{bucket.value}": buckets[bucket.value] for bucket in AgingBucket
+               if bucket is not AgingBucket.CURRENT}}  # fmt: skip
+
+
+def _by_contract(lines: Iterable[OverdueLine]) -> Iterator[tuple[str, list[OverdueLine]]]:
+    """*lines* (sorted by contract) grouped per contract."""
+    current: list[OverdueLine] = []
+    for line in lines:
+        if current and current[0].contract_id != line.contract_id:
+            yield current[0].contract_id, current
+            current = []
+        current.append(line)
+    if current:
+        yield current[0].contract_id, current
+
+
+def _expiries(
+    uow: UnitOfWork | None, ctx: ServiceContext, on: date, low: str, high: str | None
+) -> Counts:
+    """Settlement quotes past their last valid day expire (the system acts: time did it)."""
+    from leasekit.services.settlement_quotes import expire
+
+    tomorrow = next_business_date(on)
+    currencies = {ctx.currency.code, *(a.currency for a in ctx.collection.accounts.values())}
+    expired = 0
+    with ctx.unit_of_work() as own:
+        work = Work(ctx, own, _SYSTEM, ctx.clock.now(), on)
+        for code in sorted(currencies):
+            for quote in own.settlement_quotes.open_in(code):
+                if quote.expired_on(tomorrow):
+                    expire(work, quote)
+                    expired += 1
+        own.commit()
+    return {"quotes_expired": expired}
+
+
+def _partners(
+    uow: UnitOfWork | None, ctx: ServiceContext, on: date, low: str, high: str | None
+) -> Counts:
+    from leasekit.services.partner_monitoring import refresh_partners
+
+    report = refresh_partners(ctx)
+    if report.failed:
+        named = "; ".join(f"{partner_id}: {why}" for partner_id, why in report.failed)
+        raise CloseFailed(f"partners could not be rated: {named}")
+    return {"partners_rated": report.rated, "partners_rated_before": report.already}
+
+
+def _debit_runs(
+    uow: UnitOfWork | None, ctx: ServiceContext, on: date, low: str, high: str | None
+) -> Counts:
+    """Tomorrow's debit run of each creditor account, where settings ask for it (one run
+    per account and date, so a rerun finds the runs made)."""
+    from leasekit.services.debit_runs import StartDebitRun, start_debit_run
+
+    if not ctx.close_rules.prepare_debit_runs:
+        return {"debit_runs": 0}
+    tomorrow = next_business_date(on)
+    for account_id in sorted(ctx.collection.accounts):
+        start_debit_run(ctx, _SYSTEM, StartDebitRun(account_id, tomorrow))
+    return {"debit_runs": len(ctx.collection.accounts)}
+
+
+BUILTIN_STEPS: Final = (
+    EndOfDayStep("receivables", _receivables, by_contract=True),
+    EndOfDayStep("expiries", _expiries),
+    EndOfDayStep("partners", _partners),
+    EndOfDayStep("debit_runs", _debit_runs),
+)
+
+
+def steps_of(ctx: ServiceContext) -> tuple[EndOfDayStep, ...]:
+    """The built-in steps, then the plugins'; two with one name is a configuration error."""
+    found = (*BUILTIN_STEPS, *ctx.end_of_day_steps)
+    names = Counter(step.name for step in found)
+    twice = sorted(name for name, count in names.items() if count > 1)
+    if twice:
+        raise CloseFailed(f"end-of-day steps named twice: {', '.join(twice)}")
+    return found
+
+
+def _step(ctx: ServiceContext, name: str) -> EndOfDayStep:
+    for step in steps_of(ctx):
+        if step.name == name:
+            return step
+    raise CloseFailed(f"no end-of-day step is named {name!r}")
+
+
+def run_partition(ctx: ServiceContext, business_date: date, step_name: str, low: str) -> bool:
+    """Do one partition of a step, unless it is done: in one transaction with its mark, under
+    its row's lock. True if this call did it. Workers call this for each job."""
+    step = _step(ctx, step_name)
+    with ctx.unit_of_work() as uow:
+        partition = uow.end_of_day.take_partition(business_date, step_name, low)
+        if partition is None:
+            raise CloseFailed(f"{business_date} {step_name}: no partition starts at {low!r}")
+        if partition.state is PartitionState.DONE:
+            return False
+        if step.by_contract:
+            result = step.work(uow, ctx, business_date, partition.low, partition.high)
+        else:
+            result = step.work(None, ctx, business_date, partition.low, partition.high)
+        uow.end_of_day.finish_partition(business_date, step_name, low, result, ctx.clock.now())
+        uow.commit()
+    return True
+
+
+class PartitionRunner(Protocol):
+    """Gets a step's pending partitions done: in this process, or by queued workers."""
+
+    def __call__(
+        self,
+        ctx: ServiceContext,
+        business_date: date,
+        step: str,
+        pending: Sequence[PartitionRecord],
+        advanced: Callable[[int], None],
+    ) -> None: ...
+
+
+def run_inline(
+    ctx: ServiceContext,
+    business_date: date,
+    step: str,
+    pending: Sequence[PartitionRecord],
+    advanced: Callable[[int], None],
+) -> None:
+    """Each partition in turn, in this process (SQLite, or a small book)."""
+    for partition in pending:
+        run_partition(ctx, business_date, step, partition.low)
+        advanced(1)
+
+
+@attrs.frozen
+class CloseProgress:
+    """Where a close stands: per step, partitions done of all; and its summary once closed."""
+
+    business_date: date
+    state: CloseState
+    steps: tuple[tuple[str, int, int], ...]
+    summary: Mapping[str, Any]
+
+
+def _partitions(uow: UnitOfWork, ctx: ServiceContext, on: date, step: EndOfDayStep
+                ) -> list[PartitionRecord]:  # fmt: skip
+    """The step's partitions, cut the first time the close reaches it; the same on a rerun."""
+    found = uow.end_of_day.partitions(on, step.name)
+    if found:
+        return found
+    if step.by_contract:
+        ids = uow.end_of_day.contract_ids(sorted(SERVICED_STATES))
+        ranges = cut(ids, ctx.close_rules.partition_size) or [("", None)]
+    else:
+        ranges = [("", None)]
+    uow.end_of_day.add_partitions(on, step.name, ranges)
+    return uow.end_of_day.partitions(on, step.name)
+
+
+def close_business_day(
+    ctx: ServiceContext,
+    *,
+    runner: PartitionRunner = run_inline,
+    started: Callable[[str, int], None] = lambda step, total: None,
+    advanced: Callable[[int], None] = lambda done: None,
+) -> CloseRecord:
+    """Close the current business date: every step, then the date moves to the next day.
+
+    A close begun before (and stopped by a crash or a failing step) resumes with what is
+    left. *started* hears each step's name and partition count, *advanced* each partition
+    done (progress bars)."""
+    on = ctx.clock.business_date()
+    with ctx.unit_of_work() as uow:
+        uow.end_of_day.open_close(on, ctx.clock.now())
+        uow.commit()
+    for step in steps_of(ctx):
+        with ctx.unit_of_work() as uow:
+            partitions = _partitions(uow, ctx, on, step)
+            uow.commit()
+        pending = [p for p in partitions if p.state is PartitionState.PENDING]
+        started(step.name, len(partitions))
+        advanced(len(partitions) - len(pending))
+        try:
+            runner(ctx, on, step.name, pending, advanced)
+        except LeasekitError as exc:
+            raise CloseFailed(f"{on} step {step.name}: {exc}") from exc
+    with ctx.unit_of_work() as uow:
+        summary = _summary(uow, ctx, on)
+        uow.end_of_day.finish_close(on, ctx.clock.now(), summary)
+        uow.commit()
+        closed = uow.end_of_day.close_of(on)
+    assert closed is not None
+    return closed
+
+
+def _summary(uow: UnitOfWork, ctx: ServiceContext, on: date) -> dict[str, Any]:
+    """Each step's partition results summed; refused if a partition is not done (a worker
+    still at it, or one that failed)."""
+    summary: dict[str, Any] = {}
+    for step in steps_of(ctx):
+        totals: dict[str, Any] = {}
+        for partition in uow.end_of_day.partitions(on, step.name):
+            if partition.state is not PartitionState.DONE:
+                raise CloseFailed(
+                    f"{on} step {step.name}: the partition from {partition.low!r} is not done"
+                )
+            for key, value in partition.result.items():
+                totals[key] = _added(totals.get(key), value)
+        summary[step.name] = totals
+    return summary
+
+
+def _added(total: Any, value: Any) -> Any:
+    """Counts add as numbers, amounts (text) as exact decimals."""
+    if isinstance(value, str):
+        return str(Decimal(total or 0) + Decimal(value))
+    return (total or 0) + value
+
+
+def close_progress(ctx: ServiceContext, business_date: date) -> CloseProgress | None:
+    """The close of *business_date* as it stands, or None if none was begun."""
+    with ctx.unit_of_work() as uow:
+        close = uow.end_of_day.close_of(business_date)
+        if close is None:
+            return None
+        steps = []
+        for step in steps_of(ctx):
+            partitions = uow.end_of_day.partitions(business_date, step.name)
+            done = sum(p.state is PartitionState.DONE for p in partitions)
+            steps.append((step.name, done, len(partitions)))
+    return CloseProgress(business_date, close.state, tuple(steps), close.summary)

@@ -1,0 +1,195 @@
+"""The close of business: penalty accrual and aging against hand-computed figures, the
+business date moving only when every step is done, resumption after a failing step, and the
+same result whatever the partitioning."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import attrs
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from leasekit.calc import penalty_interest
+from leasekit.domain.clock import FixedClock
+from leasekit.domain.end_of_day import AgingBucket, CloseRules, CloseState
+from leasekit.errors import LeasekitError
+from leasekit.money import Money
+from leasekit.services.context import ServiceContext
+from leasekit.services.end_of_day import (
+    BUILTIN_STEPS,
+    CloseFailed,
+    EndOfDayStep,
+    close_business_day,
+    close_progress,
+    run_partition,
+)
+from leasekit.services.storage import UnitOfWork
+from leasekit.store.end_of_day import ClosedDateClock
+from leasekit.testing.book import book_partner, taken_over_contract
+
+PRICED_ON = date(2024, 1, 10)
+"""Installments fall due on the 10th of each month from February 2024."""
+RATE = Decimal("0.0005")
+
+
+@pytest.fixture
+def closing(ctx: ServiceContext, engine: Engine, fixed_clock: FixedClock) -> ServiceContext:
+    """The services' context with the business date kept by closes, as the runtime builds it."""
+    rules = CloseRules(partition_size=2, penalty_daily_rate=RATE)
+    return attrs.evolve(ctx, clock=ClosedDateClock(fixed_clock, engine), close_rules=rules)
+
+
+def _book(ctx: ServiceContext, count: int) -> list[str]:
+    at = datetime(2024, 1, 10, 9, tzinfo=UTC)
+    ids = []
+    with ctx.unit_of_work() as uow:
+        partner = book_partner(uow, "Book Dealer", "91310000MA1FL0BOOK", at)
+        for serial in range(count):
+            made = taken_over_contract(
+                uow, partner, number=f"TO-{serial}", serial=serial + 1,
+                customer_name=f"Customer {serial}", price=Money(Decimal("60000.00"), "CNY"),
+                term_months=12, annual_rate=Decimal("0.06"), priced_on=PRICED_ON, at=at,
+            )  # fmt: skip
+            ids.append(made.contract.id)
+        uow.commit()
+    return ids
+
+
+def _lines(uow: UnitOfWork, contract_id: str) -> list[tuple[date, Decimal, Decimal]]:
+    return [(line.due_date, line.outstanding.amount - line.penalty.amount, line.penalty.amount)
+            for line in uow.receivables.list_for_contract(contract_id)]  # fmt: skip
+
+
+def _close_days(ctx: ServiceContext, days: int) -> None:
+    for _ in range(days):
+        close_business_day(ctx)
+
+
+def _table(engine: Engine, name: str) -> list[tuple[object, ...]]:
+    with engine.connect() as connection:
+        table = sa.Table(name, sa.MetaData(), autoload_with=connection)
+        order = [column for column in table.c if column.name not in {"done_at", "started_at",
+                                                                     "closed_at"}]  # fmt: skip
+        return [tuple(row) for row in connection.execute(sa.select(*order).order_by(*order))]
+
+
+def test_the_close_moves_the_business_date_one_day(
+    closing: ServiceContext, fixed_clock: FixedClock
+) -> None:
+    fixed_clock.set_business_date(date(2024, 2, 1))
+    closed = close_business_day(closing)
+    assert (closed.business_date, closed.state) == (date(2024, 2, 1), CloseState.CLOSED)
+    assert closing.clock.business_date() == date(2024, 2, 2)
+    fixed_clock.set_business_date(date(2030, 1, 1))
+    assert closing.clock.business_date() == date(2024, 2, 2), "closes alone move it now"
+
+
+def test_penalty_and_aging_match_the_calculator_day_by_day(
+    closing: ServiceContext, fixed_clock: FixedClock
+) -> None:
+    [contract_id] = _book(closing, 1)
+    grace = closing.collection.retry.grace_days
+    fixed_clock.set_business_date(date(2024, 2, 10))
+    with closing.unit_of_work() as uow:
+        first_due, owed, _ = _lines(uow, contract_id)[0]
+    for day in range(grace + 1):  # the due date and the grace days: nothing yet
+        close_business_day(closing)
+        with closing.unit_of_work() as uow:
+            assert _lines(uow, contract_id)[0][2] == 0, f"day {day}"
+            assert uow.end_of_day.aging_of(contract_id) is None
+    _close_days(closing, 36)  # through 2024-03-20: 39 days after the first due date
+    on = date(2024, 3, 20)
+    with closing.unit_of_work() as uow:
+        lines = _lines(uow, contract_id)
+        aging = uow.end_of_day.aging_of(contract_id)
+    quoted = penalty_interest(
+        [(due, rest) for due, rest, _ in lines if due <= on], as_of=on, daily_rate=RATE,
+        grace_days=grace, currency_code="CNY",
+    )  # fmt: skip
+    assert [line.penalty for line in quoted.lines] == [penalty for due, _, penalty in lines
+                                                       if due <= on]  # fmt: skip
+    # by hand: the first line, owing its whole installment, 39 days at 0.05 %
+    assert lines[0][2] == (owed * RATE * 39).quantize(Decimal("0.01"))
+    assert aging is not None
+    assert (aging.days_past_due, aging.bucket) == (39, AgingBucket.DAYS_31_60)
+    assert aging.overdue == lines[0][1] + lines[1][1]
+    assert first_due == date(2024, 2, 10)
+
+
+def test_a_closed_day_done_again_changes_nothing(
+    closing: ServiceContext, fixed_clock: FixedClock, engine: Engine
+) -> None:
+    _book(closing, 3)
+    fixed_clock.set_business_date(date(2024, 3, 1))
+    close_business_day(closing)
+    before = {name: _table(engine, name) for name in ("receivables", "contract_aging")}
+    for step in BUILTIN_STEPS:
+        with closing.unit_of_work() as uow:
+            partitions = uow.end_of_day.partitions(date(2024, 3, 1), step.name)
+        for partition in partitions:
+            assert not run_partition(closing, date(2024, 3, 1), step.name, partition.low)
+    assert {name: _table(engine, name) for name in before} == before
+
+
+def test_a_failing_step_leaves_the_date_and_the_rerun_resumes(
+    closing: ServiceContext, fixed_clock: FixedClock, engine: Engine
+) -> None:
+    [contract_id] = _book(closing, 1)
+    fixed_clock.set_business_date(date(2024, 3, 1))
+    calls: list[date] = []
+
+    def flaky(uow: object, ctx: ServiceContext, on: date, low: str, high: str | None
+              ) -> dict[str, int]:  # fmt: skip
+        calls.append(on)
+        if len(calls) == 1:
+            raise LeasekitError("the archive is not reachable")
+        return {"archived": 1}
+
+    failing = attrs.evolve(closing, end_of_day_steps=(EndOfDayStep("archive", flaky),))
+    with pytest.raises(CloseFailed, match="step archive: the archive is not reachable"):
+        close_business_day(failing)
+    assert failing.clock.business_date() == date(2024, 3, 1)
+    with failing.unit_of_work() as uow:
+        accrued = _lines(uow, contract_id)[0][2]
+    progress = close_progress(failing, date(2024, 3, 1))
+    assert progress is not None
+    assert progress.state is CloseState.RUNNING
+    assert {name: (done, total) for name, done, total in progress.steps}["archive"] == (0, 1)
+
+    closed = close_business_day(failing)
+    assert failing.clock.business_date() == date(2024, 3, 2)
+    assert closed.summary["archive"] == {"archived": 1}
+    with failing.unit_of_work() as uow:
+        assert _lines(uow, contract_id)[0][2] == accrued, "the receivables step ran once"
+
+
+def test_the_partitioning_does_not_change_the_result(
+    closing: ServiceContext, fixed_clock: FixedClock, engine: Engine
+) -> None:
+    ids = _book(closing, 5)
+    fixed_clock.set_business_date(date(2024, 4, 1))
+    close_business_day(closing)
+    split = {name: _table(engine, name) for name in ("receivables", "contract_aging")}
+    with closing.unit_of_work() as uow:
+        assert len(uow.end_of_day.partitions(date(2024, 4, 1), "receivables")) == 3
+    # the same day again, on the same book, in one partition: undo the close and redo it
+    with engine.begin() as connection:
+        for table in ("eod_partitions", "eod_closes", "contract_aging"):
+            connection.execute(sa.text(f"DELETE FROM {table}"))
+        connection.execute(sa.text("UPDATE receivables SET penalty = '0', penalty_exact = NULL, "
+                                   "penalty_through = NULL, version = version - 1 "
+                                   "WHERE penalty_through IS NOT NULL"))  # fmt: skip
+    whole = attrs.evolve(closing, close_rules=CloseRules(partition_size=100,
+                                                         penalty_daily_rate=RATE))  # fmt: skip
+    close_business_day(whole)
+    assert {name: _table(engine, name) for name in split} == split
+    assert len(ids) == 5
+
+
+def test_a_step_name_used_twice_is_refused(closing: ServiceContext) -> None:
+    twice = attrs.evolve(closing, end_of_day_steps=(BUILTIN_STEPS[1],))
+    with pytest.raises(CloseFailed, match="named twice: expiries"):
+        close_business_day(twice)

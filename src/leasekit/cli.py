@@ -1274,3 +1274,132 @@ def accounting_sub_ledger(
         f"Receivable account {report.receivable_account} ({', '.join(report.receivable_parts)})"
         f": {report.receivable_balance}; outstanding {report.outstanding}; {verdict}."
     )
+
+
+@cli.group()
+def eod() -> None:
+    """The close of business: the day's steps over the whole book, then the next business
+    date."""
+
+
+@eod.command("run")
+@click.option(
+    "--distribute/--in-process",
+    default=None,
+    help="Give the partitions to `leasekit worker` processes (PostgreSQL), or run them here "
+    "[LEASEKIT_EOD__DISTRIBUTE; in this process by default].",
+)
+@_DEMO_DIR_OPTION
+def eod_run(distribute: bool | None, demo_dir: Path | None) -> None:
+    """Close the current business date: every step, each partition once; the business date
+    moves to the next day only when all are done. A close that stopped (a crash, a failing
+    step) resumes where it stopped when run again. Exits 1, naming the step, if a step
+    fails."""
+    from leasekit.services.end_of_day import CloseFailed, close_business_day
+
+    settings = _funds_settings(demo_dir) or _settings()
+    runtime = _runtime(settings)
+    try:
+        runner = _partition_runner(settings, runtime, distribute)
+        with _step_progress() as (started, advanced):
+            closed = close_business_day(
+                runtime.services, runner=runner, started=started, advanced=advanced
+            )
+    except CloseFailed as exc:
+        click.echo(f"the close did not finish: {exc}", err=True)
+        click.echo("the business date has not moved; run `leasekit eod run` again", err=True)
+        raise SystemExit(1) from None
+    except LeasekitError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        runtime.close()
+    _print_close(closed.business_date, closed.summary)
+
+
+def _partition_runner(settings: Settings, runtime: Runtime, distribute: bool | None) -> Any:
+    """In this process, or queued for workers when asked (PostgreSQL only)."""
+    from leasekit.services.end_of_day import run_inline
+
+    if not (settings.eod.distribute if distribute is None else distribute):
+        return run_inline
+    from leasekit.jobs import run_queued
+
+    return run_queued(
+        settings.database_url.get_secret_value(), runtime.engine,
+        heartbeat_seconds=settings.eod.worker_heartbeat_seconds,
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _step_progress() -> Iterator[tuple[Callable[[str, int], None], Callable[[int], None]]]:
+    """A progress bar per step on stderr: told each step's partitions, then each one done."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console(stderr=True)
+    with Progress(console=console, disable=not console.is_terminal) as bar:
+        current: list[Any] = []
+
+        def started(step: str, total: int) -> None:
+            current[:] = [bar.add_task(step, total=total)]
+
+        def advanced(done: int) -> None:
+            bar.advance(current[0], done)
+
+        yield started, advanced
+
+
+def _print_close(business_date: date, summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("step", "figure", "value", title=f"Business date {business_date} closed")
+    for step, figures in summary.items():
+        for name, value in figures.items():
+            table.add_row(step, name, str(value))
+    Console(width=120).print(table)
+
+
+@eod.command("status")
+@click.option(
+    "--date", "business_date", type=click.DateTime(["%Y-%m-%d"]),
+    help="The business date whose close to show (the current one's if left out).",
+)  # fmt: skip
+@_DEMO_DIR_OPTION
+def eod_status(business_date: datetime | None, demo_dir: Path | None) -> None:
+    """The business date, and how far the close of a date has come, step by step."""
+    from leasekit.services.end_of_day import close_progress
+
+    def read(ctx: ServiceContext) -> tuple[date, Any]:
+        today = ctx.clock.business_date()
+        asked = business_date.date() if business_date is not None else today
+        return today, close_progress(ctx, asked)
+
+    today, progress = _on_server(read, _funds_settings(demo_dir))
+    click.echo(f"business date: {today}")
+    if progress is None:
+        click.echo("no close of that date has begun")
+        return
+    click.echo(f"close of {progress.business_date}: {progress.state}")
+    for step, done, total in progress.steps:
+        click.echo(f"  {step}: {done}/{total} partitions done")
+
+
+@cli.command()
+def worker() -> None:
+    """Work the close of business's partitions as `leasekit eod run --distribute` queues
+    them, until stopped (Ctrl+C or SIGTERM end the partition in hand first). Any number of
+    workers, on any machines that reach the PostgreSQL database, share the work."""
+    from leasekit.jobs import run_worker
+
+    settings = _settings()
+    runtime = _runtime(settings)
+    try:
+        run_worker(
+            runtime, settings.database_url.get_secret_value(),
+            heartbeat_seconds=settings.eod.worker_heartbeat_seconds,
+        )  # fmt: skip
+    except LeasekitError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        runtime.close()

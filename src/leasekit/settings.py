@@ -623,6 +623,10 @@ class EndOfDaySettings(BaseModel):
         default=False, description="Run the close's partitions as jobs for `leasekit worker` "
         "processes (PostgreSQL only); otherwise the close runs them itself.",
     )  # fmt: skip
+    worker_heartbeat_seconds: float = Field(
+        default=10, gt=0, le=600, description="How often a worker says it is alive; a job "
+        "whose worker has been silent three times as long is given to another worker.",
+    )  # fmt: skip
 
     def rules(self) -> CloseRules:
         return CloseRules(self.partition_size, self.penalty_daily_rate, self.prepare_debit_runs)

@@ -224,22 +224,36 @@ def _step(ctx: ServiceContext, name: str) -> EndOfDayStep:
 
 
 def run_partition(ctx: ServiceContext, business_date: date, step_name: str, low: str) -> bool:
-    """Do one partition of a step, unless it is done: in one transaction with its mark, under
-    its row's lock. True if this call did it. Workers call this for each job."""
+    """Do one partition of a step unless it is done; True if this call did it. Workers call
+    this for each job.
+
+    A step by contract works in the transaction that marks its partition done, under the
+    partition's row lock, so it is done exactly once. Any other step opens transactions of
+    its own (SQLite admits one writer), so it runs first and its partition is marked after:
+    a crash between the two repeats it, which such a step must allow."""
     step = _step(ctx, step_name)
+    if not step.by_contract:
+        with ctx.unit_of_work() as uow:
+            if _locked(uow, business_date, step_name, low).state is PartitionState.DONE:
+                return False
+        result = step.work(None, ctx, business_date, "", None)
     with ctx.unit_of_work() as uow:
-        partition = uow.end_of_day.take_partition(business_date, step_name, low)
-        if partition is None:
-            raise CloseFailed(f"{business_date} {step_name}: no partition starts at {low!r}")
+        partition = _locked(uow, business_date, step_name, low)
         if partition.state is PartitionState.DONE:
             return False
         if step.by_contract:
             result = step.work(uow, ctx, business_date, partition.low, partition.high)
-        else:
-            result = step.work(None, ctx, business_date, partition.low, partition.high)
         uow.end_of_day.finish_partition(business_date, step_name, low, result, ctx.clock.now())
         uow.commit()
     return True
+
+
+def _locked(uow: UnitOfWork, business_date: date, step: str, low: str) -> PartitionRecord:
+    """The partition, locked until *uow* ends."""
+    partition = uow.end_of_day.take_partition(business_date, step, low)
+    if partition is None:
+        raise CloseFailed(f"{business_date} {step}: no partition starts at {low!r}")
+    return partition
 
 
 class PartitionRunner(Protocol):

@@ -15,6 +15,7 @@ programmatically, so neither an ``alembic.ini`` nor the source tree is needed at
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from importlib import resources
@@ -84,10 +85,20 @@ def create_engine(url: str | URL, *, connections: int = 5) -> Engine:
     *connections* open: as many as threads use it at once, or each busy moment opens (and
     on PostgreSQL, starts a server process for) a connection that is closed right after."""
     normalized = normalize_url(url)
-    engine = sa.create_engine(normalized, pool_size=connections)
+    engine = sa.create_engine(
+        normalized, pool_size=connections, connect_args=_connect_args(normalized)
+    )
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _configure_sqlite)
     return engine
+
+
+def _connect_args(url: URL) -> dict[str, str]:
+    """On PostgreSQL, name each connection after its process (``leasekit-<pid>``) unless the
+    URL names it: ``pg_stat_activity`` then tells which server or worker holds a lock."""
+    if url.get_backend_name() != "postgresql" or "application_name" in url.query:
+        return {}
+    return {"application_name": f"leasekit-{os.getpid()}"}
 
 
 def begin_writing(connection: sa.Connection) -> None:

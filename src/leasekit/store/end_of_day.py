@@ -35,6 +35,7 @@ from leasekit.services.storage import (
     PenaltyUpdate,
 )
 from leasekit.store.contracts import ContractRow, ReceivableRow
+from leasekit.store.database import begin_writing
 from leasekit.store.repository import repository
 from leasekit.store.schema import ID_LENGTH, Base
 
@@ -208,6 +209,7 @@ class EndOfDayRepository:
                    _PARTITIONS.c.low == low)
             .with_for_update()
         )  # fmt: skip
+        begin_writing(self._session.connection())
         row = self._execute(statement).mappings().first()
         return None if row is None else _partition(row)
 

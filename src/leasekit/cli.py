@@ -1392,6 +1392,8 @@ def worker() -> None:
     workers, on any machines that reach the PostgreSQL database, share the work."""
     from leasekit.jobs import run_worker
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = _settings()
     runtime = _runtime(settings)
     try:

@@ -4,7 +4,7 @@ same result whatever the partitioning."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 import attrs
@@ -16,7 +16,6 @@ from leasekit.calc import penalty_interest
 from leasekit.domain.clock import FixedClock
 from leasekit.domain.end_of_day import AgingBucket, CloseRules, CloseState
 from leasekit.errors import LeasekitError
-from leasekit.money import Money
 from leasekit.services.context import ServiceContext
 from leasekit.services.end_of_day import (
     BUILTIN_STEPS,
@@ -28,7 +27,7 @@ from leasekit.services.end_of_day import (
 )
 from leasekit.services.storage import UnitOfWork
 from leasekit.store.end_of_day import ClosedDateClock
-from leasekit.testing.book import book_partner, taken_over_contract
+from leasekit.testing.book import taken_over_book
 
 PRICED_ON = date(2024, 1, 10)
 """Installments fall due on the 10th of each month from February 2024."""
@@ -43,17 +42,8 @@ def closing(ctx: ServiceContext, engine: Engine, fixed_clock: FixedClock) -> Ser
 
 
 def _book(ctx: ServiceContext, count: int) -> list[str]:
-    at = datetime(2024, 1, 10, 9, tzinfo=UTC)
-    ids = []
     with ctx.unit_of_work() as uow:
-        partner = book_partner(uow, "Book Dealer", "91310000MA1FL0BOOK", at)
-        for serial in range(count):
-            made = taken_over_contract(
-                uow, partner, number=f"TO-{serial}", serial=serial + 1,
-                customer_name=f"Customer {serial}", price=Money(Decimal("60000.00"), "CNY"),
-                term_months=12, annual_rate=Decimal("0.06"), priced_on=PRICED_ON, at=at,
-            )  # fmt: skip
-            ids.append(made.contract.id)
+        ids = taken_over_book(uow, count, priced_on=PRICED_ON, at=ctx.clock.now())
         uow.commit()
     return ids
 

@@ -44,6 +44,7 @@ __all__ = [
     "months_before",
     "serial_id_number",
     "serial_vin",
+    "taken_over_book",
     "taken_over_contract",
 ]
 
@@ -161,6 +162,23 @@ def taken_over_contract(
     if taken_over_on is not None:
         uow.record(_taken_over(contract, lines, taken_over_on, at))
     return BookContract(contract, tuple(lines), mandate)
+
+
+def taken_over_book(
+    uow: UnitOfWork, count: int, *, priced_on: date, at: datetime, price: Money | None = None
+) -> list[str]:
+    """*count* active twelve-month loans of one partner, priced on *priced_on* (installments
+    fall due on that day of each later month); their ids, in the order made."""
+    partner = book_partner(uow, "Book Dealer", "91310000MA1FL0BOOK", at)
+    ids = []
+    for serial in range(count):
+        made = taken_over_contract(
+            uow, partner, number=f"TO-{serial:06d}", serial=serial + 1,
+            customer_name=f"Customer {serial}", price=price or Money("60000.00", "CNY"),
+            term_months=12, annual_rate=Decimal("0.06"), priced_on=priced_on, at=at,
+        )  # fmt: skip
+        ids.append(made.contract.id)
+    return ids
 
 
 def _taken_over(

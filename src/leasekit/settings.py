@@ -46,7 +46,7 @@ from leasekit.domain.credit_limits import DEFAULT_LIMIT_BANDS, LimitPolicy
 from leasekit.domain.debit_runs import CollectionRules, RetryPolicy, creditor_accounts
 from leasekit.domain.disbursements import DEFAULT_PAYOUT_DOCUMENTS, PayoutRules
 from leasekit.domain.documents import DocumentKind
-from leasekit.domain.end_of_day import CloseRules
+from leasekit.domain.end_of_day import CloseRules, InterestAccrual
 from leasekit.domain.face_photos import MAX_REUSE_DISTANCE, FacePolicy
 from leasekit.domain.funds import ReceivablePart, Waterfall, WaterfallOrder
 from leasekit.domain.mandates import DebitScheme
@@ -619,6 +619,10 @@ class EndOfDaySettings(BaseModel):
         default=False, description="Whether the close prepares the next business date's "
         "debit run of every creditor account.",
     )  # fmt: skip
+    interest_accrual: InterestAccrual = Field(
+        default=InterestAccrual.MONTH_END, description="When the close books interest earned "
+        "and not yet paid: `daily`, `month_end` or `off` (income when paid).",
+    )  # fmt: skip
     distribute: bool = Field(
         default=False, description="Run the close's partitions as jobs for `leasekit worker` "
         "processes (PostgreSQL only); otherwise the close runs them itself.",
@@ -629,7 +633,10 @@ class EndOfDaySettings(BaseModel):
     )  # fmt: skip
 
     def rules(self) -> CloseRules:
-        return CloseRules(self.partition_size, self.penalty_daily_rate, self.prepare_debit_runs)
+        return CloseRules(
+            self.partition_size, self.penalty_daily_rate, self.prepare_debit_runs,
+            self.interest_accrual,
+        )  # fmt: skip
 
 
 class CreditorAccountSettings(BaseModel):

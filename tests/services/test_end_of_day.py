@@ -14,8 +14,10 @@ from sqlalchemy.engine import Engine
 
 from leasekit.calc import penalty_interest
 from leasekit.domain.clock import FixedClock
-from leasekit.domain.end_of_day import AgingBucket, CloseRules, CloseState
+from leasekit.domain.end_of_day import AgingBucket, CloseRules, CloseState, InterestAccrual
+from leasekit.domain.identity import Actor, Role
 from leasekit.errors import LeasekitError
+from leasekit.services import funds, users
 from leasekit.services.context import ServiceContext
 from leasekit.services.end_of_day import (
     BUILTIN_STEPS,
@@ -25,9 +27,12 @@ from leasekit.services.end_of_day import (
     close_progress,
     run_partition,
 )
+from leasekit.services.funds import RecordPayment
 from leasekit.services.storage import UnitOfWork
 from leasekit.store.end_of_day import ClosedDateClock
 from leasekit.testing.book import taken_over_book
+
+from .test_accounting import deliver_all, trial_balance
 
 PRICED_ON = date(2024, 1, 10)
 """Installments fall due on the 10th of each month from February 2024."""
@@ -180,6 +185,61 @@ def test_the_partitioning_does_not_change_the_result(
 
 
 def test_a_step_name_used_twice_is_refused(closing: ServiceContext) -> None:
-    twice = attrs.evolve(closing, end_of_day_steps=(BUILTIN_STEPS[1],))
+    [expiries] = [step for step in BUILTIN_STEPS if step.name == "expiries"]
+    twice = attrs.evolve(closing, end_of_day_steps=(expiries,))
     with pytest.raises(CloseFailed, match="named twice: expiries"):
         close_business_day(twice)
+
+
+# --- interest earned, not yet paid --------------------------------------------------------------
+
+
+@pytest.fixture
+def finance(ctx: ServiceContext, admin: Actor) -> Actor:
+    return users.create_user(ctx, admin, users.CreateUser("finance", "Fin", Role.FINANCE)).actor()
+
+
+def _accrued(ctx: ServiceContext) -> tuple[Decimal, Decimal]:
+    """The balances of interest earned not yet paid (1250) and interest income (4100), as
+    debit minus credit, once every money event is booked; and the books balance."""
+    deliver_all(ctx)
+    balances = trial_balance(ctx)
+    assert sum(balances.values(), Decimal(0)) == 0
+    return balances.get("1250", Decimal(0)), balances.get("4100", Decimal(0))
+
+
+def test_interest_is_booked_as_it_is_earned_and_released_once_paid(
+    closing: ServiceContext, fixed_clock: FixedClock, finance: Actor
+) -> None:
+    daily = attrs.evolve(closing, close_rules=attrs.evolve(
+        closing.close_rules, interest_accrual=InterestAccrual.DAILY))  # fmt: skip
+    [contract_id] = _book(daily, 1)
+    with daily.unit_of_work() as uow:
+        first = uow.receivables.list_for_contract(contract_id)[0]
+    fixed_clock.set_business_date(date(2024, 1, 25))
+    _close_days(daily, 5)  # through 2024-01-29: 19 of the 31 days before 2024-02-10
+    earned = (first.interest.amount * 19 / 31).quantize(Decimal("0.01"))
+    assert _accrued(daily) == (earned, -earned)
+    _close_days(daily, 12)  # through the due date: all of it
+    assert _accrued(daily) == (first.interest.amount, -first.interest.amount)
+
+    pay = RecordPayment(contract_id, first.amount_due, "feb", source_ref="feb")
+    funds.record_payment(daily, finance, pay)
+    close_business_day(daily)  # 2024-02-11: paid, released; the next line earns a day
+    with daily.unit_of_work() as uow:
+        second = uow.receivables.list_for_contract(contract_id)[1]
+    one_day = (second.interest.amount / 29).quantize(Decimal("0.01"))
+    assert _accrued(daily) == (one_day, -(first.interest.amount + one_day))
+
+
+def test_month_end_interest_books_on_the_last_day_only(
+    closing: ServiceContext, fixed_clock: FixedClock
+) -> None:
+    [contract_id] = _book(closing, 1)
+    fixed_clock.set_business_date(date(2024, 1, 29))
+    _close_days(closing, 2)
+    assert _accrued(closing)[0] == 0
+    close_business_day(closing)  # 2024-01-31
+    with closing.unit_of_work() as uow:
+        first = uow.receivables.list_for_contract(contract_id)[0]
+    assert _accrued(closing)[0] == (first.interest.amount * 21 / 31).quantize(Decimal("0.01"))

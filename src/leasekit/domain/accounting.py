@@ -192,6 +192,7 @@ DEFAULT_ACCOUNTS: Final[tuple[tuple[str, str, AccountKind], ...]] = (
     ("1200", "Loans receivable", AccountKind.ASSET),
     ("1210", "Net investment in finance leases", AccountKind.ASSET),
     ("1220", "Operating lease receivables", AccountKind.ASSET),
+    ("1250", "Interest earned, not yet paid", AccountKind.ASSET),
     ("1500", "Operating-lease assets", AccountKind.ASSET),
     ("1510", "Accumulated depreciation on operating-lease assets", AccountKind.ASSET),
     ("2100", "Dealer payable", AccountKind.LIABILITY),

@@ -13,6 +13,7 @@ a line whose balance never changes is charged exactly what the calculator quotes
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -27,12 +28,14 @@ __all__ = [
     "AgingBucket",
     "CloseRules",
     "CloseState",
+    "InterestAccrual",
     "LineAccrual",
     "PartitionState",
     "accrue_penalty",
     "bucket_of",
     "cut",
     "days_past_due",
+    "earned_unpaid",
     "next_business_date",
 ]
 
@@ -114,6 +117,40 @@ def _rounded(amount: Decimal, exponent: Decimal) -> Decimal:
     return amount.quantize(exponent, ROUND_HALF_UP)
 
 
+class InterestAccrual(StrEnum):
+    """When the close books interest earned but not yet paid."""
+
+    OFF = "off"
+    """Never: interest is income when paid."""
+    DAILY = "daily"
+    MONTH_END = "month_end"
+    """On the last day of each month."""
+
+    def due_on(self, on: date) -> bool:
+        if self is InterestAccrual.MONTH_END:
+            return (on + timedelta(days=1)).month != on.month
+        return self is InterestAccrual.DAILY
+
+
+def earned_unpaid(
+    *, interest: Decimal, paid: Decimal, due_date: date, on: date, exponent: Decimal
+) -> Decimal:
+    """What a monthly installment's *interest* has earned by the close of *on* and is not yet
+    paid: the interest spread evenly over the days of the month before its due date (all of
+    it once due), less what is paid of it; never below zero."""
+    start = _month_before(due_date)
+    if on <= start:
+        return Decimal(0)
+    share = min(Decimal((on - start).days) / Decimal((due_date - start).days), Decimal(1))
+    return max(_rounded(interest * share, exponent) - paid, Decimal(0))
+
+
+def _month_before(day: date) -> date:
+    """The same day a month earlier (the month's last day if it has no such day)."""
+    year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
 def cut(ids: Sequence[str], size: int) -> list[tuple[str, str | None]]:
     """Sorted *ids* cut into partitions of about *size*: ``(first, next first)`` ranges, the
     last open-ended, so that an id added later still falls into one of them."""
@@ -137,6 +174,8 @@ class CloseRules:
     """Penalty interest per day on what an overdue line still owes (0.05 %)."""
     prepare_debit_runs: bool = False
     """Whether the close prepares the next business date's debit runs."""
+    interest_accrual: InterestAccrual = InterestAccrual.MONTH_END
+    """When the close books interest earned but not yet paid."""
 
 
 class CloseState(StrEnum):

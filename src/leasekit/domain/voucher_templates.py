@@ -138,6 +138,7 @@ EVENT_TYPES: Final[Mapping[str, EventType]] = MappingProxyType({
         EventType("receivable_waived", _signed("fee", "penalty")),
         EventType("credit_refunded", _signed("amount")),
         EventType("refund_failed", _signed("amount")),
+        EventType("interest_accrued", _signed("accrued", "released")),
     )
 })
 # fmt: on
@@ -152,7 +153,9 @@ of each; in ``contract_taken_over`` what a contract taken over from an earlier s
 each when it came; in ``receivable_waived`` (an executed exception request) what a line no
 longer owes of its fee and its penalty. ``credit_refunded`` is credit taken to be paid back
 to the customer, ``refund_failed`` the same amount given back to the credit when the bank
-refused or returned the refund."""
+refused or returned the refund. ``interest_accrued`` (the close of business) trues up what a
+contract has earned of interest and not yet been paid: ``accrued`` more, ``released`` less
+(paid since, which its payment booked as income)."""
 
 DIMENSIONS: Final = ("contract", "partner", "product", "branch")
 """What a line can be analysed by; each is read from an event field the line names."""
@@ -948,8 +951,9 @@ def _entry(account: str, side: str, amount: str, memo: str) -> dict[str, str]:
 
 def _paid_parts(receivable: str, *, rent: bool) -> list[dict[str, str]]:
     """What paying the parts credits: a charged fee leaves the receivable it was booked to;
-    penalty and interest (which no event accrues yet) are income when paid; an operating
-    lease's interest and principal are its rent."""
+    penalty and interest are income when paid (the close books interest earned before it is
+    paid, and releases it once paid: ``interest_accrued``); an operating lease's interest and
+    principal are its rent."""
     earned = (
         [_entry("4400", "credit", "interest + principal", "rent")] if rent else
         [_entry("4100", "credit", "interest", "interest"),
@@ -1076,6 +1080,15 @@ DEFAULT_TEMPLATES: Final[tuple[Mapping[str, Any], ...]] = (
         _entry("2200", "debit", "amount", "credit refunded"),
         _entry("1100", "credit", "amount", "paid out"),
     ]) for kind in RECEIVABLE_ACCOUNTS),
+    # Earned, not yet paid: interest is income as it is earned; what a payment has since
+    # booked as income is released again. (An operating lease's rent is income when paid.)
+    *(_template(f"{kind}_interest_accrued", "interest_accrued", "Interest earned, not yet paid",
+                _of(kind), [
+        _entry("1250", "debit", "accrued", "earned"),
+        _entry("4100", "credit", "accrued", "earned"),
+        _entry("4100", "debit", "released", "paid since"),
+        _entry("1250", "credit", "released", "paid since"),
+    ]) for kind in ("loan", "finance_lease")),
     *(_template(f"{kind}_refund_failed", "refund_failed", "Customer credit refund failed",
                 _of(kind), [
         _entry("1100", "debit", "amount", "returned"),

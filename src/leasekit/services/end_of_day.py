@@ -18,6 +18,9 @@ The built-in steps, in order:
 ``receivables``
     Lines still owed past their grace days accrue penalty interest for the day, and each
     contract's days past due and aging bucket are stored (``contract_aging``).
+``interest``
+    Daily or at month end (settings), interest earned and not yet paid is booked
+    (``interest_accrued`` events for the voucher engine).
 ``expiries``
     Settlement quotes whose last valid day this is are expired.
 ``partners``
@@ -32,9 +35,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 import attrs
 
@@ -47,8 +50,10 @@ from leasekit.domain.end_of_day import (
     bucket_of,
     cut,
     days_past_due,
+    earned_unpaid,
     next_business_date,
 )
+from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor
 from leasekit.errors import LeasekitError
 from leasekit.money import currency
@@ -57,6 +62,8 @@ from leasekit.services.context import ServiceContext
 from leasekit.services.storage import (
     AgingRow,
     CloseRecord,
+    InterestLine,
+    InterestUpdate,
     OverdueLine,
     PartitionRecord,
     PenaltyUpdate,
@@ -139,9 +146,12 @@ def _receivables(
                if bucket is not AgingBucket.CURRENT}}  # fmt: skip
 
 
-def _by_contract(lines: Iterable[OverdueLine]) -> Iterator[tuple[str, list[OverdueLine]]]:
+_L = TypeVar("_L", OverdueLine, InterestLine)
+
+
+def _by_contract(lines: Iterable[_L]) -> Iterator[tuple[str, list[_L]]]:
     """*lines* (sorted by contract) grouped per contract."""
-    current: list[OverdueLine] = []
+    current: list[_L] = []
     for line in lines:
         if current and current[0].contract_id != line.contract_id:
             yield current[0].contract_id, current
@@ -149,6 +159,68 @@ def _by_contract(lines: Iterable[OverdueLine]) -> Iterator[tuple[str, list[Overd
         current.append(line)
     if current:
         yield current[0].contract_id, current
+
+
+def _interest(
+    uow: UnitOfWork | None, ctx: ServiceContext, on: date, low: str, high: str | None
+) -> Counts:
+    """On the days settings name, each contract's interest earned and not yet paid is trued
+    up: an ``interest_accrued`` event books what more was earned and releases what was paid
+    since (its payment booked it as income)."""
+    assert uow is not None
+    if not ctx.close_rules.interest_accrual.due_on(on):
+        return {"interest_events": 0}
+    until = next_business_date(on) + _PERIOD
+    lines = uow.end_of_day.interest_lines(low, high, until, sorted(SERVICED_STATES))
+    updates: list[InterestUpdate] = []
+    events, totals = 0, {"accrued": Decimal(0), "released": Decimal(0)}
+    for contract_id, owned in _by_contract(lines):
+        accrued, released = _true_up(owned, on, updates)
+        if accrued or released:
+            uow.record(_interest_event(contract_id, owned[0].currency, accrued, released, on, ctx))
+            events += 1
+            totals["accrued"] += accrued
+            totals["released"] += released
+    uow.end_of_day.book_interest(updates)
+    return {"interest_events": events, "interest_accrued": str(totals["accrued"]),
+            "interest_released": str(totals["released"])}  # fmt: skip
+
+
+def _true_up(
+    lines: Sequence[InterestLine], on: date, updates: list[InterestUpdate]
+) -> tuple[Decimal, Decimal]:
+    """What one contract's lines earned more and were paid of what was booked, each line's
+    new figure added to *updates*."""
+    quantum = currency(lines[0].currency).quantum
+    accrued, released = Decimal(0), Decimal(0)
+    for line in lines:
+        target = Decimal(0)
+        if line.earning:
+            target = earned_unpaid(interest=line.interest, paid=line.paid_interest,
+                                   due_date=line.due_date, on=on, exponent=quantum)  # fmt: skip
+        if target != line.accrued:
+            updates.append(InterestUpdate(line.line_id, target))
+            accrued += max(target - line.accrued, Decimal(0))
+            released += max(line.accrued - target, Decimal(0))
+    return accrued, released
+
+
+_PERIOD: Final = timedelta(days=31)
+"""How far ahead a line's interest may be earning: a monthly installment's month."""
+
+
+def _interest_event(
+    contract_id: str, code: str, accrued: Decimal, released: Decimal, on: date,
+    ctx: ServiceContext,
+) -> DomainEvent:  # fmt: skip
+    """One contract's true-up; its key is the contract and the date, so a replay books once."""
+    return DomainEvent.new(
+        "interest_accrued", "contract", contract_id,
+        {"contract_id": contract_id, "currency": code, "accrued": str(accrued),
+         "released": str(released), "through": on.isoformat()},
+        occurred_at=ctx.clock.now(), business_date=on, actor_id=_SYSTEM.user_id,
+        idempotency_key=f"interest_accrued:{contract_id}:{on.isoformat()}",
+    )  # fmt: skip
 
 
 def _expiries(
@@ -200,6 +272,7 @@ def _debit_runs(
 
 BUILTIN_STEPS: Final = (
     EndOfDayStep("receivables", _receivables, by_contract=True),
+    EndOfDayStep("interest", _interest, by_contract=True),
     EndOfDayStep("expiries", _expiries),
     EndOfDayStep("partners", _partners),
     EndOfDayStep("debit_runs", _debit_runs),

@@ -99,6 +99,8 @@ __all__ = [
     "GradeExposure",
     "IdempotencyRepository",
     "IdempotentRequest",
+    "InterestLine",
+    "InterestUpdate",
     "LedgerKey",
     "LedgerLine",
     "LedgerReports",
@@ -1242,6 +1244,27 @@ class OverdueLine(NamedTuple):
     penalty_through: date | None
 
 
+class InterestLine(NamedTuple):
+    """What the close reads of a line whose interest it books as earned, or has booked."""
+
+    line_id: str
+    contract_id: str
+    due_date: date
+    currency: str
+    interest: Decimal
+    paid_interest: Decimal
+    accrued: Decimal
+    """Earned and unpaid as the close last booked it."""
+    earning: bool
+    """Whether the line still earns: its contract is being collected, it is not written off
+    and it is not an operating lease's (whose rent is income when paid)."""
+
+
+class InterestUpdate(NamedTuple):
+    line_id: str
+    accrued: Decimal
+
+
 class PenaltyUpdate(NamedTuple):
     line_id: str
     added: Decimal
@@ -1290,6 +1313,12 @@ class EndOfDayRepository(Protocol):
     ) -> Iterator[OverdueLine]: ...
 
     def accrue_penalties(self, updates: Sequence[PenaltyUpdate]) -> None: ...
+
+    def interest_lines(
+        self, low: str, high: str | None, until: date, states: Collection[str]
+    ) -> Iterator[InterestLine]: ...
+
+    def book_interest(self, updates: Sequence[InterestUpdate]) -> None: ...
 
     def replace_aging(self, low: str, high: str | None, rows: Sequence[AgingRow]) -> None: ...
 

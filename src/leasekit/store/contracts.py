@@ -182,6 +182,8 @@ class ReceivableRow(EntityRow):
     (:mod:`leasekit.store.end_of_day`); not part of the line as services see it."""
     penalty_through: Mapped[dt.date | None]
     """The business date that accrual runs through."""
+    interest_accrued: Mapped[Decimal | None]
+    """Interest earned and not yet paid, as the close last booked it."""
 
     __table_args__ = (UniqueConstraint("contract_id", "sequence"),)
 

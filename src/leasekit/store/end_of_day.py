@@ -30,6 +30,8 @@ from leasekit.domain.end_of_day import AgingBucket, CloseState, PartitionState, 
 from leasekit.services.storage import (
     AgingRow,
     CloseRecord,
+    InterestLine,
+    InterestUpdate,
     OverdueLine,
     PartitionRecord,
     PenaltyUpdate,
@@ -301,6 +303,47 @@ class EndOfDayRepository:
             [{"line_id": u.line_id, "added": u.added, "exact": u.exact, "through": u.through}
              for u in updates],
         )  # fmt: skip
+
+    def interest_lines(
+        self, low: str, high: str | None, until: dt.date, states: Collection[str]
+    ) -> Iterator[InterestLine]:
+        """Lines of the range whose interest is unpaid and falls due by *until*, of contracts
+        in *states*, and every line the close has booked interest of; by contract and
+        schedule order."""
+        r, c = _LINES.c, _CONTRACTS.c
+        serviced = sa.and_(
+            c.state.in_(sorted(states)), c.business_type != "operating_lease",
+            r.written_off_on.is_(None),
+        )  # fmt: skip
+        unpaid = sa.and_(serviced, r.paid_interest < r.interest, r.due_date <= until)
+        statement = (
+            sa.select(r.id, r.contract_id, r.due_date, r.currency, r.interest, r.paid_interest,
+                      r.interest_accrued, serviced.label("earning"))
+            .join(_CONTRACTS, c.id == r.contract_id)
+            .where(_in_range(r.contract_id, low, high),
+                   sa.or_(unpaid, sa.func.coalesce(r.interest_accrued, 0) > 0))
+            .order_by(r.contract_id, r.sequence)
+            .execution_options(yield_per=_STREAMED_ROWS)
+        )  # fmt: skip
+        for row in self._execute(statement).mappings():
+            yield InterestLine(
+                row["id"], row["contract_id"], row["due_date"], row["currency"],
+                row["interest"], row["paid_interest"], row["interest_accrued"] or Decimal(0),
+                bool(row["earning"]),
+            )  # fmt: skip
+
+    def book_interest(self, updates: Sequence[InterestUpdate]) -> None:
+        """Keep what each line has earned and not been paid, as the close booked it."""
+        if not updates:
+            return
+        statement = (
+            sa.update(_LINES)
+            .where(_LINES.c.id == sa.bindparam("line_id"))
+            .values(interest_accrued=sa.bindparam("accrued"))
+        )
+        self._session.connection().execute(
+            statement, [{"line_id": u.line_id, "accrued": u.accrued} for u in updates]
+        )
 
     def replace_aging(self, low: str, high: str | None, rows: Sequence[AgingRow]) -> None:
         """The range's aging as *rows*: contracts not among them are current."""

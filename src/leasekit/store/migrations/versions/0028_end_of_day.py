@@ -1,5 +1,6 @@
 """The close of business: closes by business date, their step partitions, each overdue
-contract's aging, and the exact penalty accrual on receivables.
+contract's aging, and on receivables the exact penalty accrual and the interest booked as
+earned.
 
 Revision ID: 0028
 Revises: 0027
@@ -59,10 +60,12 @@ def upgrade() -> None:
     with op.batch_alter_table("receivables") as batch:
         batch.add_column(sa.Column("penalty_exact", AMOUNT, nullable=True))
         batch.add_column(sa.Column("penalty_through", sa.Date(), nullable=True))
+        batch.add_column(sa.Column("interest_accrued", AMOUNT, nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("receivables") as batch:
+        batch.drop_column("interest_accrued")
         batch.drop_column("penalty_through")
         batch.drop_column("penalty_exact")
     op.drop_index(op.f("ix_contract_aging_bucket"), table_name="contract_aging")

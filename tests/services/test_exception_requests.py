@@ -15,6 +15,7 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.engine import Engine
 
 from leasekit.domain.access import ObjectPermissionError
 from leasekit.domain.bookings import default_accounting
@@ -41,8 +42,10 @@ from leasekit.money import Money
 from leasekit.services import exception_requests as service
 from leasekit.services import funds, refunds, users
 from leasekit.services.context import ServiceContext
+from leasekit.services.end_of_day import close_business_day
 from leasekit.services.exception_requests import RaiseRequest, Revision, Submission
 from leasekit.services.storage import ExceptionRequestQuery
+from leasekit.store.end_of_day import ClosedDateClock
 from leasekit.testing.book import BookContract
 from leasekit.testing.fakes import FakeApprovalPolicy
 
@@ -364,6 +367,21 @@ def test_past_the_window_nothing_is_approved_until_it_is_expired(
     with pytest.raises(DomainError, match="expired at"):
         move(ctx, cfo, request.id, "approve")
     assert move(ctx, finance, request.id, "expire").state is S.EXPIRED
+
+
+def test_the_close_of_business_expires_what_is_past_its_window(
+    ctx: ServiceContext, officer: Actor, finance: Actor, book: Callable[..., BookContract],
+    fixed_clock: FixedClock, engine: Engine,
+) -> None:  # fmt: skip
+    made = book()
+    request = raise_reversal(ctx, officer, made, pay(ctx, finance, made, "500.00", "P1"))
+    service.submit_exception_request(ctx, officer, Submission(request.id))
+    closing = attrs.evolve(ctx, clock=ClosedDateClock(fixed_clock, engine))
+    assert close_business_day(closing).summary["expiries"]["exception_requests_expired"] == 0
+    fixed_clock.advance(4)
+    closed = close_business_day(closing)
+    assert closed.summary["expiries"]["exception_requests_expired"] == 1
+    assert service.get_exception_request(ctx, finance, request.id).state is S.EXPIRED
 
 
 def test_a_large_request_needs_the_director_too(

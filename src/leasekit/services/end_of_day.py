@@ -22,7 +22,8 @@ The built-in steps, in order:
     Daily or at month end (settings), interest earned and not yet paid is booked
     (``interest_accrued`` events for the voucher engine).
 ``expiries``
-    Settlement quotes whose last valid day this is are expired.
+    Settlement quotes whose last valid day this is, and exception requests past their
+    approval window, are expired.
 ``partners``
     Partners are rated and their monitoring rules applied (once per business date).
 ``debit_runs``
@@ -226,21 +227,27 @@ def _interest_event(
 def _expiries(
     uow: UnitOfWork | None, ctx: ServiceContext, on: date, low: str, high: str | None
 ) -> Counts:
-    """Settlement quotes past their last valid day expire (the system acts: time did it)."""
+    """Settlement quotes past their last valid day, and exception requests past their
+    approval window, expire (the system acts: time did it)."""
+    from leasekit.services.exception_requests import transition_exception_request
     from leasekit.services.settlement_quotes import expire
 
     tomorrow = next_business_date(on)
     currencies = {ctx.currency.code, *(a.currency for a in ctx.collection.accounts.values())}
-    expired = 0
+    quotes = 0
     with ctx.unit_of_work() as own:
         work = Work(ctx, own, _SYSTEM, ctx.clock.now(), on)
         for code in sorted(currencies):
             for quote in own.settlement_quotes.open_in(code):
                 if quote.expired_on(tomorrow):
                     expire(work, quote)
-                    expired += 1
+                    quotes += 1
         own.commit()
-    return {"quotes_expired": expired}
+        late = own.exception_requests.expired_by(ctx.clock.now())
+    for request_id in late:
+        transition_exception_request(ctx, _SYSTEM, request_id, "expire",
+                                     "the approval window passed")  # fmt: skip
+    return {"quotes_expired": quotes, "exception_requests_expired": len(late)}
 
 
 def _partners(

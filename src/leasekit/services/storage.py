@@ -887,6 +887,11 @@ class ExceptionRequestRepository(Repository[ExceptionRequest], Protocol):
         """A page of requests matching *query*, oldest first."""
         ...
 
+    def expired_by(self, at: datetime) -> list[str]:
+        """Ids of the requests still waiting on an approval or on execution whose approval
+        window ended before *at*, oldest first."""
+        ...
+
 
 @attrs.frozen
 class VoucherQuery:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from leasekit.domain.exception_requests import ExceptionRequest
+from leasekit.domain.exception_requests import ExceptionRequest, ExceptionRequestState
 from leasekit.services.storage import ExceptionRequestQuery, Page, Record
 from leasekit.store.repository import Rule, SqlRepository, Stored, repository
 from leasekit.store.schema import ID_LENGTH, EntityRow, currency_column, reference
@@ -93,3 +93,13 @@ class ExceptionRequestRepository(SqlRepository[ExceptionRequest]):
         if query.payment_id is not None:
             criteria.append(table.c.payment_id == query.payment_id)
         return self._keyset_page(criteria, table.c.id, after, limit)
+
+    def expired_by(self, at: dt.datetime) -> list[str]:
+        table = self.stored.table
+        waiting = [str(ExceptionRequestState.SUBMITTED), str(ExceptionRequestState.APPROVED)]
+        statement = (
+            sa.select(table.c.id)
+            .where(table.c.state.in_(waiting), table.c.expires_at < at)
+            .order_by(table.c.id)
+        )
+        return list(self._session.execute(statement).scalars())

@@ -22,8 +22,6 @@ from typing import Final
 
 import attrs
 
-from leasekit.errors import ValidationError
-
 __all__ = [
     "AgingBucket",
     "CloseRules",
@@ -151,17 +149,13 @@ def _month_before(day: date) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def cut(ids: Sequence[str], size: int) -> list[tuple[str, str | None]]:
-    """Sorted *ids* cut into partitions of about *size*: ``(first, next first)`` ranges, the
-    last open-ended, so that an id added later still falls into one of them."""
-    if size < 1:
-        raise ValidationError.single("partition_size", "must be at least 1")
-    starts = [ids[index] for index in range(0, len(ids), size)]
-    if not starts:
-        return []
-    starts[0] = ""
-    return [(start, starts[index + 1] if index + 1 < len(starts) else None)
-            for index, start in enumerate(starts)]  # fmt: skip
+def cut(starts: Sequence[str]) -> list[tuple[str, str | None]]:
+    """Partitions from the sorted ids they start at: ``(start, next start)`` ranges, the
+    first from the lowest id there can be and the last open-ended, so that a contract added
+    meanwhile still falls into one of them; one partition for an empty book."""
+    bounds = ["", *starts[1:]]
+    return [(low, bounds[index + 1] if index + 1 < len(bounds) else None)
+            for index, low in enumerate(bounds)]  # fmt: skip
 
 
 @attrs.frozen

@@ -378,11 +378,10 @@ def _partitions(uow: UnitOfWork, ctx: ServiceContext, on: date, step: EndOfDaySt
     found = uow.end_of_day.partitions(on, step.name)
     if found:
         return found
+    ranges: list[tuple[str, str | None]] = [("", None)]
     if step.by_contract:
-        ids = uow.end_of_day.contract_ids(sorted(SERVICED_STATES))
-        ranges = cut(ids, ctx.close_rules.partition_size) or [("", None)]
-    else:
-        ranges = [("", None)]
+        size = ctx.close_rules.partition_size
+        ranges = cut(uow.end_of_day.contract_ids(sorted(SERVICED_STATES), every=size))
     uow.end_of_day.add_partitions(on, step.name, ranges)
     return uow.end_of_day.partitions(on, step.name)
 

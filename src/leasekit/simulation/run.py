@@ -25,6 +25,7 @@ from leasekit.domain.clock import FixedClock
 from leasekit.domain.contracts import ContractState
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import PartnerRating
+from leasekit.errors import DomainError
 from leasekit.money import Money
 from leasekit.plugins import create_plugin_manager
 from leasekit.runtime import Runtime, build_runtime
@@ -156,7 +157,10 @@ def month_ends(start: date, end: date) -> list[date]:
 
 def _finance(ctx: ServiceContext) -> Actor:
     """A finance user, who runs the debits, imports the bank's files and takes payments."""
-    admin, _ = users.bootstrap_admin(ctx, "admin", "Simulation administrator")
+    try:
+        admin, _ = users.bootstrap_admin(ctx, "admin", "Simulation administrator")
+    except DomainError:
+        raise DomainError("the database is not empty; a simulation starts on a fresh one") from None
     request = users.CreateUser("finance", "Simulated finance desk", Role.FINANCE)
     return users.create_user(ctx, admin.actor(), request).actor()
 

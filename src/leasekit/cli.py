@@ -1309,8 +1309,8 @@ def _simulation_folder(out: Path, force: bool) -> Path:
         raise click.ClickException(
             f"{out} holds a simulation already ({database}); choose another --out or --force"
         )
-    for leftover in (database, out / f"{SIMULATION_DATABASE}-wal", out / f"{SIMULATION_DATABASE}-shm"):
-        leftover.unlink(missing_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        (out / f"{SIMULATION_DATABASE}{suffix}").unlink(missing_ok=True)
     shutil.rmtree(out / SIMULATION_FILES, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     return out
@@ -1322,7 +1322,8 @@ def _simulation_folder(out: Path, force: bool) -> Path:
 @click.option("--months", type=click.IntRange(1, 120), default=12, show_default=True,
               help="How many calendar months to move the business date through.")  # fmt: skip
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for the charts, their CSVs and (without --database) the database.")  # fmt: skip
+              help="Folder for the charts, their CSVs and (without --database) the "
+                   "database.")  # fmt: skip
 @click.option("--seed", type=int, default=1, show_default=True,
               help="The same seed gives the same book, payers and figures.")  # fmt: skip
 @click.option("--database", help="An empty database to simulate on (a PostgreSQL URL); a new "

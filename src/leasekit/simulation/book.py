@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Final
 
@@ -52,9 +52,16 @@ class BookEntry:
     grade: PartnerRating
 
 
-def _dealers(ctx: ServiceContext) -> list[tuple[Partner, Decimal]]:
+@attrs.frozen
+class _Dealer:
+    partner: Partner
+    grade: PartnerRating
+    rate: Decimal
+
+
+def _dealers(ctx: ServiceContext) -> list[_Dealer]:
     at = ctx.clock.now()
-    made = []
+    made: list[_Dealer] = []
     with ctx.unit_of_work() as uow:
         for grade, count, rate in DEALERS:
             for n in range(count):
@@ -63,7 +70,7 @@ def _dealers(ctx: ServiceContext) -> list[tuple[Partner, Decimal]]:
                     uow, f"{grade}-grade Motors {n + 1}", credit_code(f"91440300MA{serial:07d}"),
                     at, currency=CURRENCY, rating=str(grade),
                 )  # fmt: skip
-                made.append((partner, rate))
+                made.append(_Dealer(partner, grade, rate))
         uow.commit()
     return made
 
@@ -83,24 +90,18 @@ def build_book(
     for first in range(0, contracts, CHUNK):
         with ctx.unit_of_work() as uow:
             for serial in range(first + 1, min(first + CHUNK, contracts) + 1):
-                partner, rate = rng.choice(dealers)
+                dealer = rng.choice(dealers)
                 number = f"SIM-{serial:07d}"
                 name = f"Customer {serial}"
                 made = taken_over_contract(
-                    uow, partner, number=number, serial=serial, customer_name=name,
+                    uow, dealer.partner, number=number, serial=serial, customer_name=name,
                     price=Money(rng.randrange(30, 121) * 500, CURRENCY),
-                    term_months=rng.choice(TERMS), annual_rate=rate,
+                    term_months=rng.choice(TERMS), annual_rate=dealer.rate,
                     priced_on=first_pricing + timedelta(days=serial % 28), at=at,
                     debtor=Debtor(name, DebitScheme.NACHA, f"{serial:012d}", ROUTING),
                     taken_over_on=start,
                 )  # fmt: skip
-                grade = PartnerRating(partner.rating)
-                book.append(BookEntry(made.contract.id, number, grade))
+                book.append(BookEntry(made.contract.id, number, dealer.grade))
             uow.commit()
         progress(len(book))
     return book
-
-
-def first_due(start: date) -> date:
-    """The earliest day a contract of a book started on *start* falls due."""
-    return months_before(start, 1) + timedelta(days=1)

@@ -123,4 +123,3 @@ def collections_by_month(
                 source = str(payment.source)
                 month[source] = month.get(source, Decimal(0)) + payment.amount.amount
     return dict(sorted(months.items()))
-

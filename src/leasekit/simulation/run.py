@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 from typing import Final
 
 import attrs
@@ -32,7 +32,14 @@ from leasekit.runtime import Runtime, build_runtime
 from leasekit.services import debit_runs, funds, settlement_quotes, users
 from leasekit.services.context import ServiceContext
 from leasekit.settings import Settings, load_settings
-from leasekit.simulation.behaviour import DEFAULT_BEHAVIOUR, Behaviour, Conduct, Payer, deal, late_days
+from leasekit.simulation.behaviour import (
+    DEFAULT_BEHAVIOUR,
+    Behaviour,
+    Conduct,
+    Payer,
+    deal,
+    late_days,
+)
 from leasekit.simulation.book import ACCOUNT_ID, CURRENCY, BookEntry, build_book
 from leasekit.simulation.figures import (
     Bucket,
@@ -194,8 +201,8 @@ class _Days:
         with self.ctx.uow_factory() as uow:
             contract = uow.contracts.get(contract_id)
             lines = uow.receivables.list_for_contract(contract_id)
-        owed = sum((line.outstanding.amount for line in lines
-                    if line.due_date <= today and line.written_off_on is None), Decimal(0))  # fmt: skip
+        due = [line for line in lines if line.due_date <= today and line.written_off_on is None]
+        owed = sum((line.outstanding.amount for line in due), Decimal(0))
         if owed <= 0 or contract.state is not ContractState.ACTIVE:
             return
         request = funds.RecordPayment(
@@ -282,12 +289,10 @@ def simulate(
     while (today := ctx.clock.business_date()) <= simulation.end:
         state.day(today)
         if today in ends:
-            snapshots.append(
-                MonthEnd(month_of(today), today, delinquency(ctx, ids, today), exposure_by_grade(ctx))
-            )
+            buckets = delinquency(ctx, ids, today)
+            snapshots.append(MonthEnd(month_of(today), today, buckets, exposure_by_grade(ctx)))
         close_day(ctx)
         day_done(today)
     return SimulationResult(
         tuple(book), conduct, tuple(snapshots), collections_by_month(ctx, ids), state.tally
     )
-

@@ -1335,11 +1335,15 @@ def _simulation_folder(out: Path, force: bool) -> Path:
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), callback=_start,
               help="The first business date (the 28th of a month at the latest) [the first "
                    "of this month].")  # fmt: skip
+@click.option("--deliver-events", is_flag=True,
+              help="Deliver the run's events as it goes (the voucher engine books every "
+                   "payment, as on a server); slower. Without it they wait in the outbox for "
+                   "the first server on the database.")  # fmt: skip
 @click.option("--force", is_flag=True, help="Replace the simulation already in --out.")
 @click.pass_context
 def simulate(
     click_ctx: click.Context, contracts: int, months: int, out: Path, seed: int,
-    database: str | None, behaviour: Any, start: date, force: bool,
+    database: str | None, behaviour: Any, start: date, deliver_events: bool, force: bool,
 ) -> None:  # fmt: skip
     """Simulate a book of loans through months of debit runs, returns, late payments,
     defaults and early settlements, on the real services and a fresh database, and chart
@@ -1355,12 +1359,13 @@ def simulate(
     folder = _simulation_folder(out, force)
     url = database or f"sqlite:///{folder / SIMULATION_DATABASE}"
     asked = Simulation(contracts, months, start, seed, behaviour)
-    result, seconds = _simulated(asked, folder, url)
+    result, seconds = _simulated(asked, folder, url, deliver_events)
     _simulation_report(asked, result, seconds, folder, url)
 
 
-def _simulated(asked: Any, folder: Path, url: str) -> tuple[Any, float]:
-    """Run *asked* with a progress bar for the book and one per month; (result, seconds)."""
+def _simulated(asked: Any, folder: Path, url: str, deliver: bool) -> tuple[Any, float]:
+    """Run *asked* with a progress bar for the book and one per month, then wait for the
+    events still to be delivered if it *deliver*s them; (result, seconds)."""
     import time
 
     from rich.console import Console
@@ -1372,7 +1377,7 @@ def _simulated(asked: Any, folder: Path, url: str) -> tuple[Any, float]:
 
     started = time.perf_counter()
     try:
-        runtime = simulation_runtime(folder / SIMULATION_FILES, url, asked.start)
+        runtime = simulation_runtime(folder / SIMULATION_FILES, url, asked.start, deliver=deliver)
     except LeasekitError as exc:
         raise click.ClickException(str(exc)) from None
     console = Console(stderr=True)
@@ -1391,7 +1396,7 @@ def _simulated(asked: Any, folder: Path, url: str) -> tuple[Any, float]:
                 runtime.services, asked,
                 booked=lambda done: bar.update(booking, completed=done), day_done=day_done,
             )  # fmt: skip
-        with console.status("booking the events (vouchers) the run recorded"):
+        with console.status("delivering the events still queued (the voucher engine books them)"):
             runtime.close()
     except LeasekitError as exc:
         runtime.close()

@@ -109,19 +109,34 @@ def test_the_same_seed_writes_the_same_tables(doc_run: Path, tmp_path: Path) -> 
         ).read_bytes(), name
 
 
-def test_a_folder_with_a_simulation_is_replaced_only_when_forced(
-    doc_run: Path, tmp_path: Path
-) -> None:
+def test_a_folder_with_a_simulation_is_refused_unless_forced(doc_run: Path) -> None:
     refused = invoke(*doc_command(doc_run))
     assert refused.exit_code == 1
     assert "holds a simulation already" in refused.output
-    out = tmp_path / "old"
+
+
+def _count(folder: Path, table: str) -> int:
+    with _database(folder).connect() as connection:
+        return int(connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def test_events_wait_in_the_outbox_unless_delivered_as_it_goes(
+    doc_run: Path, tmp_path: Path
+) -> None:
+    assert _count(doc_run, "outbox_pending") > 0
+    assert _count(doc_run, "vouchers") == 0
+    out = tmp_path / "delivered"
     out.mkdir()
-    (out / "simulation.db").write_bytes(b"an earlier run")
-    forced = invoke("simulate", "--contracts", "5", "--months", "1", "--start", "2026-01-01",
-                    "--out", str(out), "--force")  # fmt: skip
-    assert forced.exit_code == 0, forced.output
+    (out / "simulation.db").write_bytes(b"an earlier run, replaced by --force")
+    delivered = invoke("simulate", "--contracts", "5", "--months", "1", "--start", "2026-01-01",
+                       "--out", str(out), "--deliver-events", "--force")  # fmt: skip
+    assert delivered.exit_code == 0, delivered.output
     assert read_csv(out / "delinquency.csv")[0]["current"] == "5"
+    assert _count(out, "outbox_pending") == 0
+    assert _count(out, "vouchers") > 0
+    undelivered = sa.text("SELECT count(*) FROM event_deliveries WHERE status != 'delivered'")
+    with _database(out).connect() as connection:
+        assert connection.execute(undelivered).scalar_one() == 0
 
 
 @pytest.mark.parametrize(
@@ -180,11 +195,11 @@ def run(tmp_path: Path) -> Callable[[int, int, Behaviour], SimulationResult]:
 def test_when_everyone_pays_on_time_nobody_is_behind(
     run: Callable[[int, int, Behaviour], SimulationResult],
 ) -> None:
-    result = run(20, 2, parse_behaviour("on_time=1"))
+    result = run(10, 2, parse_behaviour("on_time=1"))
     for end in result.month_ends:
         assert set(end.buckets.values()) == {Bucket.CURRENT}
     assert (result.tally.returned, result.tally.transfers) == (0, 0)
-    assert result.tally.debits == 40  # two installments each
+    assert result.tally.debits == 20  # two installments each
     assert set().union(*(months.keys() for months in result.collections.values())) == {
         "direct_debit"
     }
@@ -193,7 +208,7 @@ def test_when_everyone_pays_on_time_nobody_is_behind(
 def test_when_everyone_defaults_arrears_roll_into_90_plus_after_three_months(
     run: Callable[[int, int, Behaviour], SimulationResult],
 ) -> None:
-    result = run(20, 4, parse_behaviour("default=1"))
+    result = run(12, 4, parse_behaviour("default=1"))
     from_the_start = {cid for cid, one in result.conduct.items() if one.day == START}
     assert from_the_start
     buckets = [Counter(end.buckets.values()) for end in result.month_ends]

@@ -140,6 +140,14 @@ def _stacked(axes: Axes, months: Sequence[str], columns: Mapping[str, list[float
     axes.legend()
 
 
+def _dollars(axes: Axes) -> None:
+    """Whole dollars with thousands separators on the y axis, not matplotlib's 1e6 offset."""
+    from matplotlib.ticker import StrMethodFormatter
+
+    axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    axes.set_ylabel("USD")
+
+
 def _draw_delinquency(axes: Axes, rows: Table) -> None:
     _stacked(axes, _months(rows), _columns(rows, [str(bucket) for bucket in DELINQUENT]))
     axes.set_title("Delinquent contracts by days past due (month end)")
@@ -167,13 +175,13 @@ def _draw_collections(axes: Axes, rows: Table) -> None:
     _stacked(axes, _months(rows), {name: values for name, values in columns.items()
                                    if any(values)})  # fmt: skip
     axes.set_title("Collections per month, by source")
-    axes.set_ylabel("USD")
+    _dollars(axes)
 
 
 def _draw_exposure(axes: Axes, rows: Table) -> None:
     _stacked(axes, _months(rows), _columns(rows, [str(grade) for grade in PartnerRating]))
     axes.set_title("Principal outstanding by partner grade (month end)")
-    axes.set_ylabel("USD")
+    _dollars(axes)
 
 
 _DRAW: Final = {

@@ -17,7 +17,7 @@ def test_shares_are_read_with_kinds_left_out_at_zero() -> None:
     behaviour = parse_behaviour("on_time=0.9, late=0.1")
     assert behaviour.shares == {Payer.ON_TIME: Decimal("0.9"), Payer.LATE: Decimal("0.1"),
                                 Payer.DEFAULT: 0, Payer.EARLY: 0}  # fmt: skip
-    assert parse_behaviour(DEFAULT_BEHAVIOUR.text()) == DEFAULT_BEHAVIOUR
+    assert parse_behaviour("on_time=0.85,late=0.08,default=0.04,early=0.03") == DEFAULT_BEHAVIOUR
 
 
 @pytest.mark.parametrize(

@@ -64,10 +64,6 @@ class Behaviour:
             total = sum(self.shares.values(), Decimal(0))
             raise ValueError(f"the shares sum to {total}; they must sum to 1")
 
-    def text(self) -> str:
-        """As ``--behaviour`` takes it."""
-        return ",".join(f"{payer}={share}" for payer, share in self.shares.items() if share)
-
     def counts(self, contracts: int) -> dict[Payer, int]:
         """How many of *contracts* are of each kind: the shares rounded by largest
         remainder, so that the counts add up to the book."""

@@ -49,13 +49,11 @@ class BookEntry:
 
     contract_id: str
     number: str
-    grade: PartnerRating
 
 
 @attrs.frozen
 class _Dealer:
     partner: Partner
-    grade: PartnerRating
     rate: Decimal
 
 
@@ -70,7 +68,7 @@ def _dealers(ctx: ServiceContext) -> list[_Dealer]:
                     uow, f"{grade}-grade Motors {n + 1}", credit_code(f"91440300MA{serial:07d}"),
                     at, currency=CURRENCY, rating=str(grade),
                 )  # fmt: skip
-                made.append(_Dealer(partner, grade, rate))
+                made.append(_Dealer(partner, rate))
         uow.commit()
     return made
 
@@ -101,7 +99,7 @@ def build_book(
                     debtor=Debtor(name, DebitScheme.NACHA, f"{serial:012d}", ROUTING),
                     taken_over_on=start,
                 )  # fmt: skip
-                book.append(BookEntry(made.contract.id, number, dealer.grade))
+                book.append(BookEntry(made.contract.id, number))
             uow.commit()
         progress(len(book))
     return book

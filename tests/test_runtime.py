@@ -143,6 +143,25 @@ def test_closing_delivers_what_is_pending(
     assert not runtime.worker.drain(timeout=0.1), "the worker thread has ended"
 
 
+def test_a_runtime_built_not_to_deliver_leaves_events_to_the_next_one(
+    database_url: str, tmp_path: Path, recorder: Recorder
+) -> None:
+    settings = load_settings(database_url=database_url, data_dir=tmp_path, adapters=DEMO_ADAPTERS)
+    pm = create_plugin_manager(load_entrypoints=False, blocked=(), extra_plugins=[recorder])
+    loading = build_runtime(settings, pm, deliver=False)
+    seed_demo(loading.services)
+    assert loading.worker is None
+    assert not loading.wait_for_delivery()
+    loading.close()
+    assert recorder.published == []
+    serving = build_runtime(settings, pm)
+    try:
+        assert serving.wait_for_delivery()
+        assert {event.name for event in recorder.published} >= {"application_submitted"}
+    finally:
+        serving.close()
+
+
 def test_an_unknown_adapter_id_fails_at_start(database_url: str, tmp_path: Path) -> None:
     settings = load_settings(
         database_url=database_url, data_dir=tmp_path, adapters={"bank": "acme"}

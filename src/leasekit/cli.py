@@ -1405,3 +1405,178 @@ def worker() -> None:
         raise click.ClickException(str(exc)) from None
     finally:
         runtime.close()
+
+
+# --- the portfolio simulator ------------------------------------------------------------------
+
+SIMULATION_DATABASE: Final = "simulation.db"
+"""The SQLite file a simulation writes its book to in its output folder."""
+SIMULATION_FILES: Final = "files"
+"""The folder under the output folder for the run's documents (the debit files)."""
+
+
+def _behaviour(ctx: click.Context, param: click.Parameter, value: str) -> Any:
+    from leasekit.simulation.behaviour import parse_behaviour
+
+    try:
+        return parse_behaviour(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _start(ctx: click.Context, param: click.Parameter, value: datetime | None) -> date:
+    start = date.today().replace(day=1) if value is None else value.date()
+    if start.day > 28:
+        raise click.BadParameter(f"{start}: start on the 28th of a month or earlier")
+    return start
+
+
+def _simulation_folder(out: Path, force: bool) -> Path:
+    """*out*, made if need be, without a simulation's database (removed with *force*)."""
+    import shutil
+
+    database = out / SIMULATION_DATABASE
+    if database.exists() and not force:
+        raise click.ClickException(
+            f"{out} holds a simulation already ({database}); choose another --out or --force"
+        )
+    for suffix in ("", "-wal", "-shm"):
+        (out / f"{SIMULATION_DATABASE}{suffix}").unlink(missing_ok=True)
+    shutil.rmtree(out / SIMULATION_FILES, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@cli.command()
+@click.option("--contracts", type=click.IntRange(1, 1_000_000), default=2000, show_default=True,
+              help="How many loans the synthetic book holds.")  # fmt: skip
+@click.option("--months", type=click.IntRange(1, 120), default=12, show_default=True,
+              help="How many calendar months to move the business date through.")  # fmt: skip
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the charts, their CSVs and (without --database) the "
+                   "database.")  # fmt: skip
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="The same seed gives the same book, payers and figures.")  # fmt: skip
+@click.option("--database", help="An empty database to simulate on (a PostgreSQL URL); a new "
+              f"SQLite file {SIMULATION_DATABASE} in --out if left out.")  # fmt: skip
+@click.option("--behaviour", default="on_time=0.85,late=0.08,default=0.04,early=0.03",
+              show_default=True, callback=_behaviour,
+              help="The share of each kind of payer: on_time, late, default, early; they sum "
+                   "to 1.")  # fmt: skip
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), callback=_start,
+              help="The first business date (the 28th of a month at the latest) [the first "
+                   "of this month].")  # fmt: skip
+@click.option("--deliver-events", is_flag=True,
+              help="Deliver the run's events as it goes (the voucher engine books every "
+                   "payment, as on a server); slower. Without it they wait in the outbox for "
+                   "the first server on the database.")  # fmt: skip
+@click.option("--force", is_flag=True, help="Replace the simulation already in --out.")
+@click.pass_context
+def simulate(
+    click_ctx: click.Context, contracts: int, months: int, out: Path, seed: int,
+    database: str | None, behaviour: Any, start: date, deliver_events: bool, force: bool,
+) -> None:  # fmt: skip
+    """Simulate a book of loans through months of debit runs, returns, late payments,
+    defaults and early settlements, on the real services and a fresh database, and chart
+    delinquency, roll rates, collections and exposure by partner grade (docs/simulation.md)."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        click.echo("leasekit simulate draws its charts with matplotlib: "
+                   "pip install 'leasekit[simulate]'", err=True)  # fmt: skip
+        click_ctx.exit(2)
+    from leasekit.simulation.run import Simulation
+
+    folder = _simulation_folder(out, force)
+    url = database or f"sqlite:///{folder / SIMULATION_DATABASE}"
+    asked = Simulation(contracts, months, start, seed, behaviour)
+    result, seconds = _simulated(asked, folder, url, deliver_events)
+    _simulation_report(asked, result, seconds, folder, url)
+
+
+def _simulated(asked: Any, folder: Path, url: str, deliver: bool) -> tuple[Any, float]:
+    """Run *asked* with a progress bar for the book and one per month, then wait for the
+    events still to be delivered if it *deliver*s them; (result, seconds)."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from leasekit.simulation.figures import month_of
+    from leasekit.simulation.run import simulate as run_simulation
+    from leasekit.simulation.run import simulation_runtime
+
+    started = time.perf_counter()
+    try:
+        runtime = simulation_runtime(folder / SIMULATION_FILES, url, asked.start, deliver=deliver)
+    except LeasekitError as exc:
+        raise click.ClickException(str(exc)) from None
+    console = Console(stderr=True)
+    try:
+        with Progress(console=console) as bar:
+            booking = bar.add_task("writing the book", total=asked.contracts)
+            months: dict[str, Any] = {}
+
+            def day_done(day: date) -> None:
+                month = month_of(day)
+                if month not in months:
+                    months[month] = bar.add_task(month, total=_days_in(day, asked.start, asked.end))
+                bar.advance(months[month])
+
+            result = run_simulation(
+                runtime.services, asked,
+                booked=lambda done: bar.update(booking, completed=done), day_done=day_done,
+            )  # fmt: skip
+        with console.status("delivering the events still queued (the voucher engine books them)"):
+            runtime.close()
+    except LeasekitError as exc:
+        runtime.close()
+        raise click.ClickException(str(exc)) from None
+    return result, time.perf_counter() - started
+
+
+def _days_in(day: date, start: date, end: date) -> int:
+    """Simulated days in *day*'s month (the first and the last may be short)."""
+    from datetime import timedelta
+
+    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    first, last = max(day.replace(day=1), start), min(following - timedelta(days=1), end)
+    return (last - first).days + 1
+
+
+def _simulation_report(asked: Any, result: Any, seconds: float, folder: Path, url: str) -> None:
+    """Write the CSVs and charts; print the summary and the paths."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from leasekit.simulation.behaviour import Payer
+    from leasekit.simulation.charts import draw_charts, tables, write_tables
+    from leasekit.simulation.figures import DELINQUENT
+
+    made = tables(result)
+    written = write_tables(folder, made) + draw_charts(folder, made)
+    last = result.month_ends[-1]
+    collected = sum((Decimal(row[-1]) for row in made["collections"][1:]), Decimal(0))
+    payers = {payer: sum(1 for one in result.conduct.values() if one.payer is payer)
+              for payer in Payer}  # fmt: skip
+    delinquent = {str(bucket): sum(1 for b in last.buckets.values() if b is bucket)
+                  for bucket in DELINQUENT}  # fmt: skip
+    tally = result.tally
+    summary = Table("", "", title=f"Simulated {asked.start} to {asked.end}", show_header=False)
+    for label, value in (
+        ("contracts", f"{len(result.book):,} ({', '.join(f'{p} {n}' for p, n in payers.items())})"),
+        ("debit runs", f"{tally.debit_runs:,}"),
+        ("debits", f"{tally.debits:,}, {tally.returned:,} returned"),
+        ("late transfers", f"{tally.transfers:,}"),
+        ("paid off early", f"{tally.settled:,}"),
+        ("collected", f"{collected:,} USD"),
+        (f"delinquent on {last.on}", ", ".join(f"{k}: {v}" for k, v in delinquent.items())),
+        ("principal outstanding", f"{sum(last.exposure.values(), Decimal(0)):,} USD"),
+        ("took", f"{seconds:,.0f} s"),
+    ):
+        summary.add_row(label, value)
+    Console(width=200).print(summary)
+    where = folder / SIMULATION_DATABASE if url.startswith("sqlite") else "the one --database names"
+    click.echo(f"The database: {where}")
+    for path in written:
+        click.echo(f"Wrote {path}")

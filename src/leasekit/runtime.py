@@ -102,7 +102,8 @@ class Runtime:
     plugin_manager: PluginManager
     engine: Engine
     relay: OutboxRelay
-    worker: BackgroundWorker
+    worker: BackgroundWorker | None
+    """None when built not to deliver: events wait in the outbox for another process."""
     services: ServiceContext
 
     def authenticate(self, token: str) -> Actor:
@@ -119,12 +120,14 @@ class Runtime:
 
     def wait_for_delivery(self, timeout: float | None = 30) -> bool:
         """Wait until the events of every command committed so far have been attempted (by
-        the background worker); False if that took longer than *timeout* seconds."""
-        return self.worker.drain(timeout)
+        the background worker); False if that took longer than *timeout* seconds, or if
+        this runtime has no worker."""
+        return self.worker is not None and self.worker.drain(timeout)
 
     def close(self) -> None:
         """Deliver what is pending, stop the worker thread and release the database."""
-        self.worker.stop()
+        if self.worker is not None:
+            self.worker.stop()
         self.engine.dispose()
 
 
@@ -134,8 +137,11 @@ def build_runtime(
     *,
     clock: Clock | None = None,
     migrate: bool = True,
+    deliver: bool = True,
 ) -> Runtime:
     """Wire leasekit from *settings*; apply pending migrations first unless *migrate* is off.
+    Without *deliver* no worker delivers events: they wait in the outbox for the next process
+    that does (a bulk load that should not wait for its subscribers).
 
     *plugin_manager* defaults to one built from the settings' plugin switches. Unknown adapter
     ids and unusable settings fail here, at start-up, rather than on first use.
@@ -201,7 +207,11 @@ def build_runtime(
     relay = OutboxRelay(
         engine, subscribers(pm, adapters, services), policy=_policy(settings.outbox)
     )
-    worker = BackgroundWorker(relay, engine, retry_every=settings.outbox.retry_seconds)
+    worker = (
+        BackgroundWorker(relay, engine, retry_every=settings.outbox.retry_seconds)
+        if deliver
+        else None
+    )
     wake.worker = worker
     return Runtime(settings, pm, engine, relay, worker, services)
 

@@ -34,10 +34,12 @@ Plugins add steps with the ``leasekit_end_of_day_steps`` hook; theirs run after 
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Final, Protocol, TypeVar
 
 import attrs
@@ -82,6 +84,8 @@ __all__ = [
     "run_partition",
     "steps_of",
 ]
+
+_L = TypeVar("_L", OverdueLine, InterestLine)
 
 SERVICED_STATES: Final = frozenset({ContractState.ACTIVE, ContractState.TERMINATED})
 """Contracts whose receivables age and accrue: those being collected."""
@@ -147,19 +151,10 @@ def _receivables(
                if bucket is not AgingBucket.CURRENT}}  # fmt: skip
 
 
-_L = TypeVar("_L", OverdueLine, InterestLine)
-
-
 def _by_contract(lines: Iterable[_L]) -> Iterator[tuple[str, list[_L]]]:
     """*lines* (sorted by contract) grouped per contract."""
-    current: list[_L] = []
-    for line in lines:
-        if current and current[0].contract_id != line.contract_id:
-            yield current[0].contract_id, current
-            current = []
-        current.append(line)
-    if current:
-        yield current[0].contract_id, current
+    for contract_id, owned in itertools.groupby(lines, key=attrgetter("contract_id")):
+        yield contract_id, list(owned)
 
 
 def _interest(

@@ -754,6 +754,13 @@ class ReceivableRepository(Repository[Receivable], Protocol):
         streamed, without building the lines."""
         ...
 
+    def open_principal(
+        self, currency: str, contract_states: Collection[str]
+    ) -> Iterator[tuple[str, Decimal]]:
+        """(contract id, principal still owed) of every line of those contracts still owed,
+        in contract order, streamed: the book's outstanding principal."""
+        ...
+
 
 class PaymentRepository(Repository[Payment], Protocol):
     def list_for_contract(self, contract_id: str) -> list[Payment]: ...

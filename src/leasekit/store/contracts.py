@@ -266,6 +266,17 @@ class ReceivableRepository(SqlRepository[Receivable]):
             owed -= sum((row[c.name] for c in paid), Decimal(0))
             yield OpenAmount(row["contract_id"], row["due_date"], owed)
 
+    def open_principal(
+        self, currency: str, contract_states: Collection[str]
+    ) -> Iterator[tuple[str, Decimal]]:
+        """(contract id, principal still owed) of each line of contracts in
+        *contract_states* and *currency* not paid in full nor written off, streamed in
+        contract order: a book's outstanding principal without building its lines."""
+        r = self.stored.table.c
+        columns = (r.contract_id, r.principal, r.paid_principal)
+        for row in self._unpaid_due(columns, dt.date.max, currency, contract_states):
+            yield row["contract_id"], row["principal"] - row["paid_principal"]
+
     def list_due(self, on_or_before: dt.date) -> list[Receivable]:
         """Lines falling due up to a business date (paid ones included; the caller filters),
         by contract and then in schedule order."""

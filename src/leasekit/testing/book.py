@@ -95,12 +95,14 @@ def book_partner(
     *,
     limit: Decimal = Decimal(0),
     currency: str = "CNY",
+    rating: str = "A",
 ) -> Partner:
-    """An active partner (A-rated dealer) that a taken-over book's contracts came through,
-    with its credit limit account (*limit*: none to draw on unless given)."""
+    """An active partner (a dealer, A-rated unless *rating* says otherwise) that a taken-over
+    book's contracts came through, with its credit limit account (*limit*: none to draw on
+    unless given)."""
     partner = Partner(
         id=new_id(), name=name, country="CN", registration_number=registration_number,
-        kind="new_car_dealer", rating="A", state="active", created_at=at,
+        kind="new_car_dealer", rating=rating, state="active", created_at=at,
     )  # fmt: skip
     uow.partners.add(partner)
     uow.credit_limits.add(CreditLimit.open(partner.id, Money(limit, currency), at))

@@ -2,9 +2,8 @@
 contract's delinquency bucket, the principal outstanding by partner grade, and the money
 collected per month.
 
-Delinquency is computed here, in :func:`delinquency` alone, from the receivables' status on
-the business date (:func:`leasekit.domain.funds.status_of` with the settings' grace days), so
-that it can be switched to the aging end of day stores without touching anything else.
+Delinquency is the aging the close of business stored for the day (``contract_aging``):
+the simulation reads it after each month end's close.
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
-from leasekit.domain.contracts import PaymentState, Receivable
-from leasekit.domain.funds import ReceivableStatus, status_of
+from leasekit.domain.contracts import PaymentState
+from leasekit.domain.end_of_day import AgingBucket
 from leasekit.domain.partners import PartnerRating
 from leasekit.services.context import ServiceContext
 from leasekit.services.funds import PAYING_STATES
@@ -25,7 +24,6 @@ from leasekit.simulation.book import CURRENCY
 __all__ = [
     "DELINQUENT",
     "Bucket",
-    "bucket_of",
     "collections_by_month",
     "delinquency",
     "exposure_by_grade",
@@ -36,8 +34,9 @@ _STATES: Final = sorted(str(state) for state in PAYING_STATES)
 
 
 class Bucket(StrEnum):
-    """Where a contract stands on a business date, by the days past due of its oldest
-    overdue line; ``closed`` once it no longer takes payments (paid off)."""
+    """Where a contract stands on a business date: its aging bucket
+    (:class:`~leasekit.domain.end_of_day.AgingBucket`), or ``closed`` once it no longer takes
+    payments (paid off)."""
 
     CURRENT = "current"
     DAYS_1_30 = "1-30"
@@ -50,40 +49,15 @@ class Bucket(StrEnum):
 DELINQUENT: Final = (Bucket.DAYS_1_30, Bucket.DAYS_31_60, Bucket.DAYS_61_90, Bucket.DAYS_90_PLUS)
 
 
-def bucket_of(days_past_due: int) -> Bucket:
-    if days_past_due <= 0:
-        return Bucket.CURRENT
-    if days_past_due <= 30:
-        return Bucket.DAYS_1_30
-    if days_past_due <= 60:
-        return Bucket.DAYS_31_60
-    if days_past_due <= 90:
-        return Bucket.DAYS_61_90
-    return Bucket.DAYS_90_PLUS
-
-
-def _oldest_overdue(lines: Iterable[Receivable], on: date, grace_days: int) -> dict[str, date]:
-    """Each contract's oldest due date among its overdue lines (lines in contract order)."""
-    oldest: dict[str, date] = {}
-    for line in lines:
-        if line.contract_id not in oldest and (
-            status_of(line, on, grace_days) is ReceivableStatus.OVERDUE
-        ):
-            oldest[line.contract_id] = line.due_date
-    return oldest
-
-
 def delinquency(ctx: ServiceContext, contract_ids: Collection[str], on: date) -> dict[str, Bucket]:
-    """Each of *contract_ids*' bucket on the business date *on*: the days from the due date
-    of its oldest line still owed past the grace days, or ``closed`` if it takes no
-    payments any more."""
-    grace = ctx.collection.retry.grace_days
+    """Each of *contract_ids*' bucket as the close of *on* left it, or ``closed`` if it takes
+    no payments any more."""
     with ctx.uow_factory() as uow:
         contracts = uow.contracts.get_many(contract_ids)
-        oldest = _oldest_overdue(uow.receivables.unpaid_due(on, CURRENCY, _STATES), on, grace)
+        aged = uow.end_of_day.buckets_on(on)
     return {
         cid: Bucket.CLOSED if contracts[cid].state not in PAYING_STATES
-        else bucket_of((on - oldest[cid]).days) if cid in oldest else Bucket.CURRENT
+        else Bucket(aged.get(cid, AgingBucket.CURRENT).value)
         for cid in contract_ids
     }  # fmt: skip
 

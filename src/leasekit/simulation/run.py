@@ -31,6 +31,7 @@ from leasekit.plugins import create_plugin_manager
 from leasekit.runtime import Runtime, build_runtime
 from leasekit.services import debit_runs, funds, settlement_quotes, users
 from leasekit.services.context import ServiceContext
+from leasekit.services.end_of_day import close_business_day
 from leasekit.settings import Settings, load_settings
 from leasekit.simulation.behaviour import (
     DEFAULT_BEHAVIOUR,
@@ -48,6 +49,7 @@ from leasekit.simulation.figures import (
     exposure_by_grade,
     month_of,
 )
+from leasekit.store.end_of_day import ClosedDateClock
 
 __all__ = [
     "RETURN_CODE",
@@ -148,13 +150,14 @@ def simulation_runtime(
 
 
 def close_day(ctx: ServiceContext) -> None:
-    """End the business day: the clock moves to the next one. The only place a simulated
-    day ends, so that end of day (penalties, aging, the stored business date) takes over
-    here."""
+    """End the business day: the close of business (penalty interest, aging, interest
+    earned, expiries, partner ratings) moves the business date to the next day, and the
+    wall clock follows it."""
     clock = ctx.clock
-    if not isinstance(clock, FixedClock):
-        raise TypeError("a simulation runs on a FixedClock")
-    clock.advance()
+    if not isinstance(clock, ClosedDateClock) or not isinstance(clock.base, FixedClock):
+        raise TypeError("a simulation runs on a FixedClock under the close's business date")
+    close_business_day(ctx)
+    clock.base.advance()
 
 
 def month_ends(start: date, end: date) -> list[date]:
@@ -296,10 +299,10 @@ def simulate(
     snapshots = []
     while (today := ctx.clock.business_date()) <= simulation.end:
         state.day(today)
+        close_day(ctx)
         if today in ends:
             buckets = delinquency(ctx, ids, today)
             snapshots.append(MonthEnd(month_of(today), today, buckets, exposure_by_grade(ctx)))
-        close_day(ctx)
         day_done(today)
     return SimulationResult(
         tuple(book), conduct, tuple(snapshots), collections_by_month(ctx, ids), state.tally

@@ -366,6 +366,12 @@ class EndOfDayRepository:
                   "overdue": row.overdue, "currency": row.currency} for row in rows],
             )  # fmt: skip
 
+    def buckets_on(self, as_of: dt.date) -> dict[str, AgingBucket]:
+        """The bucket of each contract the close of *as_of* found overdue."""
+        statement = sa.select(_AGING.c.contract_id, _AGING.c.bucket).where(_AGING.c.as_of == as_of)
+        rows = self._execute(statement).mappings()
+        return {row["contract_id"]: AgingBucket(row["bucket"]) for row in rows}
+
     def aging_of(self, contract_id: str) -> AgingRow | None:
         row = (
             self._execute(sa.select(_AGING).where(_AGING.c.contract_id == contract_id))

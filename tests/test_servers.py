@@ -1,7 +1,8 @@
 """Two ``leasekit serve`` processes on one PostgreSQL database, as behind a load balancer:
 what one server does, the other sees (a token, a move, the business date), and a move sent
 to both at once on the same version is made exactly once, the losers answered with a clean
-problem, never a 5xx or the database's words.
+problem, never a 5xx or the database's words. And a close started over HTTP on a server
+that distributes its partitions is done by a ``leasekit worker`` process.
 
 Processes, not two apps in this one: nothing may pass between the servers but the database."""
 
@@ -57,13 +58,17 @@ def _seed(url: str, root: Path) -> DemoCompany:
 class Server:
     """One ``leasekit serve`` process, with its own port and outbox worker id."""
 
-    def __init__(self, url: str, root: Path, name: str) -> None:
+    def __init__(self, url: str, root: Path, name: str, **settings: str) -> None:
         self.port = free_port()
         self.log = root / f"{name}.log"
-        environment = _environment(url, root) | {
-            "LEASEKIT_SERVER__PORT": str(self.port),
-            "LEASEKIT_OUTBOX__WORKER_ID": name,
-        }
+        environment = (
+            _environment(url, root)
+            | settings
+            | {
+                "LEASEKIT_SERVER__PORT": str(self.port),
+                "LEASEKIT_OUTBOX__WORKER_ID": name,
+            }
+        )
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [*leasekit_executable(), "serve"], cwd=root, stdout=log, stderr=log,
@@ -159,6 +164,17 @@ def test_one_move_sent_to_both_servers_at_once_is_made_once(
         assert (seen["state"], seen["version"]) == ("cancelled", 1)
 
 
+def _closed(server: Server, token: str, before: str) -> Any:
+    """``GET /end-of-day`` once the business date has moved past *before*."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        _, day = server.call("GET", "/end-of-day", token)
+        if day["business_date"] != before:
+            return day
+        time.sleep(0.2)
+    raise AssertionError(f"the close of {before} did not finish: {day}")
+
+
 def test_what_one_server_does_the_other_sees(
     company: DemoCompany, servers: tuple[Server, Server]
 ) -> None:
@@ -175,13 +191,35 @@ def test_what_one_server_does_the_other_sees(
     status, started = one.call("POST", "/end-of-day/close", admin, {})
     assert status == 202, started
     assert started["business_date"] == before["business_date"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        _, day = other.call("GET", "/end-of-day", admin)
-        if day["business_date"] != before["business_date"]:
-            break
-        time.sleep(0.2)
+    day = _closed(other, admin, before["business_date"])
     assert day["newest_close"]["business_date"] == before["business_date"]
     assert day["newest_close"]["state"] == "closed"
     _, seen_by_one = one.call("GET", "/end-of-day", admin)
     assert seen_by_one == day
+
+
+def test_a_close_started_over_http_is_done_by_a_worker(
+    company: DemoCompany, postgres_schema_url: str, tmp_path: Path
+) -> None:
+    """With ``LEASEKIT_EOD__DISTRIBUTE``, the server queues the partitions and a ``leasekit
+    worker`` process does them."""
+    server = Server(postgres_schema_url, tmp_path, "node-a", LEASEKIT_EOD__DISTRIBUTE="true",
+                    LEASEKIT_EOD__WORKER_HEARTBEAT_SECONDS="1")  # fmt: skip
+    with (tmp_path / "worker.log").open("wb") as log:
+        worker = subprocess.Popen(
+            [*leasekit_executable(), "worker"], cwd=tmp_path, stdout=log, stderr=log,
+            env=_environment(postgres_schema_url, tmp_path),
+        )  # fmt: skip
+    try:
+        server.wait_until_healthy()
+        admin = _token(company, "admin")
+        _, before = server.call("GET", "/end-of-day", admin)
+        status, _ = server.call("POST", "/end-of-day/close", admin, {})
+        assert status == 202
+        day = _closed(server, admin, before["business_date"])
+        assert day["newest_close"]["state"] == "closed"
+    finally:
+        server.stop()
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert "end_of_day_partition" in (tmp_path / "worker.log").read_text()

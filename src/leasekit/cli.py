@@ -1300,7 +1300,7 @@ def eod_run(distribute: bool | None, demo_dir: Path | None) -> None:
     settings = _funds_settings(demo_dir) or _settings()
     runtime = _runtime(settings)
     try:
-        runner = _partition_runner(settings, runtime, distribute)
+        runner = runtime.partition_runner(distribute)
         with _step_progress() as (started, advanced):
             closed = close_business_day(
                 runtime.services, runner=runner, started=started, advanced=advanced
@@ -1314,20 +1314,6 @@ def eod_run(distribute: bool | None, demo_dir: Path | None) -> None:
     finally:
         runtime.close()
     _print_close(closed.business_date, closed.summary)
-
-
-def _partition_runner(settings: Settings, runtime: Runtime, distribute: bool | None) -> Any:
-    """In this process, or queued for workers when asked (PostgreSQL only)."""
-    from leasekit.services.end_of_day import run_inline
-
-    if not (settings.eod.distribute if distribute is None else distribute):
-        return run_inline
-    from leasekit.jobs import run_queued
-
-    return run_queued(
-        settings.database_url.get_secret_value(), runtime.engine,
-        heartbeat_seconds=settings.eod.worker_heartbeat_seconds,
-    )  # fmt: skip
 
 
 @contextlib.contextmanager

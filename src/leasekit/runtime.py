@@ -40,6 +40,7 @@ from leasekit.render import contract_renderer
 from leasekit.services import catalog, users
 from leasekit.services.calls import CallPolicy
 from leasekit.services.context import ServiceContext
+from leasekit.services.end_of_day import PartitionRunner, run_inline
 from leasekit.services.events import handler_subscribers
 from leasekit.services.ledger_sync import LedgerSubscriber
 from leasekit.services.sheets import SheetLimits
@@ -123,6 +124,19 @@ class Runtime:
         the background worker); False if that took longer than *timeout* seconds, or if
         this runtime has no worker."""
         return self.worker is not None and self.worker.drain(timeout)
+
+    def partition_runner(self, distribute: bool | None = None) -> PartitionRunner:
+        """How the close of business gets its partitions done: in this process, or queued
+        for ``leasekit worker`` processes (PostgreSQL) when *distribute* says so, or when it
+        is None and ``LEASEKIT_EOD__DISTRIBUTE`` does."""
+        if not (self.settings.eod.distribute if distribute is None else distribute):
+            return run_inline
+        from leasekit.jobs import run_queued  # procrastinate, only where workers are used
+
+        return run_queued(
+            self.settings.database_url.get_secret_value(), self.engine,
+            heartbeat_seconds=self.settings.eod.worker_heartbeat_seconds,
+        )  # fmt: skip
 
     def close(self) -> None:
         """Deliver what is pending, stop the worker thread and release the database."""

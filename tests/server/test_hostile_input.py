@@ -520,6 +520,9 @@ CASES: dict[str, Case] = {
     "POST /accounting/books/close": Case(
         "cfo", lambda d: "/accounting/books/close", lambda d: {"period": last_month(d)}, 200
     ),
+    "POST /end-of-day/close": Case(
+        "admin", lambda d: "/end-of-day/close", lambda d: {"business_date": None}, 202
+    ),
     "POST /accounting/templates": Case(
         "finance", lambda d: "/accounting/templates", lambda d: template_body(version=None),
         201, numbers=frozenset({"version"}),

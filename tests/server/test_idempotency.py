@@ -17,6 +17,7 @@ from .test_contracts import drawn_up, queued, sent
 from .test_customers import NEW_CUSTOMER
 from .test_document_defects import defect_body, recorded_defect
 from .test_documents import png
+from .test_end_of_day import settled_close
 from .test_exception_requests import misapplied, raised, submitted
 from .test_funds import mary_mandate, queued_entry, todays_statement, us_results, us_run
 from .test_partner_imports import HEADER, ROWS, csv_file
@@ -181,6 +182,7 @@ def _request(demo: Any, operation: str) -> tuple[str, str, dict[str, Any]]:
             {"json": {"action": "publish"}, "headers": at_first},
         ),
         "POST /applications": ("sunrise", "/applications", {"json": demo.priced_draft()}),
+        "POST /end-of-day/close": ("admin", "/end-of-day/close", {"json": {}}),
         "POST /approval-tasks/{id}/transitions": (
             "officer",
             "",
@@ -335,6 +337,10 @@ ANSWERED = {
     "POST /exception-requests/{id}/submission",
 }
 """Operations that answer 200 with what they did, though they are neither moves nor creates."""
+BEGUN = {"POST /end-of-day/close"}
+"""Operations that answer 202 with the progress of work they began in the background. The
+retry comes once the work is done, when a request without the key would begin the next
+piece (close the next day), and answers the finished work."""
 
 
 async def _path(made: Awaitable[tuple[str, str]]) -> str:
@@ -352,9 +358,12 @@ async def test_every_retryable_operation_honours_the_key(demo, operation: str) -
     if made is not None:
         path = f"{await made(demo)}/{operation.rsplit('/', 1)[1]}"
     status = 200 if path.endswith("/transitions") or operation in ANSWERED else 201
+    status = 202 if operation in BEGUN else status
     if operation == "POST /contracts/{id}/exception-requests":
         request["json"]["payment_id"], _ = await misapplied(demo)
     headers = {"Idempotency-Key": f"retry-{operation}"} | request.pop("headers", {})
     first = await demo.call("POST", path, user, status, headers=headers, **request)
+    if operation in BEGUN:
+        first = await settled_close(demo, f"/end-of-day/closes/{first['business_date']}")
     again = await demo.call("POST", path, user, status, headers=headers, **request)
     assert again == first

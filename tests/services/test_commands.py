@@ -46,6 +46,7 @@ from leasekit.services import (
     disbursements,
     document_defects,
     documents,
+    end_of_day,
     events,
     exception_requests,
     face_photos,
@@ -570,6 +571,8 @@ PREPARE: dict[str, Prepare] = {
         w.ctx, director, "2023-12"))(_finance_director(w)),
     "save_voucher_template": lambda w: (lambda finance: lambda:
         voucher_templates.save_voucher_template(w.ctx, finance, fee_template()))(_finance(w)),
+    "start_close": lambda w: lambda: end_of_day.start_close(
+        w.ctx, w.admin, end_of_day.StartClose()),
 }  # fmt: skip
 """How to run each registered command, except event handlers (below)."""
 
@@ -862,6 +865,10 @@ READS: dict[str, Prepare] = {
     "list_voucher_templates": lambda w: (
         lambda finance: lambda: voucher_templates.list_voucher_templates(w.ctx, finance)
     )(_finance(w)),
+    "get_business_day": lambda w: lambda: end_of_day.get_business_day(w.ctx, w.officer),
+    "get_close": lambda w: (
+        lambda close: lambda: end_of_day.get_close(w.ctx, w.officer, close.business_date)
+    )(end_of_day.start_close(w.ctx, w.admin, end_of_day.StartClose())),
     "get_voucher_template": lambda w: (
         lambda finance: (
             lambda: voucher_templates.get_voucher_template(w.ctx, finance, "loan_disbursed")

@@ -25,6 +25,7 @@ from leasekit.plugins import PluginManager
 from leasekit.runtime import build_runtime
 from leasekit.server.access import add_request_id, request_id_middleware
 from leasekit.server.auth import authentication_middleware
+from leasekit.server.closer import background_close
 from leasekit.server.keys import (
     ADMISSION_KEY,
     CONVERTER_KEY,
@@ -93,6 +94,7 @@ def _build_app(settings: Settings, runtime_factory: Callable[[], Runtime]) -> we
     app.cleanup_ctx.append(_thread_pool)
     app.cleanup_ctx.append(functools.partial(_runtime, runtime_factory=runtime_factory))
     app.cleanup_ctx.append(_partner_refresh)
+    app.cleanup_ctx.append(background_close)
     return app
 
 

@@ -19,6 +19,7 @@ from leasekit.settings import Settings
 __all__ = [
     "ACTOR_KEY",
     "ADMISSION_KEY",
+    "CLOSER_KEY",
     "CONVERTER_KEY",
     "EXECUTOR_KEY",
     "HEALTH_EXECUTOR_KEY",
@@ -43,6 +44,8 @@ HEALTH_EXECUTOR_KEY: Final = web.AppKey("health_executor", ThreadPoolExecutor)
 ADMISSION_KEY: Final = web.AppKey[Any]("admission")
 """The bounded count of calls waiting for or holding a worker thread (``helpers.Admission``)."""
 RUNTIME_KEY: Final = web.AppKey[Runtime]("runtime")
+CLOSER_KEY: Final = web.AppKey[Any]("closer")
+"""The close of business this process runs in the background (``closer.Closer``)."""
 """Services, authentication and the database check; present while the app runs."""
 
 ACTOR_KEY: Final = web.RequestKey("actor", Actor)

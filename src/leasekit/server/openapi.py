@@ -406,14 +406,17 @@ def _content(body: Any, media_type: str | tuple[str, ...], schemas: Schemas) -> 
 
 _HEADERS: Final[dict[str, dict[str, Any]]] = {
     "ETag": {"description": "The object's version, for If-Match.", "schema": {"type": "string"}},
-    "Location": {"description": "The address of what was made.", "schema": {"type": "string"}},
+    "Location": {
+        "description": "The address of what was made (201), or of the work begun (202).",
+        "schema": {"type": "string"},
+    },
     "Link": {"description": 'The next page, rel="next".', "schema": {"type": "string"}},
 }
 
 
 def _headers(operation: Operation, status: int) -> dict[str, Any]:
     names = ["Link"] if operation.paged else ["ETag"]
-    if status == 201:
+    if status in (201, 202):
         names.append("Location")
     return {name: _HEADERS[name] for name in names}
 

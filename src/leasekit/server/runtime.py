@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from leasekit.domain.identity import Actor
     from leasekit.services.context import ServiceContext
+    from leasekit.services.end_of_day import PartitionRunner
 
 __all__ = ["Runtime"]
 
@@ -31,6 +32,11 @@ class Runtime(Protocol):
 
     def check_database(self) -> None:
         """Return if the database answers a trivial query; raise anything otherwise."""
+        ...
+
+    def partition_runner(self) -> PartitionRunner:
+        """How the close of business gets its partitions done, as the settings ask: in this
+        process, or by ``leasekit worker`` processes."""
         ...
 
     def close(self) -> None:

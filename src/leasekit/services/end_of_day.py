@@ -57,11 +57,11 @@ from leasekit.domain.end_of_day import (
     next_business_date,
 )
 from leasekit.domain.events import DomainEvent
-from leasekit.domain.identity import Actor
-from leasekit.errors import LeasekitError
+from leasekit.domain.identity import Actor, Role
+from leasekit.errors import ConflictError, LeasekitError, NotFoundError
 from leasekit.money import currency
-from leasekit.services.commands import Work
-from leasekit.services.context import ServiceContext
+from leasekit.services.commands import Work, command
+from leasekit.services.context import ServiceContext, back_office_only
 from leasekit.services.storage import (
     AgingRow,
     CloseRecord,
@@ -75,13 +75,21 @@ from leasekit.services.storage import (
 
 __all__ = [
     "BUILTIN_STEPS",
+    "BusinessDay",
     "CloseFailed",
     "CloseProgress",
+    "CloseView",
     "EndOfDayStep",
+    "PartitionRunner",
+    "StartClose",
+    "StepProgress",
     "close_business_day",
     "close_progress",
+    "get_business_day",
+    "get_close",
     "run_inline",
     "run_partition",
+    "start_close",
     "steps_of",
 ]
 
@@ -387,13 +395,16 @@ def close_business_day(
     runner: PartitionRunner = run_inline,
     started: Callable[[str, int], None] = lambda step, total: None,
     advanced: Callable[[int], None] = lambda done: None,
+    business_date: date | None = None,
 ) -> CloseRecord:
     """Close the current business date: every step, then the date moves to the next day.
 
     A close begun before (and stopped by a crash or a failing step) resumes with what is
     left. *started* hears each step's name and partition count, *advanced* each partition
-    done (progress bars)."""
-    on = ctx.clock.business_date()
+    done (progress bars). *business_date* names the date a caller began closing earlier
+    (:func:`start_close`): should another process have closed it meanwhile, this finds its
+    steps done and leaves the next date alone."""
+    on = ctx.clock.business_date() if business_date is None else business_date
     with ctx.unit_of_work() as uow:
         uow.end_of_day.open_close(on, ctx.clock.now())
         uow.commit()
@@ -442,8 +453,9 @@ def _added(total: Any, value: Any) -> Any:
 
 
 def close_progress(ctx: ServiceContext, business_date: date) -> CloseProgress | None:
-    """The close of *business_date* as it stands, or None if none was begun."""
-    with ctx.unit_of_work() as uow:
+    """The close of *business_date* as it stands, or None if none was begun. A read: it
+    commits nothing, so it wakes no delivery."""
+    with ctx.uow_factory() as uow:
         close = uow.end_of_day.close_of(business_date)
         if close is None:
             return None
@@ -453,3 +465,98 @@ def close_progress(ctx: ServiceContext, business_date: date) -> CloseProgress | 
             done = sum(p.state is PartitionState.DONE for p in partitions)
             steps.append((step.name, done, len(partitions)))
     return CloseProgress(business_date, close.state, tuple(steps), close.summary)
+
+
+# --- the close as the HTTP API shows and starts it ------------------------------------------
+
+_SUBJECT: Final = "business_day_close"
+
+
+@attrs.frozen
+class StepProgress:
+    """One step of a close: its partitions done, of all it was cut into (0 of 0 until the
+    close reaches it)."""
+
+    name: str
+    done: int
+    total: int
+
+
+@attrs.frozen
+class CloseView:
+    """Where a close stands: ``running`` until every step is done, then ``closed`` with the
+    summary of what each step did (counts, and amounts as text)."""
+
+    business_date: date
+    state: CloseState
+    steps: tuple[StepProgress, ...]
+    summary: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, progress: CloseProgress) -> CloseView:
+        steps = tuple(StepProgress(name, done, total) for name, done, total in progress.steps)
+        return cls(progress.business_date, progress.state, steps, dict(progress.summary))
+
+
+@attrs.frozen
+class BusinessDay:
+    """The company's business date, and the newest close: the current date's while it is
+    being closed, else the one that moved the date here (none before the first)."""
+
+    business_date: date
+    newest_close: CloseView | None
+
+
+@attrs.frozen
+class StartClose:
+    """Which business date the caller means to close."""
+
+    business_date: date | None = attrs.field(
+        default=None,
+        metadata={"description": "The current business date, so that a request sent again "
+                  "after the close never closes the next one; left out: whichever is current."},
+    )  # fmt: skip
+
+
+def get_business_day(ctx: ServiceContext, actor: Actor) -> BusinessDay:
+    """The current business date and the newest close. Back office."""
+    back_office_only(actor, _SUBJECT)
+    today = ctx.clock.business_date()
+    # The date moves one calendar day per close (next_business_date), so the close that
+    # moved it here is yesterday's.
+    newest = close_progress(ctx, today) or close_progress(ctx, today - timedelta(days=1))
+    return BusinessDay(today, None if newest is None else CloseView.of(newest))
+
+
+def get_close(ctx: ServiceContext, actor: Actor, business_date: date) -> CloseView:
+    """How far the close of a business date has come, step by step. Back office; a date
+    never closed is a 404."""
+    back_office_only(actor, _SUBJECT)
+    progress = close_progress(ctx, business_date)
+    if progress is None:
+        raise NotFoundError(_SUBJECT, business_date.isoformat())
+    return CloseView.of(progress)
+
+
+def _reload_close(uow: UnitOfWork, business_date: str) -> CloseRecord:
+    found = uow.end_of_day.close_of(date.fromisoformat(business_date))
+    assert found is not None, "a close, once begun, is never removed"
+    return found
+
+
+@command(
+    "start_close", subject=_SUBJECT, roles=frozenset({Role.ADMIN, Role.SYSTEM}),
+    reload=_reload_close, identify=lambda close: close.business_date.isoformat(),
+)  # fmt: skip
+def start_close(work: Work, request: StartClose) -> CloseRecord:
+    """Begin closing the current business date, or resume a close that stopped, on record
+    of who asked; :func:`close_business_day` then does the work. Naming another date than
+    the current one is a 409."""
+    on = work.business_date
+    if request.business_date not in (None, on):
+        raise ConflictError(f"the business date is {on}, not {request.business_date}")
+    resumed = work.uow.end_of_day.close_of(on) is not None
+    close = work.uow.end_of_day.open_close(on, work.at)
+    work.event("business_day_close_started", _SUBJECT, on.isoformat(),
+               {"business_date": on.isoformat(), "resumed": resumed})  # fmt: skip
+    return close

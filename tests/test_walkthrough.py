@@ -710,8 +710,10 @@ PAGES = {
         # Two days closed: once over HTTP, once by `leasekit eod run`.
         lambda last: last["newest_close"]["state"] == "closed"
         and last["business_date"] > last["newest_close"]["business_date"],
-        # How many days last month had decides the aging buckets and the penalty accrued.
-        varying=frozenset({"penalty", "bucket_1-30", "bucket_31-60"}),
+        # How many days last month had decides the aging buckets and the penalty accrued; a
+        # month's last day books the interest earned.
+        varying=frozenset({"penalty", "bucket_1-30", "bucket_31-60", "interest_events",
+                           "interest_accrued", "interest_released"}),
         versioned=False,
     ),
 }  # fmt: skip

@@ -173,7 +173,7 @@ def _interest(
     since (its payment booked it as income)."""
     assert uow is not None
     if not ctx.close_rules.interest_accrual.due_on(on):
-        return {"interest_events": 0}
+        return {"interest_events": 0, "interest_accrued": "0", "interest_released": "0"}
     until = next_business_date(on) + _PERIOD
     lines = uow.end_of_day.interest_lines(low, high, until, sorted(SERVICED_STATES))
     updates: list[InterestUpdate] = []

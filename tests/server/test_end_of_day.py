@@ -72,13 +72,19 @@ async def test_an_admin_closes_the_day_and_the_business_date_moves(demo: Demo) -
     started, location = await _start(demo)
     assert location == f"/end-of-day/closes/{today.isoformat()}"
     assert started["business_date"] == today.isoformat()
-    assert [step["name"] for step in started["steps"]][:4] == [
-        "receivables", "expiries", "partners", "debit_runs",
+    assert [step["name"] for step in started["steps"]][:5] == [
+        "receivables", "interest", "expiries", "partners", "debit_runs",
     ]  # fmt: skip
     closed = await settled_close(demo, location)
     assert closed["state"] == "closed"
     assert all(step["done"] == step["total"] >= 1 for step in closed["steps"])
-    assert set(closed["summary"]) >= {"receivables", "expiries", "partners", "debit_runs"}
+    assert set(closed["summary"]) >= {
+        "receivables",
+        "interest",
+        "expiries",
+        "partners",
+        "debit_runs",
+    }
     after = await demo.call("GET", "/end-of-day", "officer", 200)
     assert after["business_date"] == (today + timedelta(days=1)).isoformat()
     assert after["newest_close"] == closed

@@ -421,11 +421,22 @@ def close_business_day(
             raise CloseFailed(f"{on} step {step.name}: {exc}") from exc
     with ctx.unit_of_work() as uow:
         summary = _summary(uow, ctx, on)
-        uow.end_of_day.finish_close(on, ctx.clock.now(), summary)
+        if uow.end_of_day.finish_close(on, ctx.clock.now(), summary):
+            uow.record(_closed(on, ctx))
         uow.commit()
         closed = uow.end_of_day.close_of(on)
     assert closed is not None
     return closed
+
+
+def _closed(on: date, ctx: ServiceContext) -> DomainEvent:
+    """The date moved: on the audit log and to the plugins, once (the close's row turns
+    closed once; its summary stays with it)."""
+    return DomainEvent.new(
+        "business_day_closed", "business_day_close", on.isoformat(),
+        {"business_date": on.isoformat(), "next": next_business_date(on).isoformat()},
+        occurred_at=ctx.clock.now(), business_date=on, actor_id=_SYSTEM.user_id,
+    )  # fmt: skip
 
 
 def _summary(uow: UnitOfWork, ctx: ServiceContext, on: date) -> dict[str, Any]:

@@ -606,7 +606,7 @@ def one_size(size: int, postgres: str | None, partition_size: int | None,
                   f"{row.run['receivables_seconds']:.2f} s, peak RSS {row.run['maxrss_mb']:.0f} MB"
                   f" (growth in the call {row.run['peak_mb'] - row.run['before_mb']:.0f} MB)"
                   + (f", workers' peak {row.run['workers_maxrss_mb']:.0f} MB"
-                     if row.workers > 1 or "worker" in row.how else ""))  # fmt: skip
+                     if "worker" in row.how else ""))  # fmt: skip
         if postgres:
             one, two = rows[-2].run["seconds"], rows[-1].run["seconds"]
             print(f"  2 workers / 1 worker: {one / two:.2f}× faster")

@@ -266,8 +266,12 @@ class Book:
         self.dues: list[Decimal] = []
 
 
-def _copy(serial: int, template: Template, partner_id: str) -> dict[str, list[dict[str, Any]]]:
-    """The rows of contract *serial*, copied from *template* with ids and numbers of its own."""
+def copied_parties(
+    serial: int, template: Any, partner_id: str, number: str
+) -> dict[str, dict[str, Any]]:
+    """The customer, vehicle, application and contract rows of contract *serial*, copied
+    from *template*'s (its ``customer``, ``vehicle``, ``application`` and ``contract``) with
+    ids, names, VIN, id number and contract *number* of their own."""
     customer_id, vehicle_id, application_id, contract_id = (new_id() for _ in range(4))
     name = f"Customer {serial}"
     customer = template.customer | {
@@ -283,18 +287,27 @@ def _copy(serial: int, template: Template, partner_id: str) -> dict[str, list[di
     signers = cast(list[dict[str, Any]], template.contract["signers"])
     signer = signers[0] | {"customer_id": customer_id, "name": name}
     contract = template.contract | {
-        "id": contract_id, "number": f"BK-{serial:07d}", "application_id": application_id,
+        "id": contract_id, "number": number, "application_id": application_id,
         "customer_id": customer_id, "vehicle_id": vehicle_id, "partner_id": partner_id,
         "signers": [signer],
     }  # fmt: skip
+    return {"customer": customer, "vehicle": vehicle, "application": application,
+            "contract": contract}  # fmt: skip
+
+
+def _copy(serial: int, template: Template, partner_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The rows of contract *serial*, copied from *template* with ids and numbers of its own."""
+    rows = copied_parties(serial, template, partner_id, f"BK-{serial:07d}")
+    contract_id = rows["contract"]["id"]
     lines = [line | {"id": new_id(), "contract_id": contract_id} for line in template.lines]
     mandate = template.mandate | {
         "id": new_id(), "contract_id": contract_id, "reference": f"MD-BK-{serial:07d}",
-        "debtor_name": name, "account": f"{serial:012d}",
+        "debtor_name": rows["customer"]["name"], "account": f"{serial:012d}",
     }  # fmt: skip
     return {
-        "customers": [customer], "vehicles": [vehicle], "applications": [application],
-        "contracts": [contract], "receivables": lines, "mandates": [mandate],
+        "customers": [rows["customer"]], "vehicles": [rows["vehicle"]],
+        "applications": [rows["application"]], "contracts": [rows["contract"]],
+        "receivables": lines, "mandates": [mandate],
     }  # fmt: skip
 
 

@@ -53,6 +53,7 @@ from rich.table import Table
 
 import leasekit
 from bench_collections import (
+    copied_parties,
     copy_of,
     database_mb,
     database_title,
@@ -73,12 +74,10 @@ from leasekit.store.contracts import ContractRepository, ReceivableRepository
 from leasekit.store.database import create_engine
 from leasekit.store.origination import ApplicationRepository
 from leasekit.store.parties import CustomerRepository, VehicleRepository
-from leasekit.store.schema import metadata, search_key
+from leasekit.store.schema import metadata
 from leasekit.testing.book import (
     book_partner,
     months_before,
-    serial_id_number,
-    serial_vin,
     taken_over_contract,
 )
 
@@ -161,30 +160,13 @@ class Template:
 
 def _copy(serial: int, template: Template, partner_id: str) -> dict[str, list[dict[str, Any]]]:
     """The rows of contract *serial*, copied from *template* with ids and numbers of its own."""
-    customer_id, vehicle_id, application_id, contract_id = (new_id() for _ in range(4))
-    name = f"Customer {serial}"
-    customer = template.customer | {
-        "id": customer_id, "name": name, "name_key": search_key(name),
-        "id_number": serial_id_number(serial), "partner_id": partner_id,
-    }  # fmt: skip
-    vehicle = template.vehicle | {"id": vehicle_id, "vin": str(serial_vin(serial)),
-                                  "partner_id": partner_id}  # fmt: skip
-    application = template.application | {
-        "id": application_id, "customer_id": customer_id, "vehicle_id": vehicle_id,
-        "partner_id": partner_id,
-    }  # fmt: skip
-    signers = cast(list[dict[str, Any]], template.contract["signers"])
-    signer = signers[0] | {"customer_id": customer_id, "name": name}
-    contract = template.contract | {
-        "id": contract_id, "number": f"EOD-{serial:07d}", "application_id": application_id,
-        "customer_id": customer_id, "vehicle_id": vehicle_id, "partner_id": partner_id,
-        "signers": [signer],
-    }  # fmt: skip
-    lines = [line | {"id": new_id(), "contract_id": contract_id}
+    rows = copied_parties(serial, template, partner_id, f"EOD-{serial:07d}")
+    lines = [line | {"id": new_id(), "contract_id": rows["contract"]["id"]}
              for line in template.lines[standing(serial)]]  # fmt: skip
     return {
-        "customers": [customer], "vehicles": [vehicle], "applications": [application],
-        "contracts": [contract], "receivables": lines,
+        "customers": [rows["customer"]], "vehicles": [rows["vehicle"]],
+        "applications": [rows["application"]], "contracts": [rows["contract"]],
+        "receivables": lines,
     }  # fmt: skip
 
 

@@ -46,7 +46,10 @@ QUEUE: Final = "leasekit_end_of_day"
 TASK: Final = "leasekit:end_of_day_partition"
 _SCHEMA_LOCK: Final = 0x1EA5E_E0D
 """The advisory lock two processes applying the queue's schema at once take in turn."""
-_POLL_SECONDS: Final = 0.5
+_POLL_SECONDS: Final = (0.02, 0.5)
+"""How long the coordinator waits between looks at the partitions: from the first, doubling
+to the second, so a step of one quick partition is not held up by the pause a long one
+needs."""
 
 
 def _conninfo(database_url: str) -> str:
@@ -130,9 +133,10 @@ async def _defer_and_wait(
 ) -> None:
     async with app.open_async():
         jobs = {await _defer(app, business_date, step, p.low) for p in pending}
-        left = len(pending)
+        left, pause = len(pending), _POLL_SECONDS[0]
         while left:
-            await asyncio.sleep(_POLL_SECONDS)
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, _POLL_SECONDS[1])
             for job in await app.job_manager.get_stalled_jobs(
                 queue=QUEUE, seconds_since_heartbeat=stalled_after
             ):

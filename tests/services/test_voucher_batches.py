@@ -21,6 +21,8 @@ from sqlalchemy.engine import Engine
 from leasekit.domain.accounting import default_chart
 from leasekit.domain.accounting_periods import period_of
 from leasekit.domain.bookings import Accounting
+from leasekit.domain.clock import FixedClock
+from leasekit.domain.end_of_day import CloseRules, InterestAccrual
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
 from leasekit.domain.products import Product
@@ -28,8 +30,10 @@ from leasekit.domain.voucher_templates import EVENT_TYPES, TemplateSet
 from leasekit.services import accounting, debit_runs, disbursements, partners, refunds, users
 from leasekit.services.context import ServiceContext
 from leasekit.services.debit_runs import SettleRun, StartDebitRun
+from leasekit.services.end_of_day import close_business_day
 from leasekit.services.voucher_batches import BatchReport, replay_log
 from leasekit.store.accounting_books import VoucherSyncRow
+from leasekit.store.end_of_day import ClosedDateClock
 from leasekit.store.ledger import UnmappedEventRow, VoucherLineRow, VoucherRepository, VoucherRow
 from leasekit.store.outbox import OutboxRow
 from leasekit.testing.fakes import Fakes
@@ -48,13 +52,13 @@ def finance(ctx: ServiceContext, admin: Actor) -> Actor:
 @pytest.fixture
 def book(
     ctx: ServiceContext, dealer: Actor, officer: Actor, finance: Actor, fakes: Fakes,
-    partner: Partner, lease: Product,
+    partner: Partner, lease: Product, engine: Engine, fixed_clock: FixedClock,
 ) -> ServiceContext:  # fmt: skip
     """A book made with real commands: a lease paid out (in yuan), and a loan taken over
     (in dollars, its opening balance booked) whose direct debit came back with a fee and that
     was then paid by hand beyond what was due, the credit paying the next installment a month
     later; some of the credit left was refunded twice, one refund paid and one returned by the
-    payee's bank."""
+    payee's bank; and a day closed, booking the interest earned and not yet paid."""
     change = partners.ProfileChange(
         name=partner.name, bank_accounts=(ACCOUNT,), branch="EAST", reason="payouts"
     )
@@ -82,6 +86,9 @@ def book(
         relay(ctx, done)
         answer(done.id)
         refunds.track_refund(ctx, finance, done.id)
+    daily = CloseRules(interest_accrual=InterestAccrual.DAILY)
+    close_business_day(attrs.evolve(ctx, clock=ClosedDateClock(fixed_clock, engine),
+                                    close_rules=daily))  # fmt: skip
     return ctx
 
 

@@ -282,10 +282,10 @@ def simulate(
 ) -> SimulationResult:
     """Run *simulation* on an empty database behind *ctx*, whose FixedClock stands on the
     start date. *booked* is told how many contracts are written, *day_done* each day closed."""
+    actor = _finance(ctx)  # refuses a database that is not empty, whatever its date
     if ctx.clock.business_date() != simulation.start:
         raise ValueError(f"the clock stands on {ctx.clock.business_date()}, not on the start")
     rng = random.Random(simulation.seed)
-    actor = _finance(ctx)
     book = build_book(ctx, simulation.contracts, rng, booked)
     days = (simulation.end - simulation.start).days + 1
     dealt = deal(simulation.behaviour, len(book), simulation.start, days, rng)

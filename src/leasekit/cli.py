@@ -1367,8 +1367,8 @@ def eod_status(business_date: datetime | None, demo_dir: Path | None) -> None:
         click.echo("no close of that date has begun")
         return
     click.echo(f"close of {progress.business_date}: {progress.state}")
-    for step, done, total in progress.steps:
-        click.echo(f"  {step}: {done}/{total} partitions done")
+    for step in progress.steps:
+        click.echo(f"  {step.name}: {step.done}/{step.total} partitions done")
 
 
 @cli.command()

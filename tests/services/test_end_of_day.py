@@ -152,7 +152,7 @@ def test_a_failing_step_leaves_the_date_and_the_rerun_resumes(
     progress = close_progress(failing, date(2024, 3, 1))
     assert progress is not None
     assert progress.state is CloseState.RUNNING
-    assert {name: (done, total) for name, done, total in progress.steps}["archive"] == (0, 1)
+    assert {step.name: (step.done, step.total) for step in progress.steps}["archive"] == (0, 1)
 
     closed = close_business_day(failing)
     assert failing.clock.business_date() == date(2024, 3, 2)

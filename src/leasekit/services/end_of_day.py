@@ -77,7 +77,6 @@ __all__ = [
     "BUILTIN_STEPS",
     "BusinessDay",
     "CloseFailed",
-    "CloseProgress",
     "CloseView",
     "EndOfDayStep",
     "PartitionRunner",
@@ -365,16 +364,6 @@ def run_inline(
         advanced(1)
 
 
-@attrs.frozen
-class CloseProgress:
-    """Where a close stands: per step, partitions done of all; and its summary once closed."""
-
-    business_date: date
-    state: CloseState
-    steps: tuple[tuple[str, int, int], ...]
-    summary: Mapping[str, Any]
-
-
 def _partitions(uow: UnitOfWork, ctx: ServiceContext, on: date, step: EndOfDayStep
                 ) -> list[PartitionRecord]:  # fmt: skip
     """The step's partitions, cut the first time the close reaches it; the same on a rerun."""
@@ -463,19 +452,20 @@ def _added(total: Any, value: Any) -> Any:
     return (total or 0) + value
 
 
-def close_progress(ctx: ServiceContext, business_date: date) -> CloseProgress | None:
-    """The close of *business_date* as it stands, or None if none was begun. A read: it
-    commits nothing, so it wakes no delivery."""
+def close_progress(ctx: ServiceContext, business_date: date | None = None) -> CloseView | None:
+    """The close of *business_date* (the newest begun if left out) as it stands, or None if
+    none was begun. A read: it commits nothing, so it wakes no delivery."""
     with ctx.uow_factory() as uow:
-        close = uow.end_of_day.close_of(business_date)
+        close = (uow.end_of_day.newest_close() if business_date is None
+                 else uow.end_of_day.close_of(business_date))  # fmt: skip
         if close is None:
             return None
         steps = []
         for step in steps_of(ctx):
-            partitions = uow.end_of_day.partitions(business_date, step.name)
+            partitions = uow.end_of_day.partitions(close.business_date, step.name)
             done = sum(p.state is PartitionState.DONE for p in partitions)
-            steps.append((step.name, done, len(partitions)))
-    return CloseProgress(business_date, close.state, tuple(steps), close.summary)
+            steps.append(StepProgress(step.name, done, len(partitions)))
+    return CloseView(close.business_date, close.state, tuple(steps), close.summary)
 
 
 # --- the close as the HTTP API shows and starts it ------------------------------------------
@@ -503,11 +493,6 @@ class CloseView:
     steps: tuple[StepProgress, ...]
     summary: Mapping[str, Any]
 
-    @classmethod
-    def of(cls, progress: CloseProgress) -> CloseView:
-        steps = tuple(StepProgress(name, done, total) for name, done, total in progress.steps)
-        return cls(progress.business_date, progress.state, steps, dict(progress.summary))
-
 
 @attrs.frozen
 class BusinessDay:
@@ -532,11 +517,7 @@ class StartClose:
 def get_business_day(ctx: ServiceContext, actor: Actor) -> BusinessDay:
     """The current business date and the newest close. Back office."""
     back_office_only(actor, _SUBJECT)
-    today = ctx.clock.business_date()
-    # The date moves one calendar day per close (next_business_date), so the close that
-    # moved it here is yesterday's.
-    newest = close_progress(ctx, today) or close_progress(ctx, today - timedelta(days=1))
-    return BusinessDay(today, None if newest is None else CloseView.of(newest))
+    return BusinessDay(ctx.clock.business_date(), close_progress(ctx))
 
 
 def get_close(ctx: ServiceContext, actor: Actor, business_date: date) -> CloseView:
@@ -546,7 +527,7 @@ def get_close(ctx: ServiceContext, actor: Actor, business_date: date) -> CloseVi
     progress = close_progress(ctx, business_date)
     if progress is None:
         raise NotFoundError(_SUBJECT, business_date.isoformat())
-    return CloseView.of(progress)
+    return progress
 
 
 def _reload_close(uow: UnitOfWork, business_date: str) -> CloseRecord:

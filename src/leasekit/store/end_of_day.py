@@ -158,6 +158,16 @@ class EndOfDayRepository:
         )
         return None if row is None else _close(row)
 
+    def newest_close(self) -> CloseRecord | None:
+        """The close of the latest business date begun: the current date's while it runs,
+        else the one that moved the date here."""
+        row = (
+            self._execute(sa.select(_CLOSES).order_by(_CLOSES.c.business_date.desc()).limit(1))
+            .mappings()
+            .first()
+        )
+        return None if row is None else _close(row)
+
     def open_close(self, business_date: dt.date, at: dt.datetime) -> CloseRecord:
         """The close of *business_date*, begun now unless it was begun before (a rerun
         resumes it); two closes begun at once find one row (the key is the date)."""

@@ -178,6 +178,7 @@ def test_four_workers_one_killed_close_the_day_as_one_process_does(
         assert not coordinator.is_alive(), (tmp_path / "workers.log").read_text()
         [closed] = outcome
         assert closed.state is CloseState.CLOSED  # type: ignore[attr-defined]
+        assert _contents(one)["contract_aging"], "the day had overdue contracts to age"
         assert _contents(many) == _contents(one)
         assert many.services.clock.business_date() == date(2024, 4, 2)
     finally:

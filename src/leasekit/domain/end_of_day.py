@@ -13,7 +13,6 @@ a line whose balance never changes is charged exactly what the calculator quotes
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,6 +20,8 @@ from enum import StrEnum
 from typing import Final
 
 import attrs
+
+from leasekit.calc.dates import add_months
 
 __all__ = [
     "AgingBucket",
@@ -136,17 +137,11 @@ def earned_unpaid(
     """What a monthly installment's *interest* has earned by the close of *on* and is not yet
     paid: the interest spread evenly over the days of the month before its due date (all of
     it once due), less what is paid of it; never below zero."""
-    start = _month_before(due_date)
+    start = add_months(due_date, -1)
     if on <= start:
         return Decimal(0)
     share = min(Decimal((on - start).days) / Decimal((due_date - start).days), Decimal(1))
     return max(_rounded(interest * share, exponent) - paid, Decimal(0))
-
-
-def _month_before(day: date) -> date:
-    """The same day a month earlier (the month's last day if it has no such day)."""
-    year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def cut(starts: Sequence[str]) -> list[tuple[str, str | None]]:

@@ -20,6 +20,7 @@ from typing import Final
 import attrs
 
 from leasekit import bankfiles
+from leasekit.calc.dates import add_months
 from leasekit.demo import DEMO_ADAPTER_OPTIONS, DEMO_ADAPTERS, DEMO_FUNDS
 from leasekit.domain.clock import FixedClock
 from leasekit.domain.contracts import ContractState
@@ -84,9 +85,7 @@ class Simulation:
     @property
     def end(self) -> date:
         """The last simulated day."""
-        month = self.start.month - 1 + self.months
-        after = date(self.start.year + month // 12, month % 12 + 1, self.start.day)
-        return after - timedelta(days=1)
+        return add_months(self.start, self.months) - timedelta(days=1)
 
 
 @attrs.frozen
@@ -165,7 +164,7 @@ def month_ends(start: date, end: date) -> list[date]:
     days = []
     day = start
     while day <= end:
-        following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        following = add_months(day, 1, day=1)
         days.append(min(following - timedelta(days=1), end))
         day = following
     return days

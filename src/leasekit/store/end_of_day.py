@@ -140,6 +140,14 @@ def _in_range(column: sa.ColumnElement[str], low: str, high: str | None) -> sa.C
     return sa.and_(column >= low, column < high)
 
 
+def _both_in_range(
+    line: sa.ColumnElement[str], contract: sa.ColumnElement[str], low: str, high: str | None
+) -> tuple[sa.ColumnElement[bool], ...]:
+    """The range on both sides of the lines-to-contracts join: PostgreSQL does not carry it
+    across the join, and would read every contract for each partition."""
+    return _in_range(line, low, high), _in_range(contract, low, high)
+
+
 @repository("end_of_day")
 class EndOfDayRepository:
     """Closes, their partitions, the aging they leave, and the receivables pass."""
@@ -283,7 +291,7 @@ class EndOfDayRepository:
             )
             .join(_CONTRACTS, c.id == r.contract_id)
             .where(
-                _in_range(r.contract_id, low, high),
+                *_both_in_range(r.contract_id, c.id, low, high),
                 r.due_date < before,
                 r.written_off_on.is_(None),
                 owed,
@@ -340,7 +348,7 @@ class EndOfDayRepository:
             sa.select(r.id, r.contract_id, r.due_date, r.currency, r.interest, r.paid_interest,
                       r.interest_accrued, serviced.label("earning"))
             .join(_CONTRACTS, c.id == r.contract_id)
-            .where(_in_range(r.contract_id, low, high),
+            .where(*_both_in_range(r.contract_id, c.id, low, high),
                    sa.or_(unpaid, sa.func.coalesce(r.interest_accrued, 0) > 0))
             .order_by(r.contract_id, r.sequence)
             .execution_options(yield_per=_STREAMED_ROWS)

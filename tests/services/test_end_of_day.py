@@ -4,7 +4,7 @@ same result whatever the partitioning."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import attrs
@@ -16,8 +16,9 @@ from leasekit.calc import penalty_interest
 from leasekit.domain.clock import FixedClock
 from leasekit.domain.end_of_day import AgingBucket, CloseRules, CloseState, InterestAccrual
 from leasekit.domain.identity import Actor, Role
+from leasekit.domain.partners import Partner
 from leasekit.errors import LeasekitError
-from leasekit.services import funds, users
+from leasekit.services import approvals, credit_limits, funds, users
 from leasekit.services.context import ServiceContext
 from leasekit.services.end_of_day import (
     BUILTIN_STEPS,
@@ -32,7 +33,10 @@ from leasekit.services.storage import UnitOfWork
 from leasekit.store.end_of_day import ClosedDateClock
 from leasekit.testing.book import taken_over_book
 
+from .conftest import open_review, open_task
 from .test_accounting import deliver_all, trial_balance
+from .test_approvals import submitted
+from .test_credit_limits import ask
 
 PRICED_ON = date(2024, 1, 10)
 """Installments fall due on the 10th of each month from February 2024."""
@@ -252,3 +256,41 @@ def test_month_end_interest_books_on_the_last_day_only(
     with closing.unit_of_work() as uow:
         first = uow.receivables.list_for_contract(contract_id)[0]
     assert _accrued(closing)[0] == (first.interest.amount * 21 / 31).quantize(Decimal("0.01"))
+
+
+def test_the_close_releases_run_out_claims_and_ends_temporary_limits(
+    closing: ServiceContext, fixed_clock: FixedClock, dealer: Actor, partner: Partner,
+    officer: Actor, manager: Actor, director: Actor,
+) -> None:  # fmt: skip
+    """A claim whose lease ran out goes back to the queue, one still leased stays; a
+    temporary limit whose last day is closed comes off the account, once."""
+    today = closing.clock.business_date()
+    stale, live = (open_task_of(closing, dealer, partner, n) for n in (1, 2))
+    approvals.transition_approval_task(closing, officer, stale, "claim")
+    fixed_clock.current += timedelta(minutes=31)
+    approvals.transition_approval_task(closing, manager, live, "claim")
+    request = ask(closing, officer, partner, "temporary", "500000.00", today)
+    credit_limits.transition_limit_request(closing, manager, request.id, "approve")
+    assert credit_limits.get_credit_limit(closing, officer, partner.id).temporary_until == today
+
+    expiries = close_business_day(closing).summary["expiries"]
+    assert (expiries["claims_released"], expiries["temporary_limits_ended"]) == (1, 1)
+    view = {task_id: approvals.get_task_view(closing, director, task_id).task
+            for task_id in (stale, live)}  # fmt: skip
+    assert (str(view[stale].state), view[stale].locked_by) == ("open", None)
+    assert (str(view[live].state), view[live].locked_by) == ("claimed", manager.user_id)
+    account = credit_limits.get_credit_limit(closing, officer, partner.id)
+    assert (account.temporary.amount, account.temporary_until) == (Decimal("0.00"), None)
+    with closing.unit_of_work() as uow:
+        trail = [entry.action for entry in uow.audit.for_subject("credit_limit", partner.id)]
+    assert trail.count("credit_limit_temporary_ended") == 1
+
+    fixed_clock.current += timedelta(hours=1)
+    again = close_business_day(closing).summary["expiries"]
+    assert (again["claims_released"], again["temporary_limits_ended"]) == (1, 0)
+
+
+def open_task_of(ctx: ServiceContext, dealer: Actor, partner: Partner, n: int) -> str:
+    application_id = submitted(ctx, dealer, partner, n)
+    open_review(ctx, application_id)
+    return open_task(ctx, application_id).id

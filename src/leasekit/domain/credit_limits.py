@@ -252,6 +252,16 @@ class CreditLimit:
         self.temporary_until = until
         self.updated_at = require_utc(at)
 
+    def end_temporary(self, on: date, at: datetime) -> Money | None:
+        """Take off a temporary addition no longer in force on *on*, so that the account
+        shows the limit that stands; the addition it was, or None if none had ended."""
+        if self.temporary_until is None or on <= self.temporary_until:
+            return None
+        ended = self.temporary
+        self.temporary, self.temporary_until = zero_in(ended), None
+        self.updated_at = require_utc(at)
+        return ended
+
 
 def opening_limit(total: Money) -> Money:
     """*total* checked as the limit a partner is onboarded with (its ``credit_limit``)."""

@@ -23,7 +23,8 @@ The built-in steps, in order:
     (``interest_accrued`` events for the voucher engine).
 ``expiries``
     Settlement quotes whose last valid day this is, and exception requests past their
-    approval window, are expired.
+    approval window, are expired; claims on approval tasks and payouts whose lease ran out
+    are released; temporary credit-limit additions whose last day this is come off.
 ``partners``
     Partners are rated and their monitoring rules applied (once per business date).
 ``debit_runs``
@@ -229,27 +230,66 @@ def _interest_event(
 def _expiries(
     uow: UnitOfWork | None, ctx: ServiceContext, on: date, low: str, high: str | None
 ) -> Counts:
-    """Settlement quotes past their last valid day, and exception requests past their
-    approval window, expire (the system acts: time did it)."""
+    """What time ends, the system ending it: settlement quotes past their last valid day and
+    exception requests past their approval window expire, claims whose lease ran out are
+    released, and temporary credit limits no longer in force tomorrow are taken off."""
     from leasekit.services.exception_requests import transition_exception_request
-    from leasekit.services.settlement_quotes import expire
 
-    tomorrow = next_business_date(on)
-    currencies = {ctx.currency.code, *(a.currency for a in ctx.collection.accounts.values())}
-    quotes = 0
     with ctx.unit_of_work() as own:
         work = Work(ctx, own, _SYSTEM, ctx.clock.now(), on)
-        for code in sorted(currencies):
-            for quote in own.settlement_quotes.open_in(code):
-                if quote.expired_on(tomorrow):
-                    expire(work, quote)
-                    quotes += 1
+        counts = {"quotes_expired": _expire_quotes(work), "claims_released": _release_claims(work),
+                  "temporary_limits_ended": _end_temporary_limits(work)}  # fmt: skip
         own.commit()
-        late = own.exception_requests.expired_by(ctx.clock.now())
+        late = own.exception_requests.expired_by(work.at)
     for request_id in late:
         transition_exception_request(ctx, _SYSTEM, request_id, "expire",
                                      "the approval window passed")  # fmt: skip
-    return {"quotes_expired": quotes, "exception_requests_expired": len(late)}
+    return {**counts, "exception_requests_expired": len(late)}
+
+
+def _expire_quotes(work: Work) -> int:
+    from leasekit.services.settlement_quotes import expire
+
+    tomorrow = next_business_date(work.business_date)
+    accounts = work.ctx.collection.accounts.values()
+    quotes = 0
+    for code in sorted({work.ctx.currency.code, *(account.currency for account in accounts)}):
+        for quote in work.uow.settlement_quotes.open_in(code):
+            if quote.expired_on(tomorrow):
+                expire(work, quote)
+                quotes += 1
+    return quotes
+
+
+def _release_claims(work: Work) -> int:
+    """Approval tasks and payouts whose claim's lease ran out go back to their queues."""
+    released = 0
+    for claimable in (work.uow.approval_tasks, work.uow.disbursements):
+        for item_id in claimable.claims_run_out(work.at):
+            item = claimable.get(item_id)
+            event = item.apply("release", work.actor, at=work.at, business_date=work.business_date,
+                               reason="the claim's lease ran out")  # fmt: skip
+            claimable.update(item)
+            work.record(event)
+            released += 1
+    return released
+
+
+def _end_temporary_limits(work: Work) -> int:
+    """Temporary credit-limit additions whose last day was today come off the account."""
+    tomorrow = next_business_date(work.business_date)
+    ended = 0
+    for partner_id in work.uow.credit_limits.temporary_ended_by(tomorrow):
+        account = work.uow.credit_limits.get_for_update(partner_id)
+        until, amount = account.temporary_until, account.end_temporary(tomorrow, work.at)
+        if amount is None:
+            continue
+        work.uow.credit_limits.update(account)
+        work.event("credit_limit_temporary_ended", "credit_limit", partner_id,
+                   {"amount": str(amount.amount), "currency": amount.currency.code,
+                    "until": str(until), "limit": str(account.limit(tomorrow).amount)})  # fmt: skip
+        ended += 1
+    return ended
 
 
 def _partners(

@@ -18,7 +18,14 @@ from leasekit.money import Money
 from leasekit.services.storage import ContractFacts, OpenAmount, Page, PayerFacts, Record
 from leasekit.store.parties import CustomerRow, PartnerRow
 from leasekit.store.products import ProductRow, ProductVersionRow
-from leasekit.store.repository import Rule, SqlRepository, Stored, in_lists, repository
+from leasekit.store.repository import (
+    ClaimableRepository,
+    Rule,
+    SqlRepository,
+    Stored,
+    in_lists,
+    repository,
+)
 from leasekit.store.schema import (
     ID_LENGTH,
     Base,
@@ -393,7 +400,7 @@ class DisbursementRow(EntityRow):
 
 
 @repository("disbursements")
-class DisbursementRepository(SqlRepository[Disbursement]):
+class DisbursementRepository(ClaimableRepository[Disbursement]):
     stored = Stored.of(
         "disbursement",
         DisbursementRow,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import sqlalchemy as sa
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -60,6 +61,16 @@ class CreditLimitRepository(SqlRepository[CreditLimit]):
         write lock on SQLite): takes of one partner queue here instead of failing their
         compare-and-set one after another under a burst."""
         return self._get(partner_id, for_update=True)
+
+    def temporary_ended_by(self, on: dt.date) -> list[str]:
+        """The partners whose temporary addition is no longer in force on *on*."""
+        table = self.stored.table
+        statement = (
+            sa.select(table.c.id)
+            .where(table.c.temporary_until.is_not(None), table.c.temporary_until < on)
+            .order_by(table.c.id)
+        )
+        return list(self._session.execute(statement).scalars())
 
 
 class LimitMovementRow(Base):

@@ -28,6 +28,7 @@ from leasekit.domain.plans import Party, PlanRow
 from leasekit.services.storage import ApprovalTaskQuery, Page
 from leasekit.store.mapping import Record
 from leasekit.store.repository import (
+    ClaimableRepository,
     Rule,
     SqlRepository,
     Stored,
@@ -365,7 +366,7 @@ def _tag_key(tags: Iterable[str]) -> str:
 
 
 @repository("approval_tasks")
-class ApprovalTaskRepository(SqlRepository[ApprovalTask]):
+class ApprovalTaskRepository(ClaimableRepository[ApprovalTask]):
     stored = Stored.of(
         "approval task",
         ApprovalTaskRow,

@@ -40,6 +40,7 @@ from leasekit.store.schema import search_key
 
 __all__ = [
     "REPOSITORIES",
+    "ClaimableRepository",
     "Rule",
     "SqlRepository",
     "Stored",
@@ -363,3 +364,18 @@ class SqlRepository(Generic[E]):
         records = [self.stored.mapper.record(row) for row in rows[:limit]]
         more = len(rows) > limit
         return Page(records, str(records[-1][key.name]) if more else None)
+
+
+class ClaimableRepository(SqlRepository[E]):
+    """A repository of work a reviewer claims for a lease (approval tasks, payouts)."""
+
+    def claims_run_out(self, at: datetime) -> list[str]:
+        """The claimed items whose lease ran out by *at*: anyone may claim them again, and
+        the close of business releases them so that queues show them free."""
+        table = self._table
+        statement = (
+            sa.select(table.c.id)
+            .where(table.c.state == "claimed", table.c.lock_expires_at <= at)
+            .order_by(table.c.id)
+        )
+        return list(self._session.execute(statement).scalars())

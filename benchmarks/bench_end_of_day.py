@@ -53,7 +53,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import sqlalchemy as sa
 from rich.console import Console
@@ -483,7 +483,7 @@ def leasekit_close(runtime: Any, runner: Any, steps: StepClock) -> dict[str, Any
     from leasekit.services.end_of_day import close_business_day
 
     closed = close_business_day(runtime.services, runner=runner, started=steps.started)
-    return cast(dict[str, Any], closed.summary)
+    return closed.summary
 
 
 # --- what a run left ----------------------------------------------------------------------

@@ -21,8 +21,15 @@ in a process of its own, so that its peak memory (``ru_maxrss``) is its own:
   its partitions done by ``leasekit worker`` processes started (and ready) before the clock
   starts.
 
-Both ways must leave the same penalties on the same lines and the same aging rows; the exit
-code is 1 only when they do not. Times are printed, never judged.
+With ``--month-end`` the book stands on 2026-06-30 and that date is closed: leasekit books
+each contract's interest (an ``interest_accrued`` event each), and the floor does the bare
+equivalent (each line's interest earned, one outbox row per contract). The close's runtime
+then delivers no events itself; afterwards the relay delivers them for a while, to measure
+their rate.
+
+Both ways must leave the same penalties on the same lines and the same aging rows (and the
+same interest on the lines and in the events); the exit code is 1 only when they do not.
+Times are printed, never judged.
 """
 
 from __future__ import annotations
@@ -43,9 +50,10 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import sqlalchemy as sa
 from rich.console import Console
@@ -63,6 +71,7 @@ from bench_collections import (
     peak_mb,
     reset_peak,
 )
+from leasekit.calc.dates import add_months
 from leasekit.demo import DEMO_ADAPTER_OPTIONS, DEMO_ADAPTERS
 from leasekit.domain.clock import FixedClock
 from leasekit.domain.identity import new_id
@@ -73,6 +82,7 @@ from leasekit.settings import load_settings
 from leasekit.store.contracts import ContractRepository, ReceivableRepository
 from leasekit.store.database import create_engine
 from leasekit.store.origination import ApplicationRepository
+from leasekit.store.outbox import DeliveryRow, OutboxPendingRow, OutboxRow
 from leasekit.store.parties import CustomerRepository, VehicleRepository
 from leasekit.store.schema import metadata
 from leasekit.testing.book import (
@@ -89,12 +99,16 @@ PER_PARTNER: Final = 100_000
 """Contracts per dealer (resident id numbers repeat every 100,000 serials)."""
 TERM: Final = 12
 BUSINESS_DATE: Final = date(2026, 6, 15)
-NOW: Final = datetime(2026, 6, 15, 18, 0, tzinfo=UTC)
+"""The business date closed: not a month end, so no interest is booked."""
+MONTH_END: Final = date(2026, 6, 30)
+"""The business date closed with ``--month-end``: interest is booked for every contract."""
 CENT: Final = Decimal("0.01")
 """The minor unit of CNY, the book's currency."""
 SERVICED: Final = ("active", "terminated")
 PARTS: Final = ("principal", "interest", "fee")
 HEARTBEAT_SECONDS: Final = 2
+DELIVERY_SECONDS: Final = 20
+"""How long the relay delivers the close's events after it, to measure their rate."""
 SECRET: Final = "bench-end-of-day: a scratch database's key"
 
 
@@ -109,12 +123,20 @@ def settings_for(folder: Path, url: str, partition_size: int | None) -> Any:
     )  # fmt: skip
 
 
-def runtime_for(folder: Path, url: str, partition_size: int | None = None) -> Any:
+def evening(on: date) -> datetime:
+    """The wall-clock time of the close of business date *on*."""
+    return datetime.combine(on, dt_time(18), tzinfo=UTC)
+
+
+def runtime_for(folder: Path, url: str, on: date, partition_size: int | None = None, *,
+                deliver: bool = True) -> Any:  # fmt: skip
     """A runtime as the server builds it (migrations applied, the close's clock), its
-    business date the run's until a close moves it."""
+    business date *on* until a close moves it; without *deliver*, no background worker
+    delivers its events."""
     plugins = create_plugin_manager(load_entrypoints=False, blocked=())
-    clock = FixedClock(now=NOW, business_date=BUSINESS_DATE)
-    return build_runtime(settings_for(folder, url, partition_size), plugins, clock=clock)
+    clock = FixedClock(now=evening(on), business_date=on)
+    settings = settings_for(folder, url, partition_size)
+    return build_runtime(settings, plugins, clock=clock, deliver=deliver)
 
 
 def standing(serial: int) -> str:
@@ -124,9 +146,10 @@ def standing(serial: int) -> str:
     return {0: "behind", 10: "late"}.get((serial + serial // TEMPLATES) % 20, "paid")
 
 
-def _settled(lines: Sequence[dict[str, Any]], how: str) -> list[dict[str, Any]]:
-    """*lines* (a schedule's rows, in order) with what a contract standing *how* has paid."""
-    due = [n for n, line in enumerate(lines) if line["due_date"] <= BUSINESS_DATE]
+def _settled(lines: Sequence[dict[str, Any]], how: str, on: date) -> list[dict[str, Any]]:
+    """*lines* (a schedule's rows, in order) with what a contract standing *how* has paid by
+    business date *on*."""
+    due = [n for n, line in enumerate(lines) if line["due_date"] <= on]
     settled = []
     for n, line in enumerate(lines):
         paid = dict.fromkeys(PARTS, Decimal(0))
@@ -142,7 +165,7 @@ class Template:
     """One contract as the unit of work wrote it, as column values per table; its lines as
     each standing leaves them."""
 
-    def __init__(self, uow: Any, made: Any) -> None:
+    def __init__(self, uow: Any, made: Any, on: date) -> None:
         contract = made.contract
         self.customer = CustomerRepository.stored.mapper.columns(
             uow.customers.get(contract.customer_id)
@@ -155,7 +178,7 @@ class Template:
         )
         self.contract = ContractRepository.stored.mapper.columns(contract)
         lines = [ReceivableRepository.stored.mapper.columns(line) for line in made.lines]
-        self.lines = {how: _settled(lines, how) for how in ("paid", "behind", "late")}
+        self.lines = {how: _settled(lines, how, on) for how in ("paid", "behind", "late")}
 
 
 def _copy(serial: int, template: Template, partner_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -178,26 +201,27 @@ _TABLES: Final[dict[str, Any]] = {
 """The tables a contract's rows go to, in the order their foreign keys need."""
 
 
-def _templates(folder: Path, url: str, count: int) -> tuple[list[Template], list[str]]:
+def _templates(folder: Path, url: str, count: int, on: date
+               ) -> tuple[list[Template], list[str]]:  # fmt: skip
     """The contracts written through the unit of work (migrating the database first), and
     the dealers of the whole book."""
-    runtime = runtime_for(folder, url)
+    runtime, now = runtime_for(folder, url, on), evening(on)
     try:
         with runtime.services.uow_factory() as uow:
             partners = [
-                book_partner(uow, f"Dealer {n}", f"91110000MA{n:08d}", NOW).id
+                book_partner(uow, f"Dealer {n}", f"91110000MA{n:08d}", now).id
                 for n in range(-(-count // PER_PARTNER))
             ]
             templates = []
             for serial in range(min(TEMPLATES, count)):
-                priced_on = months_before(BUSINESS_DATE, 2) - timedelta(days=13 * (serial % 6))
+                priced_on = months_before(on, 2) - timedelta(days=13 * (serial % 6))
                 made = taken_over_contract(
                     uow, uow.partners.get(partners[0]), number=f"EOD-{serial:07d}",
                     serial=serial, customer_name=f"Customer {serial}",
                     price=Money(Decimal(60_000 + 2_500 * serial), "CNY"), term_months=TERM,
-                    annual_rate=Decimal("0.06"), priced_on=priced_on, at=NOW,
+                    annual_rate=Decimal("0.06"), priced_on=priced_on, at=now,
                 )  # fmt: skip
-                templates.append(Template(uow, made))
+                templates.append(Template(uow, made, on))
             uow.commit()
     finally:
         # Its background worker would wait on SQLite's write lock while the bulk inserts hold it.
@@ -219,9 +243,10 @@ def _settle_templates(connection: sa.Connection, templates: Sequence[Template]) 
     connection.execute(update, rows)
 
 
-def seed(folder: Path, url: str, count: int) -> float:
-    """A migrated database holding *count* contracts; the bulk part's seconds."""
-    templates, partners = _templates(folder, url, count)
+def seed(folder: Path, url: str, count: int, on: date) -> float:
+    """A migrated database holding *count* contracts as they stand on *on*; the bulk part's
+    seconds."""
+    templates, partners = _templates(folder, url, count, on)
     engine = create_engine(url)
     try:
         tables = {name: repository.stored.table for name, repository in _TABLES.items()}
@@ -256,7 +281,7 @@ def seed(folder: Path, url: str, count: int) -> float:
 # --- the floor ----------------------------------------------------------------------------
 
 
-def _overdue_query() -> sa.Select[Any]:
+def _overdue_query(on: date) -> sa.Select[Any]:
     r = ReceivableRepository.stored.table.c
     c = ContractRepository.stored.table.c
     owed = (r.paid_principal + r.paid_interest + r.paid_fee + r.paid_penalty
@@ -266,7 +291,7 @@ def _overdue_query() -> sa.Select[Any]:
                   r.paid_principal, r.paid_interest, r.paid_fee, r.penalty_exact,
                   r.penalty_through)
         .join(ContractRepository.stored.table, c.id == r.contract_id)
-        .where(r.due_date <= BUSINESS_DATE, r.written_off_on.is_(None), owed,
+        .where(r.due_date <= on, r.written_off_on.is_(None), owed,
                c.state.in_(SERVICED))
         .order_by(r.contract_id, r.sequence)
     )  # fmt: skip
@@ -279,9 +304,10 @@ def _bucket(days: int) -> str:
     return "90+"
 
 
-def floor_close(engine: sa.Engine, rate: Decimal, grace: int) -> None:
+def floor_close(engine: sa.Engine, rate: Decimal, grace: int, on: date) -> None:
     """The bare work of the receivables pass: read the overdue lines, charge each its
-    penalty since its due date or its last accrual, store each contract's aging."""
+    penalty since its due date or its last accrual, store each contract's aging; on a month
+    end also the interest pass (:func:`floor_interest`)."""
     lines = ReceivableRepository.stored.table
     aging_table = metadata.tables["contract_aging"]
     update = (
@@ -293,26 +319,26 @@ def floor_close(engine: sa.Engine, rate: Decimal, grace: int) -> None:
     )  # fmt: skip
     with engine.begin() as connection:
         by_contract: dict[str, list[Any]] = {}
-        for row in connection.execute(_overdue_query()).all():
+        for row in connection.execute(_overdue_query(on)).all():
             by_contract.setdefault(row.contract_id, []).append(row)
         updates, aging = [], []
         for contract_id, rows in by_contract.items():
             owed = [sum((getattr(row, p) - getattr(row, f"paid_{p}") for p in PARTS), Decimal(0))
                     for row in rows]  # fmt: skip
             for row, base in zip(rows, owed, strict=True):
-                if base <= 0 or (BUSINESS_DATE - row.due_date).days <= grace:
+                if base <= 0 or (on - row.due_date).days <= grace:
                     continue
-                days = (BUSINESS_DATE - max(row.penalty_through or row.due_date, row.due_date)).days
+                days = (on - max(row.penalty_through or row.due_date, row.due_date)).days
                 if days <= 0:
                     continue
                 exact = row.penalty_exact or Decimal(0)
                 total = exact + base * rate * days
                 added = total.quantize(CENT, ROUND_HALF_UP) - exact.quantize(CENT, ROUND_HALF_UP)
                 updates.append({"line_id": row.id, "added": added, "exact": total,
-                                "through": BUSINESS_DATE})  # fmt: skip
-            late = (BUSINESS_DATE - rows[0].due_date).days
+                                "through": on})  # fmt: skip
+            late = (on - rows[0].due_date).days
             if late > grace:
-                aging.append({"contract_id": contract_id, "as_of": BUSINESS_DATE,
+                aging.append({"contract_id": contract_id, "as_of": on,
                               "days_past_due": late, "bucket": _bucket(late),
                               "overdue": sum(owed, Decimal(0)), "currency": "CNY"})  # fmt: skip
         for at in range(0, len(updates), CHUNK):
@@ -320,6 +346,64 @@ def floor_close(engine: sa.Engine, rate: Decimal, grace: int) -> None:
         connection.execute(sa.delete(aging_table))
         for at in range(0, len(aging), CHUNK):
             connection.execute(sa.insert(aging_table), aging[at : at + CHUNK])
+        if (on + timedelta(days=1)).month != on.month:
+            floor_interest(connection, on)
+
+
+def _interest_query(on: date) -> sa.Select[Any]:
+    """Lines of serviced loans whose interest is unpaid and falls due within a month of the
+    next day (a fresh book has booked no interest before)."""
+    r = ReceivableRepository.stored.table.c
+    c = ContractRepository.stored.table.c
+    return (
+        sa.select(r.id, r.contract_id, r.due_date, r.interest, r.paid_interest)
+        .join(ContractRepository.stored.table, c.id == r.contract_id)
+        .where(c.state.in_(SERVICED), c.business_type != "operating_lease",
+               r.written_off_on.is_(None), r.paid_interest < r.interest,
+               r.due_date <= on + timedelta(days=32))
+        .order_by(r.contract_id, r.sequence)
+    )  # fmt: skip
+
+
+def _earned(interest: Decimal, paid: Decimal, due_date: date, on: date) -> Decimal:
+    """A monthly line's interest earned by *on*, spread evenly over its month, less what is
+    paid, rounded half-up to the cent."""
+    start = add_months(due_date, -1)
+    if on <= start:
+        return Decimal(0)
+    share = min(Decimal((on - start).days) / Decimal((due_date - start).days), Decimal(1))
+    return max((interest * share).quantize(CENT, ROUND_HALF_UP) - paid, Decimal(0))
+
+
+def floor_interest(connection: sa.Connection, on: date) -> None:
+    """The bare work of a month end's interest: each line's interest earned and unpaid
+    stored, and one ``interest_accrued`` event per contract inserted into the outbox (no
+    queue place, no audit entry)."""
+    lines = ReceivableRepository.stored.table
+    update = (
+        sa.update(lines)
+        .where(lines.c.id == sa.bindparam("line_id"))
+        .values(interest_accrued=sa.bindparam("accrued"))
+    )
+    accrued: dict[str, Decimal] = {}
+    updates = []
+    for row in connection.execute(_interest_query(on)):
+        earned = _earned(row.interest, row.paid_interest, row.due_date, on)
+        if earned:
+            updates.append({"line_id": row.id, "accrued": earned})
+            accrued[row.contract_id] = accrued.get(row.contract_id, Decimal(0)) + earned
+    occurred = evening(on)
+    events = [{"idempotency_key": f"interest_accrued:{contract_id}:{on.isoformat()}",
+               "event_type": "domain_event", "name": "interest_accrued", "subject": "contract",
+               "subject_id": contract_id, "occurred_at": occurred, "business_date": on,
+               "actor_id": "end_of_day",
+               "payload": {"contract_id": contract_id, "currency": "CNY", "accrued": str(amount),
+                           "released": "0", "through": on.isoformat()}}
+              for contract_id, amount in accrued.items()]  # fmt: skip
+    for at in range(0, len(updates), CHUNK):
+        connection.execute(update, updates[at : at + CHUNK])
+    for at in range(0, len(events), CHUNK):
+        connection.execute(sa.insert(OutboxRow), events[at : at + CHUNK])
 
 
 # --- leasekit -----------------------------------------------------------------------------
@@ -340,7 +424,8 @@ class StepClock:
         return min(later, default=ended) - self.began[step]
 
 
-def worker_environment(url: str, folder: Path, partition_size: int | None) -> dict[str, str]:
+def worker_environment(url: str, folder: Path, partition_size: int | None, on: date
+                       ) -> dict[str, str]:  # fmt: skip
     """What ``leasekit worker`` needs to work this database as the close's runtime does,
     running the leasekit imported here."""
     source = str(Path(leasekit.__file__).resolve().parents[1])
@@ -351,17 +436,17 @@ def worker_environment(url: str, folder: Path, partition_size: int | None) -> di
     return keep | adapters | eod | {
         "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")])),
         "LEASEKIT_DATABASE_URL": url, "LEASEKIT_DATA_DIR": str(folder),
-        "LEASEKIT_SECRET_KEY": SECRET, "LEASEKIT_BUSINESS_DATE": BUSINESS_DATE.isoformat(),
+        "LEASEKIT_SECRET_KEY": SECRET, "LEASEKIT_BUSINESS_DATE": on.isoformat(),
         "LEASEKIT_ADAPTER_OPTIONS": json.dumps(DEMO_ADAPTER_OPTIONS),
         "LEASEKIT_EOD__WORKER_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
     }  # fmt: skip
 
 
-def start_workers(url: str, folder: Path, count: int, partition_size: int | None
+def start_workers(url: str, folder: Path, count: int, partition_size: int | None, on: date
                   ) -> list[subprocess.Popen[bytes]]:  # fmt: skip
     """*count* ``leasekit worker`` processes, returned once each has registered."""
     command = [sys.executable, "-c", "from leasekit.cli import cli; cli()", "worker"]
-    environment = worker_environment(url, folder, partition_size)
+    environment = worker_environment(url, folder, partition_size, on)
     with (folder / "workers.log").open("ab") as log:
         workers = [subprocess.Popen(command, stdout=log, stderr=log, env=environment)
                    for _ in range(count)]  # fmt: skip
@@ -394,39 +479,76 @@ def stop_workers(workers: Sequence[subprocess.Popen[bytes]]) -> None:
 
 
 def leasekit_close(runtime: Any, runner: Any, steps: StepClock) -> dict[str, Any]:
+    """The close's summary: each step's counts by its name."""
     from leasekit.services.end_of_day import close_business_day
 
     closed = close_business_day(runtime.services, runner=runner, started=steps.started)
-    return cast(dict[str, Any], closed.summary["receivables"])
+    return closed.summary
 
 
 # --- what a run left ----------------------------------------------------------------------
 
 
-def outcome(engine: sa.Engine) -> dict[str, Any]:
-    """The penalties accrued for the business date and the aging rows, with digests of each
-    line's and each contract's figures: what the floor and leasekit must agree on."""
+def outcome(engine: sa.Engine, on: date) -> dict[str, Any]:
+    """The penalties accrued for business date *on* and the aging rows, the interest booked
+    on the lines and by ``interest_accrued`` events, with digests of each line's, each
+    contract's and each event's figures: what the floor and leasekit must agree on."""
     r = ReceivableRepository.stored.table.c
     aging = metadata.tables["contract_aging"].c
     with engine.connect() as connection:
         lines = connection.execute(
             sa.select(r.id, r.penalty, r.penalty_exact, r.version)
-            .where(r.penalty_through == BUSINESS_DATE).order_by(r.id)
+            .where(r.penalty_through == on).order_by(r.id)
         ).all()  # fmt: skip
         rows = connection.execute(
             sa.select(aging.contract_id, aging.days_past_due, aging.bucket, aging.overdue)
             .order_by(aging.contract_id)
         ).all()  # fmt: skip
+        earning = connection.execute(
+            sa.select(r.id, r.interest_accrued).where(r.interest_accrued > 0).order_by(r.id)
+        ).all()
+        events = connection.execute(
+            sa.select(OutboxRow.subject_id, OutboxRow.payload)
+            .where(OutboxRow.name == "interest_accrued").order_by(OutboxRow.subject_id)
+        ).all()  # fmt: skip
     penalty = sum((line.penalty for line in lines), Decimal(0))
     line_text = "\n".join(f"{x.id} {x.penalty} {x.penalty_exact} {x.version}" for x in lines)
     aging_text = "\n".join(f"{x.contract_id} {x.days_past_due} {x.bucket} {x.overdue}"
                            for x in rows)  # fmt: skip
+    interest_text = "\n".join(f"{x.id} {x.interest_accrued}" for x in earning)
+    event_text = "\n".join(f"{x.subject_id} {x.payload['accrued']} {x.payload['released']}"
+                           for x in events)  # fmt: skip
+    texts = (line_text, aging_text, interest_text, event_text)
     return {
         "penalty": f"{penalty:.2f}", "lines": len(lines),
         "buckets": dict(sorted(Counter(row.bucket for row in rows).items())),
         "overdue": f"{sum((row.overdue for row in rows), Decimal(0)):.2f}",
-        "digest": hashlib.sha256(f"{line_text}\n--\n{aging_text}".encode()).hexdigest()[:16],
+        "interest": f"{sum((x.interest_accrued for x in earning), Decimal(0)):.2f}",
+        "interest_events": len(events),
+        "digest": hashlib.sha256("\n--\n".join(texts).encode()).hexdigest()[:16],
     }  # fmt: skip
+
+
+def delivery_rate(runtime: Any) -> dict[str, Any]:
+    """How fast the events the close recorded go out to their subscribers (the voucher
+    engine, the ledger ...): the relay's passes on this thread for up to
+    ``DELIVERY_SECONDS``; what was delivered, and what is left."""
+    delivered, started = 0, time.perf_counter()
+    while time.perf_counter() - started < DELIVERY_SECONDS:
+        went = runtime.relay.run_pass(100)
+        if not went:
+            break
+        delivered += went
+    seconds = time.perf_counter() - started
+    with runtime.engine.connect() as connection:
+        count = sa.select(sa.func.count())
+        events = connection.scalar(count.select_from(OutboxRow)) or 0
+        queued = connection.scalar(count.select_from(OutboxPendingRow)) or 0
+        pending = connection.scalar(
+            count.select_from(DeliveryRow).where(DeliveryRow.status == "pending")
+        ) or 0  # fmt: skip
+    return {"delivered": delivered, "seconds": seconds, "events": events,
+            "left": pending, "queued": queued}  # fmt: skip
 
 
 def _profile_text(profiler: cProfile.Profile) -> str:
@@ -438,14 +560,16 @@ def _profile_text(profiler: cProfile.Profile) -> str:
 
 
 def phase(which: str, url: str, folder: Path, workers: int, partition_size: int | None,
-          profile: bool) -> None:  # fmt: skip
-    """One close of the database at *url* from this process; prints what it measured as
-    JSON."""
-    runtime = runtime_for(folder, url, partition_size) if which == "leasekit" else None
+          profile: bool, on: date) -> None:  # fmt: skip
+    """One close of business date *on* of the database at *url* from this process; prints
+    what it measured as JSON."""
+    runtime = (
+        runtime_for(folder, url, on, partition_size, deliver=False) if which == "leasekit" else None
+    )
     engine = runtime.engine if runtime is not None else create_engine(url)
     with engine.connect() as connection:  # open the pool's connection before timing
         connection.exec_driver_sql("SELECT 1")
-    started_workers = start_workers(url, folder, workers, partition_size) if workers else []
+    started_workers = start_workers(url, folder, workers, partition_size, on) if workers else []
     runner: Any = None
     if runtime is not None:
         from leasekit.jobs import run_queued
@@ -467,34 +591,40 @@ def phase(which: str, url: str, folder: Path, workers: int, partition_size: int 
         if runtime is not None:
             summary = leasekit_close(runtime, runner, steps)
         else:
-            floor_close(engine, rate, grace)
+            floor_close(engine, rate, grace, on)
         if profiler is not None:
             profiler.disable()
         ended = time.perf_counter()
     finally:
         stop_workers(started_workers)
     peak = peak_mb()
-    found = outcome(engine)
+    found = outcome(engine, on)
     receivables = steps.seconds("receivables", ended) if steps.began else ended - started
+    delivery = delivery_rate(runtime) if runtime is not None else {}
     if runtime is not None:
         runtime.close()
     else:
         engine.dispose()
     print(json.dumps({
         "seconds": ended - started, "receivables_seconds": receivables, "before_mb": before,
+        "steps": {step: steps.seconds(step, ended) for step in steps.began},
+        "delivery": delivery,
         "peak_mb": peak, "maxrss_mb": maxrss_mb(),
         "workers_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-        "summary_penalty": summary.get("penalty"), "outcome": found,
+        "summary_penalty": summary.get("receivables", {}).get("penalty"),
+        "summary_interest": summary.get("interest", {}).get("interest_accrued"), "outcome": found,
         "profile": "" if profiler is None else _profile_text(profiler),
     }))  # fmt: skip
 
 
-def run_phase(which: str, seeded: str, *, workers: int = 0, partition_size: int | None,
-              profile: bool = False) -> dict[str, Any]:  # fmt: skip
+def run_phase(which: str, seeded: str, on: date, *, workers: int = 0,
+              partition_size: int | None, profile: bool = False) -> dict[str, Any]:  # fmt: skip
     """*which* on a fresh copy of the seeded database, in a process of its own."""
     with copy_of(seeded) as (url, folder):
         command = [sys.executable, __file__, "--phase", which, "--db", url,
                    "--folder", str(folder), "--workers", str(workers)]  # fmt: skip
+        if on == MONTH_END:
+            command.append("--month-end")
         if partition_size is not None:
             command += ["--partition-size", str(partition_size)]
         if profile:
@@ -543,10 +673,15 @@ def report(rows: Sequence[Row]) -> None:
 def agrees(floor: dict[str, Any], run: dict[str, Any], label: str) -> bool:
     """Whether *run* left what the floor left (and leasekit's summary says so too)."""
     mine, theirs = floor["outcome"], run["outcome"]
-    same = mine == theirs and run["summary_penalty"] in (None, mine["penalty"])
+    said = (run["summary_penalty"], run["summary_interest"] or "0")
+    same = (
+        mine == theirs
+        and Decimal(said[0]) == Decimal(mine["penalty"])
+        and Decimal(said[1]) == Decimal(mine["interest"])
+    )
     if not same:
         print(f"CORRECTNESS FAILURE ({label}): floor {mine}, leasekit {theirs}, leasekit's "
-              f"summary says penalty {run['summary_penalty']}")  # fmt: skip
+              f"summary says penalty {said[0]}, interest {said[1]}")  # fmt: skip
     return same
 
 
@@ -560,25 +695,26 @@ def _print_profile(text: str) -> None:
 
 
 def one_size(size: int, postgres: str | None, partition_size: int | None,
-             profile: bool) -> tuple[list[Row], bool]:  # fmt: skip
-    """Seed a book of *size*, close it every way; the rows measured and whether all agreed."""
+             profile: bool, on: date) -> tuple[list[Row], bool]:  # fmt: skip
+    """Seed a book of *size* as it stands on *on*, close that date every way; the rows
+    measured and whether all agreed."""
     where = "PostgreSQL" if postgres else "SQLite"
     with (
         tempfile.TemporaryDirectory(prefix="bench-end-of-day-") as scratch,
         fresh_database(Path(scratch), postgres) as database,
     ):
         started = time.perf_counter()
-        bulk = seed(Path(scratch), database, size)
+        bulk = seed(Path(scratch), database, size, on)
         print(f"\n{size:,} contracts on {database_title(database)}: seeded in "
               f"{time.perf_counter() - started:.1f} s (bulk {size / max(bulk, 1e-9):,.0f} "
               f"contracts/s), database {database_mb(database):,.0f} MB")  # fmt: skip
-        floor = run_phase("floor", database, partition_size=partition_size)
+        floor = run_phase("floor", database, on, partition_size=partition_size)
         ways = [("leasekit, in process", 0)]
         if postgres:
             ways += [("leasekit, 1 worker", 1), ("leasekit, 2 workers", 2)]
         rows, ok = [Row(size, where, "floor (Core)", floor, None, 1)], True
         for how, workers in ways:
-            run = run_phase("leasekit", database, workers=workers,
+            run = run_phase("leasekit", database, on, workers=workers,
                             partition_size=partition_size)  # fmt: skip
             rows.append(Row(size, where, how, run, floor, max(workers, 1)))
             ok = agrees(floor, run, f"{size:,} {where} {how}") and ok
@@ -589,13 +725,31 @@ def one_size(size: int, postgres: str | None, partition_size: int | None,
                   f" (growth in the call {row.run['peak_mb'] - row.run['before_mb']:.0f} MB)"
                   + (f", workers' peak {row.run['workers_maxrss_mb']:.0f} MB"
                      if "worker" in row.how else ""))  # fmt: skip
+            if row.run["steps"]:
+                print(
+                    "    steps: "
+                    + ", ".join(
+                        f"{step} {seconds:.2f} s" for step, seconds in row.run["steps"].items()
+                    )
+                )
+                if row.run["delivery"]["delivered"]:
+                    print(delivered(row.run["delivery"]))
         if postgres:
             one, two = rows[-2].run["seconds"], rows[-1].run["seconds"]
             print(f"  2 workers / 1 worker: {one / two:.2f}× faster")
         if profile:
-            run = run_phase("leasekit", database, partition_size=partition_size, profile=True)
+            run = run_phase("leasekit", database, on, partition_size=partition_size, profile=True)
             _print_profile(run["profile"])
     return rows, ok
+
+
+def delivered(delivery: dict[str, Any]) -> str:
+    """What :func:`delivery_rate` found, as a line."""
+    rate = delivery["delivered"] / max(delivery["seconds"], 1e-9)
+    return (f"    delivering the close's {delivery['events']:,} events afterwards: "
+            f"{delivery['delivered']:,} deliveries in {delivery['seconds']:.1f} s "
+            f"({rate:,.0f}/s), {delivery['left']:,} deliveries and {delivery['queued']:,} "
+            "events not fanned out yet left")  # fmt: skip
 
 
 def _sizes(text: str) -> list[int]:
@@ -612,6 +766,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one book of 2,000 contracts")
     parser.add_argument("--partition-size", type=int,
                         help="contracts per partition (leasekit's default, 5,000)")  # fmt: skip
+    parser.add_argument("--month-end", action="store_true",
+                        help=f"close {MONTH_END}, a month end, when interest is booked, instead "
+                             f"of {BUSINESS_DATE}")  # fmt: skip
     parser.add_argument("--profile", action="store_true",
                         help="also profile leasekit's close in one process (cProfile)")  # fmt: skip
     parser.add_argument(
@@ -624,16 +781,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    on = MONTH_END if args.month_end else BUSINESS_DATE
     if args.phase:
-        phase(args.phase, args.db, args.folder, args.workers, args.partition_size, args.profile)
+        phase(args.phase, args.db, args.folder, args.workers, args.partition_size, args.profile,
+              on)  # fmt: skip
         return 0
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Python "
           f"{sys.version.split()[0]}, SQLAlchemy {sa.__version__}, {os.cpu_count()} cores; "
-          f"business date {BUSINESS_DATE}")  # fmt: skip
+          f"business date {on}")  # fmt: skip
     rows: list[Row] = []
     ok = True
     for size in [2_000] if args.quick else args.sizes:
-        measured, agreed = one_size(size, args.postgres, args.partition_size, args.profile)
+        measured, agreed = one_size(size, args.postgres, args.partition_size, args.profile, on)
         rows += measured
         ok = ok and agreed
     print()

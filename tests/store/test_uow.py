@@ -14,7 +14,7 @@ from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
 from leasekit.errors import ConflictError, NotFoundError
 from leasekit.services.storage import UnitOfWork
-from leasekit.store.audit import verify
+from leasekit.store.audit import chain_pending, verify
 from leasekit.store.repository import REPOSITORIES
 from leasekit.store.uow import SqlUnitOfWork
 
@@ -93,6 +93,27 @@ def test_recorded_events_are_written_with_the_change(
         row = connection.execute(sa.text("SELECT idempotency_key, name FROM outbox")).one()
     assert tuple(row) == (event.idempotency_key, event.name)
     assert count(engine, "audit_log") == 1
+
+
+def test_many_events_of_one_unit_of_work_are_numbered_in_the_order_recorded(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    """More events than one multi-row insert takes: the outbox and the audit log number them
+    as recorded (delivery per subject and the chain follow the ids), each queued once."""
+    events = [build.event(f"app-{n % 7}-{n:04d}") for n in range(1_234)]
+    with uow_factory() as uow:
+        for event in events:
+            uow.record(event)
+        uow.commit()
+    with engine.connect() as connection:
+        keys = connection.execute(sa.text("SELECT idempotency_key FROM outbox ORDER BY id"))
+        subjects = connection.execute(sa.text("SELECT subject_id FROM audit_log ORDER BY id"))
+        assert list(keys.scalars()) == [event.idempotency_key for event in events]
+        assert list(subjects.scalars()) == [event.subject_id for event in events]
+    assert count(engine, "outbox_pending") == count(engine, "audit_unchained") == len(events)
+    while chain_pending(engine):
+        pass
+    assert verify(engine).ok
 
 
 def test_events_of_work_rolled_back_are_never_written(

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leasekit.services.storage import AuditRecord
-from leasekit.store.database import begin_writing
+from leasekit.store.database import begin_writing, inserted_ids
 from leasekit.store.schema import COUNTER, Base
 from leasekit.store.types import JsonValue, canonical_json
 
@@ -187,13 +187,7 @@ def append(session: Session, actions: Sequence[AuditAction]) -> None:
     connection = session.connection()
     rows = [{**attrs.asdict(action, recurse=False), "details": dict(action.details)}
             for action in actions]  # fmt: skip
-    ids = (
-        connection.execute(
-            sa.insert(AuditEntryRow).returning(AuditEntryRow.id, sort_by_parameter_order=True), rows
-        )
-        .scalars()
-        .all()
-    )
+    ids = inserted_ids(connection, AuditEntryRow.id, rows)
     connection.execute(sa.insert(AuditUnchainedRow), [{"entry_id": id_} for id_ in ids])
 
 

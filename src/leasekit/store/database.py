@@ -17,10 +17,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from alembic import command
@@ -28,6 +28,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from leasekit.errors import ConfigurationError
@@ -39,6 +40,7 @@ __all__ = [
     "current_revision",
     "downgrade",
     "head_revision",
+    "inserted_ids",
     "normalize_url",
     "upgrade",
 ]
@@ -113,6 +115,22 @@ def begin_writing(connection: sa.Connection) -> None:
     dbapi = connection.connection.dbapi_connection
     if dbapi is not None and not dbapi.in_transaction:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def inserted_ids(
+    connection: sa.Connection, id_column: QueryableAttribute[int], rows: Sequence[Mapping[str, Any]]
+) -> list[int]:
+    """Insert *rows* into the table of *id_column* (a mapped class's id), numbered in the
+    order given, and return the ids they got (in no particular order).
+
+    Many rows go in a few multi-row statements. PostgreSQL needs ``sort_by_parameter_order``
+    for its sequence to number them in order; SQLite numbers a multi-row insert's rows in
+    the order of its values anyway, and asking it to sort would make SQLAlchemy insert one
+    row per statement (SQLite offers no sentinel to sort by): ten times slower.
+    """
+    ordered = connection.dialect.name != "sqlite"
+    statement = sa.insert(id_column.class_).returning(id_column, sort_by_parameter_order=ordered)
+    return list(connection.execute(statement, rows).scalars().all())
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ from leasekit.services.storage import AuditRecord
 from leasekit.store import tables  # noqa: F401 - loads every feature's repositories
 from leasekit.store.audit import AuditAction, entries_for
 from leasekit.store.audit import append as append_audit_entries
+from leasekit.store.database import inserted_ids
 from leasekit.store.outbox import OutboxPendingRow, OutboxRow, outbox_values
 from leasekit.store.repository import REPOSITORIES, repository
 from leasekit.store.types import JsonValue
@@ -128,14 +129,7 @@ class SqlUnitOfWork:
         """Outbox rows and their queue places, then audit entries: four statements."""
         connection = session.connection()
         try:
-            ids = (
-                connection.execute(
-                    sa.insert(OutboxRow).returning(OutboxRow.id, sort_by_parameter_order=True),
-                    [outbox_values(event) for event in events],
-                )
-                .scalars()
-                .all()
-            )
+            ids = inserted_ids(connection, OutboxRow.id, [outbox_values(e) for e in events])
         except IntegrityError as exc:
             keys = ", ".join(event.idempotency_key for event in events)
             raise ConflictError(f"an idempotency key was used before: one of {keys}") from exc

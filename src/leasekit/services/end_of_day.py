@@ -16,7 +16,8 @@ processes on PostgreSQL (:mod:`leasekit.jobs`); either gives the same database c
 The built-in steps, in order:
 
 ``receivables``
-    Lines still owed past their grace days accrue penalty interest for the day, and each
+    The credit a contract holds (money paid before it was due) pays the installments falling
+    due; lines still owed past their grace days accrue penalty interest for the day, and each
     contract's days past due and aging bucket are stored (``contract_aging``).
 ``interest``
     Daily or at month end (settings), interest earned and not yet paid is booked
@@ -126,11 +127,13 @@ class CloseFailed(LeasekitError):
 def _receivables(
     uow: UnitOfWork | None, ctx: ServiceContext, on: date, low: str, high: str | None
 ) -> Counts:
-    """Penalty accrual and aging of the contracts in one range."""
+    """Credit held pays what falls due, then penalty accrual and aging of the contracts in
+    one range."""
     assert uow is not None
     rules = ctx.close_rules
     grace = ctx.collection.retry.grace_days
     states = sorted(SERVICED_STATES)
+    credited = _apply_credit(Work(ctx, uow, _SYSTEM, ctx.clock.now(), on), low, high, states)
     updates: list[PenaltyUpdate] = []
     aging: list[AgingRow] = []
     penalty = Decimal(0)
@@ -144,7 +147,9 @@ def _receivables(
                 grace_days=grace, exponent=exponent,
             )  # fmt: skip
             if accrued is not None:
-                updates.append(PenaltyUpdate(line.line_id, accrued.added, accrued.exact, on))
+                updates.append(
+                    PenaltyUpdate(line.line_id, line.penalty + accrued.added, accrued.exact, on)
+                )
                 penalty += accrued.added
         days = days_past_due(lines[0].due_date, on, grace)
         if days:
@@ -154,9 +159,21 @@ def _receivables(
     uow.end_of_day.accrue_penalties(updates)
     uow.end_of_day.replace_aging(low, high, aging)
     buckets = Counter(row.bucket.value for row in aging)
-    return {"lines_accrued": len(updates), "penalty": str(penalty), "overdue_contracts": len(aging),
+    return {"credit_applied": credited, "lines_accrued": len(updates), "penalty": str(penalty),
+            "overdue_contracts": len(aging),
             **{f"bucket_{bucket.value}": buckets[bucket.value] for bucket in AgingBucket
                if bucket is not AgingBucket.CURRENT}}  # fmt: skip
+
+
+def _apply_credit(work: Work, low: str, high: str | None, states: Sequence[str]) -> int:
+    """Let the credit the range's contracts hold pay what has fallen due by the day closed;
+    how many contracts it paid something of."""
+    from leasekit.services.funds import allocate_credit
+
+    holding = work.uow.end_of_day.holding_credit(low, high, states)
+    return sum(
+        allocate_credit(work, work.uow.contracts.get(contract_id)) for contract_id in holding
+    )
 
 
 def _by_contract(lines: Iterable[_L]) -> Iterator[tuple[str, list[_L]]]:

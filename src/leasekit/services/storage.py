@@ -37,7 +37,7 @@ from leasekit.domain.debit_runs import DebitOrderItem, DebitRun, ResultImport
 from leasekit.domain.disbursements import Disbursement
 from leasekit.domain.document_defects import DocumentDefect
 from leasekit.domain.documents import Document, DocumentKind, OwnerKind
-from leasekit.domain.end_of_day import AgingBucket, CloseState, PartitionState
+from leasekit.domain.end_of_day import AgingBucket, CloseState, PartitionState, PenaltyState
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.exception_requests import (
     ExceptionKind,
@@ -1252,6 +1252,8 @@ class OverdueLine(NamedTuple):
     currency: str
     owed: Decimal
     """Fee, interest and principal still unpaid: what penalty accrues on."""
+    penalty: Decimal
+    """The penalty charged so far."""
     penalty_exact: Decimal
     penalty_through: date | None
 
@@ -1279,7 +1281,8 @@ class InterestUpdate(NamedTuple):
 
 class PenaltyUpdate(NamedTuple):
     line_id: str
-    added: Decimal
+    penalty: Decimal
+    """The line's charged penalty with the close's addition."""
     exact: Decimal
     through: date
 
@@ -1326,7 +1329,15 @@ class EndOfDayRepository(Protocol):
         self, low: str, high: str | None, before: date, states: Collection[str]
     ) -> Iterator[OverdueLine]: ...
 
+    def holding_credit(self, low: str, high: str | None, states: Collection[str]) -> list[str]: ...
+
     def accrue_penalties(self, updates: Sequence[PenaltyUpdate]) -> None: ...
+
+    def closed_span(self, since: datetime) -> tuple[date, date] | None: ...
+
+    def penalty_states(self, line_ids: Collection[str]) -> dict[str, PenaltyState]: ...
+
+    def set_penalty_states(self, states: dict[str, PenaltyState]) -> None: ...
 
     def interest_lines(
         self, low: str, high: str | None, until: date, states: Collection[str]

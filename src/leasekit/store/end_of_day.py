@@ -26,7 +26,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leasekit.domain.clock import Clock
-from leasekit.domain.end_of_day import AgingBucket, CloseState, PartitionState, next_business_date
+from leasekit.domain.end_of_day import (
+    AgingBucket,
+    CloseState,
+    PartitionState,
+    PenaltyState,
+    next_business_date,
+)
 from leasekit.services.storage import (
     AgingRow,
     CloseRecord,
@@ -36,7 +42,7 @@ from leasekit.services.storage import (
     PartitionRecord,
     PenaltyUpdate,
 )
-from leasekit.store.contracts import ContractRow, ReceivableRow
+from leasekit.store.contracts import ContractRow, PaymentRow, ReceivableRow
 from leasekit.store.database import begin_writing
 from leasekit.store.repository import repository
 from leasekit.store.schema import ID_LENGTH, Base
@@ -95,6 +101,7 @@ _CLOSES: Final = cast(sa.Table, CloseRow.__table__)
 _PARTITIONS: Final = cast(sa.Table, PartitionRow.__table__)
 _AGING: Final = cast(sa.Table, ContractAgingRow.__table__)
 _LINES: Final = cast(sa.Table, ReceivableRow.__table__)
+_PAYMENTS: Final = cast(sa.Table, PaymentRow.__table__)
 _CONTRACTS: Final = cast(sa.Table, ContractRow.__table__)
 
 
@@ -140,6 +147,12 @@ def _in_range(column: sa.ColumnElement[str], low: str, high: str | None) -> sa.C
     return sa.and_(column >= low, column < high)
 
 
+def _number(amount: sa.ColumnElement[Decimal]) -> sa.ColumnElement[Decimal]:
+    """An amount compared as a number: SQLite keeps it as text, and would compare the text
+    ('5.00' above '12.00'). Only to filter: the comparison in floats is not exact."""
+    return sa.cast(amount, sa.Numeric())
+
+
 def _both_in_range(
     line: sa.ColumnElement[str], contract: sa.ColumnElement[str], low: str, high: str | None
 ) -> tuple[sa.ColumnElement[bool], ...]:
@@ -175,6 +188,43 @@ class EndOfDayRepository:
             .first()
         )
         return None if row is None else _close(row)
+
+    def closed_span(self, since: dt.datetime) -> tuple[dt.date, dt.date] | None:
+        """The first business date closed after *since* and the last closed; None if no close
+        finished after *since*. Every date between them was closed: the business date moves
+        only by a close."""
+        closed = _CLOSES.c.state == CloseState.CLOSED.value
+        dates = _CLOSES.c.business_date
+        first, last = self._execute(
+            sa.select(
+                sa.func.min(dates).filter(_CLOSES.c.closed_at > since), sa.func.max(dates)
+            ).where(closed)
+        ).one()
+        return None if first is None else (first, last)
+
+    def penalty_states(self, line_ids: Collection[str]) -> dict[str, PenaltyState]:
+        """Where the accrual of each line stands."""
+        r = _LINES.c
+        rows = self._execute(
+            sa.select(r.id, r.penalty_exact, r.penalty_through).where(r.id.in_(sorted(line_ids)))
+        )
+        return {line_id: PenaltyState(exact or Decimal(0), through)
+                for line_id, exact, through in rows}  # fmt: skip
+
+    def set_penalty_states(self, states: dict[str, PenaltyState]) -> None:
+        """Keep each line's accrual as a replay left it (its penalty is the line's own)."""
+        if not states:
+            return
+        statement = (
+            sa.update(_LINES)
+            .where(_LINES.c.id == sa.bindparam("line_id"))
+            .values(penalty_exact=sa.bindparam("exact"), penalty_through=sa.bindparam("through"))
+        )
+        self._session.connection().execute(
+            statement,
+            [{"line_id": line_id, "exact": state.exact, "through": state.through}
+             for line_id, state in states.items()],
+        )  # fmt: skip
 
     def open_close(self, business_date: dt.date, at: dt.datetime) -> CloseRecord:
         """The close of *business_date*, begun now unless it was begun before (a rerun
@@ -306,10 +356,30 @@ class EndOfDayRepository:
                 (row[part] - row[f"paid_{part}"] for part in ("principal", "interest", "fee")),
                 Decimal(0),
             )
+            if owed_parts + row["penalty"] - row["paid_penalty"] <= 0:
+                continue  # SQLite adds the text amounts as floats: the filter is coarse
             yield OverdueLine(
                 row["id"], row["contract_id"], row["due_date"], row["currency"], owed_parts,
-                row["penalty_exact"] or Decimal(0), row["penalty_through"],
+                row["penalty"], row["penalty_exact"] or Decimal(0), row["penalty_through"],
             )  # fmt: skip
+
+    def holding_credit(self, low: str, high: str | None, states: Collection[str]) -> list[str]:
+        """Contracts of the range in *states* whose payments hold credit (money not yet
+        allocated; compared as a number, SQLite keeps it as text)."""
+        p, c = _PAYMENTS.c, _CONTRACTS.c
+        statement = (
+            sa.select(p.contract_id)
+            .distinct()
+            .join(_CONTRACTS, c.id == p.contract_id)
+            .where(
+                *_both_in_range(p.contract_id, c.id, low, high),
+                p.state != "reversed",
+                _number(p.unallocated) > 0,
+                c.state.in_(sorted(states)),
+            )
+            .order_by(p.contract_id)
+        )
+        return list(self._execute(statement).scalars())
 
     def accrue_penalties(self, updates: Sequence[PenaltyUpdate]) -> None:
         """Add each update's penalty to its line and keep its exact accrual and date; the
@@ -320,7 +390,7 @@ class EndOfDayRepository:
             sa.update(_LINES)
             .where(_LINES.c.id == sa.bindparam("line_id"))
             .values(
-                penalty=_LINES.c.penalty + sa.bindparam("added", type_=_LINES.c.penalty.type),
+                penalty=sa.bindparam("penalty", type_=_LINES.c.penalty.type),
                 penalty_exact=sa.bindparam("exact"),
                 penalty_through=sa.bindparam("through"),
                 version=_LINES.c.version + 1,
@@ -328,7 +398,7 @@ class EndOfDayRepository:
         )
         self._session.connection().execute(
             statement,
-            [{"line_id": u.line_id, "added": u.added, "exact": u.exact, "through": u.through}
+            [{"line_id": u.line_id, "penalty": u.penalty, "exact": u.exact, "through": u.through}
              for u in updates],
         )  # fmt: skip
 
@@ -343,13 +413,14 @@ class EndOfDayRepository:
             c.state.in_(sorted(states)), c.business_type != "operating_lease",
             r.written_off_on.is_(None),
         )  # fmt: skip
-        unpaid = sa.and_(serviced, r.paid_interest < r.interest, r.due_date <= until)
+        unpaid = sa.and_(serviced, _number(r.paid_interest) < _number(r.interest),
+                         r.due_date <= until)  # fmt: skip
         statement = (
             sa.select(r.id, r.contract_id, r.due_date, r.currency, r.interest, r.paid_interest,
                       r.interest_accrued, serviced.label("earning"))
             .join(_CONTRACTS, c.id == r.contract_id)
             .where(*_both_in_range(r.contract_id, c.id, low, high),
-                   sa.or_(unpaid, sa.func.coalesce(r.interest_accrued, 0) > 0))
+                   sa.or_(unpaid, sa.func.coalesce(_number(r.interest_accrued), 0) > 0))
             .order_by(r.contract_id, r.sequence)
             .execution_options(yield_per=_STREAMED_ROWS)
         )  # fmt: skip

@@ -12,15 +12,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leasekit.calc import penalty_interest
+from leasekit.domain.contracts import Receivable
 from leasekit.domain.end_of_day import (
     AgingBucket,
     InterestAccrual,
+    PenaltyReplay,
+    PenaltyState,
     accrue_penalty,
     bucket_of,
     cut,
     days_past_due,
     earned_unpaid,
 )
+from leasekit.money import Money
 
 CENT = Decimal("0.01")
 DUE = date(2024, 2, 29)
@@ -93,3 +97,41 @@ def test_month_end_is_the_last_day_of_each_month() -> None:
 def test_partitions_cover_every_id() -> None:
     assert cut([]) == [("", None)]
     assert cut(["a", "m", "t"]) == [("", "m"), ("m", "t"), ("t", None)]
+
+
+def _line(owed: str, due: date) -> Receivable:
+    return Receivable.line(contract_id="c1", sequence=1, due_date=due,
+                           principal=Money(owed, "USD"), interest=Money("0.00", "USD"))  # fmt: skip
+
+
+def test_a_replay_charges_the_closes_since_a_payment_on_what_was_owed_without_it() -> None:
+    """A line of 1,000.00 due on the 1st (0.50 a day), paid in full on the 11th, closes
+    through the 21st; the payment undone, the closes charge every day since the due date on
+    1,000.00: 10.00, as if it had never been paid; a waiver's cut of 1.00 stays."""
+    due, paid_on = date(2026, 3, 1), date(2026, 3, 11)
+    line = _line("1000.00", due)
+    line.penalty = Money("3.50", "USD")  # charged through the 10th (4.50), then 1.00 waived
+    replay = PenaltyReplay.before(
+        [line], paid_on, [], first=due, last=date(2026, 3, 21), daily_rate=Decimal("0.0005"),
+        grace_days=3, exact={line.id: Decimal("4.50")},
+    )  # fmt: skip
+    assert line.penalty == Money("3.50", "USD")
+    assert replay.states[line.id] == PenaltyState(Decimal("4.50"), date(2026, 3, 10))
+    replay.close_through([line], date(2026, 3, 31))
+    assert line.penalty == Money("9.00", "USD")
+    assert replay.states[line.id] == PenaltyState(Decimal("10.0000"), date(2026, 3, 21))
+
+
+def test_a_replay_charges_a_line_owed_more_before_on_what_it_owed_each_day() -> None:
+    """Paid 400.00 of 1,000.00 on the 6th (kept), the closes charge 1,000.00 for the four
+    days to the 5th (the grace days caught up then) and 600.00 for the five after."""
+    due = date(2026, 3, 1)
+    line = _line("1000.00", due)
+    line.paid_principal = Money("400.00", "USD")
+    replay = PenaltyReplay.before(
+        [line], date(2026, 3, 11), [(line.id, date(2026, 3, 6), Decimal("400.00"))],
+        first=due, last=date(2026, 3, 10), daily_rate=Decimal("0.0005"), grace_days=3,
+        exact={},
+    )  # fmt: skip
+    assert replay.states[line.id].exact == Decimal("2.00") + Decimal("1.50")
+    assert line.penalty == Money("3.50", "USD")

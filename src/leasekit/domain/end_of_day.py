@@ -13,7 +13,7 @@ a line whose balance never changes is charged exactly what the calculator quotes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -22,6 +22,8 @@ from typing import Final
 import attrs
 
 from leasekit.calc.dates import add_months
+from leasekit.domain.contracts import Receivable
+from leasekit.money import Money
 
 __all__ = [
     "AgingBucket",
@@ -30,6 +32,8 @@ __all__ = [
     "InterestAccrual",
     "LineAccrual",
     "PartitionState",
+    "PenaltyReplay",
+    "PenaltyState",
     "accrue_penalty",
     "bucket_of",
     "cut",
@@ -114,6 +118,107 @@ def accrue_penalty(
 
 def _rounded(amount: Decimal, exponent: Decimal) -> Decimal:
     return amount.quantize(exponent, ROUND_HALF_UP)
+
+
+_DAY: Final = timedelta(days=1)
+_BASE_PARTS: Final = ("principal", "interest", "fee")
+"""The parts penalty accrues on (never on penalty)."""
+
+
+@attrs.define
+class PenaltyState:
+    """Where a line's accrual stands: the exact penalty and the business date it runs
+    through (None before the first close that charged it)."""
+
+    exact: Decimal
+    through: date | None
+
+
+@attrs.define
+class PenaltyReplay:
+    """Penalty interest charged again while a contract's payments are replayed (a reversal):
+    what the closes of *first* through *last* would have charged had the replayed history been
+    the real one, close by close with :func:`accrue_penalty` itself, each line owing what it
+    owes at that point of the replay.
+
+    What was taken off a line's penalty other than by closes (a waiver) stays taken off: its
+    *offset* is kept on the replayed figure."""
+
+    first: date
+    last: date
+    daily_rate: Decimal
+    grace_days: int
+    states: dict[str, PenaltyState]
+    offsets: Mapping[str, Decimal]
+    closed: date
+    """The last close replayed so far."""
+
+    @classmethod
+    def before(
+        cls,
+        lines: Sequence[Receivable],
+        since: date,
+        paid_since: Iterable[tuple[str, date, Decimal]],
+        *,
+        first: date,
+        last: date,
+        daily_rate: Decimal,
+        grace_days: int,
+        exact: Mapping[str, Decimal],
+    ) -> PenaltyReplay:
+        """The accrual as it stood after the close before *since*, every line's penalty set
+        to it. *lines* owe what they owed before *since* and carry the penalty the closes
+        charged, *exact* before rounding; *paid_since* are the payments of fee, interest and
+        principal (line id, day, amount) that stand from before *since*, by which a line
+        owed more on each earlier day."""
+        offsets = {line.id: line.penalty.amount - _rounded(exact.get(line.id, Decimal(0)),
+                                                            line.principal.currency.quantum)
+                   for line in lines}  # fmt: skip
+        replay = cls(first, last, daily_rate, grace_days,
+                     {line.id: PenaltyState(Decimal(0), None) for line in lines}, offsets,
+                     first - _DAY)  # fmt: skip
+        later: dict[str, list[tuple[date, Decimal]]] = {line.id: [] for line in lines}
+        for line_id, day, amount in paid_since:
+            later[line_id].append((day, amount))
+        for line in lines:
+            replay._set(line)
+        day = first
+        while day < since and day <= last:
+            for line in lines:
+                owed = _base(line) + sum((a for on, a in later[line.id] if on > day), Decimal(0))
+                replay._charge(line, day, owed)
+            replay.closed = day
+            day += _DAY
+        return replay
+
+    def close_through(self, lines: Sequence[Receivable], day: date) -> None:
+        """Replay each close after the last one replayed, through *day* (never past
+        *last*), on what *lines* owe now."""
+        while self.closed < min(day, self.last):
+            self.closed += _DAY
+            for line in lines:
+                self._charge(line, self.closed, _base(line))
+
+    def _charge(self, line: Receivable, on: date, owed: Decimal) -> None:
+        state = self.states[line.id]
+        accrued = accrue_penalty(
+            base=owed, due_date=line.due_date, exact=state.exact, through=state.through, on=on,
+            daily_rate=self.daily_rate, grace_days=self.grace_days,
+            exponent=line.principal.currency.quantum,
+        )  # fmt: skip
+        if accrued is not None:
+            state.exact, state.through = accrued.exact, on
+            self._set(line)
+
+    def _set(self, line: Receivable) -> None:
+        exact = self.states[line.id].exact
+        charged = _rounded(exact, line.principal.currency.quantum) + self.offsets.get(line.id, 0)
+        line.penalty = Money(max(charged, line.paid_penalty.amount), line.principal.currency)
+
+
+def _base(line: Receivable) -> Decimal:
+    """What *line* owes that penalty accrues on."""
+    return sum((line.owed(part).amount for part in _BASE_PARTS), Decimal(0))
 
 
 class InterestAccrual(StrEnum):

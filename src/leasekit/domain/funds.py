@@ -14,7 +14,7 @@ checks it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Final
@@ -191,16 +191,20 @@ def play(
     steps: Iterable[Arrival | CreditRun],
     waterfall: Waterfall,
     credit: Mapping[str, Money] | None = None,
+    closes: Callable[[date], None] | None = None,
 ) -> tuple[list[Placed], dict[str, Money]]:
     """Allocate *steps* in order over *lines* (updated), as posting each payment and applying
     credit would have: at every step the credit held, by payment id (oldest payment first),
     pays what is due by the step's date, then an arriving payment pays and keeps the rest.
-    *credit* is what payments hold before the first step. Returns the allocations made and
-    the credit each payment holds at the end."""
+    *credit* is what payments hold before the first step; *closes*, if given, runs the
+    closes of business through a day (they charge penalty), called with the day before each
+    step. Returns the allocations made and the credit each payment holds at the end."""
     lines = list(lines)
     held = dict(credit or {})
     placed: list[Placed] = []
     for step in steps:
+        if closes is not None:
+            closes(step.on - timedelta(days=1))
         through = step.through if isinstance(step, Arrival) else step.on
         for payment_id in sorted(held):
             made, held[payment_id] = allocate(lines, held[payment_id], waterfall, through)

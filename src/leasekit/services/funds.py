@@ -18,6 +18,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Final, Protocol, TypeVar
 
 import attrs
@@ -31,6 +32,7 @@ from leasekit.domain.contracts import (
     PaymentState,
     Receivable,
 )
+from leasekit.domain.end_of_day import PenaltyReplay
 from leasekit.domain.funds import (
     Allocation,
     Arrival,
@@ -326,10 +328,13 @@ def _replay(work: Work, contract: Contract, since: date, lines: Sequence[Receiva
     payments = [payment for payment in work.uow.payments.list_for_contract(contract.id)
                 if payment.state is PaymentState.ALLOCATED]  # fmt: skip
     window: dict[str, list[PostedAllocation]] = {payment.id: [] for payment in payments}
+    kept: list[PostedAllocation] = []
     for row in _standing(work.uow.allocations.of_contract(contract.id)):
         if row.allocated_on >= since:
             window[row.payment_id].append(row)
-    paid_before = {line.id: _paid_parts(line) for line in lines}
+        else:
+            kept.append(row)
+    figures_before = {line.id: _figures(line) for line in lines}
     by_id = {line.id: line for line in lines}
     for row in itertools.chain.from_iterable(window.values()):
         by_id[row.receivable_id].pay(str(row.part), -row.amount)
@@ -338,20 +343,51 @@ def _replay(work: Work, contract: Contract, since: date, lines: Sequence[Receiva
     held = {p.id: p.unallocated + _total(window[p.id], p) for p in payments
             if p.received_on < since}  # fmt: skip
     waterfall = work.ctx.collection.waterfall_for(contract.business_type)
+    penalty = _penalty_replay(work, contract, lines, since, kept)
+    closes = None if penalty is None else partial(penalty.close_through, lines)
     placed, credit = play(lines, _steps(window, arriving, lines, since, work.business_date),
-                          waterfall, held)  # fmt: skip
+                          waterfall, held, closes)  # fmt: skip
+    if penalty is not None:
+        penalty.close_through(lines, penalty.last)
+        work.uow.end_of_day.set_penalty_states(penalty.states)
     new: dict[str, list[Placed]] = {payment.id: [] for payment in payments}
     for one in placed:
         new[one.payment_id].append(one)
     for payment in payments:
         _replace(work, payment, window[payment.id], new[payment.id], credit[payment.id])
     for line in lines:
-        if _paid_parts(line) != paid_before[line.id]:
+        if _figures(line) != figures_before[line.id]:
             work.uow.receivables.update(line)
 
 
-def _paid_parts(line: Receivable) -> tuple[Money, ...]:
-    return tuple(getattr(line, f"paid_{part}") for part in ReceivablePart)
+def _penalty_replay(
+    work: Work,
+    contract: Contract,
+    lines: Sequence[Receivable],
+    since: date,
+    kept: Sequence[PostedAllocation],
+) -> PenaltyReplay | None:
+    """The closes' penalty to be charged again as the replay goes (None if no close has
+    charged the contract). They ran every day from the first close after the contract was
+    booked through the last, or through the day a running close has charged its lines."""
+    span = work.uow.end_of_day.closed_span(contract.created_at)
+    if span is None:
+        return None
+    states = work.uow.end_of_day.penalty_states([line.id for line in lines])
+    last = max([span[1], *(state.through for state in states.values() if state.through)])
+    paid_since = [(row.receivable_id, row.allocated_on, row.amount.amount) for row in kept
+                  if row.part is not ReceivablePart.PENALTY]  # fmt: skip
+    return PenaltyReplay.before(
+        lines, since, paid_since, first=span[0], last=last,
+        daily_rate=work.ctx.close_rules.penalty_daily_rate,
+        grace_days=work.ctx.collection.retry.grace_days,
+        exact={line_id: state.exact for line_id, state in states.items()},
+    )  # fmt: skip
+
+
+def _figures(line: Receivable) -> tuple[Money, ...]:
+    """What a replay may change of a line: what is paid of each part, and the penalty."""
+    return (*(getattr(line, f"paid_{part}") for part in ReceivablePart), line.penalty)
 
 
 def _total(rows: Iterable[PostedAllocation], payment: Payment) -> Money:

@@ -15,6 +15,7 @@ from leasekit.errors import ConfigurationError
 from leasekit.store.audit import GENESIS_HASH, chain_head
 from leasekit.store.database import (
     SQLITE_BUSY_TIMEOUT_MS,
+    commit_without_sync,
     create_engine,
     current_revision,
     downgrade,
@@ -57,6 +58,19 @@ def test_sqlite_connections_get_wal_foreign_keys_and_a_busy_timeout(tmp_path: Pa
             assert pragma("PRAGMA journal_mode").scalar() == "wal"
             assert pragma("PRAGMA foreign_keys").scalar() == 1
             assert pragma("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
+    finally:
+        engine.dispose()
+
+
+def test_an_engine_can_commit_without_syncing_to_disk(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'unsynced.db'}")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        commit_without_sync(engine)
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         engine.dispose()
 

@@ -106,6 +106,26 @@ def test_update_stores_the_change_and_bumps_the_version(
     assert (stored.state, stored.version) == ("submitted", 1)
 
 
+def test_an_update_matches_the_id_without_setting_it(
+    engine: Engine, uow_factory: UowFactory, deal: Deal
+) -> None:
+    """SQLite checks the tables pointing at every column an UPDATE sets, scanning those with
+    no index on it: a row's id, which never changes, is left out of the SET."""
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with uow_factory() as uow:
+            uow.customers.update(uow.customers.get(deal[1].id))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    [update] = [statement for statement in statements if statement.startswith("UPDATE")]
+    assert " id=" not in update.partition(" WHERE ")[0].replace(", ", " ")
+
+
 def test_a_stale_copy_cannot_overwrite_a_newer_one(uow_factory: UowFactory, deal: Deal) -> None:
     """Two reviewers load the same partner; the second to save must reload, not overwrite."""
     partner = deal[0]

@@ -151,7 +151,7 @@ class PenaltyReplay:
     states: dict[str, PenaltyState]
     offsets: Mapping[str, Decimal]
     closed: date
-    """The last close replayed so far."""
+    """The last close replayed so far (the day before *first* while none is)."""
 
     @classmethod
     def before(
@@ -180,16 +180,24 @@ class PenaltyReplay:
         later: dict[str, list[tuple[date, Decimal]]] = {line.id: [] for line in lines}
         for line_id, day, amount in paid_since:
             later[line_id].append((day, amount))
+        replay.closed = max(first - _DAY, min(since - _DAY, last))
         for line in lines:
             replay._set(line)
-        day = first
-        while day < since and day <= last:
-            for line in lines:
-                owed = _base(line) + sum((a for on, a in later[line.id] if on > day), Decimal(0))
-                replay._charge(line, day, owed)
-            replay.closed = day
-            day += _DAY
+            replay._charge_before(line, replay.closed, later[line.id])
         return replay
+
+    def _charge_before(
+        self, line: Receivable, through: date, paid: Sequence[tuple[date, Decimal]]
+    ) -> None:
+        """Each close from the first past the line's grace days through *through*, on what
+        it owes now and what *paid* paid of it after that day."""
+        owed_now = _base(line)
+        if owed_now <= 0 and not paid:
+            return
+        day = max(self.first, line.due_date + timedelta(days=self.grace_days + 1))
+        while day <= through:
+            self._charge(line, day, owed_now + sum((a for on, a in paid if on > day), Decimal(0)))
+            day += _DAY
 
     def close_through(self, lines: Sequence[Receivable], day: date) -> None:
         """Replay each close after the last one replayed, through *day* (never past
@@ -197,7 +205,8 @@ class PenaltyReplay:
         while self.closed < min(day, self.last):
             self.closed += _DAY
             for line in lines:
-                self._charge(line, self.closed, _base(line))
+                if (self.closed - line.due_date).days > self.grace_days:
+                    self._charge(line, self.closed, _base(line))
 
     def _charge(self, line: Receivable, on: date, owed: Decimal) -> None:
         state = self.states[line.id]

@@ -66,6 +66,7 @@ from leasekit.services.commands import Work, command
 from leasekit.services.context import ServiceContext, back_office_only
 from leasekit.services.storage import (
     AgingRow,
+    ClaimableRepository,
     CloseRecord,
     InterestLine,
     InterestUpdate,
@@ -280,16 +281,18 @@ def _expire_quotes(work: Work) -> int:
 
 def _release_claims(work: Work) -> int:
     """Approval tasks and payouts whose claim's lease ran out go back to their queues."""
-    released = 0
-    for claimable in (work.uow.approval_tasks, work.uow.disbursements):
-        for item_id in claimable.claims_run_out(work.at):
-            item = claimable.get(item_id)
-            event = item.apply("release", work.actor, at=work.at, business_date=work.business_date,
-                               reason="the claim's lease ran out")  # fmt: skip
-            claimable.update(item)
-            work.record(event)
-            released += 1
-    return released
+    return _release(work, work.uow.approval_tasks) + _release(work, work.uow.disbursements)
+
+
+def _release(work: Work, claimable: ClaimableRepository[Any]) -> int:
+    released = claimable.claims_run_out(work.at)
+    for item_id in released:
+        item = claimable.get(item_id)
+        event = item.apply("release", work.actor, at=work.at, business_date=work.business_date,
+                           reason="the claim's lease ran out")  # fmt: skip
+        claimable.update(item)
+        work.record(event)
+    return len(released)
 
 
 def _end_temporary_limits(work: Work) -> int:

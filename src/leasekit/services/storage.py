@@ -77,6 +77,7 @@ __all__ = [
     "AuditRecord",
     "AuditTrail",
     "BlacklistRepository",
+    "ClaimableRepository",
     "CloseRecord",
     "ContractFacts",
     "ContractRepository",
@@ -506,6 +507,10 @@ class CreditLimitRepository(Repository[CreditLimit], Protocol):
         """The account, locked against other writers until the unit of work ends."""
         ...
 
+    def temporary_ended_by(self, on: date) -> list[str]:
+        """The partners whose temporary addition is no longer in force on *on*."""
+        ...
+
 
 class LimitMovementRepository(Repository[LimitMovement], Protocol):
     def for_reference(self, partner_id: str, reference: str) -> list[LimitMovement]:
@@ -637,7 +642,15 @@ class ApprovalTaskQuery:
     """Opened on or before this day: the oldest cases first come to light with it."""
 
 
-class ApprovalTaskRepository(Repository[ApprovalTask], Protocol):
+class ClaimableRepository(Repository[E], Protocol):
+    """Work a reviewer claims for a lease (approval tasks, payouts)."""
+
+    def claims_run_out(self, at: datetime) -> list[str]:
+        """The claimed items whose lease ran out by *at*."""
+        ...
+
+
+class ApprovalTaskRepository(ClaimableRepository[ApprovalTask], Protocol):
     def list_for_application(self, application_id: str) -> list[ApprovalTask]: ...
 
     def page(  # type: ignore[override]
@@ -718,7 +731,7 @@ class EventLog(Protocol):
         ...
 
 
-class DisbursementRepository(Repository[Disbursement], Protocol):
+class DisbursementRepository(ClaimableRepository[Disbursement], Protocol):
     def for_contract(self, contract_id: str) -> list[Disbursement]:
         """Every payout of a contract, the rejected ones included, oldest first."""
         ...

@@ -195,7 +195,7 @@ class EndOfDayRepository:
         only by a close."""
         closed = _CLOSES.c.state == CloseState.CLOSED.value
         dates = _CLOSES.c.business_date
-        first, last = self._execute(
+        first, last = self._session.execute(
             sa.select(
                 sa.func.min(dates).filter(_CLOSES.c.closed_at > since), sa.func.max(dates)
             ).where(closed)
@@ -205,7 +205,7 @@ class EndOfDayRepository:
     def penalty_states(self, line_ids: Collection[str]) -> dict[str, PenaltyState]:
         """Where the accrual of each line stands."""
         r = _LINES.c
-        rows = self._execute(
+        rows = self._session.execute(
             sa.select(r.id, r.penalty_exact, r.penalty_through).where(r.id.in_(sorted(line_ids)))
         )
         return {line_id: PenaltyState(exact or Decimal(0), through)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -111,17 +112,8 @@ def test_an_update_matches_the_id_without_setting_it(
 ) -> None:
     """SQLite checks the tables pointing at every column an UPDATE sets, scanning those with
     no index on it: a row's id, which never changes, is left out of the SET."""
-    statements: list[str] = []
-
-    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    try:
-        with uow_factory() as uow:
-            uow.customers.update(uow.customers.get(deal[1].id))
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
+    with statements_run(engine) as statements, uow_factory() as uow:
+        uow.customers.update(uow.customers.get(deal[1].id))
     [update] = [statement for statement in statements if statement.startswith("UPDATE")]
     assert " id=" not in update.partition(" WHERE ")[0].replace(", ", " ")
 
@@ -215,17 +207,8 @@ def test_a_credential_carries_the_partners_state_in_one_statement(
             uow.users.add(user)
             uow.tokens.add(ApiToken(new_id(), user.id, None, user.created_at), hash_secret(text))
         uow.commit()
-    statements: list[str] = []
-
-    def count(conn: object, cursor: object, statement: str, *_: object) -> None:
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        with uow_factory() as uow:
-            found = uow.tokens.credential(hash_secret("dealer-token"))
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
+    with statements_run(engine) as statements, uow_factory() as uow:
+        found = uow.tokens.credential(hash_secret("dealer-token"))
     assert len(statements) == 1
     assert found is not None
     assert (found.partner_id, found.partner_state) == (partner.id, "active")
@@ -523,3 +506,18 @@ def test_a_deadlock_is_reported_as_a_conflict(postgres_engine: Engine, build: Bu
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(outcomes.values()) == ["committed", "conflict"]
+
+
+@contextlib.contextmanager
+def statements_run(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements *engine* runs inside the block, in order."""
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)

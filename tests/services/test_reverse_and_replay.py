@@ -16,7 +16,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
+from leasekit.domain.clock import FixedClock
 from leasekit.domain.contracts import Contract, Payment, PaymentState
+from leasekit.domain.end_of_day import CloseRules
 from leasekit.domain.funds import PostedAllocation
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
@@ -26,8 +28,10 @@ from leasekit.money import Money
 from leasekit.services import accounting, accounting_reports, contracts, disbursements, funds, users
 from leasekit.services.commands import Work
 from leasekit.services.context import ServiceContext
+from leasekit.services.end_of_day import close_business_day
 from leasekit.services.funds import RecordPayment
 from leasekit.services.voucher_batches import replay_log
+from leasekit.store.end_of_day import ClosedDateClock
 from leasekit.testing.book import BookContract
 from leasekit.testing.fakes import Fakes
 
@@ -330,3 +334,66 @@ def test_a_payment_reversed_with_nothing_after_it_changes_no_other_payment(
     assert (
         attrs.evolve(funds.get_payment(ctx, finance, last).payment, version=0).state == "reversed"
     )
+
+
+# --- with the closes of business charging penalty -----------------------------------------------
+
+
+@pytest.fixture
+def closing(ctx: ServiceContext, engine: Engine, fixed_clock: FixedClock) -> ServiceContext:
+    """The services' context with the business date moved by closes, which charge penalty."""
+    rules = CloseRules(partition_size=50, penalty_daily_rate=Decimal("0.0005"))
+    return attrs.evolve(ctx, clock=ClosedDateClock(fixed_clock, engine), close_rules=rules)
+
+
+def close_days(ctx: ServiceContext, clock: FixedClock, days: int) -> None:
+    """*days* business days closed, a day of the clock passing with each."""
+    for _ in range(days):
+        clock.current += timedelta(days=1)
+        close_business_day(ctx)
+
+
+def penalties(ctx: ServiceContext, contract_id: str) -> list[tuple[object, ...]]:
+    """Each line's penalty as charged, and the exact accrual and the day it runs through."""
+    with ctx.uow_factory() as uow:
+        lines = uow.receivables.list_for_contract(contract_id)
+        states = uow.end_of_day.penalty_states([line.id for line in lines])
+    return [(line.sequence, line.penalty.amount, states[line.id].exact, states[line.id].through)
+            for line in lines]  # fmt: skip
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(st.tuples(st.integers(0, 12), st.integers(1, 150_000)), min_size=2, max_size=5),
+    pick=st.integers(0, 4),
+)
+# A payment on the day the contract was booked, before any close had charged it.
+@example(steps=[(0, 5000), (12, 150000), (12, 100000), (4, 30000)], pick=2)
+def test_a_reversal_charges_penalty_as_if_the_payment_had_never_been_posted(
+    closing: ServiceContext, fixed_clock: FixedClock, finance: Actor,  # noqa: F811
+    book: Callable[..., BookContract], steps: list[tuple[int, int]], pick: int,
+) -> None:  # fmt: skip
+    """Two contracts live the same closes of business, which apply credit as installments
+    fall due and charge penalty on what is overdue; one receives every payment, the other all
+    but one. Once that one is reversed, both have the same penalty on every line (charged,
+    exact, and through the same day) and the same allocations: the closes since the reversed
+    payment are charged again on what was owed without it."""
+    made, oracle = book(), book()
+    skipped = pick % len(steps)
+    posted, kept = [], []
+    for n, (days, cents) in enumerate(steps):
+        close_days(closing, fixed_clock, days)
+        posted.append(record(closing, finance, made.contract, cents))
+        if n != skipped:
+            kept.append(record(closing, finance, oracle.contract, cents))
+    close_days(closing, fixed_clock, 1)
+    assert any(penalty for _, penalty, _, _ in penalties(closing, oracle.contract.id))
+
+    reverse(closing, posted[skipped])
+
+    rest = posted[:skipped] + posted[skipped + 1 :]
+    assert penalties(closing, made.contract.id) == penalties(closing, oracle.contract.id)
+    assert picture(closing, made.contract.id, rest) == picture(closing, oracle.contract.id, kept)
+    money_in_balance(closing, made.contract)

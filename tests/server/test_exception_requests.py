@@ -4,6 +4,7 @@ found in both contracts' and the payment's history; on the demo company's taken-
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from .conftest import Demo
@@ -98,3 +99,29 @@ async def test_bad_drafts_name_their_fields(served: Demo) -> None:
     await served.call("POST", f"/contracts/{john}/exception-requests", "supervisor", 403,
                       json=body)  # fmt: skip
     await served.call("GET", "/exception-requests", "sunrise", 403)
+
+
+async def test_executions_sent_at_once_execute_the_request_once(served: Demo) -> None:
+    """Finance sends the same execution many times at once, on one version: one executes, the
+    others get a clean 409 or 412, and the payment is reversed once."""
+    path = await submitted(served)
+    await served.move(path, "supervisor", 200, action="approve")
+    await served.move(path, "cfo", 200, action="approve")
+    headers = served.auth("finance") | {"If-Match": await served.etag(path)}
+
+    async def execute() -> tuple[int, Any]:
+        async with served.client.post(
+            f"{path}/transitions", json={"action": "execute"}, headers=headers
+        ) as answer:
+            return answer.status, await answer.json()
+
+    answers = await asyncio.gather(*(execute() for _ in range(8)))
+    statuses = sorted(status for status, _ in answers)
+    assert statuses[0] == 200, answers
+    assert set(statuses[1:]) <= {409, 412}, answers
+    [executed] = [body for status, body in answers if status == 200]
+    payment = await served.call("GET", f"/payments/{executed['payment_id']}", "finance", 200)
+    assert payment["payment"]["state"] == "reversed"
+    history = await served.listing(f"/payments/{executed['payment_id']}/exception-requests",
+                                   "finance")  # fmt: skip
+    assert [(item["id"], item["state"]) for item in history] == [(executed["id"], "executed")]

@@ -288,8 +288,8 @@ def _overdue_query(on: date) -> sa.Select[Any]:
             < r.principal + r.interest + r.fee + r.penalty)  # fmt: skip
     return (
         sa.select(r.id, r.contract_id, r.due_date, r.principal, r.interest, r.fee,
-                  r.paid_principal, r.paid_interest, r.paid_fee, r.penalty_exact,
-                  r.penalty_through)
+                  r.paid_principal, r.paid_interest, r.paid_fee, r.penalty, r.paid_penalty,
+                  r.penalty_exact, r.penalty_through)
         .join(ContractRepository.stored.table, c.id == r.contract_id)
         .where(r.due_date <= on, r.written_off_on.is_(None), owed,
                c.state.in_(SERVICED))
@@ -313,14 +313,16 @@ def floor_close(engine: sa.Engine, rate: Decimal, grace: int, on: date) -> None:
     update = (
         sa.update(lines)
         .where(lines.c.id == sa.bindparam("line_id"))
-        .values(penalty=lines.c.penalty + sa.bindparam("added", type_=lines.c.penalty.type),
+        .values(penalty=sa.bindparam("penalty", type_=lines.c.penalty.type),
                 penalty_exact=sa.bindparam("exact"), penalty_through=sa.bindparam("through"),
                 version=lines.c.version + 1)
     )  # fmt: skip
     with engine.begin() as connection:
         by_contract: dict[str, list[Any]] = {}
         for row in connection.execute(_overdue_query(on)).all():
-            by_contract.setdefault(row.contract_id, []).append(row)
+            owed = sum((getattr(row, p) - getattr(row, f"paid_{p}") for p in PARTS), Decimal(0))
+            if owed + row.penalty - row.paid_penalty > 0:  # SQLite's filter adds floats
+                by_contract.setdefault(row.contract_id, []).append(row)
         updates, aging = [], []
         for contract_id, rows in by_contract.items():
             owed = [sum((getattr(row, p) - getattr(row, f"paid_{p}") for p in PARTS), Decimal(0))
@@ -334,8 +336,8 @@ def floor_close(engine: sa.Engine, rate: Decimal, grace: int, on: date) -> None:
                 exact = row.penalty_exact or Decimal(0)
                 total = exact + base * rate * days
                 added = total.quantize(CENT, ROUND_HALF_UP) - exact.quantize(CENT, ROUND_HALF_UP)
-                updates.append({"line_id": row.id, "added": added, "exact": total,
-                                "through": on})  # fmt: skip
+                updates.append({"line_id": row.id, "penalty": row.penalty + added,
+                                "exact": total, "through": on})  # fmt: skip
             late = (on - rows[0].due_date).days
             if late > grace:
                 aging.append({"contract_id": contract_id, "as_of": on,

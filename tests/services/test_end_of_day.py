@@ -18,6 +18,7 @@ from leasekit.domain.end_of_day import AgingBucket, CloseRules, CloseState, Inte
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
 from leasekit.errors import LeasekitError
+from leasekit.money import Money
 from leasekit.services import approvals, credit_limits, funds, users
 from leasekit.services.context import ServiceContext
 from leasekit.services.end_of_day import (
@@ -294,3 +295,21 @@ def open_task_of(ctx: ServiceContext, dealer: Actor, partner: Partner, n: int) -
     application_id = submitted(ctx, dealer, partner, n)
     open_review(ctx, application_id)
     return open_task(ctx, application_id).id
+
+
+def test_the_penalty_is_stored_as_the_currency_writes_it(
+    closing: ServiceContext, fixed_clock: FixedClock
+) -> None:
+    """SQLite keeps amounts as text: the close adds the day's penalty in Python, so a charge
+    of 2.00 is stored as 2.00 (added in SQL it would be the float 2.0)."""
+    [contract_id] = _book(closing, 1)
+    fixed_clock.set_business_date(date(2024, 2, 10))
+    with closing.unit_of_work() as uow:
+        line = uow.receivables.list_for_contract(contract_id)[0]
+        line.principal, line.interest = Money("1000.00", "CNY"), Money("0.00", "CNY")
+        uow.receivables.update(line)
+        uow.commit()
+    _close_days(closing, 5)  # due on the 10th; the 14th charges four days at 0.50
+    with closing.unit_of_work() as uow:
+        charged = uow.receivables.get(line.id).penalty.amount
+    assert str(charged) == "2.00"

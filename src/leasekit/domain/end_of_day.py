@@ -151,7 +151,8 @@ class PenaltyReplay:
     states: dict[str, PenaltyState]
     offsets: Mapping[str, Decimal]
     closed: date
-    """The last close replayed so far (the day before *first* while none is)."""
+    """The last close replayed so far (the day before *first* while none is): the closes
+    before *since* once :meth:`before` has built it."""
 
     @classmethod
     def before(
@@ -176,11 +177,10 @@ class PenaltyReplay:
                    for line in lines}  # fmt: skip
         replay = cls(first, last, daily_rate, grace_days,
                      {line.id: PenaltyState(Decimal(0), None) for line in lines}, offsets,
-                     first - _DAY)  # fmt: skip
+                     max(first - _DAY, min(since - _DAY, last)))  # fmt: skip
         later: dict[str, list[tuple[date, Decimal]]] = {line.id: [] for line in lines}
         for line_id, day, amount in paid_since:
             later[line_id].append((day, amount))
-        replay.closed = max(first - _DAY, min(since - _DAY, last))
         for line in lines:
             replay._set(line)
             replay._charge_before(line, replay.closed, later[line.id])
@@ -221,7 +221,7 @@ class PenaltyReplay:
 
     def _set(self, line: Receivable) -> None:
         exact = self.states[line.id].exact
-        charged = _rounded(exact, line.principal.currency.quantum) + self.offsets.get(line.id, 0)
+        charged = _rounded(exact, line.principal.currency.quantum) + self.offsets[line.id]
         line.penalty = Money(max(charged, line.paid_penalty.amount), line.principal.currency)
 
 

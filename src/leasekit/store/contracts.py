@@ -34,6 +34,7 @@ from leasekit.store.schema import (
     reference,
     unique_where,
 )
+from leasekit.store.types import as_number
 
 __all__ = [
     "ContractNumberRow",
@@ -45,6 +46,7 @@ __all__ = [
     "PaymentRow",
     "ReceivableRepository",
     "ReceivableRow",
+    "holds_credit",
 ]
 
 
@@ -352,15 +354,17 @@ class PaymentRepository(SqlRepository[Payment]):
         """The payments of *contract_ids* not reversed with money still unallocated, in id
         (time) order; the amount is compared as a number (SQLite keeps it as text)."""
         table = self.stored.table
-        return self._find_in(
-            table.c.contract_id,
-            contract_ids,
-            table.c.state != str(PaymentState.REVERSED),
-            sa.cast(table.c.unallocated, sa.Numeric()) > 0,
-        )
+        return self._find_in(table.c.contract_id, contract_ids, holds_credit(table))
 
     def find_by_reference(self, reference: str) -> list[Payment]:
         return self._find(self.stored.table.c.reference == reference)
+
+
+def holds_credit(payments: sa.Table) -> sa.ColumnElement[bool]:
+    """A payment not reversed whose money is not all allocated: the customer's credit."""
+    return sa.and_(
+        payments.c.state != str(PaymentState.REVERSED), as_number(payments.c.unallocated) > 0
+    )
 
 
 _OPEN_PAYOUT_SQL: Final = f"state <> '{DisbursementState.REJECTED}'"

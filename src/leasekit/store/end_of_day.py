@@ -42,10 +42,11 @@ from leasekit.services.storage import (
     PartitionRecord,
     PenaltyUpdate,
 )
-from leasekit.store.contracts import ContractRow, PaymentRow, ReceivableRow
+from leasekit.store.contracts import ContractRow, PaymentRow, ReceivableRow, holds_credit
 from leasekit.store.database import begin_writing
 from leasekit.store.repository import repository
 from leasekit.store.schema import ID_LENGTH, Base
+from leasekit.store.types import as_number
 
 __all__ = ["ClosedDateClock", "EndOfDayRepository"]
 
@@ -145,12 +146,6 @@ def _in_range(column: sa.ColumnElement[str], low: str, high: str | None) -> sa.C
     if high is None:
         return column >= low
     return sa.and_(column >= low, column < high)
-
-
-def _number(amount: sa.ColumnElement[Decimal]) -> sa.ColumnElement[Decimal]:
-    """An amount compared as a number: SQLite keeps it as text, and would compare the text
-    ('5.00' above '12.00'). Only to filter: the comparison in floats is not exact."""
-    return sa.cast(amount, sa.Numeric())
 
 
 def _both_in_range(
@@ -364,8 +359,7 @@ class EndOfDayRepository:
             )  # fmt: skip
 
     def holding_credit(self, low: str, high: str | None, states: Collection[str]) -> list[str]:
-        """Contracts of the range in *states* whose payments hold credit (money not yet
-        allocated; compared as a number, SQLite keeps it as text)."""
+        """Contracts of the range in *states* whose payments hold credit."""
         p, c = _PAYMENTS.c, _CONTRACTS.c
         statement = (
             sa.select(p.contract_id)
@@ -373,8 +367,7 @@ class EndOfDayRepository:
             .join(_CONTRACTS, c.id == p.contract_id)
             .where(
                 *_both_in_range(p.contract_id, c.id, low, high),
-                p.state != "reversed",
-                _number(p.unallocated) > 0,
+                holds_credit(_PAYMENTS),
                 c.state.in_(sorted(states)),
             )
             .order_by(p.contract_id)
@@ -413,14 +406,14 @@ class EndOfDayRepository:
             c.state.in_(sorted(states)), c.business_type != "operating_lease",
             r.written_off_on.is_(None),
         )  # fmt: skip
-        unpaid = sa.and_(serviced, _number(r.paid_interest) < _number(r.interest),
+        unpaid = sa.and_(serviced, as_number(r.paid_interest) < as_number(r.interest),
                          r.due_date <= until)  # fmt: skip
         statement = (
             sa.select(r.id, r.contract_id, r.due_date, r.currency, r.interest, r.paid_interest,
                       r.interest_accrued, serviced.label("earning"))
             .join(_CONTRACTS, c.id == r.contract_id)
             .where(*_both_in_range(r.contract_id, c.id, low, high),
-                   sa.or_(unpaid, sa.func.coalesce(_number(r.interest_accrued), 0) > 0))
+                   sa.or_(unpaid, sa.func.coalesce(as_number(r.interest_accrued), 0) > 0))
             .order_by(r.contract_id, r.sequence)
             .execution_options(yield_per=_STREAMED_ROWS)
         )  # fmt: skip

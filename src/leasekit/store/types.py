@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeAlias
 
-from sqlalchemy import DateTime, Dialect, Numeric, Text
+from sqlalchemy import ColumnElement, DateTime, Dialect, Numeric, Text, cast
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "ExactDecimal",
     "JsonValue",
     "UtcDateTime",
+    "as_number",
     "canonical_decimal",
     "canonical_json",
 ]
@@ -82,6 +83,13 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if isinstance(value, str | Decimal):
             return Decimal(value)
         raise TypeError(f"an exact decimal column returned {type(value).__name__} {value!r}")
+
+
+def as_number(amount: ColumnElement[Decimal]) -> ColumnElement[Decimal]:
+    """An amount column compared as a number in a filter: SQLite keeps it as text and would
+    compare the text ('5.00' above '12.00'). The comparison is in floats there, so it only
+    narrows; what must be exact is checked in Python."""
+    return cast(amount, Numeric())
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):

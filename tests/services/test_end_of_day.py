@@ -313,3 +313,28 @@ def test_the_penalty_is_stored_as_the_currency_writes_it(
     with closing.unit_of_work() as uow:
         charged = uow.receivables.get(line.id).penalty.amount
     assert str(charged) == "2.00"
+
+
+def test_credit_held_pays_the_installment_falling_due_at_the_close(
+    closing: ServiceContext, fixed_clock: FixedClock, finance: Actor
+) -> None:
+    """A customer pays two installments when the first is due: the second's money waits as
+    credit until the close of its due date pays it, so it never falls overdue."""
+    [contract_id] = _book(closing, 1)
+    with closing.unit_of_work() as uow:
+        first, second = uow.receivables.list_for_contract(contract_id)[:2]
+    fixed_clock.set_business_date(second.due_date - timedelta(days=1))
+    paid = first.amount_due + second.amount_due
+    funds.record_payment(
+        closing, finance, RecordPayment(contract_id, paid, "two", source_ref="two")
+    )
+    before = close_business_day(closing).summary["receivables"]
+    on_due = close_business_day(closing).summary["receivables"]
+    assert (before["credit_applied"], on_due["credit_applied"]) == (0, 1)
+    with closing.unit_of_work() as uow:
+        line = uow.receivables.get(second.id)
+        [payment] = uow.payments.list_for_contract(contract_id)
+    assert (line.settled, payment.unallocated.amount) == (True, 0)
+    _close_days(closing, 10)
+    with closing.unit_of_work() as uow:
+        assert uow.end_of_day.aging_of(contract_id) is None

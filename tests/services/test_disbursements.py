@@ -48,6 +48,7 @@ from leasekit.services.catalog import handlers
 from leasekit.services.context import ServiceContext
 from leasekit.services.contracts import ContractRevision, EnvelopeCheck
 from leasekit.services.disbursements import BatchApproval, DisbursementQuery
+from leasekit.services.end_of_day import close_business_day
 from leasekit.services.events import HandlerSubscriber
 from leasekit.testing import Fakes
 
@@ -331,6 +332,16 @@ def test_a_claim_excludes_other_reviewers_and_expires(
     fixed_clock.current += timedelta(minutes=31)
     claimed = disbursements.transition_disbursement(ctx, other, item.id, "claim")
     assert claimed.locked_by == other.user_id
+
+
+def test_the_close_releases_a_claim_whose_lease_ran_out(
+    ctx: ServiceContext, finance: Actor, item: Disbursement, fixed_clock: FixedClock
+) -> None:
+    disbursements.transition_disbursement(ctx, finance, item.id, "claim")
+    fixed_clock.current += timedelta(minutes=31)
+    assert close_business_day(ctx).summary["expiries"]["claims_released"] == 1
+    released = disbursements.get_disbursement(ctx, SYSTEM, item.id)
+    assert (released.state, released.locked_by) == (DisbursementState.QUEUED, None)
 
 
 def test_fraud_is_flagged_against_the_partner_and_the_person_blacklisted(

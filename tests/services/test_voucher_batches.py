@@ -23,14 +23,17 @@ from leasekit.domain.accounting_periods import period_of
 from leasekit.domain.bookings import Accounting
 from leasekit.domain.clock import FixedClock
 from leasekit.domain.end_of_day import CloseRules, InterestAccrual
+from leasekit.domain.events import BatchSubscriber
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
 from leasekit.domain.products import Product
 from leasekit.domain.voucher_templates import EVENT_TYPES, TemplateSet
 from leasekit.services import accounting, debit_runs, disbursements, partners, refunds, users
+from leasekit.services.accounting import VOUCHERS_POSTED
 from leasekit.services.context import ServiceContext
 from leasekit.services.debit_runs import SettleRun, StartDebitRun
 from leasekit.services.end_of_day import close_business_day
+from leasekit.services.events import handler_subscribers
 from leasekit.services.voucher_batches import BatchReport, replay_log
 from leasekit.store.accounting_books import VoucherSyncRow
 from leasekit.store.end_of_day import ClosedDateClock
@@ -155,6 +158,31 @@ def test_replaying_the_log_books_what_the_handler_booked(
     assert report.booked == len(booked["vouchers"])
     assert report.chunks == -(-len(booked["vouchers"]) // 3)
     assert (report.skipped, report.unmapped, report.retried) == (0, 0, 0)
+
+
+def test_the_relay_hands_the_handlers_deliveries_to_one_booking_as_the_handler_books_them(
+    book: ServiceContext, engine: Engine
+) -> None:
+    deliver_all(book)
+    booked = books(engine)
+    cleared(engine)
+    (subscriber,) = [s for s in handler_subscribers(book) if s.name == "handler:accounting.book"]
+    assert isinstance(subscriber, BatchSubscriber)
+    posted_before = announced(engine)
+    subscriber.deliver_many(money_events(book))
+    assert books(engine) == booked
+    assert announced(engine) == posted_before + 1, "one vouchers_posted event for the batch"
+    subscriber.deliver_many(money_events(book))
+    assert books(engine) == booked
+    assert announced(engine) == posted_before + 1
+
+
+def announced(engine: Engine) -> int:
+    """How many ``vouchers_posted`` events the log holds."""
+    with engine.connect() as connection:
+        return connection.scalar(
+            sa.select(sa.func.count()).where(OutboxRow.name == VOUCHERS_POSTED)
+        )  # type: ignore[no-any-return]
 
 
 def test_events_the_templates_cannot_book_are_queued_with_the_handlers_reasons(

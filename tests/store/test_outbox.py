@@ -5,7 +5,7 @@ limit without delaying anyone else; claims that survive neither their lease nor 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -49,6 +49,22 @@ class Receiver:
     @property
     def keys(self) -> list[str]:
         return [event.idempotency_key for event in self.received]
+
+
+class BatchReceiver(Receiver):
+    """A :class:`Receiver` that also takes batches, noting each batch's size; a batch with
+    an event of a failing subject fails whole, having kept nothing."""
+
+    def __init__(self, name: str = "receiver") -> None:
+        super().__init__(name)
+        self.batches: list[int] = []
+
+    def deliver_many(self, events: Sequence[DomainEvent]) -> None:
+        if any(event.subject_id in self.failing for event in events):
+            raise RuntimeError("one of the batch is bad")
+        self.batches.append(len(events))
+        with self._lock:
+            self.received.extend(events)
 
 
 class Clock:
@@ -186,6 +202,34 @@ def test_one_failing_subscriber_never_delays_another(
         pass
     assert up.received == events
     assert down.received == []
+
+
+def test_a_subscriber_that_takes_batches_gets_what_was_claimed_for_it_in_one_call(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    events = [build.event(f"app-{n}") for n in range(5)] + [build.event("app-0")]
+    record(uow_factory, *events)
+    batched, single = BatchReceiver("vouchers"), Receiver("sms")
+    outbox = relay(engine, batched, single)
+    assert outbox.run_pass() == 10, "the first five subjects' events, to each subscriber"
+    assert batched.batches == [5]
+    assert outbox.run_pass() == 2, "app-0's second event waited for its first"
+    assert batched.keys == single.keys == [event.idempotency_key for event in events]
+    assert batched.batches == [5], "a batch of one goes to deliver"
+
+
+def test_a_failed_batch_is_delivered_event_by_event_so_only_the_bad_one_fails(
+    uow_factory: UowFactory, build: Build, engine: Engine
+) -> None:
+    events = [build.event(f"app-{n}") for n in range(4)]
+    record(uow_factory, *events)
+    receiver = BatchReceiver()
+    receiver.failing.add("app-2")
+    outbox = relay(engine, receiver)
+    assert outbox.run_pass() == 3
+    assert receiver.batches == []
+    assert receiver.received == [events[0], events[1], events[3]]
+    assert statuses(engine)[("receiver", events[2].idempotency_key)] == ("pending", 1)
 
 
 def test_a_subscriber_that_keeps_failing_is_parked_and_an_admin_retry_delivers_once(

@@ -9,16 +9,23 @@ when the event is created and never regenerated on delivery.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import Protocol, Self, TypeAlias
+from typing import Protocol, Self, TypeAlias, runtime_checkable
 
 import attrs
 
 from leasekit.domain.clock import require_utc
 
-__all__ = ["DomainEvent", "EventSubscriber", "Payload", "PayloadValue", "StateChanged"]
+__all__ = [
+    "BatchSubscriber",
+    "DomainEvent",
+    "EventSubscriber",
+    "Payload",
+    "PayloadValue",
+    "StateChanged",
+]
 
 PayloadValue: TypeAlias = str | int | bool | None
 """What a payload may hold: JSON scalars that round-trip exactly (Decimals go as strings)."""
@@ -126,4 +133,18 @@ class EventSubscriber(Protocol):
 
     def deliver(self, event: DomainEvent) -> None:
         """Handle *event*; raise to have it retried. Repeats carry the same idempotency key."""
+        ...
+
+
+@runtime_checkable
+class BatchSubscriber(EventSubscriber, Protocol):
+    """A subscriber that handles what the relay claimed for it in one call, when one
+    transaction for many events costs much less than one each (the voucher engine).
+
+    A claim never holds two pending events of one subject for one subscriber, so the events
+    of a batch are independent of each other."""
+
+    def deliver_many(self, events: Sequence[DomainEvent]) -> None:
+        """Handle *events*, oldest first; raise to have each delivered on its own by
+        :meth:`deliver`, which must then pass over what this call did before it failed."""
         ...

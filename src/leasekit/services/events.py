@@ -15,6 +15,12 @@ the handler with the event. A vendor that is slow to answer then keeps no transa
 (and no connection idle in one) while it thinks. The step runs on every delivery, a repeated
 one included, so it checks on its own whether anything is left to do.
 
+A handler for which one transaction per event costs too much declares a **batch** step
+(:func:`in_batches`): the relay then hands it what it claimed for the handler in one call (the
+voucher engine books them in one transaction), and falls back to the handler, event by event,
+if the batch fails. The batch step must book exactly what the handler would, and be
+idempotent by the events' keys as the handler is.
+
 A delivery that fails too often is parked; :func:`list_deliveries`, :func:`retry_delivery` and
 :func:`discard_delivery` (``leasekit events``, ``/events/deliveries``) let an administrator see
 it and decide.
@@ -22,7 +28,7 @@ it and decide.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Final, TypeVar
 
 import attrs
@@ -37,6 +43,7 @@ from leasekit.services.storage import Delivery, DeliveryQuery, DeliveryStatus
 
 __all__ = [
     "HANDLERS",
+    "BatchHandlerSubscriber",
     "Handler",
     "HandlerSubscriber",
     "Occurrence",
@@ -44,6 +51,7 @@ __all__ = [
     "handler_subscribers",
     "handles",
     "handles_gathered",
+    "in_batches",
     "list_deliveries",
     "retry_delivery",
 ]
@@ -58,6 +66,8 @@ Gather = Callable[[ServiceContext, DomainEvent], object]
 Also = Callable[[ServiceContext], Collection[str]]
 """The events a handler wants besides those it names, as the context configures them (the
 events plugins' voucher templates book)."""
+Batch = Callable[[ServiceContext, Sequence[DomainEvent]], None]
+"""A handler's batch step: many events handled as the handler handles each (see the module)."""
 
 
 @attrs.frozen
@@ -78,6 +88,7 @@ class Handler:
     command: Command[Occurrence, str]
     gather: Gather | None = None
     also: Also | None = None
+    batch: Batch | None = None
 
 
 HANDLERS: Final[dict[str, Handler]] = {}
@@ -143,6 +154,20 @@ def handles_gathered(
     return declare
 
 
+def in_batches(name: str) -> Callable[[Batch], Batch]:
+    """Declare *function* the batch step of the handler *name*, declared already (see the
+    module)."""
+
+    def declare(function: Batch) -> Batch:
+        handler = HANDLERS[name]
+        if handler.gather is not None:
+            raise ValueError(f"handler {name!r} gathers for each event; it cannot take a batch")
+        HANDLERS[name] = attrs.evolve(handler, batch=function)
+        return function
+
+    return declare
+
+
 @attrs.frozen
 class HandlerSubscriber:
     """A :class:`Handler` as the outbox relay sees it."""
@@ -167,9 +192,22 @@ class HandlerSubscriber:
         execute(self.ctx, _SYSTEM, self.handler.command, occurrence, idempotency_key=key)
 
 
+@attrs.frozen
+class BatchHandlerSubscriber(HandlerSubscriber):
+    """A handler with a batch step, as the relay sees it: a
+    :class:`~leasekit.domain.events.BatchSubscriber`."""
+
+    def deliver_many(self, events: Sequence[DomainEvent]) -> None:
+        assert self.handler.batch is not None
+        self.handler.batch(self.ctx, events)
+
+
 def handler_subscribers(ctx: ServiceContext) -> list[HandlerSubscriber]:
     """Every declared handler, bound to *ctx*, for the relay."""
-    return [HandlerSubscriber(handler, ctx) for handler in HANDLERS.values()]
+    return [
+        (HandlerSubscriber if handler.batch is None else BatchHandlerSubscriber)(handler, ctx)
+        for handler in HANDLERS.values()
+    ]
 
 
 def _operators_only(actor: Actor, query: DeliveryQuery) -> DeliveryQuery:

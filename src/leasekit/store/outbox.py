@@ -10,7 +10,10 @@ works in two steps, each its own short transaction:
    name), and leaves the queue;
 2. **delivery**: deliveries are claimed, handed to their subscriber, and marked delivered only
    after the subscriber returned, so a crash in between delivers again (at least once; every
-   event carries its idempotency key so receivers drop the repeat).
+   event carries its idempotency key so receivers drop the repeat). A
+   :class:`~leasekit.domain.events.BatchSubscriber` gets what was claimed for it in one call;
+   if that call fails, each of its events is handed over again on its own, so that only the
+   event at fault fails.
 
 Each delivery stands alone: a subscriber that fails is retried with exponential backoff and,
 after ``max_attempts``, **parked** for an administrator to retry or discard; it never delays
@@ -38,7 +41,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
-from leasekit.domain.events import DomainEvent, EventSubscriber, StateChanged
+from leasekit.domain.events import BatchSubscriber, DomainEvent, EventSubscriber, StateChanged
 from leasekit.errors import ConflictError, NotFoundError, ValidationError
 from leasekit.services.storage import Delivery, DeliveryQuery, DeliveryStatus, Page
 from leasekit.store.database import begin_writing
@@ -316,7 +319,11 @@ class OutboxRelay:
         outcome; return how many were delivered. A subscriber's failure is recorded on its
         delivery (and logged), never raised: one bad receiver cannot stop the others."""
         claimed = self._claim(limit)
-        outcomes = [self._deliver_one(item) for item in claimed]
+        outcomes = [
+            outcome
+            for name, items in _by_subscriber(claimed).items()
+            for outcome in self._deliver_claimed(self._subscribers.get(name), items)
+        ]
         if outcomes:
             self._record(outcomes)
         return sum(outcome.error is None for outcome in outcomes)
@@ -388,8 +395,26 @@ class OutboxRelay:
                 for row in rows
             ]
 
-    def _deliver_one(self, claimed: _Claimed) -> _Outcome:
-        subscriber = self._subscribers.get(claimed.subscriber)
+    def _deliver_claimed(
+        self, subscriber: EventSubscriber | None, claimed: Sequence[_Claimed]
+    ) -> list[_Outcome]:
+        """Hand *claimed* (all for *subscriber*) over: together to a subscriber that takes
+        batches, unless that fails; else one by one."""
+        if isinstance(subscriber, BatchSubscriber) and len(claimed) > 1:
+            try:
+                subscriber.deliver_many([item.event for item in claimed])
+            except Exception:
+                logger.warning(
+                    "delivering a batch of %d events to %s failed; delivering each on its own",
+                    len(claimed),
+                    subscriber.name,
+                    exc_info=True,
+                )
+            else:
+                return [_Outcome(item) for item in claimed]
+        return [self._deliver_one(subscriber, item) for item in claimed]
+
+    def _deliver_one(self, subscriber: EventSubscriber | None, claimed: _Claimed) -> _Outcome:
         try:
             if subscriber is None:
                 raise LookupError(f"no subscriber {claimed.subscriber!r} is installed")
@@ -455,6 +480,14 @@ class OutboxRelay:
                 claimed_until=None,
             )
         )
+
+
+def _by_subscriber(claimed: Iterable[_Claimed]) -> dict[str, list[_Claimed]]:
+    """*claimed* by subscriber, each subscriber's in the order claimed."""
+    grouped: dict[str, list[_Claimed]] = {}
+    for item in claimed:
+        grouped.setdefault(item.subscriber, []).append(item)
+    return grouped
 
 
 _DELIVERY_COLUMNS: Final = (

@@ -101,6 +101,45 @@ async def test_bad_drafts_name_their_fields(served: Demo) -> None:
     await served.call("GET", "/exception-requests", "sunrise", 403)
 
 
+async def second_director(demo: Demo) -> dict[str, str]:
+    """Headers of a second finance director, made by the admin and enrolled with the secret
+    the notifier sent."""
+    body = {"username": "cfo2", "display_name": "Deputy CFO", "role": "finance_director",
+            "email": "cfo2@company.example"}  # fmt: skip
+    await demo.call("POST", "/users", "admin", 201, json=body)
+    await settled(demo)
+    [message] = [p.read_text() for p in (demo.documents_dir.parent / "messages").glob("*.txt")
+                 if "cfo2@company.example" in p.read_text()]  # fmt: skip
+    secret = next(word for word in message.split() if word.startswith("lke_"))
+    async with demo.client.post("/enrolments", json={"secret": secret}) as answer:
+        assert answer.status == 201, await answer.text()
+        return {"Authorization": f"Bearer {(await answer.json())['token']}"}
+
+
+async def test_two_finance_directors_approving_at_once_approve_it_once(served: Demo) -> None:
+    """Both directors read the request awaiting the last level and approve it at once: one
+    approval counts, the other gets a clean 409 or 412, and the request is approved once."""
+    deputy = await second_director(served)
+    path = await submitted(served)
+    await served.move(path, "supervisor", 200, action="approve")
+    version = {"If-Match": await served.etag(path)}
+
+    async def approve(headers: dict[str, str]) -> tuple[int, Any]:
+        async with served.client.post(
+            f"{path}/transitions", json={"action": "approve"}, headers=headers | version
+        ) as answer:
+            return answer.status, await answer.json()
+
+    answers = await asyncio.gather(approve(served.auth("cfo")), approve(deputy))
+    assert sorted(status for status, _ in answers)[0] == 200, answers
+    assert sorted(status for status, _ in answers)[1] in {409, 412}, answers
+    request = await served.call("GET", path, "finance", 200)
+    assert request["state"] == "approved"
+    assert [approval["role"] for approval in request["approvals"]] == [
+        "post_loan_supervisor", "finance_director",
+    ]  # fmt: skip
+
+
 async def test_executions_sent_at_once_execute_the_request_once(served: Demo) -> None:
     """Finance sends the same execution many times at once, on one version: one executes, the
     others get a clean 409 or 412, and the payment is reversed once."""

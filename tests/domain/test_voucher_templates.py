@@ -20,6 +20,7 @@ from leasekit.domain.identity import Actor, Role
 from leasekit.domain.voucher_templates import (
     DEFAULT_TEMPLATES,
     EVENT_TYPES,
+    RECEIVABLE_ACCOUNTS,
     Booking,
     BookingError,
     EventFacts,
@@ -405,6 +406,31 @@ def test_amounts_are_rounded_once_per_line_by_the_rounding_given() -> None:
     assert even is not None
     assert up.voucher.lines[0].amount.amount == Decimal("0.03")
     assert even.voucher.lines[0].amount.amount == Decimal("0.02")
+
+
+@pytest.mark.parametrize("business_type", sorted(RECEIVABLE_ACCOUNTS))
+def test_a_reversal_of_a_refunded_payment_takes_it_all_from_the_bank_and_owes_the_refund(
+    business_type: str,
+) -> None:
+    """150.00 received by direct debit paid 100.00 and left 50.00 of credit, of which 30.00
+    was refunded: the reversal takes 150.00 out of the bank, and with the claw-back the
+    credit balances lose only the 20.00 still held, the receivable owes 30.00 more."""
+    given_back = {"penalty": "0.00", "fee": "0.00", "interest": "-10.00", "principal": "-90.00"}
+    reversal = facts("payment_reversed", business_type=business_type,
+                     source="direct_debit", amount="150.00", credit="50.00",
+                     **given_back)  # fmt: skip
+    clawback = facts("refund_clawed_back", business_type=business_type, amount="30.00")
+    net: dict[str, Decimal] = {}
+    for event in (reversal, clawback):
+        for line in booked(event).voucher.lines:
+            sign = 1 if line.side is Side.DEBIT else -1
+            net[line.account] = net.get(line.account, Decimal(0)) + sign * line.amount.amount
+    receivable = RECEIVABLE_ACCOUNTS[business_type]
+    assert net["1110"] == Decimal("-150.00")
+    assert net["2200"] == Decimal("20.00")
+    income = sum(amount for account, amount in net.items() if account.startswith("4"))
+    assert net.get(receivable, Decimal(0)) + income == Decimal("130.00")
+    assert sum(net.values()) == 0
 
 
 def test_facts_of_an_event_add_the_contracts_context_and_its_subject() -> None:

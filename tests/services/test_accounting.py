@@ -183,12 +183,12 @@ def test_the_funds_events_book_balanced_vouchers_once(
 
     delivered = deliver_all(usd)
     kinds = Counter(event.name for event in delivered)
-    # A disbursement, a payoff, a write-off, a replay, a take-over, a waiver, a refund and the
-    # close's interest have tests of their own.
+    # A disbursement, a payoff, a write-off, a replay, a take-over, a waiver, a refund (and
+    # its claw-back) and the close's interest have tests of their own.
     assert set(kinds) == set(EVENT_TYPES) - {
         "contract_disbursed", "settlement_fee_charged", "receivables_written_off",
         "allocation_undone", "contract_taken_over", "receivable_waived", "credit_refunded",
-        "refund_failed", "interest_accrued",
+        "refund_failed", "refund_clawed_back", "interest_accrued",
     }  # fmt: skip
     found = vouchers(usd, finance, contract_id=contract.id)
     assert [w["reason"] for w in accounting.list_unmapped(usd, finance).items] == []

@@ -140,10 +140,10 @@ def test_replaying_the_log_books_what_the_handler_booked(
     booked = books(engine)
     kinds = {event.name for event in money_events(book)}
     # A replay's allocation_undone is booked again from the log in test_reverse_and_replay;
-    # a waiver books as any fee does.
+    # a waiver books as any fee does, a claw-back in test_clawback.
     assert kinds == set(EVENT_TYPES) - {
         "settlement_fee_charged", "receivables_written_off", "allocation_undone",
-        "receivable_waived",
+        "receivable_waived", "refund_clawed_back",
     }  # fmt: skip
     assert len(booked["vouchers"]) == len(money_events(book))
     assert booked["unmapped"] == {}

@@ -138,6 +138,7 @@ EVENT_TYPES: Final[Mapping[str, EventType]] = MappingProxyType({
         EventType("receivable_waived", _signed("fee", "penalty")),
         EventType("credit_refunded", _signed("amount")),
         EventType("refund_failed", _signed("amount")),
+        EventType("refund_clawed_back", _signed("amount")),
         EventType("interest_accrued", _signed("accrued", "released")),
     )
 })
@@ -153,9 +154,11 @@ of each; in ``contract_taken_over`` what a contract taken over from an earlier s
 each when it came; in ``receivable_waived`` (an executed exception request) what a line no
 longer owes of its fee and its penalty. ``credit_refunded`` is credit taken to be paid back
 to the customer, ``refund_failed`` the same amount given back to the credit when the bank
-refused or returned the refund. ``interest_accrued`` (the close of business) trues up what a
-contract has earned of interest and not yet been paid: ``accrued`` more, ``released`` less
-(paid since, which its payment booked as income)."""
+refused or returned the refund. ``refund_clawed_back`` is what refunds paid out of a
+reversed payment's credit, owed again as a new line's fee: the reversal's ``credit`` counts
+it (the bank takes back the whole payment). ``interest_accrued`` (the close of business)
+trues up what a contract has earned of interest and not yet been paid: ``accrued`` more,
+``released`` less (paid since, which its payment booked as income)."""
 
 DIMENSIONS: Final = ("contract", "partner", "product", "branch")
 """What a line can be analysed by; each is read from an event field the line names."""
@@ -1094,6 +1097,14 @@ DEFAULT_TEMPLATES: Final[tuple[Mapping[str, Any], ...]] = (
         _entry("1100", "debit", "amount", "returned"),
         _entry("2200", "credit", "amount", "credit given back"),
     ]) for kind in RECEIVABLE_ACCOUNTS),
+    # Refunded out of a payment the bank then took back: the reversal took the whole
+    # payment out of the bank and out of the credit balances, the refunded part included,
+    # which the customer now owes.
+    *(_template(f"{kind}_refund_clawed_back", "refund_clawed_back",
+                "Refunded credit of a reversed payment owed", _of(kind), [
+        _entry(receivable, "debit", "amount", "refunded credit owed"),
+        _entry("2200", "credit", "amount", "refunded credit clawed back"),
+    ]) for kind, receivable in RECEIVABLE_ACCOUNTS.items()),
 )
 """The default templates, as plain data in the shape :meth:`TemplateVersion.from_mapping`
 reads, for the default chart (:data:`~leasekit.domain.accounting.DEFAULT_ACCOUNTS`): loans,

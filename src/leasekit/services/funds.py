@@ -5,9 +5,10 @@ money back.
 Every movement of money is an event the voucher engine books: ``payment_received``,
 ``payment_allocated`` (what the payment paid of each part, and the credit left),
 ``credit_applied`` (credit a later installment used), ``payment_reversed`` (what was given
-back of each part, negative, and the credit that went with the payment),
+back of each part, negative, and the credit that went with the payment, refunded or not),
 ``allocation_undone`` (a later payment's allocation given back to its credit when a reversal
-replays what came after it) and ``return_fee_charged``. Allocations are append-only rows; a
+replays what came after it), ``refund_clawed_back`` (what was refunded of a reversed
+payment's credit, owed again) and ``return_fee_charged``. Allocations are append-only rows; a
 receivable's paid parts are their running sum, updated in the same transaction, so
 allocations plus credit equal the payments at every commit.
 """
@@ -57,9 +58,11 @@ from leasekit.services.context import (
     visible_or_not_found,
 )
 from leasekit.services.reads import number_cursor
+from leasekit.services.refunds import refunded_from
 from leasekit.services.storage import Page, Record
 
 __all__ = [
+    "CLAWBACK",
     "PAYING_STATES",
     "PaymentView",
     "ReceivableLine",
@@ -81,6 +84,8 @@ _SUBJECT: Final = "payment"
 PAYING_STATES: Final = frozenset({ContractState.ACTIVE, ContractState.TERMINATED})
 """The states in which a contract's customer owes, and pays, installments."""
 _MANUAL_SOURCES: Final = frozenset(PaymentSource) - {PaymentSource.DIRECT_DEBIT}
+CLAWBACK: Final = "refunded credit of a reversed payment"
+"""What a ``refund_clawed_back`` event says its line is for."""
 
 
 class _OfContract(Protocol):
@@ -273,19 +278,27 @@ def reverse_payment(
     row of its own, its credit goes with it, and the contract's later history is allocated
     again as if it had never been posted (:func:`_replay`). With *reapply_to* (a paying
     contract in the same currency) the same money is then posted there, as it arrived, and
-    that payment is returned."""
+    that payment is returned.
+
+    The bank takes back the whole payment, credit included, even what a refund has already
+    paid out of that credit: that part becomes owed again (:func:`_claw_back`)."""
     contract = work.uow.contracts.get(payment.contract_id)
     if reapply_to is not None:
         check_reapply(contract, reapply_to)
     lines = work.uow.receivables.list_for_contract(contract.id)
-    _undo(work, payment, reason, lines)
+    refunded, refund_ids = refunded_from(work, payment)
+    _undo(work, payment, reason, lines, refunded)
     _replay(work, contract, payment.received_on, lines)
+    _claw_back(work, contract, payment, lines, refunded, refund_ids)
     return None if reapply_to is None else _reapply(work, payment, reapply_to)
 
 
-def _undo(work: Work, payment: Payment, reason: str, lines: Sequence[Receivable]) -> None:
+def _undo(
+    work: Work, payment: Payment, reason: str, lines: Sequence[Receivable], refunded: Money
+) -> None:
     """Reverse *payment*'s standing allocations; its contract's *lines* (changed and stored)
-    owe again what it had paid."""
+    owe again what it had paid. The event's credit is what the payment still holds and what
+    was *refunded* of it, so that its voucher takes the whole payment out of the bank."""
     reversals = [row.reversal(on=work.business_date, at=work.at)
                  for row in _standing(work.uow.allocations.of_payment(payment.id))]  # fmt: skip
     by_id = {line.id: line for line in lines}
@@ -295,10 +308,44 @@ def _undo(work: Work, payment: Payment, reason: str, lines: Sequence[Receivable]
     for line_id in {row.receivable_id for row in reversals}:
         work.uow.receivables.update(by_id[line_id])
     # What was given back of each part, negative as the reversal rows are (the voucher
-    # engine's payment_reversed declares its parts so); the credit held, as it was.
-    split = _split(_as_allocations(reversals), payment.unallocated)
+    # engine's payment_reversed declares its parts so); the credit held, as it was, and
+    # the credit refunded, which refund_clawed_back then books as owed.
+    split = _split(_as_allocations(reversals), payment.unallocated + refunded)
     payment.unallocated = Money(0, payment.amount.currency)
     _move(work, payment, PaymentAction.REVERSE, split, reason)
+
+
+def _claw_back(
+    work: Work,
+    contract: Contract,
+    payment: Payment,
+    lines: Sequence[Receivable],
+    refunded: Money,
+    refund_ids: Sequence[str],
+) -> None:
+    """Make *contract* owe what refunds paid out of the reversed *payment*'s credit: a new
+    line due on the business date, whose fee part is that amount (the part every business
+    type keeps in its receivable account, and which is never income), so it is collected,
+    ages and is paid as any line. Its event books it from the customer credit balances,
+    which the reversal debited with the refunded credit too, to the receivable."""
+    if not refunded.amount:
+        return
+    zero = Money.zero(refunded.currency)
+    line = Receivable.line(
+        contract_id=contract.id,
+        sequence=max((line.sequence for line in lines), default=0) + 1,
+        due_date=work.business_date,
+        principal=zero,
+        interest=zero,
+        fee=refunded,
+    )
+    work.uow.receivables.add_many([line])
+    work.event(
+        "refund_clawed_back", "receivable", line.id,
+        {"contract_id": contract.id, "amount": str(refunded.amount),
+         "currency": refunded.currency.code, "payment_id": payment.id,
+         "refunds": ",".join(refund_ids), "description": CLAWBACK},
+    )  # fmt: skip
 
 
 def _standing(rows: Iterable[PostedAllocation]) -> list[PostedAllocation]:

@@ -20,6 +20,7 @@ with :func:`track_refund`.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Final
 
 from leasekit.domain.contracts import Payment
@@ -46,6 +47,7 @@ __all__ = [
     "pay_out",
     "pay_out_refund",
     "record_refund_status",
+    "refunded_from",
     "track_refund",
 ]
 
@@ -106,6 +108,23 @@ def ensure_no_refund_out(work: Work, payment: Payment) -> None:
                 f"refund {refund.id} of this payment's credit is {refund.state} at the bank; "
                 "wait until it is paid or failed"
             )
+
+
+def refunded_from(work: Work, payment: Payment) -> tuple[Money, list[str]]:
+    """What refunds not failed (paid, or still out at the bank) took of *payment*'s credit,
+    and their ids: money the customer has, or will have, that a reversal of the payment
+    must claw back, since the bank takes back the whole payment."""
+    total, ids = Money.zero(payment.amount.currency), []
+    for refund in work.uow.refunds.of_payment(payment.id):
+        if refund.state is RefundState.FAILED:
+            continue
+        taken = sum(
+            (part.amount for part in refund.taken if part.payment_id == payment.id), Decimal(0)
+        )
+        if taken:
+            total += Money(taken, total.currency)
+            ids.append(refund.id)
+    return total, ids
 
 
 def _change_credit(work: Work, payment: Payment, change: Money) -> None:

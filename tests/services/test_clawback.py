@@ -24,7 +24,7 @@ from leasekit.services import exception_requests as requests
 from leasekit.services.context import ServiceContext
 from leasekit.services.debit_runs import SettleRun, StartDebitRun
 from leasekit.services.exception_requests import RaiseRequest, Submission
-from leasekit.services.funds import CLAWBACK
+from leasekit.services.refunds import CLAWBACK
 from leasekit.testing.book import BookContract
 from leasekit.testing.fakes import Fakes
 
@@ -53,16 +53,21 @@ def _events(ctx: ServiceContext, name: str) -> list[DomainEvent]:
     return [event for _, event in found if event.name == name]
 
 
-def _books_whole(usd: ServiceContext, finance: Actor, contract: Contract) -> Decimal:
+def _books_whole(
+    usd: ServiceContext, finance: Actor, contract: Contract, in_flight: Decimal = Decimal(0)
+) -> Decimal:
     """Every voucher booked and balanced, the trial balance zero, the credit balances
-    account equal to the payments' credit; what the receivable account and the schedule
-    differ by (a taken-over contract's lending was booked before leasekit)."""
+    account equal to the payments' credit, less what refunds still out at the bank took of
+    payments reversed since (*in_flight*: owed once paid, back once failed); what the
+    receivable account and the schedule differ by (a taken-over contract's lending was booked
+    before leasekit)."""
     deliver_all(usd)
     assert accounting.list_unmapped(usd, finance).items == []
     assert all(balanced(view) for view in vouchers_of(usd, finance))
     totals = trial_balance(usd)
     assert sum(totals.values(), Decimal(0)) == 0
-    assert -totals.get("2200", Decimal(0)) == sum(credits(usd, contract).values(), Decimal(0))
+    held = sum(credits(usd, contract).values(), Decimal(0))
+    assert -totals.get("2200", Decimal(0)) == held - in_flight
     return accounting_reports.contract_sub_ledger(usd, finance, contract.id).difference
 
 
@@ -209,3 +214,39 @@ def test_a_reversal_executed_after_a_refund_was_paid_claws_it_back(
                     if view.event_type == "payment_reversed"]  # fmt: skip
     (bank,) = [line for line in reversed_.lines if line.account == "1100"]
     assert (bank.side, bank.amount.amount) == (Side.CREDIT, due + Decimal("80.00"))
+
+
+@pytest.mark.parametrize("outcome", [RefundState.PAID, RefundState.FAILED])
+def test_a_refund_still_out_when_the_debit_returns_is_clawed_back_only_once_paid(
+    ctx: ServiceContext, usd: ServiceContext, finance: Actor, cfo: Actor, fakes: Fakes,
+    book: Callable[..., BookContract], outcome: RefundState,
+) -> None:  # fmt: skip
+    made = book()
+    contract = made.contract
+    batch, trace, payment_id = _debit_all_credit(ctx, finance, made)
+    out = refund(ctx, cfo, contract, "100.00")
+    relay(ctx, out)
+    assert refunds.get_refund(ctx, finance, out.id).state is RefundState.SENT
+    lent = _books_whole(usd, finance, contract)
+    before = _lines(ctx, contract)
+    debit_runs.import_debit_results(ctx, finance, [fakes.bank.return_file(batch, {trace: "R01"})])
+    assert len(_lines(ctx, contract)) == len(before), "no line while the bank may yet fail it"
+    assert _books_whole(usd, finance, contract, in_flight=Decimal("100.00")) == lent
+
+    (fakes.bank.settle if outcome is RefundState.PAID else fakes.bank.fail_settlement)(out.id)
+    refunds.track_refund(ctx, finance, out.id)
+
+    assert refunds.get_refund(ctx, finance, out.id).state is outcome
+    assert _payments(ctx, contract)[payment_id] == (PaymentState.REVERSED, 0), (
+        "a reversed payment holds no credit, whatever the refund became"
+    )
+    clawbacks = _events(ctx, "refund_clawed_back")
+    if outcome is RefundState.PAID:
+        (new,) = _lines(ctx, contract)[len(before) :]
+        assert (new.fee.amount, new.due_date) == (Decimal("100.00"), ctx.clock.business_date())
+        assert [(event.subject_id, event.payload["refunds"]) for event in clawbacks] == [
+            (new.id, out.id)
+        ]
+    else:
+        assert (len(_lines(ctx, contract)), clawbacks) == (len(before), [])
+    assert _books_whole(usd, finance, contract) == lent

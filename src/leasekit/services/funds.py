@@ -48,6 +48,7 @@ from leasekit.domain.funds import (
     status_of,
 )
 from leasekit.domain.identity import Actor
+from leasekit.domain.refunds import RefundState
 from leasekit.errors import ValidationError
 from leasekit.money import Money
 from leasekit.services.commands import Work, command
@@ -58,11 +59,10 @@ from leasekit.services.context import (
     visible_or_not_found,
 )
 from leasekit.services.reads import number_cursor
-from leasekit.services.refunds import refunded_from
+from leasekit.services.refunds import claw_back, refunded_from
 from leasekit.services.storage import Page, Record
 
 __all__ = [
-    "CLAWBACK",
     "PAYING_STATES",
     "PaymentView",
     "ReceivableLine",
@@ -84,8 +84,6 @@ _SUBJECT: Final = "payment"
 PAYING_STATES: Final = frozenset({ContractState.ACTIVE, ContractState.TERMINATED})
 """The states in which a contract's customer owes, and pays, installments."""
 _MANUAL_SOURCES: Final = frozenset(PaymentSource) - {PaymentSource.DIRECT_DEBIT}
-CLAWBACK: Final = "refunded credit of a reversed payment"
-"""What a ``refund_clawed_back`` event says its line is for."""
 
 
 class _OfContract(Protocol):
@@ -281,15 +279,19 @@ def reverse_payment(
     that payment is returned.
 
     The bank takes back the whole payment, credit included, even what a refund has already
-    paid out of that credit: that part becomes owed again (:func:`_claw_back`)."""
+    paid out of that credit: what refunds paid becomes owed again
+    (:func:`~leasekit.services.refunds.claw_back`), and what a refund still out at the bank
+    pays is owed once it is paid."""
     contract = work.uow.contracts.get(payment.contract_id)
     if reapply_to is not None:
         check_reapply(contract, reapply_to)
     lines = work.uow.receivables.list_for_contract(contract.id)
-    refunded, refund_ids = refunded_from(work, payment)
-    _undo(work, payment, reason, lines, refunded)
+    refunded = refunded_from(work, payment)
+    taken = sum((amount for _, amount in refunded), Money.zero(payment.amount.currency))
+    _undo(work, payment, reason, lines, taken)
     _replay(work, contract, payment.received_on, lines)
-    _claw_back(work, contract, payment, lines, refunded, refund_ids)
+    paid = [(refund, amount) for refund, amount in refunded if refund.state is RefundState.PAID]
+    claw_back(work, payment, paid)
     return None if reapply_to is None else _reapply(work, payment, reapply_to)
 
 
@@ -313,39 +315,6 @@ def _undo(
     split = _split(_as_allocations(reversals), payment.unallocated + refunded)
     payment.unallocated = Money(0, payment.amount.currency)
     _move(work, payment, PaymentAction.REVERSE, split, reason)
-
-
-def _claw_back(
-    work: Work,
-    contract: Contract,
-    payment: Payment,
-    lines: Sequence[Receivable],
-    refunded: Money,
-    refund_ids: Sequence[str],
-) -> None:
-    """Make *contract* owe what refunds paid out of the reversed *payment*'s credit: a new
-    line due on the business date, whose fee part is that amount (the part every business
-    type keeps in its receivable account, and which is never income), so it is collected,
-    ages and is paid as any line. Its event books it from the customer credit balances,
-    which the reversal debited with the refunded credit too, to the receivable."""
-    if not refunded.amount:
-        return
-    zero = Money.zero(refunded.currency)
-    line = Receivable.line(
-        contract_id=contract.id,
-        sequence=max((line.sequence for line in lines), default=0) + 1,
-        due_date=work.business_date,
-        principal=zero,
-        interest=zero,
-        fee=refunded,
-    )
-    work.uow.receivables.add_many([line])
-    work.event(
-        "refund_clawed_back", "receivable", line.id,
-        {"contract_id": contract.id, "amount": str(refunded.amount),
-         "currency": refunded.currency.code, "payment_id": payment.id,
-         "refunds": ",".join(refund_ids), "description": CLAWBACK},
-    )  # fmt: skip
 
 
 def _standing(rows: Iterable[PostedAllocation]) -> list[PostedAllocation]:

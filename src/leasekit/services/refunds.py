@@ -19,11 +19,12 @@ with :func:`track_refund`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Final
 
-from leasekit.domain.contracts import Payment
+from leasekit.domain.contracts import Payment, PaymentState, Receivable
 from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.lifecycle import MAX_REASON
@@ -39,7 +40,9 @@ from leasekit.services.storage import Page, Record
 from leasekit.services.workflow import WORKFLOW, move_along
 
 __all__ = [
+    "CLAWBACK",
     "REFUND_TRACKERS",
+    "claw_back",
     "ensure_no_refund_out",
     "get_refund",
     "list_contract_refunds",
@@ -56,6 +59,8 @@ REFUND_TRACKERS: Final = frozenset({Role.FINANCE, Role.FINANCE_DIRECTOR})
 """Who may ask the bank where a refund stands."""
 _OUT: Final = frozenset({RefundState.REQUESTED, RefundState.SENT})
 """The states in which the bank still has something to say."""
+CLAWBACK: Final = "refunded credit of a reversed payment"
+"""What a ``refund_clawed_back`` event says its line is for."""
 
 
 def pay_out_refund(
@@ -110,21 +115,46 @@ def ensure_no_refund_out(work: Work, payment: Payment) -> None:
             )
 
 
-def refunded_from(work: Work, payment: Payment) -> tuple[Money, list[str]]:
-    """What refunds not failed (paid, or still out at the bank) took of *payment*'s credit,
-    and their ids: money the customer has, or will have, that a reversal of the payment
-    must claw back, since the bank takes back the whole payment."""
-    total, ids = Money.zero(payment.amount.currency), []
+def refunded_from(work: Work, payment: Payment) -> list[tuple[Refund, Money]]:
+    """Each refund not failed (paid, or still out at the bank) that took of *payment*'s
+    credit, with what it took: money the customer has, or may yet have, which a reversal of
+    the payment must count, since the bank takes back the whole payment."""
+    found = []
     for refund in work.uow.refunds.of_payment(payment.id):
-        if refund.state is RefundState.FAILED:
-            continue
         taken = sum(
             (part.amount for part in refund.taken if part.payment_id == payment.id), Decimal(0)
         )
-        if taken:
-            total += Money(taken, total.currency)
-            ids.append(refund.id)
-    return total, ids
+        if refund.state is not RefundState.FAILED and taken:
+            found.append((refund, Money(taken, refund.amount.currency)))
+    return found
+
+
+def claw_back(work: Work, payment: Payment, paid: Sequence[tuple[Refund, Money]]) -> None:
+    """Make the contract of the reversed *payment* owe what the refunds *paid* out of its
+    credit: a new line due on the business date whose fee part is that amount (the part every
+    business type keeps in its receivable account, and which is never income), so that it is
+    collected, ages and is paid as any line. Its event books it from the customer credit
+    balances, which the reversal debited with the refunded credit too, to the receivable."""
+    if not paid:
+        return
+    amount = sum((taken for _, taken in paid), Money.zero(payment.amount.currency))
+    lines = work.uow.receivables.list_for_contract(payment.contract_id)
+    zero = Money.zero(amount.currency)
+    line = Receivable.line(
+        contract_id=payment.contract_id,
+        sequence=max((line.sequence for line in lines), default=0) + 1,
+        due_date=work.business_date,
+        principal=zero,
+        interest=zero,
+        fee=amount,
+    )
+    work.uow.receivables.add_many([line])
+    work.event(
+        "refund_clawed_back", "receivable", line.id,
+        {"contract_id": payment.contract_id, "amount": str(amount.amount),
+         "currency": amount.currency.code, "payment_id": payment.id,
+         "refunds": ",".join(refund.id for refund, _ in paid), "description": CLAWBACK},
+    )  # fmt: skip
 
 
 def _change_credit(work: Work, payment: Payment, change: Money) -> None:
@@ -176,6 +206,7 @@ def _record_receipt(work: Work, refund: Refund, receipt: PaymentReceipt) -> None
         _move(work, refund, RefundAction.SEND, bank_reference=receipt.bank_reference)
     if receipt.status is PaymentStatus.SETTLED:
         _move(work, refund, RefundAction.SETTLE)
+        _claw_back_reversed(work, refund)
 
 
 def _move(
@@ -185,11 +216,26 @@ def _move(
 
 
 def _fail(work: Work, refund: Refund, reason: str) -> None:
-    """Failed: each payment gets back exactly the credit the refund took from it."""
+    """Failed: each payment gets back exactly the credit the refund took from it, but one
+    reversed meanwhile, whose reversal took that credit out with the whole payment: the
+    money is back, and nobody owes it."""
     _move(work, refund, RefundAction.FAIL, reason)
     payments = work.uow.payments.get_many([part.payment_id for part in refund.taken])
     for part in refund.taken:
-        _change_credit(work, payments[part.payment_id], Money(part.amount, refund.amount.currency))
+        payment = payments[part.payment_id]
+        if payment.state is not PaymentState.REVERSED:
+            _change_credit(work, payment, Money(part.amount, refund.amount.currency))
+
+
+def _claw_back_reversed(work: Work, refund: Refund) -> None:
+    """Paid after a payment it took credit from was reversed: the customer has that money,
+    which the reversal counted as taken back with the payment; it is owed now
+    (:func:`claw_back`)."""
+    payments = work.uow.payments.get_many([part.payment_id for part in refund.taken])
+    for part in refund.taken:
+        payment = payments[part.payment_id]
+        if payment.state is PaymentState.REVERSED:
+            claw_back(work, payment, [(refund, Money(part.amount, refund.amount.currency))])
 
 
 @command(

@@ -197,15 +197,18 @@ class BatchHandlerSubscriber(HandlerSubscriber):
     """A handler with a batch step, as the relay sees it: a
     :class:`~leasekit.domain.events.BatchSubscriber`."""
 
+    batch: Batch
+
     def deliver_many(self, events: Sequence[DomainEvent]) -> None:
-        assert self.handler.batch is not None
-        self.handler.batch(self.ctx, events)
+        self.batch(self.ctx, events)
 
 
 def handler_subscribers(ctx: ServiceContext) -> list[HandlerSubscriber]:
     """Every declared handler, bound to *ctx*, for the relay."""
     return [
-        (HandlerSubscriber if handler.batch is None else BatchHandlerSubscriber)(handler, ctx)
+        HandlerSubscriber(handler, ctx)
+        if handler.batch is None
+        else BatchHandlerSubscriber(handler, ctx, handler.batch)
         for handler in HANDLERS.values()
     ]
 

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import Protocol, Self, TypeAlias
+from typing import Final, Protocol, Self, TypeAlias
 
 import attrs
 
@@ -25,7 +25,7 @@ PayloadValue: TypeAlias = str | int | bool | None
 Payload: TypeAlias = Mapping[str, PayloadValue]
 
 
-_SCALARS = (str, int, bool)
+_SCALARS: Final = (str, int, bool)
 
 
 def _frozen_payload(payload: Mapping[str, PayloadValue]) -> Mapping[str, PayloadValue]:

@@ -25,7 +25,9 @@ With ``--month-end`` the book stands on 2026-06-30 and that date is closed: leas
 each contract's interest (an ``interest_accrued`` event each), and the floor does the bare
 equivalent (each line's interest earned, one outbox row per contract). The close's runtime
 then delivers no events itself; afterwards the relay delivers them for a while, to measure
-their rate.
+their rate. With ``--daily-interest`` the close books interest on the date it closes
+(``LEASEKIT_EOD__INTEREST_ACCRUAL=daily``), whichever it is, and the floor does its interest
+pass on that date too.
 
 Both ways must leave the same penalties on the same lines and the same aging rows (and the
 same interest on the lines and in the events); the exit code is 1 only when they do not.
@@ -115,8 +117,11 @@ SECRET: Final = "bench-end-of-day: a scratch database's key"
 # --- the book -----------------------------------------------------------------------------
 
 
-def settings_for(folder: Path, url: str, partition_size: int | None) -> Any:
-    eod = {} if partition_size is None else {"partition_size": partition_size}
+def settings_for(folder: Path, url: str, partition_size: int | None, daily: bool = False
+                 ) -> Any:  # fmt: skip
+    eod: dict[str, Any] = {} if partition_size is None else {"partition_size": partition_size}
+    if daily:
+        eod["interest_accrual"] = "daily"
     return load_settings(
         database_url=url, data_dir=folder, adapters=DEMO_ADAPTERS,
         adapter_options=DEMO_ADAPTER_OPTIONS, secret_key=SECRET, eod=eod,
@@ -129,13 +134,13 @@ def evening(on: date) -> datetime:
 
 
 def runtime_for(folder: Path, url: str, on: date, partition_size: int | None = None, *,
-                deliver: bool = True) -> Any:  # fmt: skip
+                deliver: bool = True, daily: bool = False) -> Any:  # fmt: skip
     """A runtime as the server builds it (migrations applied, the close's clock), its
     business date *on* until a close moves it; without *deliver*, no background worker
-    delivers its events."""
+    delivers its events; with *daily*, interest is booked every day."""
     plugins = create_plugin_manager(load_entrypoints=False, blocked=())
     clock = FixedClock(now=evening(on), business_date=on)
-    settings = settings_for(folder, url, partition_size)
+    settings = settings_for(folder, url, partition_size, daily)
     return build_runtime(settings, plugins, clock=clock, deliver=deliver)
 
 
@@ -304,10 +309,11 @@ def _bucket(days: int) -> str:
     return "90+"
 
 
-def floor_close(engine: sa.Engine, rate: Decimal, grace: int, on: date) -> None:
+def floor_close(engine: sa.Engine, rate: Decimal, grace: int, on: date, daily: bool = False
+                ) -> None:  # fmt: skip
     """The bare work of the receivables pass: read the overdue lines, charge each its
     penalty since its due date or its last accrual, store each contract's aging; on a month
-    end also the interest pass (:func:`floor_interest`)."""
+    end (any day with *daily*) also the interest pass (:func:`floor_interest`)."""
     lines = ReceivableRepository.stored.table
     aging_table = metadata.tables["contract_aging"]
     update = (
@@ -348,7 +354,7 @@ def floor_close(engine: sa.Engine, rate: Decimal, grace: int, on: date) -> None:
         connection.execute(sa.delete(aging_table))
         for at in range(0, len(aging), CHUNK):
             connection.execute(sa.insert(aging_table), aging[at : at + CHUNK])
-        if (on + timedelta(days=1)).month != on.month:
+        if daily or (on + timedelta(days=1)).month != on.month:
             floor_interest(connection, on)
 
 
@@ -378,9 +384,9 @@ def _earned(interest: Decimal, paid: Decimal, due_date: date, on: date) -> Decim
 
 
 def floor_interest(connection: sa.Connection, on: date) -> None:
-    """The bare work of a month end's interest: each line's interest earned and unpaid
-    stored, and one ``interest_accrued`` event per contract inserted into the outbox (no
-    queue place, no audit entry)."""
+    """The bare work of a day's interest (a month end's, or any day's when daily): each
+    line's interest earned and unpaid stored, and one ``interest_accrued`` event per contract
+    inserted into the outbox (no queue place, no audit entry)."""
     lines = ReceivableRepository.stored.table
     update = (
         sa.update(lines)
@@ -426,8 +432,8 @@ class StepClock:
         return min(later, default=ended) - self.began[step]
 
 
-def worker_environment(url: str, folder: Path, partition_size: int | None, on: date
-                       ) -> dict[str, str]:  # fmt: skip
+def worker_environment(url: str, folder: Path, partition_size: int | None, on: date,
+                       daily: bool = False) -> dict[str, str]:  # fmt: skip
     """What ``leasekit worker`` needs to work this database as the close's runtime does,
     running the leasekit imported here."""
     source = str(Path(leasekit.__file__).resolve().parents[1])
@@ -435,6 +441,8 @@ def worker_environment(url: str, folder: Path, partition_size: int | None, on: d
             if not name.upper().startswith("LEASEKIT_")}  # fmt: skip
     adapters = {f"LEASEKIT_ADAPTERS__{kind.upper()}": id_ for kind, id_ in DEMO_ADAPTERS.items()}
     eod = {} if partition_size is None else {"LEASEKIT_EOD__PARTITION_SIZE": str(partition_size)}
+    if daily:
+        eod["LEASEKIT_EOD__INTEREST_ACCRUAL"] = "daily"
     return keep | adapters | eod | {
         "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")])),
         "LEASEKIT_DATABASE_URL": url, "LEASEKIT_DATA_DIR": str(folder),
@@ -444,11 +452,11 @@ def worker_environment(url: str, folder: Path, partition_size: int | None, on: d
     }  # fmt: skip
 
 
-def start_workers(url: str, folder: Path, count: int, partition_size: int | None, on: date
-                  ) -> list[subprocess.Popen[bytes]]:  # fmt: skip
+def start_workers(url: str, folder: Path, count: int, partition_size: int | None, on: date,
+                  daily: bool = False) -> list[subprocess.Popen[bytes]]:  # fmt: skip
     """*count* ``leasekit worker`` processes, returned once each has registered."""
     command = [sys.executable, "-c", "from leasekit.cli import cli; cli()", "worker"]
-    environment = worker_environment(url, folder, partition_size, on)
+    environment = worker_environment(url, folder, partition_size, on, daily)
     with (folder / "workers.log").open("ab") as log:
         workers = [subprocess.Popen(command, stdout=log, stderr=log, env=environment)
                    for _ in range(count)]  # fmt: skip
@@ -562,16 +570,20 @@ def _profile_text(profiler: cProfile.Profile) -> str:
 
 
 def phase(which: str, url: str, folder: Path, workers: int, partition_size: int | None,
-          profile: bool, on: date) -> None:  # fmt: skip
+          profile: bool, on: date, daily: bool = False) -> None:  # fmt: skip
     """One close of business date *on* of the database at *url* from this process; prints
     what it measured as JSON."""
     runtime = (
-        runtime_for(folder, url, on, partition_size, deliver=False) if which == "leasekit" else None
+        runtime_for(folder, url, on, partition_size, deliver=False, daily=daily)
+        if which == "leasekit"
+        else None
     )
     engine = runtime.engine if runtime is not None else create_engine(url)
     with engine.connect() as connection:  # open the pool's connection before timing
         connection.exec_driver_sql("SELECT 1")
-    started_workers = start_workers(url, folder, workers, partition_size, on) if workers else []
+    started_workers = (
+        start_workers(url, folder, workers, partition_size, on, daily) if workers else []
+    )
     runner: Any = None
     if runtime is not None:
         from leasekit.jobs import run_queued
@@ -580,7 +592,7 @@ def phase(which: str, url: str, folder: Path, workers: int, partition_size: int 
         runner = (
             run_queued(url, engine, heartbeat_seconds=HEARTBEAT_SECONDS) if workers else run_inline
         )
-    settings = settings_for(folder, url, partition_size)
+    settings = settings_for(folder, url, partition_size, daily)
     rate, grace = settings.eod.penalty_daily_rate, settings.funds.grace_days
     steps = StepClock()
     summary: dict[str, Any] = {}
@@ -593,7 +605,7 @@ def phase(which: str, url: str, folder: Path, workers: int, partition_size: int 
         if runtime is not None:
             summary = leasekit_close(runtime, runner, steps)
         else:
-            floor_close(engine, rate, grace, on)
+            floor_close(engine, rate, grace, on, daily)
         if profiler is not None:
             profiler.disable()
         ended = time.perf_counter()
@@ -620,13 +632,16 @@ def phase(which: str, url: str, folder: Path, workers: int, partition_size: int 
 
 
 def run_phase(which: str, seeded: str, on: date, *, workers: int = 0,
-              partition_size: int | None, profile: bool = False) -> dict[str, Any]:  # fmt: skip
+              partition_size: int | None, profile: bool = False, daily: bool = False
+              ) -> dict[str, Any]:  # fmt: skip
     """*which* on a fresh copy of the seeded database, in a process of its own."""
     with copy_of(seeded) as (url, folder):
         command = [sys.executable, __file__, "--phase", which, "--db", url,
                    "--folder", str(folder), "--workers", str(workers)]  # fmt: skip
         if on == MONTH_END:
             command.append("--month-end")
+        if daily:
+            command.append("--daily-interest")
         if partition_size is not None:
             command += ["--partition-size", str(partition_size)]
         if profile:
@@ -697,7 +712,7 @@ def _print_profile(text: str) -> None:
 
 
 def one_size(size: int, postgres: str | None, partition_size: int | None,
-             profile: bool, on: date) -> tuple[list[Row], bool]:  # fmt: skip
+             profile: bool, on: date, daily: bool = False) -> tuple[list[Row], bool]:  # fmt: skip
     """Seed a book of *size* as it stands on *on*, close that date every way; the rows
     measured and whether all agreed."""
     where = "PostgreSQL" if postgres else "SQLite"
@@ -710,14 +725,14 @@ def one_size(size: int, postgres: str | None, partition_size: int | None,
         print(f"\n{size:,} contracts on {database_title(database)}: seeded in "
               f"{time.perf_counter() - started:.1f} s (bulk {size / max(bulk, 1e-9):,.0f} "
               f"contracts/s), database {database_mb(database):,.0f} MB")  # fmt: skip
-        floor = run_phase("floor", database, on, partition_size=partition_size)
+        floor = run_phase("floor", database, on, partition_size=partition_size, daily=daily)
         ways = [("leasekit, in process", 0)]
         if postgres:
             ways += [("leasekit, 1 worker", 1), ("leasekit, 2 workers", 2)]
         rows, ok = [Row(size, where, "floor (Core)", floor, None, 1)], True
         for how, workers in ways:
             run = run_phase("leasekit", database, on, workers=workers,
-                            partition_size=partition_size)  # fmt: skip
+                            partition_size=partition_size, daily=daily)  # fmt: skip
             rows.append(Row(size, where, how, run, floor, max(workers, 1)))
             ok = agrees(floor, run, f"{size:,} {where} {how}") and ok
         print(f"what both left: {floor['outcome']}")
@@ -734,13 +749,18 @@ def one_size(size: int, postgres: str | None, partition_size: int | None,
                         f"{step} {seconds:.2f} s" for step, seconds in row.run["steps"].items()
                     )
                 )
+                if row.run["outcome"]["interest_events"]:
+                    interest = row.run["steps"]["interest"]
+                    print(f"    interest step: {row.size / interest:,.0f} contracts/s, "
+                          f"{row.run['outcome']['interest_events']:,} events")  # fmt: skip
                 if row.run["delivery"]["delivered"]:
                     print(delivered(row.run["delivery"]))
         if postgres:
             one, two = rows[-2].run["seconds"], rows[-1].run["seconds"]
             print(f"  2 workers / 1 worker: {one / two:.2f}× faster")
         if profile:
-            run = run_phase("leasekit", database, on, partition_size=partition_size, profile=True)
+            run = run_phase("leasekit", database, on, partition_size=partition_size, profile=True,
+                            daily=daily)  # fmt: skip
             _print_profile(run["profile"])
     return rows, ok
 
@@ -771,6 +791,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--month-end", action="store_true",
                         help=f"close {MONTH_END}, a month end, when interest is booked, instead "
                              f"of {BUSINESS_DATE}")  # fmt: skip
+    parser.add_argument("--daily-interest", action="store_true",
+                        help="book interest on the date closed, whichever it is "
+                             "(LEASEKIT_EOD__INTEREST_ACCRUAL=daily)")  # fmt: skip
     parser.add_argument("--profile", action="store_true",
                         help="also profile leasekit's close in one process (cProfile)")  # fmt: skip
     parser.add_argument(
@@ -786,15 +809,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     on = MONTH_END if args.month_end else BUSINESS_DATE
     if args.phase:
         phase(args.phase, args.db, args.folder, args.workers, args.partition_size, args.profile,
-              on)  # fmt: skip
+              on, args.daily_interest)  # fmt: skip
         return 0
-    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Python "
-          f"{sys.version.split()[0]}, SQLAlchemy {sa.__version__}, {os.cpu_count()} cores; "
-          f"business date {on}")  # fmt: skip
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Python "
+        f"{sys.version.split()[0]}, SQLAlchemy {sa.__version__}, {os.cpu_count()} cores; "
+        f"business date {on}" + (", interest booked daily" if args.daily_interest else "")
+    )
     rows: list[Row] = []
     ok = True
     for size in [2_000] if args.quick else args.sizes:
-        measured, agreed = one_size(size, args.postgres, args.partition_size, args.profile, on)
+        measured, agreed = one_size(
+            size, args.postgres, args.partition_size, args.profile, on, args.daily_interest
+        )
         rows += measured
         ok = ok and agreed
     print()

@@ -4,6 +4,7 @@ same result whatever the partitioning."""
 
 from __future__ import annotations
 
+import gc
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -196,6 +197,34 @@ def test_the_partitioning_does_not_change_the_result(
     assert split["contract_aging"], "the day had overdue contracts to age"
     assert {name: _table(engine, name) for name in split} == split
     assert len(split["contract_aging"]) == len(ids)
+
+
+def test_a_partition_works_with_the_older_heap_frozen(
+    closing: ServiceContext, fixed_clock: FixedClock
+) -> None:
+    """What was alive before a partition is out of the garbage collector's sweeps while it
+    works, and back in after; a heap the process froze itself stays frozen."""
+    _book(closing, 3)
+    fixed_clock.set_business_date(date(2024, 3, 1))
+    seen: list[int] = []
+
+    def look(uow: object, ctx: ServiceContext, on: date, low: str, high: str | None
+             ) -> dict[str, int]:  # fmt: skip
+        seen.append(gc.get_freeze_count())
+        return {}
+
+    looking = attrs.evolve(closing, end_of_day_steps=(EndOfDayStep("look", look, True),))
+    assert gc.get_freeze_count() == 0
+    close_business_day(looking)
+    assert len(seen) == 2, "one look per partition"
+    assert all(seen)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        close_business_day(looking)
+        assert gc.get_freeze_count(), "the process's own freeze was left alone"
+    finally:
+        gc.unfreeze()
 
 
 def test_a_step_name_used_twice_is_refused(closing: ServiceContext) -> None:

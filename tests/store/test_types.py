@@ -24,7 +24,14 @@ from leasekit.domain.applications import RequestedTerms
 from leasekit.domain.credit_limits import CreditLimit
 from leasekit.money import Money
 from leasekit.store.database import create_engine
-from leasekit.store.types import CanonicalJson, ExactDecimal, UtcDateTime, canonical_decimal
+from leasekit.store.types import (
+    CanonicalJson,
+    CanonicalText,
+    ExactDecimal,
+    UtcDateTime,
+    canonical_decimal,
+    canonical_json,
+)
 from leasekit.store.uow import SqlUnitOfWork
 
 if TYPE_CHECKING:
@@ -210,6 +217,17 @@ def test_canonical_json_is_stored_sorted_and_compact(engine: Engine, table: sa.T
     with engine.connect() as connection:
         raw = connection.execute(sa.text("SELECT doc FROM scratch_values")).scalar_one()
     assert raw == '{"a":{"y":"0.10","z":true},"b":[1,"二",null]}'
+
+
+def test_canonical_text_is_stored_as_it_is(engine: Engine, table: sa.Table) -> None:
+    """Text serialised once for several rows is not serialised again (as a JSON string)."""
+    flat = {"b": '二 "quoted"\n', "a": 3, "c": None, "d": False}
+    text = CanonicalText.of_flat(flat)
+    assert text == canonical_json(flat)
+    assert round_trip(engine, "doc", text) == flat
+    with engine.connect() as connection:
+        raw = connection.execute(sa.text("SELECT doc FROM scratch_values")).scalar_one()
+    assert raw == text
 
 
 @pytest.mark.parametrize("document", [{"rate": 0.05}, {"when": datetime(2026, 1, 1)}, {1: "x"}])

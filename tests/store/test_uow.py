@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from leasekit.domain.events import DomainEvent
 from leasekit.domain.identity import Actor, Role
 from leasekit.domain.partners import Partner
 from leasekit.errors import ConflictError, NotFoundError
 from leasekit.services.storage import UnitOfWork
 from leasekit.store.audit import chain_pending, verify
 from leasekit.store.repository import REPOSITORIES
+from leasekit.store.types import canonical_json
 from leasekit.store.uow import SqlUnitOfWork
 
 if TYPE_CHECKING:
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 UowFactory = Callable[[], SqlUnitOfWork]
 TODAY = date(2026, 3, 2)
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
 def count(engine: Engine, table: str) -> int:
@@ -111,6 +114,33 @@ def test_many_events_of_one_unit_of_work_are_numbered_in_the_order_recorded(
         assert list(keys.scalars()) == [event.idempotency_key for event in events]
         assert list(subjects.scalars()) == [event.subject_id for event in events]
     assert count(engine, "outbox_pending") == count(engine, "audit_unchained") == len(events)
+    while chain_pending(engine):
+        pass
+    assert verify(engine).ok
+
+
+def test_an_event_is_written_as_canonical_json_to_the_outbox_and_the_log(
+    uow_factory: UowFactory, engine: Engine
+) -> None:
+    """The payload is serialised once for both rows: each holds what serialising its own
+    document would (the log's hash is over that text), escapes and all."""
+    event = DomainEvent.new(
+        "partner_renamed", "partner", "p-\"1\"", {"to": "二 \"x\"\n\\", "count": 2, "ok": True,
+                                                "gone": None},
+        occurred_at=NOW, business_date=TODAY, actor_id="officer-1",
+        idempotency_key="partner_renamed:p-\"1\":été",
+    )  # fmt: skip
+    with uow_factory() as uow:
+        uow.record(event)
+        uow.commit()
+    with engine.connect() as connection:
+        payload = connection.execute(sa.text("SELECT payload FROM outbox")).scalar_one()
+        details = connection.execute(sa.text("SELECT details FROM audit_log")).scalar_one()
+    assert payload == canonical_json(dict(event.payload))
+    assert details == canonical_json(
+        {"business_date": TODAY.isoformat(), "idempotency_key": event.idempotency_key,
+         "payload": dict(event.payload)}
+    )  # fmt: skip
     while chain_pending(engine):
         pass
     assert verify(engine).ok

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import Protocol, Self, TypeAlias, runtime_checkable
+from typing import Final, Protocol, Self, TypeAlias, runtime_checkable
 
 import attrs
 
@@ -32,12 +32,15 @@ PayloadValue: TypeAlias = str | int | bool | None
 Payload: TypeAlias = Mapping[str, PayloadValue]
 
 
+_SCALARS: Final = (str, int, bool)
+
+
 def _frozen_payload(payload: Mapping[str, PayloadValue]) -> Mapping[str, PayloadValue]:
     """A read-only copy, refusing floats and other values JSON would not keep exact."""
     for key, value in payload.items():
         if not isinstance(key, str):
             raise TypeError(f"payload key {key!r} is not a string")
-        if value is not None and not isinstance(value, str | int | bool):
+        if value is not None and not isinstance(value, _SCALARS):
             raise TypeError(
                 f"payload[{key!r}]: {type(value).__name__} is not JSON-safe; "
                 "pass Decimals and dates as strings"

@@ -36,6 +36,8 @@ Plugins add steps with the ``leasekit_end_of_day_steps`` hook; theirs run after 
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -383,11 +385,31 @@ def run_partition(ctx: ServiceContext, business_date: date, step_name: str, low:
         partition = _locked(uow, business_date, step_name, low)
         if partition.state is PartitionState.DONE:
             return False
-        if step.by_contract:
-            result = step.work(uow, ctx, business_date, partition.low, partition.high)
-        uow.end_of_day.finish_partition(business_date, step_name, low, result, ctx.clock.now())
-        uow.commit()
+        with _heap_frozen():
+            if step.by_contract:
+                result = step.work(uow, ctx, business_date, partition.low, partition.high)
+            uow.end_of_day.finish_partition(business_date, step_name, low, result, ctx.clock.now())
+            uow.commit()
     return True
+
+
+@contextlib.contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """Keep the objects alive before a partition out of the garbage collector's full sweeps
+    while it works. The partition's tens of thousands of rows and events, alive until its
+    commit, would otherwise set off a sweep of the whole heap (modules, mappings, caches)
+    every few thousand contracts: a fifth of the interest step's time. Garbage made meanwhile
+    is collected as ever; cycles among the older objects that die meanwhile, at the next
+    sweep after. A process that froze its heap itself (``gc.freeze()`` after start-up) keeps
+    it frozen: this then does nothing."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _locked(uow: UnitOfWork, business_date: date, step: str, low: str) -> PartitionRecord:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from leasekit.services.storage import AuditRecord
 from leasekit.store.database import begin_writing, inserted_ids
 from leasekit.store.schema import COUNTER, Base
-from leasekit.store.types import JsonValue, canonical_json
+from leasekit.store.types import CanonicalText, JsonValue, canonical_json
 
 __all__ = [
     "CHAIN_HEAD_ID",
@@ -126,7 +126,8 @@ class AuditAction:
     action: str
     subject: str
     subject_id: str
-    details: Mapping[str, JsonValue]
+    details: Mapping[str, JsonValue] | CanonicalText
+    """The details, or their canonical JSON text when the writer has it already."""
     token_id: str | None = None
     """The API token the actor used, so the log says which credential acted."""
 
@@ -185,10 +186,19 @@ def append(session: Session, actions: Sequence[AuditAction]) -> None:
     if not actions:
         return
     connection = session.connection()
-    rows = [{**attrs.asdict(action, recurse=False), "details": dict(action.details)}
-            for action in actions]  # fmt: skip
+    rows = [
+        {"at": action.at, "actor_id": action.actor_id, "action": action.action,
+         "subject": action.subject, "subject_id": action.subject_id,
+         "token_id": action.token_id, "details": _details(action.details)}
+        for action in actions
+    ]  # fmt: skip
     ids = inserted_ids(connection, AuditEntryRow.id, rows)
     connection.execute(sa.insert(AuditUnchainedRow), [{"entry_id": id_} for id_ in ids])
+
+
+def _details(details: Mapping[str, JsonValue] | CanonicalText) -> object:
+    """As the column takes them: text as it is, a mapping (maybe read-only) as a dict."""
+    return details if isinstance(details, CanonicalText) else dict(details)
 
 
 _ENTRY_COLUMNS: Final = (

@@ -417,12 +417,10 @@ class EndOfDayRepository:
             .order_by(r.contract_id, r.sequence)
             .execution_options(yield_per=_STREAMED_ROWS)
         )  # fmt: skip
-        for row in self._execute(statement).mappings():
-            yield InterestLine(
-                row["id"], row["contract_id"], row["due_date"], row["currency"],
-                row["interest"], row["paid_interest"], row["interest_accrued"] or Decimal(0),
-                bool(row["earning"]),
-            )  # fmt: skip
+        rows = self._session.execute(statement)
+        for line_id, contract_id, due_date, code, interest, paid, accrued, earning in rows:
+            yield InterestLine(line_id, contract_id, due_date, code, interest, paid,
+                               accrued or Decimal(0), bool(earning))  # fmt: skip
 
     def book_interest(self, updates: Sequence[InterestUpdate]) -> None:
         """Keep what each line has earned and not been paid, as the close booked it."""

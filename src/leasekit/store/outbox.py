@@ -47,6 +47,7 @@ from leasekit.services.storage import Delivery, DeliveryQuery, DeliveryStatus, P
 from leasekit.store.database import begin_writing
 from leasekit.store.repository import repository
 from leasekit.store.schema import COUNTER, Base
+from leasekit.store.types import CanonicalText
 
 __all__ = [
     "EVENT_TYPES",
@@ -127,15 +128,15 @@ class DeliveryRow(Base):
     )
 
 
-def outbox_values(event: DomainEvent) -> dict[str, object]:
-    """The column values of the outbox row for *event*."""
+def outbox_values(event: DomainEvent, payload: CanonicalText) -> dict[str, object]:
+    """The column values of the outbox row for *event*, its *payload* serialised."""
     return {
         "idempotency_key": event.idempotency_key,
         "event_type": _TYPE_NAMES.get(type(event), "domain_event"),
         "name": event.name,
         "subject": event.subject,
         "subject_id": event.subject_id,
-        "payload": dict(event.payload),
+        "payload": payload,
         "occurred_at": event.occurred_at,
         "business_date": event.business_date,
         "actor_id": event.actor_id,

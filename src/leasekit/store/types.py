@@ -15,6 +15,8 @@ Decisions recorded here because every table relies on them:
   time zone type, so it stores the UTC wall time.
 * ``CanonicalJson`` stores JSON as text with sorted keys and no spaces, so that a hash over
   the stored text (the audit chain) is reproducible and both databases hold the same bytes.
+  A bulk write that stores one value in several rows (an event's payload, in the outbox and
+  in the audit log) serialises it once and passes the text as ``CanonicalText``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 __all__ = [
     "CanonicalJson",
+    "CanonicalText",
     "ExactDecimal",
     "JsonValue",
     "UtcDateTime",
@@ -149,7 +152,28 @@ def canonical_json(value: object) -> str:
     """*value* as JSON text with sorted keys and no insignificant spaces."""
     if not _exact(value):
         _check_json(value, "$")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _dumps(value)
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""What ``json.dumps`` with these arguments would build anew on every call."""
+
+
+def _dumps(value: object) -> str:
+    return _ENCODER.encode(value)
+
+
+class CanonicalText(str):
+    """JSON text already canonical, which a :class:`CanonicalJson` column stores as it is."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of_flat(cls, value: Mapping[str, str | int | bool | None]) -> CanonicalText:
+        """A mapping of JSON scalars, its values already checked (a domain event's payload
+        is, when the event is made), so only serialised: half the cost of
+        :func:`canonical_json`."""
+        return cls(_dumps(dict(value)))
 
 
 class CanonicalJson(TypeDecorator[Any]):
@@ -159,6 +183,8 @@ class CanonicalJson(TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: object, dialect: Dialect) -> str | None:
+        if isinstance(value, CanonicalText):
+            return str(value)
         return None if value is None else canonical_json(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:

@@ -27,7 +27,7 @@ from leasekit.store.audit import append as append_audit_entries
 from leasekit.store.database import inserted_ids
 from leasekit.store.outbox import OutboxPendingRow, OutboxRow, outbox_values
 from leasekit.store.repository import REPOSITORIES, repository
-from leasekit.store.types import JsonValue
+from leasekit.store.types import CanonicalText
 
 __all__ = ["SqlUnitOfWork", "audit_details", "session_factory", "unit_of_work_factory"]
 
@@ -38,15 +38,15 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, autoflush=False, expire_on_commit=False)
 
 
-def audit_details(event: DomainEvent) -> dict[str, JsonValue]:
+def audit_details(event: DomainEvent, payload: CanonicalText) -> CanonicalText:
     """What the audit log keeps of an event besides actor, action (its name) and subject:
     its payload (from/to state, action and reason for a transition), its business date and
-    the idempotency key that ties the entry to the outbox row."""
-    return {
-        "business_date": event.business_date.isoformat(),
-        "idempotency_key": event.idempotency_key,
-        "payload": dict(event.payload),
-    }
+    the idempotency key that ties the entry to the outbox row; as canonical JSON, around the
+    *payload*'s text made for the outbox row ("payload" sorts after the other keys)."""
+    head = CanonicalText.of_flat(
+        {"business_date": event.business_date.isoformat(), "idempotency_key": event.idempotency_key}
+    )
+    return CanonicalText(f'{head[:-1]},"payload":{payload}}}')
 
 
 @repository("audit")
@@ -126,10 +126,13 @@ class SqlUnitOfWork:
         self._active().rollback()
 
     def _write_events(self, session: Session, events: list[DomainEvent]) -> None:
-        """Outbox rows and their queue places, then audit entries: four statements."""
+        """Outbox rows and their queue places, then audit entries: four statements. Each
+        payload is serialised once, for its outbox row and its audit entry alike."""
         connection = session.connection()
+        payloads = [CanonicalText.of_flat(event.payload) for event in events]
+        rows = list(map(outbox_values, events, payloads))
         try:
-            ids = inserted_ids(connection, OutboxRow.id, [outbox_values(e) for e in events])
+            ids = inserted_ids(connection, OutboxRow.id, rows)
         except IntegrityError as exc:
             keys = ", ".join(event.idempotency_key for event in events)
             raise ConflictError(f"an idempotency key was used before: one of {keys}") from exc
@@ -143,10 +146,10 @@ class SqlUnitOfWork:
                     action=event.name,
                     subject=event.subject,
                     subject_id=event.subject_id,
-                    details=audit_details(event),
+                    details=audit_details(event, payload),
                     token_id=self.token_id,
                 )
-                for event in events
+                for event, payload in zip(events, payloads, strict=True)
             ],
         )
 

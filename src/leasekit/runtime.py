@@ -222,7 +222,9 @@ def build_runtime(
         engine, subscribers(pm, adapters, services), policy=_policy(settings.outbox)
     )
     worker = (
-        BackgroundWorker(relay, engine, retry_every=settings.outbox.retry_seconds)
+        BackgroundWorker(
+            relay, engine, batch=settings.outbox.batch, retry_every=settings.outbox.retry_seconds
+        )
         if deliver
         else None
     )

@@ -220,22 +220,25 @@ def _fail(work: Work, refund: Refund, reason: str) -> None:
     reversed meanwhile, whose reversal took that credit out with the whole payment: the
     money is back, and nobody owes it."""
     _move(work, refund, RefundAction.FAIL, reason)
-    payments = work.uow.payments.get_many([part.payment_id for part in refund.taken])
-    for part in refund.taken:
-        payment = payments[part.payment_id]
+    for payment, taken in _taken_from(work, refund):
         if payment.state is not PaymentState.REVERSED:
-            _change_credit(work, payment, Money(part.amount, refund.amount.currency))
+            _change_credit(work, payment, taken)
 
 
 def _claw_back_reversed(work: Work, refund: Refund) -> None:
     """Paid after a payment it took credit from was reversed: the customer has that money,
     which the reversal counted as taken back with the payment; it is owed now
     (:func:`claw_back`)."""
-    payments = work.uow.payments.get_many([part.payment_id for part in refund.taken])
-    for part in refund.taken:
-        payment = payments[part.payment_id]
+    for payment, taken in _taken_from(work, refund):
         if payment.state is PaymentState.REVERSED:
-            claw_back(work, payment, [(refund, Money(part.amount, refund.amount.currency))])
+            claw_back(work, payment, [(refund, taken)])
+
+
+def _taken_from(work: Work, refund: Refund) -> list[tuple[Payment, Money]]:
+    """Each payment *refund* took credit from, with what it took, read in one query."""
+    payments = work.uow.payments.get_many([part.payment_id for part in refund.taken])
+    currency = refund.amount.currency
+    return [(payments[part.payment_id], Money(part.amount, currency)) for part in refund.taken]
 
 
 @command(

@@ -152,15 +152,11 @@ def canonical_json(value: object) -> str:
     """*value* as JSON text with sorted keys and no insignificant spaces."""
     if not _exact(value):
         _check_json(value, "$")
-    return _dumps(value)
+    return _ENCODER.encode(value)
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 """What ``json.dumps`` with these arguments would build anew on every call."""
-
-
-def _dumps(value: object) -> str:
-    return _ENCODER.encode(value)
 
 
 class CanonicalText(str):
@@ -173,7 +169,7 @@ class CanonicalText(str):
         """A mapping of JSON scalars, its values already checked (a domain event's payload
         is, when the event is made), so only serialised: half the cost of
         :func:`canonical_json`."""
-        return cls(_dumps(dict(value)))
+        return cls(_ENCODER.encode(dict(value)))
 
 
 class CanonicalJson(TypeDecorator[Any]):
